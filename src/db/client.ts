@@ -1,0 +1,58 @@
+/**
+ * Opens the one SQLite file cantrip keeps its state in, with the pragmas every connection
+ * needs (WAL, busy timeout, foreign keys), and applies the embedded migrations. Only the
+ * composition root calls openDatabase; everything else receives the Db it returns.
+ */
+import { Database } from "bun:sqlite";
+import { createHash } from "node:crypto";
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import { drizzle, type BunSQLiteDatabase } from "drizzle-orm/bun-sqlite";
+import * as schema from "./schema";
+import { migrations } from "./migrations/embedded";
+
+export type Db = BunSQLiteDatabase<typeof schema> & { $client: Database };
+
+export interface OpenedDatabase {
+  db: Db;
+  sqlite: Database;
+  close(): void;
+}
+
+export function openDatabase(file: string, opts: { busyTimeoutMs?: number } = {}): OpenedDatabase {
+  if (file !== ":memory:") mkdirSync(dirname(file), { recursive: true });
+  const sqlite = new Database(file, { create: true, strict: true });
+  sqlite.exec("PRAGMA journal_mode = WAL");
+  sqlite.exec(`PRAGMA busy_timeout = ${opts.busyTimeoutMs ?? 5000}`);
+  sqlite.exec("PRAGMA foreign_keys = ON");
+  sqlite.exec("PRAGMA synchronous = NORMAL");
+  const db = drizzle({ client: sqlite, schema }) as Db;
+  migrate(db);
+  return { db, sqlite, close: () => sqlite.close() };
+}
+
+/** Applies embedded migrations with drizzle's own bookkeeping table (__drizzle_migrations). */
+export function migrate(db: Db): void {
+  const metas = migrations.map((m) => ({
+    sql: m.sql.split("--> statement-breakpoint"),
+    bps: m.breakpoints,
+    folderMillis: m.when,
+    hash: createHash("sha256").update(m.sql).digest("hex"),
+  }));
+  // drizzle's dialect.migrate runs every pending migration in one transaction.
+  (db as unknown as { dialect: { migrate: Function }; session: unknown }).dialect.migrate(
+    metas,
+    (db as unknown as { session: unknown }).session,
+    { migrationsFolder: "" },
+  );
+}
+
+/** True when every embedded migration has been applied (for /readyz). */
+export function isMigrated(sqlite: Database): boolean {
+  try {
+    const row = sqlite.query("SELECT count(*) AS n FROM __drizzle_migrations").get() as { n: number };
+    return row.n >= migrations.length;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,69 @@
+/**
+ * Identifiers and random secrets. Ids are `prefix_` + 10 chars of time (base32, sortable)
+ * + 12 random chars, so ordering by id is ordering by creation: cursor pagination relies on it.
+ */
+import { randomBytes } from "node:crypto";
+
+const CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz";
+const BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+let lastTime = 0;
+let lastRand = "";
+
+function encodeTime(ms: number): string {
+  let out = "";
+  for (let i = 0; i < 10; i++) {
+    out = CROCKFORD[ms % 32]! + out;
+    ms = Math.floor(ms / 32);
+  }
+  return out;
+}
+
+function randomChars(n: number, alphabet: string): string {
+  // Rejection sampling keeps the distribution uniform for alphabets that do not divide 256.
+  const limit = 256 - (256 % alphabet.length);
+  let out = "";
+  while (out.length < n) {
+    for (const b of randomBytes(n * 2)) {
+      if (b < limit) out += alphabet[b % alphabet.length];
+      if (out.length === n) break;
+    }
+  }
+  return out;
+}
+
+/** Monotonic within one process: ids minted in the same millisecond still sort in order. */
+export function newId(prefix: string): string {
+  const t = Date.now();
+  let rand: string;
+  if (t === lastTime) {
+    rand = increment(lastRand);
+  } else {
+    rand = randomChars(12, CROCKFORD);
+    lastTime = t;
+  }
+  lastRand = rand;
+  return `${prefix}_${encodeTime(t)}${rand}`;
+}
+
+function increment(s: string): string {
+  const chars = s.split("");
+  for (let i = chars.length - 1; i >= 0; i--) {
+    const idx = CROCKFORD.indexOf(chars[i]!);
+    if (idx < 31) {
+      chars[i] = CROCKFORD[idx + 1]!;
+      return chars.join("");
+    }
+    chars[i] = "0";
+  }
+  return chars.join("");
+}
+
+/** `prefix` + 32 random base62 chars: ~190 bits. */
+export function newSecret(prefix: string, length = 32): string {
+  return prefix + randomChars(length, BASE62);
+}
+
+export function randomBase62(length: number): string {
+  return randomChars(length, BASE62);
+}
