@@ -1,0 +1,33 @@
+/**
+ * Slugs: lowercased name, non-alphanumerics to "-", trimmed; unique per instance by
+ * suffixing -2, -3, ... (the contract's rule).
+ */
+import { like, or, eq } from "drizzle-orm";
+import type { Db } from "../db";
+import { agents } from "../db/schema";
+
+export function slugify(name: string): string {
+  const s = name
+    .toLowerCase()
+    .normalize("NFKD")
+    .replace(/[\u0300-\u036f]/g, "")
+    .replace(/[^a-z0-9]+/g, "-")
+    .replace(/^-+|-+$/g, "")
+    .slice(0, 60)
+    .replace(/-+$/g, "");
+  return s || "agent";
+}
+
+export function uniqueSlug(db: Db, name: string): string {
+  const base = slugify(name);
+  const taken = new Set(
+    db
+      .select({ slug: agents.slug })
+      .from(agents)
+      .where(or(eq(agents.slug, base), like(agents.slug, `${base}-%`)))
+      .all()
+      .map((r) => r.slug),
+  );
+  if (!taken.has(base)) return base;
+  for (let i = 2; ; i++) if (!taken.has(`${base}-${i}`)) return `${base}-${i}`;
+}

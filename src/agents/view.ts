@@ -1,0 +1,35 @@
+/** The public JSON shape of an agent (control API). */
+import type { agents } from "../db/schema";
+import { iso } from "../lib/time";
+
+export type AgentRow = typeof agents.$inferSelect;
+
+export function agentView(a: AgentRow, baseUrl: string) {
+  return {
+    id: a.id,
+    slug: a.slug,
+    name: a.name,
+    status: a.status,
+    prompt: a.prompt,
+    model: a.model,
+    region: a.region,
+    public: a.public,
+    engine: a.engine,
+    latestVersion: a.latestVersion,
+    liveVersion: a.liveVersion,
+    endpointUrl: a.liveVersion === null ? null : endpointUrl(baseUrl, a.slug),
+    appUrl: a.liveVersion === null ? null : appUrl(baseUrl, a.slug),
+    allowedHosts: a.allowedHosts,
+    failure: a.failure ?? null,
+    createdAt: iso(a.createdAt),
+    updatedAt: iso(a.updatedAt),
+  };
+}
+
+export function endpointUrl(baseUrl: string, slug: string): string {
+  return `${baseUrl}/v1/invoke/${slug}`;
+}
+
+export function appUrl(baseUrl: string, slug: string): string {
+  return `${baseUrl}/apps/${slug}/`;
+}

@@ -1,0 +1,13 @@
+export {
+  PLATFORM_TOKEN_PREFIX,
+  PlatformTokenVerifier,
+  bootstrapWorkspace,
+  bearer,
+  createPlatformToken,
+  createWorkspace,
+  firstWorkspaceId,
+  type CreatedToken,
+  type Principal,
+} from "./platform-tokens";
+export { TokenSigner, type TokenPurpose } from "./signed-tokens";
+export { loadMasterKey, writeSecretFile } from "./key-file";

@@ -1,0 +1,68 @@
+/**
+ * The one configuration schema. Each setting names its environment variable and flag;
+ * `loadConfig` reads both once at start-up (flags win) and returns a typed, validated
+ * object that the composition root passes down as options. Nothing else reads the env.
+ */
+import { Type as T, type Static } from "@sinclair/typebox";
+
+export interface SettingSpec {
+  env: string;
+  flag?: string;
+  kind: "string" | "int" | "bool" | "enum" | "list";
+  values?: readonly string[];
+  min?: number;
+  max?: number;
+  default?: unknown;
+  doc: string;
+}
+
+/** key → how to read it. The README's configuration table is generated from this list. */
+export const settings = {
+  host: { env: "CANTRIP_HOST", flag: "host", kind: "string", default: "127.0.0.1", doc: "Address to listen on." },
+  port: { env: "CANTRIP_PORT", flag: "port", kind: "int", min: 0, max: 65535, default: 7878, doc: "Port to listen on (0 = random)." },
+  dataDir: { env: "CANTRIP_DATA_DIR", flag: "data-dir", kind: "string", default: "./.cantrip", doc: "Directory for the SQLite file, the admin token, keys and extracted tools." },
+  publicUrl: { env: "CANTRIP_PUBLIC_URL", flag: "public-url", kind: "string", default: "", doc: "Base URL clients use to reach this server (for endpoint and preview URLs). Default: http://host:port." },
+  logFormat: { env: "CANTRIP_LOG_FORMAT", flag: "log-format", kind: "enum", values: ["pretty", "json"], default: "pretty", doc: "Request log format." },
+  logRequests: { env: "CANTRIP_LOG_REQUESTS", flag: "log-requests", kind: "bool", default: true, doc: "Write one log line per HTTP request." },
+  bodyLimitBytes: { env: "CANTRIP_BODY_LIMIT", flag: "body-limit", kind: "int", min: 1024, max: 256 * 1024 * 1024, default: 1024 * 1024, doc: "Largest accepted request body in bytes." },
+  openaiBaseUrl: { env: "OPENAI_BASE_URL", flag: "openai-base-url", kind: "string", default: "", doc: "OpenAI-compatible API base URL (OpenAI, Ollama http://localhost:11434/v1, vLLM, LM Studio). Empty = no model." },
+  openaiApiKey: { env: "OPENAI_API_KEY", flag: "openai-api-key", kind: "string", default: "", doc: "API key for the model server (local servers accept any value)." },
+  model: { env: "CANTRIP_MODEL", flag: "model", kind: "string", default: "gpt-4.1-mini", doc: "Default model name for generation." },
+  structuredOutput: { env: "CANTRIP_STRUCTURED_OUTPUT", flag: "structured-output", kind: "enum", values: ["auto", "json_schema", "json_object", "none"], default: "auto", doc: "How to ask the model for JSON; auto falls back when the server rejects json_schema." },
+  modelTimeoutMs: { env: "CANTRIP_MODEL_TIMEOUT_MS", flag: "model-timeout-ms", kind: "int", min: 1000, max: 3_600_000, default: 120_000, doc: "Timeout of one model call." },
+  maxRepairs: { env: "CANTRIP_MAX_REPAIRS", flag: "max-repairs", kind: "int", min: 0, max: 10, default: 3, doc: "Repair attempts after a failed build or validation." },
+  jobConcurrency: { env: "CANTRIP_JOB_CONCURRENCY", flag: "job-concurrency", kind: "int", min: 1, max: 64, default: 4, doc: "Jobs run at once." },
+  sandboxWorkers: { env: "CANTRIP_SANDBOX_WORKERS", flag: "sandbox-workers", kind: "int", min: 1, max: 64, default: 2, doc: "Sandbox worker threads." },
+  sandboxMemoryBudgetMb: { env: "CANTRIP_SANDBOX_MEMORY_MB", flag: "sandbox-memory-mb", kind: "int", min: 16, max: 65536, default: 1024, doc: "Total memory for warm sandbox instances before LRU eviction." },
+  egressAllowPrivate: { env: "CANTRIP_EGRESS_ALLOW_PRIVATE", flag: "egress-allow-private", kind: "bool", default: false, doc: "Let backends reach loopback/private addresses (development only)." },
+  egressAllowHosts: { env: "CANTRIP_EGRESS_ALLOW_HOSTS", flag: "egress-allow-hosts", kind: "list", default: [], doc: "Comma-separated hosts that may resolve to private addresses (operator allow-list)." },
+  rateLimitPerKey: { env: "CANTRIP_RATE_LIMIT_KEY", flag: "rate-limit-key", kind: "int", min: 0, max: 1_000_000, default: 0, doc: "Requests per second per agent key (0 = unlimited); burst = 2x." },
+  rateLimitPerAgent: { env: "CANTRIP_RATE_LIMIT_AGENT", flag: "rate-limit-agent", kind: "int", min: 0, max: 1_000_000, default: 0, doc: "Requests per second per agent (0 = unlimited); burst = 2x." },
+  secretKey: { env: "CANTRIP_SECRET_KEY", flag: "secret-key", kind: "string", default: "", doc: "Base64 32-byte key for credentials at rest and signed tokens. Default: generated into <data-dir>/secret.key (0600)." },
+} as const satisfies Record<string, SettingSpec>;
+
+export const ConfigSchema = T.Object({
+  host: T.String({ minLength: 1 }),
+  port: T.Integer({ minimum: 0, maximum: 65535 }),
+  dataDir: T.String({ minLength: 1 }),
+  publicUrl: T.String(),
+  logFormat: T.Union([T.Literal("pretty"), T.Literal("json")]),
+  logRequests: T.Boolean(),
+  bodyLimitBytes: T.Integer(),
+  openaiBaseUrl: T.String(),
+  openaiApiKey: T.String(),
+  model: T.String({ minLength: 1 }),
+  structuredOutput: T.Union([T.Literal("auto"), T.Literal("json_schema"), T.Literal("json_object"), T.Literal("none")]),
+  modelTimeoutMs: T.Integer(),
+  maxRepairs: T.Integer(),
+  jobConcurrency: T.Integer(),
+  sandboxWorkers: T.Integer(),
+  sandboxMemoryBudgetMb: T.Integer(),
+  egressAllowPrivate: T.Boolean(),
+  egressAllowHosts: T.Array(T.String()),
+  rateLimitPerKey: T.Integer(),
+  rateLimitPerAgent: T.Integer(),
+  secretKey: T.String(),
+});
+
+export type Config = Static<typeof ConfigSchema>;

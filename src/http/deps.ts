@@ -1,0 +1,26 @@
+/**
+ * What the HTTP layer is given by the composition root. Route files take what they
+ * need from here; none of them builds an I/O client of its own.
+ */
+import type { Database } from "bun:sqlite";
+import type { Config } from "../config";
+import type { Db } from "../db";
+import type { PlatformTokenVerifier } from "../auth";
+import type { Logger } from "./logger";
+
+export interface ReadyCheck {
+  ok: boolean;
+  checks: Record<string, { ok: boolean; detail?: string }>;
+}
+
+export interface HttpDeps {
+  db: Db;
+  sqlite: Database;
+  config: Config;
+  /** Public base URL, without a trailing slash. */
+  baseUrl: string;
+  version: string;
+  logger: Logger;
+  verifier: PlatformTokenVerifier;
+  ready(): Promise<ReadyCheck>;
+}

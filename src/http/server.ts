@@ -1,0 +1,90 @@
+/**
+ * The outer request wrapper around the Elysia app: assigns the request id, refuses
+ * oversize bodies (413) and non-JSON bodies on JSON routes (415) before anything parses
+ * them, stamps `x-request-id` on every response, and writes one log line per request.
+ */
+import { AppError } from "../errors";
+import { errorResponse, familyOf } from "./envelope";
+import type { Logger } from "./logger";
+import { setRequestId } from "./request-context";
+import { randomBase62 } from "../lib/ids";
+
+export interface HandlerOptions {
+  bodyLimitBytes: number;
+  logger: Logger;
+  logRequests: boolean;
+}
+
+const CLIENT_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+const BODY_METHODS = new Set(["POST", "PUT", "PATCH"]);
+
+function needsJson(method: string, pathname: string): boolean {
+  if (!BODY_METHODS.has(method)) return false;
+  if (pathname.startsWith("/v1/invoke/")) return false; // invoke answers invalid_json itself
+  return pathname.startsWith("/v1/") || pathname.startsWith("/api/v1/");
+}
+
+function hasBody(req: Request): boolean {
+  const len = req.headers.get("content-length");
+  if (len !== null) return Number(len) > 0;
+  return req.headers.has("transfer-encoding");
+}
+
+async function readCapped(req: Request, limit: number): Promise<Uint8Array | null> {
+  const reader = req.body!.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > limit) {
+      await reader.cancel();
+      return null;
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks);
+}
+
+export function createHandler(handle: (req: Request) => Promise<Response> | Response, opts: HandlerOptions) {
+  return async (req: Request): Promise<Response> => {
+    const started = performance.now();
+    const given = req.headers.get("x-request-id");
+    const requestId = given && CLIENT_ID.test(given) ? given : `req_${randomBase62(16)}`;
+    const url = new URL(req.url);
+    let res: Response;
+    const len = Number(req.headers.get("content-length") ?? "0");
+    let tooLarge = len > opts.bodyLimitBytes;
+    if (!tooLarge && req.body && !req.headers.has("content-length") && hasBody(req)) {
+      // Chunked upload: buffer up to the limit so the cap holds without a content-length.
+      const bytes = await readCapped(req, opts.bodyLimitBytes);
+      if (bytes === null) tooLarge = true;
+      else req = new Request(req.url, { method: req.method, headers: req.headers, body: bytes });
+    }
+    setRequestId(req, requestId);
+    if (tooLarge) {
+      res = errorResponse(familyOf(url.pathname), new AppError("payload_too_large", `The request body is larger than ${opts.bodyLimitBytes} bytes.`), requestId);
+    } else if (needsJson(req.method, url.pathname) && hasBody(req) && !/^application\/(.+\+)?json\b/i.test(req.headers.get("content-type") ?? "")) {
+      res = errorResponse(familyOf(url.pathname), new AppError("unsupported_media_type"), requestId);
+    } else {
+      res = await handle(req);
+    }
+    try {
+      res.headers.set("x-request-id", requestId);
+    } catch {
+      res = new Response(res.body, { status: res.status, statusText: res.statusText, headers: new Headers(res.headers) });
+      res.headers.set("x-request-id", requestId);
+    }
+    if (opts.logRequests) {
+      opts.logger.info("request", {
+        method: req.method,
+        path: url.pathname,
+        status: res.status,
+        ms: Math.round((performance.now() - started) * 10) / 10,
+        requestId,
+      });
+    }
+    return res;
+  };
+}

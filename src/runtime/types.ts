@@ -1,0 +1,155 @@
+/**
+ * The contract between cantrip's services and the sandbox runtime. The gateway, the
+ * deployer and the generation pipeline see only these types: no engine, worker or
+ * QuickJS type crosses this line. Requests and responses are plain data so they can cross
+ * a worker (or process) boundary unchanged.
+ */
+
+/** A request for a guest's fetch handler. `url` is absolute (http://agent.local/path?q). */
+export interface GuestRequest {
+  method: string;
+  url: string;
+  headers: [string, string][];
+  body: Uint8Array | null;
+}
+
+export interface GuestLogLine {
+  level: "debug" | "info" | "log" | "warn" | "error";
+  message: string;
+  at: number;
+}
+
+export interface GuestResponse {
+  status: number;
+  headers: [string, string][];
+  body: Uint8Array;
+  logs: GuestLogLine[];
+  /** CPU time spent in guest code (ms), and wall time of the call (ms). */
+  cpuMs: number;
+  wallMs: number;
+}
+
+/** Limits enforced by the host for every call. Server defaults, overridable per agent. */
+export interface Limits {
+  cpuMs: number; // default 1000
+  wallMs: number; // default 10000
+  memoryBytes: number; // default 64 MiB
+  responseBytes: number; // default 5 MiB
+  logLines: number; // per call, default 200
+  logBytes: number; // per call, default 64 KiB
+  concurrency: number; // concurrent calls per instance, default 8
+  kvValueBytes: number; // default 256 KiB
+  kvTotalBytes: number; // per agent, default 16 MiB
+  fetchTimeoutMs: number; // per outbound fetch, default 5000
+  fetchMaxBytes: number; // per outbound response, default 2 MiB
+  fetchPerCall: number; // outbound fetches per call, default 20
+}
+
+export const defaultLimits: Limits = {
+  cpuMs: 1000,
+  wallMs: 10_000,
+  memoryBytes: 64 * 1024 * 1024,
+  responseBytes: 5 * 1024 * 1024,
+  logLines: 200,
+  logBytes: 64 * 1024,
+  concurrency: 8,
+  kvValueBytes: 256 * 1024,
+  kvTotalBytes: 16 * 1024 * 1024,
+  fetchTimeoutMs: 5000,
+  fetchMaxBytes: 2 * 1024 * 1024,
+  fetchPerCall: 20,
+};
+
+/** A secret granted to an agent: the guest sees only `name`; the proxy injects the value. */
+export interface SecretGrant {
+  name: string;
+  hosts: string[];
+}
+
+/** Everything the runtime needs to know about the agent whose code it runs. */
+export interface AgentRuntimeConfig {
+  agentId: string;
+  limits: Limits;
+  /** Hosts ctx.fetch may reach (exact host names, or "*.example.com"). */
+  allowedHosts: string[];
+  secrets: SecretGrant[];
+  /** Plain (non-secret) env values exposed as ctx.env. */
+  env?: Record<string, string>;
+}
+
+/** Identifies one loaded bundle: warm instances are keyed by it. */
+export interface BundleRef {
+  agentId: string;
+  /** Unique per bundle content (a version id, or a content hash for unsaved candidates). */
+  bundleId: string;
+  /** The ESM bundle text; `import ... from "cantrip"` is left external. */
+  code: string;
+  config: AgentRuntimeConfig;
+}
+
+/** The backend's own description: routes with their JSON schemas (from describe()). */
+export interface BackendDescription {
+  routes: {
+    method: string;
+    path: string;
+    summary?: string;
+    input?: unknown;
+    output?: unknown;
+  }[];
+  scheduled: boolean;
+}
+
+/** Why a call failed at the platform level (not a backend-level 4xx/5xx). */
+export type RuntimeFailureReason =
+  | "cpu_timeout"
+  | "wall_timeout"
+  | "memory_limit"
+  | "crashed"
+  | "bad_response"
+  | "load_failed"
+  | "overloaded";
+
+export interface RuntimeStats {
+  workers: number;
+  instances: number;
+  memoryBytes: number;
+  loads: number;
+  evictions: number;
+}
+
+export interface ScheduledResult {
+  ok: boolean;
+  logs: GuestLogLine[];
+  error?: string;
+  cpuMs: number;
+  wallMs: number;
+}
+
+/**
+ * The sandbox runtime. Platform failures are thrown as AppError:
+ * `endpoint_timeout` (cpu_timeout / wall_timeout) or `endpoint_unreachable`
+ * (memory_limit, crashed, bad_response, load_failed), with `details.reason`.
+ */
+export interface SandboxRuntime {
+  /** Load the bundle once (fresh instance), return its description; throws on load failure. */
+  check(ref: BundleRef): Promise<BackendDescription>;
+  /** Call the backend's fetch handler on a warm (or cold-loaded) instance. */
+  fetch(ref: BundleRef, req: GuestRequest): Promise<GuestResponse>;
+  /** Run the backend's scheduled handler. */
+  scheduled(ref: BundleRef): Promise<ScheduledResult>;
+  /** Drop warm instances of an agent (all bundles, or one). */
+  evict(agentId: string, bundleId?: string): void;
+  stats(): RuntimeStats;
+  close(): Promise<void>;
+}
+
+/** Host-side services the runtime bridges into the guest's ctx. */
+export interface KvStore {
+  get(agentId: string, key: string): unknown | undefined;
+  set(agentId: string, key: string, value: unknown, limits: Pick<Limits, "kvValueBytes" | "kvTotalBytes">): void;
+  delete(agentId: string, key: string): boolean;
+  list(agentId: string, opts: { prefix?: string; limit?: number; cursor?: string }): { keys: string[]; cursor: string | null };
+}
+
+/** Resolves a secret's value for an agent; null when not granted. Values never enter the guest. */
+export type SecretResolver = (agentId: string, name: string) => string | null;
