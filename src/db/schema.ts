@@ -57,6 +57,11 @@ export const agents = sqliteTable(
     /** Environment values from /api/v1/builders `env` (plain, non-secret). */
     env: text("env", { mode: "json" }).$type<Record<string, string>>(),
     failure: text("failure", { mode: "json" }).$type<{ code: string; message: string; stage?: string }>(),
+    /** Builders (/api/v1/builders): always_on | one_time, and the service key shown in the builder object. */
+    jobType: text("job_type"),
+    serviceKeyId: text("service_key_id"),
+    /** The service key, encrypted with the master key (the builder API returns it on every read). */
+    serviceKeyCipher: text("service_key_cipher"),
     createdAt: integer("created_at").notNull().default(now),
     updatedAt: integer("updated_at").notNull().default(now),
   },

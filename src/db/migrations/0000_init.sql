@@ -36,6 +36,9 @@ CREATE TABLE `agents` (
 	`allowed_hosts` text DEFAULT '[]' NOT NULL,
 	`env` text,
 	`failure` text,
+	`job_type` text,
+	`service_key_id` text,
+	`service_key_cipher` text,
 	`created_at` integer DEFAULT (cast(unixepoch('subsec') * 1000 as integer)) NOT NULL,
 	`updated_at` integer DEFAULT (cast(unixepoch('subsec') * 1000 as integer)) NOT NULL,
 	FOREIGN KEY (`workspace_id`) REFERENCES `workspaces`(`id`) ON UPDATE no action ON DELETE cascade
