@@ -11,3 +11,4 @@ export {
 } from "./platform-tokens";
 export { TokenSigner, type TokenPurpose } from "./signed-tokens";
 export { loadMasterKey, writeSecretFile } from "./key-file";
+export { AgentKeys, AGENT_KEY_PREFIX, apiKeyView, type ApiKeyRow } from "./agent-keys";

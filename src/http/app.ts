@@ -8,13 +8,23 @@ import { docsPlugin } from "./docs";
 import { renderError } from "./error-handler";
 import { healthRoutes } from "./routes/health";
 import { v1AgentsRoutes } from "./routes/v1-agents";
+import { v1ApiKeysRoutes } from "./routes/v1-api-keys";
+import { v1DeployRoutes } from "./routes/v1-deploy";
+import { v1InvokeRoutes } from "./routes/v1-invoke";
+import { appsRoutes } from "./routes/apps";
+import { apiV1BuildersRoutes } from "./routes/api-v1-builders";
 
 export function createApp(deps: HttpDeps) {
   return new Elysia({ name: "cantrip" })
     .onError(({ code, error, request }) => renderError(code, error, request, deps.logger))
     .use(docsPlugin(deps.version))
     .use(healthRoutes(deps))
-    .use(v1AgentsRoutes(deps));
+    .use(v1AgentsRoutes(deps))
+    .use(v1ApiKeysRoutes(deps))
+    .use(v1DeployRoutes(deps))
+    .use(v1InvokeRoutes(deps))
+    .use(appsRoutes(deps))
+    .use(apiV1BuildersRoutes(deps));
 }
 
 export type App = ReturnType<typeof createApp>;

@@ -7,6 +7,11 @@ import type { Config } from "../config";
 import type { Db } from "../db";
 import type { PlatformTokenVerifier } from "../auth";
 import type { Logger } from "./logger";
+import type { AgentKeys } from "../auth";
+import type { AgentService } from "../agents";
+import type { Deployer } from "../deploy";
+import type { Builders } from "../builder/builders";
+import type { Gateway, InvocationLog, LiveCache } from "../gateway";
 
 export interface ReadyCheck {
   ok: boolean;
@@ -23,4 +28,13 @@ export interface HttpDeps {
   logger: Logger;
   verifier: PlatformTokenVerifier;
   ready(): Promise<ReadyCheck>;
+  agents: AgentService;
+  deployer: Deployer;
+  keys: AgentKeys;
+  gateway: Gateway;
+  invocations: InvocationLog;
+  live: LiveCache;
+  builders: Builders;
+  /** Recent scheduled runs of an agent (wired once schedules exist). */
+  scheduleRuns?: (agentId: string) => unknown[];
 }

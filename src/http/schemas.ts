@@ -31,3 +31,62 @@ export const Agent = t.Object({
 });
 
 export const data = <T extends import("@sinclair/typebox").TSchema>(s: T) => t.Object({ data: s });
+
+export const FilesMap = t.Record(t.String(), t.String(), { description: "path → file content (TypeScript or JavaScript)" });
+
+export const SourceBody = t.Object({
+  files: FilesMap,
+  entrypoint: t.String({ minLength: 1, maxLength: 200, description: "the file whose default export is defineBackend(...)" }),
+});
+
+export const CreateAgentBody = t.Object({
+  name: t.String({ minLength: 2, maxLength: 120 }),
+  files: FilesMap,
+  entrypoint: t.String({ minLength: 1, maxLength: 200 }),
+  autoDeploy: t.Optional(t.Boolean({ default: false })),
+  public: t.Optional(t.Boolean({ description: "serve /apps/{slug} without an agent key" })),
+  allowedHosts: t.Optional(t.Array(t.String({ minLength: 1, maxLength: 253 }), { maxItems: 50, description: "hosts ctx.fetch may reach" })),
+});
+
+export const ApiKey = t.Object({
+  id: t.String(),
+  agentId: t.String(),
+  name: t.String(),
+  type: t.String(),
+  status: t.String({ description: "active | revoked" }),
+  prefix: t.String(),
+  lastFour: t.String(),
+  createdAt: t.Nullable(t.String()),
+  lastUsedAt: t.Nullable(t.String()),
+});
+
+export const Deployment = t.Nullable(
+  t.Object({
+    id: t.String(),
+    agentId: t.String(),
+    version: t.Integer(),
+    kind: t.String(),
+    status: t.String(),
+    jobId: t.Nullable(t.String()),
+    error: t.Nullable(t.Any()),
+    createdAt: t.Nullable(t.String()),
+    updatedAt: t.Nullable(t.String()),
+  }),
+);
+
+export const Version = t.Object({
+  id: t.String(),
+  agentId: t.String(),
+  version: t.Integer(),
+  origin: t.String(),
+  hash: t.Nullable(t.String()),
+  live: t.Boolean(),
+  entrypoint: t.String(),
+  files: t.Array(t.String()),
+  described: t.Any(),
+  validation: t.Any(),
+  diagnostics: t.Any(),
+  createdAt: t.Nullable(t.String()),
+  source: t.Optional(t.Record(t.String(), t.String())),
+  spec: t.Optional(t.Any()),
+});

@@ -60,7 +60,7 @@ export function createHandler(handle: (req: Request) => Promise<Response> | Resp
       // Chunked upload: buffer up to the limit so the cap holds without a content-length.
       const bytes = await readCapped(req, opts.bodyLimitBytes);
       if (bytes === null) tooLarge = true;
-      else req = new Request(req.url, { method: req.method, headers: req.headers, body: bytes });
+      else req = new Request(req.url, { method: req.method, headers: req.headers, body: bytes as Uint8Array<ArrayBuffer> });
     }
     setRequestId(req, requestId);
     if (tooLarge) {

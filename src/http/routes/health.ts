@@ -4,7 +4,7 @@ import type { HttpDeps } from "../deps";
 
 export function healthRoutes(deps: HttpDeps) {
   return new Elysia({ name: "health" })
-    .get("/healthz", () => ({ status: "ok", version: deps.version }), {
+    .get("/healthz", () => ({ status: "ok" as const, version: deps.version }), {
       detail: { summary: "Liveness probe", tags: ["health"], security: [] },
       response: t.Object({ status: t.Literal("ok"), version: t.String() }),
     })

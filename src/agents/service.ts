@@ -1,0 +1,140 @@
+/**
+ * Agent lifecycle for code the user brings: bundle the files, load the bundle once in the
+ * sandbox to learn its routes (a bundle that cannot load is refused, nothing is stored),
+ * then store the agent and its version in one transaction. Generated agents reuse
+ * `addVersion` from the pipeline.
+ */
+import { eq } from "drizzle-orm";
+import type { Db } from "../db";
+import { agents, versions } from "../db/schema";
+import { AppError } from "../errors";
+import { newId } from "../lib/ids";
+import type { BackendDescription, Limits, SandboxRuntime } from "../runtime/types";
+import { runtimeConfigFor } from "../deploy/runtime-config";
+import { uniqueSlug } from "./slug";
+import type { AgentRow } from "./view";
+
+export interface BundlerLike {
+  bundle(input: { files: Record<string, string>; entrypoint: string }): Promise<{ code: string; hash: string; warnings: unknown[] }>;
+}
+
+export interface SourceInput {
+  files: Record<string, string>;
+  entrypoint: string;
+}
+
+export interface NewAgentInput extends SourceInput {
+  name: string;
+  public?: boolean;
+  allowedHosts?: string[];
+  env?: Record<string, string>;
+  limits?: Partial<Limits>;
+  jobType?: string | null;
+}
+
+export interface BuiltSource {
+  code: string;
+  hash: string;
+  warnings: unknown[];
+  described: BackendDescription;
+}
+
+export class AgentService {
+  constructor(private deps: { db: Db; bundler: BundlerLike; runtime: SandboxRuntime; serverLimits?: Partial<Limits> }) {}
+
+  /** Bundles and load-checks source for an agent (existing or about to be created). */
+  async build(agent: Pick<AgentRow, "id"> & Partial<AgentRow>, src: SourceInput): Promise<BuiltSource> {
+    const out = await this.deps.bundler.bundle(src);
+    const probe = { allowedHosts: [], env: null, limits: null, ...agent } as AgentRow;
+    let described: BackendDescription;
+    try {
+      described = await this.deps.runtime.check({
+        agentId: agent.id,
+        bundleId: `cand_${out.hash.slice(0, 24)}`,
+        code: out.code,
+        config: runtimeConfigFor(this.deps.db, probe, this.deps.serverLimits),
+      });
+    } catch (e) {
+      throw new AppError("build_failed", `The bundle does not load: ${(e as Error).message}`, {
+        details: { stage: "load", diagnostics: [{ file: src.entrypoint, line: 0, column: 0, message: (e as Error).message, severity: "error" }] },
+        cause: e,
+      });
+    }
+    return { ...out, described };
+  }
+
+  async create(workspaceId: string, input: NewAgentInput): Promise<AgentRow> {
+    const id = newId("agent");
+    const built = await this.build({ id, allowedHosts: input.allowedHosts ?? [], env: input.env ?? null }, input);
+    return this.deps.db.transaction((tx) => {
+      const row = tx
+        .insert(agents)
+        .values({
+          id,
+          workspaceId,
+          slug: uniqueSlug(tx as unknown as Db, input.name),
+          name: input.name,
+          status: "ready",
+          public: input.public ?? false,
+          allowedHosts: input.allowedHosts ?? [],
+          env: input.env ?? null,
+          limits: (input.limits as Record<string, number>) ?? null,
+          jobType: input.jobType ?? null,
+          latestVersion: 1,
+        })
+        .returning()
+        .get();
+      insertVersion(tx as unknown as Db, id, 1, "upload", input, built);
+      return row;
+    });
+  }
+
+  /** PUT /v1/agents/{id}/source: the next version of an existing agent. */
+  async addSourceVersion(agent: AgentRow, src: SourceInput): Promise<number> {
+    const built = await this.build(agent, src);
+    return this.deps.db.transaction((tx) => {
+      const fresh = tx.select().from(agents).where(eq(agents.id, agent.id)).get();
+      if (!fresh) throw new AppError("agent_not_found");
+      const n = (fresh.latestVersion ?? 0) + 1;
+      insertVersion(tx as unknown as Db, agent.id, n, "upload", src, built);
+      const status = fresh.status === "deploying" ? "deploying" : fresh.liveVersion !== null ? "deployed" : "ready";
+      tx.update(agents).set({ latestVersion: n, status, updatedAt: Date.now() }).where(eq(agents.id, agent.id)).run();
+      return n;
+    });
+  }
+
+  delete(agent: AgentRow): void {
+    this.deps.db.delete(agents).where(eq(agents.id, agent.id)).run();
+    this.deps.runtime.evict(agent.id);
+  }
+}
+
+export function insertVersion(
+  db: Db,
+  agentId: string,
+  number: number,
+  origin: string,
+  src: SourceInput,
+  built: BuiltSource,
+  extra: { spec?: unknown; validation?: unknown; transcript?: unknown } = {},
+): string {
+  const id = newId("ver");
+  db.insert(versions)
+    .values({
+      id,
+      agentId,
+      number,
+      origin,
+      files: src.files,
+      entrypoint: src.entrypoint,
+      bundle: built.code,
+      hash: built.hash,
+      described: built.described,
+      diagnostics: built.warnings,
+      spec: extra.spec ?? null,
+      validation: extra.validation ?? null,
+      transcript: extra.transcript ?? null,
+    })
+    .run();
+  return id;
+}

@@ -1,0 +1,150 @@
+/**
+ * Agent API keys: `ctp_ak_` + 32 base62 chars, scoped to one agent. Stored as a SHA-256
+ * hash with a display prefix and last four; the raw key exists only in the create/rotate
+ * response. Verification goes through an in-process cache (no SQLite read per call) that
+ * revoke and rotate invalidate immediately; lastUsedAt is collected in memory and written
+ * in batches.
+ */
+import { and, desc, eq, inArray, lt } from "drizzle-orm";
+import type { Db } from "../db";
+import { apiKeys } from "../db/schema";
+import { AppError } from "../errors";
+import { sha256Hex } from "../lib/hash";
+import { newId, newSecret } from "../lib/ids";
+import { pageOf, type Page } from "../lib/pagination";
+import { iso } from "../lib/time";
+import { bearer } from "./platform-tokens";
+
+export const AGENT_KEY_PREFIX = "ctp_ak_";
+const KEY_SHAPE = /^ctp_ak_[A-Za-z0-9]{32}$/;
+
+export type ApiKeyRow = typeof apiKeys.$inferSelect;
+
+export function apiKeyView(k: ApiKeyRow) {
+  return {
+    id: k.id,
+    agentId: k.agentId,
+    name: k.name,
+    type: k.type,
+    status: k.status,
+    prefix: k.prefix,
+    lastFour: k.lastFour,
+    createdAt: iso(k.createdAt),
+    lastUsedAt: iso(k.lastUsedAt),
+  };
+}
+
+interface CachedKey {
+  id: string;
+  agentId: string;
+  workspaceId: string;
+  status: string;
+}
+
+export class AgentKeys {
+  private cache = new Map<string, CachedKey | null>();
+  private used = new Map<string, number>();
+
+  constructor(private db: Db) {}
+
+  create(workspaceId: string, agentId: string, name: string, type = "agent"): { key: string; apiKey: ReturnType<typeof apiKeyView> } {
+    const row = this.insert(this.db, workspaceId, agentId, name, type);
+    return { key: row.key, apiKey: apiKeyView(row.row) };
+  }
+
+  list(workspaceId: string, agentId: string, page: Page) {
+    const where = and(eq(apiKeys.workspaceId, workspaceId), eq(apiKeys.agentId, agentId), page.cursor ? lt(apiKeys.id, page.cursor) : undefined);
+    const rows = this.db.select().from(apiKeys).where(where).orderBy(desc(apiKeys.id)).limit(page.limit + 1).all();
+    const p = pageOf(rows, page.limit, (r) => r.id);
+    return { data: p.data.map((r) => apiKeyView(this.withPendingUse(r))), nextCursor: p.nextCursor };
+  }
+
+  get(workspaceId: string, agentId: string, keyId: string): ApiKeyRow {
+    const row = this.db
+      .select()
+      .from(apiKeys)
+      .where(and(eq(apiKeys.id, keyId), eq(apiKeys.agentId, agentId), eq(apiKeys.workspaceId, workspaceId)))
+      .get();
+    if (!row) throw new AppError("key_not_found");
+    return this.withPendingUse(row);
+  }
+
+  revoke(workspaceId: string, agentId: string, keyId: string) {
+    const row = this.get(workspaceId, agentId, keyId);
+    if (row.status !== "revoked") {
+      this.db.update(apiKeys).set({ status: "revoked", revokedAt: Date.now() }).where(eq(apiKeys.id, keyId)).run();
+    }
+    this.cache.delete(row.keyHash);
+    return apiKeyView({ ...row, status: "revoked", revokedAt: row.revokedAt ?? Date.now() });
+  }
+
+  /** Revokes the key and issues a new one with the same name, atomically. */
+  rotate(workspaceId: string, agentId: string, keyId: string) {
+    const old = this.get(workspaceId, agentId, keyId);
+    if (old.status === "revoked") throw new AppError("agent_api_key_revoked", "A revoked key cannot be rotated.");
+    const created = this.db.transaction((tx) => {
+      tx.update(apiKeys).set({ status: "revoked", revokedAt: Date.now() }).where(eq(apiKeys.id, keyId)).run();
+      return this.insert(tx as unknown as Db, workspaceId, agentId, old.name, old.type);
+    });
+    this.cache.delete(old.keyHash);
+    return { key: created.key, apiKey: apiKeyView(created.row), rotatedFrom: keyId };
+  }
+
+  /** Drops every cached entry of an agent (agent deleted). */
+  forgetAgent(agentId: string): void {
+    for (const [h, v] of this.cache) if (v?.agentId === agentId) this.cache.delete(h);
+  }
+
+  /**
+   * Checks an Authorization header for the agent `agentId`. Throws the invoke contract's
+   * codes: missing / malformed / invalid / revoked / scope mismatch.
+   */
+  verify(authorization: string | null, agentId: string): CachedKey {
+    if (!authorization || !authorization.trim()) throw new AppError("missing_agent_api_key");
+    const raw = bearer(authorization);
+    if (!raw || !KEY_SHAPE.test(raw)) throw new AppError("malformed_agent_api_key");
+    const hash = sha256Hex(raw);
+    let key = this.cache.get(hash);
+    if (key === undefined) {
+      const row = this.db.select().from(apiKeys).where(eq(apiKeys.keyHash, hash)).get();
+      key = row ? { id: row.id, agentId: row.agentId, workspaceId: row.workspaceId, status: row.status } : null;
+      if (this.cache.size >= 50_000) this.cache.clear();
+      this.cache.set(hash, key);
+    }
+    if (!key) throw new AppError("invalid_agent_api_key");
+    if (key.status !== "active") throw new AppError("agent_api_key_revoked");
+    if (key.agentId !== agentId) throw new AppError("agent_api_key_scope_mismatch");
+    this.used.set(key.id, Date.now());
+    return key;
+  }
+
+  /** Writes collected lastUsedAt values in one transaction. */
+  flushUsage(): number {
+    if (this.used.size === 0) return 0;
+    const entries = [...this.used];
+    this.used.clear();
+    this.db.transaction((tx) => {
+      for (const [id, at] of entries) tx.update(apiKeys).set({ lastUsedAt: at }).where(eq(apiKeys.id, id)).run();
+    });
+    return entries.length;
+  }
+
+  private withPendingUse(r: ApiKeyRow): ApiKeyRow {
+    const at = this.used.get(r.id);
+    return at ? { ...r, lastUsedAt: at } : r;
+  }
+
+  private insert(db: Db, workspaceId: string, agentId: string, name: string, type: string) {
+    const key = newSecret(AGENT_KEY_PREFIX);
+    const row = db
+      .insert(apiKeys)
+      .values({ id: newId("key"), workspaceId, agentId, name, type, keyHash: sha256Hex(key), prefix: key.slice(0, 11), lastFour: key.slice(-4) })
+      .returning()
+      .get();
+    return { key, row };
+  }
+}
+
+export function revokeAllForAgent(db: Db, agentIds: string[]): void {
+  if (agentIds.length) db.update(apiKeys).set({ status: "revoked", revokedAt: Date.now() }).where(inArray(apiKeys.agentId, agentIds)).run();
+}

@@ -1,0 +1,118 @@
+/**
+ * Builders: the builder-API view of an agent (/api/v1/builders). A builder created from
+ * your own code is an agent plus a service key (an agent API key kept sealed with the
+ * master key, because the builder object returns it on every read) and an optional
+ * schedule. The builder's uuid is its agent id.
+ */
+import { Cron } from "croner";
+import { and, eq } from "drizzle-orm";
+import type { Db } from "../db";
+import { agents, schedules, versions } from "../db/schema";
+import { AppError } from "../errors";
+import type { AgentKeys } from "../auth";
+import type { AgentService, AgentRow } from "../agents";
+import { appUrl } from "../agents/view";
+import type { Deployer } from "../deploy";
+import type { CryptoBox } from "../lib/crypto-box";
+import { iso } from "../lib/time";
+
+export interface BuilderInput {
+  name: string;
+  files: Record<string, string>;
+  entrypoint: string;
+  env?: Record<string, string>;
+  job_type?: "always_on" | "one_time";
+  schedule?: string;
+}
+
+export function validateCron(expr: string, field = "schedule"): void {
+  try {
+    new Cron(expr, { paused: true });
+  } catch (e) {
+    throw new AppError("invalid_request", `${field}: not a valid cron expression (${(e as Error).message})`, {
+      details: [{ field, rule: "Cron", message: (e as Error).message }],
+    });
+  }
+}
+
+export class Builders {
+  constructor(private deps: { db: Db; agents: AgentService; deployer: Deployer; keys: AgentKeys; box: CryptoBox; baseUrl: () => string }) {}
+
+  async create(workspaceId: string, input: BuilderInput) {
+    if (input.schedule) validateCron(input.schedule);
+    const agent = await this.deps.agents.create(workspaceId, {
+      name: input.name,
+      files: input.files,
+      entrypoint: input.entrypoint,
+      env: input.env,
+      jobType: input.job_type ?? "always_on",
+    });
+    this.attachServiceKey(agent);
+    if (input.schedule) this.setSchedule(agent.id, input.schedule, input.job_type ?? "always_on");
+    this.deps.deployer.request(this.row(agent.id));
+    return this.view(this.row(agent.id));
+  }
+
+  /** Mints the service key of an agent (builders and conversations) and seals it. */
+  attachServiceKey(agent: AgentRow): string {
+    const { key, apiKey } = this.deps.keys.create(agent.workspaceId, agent.id, "service", "service");
+    this.deps.db
+      .update(agents)
+      .set({ serviceKeyId: apiKey.id, serviceKeyCipher: this.deps.box.seal(key, agent.id) })
+      .where(eq(agents.id, agent.id))
+      .run();
+    return key;
+  }
+
+  setSchedule(agentId: string, cron: string, mode: string): void {
+    validateCron(cron);
+    const next = new Cron(cron, { paused: true }).nextRun()?.getTime() ?? null;
+    this.deps.db
+      .insert(schedules)
+      .values({ agentId, cron, mode, enabled: true, nextRunAt: next })
+      .onConflictDoUpdate({ target: schedules.agentId, set: { cron, mode, enabled: true, nextRunAt: next } })
+      .run();
+  }
+
+  row(agentId: string): AgentRow {
+    const a = this.deps.db.select().from(agents).where(eq(agents.id, agentId)).get();
+    if (!a) throw new AppError("agent_not_found");
+    return a;
+  }
+
+  view(a: AgentRow, extra: { reviewPassed?: boolean | null; qaPassed?: boolean | null } = {}) {
+    const sched = this.deps.db.select().from(schedules).where(eq(schedules.agentId, a.id)).get();
+    const live = a.liveVersion ?? a.latestVersion;
+    const v =
+      live === null
+        ? undefined
+        : this.deps.db
+            .select({ entrypoint: versions.entrypoint })
+            .from(versions)
+            .where(and(eq(versions.agentId, a.id), eq(versions.number, live)))
+            .get();
+    let serviceToken: string | null = null;
+    if (a.serviceKeyCipher) {
+      try {
+        serviceToken = this.deps.box.open(a.serviceKeyCipher, a.id);
+      } catch {
+        serviceToken = null; // master key changed: the operator must rotate the key
+      }
+    }
+    return {
+      uuid: a.id,
+      name: a.name,
+      slug: a.slug,
+      status: a.status,
+      preview_url: appUrl(this.deps.baseUrl(), a.slug),
+      service_token: serviceToken,
+      entrypoint: v?.entrypoint ?? null,
+      job_type: a.jobType ?? "always_on",
+      review_passed: extra.reviewPassed ?? null,
+      qa_passed: extra.qaPassed ?? null,
+      schedule: sched ? sched.cron : null,
+      live_version: a.liveVersion,
+      created_at: iso(a.createdAt),
+    };
+  }
+}

@@ -1,0 +1,163 @@
+/**
+ * Deployments: a deploy request creates a `deploying` deployment and its job in one
+ * transaction; the job loads the version's bundle in the sandbox once, and only if that
+ * works moves the agent's live pointer (old version keeps serving until then, and keeps
+ * serving if the load fails). Rollback is a pointer move to an existing version whose warm
+ * instances are reused (instances are keyed by version id). Stop takes the agent offline
+ * and keeps its versions.
+ */
+import { and, desc, eq, ne } from "drizzle-orm";
+import type { Db } from "../db";
+import { agents, deployments, versions } from "../db/schema";
+import { AppError } from "../errors";
+import { newId } from "../lib/ids";
+import { iso } from "../lib/time";
+import type { Limits, SandboxRuntime } from "../runtime/types";
+import type { AgentRow } from "../agents/view";
+import { getVersion } from "./versions";
+import { runtimeConfigFor } from "./runtime-config";
+
+export type DeploymentRow = typeof deployments.$inferSelect;
+
+/** Creates the deploy job inside the caller's transaction; returns its id. */
+export type EnqueueDeploy = (tx: Db, payload: { deploymentId: string }, meta: { workspaceId: string; agentId: string }) => string;
+
+export function deploymentView(d: DeploymentRow | undefined | null) {
+  if (!d) return null;
+  return {
+    id: d.id,
+    agentId: d.agentId,
+    version: d.version,
+    kind: d.kind,
+    status: d.status,
+    jobId: d.jobId,
+    error: d.error ?? null,
+    createdAt: iso(d.createdAt),
+    updatedAt: iso(d.updatedAt),
+  };
+}
+
+const NOT_READY = new Set(["generating", "validating", "failed"]);
+
+export class Deployer {
+  /** Called after the live pointer of an agent moved (the gateway drops its cache entry). */
+  onLiveChange: (agentId: string) => void = () => {};
+  enqueue: EnqueueDeploy = () => {
+    throw new Error("deploy queue not wired");
+  };
+
+  constructor(private deps: { db: Db; runtime: SandboxRuntime; serverLimits?: Partial<Limits> }) {}
+
+  /** POST /v1/deploy/{agentId}: deploys the agent's newest version (or `version`). */
+  request(agent: AgentRow, version?: number) {
+    const { db } = this.deps;
+    const result = db.transaction((tx) => {
+      const fresh = tx.select().from(agents).where(eq(agents.id, agent.id)).get();
+      if (!fresh) throw new AppError("agent_not_found");
+      if (NOT_READY.has(fresh.status) || fresh.latestVersion === null)
+        throw new AppError("agent_not_ready", `The agent is ${fresh.status}; it can be deployed once it is ready.`, {
+          details: { agentStatus: fresh.status },
+        });
+      const running = tx
+        .select({ id: deployments.id })
+        .from(deployments)
+        .where(and(eq(deployments.agentId, agent.id), eq(deployments.status, "deploying")))
+        .get();
+      if (running || fresh.status === "deploying")
+        throw new AppError("deploy_in_progress", undefined, { details: { deploymentId: running?.id ?? null } });
+      const target = version ?? fresh.latestVersion;
+      getVersion(tx as unknown as Db, agent.id, target);
+      const deploymentId = newId("dep");
+      tx.insert(deployments).values({ id: deploymentId, agentId: agent.id, version: target, status: "deploying", kind: "deploy" }).run();
+      const jobId = this.enqueue(tx as unknown as Db, { deploymentId }, { workspaceId: fresh.workspaceId, agentId: agent.id });
+      tx.update(deployments).set({ jobId }).where(eq(deployments.id, deploymentId)).run();
+      tx.update(agents).set({ status: "deploying", updatedAt: Date.now() }).where(eq(agents.id, agent.id)).run();
+      return { deploymentId, jobId };
+    });
+    return { ...result, agentId: agent.id, status: "deploying" as const, endpointUrl: null };
+  }
+
+  /** The deploy job: load once in the sandbox, then move the live pointer. */
+  async execute(deploymentId: string): Promise<{ version: number }> {
+    const { db, runtime } = this.deps;
+    const dep = db.select().from(deployments).where(eq(deployments.id, deploymentId)).get();
+    if (!dep) throw new AppError("invalid_request", `deployment ${deploymentId} not found`);
+    if (dep.status !== "deploying") return { version: dep.version };
+    const agent = db.select().from(agents).where(eq(agents.id, dep.agentId)).get();
+    if (!agent) throw new AppError("agent_not_found");
+    const v = getVersion(db, agent.id, dep.version);
+    try {
+      if (!v.bundle) throw new AppError("endpoint_unreachable", "The version has no bundle.");
+      await runtime.check({ agentId: agent.id, bundleId: v.id, code: v.bundle, config: runtimeConfigFor(db, agent, this.deps.serverLimits) });
+    } catch (e) {
+      const error = { code: e instanceof AppError ? e.code : "internal_error", message: (e as Error).message };
+      db.transaction((tx) => {
+        tx.update(deployments).set({ status: "failed", error, updatedAt: Date.now() }).where(eq(deployments.id, deploymentId)).run();
+        tx.update(agents)
+          .set({ status: agent.liveVersion !== null ? "deployed" : "ready", updatedAt: Date.now() })
+          .where(eq(agents.id, agent.id))
+          .run();
+      });
+      throw e;
+    }
+    this.goLive(agent.id, dep.version, deploymentId);
+    return { version: dep.version };
+  }
+
+  /** A deployment whose job ended without running (cancelled, or failed before execute). */
+  abandon(deploymentId: string, message: string): void {
+    const { db } = this.deps;
+    db.transaction((tx) => {
+      const dep = tx.select().from(deployments).where(eq(deployments.id, deploymentId)).get();
+      if (!dep || dep.status !== "deploying") return;
+      tx.update(deployments).set({ status: "failed", error: { code: "internal_error", message }, updatedAt: Date.now() }).where(eq(deployments.id, deploymentId)).run();
+      const agent = tx.select().from(agents).where(eq(agents.id, dep.agentId)).get();
+      if (agent?.status === "deploying")
+        tx.update(agents).set({ status: agent.liveVersion !== null ? "deployed" : "ready", updatedAt: Date.now() }).where(eq(agents.id, agent.id)).run();
+    });
+  }
+
+  /** Instant: a pointer move to an existing version. */
+  rollback(agent: AgentRow, version: number) {
+    const { db } = this.deps;
+    getVersion(db, agent.id, version);
+    const running = db.select({ id: deployments.id }).from(deployments).where(and(eq(deployments.agentId, agent.id), eq(deployments.status, "deploying"))).get();
+    if (running) throw new AppError("deploy_in_progress", undefined, { details: { deploymentId: running.id } });
+    const id = newId("dep");
+    db.insert(deployments).values({ id, agentId: agent.id, version, status: "deploying", kind: "rollback" }).run();
+    this.goLive(agent.id, version, id);
+    return deploymentView(db.select().from(deployments).where(eq(deployments.id, id)).get());
+  }
+
+  /** Takes the agent offline; versions and keys are kept. */
+  stop(agent: AgentRow): void {
+    const { db } = this.deps;
+    db.transaction((tx) => {
+      tx.update(deployments).set({ status: "stopped", updatedAt: Date.now() }).where(and(eq(deployments.agentId, agent.id), eq(deployments.status, "deployed"))).run();
+      tx.update(agents).set({ liveVersion: null, status: agent.latestVersion === null ? agent.status : "ready", updatedAt: Date.now() }).where(eq(agents.id, agent.id)).run();
+    });
+    this.onLiveChange(agent.id);
+    this.deps.runtime.evict(agent.id);
+  }
+
+  latest(agentId: string): DeploymentRow | undefined {
+    return this.deps.db.select().from(deployments).where(eq(deployments.agentId, agentId)).orderBy(desc(deployments.id)).limit(1).get();
+  }
+
+  private goLive(agentId: string, version: number, deploymentId: string): void {
+    const { db } = this.deps;
+    db.transaction((tx) => {
+      tx.update(deployments)
+        .set({ status: "superseded", updatedAt: Date.now() })
+        .where(and(eq(deployments.agentId, agentId), eq(deployments.status, "deployed"), ne(deployments.id, deploymentId)))
+        .run();
+      tx.update(deployments).set({ status: "deployed", updatedAt: Date.now() }).where(eq(deployments.id, deploymentId)).run();
+      tx.update(agents).set({ liveVersion: version, status: "deployed", failure: null, updatedAt: Date.now() }).where(eq(agents.id, agentId)).run();
+    });
+    this.onLiveChange(agentId);
+  }
+}
+
+export function versionIdOf(db: Db, agentId: string, number: number): string | undefined {
+  return db.select({ id: versions.id }).from(versions).where(and(eq(versions.agentId, agentId), eq(versions.number, number))).get()?.id;
+}

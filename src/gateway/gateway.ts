@@ -1,0 +1,159 @@
+/**
+ * The invoke gateway: from an incoming call to a warm sandbox instance and back. Order of
+ * checks follows the invoke contract: key present and well-formed, key known and active,
+ * agent exists, key scoped to it, agent deployed, rate limits, body. Every call (including
+ * refused ones that reached an agent) gets a row in the invocation log.
+ */
+import { AppError, isAppError } from "../errors";
+import type { AgentKeys } from "../auth";
+import type { GuestRequest, GuestResponse, SandboxRuntime } from "../runtime/types";
+import type { InvocationLog } from "./invocation-log";
+import type { LiveCache, LiveEntry } from "./live-cache";
+import type { RateLimiter } from "./rate-limit";
+
+export interface GatewayOptions {
+  rateLimitPerKey: number;
+  rateLimitPerAgent: number;
+}
+
+export interface AppCall {
+  slug: string;
+  method: string;
+  /** Path inside the app, starting with "/", plus the query string. */
+  pathAndQuery: string;
+  headers: Headers;
+  body: Uint8Array | null;
+  requestId: string;
+}
+
+const HOP_HEADERS = new Set(["authorization", "cookie", "host", "connection", "content-length", "transfer-encoding", "keep-alive", "upgrade"]);
+
+export class Gateway {
+  constructor(
+    private deps: { keys: AgentKeys; live: LiveCache; runtime: SandboxRuntime; log: InvocationLog; limiter: RateLimiter },
+    private opts: GatewayOptions,
+  ) {}
+
+  /** POST /v1/invoke/{slug}: JSON in, the invocation envelope out. */
+  async invoke(slug: string, authorization: string | null, rawBody: string, requestId: string) {
+    const started = performance.now();
+    const { entry, keyId } = this.admit(slug, authorization, true);
+    let body: Uint8Array | null = null;
+    try {
+      if (rawBody.trim() !== "") JSON.parse(rawBody);
+      body = new TextEncoder().encode(rawBody.trim() === "" ? "{}" : rawBody);
+    } catch {
+      this.logRefusal(entry, keyId, "POST", "/", "invalid_json", started, requestId, "invoke");
+      throw new AppError("invalid_json");
+    }
+    const req: GuestRequest = {
+      method: "POST",
+      url: `http://${slug}.cantrip.internal/`,
+      headers: [["content-type", "application/json"], ["x-request-id", requestId]],
+      body,
+    };
+    const res = await this.call(entry, keyId, req, started, requestId, "invoke", "/");
+    return {
+      status: res.status,
+      ok: res.status >= 200 && res.status < 300,
+      latencyMs: Math.round(performance.now() - started),
+      response: decodeBody(res),
+    };
+  }
+
+  /** /apps/{slug}/...: any method and path, the backend's response passed through. */
+  async app(call: AppCall): Promise<Response> {
+    const started = performance.now();
+    const { entry, keyId } = this.admit(call.slug, call.headers.get("authorization"), false);
+    const headers: [string, string][] = [];
+    call.headers.forEach((v, k) => {
+      if (!HOP_HEADERS.has(k)) headers.push([k, v]);
+    });
+    headers.push(["x-request-id", call.requestId]);
+    const req: GuestRequest = { method: call.method, url: `http://${call.slug}.cantrip.internal${call.pathAndQuery}`, headers, body: call.body };
+    const path = call.pathAndQuery.split("?")[0]!;
+    const res = await this.call(entry, keyId, req, started, call.requestId, "app", path);
+    const out = new Headers();
+    for (const [k, v] of res.headers) if (!HOP_HEADERS.has(k.toLowerCase()) && k.toLowerCase() !== "set-cookie") out.append(k, v);
+    return new Response(res.body.byteLength ? (res.body as Uint8Array<ArrayBuffer>) : null, { status: res.status, headers: out });
+  }
+
+  /** The agent (for the app docs page), after the same key check as a call. */
+  entryFor(slug: string, authorization: string | null): LiveEntry {
+    return this.admit(slug, authorization, false).entry;
+  }
+
+  private admit(slug: string, authorization: string | null, keyAlways: boolean): { entry: LiveEntry; keyId: string | null } {
+    const entry = this.deps.live.get(slug);
+    const needsKey = keyAlways || !entry?.agent.public;
+    let keyId: string | null = null;
+    if (needsKey) {
+      // Key checks first, so an unauthenticated caller learns nothing about which slugs exist.
+      const key = this.deps.keys.verify(authorization, entry?.agent.id ?? "\u0000unknown");
+      keyId = key.id;
+    }
+    if (!entry) throw new AppError("agent_not_found");
+    if (!entry.ref) throw new AppError("not_deployed");
+    if (keyId) this.deps.limiter.take(`k:${keyId}`, this.opts.rateLimitPerKey);
+    this.deps.limiter.take(`a:${entry.agent.id}`, this.opts.rateLimitPerAgent);
+    return { entry, keyId };
+  }
+
+  private async call(entry: LiveEntry, keyId: string | null, req: GuestRequest, started: number, requestId: string, source: string, path: string): Promise<GuestResponse> {
+    try {
+      const res = await this.deps.runtime.fetch(entry.ref!, req);
+      this.deps.log.record(
+        {
+          agentId: entry.agent.id,
+          version: entry.version,
+          keyId,
+          source,
+          method: req.method,
+          path,
+          status: res.status,
+          latencyMs: Math.round(performance.now() - started),
+          errorCode: null,
+          requestId,
+          at: Date.now(),
+        },
+        res.logs,
+      );
+      return res;
+    } catch (e) {
+      const code = isAppError(e) ? e.code : "internal_error";
+      this.logRefusal(entry, keyId, req.method, path, code, started, requestId, source);
+      throw e;
+    }
+  }
+
+  private logRefusal(entry: LiveEntry, keyId: string | null, method: string, path: string, code: string, started: number, requestId: string, source: string) {
+    const status = code === "endpoint_timeout" ? 504 : code === "endpoint_unreachable" ? 502 : code === "invalid_json" ? 400 : 500;
+    this.deps.log.record({
+      agentId: entry.agent.id,
+      version: entry.version,
+      keyId,
+      source,
+      method,
+      path,
+      status,
+      latencyMs: Math.round(performance.now() - started),
+      errorCode: code,
+      requestId,
+      at: Date.now(),
+    });
+  }
+}
+
+function decodeBody(res: GuestResponse): unknown {
+  if (!res.body.byteLength) return null;
+  const text = new TextDecoder().decode(res.body);
+  const type = res.headers.find(([k]) => k.toLowerCase() === "content-type")?.[1] ?? "";
+  if (type.includes("json")) {
+    try {
+      return JSON.parse(text);
+    } catch {
+      return text;
+    }
+  }
+  return text;
+}

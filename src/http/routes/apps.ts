@@ -1,0 +1,36 @@
+/**
+ * /apps/{slug}/...: every method and path goes to the deployed backend's fetch handler
+ * (agent key required unless the agent is public). /apps/{slug}/_docs serves the backend's
+ * OpenAPI document, built from its declared schemas, and a small try-it page.
+ */
+import { Elysia } from "elysia";
+import type { HttpDeps } from "../deps";
+import { requestIdOf } from "../request-context";
+import { backendOpenApi, tryItPage } from "../app-docs";
+
+export function appsRoutes(deps: HttpDeps) {
+  const forward = async ({ request, params }: { request: Request; params: { slug: string } }) => {
+    const url = new URL(request.url);
+    const prefix = `/apps/${params.slug}`;
+    const rest = url.pathname.slice(prefix.length) || "/";
+    if (rest === "/_docs" || rest === "/_docs/") {
+      return new Response(tryItPage(params.slug, `${prefix}/_docs/openapi.json`), { headers: { "content-type": "text/html; charset=utf-8" } });
+    }
+    if (rest === "/_docs/openapi.json") {
+      const entry = deps.gateway.entryFor(params.slug, request.headers.get("authorization"));
+      return Response.json(backendOpenApi(deps.db, entry, `${deps.baseUrl}${prefix}`));
+    }
+    const body = request.method === "GET" || request.method === "HEAD" ? null : new Uint8Array(await request.arrayBuffer());
+    return deps.gateway.app({
+      slug: params.slug,
+      method: request.method,
+      pathAndQuery: rest + url.search,
+      headers: request.headers,
+      body: body && body.byteLength ? body : null,
+      requestId: requestIdOf(request),
+    });
+  };
+  return new Elysia({ name: "apps" })
+    .all("/apps/:slug", forward, { parse: "none", detail: { hide: true } })
+    .all("/apps/:slug/*", forward, { parse: "none", detail: { hide: true } });
+}

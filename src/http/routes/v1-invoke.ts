@@ -1,0 +1,25 @@
+/** POST /v1/invoke/{slug}: call a deployed backend with an agent key. */
+import { Elysia, t } from "elysia";
+import type { HttpDeps } from "../deps";
+import { requestIdOf } from "../request-context";
+
+export function v1InvokeRoutes(deps: HttpDeps) {
+  return new Elysia({ name: "v1-invoke" }).post(
+    "/v1/invoke/:slug",
+    async ({ params, request, body }) => ({
+      data: await deps.gateway.invoke(params.slug, request.headers.get("authorization"), typeof body === "string" ? body : "", requestIdOf(request)),
+    }),
+    {
+      parse: "text",
+      detail: {
+        summary: "Invoke a deployed backend: the JSON body is forwarded as POST / and the backend's answer wrapped in an envelope",
+        tags: ["invoke"],
+        security: [{ agentKey: [] }],
+        requestBody: { content: { "application/json": { schema: { type: "object", additionalProperties: true } } } },
+      },
+      response: t.Object({
+        data: t.Object({ status: t.Integer(), ok: t.Boolean(), latencyMs: t.Integer(), response: t.Any() }),
+      }),
+    },
+  );
+}
