@@ -77,6 +77,27 @@ export class Deployer {
     return { ...result, agentId: agent.id, status: "deploying" as const, endpointUrl: null };
   }
 
+  /**
+   * Deploys inside the caller's job (generation with autoDeploy): same checks and the same
+   * load-then-switch as a deploy job, without queueing another job.
+   */
+  async deployNow(agent: AgentRow, version: number): Promise<void> {
+    const { db } = this.deps;
+    const deploymentId = db.transaction((tx) => {
+      const running = tx
+        .select({ id: deployments.id })
+        .from(deployments)
+        .where(and(eq(deployments.agentId, agent.id), eq(deployments.status, "deploying")))
+        .get();
+      if (running) throw new AppError("deploy_in_progress", undefined, { details: { deploymentId: running.id } });
+      const id = newId("dep");
+      tx.insert(deployments).values({ id, agentId: agent.id, version, status: "deploying", kind: "deploy" }).run();
+      tx.update(agents).set({ status: "deploying", updatedAt: Date.now() }).where(eq(agents.id, agent.id)).run();
+      return id;
+    });
+    await this.execute(deploymentId);
+  }
+
   /** The deploy job: load once in the sandbox, then move the live pointer. */
   async execute(deploymentId: string): Promise<{ version: number }> {
     const { db, runtime } = this.deps;
