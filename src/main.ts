@@ -10,6 +10,7 @@ import { boot, StartupError, VERSION } from "./boot";
 import { ConfigError, loadConfig, settings, type SettingSpec } from "./config";
 import { createPlatformToken, firstWorkspaceId } from "./auth";
 import { openDatabase } from "./db";
+import { registerClientCommands, runCli } from "./cli";
 
 function fail(message: string, code = 1): never {
   process.stderr.write(`cantrip: ${message}\n`);
@@ -77,4 +78,7 @@ addSettingFlags(token.command("create").description("Mint a platform token for t
   },
 );
 
-await program.parseAsync(process.argv);
+registerClientCommands(program);
+const code = await runCli(program, process.argv);
+// serve keeps running (its server holds the event loop); every other command exits with its code.
+if (process.argv[2] !== "serve" || code !== 0) process.exit(code);

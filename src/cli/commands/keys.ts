@@ -1,0 +1,45 @@
+/** keys ls|create|revoke|rotate <agent>: agent API keys. */
+import type { Command } from "commander";
+import { clientFrom, print, table, type GlobalOptions } from "../context";
+import { resolveAgent } from "./agents";
+
+export function registerKeyCommands(program: Command, g: () => GlobalOptions) {
+  const keys = program.command("keys").description("Agent API keys.");
+  keys
+    .command("ls <agent>")
+    .description("List an agent's keys.")
+    .action(async (ref: string) => {
+      const client = clientFrom(g());
+      const a = await resolveAgent(client, ref);
+      const res = await client.request("GET", `/v1/agents/${a.id}/api-keys?limit=100`);
+      print(g(), res, () => table(res.data.map((k: any) => ({ ...k, key: `${k.prefix}…${k.lastFour}` })), ["id", "name", "status", "key", "lastUsedAt"]));
+    });
+  keys
+    .command("create <agent>")
+    .description("Create a key; the raw key is printed once.")
+    .option("--name <name>", "key name", "default")
+    .action(async (ref: string, o: { name: string }) => {
+      const client = clientFrom(g());
+      const a = await resolveAgent(client, ref);
+      const res = await client.request("POST", `/v1/agents/${a.id}/api-keys`, { name: o.name });
+      print(g(), res, () => `${res.data.key}\n(shown once; id ${res.data.apiKey.id})`);
+    });
+  keys
+    .command("revoke <agent> <keyId>")
+    .description("Revoke a key at once.")
+    .action(async (ref: string, keyId: string) => {
+      const client = clientFrom(g());
+      const a = await resolveAgent(client, ref);
+      const res = await client.request("POST", `/v1/agents/${a.id}/api-keys/${keyId}/revoke`);
+      print(g(), res, () => `revoked ${keyId}`);
+    });
+  keys
+    .command("rotate <agent> <keyId>")
+    .description("Revoke a key and issue a new one with the same name.")
+    .action(async (ref: string, keyId: string) => {
+      const client = clientFrom(g());
+      const a = await resolveAgent(client, ref);
+      const res = await client.request("POST", `/v1/agents/${a.id}/api-keys/${keyId}/rotate`);
+      print(g(), res, () => `${res.data.key}\n(shown once; replaces ${keyId})`);
+    });
+}
