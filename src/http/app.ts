@@ -13,6 +13,9 @@ import { v1DeployRoutes } from "./routes/v1-deploy";
 import { v1InvokeRoutes } from "./routes/v1-invoke";
 import { appsRoutes } from "./routes/apps";
 import { apiV1BuildersRoutes } from "./routes/api-v1-builders";
+import { v1GenerateRoutes } from "./routes/v1-generate";
+import { v1DownloadsRoutes } from "./routes/v1-downloads";
+import { v1ValidationRoutes } from "./routes/v1-validation";
 
 export function createApp(deps: HttpDeps) {
   return new Elysia({ name: "cantrip" })
@@ -24,6 +27,9 @@ export function createApp(deps: HttpDeps) {
     .use(v1DeployRoutes(deps))
     .use(v1InvokeRoutes(deps))
     .use(appsRoutes(deps))
+    .use(v1GenerateRoutes(deps))
+    .use(v1ValidationRoutes(deps))
+    .use(v1DownloadsRoutes(deps))
     .use(apiV1BuildersRoutes(deps));
 }
 

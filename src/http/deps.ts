@@ -5,7 +5,8 @@
 import type { Database } from "bun:sqlite";
 import type { Config } from "../config";
 import type { Db } from "../db";
-import type { PlatformTokenVerifier } from "../auth";
+import type { PlatformTokenVerifier, TokenSigner } from "../auth";
+import type { JobsPort } from "./jobs-port";
 import type { Logger } from "./logger";
 import type { AgentKeys } from "../auth";
 import type { AgentService } from "../agents";
@@ -35,6 +36,9 @@ export interface HttpDeps {
   invocations: InvocationLog;
   live: LiveCache;
   builders: Builders;
+  jobs: JobsPort;
+  signer: TokenSigner;
+  llm: { configured: boolean; provider: string; defaultModel: string };
   /** Recent scheduled runs of an agent (wired once schedules exist). */
   scheduleRuns?: (agentId: string) => unknown[];
 }

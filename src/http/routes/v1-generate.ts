@@ -1,0 +1,118 @@
+/** /v1/generate: start a generation, read it, stream it (SSE), cancel it. */
+import { Elysia, t } from "elysia";
+import { eq } from "drizzle-orm";
+import type { Db } from "../../db";
+import { agents } from "../../db/schema";
+import { uniqueSlug } from "../../agents";
+import { AppError } from "../../errors";
+import { newId } from "../../lib/ids";
+import { generationJobView } from "../../generate/views";
+import { authPlugin } from "../auth";
+import type { HttpDeps } from "../deps";
+import type { JobRow } from "../jobs-port";
+import { jobEventStream } from "../sse";
+
+export function v1GenerateRoutes(deps: HttpDeps) {
+  const jobFor = (workspaceId: string, jobId: string): JobRow => {
+    const job = deps.jobs.get(jobId);
+    if (!job || job.workspaceId !== workspaceId) throw new AppError("job_not_found");
+    return job;
+  };
+  const view = (job: JobRow) => {
+    const agent = job.agentId ? deps.db.select({ id: agents.id, slug: agents.slug }).from(agents).where(eq(agents.id, job.agentId)).get() : undefined;
+    return generationJobView(job, deps.jobs.events(job.id), agent ?? null);
+  };
+  return new Elysia({ name: "v1-generate", prefix: "/v1/generate" })
+    .get(
+      "/:jobId/stream",
+      ({ params, query, request }) => {
+        // EventSource cannot send headers: a signed stream token in ?token= works too.
+        let workspaceId: string;
+        if (query.token) workspaceId = deps.signer.verify(query.token, "stream", params.jobId);
+        else workspaceId = deps.verifier.verify(request.headers.get("authorization")).workspaceId;
+        const job = jobFor(workspaceId, params.jobId);
+        const last = Number(request.headers.get("last-event-id") ?? query.lastEventId ?? 0);
+        return jobEventStream(deps.jobs, job.id, Number.isFinite(last) ? last : 0);
+      },
+      {
+        query: t.Object({ token: t.Optional(t.String()), lastEventId: t.Optional(t.String()) }),
+        detail: {
+          summary: "Server-Sent Events for a job: progress, log, status, then done. Resumes after Last-Event-ID. Auth: platform token or ?token= from stream-token",
+          tags: ["generate"],
+        },
+      },
+    )
+    .use(authPlugin(deps.verifier))
+    .post(
+      "/",
+      ({ body, principal, set }) => {
+        if (!deps.llm.configured) throw new AppError("model_not_configured");
+        const model = body.model ?? deps.llm.defaultModel;
+        const result = deps.db.transaction((tx) => {
+          const id = newId("agent");
+          const agent = tx
+            .insert(agents)
+            .values({ id, workspaceId: principal.workspaceId, slug: uniqueSlug(tx as unknown as Db, body.name), name: body.name, status: "generating", prompt: body.prompt, model, region: body.region ?? "auto" })
+            .returning()
+            .get();
+          const job = deps.jobs.enqueueInTx(
+            tx as unknown as Db,
+            "generate",
+            { agentId: id, prompt: body.prompt, model, autoDeploy: body.autoDeploy ?? false, provider: deps.llm.provider },
+            { workspaceId: principal.workspaceId, agentId: id },
+          );
+          return { agent, jobId: job.id };
+        });
+        set.status = 202;
+        return {
+          data: {
+            agent: { id: result.agent.id, slug: result.agent.slug, name: result.agent.name, status: "generating" as const },
+            job: { id: result.jobId, status: "queued" as const, progress: 0, provider: deps.llm.provider, model },
+          },
+        };
+      },
+      {
+        body: t.Object({
+          name: t.String({ minLength: 2, maxLength: 120 }),
+          prompt: t.String({ minLength: 10, maxLength: 100000 }),
+          model: t.Optional(t.String({ minLength: 1, maxLength: 80 })),
+          region: t.Optional(t.String({ minLength: 1, maxLength: 80, default: "auto" })),
+          autoDeploy: t.Optional(t.Boolean({ default: false })),
+        }),
+        detail: { summary: "Generate a backend from plain-English requirements (202; runs as a job)", tags: ["generate"] },
+        response: {
+          202: t.Object({
+            data: t.Object({
+              agent: t.Object({ id: t.String(), slug: t.String(), name: t.String(), status: t.Literal("generating") }),
+              job: t.Object({ id: t.String(), status: t.Literal("queued"), progress: t.Integer(), provider: t.String(), model: t.String() }),
+            }),
+          }),
+        },
+      },
+    )
+    .get("/:jobId", ({ params, principal }) => ({ data: view(jobFor(principal.workspaceId, params.jobId)) }), {
+      detail: { summary: "Status, progress, logs, artifact, validation and failure of a job", tags: ["generate"] },
+    })
+    .post(
+      "/:jobId/stream-token",
+      ({ params, principal }) => {
+        const job = jobFor(principal.workspaceId, params.jobId);
+        const { token, expiresAt } = deps.signer.sign("stream", job.id, principal.workspaceId, 60_000);
+        return { data: { token, expiresAt: new Date(expiresAt).toISOString(), url: `${deps.baseUrl}/v1/generate/${job.id}/stream?token=${encodeURIComponent(token)}` } };
+      },
+      {
+        detail: { summary: "A signed token (60 s to open) for the job's event stream, for EventSource clients", tags: ["generate"] },
+        response: t.Object({ data: t.Object({ token: t.String(), expiresAt: t.String(), url: t.String() }) }),
+      },
+    )
+    .post(
+      "/:jobId/cancel",
+      ({ params, principal }) => {
+        const job = jobFor(principal.workspaceId, params.jobId);
+        if (["completed", "failed", "cancelled"].includes(job.status)) throw new AppError("job_not_cancellable", `The job is already ${job.status}.`);
+        deps.jobs.cancel(job.id);
+        return { data: view(jobFor(principal.workspaceId, params.jobId)) };
+      },
+      { detail: { summary: "Cancel a queued or running job", tags: ["generate"] } },
+    );
+}

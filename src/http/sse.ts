@@ -1,0 +1,53 @@
+/**
+ * Server-Sent Events for a job: replays events after Last-Event-ID, then pushes new ones
+ * as they are written, and ends with `done` once the job is terminal. Subscribes before
+ * reading the backlog so no event falls between the two.
+ */
+import { sseFrame } from "../generate/views";
+import type { JobEventRow, JobsPort } from "./jobs-port";
+import { TERMINAL } from "./jobs-port";
+
+export function jobEventStream(jobs: JobsPort, jobId: string, lastEventId: number): Response {
+  let unsubscribe = () => {};
+  let heartbeat: ReturnType<typeof setInterval> | undefined;
+  const stream = new ReadableStream<Uint8Array>({
+    start(controller) {
+      const enc = new TextEncoder();
+      let last = lastEventId;
+      let closed = false;
+      const pending: JobEventRow[] = [];
+      let replaying = true;
+      const close = () => {
+        if (closed) return;
+        closed = true;
+        unsubscribe();
+        clearInterval(heartbeat);
+        const job = jobs.get(jobId);
+        controller.enqueue(enc.encode(`event: done\ndata: ${JSON.stringify({ status: job?.status ?? "unknown", progress: job?.progress ?? 0 })}\n\n`));
+        controller.close();
+      };
+      const emit = (e: JobEventRow) => {
+        if (closed || e.id <= last) return;
+        last = e.id;
+        controller.enqueue(enc.encode(sseFrame(e)));
+        if (e.type === "status" && TERMINAL.has(String((e.data as { status?: string } | null)?.status ?? e.message))) close();
+      };
+      unsubscribe = jobs.subscribe(jobId, (e) => (replaying ? pending.push(e) : emit(e)));
+      controller.enqueue(enc.encode(`retry: 2000\n\n`));
+      for (const e of jobs.events(jobId, last)) emit(e);
+      replaying = false;
+      for (const e of pending) emit(e);
+      if (!closed && TERMINAL.has(jobs.get(jobId)?.status ?? "")) close();
+      heartbeat = setInterval(() => {
+        if (!closed) controller.enqueue(enc.encode(`: keep-alive\n\n`));
+      }, 15_000);
+    },
+    cancel() {
+      unsubscribe();
+      clearInterval(heartbeat);
+    },
+  });
+  return new Response(stream, {
+    headers: { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", connection: "keep-alive", "x-accel-buffering": "no" },
+  });
+}
