@@ -13,6 +13,8 @@ import { v1DeployRoutes } from "./routes/v1-deploy";
 import { v1InvokeRoutes } from "./routes/v1-invoke";
 import { appsRoutes } from "./routes/apps";
 import { apiV1BuildersRoutes } from "./routes/api-v1-builders";
+import { apiV1BuilderAgentsRoutes } from "./routes/api-v1-builder-agents";
+import { apiV1CredentialsRoutes } from "./routes/api-v1-credentials";
 import { v1GenerateRoutes } from "./routes/v1-generate";
 import { v1DownloadsRoutes } from "./routes/v1-downloads";
 import { v1ValidationRoutes } from "./routes/v1-validation";
@@ -30,7 +32,9 @@ export function createApp(deps: HttpDeps) {
     .use(v1GenerateRoutes(deps))
     .use(v1ValidationRoutes(deps))
     .use(v1DownloadsRoutes(deps))
-    .use(apiV1BuildersRoutes(deps));
+    .use(apiV1BuildersRoutes(deps))
+    .use(apiV1CredentialsRoutes(deps))
+    .use(apiV1BuilderAgentsRoutes(deps));
 }
 
 export type App = ReturnType<typeof createApp>;

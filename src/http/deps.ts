@@ -12,6 +12,8 @@ import type { AgentKeys } from "../auth";
 import type { AgentService } from "../agents";
 import type { Deployer } from "../deploy";
 import type { Builders } from "../builder/builders";
+import type { Credentials } from "../builder/credentials";
+import type { Conversations } from "../builder/conversations";
 import type { Gateway, InvocationLog, LiveCache } from "../gateway";
 
 export interface ReadyCheck {
@@ -36,6 +38,8 @@ export interface HttpDeps {
   invocations: InvocationLog;
   live: LiveCache;
   builders: Builders;
+  credentials: Credentials;
+  conversations: Conversations;
   jobs: JobsPort;
   signer: TokenSigner;
   llm: { configured: boolean; provider: string; defaultModel: string };

@@ -1,0 +1,164 @@
+/**
+ * Builder conversations: the state machine behind /api/v1/builder-agents.
+ *   processing → gathering (message + questions) ⇄ answers → awaiting_approval
+ *   (unless skip_approval) → approve → processing → deployed | failed; rebuild reopens
+ *   deployed or failed. Every transition happens in one transaction together with the job
+ *   that carries the next turn, so a restart mid-turn resumes from the queue.
+ */
+import { and, desc, eq, lt } from "drizzle-orm";
+import type { Db } from "../db";
+import { conversations } from "../db/schema";
+import { AppError } from "../errors";
+import { newId } from "../lib/ids";
+import { pageOf, type Page } from "../lib/pagination";
+import { iso } from "../lib/time";
+import type { JobsPort } from "../http/jobs-port";
+import { renderQuestions, type Ask } from "./intake";
+
+export type ConversationRow = typeof conversations.$inferSelect;
+export type ConversationStatus = "processing" | "gathering" | "awaiting_approval" | "deployed" | "failed";
+
+/** The calls each state allows (named in invalid_state errors). */
+export const ALLOWED: Record<ConversationStatus, string[]> = {
+  processing: [],
+  gathering: ["answers"],
+  awaiting_approval: ["approve"],
+  deployed: ["rebuild"],
+  failed: ["rebuild"],
+};
+
+export interface HistoryEntry {
+  role: "user" | "builder" | "system";
+  kind: string;
+  message: string;
+  at: number;
+  data?: unknown;
+}
+
+export class Conversations {
+  constructor(private deps: { db: Db; jobs: JobsPort; builderView: (agentId: string, c: ConversationRow) => unknown }) {}
+
+  create(workspaceId: string, input: { prompt: string; name?: string; skip_approval?: boolean; skip_review?: boolean }): ConversationRow {
+    const id = crypto.randomUUID();
+    return this.deps.db.transaction((tx) => {
+      tx.insert(conversations)
+        .values({
+          id,
+          workspaceId,
+          name: input.name ?? "",
+          status: "processing",
+          prompt: input.prompt,
+          skipApproval: input.skip_approval ?? false,
+          skipReview: input.skip_review ?? false,
+          history: [entry("user", "prompt", input.prompt)],
+        })
+        .run();
+      const job = this.deps.jobs.enqueueInTx(tx as unknown as Db, "builder.turn", { conversationId: id, action: "intake" }, { workspaceId });
+      return tx.update(conversations).set({ jobId: job.id }).where(eq(conversations.id, id)).returning().get();
+    });
+  }
+
+  get(workspaceId: string, id: string): ConversationRow {
+    const row = this.deps.db.select().from(conversations).where(and(eq(conversations.id, id), eq(conversations.workspaceId, workspaceId))).get();
+    if (!row) throw new AppError("conversation_not_found");
+    return row;
+  }
+
+  list(workspaceId: string, page: Page) {
+    const rows = this.deps.db
+      .select()
+      .from(conversations)
+      .where(and(eq(conversations.workspaceId, workspaceId), page.cursor ? lt(conversations.id, page.cursor) : undefined))
+      .orderBy(desc(conversations.createdAt))
+      .limit(page.limit + 1)
+      .all();
+    return pageOf(rows, page.limit, (r) => r.id);
+  }
+
+  answer(workspaceId: string, id: string, message: string): ConversationRow {
+    return this.transition(workspaceId, id, "answers", "gathering", (c) => ({
+      history: [...(c.history as HistoryEntry[]), entry("user", "answer", message)],
+      action: "intake",
+    }));
+  }
+
+  approve(workspaceId: string, id: string): ConversationRow {
+    return this.transition(workspaceId, id, "approve", "awaiting_approval", (c) => ({
+      history: [...(c.history as HistoryEntry[]), entry("user", "approve", "approved")],
+      action: "build",
+    }));
+  }
+
+  rebuild(workspaceId: string, id: string, message: string, replacePrompt: boolean): ConversationRow {
+    return this.transition(workspaceId, id, "rebuild", ["deployed", "failed"], (c) => ({
+      history: [...(c.history as HistoryEntry[]), entry("user", "rebuild", message, { replacePrompt, previousPrompt: c.prompt })],
+      prompt: replacePrompt ? message : `${c.prompt}\n\nChange requested: ${message}`,
+      action: "intake",
+      reset: true,
+    }));
+  }
+
+  view(c: ConversationRow) {
+    const status = c.status as ConversationStatus;
+    return {
+      uuid: c.id,
+      name: c.name,
+      status,
+      prompt: c.prompt,
+      message: c.message,
+      questions: status === "gathering" ? renderQuestions(c.asks as Ask[]) : [],
+      asks: status === "gathering" ? c.asks : [],
+      builder: c.agentId && status === "deployed" ? this.deps.builderView(c.agentId, c) : null,
+      agent_id: c.agentId,
+      review_passed: c.reviewPassed,
+      qa_passed: c.qaPassed,
+      skip_approval: c.skipApproval,
+      skip_review: c.skipReview,
+      rounds: c.rounds,
+      allowed_calls: ALLOWED[status] ?? [],
+      failure: c.failure ?? null,
+      history: (c.history as HistoryEntry[]).map((h) => ({ ...h, at: iso(h.at) })),
+      created_at: iso(c.createdAt),
+      updated_at: iso(c.updatedAt),
+    };
+  }
+
+  private transition(
+    workspaceId: string,
+    id: string,
+    call: string,
+    from: ConversationStatus | ConversationStatus[],
+    change: (c: ConversationRow) => { history: HistoryEntry[]; action: string; prompt?: string; reset?: boolean },
+  ): ConversationRow {
+    const allowed = Array.isArray(from) ? from : [from];
+    return this.deps.db.transaction((tx) => {
+      const c = tx.select().from(conversations).where(and(eq(conversations.id, id), eq(conversations.workspaceId, workspaceId))).get();
+      if (!c) throw new AppError("conversation_not_found");
+      if (!allowed.includes(c.status as ConversationStatus)) {
+        const allowedNow = ALLOWED[c.status as ConversationStatus] ?? [];
+        throw new AppError("invalid_state", `Cannot ${call} while the conversation is ${c.status}; allowed now: ${allowedNow.length ? allowedNow.join(", ") : "none (wait for processing to finish)"}.`, {
+          details: { state: c.status, allowed: allowedNow },
+        });
+      }
+      const ch = change(c);
+      const job = this.deps.jobs.enqueueInTx(tx as unknown as Db, "builder.turn", { conversationId: id, action: ch.action }, { workspaceId, agentId: c.agentId ?? undefined });
+      return tx
+        .update(conversations)
+        .set({
+          status: "processing",
+          history: ch.history,
+          jobId: job.id,
+          updatedAt: Date.now(),
+          ...(ch.prompt !== undefined ? { prompt: ch.prompt } : {}),
+          ...(ch.reset ? { rounds: 0, asks: [], failure: null, reviewPassed: null, qaPassed: null } : {}),
+        })
+        .where(eq(conversations.id, id))
+        .returning()
+        .get();
+    });
+  }
+}
+
+export function entry(role: HistoryEntry["role"], kind: string, message: string, data?: unknown): HistoryEntry {
+  return { role, kind, message, at: Date.now(), ...(data === undefined ? {} : { data }) };
+}

@@ -1,0 +1,75 @@
+/**
+ * Credentials: named secrets of a workspace, encrypted at rest (AES-256-GCM, master key in
+ * the data dir or env), each approved for a list of hosts. Values are never returned by the
+ * API; an agent is granted a credential under an alias for hosts, and the egress proxy asks
+ * `resolve` for the value when the backend's outbound request goes to one of those hosts.
+ */
+import { and, eq } from "drizzle-orm";
+import type { Db } from "../db";
+import { agentSecrets, secrets } from "../db/schema";
+import { AppError } from "../errors";
+import type { CryptoBox } from "../lib/crypto-box";
+import { newId } from "../lib/ids";
+import { iso } from "../lib/time";
+
+export type CredentialRow = typeof secrets.$inferSelect;
+
+export function credentialView(c: CredentialRow) {
+  return { id: c.id, name: c.name, hosts: c.hosts, created_at: iso(c.createdAt) };
+}
+
+export class Credentials {
+  constructor(private db: Db, private box: CryptoBox) {}
+
+  create(workspaceId: string, input: { name: string; value: string; hosts: string[] }): CredentialRow {
+    const exists = this.db.select({ id: secrets.id }).from(secrets).where(and(eq(secrets.workspaceId, workspaceId), eq(secrets.name, input.name))).get();
+    if (exists) throw new AppError("conflict", `A credential named ${input.name} already exists.`);
+    const id = newId("cred");
+    return this.db
+      .insert(secrets)
+      .values({ id, workspaceId, name: input.name, hosts: input.hosts.map((h) => h.toLowerCase()), ciphertext: this.box.seal(input.value, id) })
+      .returning()
+      .get();
+  }
+
+  list(workspaceId: string): CredentialRow[] {
+    return this.db.select().from(secrets).where(eq(secrets.workspaceId, workspaceId)).orderBy(secrets.name).all();
+  }
+
+  byName(workspaceId: string, name: string): CredentialRow | undefined {
+    return this.db.select().from(secrets).where(and(eq(secrets.workspaceId, workspaceId), eq(secrets.name, name))).get();
+  }
+
+  delete(workspaceId: string, id: string): void {
+    const row = this.db.select().from(secrets).where(and(eq(secrets.workspaceId, workspaceId), eq(secrets.id, id))).get();
+    if (!row) throw new AppError("credential_not_found");
+    this.db.delete(secrets).where(eq(secrets.id, id)).run();
+  }
+
+  /** Grants a credential to an agent as `alias`, for hosts (default: the credential's own hosts). */
+  grant(agentId: string, credential: CredentialRow, alias = credential.name, hosts: string[] = credential.hosts): void {
+    const allowed = hosts.filter((h) => credential.hosts.includes(h.toLowerCase()));
+    if (!allowed.length) throw new AppError("invalid_request", `Credential ${credential.name} is not approved for ${hosts.join(", ")}.`);
+    this.db
+      .insert(agentSecrets)
+      .values({ agentId, secretId: credential.id, alias, hosts: allowed })
+      .onConflictDoUpdate({ target: [agentSecrets.agentId, agentSecrets.alias], set: { secretId: credential.id, hosts: allowed } })
+      .run();
+  }
+
+  /** The value of an agent's granted secret, for the egress proxy only. */
+  resolve(agentId: string, alias: string): string | null {
+    const row = this.db
+      .select({ id: secrets.id, ciphertext: secrets.ciphertext })
+      .from(agentSecrets)
+      .innerJoin(secrets, eq(secrets.id, agentSecrets.secretId))
+      .where(and(eq(agentSecrets.agentId, agentId), eq(agentSecrets.alias, alias)))
+      .get();
+    if (!row) return null;
+    try {
+      return this.box.open(row.ciphertext, row.id);
+    } catch {
+      return null;
+    }
+  }
+}

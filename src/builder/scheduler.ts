@@ -1,0 +1,92 @@
+/**
+ * Schedules: a backend's `scheduled` handler runs on its cron expression. The scheduler's
+ * tick enqueues one `schedule.run` job per due schedule and moves `next_run_at` to the
+ * next occurrence after now, so runs missed while cantrip was down run once, not N times.
+ * A one_time schedule disables itself after its run. The clock is injectable for tests.
+ */
+import { Cron } from "croner";
+import { and, eq, isNotNull, lte } from "drizzle-orm";
+import type { Db } from "../db";
+import { schedules } from "../db/schema";
+import type { JobsPort } from "../http/jobs-port";
+import type { LiveCache, InvocationLog } from "../gateway";
+import type { SandboxRuntime } from "../runtime/types";
+import { AppError } from "../errors";
+import { agents } from "../db/schema";
+
+export class Scheduler {
+  private timer: ReturnType<typeof setInterval> | null = null;
+
+  constructor(private deps: { db: Db; jobs: JobsPort; now?: () => number }) {}
+
+  start(intervalMs = 1000): void {
+    this.timer ??= setInterval(() => {
+      try {
+        this.tick();
+      } catch {
+        // a locked database or a bad row must not kill the timer; the next tick retries
+      }
+    }, intervalMs);
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  /** Enqueues every due schedule once; returns how many runs were queued. */
+  tick(now = (this.deps.now ?? Date.now)()): number {
+    const { db } = this.deps;
+    return db.transaction((tx) => {
+      const due = tx
+        .select({ s: schedules, workspaceId: agents.workspaceId, live: agents.liveVersion })
+        .from(schedules)
+        .innerJoin(agents, eq(agents.id, schedules.agentId))
+        .where(and(eq(schedules.enabled, true), isNotNull(schedules.nextRunAt), lte(schedules.nextRunAt, now)))
+        .all();
+      let queued = 0;
+      for (const { s, workspaceId, live } of due) {
+        const next = new Cron(s.cron, { paused: true }).nextRun(new Date(now))?.getTime() ?? null;
+        tx.update(schedules).set({ nextRunAt: next, lastRunAt: now }).where(eq(schedules.agentId, s.agentId)).run();
+        if (live === null) continue; // not deployed: skip this occurrence
+        this.deps.jobs.enqueueInTx(tx as unknown as Db, "schedule.run", { agentId: s.agentId, scheduledFor: s.nextRunAt, mode: s.mode }, { workspaceId, agentId: s.agentId });
+        queued++;
+      }
+      return queued;
+    });
+  }
+}
+
+/** The schedule.run job: the live version's scheduled handler, logged like an invocation. */
+export async function runScheduled(
+  deps: { db: Db; runtime: SandboxRuntime; live: LiveCache; log: InvocationLog },
+  payload: { agentId: string; mode?: string },
+  ctx: { log(level: "info" | "warn" | "error", message: string, data?: unknown): void },
+): Promise<{ ok: boolean; wallMs: number }> {
+  const agent = deps.db.select().from(agents).where(eq(agents.id, payload.agentId)).get();
+  if (!agent) throw new AppError("agent_not_found");
+  const entry = deps.live.get(agent.slug);
+  if (!entry?.ref) throw new AppError("not_deployed");
+  const started = Date.now();
+  const res = await deps.runtime.scheduled(entry.ref);
+  deps.log.record(
+    {
+      agentId: agent.id,
+      version: entry.version,
+      keyId: null,
+      source: "scheduled",
+      method: "SCHEDULED",
+      path: null,
+      status: res.ok ? 200 : 500,
+      latencyMs: Math.round(res.wallMs),
+      errorCode: res.ok ? null : "scheduled_failed",
+      requestId: null,
+      at: started,
+    },
+    res.logs,
+  );
+  for (const l of res.logs) ctx.log(l.level === "error" ? "error" : l.level === "warn" ? "warn" : "info", l.message);
+  if (payload.mode === "one_time") deps.db.update(schedules).set({ enabled: false }).where(eq(schedules.agentId, agent.id)).run();
+  if (!res.ok) throw new AppError("endpoint_unreachable", `scheduled handler failed: ${res.error ?? "unknown error"}`);
+  return { ok: true, wallMs: res.wallMs };
+}

@@ -1,0 +1,258 @@
+/**
+ * The work of one conversation turn, run as a `builder.turn` job:
+ * - intake: ask the model what is still unknown (→ gathering) or, once ready, plan the
+ *   spec (→ awaiting_approval, or straight to build with skip_approval);
+ * - build: generate and validate a version, review it, deploy it, set its schedule and
+ *   credential grants, QA it through the gateway, self-heal once if QA fails.
+ * The old version keeps serving during a rebuild until the new one passes.
+ */
+import { eq } from "drizzle-orm";
+import type { Db } from "../db";
+import { agents, conversations } from "../db/schema";
+import { AppError } from "../errors";
+import { newId } from "../lib/ids";
+import { uniqueSlug } from "../agents";
+import { getVersion, type Deployer } from "../deploy";
+import type { Gateway } from "../gateway";
+import { runGeneration, type PipelineDeps } from "../generate/pipeline";
+import { planUserMessage, prompts as genPrompts } from "../generate/prompts";
+import { Spec } from "../generate/spec";
+import { checkExpectation } from "../generate/validate";
+import type { GenerationLlm, PipelineContext } from "../generate/ports";
+import type { Builders } from "./builders";
+import type { Credentials } from "./credentials";
+import { entry, type ConversationRow, type HistoryEntry } from "./conversations";
+import { Intake, Review, nameFromPrompt } from "./intake";
+import askMd from "./prompts/ask.md" with { type: "text" };
+import reviewMd from "./prompts/review.md" with { type: "text" };
+
+export interface TurnDeps {
+  db: Db;
+  llm: GenerationLlm;
+  pipeline: PipelineDeps;
+  deployer: Deployer;
+  builders: Builders;
+  credentials: Credentials;
+  gateway: Gateway;
+  maxRounds: number;
+}
+
+export class Turns {
+  constructor(private deps: TurnDeps) {}
+
+  async run(conversationId: string, action: string, ctx: PipelineContext): Promise<void> {
+    const c = this.load(conversationId);
+    if (c.status !== "processing") return; // a retried job whose turn already finished
+    try {
+      if (action === "build") await this.build(c, ctx);
+      else await this.intake(c, ctx);
+    } catch (e) {
+      if (ctx.signal.aborted) throw e;
+      const message = (e as Error).message;
+      this.update(c.id, {
+        status: "failed",
+        message: `The build failed: ${message}`,
+        failure: { code: e instanceof AppError ? e.code : "build_failed", message },
+        history: [...this.history(c.id), entry("builder", "failed", message)],
+      });
+      ctx.log("error", `conversation failed: ${message}`);
+    }
+  }
+
+  private async intake(c: ConversationRow, ctx: PipelineContext) {
+    const { db, llm } = this.deps;
+    const creds = this.deps.credentials.list(c.workspaceId).map((x) => `${x.name} (hosts: ${x.hosts.join(", ")})`);
+    const transcript = (c.history as HistoryEntry[]).map((h) => `${h.role} [${h.kind}]: ${h.message}`).join("\n");
+    ctx.progress(10, "intake");
+    const intake = await llm.json({
+      system: askMd.trim(),
+      messages: [
+        {
+          role: "user",
+          content: `Requirements:\n${c.prompt}\n\nConversation so far:\n${transcript}\n\nFacts so far:\n${JSON.stringify(c.facts)}\n\nStored credentials: ${creds.length ? creds.join("; ") : "(none)"}`,
+        },
+      ],
+      schema: Intake,
+      schemaName: "builder_intake",
+      signal: ctx.signal,
+      onCall: (x) => ctx.log("info", `model call (intake): ${x.model}, ${x.tokensIn}/${x.tokensOut} tokens, ${x.latencyMs} ms`),
+    });
+    const facts = { ...(c.facts as Record<string, string>), ...intake.facts };
+    const name = c.name || intake.name || nameFromPrompt(c.prompt);
+    if (!intake.ready && intake.asks.length) {
+      if (c.rounds + 1 > this.deps.maxRounds) throw new AppError("invalid_state", `The builder still had questions after ${this.deps.maxRounds} rounds; start again with a more detailed prompt.`);
+      this.update(c.id, {
+        status: "gathering",
+        name,
+        message: intake.message,
+        asks: intake.asks,
+        facts,
+        rounds: c.rounds + 1,
+        history: [...this.history(c.id), entry("builder", "questions", intake.message, { asks: intake.asks })],
+      });
+      return;
+    }
+    ctx.progress(30, "plan");
+    const spec = await llm.json({
+      system: genPrompts.plan,
+      messages: [{ role: "user", content: planUserMessage(c.prompt, facts) }],
+      schema: Spec,
+      schemaName: "backend_spec",
+      signal: ctx.signal,
+      onCall: (x) => ctx.log("info", `model call (plan): ${x.model}, ${x.tokensIn}/${x.tokensOut} tokens, ${x.latencyMs} ms`),
+    });
+    const summary = `${spec.summary} Routes: ${spec.routes.map((r) => `${r.method} ${r.path}`).join(", ")}${facts.schedule || spec.schedule ? `; runs on schedule ${facts.schedule ?? spec.schedule}` : ""}.`;
+    this.update(c.id, { name, facts, spec, asks: [], message: c.skipApproval ? `Building: ${summary}` : `Ready to build. ${summary} Approve to build and deploy.` });
+    if (c.skipApproval) return this.build(this.load(c.id), ctx);
+    this.update(c.id, { status: "awaiting_approval", history: [...this.history(c.id), entry("builder", "plan", summary)] });
+  }
+
+  private async build(c: ConversationRow, ctx: PipelineContext) {
+    const { db } = this.deps;
+    const facts = c.facts as Record<string, string>;
+    const spec = c.spec as Spec;
+    if (!spec) throw new AppError("invalid_state", "No plan to build.");
+    const agentId = c.agentId ?? this.createAgent(c);
+    const credName = facts.credential;
+    if (credName && credName !== "paste new") {
+      const cred = this.deps.credentials.byName(c.workspaceId, credName);
+      if (!cred) throw new AppError("credential_not_found", `No stored credential named ${credName}.`);
+      this.deps.credentials.grant(agentId, cred);
+      ctx.log("info", `granted credential ${cred.name} for ${cred.hosts.join(", ")}`);
+    }
+    const agentBefore = this.agent(agentId);
+    const result = await runGeneration(this.deps.pipeline, { agentId, prompt: c.prompt, spec, facts, autoDeploy: false, origin: agentBefore.latestVersion ? "rebuild" : "generate" }, ctx);
+    let reviewPassed: boolean | null = null;
+    if (!c.skipReview) {
+      ctx.progress(92, "review");
+      const v = getVersion(db, agentId, result.artifact.version);
+      const review = await this.deps.llm.json({
+        system: reviewMd.trim(),
+        messages: [{ role: "user", content: `Requirements:\n${c.prompt}\n\nSpec:\n${JSON.stringify(spec)}\n\nModule:\n\`\`\`ts\n${Object.values(v.files).join("\n")}\n\`\`\`` }],
+        schema: Review,
+        schemaName: "code_review",
+        signal: ctx.signal,
+      });
+      reviewPassed = review.passed;
+      ctx.log(review.passed ? "info" : "warn", `review ${review.passed ? "passed" : "failed"}`, { issues: review.issues });
+      if (!review.passed) {
+        this.update(c.id, { reviewPassed: false });
+        throw new AppError("invalid_request", `Pre-deploy review failed: ${review.issues.map((i) => i.message).join("; ")}`);
+      }
+    }
+    ctx.progress(95, "deploy");
+    await this.deps.deployer.deployNow(this.agent(agentId), result.artifact.version);
+    const cron = facts.schedule || spec.schedule;
+    if (cron) this.deps.builders.setSchedule(agentId, cron, facts.mode === "one_time" ? "one_time" : "always_on");
+    let qaPassed: boolean | null = null;
+    const history = [...this.history(c.id), entry("builder", "deployed", `version ${result.artifact.version} deployed`)];
+    if (!c.skipReview) {
+      ctx.progress(97, "qa");
+      const failures = await this.qa(agentId, spec);
+      qaPassed = failures.length === 0;
+      if (!qaPassed) {
+        history.push(entry("system", "qa_failed", `QA failed: ${failures.join("; ")}`));
+        const healed = await this.heal(agentId, c, spec, failures, ctx);
+        history.push(entry("system", "self_heal", healed ? "self-heal deployed a fix" : "self-heal found no passing fix; the deployed version keeps serving"));
+        if (healed) qaPassed = (await this.qa(agentId, spec)).length === 0;
+      }
+    }
+    this.update(c.id, {
+      status: "deployed",
+      agentId,
+      reviewPassed,
+      qaPassed,
+      message: `Deployed ${this.agent(agentId).name}.`,
+      history,
+    });
+    ctx.progress(100, "deployed");
+  }
+
+  /** Calls the live app through the gateway with the spec's worked examples. */
+  async qa(agentId: string, spec: Spec): Promise<string[]> {
+    const agent = this.agent(agentId);
+    const token = this.deps.builders.view(agent).service_token;
+    const failures: string[] = [];
+    for (const ex of spec.examples) {
+      try {
+        const headers = new Headers({ "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) });
+        const res = await this.deps.gateway.app({
+          slug: agent.slug,
+          method: ex.request.method.toUpperCase(),
+          pathAndQuery: ex.request.path,
+          headers,
+          body: ex.request.body === undefined || ex.request.method.toUpperCase() === "GET" ? null : new TextEncoder().encode(JSON.stringify(ex.request.body)),
+          requestId: `qa_${newId("r").slice(2)}`,
+        });
+        const text = await res.text();
+        let body: unknown = text;
+        try {
+          body = JSON.parse(text);
+        } catch {}
+        if (res.status !== ex.expect.status) failures.push(`${ex.name}: expected ${ex.expect.status}, got ${res.status}`);
+        for (const p of ex.expect.properties ?? []) {
+          const err = checkExpectation(body, p);
+          if (err) failures.push(`${ex.name}: ${err}`);
+        }
+      } catch (e) {
+        failures.push(`${ex.name}: ${(e as Error).message}`);
+      }
+    }
+    return failures;
+  }
+
+  /** A repair run with the failing calls as evidence; deploys only a passing fix. */
+  async heal(agentId: string, c: ConversationRow, spec: Spec, evidence: string[], ctx: PipelineContext): Promise<boolean> {
+    ctx.log("warn", `self-heal: ${evidence.length} failing call(s)`, { evidence });
+    try {
+      const r = await runGeneration(
+        this.deps.pipeline,
+        { agentId, prompt: c.prompt, spec, facts: { ...(c.facts as Record<string, string>), evidence: evidence.join("\n") }, autoDeploy: true, origin: "repair" },
+        ctx,
+      );
+      return r.deployed;
+    } catch (e) {
+      ctx.log("warn", `self-heal failed: ${(e as Error).message}`);
+      const a = this.agent(agentId);
+      if (a.liveVersion !== null) this.deps.db.update(agents).set({ status: "deployed" }).where(eq(agents.id, agentId)).run();
+      return false;
+    }
+  }
+
+  private createAgent(c: ConversationRow): string {
+    const { db } = this.deps;
+    const id = newId("agent");
+    const agent = db.transaction((tx) => {
+      const row = tx
+        .insert(agents)
+        .values({ id, workspaceId: c.workspaceId, slug: uniqueSlug(tx as unknown as Db, c.name || nameFromPrompt(c.prompt)), name: c.name || nameFromPrompt(c.prompt), status: "generating", prompt: c.prompt, jobType: "always_on" })
+        .returning()
+        .get();
+      tx.update(conversations).set({ agentId: id }).where(eq(conversations.id, c.id)).run();
+      return row;
+    });
+    this.deps.builders.attachServiceKey(agent);
+    return id;
+  }
+
+  private agent(id: string) {
+    const a = this.deps.db.select().from(agents).where(eq(agents.id, id)).get();
+    if (!a) throw new AppError("agent_not_found");
+    return a;
+  }
+
+  private load(id: string): ConversationRow {
+    const c = this.deps.db.select().from(conversations).where(eq(conversations.id, id)).get();
+    if (!c) throw new AppError("conversation_not_found");
+    return c;
+  }
+
+  private history(id: string): HistoryEntry[] {
+    return this.load(id).history as HistoryEntry[];
+  }
+
+  private update(id: string, set: Partial<typeof conversations.$inferInsert>): void {
+    this.deps.db.update(conversations).set({ ...set, updatedAt: Date.now() }).where(eq(conversations.id, id)).run();
+  }
+}
+

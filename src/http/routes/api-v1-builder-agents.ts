@@ -1,0 +1,60 @@
+/** /api/v1/builder-agents: the multi-turn build conversation. */
+import { Elysia, t } from "elysia";
+import { AppError } from "../../errors";
+import { parsePage } from "../../lib/pagination";
+import { authPlugin } from "../auth";
+import type { HttpDeps } from "../deps";
+import { ok } from "../envelope";
+
+export function apiV1BuilderAgentsRoutes(deps: HttpDeps) {
+  const c = deps.conversations;
+  const tags = ["builder-agents"];
+  return new Elysia({ name: "api-v1-builder-agents", prefix: "/api/v1/builder-agents" })
+    .use(authPlugin(deps.verifier))
+    .post(
+      "/",
+      ({ body, principal, set }) => {
+        if (!deps.llm.configured) throw new AppError("model_not_configured");
+        set.status = 202;
+        return ok(c.view(c.create(principal.workspaceId, body)), "Processing; poll this conversation.");
+      },
+      {
+        body: t.Object({
+          prompt: t.String({ minLength: 10, maxLength: 100000 }),
+          name: t.Optional(t.String({ minLength: 2, maxLength: 120 })),
+          skip_approval: t.Optional(t.Boolean({ default: false })),
+          skip_review: t.Optional(t.Boolean({ default: false })),
+        }),
+        detail: { summary: "Start a build conversation (returns processing and a uuid; poll it)", tags },
+      },
+    )
+    .get(
+      "/",
+      ({ query, principal }) => {
+        const page = c.list(principal.workspaceId, parsePage(query));
+        return { ...ok(page.data.map((r) => c.view(r))), next_cursor: page.nextCursor };
+      },
+      { query: t.Object({ limit: t.Optional(t.String()), cursor: t.Optional(t.String()) }), detail: { summary: "List conversations", tags } },
+    )
+    .get("/:uuid", ({ params, principal }) => ok(c.view(c.get(principal.workspaceId, params.uuid))), {
+      detail: { summary: "Get a conversation: status, message, questions, builder", tags },
+    })
+    .post("/:uuid/answers", ({ params, body, principal, set }) => {
+      set.status = 202;
+      return ok(c.view(c.answer(principal.workspaceId, params.uuid, body.message)), "Processing your answer.");
+    }, {
+      body: t.Object({ message: t.String({ minLength: 1, maxLength: 20000 }) }),
+      detail: { summary: "Answer the builder's questions (only in gathering)", tags },
+    })
+    .post("/:uuid/approve", ({ params, principal, set }) => {
+      set.status = 202;
+      return ok(c.view(c.approve(principal.workspaceId, params.uuid)), "Approved; building.");
+    }, { detail: { summary: "Approve the plan and build (only in awaiting_approval)", tags } })
+    .post("/:uuid/rebuild", ({ params, body, principal, set }) => {
+      set.status = 202;
+      return ok(c.view(c.rebuild(principal.workspaceId, params.uuid, body.message, body.replace_prompt ?? false)), "Rebuilding; the current version keeps serving.");
+    }, {
+      body: t.Object({ message: t.String({ minLength: 1, maxLength: 100000 }), replace_prompt: t.Optional(t.Boolean({ default: false })) }),
+      detail: { summary: "Change a deployed or failed app (409 while processing)", tags },
+    });
+}
