@@ -1,0 +1,19 @@
+/**
+ * Names the kind of model server behind a base URL, for the job's `provider` field and for
+ * log lines. A heuristic: api.openai.com is OpenAI, port 11434 or "ollama" in the host is
+ * Ollama, anything else is a generic OpenAI-compatible server (vLLM, LM Studio, llama.cpp).
+ */
+import type { ProviderKind } from "./types";
+
+export function describeProvider(baseURL: string): ProviderKind {
+  let url: URL;
+  try {
+    url = new URL(baseURL);
+  } catch {
+    return "compatible";
+  }
+  const host = url.hostname.toLowerCase();
+  if (host === "api.openai.com" || host.endsWith(".openai.com")) return "openai";
+  if (url.port === "11434" || host.includes("ollama")) return "ollama";
+  return "compatible";
+}
