@@ -1,6 +1,6 @@
 import { expect, test } from "bun:test";
 import { AppError } from "../../src/errors";
-import { goodPlan, setup } from "./setup";
+import { goodPlan, rejection, setup } from "./setup";
 
 test("429 with Retry-After: waits roughly that long, logs the failed attempt, then succeeds", async () => {
   const { fake, log, ask } = setup({ retryBaseMs: 5_000 }); // backoff would be far longer than Retry-After
@@ -33,7 +33,7 @@ test("500 is retried with backoff; the same prompt is sent again", async () => {
 test("retries exhausted on 5xx → model_unavailable, after maxRetries + 1 attempts", async () => {
   const { fake, ask } = setup({ maxRetries: 1 });
   fake.script({ status: 502 }, { status: 502 }, { json: goodPlan });
-  const err = await ask().catch((e) => e);
+  const err = await rejection(ask());
   expect(err).toBeInstanceOf(AppError);
   expect(err.code).toBe("model_unavailable");
   expect(err.message).toContain("2 attempt");
@@ -45,7 +45,7 @@ test("a server that hangs: each attempt times out, model_unavailable within boun
   const { fake, log, ask } = setup({ timeoutMs: 250, maxRetries: 1 });
   fake.script({ hang: true }, { hang: true });
   const t0 = performance.now();
-  const err = await ask().catch((e) => e);
+  const err = await rejection(ask());
   const elapsed = performance.now() - t0;
   expect(err).toBeInstanceOf(AppError);
   expect(err.code).toBe("model_unavailable");
@@ -58,7 +58,7 @@ test("a server that hangs: each attempt times out, model_unavailable within boun
 test("401 is not retried", async () => {
   const { fake, ask } = setup();
   fake.script({ status: 401, message: "bad key" }, { json: goodPlan });
-  const err = await ask().catch((e) => e);
+  const err = await rejection(ask());
   expect(err.code).toBe("model_unavailable");
   expect(err.message).toContain("bad key");
   expect(fake.calls).toHaveLength(1);
@@ -67,7 +67,7 @@ test("401 is not retried", async () => {
 test("unreachable server → model_unavailable", async () => {
   const { fake, llm } = setup({ maxRetries: 1 });
   await fake.stop();
-  const err = await llm.text({ system: "s", messages: [{ role: "user", content: "hi" }] }).catch((e) => e);
+  const err = await rejection(llm.text({ system: "s", messages: [{ role: "user", content: "hi" }] }));
   expect(err).toBeInstanceOf(AppError);
   expect(err.code).toBe("model_unavailable");
 });
@@ -78,7 +78,7 @@ test("caller abort stops a hanging call promptly and does not retry", async () =
   const ac = new AbortController();
   setTimeout(() => ac.abort(new Error("job cancelled")), 100);
   const t0 = performance.now();
-  const err = await ask({ signal: ac.signal }).catch((e) => e);
+  const err = await rejection(ask({ signal: ac.signal }));
   expect(performance.now() - t0).toBeLessThan(1_000);
   expect(err.message).toBe("job cancelled");
   expect(fake.calls).toHaveLength(1);

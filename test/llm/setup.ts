@@ -25,3 +25,13 @@ export function setup(llmOpts: Partial<LlmOptions> = {}, fakeOpts: FakeOpenAIOpt
     llm.json({ system: "You plan backends.", messages: [{ role: "user", content: "a todo api" }], schema: Plan, schemaName: "plan", onCall: (c) => log.push(c), ...extra });
   return { fake, llm, log, ask };
 }
+
+/** The error a promise rejects with; fails the test when it resolves instead. */
+export function rejection(p: Promise<unknown>): Promise<any> {
+  return p.then(
+    (v) => {
+      throw new Error(`expected a rejection, got ${JSON.stringify(v)}`);
+    },
+    (e: unknown) => e,
+  );
+}

@@ -1,7 +1,7 @@
 import { expect, test } from "bun:test";
 import { AppError } from "../../src/errors";
 import { LlmOutputError } from "../../src/llm";
-import { goodPlan, setup } from "./setup";
+import { goodPlan, rejection, setup } from "./setup";
 
 test("structured output happy path: json_schema request, validated value, call logged", async () => {
   const { fake, log, ask } = setup();
@@ -43,7 +43,7 @@ test("JSON missing a required field, then corrected; the re-ask names the field"
 test("both attempts invalid: LlmOutputError with the errors, no third call", async () => {
   const { fake, ask } = setup();
   fake.script({ json: { name: "" , routes: [] } }, { content: "I cannot do that." });
-  const err = await ask().catch((e) => e);
+  const err = await rejection(ask());
   expect(err).toBeInstanceOf(LlmOutputError);
   expect(err).toBeInstanceOf(AppError);
   expect(err.code).toBe("model_unavailable");

@@ -1,0 +1,159 @@
+/**
+ * The queue: a catalogue of job kinds, enqueue (alone or inside the caller's
+ * transaction), and a poll loop that claims due jobs while global and per-kind slots are
+ * free. Enqueueing and finishing wake the loop at once; the poll interval only bounds the
+ * delay for jobs made due by time or by another process. start() first recovers jobs a
+ * previous life of this worker left running.
+ */
+import type { TSchema } from "@sinclair/typebox";
+import { Value } from "@sinclair/typebox/value";
+import { hostname } from "node:os";
+import { invalidRequest } from "../errors";
+import { newId, randomBase62 } from "../lib/ids";
+import { EventBus } from "./events";
+import { runJob, type RunHandle } from "./runner";
+import { JobStore } from "./store";
+import { TERMINAL_STATUSES, type EnqueueOptions, type Executor, type JobEventRow, type JobKind, type JobRow, type JobStatus, type QueueOptions } from "./types";
+import { waitForJob } from "./wait";
+
+export interface Queue {
+  readonly workerId: string;
+  /** workerId#boot-nonce: the lease owner written by this queue instance. */
+  readonly owner: string;
+  register<S extends TSchema, R>(def: JobKind<S, R>): Queue;
+  enqueue(kind: string, payload: unknown, opts?: EnqueueOptions): JobRow;
+  enqueueInTx(tx: Executor, kind: string, payload: unknown, opts?: EnqueueOptions): JobRow;
+  start(): void;
+  stop(opts?: { timeoutMs?: number }): Promise<void>;
+  recover(): { requeued: string[]; failed: string[]; cancelled: string[] };
+  cancel(jobId: string): JobRow | undefined;
+  get(jobId: string): JobRow | undefined;
+  events(jobId: string, afterId?: number): JobEventRow[];
+  subscribe(jobId: string, listener: (e: JobEventRow) => void): () => void;
+  waitFor(jobId: string, timeoutMs: number): Promise<JobRow>;
+  /** Jobs running in this queue right now. */
+  running(): { id: string; kind: string }[];
+}
+
+export function createQueue(opts: QueueOptions): Queue {
+  const clock = opts.clock ?? { now: () => Date.now() };
+  const store = new JobStore(opts.db, new EventBus(), clock);
+  const workerId = opts.workerId ?? hostname();
+  const owner = `${workerId}#${randomBase62(8)}`;
+  const concurrency = Math.max(1, opts.concurrency ?? 2);
+  const pollMs = opts.pollMs ?? 500;
+  const leaseMs = opts.leaseMs ?? 30_000;
+  const heartbeatMs = opts.heartbeatMs ?? Math.max(10, Math.floor(leaseMs / 3));
+  const onError = opts.onError ?? ((e, where) => console.error(`[jobs] ${where}:`, e));
+  const kinds = new Map<string, JobKind>();
+  const runs = new Map<string, RunHandle>();
+  let started = false;
+  let stopping = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+
+  const prepare = (kind: string, payload: unknown) => {
+    const def = kinds.get(kind);
+    if (!def) throw new Error(`unknown job kind "${kind}" (register it before enqueueing)`);
+    const value = Value.Default(def.payload, Value.Clone(payload));
+    if (!Value.Check(def.payload, value)) {
+      throw invalidRequest([...Value.Errors(def.payload, value)].map((e) => ({ field: e.path.replace(/^\//, "").replace(/\//g, ".") || "payload", rule: String(e.type), message: e.message })), `invalid payload for job kind ${kind}`);
+    }
+    return { def, value };
+  };
+
+  function freeKinds(): string[] {
+    const perKind = new Map<string, number>();
+    for (const r of runs.values()) perKind.set(r.kind, (perKind.get(r.kind) ?? 0) + 1);
+    return [...kinds.values()].filter((k) => (perKind.get(k.kind) ?? 0) < (k.concurrency ?? concurrency)).map((k) => k.kind);
+  }
+
+  function tick() {
+    timer = undefined;
+    if (!started || stopping) return;
+    try {
+      while (runs.size < concurrency) {
+        const job = store.claim(freeKinds(), owner, leaseMs);
+        if (!job) break;
+        const handle = runJob(store, kinds.get(job.kind)!, job, { owner, leaseMs, heartbeatMs });
+        runs.set(job.id, handle);
+        handle.done.then(() => {
+          runs.delete(job.id);
+          wake();
+        });
+      }
+    } catch (e) {
+      onError(e, "poll");
+    }
+    schedule(pollMs);
+  }
+
+  function schedule(ms: number) {
+    if (!started || stopping) return;
+    if (timer !== undefined) {
+      if (ms > 0) return;
+      clearTimeout(timer);
+    }
+    timer = setTimeout(tick, ms);
+  }
+  const wake = () => schedule(0);
+
+  const queue: Queue = {
+    workerId,
+    owner,
+    register(def) {
+      if (kinds.has(def.kind)) throw new Error(`job kind "${def.kind}" is already registered`);
+      kinds.set(def.kind, def as unknown as JobKind);
+      return queue;
+    },
+    enqueue(kind, payload, o = {}) {
+      const job = queue.enqueueInTx(opts.db, kind, payload, o);
+      return job;
+    },
+    enqueueInTx(tx, kind, payload, o = {}) {
+      const { def, value } = prepare(kind, payload);
+      const job = store.insert(tx, { id: o.id ?? newId("job"), kind, payload: value, workspaceId: o.workspaceId, agentId: o.agentId, maxAttempts: def.maxAttempts, runAt: o.runAt });
+      // A synchronous transaction has committed (or rolled back) before this runs.
+      queueMicrotask(wake);
+      return job;
+    },
+    start() {
+      if (started) return;
+      started = true;
+      stopping = false;
+      queue.recover();
+      wake();
+    },
+    async stop(o = {}) {
+      if (!started) return;
+      stopping = true;
+      if (timer) clearTimeout(timer);
+      timer = undefined;
+      const all = Promise.all([...runs.values()].map((r) => r.done));
+      let t: ReturnType<typeof setTimeout> | undefined;
+      const graceOver = new Promise<void>((r) => (t = setTimeout(r, o.timeoutMs ?? opts.stopTimeoutMs ?? 10_000)));
+      await Promise.race([all, graceOver]);
+      clearTimeout(t);
+      for (const r of runs.values()) r.stop("shutdown");
+      await all;
+      started = false;
+    },
+    recover() {
+      const out = store.recover(workerId, owner);
+      if (out.requeued.length) wake();
+      return out;
+    },
+    cancel(jobId) {
+      const job = store.requestCancel(jobId);
+      if (job?.status === "running") runs.get(jobId)?.stop("cancel");
+      return store.get(jobId);
+    },
+    get: (jobId) => store.get(jobId),
+    events: (jobId, afterId) => store.events(jobId, afterId),
+    subscribe: (jobId, listener) => store.bus.subscribe(jobId, listener),
+    waitFor: (jobId, timeoutMs) => waitForJob(store, jobId, timeoutMs, Math.min(pollMs, 100)),
+    running: () => [...runs.values()].map((r) => ({ id: r.job.id, kind: r.kind })),
+  };
+  return queue;
+}
+
+export const isTerminal = (status: string): boolean => TERMINAL_STATUSES.includes(status as JobStatus);

@@ -1,0 +1,180 @@
+/**
+ * Every SQL statement on the jobs table lives here (with events.ts), so a Postgres port
+ * touches only this folder. Claims run in an IMMEDIATE transaction and re-check the
+ * claimable condition in the UPDATE, so two queues on one file never take the same job.
+ * Writes by a worker are conditioned on its lease, so a worker that lost its lease (it
+ * stalled and another took over) cannot overwrite the new owner's state.
+ */
+import { and, asc, eq, gte, inArray, lt, lte, or, sql } from "drizzle-orm";
+import type { Db } from "../db";
+import { jobs } from "../db/schema";
+import { EventBus, insertEvent, listEvents, type NewEvent } from "./events";
+import type { Clock, Executor, JobEventRow, JobFailure, JobRow } from "./types";
+
+type Patch = Partial<typeof jobs.$inferInsert>;
+
+const claimable = (now: number) =>
+  or(and(eq(jobs.status, "queued"), lte(jobs.runAt, now)), and(eq(jobs.status, "running"), lt(jobs.leaseUntil, now)));
+
+export class JobStore {
+  constructor(
+    readonly db: Db,
+    readonly bus: EventBus,
+    private readonly clock: Clock,
+  ) {}
+
+  now(): number {
+    return this.clock.now();
+  }
+
+  /** Runs fn in a write transaction and publishes the events it wrote once committed. */
+  private write<T>(fn: (tx: Executor, emit: (e: Omit<NewEvent, "at">) => void) => T): T {
+    const written: JobEventRow[] = [];
+    const at = this.now();
+    const out = this.db.transaction((tx) => fn(tx, (e) => written.push(insertEvent(tx, { ...e, at }))), { behavior: "immediate" });
+    this.bus.emit(written);
+    return out;
+  }
+
+  insert(ex: Executor, row: { id: string; kind: string; payload: unknown; workspaceId?: string; agentId?: string; maxAttempts: number; runAt?: number }): JobRow {
+    const now = this.now();
+    const inserted = ex
+      .insert(jobs)
+      .values({ ...row, workspaceId: row.workspaceId ?? null, agentId: row.agentId ?? null, status: "queued", runAt: row.runAt ?? now, createdAt: now, updatedAt: now })
+      .onConflictDoNothing()
+      .returning()
+      .get();
+    if (!inserted) return ex.select().from(jobs).where(eq(jobs.id, row.id)).get()!;
+    insertEvent(ex, { jobId: row.id, type: "status", message: "queued", data: { status: "queued" }, at: now });
+    return inserted;
+  }
+
+  get(id: string): JobRow | undefined {
+    return this.db.select().from(jobs).where(eq(jobs.id, id)).get();
+  }
+
+  events(id: string, afterId?: number): JobEventRow[] {
+    return listEvents(this.db, id, afterId);
+  }
+
+  /**
+   * Takes the next due job of one of `kinds` (queued and due, or running with an expired
+   * lease) for `owner`. Expired jobs with no attempts left are failed (or cancelled) first.
+   */
+  claim(kinds: string[], owner: string, leaseMs: number): JobRow | undefined {
+    if (kinds.length === 0) return undefined;
+    return this.write((tx, emit) => {
+      const now = this.now();
+      const lost = tx
+        .select()
+        .from(jobs)
+        .where(and(eq(jobs.status, "running"), lt(jobs.leaseUntil, now), or(gte(jobs.attempts, jobs.maxAttempts), eq(jobs.cancelRequested, true))))
+        .all();
+      for (const j of lost) {
+        if (j.cancelRequested) this.settle(tx, emit, j, "cancelled", {}, { reason: "cancelled; its worker stopped answering" });
+        else this.settle(tx, emit, j, "failed", { failure: { code: "interrupted", message: `worker ${j.leaseOwner} stopped answering (lease expired) during the last attempt (${j.attempts} of ${j.maxAttempts})`, stage: j.stage ?? undefined } });
+      }
+      const next = tx.select({ id: jobs.id }).from(jobs).where(and(inArray(jobs.kind, kinds), claimable(now))).orderBy(asc(jobs.runAt), asc(jobs.id)).limit(1).get();
+      if (!next) return undefined;
+      const before = tx.select({ leaseOwner: jobs.leaseOwner, status: jobs.status }).from(jobs).where(eq(jobs.id, next.id)).get();
+      const job = tx
+        .update(jobs)
+        .set({ status: "running", attempts: sql`${jobs.attempts} + 1`, leaseOwner: owner, leaseUntil: now + leaseMs, startedAt: sql`coalesce(${jobs.startedAt}, ${now})`, updatedAt: now })
+        .where(and(eq(jobs.id, next.id), claimable(now)))
+        .returning()
+        .get();
+      if (!job) return undefined;
+      const takeover = before?.status === "running" ? { takenOverFrom: before.leaseOwner } : {};
+      emit({ jobId: job.id, type: "status", message: "running", data: { status: "running", attempt: job.attempts, worker: owner, ...takeover } });
+      return job;
+    });
+  }
+
+  /** Extends the lease; undefined when this owner no longer holds it. */
+  renew(id: string, owner: string, leaseMs: number): { cancelRequested: boolean } | undefined {
+    const now = this.now();
+    return this.db
+      .update(jobs)
+      .set({ leaseUntil: now + leaseMs })
+      .where(and(eq(jobs.id, id), eq(jobs.leaseOwner, owner), eq(jobs.status, "running")))
+      .returning({ cancelRequested: jobs.cancelRequested })
+      .get();
+  }
+
+  /** Progress and logs from a handler; dropped when the lease is gone. */
+  report(id: string, owner: string, event: Omit<NewEvent, "at" | "jobId">, progress?: { pct: number; stage?: string }): void {
+    this.write((tx, emit) => {
+      const held = tx
+        .update(jobs)
+        .set({ updatedAt: this.now(), ...(progress ? { progress: progress.pct, ...(progress.stage !== undefined ? { stage: progress.stage } : {}) } : {}) })
+        .where(and(eq(jobs.id, id), eq(jobs.leaseOwner, owner), eq(jobs.status, "running")))
+        .returning({ id: jobs.id })
+        .get();
+      if (held) emit({ ...event, jobId: id });
+    });
+  }
+
+  /** Ends or requeues a running job this owner holds; false when the lease was lost. */
+  finish(id: string, owner: string, status: "completed" | "failed" | "cancelled" | "queued", patch: Patch, data: Record<string, unknown> = {}, log?: Omit<NewEvent, "at" | "jobId">): boolean {
+    return this.write((tx, emit) => {
+      const job = tx.select().from(jobs).where(and(eq(jobs.id, id), eq(jobs.leaseOwner, owner), eq(jobs.status, "running"))).get();
+      if (!job) return false;
+      if (log) emit({ ...log, jobId: id });
+      this.settle(tx, emit, job, status, patch, data);
+      return true;
+    });
+  }
+
+  private settle(tx: Executor, emit: (e: Omit<NewEvent, "at">) => void, job: JobRow, status: string, patch: Patch, data: Record<string, unknown> = {}): void {
+    const now = this.now();
+    const terminal = status !== "queued";
+    tx.update(jobs)
+      .set({ status, leaseOwner: null, leaseUntil: null, updatedAt: now, ...(terminal ? { finishedAt: now } : {}), ...patch })
+      .where(eq(jobs.id, job.id))
+      .run();
+    const failure = patch.failure as JobFailure | undefined;
+    emit({ jobId: job.id, type: "status", message: status, data: { status, attempt: job.attempts, ...(failure ? { failure } : {}), ...data } });
+  }
+
+  /** Queued → cancelled now; running → cancelRequested (its worker aborts it). */
+  requestCancel(id: string): JobRow | undefined {
+    return this.write((tx, emit) => {
+      const job = tx.select().from(jobs).where(eq(jobs.id, id)).get();
+      if (!job) return undefined;
+      if (job.status === "queued") this.settle(tx, emit, job, "cancelled", {}, { reason: "cancelled before it started" });
+      else if (job.status === "running" && !job.cancelRequested) {
+        tx.update(jobs).set({ cancelRequested: true, updatedAt: this.now() }).where(eq(jobs.id, id)).run();
+        emit({ jobId: id, type: "log", level: "warn", message: "cancel requested" });
+      }
+      return tx.select().from(jobs).where(eq(jobs.id, id)).get();
+    });
+  }
+
+  /** Running jobs left by a previous life of `workerId`: requeued if attempts remain, else failed. */
+  recover(workerId: string, currentOwner: string): { requeued: string[]; failed: string[]; cancelled: string[] } {
+    const out = { requeued: [] as string[], failed: [] as string[], cancelled: [] as string[] };
+    const prefix = `${workerId}#`;
+    this.write((tx, emit) => {
+      const stale = tx
+        .select()
+        .from(jobs)
+        .where(and(eq(jobs.status, "running"), sql`substr(${jobs.leaseOwner}, 1, ${prefix.length}) = ${prefix}`, sql`${jobs.leaseOwner} <> ${currentOwner}`))
+        .all();
+      for (const j of stale) {
+        const why = `interrupted by restart (attempt ${j.attempts} of ${j.maxAttempts})`;
+        if (j.cancelRequested) {
+          this.settle(tx, emit, j, "cancelled", {}, { reason: why });
+          out.cancelled.push(j.id);
+        } else if (j.attempts < j.maxAttempts) {
+          emit({ jobId: j.id, type: "log", level: "warn", message: `${why}; requeued` });
+          this.settle(tx, emit, j, "queued", { runAt: this.now() }, { reason: why });
+          out.requeued.push(j.id);
+        } else {
+          this.settle(tx, emit, j, "failed", { failure: { code: "interrupted", message: why, stage: j.stage ?? undefined } });
+          out.failed.push(j.id);
+        }
+      }
+    });
+    return out;
+  }
+}

@@ -1,0 +1,36 @@
+/**
+ * waitFor: resolves with a job's row once it reaches a terminal status. Listens to this
+ * process's events and also re-reads the row on an interval, because another process (or
+ * another queue on the same file) may be the one that finishes it.
+ */
+import type { JobStore } from "./store";
+import { TERMINAL_STATUSES, type JobRow, type JobStatus } from "./types";
+
+export function waitForJob(store: JobStore, jobId: string, timeoutMs: number, checkMs: number): Promise<JobRow> {
+  return new Promise((resolve, reject) => {
+    const check = () => {
+      const job = store.get(jobId);
+      if (job && TERMINAL_STATUSES.includes(job.status as JobStatus)) {
+        cleanup();
+        resolve(job);
+        return true;
+      }
+      return false;
+    };
+    const unsubscribe = store.bus.subscribe(jobId, (e) => {
+      if (e.type === "status") check();
+    });
+    const interval = setInterval(check, checkMs);
+    const deadline = setTimeout(() => {
+      cleanup();
+      const job = store.get(jobId);
+      reject(new Error(job ? `job ${jobId} still ${job.status} after ${timeoutMs} ms` : `job ${jobId} not found`));
+    }, timeoutMs);
+    function cleanup() {
+      unsubscribe();
+      clearInterval(interval);
+      clearTimeout(deadline);
+    }
+    check();
+  });
+}
