@@ -74,12 +74,11 @@ export function createQueue(opts: QueueOptions): Queue {
       while (runs.size < concurrency) {
         const job = store.claim(freeKinds(), owner, leaseMs);
         if (!job) break;
-        const handle = runJob(store, kinds.get(job.kind)!, job, { owner, leaseMs, heartbeatMs });
-        runs.set(job.id, handle);
-        handle.done.then(() => {
+        const onSettled = () => {
           runs.delete(job.id);
           wake();
-        });
+        };
+        runs.set(job.id, runJob(store, kinds.get(job.kind)!, job, { owner, leaseMs, heartbeatMs, onSettled }));
       }
     } catch (e) {
       onError(e, "poll");

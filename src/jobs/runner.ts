@@ -17,6 +17,8 @@ export interface RunSettings {
   owner: string;
   leaseMs: number;
   heartbeatMs: number;
+  /** Called synchronously once this attempt's outcome is written (frees the slot). */
+  onSettled?: () => void;
 }
 
 export interface RunHandle {
@@ -60,6 +62,7 @@ export function runJob(store: JobStore, def: JobKind, job: JobRow, s: RunSetting
     try {
       finalize(store, def, job, s.owner, outcome, stage);
     } finally {
+      s.onSettled?.();
       resolveDone();
     }
   }

@@ -3,7 +3,7 @@ import { afterEach } from "bun:test";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { openDatabase, type OpenedDatabase } from "../../src/db";
-import { createQueue, type Queue, type QueueOptions } from "../../src/jobs";
+import { createQueue, type JobKind, type Queue, type QueueOptions } from "../../src/jobs";
 import { tempDir } from "../harness";
 
 const queues: Queue[] = [];
@@ -28,12 +28,19 @@ export function open(file: string): OpenedDatabase {
   return opened;
 }
 
+export type TestQueue = Omit<Queue, "register"> & {
+  file: string;
+  sqlite: OpenedDatabase["sqlite"];
+  register(def: JobKind<any, any>): TestQueue;
+};
+
 /** A queue on its own connection to `file` (a fresh file when omitted). */
-export function queueOn(file = dbFile(), opts: Partial<QueueOptions> = {}): Queue & { file: string; sqlite: OpenedDatabase["sqlite"] } {
+export function queueOn(file = dbFile(), opts: Partial<QueueOptions> = {}): TestQueue {
   const { db, sqlite } = open(file);
   const q = createQueue({ db, workerId: `w-${queues.length}`, concurrency: 3, pollMs: 20, leaseMs: 2_000, heartbeatMs: 50, onError: () => {}, ...opts });
   queues.push(q);
-  return Object.assign(q, { file, sqlite });
+  const t: TestQueue = Object.assign({}, q, { file, sqlite, register: (def: JobKind<any, any>) => (q.register(def), t) });
+  return t;
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -54,6 +61,6 @@ export function aborted(signal: AbortSignal): Promise<never> {
   });
 }
 
-export function statuses(q: Queue, jobId: string): string[] {
+export function statuses(q: Pick<Queue, "events">, jobId: string): string[] {
   return q.events(jobId).filter((e) => e.type === "status").map((e) => e.message ?? "");
 }

@@ -1,0 +1,77 @@
+import { expect, test } from "bun:test";
+import { Type } from "@sinclair/typebox";
+import { defineJobKind } from "../../src/jobs";
+import { queueOn, sleep } from "./setup";
+
+function tracked(kind: string, opts: { ms?: number; concurrency?: number } = {}) {
+  const stats = { now: 0, max: 0, runs: new Map<string, number>() };
+  const def = defineJobKind({
+    kind,
+    payload: Type.Object({ n: Type.Integer() }),
+    timeoutMs: 5_000,
+    maxAttempts: 1,
+    backoff: { baseMs: 10, maxMs: 10 },
+    concurrency: opts.concurrency,
+    async handler({ job }) {
+      stats.runs.set(job.id, (stats.runs.get(job.id) ?? 0) + 1);
+      stats.max = Math.max(stats.max, ++stats.now);
+      await sleep(opts.ms ?? 15);
+      stats.now--;
+    },
+  });
+  return { def, stats };
+}
+
+test("20 jobs with concurrency 3 never run more than 3 at once", async () => {
+  const { def, stats } = tracked("work");
+  const q = queueOn(undefined, { concurrency: 3 }).register(def);
+  const ids = Array.from({ length: 20 }, (_, n) => q.enqueue("work", { n }).id);
+  let observed = 0;
+  const sampler = setInterval(() => (observed = Math.max(observed, q.running().length)), 2);
+  q.start();
+  for (const id of ids) expect((await q.waitFor(id, 5_000)).status).toBe("completed");
+  clearInterval(sampler);
+  expect(stats.max).toBe(3);
+  expect(observed).toBeLessThanOrEqual(3);
+  expect([...stats.runs.values()].every((n) => n === 1)).toBe(true);
+  expect(stats.runs.size).toBe(20);
+});
+
+test("per-kind limit holds inside the global one", async () => {
+  const slow = tracked("slow", { concurrency: 1, ms: 30 });
+  const fast = tracked("fast", { ms: 30 });
+  const q = queueOn(undefined, { concurrency: 3 }).register(slow.def).register(fast.def);
+  const ids = [...Array.from({ length: 4 }, (_, n) => q.enqueue("slow", { n }).id), ...Array.from({ length: 6 }, (_, n) => q.enqueue("fast", { n }).id)];
+  q.start();
+  for (const id of ids) await q.waitFor(id, 5_000);
+  expect(slow.stats.max).toBe(1);
+  expect(fast.stats.max).toBe(2); // the third global slot is held by the one slow job
+});
+
+test("two queues on the same file never run the same job", async () => {
+  const shared = { now: 0, max: 0, runs: new Map<string, string[]>() };
+  const make = (name: string) =>
+    defineJobKind({
+      kind: "work",
+      payload: Type.Object({ n: Type.Integer() }),
+      timeoutMs: 5_000,
+      maxAttempts: 1,
+      backoff: { baseMs: 10, maxMs: 10 },
+      async handler({ job }) {
+        shared.runs.set(job.id, [...(shared.runs.get(job.id) ?? []), name]);
+        await sleep(3);
+      },
+    });
+  const a = queueOn(undefined, { concurrency: 4, pollMs: 5 }).register(make("a"));
+  const b = queueOn(a.file, { concurrency: 4, pollMs: 5 }).register(make("b"));
+  const ids = Array.from({ length: 60 }, (_, n) => a.enqueue("work", { n }).id);
+  a.start();
+  b.start();
+  for (const id of ids) expect((await a.waitFor(id, 10_000)).status).toBe("completed");
+  expect(shared.runs.size).toBe(60);
+  const doubled = [...shared.runs.entries()].filter(([, who]) => who.length !== 1);
+  expect(doubled).toEqual([]);
+  const byB = [...shared.runs.values()].filter((w) => w[0] === "b").length;
+  expect(byB).toBeGreaterThan(0); // both queues really competed
+  expect(byB).toBeLessThan(60);
+});
