@@ -1,15 +1,35 @@
 /**
  * The composition root's server half: builds every I/O client from the config (database,
- * verifier, HTTP app) and starts listening. `src/main.ts` calls it for `serve`; tests call
- * it to get a real server on a random port with a fresh SQLite file.
+ * sandbox runtime, bundler, job queue, model provider), wires the services, registers the
+ * job catalogue, recovers interrupted work, and starts listening. `src/main.ts` calls it
+ * for `serve`; tests call it to get a real server on a random port with a fresh SQLite file.
  */
-import { existsSync, mkdirSync, accessSync, constants } from "node:fs";
+import { accessSync, constants, existsSync, mkdirSync, readFileSync } from "node:fs";
+import { createHash } from "node:crypto";
 import { join, resolve } from "node:path";
 import pkg from "../package.json" with { type: "json" };
-import { bootstrapWorkspace, PlatformTokenVerifier, writeSecretFile } from "./auth";
+import { AgentKeys, bootstrapWorkspace, PlatformTokenVerifier, TokenSigner, loadMasterKey, writeSecretFile } from "./auth";
+import { AgentService } from "./agents";
+import { Builders, Conversations, Credentials, Scheduler, Turns } from "./builder";
+import { builderTurnJob, scheduleRunJob } from "./builder/jobs";
 import type { Config } from "./config";
 import { isMigrated, openDatabase } from "./db";
+import { Deployer } from "./deploy";
+import { deployJob } from "./deploy/job";
+import { Gateway, InvocationLog, LiveCache, RateLimiter } from "./gateway";
+import { generateJob, validateJob } from "./generate/job";
+import type { PipelineDeps } from "./generate/pipeline";
 import { createApp, createHandler, createLogger, type Logger } from "./http";
+import { createQueue, type Queue } from "./jobs";
+import { createLlm } from "./llm";
+import { CryptoBox } from "./lib/crypto-box";
+import { createBundler } from "./bundle";
+import { createRuntime, createSqliteKv, runSelftest } from "./runtime";
+import type { SandboxRuntime } from "./runtime/types";
+import { newId } from "./lib/ids";
+import { reconcile } from "./reconcile";
+import { jobs as jobsTable } from "./db/schema";
+import { and, desc, eq } from "drizzle-orm";
 
 export const VERSION: string = pkg.version;
 
@@ -20,6 +40,8 @@ export interface Cantrip {
   adminTokenFile: string;
   /** The admin token minted by this start, if the database was empty. */
   bootstrapToken: string | null;
+  /** Internals for tests and benchmarks (the clock-driven scheduler, the queue...). */
+  internals: { queue: Queue; scheduler: Scheduler; runtime: SandboxRuntime; invocations: InvocationLog; keys: AgentKeys; sqlite: import("bun:sqlite").Database };
   stop(): Promise<void>;
 }
 
@@ -27,6 +49,8 @@ export interface BootOptions {
   logger?: Logger;
   /** Print the bootstrap token banner (the CLI does; tests do not). */
   announce?: (line: string) => void;
+  /** Start the scheduler's timer (tests drive it with internals.scheduler.tick instead). */
+  scheduler?: boolean;
 }
 
 export class StartupError extends Error {}
@@ -40,6 +64,17 @@ function checkDataDir(dir: string): void {
     throw new StartupError(`data dir ${dir} is not writable (${why}); set CANTRIP_DATA_DIR or --data-dir to a writable directory`);
   }
 }
+
+/** A stable id for this node, so the queue can tell its own interrupted jobs after a restart. */
+function nodeId(dataDir: string): string {
+  const file = join(dataDir, "node-id");
+  if (existsSync(file)) return readFileSync(file, "utf8").trim();
+  const id = newId("node");
+  writeSecretFile(file, id + "\n");
+  return id;
+}
+
+const derive = (key: Uint8Array, label: string) => createHash("sha256").update(label).update(key).digest();
 
 export async function boot(config: Config, opts: BootOptions = {}): Promise<Cantrip> {
   const logger = opts.logger ?? createLogger(config.logFormat);
@@ -62,8 +97,70 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
     logger.warn("admin token file missing; mint a new token with `cantrip token create --name NAME`", { file: adminTokenFile });
   }
 
+  const masterKey = loadMasterKey(dataDir, config.secretKey);
+  const box = new CryptoBox(derive(masterKey, "cantrip/credentials"));
+  const signer = new TokenSigner(derive(masterKey, "cantrip/signed-tokens"));
+  const credentials = new Credentials(db, box);
+  const runtime = createRuntime({
+    workers: config.sandboxWorkers,
+    memoryBudgetBytes: config.sandboxMemoryBudgetMb * 1024 * 1024,
+    kv: createSqliteKv(db),
+    secrets: (agentId, name) => credentials.resolve(agentId, name),
+    egress: { allowPrivate: config.egressAllowPrivate, allowHosts: config.egressAllowHosts },
+  });
+  const bundler = createBundler({ dataDir });
+  const queue = createQueue({ db, concurrency: config.jobConcurrency, workerId: nodeId(dataDir), onError: (e, where) => logger.error("queue error", { where, error: String(e) }) });
+  const llm = createLlm({
+    baseURL: config.openaiBaseUrl,
+    apiKey: config.openaiApiKey,
+    model: config.model,
+    timeoutMs: config.modelTimeoutMs,
+    structuredOutput: config.structuredOutput,
+  });
+
   const verifier = new PlatformTokenVerifier(db);
+  const keys = new AgentKeys(db);
+  const live = new LiveCache(db);
+  const invocations = new InvocationLog(db);
+  const gateway = new Gateway({ keys, live, runtime, log: invocations, limiter: new RateLimiter() }, { rateLimitPerKey: config.rateLimitPerKey, rateLimitPerAgent: config.rateLimitPerAgent });
+  const deployer = new Deployer({ db, runtime });
+  deployer.onLiveChange = (agentId) => live.invalidate(agentId);
+  deployer.enqueue = (tx, payload, meta) => queue.enqueueInTx(tx, "deploy", payload, meta).id;
+  const agentsSvc = new AgentService({ db, bundler, runtime });
   let baseUrl = config.publicUrl.replace(/\/+$/, "");
+  const builders = new Builders({ db, agents: agentsSvc, deployer, keys, box, baseUrl: () => baseUrl });
+  const conversations = new Conversations({
+    db,
+    jobs: queue,
+    builderView: (agentId, c) => builders.view(builders.row(agentId), { reviewPassed: c.reviewPassed, qaPassed: c.qaPassed }),
+  });
+  const unconfigured = {
+    json: async () => {
+      throw new (await import("./errors")).AppError("model_not_configured");
+    },
+    text: async () => {
+      throw new (await import("./errors")).AppError("model_not_configured");
+    },
+  };
+  const pipeline: PipelineDeps = { db, llm: llm ?? unconfigured, bundler, runtime, deployer, maxRepairs: config.maxRepairs };
+  const turns = new Turns({ db, llm: llm ?? unconfigured, pipeline, deployer, builders, credentials, gateway, maxRounds: 8 });
+  const scheduler = new Scheduler({ db, jobs: queue });
+
+  queue
+    .register(deployJob(deployer))
+    .register(generateJob(pipeline))
+    .register(validateJob(pipeline))
+    .register(builderTurnJob(turns))
+    .register(scheduleRunJob({ db, runtime, live, log: invocations }));
+  const recovered = queue.recover();
+  if (recovered.requeued.length || recovered.failed.length) logger.warn("recovered interrupted jobs", recovered);
+  reconcile(db, queue, deployer);
+  queue.start();
+  invocations.start();
+  const usageTimer = setInterval(() => keys.flushUsage(), 5000);
+  if (opts.scheduler !== false) scheduler.start();
+
+  let selftest: { ok: boolean; detail: string } | null = null;
   const app = createApp({
     db,
     sqlite,
@@ -74,22 +171,44 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
     version: VERSION,
     logger,
     verifier,
+    agents: agentsSvc,
+    deployer,
+    keys,
+    gateway,
+    invocations,
+    live,
+    builders,
+    credentials,
+    conversations,
+    jobs: queue,
+    signer,
+    llm: { configured: llm !== null, provider: llm?.provider ?? "none", defaultModel: config.model },
+    scheduleRuns: (agentId) =>
+      db
+        .select()
+        .from(jobsTable)
+        .where(and(eq(jobsTable.agentId, agentId), eq(jobsTable.kind, "schedule.run")))
+        .orderBy(desc(jobsTable.id))
+        .limit(50)
+        .all()
+        .map((j) => ({ id: j.id, status: j.status, createdAt: new Date(j.createdAt).toISOString(), failure: j.failure ?? null, events: queue.events(j.id).filter((e) => e.type === "log").map((e) => e.message) })),
     ready: async () => {
       const checks: Record<string, { ok: boolean; detail?: string }> = {};
       try {
         sqlite.query("SELECT 1").get();
-        checks.database = { ok: isMigrated(sqlite), detail: isMigrated(sqlite) ? "migrated" : "migrations pending" };
+        const migrated = isMigrated(sqlite);
+        checks.database = { ok: migrated, detail: migrated ? "migrated" : "migrations pending" };
       } catch (e) {
         checks.database = { ok: false, detail: (e as Error).message };
       }
+      selftest ??= await runSelftest(runtime).catch((e) => ({ ok: false, detail: (e as Error).message }));
+      checks.sandbox = selftest;
+      if (!selftest.ok) selftest = null; // try again next time
+      checks.model = { ok: true, detail: llm ? `${llm.provider} (${config.model})` : "not configured (generation disabled)" };
       return { ok: Object.values(checks).every((c) => c.ok), checks };
     },
   });
-  const fetch = createHandler((req) => app.handle(req), {
-    bodyLimitBytes: config.bodyLimitBytes,
-    logger,
-    logRequests: config.logRequests,
-  });
+  const fetch = createHandler((req) => app.handle(req), { bodyLimitBytes: config.bodyLimitBytes, logger, logRequests: config.logRequests });
   const server = Bun.serve({
     hostname: config.host,
     port: config.port,
@@ -101,16 +220,25 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
   });
   const port = server.port!;
   const shownHost = config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host;
-  if (!baseUrl) baseUrl = `http://${shownHost.includes(":") ? `[${shownHost}]` : shownHost}:${port}`;
+  const url = `http://${shownHost.includes(":") ? `[${shownHost}]` : shownHost}:${port}`;
+  if (!baseUrl) baseUrl = url;
 
   return {
-    url: `http://${shownHost.includes(":") ? `[${shownHost}]` : shownHost}:${port}`,
+    url,
     port,
     config,
     adminTokenFile,
     bootstrapToken: created?.token ?? null,
+    internals: { queue, scheduler, runtime, invocations, keys, sqlite },
     async stop() {
+      scheduler.stop();
+      clearInterval(usageTimer);
       await server.stop(true);
+      await queue.stop({ timeoutMs: 5000 });
+      invocations.stop();
+      keys.flushUsage();
+      await runtime.close();
+      await bundler.close();
       sqlite.close();
     },
   };

@@ -1,0 +1,34 @@
+/** The `builder.turn` and `schedule.run` job kinds. */
+import { Type as T } from "@sinclair/typebox";
+import { defineJobKind, type JobContext } from "../jobs";
+import { pipelineContext } from "../generate/job";
+import type { Turns } from "./turns";
+import { runScheduled } from "./scheduler";
+
+export function builderTurnJob(turns: Turns) {
+  return defineJobKind({
+    kind: "builder.turn",
+    payload: T.Object({ conversationId: T.String(), action: T.Union([T.Literal("intake"), T.Literal("build")]) }),
+    timeoutMs: 30 * 60_000,
+    // Each turn is a job: a restart mid-turn runs the turn again.
+    maxAttempts: 2,
+    backoff: { baseMs: 500, maxMs: 5000 },
+    async handler(ctx) {
+      await turns.run(ctx.payload.conversationId, ctx.payload.action, pipelineContext(ctx as JobContext<unknown>));
+      return { ok: true };
+    },
+  });
+}
+
+export function scheduleRunJob(deps: Parameters<typeof runScheduled>[0]) {
+  return defineJobKind({
+    kind: "schedule.run",
+    payload: T.Object({ agentId: T.String(), scheduledFor: T.Optional(T.Union([T.Integer(), T.Null()])), mode: T.Optional(T.String()) }),
+    timeoutMs: 5 * 60_000,
+    maxAttempts: 1,
+    backoff: { baseMs: 1000, maxMs: 1000 },
+    async handler(ctx) {
+      return runScheduled(deps, ctx.payload, { log: (l, m, d) => ctx.log(l, m, d) });
+    },
+  });
+}

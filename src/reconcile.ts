@@ -1,0 +1,46 @@
+/**
+ * Start-up reconciliation, after the queue has recovered its own jobs: rows whose
+ * status depends on a job that can no longer finish are settled, so nothing stays
+ * "deploying" or "generating" forever after a crash. The live version is never touched:
+ * an agent serves exactly the version it served before the crash.
+ */
+import { and, eq, inArray } from "drizzle-orm";
+import type { Db } from "./db";
+import { agents, deployments, jobs } from "./db/schema";
+import type { Deployer } from "./deploy";
+import type { Queue } from "./jobs";
+import { markFailed } from "./generate/job";
+
+const ACTIVE = ["queued", "running"];
+
+export function reconcile(db: Db, queue: Queue, deployer: Deployer): { deployments: number; agents: number } {
+  let fixedDeployments = 0;
+  for (const d of db.select().from(deployments).where(eq(deployments.status, "deploying")).all()) {
+    const job = d.jobId ? queue.get(d.jobId) : undefined;
+    if (!job || !ACTIVE.includes(job.status)) {
+      deployer.abandon(d.id, "The deployment was interrupted by a restart; the previous version kept serving.");
+      fixedDeployments++;
+    }
+  }
+  let fixedAgents = 0;
+  const busy = db.select().from(agents).where(inArray(agents.status, ["generating", "validating", "deploying"])).all();
+  for (const a of busy) {
+    const activeJob = db
+      .select({ id: jobs.id })
+      .from(jobs)
+      .where(and(eq(jobs.agentId, a.id), inArray(jobs.status, ACTIVE)))
+      .get();
+    if (activeJob) continue;
+    if (a.status === "deploying") {
+      const open = db.select({ id: deployments.id }).from(deployments).where(and(eq(deployments.agentId, a.id), eq(deployments.status, "deploying"))).get();
+      if (open) continue;
+      db.update(agents).set({ status: a.liveVersion !== null ? "deployed" : "ready" }).where(eq(agents.id, a.id)).run();
+    } else {
+      // A conversation build owns its agent through builder.turn jobs, which carry no agent
+      // id until the agent exists; only settle agents with no active job of any kind.
+      markFailed(db, a.id, { code: "interrupted", message: "The generation was interrupted and could not resume." });
+    }
+    fixedAgents++;
+  }
+  return { deployments: fixedDeployments, agents: fixedAgents };
+}
