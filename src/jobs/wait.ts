@@ -9,13 +9,17 @@ import { TERMINAL_STATUSES, type JobRow, type JobStatus } from "./types";
 export function waitForJob(store: JobStore, jobId: string, timeoutMs: number, checkMs: number): Promise<JobRow> {
   return new Promise((resolve, reject) => {
     const check = () => {
-      const job = store.get(jobId);
-      if (job && TERMINAL_STATUSES.includes(job.status as JobStatus)) {
+      try {
+        const job = store.get(jobId);
+        if (job && TERMINAL_STATUSES.includes(job.status as JobStatus)) {
+          cleanup();
+          resolve(job);
+        }
+      } catch (e) {
+        // e.g. the database was closed under us: stop polling instead of throwing from a timer.
         cleanup();
-        resolve(job);
-        return true;
+        reject(e);
       }
-      return false;
     };
     const unsubscribe = store.bus.subscribe(jobId, (e) => {
       if (e.type === "status") check();
@@ -23,8 +27,11 @@ export function waitForJob(store: JobStore, jobId: string, timeoutMs: number, ch
     const interval = setInterval(check, checkMs);
     const deadline = setTimeout(() => {
       cleanup();
-      const job = store.get(jobId);
-      reject(new Error(job ? `job ${jobId} still ${job.status} after ${timeoutMs} ms` : `job ${jobId} not found`));
+      let status: string | undefined;
+      try {
+        status = store.get(jobId)?.status;
+      } catch {}
+      reject(new Error(status ? `job ${jobId} still ${status} after ${timeoutMs} ms` : `job ${jobId} not found`));
     }, timeoutMs);
     function cleanup() {
       unsubscribe();

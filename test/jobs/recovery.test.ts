@@ -29,12 +29,12 @@ test("lease expiry: a job whose worker died is picked up by another worker (atte
   const crashed = await crashWhileRunning(q, q.file, job.id, "node-a", 300, 3);
   q.start(); // different workerId: recover() leaves node-a's job alone; only the lease decides
   expect(q.get(job.id)!.status).toBe("running");
-  const done = await q.waitFor(job.id, 5_000);
+  const done = await q.waitFor(job.id, 4_000);
   expect(done).toMatchObject({ status: "completed", attempts: 2, result: { finishedOnAttempt: 2 } });
   expect(done.finishedAt! - crashed.leaseUntil!).toBeGreaterThanOrEqual(0); // not before the lease passed
   const takeover = q.events(job.id).filter((e) => e.type === "status" && e.message === "running")[1]!;
   expect(takeover.data).toMatchObject({ attempt: 2, takenOverFrom: crashed.leaseOwner });
-});
+}, 20_000);
 
 test("lease expiry on the last attempt fails the job instead of running it again", async () => {
   // Simulated with an injected clock: a dead worker's row, seen from 10 s in the future.
@@ -60,7 +60,7 @@ test("restart: jobs this worker left running are requeued at start and resume", 
   expect(done).toMatchObject({ status: "completed", attempts: 2 });
   expect(statuses(q, job.id)).toEqual(["queued", "running", "queued", "running", "completed"]);
   expect(q.events(job.id).some((e) => e.message?.startsWith("interrupted by restart (attempt 1 of 3)"))).toBe(true);
-});
+}, 20_000);
 
 test("restart: with no attempts left the job fails with a clear reason", async () => {
   const file = queueOn().file;
@@ -70,7 +70,7 @@ test("restart: with no attempts left the job fails with a clear reason", async (
   const q = queueOn(file, { workerId: "node-1", leaseMs: 60_000 }).register(sleepyJob(1));
   expect(q.recover()).toEqual({ requeued: [], failed: [job.id], cancelled: [] });
   expect(q.get(job.id)).toMatchObject({ status: "failed", failure: { code: "interrupted", message: "interrupted by restart (attempt 1 of 1)", stage: "attempt-1" }, leaseOwner: null });
-});
+}, 20_000);
 
 test("graceful stop: waits for running handlers, then requeues the ones that overrun", async () => {
   const file = queueOn().file;
