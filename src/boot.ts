@@ -19,6 +19,8 @@ import { deployJob } from "./deploy/job";
 import { Gateway, InvocationLog, LiveCache, RateLimiter } from "./gateway";
 import { generateJob, validateJob } from "./generate/job";
 import type { PipelineDeps } from "./generate/pipeline";
+import type { GenerationLlm } from "./generate/ports";
+import { AppError } from "./errors";
 import { createApp, createHandler, createLogger, type Logger } from "./http";
 import { createQueue, type Queue } from "./jobs";
 import { createLlm } from "./llm";
@@ -105,7 +107,7 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
     workers: config.sandboxWorkers,
     memoryBudgetBytes: config.sandboxMemoryBudgetMb * 1024 * 1024,
     kv: createSqliteKv(db),
-    secrets: (agentId, name) => credentials.resolve(agentId, name),
+    secrets: (agentId: string, name: string) => credentials.resolve(agentId, name),
     egress: { allowPrivate: config.egressAllowPrivate, allowHosts: config.egressAllowHosts },
   });
   const bundler = createBundler({ dataDir });
@@ -134,12 +136,12 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
     jobs: queue,
     builderView: (agentId, c) => builders.view(builders.row(agentId), { reviewPassed: c.reviewPassed, qaPassed: c.qaPassed }),
   });
-  const unconfigured = {
+  const unconfigured: GenerationLlm = {
     json: async () => {
-      throw new (await import("./errors")).AppError("model_not_configured");
+      throw new AppError("model_not_configured");
     },
     text: async () => {
-      throw new (await import("./errors")).AppError("model_not_configured");
+      throw new AppError("model_not_configured");
     },
   };
   const pipeline: PipelineDeps = { db, llm: llm ?? unconfigured, bundler, runtime, deployer, maxRepairs: config.maxRepairs };
@@ -161,6 +163,12 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
   if (opts.scheduler !== false) scheduler.start();
 
   let selftest: { ok: boolean; detail: string } | null = null;
+  const checkSandbox = async (): Promise<{ ok: boolean; detail: string }> => {
+    if (selftest?.ok) return selftest;
+    const result = await runSelftest(runtime).catch((e: unknown) => ({ ok: false, detail: (e as Error).message }));
+    selftest = result;
+    return result;
+  };
   const app = createApp({
     db,
     sqlite,
@@ -201,9 +209,7 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
       } catch (e) {
         checks.database = { ok: false, detail: (e as Error).message };
       }
-      selftest ??= await runSelftest(runtime).catch((e) => ({ ok: false, detail: (e as Error).message }));
-      checks.sandbox = selftest;
-      if (!selftest.ok) selftest = null; // try again next time
+      checks.sandbox = await checkSandbox();
       checks.model = { ok: true, detail: llm ? `${llm.provider} (${config.model})` : "not configured (generation disabled)" };
       return { ok: Object.values(checks).every((c) => c.ok), checks };
     },

@@ -2,7 +2,7 @@
  * What the pipeline needs from its capabilities, as small structural types: the LLM
  * provider (src/llm), the bundler (src/bundle) and the job context (src/jobs) satisfy them.
  */
-import type { TSchema } from "@sinclair/typebox";
+import type { Static, TSchema } from "@sinclair/typebox";
 
 export interface LlmCallRecord {
   step?: string;
@@ -22,7 +22,7 @@ export interface ChatMessage {
 }
 
 export interface GenerationLlm {
-  json(opts: { system: string; messages: ChatMessage[]; schema: TSchema; schemaName: string; model?: string; signal?: AbortSignal; onCall?: (c: LlmCallRecord) => void }): Promise<unknown>;
+  json<T extends TSchema>(opts: { system: string; messages: ChatMessage[]; schema: T; schemaName: string; model?: string; signal?: AbortSignal; onCall?: (c: LlmCallRecord) => void }): Promise<Static<T>>;
   text(opts: { system: string; messages: ChatMessage[]; model?: string; signal?: AbortSignal; onCall?: (c: LlmCallRecord) => void }): Promise<string>;
 }
 
