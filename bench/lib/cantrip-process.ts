@@ -1,0 +1,100 @@
+/**
+ * Starts cantrip as its own process (source or the compiled executable) on a random
+ * loopback port with a temp data dir, for benchmarks and fault tests; returns its URL,
+ * admin token and a handle to stop or kill it.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+export interface CantripProcess {
+  url: string;
+  port: number;
+  dataDir: string;
+  token: string;
+  child: ChildProcess;
+  stop(): Promise<void>;
+  kill9(): Promise<void>;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, "127.0.0.1", () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+const ROOT = join(import.meta.dir, "..", "..");
+
+export async function startCantrip(opts: { env?: Record<string, string>; dataDir?: string; compiled?: boolean; port?: number } = {}): Promise<CantripProcess> {
+  const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), "cantrip-bench-"));
+  const port = opts.port ?? (await freePort());
+  const exe = join(ROOT, "dist", "cantrip");
+  const cmd = opts.compiled && existsSync(exe) ? [exe] : [process.execPath, join(ROOT, "src", "main.ts")];
+  const child = spawn(cmd[0]!, [...cmd.slice(1), "serve", "--port", String(port), "--data-dir", dataDir, "--log-requests", "false"], {
+    env: { ...process.env, ...opts.env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stderr = "";
+  child.stderr?.on("data", (d) => (stderr += d));
+  child.stdout?.resume();
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 300; i++) {
+    try {
+      if ((await fetch(`${url}/healthz`)).ok) break;
+    } catch {}
+    if (child.exitCode !== null) throw new Error(`cantrip exited: ${stderr}`);
+    await Bun.sleep(50);
+  }
+  const token = readFileSync(join(dataDir, "admin-token"), "utf8").trim();
+  const exited = new Promise<void>((r) => child.once("exit", () => r()));
+  return {
+    url,
+    port,
+    dataDir,
+    token,
+    child,
+    async stop() {
+      if (child.exitCode === null) child.kill("SIGTERM");
+      await exited;
+    },
+    async kill9() {
+      if (child.exitCode === null) child.kill("SIGKILL");
+      await exited;
+    },
+  };
+}
+
+/** JSON request helper with the admin token. */
+export async function api(p: CantripProcess, method: string, path: string, body?: unknown, token = p.token): Promise<any> {
+  const r = await fetch(p.url + path, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { "content-type": "application/json" } : {}) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await r.text();
+  try {
+    return { status: r.status, ...JSON.parse(text) };
+  } catch {
+    return { status: r.status, text };
+  }
+}
+
+export async function deployTrivial(p: CantripProcess, name: string, code: string): Promise<{ agentId: string; slug: string; key: string }> {
+  const created = await api(p, "POST", "/v1/agents", { name, files: { "index.ts": code }, entrypoint: "index.ts", autoDeploy: true });
+  if (created.status !== 201) throw new Error(`upload failed: ${JSON.stringify(created)}`);
+  const { id, slug } = created.data.agent;
+  for (let i = 0; i < 200; i++) {
+    const st = await api(p, "GET", `/v1/deploy/${id}/status`);
+    if (st.data.deployment?.status === "deployed") break;
+    if (st.data.deployment?.status === "failed") throw new Error(`deploy failed: ${JSON.stringify(st.data.deployment)}`);
+    await Bun.sleep(25);
+  }
+  const key = (await api(p, "POST", `/v1/agents/${id}/api-keys`, { name: "bench" })).data.key;
+  return { agentId: id, slug, key };
+}
