@@ -1,0 +1,65 @@
+/**
+ * The guest prelude, evaluated once per pre-created interpreter before any agent code:
+ * installs the Web globals, parks the SDK where the "cantrip" module picks it up, and
+ * leaves `__cantripEntry` for the worker to take (and delete) — the functions the host
+ * calls to configure, describe and invoke a backend.
+ */
+import "./shims/host";
+import { Headers } from "./shims/headers";
+import { URL, URLSearchParams } from "./shims/url";
+import { Request, Response } from "./shims/body";
+import { TextDecoder, TextEncoder, atob, btoa } from "./shims/encoding";
+import { clearTimeout, console, crypto, queueMicrotask, setTimeout, structuredClone } from "./shims/misc";
+import { fetch } from "./shims/fetch";
+import { defineBackend, toErrorResponse } from "./sdk/backend";
+import { HttpError } from "./sdk/errors";
+import { t } from "./sdk/schema";
+import { config, makeContext } from "./sdk/context";
+
+const globals = { Headers, URL, URLSearchParams, Request, Response, TextEncoder, TextDecoder, atob, btoa, structuredClone, crypto, console, setTimeout, clearTimeout, queueMicrotask, fetch };
+for (const [k, v] of Object.entries(globals)) Object.defineProperty(globalThis, k, { value: v, writable: true, configurable: true, enumerable: false });
+
+Object.defineProperty(globalThis, "__cantripSdk", { value: { defineBackend, t, HttpError }, configurable: true });
+
+type Backend = { __cantrip?: number; fetch?: (req: Request, ...rest: unknown[]) => unknown; scheduled?: (...a: unknown[]) => unknown; describe?: () => unknown };
+
+function asBackend(b: unknown): Backend {
+  if (!b || typeof b !== "object" || typeof (b as Backend).fetch !== "function") {
+    throw new TypeError("The module's default export must be defineBackend({ routes: ... }) (or an object with a fetch(request) method).");
+  }
+  return b as Backend;
+}
+
+const entry = {
+  configure(json: string): void {
+    Object.assign(config, JSON.parse(json));
+  },
+  describe(b: unknown): string {
+    const backend = asBackend(b);
+    const d = backend.__cantrip && backend.describe ? backend.describe() : { routes: [], scheduled: typeof backend.scheduled === "function" };
+    return JSON.stringify(d);
+  },
+  async dispatch(b: unknown, meta: string, body: ArrayBuffer | undefined): Promise<[string, string | ArrayBuffer | null]> {
+    const m = JSON.parse(meta) as { method: string; url: string; headers: [string, string][] };
+    const method = m.method.toUpperCase();
+    const req = new Request(m.url, { method, headers: m.headers, body: body && method !== "GET" && method !== "HEAD" ? new Uint8Array(body) : null });
+    const backend = asBackend(b);
+    let res: unknown;
+    try {
+      res = backend.__cantrip ? await backend.fetch!(req) : await backend.fetch!(req, config.env, makeContext(req));
+    } catch (e) {
+      res = toErrorResponse(e);
+    }
+    if (!(res instanceof Response)) return [JSON.stringify({ bad: `the fetch handler returned ${res === null ? "null" : typeof res}, not a Response` }), null];
+    const raw = res._raw();
+    const out = raw === null || typeof raw === "string" ? raw : raw.byteOffset === 0 && raw.byteLength === raw.buffer.byteLength ? (raw.buffer as ArrayBuffer) : (raw.slice().buffer as ArrayBuffer);
+    return [JSON.stringify({ status: res.status, headers: [...res.headers] }), method === "HEAD" ? null : out];
+  },
+  async scheduled(b: unknown): Promise<void> {
+    const backend = asBackend(b);
+    if (typeof backend.scheduled !== "function") throw new Error("This backend has no scheduled handler.");
+    await (backend.__cantrip ? backend.scheduled() : backend.scheduled(makeContext(null), config.env));
+  },
+};
+
+Object.defineProperty(globalThis, "__cantripEntry", { value: entry, configurable: true });

@@ -1,0 +1,63 @@
+/**
+ * Route table: compiles `"METHOD /path/:param"` keys into matchers. Matching is on the
+ * URL pathname only; a trailing slash is ignored.
+ */
+import type { Schema } from "./schema";
+
+export interface RouteDef {
+  summary?: string;
+  description?: string;
+  input?: Schema;
+  output?: Schema;
+  handle: (input: any, ctx: any) => unknown;
+}
+
+export interface Route {
+  method: string;
+  path: string;
+  def: RouteDef;
+  re: RegExp;
+  names: string[];
+}
+
+const METHODS = new Set(["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]);
+
+export function compileRoutes(routes: Record<string, RouteDef | RouteDef["handle"]>): Route[] {
+  return Object.keys(routes).map((key) => {
+    const m = /^([A-Za-z]+)\s+(\/\S*)$/.exec(key.trim());
+    if (!m || !METHODS.has(m[1]!.toUpperCase())) throw new Error(`defineBackend: route key "${key}" must look like "GET /path/:id"`);
+    const raw = routes[key]!;
+    const def: RouteDef = typeof raw === "function" ? { handle: raw } : raw;
+    if (typeof def.handle !== "function") throw new Error(`defineBackend: route "${key}" has no handle function`);
+    const names: string[] = [];
+    const path = m[2]!.length > 1 ? m[2]!.replace(/\/$/, "") : m[2]!;
+    const pattern = path
+      .split("/")
+      .map((seg) => (seg.startsWith(":") ? (names.push(seg.slice(1)), "([^/]+)") : seg.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")))
+      .join("/");
+    return { method: m[1]!.toUpperCase(), path, def, names, re: new RegExp(`^${pattern === "" ? "/" : pattern}/?$`) };
+  });
+}
+
+export function matchRoute(routes: Route[], method: string, pathname: string): { route?: Route; params: Record<string, string>; allowed: string[] } {
+  const allowed: string[] = [];
+  for (const r of routes) {
+    const m = r.re.exec(pathname);
+    if (!m) continue;
+    if (r.method === method || (method === "HEAD" && r.method === "GET")) {
+      const params: Record<string, string> = {};
+      r.names.forEach((n, i) => (params[n] = safeDecode(m[i + 1]!)));
+      return { route: r, params, allowed };
+    }
+    allowed.push(r.method);
+  }
+  return { params: {}, allowed };
+}
+
+function safeDecode(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}

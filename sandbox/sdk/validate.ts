@@ -1,0 +1,98 @@
+/**
+ * A small JSON Schema validator for the subset `t` emits (type, properties, required,
+ * additionalProperties, items, anyOf, enum, const, string/number/array bounds, pattern,
+ * common formats). It fills `default`s, coerces query/path strings when asked, and
+ * returns per-field issues in the platform's FieldIssue shape.
+ */
+import type { Schema } from "./schema";
+
+export interface Issue {
+  field: string;
+  rule: string;
+  message: string;
+}
+
+const FORMATS: Record<string, RegExp> = {
+  email: /^[^\s@]+@[^\s@]+\.[^\s@]+$/,
+  uuid: /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i,
+  date: /^\d{4}-\d{2}-\d{2}$/,
+  "date-time": /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$/i,
+  uri: /^[a-zA-Z][a-zA-Z0-9+.-]*:[^\s]*$/,
+};
+
+const typeOf = (v: unknown) => (v === null ? "null" : Array.isArray(v) ? "array" : typeof v);
+
+function matchesType(type: string, v: unknown): boolean {
+  if (type === "integer") return Number.isInteger(v);
+  if (type === "number") return typeof v === "number" && Number.isFinite(v);
+  return typeOf(v) === type;
+}
+
+function coerce(s: Schema, v: unknown): unknown {
+  if (typeof v !== "string") return v;
+  if ((s.type === "number" || s.type === "integer") && v.trim() !== "" && !Number.isNaN(Number(v))) return Number(v);
+  if (s.type === "boolean" && (v === "true" || v === "false")) return v === "true";
+  return v;
+}
+
+/** Validates (and fills defaults into) `value`; returns the possibly updated value and issues. */
+export function validate(s: Schema, value: unknown, opts: { coerce?: boolean } = {}): { value: unknown; issues: Issue[] } {
+  const issues: Issue[] = [];
+  const out = check(s, value, "", issues, opts.coerce ?? false);
+  return { value: out, issues };
+}
+
+function check(s: Schema, v: unknown, path: string, issues: Issue[], doCoerce: boolean): unknown {
+  const field = path || "(body)";
+  const add = (rule: string, message: string) => issues.push({ field, rule, message });
+  if (doCoerce) v = coerce(s, v);
+  if (s.anyOf) {
+    for (const alt of s.anyOf as Schema[]) {
+      const sub: Issue[] = [];
+      const r = check(alt, v, path, sub, doCoerce);
+      if (!sub.length) return r;
+    }
+    add("anyOf", "must match one of the allowed shapes");
+    return v;
+  }
+  if ("const" in s && v !== s.const) return add("const", `must be ${JSON.stringify(s.const)}`), v;
+  if (s.enum && !(s.enum as unknown[]).includes(v)) return add("enum", `must be one of ${(s.enum as unknown[]).map((x) => JSON.stringify(x)).join(", ")}`), v;
+  if (s.type && !matchesType(s.type, v)) return add("type", `must be ${s.type === "integer" ? "an integer" : `a${/^[aeiou]/.test(s.type) ? "n" : ""} ${s.type}`}`), v;
+  if (typeof v === "string") {
+    if (s.minLength !== undefined && v.length < s.minLength) add("minLength", `must be at least ${s.minLength} characters`);
+    if (s.maxLength !== undefined && v.length > s.maxLength) add("maxLength", `must be at most ${s.maxLength} characters`);
+    if (s.pattern && !new RegExp(s.pattern).test(v)) add("pattern", `must match ${s.pattern}`);
+    if (s.format && FORMATS[s.format] && !FORMATS[s.format]!.test(v)) add("format", `must be a valid ${s.format}`);
+  } else if (typeof v === "number") {
+    if (s.minimum !== undefined && v < s.minimum) add("minimum", `must be >= ${s.minimum}`);
+    if (s.maximum !== undefined && v > s.maximum) add("maximum", `must be <= ${s.maximum}`);
+    if (s.exclusiveMinimum !== undefined && v <= s.exclusiveMinimum) add("exclusiveMinimum", `must be > ${s.exclusiveMinimum}`);
+    if (s.exclusiveMaximum !== undefined && v >= s.exclusiveMaximum) add("exclusiveMaximum", `must be < ${s.exclusiveMaximum}`);
+    if (s.multipleOf !== undefined && Math.abs(v / s.multipleOf - Math.round(v / s.multipleOf)) > 1e-9) add("multipleOf", `must be a multiple of ${s.multipleOf}`);
+  } else if (Array.isArray(v)) {
+    if (s.minItems !== undefined && v.length < s.minItems) add("minItems", `must have at least ${s.minItems} items`);
+    if (s.maxItems !== undefined && v.length > s.maxItems) add("maxItems", `must have at most ${s.maxItems} items`);
+    if (s.items) for (let i = 0; i < v.length; i++) v[i] = check(s.items, v[i], `${path}[${i}]`, issues, doCoerce);
+  } else if (v && typeof v === "object") {
+    const o = v as Record<string, unknown>;
+    const props = (s.properties ?? {}) as Record<string, Schema>;
+    for (const k of Object.keys(props)) {
+      const p = props[k]!;
+      const sub = path ? `${path}.${k}` : k;
+      if (o[k] === undefined) {
+        if (p.default !== undefined) o[k] = structuredClone(p.default);
+        else if ((s.required as string[] | undefined)?.includes(k)) issues.push({ field: sub, rule: "required", message: "is required" });
+        continue;
+      }
+      o[k] = check(p, o[k], sub, issues, doCoerce);
+    }
+    const extra = s.additionalProperties;
+    for (const k of Object.keys(o)) {
+      if (k in props) continue;
+      const sub = path ? `${path}.${k}` : k;
+      if (extra === false) issues.push({ field: sub, rule: "additionalProperties", message: "is not allowed" });
+      else if (extra && typeof extra === "object") o[k] = check(extra, o[k], sub, issues, doCoerce);
+    }
+  }
+  return v;
+}

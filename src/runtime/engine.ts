@@ -1,0 +1,45 @@
+/**
+ * The engine interface behind the runtime: load(bundle, limits) → instance;
+ * instance.fetch / scheduled / dispose. The runtime (pool, bridges, errors) is written
+ * against this only, so a second engine (V8 in a sidecar) plugs in without touching it.
+ * Engines reject with AppError (see failures.ts) for platform failures.
+ */
+import type { BackendDescription, BundleRef, GuestRequest, GuestResponse, Limits, ScheduledResult } from "./types";
+
+/** Host services for one call: kv.get/set/delete/list and fetch, scoped to the agent. */
+export interface CallBridge {
+  call(op: string, args: string, bytes: Uint8Array | undefined): Promise<{ json: string; bytes?: Uint8Array }>;
+}
+
+export interface EngineInstance {
+  readonly description: BackendDescription;
+  /** False once the engine has dropped it (a limit hit, a crash, its worker restarted). */
+  readonly alive: boolean;
+  /** Host memory attributed to the instance (its engine heap), for the pool's budget. */
+  readonly memoryBytes: number;
+  fetch(req: GuestRequest): Promise<GuestResponse>;
+  scheduled(): Promise<ScheduledResult>;
+  dispose(): void;
+}
+
+export interface EngineLoadOptions {
+  ref: BundleRef;
+  limits: Limits;
+  /** Makes the host bridge for one call (per-call counters live in it). */
+  bridge: () => CallBridge;
+}
+
+export interface Engine {
+  readonly name: string;
+  load(opts: EngineLoadOptions): Promise<EngineInstance>;
+  workers(): number;
+  close(): Promise<void>;
+}
+
+export interface EngineFactoryOptions {
+  workers: number;
+  /** Default memory cap, so pre-created interpreters match the common case. */
+  memoryBytes: number;
+}
+
+export type EngineFactory = (opts: EngineFactoryOptions) => Engine;

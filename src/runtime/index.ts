@@ -1,0 +1,12 @@
+/**
+ * The sandbox runtime's only entry point: create a runtime, a SQLite-backed KvStore, run
+ * the self-test; plus the contract types and the engine interface for a second engine.
+ */
+export { createRuntime, type RuntimeOptions } from "./runtime";
+export { createSqliteKv } from "./kv-sqlite";
+export { runSelftest } from "./selftest";
+export { quickjsEngine } from "./quickjs/engine";
+export type { Engine, EngineFactory, EngineFactoryOptions, EngineInstance, EngineLoadOptions, CallBridge } from "./engine";
+export type { EgressOptions } from "./egress";
+export { SECRET_PATTERN } from "./egress";
+export * from "./types";

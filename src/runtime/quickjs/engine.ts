@@ -1,0 +1,176 @@
+/**
+ * Main thread: the QuickJS engine — a small pool of sandbox workers, each holding many
+ * instances. Routes calls and host calls, and runs the watchdog: a worker whose guest
+ * slice overruns its CPU budget (seen through shared memory) or whose call passes its
+ * wall deadline is terminated and replaced; its other instances reload on demand.
+ */
+import type { Engine, EngineFactory, EngineFactoryOptions, EngineInstance, EngineLoadOptions, CallBridge } from "../engine";
+import type { BackendDescription, GuestRequest, GuestResponse, Limits, ScheduledResult } from "../types";
+import { failure } from "../failures";
+import { WATCH_CALL, WATCH_DEADLINE, type FromWorker, type ToWorker } from "./protocol";
+import { WorkerSlot } from "./worker-slot";
+
+const CPU_GRACE_MS = 25;
+const WALL_GRACE_MS = 150;
+const TICK_MS = 10;
+const SPARES_PER_WORKER = 2;
+
+export const quickjsEngine: EngineFactory = (opts) => new QuickJsEngine(opts);
+
+class QuickJsEngine implements Engine {
+  readonly name = "quickjs";
+  private slots: WorkerSlot[] = [];
+  readonly handles = new Map<number, QjsHandle>();
+  private nextId = 1;
+  private nextInst = 1;
+  private timer: ReturnType<typeof setInterval>;
+  private closed = false;
+
+  constructor(private opts: EngineFactoryOptions) {
+    for (let i = 0; i < Math.max(1, opts.workers); i++) this.slots.push(this.spawn());
+    this.timer = setInterval(() => this.tick(), TICK_MS);
+    this.timer.unref?.();
+  }
+
+  workers(): number {
+    return this.slots.length;
+  }
+
+  id(): number {
+    return this.nextId++;
+  }
+
+  private spawn(): WorkerSlot {
+    return new WorkerSlot(
+      { spares: SPARES_PER_WORKER, memoryBytes: this.opts.memoryBytes },
+      (slot, m) => this.onHost(slot, m),
+      (slot) => this.onDeath(slot),
+    );
+  }
+
+  private onDeath(slot: WorkerSlot): void {
+    for (const inst of slot.instances) this.handles.get(inst)?.markDead();
+    const i = this.slots.indexOf(slot);
+    if (i >= 0 && !this.closed) this.slots[i] = this.spawn();
+  }
+
+  private onHost(slot: WorkerSlot, m: Extract<FromWorker, { t: "host" }>): void {
+    const bridge = this.handles.get(m.inst)?.bridges.get(m.call);
+    if (!bridge) return slot.post({ t: "host-result", hid: m.hid, ok: false, error: "the call has ended" });
+    bridge.call(m.op, m.args, m.bytes).then(
+      (r) => slot.post({ t: "host-result", hid: m.hid, ok: true, json: r.json, bytes: r.bytes }),
+      (e) => slot.post({ t: "host-result", hid: m.hid, ok: false, error: e instanceof Error ? e.message : String(e) }),
+    );
+  }
+
+  /** The watchdog: only the main thread can stop a worker stuck inside one native call. */
+  private tick(): void {
+    const now = Date.now();
+    for (const slot of this.slots) {
+      if (slot.dead || slot.pending.size === 0) continue;
+      const deadline = slot.watch[WATCH_DEADLINE]!;
+      if (deadline > 0 && now > deadline + CPU_GRACE_MS) {
+        slot.kill("cpu_timeout", "The call exceeded its CPU limit (stopped by the watchdog).", slot.watch[WATCH_CALL]);
+        continue;
+      }
+      for (const [id, p] of slot.pending) {
+        if (now > p.killAt) {
+          slot.kill("wall_timeout", "The call exceeded its wall-clock limit (stopped by the watchdog).", id);
+          break;
+        }
+      }
+    }
+  }
+
+  private pick(): WorkerSlot {
+    let best = this.slots[0]!;
+    for (const s of this.slots) if (s.instances.size + s.pending.size < best.instances.size + best.pending.size) best = s;
+    return best;
+  }
+
+  async load(o: EngineLoadOptions): Promise<EngineInstance> {
+    if (this.closed) throw failure("crashed", "The sandbox runtime is closed.");
+    const slot = this.pick();
+    await slot.ready;
+    const inst = this.nextInst++;
+    const id = this.id();
+    const { config } = o.ref;
+    const msg: ToWorker = {
+      t: "load", id, inst, code: o.ref.code, limits: o.limits,
+      config: { agentId: config.agentId, env: config.env ?? {}, secrets: config.secrets.map((s) => s.name) },
+    };
+    slot.instances.add(inst);
+    const m = await slot.request(id, msg, inst, Date.now() + o.limits.wallMs + WALL_GRACE_MS).catch((e) => {
+      slot.instances.delete(inst);
+      throw e;
+    });
+    if (m.t !== "loaded") {
+      slot.instances.delete(inst);
+      throw m.t === "failed" ? failure(m.reason === "crashed" ? "load_failed" : m.reason, m.message) : failure("crashed", "unexpected reply");
+    }
+    const h = new QjsHandle(this, slot, inst, m.description, m.memoryBytes, o.limits, o.bridge);
+    this.handles.set(inst, h);
+    return h;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.timer);
+    for (const s of this.slots) s.kill("crashed", "The sandbox runtime is closing.");
+    this.slots = [];
+  }
+}
+
+class QjsHandle implements EngineInstance {
+  alive = true;
+  readonly bridges = new Map<number, CallBridge>();
+
+  constructor(
+    private engine: QuickJsEngine,
+    private slot: WorkerSlot,
+    private inst: number,
+    readonly description: BackendDescription,
+    public memoryBytes: number,
+    private limits: Limits,
+    private bridge: () => CallBridge,
+  ) {}
+
+  markDead(): void {
+    this.alive = false;
+    this.engine.handles.delete(this.inst);
+  }
+
+  private async call(make: (id: number) => ToWorker): Promise<FromWorker> {
+    if (!this.alive) throw failure("crashed", "The sandbox instance is gone.");
+    const id = this.engine.id();
+    this.bridges.set(id, this.bridge());
+    try {
+      const m = await this.slot.request(id, make(id), this.inst, Date.now() + this.limits.wallMs + WALL_GRACE_MS);
+      if ((m.t === "failed" || m.t === "response" || m.t === "scheduled-done") && m.dropped) this.dispose();
+      if (m.t === "failed") throw failure(m.reason, m.message, { logs: m.logs });
+      return m;
+    } finally {
+      this.bridges.delete(id);
+    }
+  }
+
+  async fetch(req: GuestRequest): Promise<GuestResponse> {
+    const m = await this.call((id) => ({ t: "fetch", id, inst: this.inst, req }));
+    if (m.t !== "response") throw failure("crashed", "unexpected reply");
+    this.memoryBytes = m.memoryBytes;
+    return m.res;
+  }
+
+  async scheduled(): Promise<ScheduledResult> {
+    const m = await this.call((id) => ({ t: "scheduled", id, inst: this.inst }));
+    if (m.t !== "scheduled-done") throw failure("crashed", "unexpected reply");
+    return m.result;
+  }
+
+  dispose(): void {
+    if (!this.alive) return;
+    this.markDead();
+    this.slot.instances.delete(this.inst);
+    this.slot.post({ t: "dispose", inst: this.inst });
+  }
+}

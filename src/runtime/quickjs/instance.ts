@@ -1,0 +1,252 @@
+/**
+ * Worker side: one loaded agent bundle in its own interpreter. Runs calls in CPU slices,
+ * pumps the job queue when host work settles, enforces the wall deadline, response size
+ * and log caps, and drops the whole interpreter (never disposing into it) on any limit or
+ * host-side exception — its WebAssembly memory goes with it.
+ */
+import type { QuickJSHandle } from "quickjs-emscripten-core";
+import type { BackendDescription, GuestRequest, GuestResponse, Limits, RuntimeFailureReason, ScheduledResult } from "../types";
+import type { GuestConfig } from "./protocol";
+import { Call, Failure } from "./call-state";
+import { currentCall, slice } from "./slices";
+import type { HostResult } from "./guest-host";
+import type { SparePool, Vm } from "./vm-factory";
+
+export type Bridge = (callId: number, op: string, args: string, bytes: Uint8Array | undefined) => Promise<HostResult>;
+
+const OOM = /out of memory|\bOOM\b|Cannot enlarge memory|memory access out of bounds|Out of bounds memory/i;
+
+export function classify(message: string): RuntimeFailureReason {
+  if (OOM.test(message)) return "memory_limit";
+  if (/\binterrupted\b/.test(message)) return "cpu_timeout";
+  return "crashed";
+}
+
+export class QjsInstance {
+  dead = false;
+  private calls = new Map<number, Call>();
+  private backend!: QuickJSHandle;
+  private fns = {} as Record<"configure" | "describe" | "dispatch" | "scheduled", QuickJSHandle>;
+
+  private constructor(private v: Vm, private limits: Limits, private bridge: Bridge, private onDrop: () => void) {
+    const s = v.host;
+    s.current = () => currentCall();
+    s.log = (level, msg) => (currentCall() as Call | null)?.log(level, msg);
+    s.call = (op, args, bytes) => {
+      const call = currentCall() as Call | null;
+      if (!call) return Promise.reject(new Error("no active call"));
+      if (op === "sleep") return call.sleep(Number(args) || 0).then(() => ({ json: "" }));
+      return this.bridge(call.id, op, args, bytes);
+    };
+    s.settle = (token, apply) => {
+      const call = token as Call;
+      if (this.dead || call.done) return;
+      try {
+        this.run(call, () => {
+          apply();
+          this.pump();
+        });
+      } catch (e) {
+        call.fail(e instanceof Failure ? e : new Failure("crashed", String(e)));
+      }
+    };
+  }
+
+  static async load(spares: SparePool, callId: number, name: string, code: string, limits: Limits, config: GuestConfig, bridge: Bridge, onDrop: () => void): Promise<{ instance: QjsInstance; description: BackendDescription }> {
+    const v = await spares.take(limits.memoryBytes);
+    const inst = new QjsInstance(v, limits, bridge, onDrop);
+    const call = inst.begin(callId);
+    try {
+      const { vm } = v;
+      for (const k of ["configure", "describe", "dispatch", "scheduled"] as const) inst.fns[k] = vm.getProp(v.entry, k);
+      const description = inst.run(call, () => {
+        inst.callEntry("configure", vm.newString(JSON.stringify(config)));
+        const r = vm.evalCode(code, name, { type: "module" });
+        if (r.error) throw new Failure("load_failed", `The bundle failed to load: ${inst.errorText(r.error)}`);
+        let ns = r.value;
+        const state = vm.getPromiseState(ns);
+        if (state.type === "pending") {
+          inst.pump();
+          const after = vm.getPromiseState(ns);
+          if (after.type !== "fulfilled") throw new Failure("load_failed", "The bundle's top-level await did not settle synchronously.");
+          ns = after.value;
+        } else if (state.type === "rejected") throw new Failure("load_failed", `The bundle failed to load: ${inst.errorText(state.error)}`);
+        inst.backend = vm.getProp(ns, "default");
+        const d = inst.callEntry("describe", inst.backend.dup());
+        return JSON.parse(vm.getString(d)) as BackendDescription;
+      });
+      return { instance: inst, description };
+    } catch (e) {
+      inst.drop();
+      throw e instanceof Failure && e.reason !== "crashed" ? e : new Failure("load_failed", `The bundle failed to load: ${(e as Error).message}`);
+    } finally {
+      inst.end(call);
+    }
+  }
+
+  get memoryBytes(): number {
+    return this.v.memory.buffer.byteLength;
+  }
+
+  async fetch(id: number, req: GuestRequest): Promise<{ res: GuestResponse; dropped: boolean }> {
+    const call = this.begin(id);
+    const { vm } = this.v;
+    try {
+      const meta = JSON.stringify({ method: req.method, url: req.url, headers: req.headers });
+      const pending = this.run(call, () => {
+        const body = req.body && req.body.byteLength ? vm.newArrayBuffer(req.body.slice().buffer as ArrayBuffer) : vm.undefined;
+        const p = this.callEntry("dispatch", this.backend.dup(), vm.newString(meta), body);
+        const native = vm.resolvePromise(p);
+        p.dispose();
+        this.pump();
+        return native;
+      });
+      const settled = await Promise.race([pending, call.failed]);
+      const { status, headers, body } = this.run(call, () => this.readResponse(settled));
+      const res: GuestResponse = { status, headers, body, logs: call.logs, cpuMs: call.cpuMs, wallMs: call.wallMs };
+      return { res, dropped: this.afterCall() };
+    } catch (e) {
+      throw this.failCall(call, e);
+    } finally {
+      this.end(call);
+    }
+  }
+
+  async scheduled(id: number): Promise<{ result: ScheduledResult; dropped: boolean }> {
+    const call = this.begin(id);
+    const { vm } = this.v;
+    try {
+      const pending = this.run(call, () => {
+        const native = vm.resolvePromise(this.callEntry("scheduled", this.backend.dup()));
+        this.pump();
+        return native;
+      });
+      const settled = await Promise.race([pending, call.failed]);
+      let error: string | undefined;
+      if (settled.error) {
+        error = this.run(call, () => this.errorText(settled.error!));
+        const reason = classify(error);
+        if (reason !== "crashed") throw new Failure(reason, error);
+      } else settled.value.dispose();
+      return { result: { ok: !error, error, logs: call.logs, cpuMs: call.cpuMs, wallMs: call.wallMs }, dropped: this.afterCall() };
+    } catch (e) {
+      throw this.failCall(call, e);
+    } finally {
+      this.end(call);
+    }
+  }
+
+  /** Forget the interpreter: no dispose into a possibly corrupted module; GC frees its memory. */
+  drop(): void {
+    if (this.dead) return;
+    this.dead = true;
+    for (const c of this.calls.values()) c.fail(new Failure("crashed", "The sandbox instance was dropped during this call."));
+    this.onDrop();
+  }
+
+  private begin(id: number): Call {
+    if (this.dead) throw new Failure("crashed", "The sandbox instance is gone.");
+    const call = new Call(id, this.limits, (c) => {
+      c.fail(new Failure("wall_timeout", `The call exceeded its wall-clock limit of ${this.limits.wallMs} ms.`));
+    });
+    this.calls.set(id, call);
+    return call;
+  }
+
+  private end(call: Call): void {
+    call.finish();
+    this.calls.delete(call.id);
+  }
+
+  private failCall(call: Call, e: unknown): Failure {
+    const f = e instanceof Failure ? e : new Failure(classify(String((e as Error)?.message ?? e)), `The sandbox crashed: ${String((e as Error)?.message ?? e)}`);
+    (f as Failure & { logs?: unknown }).logs = call.logs;
+    this.drop();
+    return f;
+  }
+
+  /** A slice of guest work; host exceptions and an exhausted budget become Failures. */
+  private run<T>(call: Call, fn: () => T): T {
+    let out: T;
+    try {
+      out = slice(call, fn);
+    } catch (e) {
+      if (call.cpuMs > call.budgetMs) throw this.cpuFailure();
+      if (e instanceof Failure) throw e;
+      const msg = String((e as Error)?.message ?? e);
+      throw new Failure(classify(msg), classify(msg) === "memory_limit" ? `The sandbox ran out of memory (limit ${this.limits.memoryBytes} bytes).` : `The sandbox crashed: ${msg}`);
+    }
+    if (call.cpuMs > call.budgetMs) throw this.cpuFailure();
+    return out;
+  }
+
+  private cpuFailure(): Failure {
+    return new Failure("cpu_timeout", `The call exceeded its CPU limit of ${this.limits.cpuMs} ms.`);
+  }
+
+  private pump(): void {
+    const r = this.v.rt.executePendingJobs(-1);
+    if (r.error) {
+      const text = this.errorText(r.error);
+      if (classify(text) !== "crashed") throw new Failure(classify(text), text);
+    }
+  }
+
+  private callEntry(name: keyof QjsInstance["fns"], ...args: QuickJSHandle[]): QuickJSHandle {
+    const { vm } = this.v;
+    const r = vm.callFunction(this.fns[name], this.v.entry, ...args);
+    for (const a of args) if (a !== vm.undefined) a.dispose();
+    if (r.error) {
+      const text = this.errorText(r.error);
+      throw new Failure(classify(text) === "crashed" ? "load_failed" : classify(text), text);
+    }
+    return r.value;
+  }
+
+  private readResponse(settled: { error?: QuickJSHandle; value?: QuickJSHandle }) {
+    const { vm } = this.v;
+    if (settled.error) {
+      const text = this.errorText(settled.error);
+      throw new Failure(classify(text), `The backend failed: ${text}`);
+    }
+    const arr = settled.value!;
+    try {
+      const mh = vm.getProp(arr, 0);
+      const meta = JSON.parse(vm.getString(mh)) as { status: number; headers: [string, string][]; bad?: string };
+      mh.dispose();
+      if (meta.bad) throw new Failure("bad_response", `Bad response from the backend: ${meta.bad}`);
+      const bh = vm.getProp(arr, 1);
+      let body: Uint8Array;
+      if (vm.typeof(bh) === "string") body = new TextEncoder().encode(vm.getString(bh));
+      else if (vm.typeof(bh) === "object" && !vm.sameValue(bh, vm.null)) {
+        const life = vm.getArrayBuffer(bh);
+        body = life.value.slice();
+        life.dispose();
+      } else body = new Uint8Array(0);
+      bh.dispose();
+      if (body.byteLength > this.limits.responseBytes) throw new Failure("bad_response", `The response body (${body.byteLength} bytes) exceeds the limit of ${this.limits.responseBytes} bytes.`);
+      return { status: meta.status, headers: meta.headers, body };
+    } finally {
+      arr.dispose();
+    }
+  }
+
+  private errorText(h: QuickJSHandle): string {
+    try {
+      const e = this.v.vm.dump(h) as { name?: string; message?: string; stack?: string } | string;
+      if (typeof e !== "object" || e === null) return String(e);
+      return `${e.name ?? "Error"}: ${e.message ?? ""}${e.stack ? `\n${e.stack}` : ""}`.trim();
+    } finally {
+      h.dispose();
+    }
+  }
+
+  /** A bloated interpreter cannot give memory back; recycle it once it nears its cap. */
+  private afterCall(): boolean {
+    if (this.memoryBytes > this.v.maxBytes * 0.75) {
+      this.drop();
+      return true;
+    }
+    return false;
+  }
+}

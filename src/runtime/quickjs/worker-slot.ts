@@ -1,0 +1,69 @@
+/**
+ * Main thread: one sandbox worker and the requests in flight on it. Starts the worker
+ * (the entry must stay src/runtime/worker.ts for the compiled executable), matches replies
+ * to requests, and can be killed — every pending request then fails with a typed reason.
+ */
+import type { RuntimeFailureReason } from "../types";
+import { failure } from "../failures";
+import type { FromWorker, ToWorker } from "./protocol";
+
+export interface Pending {
+  resolve(m: FromWorker): void;
+  reject(e: Error): void;
+  inst: number;
+  /** Epoch ms after which the watchdog kills the worker (wall deadline + grace). */
+  killAt: number;
+}
+
+export class WorkerSlot {
+  readonly worker: Worker;
+  readonly watch = new Float64Array(new SharedArrayBuffer(16));
+  readonly pending = new Map<number, Pending>();
+  readonly instances = new Set<number>();
+  readonly ready: Promise<void>;
+  dead = false;
+
+  constructor(
+    opts: { spares: number; memoryBytes: number },
+    private onHost: (slot: WorkerSlot, m: Extract<FromWorker, { t: "host" }>) => void,
+    private onDeath: (slot: WorkerSlot) => void,
+  ) {
+    this.worker = new Worker(new URL("../worker.ts", import.meta.url).href);
+    let markReady!: () => void;
+    this.ready = new Promise((r) => (markReady = r));
+    this.worker.onmessage = (ev: MessageEvent<FromWorker>) => {
+      const m = ev.data;
+      if (m.t === "ready") return markReady();
+      if (m.t === "host") return this.onHost(this, m);
+      const p = this.pending.get(m.id);
+      this.pending.delete(m.id);
+      p?.resolve(m);
+    };
+    this.worker.onerror = (ev) => this.kill("crashed", `The sandbox worker failed: ${(ev as ErrorEvent).message ?? "error"}`);
+    this.post({ t: "init", watch: this.watch.buffer as SharedArrayBuffer, spares: opts.spares, memoryBytes: opts.memoryBytes });
+  }
+
+  post(m: ToWorker): void {
+    if (!this.dead) this.worker.postMessage(m);
+  }
+
+  request(id: number, m: ToWorker, inst: number, killAt: number): Promise<FromWorker> {
+    if (this.dead) return Promise.reject(failure("crashed", "The sandbox worker is gone."));
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject, inst, killAt });
+      this.post(m);
+    });
+  }
+
+  /** Terminate the worker; the call that caused it gets `reason`, the others "crashed". */
+  kill(reason: RuntimeFailureReason, message: string, culprit?: number): void {
+    if (this.dead) return;
+    this.dead = true;
+    this.worker.terminate();
+    for (const [id, p] of this.pending) {
+      p.reject(id === culprit || culprit === undefined ? failure(reason, message) : failure("crashed", "The sandbox worker was restarted after another call exceeded its limits."));
+    }
+    this.pending.clear();
+    this.onDeath(this);
+  }
+}

@@ -1,0 +1,113 @@
+/**
+ * The sandbox worker (a Bun Worker; also an entry point of the compiled executable).
+ * Holds QuickJS instances, runs the calls the main thread routes to it, and forwards the
+ * guests' host calls (kv, fetch) back to the main thread. The main thread's watchdog
+ * terminates this worker if a guest slice overruns; nothing here has to survive that.
+ */
+import wasmPath from "@jitl/quickjs-wasmfile-release-sync/wasm" with { type: "file" };
+import type { FromWorker, ToWorker } from "./quickjs/protocol";
+import { SparePool, setWasmModule } from "./quickjs/vm-factory";
+import { QjsInstance } from "./quickjs/instance";
+import { Failure } from "./quickjs/call-state";
+import type { HostResult } from "./quickjs/guest-host";
+import { setWatch } from "./quickjs/slices";
+
+declare const self: Worker;
+
+const instances = new Map<number, QjsInstance>();
+const hostWaits = new Map<number, { resolve: (r: HostResult) => void; reject: (e: Error) => void }>();
+let nextHid = 1;
+let spares: SparePool;
+let ready: Promise<void> | null = null;
+let gcTimer: ReturnType<typeof setTimeout> | null = null;
+
+const post = (m: FromWorker) => self.postMessage(m);
+
+// Set the handler before any await: messages posted during start-up must not be lost.
+self.onmessage = async (ev: MessageEvent<ToWorker>) => {
+  const m = ev.data;
+  if (m.t === "init") {
+    ready = init(m.watch, m.spares, m.memoryBytes);
+    await ready;
+    post({ t: "ready" });
+    return;
+  }
+  await ready;
+  handle(m);
+};
+
+async function init(watch: SharedArrayBuffer, spareCount: number, memoryBytes: number): Promise<void> {
+  setWatch(watch);
+  setWasmModule(new WebAssembly.Module(await Bun.file(wasmPath).arrayBuffer()));
+  spares = new SparePool(spareCount, memoryBytes);
+  spares.refillSoon();
+}
+
+function collectSoon(): void {
+  // Dropped interpreters hold their WebAssembly memory until a GC runs; don't wait for one.
+  gcTimer ??= setTimeout(() => {
+    gcTimer = null;
+    Bun.gc(true);
+  }, 20);
+}
+
+function bridgeFor(inst: number) {
+  return (call: number, op: string, args: string, bytes: Uint8Array | undefined) =>
+    new Promise<HostResult>((resolve, reject) => {
+      const hid = nextHid++;
+      hostWaits.set(hid, { resolve, reject });
+      post({ t: "host", hid, inst, call, op, args, bytes });
+    });
+}
+
+function failed(id: number, e: unknown, dropped: boolean): FromWorker {
+  const f = e instanceof Failure ? e : new Failure("crashed", String((e as Error)?.message ?? e));
+  return { t: "failed", id, reason: f.reason, message: f.message, dropped, logs: (f as { logs?: [] }).logs ?? [] };
+}
+
+async function handle(m: ToWorker): Promise<void> {
+  switch (m.t) {
+    case "host-result": {
+      const w = hostWaits.get(m.hid);
+      hostWaits.delete(m.hid);
+      if (m.ok) w?.resolve({ json: m.json ?? "", bytes: m.bytes });
+      else w?.reject(new Error(m.error ?? "host call failed"));
+      return;
+    }
+    case "load": {
+      try {
+        const onDrop = () => {
+          instances.delete(m.inst);
+          collectSoon();
+        };
+        const { instance, description } = await QjsInstance.load(spares, m.id, `bundle-${m.inst}.js`, m.code, m.limits, m.config, bridgeFor(m.inst), onDrop);
+        instances.set(m.inst, instance);
+        post({ t: "loaded", id: m.id, description, memoryBytes: instance.memoryBytes });
+      } catch (e) {
+        post(failed(m.id, e, true));
+      }
+      return;
+    }
+    case "fetch":
+    case "scheduled": {
+      const inst = instances.get(m.inst);
+      if (!inst || inst.dead) return post(failed(m.id, new Failure("crashed", "The sandbox instance is gone."), true));
+      try {
+        if (m.t === "fetch") {
+          const { res, dropped } = await inst.fetch(m.id, m.req);
+          post({ t: "response", id: m.id, res, memoryBytes: inst.memoryBytes, dropped });
+        } else {
+          const { result, dropped } = await inst.scheduled(m.id);
+          post({ t: "scheduled-done", id: m.id, result, dropped });
+        }
+      } catch (e) {
+        post(failed(m.id, e, inst.dead));
+      }
+      return;
+    }
+    case "dispose": {
+      instances.get(m.inst)?.drop();
+      return;
+    }
+  }
+}
