@@ -92,16 +92,21 @@ export const console = Object.fromEntries(
 ) as Record<"log" | "info" | "warn" | "error" | "debug", (...args: unknown[]) => void> & Record<string, unknown>;
 console.trace = console.debug;
 
+const MAX_TIMERS = 1000;
 let nextTimer = 1;
 const active = new Set<number>();
 
 export function setTimeout(cb: (...a: unknown[]) => void, ms = 0, ...args: unknown[]): number {
   if (typeof cb !== "function") throw new TypeError("setTimeout: callback must be a function");
+  if (active.size >= MAX_TIMERS) throw new Error(`setTimeout: too many pending timers (limit ${MAX_TIMERS})`);
   const id = nextTimer++;
   active.add(id);
-  host.call("sleep", String(Math.max(0, Number(ms) || 0))).then(() => {
-    if (active.delete(id)) cb(...args);
-  });
+  host.call("sleep", String(Math.max(0, Number(ms) || 0))).then(
+    () => {
+      if (active.delete(id)) cb(...args);
+    },
+    () => active.delete(id),
+  );
   return id;
 }
 

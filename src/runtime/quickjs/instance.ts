@@ -103,6 +103,9 @@ export class QjsInstance {
       });
       const settled = await Promise.race([pending, call.failed]);
       const { status, headers, body } = this.run(call, () => this.readResponse(settled));
+      // An allocation failure can surface as a catchable error (even `throw null`) that the
+      // handler turns into a 500; an interpreter that hit its cap doing so ran out of memory.
+      if (status >= 500 && this.memoryBytes >= this.v.maxBytes * 0.9) throw new Failure("memory_limit", `The sandbox ran out of memory (limit ${this.limits.memoryBytes} bytes).`);
       const res: GuestResponse = { status, headers, body, logs: call.logs, cpuMs: call.cpuMs, wallMs: call.wallMs };
       return { res, dropped: this.afterCall() };
     } catch (e) {

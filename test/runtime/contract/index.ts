@@ -1,0 +1,26 @@
+/**
+ * The sandbox contract suite, parameterized by engine: every guest capability and every
+ * limit, against the real engine. Each engine's test file calls runContract(name, factory).
+ */
+import { afterAll, beforeAll, describe } from "bun:test";
+import type { EngineFactory } from "../../../src/runtime";
+import { makeHarness, type Harness } from "../harness";
+import { capabilityTests } from "./capabilities";
+import { limitTests } from "./limits";
+import { egressOptions, egressTests } from "./egress";
+import { escapeTests } from "./escape";
+
+export function runContract(name: string, engine: EngineFactory): void {
+  describe(`sandbox contract: ${name}`, () => {
+    let H: Harness;
+    beforeAll(() => {
+      H = makeHarness(engine, egressOptions);
+    });
+    afterAll(() => H.close());
+    const h = () => H;
+    capabilityTests(h);
+    egressTests(h);
+    escapeTests(h);
+    limitTests(h);
+  });
+}

@@ -1,0 +1,82 @@
+/**
+ * Test harness for the sandbox runtime: a real SQLite file in a temp dir with agent rows,
+ * a runtime on the given engine, esbuild-bundled guest sources, and small call helpers.
+ */
+import * as esbuild from "esbuild";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { openDatabase, type OpenedDatabase } from "../../src/db";
+import { createRuntime, createSqliteKv, defaultLimits, type BundleRef, type EngineFactory, type GuestResponse, type Limits, type SandboxRuntime, type SecretGrant } from "../../src/runtime";
+import type { EgressOptions } from "../../src/runtime";
+
+export async function bundle(source: string): Promise<string> {
+  const out = await esbuild.build({
+    stdin: { contents: source, loader: "ts", resolveDir: process.cwd(), sourcefile: "backend.ts" },
+    bundle: true, format: "esm", platform: "neutral", target: "es2023", external: ["cantrip"], write: false, logLevel: "silent",
+  });
+  return out.outputFiles[0]!.text;
+}
+
+export interface Harness {
+  runtime: SandboxRuntime;
+  db: OpenedDatabase;
+  secrets: Map<string, string>;
+  ref(agentId: string, code: string, opts?: { limits?: Partial<Limits>; allowedHosts?: string[]; secrets?: SecretGrant[]; env?: Record<string, string>; bundleId?: string }): BundleRef;
+  agent(id: string): string;
+  close(): Promise<void>;
+}
+
+let seq = 0;
+
+export function makeHarness(engine: EngineFactory, egress: EgressOptions = {}): Harness {
+  const dir = mkdtempSync(join(tmpdir(), "cantrip-rt-"));
+  const db = openDatabase(join(dir, "test.db"));
+  db.sqlite.run("INSERT INTO workspaces (id, name) VALUES ('ws', 'test')");
+  const secrets = new Map<string, string>();
+  const runtime = createRuntime({ workers: 2, kv: createSqliteKv(db.db), secrets: (agentId, name) => secrets.get(`${agentId}/${name}`) ?? null, egress, engine });
+  const made = new Set<string>();
+  const agent = (id: string) => {
+    if (!made.has(id)) {
+      db.sqlite.run("INSERT INTO agents (id, workspace_id, slug, name, status) VALUES (?, 'ws', ?, ?, 'deployed')", [id, id, id]);
+      made.add(id);
+    }
+    return id;
+  };
+  return {
+    runtime, db, secrets, agent,
+    ref(agentId, code, o = {}) {
+      agent(agentId);
+      return {
+        agentId, code, bundleId: o.bundleId ?? `b${++seq}`,
+        config: { agentId, limits: { ...defaultLimits, cpuMs: 300, wallMs: 3000, ...o.limits }, allowedHosts: o.allowedHosts ?? [], secrets: o.secrets ?? [], env: o.env },
+      };
+    },
+    async close() {
+      await runtime.close();
+      db.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export function req(method: string, path: string, body?: unknown, headers: [string, string][] = []): Parameters<SandboxRuntime["fetch"]>[1] {
+  const b = body === undefined ? null : new TextEncoder().encode(typeof body === "string" ? body : JSON.stringify(body));
+  return { method, url: `http://agent.cantrip.internal${path}`, headers: [["content-type", "application/json"], ...headers], body: b };
+}
+
+export const text = (r: GuestResponse) => new TextDecoder().decode(r.body);
+export const json = (r: GuestResponse) => JSON.parse(text(r));
+
+/** Runs fn expecting a platform failure; returns the AppError's code, reason and elapsed ms. */
+export async function failureOf(fn: () => Promise<unknown>): Promise<{ code: string; reason: string; message: string; ms: number }> {
+  const t0 = performance.now();
+  try {
+    const r = await fn();
+    throw new Error(`expected a platform failure, got ${JSON.stringify(r && typeof r === "object" && "status" in r ? { status: (r as GuestResponse).status, body: text(r as GuestResponse).slice(0, 300) } : r)}`);
+  } catch (e) {
+    const err = e as { code?: string; details?: { reason?: string }; message: string };
+    if (!err.code) throw e;
+    return { code: err.code, reason: err.details?.reason ?? "", message: err.message, ms: performance.now() - t0 };
+  }
+}

@@ -1,0 +1,4 @@
+import { quickjsEngine } from "../../src/runtime";
+import { runContract } from "./contract";
+
+runContract("quickjs", quickjsEngine);
