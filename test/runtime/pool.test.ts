@@ -1,0 +1,68 @@
+/**
+ * The warm-instance pool: reuse across calls, LRU eviction under the memory budget, new
+ * versions replacing old ones without dropping in-flight calls, per-instance concurrency.
+ */
+import { afterEach, expect, test } from "bun:test";
+import { createRuntime, createSqliteKv, quickjsEngine } from "../../src/runtime";
+import { bundle, json, makeHarness, req, type Harness } from "./harness";
+
+const COUNTER = (v: number) => `import { defineBackend } from "cantrip";
+let hits = 0;
+export default defineBackend({ routes: {
+  "GET /": () => ({ v: ${v}, hits: ++hits }),
+  "GET /slow": async () => { await new Promise((r) => setTimeout(r, 300)); return { v: ${v}, slow: true }; },
+} });`;
+
+let H: Harness | undefined;
+afterEach(async () => {
+  await H?.close();
+  H = undefined;
+});
+
+test("warm instances are reused across calls", async () => {
+  H = makeHarness(quickjsEngine);
+  const ref = H.ref("warm", await bundle(COUNTER(1)));
+  for (let i = 1; i <= 5; i++) expect(json(await H.runtime.fetch(ref, req("GET", "/")))).toEqual({ v: 1, hits: i });
+  expect(H.runtime.stats()).toMatchObject({ instances: 1, loads: 1, workers: 2 });
+});
+
+test("a new version takes over while the old version's in-flight call completes", async () => {
+  H = makeHarness(quickjsEngine);
+  const v1 = H.ref("upgrade", await bundle(COUNTER(1)));
+  const v2 = H.ref("upgrade", await bundle(COUNTER(2)));
+  await H.runtime.fetch(v1, req("GET", "/"));
+  const inflight = H.runtime.fetch(v1, req("GET", "/slow"));
+  await Bun.sleep(50);
+  expect(json(await H.runtime.fetch(v2, req("GET", "/")))).toEqual({ v: 2, hits: 1 });
+  H.runtime.evict("upgrade", v1.bundleId);
+  expect(json(await inflight)).toEqual({ v: 1, slow: true });
+  expect(H.runtime.stats().instances).toBe(1);
+});
+
+test("idle instances are LRU-evicted under the memory budget and reload on demand", async () => {
+  H = makeHarness(quickjsEngine);
+  // Each interpreter starts with 16 MiB of WebAssembly memory: a 40 MiB budget holds two.
+  const rt = createRuntime({ workers: 2, memoryBudgetBytes: 40 * 1024 * 1024, kv: createSqliteKv(H.db.db), secrets: () => null, egress: {} });
+  try {
+    const code = await bundle(COUNTER(1));
+    const refs = ["lru-a", "lru-b", "lru-c", "lru-d"].map((a) => H!.ref(a, code));
+    for (const r of refs) await rt.fetch(r, req("GET", "/"));
+    expect(rt.stats()).toMatchObject({ instances: 2, loads: 4, evictions: 2 });
+    expect(json(await rt.fetch(refs[3]!, req("GET", "/")))).toEqual({ v: 1, hits: 2 });
+    expect(json(await rt.fetch(refs[0]!, req("GET", "/")))).toEqual({ v: 1, hits: 1 });
+    expect(rt.stats().loads).toBe(5);
+  } finally {
+    await rt.close();
+  }
+});
+
+test("calls beyond an instance's concurrency wait or use a second instance", async () => {
+  H = makeHarness(quickjsEngine);
+  const ref = H.ref("conc", await bundle(COUNTER(1)), { limits: { concurrency: 1 } });
+  const t0 = performance.now();
+  const all = await Promise.all([1, 2, 3, 4].map(() => H!.runtime.fetch(ref, req("GET", "/slow"))));
+  expect(all.every((r) => r.status === 200)).toBe(true);
+  const ms = performance.now() - t0;
+  expect(ms).toBeGreaterThanOrEqual(550); // 2 instances (one per worker) × 1 call each → two rounds
+  expect(H.runtime.stats().instances).toBe(2);
+});
