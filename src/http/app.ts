@@ -5,6 +5,7 @@
 import { Elysia } from "elysia";
 import type { HttpDeps } from "./deps";
 import { docsPlugin } from "./docs";
+import { dashboardRoutes } from "../dashboard";
 import { renderError } from "./error-handler";
 import { healthRoutes } from "./routes/health";
 import { v1AgentsRoutes } from "./routes/v1-agents";
@@ -23,6 +24,7 @@ export function createApp(deps: HttpDeps) {
   return new Elysia({ name: "cantrip" })
     .onError(({ code, error, request }) => renderError(code, error, request, deps.logger))
     .use(docsPlugin(deps.version))
+    .use(dashboardRoutes())
     .use(healthRoutes(deps))
     .use(v1AgentsRoutes(deps))
     .use(v1ApiKeysRoutes(deps))
