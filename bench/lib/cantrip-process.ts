@@ -31,7 +31,7 @@ export function freePort(): Promise<number> {
 
 const ROOT = join(import.meta.dir, "..", "..");
 
-export async function startCantrip(opts: { env?: Record<string, string>; dataDir?: string; compiled?: boolean; port?: number } = {}): Promise<CantripProcess> {
+export async function startCantrip(opts: { env?: Record<string, string>; dataDir?: string; compiled?: boolean; port?: number; pollMs?: number } = {}): Promise<CantripProcess> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), "cantrip-bench-"));
   const port = opts.port ?? (await freePort());
   const exe = join(ROOT, "dist", "cantrip");
@@ -43,16 +43,18 @@ export async function startCantrip(opts: { env?: Record<string, string>; dataDir
   let stderr = "";
   child.stderr?.on("data", (d) => (stderr += d));
   child.stdout?.resume();
+  // Registered before any await, so an early exit is never missed by stop()/kill9().
+  const exited = new Promise<void>((r) => child.once("exit", () => r()));
   const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 300; i++) {
+  const deadline = performance.now() + 15_000;
+  while (performance.now() < deadline) {
     try {
       if ((await fetch(`${url}/healthz`)).ok) break;
     } catch {}
     if (child.exitCode !== null) throw new Error(`cantrip exited: ${stderr}`);
-    await Bun.sleep(50);
+    await Bun.sleep(opts.pollMs ?? 50);
   }
   const token = readFileSync(join(dataDir, "admin-token"), "utf8").trim();
-  const exited = new Promise<void>((r) => child.once("exit", () => r()));
   return {
     url,
     port,

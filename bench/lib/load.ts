@@ -28,7 +28,7 @@ export interface LoadSpec {
   threads?: number;
 }
 
-function assertLoopback(url: string) {
+export function assertLoopback(url: string) {
   const host = new URL(url).hostname;
   if (!["127.0.0.1", "localhost", "[::1]", "::1"].includes(host)) throw new Error(`refusing to load-test a non-loopback host: ${host}`);
 }
