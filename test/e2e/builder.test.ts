@@ -160,7 +160,7 @@ describe("the seed conversation", () => {
     ].map((r) => JSON.stringify(r.body));
     for (const b of bodies) expect(b).not.toContain(SECRET);
     const tok = await s.json(`/v1/downloads/${agentId}/token`, { method: "POST" });
-    const zip = new Uint8Array(await fetch(tok.body.data.files[0].url).then((r) => r.arrayBuffer()));
+    const zip = new Uint8Array((await fetch(tok.body.data.files[0].url).then((r) => r.arrayBuffer())) as ArrayBuffer);
     expect(Buffer.from(zip).includes(Buffer.from(SECRET))).toBe(false);
     const db = readFileSync(join(s.dataDir, "cantrip.db"));
     expect(db.includes(Buffer.from(SECRET))).toBe(false);
