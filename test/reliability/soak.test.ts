@@ -14,7 +14,7 @@ const num = (name: string, def: number) => (process.env[name] ? Number(process.e
 const seconds = num("SOAK_SECONDS", 8);
 const agents = num("SOAK_AGENTS", 5);
 const connections = num("SOAK_CONNECTIONS", 20);
-const maxGrowthPct = num("SOAK_RSS_MAX_GROWTH_PCT", 15);
+const maxGrowthPct = num("SOAK_RSS_MAX_GROWTH_PCT", 25);
 
 test(`soak: ${seconds} s, ${agents} agents, ${connections} connections, deploy + rollback mid-run`, async () => {
   const r = await runSoak({ seconds, agents, connections });

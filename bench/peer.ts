@@ -1,0 +1,177 @@
+/**
+ * bench/peer.ts — cantrip next to a peer: the same trivial JSON backend served by workerd
+ * (Cloudflare's open-source Workers runtime, V8 isolates, npm `workerd`) on a loopback
+ * socket and by cantrip's invoke path (QuickJS in WebAssembly), measured in one run with
+ * the same load generator. Figures (medians): warm throughput and p50/p99; memory per
+ * loaded backend (RSS delta over N backends each loaded by one call: N workerd services in
+ * one config vs N cantrip agents); cold start (workerd: process start → first 2xx; cantrip:
+ * deploy request → first 2xx, plus process restart → first 2xx). Ratios are cantrip/workerd.
+ *
+ *   bun bench/peer.ts [--seconds 5] [--rounds 3] [--connections 50] [--backends 50] [--cold 7] [--compiled]
+ */
+import { rmSync } from "node:fs";
+import { trivialBackend, workerdTrivialModule } from "./lib/backends";
+import { api, deployTrivial, startCantrip, type CantripProcess } from "./lib/cantrip-process";
+import { fmt, median, runLoad, type LoadResult } from "./lib/load";
+import { mb, rssBytes } from "./lib/rss";
+import { startWorkerd } from "./lib/workerd";
+
+const args = process.argv.slice(2);
+const opt = (name: string, def: number) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? Number(args[i + 1]) : def;
+};
+const seconds = opt("seconds", 5);
+const rounds = opt("rounds", 3);
+const connections = opt("connections", 50);
+const backends = opt("backends", 50);
+const coldSamples = opt("cold", 7);
+const compiled = args.includes("--compiled");
+const body = JSON.stringify({ n: 1 });
+const cantripEnv = { CANTRIP_LOG_REQUESTS: "false" };
+
+/** Median of a few RSS readings after a short settle, so one GC pause does not decide. */
+async function settledRss(pid: number): Promise<number> {
+  await Bun.sleep(1000);
+  const xs: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    xs.push(rssBytes(pid));
+    await Bun.sleep(200);
+  }
+  return median(xs);
+}
+
+async function invokeUntilOk(p: CantripProcess, slug: string, key: string, timeoutMs = 30_000): Promise<void> {
+  const end = performance.now() + timeoutMs;
+  while (performance.now() < end) {
+    const r = await fetch(`${p.url}/v1/invoke/${slug}`, { method: "POST", body, headers: { authorization: `Bearer ${key}`, "content-type": "application/json" } });
+    await r.arrayBuffer();
+    if (r.ok) return;
+    await Bun.sleep(1);
+  }
+  throw new Error(`${slug} never answered 2xx`);
+}
+
+// 1. Warm throughput, alternating rounds.
+async function throughput() {
+  const w = await startWorkerd({ services: 1, module: workerdTrivialModule, body });
+  const c = await startCantrip({ env: cantripEnv, compiled });
+  try {
+    const { slug, key } = await deployTrivial(c, "peer trivial", trivialBackend(1));
+    const wSpec = { url: w.urls[0]!, method: "POST", body, headers: { "content-type": "application/json" }, connections, seconds };
+    const cSpec = { url: `${c.url}/v1/invoke/${slug}`, method: "POST", body, headers: { authorization: `Bearer ${key}`, "content-type": "application/json" }, connections, seconds };
+    await runLoad({ ...wSpec, seconds: 1 });
+    await runLoad({ ...cSpec, seconds: 1 });
+    const wr: LoadResult[] = [];
+    const cr: LoadResult[] = [];
+    for (let r = 0; r < rounds; r++) {
+      wr.push(await runLoad(wSpec));
+      cr.push(await runLoad(cSpec));
+    }
+    return { wr, cr };
+  } finally {
+    await w.stop();
+    await c.stop();
+    rmSync(c.dataDir, { recursive: true, force: true });
+  }
+}
+
+// 2. Memory per loaded backend.
+async function memory() {
+  const w1 = await startWorkerd({ services: 1, module: workerdTrivialModule, body });
+  const wBase = await settledRss(w1.pid);
+  await w1.stop();
+  const wN = await startWorkerd({ services: backends + 1, module: workerdTrivialModule, body });
+  const wLoaded = await settledRss(wN.pid);
+  await wN.stop();
+
+  const c = await startCantrip({ env: cantripEnv, compiled });
+  try {
+    const first = await deployTrivial(c, "mem 0", trivialBackend(1));
+    await invokeUntilOk(c, first.slug, first.key);
+    const cBase = await settledRss(c.child.pid!);
+    const more: { slug: string; key: string }[] = [];
+    for (let i = 1; i <= backends; i++) more.push(await deployTrivial(c, `mem ${i}`, trivialBackend(1)));
+    const cDeployed = await settledRss(c.child.pid!);
+    for (const a of more) await invokeUntilOk(c, a.slug, a.key);
+    const cLoaded = await settledRss(c.child.pid!);
+    return { wBase, wLoaded, cBase, cDeployed, cLoaded };
+  } finally {
+    await c.stop();
+    rmSync(c.dataDir, { recursive: true, force: true });
+  }
+}
+
+// 3. Cold start.
+async function coldStart() {
+  const wMs: number[] = [];
+  for (let i = 0; i < coldSamples; i++) {
+    const w = await startWorkerd({ services: 1, module: workerdTrivialModule, body });
+    wMs.push(w.firstOkMs);
+    await w.stop();
+  }
+  const c = await startCantrip({ env: cantripEnv, compiled });
+  const deployMs: number[] = [];
+  const uploadMs: number[] = [];
+  let keep: { slug: string; key: string } | undefined;
+  try {
+    for (let i = 0; i < coldSamples; i++) {
+      const t0 = performance.now();
+      const created = await api(c, "POST", "/v1/agents", { name: `cold ${i}`, files: { "index.ts": trivialBackend(1) }, entrypoint: "index.ts" });
+      if (created.status !== 201) throw new Error(`upload: ${JSON.stringify(created)}`);
+      const { id, slug } = created.data.agent;
+      const key = (await api(c, "POST", `/v1/agents/${id}/api-keys`, { name: "cold" })).data.key;
+      const t1 = performance.now();
+      const dep = await api(c, "POST", `/v1/deploy/${id}`);
+      if (dep.status !== 202) throw new Error(`deploy: ${JSON.stringify(dep)}`);
+      await invokeUntilOk(c, slug, key);
+      const t2 = performance.now();
+      deployMs.push(t2 - t1);
+      uploadMs.push(t2 - t0);
+      keep = { slug, key };
+    }
+  } finally {
+    await c.stop();
+  }
+  // cantrip process start → first 2xx of an agent deployed before the restart.
+  const restartMs: number[] = [];
+  try {
+    for (let i = 0; i < coldSamples; i++) {
+      const t0 = performance.now();
+      const r = await startCantrip({ env: cantripEnv, compiled, dataDir: c.dataDir, pollMs: 2 });
+      await invokeUntilOk(r, keep!.slug, keep!.key);
+      restartMs.push(performance.now() - t0);
+      await r.stop();
+    }
+  } finally {
+    rmSync(c.dataDir, { recursive: true, force: true });
+  }
+  return { wMs, deployMs, uploadMs, restartMs };
+}
+
+const tp = await throughput();
+const mem = await memory();
+const cold = await coldStart();
+
+const med = (rs: LoadResult[], k: "rps" | "p50" | "p99") => median(rs.map((x) => x[k]));
+const row = (name: string, rs: LoadResult[]) =>
+  `${name.padEnd(30)} ${fmt(med(rs, "rps"), 0).padStart(9)} req/s   p50 ${fmt(med(rs, "p50")).padStart(6)} ms   p99 ${fmt(med(rs, "p99")).padStart(6)} ms   errors ${rs.reduce((n, x) => n + x.errors + x.non2xx, 0)}`;
+console.log(`\npeer benchmark: cantrip ${compiled ? "(compiled executable)" : "(bun src/main.ts)"} vs workerd (one process, one thread of JS), same machine, loopback`);
+console.log(`\nwarm throughput — load: ${tp.cr[0]!.tool}, ${connections} connections, ${seconds}s x ${rounds} rounds (medians)`);
+console.log(row("workerd (baseline)", tp.wr));
+console.log(row("cantrip POST /v1/invoke", tp.cr));
+console.log(`ratio cantrip/workerd: throughput ${fmt(med(tp.cr, "rps") / med(tp.wr, "rps"), 2)}x, p50 ${fmt(med(tp.cr, "p50") / med(tp.wr, "p50"), 2)}x, p99 ${fmt(med(tp.cr, "p99") / med(tp.wr, "p99"), 2)}x`);
+
+const wPer = (mem.wLoaded - mem.wBase) / backends;
+const cPer = (mem.cLoaded - mem.cBase) / backends;
+console.log(`\nmemory per loaded backend — RSS delta over ${backends} backends, each loaded by one call (median of 5 readings)`);
+console.log(`workerd (baseline)  1 service ${fmt(mb(mem.wBase), 1)} MB → ${backends + 1} services ${fmt(mb(mem.wLoaded), 1)} MB   = ${fmt(mb(wPer), 2)} MB per backend`);
+console.log(`cantrip             1 agent ${fmt(mb(mem.cBase), 1)} MB → ${backends + 1} agents ${fmt(mb(mem.cLoaded), 1)} MB   = ${fmt(mb(cPer), 2)} MB per backend (deployed, not yet called: ${fmt(mb((mem.cDeployed - mem.cBase) / backends), 2)} MB)`);
+console.log(`ratio cantrip/workerd: memory per backend ${fmt(cPer / wPer, 2)}x`);
+
+console.log(`\ncold start — median of ${coldSamples}`);
+console.log(`workerd (baseline)  process start → first 2xx           ${fmt(median(cold.wMs), 1)} ms   (samples ${cold.wMs.map((x) => fmt(x, 0)).join(" ")})`);
+console.log(`cantrip             deploy request → first 2xx          ${fmt(median(cold.deployMs), 1)} ms   (samples ${cold.deployMs.map((x) => fmt(x, 0)).join(" ")})`);
+console.log(`cantrip             upload + key + deploy → first 2xx   ${fmt(median(cold.uploadMs), 1)} ms`);
+console.log(`cantrip             process start → first 2xx           ${fmt(median(cold.restartMs), 1)} ms`);
+console.log(`ratio cantrip/workerd: cold start (deploy → first 2xx vs process start → first 2xx) ${fmt(median(cold.deployMs) / median(cold.wMs), 2)}x; process start vs process start ${fmt(median(cold.restartMs) / median(cold.wMs), 2)}x`);
