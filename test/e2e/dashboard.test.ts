@@ -4,7 +4,8 @@
  * create a key, invoke it from the try-it panel, revoke the key and see the invoke fail
  * with agent_api_key_revoked; generate a backend with live SSE progress; hold a builder
  * conversation (questions → answer → approve → deployed). The only fake is the model.
- * Screenshots of the main pages are written to docs/screenshots/.
+ * With CANTRIP_SCREENSHOTS=1 (scripts/screenshots.ts) it writes the main pages' screenshots
+ * to docs/screenshots/.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync } from "node:fs";
@@ -20,6 +21,7 @@ const CHROMIUM = "/usr/bin/chromium";
 const T = 90_000;
 const HAVE_CHROMIUM = existsSync(CHROMIUM);
 const SHOTS = join(import.meta.dir, "../../docs/screenshots");
+const WRITE_SHOTS = process.env.CANTRIP_SCREENSHOTS === "1";
 if (!HAVE_CHROMIUM) console.warn(`dashboard browser test skipped: ${CHROMIUM} not found (scripts/ci-prepare.sh installs it)`);
 
 const kindOf = (c: RecordedCall) => /\[cantrip:(\w+)\]/.exec(c.system)?.[1];
@@ -57,10 +59,11 @@ describe.skipIf(!HAVE_CHROMIUM)("dashboard in a browser", () => {
   let browser: Browser;
   let page: Page;
   const errors: string[] = [];
-  const shot = (name: string) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+  // Screenshots are always taken (a render check); they are written to docs/ only on request (scripts/screenshots.ts).
+  const shot = (name: string) => page.screenshot({ path: WRITE_SHOTS ? join(SHOTS, `${name}.png`) : undefined, fullPage: true });
 
   beforeAll(async () => {
-    mkdirSync(SHOTS, { recursive: true });
+    if (WRITE_SHOTS) mkdirSync(SHOTS, { recursive: true });
     fake = startFakeOpenAI();
     leadModel(fake);
     s = await startServer({ OPENAI_BASE_URL: fake.url, CANTRIP_MODEL: "fake-coder", CANTRIP_MAX_REPAIRS: "1" });

@@ -11,8 +11,8 @@ export interface Point {
   label: string;
 }
 
-const W = 640;
-const H = 180;
+const W = 760;
+const H = 190;
 const PAD = { l: 44, r: 12, t: 12, b: 22 };
 
 function niceMax(v: number): number {
@@ -39,7 +39,7 @@ export function latencyChart(points: Point[], guides: { p50: number | null; p95:
   root.append(svg("text", { x: PAD.l, y: H - 4, class: "axis" }, "older"), svg("text", { x: W - PAD.r, y: H - 4, class: "axis", "text-anchor": "end" }, "newer · ms"));
   for (const [name, v] of [["p50", guides.p50], ["p95", guides.p95]] as const) {
     if (v === null) continue;
-    root.append(svg("line", { x1: PAD.l, x2: W - PAD.r, y1: y(v), y2: y(v), class: `guide ${name}` }), svg("text", { x: W - PAD.r - 2, y: y(v) - 4, class: `axis ${name}`, "text-anchor": "end" }, `${name} ${v} ms`));
+    root.append(svg("line", { x1: PAD.l, x2: W - PAD.r, y1: y(v), y2: y(v), class: `guide ${name}` }), svg("text", { x: PAD.l + 4, y: y(v) - 4, class: `axis ${name}` }, `${name} ${v} ms`));
   }
   if (points.length > 1) root.append(svg("polyline", { points: points.map((p, i) => `${x(i)},${y(p.latencyMs)}`).join(" "), class: "line" }));
   points.forEach((p, i) => root.append(svg("circle", { cx: x(i), cy: y(p.latencyMs), r: 3.5, class: p.ok ? "dot" : "dot err" }, svg("title", null, p.label))));

@@ -65,7 +65,7 @@ export function keysSection(ctx: AgentContext): HTMLElement {
                     "tr",
                     { "data-key": k.id },
                     h("td", null, k.name),
-                    h("td", { class: "mono small" }, `${k.prefix}…${k.lastFour}`),
+                    h("td", { class: "mono small nowrap" }, `${k.prefix}…${k.lastFour}`),
                     h("td", null, badge(k.status)),
                     h("td", { class: "muted small" }, ago(k.lastUsedAt)),
                     h(

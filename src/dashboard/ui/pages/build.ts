@@ -60,7 +60,8 @@ export function buildPage(page: Page): void {
     mount(
       body,
       transcript(c),
-      c.message ? h("div", { class: "callout", id: "conv-message" }, h("div", { class: "who" }, "builder"), c.message) : null,
+      // The current message is usually the last transcript entry already; repeat it only when it is new.
+      c.message && c.message !== c.history.at(-1)?.message ? h("div", { class: "callout", id: "conv-message" }, h("div", { class: "who" }, "builder"), c.message) : null,
       c.questions.length ? h("ol", { class: "questions", id: "conv-questions" }, c.questions.map((q) => h("li", null, q))) : null,
       c.failure ? h("p", { class: "error" }, h("code", null, c.failure.code ?? "failed"), " ", c.failure.message ?? "") : null,
       c.builder?.preview_url
