@@ -31,7 +31,8 @@ export async function runEvals(opts: { baseUrl?: string; model?: string; apiKey?
   if (fake) {
     selected = selected.filter((c) => scripted[c.id]);
     fake.respond((call) => {
-      const c = selected.find((x) => call.lastUser.includes(x.prompt.slice(0, 60)) || call.lastUser.includes(JSON.stringify(scripted[x.id]!.spec).slice(0, 60)));
+      // Plan calls carry the prompt; code and repair calls carry the spec (pretty-printed).
+      const c = selected.find((x) => call.lastUser.includes(x.prompt.slice(0, 60)) || call.lastUser.includes(`"name": ${JSON.stringify((scripted[x.id]!.spec as { name: string }).name)}`));
       if (!c) return undefined;
       return call.system.includes("[cantrip:plan]") ? { json: scripted[c.id]!.spec } : { content: "```ts\n" + scripted[c.id]!.code + "\n```" };
     });

@@ -46,7 +46,8 @@ export function createEgress(opts: EgressOptions, secrets: SecretResolver) {
     if (url.protocol !== "http:" && url.protocol !== "https:") throw new Error(`fetch: only http and https are allowed (got ${url.protocol})`);
     if (req.url.includes("{{secret:")) throw new Error("fetch: secrets may only be used in header values, not in the URL");
     const host = url.hostname.replace(/^\[|\]$/g, "").toLowerCase();
-    if (!hostMatches(config.allowedHosts, host)) throw new Error(`fetch: host ${host} is not in this agent's allowed hosts`);
+    const port = url.port || (url.protocol === "https:" ? "443" : "80");
+    if (!hostMatches(config.allowedHosts, host, port)) throw new Error(`fetch: host ${host} is not in this agent's allowed hosts`);
     const addresses = isIP(host) ? [host] : await lookup(host).catch((e) => {
       throw new Error(`fetch: cannot resolve ${host}: ${(e as Error).message}`);
     });
@@ -59,7 +60,7 @@ export function createEgress(opts: EgressOptions, secrets: SecretResolver) {
     const headers = new Headers();
     for (const [k, v] of req.headers) {
       if (/^(host|connection|content-length|transfer-encoding)$/i.test(k)) continue;
-      headers.append(k, injectSecrets(v, config, host, secrets));
+      headers.append(k, injectSecrets(v, config, host, secrets, port));
     }
     let target = url.href;
     if (url.protocol === "http:" && !isIP(host)) {
@@ -80,11 +81,11 @@ export function createEgress(opts: EgressOptions, secrets: SecretResolver) {
   };
 }
 
-function injectSecrets(value: string, config: AgentRuntimeConfig, host: string, resolve: SecretResolver): string {
+function injectSecrets(value: string, config: AgentRuntimeConfig, host: string, resolve: SecretResolver, port?: string): string {
   return value.replace(SECRET_PATTERN, (_m, name: string) => {
     const grant = config.secrets.find((s) => s.name === name);
     if (!grant) throw new Error(`fetch: secret ${name} is not granted to this agent`);
-    if (!hostMatches(grant.hosts, host)) throw new Error(`fetch: secret ${name} is not approved for host ${host}`);
+    if (!hostMatches(grant.hosts, host, port)) throw new Error(`fetch: secret ${name} is not approved for host ${host}`);
     const v = resolve(config.agentId, name);
     if (v === null) throw new Error(`fetch: secret ${name} has no value`);
     return v;

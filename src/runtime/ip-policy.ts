@@ -63,10 +63,13 @@ export function operatorAllows(allow: string[], host: string, ip: string): boole
 }
 
 /** Agent allow-list entries: exact host names or "*.example.com" (subdomains only). */
-export function hostMatches(patterns: string[], host: string): boolean {
+export function hostMatches(patterns: string[], host: string, port?: string): boolean {
   const h = host.toLowerCase().replace(/\.$/, "");
   return patterns.some((p) => {
-    const x = p.toLowerCase().replace(/\.$/, "");
+    // "host:port" matches that port only; a bare host (or *.domain) matches any port.
+    const m = /^(.*?)(?::(\d+))?$/.exec(p.toLowerCase().replace(/^\[|\]$/g, ""))!;
+    const x = m[1]!.replace(/\.$/, "");
+    if (m[2] !== undefined && port !== undefined && m[2] !== port) return false;
     return x.startsWith("*.") ? h.endsWith(x.slice(1)) && h.length > x.length - 1 : x === h;
   });
 }

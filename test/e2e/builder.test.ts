@@ -143,6 +143,7 @@ describe("the seed conversation", () => {
       if (leads.leads.length) break;
       await Bun.sleep(50);
     }
+    if (!leads.leads.length) console.error(JSON.stringify((await s.json(`/api/v1/builders/${conv.builder.uuid}/logs`)).body.data.runs, null, 1));
     expect(leads.leads).toEqual(crm.leads);
     expect(crm.requests.at(-1)!.authorization).toBe(`Bearer ${SECRET}`);
     const logs = await s.json(`/api/v1/builders/${conv.builder.uuid}/logs`);
