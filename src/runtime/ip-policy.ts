@@ -66,10 +66,13 @@ export function operatorAllows(allow: string[], host: string, ip: string): boole
 export function hostMatches(patterns: string[], host: string, port?: string): boolean {
   const h = host.toLowerCase().replace(/\.$/, "");
   return patterns.some((p) => {
-    // "host:port" matches that port only; a bare host (or *.domain) matches any port.
-    const m = /^(.*?)(?::(\d+))?$/.exec(p.toLowerCase().replace(/^\[|\]$/g, ""))!;
-    const x = m[1]!.replace(/\.$/, "");
-    if (m[2] !== undefined && port !== undefined && m[2] !== port) return false;
+    // "host:port" and "[v6]:port" match that port only; a bare host, a bare IPv6 address
+    // or *.domain matches any port.
+    const lower = p.toLowerCase();
+    const m = /^\[([^\]]+)\](?::(\d+))?$/.exec(lower) ?? (lower.split(":").length === 2 ? /^([^:]+):(\d+)$/.exec(lower) : null);
+    const x = (m ? m[1]! : lower).replace(/\.$/, "");
+    const want = m?.[2];
+    if (want !== undefined && port !== undefined && want !== port) return false;
     return x.startsWith("*.") ? h.endsWith(x.slice(1)) && h.length > x.length - 1 : x === h;
   });
 }
