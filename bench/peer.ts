@@ -12,6 +12,7 @@
 import { rmSync } from "node:fs";
 import { trivialBackend, workerdTrivialModule } from "./lib/backends";
 import { api, deployTrivial, startCantrip, type CantripProcess } from "./lib/cantrip-process";
+import { cpus, loadavg } from "node:os";
 import { fmt, median, runLoad, type LoadResult } from "./lib/load";
 import { mb, rssBytes } from "./lib/rss";
 import { startWorkerd } from "./lib/workerd";
@@ -149,6 +150,7 @@ async function coldStart() {
   return { wMs, deployMs, uploadMs, restartMs };
 }
 
+const loadBefore = loadavg()[0]!;
 const tp = await throughput();
 const mem = await memory();
 const cold = await coldStart();
@@ -156,7 +158,8 @@ const cold = await coldStart();
 const med = (rs: LoadResult[], k: "rps" | "p50" | "p99") => median(rs.map((x) => x[k]));
 const row = (name: string, rs: LoadResult[]) =>
   `${name.padEnd(30)} ${fmt(med(rs, "rps"), 0).padStart(9)} req/s   p50 ${fmt(med(rs, "p50")).padStart(6)} ms   p99 ${fmt(med(rs, "p99")).padStart(6)} ms   errors ${rs.reduce((n, x) => n + x.errors + x.non2xx, 0)}`;
-console.log(`\npeer benchmark: cantrip ${compiled ? "(compiled executable)" : "(bun src/main.ts)"} vs workerd (one process, one thread of JS), same machine, loopback`);
+console.log(`\nmachine: ${cpus().length} cores; 1-min load average ${fmt(loadBefore)} before, ${fmt(loadavg()[0]!)} after (figures are only comparable on a quiet machine)`);
+console.log(`peer benchmark: cantrip ${compiled ? "(compiled executable)" : "(bun src/main.ts)"} vs workerd (one process, one thread of JS), same machine, loopback`);
 console.log(`\nwarm throughput — load: ${tp.cr[0]!.tool}, ${connections} connections, ${seconds}s x ${rounds} rounds (medians)`);
 console.log(row("workerd (baseline)", tp.wr));
 console.log(row("cantrip POST /v1/invoke", tp.cr));

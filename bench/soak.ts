@@ -8,6 +8,7 @@
  *
  *   bun bench/soak.ts [--seconds 60] [--agents 20] [--connections 50] [--compiled]
  */
+import { cpus, loadavg } from "node:os";
 import { fmt } from "./lib/load";
 import { mb } from "./lib/rss";
 import { runSoak } from "./lib/soak-run";
@@ -21,9 +22,11 @@ const seconds = opt("seconds", 60);
 const agents = opt("agents", 20);
 const connections = opt("connections", 50);
 
+const loadBefore = loadavg()[0]!;
 const r = await runSoak({ seconds, agents, connections, compiled: args.includes("--compiled"), log: (l) => console.log(l) });
 const l = r.load;
-console.log(`\nsoak: ${agents} agents, ${connections} connections, ${fmt(l.seconds, 1)} s, in-repo counting generator`);
+console.log(`\nmachine: ${cpus().length} cores; 1-min load average ${fmt(loadBefore)} before, ${fmt(loadavg()[0]!)} after (figures are only comparable on a quiet machine)`);
+console.log(`soak: ${agents} agents, ${connections} connections, ${fmt(l.seconds, 1)} s, in-repo counting generator`);
 console.log(`requests ${l.requests}  ${fmt(l.rps, 0)} req/s  p50 ${fmt(l.p50)} ms  p99 ${fmt(l.p99)} ms`);
 console.log(`responses: 2xx ${l.ok}  4xx ${l.c4xx}  5xx ${l.c5xx}  network errors ${l.netErrors}`);
 for (const f of l.failures.slice(0, 5)) console.log(`  ${f.status} ${f.target}: ${f.text}`);
