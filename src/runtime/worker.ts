@@ -28,8 +28,10 @@ self.onmessage = async (ev: MessageEvent<ToWorker>) => {
   const m = ev.data;
   if (m.t === "init") {
     ready = init(m.watch, m.spares, m.memoryBytes);
-    await ready;
-    post({ t: "ready" });
+    await ready.then(
+      () => post({ t: "ready" }),
+      (e) => post({ t: "init-failed", message: String((e as Error)?.message ?? e) }),
+    );
     return;
   }
   await ready;

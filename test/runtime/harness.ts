@@ -2,6 +2,7 @@
  * Test harness for the sandbox runtime: a real SQLite file in a temp dir with agent rows,
  * a runtime on the given engine, esbuild-bundled guest sources, and small call helpers.
  */
+import { setDefaultTimeout } from "bun:test";
 import * as esbuild from "esbuild";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -9,6 +10,9 @@ import { join } from "node:path";
 import { openDatabase, type OpenedDatabase } from "../../src/db";
 import { createRuntime, createSqliteKv, defaultLimits, type BundleRef, type EngineFactory, type GuestResponse, type Limits, type SandboxRuntime, type SecretGrant } from "../../src/runtime";
 import type { EgressOptions } from "../../src/runtime";
+
+// Sandboxes start real workers; on a busy 2-core box that can take longer than bun's 5 s default.
+setDefaultTimeout(30_000);
 
 export async function bundle(source: string): Promise<string> {
   const out = await esbuild.build({
@@ -29,12 +33,12 @@ export interface Harness {
 
 let seq = 0;
 
-export function makeHarness(engine: EngineFactory, egress: EgressOptions = {}): Harness {
+export function makeHarness(engine: EngineFactory, egress: EgressOptions = {}, opts: { memoryBudgetBytes?: number } = {}): Harness {
   const dir = mkdtempSync(join(tmpdir(), "cantrip-rt-"));
   const db = openDatabase(join(dir, "test.db"));
   db.sqlite.run("INSERT INTO workspaces (id, name) VALUES ('ws', 'test')");
   const secrets = new Map<string, string>();
-  const runtime = createRuntime({ workers: 2, kv: createSqliteKv(db.db), secrets: (agentId, name) => secrets.get(`${agentId}/${name}`) ?? null, egress, engine });
+  const runtime = createRuntime({ workers: 2, memoryBudgetBytes: opts.memoryBudgetBytes, kv: createSqliteKv(db.db), secrets: (agentId, name) => secrets.get(`${agentId}/${name}`) ?? null, egress, engine });
   const made = new Set<string>();
   const agent = (id: string) => {
     if (!made.has(id)) {
@@ -49,7 +53,7 @@ export function makeHarness(engine: EngineFactory, egress: EgressOptions = {}): 
       agent(agentId);
       return {
         agentId, code, bundleId: o.bundleId ?? `b${++seq}`,
-        config: { agentId, limits: { ...defaultLimits, cpuMs: 300, wallMs: 3000, ...o.limits }, allowedHosts: o.allowedHosts ?? [], secrets: o.secrets ?? [], env: o.env },
+        config: { agentId, limits: { ...defaultLimits, cpuMs: 1000, wallMs: 5000, ...o.limits }, allowedHosts: o.allowedHosts ?? [], secrets: o.secrets ?? [], env: o.env },
       };
     },
     async close() {

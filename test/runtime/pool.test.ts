@@ -3,7 +3,7 @@
  * versions replacing old ones without dropping in-flight calls, per-instance concurrency.
  */
 import { afterEach, expect, test } from "bun:test";
-import { createRuntime, createSqliteKv, quickjsEngine } from "../../src/runtime";
+import { quickjsEngine } from "../../src/runtime";
 import { bundle, json, makeHarness, req, type Harness } from "./harness";
 
 const COUNTER = (v: number) => `import { defineBackend } from "cantrip";
@@ -40,10 +40,10 @@ test("a new version takes over while the old version's in-flight call completes"
 });
 
 test("idle instances are LRU-evicted under the memory budget and reload on demand", async () => {
-  H = makeHarness(quickjsEngine);
   // Each interpreter starts with 16 MiB of WebAssembly memory: a 40 MiB budget holds two.
-  const rt = createRuntime({ workers: 2, memoryBudgetBytes: 40 * 1024 * 1024, kv: createSqliteKv(H.db.db), secrets: () => null, egress: {} });
-  try {
+  H = makeHarness(quickjsEngine, {}, { memoryBudgetBytes: 40 * 1024 * 1024 });
+  const rt = H.runtime;
+  {
     const code = await bundle(COUNTER(1));
     const refs = ["lru-a", "lru-b", "lru-c", "lru-d"].map((a) => H!.ref(a, code));
     for (const r of refs) await rt.fetch(r, req("GET", "/"));
@@ -51,8 +51,6 @@ test("idle instances are LRU-evicted under the memory budget and reload on deman
     expect(json(await rt.fetch(refs[3]!, req("GET", "/")))).toEqual({ v: 1, hits: 2 });
     expect(json(await rt.fetch(refs[0]!, req("GET", "/")))).toEqual({ v: 1, hits: 1 });
     expect(rt.stats().loads).toBe(5);
-  } finally {
-    await rt.close();
   }
 });
 

@@ -21,6 +21,7 @@ export type ToWorker =
 
 export type FromWorker =
   | { t: "ready" }
+  | { t: "init-failed"; message: string }
   | { t: "loaded"; id: number; description: BackendDescription; memoryBytes: number }
   | { t: "response"; id: number; res: GuestResponse; memoryBytes: number; dropped: boolean }
   | { t: "scheduled-done"; id: number; result: ScheduledResult; dropped: boolean }

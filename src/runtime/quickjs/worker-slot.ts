@@ -6,6 +6,7 @@
 import type { RuntimeFailureReason } from "../types";
 import { failure } from "../failures";
 import type { FromWorker, ToWorker } from "./protocol";
+import { spawnSandboxWorker } from "../spawn-worker";
 
 export interface Pending {
   resolve(m: FromWorker): void;
@@ -22,18 +23,25 @@ export class WorkerSlot {
   readonly instances = new Set<number>();
   readonly ready: Promise<void>;
   dead = false;
+  private failReady: (e: Error) => void = () => {};
 
   constructor(
     opts: { spares: number; memoryBytes: number },
     private onHost: (slot: WorkerSlot, m: Extract<FromWorker, { t: "host" }>) => void,
     private onDeath: (slot: WorkerSlot) => void,
   ) {
-    this.worker = new Worker(new URL("../worker.ts", import.meta.url).href);
+    this.worker = spawnSandboxWorker();
     let markReady!: () => void;
-    this.ready = new Promise((r) => (markReady = r));
+    this.ready = new Promise((resolve, reject) => {
+      markReady = resolve;
+      this.failReady = reject;
+    });
+    this.ready.catch(() => {});
+    const startup = setTimeout(() => this.kill("crashed", "The sandbox worker did not start within 15 s."), 15_000);
     this.worker.onmessage = (ev: MessageEvent<FromWorker>) => {
       const m = ev.data;
-      if (m.t === "ready") return markReady();
+      if (m.t === "ready") return (clearTimeout(startup), markReady());
+      if (m.t === "init-failed") return (clearTimeout(startup), this.kill("crashed", `The sandbox worker failed to start: ${m.message}`));
       if (m.t === "host") return this.onHost(this, m);
       const p = this.pending.get(m.id);
       this.pending.delete(m.id);
@@ -60,6 +68,7 @@ export class WorkerSlot {
     if (this.dead) return;
     this.dead = true;
     this.worker.terminate();
+    this.failReady(failure(reason, message));
     for (const [id, p] of this.pending) {
       p.reject(id === culprit || culprit === undefined ? failure(reason, message) : failure("crashed", "The sandbox worker was restarted after another call exceeded its limits."));
     }
