@@ -53,11 +53,30 @@ async function firstOk(url: string, body: string, deadline: number, exited: () =
   throw new Error(`workerd did not answer on ${url}`);
 }
 
-export async function startWorkerd(opts: { services: number; module: string; body?: string; timeoutMs?: number }): Promise<WorkerdProcess> {
+export interface WorkerdOptions {
+  services: number;
+  module: string;
+  body?: string;
+  timeoutMs?: number;
+}
+
+/** Starts workerd; retries with fresh ports when another process took one between probe and bind. */
+export async function startWorkerd(opts: WorkerdOptions): Promise<WorkerdProcess> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(opts);
+    } catch (e) {
+      if (attempt >= 3 || !/Address already in use/.test((e as Error).message)) throw e;
+    }
+  }
+}
+
+async function startOnce(opts: WorkerdOptions): Promise<WorkerdProcess> {
   const dir = mkdtempSync(join(tmpdir(), "workerd-peer-"));
   writeFileSync(join(dir, "worker.js"), opts.module);
-  const ports: number[] = [];
-  for (let i = 0; i < opts.services; i++) ports.push(await freePort());
+  const taken = new Set<number>();
+  while (taken.size < opts.services) taken.add(await freePort());
+  const ports = [...taken];
   writeFileSync(join(dir, "config.capnp"), workerdConfig(opts.services, ports, "worker.js"));
   const body = opts.body ?? "{}";
   const t0 = performance.now();
