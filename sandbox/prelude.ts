@@ -19,7 +19,7 @@ import { config, makeContext } from "./sdk/context";
 const globals = { Headers, URL, URLSearchParams, Request, Response, TextEncoder, TextDecoder, atob, btoa, structuredClone, crypto, console, setTimeout, clearTimeout, queueMicrotask, fetch };
 for (const [k, v] of Object.entries(globals)) Object.defineProperty(globalThis, k, { value: v, writable: true, configurable: true, enumerable: false });
 
-Object.defineProperty(globalThis, "__cantripSdk", { value: { defineBackend, t, HttpError }, configurable: true });
+Object.defineProperty(globalThis, "__cantripSdk", { value: { defineBackend, t, HttpError, route: <T>(r: T) => r }, configurable: true });
 
 type Backend = { __cantrip?: number; fetch?: (req: Request, ...rest: unknown[]) => unknown; scheduled?: (...a: unknown[]) => unknown; describe?: () => unknown };
 

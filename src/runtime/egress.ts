@@ -71,7 +71,7 @@ export function createEgress(opts: EgressOptions, secrets: SecretResolver) {
     }
     let res: Response;
     try {
-      res = await fetch(target, { method: req.method, headers, body: body && !/^(GET|HEAD)$/i.test(req.method) ? body : undefined, redirect: "manual", signal: AbortSignal.timeout(limits.fetchTimeoutMs) });
+      res = await fetch(target, { method: req.method, headers, body: body && !/^(GET|HEAD)$/i.test(req.method) ? (body as Uint8Array<ArrayBuffer>) : undefined, redirect: "manual", signal: AbortSignal.timeout(limits.fetchTimeoutMs) });
     } catch (e) {
       const name = (e as Error).name;
       throw new Error(name === "TimeoutError" || name === "AbortError" ? `fetch: ${host} did not answer within ${limits.fetchTimeoutMs} ms` : `fetch: ${host}: ${(e as Error).message}`);

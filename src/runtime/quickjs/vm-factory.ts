@@ -17,7 +17,7 @@ export const MIN_MEMORY_BYTES = 256 * PAGE;
 const STACK_BYTES = 320 * 1024;
 
 const CANTRIP_MODULE = `const s = globalThis.__cantripSdk;
-export const defineBackend = s.defineBackend, t = s.t, Type = s.t, HttpError = s.HttpError;
+export const defineBackend = s.defineBackend, t = s.t, Type = s.t, HttpError = s.HttpError, route = s.route;
 export default s;`;
 
 export interface Vm {
