@@ -1,127 +1,138 @@
 /**
- * The "cantrip" module: the SDK every cantrip backend imports. Backends run in a sandbox
- * with Web-standard globals only: Request, Response, Headers, URL, URLSearchParams,
- * TextEncoder, TextDecoder, atob, btoa, structuredClone, crypto.randomUUID,
- * crypto.getRandomValues, console.*, setTimeout/clearTimeout, queueMicrotask and fetch.
- * There is no process, Bun, require, filesystem or other module: import only "cantrip".
+ * The "cantrip" SDK as backend code sees it: `import { defineBackend, t, HttpError, route } from "cantrip"`.
+ * Backends run in a sandbox with Web APIs (Request, Response, Headers, URL, URLSearchParams,
+ * TextEncoder/TextDecoder, atob/btoa, structuredClone, crypto.randomUUID/getRandomValues,
+ * console, setTimeout/clearTimeout, queueMicrotask, fetch). There is no process, Bun, require,
+ * filesystem or other module: import only "cantrip".
  *
- * Limits (per call, set by the operator): CPU time (default 1 s), wall-clock time including
- * awaited fetch/kv calls (10 s), memory (64 MB), response size (5 MB), log volume, outbound
- * fetches per call. A backend that exceeds one is stopped and its caller gets a 5xx.
+ * Limits per call (operator defaults, per-agent overrides): CPU 1 s, wall clock 10 s including
+ * awaited fetch/kv calls, memory 64 MB, response 5 MB, 200 log lines / 64 KB, 20 outbound
+ * fetches (5 s, 2 MB each), 1000 pending timers. A backend that exceeds one is stopped and its
+ * caller gets a 502/504. Outbound fetch does not follow redirects (the 3xx is returned).
  */
-declare module "cantrip" {
-  // ---- Schemas: a TypeBox-compatible subset that produces plain JSON Schema ----
-  interface TSchema { [key: string]: unknown; static?: unknown }
-  type Opts = Record<string, unknown>;
-  interface TOptional<T extends TSchema> extends TSchema { static?: Static<T>; "~optional": true }
-  type Static<T> = T extends { static?: infer S } ? S : unknown;
-  type Simplify<T> = { [K in keyof T]: T[K] } & {};
-  type OptionalKeys<P> = { [K in keyof P]: P[K] extends { "~optional": true } ? K : never }[keyof P];
-  type ObjectStatic<P extends Record<string, TSchema>> = Simplify<
-    { [K in Exclude<keyof P, OptionalKeys<P>>]: Static<P[K]> } & { [K in OptionalKeys<P>]?: Static<P[K]> }
-  >;
-  interface TOf<S> extends TSchema { static?: S }
 
-  /** Schema builder. String options: minLength, maxLength, pattern, format ("email" | "uuid" | "date" | "date-time" | "uri"), default.
-   *  Number/Integer options: minimum, maximum, exclusiveMinimum, exclusiveMaximum, multipleOf, default. Array options: minItems, maxItems.
-   *  Object option: additionalProperties (false rejects unknown fields). Any schema accepts description/default. */
-  export const t: {
-    String(o?: Opts): TOf<string>;
-    Number(o?: Opts): TOf<number>;
-    Integer(o?: Opts): TOf<number>;
-    Boolean(o?: Opts): TOf<boolean>;
-    Null(o?: Opts): TOf<null>;
-    Any(o?: Opts): TOf<any>;
-    Unknown(o?: Opts): TOf<unknown>;
-    Literal<V extends string | number | boolean>(value: V, o?: Opts): TOf<V>;
-    Array<T extends TSchema>(items: T, o?: Opts): TOf<Static<T>[]>;
-    Object<P extends Record<string, TSchema>>(properties: P, o?: Opts): TOf<ObjectStatic<P>>;
-    Record<V extends TSchema>(key: TOf<string>, value: V, o?: Opts): TOf<Record<string, Static<V>>>;
-    Union<T extends TSchema[]>(anyOf: [...T], o?: Opts): TOf<Static<T[number]>>;
-    Enum<V extends string | number>(values: readonly V[] | Record<string, V>, o?: Opts): TOf<V>;
-    Nullable<T extends TSchema>(s: T, o?: Opts): TOf<Static<T> | null>;
-    Optional<T extends TSchema>(s: T): TOptional<T>;
-  };
-  /** Alias of `t`, for code written against TypeBox's `Type`. */
-  export const Type: typeof t;
-
-  // ---- Errors ----
-  /** Throw to answer with `status` and `{ "error": { "code", "message", "details"? } }`. */
-  export class HttpError extends Error {
-    constructor(status: number, message?: string, opts?: { code?: string; details?: unknown });
-    readonly status: number;
-    readonly code: string;
-    readonly details?: unknown;
-  }
-
-  // ---- ctx ----
-  interface Kv {
-    /** The stored JSON value, or undefined. */
-    get<T = unknown>(key: string): Promise<T | undefined>;
-    /** Stores a JSON value (max 256 KB per value and 16 MB per agent by default; over the limit rejects). */
-    set(key: string, value: unknown): Promise<void>;
-    delete(key: string): Promise<boolean>;
-    /** Keys in order; pass the returned cursor to get the next page (null when done). */
-    list(opts?: { prefix?: string; limit?: number; cursor?: string }): Promise<{ keys: string[]; cursor: string | null }>;
-  }
-  interface Secrets {
-    /** Names of the secrets granted to this agent. Values never enter the sandbox. */
-    names(): string[];
-    has(name: string): boolean;
-    /** The placeholder `{{secret:NAME}}`. Put it in an outbound request's header value, e.g.
-     *  `headers: { authorization: "Bearer " + ctx.secrets.ref("CRM_TOKEN") }`; the egress proxy replaces it
-     *  with the value, only for hosts the secret is approved for (otherwise the fetch rejects).
-     *  Placeholders in URLs or bodies are not substituted. */
-    ref(name: string): string;
-  }
-  type LogFn = (...args: unknown[]) => void;
-  export interface Context {
-    /** The incoming request (undefined-free: null only in scheduled runs). */
-    request: Request;
-    /** Path parameters (`/items/:id` → { id }), as strings. */
-    params: Record<string, string>;
-    /** Query parameters (first value of each). */
-    query: Record<string, string>;
-    /** Plain configuration values set for this agent. */
-    env: Record<string, string>;
-    kv: Kv;
-    /** fetch through the egress proxy: only hosts this agent declares; redirects are returned, not followed;
-     *  time and size limited (5 s, 2 MB by default). Same as the global fetch. */
-    fetch: typeof fetch;
-    secrets: Secrets;
-    /** Captured log lines, shown in the agent's logs. */
-    log: LogFn & { debug: LogFn; info: LogFn; warn: LogFn; error: LogFn };
-    agentId: string;
-  }
-  export interface ScheduledContext extends Omit<Context, "request"> {
-    request: null;
-  }
-
-  // ---- Backend ----
-  export interface Route<I extends TSchema | undefined = undefined, O extends TSchema | undefined = undefined> {
-    summary?: string;
-    description?: string;
-    /** Validated before handle runs (invalid → 400 with field errors). GET/DELETE read it from the query
-     *  string (numbers and booleans coerced); other methods from the JSON body. Path params declared in the
-     *  schema are merged into the input. */
-    input?: I;
-    /** Documents the response (OpenAPI); the value handle returns is sent as JSON with status 200. */
-    output?: O;
-    /** Return a JSON-serializable value (200), undefined (204), or a Response. Throw HttpError for 4xx/5xx. */
-    handle(input: I extends TSchema ? Static<I> : Record<string, string>, ctx: Context): Promise<(O extends TSchema ? Static<O> : unknown) | Response | void> | (O extends TSchema ? Static<O> : unknown) | Response | void;
-  }
-  export interface BackendSpec {
-    /** Keys are "METHOD /path" with :params, e.g. "GET /items/:id", "POST /" (what /v1/invoke/{slug} calls). */
-    routes: Record<string, Route<any, any> | ((input: any, ctx: Context) => unknown)>;
-    /** For scheduled agents: runs on the agent's schedule. */
-    scheduled?: (ctx: ScheduledContext) => Promise<void> | void;
-  }
-  export interface Backend {
-    fetch(request: Request): Promise<Response>;
-    describe(): { routes: { method: string; path: string; summary?: string; input?: unknown; output?: unknown }[]; scheduled: boolean };
-  }
-  /** The module's default export: `export default defineBackend({ routes: { ... } })`. */
-  export function defineBackend<const S extends BackendSpec>(spec: S & { routes: { [K in keyof S["routes"]]: S["routes"][K] } }): Backend;
-  /** Helper that infers a route's input/output types from its schemas. */
-  export function route<I extends TSchema | undefined = undefined, O extends TSchema | undefined = undefined>(r: Route<I, O>): Route<I, O>;
+/** A JSON Schema built with `t`; `Static<S>` is the TypeScript type it describes. */
+export interface TSchema<T = unknown> {
+  readonly __static?: T;
+  [keyword: string]: unknown;
 }
+export type Static<S> = S extends TSchema<infer T> ? T : never;
+type Optional<S extends TSchema> = S & { readonly __optional: true };
+type OptionalKeys<P> = { [K in keyof P]: P[K] extends { readonly __optional: true } ? K : never }[keyof P];
+type RequiredKeys<P> = Exclude<keyof P, OptionalKeys<P>>;
+type ObjectOf<P extends Record<string, TSchema>> = { [K in RequiredKeys<P>]: Static<P[K]> } & { [K in OptionalKeys<P>]?: Static<P[K]> };
+
+/** JSON Schema keywords accepted as options: minLength, maxLength, pattern, format, minimum, maximum, minItems, maxItems, default, description... */
+export type SchemaOptions = Record<string, unknown>;
+
+/** The schema builder (TypeBox-compatible subset). Emits plain JSON Schema. */
+export declare const t: {
+  String(opts?: SchemaOptions): TSchema<string>;
+  Number(opts?: SchemaOptions): TSchema<number>;
+  Integer(opts?: SchemaOptions): TSchema<number>;
+  Boolean(opts?: SchemaOptions): TSchema<boolean>;
+  Null(opts?: SchemaOptions): TSchema<null>;
+  Any(opts?: SchemaOptions): TSchema<any>;
+  Unknown(opts?: SchemaOptions): TSchema<unknown>;
+  Literal<V extends string | number | boolean>(value: V, opts?: SchemaOptions): TSchema<V>;
+  Array<S extends TSchema>(items: S, opts?: SchemaOptions): TSchema<Static<S>[]>;
+  Object<P extends Record<string, TSchema>>(properties: P, opts?: SchemaOptions): TSchema<ObjectOf<P>>;
+  Record<V extends TSchema>(key: TSchema<string>, value: V, opts?: SchemaOptions): TSchema<Record<string, Static<V>>>;
+  Union<S extends TSchema[]>(anyOf: [...S], opts?: SchemaOptions): TSchema<Static<S[number]>>;
+  Enum<V extends string | number>(values: readonly V[], opts?: SchemaOptions): TSchema<V>;
+  Nullable<S extends TSchema>(schema: S, opts?: SchemaOptions): TSchema<Static<S> | null>;
+  /** Marks an object property as optional. */
+  Optional<S extends TSchema>(schema: S): Optional<S>;
+};
+
+/** Throw to answer with an error status: `{ "error": { "code", "message", "details"? } }`. */
+export declare class HttpError extends Error {
+  constructor(status: number, message?: string, opts?: { code?: string; details?: unknown });
+  readonly status: number;
+  readonly code: string;
+  readonly details?: unknown;
+}
+
+/** Per-backend persistent JSON store (values up to the agent's kvValueBytes; total kvTotalBytes). */
+export interface KV {
+  get<T = unknown>(key: string): Promise<T | undefined>;
+  set(key: string, value: unknown): Promise<void>;
+  delete(key: string): Promise<boolean>;
+  list(opts?: { prefix?: string; limit?: number; cursor?: string }): Promise<{ keys: string[]; cursor: string | null }>;
+}
+
+/**
+ * Credentials granted to this backend, by name. Values never enter the sandbox: put
+ * `ctx.secrets.ref("NAME")` (the placeholder `{{secret:NAME}}`) into an outbound header
+ * value, and the platform's egress proxy substitutes the value — only for hosts the
+ * credential is approved for.
+ */
+export interface Secrets {
+  names(): string[];
+  has(name: string): boolean;
+  ref(name: string): string;
+}
+
+export interface Log {
+  (...args: unknown[]): void;
+  debug(...args: unknown[]): void;
+  info(...args: unknown[]): void;
+  warn(...args: unknown[]): void;
+  error(...args: unknown[]): void;
+}
+
+export interface Context {
+  /** The incoming request (null in scheduled runs). */
+  request: Request | null;
+  /** Path parameters (`/items/:id` → `ctx.params.id`). */
+  params: Record<string, string>;
+  /** Query string values. */
+  query: Record<string, string>;
+  /** Plain configuration values given to the backend. */
+  env: Record<string, string>;
+  kv: KV;
+  /** Outbound HTTP through the egress proxy: only to hosts the backend declared. */
+  fetch: typeof fetch;
+  secrets: Secrets;
+  log: Log;
+  agentId: string;
+}
+
+export interface RouteDef<I extends TSchema = TSchema, O extends TSchema = TSchema> {
+  summary?: string;
+  description?: string;
+  /**
+   * Input schema. For POST/PUT/PATCH the JSON body; for GET/DELETE the query string (values
+   * coerced to the declared types). Path parameters are also copied into the input when the
+   * schema declares them. Invalid input is answered with 400 before `handle` runs.
+   */
+  input?: I;
+  /** Output schema (documents the response; the platform checks worked examples against it). */
+  output?: O;
+  /** Return a JSON value (200), a Response, or undefined (204); throw HttpError for errors. */
+  handle: (input: Static<I>, ctx: Context) => Static<O> | Response | undefined | Promise<Static<O> | Response | undefined>;
+}
+
+export interface BackendSpec {
+  /** Keys are `"METHOD /path"`, paths may have `:params`: `"GET /items/:id"`. */
+  routes: Record<string, RouteDef<any, any> | ((input: any, ctx: Context) => unknown)>;
+  /** Runs on the backend's cron schedule (no request; `ctx.request` is null). */
+  scheduled?: (ctx: Context) => unknown | Promise<unknown>;
+}
+
+export interface Backend {
+  fetch(request: Request): Promise<Response>;
+  scheduled?: () => Promise<unknown>;
+  describe(): { routes: { method: string; path: string; summary?: string; input?: unknown; output?: unknown }[]; scheduled: boolean };
+}
+
+export declare function defineBackend(spec: BackendSpec): Backend;
+
+/**
+ * Identity helper that lets TypeScript infer `handle`'s input and output types from the
+ * route's schemas: `"POST /": route({ input: t.Object({ a: t.Number() }), handle: async ({ a }) => ... })`.
+ */
+export declare function route<I extends TSchema = TSchema, O extends TSchema = TSchema>(def: RouteDef<I, O>): RouteDef<I, O>;
+
+/** Alias of `t` for code written against TypeBox's `Type`. */
+export declare const Type: typeof t;

@@ -25,6 +25,7 @@ class QuickJsEngine implements Engine {
   private nextInst = 1;
   private timer: ReturnType<typeof setInterval>;
   private closed = false;
+  private failedStarts = 0;
 
   constructor(private opts: EngineFactoryOptions) {
     for (let i = 0; i < Math.max(1, opts.workers); i++) this.slots.push(this.spawn());
@@ -51,7 +52,19 @@ class QuickJsEngine implements Engine {
   private onDeath(slot: WorkerSlot): void {
     for (const inst of slot.instances) this.handles.get(inst)?.markDead();
     const i = this.slots.indexOf(slot);
-    if (i >= 0 && !this.closed) this.slots[i] = this.spawn();
+    if (i < 0 || this.closed) return;
+    // A worker that never started (bad entry path, wasm missing) would fail again at once:
+    // back off instead of respawning in a tight loop; calls meanwhile fail fast.
+    if (!slot.started) {
+      this.failedStarts++;
+      const delay = Math.min(30_000, 250 * 2 ** Math.min(this.failedStarts, 7));
+      setTimeout(() => {
+        if (!this.closed && this.slots[i] === slot) this.slots[i] = this.spawn();
+      }, delay).unref?.();
+      return;
+    }
+    this.failedStarts = 0;
+    this.slots[i] = this.spawn();
   }
 
   private onHost(slot: WorkerSlot, m: Extract<FromWorker, { t: "host" }>): void {

@@ -23,6 +23,8 @@ export class WorkerSlot {
   readonly instances = new Set<number>();
   readonly ready: Promise<void>;
   dead = false;
+  /** True once the worker reported ready (used to back off respawning broken workers). */
+  started = false;
   private failReady: (e: Error) => void = () => {};
 
   constructor(
@@ -38,9 +40,10 @@ export class WorkerSlot {
     });
     this.ready.catch(() => {});
     const startup = setTimeout(() => this.kill("crashed", "The sandbox worker did not start within 15 s."), 15_000);
+    startup.unref?.();
     this.worker.onmessage = (ev: MessageEvent<FromWorker>) => {
       const m = ev.data;
-      if (m.t === "ready") return (clearTimeout(startup), markReady());
+      if (m.t === "ready") return (clearTimeout(startup), (this.started = true), markReady());
       if (m.t === "init-failed") return (clearTimeout(startup), this.kill("crashed", `The sandbox worker failed to start: ${m.message}`));
       if (m.t === "host") return this.onHost(this, m);
       const p = this.pending.get(m.id);
