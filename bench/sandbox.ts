@@ -1,0 +1,174 @@
+/**
+ * Sandbox benchmark: cold load, warm call latency, sequential throughput, host memory per
+ * warm instance, host RSS after memory bombs, runaway-native-loop stop time, and what
+ * TypeBox would cost to evaluate inside QuickJS — each next to a baseline measured in the
+ * same run (the same handler as a plain function in Bun). Run: `bun bench/sandbox.ts`.
+ */
+import * as esbuild from "esbuild";
+import { join } from "node:path";
+import { newQuickJSWASMModuleFromVariant, newVariant } from "quickjs-emscripten-core";
+import variant from "@jitl/quickjs-wasmfile-release-sync";
+import wasmPath from "@jitl/quickjs-wasmfile-release-sync/wasm" with { type: "file" };
+import { createRuntime, defaultLimits, type BundleRef, type KvStore } from "../src/runtime";
+import { PRELUDE } from "../sandbox/dist/prelude.gen";
+
+const root = join(import.meta.dir, "..");
+const mem = new Map<string, unknown>();
+const kv: KvStore = {
+  get: (a, k) => mem.get(`${a}/${k}`),
+  set: (a, k, v) => void mem.set(`${a}/${k}`, v),
+  delete: (a, k) => mem.delete(`${a}/${k}`),
+  list: () => ({ keys: [], cursor: null }),
+};
+const rt = createRuntime({ workers: 2, memoryBudgetBytes: 64 * 1024 ** 3, kv, secrets: () => null, egress: {} });
+
+const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((xs.length * p) / 100))]!;
+const med = (xs: number[]) => pct(xs, 50);
+const rss = () => process.memoryUsage().rss;
+const mb = (b: number) => `${(b / 1024 / 1024).toFixed(1)} MB`;
+const us = (ms: number) => `${(ms * 1000).toFixed(0)} µs`;
+const line = (name: string, value: string, extra = "") => console.log(`${name.padEnd(44)} ${value.padEnd(16)} ${extra}`);
+
+async function bundleFile(file: string, format: "esm" | "iife" = "esm", external = ["cantrip"]) {
+  const out = await esbuild.build({ entryPoints: [file], bundle: true, format, platform: "neutral", target: "es2023", external, write: false, globalName: format === "iife" ? "__lib" : undefined });
+  return out.outputFiles[0]!.text;
+}
+let seq = 0;
+const ref = (code: string, agentId = `a${++seq}`, limits = {}): BundleRef => ({ agentId, bundleId: `b${seq}-${Math.random()}`, code, config: { agentId, limits: { ...defaultLimits, ...limits }, allowedHosts: [], secrets: [] } });
+const post = (body: unknown) => ({ method: "POST", url: "http://bench.cantrip.internal/", headers: [["content-type", "application/json"]] as [string, string][], body: new TextEncoder().encode(JSON.stringify(body)) });
+
+const TRIVIAL = `import { defineBackend } from "cantrip";
+export default defineBackend({ routes: { "POST /": (input) => ({ echo: input, n: 1 }) } });`;
+const typical = await bundleFile(join(root, "examples/todo/backend.ts"));
+const typicalLines = (await Bun.file(join(root, "examples/todo/backend.ts")).text()).split("\n").length;
+
+// Warm the workers (engine compile, spare interpreters).
+await rt.check(ref(TRIVIAL));
+await Bun.sleep(300);
+
+console.log(`\ncantrip sandbox bench — bun ${Bun.version}, ${navigator.hardwareConcurrency} cores\n`);
+
+// 1. Cold load of a new agent. Each worker keeps 2 interpreters with the prelude evaluated;
+// with a pause between loads (normal traffic) they are refilled, in a burst they run out.
+const cold: number[] = [];
+for (let i = 0; i < 20; i++) {
+  const t0 = performance.now();
+  await rt.check(ref(typical));
+  cold.push(performance.now() - t0);
+  await Bun.sleep(400);
+}
+const burst: number[] = [];
+for (let i = 0; i < 10; i++) {
+  const t0 = performance.now();
+  await rt.check(ref(typical));
+  burst.push(performance.now() - t0);
+}
+await Bun.sleep(1000);
+const baseCold: number[] = [];
+const stubbed = typical.replace(/^import[^;]+;/m, "const defineBackend = (x) => x, HttpError = Error, route = (r) => r, t = new Proxy({}, { get: () => () => ({}) });");
+for (let i = 0; i < 20; i++) {
+  const t0 = performance.now();
+  await import(`data:text/javascript,${encodeURIComponent(`${stubbed}\n//${i}`)}`);
+  baseCold.push(performance.now() - t0);
+}
+line(`cold load (${typicalLines}-line backend), median`, `${med(cold).toFixed(2)} ms`, `baseline Bun import ${med(baseCold).toFixed(2)} ms (×${(med(cold) / med(baseCold)).toFixed(0)}); target ≤ 5 ms`);
+line("cold load, burst (spares exhausted), median", `${med(burst).toFixed(2)} ms`, "includes creating the interpreter and evaluating the prelude");
+
+// 2. Warm calls of a trivial JSON handler through the worker, vs the same handler in Bun.
+const trivialRef = ref(TRIVIAL);
+await rt.fetch(trivialRef, post({ a: 1 }));
+const warm: number[] = [];
+for (let i = 0; i < 3000; i++) {
+  const t0 = performance.now();
+  await rt.fetch(trivialRef, post({ a: i, s: "hello" }));
+  warm.push(performance.now() - t0);
+}
+const plain = async (req: Request) => Response.json({ echo: await req.json(), n: 1 });
+const base: number[] = [];
+for (let i = 0; i < 3000; i++) {
+  const t0 = performance.now();
+  const r = await plain(new Request("http://bench/", { method: "POST", body: JSON.stringify({ a: i, s: "hello" }) }));
+  await r.arrayBuffer();
+  base.push(performance.now() - t0);
+}
+line("warm call p50 / p99", `${us(med(warm))} / ${us(pct(warm, 99))}`, `baseline ${us(med(base))} / ${us(pct(base, 99))} (p50 ×${(med(warm) / med(base)).toFixed(1)}); target p50 ≤ 150 µs`);
+
+// 3. Sequential throughput.
+let t0 = performance.now();
+let n = 0;
+while (performance.now() - t0 < 1000) (await rt.fetch(trivialRef, post({ n })), n++);
+const seqRate = n / ((performance.now() - t0) / 1000);
+t0 = performance.now();
+let m = 0;
+while (performance.now() - t0 < 1000) (await (await plain(new Request("http://bench/", { method: "POST", body: JSON.stringify({ n: m }) }))).arrayBuffer(), m++);
+const baseRate = m / ((performance.now() - t0) / 1000);
+line("sequential throughput", `${seqRate.toFixed(0)} calls/s`, `baseline ${baseRate.toFixed(0)} calls/s (×${(baseRate / seqRate).toFixed(1)} slower)`);
+
+// 4. Host memory per warm instance: RSS delta over 200 instances.
+Bun.gc(true);
+await Bun.sleep(200);
+const before = rss();
+for (let i = 0; i < 200; i++) {
+  const r = ref(TRIVIAL);
+  await rt.fetch(r, post({ i }));
+}
+Bun.gc(true);
+await Bun.sleep(300);
+const per = (rss() - before) / 200;
+line("host memory per warm instance (200)", `${(per / 1024).toFixed(0)} KB`, `instances=${rt.stats().instances}; target ≤ 2 MB`);
+for (let i = 0; i < seq; i++) rt.evict(`a${i}`);
+Bun.gc(true);
+await Bun.sleep(500);
+
+// 5. Host RSS after 20 memory bombs (64 MB cap each).
+const base5 = rss();
+const bomb = `import { defineBackend } from "cantrip";
+export default defineBackend({ routes: { "POST /": () => { const a = []; for (let i = 0; ; i++) a.push("bomb-" + i + "-".repeat(100)); } } });`;
+let typed = 0;
+for (let i = 0; i < 20; i++) {
+  try {
+    await rt.fetch(ref(bomb, `bomb${i}`, { cpuMs: 10_000 }), post({}));
+  } catch (e) {
+    if ((e as { details?: { reason?: string } }).details?.reason === "memory_limit") typed++;
+  }
+}
+await Bun.sleep(300);
+Bun.gc(true);
+await Bun.sleep(300);
+const after5 = rss();
+line("host RSS after 20 memory bombs", `${mb(after5)}`, `before ${mb(base5)} (${(((after5 - base5) / base5) * 100).toFixed(1)}%); ${typed}/20 ended as memory_limit; target within 10%`);
+
+// 6. Runaway native-builtin loop: stop time past a 1 s CPU deadline.
+const loop = `import { defineBackend } from "cantrip";
+export default defineBackend({ routes: { "POST /": () => { const a = new Array(1e6).fill(1); for (;;) a.indexOf(2); } } });`;
+const over: number[] = [];
+for (let i = 0; i < 3; i++) {
+  const r = ref(loop, `loop${i}`, { cpuMs: 1000 });
+  await rt.check(r);
+  await Bun.sleep(1500); // let the worker finish refilling spares so the call starts at once
+  const t = performance.now();
+  await rt.fetch(r, post({})).catch(() => {});
+  over.push(performance.now() - t - 1000);
+}
+line("native-builtin loop stopped after deadline +", `${med(over).toFixed(0)} ms`, `runs: ${over.map((x) => x.toFixed(0)).join(", ")} ms; target ≤ 50 ms`);
+
+// 7. What the guest prelude costs vs full TypeBox, evaluated in a fresh QuickJS interpreter.
+const qjs = await newQuickJSWASMModuleFromVariant(newVariant(variant, { wasmModule: new WebAssembly.Module(await Bun.file(wasmPath).arrayBuffer()) }));
+const typebox = await bundleFile(join(root, "node_modules/@sinclair/typebox/build/esm/index.mjs"), "iife", []);
+function evalCost(code: string): number {
+  const xs: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const c = qjs.newContext();
+    c.setProp(c.global, "__cantripHost", c.newObject());
+    const t = performance.now();
+    const r = c.evalCode(code, "x.js", { type: "global" });
+    xs.push(performance.now() - t);
+    (r.error ?? r.value).dispose();
+  }
+  return med(xs);
+}
+line("evaluate guest prelude (shims + SDK) in QuickJS", `${evalCost(PRELUDE).toFixed(2)} ms`, `${(PRELUDE.length / 1024).toFixed(0)} KB`);
+line("evaluate TypeBox 0.34 in QuickJS", `${evalCost(typebox).toFixed(2)} ms`, `${(typebox.length / 1024).toFixed(0)} KB (not used in the guest)`);
+
+await rt.close();
+process.exit(0);
