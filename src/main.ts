@@ -78,6 +78,34 @@ addSettingFlags(token.command("create").description("Mint a platform token for t
   },
 );
 
+addSettingFlags(
+  program.command("selftest").description("Check that the sandbox and the bundler work in this build (used by CI on the executable)."),
+  ["dataDir"],
+).action(async (flags: Record<string, unknown>) => {
+  const { mkdtempSync } = await import("node:fs");
+  const { tmpdir } = await import("node:os");
+  const { createRuntime, createSqliteKv, runSelftest } = await import("./runtime");
+  const { createBundler } = await import("./bundle");
+  const dataDir = flags.dataDir ? resolve(String(flags.dataDir)) : mkdtempSync(join(tmpdir(), "cantrip-selftest-"));
+  const { db, close } = openDatabase(join(dataDir, "cantrip.db"));
+  const runtime = createRuntime({ workers: 1, kv: createSqliteKv(db), secrets: () => null, egress: {} });
+  const bundler = createBundler({ dataDir });
+  try {
+    const sandbox = await runSelftest(runtime);
+    process.stdout.write(`sandbox: ${sandbox.ok ? "ok" : "FAILED"} (${sandbox.detail})\n`);
+    const built = await bundler.tryBundle({
+      files: { "index.ts": 'import { defineBackend } from "cantrip";\nimport { n } from "./n";\nexport default defineBackend({ routes: { "GET /": async () => ({ n }) } });\n', "n.ts": "export const n: number = 42;\n" },
+      entrypoint: "index.ts",
+    });
+    process.stdout.write(`bundler: ${built.ok ? `ok (${built.sizeBytes} bytes)` : `FAILED ${built.message}`}\n`);
+    if (!sandbox.ok || !built.ok) process.exitCode = 1;
+  } finally {
+    await runtime.close();
+    await bundler.close();
+    close();
+  }
+});
+
 registerClientCommands(program);
 const code = await runCli(program, process.argv);
 // serve keeps running (its server holds the event loop); every other command exits with its code.
