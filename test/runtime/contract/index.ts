@@ -6,11 +6,11 @@ import { afterAll, beforeAll, describe } from "bun:test";
 import type { EngineFactory } from "../../../src/runtime";
 import { makeHarness, type Harness } from "../harness";
 import { capabilityTests } from "./capabilities";
-import { limitTests } from "./limits";
+import { limitTests, type EngineTraits } from "./limits";
 import { egressOptions, egressTests } from "./egress";
 import { escapeTests } from "./escape";
 
-export function runContract(name: string, engine: EngineFactory): void {
+export function runContract(name: string, engine: EngineFactory, traits: EngineTraits = {}): void {
   describe(`sandbox contract: ${name}`, () => {
     let H: Harness;
     beforeAll(() => {
@@ -21,6 +21,6 @@ export function runContract(name: string, engine: EngineFactory): void {
     capabilityTests(h);
     egressTests(h);
     escapeTests(h);
-    limitTests(h);
+    limitTests(h, traits);
   });
 }

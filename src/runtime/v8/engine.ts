@@ -1,0 +1,182 @@
+/**
+ * Host side: the V8 engine — isolated-vm isolates in a small pool of Node >= 24 sidecar
+ * processes, behind the same Engine interface as QuickJS. Routes calls and host
+ * operations (kv, egress stay in this process), restarts a sidecar that dies (its
+ * in-flight calls fail as crashed) and runs the host watchdog: a call past its wall
+ * deadline plus grace kills its sidecar. CPU and memory are enforced inside the sidecar.
+ */
+import type { CallBridge, Engine, EngineFactory, EngineFactoryOptions, EngineInstance, EngineLoadOptions } from "../engine";
+import type { BackendDescription, GuestRequest, GuestResponse, Limits, ScheduledResult } from "../types";
+import { failure } from "../failures";
+import type { FromSidecar, ToSidecar } from "./protocol";
+import { probeV8, type NodeRuntime, type ProbeOptions } from "./probe";
+import { SidecarSlot, type HostMessage } from "./sidecar-slot";
+import { writeSidecar } from "./sources";
+
+const WALL_GRACE_MS = 250;
+const TICK_MS = 20;
+
+/** The V8 engine factory; throws one clear Error when Node >= 24 + isolated-vm are missing. */
+export function v8Engine(opts: ProbeOptions = {}): EngineFactory {
+  return (f) => {
+    const probe = probeV8(opts);
+    if (!probe.ok) throw new Error(probe.error);
+    return new V8Engine(f, probe.runtime);
+  };
+}
+
+class V8Engine implements Engine {
+  readonly name = "v8";
+  private slots: SidecarSlot[] = [];
+  readonly handles = new Map<number, V8Handle>();
+  private nextId = 1;
+  private nextInst = 1;
+  private timer: ReturnType<typeof setInterval>;
+  private closed = false;
+  private files = writeSidecar();
+
+  constructor(private opts: EngineFactoryOptions, private node: NodeRuntime) {
+    for (let i = 0; i < Math.max(1, opts.workers); i++) this.slots.push(this.spawn());
+    this.timer = setInterval(() => this.tick(), TICK_MS);
+    this.timer.unref?.();
+  }
+
+  workers(): number {
+    return this.slots.length;
+  }
+
+  id(): number {
+    return this.nextId++;
+  }
+
+  private spawn(): SidecarSlot {
+    return new SidecarSlot(
+      { node: this.node.node, entry: this.files.entry, env: this.node.env, memoryBytes: this.opts.memoryBytes },
+      (slot, m, bytes) => this.onHost(slot, m, bytes),
+      (slot) => this.onDeath(slot),
+    );
+  }
+
+  private onDeath(slot: SidecarSlot): void {
+    for (const inst of slot.instances) this.handles.get(inst)?.markDead();
+    const i = this.slots.indexOf(slot);
+    if (i >= 0 && !this.closed) this.slots[i] = this.spawn();
+  }
+
+  private onHost(slot: SidecarSlot, m: HostMessage, bytes?: Uint8Array): void {
+    const bridge = this.handles.get(m.inst)?.bridges.get(m.call);
+    if (!bridge) return slot.post({ t: "host-result", hid: m.hid, ok: false, error: "the call has ended" });
+    bridge.call(m.op, m.args, bytes).then(
+      (r) => slot.post({ t: "host-result", hid: m.hid, ok: true, json: r.json }, r.bytes),
+      (e) => slot.post({ t: "host-result", hid: m.hid, ok: false, error: e instanceof Error ? e.message : String(e) }),
+    );
+  }
+
+  /** The host watchdog: a sidecar that does not answer by the wall deadline is killed. */
+  private tick(): void {
+    const now = Date.now();
+    for (const slot of this.slots) {
+      if (slot.dead) continue;
+      for (const [id, p] of slot.pending) {
+        if (now > p.killAt) {
+          slot.kill("wall_timeout", "The call exceeded its wall-clock limit (the V8 sidecar was stopped by the watchdog).", id);
+          break;
+        }
+      }
+    }
+  }
+
+  private pick(): SidecarSlot {
+    let best = this.slots[0]!;
+    for (const s of this.slots) if (s.instances.size + s.pending.size < best.instances.size + best.pending.size) best = s;
+    return best;
+  }
+
+  async load(o: EngineLoadOptions): Promise<EngineInstance> {
+    if (this.closed) throw failure("crashed", "The sandbox runtime is closed.");
+    const slot = this.pick();
+    await slot.ready;
+    const inst = this.nextInst++;
+    const id = this.id();
+    const { config } = o.ref;
+    const msg: ToSidecar = {
+      t: "load", id, inst, code: o.ref.code, limits: o.limits,
+      config: { agentId: config.agentId, env: config.env ?? {}, secrets: config.secrets.map((s) => s.name) },
+    };
+    slot.instances.add(inst);
+    const { m } = await slot.request(id, msg, Date.now() + o.limits.wallMs + WALL_GRACE_MS).catch((e) => {
+      slot.instances.delete(inst);
+      throw e;
+    });
+    if (m.t !== "loaded") {
+      slot.instances.delete(inst);
+      throw m.t === "failed" ? failure(m.reason === "crashed" ? "load_failed" : m.reason, m.message) : failure("crashed", "unexpected reply");
+    }
+    const h = new V8Handle(this, slot, inst, m.description, m.memoryBytes, o.limits, o.bridge);
+    this.handles.set(inst, h);
+    return h;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.timer);
+    for (const s of this.slots) s.kill("crashed", "The sandbox runtime is closing.");
+    this.slots = [];
+    this.files.cleanup();
+  }
+}
+
+class V8Handle implements EngineInstance {
+  alive = true;
+  readonly bridges = new Map<number, CallBridge>();
+
+  constructor(
+    private engine: V8Engine,
+    private slot: SidecarSlot,
+    private inst: number,
+    readonly description: BackendDescription,
+    public memoryBytes: number,
+    private limits: Limits,
+    private bridge: () => CallBridge,
+  ) {}
+
+  markDead(): void {
+    this.alive = false;
+    this.engine.handles.delete(this.inst);
+  }
+
+  private async call(make: (id: number) => ToSidecar, bytes?: Uint8Array): Promise<{ m: FromSidecar; bytes?: Uint8Array }> {
+    if (!this.alive) throw failure("crashed", "The sandbox instance is gone.");
+    const id = this.engine.id();
+    this.bridges.set(id, this.bridge());
+    try {
+      const r = await this.slot.request(id, make(id), Date.now() + this.limits.wallMs + WALL_GRACE_MS, bytes);
+      const m = r.m;
+      if ((m.t === "failed" || m.t === "response" || m.t === "scheduled-done") && m.dropped) this.dispose();
+      if (m.t === "failed") throw failure(m.reason, m.message, { logs: m.logs });
+      return r;
+    } finally {
+      this.bridges.delete(id);
+    }
+  }
+
+  async fetch(req: GuestRequest): Promise<GuestResponse> {
+    const { m, bytes } = await this.call((id) => ({ t: "fetch", id, inst: this.inst, req: { method: req.method, url: req.url, headers: req.headers } }), req.body ?? undefined);
+    if (m.t !== "response") throw failure("crashed", "unexpected reply");
+    this.memoryBytes = m.memoryBytes;
+    return { status: m.status, headers: m.headers, body: bytes ?? new Uint8Array(0), logs: m.logs, cpuMs: m.cpuMs, wallMs: m.wallMs };
+  }
+
+  async scheduled(): Promise<ScheduledResult> {
+    const { m } = await this.call((id) => ({ t: "scheduled", id, inst: this.inst }));
+    if (m.t !== "scheduled-done") throw failure("crashed", "unexpected reply");
+    return m.result;
+  }
+
+  dispose(): void {
+    if (!this.alive) return;
+    this.markDead();
+    this.slot.instances.delete(this.inst);
+    this.slot.post({ t: "dispose", inst: this.inst });
+  }
+}
