@@ -2,14 +2,17 @@
  * Sandbox benchmark: cold load, warm call latency, sequential throughput, host memory per
  * warm instance, host RSS after memory bombs, runaway-native-loop stop time, and what
  * TypeBox would cost to evaluate inside QuickJS — each next to a baseline measured in the
- * same run (the same handler as a plain function in Bun). Run: `bun bench/sandbox.ts`.
+ * same run (the same handler as a plain function in Bun); then QuickJS and V8 side by side
+ * (cold load, warm p50/p99, a 10M-number loop, memory per instance) and the sidecar pipe
+ * framing against newline JSON + base64. Run: `bun bench/sandbox.ts`.
  */
 import * as esbuild from "esbuild";
 import { join } from "node:path";
 import { newQuickJSWASMModuleFromVariant, newVariant } from "quickjs-emscripten-core";
 import variant from "@jitl/quickjs-wasmfile-release-sync";
 import wasmPath from "@jitl/quickjs-wasmfile-release-sync/wasm" with { type: "file" };
-import { createRuntime, defaultLimits, type BundleRef, type KvStore } from "../src/runtime";
+import { createRuntime, defaultLimits, probeV8, quickjsEngine, v8Engine, type BundleRef, type EngineFactory, type KvStore } from "../src/runtime";
+import { encodeFrame, frameReader } from "../src/runtime/v8/frames";
 import { PRELUDE } from "../sandbox/dist/prelude.gen";
 
 const root = join(import.meta.dir, "..");
@@ -169,6 +172,86 @@ function evalCost(code: string): number {
 }
 line("evaluate guest prelude (shims + SDK) in QuickJS", `${evalCost(PRELUDE).toFixed(2)} ms`, `${(PRELUDE.length / 1024).toFixed(0)} KB`);
 line("evaluate TypeBox 0.34 in QuickJS", `${evalCost(typebox).toFixed(2)} ms`, `${(typebox.length / 1024).toFixed(0)} KB (not used in the guest)`);
+
+// 8. QuickJS vs V8 (isolated-vm in Node sidecars), side by side, each in its own runtime.
+const CPU_HEAVY = `import { defineBackend } from "cantrip";
+export default defineBackend({ routes: { "POST /": () => { let s = 0; for (let i = 0; i < 10_000_000; i++) s += i; return { s }; } } });`;
+const childRss = () => {
+  const out = Bun.spawnSync(["ps", "--ppid", String(process.pid), "-o", "rss="]).stdout.toString();
+  return out.split("\n").reduce((n, l) => n + (Number(l.trim()) || 0), 0) * 1024;
+};
+async function engineSide(name: string, engine: EngineFactory) {
+  const r = createRuntime({ workers: 2, memoryBudgetBytes: 64 * 1024 ** 3, kv, secrets: () => null, egress: {}, engine });
+  await r.check(ref(TRIVIAL));
+  await Bun.sleep(500);
+  const coldE: number[] = [];
+  for (let i = 0; i < 15; i++) {
+    const t = performance.now();
+    await r.check(ref(typical));
+    coldE.push(performance.now() - t);
+    await Bun.sleep(200);
+  }
+  const tr = ref(TRIVIAL);
+  await r.fetch(tr, post({ a: 1 }));
+  const w: number[] = [];
+  for (let i = 0; i < 3000; i++) {
+    const t = performance.now();
+    await r.fetch(tr, post({ a: i, s: "hello" }));
+    w.push(performance.now() - t);
+  }
+  const heavy = ref(CPU_HEAVY, undefined, { cpuMs: 10_000, wallMs: 20_000 });
+  await r.fetch(heavy, post({}));
+  const h: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const t = performance.now();
+    await r.fetch(heavy, post({}));
+    h.push(performance.now() - t);
+  }
+  Bun.gc(true);
+  await Bun.sleep(300);
+  const before = rss() + childRss();
+  for (let i = 0; i < 100; i++) await r.fetch(ref(TRIVIAL), post({ i }));
+  Bun.gc(true);
+  await Bun.sleep(500);
+  const perInst = (rss() + childRss() - before) / 100;
+  await r.close();
+  return { name, cold: med(coldE), p50: med(w), p99: pct(w, 99), heavy: med(h), perInst };
+}
+const sides = [await engineSide("quickjs", quickjsEngine)];
+const v8probe = probeV8();
+if (v8probe.ok) sides.push(await engineSide(`v8 (node ${v8probe.runtime.version})`, v8Engine()));
+else console.log(`\nv8 engine not measured: ${v8probe.error}`);
+const base10m = (() => {
+  const t = performance.now();
+  let s = 0;
+  for (let i = 0; i < 10_000_000; i++) s += i;
+  return [performance.now() - t, s][0]!;
+})();
+console.log(`\nengines side by side (plain Bun: 10M-number loop ${base10m.toFixed(1)} ms)`);
+console.log(`${"engine".padEnd(22)} ${"cold load".padEnd(11)} ${"warm p50 / p99".padEnd(20)} ${"10M-sum call".padEnd(14)} host memory/instance`);
+for (const s of sides) console.log(`${s.name.padEnd(22)} ${`${s.cold.toFixed(2)} ms`.padEnd(11)} ${`${us(s.p50)} / ${us(s.p99)}`.padEnd(20)} ${`${s.heavy.toFixed(1)} ms`.padEnd(14)} ${(s.perInst / 1024).toFixed(0)} KB`);
+
+// 9. Sidecar pipe framing: length-prefixed JSON + raw bytes vs newline JSON with base64 bodies.
+for (const size of [1024, 256 * 1024]) {
+  const body = crypto.getRandomValues(new Uint8Array(Math.min(size, 65536)));
+  const big = new Uint8Array(size);
+  for (let o = 0; o < size; o += body.length) big.set(body.subarray(0, Math.min(body.length, size - o)), o);
+  const msg = { t: "fetch", id: 1, inst: 1, req: { method: "POST", url: "http://x/", headers: [["content-type", "application/json"]] } };
+  const N = size > 10_000 ? 300 : 20_000;
+  let got = 0;
+  const read = frameReader(() => got++);
+  let t = performance.now();
+  for (let i = 0; i < N; i++) read(encodeFrame(msg, big));
+  const framed = ((performance.now() - t) / N) * 1000;
+  t = performance.now();
+  for (let i = 0; i < N; i++) {
+    const lineText = JSON.stringify({ ...msg, body: Buffer.from(big).toString("base64") }) + "\n";
+    const back = JSON.parse(lineText.slice(0, -1));
+    Buffer.from(back.body, "base64");
+  }
+  const b64 = ((performance.now() - t) / N) * 1000;
+  line(`pipe frame encode+decode, ${size / 1024} KB body`, `${framed.toFixed(1)} µs`, `newline JSON + base64 ${b64.toFixed(1)} µs (+33% bytes on the pipe); frames read ${got}`);
+}
 
 await rt.close();
 process.exit(0);

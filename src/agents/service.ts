@@ -9,7 +9,7 @@ import type { Db } from "../db";
 import { agents, versions } from "../db/schema";
 import { AppError } from "../errors";
 import { newId } from "../lib/ids";
-import type { BackendDescription, Limits, SandboxRuntime } from "../runtime/types";
+import type { BackendDescription, EngineName, Limits, SandboxRuntime } from "../runtime/types";
 import { runtimeConfigFor } from "../deploy/runtime-config";
 import { uniqueSlug } from "./slug";
 import type { AgentRow } from "./view";
@@ -30,6 +30,7 @@ export interface NewAgentInput extends SourceInput {
   env?: Record<string, string>;
   limits?: Partial<Limits>;
   jobType?: string | null;
+  engine?: EngineName;
 }
 
 export interface BuiltSource {
@@ -40,7 +41,7 @@ export interface BuiltSource {
 }
 
 export class AgentService {
-  constructor(private deps: { db: Db; bundler: BundlerLike; runtime: SandboxRuntime; serverLimits?: Partial<Limits> }) {}
+  constructor(private deps: { db: Db; bundler: BundlerLike; runtime: SandboxRuntime; serverLimits?: Partial<Limits>; defaultEngine?: EngineName }) {}
 
   /** Bundles and load-checks source for an agent (existing or about to be created). */
   async build(agent: Pick<AgentRow, "id"> & Partial<AgentRow>, src: SourceInput): Promise<BuiltSource> {
@@ -65,7 +66,8 @@ export class AgentService {
 
   async create(workspaceId: string, input: NewAgentInput): Promise<AgentRow> {
     const id = newId("agent");
-    const built = await this.build({ id, allowedHosts: input.allowedHosts ?? [], env: input.env ?? null }, input);
+    const engine = input.engine ?? this.deps.defaultEngine ?? "quickjs";
+    const built = await this.build({ id, allowedHosts: input.allowedHosts ?? [], env: input.env ?? null, engine }, input);
     return this.deps.db.transaction((tx) => {
       const row = tx
         .insert(agents)
@@ -80,6 +82,7 @@ export class AgentService {
           env: input.env ?? null,
           limits: (input.limits as Record<string, number>) ?? null,
           jobType: input.jobType ?? null,
+          engine,
           latestVersion: 1,
         })
         .returning()

@@ -16,6 +16,7 @@ export function runtimeConfigFor(db: Db, agent: AgentRow, serverLimits: Partial<
     allowedHosts: agent.allowedHosts ?? [],
     secrets: grants.map((g) => ({ name: g.alias, hosts: g.hosts })),
     env: agent.env ?? undefined,
+    engine: agent.engine === "v8" ? "v8" : agent.engine === "quickjs" ? "quickjs" : undefined,
   };
 }
 

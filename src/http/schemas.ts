@@ -46,6 +46,7 @@ export const CreateAgentBody = t.Object({
   autoDeploy: t.Optional(t.Boolean({ default: false })),
   public: t.Optional(t.Boolean({ description: "serve /apps/{slug} without an agent key" })),
   allowedHosts: t.Optional(t.Array(t.String({ minLength: 1, maxLength: 253 }), { maxItems: 50, description: "hosts ctx.fetch may reach" })),
+  engine: t.Optional(t.Union([t.Literal("quickjs"), t.Literal("v8")], { description: "sandbox engine (default: the server's --sandbox)" })),
 });
 
 export const ApiKey = t.Object({

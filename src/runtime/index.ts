@@ -6,6 +6,8 @@ export { createRuntime, type RuntimeOptions } from "./runtime";
 export { createSqliteKv } from "./kv-sqlite";
 export { runSelftest } from "./selftest";
 export { quickjsEngine } from "./quickjs/engine";
+export { engineRouter, serverEngines } from "./engine-router";
+export { v8Engine, probeV8 } from "./v8";
 export type { Engine, EngineFactory, EngineFactoryOptions, EngineInstance, EngineLoadOptions, CallBridge } from "./engine";
 export type { EgressOptions } from "./egress";
 export { SECRET_PATTERN } from "./egress";

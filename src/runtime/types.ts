@@ -75,7 +75,11 @@ export interface AgentRuntimeConfig {
   secrets: SecretGrant[];
   /** Plain (non-secret) env values exposed as ctx.env. */
   env?: Record<string, string>;
+  /** Sandbox engine for this agent; the runtime's default when absent. */
+  engine?: EngineName;
 }
+
+export type EngineName = "quickjs" | "v8";
 
 /** Identifies one loaded bundle: warm instances are keyed by it. */
 export interface BundleRef {
