@@ -132,12 +132,19 @@ export class Instance {
    * then die at once — the host restarts the sidecar and fails its other calls as crashed.
    */
   #catastrophe(m) {
-    const c = this.running;
+    const oom = /memory/i.test(m);
+    this.dead = true;
     try {
-      if (c && !c.done) writeSync(1, encodeFrame({ t: "failed", id: c.id, reason: /memory/i.test(m) ? "memory_limit" : "crashed", message: /memory/i.test(m) ? this.#oomText() : `The sandbox crashed: ${m}`, dropped: true, logs: c.logs }));
+      // The callback may arrive after the slice's apply settled: every call still on this
+      // isolate shared the heap that blew up.
+      for (const c of this.calls.values()) {
+        if (!c.done) writeSync(1, encodeFrame({ t: "failed", id: c.id, reason: oom ? "memory_limit" : "crashed", message: oom ? this.#oomText() : `The sandbox crashed: ${m}`, dropped: true, logs: c.logs }));
+        c.done = true;
+      }
       writeSync(2, `isolated-vm catastrophic error: ${m}; restarting the sidecar\n`);
     } finally {
-      process.kill(process.pid, "SIGKILL");
+      // Let the host read the replies above before the pipe closes, then die for good.
+      setTimeout(() => process.kill(process.pid, "SIGKILL"), 100);
     }
   }
 
