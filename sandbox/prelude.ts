@@ -39,10 +39,12 @@ const entry = {
     const d = backend.__cantrip && backend.describe ? backend.describe() : { routes: [], scheduled: typeof backend.scheduled === "function" };
     return JSON.stringify(d);
   },
-  async dispatch(b: unknown, meta: string, body: ArrayBuffer | undefined): Promise<[string, string | ArrayBuffer | null]> {
+  /** `body`: the request body as bytes, or as a string when the host already decoded it (valid UTF-8). */
+  async dispatch(b: unknown, meta: string, body: ArrayBuffer | string | undefined): Promise<[string, string | ArrayBuffer | null]> {
     const m = JSON.parse(meta) as { method: string; url: string; headers: [string, string][] };
     const method = m.method.toUpperCase();
-    const req = new Request(m.url, { method, headers: m.headers, body: body && method !== "GET" && method !== "HEAD" ? new Uint8Array(body) : null });
+    const hasBody = body !== undefined && body !== null && method !== "GET" && method !== "HEAD";
+    const req = Request._incoming(m.url, method, m.headers, hasBody ? (typeof body === "string" ? body : new Uint8Array(body)) : null);
     const backend = asBackend(b);
     let res: unknown;
     try {
@@ -53,7 +55,7 @@ const entry = {
     if (!(res instanceof Response)) return [JSON.stringify({ bad: `the fetch handler returned ${res === null ? "null" : typeof res}, not a Response` }), null];
     const raw = res._raw();
     const out = raw === null || typeof raw === "string" ? raw : raw.byteOffset === 0 && raw.byteLength === raw.buffer.byteLength ? (raw.buffer as ArrayBuffer) : (raw.slice().buffer as ArrayBuffer);
-    return [JSON.stringify({ status: res.status, headers: [...res.headers] }), method === "HEAD" ? null : out];
+    return [JSON.stringify({ status: res.status, headers: res.headers instanceof Headers ? res.headers._list() : [...res.headers] }), method === "HEAD" ? null : out];
   },
   async scheduled(b: unknown): Promise<void> {
     const backend = asBackend(b);

@@ -35,14 +35,14 @@ export function defineBackend(spec: BackendSpec) {
 }
 
 async function handle(routes: ReturnType<typeof compileRoutes>, req: Request): Promise<Response> {
-  const url = new URL(req.url);
+  const url = typeof req._url === "function" ? req._url() : new URL(req.url);
   const found = matchRoute(routes, req.method, url.pathname);
   if (!found.route) {
     if (found.allowed.length) return errorResponse(405, "method_not_allowed", `${req.method} is not allowed on ${url.pathname}`, undefined, { allow: found.allowed.join(", ") });
     return errorResponse(404, "not_found", `No route for ${req.method} ${url.pathname}`);
   }
   const { def } = found.route;
-  const query = Object.fromEntries(url.searchParams);
+  const query: Record<string, string> = url.search === "" ? {} : Object.fromEntries(url.searchParams);
   try {
     let input: any;
     if (BODYLESS.has(req.method)) input = { ...query };

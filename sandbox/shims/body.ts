@@ -27,10 +27,24 @@ function store(body: BodyInit, headers: Headers): Stored {
 class Body {
   #body: Stored;
   #used = false;
-  readonly headers: Headers;
-  constructor(body: BodyInit, headers: HeadersInit | undefined) {
-    this.headers = new Headers(headers);
-    this.#body = store(body, this.headers);
+  #headers: Headers | null = null;
+  #rawHeaders: [string, string][] | null = null;
+  /** `raw`: an incoming request's header pairs, turned into Headers only when read. */
+  constructor(body: BodyInit, headers: HeadersInit | undefined, raw?: { headers: [string, string][]; body: Stored }) {
+    if (raw) {
+      this.#rawHeaders = raw.headers;
+      this.#body = raw.body;
+      return;
+    }
+    this.#headers = new Headers(headers);
+    this.#body = store(body, this.#headers);
+  }
+  get headers(): Headers {
+    if (this.#headers === null) {
+      this.#headers = new Headers(this.#rawHeaders ?? undefined);
+      this.#rawHeaders = null;
+    }
+    return this.#headers;
   }
   get bodyUsed(): boolean {
     return this.#used;
@@ -71,10 +85,21 @@ export interface RequestInit {
   redirect?: string;
 }
 
+const INCOMING: { url: string; method: string; headers: [string, string][]; body: Stored } = { url: "", method: "", headers: [], body: null };
+
 export class Request extends Body {
   readonly url: string;
   readonly method: string;
+  #parsed: URL | null = null;
   constructor(input: string | URL | Request, init: RequestInit = {}) {
+    if (init === (INCOMING as RequestInit)) {
+      super(null, undefined, INCOMING);
+      const u = new URL(INCOMING.url);
+      this.url = u.href;
+      this.method = INCOMING.method;
+      this.#parsed = u;
+      return;
+    }
     const from = input instanceof Request ? input : null;
     const method = String(init.method ?? from?.method ?? "GET").toUpperCase();
     const body = init.body !== undefined ? init.body : from ? from._raw() : null;
@@ -85,6 +110,23 @@ export class Request extends Body {
   }
   clone(): Request {
     return new Request(this);
+  }
+  /** This request's URL parsed (cached; for the SDK's router, which only reads it). */
+  _url(): URL {
+    return (this.#parsed ??= new URL(this.url));
+  }
+  /** The request the host hands to dispatch: method upper-cased, body as given (no content-type defaulting). */
+  static _incoming(url: string, method: string, headers: [string, string][], body: Stored): Request {
+    INCOMING.url = url;
+    INCOMING.method = method;
+    INCOMING.headers = headers;
+    INCOMING.body = body;
+    try {
+      return new Request(url, INCOMING as RequestInit);
+    } finally {
+      INCOMING.headers = [];
+      INCOMING.body = null;
+    }
   }
 }
 
@@ -114,7 +156,7 @@ export class Response extends Body {
   static json(data: unknown, init: ResponseInit = {}): Response {
     const headers = new Headers(init.headers);
     if (!headers.has("content-type")) headers.set("content-type", "application/json");
-    return new Response(JSON.stringify(data), { ...init, headers });
+    return new Response(JSON.stringify(data), init.status === undefined && init.statusText === undefined ? { headers } : { ...init, headers });
   }
   static redirect(url: string, status = 302): Response {
     return new Response(null, { status, headers: { location: new URL(url).href } });

@@ -9,7 +9,7 @@ export class Headers {
 
   constructor(init?: HeadersInit) {
     if (!init) return;
-    if (init instanceof Headers) for (const [k, v] of init) this.append(k, v);
+    if (init instanceof Headers) this.#map = new Map(init.#map);
     else if (Array.isArray(init)) for (const [k, v] of init) this.append(k, v);
     else for (const k of Object.keys(init)) this.append(k, (init as Record<string, string>)[k]!);
   }
@@ -34,14 +34,19 @@ export class Headers {
   forEach(cb: (value: string, name: string, self: Headers) => void): void {
     for (const [k, v] of this) cb(v, k, this);
   }
-  *entries(): IterableIterator<[string, string]> {
-    yield* [...this.#map.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  entries(): IterableIterator<[string, string]> {
+    return this._list()[Symbol.iterator]();
   }
-  *keys(): IterableIterator<string> {
-    for (const [k] of this.entries()) yield k;
+  keys(): IterableIterator<string> {
+    return this._list().map((e) => e[0])[Symbol.iterator]();
   }
-  *values(): IterableIterator<string> {
-    for (const [, v] of this.entries()) yield v;
+  values(): IterableIterator<string> {
+    return this._list().map((e) => e[1])[Symbol.iterator]();
+  }
+  /** A sorted snapshot of the (name, value) pairs. */
+  _list(): [string, string][] {
+    const l = [...this.#map.entries()];
+    return l.length > 1 ? l.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)) : l;
   }
   [Symbol.iterator](): IterableIterator<[string, string]> {
     return this.entries();
@@ -52,8 +57,9 @@ export class Headers {
   }
 }
 
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9a-z]+$/;
 function norm(name: string): string {
   const k = String(name).toLowerCase();
-  if (!/^[!#$%&'*+\-.^_`|~0-9a-z]+$/.test(k)) throw new TypeError(`Invalid header name: ${name}`);
+  if (!TOKEN.test(k)) throw new TypeError(`Invalid header name: ${name}`);
   return k;
 }

@@ -7,12 +7,21 @@ const SPECIAL: Record<string, string> = { "http:": "80", "https:": "443", "ws:":
 const ABS = /^([a-zA-Z][a-zA-Z0-9+.-]*:)(?:\/\/(?:([^:@/?#]*)(?::([^@/?#]*))?@)?(\[[^\]]*\]|[^:/?#]*)(?::(\d*))?)?([^?#]*)(\?[^#]*)?(#.*)?$/;
 
 function encodePart(s: string, keep: RegExp): string {
+  if ((keep === PATH_OK ? PATH_ALL_OK : QUERY_ALL_OK).test(s)) return s;
   let out = "";
   for (const ch of s) out += keep.test(ch) || ch === "%" ? ch : encodeURIComponent(ch);
   return out;
 }
 const PATH_OK = /[A-Za-z0-9\-._~!$&'()*+,;=:@/]/;
 const QUERY_OK = /[A-Za-z0-9\-._~!$&'()*+,;=:@/?]/;
+const PATH_ALL_OK = /^[A-Za-z0-9\-._~!$&'()*+,;=:@/%]*$/;
+const QUERY_ALL_OK = /^[A-Za-z0-9\-._~!$&'()*+,;=:@/?%]*$/;
+/**
+ * An already-normalized absolute http(s) URL (what the host sends every call): lowercase
+ * host, no port/userinfo/fragment, nothing to percent-encode and no dot segments. Parsing
+ * it generally gives back the same parts, so take them directly.
+ */
+const FAST = /^(https?:)\/\/([a-z0-9-]+(?:\.[a-z0-9-]+)*)(\/[A-Za-z0-9\-._~!$&'()*+,;=:@/%]*)?(\?[A-Za-z0-9\-._~!$&'()*+,;=:@/?%]*)?$/;
 
 function removeDots(path: string): string {
   const out: string[] = [];
@@ -41,6 +50,14 @@ export class URL {
   #params?: URLSearchParams;
 
   constructor(input: string | URL, base?: string | URL) {
+    const f = typeof input === "string" ? FAST.exec(input) : null;
+    if (f && (f[3] === undefined || f[3].indexOf("/.") < 0)) {
+      this.protocol = f[1]!;
+      this.hostname = f[2]!;
+      this.pathname = f[3] ?? "/";
+      this.#search = f[4] && f[4] !== "?" ? f[4] : "";
+      return;
+    }
     let s = String(input).trim().replace(/\\/g, "/");
     if (!ABS.test(s) || !/^[a-zA-Z][a-zA-Z0-9+.-]*:/.test(s)) {
       if (base === undefined) throw new TypeError(`Invalid URL: ${input}`);
@@ -135,6 +152,7 @@ export class URLSearchParams {
   }
   _reset(q: string): void {
     this.#list = [];
+    if (q === "" || q === "?") return;
     for (const part of q.replace(/^\?/, "").split("&")) {
       if (!part) continue;
       const i = part.indexOf("=");
