@@ -97,7 +97,8 @@ async function handle(m: ToWorker): Promise<void> {
       try {
         if (m.t === "fetch") {
           const { res, dropped } = await inst.fetch(m.id, m.req);
-          post({ t: "response", id: m.id, res, memoryBytes: inst.memoryBytes, dropped });
+          // The body is a fresh copy out of the interpreter: move it instead of cloning it.
+          self.postMessage({ t: "response", id: m.id, res, memoryBytes: inst.memoryBytes, dropped } satisfies FromWorker, res.body.byteLength ? [res.body.buffer as ArrayBuffer] : []);
         } else {
           const { result, dropped } = await inst.scheduled(m.id);
           post({ t: "scheduled-done", id: m.id, result, dropped });

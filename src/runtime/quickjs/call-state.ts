@@ -22,21 +22,32 @@ export class Call implements CallClock {
   private logBytes = 0;
   private logCapped = false;
   private timers = new Set<ReturnType<typeof setTimeout>>();
-  private wallTimer: ReturnType<typeof setTimeout>;
-  private rejectFailed!: (f: Failure) => void;
-  /** Rejects when the call fails from outside its own flow (deadline, instance dropped). */
-  readonly failed: Promise<never>;
+  /** performance.now() at which the wall deadline passes (watched by the shared wall timer). */
+  readonly deadline: number;
+  private failure: Failure | null = null;
+  private failedP: Promise<never> | null = null;
+  private rejectFailed: ((f: Failure) => void) | null = null;
   done = false;
 
-  constructor(readonly id: number, readonly limits: Limits, onWall: (c: Call) => void) {
+  constructor(readonly id: number, readonly limits: Limits, readonly onWall: (c: Call) => void) {
     this.budgetMs = limits.cpuMs;
-    this.failed = new Promise<never>((_, reject) => (this.rejectFailed = reject));
-    this.failed.catch(() => {});
-    this.wallTimer = setTimeout(() => onWall(this), limits.wallMs);
+    this.deadline = this.started + limits.wallMs;
+    watchWall(this);
+  }
+
+  /** Rejects when the call fails from outside its own flow (deadline, instance dropped). Made on first use. */
+  get failed(): Promise<never> {
+    if (!this.failedP) {
+      this.failedP = this.failure ? Promise.reject(this.failure) : new Promise<never>((_, reject) => (this.rejectFailed = reject));
+      this.failedP.catch(() => {});
+    }
+    return this.failedP;
   }
 
   fail(f: Failure): void {
-    this.rejectFailed(f);
+    if (this.failure) return;
+    this.failure = f;
+    this.rejectFailed?.(f);
   }
 
   log(level: string, message: string): void {
@@ -66,7 +77,7 @@ export class Call implements CallClock {
 
   finish(): void {
     this.done = true;
-    clearTimeout(this.wallTimer);
+    wallCalls.delete(this);
     for (const h of this.timers) clearTimeout(h);
     this.timers.clear();
   }
@@ -74,4 +85,40 @@ export class Call implements CallClock {
   get wallMs(): number {
     return performance.now() - this.started;
   }
+}
+
+/**
+ * One timer per worker for every call's wall deadline (instead of a setTimeout per call):
+ * it is armed for the earliest deadline among the running calls, and re-armed from the
+ * sweep. Calls that end simply leave the set; a timer armed for one of them fires, finds
+ * nothing due and re-arms for the next deadline (or not at all).
+ */
+const wallCalls = new Set<Call>();
+let wallTimer: ReturnType<typeof setTimeout> | null = null;
+let wallTimerAt = Infinity;
+
+function watchWall(c: Call): void {
+  wallCalls.add(c);
+  armWall(c.deadline);
+}
+
+function armWall(at: number): void {
+  if (wallTimer !== null && wallTimerAt <= at) return;
+  if (wallTimer !== null) clearTimeout(wallTimer);
+  wallTimerAt = at;
+  wallTimer = setTimeout(sweepWall, Math.max(0, Math.ceil(at - performance.now())));
+}
+
+function sweepWall(): void {
+  wallTimer = null;
+  wallTimerAt = Infinity;
+  const now = performance.now();
+  let next = Infinity;
+  for (const c of [...wallCalls]) {
+    if (c.deadline <= now) {
+      wallCalls.delete(c);
+      c.onWall(c);
+    } else if (c.deadline < next) next = c.deadline;
+  }
+  if (next < Infinity) armWall(next);
 }

@@ -16,6 +16,19 @@ export type Bridge = (callId: number, op: string, args: string, bytes: Uint8Arra
 
 const OOM = /out of memory|\bOOM\b|Cannot enlarge memory|memory access out of bounds|Out of bounds memory/i;
 
+type Settled = { value?: QuickJSHandle; error?: QuickJSHandle };
+
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
+/** The body as a string when it is valid UTF-8 (lossless both ways), so the guest needs no decode step. */
+function utf8(b: Uint8Array): string | undefined {
+  try {
+    return strictUtf8.decode(b);
+  } catch {
+    return undefined;
+  }
+}
+
 export function classify(message: string): RuntimeFailureReason {
   if (OOM.test(message)) return "memory_limit";
   if (/\binterrupted\b/.test(message)) return "cpu_timeout";
@@ -27,8 +40,25 @@ export class QjsInstance {
   private calls = new Map<number, Call>();
   private backend!: QuickJSHandle;
   private fns = {} as Record<"configure" | "describe" | "dispatch" | "scheduled", QuickJSHandle>;
+  /** Calls whose guest promise is still pending after the first slice, by call id. */
+  private waits = new Map<number, (r: Settled) => void>();
+  /** `(promise, callId) => void`: reports the promise's outcome through one persistent host function. */
+  private watchFn: QuickJSHandle;
 
   private constructor(private v: Vm, private limits: Limits, private bridge: Bridge, private onDrop: () => void) {
+    const { vm } = v;
+    // One settle callback per interpreter instead of vm.resolvePromise's two new host functions per call.
+    const settled = vm.newFunction("settled", (idH, okH, valH) => {
+      const id = vm.getNumber(idH);
+      const w = this.waits.get(id);
+      if (!w) return;
+      this.waits.delete(id);
+      w(vm.getNumber(okH) === 1 ? { value: valH.dup() } : { error: valH.dup() });
+    });
+    const make = vm.unwrapResult(vm.evalCode("(f) => (p, id) => { p.then((v) => f(id, 1, v), (e) => f(id, 0, e)); }", "cantrip:watch.js", { type: "global" }));
+    this.watchFn = vm.unwrapResult(vm.callFunction(make, vm.undefined, settled));
+    make.dispose();
+    settled.dispose();
     const s = v.host;
     s.current = () => currentCall();
     s.log = (level, msg) => (currentCall() as Call | null)?.log(level, msg);
@@ -93,15 +123,18 @@ export class QjsInstance {
     const { vm } = this.v;
     try {
       const meta = JSON.stringify({ method: req.method, url: req.url, headers: req.headers });
-      const pending = this.run(call, () => {
-        const body = req.body && req.body.byteLength ? vm.newArrayBuffer(req.body.slice().buffer as ArrayBuffer) : vm.undefined;
+      const text = req.body && req.body.byteLength ? utf8(req.body) : undefined;
+      const first = this.run(call, () => {
+        const body = text !== undefined ? vm.newString(text) : req.body && req.body.byteLength ? vm.newArrayBuffer(req.body.slice().buffer as ArrayBuffer) : vm.undefined;
         const p = this.callEntry("dispatch", this.backend.dup(), vm.newString(meta), body);
-        const native = vm.resolvePromise(p);
-        p.dispose();
-        this.pump();
-        return native;
+        try {
+          this.pump();
+          return this.settledOrWatch(call, p);
+        } finally {
+          p.dispose();
+        }
       });
-      const settled = await Promise.race([pending, call.failed]);
+      const settled = first instanceof Promise ? await Promise.race([first, call.failed]) : first;
       const { status, headers, body } = this.run(call, () => this.readResponse(settled));
       // An allocation failure can surface as a catchable error (even `throw null`) that the
       // handler turns into a 500; an interpreter that hit its cap doing so ran out of memory.
@@ -117,20 +150,23 @@ export class QjsInstance {
 
   async scheduled(id: number): Promise<{ result: ScheduledResult; dropped: boolean }> {
     const call = this.begin(id);
-    const { vm } = this.v;
     try {
-      const pending = this.run(call, () => {
-        const native = vm.resolvePromise(this.callEntry("scheduled", this.backend.dup()));
-        this.pump();
-        return native;
+      const first = this.run(call, () => {
+        const p = this.callEntry("scheduled", this.backend.dup());
+        try {
+          this.pump();
+          return this.settledOrWatch(call, p);
+        } finally {
+          p.dispose();
+        }
       });
-      const settled = await Promise.race([pending, call.failed]);
+      const settled = first instanceof Promise ? await Promise.race([first, call.failed]) : first;
       let error: string | undefined;
       if (settled.error) {
         error = this.run(call, () => this.errorText(settled.error!));
         const reason = classify(error);
         if (reason !== "crashed") throw new Failure(reason, error);
-      } else settled.value.dispose();
+      } else settled.value!.dispose();
       return { result: { ok: !error, error, logs: call.logs, cpuMs: call.cpuMs, wallMs: call.wallMs }, dropped: this.afterCall() };
     } catch (e) {
       throw this.failCall(call, e);
@@ -159,6 +195,25 @@ export class QjsInstance {
   private end(call: Call): void {
     call.finish();
     this.calls.delete(call.id);
+    this.waits.delete(call.id);
+  }
+
+  /** The outcome of the entry's promise if it already settled (the usual case), else a promise of it. */
+  private settledOrWatch(call: Call, p: QuickJSHandle): Settled | Promise<Settled> {
+    const { vm } = this.v;
+    const state = vm.getPromiseState(p);
+    if (state.type === "fulfilled") return { value: state.notAPromise ? p.dup() : state.value };
+    if (state.type === "rejected") return { error: state.error };
+    const out = new Promise<Settled>((resolve) => this.waits.set(call.id, resolve));
+    const idH = vm.newNumber(call.id);
+    const r = vm.callFunction(this.watchFn, vm.undefined, p, idH);
+    idH.dispose();
+    if (r.error) {
+      this.waits.delete(call.id);
+      throw new Failure("crashed", this.errorText(r.error));
+    }
+    r.value.dispose();
+    return out;
   }
 
   private failCall(call: Call, e: unknown): Failure {
