@@ -1,5 +1,5 @@
 /** POST /v1/invoke/{slug}: call a deployed backend with an agent key. */
-import { Elysia, t } from "elysia";
+import { Elysia } from "elysia";
 import type { HttpDeps } from "../deps";
 import { requestIdOf } from "../request-context";
 
@@ -16,10 +16,20 @@ export function v1InvokeRoutes(deps: HttpDeps) {
         tags: ["invoke"],
         security: [{ agentKey: [] }],
         requestBody: { content: { "application/json": { schema: { type: "object", additionalProperties: true } } } },
+        responses: {
+          200: {
+            description: "The backend's answer in the invocation envelope",
+            content: {
+              "application/json": {
+                schema: {
+                  type: "object",
+                  properties: { data: { type: "object", properties: { status: { type: "integer" }, ok: { type: "boolean" }, latencyMs: { type: "integer" }, response: {} } } },
+                },
+              },
+            },
+          },
+        },
       },
-      response: t.Object({
-        data: t.Object({ status: t.Integer(), ok: t.Boolean(), latencyMs: t.Integer(), response: t.Any() }),
-      }),
     },
   );
 }
