@@ -18,10 +18,12 @@ export function registerKeyCommands(program: Command, g: () => GlobalOptions) {
     .command("create <agent>")
     .description("Create a key; the raw key is printed once.")
     .option("--name <name>", "key name", "default")
-    .action(async (ref: string, o: { name: string }) => {
+    .option("--raw", "print only the key (for KEY=$(cantrip keys create x --raw))")
+    .action(async (ref: string, o: { name: string; raw?: boolean }) => {
       const client = clientFrom(g());
       const a = await resolveAgent(client, ref);
       const res = await client.request("POST", `/v1/agents/${a.id}/api-keys`, { name: o.name });
+      if (o.raw) return void process.stdout.write(res.data.key + "\n");
       print(g(), res, () => `${res.data.key}\n(shown once; id ${res.data.apiKey.id})`);
     });
   keys
