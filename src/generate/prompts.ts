@@ -6,9 +6,11 @@ import planMd from "./prompts/plan.md" with { type: "text" };
 import codeMd from "./prompts/code.md" with { type: "text" };
 import repairMd from "./prompts/repair.md" with { type: "text" };
 import exampleMd from "./prompts/example-backend.md" with { type: "text" };
-import sdkDts from "../../sandbox/sdk/cantrip.d.ts" with { type: "text" };
+// @ts-expect-error TS2846: Bun imports the SDK's declaration file as text (import attribute); tsc cannot type that.
+import sdkDtsText from "../../sandbox/sdk/cantrip.d.ts" with { type: "text" };
 import type { Spec } from "./spec";
 
+const sdkDts = sdkDtsText as unknown as string;
 const fill = (s: string) => s.replaceAll("{{SDK}}", sdkDts.trim()).replaceAll("{{EXAMPLE}}", exampleMd.trim());
 
 export const prompts = {
