@@ -9,15 +9,11 @@ import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { fmt, median, runLoad, type LoadResult } from "./lib/load";
 import { deployTrivial, freePort, startCantrip } from "./lib/cantrip-process";
+import { flag, numberOpt } from "./lib/args";
 
-const args = process.argv.slice(2);
-const opt = (name: string, def: number) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? Number(args[i + 1]) : def;
-};
-const seconds = opt("seconds", 5);
-const rounds = opt("rounds", 3);
-const connections = opt("connections", 50);
+const seconds = numberOpt("seconds", 5);
+const rounds = numberOpt("rounds", 3);
+const connections = numberOpt("connections", 50);
 
 const TRIVIAL = `
 import { defineBackend, t } from "cantrip";
@@ -42,7 +38,7 @@ async function startPlainEcho(): Promise<{ url: string; stop(): void }> {
 }
 
 const plain = await startPlainEcho();
-const cantrip = await startCantrip({ compiled: args.includes("--compiled") });
+const cantrip = await startCantrip({ compiled: flag("compiled") });
 try {
   const { slug, key } = await deployTrivial(cantrip, "bench trivial", TRIVIAL);
   const body = JSON.stringify({ n: 1 });

@@ -16,18 +16,14 @@ import { cpus, loadavg } from "node:os";
 import { fmt, median, runLoad, type LoadResult } from "./lib/load";
 import { mb, rssBytes } from "./lib/rss";
 import { startWorkerd } from "./lib/workerd";
+import { flag, numberOpt } from "./lib/args";
 
-const args = process.argv.slice(2);
-const opt = (name: string, def: number) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? Number(args[i + 1]) : def;
-};
-const seconds = opt("seconds", 5);
-const rounds = opt("rounds", 3);
-const connections = opt("connections", 50);
-const backends = opt("backends", 50);
-const coldSamples = opt("cold", 7);
-const compiled = args.includes("--compiled");
+const seconds = numberOpt("seconds", 5);
+const rounds = numberOpt("rounds", 3);
+const connections = numberOpt("connections", 50);
+const backends = numberOpt("backends", 50);
+const coldSamples = numberOpt("cold", 7);
+const compiled = flag("compiled");
 const body = JSON.stringify({ n: 1 });
 const cantripEnv = { CANTRIP_LOG_REQUESTS: "false" };
 

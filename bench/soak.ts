@@ -12,18 +12,14 @@ import { cpus, loadavg } from "node:os";
 import { fmt } from "./lib/load";
 import { mb } from "./lib/rss";
 import { runSoak } from "./lib/soak-run";
+import { flag, numberOpt } from "./lib/args";
 
-const args = process.argv.slice(2);
-const opt = (name: string, def: number) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? Number(args[i + 1]) : def;
-};
-const seconds = opt("seconds", 60);
-const agents = opt("agents", 20);
-const connections = opt("connections", 50);
+const seconds = numberOpt("seconds", 60);
+const agents = numberOpt("agents", 20);
+const connections = numberOpt("connections", 50);
 
 const loadBefore = loadavg()[0]!;
-const r = await runSoak({ seconds, agents, connections, compiled: args.includes("--compiled"), log: (l) => console.log(l) });
+const r = await runSoak({ seconds, agents, connections, compiled: flag("compiled"), log: (l) => console.log(l) });
 const l = r.load;
 console.log(`\nmachine: ${cpus().length} cores; 1-min load average ${fmt(loadBefore)} before, ${fmt(loadavg()[0]!)} after (figures are only comparable on a quiet machine)`);
 console.log(`soak: ${agents} agents, ${connections} connections, ${fmt(l.seconds, 1)} s, in-repo counting generator`);

@@ -130,6 +130,10 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
   deployer.onLiveChange = (agentId) => live.invalidate(agentId);
   deployer.enqueue = (tx, payload, meta) => queue.enqueueInTx(tx, "deploy", payload, meta).id;
   const agentsSvc = new AgentService({ db, bundler, runtime, defaultEngine: config.sandbox });
+  agentsSvc.onDeleted = (agentId) => {
+    keys.forgetAgent(agentId);
+    live.invalidate(agentId);
+  };
   let baseUrl = config.publicUrl.replace(/\/+$/, "");
   const builders = new Builders({ db, agents: agentsSvc, deployer, keys, box, baseUrl: () => baseUrl });
   const conversations = new Conversations({

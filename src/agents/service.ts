@@ -41,6 +41,9 @@ export interface BuiltSource {
 }
 
 export class AgentService {
+  /** Called after an agent is deleted, so in-process caches (keys, live agents) forget it. */
+  onDeleted: (agentId: string) => void = () => {};
+
   constructor(private deps: { db: Db; bundler: BundlerLike; runtime: SandboxRuntime; serverLimits?: Partial<Limits>; defaultEngine?: EngineName }) {}
 
   /** Bundles and load-checks source for an agent (existing or about to be created). */
@@ -109,6 +112,7 @@ export class AgentService {
   delete(agent: AgentRow): void {
     this.deps.db.delete(agents).where(eq(agents.id, agent.id)).run();
     this.deps.runtime.evict(agent.id);
+    this.onDeleted(agent.id);
   }
 }
 

@@ -57,8 +57,6 @@ export function apiV1BuildersRoutes(deps: HttpDeps) {
       ({ params, principal }) => {
         const agent = getAgent(deps.db, principal.workspaceId, params.uuid);
         deps.agents.delete(agent);
-        deps.keys.forgetAgent(agent.id);
-        deps.live.invalidate(agent.id);
         return ok({ uuid: agent.id, deleted: true }, "Builder deleted.");
       },
       { detail: { summary: "Delete a builder", tags: ["builders"] } },

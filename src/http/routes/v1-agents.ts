@@ -53,8 +53,6 @@ export function v1AgentsRoutes(deps: HttpDeps) {
       ({ params, principal }) => {
         const agent = getAgent(deps.db, principal.workspaceId, params.id);
         deps.agents.delete(agent);
-        deps.keys.forgetAgent(agent.id);
-        deps.live.invalidate(agent.id);
         return { data: { id: agent.id, deleted: true } };
       },
       { detail: { summary: "Delete an agent, its versions, keys and data", tags: ["agents"] }, response: data(t.Object({ id: t.String(), deleted: t.Boolean() })) },

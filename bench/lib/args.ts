@@ -1,0 +1,14 @@
+/** Command-line options for the benchmarks: `--name value` numbers and bare `--flag`s. */
+const argv = process.argv.slice(2);
+
+export function numberOpt(name: string, def: number): number {
+  const i = argv.indexOf(`--${name}`);
+  if (i < 0) return def;
+  const n = Number(argv[i + 1]);
+  if (!Number.isFinite(n)) throw new Error(`--${name} needs a number`);
+  return n;
+}
+
+export function flag(name: string): boolean {
+  return argv.includes(`--${name}`);
+}
