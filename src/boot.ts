@@ -151,7 +151,7 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
   };
   const pipeline: PipelineDeps = { db, llm: llm ?? unconfigured, bundler, runtime, deployer, maxRepairs: config.maxRepairs };
   const turns = new Turns({ db, llm: llm ?? unconfigured, pipeline, deployer, builders, credentials, gateway, maxRounds: 8 });
-  const scheduler = new Scheduler({ db, jobs: queue });
+  const scheduler = new Scheduler({ db, jobs: queue, log: invocations });
 
   queue
     .register(deployJob(deployer))

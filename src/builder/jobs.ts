@@ -8,13 +8,15 @@ import { runScheduled } from "./scheduler";
 export function builderTurnJob(turns: Turns) {
   return defineJobKind({
     kind: "builder.turn",
-    payload: T.Object({ conversationId: T.String(), action: T.Union([T.Literal("intake"), T.Literal("build")]) }),
+    payload: T.Object({ conversationId: T.String(), action: T.Union([T.Literal("intake"), T.Literal("build"), T.Literal("heal")]), evidence: T.Optional(T.Array(T.String())) }),
     timeoutMs: 30 * 60_000,
     // Each turn is a job: a restart mid-turn runs the turn again.
     maxAttempts: 2,
     backoff: { baseMs: 500, maxMs: 5000 },
     async handler(ctx) {
-      await turns.run(ctx.payload.conversationId, ctx.payload.action, pipelineContext(ctx as JobContext<unknown>));
+      const pctx = pipelineContext(ctx as JobContext<unknown>);
+      if (ctx.payload.action === "heal") await turns.healLive(ctx.payload.conversationId, ctx.payload.evidence ?? [], pctx);
+      else await turns.run(ctx.payload.conversationId, ctx.payload.action, pctx);
       return { ok: true };
     },
   });

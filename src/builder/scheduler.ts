@@ -12,12 +12,27 @@ import type { JobsPort } from "../http/jobs-port";
 import type { LiveCache, InvocationLog } from "../gateway";
 import type { SandboxRuntime } from "../runtime/types";
 import { AppError } from "../errors";
-import { agents } from "../db/schema";
+import { agents, conversations } from "../db/schema";
+
+export interface HealPolicy {
+  /** Window over which the error rate is computed. */
+  windowMs: number;
+  /** Fewest calls in the window before the rate means anything. */
+  minCalls: number;
+  /** Error rate (0-1) that triggers a repair. */
+  threshold: number;
+  /** At most one self-heal per app per cooldown. */
+  cooldownMs: number;
+}
+
+export const defaultHealPolicy: HealPolicy = { windowMs: 5 * 60_000, minCalls: 20, threshold: 0.5, cooldownMs: 15 * 60_000 };
 
 export class Scheduler {
   private timer: ReturnType<typeof setInterval> | null = null;
+  private lastMonitor = 0;
+  private lastHeal = new Map<string, number>();
 
-  constructor(private deps: { db: Db; jobs: JobsPort; now?: () => number }) {}
+  constructor(private deps: { db: Db; jobs: JobsPort; now?: () => number; log?: InvocationLog; heal?: HealPolicy }) {}
 
   start(intervalMs = 1000): void {
     this.timer ??= setInterval(() => {
@@ -34,9 +49,50 @@ export class Scheduler {
     this.timer = null;
   }
 
+  /**
+   * The error-rate monitor: for each deployed conversation app whose live error rate over
+   * the window crossed the threshold, enqueue one self-heal turn with the failing calls as
+   * evidence (at most one per cooldown). Returns the conversation ids it queued.
+   */
+  monitor(now = (this.deps.now ?? Date.now)()): string[] {
+    const { db, log } = this.deps;
+    const policy = this.deps.heal ?? defaultHealPolicy;
+    if (!log) return [];
+    log.flush();
+    const queued: string[] = [];
+    const apps = db
+      .select({ id: conversations.id, agentId: conversations.agentId, workspaceId: conversations.workspaceId })
+      .from(conversations)
+      .where(and(eq(conversations.status, "deployed"), isNotNull(conversations.agentId)))
+      .all();
+    for (const a of apps) {
+      if (now - (this.lastHeal.get(a.id) ?? -Infinity) < policy.cooldownMs) continue;
+      const m = log.metrics(a.agentId!, policy.windowMs, now);
+      if (m.count < policy.minCalls || m.errorRate < policy.threshold) continue;
+      const evidence = log
+        .list(a.agentId!, { limit: 50, cursor: null })
+        .data.filter((r) => r.errorCode !== null || r.status >= 500)
+        .map((r) => `${r.method} ${r.path} → ${r.status}${r.errorCode ? ` ${r.errorCode}` : ""}`);
+      db.transaction((tx) => {
+        this.deps.jobs.enqueueInTx(tx as unknown as Db, "builder.turn", { conversationId: a.id, action: "heal", evidence }, { workspaceId: a.workspaceId, agentId: a.agentId! });
+      });
+      this.lastHeal.set(a.id, now);
+      queued.push(a.id);
+    }
+    return queued;
+  }
+
   /** Enqueues every due schedule once; returns how many runs were queued. */
   tick(now = (this.deps.now ?? Date.now)()): number {
     const { db } = this.deps;
+    if (now - this.lastMonitor >= 60_000) {
+      this.lastMonitor = now;
+      try {
+        this.monitor(now);
+      } catch {
+        // the monitor must never stop schedules from running
+      }
+    }
     return db.transaction((tx) => {
       const due = tx
         .select({ s: schedules, workspaceId: agents.workspaceId, live: agents.liveVersion })

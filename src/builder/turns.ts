@@ -168,6 +168,25 @@ export class Turns {
     ctx.progress(100, "deployed");
   }
 
+  /**
+   * Self-heal of a deployed app whose error rate crossed the threshold (see the scheduler's
+   * monitor): a repair run with the failing calls as evidence, deployed only if it passes.
+   * The conversation stays deployed; the attempt is recorded in its history.
+   */
+  async healLive(conversationId: string, evidence: string[], ctx: PipelineContext): Promise<void> {
+    const c = this.load(conversationId);
+    if (c.status !== "deployed" || !c.agentId || !c.spec) return;
+    const healed = await this.heal(c.agentId, c, c.spec as Spec, evidence, ctx);
+    this.update(c.id, {
+      history: [
+        ...this.history(c.id),
+        entry("system", "self_heal", healed ? "error rate over threshold: self-heal deployed a fix" : "error rate over threshold: no passing fix found; the deployed version keeps serving", {
+          evidence: evidence.slice(0, 20),
+        }),
+      ],
+    });
+  }
+
   /** Calls the live app through the gateway with the spec's worked examples. */
   async qa(agentId: string, spec: Spec): Promise<string[]> {
     const agent = this.agent(agentId);

@@ -150,6 +150,31 @@ describe("the seed conversation", () => {
     expect(logs.body.data.runs[0].status).toBe("completed");
   });
 
+  test("an error rate over the threshold triggers one self-heal that deploys a passing fix", async () => {
+    const agentId = conv.builder.uuid;
+    const before = (await s.json(`/v1/agents/${agentId}`)).body.data.liveVersion;
+    // 25 failed calls in the window, as the gateway would have logged them.
+    const now = Date.now();
+    for (let i = 0; i < 25; i++)
+      s.app.internals.invocations.record({ agentId, version: before, keyId: null, source: "app", method: "GET", path: "/leads", status: 502, latencyMs: 3, errorCode: "endpoint_unreachable", requestId: `r${i}`, at: now - i * 1000 });
+    expect(s.app.internals.scheduler.monitor(now)).toEqual([uuid]);
+    expect(s.app.internals.scheduler.monitor(now + 1000)).toEqual([]); // cooldown: one heal at a time
+    let c: any;
+    for (let i = 0; i < 300; i++) {
+      c = (await s.json(`/api/v1/builder-agents/${uuid}`)).body.data;
+      if (c.history.some((h: any) => h.kind === "self_heal")) break;
+      await Bun.sleep(50);
+    }
+    const healed = c.history.find((h: any) => h.kind === "self_heal");
+    expect(healed.message).toContain("self-heal deployed a fix");
+    expect(healed.data.evidence[0]).toContain("GET /leads → 502 endpoint_unreachable");
+    expect(c.status).toBe("deployed");
+    const after = (await s.json(`/v1/agents/${agentId}`)).body.data;
+    expect(after.liveVersion).toBe(before + 1);
+    expect(after.status).toBe("deployed");
+    conv = c;
+  });
+
   test("the credential never shows in responses, logs or the artifact", async () => {
     const agentId = conv.builder.uuid;
     const bodies = [
@@ -158,6 +183,7 @@ describe("the seed conversation", () => {
       await s.json(`/api/v1/builders/${agentId}/files`),
       await s.json(`/v1/agents/${agentId}/logs`),
       await s.json(`/v1/agents/${agentId}/versions/1`),
+      await s.json(`/v1/agents/${agentId}/versions/2`),
     ].map((r) => JSON.stringify(r.body));
     for (const b of bodies) expect(b).not.toContain(SECRET);
     const tok = await s.json(`/v1/downloads/${agentId}/token`, { method: "POST" });
@@ -182,7 +208,7 @@ describe("the seed conversation", () => {
     const end = await until(uuid, ["failed", "deployed"], 60_000);
     expect(end.status).toBe("failed");
     const agent = await s.json(`/v1/agents/${conv.builder.uuid}`);
-    expect(agent.body.data.liveVersion).toBe(1);
+    expect(agent.body.data.liveVersion).toBe(2); // the self-healed version, untouched by the failed rebuild
     const leads = await fetch(conv.builder.preview_url + "leads", { headers: { authorization: `Bearer ${conv.builder.service_token}` } });
     expect(leads.status).toBe(200);
   });
