@@ -5,6 +5,8 @@
 # Usage: scripts/smoke.sh dist/cantrip   |   scripts/smoke.sh bun src/main.ts
 set -euo pipefail
 cmd=("$@")
+# The command runs from an empty directory: make a relative executable path absolute.
+if [[ "${cmd[0]}" == */* && "${cmd[0]}" != /* ]]; then cmd[0]="$PWD/${cmd[0]}"; fi
 dir=$(mktemp -d)
 port=$(node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
 run_from=$(mktemp -d)   # run from an empty directory: nothing beside the executable
