@@ -3,12 +3,15 @@
  * loads happen on demand (one at a time per bundle); an instance takes at most
  * `limits.concurrency` calls at once, extra calls wait for a slot or a new instance. Idle
  * instances are LRU-evicted under the total memory budget, and an agent keeps instances of
- * at most two bundles: older versions retire once their in-flight calls finish.
+ * at most two bundles: older versions retire once their in-flight calls finish. Instances
+ * live in the lane (lanes.ts) they were loaded for; when the scheduler moves an agent to
+ * another lane, its instances in the old lane retire the same way.
  */
 import type { Engine, EngineInstance } from "./engine";
 import type { BundleRef, Limits } from "./types";
 import type { makeBridgeFactory } from "./bridges";
 import { failure } from "./failures";
+import type { Lane } from "./lanes";
 
 export interface Entry {
   ref: BundleRef;
@@ -16,6 +19,7 @@ export interface Entry {
   inflight: number;
   lastUsed: number;
   retiring: boolean;
+  lane: Lane;
 }
 
 const BUNDLES_PER_AGENT = 2;
@@ -29,11 +33,11 @@ export class InstancePool {
 
   constructor(private engine: Engine, private budgetBytes: number, private bridges: ReturnType<typeof makeBridgeFactory>) {}
 
-  /** A fresh instance of `ref`, added to the pool (check() uses it to validate a bundle). */
-  async loadFresh(ref: BundleRef): Promise<Entry> {
-    const inst = await this.engine.load({ ref, limits: ref.config.limits, bridge: this.bridges(ref.config) });
+  /** A fresh instance of `ref` in `lane`, added to the pool. */
+  async loadFresh(ref: BundleRef, lane: Lane = "light"): Promise<Entry> {
+    const inst = await this.engine.load({ ref, limits: ref.config.limits, bridge: this.bridges(ref.config), lane });
     this.loads++;
-    const e: Entry = { ref, inst, inflight: 0, lastUsed: performance.now(), retiring: false };
+    const e: Entry = { ref, inst, inflight: 0, lastUsed: performance.now(), retiring: false, lane };
     this.entries.push(e);
     this.retireOldBundles(ref);
     this.enforceBudget();
@@ -41,11 +45,11 @@ export class InstancePool {
     return e;
   }
 
-  async acquire(ref: BundleRef): Promise<Entry> {
+  async acquire(ref: BundleRef, lane: Lane = "light"): Promise<Entry> {
     const limits = ref.config.limits;
     const deadline = performance.now() + limits.wallMs;
     for (;;) {
-      const mine = this.live(ref.bundleId);
+      const mine = this.live(ref.bundleId, lane);
       const free = mine.filter((e) => e.inflight < limits.concurrency).sort((a, b) => a.inflight - b.inflight)[0];
       if (free) return this.take(free);
       const loading = this.loading.get(ref.bundleId);
@@ -54,10 +58,10 @@ export class InstancePool {
         continue;
       }
       if (mine.length < Math.max(1, this.engine.workers())) {
-        const p = this.loadFresh(ref).finally(() => this.loading.delete(ref.bundleId));
+        const p = this.loadFresh(ref, lane).finally(() => this.loading.delete(ref.bundleId));
         this.loading.set(ref.bundleId, p);
         const e = await p;
-        if (e.inflight < limits.concurrency && e.inst.alive) return this.take(e);
+        if (e.inflight < limits.concurrency && e.inst.alive && e.lane === lane) return this.take(e);
         continue;
       }
       await this.waitForSlot(ref.bundleId, deadline - performance.now(), limits);
@@ -98,8 +102,14 @@ export class InstancePool {
     return e;
   }
 
-  private live(bundleId: string): Entry[] {
-    for (const e of this.entries) if (!e.inst.alive && e.inflight === 0) this.remove(e);
+  private live(bundleId: string, lane: Lane): Entry[] {
+    for (const e of [...this.entries]) {
+      if (!e.inst.alive && e.inflight === 0) this.remove(e);
+      else if (e.ref.bundleId === bundleId && e.lane !== lane && !e.retiring) {
+        e.retiring = true;
+        if (e.inflight === 0) this.remove(e);
+      }
+    }
     return this.entries.filter((e) => e.ref.bundleId === bundleId && e.inst.alive && !e.retiring);
   }
 

@@ -111,7 +111,9 @@ export type RuntimeFailureReason =
   | "crashed"
   | "bad_response"
   | "load_failed"
-  | "overloaded";
+  | "overloaded"
+  /** A bystander: its worker was killed because of another call (see failures.ts). */
+  | "worker_restarted";
 
 export interface RuntimeStats {
   workers: number;
@@ -119,6 +121,10 @@ export interface RuntimeStats {
   memoryBytes: number;
   loads: number;
   evictions: number;
+  /** Calls re-run after their worker was killed for another call's sake (replay.ts). */
+  replays: number;
+  /** Calls running and waiting per lane (scheduler.ts). */
+  lanes: { light: { active: number; queued: number }; heavy: { active: number; queued: number }; load: { queued: number } };
 }
 
 export interface ScheduledResult {

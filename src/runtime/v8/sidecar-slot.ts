@@ -6,7 +6,8 @@
  */
 import type { Subprocess } from "bun";
 import type { RuntimeFailureReason } from "../types";
-import { failure } from "../failures";
+import { BYSTANDER_MESSAGE, failure } from "../failures";
+import type { Lane } from "../lanes";
 import { encodeFrame, frameReader } from "./frames";
 import type { FromSidecar, ToSidecar } from "./protocol";
 import { PRELUDE } from "../../../sandbox/dist/prelude.gen";
@@ -33,6 +34,8 @@ export class SidecarSlot {
   readonly instances = new Set<number>();
   readonly ready: Promise<void>;
   dead = false;
+  /** The lane this sidecar serves (lanes.ts); its replacement serves the same lane. */
+  lane: Lane = "light";
   private failReady: (e: Error) => void = () => {};
 
   constructor(opts: SlotOptions, private onHost: (slot: SidecarSlot, m: HostMessage, bytes?: Uint8Array) => void, private onDeath: (slot: SidecarSlot) => void) {
@@ -90,7 +93,7 @@ export class SidecarSlot {
     });
   }
 
-  /** Kill the process; the call that caused it gets `reason`, the others "crashed". */
+  /** Kill the process; the call that caused it gets `reason`, the others are bystanders (`worker_restarted`). */
   kill(reason: RuntimeFailureReason, message: string, culprit?: number): void {
     if (this.dead) return;
     this.dead = true;
@@ -99,7 +102,7 @@ export class SidecarSlot {
     } catch {}
     this.failReady(failure(reason, message));
     for (const [id, p] of this.pending) {
-      p.reject(id === culprit || culprit === undefined ? failure(reason, message) : failure("crashed", "The V8 sidecar was restarted after another call exceeded its limits."));
+      p.reject(id === culprit || culprit === undefined ? failure(reason, message) : failure("worker_restarted", BYSTANDER_MESSAGE));
     }
     this.pending.clear();
     this.onDeath(this);
