@@ -210,27 +210,30 @@ export class Scheduler {
     });
   }
 
-  /** Hands free lane capacity to waiting calls, one agent at a time in ring order. */
+  /**
+   * Hands free lane capacity to waiting calls. The ring is scanned from the front; an
+   * agent that gets a turn moves to the back, one that cannot start keeps its place.
+   */
   private pump(): void {
-    let progress = true;
-    while (progress && this.ring.length) {
-      progress = false;
-      for (let n = this.ring.length; n > 0; n--) {
-        const id = this.ring.shift()!;
-        const a = this.agents.get(id);
-        if (!a || a.queue.length === 0) {
-          progress = true;
-          continue;
-        }
-        const lane = this.laneOf(id);
-        if (this.canStart(a, lane)) {
-          a.active++;
-          this.lanes[lane].active++;
-          a.queue.shift()!.start(lane);
-          progress = true;
-        }
-        if (a.queue.length) this.ring.push(id);
+    let i = 0;
+    while (i < this.ring.length) {
+      const id = this.ring[i]!;
+      const a = this.agents.get(id);
+      if (!a || a.queue.length === 0) {
+        this.ring.splice(i, 1);
+        continue;
       }
+      const lane = this.laneOf(id);
+      if (!this.canStart(a, lane)) {
+        i++;
+        continue;
+      }
+      a.active++;
+      this.lanes[lane].active++;
+      a.queue.shift()!.start(lane);
+      this.ring.splice(i, 1);
+      if (a.queue.length) this.ring.push(id);
+      i = 0;
     }
   }
 }
