@@ -32,7 +32,7 @@ export const settings = {
   modelTimeoutMs: { env: "CANTRIP_MODEL_TIMEOUT_MS", flag: "model-timeout-ms", kind: "int", min: 1000, max: 3_600_000, default: 120_000, doc: "Timeout of one model call." },
   maxRepairs: { env: "CANTRIP_MAX_REPAIRS", flag: "max-repairs", kind: "int", min: 0, max: 10, default: 3, doc: "Repair attempts after a failed build or validation." },
   jobConcurrency: { env: "CANTRIP_JOB_CONCURRENCY", flag: "job-concurrency", kind: "int", min: 1, max: 64, default: 4, doc: "Jobs run at once." },
-  sandboxWorkers: { env: "CANTRIP_SANDBOX_WORKERS", flag: "sandbox-workers", kind: "int", min: 1, max: 64, default: 2, doc: "Sandbox worker threads." },
+  sandboxWorkers: { env: "CANTRIP_SANDBOX_WORKERS", flag: "sandbox-workers", kind: "int", min: 1, max: 64, default: 2, doc: "Sandbox worker threads (or V8 sidecars) that run calls: a quarter (at least one, from 2 up) for heavy agents, the rest for light ones; one more load worker runs load-checks." },
   sandbox: { env: "CANTRIP_SANDBOX", flag: "sandbox", kind: "enum", values: ["quickjs", "v8"], default: "quickjs", doc: "Default sandbox engine: quickjs (in-process WebAssembly) or v8 (isolated-vm in Node >= 24 sidecars); agents may override it." },
   node: { env: "CANTRIP_NODE", flag: "node", kind: "string", default: "", doc: "Node >= 24 binary for the v8 engine (default: node on PATH, then .tools/v8); isolated-vm is found through NODE_PATH." },
   sandboxAgentConcurrency: { env: "CANTRIP_SANDBOX_AGENT_CONCURRENCY", flag: "sandbox-agent-concurrency", kind: "int", min: 1, max: 1024, default: 8, doc: "Calls one agent may have running in the sandbox at once; more wait in its queue." },

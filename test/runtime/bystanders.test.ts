@@ -124,7 +124,7 @@ test("load-checks of large bundles never run where other agents' calls are in fl
   await Bun.sleep(100);
   // Three uploads at once; a tight CPU limit makes each compile overrun its slice, so the
   // watchdog kills whatever worker compiles it.
-  const checks = await Promise.all([1, 2, 3].map((i) => H.runtime.check(H.ref(`big-${i}`, big, { limits: { cpuMs: 40 } })).then(() => "ok", (e) => (e as { details?: { reason?: string } }).details?.reason)));
+  const checks = await Promise.all([1, 2, 3].map((i) => H.runtime.check(H.ref(`big-${i}`, big, { limits: { cpuMs: 40 } })).then(() => "ok", (e) => String((e as { details?: { reason?: string } }).details?.reason))));
   for (const c of checks) expect(["ok", "cpu_timeout"]).toContain(c);
   const res = await Promise.all(bystanders);
   expect(res.map((r) => r.status)).toEqual([200, 200, 200]);
