@@ -4,7 +4,7 @@
  * lane (the load worker is started on first use), and a dead worker is replaced by one
  * serving the same lane.
  */
-import { effectiveLane, laneSizes, type Lane, type LaneSizes } from "./lanes";
+import { effectiveLane, laneNice, laneSizes, type Lane, type LaneSizes } from "./lanes";
 
 /** What LaneSlots needs of a worker. */
 export interface LaneSlot {
@@ -17,7 +17,8 @@ export class LaneSlots<S extends LaneSlot> {
   slots: S[] = [];
   readonly sizes: LaneSizes;
 
-  constructor(workers: number, private spawn: (lane: Lane) => S) {
+  /** `spawn(lane, nice)` starts a worker for `lane` at OS priority `nice` (laneNice). */
+  constructor(workers: number, private spawn: (lane: Lane, nice: number) => S) {
     this.sizes = laneSizes(workers);
     for (let i = 0; i < this.sizes.light; i++) this.slots.push(this.make("light"));
     for (let i = 0; i < this.sizes.heavy; i++) this.slots.push(this.make("heavy"));
@@ -43,15 +44,15 @@ export class LaneSlots<S extends LaneSlot> {
   }
 
   /** Puts `fresh` where `dead` was (same lane). False if `dead` is no longer a slot. */
-  replace(dead: S, fresh: () => S): boolean {
+  replace(dead: S): boolean {
     const i = this.slots.indexOf(dead);
     if (i < 0) return false;
-    this.slots[i] = fresh();
+    this.slots[i] = this.make(dead.lane);
     return true;
   }
 
   private make(lane: Lane): S {
-    const s = this.spawn(lane);
+    const s = this.spawn(lane, laneNice(lane, this.sizes));
     s.lane = lane;
     return s;
   }

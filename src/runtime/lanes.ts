@@ -26,6 +26,15 @@ export function laneSizes(workers: number): LaneSizes {
   return { light: n - heavy, heavy };
 }
 
+/**
+ * OS scheduling priority (nice) of a lane's workers: heavy and load workers yield the CPU
+ * to light workers and the main thread when cores are scarce (Linux: per thread for
+ * QuickJS workers, per process for V8 sidecars; best effort elsewhere).
+ */
+export function laneNice(lane: Lane, sizes: LaneSizes): number {
+  return lane === "load" || (lane === "heavy" && sizes.heavy > 0) ? 10 : 0;
+}
+
 /** The lane whose workers actually run `lane` given the sizes (heavy falls back to light). */
 export function effectiveLane(lane: Lane, sizes: LaneSizes): Lane {
   return lane === "heavy" && sizes.heavy === 0 ? "light" : lane;

@@ -31,7 +31,7 @@ class QuickJsEngine implements Engine {
   private failedStarts = 0;
 
   constructor(private opts: EngineFactoryOptions) {
-    this.lanes = new LaneSlots(opts.workers, () => this.spawn());
+    this.lanes = new LaneSlots(opts.workers, (_lane, nice) => this.spawn(nice));
     this.timer = setInterval(() => this.tick(), TICK_MS);
     this.timer.unref?.();
   }
@@ -44,9 +44,9 @@ class QuickJsEngine implements Engine {
     return this.nextId++;
   }
 
-  private spawn(): WorkerSlot {
+  private spawn(nice: number): WorkerSlot {
     return new WorkerSlot(
-      { spares: SPARES_PER_WORKER, memoryBytes: this.opts.memoryBytes },
+      { spares: SPARES_PER_WORKER, memoryBytes: this.opts.memoryBytes, nice },
       (slot, m) => this.onHost(slot, m),
       (slot) => this.onDeath(slot),
     );
@@ -55,23 +55,18 @@ class QuickJsEngine implements Engine {
   private onDeath(slot: WorkerSlot): void {
     for (const inst of slot.instances) this.handles.get(inst)?.markDead();
     if (this.closed || !this.lanes.slots.includes(slot)) return;
-    const respawn = () => {
-      const fresh = this.spawn();
-      fresh.lane = slot.lane;
-      return fresh;
-    };
     // A worker that never started (bad entry path, wasm missing) would fail again at once:
     // back off instead of respawning in a tight loop; calls meanwhile fail fast.
     if (!slot.started) {
       this.failedStarts++;
       const delay = Math.min(30_000, 250 * 2 ** Math.min(this.failedStarts, 7));
       setTimeout(() => {
-        if (!this.closed) this.lanes.replace(slot, respawn);
+        if (!this.closed) this.lanes.replace(slot);
       }, delay).unref?.();
       return;
     }
     this.failedStarts = 0;
-    this.lanes.replace(slot, respawn);
+    this.lanes.replace(slot);
   }
 
   private onHost(slot: WorkerSlot, m: Extract<FromWorker, { t: "host" }>): void {

@@ -31,7 +31,7 @@ export class WorkerSlot {
   private failReady: (e: Error) => void = () => {};
 
   constructor(
-    opts: { spares: number; memoryBytes: number },
+    opts: { spares: number; memoryBytes: number; nice?: number },
     private onHost: (slot: WorkerSlot, m: Extract<FromWorker, { t: "host" }>) => void,
     private onDeath: (slot: WorkerSlot) => void,
   ) {
@@ -54,7 +54,7 @@ export class WorkerSlot {
       p?.resolve(m);
     };
     this.worker.onerror = (ev) => this.kill("crashed", `The sandbox worker failed: ${(ev as ErrorEvent).message ?? "error"}`);
-    this.post({ t: "init", watch: this.watch.buffer as SharedArrayBuffer, spares: opts.spares, memoryBytes: opts.memoryBytes });
+    this.post({ t: "init", watch: this.watch.buffer as SharedArrayBuffer, spares: opts.spares, memoryBytes: opts.memoryBytes, nice: opts.nice ?? 0 });
   }
 
   post(m: ToWorker): void {

@@ -39,7 +39,7 @@ class V8Engine implements Engine {
   private files = writeSidecar();
 
   constructor(private opts: EngineFactoryOptions, private node: NodeRuntime) {
-    this.lanes = new LaneSlots(opts.workers, () => this.spawn());
+    this.lanes = new LaneSlots(opts.workers, (_lane, nice) => this.spawn(nice));
     this.timer = setInterval(() => this.tick(), TICK_MS);
     this.timer.unref?.();
   }
@@ -52,9 +52,9 @@ class V8Engine implements Engine {
     return this.nextId++;
   }
 
-  private spawn(): SidecarSlot {
+  private spawn(nice: number): SidecarSlot {
     return new SidecarSlot(
-      { node: this.node.node, entry: this.files.entry, env: this.node.env, memoryBytes: this.opts.memoryBytes },
+      { node: this.node.node, entry: this.files.entry, env: this.node.env, memoryBytes: this.opts.memoryBytes, nice },
       (slot, m, bytes) => this.onHost(slot, m, bytes),
       (slot) => this.onDeath(slot),
     );
@@ -62,12 +62,7 @@ class V8Engine implements Engine {
 
   private onDeath(slot: SidecarSlot): void {
     for (const inst of slot.instances) this.handles.get(inst)?.markDead();
-    if (this.closed) return;
-    this.lanes.replace(slot, () => {
-      const fresh = this.spawn();
-      fresh.lane = slot.lane;
-      return fresh;
-    });
+    if (!this.closed) this.lanes.replace(slot);
   }
 
   private onHost(slot: SidecarSlot, m: HostMessage, bytes?: Uint8Array): void {

@@ -5,6 +5,7 @@
  * with `reason`, the others as crashed (endpoint_unreachable).
  */
 import type { Subprocess } from "bun";
+import { setPriority } from "node:os";
 import type { RuntimeFailureReason } from "../types";
 import { BYSTANDER_MESSAGE, failure } from "../failures";
 import type { Lane } from "../lanes";
@@ -24,6 +25,8 @@ export interface SlotOptions {
   entry: string;
   env: Record<string, string>;
   memoryBytes: number;
+  /** OS priority (nice) for the process, from its lane (lanes.ts). */
+  nice?: number;
 }
 
 export type HostMessage = Extract<FromSidecar, { t: "host" }>;
@@ -40,6 +43,11 @@ export class SidecarSlot {
 
   constructor(opts: SlotOptions, private onHost: (slot: SidecarSlot, m: HostMessage, bytes?: Uint8Array) => void, private onDeath: (slot: SidecarSlot) => void) {
     this.proc = Bun.spawn([opts.node, "--no-node-snapshot", opts.entry], { env: { ...process.env, ...opts.env }, stdin: "pipe", stdout: "pipe", stderr: "pipe" });
+    if (opts.nice) {
+      try {
+        setPriority(this.proc.pid, opts.nice);
+      } catch {} // best effort: not every OS or container allows it
+    }
     let markReady!: () => void;
     this.ready = new Promise((resolve, reject) => {
       markReady = resolve;
