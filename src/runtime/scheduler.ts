@@ -9,8 +9,8 @@
  * full, freed capacity goes round-robin across the agents that have calls waiting, so a
  * busy agent cannot take turns from a quiet one.
  *
- * Agents are classified by recent CPU per call (an EWMA that rises fast and decays
- * slowly): at or above `heavyCpuMs` an agent is heavy for at least HEAVY_HOLD_MS and its
+ * Agents are classified by recent CPU per call (an average that rises faster than it
+ * decays; one clearly heavy call is enough): at or above `heavyCpuMs` an agent is heavy for at least HEAVY_HOLD_MS and its
  * calls run only in the heavy lane, so light agents keep their latency. An agent not yet
  * seen (no finished call since start-up) runs one call at a time until its first call
  * finishes, so a first burst of CPU-heavy calls cannot fill the light lane.
@@ -42,6 +42,8 @@ export const defaultSchedulerOptions: Omit<SchedulerOptions, "workers"> = {
 const LIGHT_SLOTS_PER_WORKER = 32;
 /** Heavy calls mostly burn CPU: two per worker keeps one ready while the other runs. */
 const HEAVY_SLOTS_PER_WORKER = 2;
+/** A single call using this many times heavyCpuMs makes its agent heavy at once. */
+const CLEARLY_HEAVY = 4;
 /** How long an agent stays heavy after the last sign of heaviness. */
 export const HEAVY_HOLD_MS = 60_000;
 /** Load-checks run one at a time on the load worker; a check waits at most this long for it. */
@@ -96,13 +98,18 @@ export class Scheduler {
     this.agent(agentId).heavyUntil = this.now() + HEAVY_HOLD_MS;
   }
 
-  /** Records the CPU (ms) one finished call of `agentId` used. */
+  /**
+   * Records the CPU (ms) one finished call of `agentId` used. A call's CPU is measured as
+   * the wall time of its guest slices, so on a crowded machine a light call can now and
+   * then look like 100 ms: one such call moves the average only a quarter of the way, while
+   * a call of CLEARLY_HEAVY × heavyCpuMs or more makes the agent heavy at once.
+   */
   record(agentId: string, cpuMs: number): void {
     const a = this.agent(agentId);
     a.calls++;
-    const k = cpuMs > a.cpuEwmaMs ? 0.5 : 0.1;
+    const k = cpuMs > a.cpuEwmaMs ? 0.25 : 0.1;
     a.cpuEwmaMs += k * (cpuMs - a.cpuEwmaMs);
-    if (a.cpuEwmaMs >= this.opts.heavyCpuMs) a.heavyUntil = this.now() + HEAVY_HOLD_MS;
+    if (a.cpuEwmaMs >= this.opts.heavyCpuMs || cpuMs >= CLEARLY_HEAVY * this.opts.heavyCpuMs) a.heavyUntil = this.now() + HEAVY_HOLD_MS;
   }
 
   /**
