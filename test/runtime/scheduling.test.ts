@@ -17,6 +17,11 @@ export default defineBackend({ routes: {
     while (Date.now() - t0 < ms) n++;
     return { n };
   } },
+  "POST /work": { input: t.Object({ n: t.Number() }), handle: ({ n }) => {
+    let x = 0;
+    for (let i = 0; i < n; i++) x += i;
+    return { x };
+  } },
   "POST /sleep": { input: t.Object({ ms: t.Number() }), handle: async ({ ms }) => {
     await new Promise((r) => setTimeout(r, ms));
     return { slept: ms };
@@ -45,10 +50,11 @@ async function outcome(p: Promise<{ status: number }>): Promise<Outcome> {
 test("a light agent keeps answering while a heavy agent saturates everything it is allowed", async () => {
   H = makeHarness(quickjsEngine);
   const code = await bundle(BURN);
-  const heavy = H.ref("noisy", code, { limits: { cpuMs: 1000, wallMs: 10_000 } });
+  const heavy = H.ref("noisy", code, { limits: { cpuMs: 8000, wallMs: 15_000 } });
   const light = H.ref("quiet", code, { limits: { cpuMs: 1000, wallMs: 10_000 } });
   expect(json(await H.runtime.fetch(light, req("GET", "/ok")))).toEqual({ ok: true });
-  expect((await H.runtime.fetch(heavy, req("POST", "/burn", { ms: 300 }))).status).toBe(200);
+  // ~1 s of real CPU (a fixed amount of work): the scheduler now knows it is heavy.
+  expect((await H.runtime.fetch(heavy, req("POST", "/work", { n: 1.2e7 }))).status).toBe(200);
 
   // 8 running + 32 queued is everything the heavy agent may have; 8 more are refused.
   const heavyCalls = Array.from({ length: 48 }, () => outcome(H!.runtime.fetch(heavy, req("POST", "/burn", { ms: 900 }))));
@@ -91,10 +97,10 @@ test("beyond its concurrency and queue an agent gets 429 rate_limited with Retry
 test("a call waits for its turn only queueWaitMs: 503 sandbox_busy with Retry-After when the lane stays full", async () => {
   H = makeHarness(quickjsEngine, {}, { scheduling: { queueWaitMs: 300 } });
   const code = await bundle(BURN);
-  const [a, b] = ["hog-a", "hog-b"].map((id) => H!.ref(id, code));
-  // Both become heavy (recent CPU per call well above 50 ms); the heavy lane holds 2 calls.
-  for (const r of [a!, b!]) await H.runtime.fetch(r, req("POST", "/burn", { ms: 200 }));
-  const hold = [1, 2].map(() => H!.runtime.fetch(a!, req("POST", "/sleep", { ms: 1500 })));
+  const [a, b] = ["hog-a", "hog-b"].map((id) => H!.ref(id, code, { limits: { cpuMs: 8000, wallMs: 15_000 } }));
+  // Both become heavy (~1 s of real CPU in one call); the heavy lane holds 2 calls.
+  for (const r of [a!, b!]) await H.runtime.fetch(r, req("POST", "/work", { n: 1.2e7 }));
+  const hold = [1, 2].map(() => H!.runtime.fetch(a!, req("POST", "/sleep", { ms: 1500 })).catch((e) => e));
   await Bun.sleep(50);
   const f = await failureOf(() => H!.runtime.fetch(b!, req("POST", "/sleep", { ms: 10 })));
   expect(f.code).toBe("sandbox_busy");
