@@ -69,9 +69,8 @@ function injectSecrets(value: string, config: AgentRuntimeConfig, resolve: Secre
     const grant = config.secrets.find((s) => s.name === name);
     if (!grant) throw new Error(`fetch: secret ${name} is not granted to this agent`);
     if (!secretMayGo(grant.hosts, to.scheme, to.host, to.port)) {
-      throw new Error(
-        `fetch: secret ${name} is not approved for ${to.scheme}://${to.host}:${to.port}; a grant for a bare host covers https on port 443 only, other schemes and ports must be granted by name (e.g. "http://${to.host}:${to.port}")`,
-      );
+      const where = `${to.scheme}://${to.host.includes(":") ? `[${to.host}]` : to.host}:${to.port}`;
+      throw new Error(`fetch: secret ${name} is not approved for ${where}; a grant for a bare host covers https on port 443 only, other schemes and ports must be granted by name (e.g. "${where}")`);
     }
     const v = resolve(config.agentId, name);
     if (v === null) throw new Error(`fetch: secret ${name} has no value`);
