@@ -6,7 +6,8 @@
  * Retry-After; queue waiting is not charged to a call's wall deadline.
  */
 import { afterEach, expect, test } from "bun:test";
-import { quickjsEngine } from "../../src/runtime";
+import { quickjsEngine, type EngineFactory } from "../../src/runtime";
+import { probeV8, v8Engine } from "../../src/runtime/v8";
 import { bundle, failureOf, json, makeHarness, req, type Harness } from "./harness";
 
 const BURN = `
@@ -47,14 +48,21 @@ async function outcome(p: Promise<{ status: number }>): Promise<Outcome> {
   }
 }
 
-test("a light agent keeps answering while a heavy agent saturates everything it is allowed", async () => {
-  H = makeHarness(quickjsEngine);
+const probe = probeV8({ node: process.env.CANTRIP_NODE || undefined });
+const engines: [string, EngineFactory | null][] = [
+  ["quickjs", quickjsEngine],
+  ["v8", probe.ok ? v8Engine({ node: probe.runtime.node }) : null],
+];
+
+test.each(engines)("%s: a light agent keeps answering while a heavy agent saturates everything it is allowed", async (_name, engine) => {
+  if (!engine) return console.warn(`[scheduling] v8 variant SKIPPED: ${probe.ok ? "" : probe.error}`);
+  H = makeHarness(engine);
   const code = await bundle(BURN);
   const heavy = H.ref("noisy", code, { limits: { cpuMs: 8000, wallMs: 15_000 } });
   const light = H.ref("quiet", code, { limits: { cpuMs: 1000, wallMs: 10_000 } });
   expect(json(await H.runtime.fetch(light, req("GET", "/ok")))).toEqual({ ok: true });
-  // ~1 s of real CPU (a fixed amount of work): the scheduler now knows it is heavy.
-  expect((await H.runtime.fetch(heavy, req("POST", "/work", { n: 1.2e7 }))).status).toBe(200);
+  // Real CPU (a fixed amount of work, ~1 s in QuickJS; a busy second in V8): the scheduler now knows it is heavy.
+  expect((await H.runtime.fetch(heavy, _name === "v8" ? req("POST", "/burn", { ms: 900 }) : req("POST", "/work", { n: 1.2e7 }))).status).toBe(200);
 
   // 8 running + 32 queued is everything the heavy agent may have; 8 more are refused.
   const heavyCalls = Array.from({ length: 48 }, () => outcome(H!.runtime.fetch(heavy, req("POST", "/burn", { ms: 900 }))));
