@@ -27,12 +27,14 @@ export function laneSizes(workers: number): LaneSizes {
 }
 
 /**
- * OS scheduling priority (nice) of a lane's workers: heavy and load workers yield the CPU
- * to light workers and the main thread when cores are scarce (Linux: per thread for
- * QuickJS workers, per process for V8 sidecars; best effort elsewhere).
+ * OS scheduling priority (nice) of a lane's workers: heavy workers yield the CPU to light
+ * workers and the main thread when cores are scarce (Linux: per thread for QuickJS
+ * workers, per process for V8 sidecars; best effort elsewhere). The load worker keeps
+ * normal priority: a compile's CPU limit is counted in wall time, and a niced compile on
+ * a crowded machine would fail uploads that are fine.
  */
 export function laneNice(lane: Lane, sizes: LaneSizes): number {
-  return lane === "load" || (lane === "heavy" && sizes.heavy > 0) ? 10 : 0;
+  return lane === "heavy" && sizes.heavy > 0 ? 10 : 0;
 }
 
 /** The lane whose workers actually run `lane` given the sizes (heavy falls back to light). */
