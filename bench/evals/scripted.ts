@@ -9,6 +9,7 @@ const emailSpec = {
   name: "Email Checker",
   summary: "Validates an email address.",
   routes: [{ method: "POST", path: "/", summary: "Check an email", input: { type: "object", required: ["email"], properties: { email: { type: "string" } } }, output: { type: "object", required: ["valid", "reason", "domain"], properties: { valid: { type: "boolean" } } } }],
+  rules: [],
   validationRules: ["email is a required string"],
   failureBehavior: ["400 on invalid input"],
   externalHosts: [],
@@ -16,8 +17,8 @@ const emailSpec = {
   storage: null,
   schedule: null,
   examples: [
-    { name: "valid", request: { method: "POST", path: "/", body: { email: "a@b.io" } }, expect: { status: 200, properties: [{ path: "valid", equals: true }] } },
-    { name: "invalid", request: { method: "POST", path: "/", body: { email: "nope" } }, expect: { status: 200, properties: [{ path: "valid", equals: false }] } },
+    { name: "valid", request: { method: "POST", path: "/", body: { email: "a@b.io" } }, expect: { status: 200, assertions: [{ path: "valid", equals: true }] } },
+    { name: "invalid", request: { method: "POST", path: "/", body: { email: "nope" } }, expect: { status: 200, assertions: [{ path: "valid", equals: false }] } },
   ],
   invalidInputs: [{ name: "number", request: { method: "POST", path: "/", body: { email: 1 } }, expectStatus: 400 }],
 };
@@ -50,6 +51,7 @@ const counterSpec = {
     { method: "GET", path: "/counters/:name", summary: "Read", output: { type: "object", required: ["name", "value"] } },
     { method: "DELETE", path: "/counters/:name", summary: "Reset", output: { type: "object", required: ["name", "value"] } },
   ],
+  rules: [],
   validationRules: ["by is an integer from 1 to 1000"],
   failureBehavior: ["400 on invalid input"],
   externalHosts: [],
@@ -57,8 +59,8 @@ const counterSpec = {
   storage: "counter:<name> → number",
   schedule: null,
   examples: [
-    { name: "read unknown", request: { method: "GET", path: "/counters/eval-probe" }, expect: { status: 200, properties: [{ path: "value", type: "integer" }] } },
-    { name: "increment", request: { method: "POST", path: "/counters/eval-probe/increment", body: { by: 2 } }, expect: { status: 200, properties: [{ path: "value", gte: 2 }] } },
+    { name: "read unknown", request: { method: "GET", path: "/counters/eval-probe" }, expect: { status: 200, assertions: [{ path: "value", type: "integer" }] } },
+    { name: "increment", request: { method: "POST", path: "/counters/eval-probe/increment", body: { by: 2 } }, expect: { status: 200, assertions: [{ path: "value", gte: 2 }] } },
   ],
   invalidInputs: [{ name: "by zero", request: { method: "POST", path: "/counters/x/increment", body: { by: 0 } }, expectStatus: 400 }],
 };

@@ -27,6 +27,8 @@ export interface ChatRequest {
   signal?: AbortSignal;
   onCall?: (call: LlmCall) => void;
   onDelta?: (text: string) => void;
+  /** Sent as `max_tokens` when set. */
+  maxTokens?: number;
 }
 
 export interface ChatReply {
@@ -48,7 +50,7 @@ export function promptHash(model: string, messages: ChatMessage[]): string {
 }
 
 async function attemptOnce(client: OpenAI, s: ChatSettings, req: ChatRequest): Promise<ChatReply> {
-  const base = { model: req.model, messages: req.messages, ...(req.responseFormat ? { response_format: req.responseFormat } : {}) };
+  const base = { model: req.model, messages: req.messages, ...(req.responseFormat ? { response_format: req.responseFormat } : {}), ...(req.maxTokens ? { max_tokens: req.maxTokens } : {}) };
   const opts = { signal: req.signal, timeout: s.timeoutMs, maxRetries: 0 };
   if (!req.onDelta) {
     const res = await client.chat.completions.create({ ...base, stream: false }, opts);

@@ -43,6 +43,7 @@ export function createLlm(opts: LlmOptions): Llm | null {
         signal: req.signal,
         onCall: req.onCall,
         onDelta: req.onDelta,
+        maxTokens: req.maxTokens,
       });
       return reply.content;
     },

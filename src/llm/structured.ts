@@ -86,6 +86,7 @@ export class Structured {
           responseFormat: responseFormat(mode, req.schemaName, plain),
           signal: req.signal,
           onCall: req.onCall,
+          maxTokens: req.maxTokens,
         });
         this.accepted.set(model, mode);
         return reply.content;

@@ -60,6 +60,8 @@ export interface CallOptions {
   model?: string;
   signal?: AbortSignal;
   onCall?: (call: LlmCall) => void;
+  /** Upper bound on the reply's tokens (sent as `max_tokens`); the server's default when absent. */
+  maxTokens?: number;
 }
 
 export interface JsonRequest<T extends TSchema> extends CallOptions {

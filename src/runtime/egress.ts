@@ -34,7 +34,14 @@ export const SECRET_PATTERN = /\{\{secret:([A-Za-z0-9_.-]+)\}\}/g;
 
 const defaultLookup = async (host: string) => (await dnsLookup(host, { all: true })).map((a) => a.address);
 
-export function createEgress(opts: EgressOptions, secrets: SecretResolver) {
+/** Answers a scratch run's request from its world's fixtures (see scratch.ts). */
+export type ScratchServe = (config: AgentRuntimeConfig, req: EgressRequest, body: Uint8Array | undefined) => EgressResponse;
+
+const noScratch: ScratchServe = (config) => {
+  throw new Error(`fetch: scratch world ${config.scratch?.namespace} is not open`);
+};
+
+export function createEgress(opts: EgressOptions, secrets: SecretResolver, scratchServe: ScratchServe = noScratch) {
   const lookup = opts.lookup ?? defaultLookup;
   return async function egress(config: AgentRuntimeConfig, limits: Limits, req: EgressRequest, body: Uint8Array | undefined): Promise<EgressResponse> {
     let url: URL;
@@ -48,6 +55,8 @@ export function createEgress(opts: EgressOptions, secrets: SecretResolver) {
     const host = url.hostname.replace(/^\[|\]$/g, "").toLowerCase();
     const port = url.port || (url.protocol === "https:" ? "443" : "80");
     if (!hostMatches(config.allowedHosts, host, port)) throw new Error(`fetch: host ${host} is not in this agent's allowed hosts`);
+    // Fixture layer, in front of the real request: a scratch run never reaches the network.
+    if (config.scratch) return scratchServe(config, req, body);
     const addresses = isIP(host) ? [host] : await lookup(host).catch((e) => {
       throw new Error(`fetch: cannot resolve ${host}: ${(e as Error).message}`);
     });
