@@ -149,7 +149,7 @@ export async function runGeneration(deps: PipelineDeps, input: GenerateInput, ct
     repairs++;
     ctx.progress(Math.min(base + 8, 88), "repair");
     ctx.log("info", `repair attempt ${repairs} of ${deps.maxRepairs}`);
-    const repairUser = repairUserMessage(spec, input.prompt, source, failures, history);
+    const repairUser = repairUserMessage(spec, input.prompt, source, failures, history, current.sameAs);
     history.push(current);
     source = extractCode(
       await deps.llm.text({
@@ -215,7 +215,7 @@ export async function runGeneration(deps: PipelineDeps, input: GenerateInput, ct
 function outcomeOf(report: ValidationReport | undefined, failures: string): string {
   if (!report) return `did not compile: ${failures.split("\n").slice(1, 3).join(" ").slice(0, 240)}`;
   const bad = report.checks.filter((c) => !c.ok);
-  return `${report.passed} check(s) passed, ${bad.length} failed: ${bad.map((c) => `${c.name} (${(c.environment?.[0] ? "sandbox environment: " + c.environment[0] : c.errors[0] ?? "").slice(0, 160)})`).join("; ")}`;
+  return `${report.passed} check(s) passed, ${bad.length} failed: ${bad.map((c) => `${c.name} (${(c.environment?.[0] ? "sandbox environment: " + c.environment[0].split("; ")[0] : c.errors[0] ?? "").slice(0, 200)})`).join("; ")}`;
 }
 
 function summarize(r: ValidationReport) {

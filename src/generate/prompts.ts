@@ -111,9 +111,10 @@ export interface AttemptNote {
  * and (from the second repair on) the earlier attempts and their outcomes, so the model
  * does not go back to a module that already failed.
  */
-export function repairUserMessage(spec: Spec, requirements: string, source: string, failures: string, history: AttemptNote[] = []): string {
+export function repairUserMessage(spec: Spec, requirements: string, source: string, failures: string, history: AttemptNote[] = [], currentSameAs?: number): string {
+  const same = currentSameAs ? `, the same module as attempt ${currentSameAs}: try a different fix` : "";
   const past = history.length
-    ? `\n\nEarlier attempts (oldest first; the current module is attempt ${history.length + 1}):\n${history
+    ? `\n\nEarlier attempts (oldest first; the current module is attempt ${history.length + 1}${same}):\n${history
         .map((h) => `- attempt ${h.attempt}${h.sameAs ? ` (the same module as attempt ${h.sameAs})` : ""}: ${h.outcome}`)
         .join("\n")}`
     : "";
