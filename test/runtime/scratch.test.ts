@@ -94,7 +94,7 @@ describe("scratch worlds", () => {
 describe("example templates", () => {
   const responses = new Map([["create", { status: 201, body: { id: "t1", n: 3, tags: ["a"] } }]]);
   test("a whole-string reference keeps the JSON type; an embedded one splices text", () => {
-    expect(resolveTemplates({ path: "/todos/{{examples.create.body.id}}", n: "{{examples.create.body.n}}", s: "{{examples.create.status}}", all: "{{ examples.create.body }}" }, responses)).toEqual({
+    expect(resolveTemplates<unknown>({ path: "/todos/{{examples.create.body.id}}", n: "{{examples.create.body.n}}", s: "{{examples.create.status}}", all: "{{ examples.create.body }}" }, responses)).toEqual({
       path: "/todos/t1",
       n: 3,
       s: 201,
