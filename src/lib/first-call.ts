@@ -60,7 +60,7 @@ export function sampleOf(schema: unknown, depth = 0): unknown {
     case "string":
       if (s.format === "email") return "ada@example.com";
       if (s.format === "date-time") return "2026-01-01T00:00:00Z";
-      if (s.format === "uri") return "https://example.com";
+      if (s.format === "uri") return "urn:example:1"; // a valid URI that names no server
       return "example".padEnd(s.minLength ?? 0, "x");
     default:
       return {};
