@@ -14,7 +14,7 @@ import { newId } from "../lib/ids";
 import { uniqueSlug } from "../agents";
 import { getVersion, type Deployer } from "../deploy";
 import type { Gateway } from "../gateway";
-import { runGeneration, type PipelineDeps } from "../generate/pipeline";
+import { MAX_TOKENS, runGeneration, type PipelineDeps } from "../generate/pipeline";
 import { planUserMessage, prompts as genPrompts } from "../generate/prompts";
 import { Spec } from "../generate/spec";
 import { validateBundle } from "../generate/validate";
@@ -26,6 +26,9 @@ import { entry, type ConversationRow, type HistoryEntry } from "./conversations"
 import { Intake, Review, nameFromPrompt } from "./intake";
 import askMd from "./prompts/ask.md" with { type: "text" };
 import reviewMd from "./prompts/review.md" with { type: "text" };
+
+/** `max_tokens` for the intake and review answers: a short JSON object each. */
+const SMALL_ANSWER_TOKENS = 2048;
 
 export interface TurnDeps {
   db: Db;
@@ -76,6 +79,7 @@ export class Turns {
       schema: Intake,
       schemaName: "builder_intake",
       signal: ctx.signal,
+      maxTokens: SMALL_ANSWER_TOKENS,
       onCall: (x) => ctx.log("info", `model call (intake): ${x.model}, ${x.tokensIn}/${x.tokensOut} tokens, ${x.latencyMs} ms`),
     });
     const facts = { ...(c.facts as Record<string, string>), ...intake.facts };
@@ -100,6 +104,7 @@ export class Turns {
       schema: Spec,
       schemaName: "backend_spec",
       signal: ctx.signal,
+      maxTokens: MAX_TOKENS.plan,
       onCall: (x) => ctx.log("info", `model call (plan): ${x.model}, ${x.tokensIn}/${x.tokensOut} tokens, ${x.latencyMs} ms`),
     });
     const summary = `${spec.summary} Routes: ${spec.routes.map((r) => `${r.method} ${r.path}`).join(", ")}${facts.schedule || spec.schedule ? `; runs on schedule ${facts.schedule ?? spec.schedule}` : ""}.`;
@@ -133,6 +138,7 @@ export class Turns {
         schema: Review,
         schemaName: "code_review",
         signal: ctx.signal,
+        maxTokens: SMALL_ANSWER_TOKENS,
       });
       reviewPassed = review.passed;
       ctx.log(review.passed ? "info" : "warn", `review ${review.passed ? "passed" : "failed"}`, { issues: review.issues });
