@@ -120,9 +120,3 @@ export function repairUserMessage(spec: Spec, requirements: string, source: stri
     : "";
   return `Requirements:\n${requirements}${rulesOf(spec)}\n\nThe spec:\n${JSON.stringify(spec, null, 1)}\n\nThe current module:\n\`\`\`ts\n${source}\n\`\`\`\n\nWhat failed:\n${failures}${past}`;
 }
-
-/** The code inside the first ```ts / ```typescript / ``` block, or the whole text. */
-export function extractCode(text: string): string {
-  const m = /```(?:ts|typescript|js|javascript)?[^\n]*\n([\s\S]*?)```/.exec(text);
-  return (m ? m[1]! : text).trim() + "\n";
-}
