@@ -72,6 +72,12 @@ describe("a stateful backend", () => {
     const key = (await s.json(`/v1/agents/${agent.id}/api-keys`, { method: "POST", json: { name: "t" } })).body.data.key;
     const list = await fetch(`${s.url}/apps/${agent.slug}/todos`, { headers: { authorization: `Bearer ${key}` } }).then((r) => r.json());
     expect(list).toEqual({ todos: [] });
+    // Re-validating the live version (the `validate` job) also runs in a scratch world.
+    const again = await s.json(`/v1/validation/${agent.id}/validate`, { method: "POST" });
+    expect(again.status).toBe(202);
+    const vjob = await s.app.internals.queue.waitFor(again.body.data.jobId, 60_000);
+    expect((vjob.result as any).validation).toMatchObject({ ok: true, failed: 0 });
+    expect(liveKvRows(agent.id)).toEqual([]);
     // Requirements and rules reach the code step; the SDK shown is cut to what it uses.
     const code = fake.calls.slice(before).find((c) => stepOf(c) === "code")!;
     expect(code.lastUser).toContain(todoPrompt);

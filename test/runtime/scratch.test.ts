@@ -9,6 +9,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { quickjsEngine, type BundleRef } from "../../src/runtime";
 import { resolveTemplates, TemplateError } from "../../src/generate/templates";
+import { assertionsOf } from "../../src/generate/spec";
 import exampleMd from "../../src/generate/prompts/example-backend.md" with { type: "text" };
 import { bundle, json, makeHarness, req, type Harness } from "./harness";
 
@@ -89,6 +90,13 @@ describe("scratch worlds", () => {
     w.discard();
     H.runtime.evict("scratch_c");
   });
+});
+
+test("specs stored before the rename keep their assertions in expect.properties, still read", () => {
+  const a = [{ path: "x", equals: 1 }];
+  expect(assertionsOf({ expect: { status: 200, properties: a } as never })).toEqual(a);
+  expect(assertionsOf({ expect: { status: 200, assertions: a } })).toEqual(a);
+  expect(assertionsOf({ expect: { status: 204 } })).toEqual([]);
 });
 
 describe("example templates", () => {
