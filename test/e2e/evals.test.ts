@@ -6,7 +6,7 @@ import { cases } from "../../bench/evals/prompts";
 test("scripted eval subset passes every hidden check; prompt sizes are measured and no check reaches the model", async () => {
   const lines: string[] = [];
   const results = await runEvals({ fake: true, log: (l) => lines.push(l) });
-  expect(results.map((r) => r.id).sort()).toEqual(["counter", "email-validator", "lead-qualification"]);
+  expect(results.map((r) => r.id).sort()).toEqual(["counter", "email-validator", "lead-qualification", "todo-crud", "weather-proxy"]);
   for (const r of results) {
     expect(r.failures).toEqual([]);
     expect(r.checksPassed).toBe(r.checksTotal);
@@ -17,7 +17,7 @@ test("scripted eval subset passes every hidden check; prompt sizes are measured 
     expect(r.repairs).toBe(0);
   }
   expect(lines[0]).toMatch(/prompt ~tokens plan \d+ \/ code \d+ +server-reported tokens \d+ +model [\d.]+s of pipeline [\d.]+s/);
-  expect(lines.at(-1)).toMatch(/^TOTAL: 3\/3 prompts fully passing/);
+  expect(lines.at(-1)).toMatch(/^TOTAL: 5\/5 prompts fully passing/);
 }, 120_000);
 
 test("a failed generation reports the repairs it used", async () => {
