@@ -7,7 +7,8 @@
  * example (it must compile and answer 201/204 as it teaches).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { quickjsEngine, type BundleRef } from "../../src/runtime";
+import { quickjsEngine, type BundleRef, type EngineFactory } from "../../src/runtime";
+import { probeV8, v8Engine } from "../../src/runtime/v8";
 import { resolveTemplates, TemplateError } from "../../src/generate/templates";
 import { assertionsOf } from "../../src/generate/spec";
 import exampleMd from "../../src/generate/prompts/example-backend.md" with { type: "text" };
@@ -21,6 +22,10 @@ afterAll(async () => {
   await H.close();
 });
 
+const probe = probeV8({ node: process.env.CANTRIP_NODE || undefined });
+const engines: [string, EngineFactory][] = [["quickjs", quickjsEngine], ...(probe.ok ? [["v8", v8Engine({ node: probe.runtime.node })] as [string, EngineFactory]] : [])];
+if (!probe.ok) console.warn(`[scratch v8] SKIPPED: ${probe.error}`);
+
 const GUEST = `import { defineBackend } from "cantrip";
 export default defineBackend({ routes: {
   "POST /put": async (input, ctx) => { await ctx.kv.set("k", input); return { ok: true }; },
@@ -33,20 +38,29 @@ export default defineBackend({ routes: {
   },
 } });`;
 
-const liveRows = () => H.db.sqlite.query("SELECT count(*) AS n FROM kv").get() as { n: number };
+const liveRows = (h: Harness = H) => h.db.sqlite.query("SELECT count(*) AS n FROM kv").get() as { n: number };
 
 function scratch(ref: BundleRef, namespace: string): BundleRef {
   return { ...ref, agentId: namespace, bundleId: namespace, config: { ...ref.config, allowedHosts: ["api.up.example"], secrets: [{ name: "UP_KEY", hosts: ["api.up.example"] }], scratch: { namespace } } };
 }
 
-describe("scratch worlds", () => {
+for (const [engineName, engine] of engines)
+describe(`scratch worlds (${engineName})`, () => {
+  let H: Harness;
+  beforeAll(() => {
+    H = makeHarness(engine);
+  });
+  afterAll(async () => {
+    await H.close();
+  });
+
   test("kv goes to the world, never the agent's table; a discarded world leaves nothing", async () => {
     const live = H.ref("scr", await bundle(GUEST));
     const ref = scratch(live, "scratch_a");
     const w = H.runtime.openScratch("scratch_a");
     expect((await H.runtime.fetch(ref, req("POST", "/put", { a: 1 }))).status).toBe(200);
     expect(json(await H.runtime.fetch(ref, req("GET", "/get")))).toEqual({ v: { a: 1 }, keys: ["k"] });
-    expect(liveRows().n).toBe(0);
+    expect(liveRows(H).n).toBe(0);
     expect(json(await H.runtime.fetch(live, req("GET", "/get")))).toEqual({ v: null, keys: [] });
     w.discard();
     H.runtime.openScratch("scratch_a");
@@ -59,7 +73,7 @@ describe("scratch worlds", () => {
     const res = await H.runtime.fetch(ref, req("POST", "/put", { a: 1 }));
     expect(res.status).toBe(500);
     expect(JSON.stringify(json(res))).toContain("scratch world scratch_closed is not open");
-    expect(liveRows().n).toBe(0);
+    expect(liveRows(H).n).toBe(0);
     H.runtime.evict("scratch_closed");
   });
 
