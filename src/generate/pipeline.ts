@@ -8,6 +8,7 @@ import { eq } from "drizzle-orm";
 import type { Db } from "../db";
 import { agents } from "../db/schema";
 import { AppError } from "../errors";
+import { newId } from "../lib/ids";
 import { insertVersion, type AgentRow } from "../agents";
 import { runtimeConfigFor, type Deployer } from "../deploy";
 import type { Limits, SandboxRuntime } from "../runtime/types";
@@ -133,6 +134,7 @@ export async function runGeneration(deps: PipelineDeps, input: GenerateInput, ct
       built = b;
       setStatus(db, agent.id, "validating");
       ctx.progress(Math.min(base + 5, 85), "validate");
+      // validateBundle runs it under a scratch identity of its own (see scratchRef).
       const ref = { agentId: agent.id, bundleId: `cand_${b.hash.slice(0, 24)}`, code: b.code, config: runtimeConfigFor(db, probeAgent, deps.serverLimits) };
       report = await validateBundle(deps.runtime, ref, spec);
       ctx.log(report.ok ? "info" : "warn", `validation: ${report.passed} passed, ${report.failed} failed`, { report: summarize(report) });
@@ -166,8 +168,9 @@ export async function runGeneration(deps: PipelineDeps, input: GenerateInput, ct
 
   ctx.progress(90, "save");
   // Loading runs no handler (nothing writes), but the candidate keeps its own owner
-  // identity so its instance never counts against the live agent's warm bundles.
-  const candidate = `cand_${built!.hash.slice(0, 24)}`;
+  // identity, unique to this run (never keyed by content alone, which another agent's
+  // identical code would share), so its instance never mixes with any agent's.
+  const candidate = newId("cand");
   const described = await deps.runtime.check({ agentId: candidate, bundleId: candidate, code: built!.code, config: runtimeConfigFor(db, probeAgent, deps.serverLimits) });
   deps.runtime.evict(candidate);
   const transcript = {
