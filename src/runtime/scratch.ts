@@ -9,7 +9,7 @@
  */
 import type { EgressRequest, EgressResponse } from "./egress";
 import type { AgentRuntimeConfig, KvStore, Limits } from "./types";
-import { hostMatches } from "./ip-policy";
+import { secretMayGo } from "./host-patterns";
 
 /**
  * One upstream call the backend is expected to make, and the answer to give it. `path`
@@ -119,7 +119,8 @@ function createWorld(namespace: string, onDiscard: () => void): ScratchWorld {
       const host = url.hostname.toLowerCase();
       const event: EgressEvent = { method, url: req.url };
       events.push(event);
-      const secretProblem = undeclaredSecret(config, req.headers, host, url.port || (url.protocol === "https:" ? "443" : "80"));
+      const scheme = url.protocol === "https:" ? "https" : "http";
+      const secretProblem = undeclaredSecret(config, req.headers, scheme, host, url.port || (scheme === "https" ? "443" : "80"));
       if (secretProblem) {
         event.problem = secretProblem;
         throw recorded(`fetch: ${secretProblem}`);
@@ -172,12 +173,13 @@ function matches(f: UpstreamFixture, method: string, host: string, url: URL, hea
 const SECRET_REF = /\{\{secret:([A-Za-z0-9_.-]+)\}\}/g;
 
 /** A secret placeholder the spec does not declare for this host, as a sentence; else null. */
-function undeclaredSecret(config: AgentRuntimeConfig, headers: [string, string][], host: string, port: string): string | null {
+function undeclaredSecret(config: AgentRuntimeConfig, headers: [string, string][], scheme: "http" | "https", host: string, port: string): string | null {
   for (const [, v] of headers) {
     for (const m of v.matchAll(SECRET_REF)) {
       const grant = config.secrets.find((s) => s.name === m[1]);
       if (!grant) return `secret ${m[1]} is not declared in the spec's secrets`;
-      if (!hostMatches(grant.hosts, host, port)) return `secret ${m[1]} is declared for ${grant.hosts.join(", ")}, not for ${host}`;
+      // The same rule as a real grant (host-patterns.ts): a bare host means https on 443.
+      if (!secretMayGo(grant.hosts, scheme, host, port)) return `secret ${m[1]} is declared for ${grant.hosts.join(", ")}, not for ${scheme}://${host}:${port}`;
     }
   }
   return null;

@@ -99,8 +99,8 @@ describe(`scratch worlds (${engineName})`, () => {
     const ref: BundleRef = { ...scratch(base, "scratch_c"), config: { ...scratch(base, "scratch_c").config, secrets: [{ name: "UP_KEY", hosts: ["other.example"] }] } };
     const w = H.runtime.openScratch("scratch_c");
     const r = json(await H.runtime.fetch(ref, req("GET", "/up")));
-    expect(r.error).toContain("secret UP_KEY is declared for other.example, not for api.up.example");
-    expect(w.takeEvents()[0]!.problem).toBe("secret UP_KEY is declared for other.example, not for api.up.example");
+    expect(r.error).toContain("secret UP_KEY is declared for other.example, not for https://api.up.example:443");
+    expect(w.takeEvents()[0]!.problem).toBe("secret UP_KEY is declared for other.example, not for https://api.up.example:443");
     w.discard();
     H.runtime.evict("scratch_c");
   });
