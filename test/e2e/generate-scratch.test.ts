@@ -128,6 +128,7 @@ describe("a stateful backend", () => {
     const now = Date.now();
     for (let i = 0; i < 25; i++)
       s.app.internals.invocations.record({ agentId, version, keyId: null, source: "app", method: "GET", path: "/todos", status: 502, latencyMs: 3, errorCode: "endpoint_unreachable", requestId: `r${i}`, at: now - i * 1000 });
+    const callsBefore = fake.calls.length;
     expect(s.app.internals.scheduler.monitor(now)).toEqual([uuid]);
     for (let i = 0; i < 300; i++) {
       c = (await s.json(`/api/v1/builder-agents/${uuid}`)).body.data;
@@ -135,6 +136,11 @@ describe("a stateful backend", () => {
       await Bun.sleep(50);
     }
     expect(c.history.find((h: any) => h.kind === "self_heal").message).toContain("self-heal deployed a fix");
+    // The self-heal's code request carries the requirements, the rules and the evidence.
+    const healCode = fake.calls.slice(callsBefore).find((x) => stepOf(x) === "code")!;
+    expect(healCode.lastUser).toContain(todoPrompt);
+    expect(healCode.lastUser).toContain("- a new todo has done = false");
+    expect(healCode.lastUser).toContain("Failures seen on the deployed version (fix their cause):\nGET /todos → 502 endpoint_unreachable");
     expect((await s.json(`/v1/agents/${agentId}`)).body.data.liveVersion).toBe(version + 1);
     expect(liveKvRows(agentId)).toEqual(liveBefore);
     expect(JSON.stringify(liveKvRows(agentId))).not.toContain("Buy milk");
