@@ -11,6 +11,7 @@ import { quickjsEngine, type BundleRef, type EngineFactory } from "../../src/run
 import { probeV8, v8Engine } from "../../src/runtime/v8";
 import { resolveTemplates, TemplateError } from "../../src/generate/templates";
 import { assertionsOf } from "../../src/generate/spec";
+import { ScratchWorlds } from "../../src/runtime/scratch";
 import exampleMd from "../../src/generate/prompts/example-backend.md" with { type: "text" };
 import { bundle, json, makeHarness, req, type Harness } from "./harness";
 
@@ -104,6 +105,22 @@ describe(`scratch worlds (${engineName})`, () => {
     w.discard();
     H.runtime.evict("scratch_c");
   });
+});
+
+test("a world's kv keeps the agent's limits, and a discarded world is gone from the registry", () => {
+  const worlds = new ScratchWorlds();
+  const w = worlds.open("scratch_limits");
+  const limits = { kvValueBytes: 100, kvTotalBytes: 200 }; // size = JSON text + key
+  w.kv.set("x", "a", "a".repeat(50), limits);
+  w.kv.set("x", "b", "b".repeat(50), limits);
+  expect(() => w.kv.set("x", "c", "c".repeat(200), limits)).toThrow("over the limit of 100 bytes");
+  w.kv.set("x", "c", "c".repeat(60), limits);
+  expect(() => w.kv.set("x", "d", "d".repeat(60), limits)).toThrow("over this agent's limit of 200 bytes");
+  expect(w.kv.list("x", { prefix: "", limit: 2 })).toEqual({ keys: ["a", "b"], cursor: "b" });
+  expect(worlds.count()).toBe(1);
+  w.discard();
+  expect(worlds.count()).toBe(0);
+  expect(worlds.get("scratch_limits")).toBeUndefined();
 });
 
 test("specs stored before the rename keep their assertions in expect.properties, still read", () => {
