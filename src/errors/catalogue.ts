@@ -36,6 +36,7 @@ export const catalogue = {
   quota_exceeded: { status: 429, message: "Quota exceeded." },
   internal_error: { status: 500, message: "Internal error." },
   endpoint_unreachable: { status: 502, message: "The backend could not be reached." },
+  bad_response: { status: 502, message: "The backend returned something that is not a valid HTTP response." },
   model_not_configured: { status: 503, message: "No model provider is configured. Set OPENAI_BASE_URL (and OPENAI_API_KEY, CANTRIP_MODEL)." },
   model_unavailable: { status: 503, message: "The model provider did not answer." },
   endpoint_timeout: { status: 504, message: "The backend exceeded its time limit." },

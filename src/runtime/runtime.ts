@@ -11,6 +11,7 @@ import { InstancePool } from "./instance-pool";
 import { makeBridgeFactory } from "./bridges";
 import { createEgress, type EgressOptions } from "./egress";
 import { defaultLimits } from "./types";
+import { failureLogs } from "./failures";
 
 export interface RuntimeOptions {
   /** Sandbox workers (default: 2, about one per core). */
@@ -33,7 +34,6 @@ export function createRuntime(opts: RuntimeOptions): SandboxRuntime {
   const logsOf = (agentId: string, lines: GuestLogLine[] | undefined) => {
     if (opts.onLog && lines?.length) opts.onLog(agentId, lines);
   };
-  const failedLogs = (e: unknown) => (e as { details?: { logs?: GuestLogLine[] } })?.details?.logs;
 
   return {
     async check(ref) {
@@ -46,7 +46,7 @@ export function createRuntime(opts: RuntimeOptions): SandboxRuntime {
         logsOf(ref.agentId, res.logs);
         return res;
       } catch (err) {
-        logsOf(ref.agentId, failedLogs(err));
+        logsOf(ref.agentId, failureLogs(err));
         throw err;
       } finally {
         pool.release(e);
@@ -59,7 +59,7 @@ export function createRuntime(opts: RuntimeOptions): SandboxRuntime {
         logsOf(ref.agentId, r.logs);
         return r;
       } catch (err) {
-        logsOf(ref.agentId, failedLogs(err));
+        logsOf(ref.agentId, failureLogs(err));
         throw err;
       } finally {
         pool.release(e);
