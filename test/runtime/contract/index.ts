@@ -9,6 +9,7 @@ import { capabilityTests } from "./capabilities";
 import { limitTests, type EngineTraits } from "./limits";
 import { egressOptions, egressTests } from "./egress";
 import { escapeTests } from "./escape";
+import { hostileTests } from "./hostile";
 
 export function runContract(name: string, engine: EngineFactory, traits: EngineTraits = {}): void {
   describe(`sandbox contract: ${name}`, () => {
@@ -22,5 +23,6 @@ export function runContract(name: string, engine: EngineFactory, traits: EngineT
     egressTests(h);
     escapeTests(h);
     limitTests(h, traits);
+    hostileTests(h);
   });
 }
