@@ -227,7 +227,11 @@ export class Instance {
     const call = this.running;
     if (!call || call.done) return;
     const settle = (ok, json, bytes) => this.settle(call, hid, ok, json, bytes);
-    if (op === "sleep") return call.sleep(Number(args) || 0, settle);
+    // Same rule as timerDelay() in src/runtime/host-calls.ts: finite, >= 0, at most the wall limit.
+    if (op === "sleep") {
+      const ms = Number(args);
+      return call.sleep(Number.isFinite(ms) ? Math.min(Math.max(0, ms), call.limits.wallMs) : 0, settle);
+    }
     this.hooks.host(this, call, hid, op, args, body ? new Uint8Array(body) : undefined);
   }
 

@@ -1,19 +1,13 @@
 /**
- * Host side of ctx.kv and ctx.fetch: turns a guest's host call (op + JSON args) into a
- * KvStore or egress call for that agent, with per-call counters. Errors become rejected
- * promises in the guest, carrying the message.
+ * Host side of ctx.kv and ctx.fetch: turns a guest's host call (op + JSON args), once
+ * host-calls.ts has made it a typed HostCall, into a KvStore or egress call for that
+ * agent, with per-call counters. Errors become rejected promises in the guest, carrying
+ * the message.
  */
 import type { CallBridge } from "./engine";
 import type { AgentRuntimeConfig, KvStore } from "./types";
-import type { createEgress, EgressRequest } from "./egress";
-
-const MAX_KEY = 512;
-
-function key(args: { key?: unknown }): string {
-  const k = args.key;
-  if (typeof k !== "string" || k.length === 0 || k.length > MAX_KEY) throw new Error(`kv: key must be a non-empty string of at most ${MAX_KEY} characters`);
-  return k;
-}
+import type { createEgress } from "./egress";
+import { parseHostCall } from "./host-calls";
 
 export function makeBridgeFactory(deps: { kv: KvStore; egress: ReturnType<typeof createEgress> }) {
   return (config: AgentRuntimeConfig) => (): CallBridge => {
@@ -21,28 +15,24 @@ export function makeBridgeFactory(deps: { kv: KvStore; egress: ReturnType<typeof
     const { agentId, limits } = config;
     return {
       async call(op, argsJson, bytes) {
-        const args = JSON.parse(argsJson || "null") ?? {};
-        switch (op) {
+        const c = parseHostCall(op, argsJson, bytes, limits);
+        switch (c.op) {
           case "kv.get": {
-            const v = deps.kv.get(agentId, key(args));
+            const v = deps.kv.get(agentId, c.key);
             return { json: v === undefined ? "" : JSON.stringify(v) };
           }
           case "kv.set":
-            deps.kv.set(agentId, key(args), args.value, limits);
+            deps.kv.set(agentId, c.key, c.value, limits);
             return { json: "" };
           case "kv.delete":
-            return { json: JSON.stringify(deps.kv.delete(agentId, key(args))) };
-          case "kv.list": {
-            const limit = Math.min(1000, Math.max(1, Number(args.limit) || 100));
-            return { json: JSON.stringify(deps.kv.list(agentId, { prefix: args.prefix, limit, cursor: args.cursor ?? undefined })) };
-          }
+            return { json: JSON.stringify(deps.kv.delete(agentId, c.key)) };
+          case "kv.list":
+            return { json: JSON.stringify(deps.kv.list(agentId, { prefix: c.prefix, limit: c.limit, cursor: c.cursor })) };
           case "fetch": {
             if (++fetches > limits.fetchPerCall) throw new Error(`fetch: at most ${limits.fetchPerCall} outbound requests per call`);
-            const r = await deps.egress(config, limits, args as EgressRequest, bytes);
+            const r = await deps.egress(config, limits, c.request, c.body);
             return { json: JSON.stringify(r.meta), bytes: r.bytes };
           }
-          default:
-            throw new Error(`unknown host operation ${op}`);
         }
       },
     };

@@ -7,6 +7,7 @@
 import type { QuickJSHandle } from "quickjs-emscripten-core";
 import type { GuestRequest, Limits, RuntimeFailureReason } from "../types";
 import type { RawGuestResponse, RawScheduledResult } from "../guest-values";
+import { timerDelay } from "../host-calls";
 import type { GuestConfig } from "./protocol";
 import { Call, Failure } from "./call-state";
 import { currentCall, slice } from "./slices";
@@ -78,7 +79,7 @@ export class QjsInstance {
     s.call = (op, args, bytes) => {
       const call = currentCall() as Call | null;
       if (!call) return Promise.reject(new Error("no active call"));
-      if (op === "sleep") return call.sleep(Number(args) || 0).then(() => ({ json: "" }));
+      if (op === "sleep") return call.sleep(timerDelay(args, this.limits.wallMs)).then(() => ({ json: "" }));
       return this.bridge(call.id, op, args, bytes);
     };
     s.settle = (token, apply) => {

@@ -7,7 +7,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import { bundle, failureOf, json, req, type Harness } from "../harness";
-import { BYSTANDER } from "./fixtures";
+import { BYSTANDER, EVAL } from "./fixtures";
 import { HOSTILE_SHAPES, hostileBackend } from "../../fixtures/hostile-responses";
 
 export function hostileTests(h: () => Harness) {
@@ -20,7 +20,7 @@ export function hostileTests(h: () => Harness) {
 
     test("every shape is 502 bad_response with its reason; the instance is recycled; a bystander is served before and after", async () => {
       const H = h();
-      const ref = H.ref("hostile", await bundle(hostileBackend()), { bundleId: "hostile" });
+      const ref = H.ref("hostile", await bundle(hostileBackend()), { bundleId: "hostile", limits: { cpuMs: 5000 } });
       await bystander(H);
       const pid = process.pid;
       for (const shape of HOSTILE_SHAPES) {
@@ -89,6 +89,28 @@ export function hostileTests(h: () => Harness) {
       const huge = await H.runtime.scheduled(H.ref("hostile-cron", await bundle(cron(`throw new Error("e".repeat(1e6));`))));
       expect(huge.ok).toBe(false);
       expect(huge.error!.length).toBeLessThan(9000);
+      await bystander(H);
+    });
+
+    test("host-call arguments are checked at one point: keys, list options, deep values, fetch headers, poisoned JSON", async () => {
+      const H = h();
+      const ref = H.ref("hostile-hostcalls", await bundle(EVAL), { bundleId: "hostile-hostcalls" });
+      const run = async (code: string) => json(await H.runtime.fetch(ref, req("POST", "/eval", { code }))).result;
+      const attempt = (expr: string) => `try { await ${expr}; return "accepted"; } catch (e) { return String(e && e.message); }`;
+      expect(await run(attempt(`ctx.kv.get({})`))).toMatch(/kv: key must be a non-empty string/);
+      expect(await run(attempt(`ctx.kv.list({ prefix: { not: "text" } })`))).toMatch(/kv.list: prefix must be a string/);
+      expect(await run(attempt(`ctx.kv.list({ cursor: 5 })`))).toMatch(/kv.list: cursor must be a string/);
+      const t0 = performance.now();
+      expect(await run(`let v = 1; for (let i = 0; i < 1000; i++) v = [v]; ${attempt("ctx.kv.set('deep', v)")}`)).toMatch(/nests deeper than 256 levels/);
+      // Deeper than the guest's own JSON.stringify can go: text built by hand (re-serialising it would stall the host).
+      expect(await run(`const s = JSON.stringify; JSON.stringify = () => '{"key":"d","value":' + "[".repeat(100000) + "]".repeat(100000) + "}"; let r; try { await ctx.kv.set("d", 1); r = "accepted"; } catch (e) { r = e.message; } JSON.stringify = s; return r;`)).toMatch(/nests deeper than 256 levels/);
+      expect(performance.now() - t0).toBeLessThan(5000);
+      expect(await run(attempt(`fetch("http://example.com/", { headers: { "x-a": "v\\r\\nx-b: evil" } })`))).toMatch(/contains CR, LF, NUL/);
+      expect(await run(attempt(`fetch("http://example.com/", { headers: { "x-a": "\\u2603" } })`))).toMatch(/outside Latin-1/);
+      expect(await run(`const s = JSON.stringify; JSON.stringify = () => '{"key":5}'; let r; try { await ctx.kv.get("a"); r = "accepted"; } catch (e) { r = e.message; } JSON.stringify = s; return r;`)).toMatch(/kv: key must be/);
+      expect(await run(`const s = JSON.stringify; JSON.stringify = () => "not json"; let r; try { await ctx.kv.get("a"); r = "accepted"; } catch (e) { r = e.message; } JSON.stringify = s; return r;`)).toMatch(/kv.get: arguments are not JSON/);
+      // Ordinary calls still work after all that.
+      expect(await run(`await ctx.kv.set("k", { a: [1] }); return [await ctx.kv.get("k"), (await ctx.kv.list({ prefix: "k", limit: "2" })).keys];`)).toEqual([{ a: [1] }, ["k"]]);
       await bystander(H);
     });
   });
