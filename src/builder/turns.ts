@@ -214,7 +214,9 @@ export class Turns {
           if (err) failures.push(`${ex.name}: ${err}`);
         }
       } catch (e) {
-        failures.push(`${ex.name}: ${(e as Error).message}`);
+        // The full runtime message (the cause of the caller-facing error) is better repair evidence.
+        const err = e as Error & { cause?: unknown };
+        failures.push(`${ex.name}: ${(err.cause instanceof Error ? err.cause : err).message}`);
       }
     }
     return failures;
