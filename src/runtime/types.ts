@@ -140,8 +140,11 @@ export interface ScheduledResult {
 
 /**
  * The sandbox runtime. Platform failures are thrown as AppError:
- * `endpoint_timeout` (cpu_timeout / wall_timeout) or `endpoint_unreachable`
- * (memory_limit, crashed, bad_response, load_failed), with `details.reason`.
+ * `endpoint_timeout` (cpu_timeout / wall_timeout), `bad_response` (a response that is not
+ * valid HTTP; see guest-values.ts) or `endpoint_unreachable` (memory_limit, crashed,
+ * load_failed, overloaded), with `details.reason`; the guest's console lines of a failed
+ * call are on the error (failureLogs), never in its details. Every response, description
+ * and scheduled result returned here has passed guest-values.ts.
  */
 export interface SandboxRuntime {
   /** Load the bundle once (fresh instance), return its description; throws on load failure. */
