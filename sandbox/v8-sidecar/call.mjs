@@ -36,6 +36,8 @@ export class Call {
 
   log(level, message) {
     if (this.#logCapped || this.done) return;
+    // The guest reaches this through $log; a poisoned String() in the isolate can hand over any primitive.
+    if (typeof message !== "string") message = String(message);
     const bytes = message.length + 16;
     if (this.logs.length >= this.limits.logLines || this.#logBytes + bytes > this.limits.logBytes) {
       this.#logCapped = true;

@@ -36,6 +36,7 @@ export const catalogue = {
   quota_exceeded: { status: 429, message: "Quota exceeded." },
   internal_error: { status: 500, message: "Internal error." },
   endpoint_unreachable: { status: 502, message: "The backend could not be reached." },
+  bad_response: { status: 502, message: "The backend returned something that is not a valid HTTP response." },
   model_output_invalid: { status: 502, message: "The model answered, but its reply could not be used (it did not match what was asked for)." },
   model_output_truncated: { status: 502, message: "The model's reply was cut off before it was complete (finish_reason \"length\")." },
   model_output_filtered: { status: 502, message: "The model provider withheld the reply (finish_reason \"content_filter\")." },

@@ -8,15 +8,16 @@
  * thrown AppErrors (see failures.ts).
  */
 import type { CallBridge, EngineFactory, EngineInstance } from "./engine";
-import type { BundleRef, GuestLogLine, KvStore, SandboxRuntime, SecretResolver } from "./types";
+import type { AgentRuntimeConfig, BundleRef, GuestLogLine, KvStore, SandboxRuntime, SecretResolver } from "./types";
 import { quickjsEngine } from "./quickjs/engine";
 import { InstancePool } from "./instance-pool";
 import { makeBridgeFactory } from "./bridges";
-import { createEgress, type EgressOptions } from "./egress";
+import { createEgress, type EgressOptions, type EgressRequest } from "./egress";
 import { defaultLimits } from "./types";
-import { failureReason } from "./failures";
+import { failureLogs, failureReason } from "./failures";
 import { Journal } from "./replay";
 import { defaultSchedulerOptions, Scheduler, type SchedulerOptions } from "./scheduler";
+import { ScratchWorlds } from "./scratch";
 
 export interface RuntimeOptions {
   /** Sandbox workers that run calls (default: 2, about one per core); split into lanes (lanes.ts). */
@@ -45,14 +46,20 @@ export const LARGE_BUNDLE_BYTES = 512 * 1024;
 export function createRuntime(opts: RuntimeOptions): SandboxRuntime {
   const workers = opts.workers ?? 2;
   const engine = (opts.engine ?? quickjsEngine)({ workers, memoryBytes: defaultLimits.memoryBytes });
-  const bridges = makeBridgeFactory({ kv: opts.kv, egress: createEgress(opts.egress, opts.secrets) });
+  const scratch = new ScratchWorlds();
+  const serveScratch = (config: AgentRuntimeConfig, req: EgressRequest, body: Uint8Array | undefined) => {
+    const w = scratch.get(config.scratch!.namespace);
+    if (!w) throw new Error(`fetch: scratch world ${config.scratch!.namespace} is not open`);
+    return w.serve(config, req, body);
+  };
+  const egressFor = createEgress(opts.egress, opts.secrets, serveScratch);
+  const bridges = makeBridgeFactory({ kv: opts.kv, egress: egressFor, scratch });
   const pool = new InstancePool(engine, opts.memoryBudgetBytes ?? 2 * 1024 ** 3, bridges);
   const sched = new Scheduler({ workers, ...defaultSchedulerOptions, ...opts.scheduling });
   let replays = 0;
   const logsOf = (agentId: string, lines: GuestLogLine[] | undefined) => {
     if (opts.onLog && lines?.length) opts.onLog(agentId, lines);
   };
-  const failedLogs = (e: unknown) => (e as { details?: { logs?: GuestLogLine[] } })?.details?.logs;
 
   /** One call: admitted by the scheduler, run on a warm instance of its lane, re-run if a kill took it. */
   async function invoke<T extends { cpuMs: number; logs: GuestLogLine[] }>(ref: BundleRef, run: (inst: EngineInstance, bridge: CallBridge) => Promise<T>): Promise<T> {
@@ -73,7 +80,7 @@ export function createRuntime(opts: RuntimeOptions): SandboxRuntime {
             continue;
           }
           if (reason === "cpu_timeout") sched.record(ref.agentId, ref.config.limits.cpuMs);
-          logsOf(ref.agentId, failedLogs(err));
+          logsOf(ref.agentId, failureLogs(err));
           throw err;
         } finally {
           pool.release(e);
@@ -102,6 +109,9 @@ export function createRuntime(opts: RuntimeOptions): SandboxRuntime {
     },
     scheduled(ref) {
       return invoke(ref, (inst, bridge) => inst.scheduled(bridge));
+    },
+    openScratch(namespace) {
+      return scratch.open(namespace);
     },
     evict(agentId, bundleId) {
       pool.evict(agentId, bundleId);

@@ -246,7 +246,8 @@ export class Scheduler {
 }
 
 function limited(message: string): AppError {
-  return new AppError("rate_limited", message, { headers: { "retry-after": "1" }, details: { reason: "agent_concurrency" } });
+  // No details.reason: like the gateway's own rate limits, this is the platform's answer, not a runtime failure.
+  return new AppError("rate_limited", message, { headers: { "retry-after": "1" } });
 }
 
 function busy(message: string): AppError {

@@ -77,7 +77,16 @@ export interface AgentRuntimeConfig {
   env?: Record<string, string>;
   /** Sandbox engine for this agent; the runtime's default when absent. */
   engine?: EngineName;
+  /**
+   * Run in a scratch world (validation, QA, self-heal): kv goes to the world's own
+   * in-memory namespace and outbound requests are answered by its upstream fixtures, never
+   * the network. The world must be opened with `SandboxRuntime.openScratch(namespace)`.
+   */
+  scratch?: { namespace: string };
 }
+
+import type { ScratchWorld } from "./scratch";
+export type { ScratchWorld, UpstreamFixture, EgressEvent } from "./scratch";
 
 export type EngineName = "quickjs" | "v8";
 
@@ -137,8 +146,11 @@ export interface ScheduledResult {
 
 /**
  * The sandbox runtime. Platform failures are thrown as AppError:
- * `endpoint_timeout` (cpu_timeout / wall_timeout) or `endpoint_unreachable`
- * (memory_limit, crashed, bad_response, load_failed), with `details.reason`.
+ * `endpoint_timeout` (cpu_timeout / wall_timeout), `bad_response` (a response that is not
+ * valid HTTP; see guest-values.ts) or `endpoint_unreachable` (memory_limit, crashed,
+ * load_failed, overloaded), with `details.reason`; the guest's console lines of a failed
+ * call are on the error (failureLogs), never in its details. Every response, description
+ * and scheduled result returned here has passed guest-values.ts.
  */
 export interface SandboxRuntime {
   /** Load the bundle once (fresh instance), return its description; throws on load failure. */
@@ -147,6 +159,11 @@ export interface SandboxRuntime {
   fetch(ref: BundleRef, req: GuestRequest): Promise<GuestResponse>;
   /** Run the backend's scheduled handler. */
   scheduled(ref: BundleRef): Promise<ScheduledResult>;
+  /**
+   * Opens a fresh scratch world (in-memory kv + upstream fixtures) for bundles whose config
+   * names `namespace`; discard it when the run ends. See scratch.ts.
+   */
+  openScratch(namespace: string): ScratchWorld;
   /** Drop warm instances of an agent (all bundles, or one). */
   evict(agentId: string, bundleId?: string): void;
   stats(): RuntimeStats;
