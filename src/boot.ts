@@ -4,7 +4,7 @@
  * job catalogue, recovers interrupted work, and starts listening. `src/main.ts` calls it
  * for `serve`; tests call it to get a real server on a random port with a fresh SQLite file.
  */
-import { accessSync, constants, existsSync, mkdirSync, readFileSync } from "node:fs";
+import { accessSync, constants, existsSync, readFileSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { join, resolve } from "node:path";
 import pkg from "../package.json" with { type: "json" };
@@ -29,6 +29,7 @@ import { createBundler } from "./bundle";
 import { createRuntime, createSqliteKv, runSelftest, serverEngines } from "./runtime";
 import type { SandboxRuntime } from "./runtime/types";
 import { newId } from "./lib/ids";
+import { ensurePrivateDir, ensurePrivateFile } from "./lib/private-files";
 import { reconcile } from "./reconcile";
 import { jobs as jobsTable } from "./db/schema";
 import { and, desc, eq } from "drizzle-orm";
@@ -57,9 +58,9 @@ export interface BootOptions {
 
 export class StartupError extends Error {}
 
-function checkDataDir(dir: string): void {
+function checkDataDir(dir: string, logger: Logger): void {
   try {
-    mkdirSync(dir, { recursive: true });
+    ensurePrivateDir(dir, (message, fields) => logger.warn(message, fields));
     accessSync(dir, constants.W_OK);
   } catch (e) {
     const why = (e as NodeJS.ErrnoException).code ?? String(e);
@@ -81,14 +82,16 @@ const derive = (key: Uint8Array, label: string) => createHash("sha256").update(l
 export async function boot(config: Config, opts: BootOptions = {}): Promise<Cantrip> {
   const logger = opts.logger ?? createLogger(config.logFormat);
   const dataDir = resolve(config.dataDir);
-  checkDataDir(dataDir);
+  checkDataDir(dataDir, logger);
   let opened;
   try {
-    opened = openDatabase(join(dataDir, "cantrip.db"));
+    opened = openDatabase(join(dataDir, "cantrip.db"), { warn: (message, fields) => logger.warn(message, fields) });
   } catch (e) {
     throw new StartupError(`cannot open database in ${dataDir}: ${(e as Error).message}`);
   }
   const { db, sqlite } = opened;
+  // Files an older cantrip (or a copy) may have left readable by others.
+  for (const f of ["admin-token", "secret.key", "node-id"]) ensurePrivateFile(join(dataDir, f), (message, fields) => logger.warn(message, fields), { create: false });
 
   const adminTokenFile = join(dataDir, "admin-token");
   const created = bootstrapWorkspace(db);
