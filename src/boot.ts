@@ -8,7 +8,7 @@ import { accessSync, constants, existsSync, readFileSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { join, resolve } from "node:path";
 import pkg from "../package.json" with { type: "json" };
-import { AgentKeys, bootstrapWorkspace, PlatformTokenVerifier, TokenSigner, loadMasterKey, writeSecretFile } from "./auth";
+import { AgentKeys, bootstrapWorkspace, firstWorkspaceId, PlatformTokenVerifier, TokenSigner, loadMasterKey, writeSecretFile } from "./auth";
 import { AgentService } from "./agents";
 import { Builders, Conversations, Credentials, Scheduler, Turns } from "./builder";
 import { builderTurnJob, scheduleRunJob } from "./builder/jobs";
@@ -31,6 +31,7 @@ import type { SandboxRuntime } from "./runtime/types";
 import { newId } from "./lib/ids";
 import { ensurePrivateDir, ensurePrivateFile } from "./lib/private-files";
 import { reconcile } from "./reconcile";
+import { claimServer, snapshotDatabase } from "./ops";
 import { jobs as jobsTable } from "./db/schema";
 import { and, desc, eq } from "drizzle-orm";
 
@@ -90,6 +91,7 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
     throw new StartupError(`cannot open database in ${dataDir}: ${(e as Error).message}`);
   }
   const { db, sqlite } = opened;
+  const releaseServer = claimServer(dataDir);
   // Files an older cantrip (or a copy) may have left readable by others.
   for (const f of ["admin-token", "secret.key", "node-id"]) ensurePrivateFile(join(dataDir, f), (message, fields) => logger.warn(message, fields), { create: false });
 
@@ -198,6 +200,14 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
     conversations,
     jobs: queue,
     signer,
+    admin: {
+      operatorWorkspaceId: () => firstWorkspaceId(db),
+      backup: () => {
+        const dir = join(dataDir, "backups");
+        ensurePrivateDir(dir);
+        return snapshotDatabase(join(dataDir, "cantrip.db"), join(dir, `snapshot-${newId("bak")}.db`));
+      },
+    },
     llm: { configured: llm !== null, provider: llm?.provider ?? "none", defaultModel: config.model },
     scheduleRuns: (agentId) =>
       db
@@ -254,6 +264,7 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
       await runtime.close();
       await bundler.close();
       sqlite.close();
+      releaseServer();
     },
   };
 }

@@ -43,6 +43,13 @@ export interface HttpDeps {
   jobs: JobsPort;
   signer: TokenSigner;
   llm: { configured: boolean; provider: string; defaultModel: string };
+  /** Operator tools (backups); absent in apps built without a data dir. */
+  admin?: {
+    /** The workspace whose platform tokens are the operator's (the one created at first start). */
+    operatorWorkspaceId(): string | null;
+    /** Writes a snapshot into a temporary file inside the data dir and returns it. */
+    backup(): Promise<{ file: string; bytes: number; ms: number }>;
+  };
   /** Recent scheduled runs of an agent (wired once schedules exist). */
   scheduleRuns?: (agentId: string) => unknown[];
 }
