@@ -12,7 +12,8 @@ import { AgentKeys, bootstrapWorkspace, firstWorkspaceId, PlatformTokenVerifier,
 import { AgentService } from "./agents";
 import { Builders, Conversations, Credentials, Scheduler, Turns } from "./builder";
 import { builderTurnJob, scheduleRunJob } from "./builder/jobs";
-import type { Config } from "./config";
+import { limitValues, type Config } from "./config";
+import { limitPolicy } from "./agents/limits";
 import { isMigrated, openDatabase } from "./db";
 import { Deployer } from "./deploy";
 import { deployJob } from "./deploy/job";
@@ -128,13 +129,16 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
 
   const verifier = new PlatformTokenVerifier(db);
   const keys = new AgentKeys(db);
-  const live = new LiveCache(db);
+  const { defaults: limitDefaults, maxima: limitMaxima } = limitValues(config);
+  const limits = limitPolicy(limitDefaults, limitMaxima);
+  const live = new LiveCache(db, limits);
   const invocations = new InvocationLog(db);
   const gateway = new Gateway({ keys, live, runtime, log: invocations, limiter: new RateLimiter() }, { rateLimitPerKey: config.rateLimitPerKey, rateLimitPerAgent: config.rateLimitPerAgent });
-  const deployer = new Deployer({ db, runtime });
+  const deployer = new Deployer({ db, runtime, serverLimits: limits });
   deployer.onLiveChange = (agentId) => live.invalidate(agentId);
   deployer.enqueue = (tx, payload, meta) => queue.enqueueInTx(tx, "deploy", payload, meta).id;
-  const agentsSvc = new AgentService({ db, bundler, runtime, defaultEngine: config.sandbox });
+  const agentsSvc = new AgentService({ db, bundler, runtime, defaultEngine: config.sandbox, serverLimits: limits });
+  agentsSvc.onLimitsChanged = (agentId) => live.invalidate(agentId);
   agentsSvc.onDeleted = (agentId) => {
     keys.forgetAgent(agentId);
     live.invalidate(agentId);
@@ -154,7 +158,7 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
       throw new AppError("model_not_configured");
     },
   };
-  const pipeline: PipelineDeps = { db, llm: llm ?? unconfigured, bundler, runtime, deployer, maxRepairs: config.maxRepairs };
+  const pipeline: PipelineDeps = { db, llm: llm ?? unconfigured, bundler, runtime, deployer, maxRepairs: config.maxRepairs, serverLimits: limits };
   const turns = new Turns({ db, llm: llm ?? unconfigured, pipeline, deployer, builders, credentials, gateway, maxRounds: 8 });
   const scheduler = new Scheduler({ db, jobs: queue, log: invocations });
 
@@ -200,6 +204,7 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
     conversations,
     jobs: queue,
     signer,
+    limits,
     admin: {
       operatorWorkspaceId: () => firstWorkspaceId(db),
       backup: () => {

@@ -4,6 +4,7 @@
  * object that the composition root passes down as options. Nothing else reads the env.
  */
 import { Type as T, type Static } from "@sinclair/typebox";
+import { limitSettings, limitSettingsSchema } from "./limit-settings";
 
 export interface SettingSpec {
   env: string;
@@ -41,6 +42,7 @@ export const settings = {
   rateLimitPerKey: { env: "CANTRIP_RATE_LIMIT_KEY", flag: "rate-limit-key", kind: "int", min: 0, max: 1_000_000, default: 0, doc: "Requests per second per agent key (0 = unlimited); burst = 2x." },
   rateLimitPerAgent: { env: "CANTRIP_RATE_LIMIT_AGENT", flag: "rate-limit-agent", kind: "int", min: 0, max: 1_000_000, default: 0, doc: "Requests per second per agent (0 = unlimited); burst = 2x." },
   secretKey: { env: "CANTRIP_SECRET_KEY", flag: "secret-key", kind: "string", default: "", doc: "Base64 32-byte key for credentials at rest and signed tokens. Default: generated into <data-dir>/secret.key (0600)." },
+  ...limitSettings,
 } as const satisfies Record<string, SettingSpec>;
 
 export const ConfigSchema = T.Object({
@@ -67,6 +69,7 @@ export const ConfigSchema = T.Object({
   rateLimitPerKey: T.Integer(),
   rateLimitPerAgent: T.Integer(),
   secretKey: T.String(),
+  ...limitSettingsSchema,
 });
 
 export type Config = Static<typeof ConfigSchema>;

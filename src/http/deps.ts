@@ -15,6 +15,7 @@ import type { Builders } from "../builder/builders";
 import type { Credentials } from "../builder/credentials";
 import type { Conversations } from "../builder/conversations";
 import type { Gateway, InvocationLog, LiveCache } from "../gateway";
+import type { LimitPolicy } from "../agents/limits";
 
 export interface ReadyCheck {
   ok: boolean;
@@ -43,6 +44,8 @@ export interface HttpDeps {
   jobs: JobsPort;
   signer: TokenSigner;
   llm: { configured: boolean; provider: string; defaultModel: string };
+  /** The operator's per-call limit defaults and maxima (for agent views). */
+  limits?: LimitPolicy;
   /** Operator tools (backups); absent in apps built without a data dir. */
   admin?: {
     /** The workspace whose platform tokens are the operator's (the one created at first start). */
