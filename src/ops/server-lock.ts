@@ -36,5 +36,6 @@ export function runningServer(dataDir: string): number | null {
   const file = pidFile(dataDir);
   if (!existsSync(file)) return null;
   const pid = Number(readFileSync(file, "utf8").trim());
-  return Number.isInteger(pid) && pid > 0 && alive(pid) ? pid : null;
+  // Our own pid is a stale file from an earlier container run in which the server was pid 1 too.
+  return Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid) ? pid : null;
 }
