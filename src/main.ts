@@ -141,7 +141,8 @@ addSettingFlags(
   const dataDir = resolve(configFrom(flags).dataDir);
   try {
     const r = restoreDatabase(resolve(file), dataDir);
-    process.stdout.write(`restored ${resolve(file)} into ${dataDir} (integrity ok, ${r.check.applied} of ${r.check.known} migrations; the next start applies the rest)\n`);
+    const pending = r.check.known - r.check.applied;
+    process.stdout.write(`restored ${resolve(file)} into ${dataDir} (integrity ok, ${r.check.applied} of ${r.check.known} migrations${pending ? `; the next start applies the other ${pending}` : ""})\n`);
     if (r.previous) process.stdout.write(`the replaced database is kept at ${r.previous}\n`);
   } catch (e) {
     if (e instanceof RestoreError) fail(e.message);
