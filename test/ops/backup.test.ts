@@ -65,6 +65,16 @@ test("a backup via the CLI and one via the admin route, both under invoke load, 
   await Bun.sleep(200);
   const statuses = await l.stop();
   expect((await redeploy).status).toBe(202);
+  // The deploy job that ran alongside finished normally.
+  for (let i = 0; ; i++) {
+    const st = (await s.json(`/v1/deploy/${a.id}/status`)).body.data;
+    if (st.deployment?.status !== "deploying") {
+      expect(st.deployment.status).toBe("deployed");
+      break;
+    }
+    if (i > 400) throw new Error("the deploy during the backup did not finish");
+    await Bun.sleep(25);
+  }
 
   expect(c.stderr).toBe("");
   expect(c.code).toBe(0);
