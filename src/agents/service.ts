@@ -124,6 +124,8 @@ export class AgentService {
    */
   setLimits(agent: AgentRow, input: unknown): AgentRow {
     const next = applyLimitInput(agent.limits as Partial<Limits> | null, input, this.deps.serverLimits);
+    // Nothing changed: keep the warm instances.
+    if (JSON.stringify(next) === JSON.stringify(agent.limits ?? {})) return agent;
     const row = this.deps.db
       .update(agents)
       .set({ limits: Object.keys(next).length ? (next as Record<string, number>) : null, updatedAt: Date.now() })

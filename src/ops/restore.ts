@@ -54,6 +54,7 @@ export function restoreDatabase(backup: string, dataDir: string, now = new Date(
     }
     previous = `${live}.pre-restore-${now.toISOString().replace(/[:.]/g, "-")}`;
     renameSync(live, previous);
+    ensurePrivateFile(previous, undefined, { create: false });
   }
   for (const f of databaseFiles(live).slice(1)) rmSync(f, { force: true });
   renameSync(incoming, live);
