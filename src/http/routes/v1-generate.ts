@@ -45,7 +45,7 @@ export function v1GenerateRoutes(deps: HttpDeps) {
     )
     .use(authPlugin(deps.verifier))
     .post(
-      "/",
+      "",
       ({ body, principal, set }) => {
         if (!deps.llm.configured) throw new AppError("model_not_configured");
         const model = body.model ?? deps.llm.defaultModel;
