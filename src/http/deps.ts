@@ -16,6 +16,7 @@ import type { Credentials } from "../builder/credentials";
 import type { Conversations } from "../builder/conversations";
 import type { Gateway, InvocationLog, LiveCache } from "../gateway";
 import type { LimitPolicy } from "../agents/limits";
+import type { Metrics } from "../metrics";
 
 export interface ReadyCheck {
   ok: boolean;
@@ -53,6 +54,8 @@ export interface HttpDeps {
     /** Writes a snapshot into a temporary file inside the data dir and returns it. */
     backup(): Promise<{ file: string; bytes: number; ms: number }>;
   };
+  /** The Prometheus registry behind GET /metrics. */
+  metrics: Metrics;
   /** Recent scheduled runs of an agent (wired once schedules exist). */
   scheduleRuns?: (agentId: string) => unknown[];
 }
