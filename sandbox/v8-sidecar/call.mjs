@@ -49,7 +49,8 @@ export class Call {
   }
 
   sleep(ms, settle) {
-    if (this.#timers.size >= MAX_TIMERS) return settle(false, `too many pending timers (limit ${MAX_TIMERS} per call)`);
+    const max = Math.min(this.limits.timers ?? MAX_TIMERS, MAX_TIMERS);
+    if (this.#timers.size >= max) return settle(false, `too many pending timers (limit ${max} per call)`);
     const h = setTimeout(() => {
       this.#timers.delete(h);
       settle(true, "");

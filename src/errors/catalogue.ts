@@ -14,6 +14,7 @@ export const catalogue = {
   agent_api_key_revoked: { status: 401, message: "The agent API key was revoked." },
   invalid_stream_token: { status: 401, message: "The stream or download token is invalid or expired." },
   agent_api_key_scope_mismatch: { status: 403, message: "The agent API key belongs to a different agent." },
+  forbidden: { status: 403, message: "This call needs the operator's platform token." },
   not_found: { status: 404, message: "No route matches this method and path." },
   agent_not_found: { status: 404, message: "Agent not found." },
   job_not_found: { status: 404, message: "Job not found." },

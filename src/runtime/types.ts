@@ -43,6 +43,7 @@ export interface Limits {
   fetchTimeoutMs: number; // per outbound fetch, default 5000
   fetchMaxBytes: number; // per outbound response, default 2 MiB
   fetchPerCall: number; // outbound fetches per call, default 20
+  timers: number; // pending timers per call, default 1000 (the guest prelude's own cap)
 }
 
 export const defaultLimits: Limits = {
@@ -58,6 +59,7 @@ export const defaultLimits: Limits = {
   fetchTimeoutMs: 5000,
   fetchMaxBytes: 2 * 1024 * 1024,
   fetchPerCall: 20,
+  timers: 1000,
 };
 
 /** A secret granted to an agent: the guest sees only `name`; the proxy injects the value. */
