@@ -9,7 +9,7 @@ import { createHash } from "node:crypto";
 import { join, resolve } from "node:path";
 import pkg from "../package.json" with { type: "json" };
 import { AgentKeys, bootstrapWorkspace, PlatformTokenVerifier, TokenSigner, loadMasterKey, writeSecretFile } from "./auth";
-import { AgentService } from "./agents";
+import { AgentService, Schedules } from "./agents";
 import { Builders, Conversations, Credentials, Scheduler, Turns } from "./builder";
 import { builderTurnJob, scheduleRunJob } from "./builder/jobs";
 import type { Config } from "./config";
@@ -165,7 +165,8 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
     live.invalidate(agentId);
   };
   let baseUrl = config.publicUrl.replace(/\/+$/, "");
-  const builders = new Builders({ db, agents: agentsSvc, deployer, keys, box, baseUrl: () => baseUrl, scheduleMinIntervalMs: config.scheduleMinIntervalS * 1000 });
+  const schedules = new Schedules({ db, minIntervalMs: config.scheduleMinIntervalS * 1000 });
+  const builders = new Builders({ db, agents: agentsSvc, deployer, keys, box, baseUrl: () => baseUrl, schedules });
   const conversations = new Conversations({
     db,
     jobs: queue,
