@@ -180,7 +180,7 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
       throw new AppError("model_not_configured");
     },
   };
-  const pipeline: PipelineDeps = { db, llm: llm ?? unconfigured, bundler, runtime, deployer, maxRepairs: config.maxRepairs };
+  const pipeline: PipelineDeps = { db, llm: llm ?? unconfigured, bundler, runtime, deployer, schedules, maxRepairs: config.maxRepairs };
   const turns = new Turns({ db, llm: llm ?? unconfigured, pipeline, deployer, builders, credentials, gateway, maxRounds: 8 });
   const scheduler = new Scheduler({ db, jobs: queue, log: invocations, minIntervalMs: config.scheduleMinIntervalS * 1000 });
 
@@ -227,6 +227,7 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
     jobs: queue,
     signer,
     metrics,
+    schedules,
     llm: { configured: llm !== null, provider: llm?.provider ?? "none", defaultModel: config.model },
     scheduleRuns: (agentId) =>
       db

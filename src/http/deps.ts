@@ -9,7 +9,7 @@ import type { PlatformTokenVerifier, TokenSigner } from "../auth";
 import type { JobsPort } from "./jobs-port";
 import type { Logger } from "./logger";
 import type { AgentKeys } from "../auth";
-import type { AgentService } from "../agents";
+import type { AgentService, Schedules } from "../agents";
 import type { Deployer } from "../deploy";
 import type { Builders } from "../builder/builders";
 import type { Credentials } from "../builder/credentials";
@@ -44,6 +44,7 @@ export interface HttpDeps {
   jobs: JobsPort;
   signer: TokenSigner;
   llm: { configured: boolean; provider: string; defaultModel: string };
+  schedules: Schedules;
   /** The Prometheus registry behind GET /metrics. */
   metrics: Metrics;
   /** Recent scheduled runs of an agent (wired once schedules exist). */
