@@ -40,6 +40,7 @@ export function v1ScheduleRoutes(deps: HttpDeps) {
           throw new AppError("invalid_request", "The agent's backend exports no scheduled handler (defineBackend({ scheduled })), so a schedule would have nothing to run.", {
             details: [{ field: "cron", rule: "ScheduledHandler", message: "the backend has no scheduled handler" }],
           });
+        deps.schedules.check(body, "cron");
         return { data: scheduleView(deps.schedules.set(agent.id, body)) };
       },
       { body: ScheduleBody, detail: { summary: "Set (or replace) the agent's schedule", tags } },
