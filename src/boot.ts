@@ -9,7 +9,7 @@ import { createHash } from "node:crypto";
 import { join, resolve } from "node:path";
 import pkg from "../package.json" with { type: "json" };
 import { AgentKeys, bootstrapWorkspace, firstWorkspaceId, PlatformTokenVerifier, TokenSigner, loadMasterKey, writeSecretFile } from "./auth";
-import { AgentService } from "./agents";
+import { AgentService, Schedules } from "./agents";
 import { Builders, Conversations, Credentials, Scheduler, Turns } from "./builder";
 import { builderTurnJob, scheduleRunJob } from "./builder/jobs";
 import { limitValues, type Config } from "./config";
@@ -175,7 +175,8 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
     live.invalidate(agentId);
   };
   let baseUrl = config.publicUrl.replace(/\/+$/, "");
-  const builders = new Builders({ db, agents: agentsSvc, deployer, keys, box, baseUrl: () => baseUrl, scheduleMinIntervalMs: config.scheduleMinIntervalS * 1000 });
+  const schedules = new Schedules({ db, minIntervalMs: config.scheduleMinIntervalS * 1000 });
+  const builders = new Builders({ db, agents: agentsSvc, deployer, keys, box, baseUrl: () => baseUrl, schedules });
   const conversations = new Conversations({
     db,
     jobs: queue,
@@ -189,7 +190,7 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
       throw new AppError("model_not_configured");
     },
   };
-  const pipeline: PipelineDeps = { db, llm: llm ?? unconfigured, bundler, runtime, deployer, maxRepairs: config.maxRepairs, serverLimits: limits };
+  const pipeline: PipelineDeps = { db, llm: llm ?? unconfigured, bundler, runtime, deployer, schedules, maxRepairs: config.maxRepairs, serverLimits: limits };
   const turns = new Turns({ db, llm: llm ?? unconfigured, pipeline, deployer, builders, credentials, gateway, maxRounds: 8 });
   const scheduler = new Scheduler({ db, jobs: queue, log: invocations, minIntervalMs: config.scheduleMinIntervalS * 1000 });
 
@@ -245,6 +246,7 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
       },
     },
     metrics,
+    schedules,
     llm: { configured: llm !== null, provider: llm?.provider ?? "none", defaultModel: config.model },
     scheduleRuns: (agentId) =>
       db

@@ -12,6 +12,7 @@ import { metricsRoutes } from "./routes/metrics";
 import { mcpRoutes } from "./routes/mcp";
 import { v1AgentsRoutes } from "./routes/v1-agents";
 import { v1ApiKeysRoutes } from "./routes/v1-api-keys";
+import { v1ScheduleRoutes } from "./routes/v1-schedule";
 import { v1DeployRoutes } from "./routes/v1-deploy";
 import { v1InvokeRoutes } from "./routes/v1-invoke";
 import { appsRoutes } from "./routes/apps";
@@ -33,6 +34,7 @@ export function createApp(deps: HttpDeps) {
     .use(mcpRoutes(deps))
     .use(v1AgentsRoutes(deps))
     .use(v1ApiKeysRoutes(deps))
+    .use(v1ScheduleRoutes(deps))
     .use(v1DeployRoutes(deps))
     .use(v1InvokeRoutes(deps))
     .use(appsRoutes(deps))

@@ -9,7 +9,7 @@ import type { PlatformTokenVerifier, TokenSigner } from "../auth";
 import type { JobsPort } from "./jobs-port";
 import type { Logger } from "./logger";
 import type { AgentKeys } from "../auth";
-import type { AgentService } from "../agents";
+import type { AgentService, Schedules } from "../agents";
 import type { Deployer } from "../deploy";
 import type { Builders } from "../builder/builders";
 import type { Credentials } from "../builder/credentials";
@@ -45,6 +45,7 @@ export interface HttpDeps {
   jobs: JobsPort;
   signer: TokenSigner;
   llm: { configured: boolean; provider: string; defaultModel: string };
+  schedules: Schedules;
   /** The operator's per-call limit defaults and maxima (for agent views). */
   limits?: LimitPolicy;
   /** Operator tools (backups); absent in apps built without a data dir. */

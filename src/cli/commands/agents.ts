@@ -1,5 +1,6 @@
 /** agents ls|show|limits|rm, deploy, rollback, invoke, logs: thin clients of /v1. */
 import type { Command } from "commander";
+import { registerScheduleCommand } from "./schedule";
 import { clientFrom, print, readJsonArg, table, type GlobalOptions } from "../context";
 import type { ApiClient } from "../client";
 import { formatLimits, registerLimitsCommand } from "./limits";
@@ -37,6 +38,7 @@ export function registerAgentCommands(program: Command, g: () => GlobalOptions) 
       );
     });
   registerLimitsCommand(agents, g);
+  registerScheduleCommand(agents, g);
   agents
     .command("rm <agent>")
     .description("Delete an agent with its versions, keys and data.")
