@@ -91,7 +91,7 @@ export function createRuntime(opts: RuntimeOptions): SandboxRuntime {
 
   return {
     async check(ref) {
-      return sched.runLoad(async () => {
+      return sched.runLoad(ref.agentId, async () => {
         for (let attempt = 0; ; attempt++) {
           try {
             const inst = await engine.load({ ref, limits: ref.config.limits, bridge: bridges(ref.config), lane: "load" });

@@ -40,6 +40,22 @@ test("when the heavy lane is full, freed turns go round-robin across agents", as
   expect(started).toEqual(["A1", "A2", "A3", "B1", "A4", "B2", "A5", "A6"]);
 });
 
+test("load-checks run one at a time, round-robin across agents", async () => {
+  const s = new Scheduler(opts);
+  const order: string[] = [];
+  const g = gate();
+  const first = s.runLoad("A", async () => {
+    order.push("A1");
+    await g.p;
+  });
+  const rest = [["A", "A2"], ["A", "A3"], ["B", "B1"]].map(([agent, name]) => s.runLoad(agent!, async () => void order.push(name!)));
+  await Bun.sleep(1);
+  expect(order).toEqual(["A1"]);
+  g.open();
+  await Promise.all([first, ...rest]);
+  expect(order).toEqual(["A1", "A2", "B1", "A3"]);
+});
+
 test("an agent not seen yet runs one call at a time until its first call finishes", async () => {
   const s = new Scheduler(opts);
   let running = 0;

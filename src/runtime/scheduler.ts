@@ -75,7 +75,8 @@ export class Scheduler {
   private lanes: Record<"light" | "heavy", LaneState>;
   /** Agents with waiting calls, in round-robin order (served from the front, re-queued at the back). */
   private ring: string[] = [];
-  private load = { active: false, queue: [] as Waiter[] };
+  /** The load lane: one check at a time; waiting checks per agent, served round-robin. */
+  private load = { active: false, queues: new Map<string, Waiter[]>(), ring: [] as string[] };
   readonly sizes: LaneSizes;
 
   constructor(private opts: SchedulerOptions, private now: () => number = () => performance.now()) {
@@ -130,26 +131,50 @@ export class Scheduler {
     }
   }
 
-  /** Runs a load-check on the load lane, one at a time, first come first served. */
-  async runLoad<T>(fn: () => Promise<T>): Promise<T> {
+  /**
+   * Runs a load-check of `agentId`'s bundle on the load lane: one at a time, the waiting
+   * ones taken round-robin across agents (so one workspace uploading many bundles cannot
+   * hold back another's deploy). Beyond `agentQueue` waiting checks of one agent: 429.
+   */
+  async runLoad<T>(agentId: string, fn: () => Promise<T>): Promise<T> {
     if (this.load.active) {
+      const q = this.load.queues.get(agentId) ?? [];
+      if (q.length >= this.opts.agentQueue) throw limited(`The agent has ${q.length} load-checks waiting (limit ${this.opts.agentQueue}).`);
       await new Promise<void>((resolve, reject) => {
         const w: Waiter = { start: () => (clearTimeout(t), resolve()), fail: reject };
         const t = setTimeout(() => {
-          this.load.queue.splice(this.load.queue.indexOf(w), 1);
+          q.splice(q.indexOf(w), 1);
+          if (q.length === 0) {
+            this.load.queues.delete(agentId);
+            this.load.ring.splice(this.load.ring.indexOf(agentId) >>> 0, 1);
+          }
           reject(busy(`The sandbox's load worker was busy with other uploads for ${LOAD_WAIT_MS / 1000} s.`));
         }, LOAD_WAIT_MS);
-        this.load.queue.push(w);
+        q.push(w);
+        if (q.length === 1) {
+          this.load.queues.set(agentId, q);
+          this.load.ring.push(agentId);
+        }
       });
     }
     this.load.active = true;
     try {
       return await fn();
     } finally {
-      const next = this.load.queue.shift();
+      const next = this.nextLoad();
       if (next) next.start("load");
       else this.load.active = false;
     }
+  }
+
+  private nextLoad(): Waiter | undefined {
+    const id = this.load.ring.shift();
+    if (id === undefined) return undefined;
+    const q = this.load.queues.get(id)!;
+    const w = q.shift()!;
+    if (q.length) this.load.ring.push(id);
+    else this.load.queues.delete(id);
+    return w;
   }
 
   /** Calls running and waiting, per lane (for stats and tests). */
@@ -159,7 +184,7 @@ export class Scheduler {
     return {
       light: { active: this.lanes.light.active, queued: queued.light },
       heavy: { active: this.lanes.heavy.active, queued: queued.heavy },
-      load: { queued: this.load.queue.length },
+      load: { queued: [...this.load.queues.values()].reduce((n, q) => n + q.length, 0) },
     };
   }
 
