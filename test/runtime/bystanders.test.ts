@@ -4,10 +4,12 @@
  * same worker runs a native builtin past its CPU slice (the watchdog kills the worker), or
  * while large bundles are load-checked. The bystanders answer 200, their side effects
  * happen exactly once (the re-run answers them from the call's journal), and a bystander
- * whose re-run would repeat a side effect fails cleanly instead of writing twice.
+ * whose re-run would repeat a side effect fails cleanly instead of writing twice. The V8
+ * engine's same shape: an isolate catastrophe that takes its whole sidecar down.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { quickjsEngine } from "../../src/runtime";
+import { probeV8, v8Engine } from "../../src/runtime/v8";
 import { bundle, failureOf, json, makeHarness, req, type Harness } from "./harness";
 import { EVAL } from "./contract/fixtures";
 
@@ -130,4 +132,27 @@ test("load-checks of large bundles never run where other agents' calls are in fl
   expect(res.map((r) => r.status)).toEqual([200, 200, 200]);
   // They were never on the compiling worker: nothing had to be re-run.
   expect(H.runtime.stats().replays).toBe(replaysBefore);
+}, 60000);
+
+const v8probe = probeV8({ node: process.env.CANTRIP_NODE || undefined });
+test.skipIf(!v8probe.ok)("v8: a bystander on a timer survives the sidecar restart another agent's isolate catastrophe causes", async () => {
+  const V = makeHarness(v8Engine({ node: v8probe.ok ? v8probe.runtime.node : undefined }));
+  try {
+    const by = V.ref("v8-by", parked, { limits: { wallMs: 8000 } });
+    expect(json(await V.runtime.fetch(by, req("GET", "/ok")))).toEqual({ ok: true });
+    const parkedCall = V.runtime.fetch(by, req("POST", "/timer", { ms: 1500 }));
+    await Bun.sleep(300);
+    // A Map that outgrows a 32 MB heap makes V8 give up on the whole process (isolated-vm's
+    // "catastrophic" out-of-memory): the sidecar dies with every isolate on it.
+    const culprit = V.ref("v8-culprit", evalCode, { limits: { memoryBytes: 32 * 1024 * 1024, cpuMs: 5000 } });
+    const f = await failureOf(() => V.runtime.fetch(culprit, req("POST", "/eval", { code: "const m = new Map(); for (let i = 0; ; i++) m.set(i, { i });" })));
+    expect(f.reason).toBe("memory_limit");
+    const r = await parkedCall;
+    expect(r.status).toBe(200);
+    expect(json(r)).toEqual({ n: 1 });
+    expect(V.runtime.stats().replays).toBeGreaterThanOrEqual(1);
+    expect((V.db.sqlite.query("SELECT value FROM kv WHERE agent_id = 'v8-by' AND key = 'count'").get() as { value: string }).value).toBe("1");
+  } finally {
+    await V.close();
+  }
 }, 60000);

@@ -37,6 +37,8 @@ export class SidecarSlot {
   readonly instances = new Set<number>();
   readonly ready: Promise<void>;
   dead = false;
+  /** The sidecar announced its death after failing the culprits (an isolate's catastrophe). */
+  private culpritNamed = false;
   /** The lane this sidecar serves (lanes.ts); its replacement serves the same lane. */
   lane: Lane = "light";
   private failReady: (e: Error) => void = () => {};
@@ -59,6 +61,7 @@ export class SidecarSlot {
       if (m.t === "ready") return (clearTimeout(startup), markReady());
       if (m.t === "init-failed") return (clearTimeout(startup), this.kill("crashed", `The V8 sidecar failed to start: ${m.message}`));
       if (m.t === "host") return this.onHost(this, m, bytes);
+      if (m.t === "dying") return void (this.culpritNamed = true);
       const p = this.pending.get(m.id);
       this.pending.delete(m.id);
       p?.resolve(m, bytes);
@@ -66,7 +69,8 @@ export class SidecarSlot {
     const pumped = this.pump(frameReader(onFrame as never));
     void this.drainStderr();
     // Read every reply it wrote (a dying sidecar names its culprit last) before failing the rest.
-    void Promise.all([this.proc.exited, pumped]).then(([code]) => this.kill("crashed", `The V8 sidecar exited (code ${code}).`));
+    // After a "dying" frame the culprits are already failed: the calls still pending are bystanders.
+    void Promise.all([this.proc.exited, pumped]).then(([code]) => this.kill("crashed", `The V8 sidecar exited (code ${code}).`, this.culpritNamed ? -1 : undefined));
     this.post({ t: "init", prelude: PRELUDE, memoryBytes: opts.memoryBytes });
   }
 
