@@ -136,7 +136,8 @@ test("load-checks of large bundles never run where other agents' calls are in fl
 
 const v8probe = probeV8({ node: process.env.CANTRIP_NODE || undefined });
 test.skipIf(!v8probe.ok)("v8: a bystander on a timer survives the sidecar restart another agent's isolate catastrophe causes", async () => {
-  const V = makeHarness(v8Engine({ node: v8probe.ok ? v8probe.runtime.node : undefined }));
+  // One sidecar, so the culprit and the bystander certainly share it.
+  const V = makeHarness(v8Engine({ node: v8probe.ok ? v8probe.runtime.node : undefined }), {}, { workers: 1 });
   try {
     const by = V.ref("v8-by", parked, { limits: { wallMs: 8000 } });
     expect(json(await V.runtime.fetch(by, req("GET", "/ok")))).toEqual({ ok: true });
