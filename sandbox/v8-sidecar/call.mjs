@@ -2,7 +2,9 @@
  * One guest call inside the sidecar: CPU used (summed over the slices that ran for it),
  * wall deadline, captured logs with the per-call caps, bounded timers, and how it ends —
  * exactly once, with a result or a typed failure (reason + message), like the QuickJS
- * engine's Call.
+ * engine's Call. A timer never fires early: one that would outlast the wall deadline is
+ * never armed; timers still pending when the call ends are left in `leftTimers` (guest
+ * hids) so the instance cancels them in the guest too.
  */
 const MAX_TIMERS = 1000;
 const LEVELS = ["debug", "info", "log", "warn", "error"];
@@ -15,14 +17,18 @@ export class Call {
   result = null;
   #logBytes = 0;
   #logCapped = false;
-  #timers = new Set();
+  #timers = new Map();
   #wall;
   #started = performance.now();
+  #deadline;
+  /** Guest hids of the timers still pending when the call finished. */
+  leftTimers = [];
 
   constructor(id, limits, end, onWall) {
     this.id = id;
     this.limits = limits;
     this.end = end;
+    this.#deadline = this.#started + limits.wallMs;
     this.#wall = setTimeout(() => onWall(this), limits.wallMs);
   }
 
@@ -46,13 +52,29 @@ export class Call {
     this.logs.push({ level: LEVELS.includes(level) ? level : "log", message, at: Date.now() });
   }
 
-  sleep(ms, settle) {
-    if (this.#timers.size >= MAX_TIMERS) return settle(false, `too many pending timers (limit ${MAX_TIMERS} per call)`);
-    const h = setTimeout(() => {
-      this.#timers.delete(h);
-      settle(true, "");
-    }, Math.min(ms, this.limits.wallMs));
-    this.#timers.add(h);
+  /** Arms guest timer `id` (promise `hid`) for `ms`, rounded up; throws past the per-call limit. */
+  timer(hid, id, ms, fire) {
+    if (this.#timers.size >= MAX_TIMERS) throw new Error(`setTimeout: too many pending timers (limit ${MAX_TIMERS})`);
+    const wait = Math.ceil(Number.isFinite(ms) ? Math.max(0, ms) : Infinity);
+    const t = { hid, h: undefined };
+    // Past the wall deadline the call ends as a timeout; no timer is clamped to fire there.
+    if (wait < this.#deadline - performance.now()) {
+      t.h = setTimeout(() => {
+        if (this.#timers.get(id) !== t) return;
+        this.#timers.delete(id);
+        fire(hid);
+      }, wait);
+    }
+    this.#timers.set(id, t);
+  }
+
+  /** clearTimeout from the guest: true when the timer was this call's. */
+  clearTimer(id) {
+    const t = this.#timers.get(id);
+    if (!t) return false;
+    if (t.h !== undefined) clearTimeout(t.h);
+    this.#timers.delete(id);
+    return true;
   }
 
   /** Ends the call once: ok → end(null, value); failure → end({ reason, message }). */
@@ -60,7 +82,10 @@ export class Call {
     if (this.done) return;
     this.done = true;
     clearTimeout(this.#wall);
-    for (const h of this.#timers) clearTimeout(h);
+    for (const t of this.#timers.values()) {
+      if (t.h !== undefined) clearTimeout(t.h);
+      this.leftTimers.push(t.hid);
+    }
     this.#timers.clear();
     this.end(failure, value);
   }
