@@ -111,7 +111,9 @@ export type RuntimeFailureReason =
   | "crashed"
   | "bad_response"
   | "load_failed"
-  | "overloaded";
+  | "overloaded"
+  /** The sandbox's total memory budget is held by other calls (503 sandbox_memory_exhausted). */
+  | "memory_budget";
 
 export interface RuntimeStats {
   workers: number;
@@ -131,8 +133,9 @@ export interface ScheduledResult {
 
 /**
  * The sandbox runtime. Platform failures are thrown as AppError:
- * `endpoint_timeout` (cpu_timeout / wall_timeout) or `endpoint_unreachable`
- * (memory_limit, crashed, bad_response, load_failed), with `details.reason`.
+ * `endpoint_timeout` (cpu_timeout / wall_timeout), `sandbox_memory_exhausted`
+ * (memory_budget, with Retry-After) or `endpoint_unreachable` (memory_limit, crashed,
+ * bad_response, load_failed, overloaded), with `details.reason`.
  */
 export interface SandboxRuntime {
   /** Load the bundle once (fresh instance), return its description; throws on load failure. */

@@ -40,12 +40,13 @@ test("a new version takes over while the old version's in-flight call completes"
 });
 
 test("idle instances are LRU-evicted under the memory budget and reload on demand", async () => {
-  // Each interpreter starts with 16 MiB of WebAssembly memory: a 40 MiB budget holds two.
+  // Each interpreter starts with 16 MiB of WebAssembly memory and may grow to 24 MiB during a
+  // call: a 40 MiB budget holds two idle ones, or one idle and one busy.
   H = makeHarness(quickjsEngine, {}, { memoryBudgetBytes: 40 * 1024 * 1024 });
   const rt = H.runtime;
   {
     const code = await bundle(COUNTER(1));
-    const refs = ["lru-a", "lru-b", "lru-c", "lru-d"].map((a) => H!.ref(a, code));
+    const refs = ["lru-a", "lru-b", "lru-c", "lru-d"].map((a) => H!.ref(a, code, { limits: { memoryBytes: 24 * 1024 * 1024 } }));
     for (const r of refs) await rt.fetch(r, req("GET", "/"));
     expect(rt.stats()).toMatchObject({ instances: 2, loads: 4, evictions: 2 });
     expect(json(await rt.fetch(refs[3]!, req("GET", "/")))).toEqual({ v: 1, hits: 2 });

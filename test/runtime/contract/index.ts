@@ -9,6 +9,8 @@ import { capabilityTests } from "./capabilities";
 import { limitTests, type EngineTraits } from "./limits";
 import { egressOptions, egressTests } from "./egress";
 import { escapeTests } from "./escape";
+import { interleavingTests } from "./interleaving";
+import { memoryBudgetTests } from "./memory-budget";
 
 export function runContract(name: string, engine: EngineFactory, traits: EngineTraits = {}): void {
   describe(`sandbox contract: ${name}`, () => {
@@ -22,5 +24,7 @@ export function runContract(name: string, engine: EngineFactory, traits: EngineT
     egressTests(h);
     escapeTests(h);
     limitTests(h, traits);
+    interleavingTests(h);
+    memoryBudgetTests(engine);
   });
 }
