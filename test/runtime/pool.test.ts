@@ -65,3 +65,21 @@ test("calls beyond an instance's concurrency wait or use a second instance", asy
   expect(ms).toBeGreaterThanOrEqual(550); // 2 instances (one per worker) × 1 call each → two rounds
   expect(H.runtime.stats().instances).toBe(2);
 });
+
+test("an instance belongs to one owner: the same bundle id in two agents, or with changed grants, never shares one", async () => {
+  H = makeHarness(quickjsEngine);
+  const code = await bundle(`import { defineBackend } from "cantrip";
+export default defineBackend({ routes: { "GET /": async (_i, ctx) => ({ agent: ctx.agentId, secrets: ctx.secrets.names(), seen: (await ctx.kv.get("k")) ?? null }) } });`);
+  H.agent("owner-a");
+  H.db.sqlite.run(`INSERT INTO kv (agent_id, key, value, size) VALUES ('owner-a', 'k', '"private-a"', 11)`);
+  const a = H.ref("owner-a", code, { bundleId: "cand_same" });
+  const b = H.ref("owner-b", code, { bundleId: "cand_same" });
+  await H.runtime.check(a);
+  expect(json(await H.runtime.fetch(b, req("GET", "/")))).toEqual({ agent: "owner-b", secrets: [], seen: null });
+  expect(json(await H.runtime.fetch(a, req("GET", "/")))).toEqual({ agent: "owner-a", secrets: [], seen: "private-a" });
+  // A new grant (or a revoked one) is a different owner: a fresh instance, the stale one retires.
+  const granted = H.ref("owner-a", code, { bundleId: "cand_same", secrets: [{ name: "TOKEN", hosts: ["api.example.com"] }] });
+  expect(json(await H.runtime.fetch(granted, req("GET", "/")))).toEqual({ agent: "owner-a", secrets: ["TOKEN"], seen: "private-a" });
+  expect(json(await H.runtime.fetch(a, req("GET", "/")))).toEqual({ agent: "owner-a", secrets: [], seen: "private-a" });
+  expect(H.runtime.stats()).toMatchObject({ loads: 4, instances: 2 });
+});
