@@ -10,6 +10,7 @@ import { fetchAs } from "../shims/fetch";
 import { format } from "../shims/misc";
 import { host } from "../shims/host";
 import type { Request } from "../shims/body";
+import { URLSearchParams } from "../shims/url";
 
 export interface AgentConfig {
   agentId: string;
@@ -66,7 +67,7 @@ function logFor(call: number | undefined) {
   return Object.assign((...a: unknown[]) => info(...a), { debug: at("debug"), info, warn: at("warn"), error: at("error") });
 }
 
-export function makeContext(request: Request | null, params: Record<string, string> = {}, query: Record<string, string> = {}) {
+export function makeContext(request: Request | null, params: Record<string, string> = {}, query: Record<string, string> = {}, searchParams: URLSearchParams = new URLSearchParams()) {
   const call = request ? callOfRequest.get(request) : entering;
-  return { request, params, query, env: { ...config.env }, kv: kvFor(call), fetch: fetchAs(call), secrets, log: logFor(call), agentId: config.agentId };
+  return { request, params, query, searchParams, env: { ...config.env }, kv: kvFor(call), fetch: fetchAs(call), secrets, log: logFor(call), agentId: config.agentId };
 }
