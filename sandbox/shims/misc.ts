@@ -96,24 +96,30 @@ console.trace = console.debug;
 let nextTimer = 1;
 /** Timers whose callback may still run; the host holds the per-call limit and the clock. */
 const active = new Set<number>();
+// Captured before guest code runs: a cancellation settles with no call running (V8 runs it
+// as a small-budget chore), and guest code may patch Set.prototype later.
+const apply = Reflect.apply;
+const setAdd = Set.prototype.add;
+const setDelete = Set.prototype.delete;
+const forget = (id: number): boolean => apply(setDelete, active, [id]) as boolean;
 
 export function setTimeout(cb: (...a: unknown[]) => void, ms = 0, ...args: unknown[]): number {
   if (typeof cb !== "function") throw new TypeError("setTimeout: callback must be a function");
   const id = nextTimer++;
   const wait = Number(ms);
   const p = host.timer(id, wait > 0 ? wait : 0);
-  active.add(id);
+  apply(setAdd, active, [id]);
   p.then(
     () => {
-      if (active.delete(id)) cb(...args);
+      if (forget(id)) cb(...args);
     },
-    () => active.delete(id),
+    () => forget(id),
   );
   return id;
 }
 
 export function clearTimeout(id: number | undefined): void {
-  if (typeof id === "number" && active.delete(id)) host.clearTimer(id);
+  if (typeof id === "number" && forget(id)) host.clearTimer(id);
 }
 
 export function queueMicrotask(cb: () => void): void {

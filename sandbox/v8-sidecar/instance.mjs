@@ -21,6 +21,9 @@ export function classify(message) {
   return "crashed";
 }
 
+/** CPU a housekeeping chore may use (cancelling an ended call's timers runs only shim code). */
+const CHORE_CPU_MS = 50;
+
 export const memoryMb = (bytes) => Math.max(8, Math.ceil(bytes / MiB));
 
 export class Instance {
@@ -183,11 +186,12 @@ export class Instance {
     this.calls.delete(call.id);
     const { send } = this.hooks;
     if (failure) return send({ t: "failed", id: call.id, reason: failure.reason, message: failure.message, dropped: true, logs: call.logs });
-    if (kind === "load") return send({ t: "loaded", id: call.id, description: value, memoryBytes: this.memoryBytes });
+    // Timers that outlive their call are cancelled in the guest too (only the setTimeout shim's handlers run).
     if (call.leftTimers.length && !this.dead) {
       const hids = call.leftTimers;
       this.#housekeep(() => this.ctl.cancel.apply(undefined, [new this.ivm.ExternalCopy(hids).copyInto()]));
     }
+    if (kind === "load") return send({ t: "loaded", id: call.id, description: value, memoryBytes: this.memoryBytes });
     const dropped = this.#afterCall();
     if (kind === "scheduled") return send({ t: "scheduled-done", id: call.id, dropped, result: { ...value, logs: call.logs, cpuMs: call.cpuMs, wallMs: call.wallMs } });
     send({ t: "response", id: call.id, dropped, memoryBytes: this.memoryBytes, status: value.status, headers: value.headers, logs: call.logs, cpuMs: call.cpuMs, wallMs: call.wallMs }, value.body);
@@ -241,7 +245,7 @@ export class Instance {
     const named = typeof claimed === "number" && claimed >= 0 ? this.calls.get(claimed) : undefined;
     if (named && !named.done) return named;
     const r = this.running;
-    return r && !r.done ? r : null;
+    return r && !r.done && !r.chore ? r : null;
   }
 
   #hostCall(hid, op, args, body, claimed) {
@@ -252,22 +256,34 @@ export class Instance {
 
   #timer(hid, id, ms) {
     const call = this.running;
-    if (!call || call.done) throw new Error("no active call");
+    if (!call || call.done || call.chore) throw new Error("no active call");
     call.timer(hid, id, ms, (h) => this.settle(call, h, true, ""));
   }
 
-  /** Guest work that belongs to no call (forgetting or cancelling requests): runs between slices. */
+  /**
+   * Guest work that belongs to no call (forgetting or cancelling requests), between slices.
+   * Only platform code should run, but a guest may have patched builtins it uses: it runs as
+   * a "chore" with its own small CPU budget, policed by checkCpu like any slice.
+   */
   #housekeep(fn) {
     const p = this.#queue.then(async () => {
       if (this.dead) return;
+      const chore = { id: -1, chore: true, done: false, cpuNs: 0n, limits: { ...this.limits, cpuMs: Math.min(CHORE_CPU_MS, this.limits.cpuMs) }, log() {}, finish() { this.done = true; } };
+      this.running = chore;
+      this.sliceCpu0 = this.#cpuNow();
       try {
         await fn();
       } catch {
         this.drop();
+      } finally {
+        chore.cpuNs += this.#cpuNow() - this.sliceCpu0;
+        this.running = null;
+        if (!this.dead && chore.cpuNs > BigInt(chore.limits.cpuMs) * 1_000_000n) this.drop();
       }
     });
     this.#queue = p.catch(() => {});
   }
+
 
   #done(id, ok, a, b) {
     const call = this.calls.get(id);

@@ -5,7 +5,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import { bundle, failureOf, json, req, type Harness } from "../harness";
-import { EVAL } from "./fixtures";
+import { BYSTANDER, EVAL } from "./fixtures";
 
 /** Request coalescing: concurrent requests share one in-flight ctx.kv.get("config"). */
 const COALESCE = `
@@ -74,5 +74,25 @@ export function interleavingTests(h: () => Harness) {
       const huge = await failureOf(() => H.runtime.fetch(ref, req("POST", "/eval", { code: `await new Promise((r) => setTimeout(r, 2 ** 32 + 5)); return "overflowed";` })));
       expect(huge.reason).toBe("wall_timeout");
     }, 30000);
+
+    test("cancelling an ended call's timers stays bounded even with sabotaged builtins", async () => {
+      const H = h();
+      const ref = await evalRef(H, { wallMs: 3000 });
+      const r = await H.runtime.fetch(ref, req("POST", "/eval", {
+        code: `for (const C of [Map, Set, WeakMap]) C.prototype.delete = C.prototype.get = function () { for (;;) {} };
+               setTimeout(() => {}, 60000); return 1;`,
+      }));
+      expect(json(r).result).toBe(1);
+      const by = H.ref("interleave-bystander", await bundle(BYSTANDER));
+      const t0 = performance.now();
+      expect((await H.runtime.fetch(by, req("POST", "/", { n: 1 }))).status).toBe(200);
+      expect(performance.now() - t0).toBeLessThan(2000);
+      const again = await H.runtime.fetch(ref, req("POST", "/eval", { code: "return 2;" })).catch((e) => e as Error);
+      // The agent broke its own instance: its next call may fail (dropped, or its own patched builtins loop); then it reloads.
+      if (again instanceof Error) expect(["crashed", "cpu_timeout"]).toContain(failureReasonOf(again) ?? "");
+      expect(json(await H.runtime.fetch(ref, req("POST", "/eval", { code: "return 3;" }))).result).toBe(3);
+    }, 30000);
   });
 }
+
+const failureReasonOf = (e: Error) => (e as unknown as { details?: { reason?: string } }).details?.reason;
