@@ -40,6 +40,18 @@ export function interleavingTests(h: () => Harness) {
       }
     }, 30000);
 
+    test("a host result whose call already ended reaches the call still waiting for it", async () => {
+      const H = h();
+      const ref = await evalRef(H, { wallMs: 2000 });
+      H.db.sqlite.run("INSERT OR REPLACE INTO kv (agent_id, key, value, size) VALUES ('timers', 'config', '\"shared\"', 8)");
+      // B waits for a promise that A starts and abandons: A has ended when the result arrives.
+      const b = H.runtime.fetch(ref, req("POST", "/eval", { code: `while (!globalThis.inflight) await new Promise((r) => setTimeout(r, 2)); return await globalThis.inflight;` }));
+      await Bun.sleep(30);
+      const a = await H.runtime.fetch(ref, req("POST", "/eval", { code: `globalThis.inflight = ctx.kv.get("config"); return "started";` }));
+      expect(json(a).result).toBe("started");
+      expect(json(await b).result).toBe("shared");
+    }, 30000);
+
     test("Promise.race with a long timeout: timers left by ended calls are cancelled in the guest (call 1001 still works)", async () => {
       const H = h();
       const ref = await evalRef(H);
