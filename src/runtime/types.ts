@@ -118,6 +118,7 @@ export type RuntimeFailureReason =
 export interface RuntimeStats {
   workers: number;
   instances: number;
+  /** Sandbox memory committed now: idle instances at their heap, busy ones and loads at their cap. */
   memoryBytes: number;
   loads: number;
   evictions: number;
