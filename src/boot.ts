@@ -4,7 +4,7 @@
  * job catalogue, recovers interrupted work, and starts listening. `src/main.ts` calls it
  * for `serve`; tests call it to get a real server on a random port with a fresh SQLite file.
  */
-import { accessSync, constants, existsSync, mkdirSync, readFileSync } from "node:fs";
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { join, resolve } from "node:path";
 import pkg from "../package.json" with { type: "json" };
@@ -30,7 +30,8 @@ import { createRuntime, createSqliteKv, runSelftest, serverEngines } from "./run
 import type { SandboxRuntime } from "./runtime/types";
 import { newId } from "./lib/ids";
 import { reconcile } from "./reconcile";
-import { jobs as jobsTable } from "./db/schema";
+import { agents, jobs as jobsTable } from "./db/schema";
+import { Metrics } from "./metrics";
 import { and, desc, eq } from "drizzle-orm";
 
 export const VERSION: string = pkg.version;
@@ -76,6 +77,14 @@ function nodeId(dataDir: string): string {
   return id;
 }
 
+const fileSize = (path: string) => {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
+};
+
 const derive = (key: Uint8Array, label: string) => createHash("sha256").update(label).update(key).digest();
 
 export async function boot(config: Config, opts: BootOptions = {}): Promise<Cantrip> {
@@ -112,19 +121,40 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
     engine: serverEngines({ sandbox: config.sandbox, node: config.node }),
   });
   const bundler = createBundler({ dataDir });
-  const queue = createQueue({ db, concurrency: config.jobConcurrency, workerId: nodeId(dataDir), onError: (e, where) => logger.error("queue error", { where, error: String(e) }) });
+  // Scrape-time sources read components built below; the closures run only when /metrics is scraped.
+  const dbFile = join(dataDir, "cantrip.db");
+  const metrics = new Metrics(
+    {
+      sandbox: () => ({ ...runtime.stats(), memoryBudgetBytes: config.sandboxMemoryBudgetMb * 1024 * 1024 }),
+      queue: () => queue.depth(),
+      database: () => ({ sizeBytes: fileSize(dbFile) + fileSize(`${dbFile}-wal`) }),
+    },
+    { agentLabelLimit: config.metricsAgentLabels },
+  );
+  const queue = createQueue({
+    db,
+    concurrency: config.jobConcurrency,
+    workerId: nodeId(dataDir),
+    onError: (e, where) => logger.error("queue error", { where, error: String(e) }),
+    onAttempt: (a) => metrics.job(a.kind, a.outcome, a.ms / 1000),
+  });
   const llm = createLlm({
     baseURL: config.openaiBaseUrl,
     apiKey: config.openaiApiKey,
     model: config.model,
     timeoutMs: config.modelTimeoutMs,
     structuredOutput: config.structuredOutput,
+    observe: (call) => metrics.modelCall(call),
   });
 
   const verifier = new PlatformTokenVerifier(db);
   const keys = new AgentKeys(db);
   const live = new LiveCache(db);
-  const invocations = new InvocationLog(db);
+  const slugOf = (agentId: string) => db.select({ slug: agents.slug }).from(agents).where(eq(agents.id, agentId)).get()?.slug ?? agentId;
+  const invocations = new InvocationLog(db, {
+    onRecord: (row) =>
+      metrics.invocation(row.agentId, () => slugOf(row.agentId), row.source ?? "invoke", row.errorCode ?? (row.status >= 500 ? "5xx" : "ok"), row.latencyMs / 1000),
+  });
   const gateway = new Gateway({ keys, live, runtime, log: invocations, limiter: new RateLimiter() }, { rateLimitPerKey: config.rateLimitPerKey, rateLimitPerAgent: config.rateLimitPerAgent });
   const deployer = new Deployer({ db, runtime });
   deployer.onLiveChange = (agentId) => live.invalidate(agentId);
@@ -195,6 +225,7 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
     conversations,
     jobs: queue,
     signer,
+    metrics,
     llm: { configured: llm !== null, provider: llm?.provider ?? "none", defaultModel: config.model },
     scheduleRuns: (agentId) =>
       db
@@ -219,7 +250,12 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
       return { ok: Object.values(checks).every((c) => c.ok), checks };
     },
   });
-  const fetch = createHandler((req) => app.handle(req), { bodyLimitBytes: config.bodyLimitBytes, logger, logRequests: config.logRequests });
+  const fetch = createHandler((req) => app.handle(req), {
+    bodyLimitBytes: config.bodyLimitBytes,
+    logger,
+    logRequests: config.logRequests,
+    onResponse: (path, status, seconds) => metrics.http(path, status, seconds),
+  });
   const server = Bun.serve({
     hostname: config.host,
     port: config.port,

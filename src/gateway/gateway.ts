@@ -24,6 +24,13 @@ export interface AppCall {
   headers: Headers;
   body: Uint8Array | null;
   requestId: string;
+  /** Invocation-log source (default "app"; the per-app MCP server says "mcp"). */
+  source?: string;
+}
+
+/** Who calls when no agent key is involved: a workspace member (platform token), for its own agents. */
+export interface WorkspaceCaller {
+  workspaceId: string;
 }
 
 const HOP_HEADERS = new Set(["authorization", "cookie", "host", "connection", "content-length", "transfer-encoding", "keep-alive", "upgrade"]);
@@ -35,9 +42,9 @@ export class Gateway {
   ) {}
 
   /** POST /v1/invoke/{slug}: JSON in, the invocation envelope out. */
-  async invoke(slug: string, authorization: string | null, rawBody: string, requestId: string) {
+  async invoke(slug: string, authorization: string | null, rawBody: string, requestId: string, caller?: WorkspaceCaller) {
     const started = performance.now();
-    const { entry, keyId } = this.admit(slug, authorization, true);
+    const { entry, keyId } = this.admit(slug, authorization, true, caller);
     let body: Uint8Array | null = null;
     try {
       if (rawBody.trim() !== "") JSON.parse(rawBody);
@@ -52,7 +59,7 @@ export class Gateway {
       headers: [["content-type", "application/json"], ["x-request-id", requestId]],
       body,
     };
-    const res = await this.call(entry, keyId, req, started, requestId, "invoke", "/");
+    const res = await this.call(entry, keyId, req, started, requestId, caller ? "mcp" : "invoke", "/");
     return {
       status: res.status,
       ok: res.status >= 200 && res.status < 300,
@@ -72,7 +79,7 @@ export class Gateway {
     headers.push(["x-request-id", call.requestId]);
     const req: GuestRequest = { method: call.method, url: `http://${call.slug}.cantrip.internal${call.pathAndQuery}`, headers, body: call.body };
     const path = call.pathAndQuery.split("?")[0]!;
-    const res = await this.call(entry, keyId, req, started, call.requestId, "app", path);
+    const res = await this.call(entry, keyId, req, started, call.requestId, call.source ?? "app", path);
     const out = new Headers();
     for (const [k, v] of res.headers) if (!HOP_HEADERS.has(k.toLowerCase()) && k.toLowerCase() !== "set-cookie") out.append(k, v);
     return new Response(res.body.byteLength ? (res.body as Uint8Array<ArrayBuffer>) : null, { status: res.status, headers: out });
@@ -83,8 +90,15 @@ export class Gateway {
     return this.admit(slug, authorization, false).entry;
   }
 
-  private admit(slug: string, authorization: string | null, keyAlways: boolean): { entry: LiveEntry; keyId: string | null } {
+  private admit(slug: string, authorization: string | null, keyAlways: boolean, caller?: WorkspaceCaller): { entry: LiveEntry; keyId: string | null } {
     const entry = this.deps.live.get(slug);
+    if (caller) {
+      // A workspace member calls its own agents without a key; another workspace's agent does not exist for it.
+      if (!entry || entry.agent.workspaceId !== caller.workspaceId) throw new AppError("agent_not_found");
+      if (!entry.ref) throw new AppError("not_deployed");
+      this.deps.limiter.take(`a:${entry.agent.id}`, this.opts.rateLimitPerAgent);
+      return { entry, keyId: null };
+    }
     const needsKey = keyAlways || !entry?.agent.public;
     let keyId: string | null = null;
     if (needsKey) {
