@@ -35,14 +35,15 @@ export const MEMORY_WAIT_MS = 1000;
 const fingerprints = new WeakMap<AgentRuntimeConfig, string>();
 
 /**
- * The owner of an instance: agent, bundle and the exact capabilities it was given. The
+ * The owner of an instance: agent, bundle and the exact capabilities it was given (the
+ * whole runtime config: limits, hosts, secret grants, env, engine, scratch world). The
  * config's JSON is cached per config object (the gateway reuses one per live agent).
  */
 export function instanceKey(ref: BundleRef): string {
   let fp = fingerprints.get(ref.config);
   if (fp === undefined) {
-    const c = ref.config;
-    fp = JSON.stringify([c.agentId, c.limits, c.allowedHosts, c.secrets, c.env ?? null, c.engine ?? null]);
+    // The whole config: every field it has (or gains) is a capability of the instance.
+    fp = JSON.stringify(ref.config);
     fingerprints.set(ref.config, fp);
   }
   return `${ref.agentId}\u0000${ref.bundleId}\u0000${fp}`;
