@@ -1,6 +1,6 @@
 /**
  * Guest side, evaluated in every V8 isolate before the prelude: turns the sidecar's
- * callbacks ($log, $random, $call, $done) into the `__cantripHost` object the prelude
+ * callbacks ($log, $random, $call, $timer, $clearTimer, $done) into the `__cantripHost` object the prelude
  * captures, with UTF-8 encode/decode in plain JS (no host round trip), and leaves
  * `__cantripV8Finish` — run after the prelude — which takes the prelude's entry, hides every
  * global the guest must not see, and returns the control object the sidecar drives.
@@ -87,7 +87,42 @@
     },
   };
 
-  const errText = (e) => (e && typeof e === "object" ? `${e.name ?? "Error"}: ${e.message ?? ""}${e.stack ? `\n${e.stack}` : ""}` : String(e));
+  // Captured before any guest code runs: the reply path below must not depend on globals a
+  // guest can replace. What it reports is still checked by the host (guest-values.ts).
+  const apply = Reflect.apply;
+  const then = Promise.prototype.then;
+  const byteLength = Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, "byteLength").get;
+  const isArrayBuffer = (x) => {
+    try {
+      apply(byteLength, x, []);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const errText = (e) => {
+    try {
+      return e && typeof e === "object" ? `${e.name ?? "Error"}: ${e.message ?? ""}${e.stack ? `\n${e.stack}` : ""}` : `${e}`;
+    } catch {
+      return "an error that could not be described (its properties threw)";
+    }
+  };
+  /** Hands the prelude's [metadata, body] to the sidecar as primitives or an ArrayBuffer, whatever the guest made of them. */
+  const reply = (id, r) => {
+    let meta = null, body = null, problem;
+    try {
+      meta = r[0];
+      body = r[1] ?? null;
+    } catch {
+      problem = "the response could not be read";
+    }
+    if (typeof meta !== "string") meta = null;
+    if (body !== null && typeof body !== "string" && !isArrayBuffer(body)) {
+      problem = "the body is not bytes or text";
+      body = null;
+    }
+    $done(id, true, meta, body, problem);
+  };
 
   Object.defineProperty(g, "__cantripV8Finish", {
     configurable: true,
@@ -97,7 +132,7 @@
       delete g.__cantripSdk;
       delete g.__cantripV8Finish;
       let backend;
-      const report = (id, p) => p.then((r) => $done(id, true, r[0], r[1] ?? null), (e) => $done(id, false, errText(e), null));
+      const report = (id, p) => apply(then, p, [(r) => reply(id, r), (e) => $done(id, false, errText(e), null)]);
       return {
         configure: (json) => entry.configure(json),
         setBackend(ns) {
@@ -105,7 +140,7 @@
           return entry.describe(backend);
         },
         start: (id, meta, body) => report(id, entry.dispatch(backend, meta, body ?? undefined)),
-        scheduled: (id) => report(id, entry.scheduled(backend, id).then(() => ["", null])),
+        scheduled: (id) => report(id, apply(then, entry.scheduled(backend, id), [() => ["", null]])),
         settle(hid, ok, json, bytes) {
           const p = pending.get(hid);
           if (!p) return;

@@ -42,6 +42,8 @@ export class Call {
 
   log(level, message) {
     if (this.#logCapped || this.done) return;
+    // The guest reaches this through $log; a poisoned String() in the isolate can hand over any primitive.
+    if (typeof message !== "string") message = String(message);
     const bytes = message.length + 16;
     if (this.logs.length >= this.limits.logLines || this.#logBytes + bytes > this.limits.logBytes) {
       this.#logCapped = true;
@@ -52,12 +54,18 @@ export class Call {
     this.logs.push({ level: LEVELS.includes(level) ? level : "log", message, at: Date.now() });
   }
 
-  /** Arms guest timer `id` (promise `hid`) for `ms`, rounded up; throws past the per-call limit. */
+  /**
+   * Arms guest timer `id` (promise `hid`) for `ms`; throws past the per-call limit (the
+   * agent's `timers` limit, at most 1000). `ms` is made a delay by the same rule as
+   * timerDelay() in src/runtime/host-calls.ts: whole ms, at least 0 (NaN and negatives are
+   * 0), rounded up so it never fires early, and never clamped: a timer that would outlast
+   * the wall deadline is never armed, and the deadline ends the call (504).
+   */
   timer(hid, id, ms, fire) {
-    if (this.#timers.size >= MAX_TIMERS) throw new Error(`setTimeout: too many pending timers (limit ${MAX_TIMERS})`);
-    const wait = Math.ceil(Number.isFinite(ms) ? Math.max(0, ms) : Infinity);
+    const max = Math.min(this.limits.timers ?? MAX_TIMERS, MAX_TIMERS);
+    if (this.#timers.size >= max) throw new Error(`setTimeout: too many pending timers (limit ${max})`);
+    const wait = typeof ms === "number" && ms > 0 ? Math.ceil(ms) : 0;
     const t = { hid, h: undefined };
-    // Past the wall deadline the call ends as a timeout; no timer is clamped to fire there.
     if (wait < this.#deadline - performance.now()) {
       t.h = setTimeout(() => {
         if (this.#timers.get(id) !== t) return;

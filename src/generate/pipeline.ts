@@ -4,6 +4,7 @@
  * job context; every model call is logged with model, tokens and latency. A failure after
  * all repairs leaves the agent `failed` with the last report.
  */
+import type { LimitPolicy } from "../agents/limits";
 import { eq } from "drizzle-orm";
 import type { Db } from "../db";
 import { agents } from "../db/schema";
@@ -25,7 +26,7 @@ export interface PipelineDeps {
   runtime: SandboxRuntime;
   deployer: Deployer;
   maxRepairs: number;
-  serverLimits?: Partial<Limits>;
+  serverLimits?: LimitPolicy;
 }
 
 export interface GenerateInput {

@@ -19,6 +19,7 @@ import { apiV1BuildersRoutes } from "./routes/api-v1-builders";
 import { apiV1BuilderAgentsRoutes } from "./routes/api-v1-builder-agents";
 import { apiV1CredentialsRoutes } from "./routes/api-v1-credentials";
 import { v1GenerateRoutes } from "./routes/v1-generate";
+import { v1AdminRoutes } from "./routes/v1-admin";
 import { v1DownloadsRoutes } from "./routes/v1-downloads";
 import { v1ValidationRoutes } from "./routes/v1-validation";
 
@@ -38,6 +39,7 @@ export function createApp(deps: HttpDeps) {
     .use(v1GenerateRoutes(deps))
     .use(v1ValidationRoutes(deps))
     .use(v1DownloadsRoutes(deps))
+    .use(v1AdminRoutes(deps))
     .use(apiV1BuildersRoutes(deps))
     .use(apiV1CredentialsRoutes(deps))
     .use(apiV1BuilderAgentsRoutes(deps));

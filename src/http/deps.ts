@@ -15,6 +15,7 @@ import type { Builders } from "../builder/builders";
 import type { Credentials } from "../builder/credentials";
 import type { Conversations } from "../builder/conversations";
 import type { Gateway, InvocationLog, LiveCache } from "../gateway";
+import type { LimitPolicy } from "../agents/limits";
 import type { Metrics } from "../metrics";
 
 export interface ReadyCheck {
@@ -44,6 +45,15 @@ export interface HttpDeps {
   jobs: JobsPort;
   signer: TokenSigner;
   llm: { configured: boolean; provider: string; defaultModel: string };
+  /** The operator's per-call limit defaults and maxima (for agent views). */
+  limits?: LimitPolicy;
+  /** Operator tools (backups); absent in apps built without a data dir. */
+  admin?: {
+    /** The workspace whose platform tokens are the operator's (the one created at first start). */
+    operatorWorkspaceId(): string | null;
+    /** Writes a snapshot into a temporary file inside the data dir and returns it. */
+    backup(): Promise<{ file: string; bytes: number; ms: number }>;
+  };
   /** The Prometheus registry behind GET /metrics. */
   metrics: Metrics;
   /** Recent scheduled runs of an agent (wired once schedules exist). */

@@ -68,12 +68,13 @@ export class Call implements CallClock {
   }
 
   /**
-   * Arms guest timer `id` for `ms` (rounded up: never early); `fire` runs when it is due.
-   * Throws past the per-call limit (the guest's setTimeout throws with this message).
+   * Arms guest timer `id` for `wait` ms (a delay from timerDelay() in host-calls.ts: whole,
+   * non-negative, never clamped); `fire` runs when it is due. Throws past the per-call limit
+   * (the agent's `timers` limit, at most 1000; the guest's setTimeout throws this message).
    */
-  timer(id: number, ms: number, settler: Settler, fire: (settler: Settler) => void): void {
-    if (this.timers.size >= MAX_TIMERS) throw new Error(`setTimeout: too many pending timers (limit ${MAX_TIMERS})`);
-    const wait = Math.ceil(Number.isFinite(ms) ? Math.max(0, ms) : Infinity);
+  timer(id: number, wait: number, settler: Settler, fire: (settler: Settler) => void): void {
+    const max = Math.min(this.limits.timers ?? MAX_TIMERS, MAX_TIMERS);
+    if (this.timers.size >= max) throw new Error(`setTimeout: too many pending timers (limit ${max})`);
     const t: { settler: Settler; h?: ReturnType<typeof setTimeout> } = { settler };
     // Past the wall deadline the call ends as a timeout; no timer is clamped to fire there.
     if (wait < this.deadline - performance.now()) {

@@ -27,8 +27,8 @@ export interface HostState {
   log(level: string, message: string, call: number | undefined): void;
   /** A host operation (kv, fetch) for `call` (named by the guest's ctx) or the running slice's call; throws when there is none. */
   call(op: string, args: string, bytes: Uint8Array | undefined, call: number | undefined, settler: Settler): void;
-  /** setTimeout: guest timer `id` in the running slice's call; throws past the per-call limit. */
-  timer(id: number, ms: number, settler: Settler): void;
+  /** setTimeout: guest timer `id` in the running slice's call; `ms` as the guest passed it (typed by timerDelay()); throws past the per-call limit. */
+  timer(id: number, ms: unknown, settler: Settler): void;
   clearTimer(id: number): void;
 }
 
@@ -111,7 +111,8 @@ export function installHost(vm: QuickJSContext): HostState {
   fn("timer", (id, ms) => {
     const d = vm.newPromise();
     try {
-      state.timer(vm.getNumber(id), vm.getNumber(ms), settlerOf(d));
+      // Only a number is read (getNumber would coerce, running guest code): host-calls.ts types the rest.
+      state.timer(vm.getNumber(id), vm.typeof(ms) === "number" ? vm.getNumber(ms) : undefined, settlerOf(d));
     } catch (e) {
       d.dispose();
       throw e;

@@ -10,6 +10,7 @@ import { limitTests, type EngineTraits } from "./limits";
 import { egressOptions, egressTests } from "./egress";
 import { egressAbuseTests } from "./egress-abuse";
 import { escapeTests } from "./escape";
+import { hostileTests } from "./hostile";
 import { interleavingTests } from "./interleaving";
 import { memoryBudgetTests } from "./memory-budget";
 
@@ -28,5 +29,6 @@ export function runContract(name: string, engine: EngineFactory, traits: EngineT
     limitTests(h, traits);
     interleavingTests(h);
     memoryBudgetTests(engine);
+    hostileTests(h);
   });
 }
