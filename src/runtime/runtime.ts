@@ -22,7 +22,7 @@ import { ScratchWorlds } from "./scratch";
 export interface RuntimeOptions {
   /** Sandbox workers that run calls (default: 2, about one per core); split into lanes (lanes.ts). */
   workers?: number;
-  /** Total engine memory the warm pool may hold before evicting idle instances (default 2 GiB). */
+  /** Total sandbox memory, busy instances counted at their memory limit (default 2 GiB); see InstancePool. */
   memoryBudgetBytes?: number;
   kv: KvStore;
   secrets: SecretResolver;
@@ -94,9 +94,7 @@ export function createRuntime(opts: RuntimeOptions): SandboxRuntime {
       return sched.runLoad(ref.agentId, async () => {
         for (let attempt = 0; ; attempt++) {
           try {
-            const inst = await engine.load({ ref, limits: ref.config.limits, bridge: bridges(ref.config), lane: "load" });
-            inst.dispose();
-            return inst.description;
+            return await pool.check(ref);
           } catch (err) {
             if (failureReason(err) === "worker_restarted" && attempt < MAX_REPLAYS) continue;
             throw err;
