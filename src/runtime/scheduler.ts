@@ -10,10 +10,12 @@
  * busy agent cannot take turns from a quiet one.
  *
  * Agents are classified by recent CPU per call (an average that rises faster than it
- * decays; one clearly heavy call is enough): at or above `heavyCpuMs` an agent is heavy for at least HEAVY_HOLD_MS and its
- * calls run only in the heavy lane, so light agents keep their latency. An agent not yet
- * seen (no finished call since start-up) runs one call at a time until its first call
- * finishes, so a first burst of CPU-heavy calls cannot fill the light lane.
+ * decays; one clearly heavy call is enough): at or above `heavyCpuMs` an agent is heavy
+ * for at least HEAVY_HOLD_MS and its calls run only in the heavy lane, so light agents
+ * keep their latency. There is no probation for agents not yet seen: calls of one agent
+ * may wait for each other (long polling), and running one at a time would deadlock them;
+ * the price is that a burst from an agent not yet known to be heavy reaches the light lane
+ * once (at most agentConcurrency calls).
  */
 import { AppError } from "../errors";
 import { laneSizes, type Lane, type LaneSizes } from "./lanes";
@@ -59,7 +61,7 @@ interface AgentState {
   id: string;
   active: number;
   queue: Waiter[];
-  /** Finished calls recorded since start-up (0 = on probation). */
+  /** Finished calls recorded since start-up. */
   calls: number;
   cpuEwmaMs: number;
   heavyUntil: number;
@@ -198,14 +200,14 @@ export class Scheduler {
     return a;
   }
 
-  /** Drops the state of an idle, light agent when the table is full (it restarts on probation). */
+  /** Drops the state of an idle, light agent when the table is full. */
   private forget(a: AgentState, force = false): void {
     if (!force || a.active || a.queue.length || this.laneOf(a.id) === "heavy") return;
     this.agents.delete(a.id);
   }
 
   private limitOf(a: AgentState): number {
-    return a.calls === 0 ? 1 : this.opts.agentConcurrency;
+    return this.opts.agentConcurrency;
   }
 
   private canStart(a: AgentState, lane: "light" | "heavy"): boolean {
