@@ -86,7 +86,7 @@ export function createRuntime(opts: RuntimeOptions): SandboxRuntime {
           pool.release(e);
         }
       }
-    });
+    }, ref.config.limits.cpuMs);
   }
 
   return {

@@ -1,7 +1,7 @@
 /**
  * The scheduler's rules on their own: round-robin across agents when a lane is full,
- * no probation (calls of one agent may wait for each other), CPU classification, bounded
- * queue and bounded wait.
+ * probation for unseen agents (bounded, so calls that wait for each other do not deadlock),
+ * CPU classification, bounded queue and bounded wait.
  */
 import { expect, test } from "bun:test";
 import { Scheduler, HEAVY_HOLD_MS } from "./scheduler";
@@ -57,18 +57,53 @@ test("load-checks run one at a time, round-robin across agents", async () => {
   expect(order).toEqual(["A1", "A2", "B1", "A3"]);
 });
 
-test("calls of one agent may wait for each other: no probation serialises a new agent's first calls", async () => {
+test("a new agent's calls wait for its first call, at most that call's CPU limit: a long poll is delayed, not deadlocked", async () => {
   const s = new Scheduler(opts);
   let release!: () => void;
   const posted = new Promise<void>((r) => (release = r));
+  const t0 = performance.now();
   // The first call (a long poll) waits for the second (the message it is waiting for).
   const poll = s.run("new", async () => {
     await posted;
     return "got it";
-  });
-  const post = s.run("new", async () => release());
+  }, 100);
+  let postStarted = 0;
+  const post = s.run("new", async () => {
+    postStarted = performance.now() - t0;
+    release();
+  }, 100);
   await post;
   expect(await poll).toBe("got it");
+  expect(postStarted).toBeGreaterThanOrEqual(150); // held for the probation (100 ms CPU limit + 100 ms)
+});
+
+test("a new agent's burst runs one call until the first one finishes", async () => {
+  const s = new Scheduler(opts);
+  let running = 0;
+  let peak = 0;
+  const g = gate();
+  const calls = [1, 2, 3].map(() => s.run("burst", async () => {
+    peak = Math.max(peak, ++running);
+    await g.p;
+    running--;
+    s.record("burst", 1);
+  }));
+  await Bun.sleep(5);
+  expect(peak).toBe(1);
+  g.open();
+  await Promise.all(calls);
+  // Seen now: later calls run side by side.
+  const g2 = gate();
+  peak = 0;
+  const more = [1, 2, 3].map(() => s.run("burst", async () => {
+    peak = Math.max(peak, ++running);
+    await g2.p;
+    running--;
+  }));
+  await Bun.sleep(5);
+  expect(peak).toBe(3);
+  g2.open();
+  await Promise.all(more);
 });
 
 test("CPU per call moves an agent to the heavy lane at once and back only slowly", () => {

@@ -12,10 +12,13 @@
  * Agents are classified by recent CPU per call (an average that rises faster than it
  * decays; one clearly heavy call is enough): at or above `heavyCpuMs` an agent is heavy
  * for at least HEAVY_HOLD_MS and its calls run only in the heavy lane, so light agents
- * keep their latency. There is no probation for agents not yet seen: calls of one agent
- * may wait for each other (long polling), and running one at a time would deadlock them;
- * the price is that a burst from an agent not yet known to be heavy reaches the light lane
- * once (at most agentConcurrency calls).
+ * keep their latency. An agent not seen yet (no finished call since start-up) is on
+ * probation: its other calls wait until its first call finishes (and classifies it) or
+ * until that call has run longer than its CPU limit plus PROBATION_GRACE_MS — a call
+ * still running by then has spent time waiting (on I/O or a timer), since the CPU limit
+ * would have stopped it otherwise, so calls of one agent that wait for each other (long
+ * polling) are only delayed, never deadlocked. So a first burst of CPU-heavy calls puts
+ * one call, not agentConcurrency, into the light lane.
  */
 import { AppError } from "../errors";
 import { laneSizes, type Lane, type LaneSizes } from "./lanes";
@@ -44,6 +47,8 @@ export const defaultSchedulerOptions: Omit<SchedulerOptions, "workers"> = {
 const LIGHT_SLOTS_PER_WORKER = 32;
 /** Heavy calls mostly burn CPU: two per worker keeps one ready while the other runs. */
 const HEAVY_SLOTS_PER_WORKER = 2;
+/** Probation lasts at most the first call's CPU limit plus this (ms). */
+const PROBATION_GRACE_MS = 100;
 /** A single call using this many times heavyCpuMs makes its agent heavy at once. */
 const CLEARLY_HEAVY = 4;
 /** How long an agent stays heavy after the last sign of heaviness. */
@@ -65,6 +70,10 @@ interface AgentState {
   calls: number;
   cpuEwmaMs: number;
   heavyUntil: number;
+  /** When probation ends at the latest (0: the first call has not started yet). */
+  probationEnds: number;
+  /** Probation length for this agent: its CPU limit plus PROBATION_GRACE_MS. */
+  probationMs: number;
 }
 
 interface LaneState {
@@ -119,9 +128,11 @@ export class Scheduler {
    * Runs `fn` when the agent's turn comes, in the lane chosen at that moment.
    * Throws 429 rate_limited (queue full, or the agent's own calls kept it waiting past
    * queueWaitMs) or 503 sandbox_busy (the lane stayed full), both with Retry-After.
+   * `cpuLimitMs`: the call's CPU limit (it bounds the agent's probation).
    */
-  async run<T>(agentId: string, fn: (lane: "light" | "heavy") => Promise<T>): Promise<T> {
+  async run<T>(agentId: string, fn: (lane: "light" | "heavy") => Promise<T>, cpuLimitMs = 1000): Promise<T> {
     const a = this.agent(agentId);
+    a.probationMs = cpuLimitMs + PROBATION_GRACE_MS;
     const lane = await this.admit(a);
     try {
       return await fn(lane);
@@ -194,7 +205,7 @@ export class Scheduler {
     let a = this.agents.get(id);
     if (!a) {
       if (this.agents.size >= MAX_IDLE_AGENTS) for (const x of [...this.agents.values()]) this.forget(x, true);
-      a = { id, active: 0, queue: [], calls: 0, cpuEwmaMs: 0, heavyUntil: 0 };
+      a = { id, active: 0, queue: [], calls: 0, cpuEwmaMs: 0, heavyUntil: 0, probationEnds: 0, probationMs: 1000 + PROBATION_GRACE_MS };
       this.agents.set(id, a);
     }
     return a;
@@ -207,7 +218,18 @@ export class Scheduler {
   }
 
   private limitOf(a: AgentState): number {
-    return this.opts.agentConcurrency;
+    const onProbation = a.calls === 0 && (a.probationEnds === 0 || this.now() < a.probationEnds);
+    return onProbation ? 1 : this.opts.agentConcurrency;
+  }
+
+  /** Counts a call as running; the first call of an unseen agent starts its probation clock. */
+  private begin(a: AgentState, lane: "light" | "heavy"): void {
+    a.active++;
+    this.lanes[lane].active++;
+    if (a.calls === 0 && a.probationEnds === 0) {
+      a.probationEnds = this.now() + a.probationMs;
+      setTimeout(() => this.pump(), a.probationMs + 1).unref?.();
+    }
   }
 
   private canStart(a: AgentState, lane: "light" | "heavy"): boolean {
@@ -217,8 +239,7 @@ export class Scheduler {
   private admit(a: AgentState): Promise<"light" | "heavy"> {
     const lane = this.laneOf(a.id);
     if (a.queue.length === 0 && this.canStart(a, lane)) {
-      a.active++;
-      this.lanes[lane].active++;
+      this.begin(a, lane);
       return Promise.resolve(lane);
     }
     if (a.queue.length >= this.opts.agentQueue) {
@@ -262,8 +283,7 @@ export class Scheduler {
         i++;
         continue;
       }
-      a.active++;
-      this.lanes[lane].active++;
+      this.begin(a, lane);
       a.queue.shift()!.start(lane);
       this.ring.splice(i, 1);
       if (a.queue.length) this.ring.push(id);
