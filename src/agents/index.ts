@@ -1,4 +1,4 @@
 export { AgentService, insertVersion, type BundlerLike, type NewAgentInput, type SourceInput, type BuiltSource } from "./service";
 export { listAgents, getAgent, getAgentBySlug, findAgentBySlug } from "./queries";
-export { agentView, endpointUrl, appUrl, type AgentRow } from "./view";
+export { agentView, endpointUrl, type AgentRow } from "./view";
 export { slugify, uniqueSlug } from "./slug";

@@ -1,10 +1,12 @@
 /** The public JSON shape of an agent (control API). */
 import type { agents } from "../db/schema";
+import type { PublicUrls } from "../lib/public-urls";
 import { iso } from "../lib/time";
 
 export type AgentRow = typeof agents.$inferSelect;
 
-export function agentView(a: AgentRow, baseUrl: string) {
+/** `urls` gives the endpoint and app URLs (the app may live on its own origin). */
+export function agentView(a: AgentRow, urls: Pick<PublicUrls, "base" | "app">) {
   return {
     id: a.id,
     slug: a.slug,
@@ -17,8 +19,8 @@ export function agentView(a: AgentRow, baseUrl: string) {
     engine: a.engine,
     latestVersion: a.latestVersion,
     liveVersion: a.liveVersion,
-    endpointUrl: a.liveVersion === null ? null : endpointUrl(baseUrl, a.slug),
-    appUrl: a.liveVersion === null ? null : appUrl(baseUrl, a.slug),
+    endpointUrl: a.liveVersion === null ? null : endpointUrl(urls.base, a.slug),
+    appUrl: a.liveVersion === null ? null : urls.app(a.slug),
     allowedHosts: a.allowedHosts,
     failure: a.failure ?? null,
     createdAt: iso(a.createdAt),
@@ -28,8 +30,4 @@ export function agentView(a: AgentRow, baseUrl: string) {
 
 export function endpointUrl(baseUrl: string, slug: string): string {
   return `${baseUrl}/v1/invoke/${slug}`;
-}
-
-export function appUrl(baseUrl: string, slug: string): string {
-  return `${baseUrl}/apps/${slug}/`;
 }

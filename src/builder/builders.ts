@@ -11,7 +11,7 @@ import { agents, schedules, versions } from "../db/schema";
 import { AppError } from "../errors";
 import type { AgentKeys } from "../auth";
 import type { AgentService, AgentRow } from "../agents";
-import { appUrl } from "../agents/view";
+import type { PublicUrls } from "../lib/public-urls";
 import type { Deployer } from "../deploy";
 import type { CryptoBox } from "../lib/crypto-box";
 import { iso } from "../lib/time";
@@ -36,7 +36,7 @@ export function validateCron(expr: string, field = "schedule"): void {
 }
 
 export class Builders {
-  constructor(private deps: { db: Db; agents: AgentService; deployer: Deployer; keys: AgentKeys; box: CryptoBox; baseUrl: () => string }) {}
+  constructor(private deps: { db: Db; agents: AgentService; deployer: Deployer; keys: AgentKeys; box: CryptoBox; urls: Pick<PublicUrls, "app"> }) {}
 
   async create(workspaceId: string, input: BuilderInput) {
     if (input.schedule) validateCron(input.schedule);
@@ -104,7 +104,7 @@ export class Builders {
       name: a.name,
       slug: a.slug,
       status: a.status,
-      preview_url: appUrl(this.deps.baseUrl(), a.slug),
+      preview_url: this.deps.urls.app(a.slug),
       service_token: serviceToken,
       entrypoint: v?.entrypoint ?? null,
       job_type: a.jobType ?? "always_on",

@@ -202,6 +202,7 @@ export class Turns {
           headers,
           body: ex.request.body === undefined || ex.request.method.toUpperCase() === "GET" ? null : new TextEncoder().encode(JSON.stringify(ex.request.body)),
           requestId: `qa_${newId("r").slice(2)}`,
+          origin: "platform", // QA reads status and body only; the strictest header policy is fine
         });
         const text = await res.text();
         let body: unknown = text;
