@@ -78,7 +78,9 @@ export class Turns {
       onCall: (x) => ctx.log("info", `model call (intake): ${x.model}, ${x.tokensIn}/${x.tokensOut} tokens, ${x.latencyMs} ms`),
     });
     const facts = { ...(c.facts as Record<string, string>), ...intake.facts };
-    const name = c.name || intake.name || nameFromPrompt(c.prompt);
+    // A name the user gave stays; the one derived from the prompt at creation gives way to the model's suggestion.
+    const derived = !c.name || c.name === nameFromPrompt(c.prompt);
+    const name = (derived && intake.name?.trim()) || c.name || nameFromPrompt(c.prompt);
     if (!intake.ready && intake.asks.length) {
       if (c.rounds + 1 > this.deps.maxRounds) throw new AppError("invalid_state", `The builder still had questions after ${this.deps.maxRounds} rounds; start again with a more detailed prompt.`);
       this.update(c.id, {

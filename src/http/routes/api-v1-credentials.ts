@@ -9,7 +9,7 @@ export function apiV1CredentialsRoutes(deps: HttpDeps) {
   return new Elysia({ name: "api-v1-credentials", prefix: "/api/v1/credentials" })
     .use(authPlugin(deps.verifier))
     .post(
-      "/",
+      "",
       ({ body, principal, set }) => {
         set.status = 201;
         return ok(credentialView(deps.credentials.create(principal.workspaceId, body)), "Credential stored; its value will not be shown again.");
@@ -23,7 +23,7 @@ export function apiV1CredentialsRoutes(deps: HttpDeps) {
         detail: { summary: "Store a credential (encrypted at rest) approved for hosts", tags: ["credentials"] },
       },
     )
-    .get("/", ({ principal }) => ok(deps.credentials.list(principal.workspaceId).map(credentialView)), {
+    .get("", ({ principal }) => ok(deps.credentials.list(principal.workspaceId).map(credentialView)), {
       detail: { summary: "List credentials (names and hosts, never values)", tags: ["credentials"] },
     })
     .delete(
