@@ -23,7 +23,7 @@ export function v1SessionRoutes(deps: HttpDeps) {
   const sessions = deps.verifier.sessions;
   return new Elysia({ name: "v1-session", prefix: "/v1/session" })
     .post(
-      "/",
+      "",
       ({ body }) => {
         const s = sessions.open(body.token.trim());
         const res = Response.json(
@@ -40,7 +40,7 @@ export function v1SessionRoutes(deps: HttpDeps) {
       },
     )
     .get(
-      "/",
+      "",
       ({ request, set }) => {
         Object.assign(set.headers, privateHeaders);
         if (request.headers.get("authorization")) {
@@ -57,7 +57,7 @@ export function v1SessionRoutes(deps: HttpDeps) {
       { detail: { summary: "The current session (cookie or bearer) and its CSRF token", tags: ["session"] }, response: data(Session) },
     )
     .delete(
-      "/",
+      "",
       () => {
         const res = Response.json({ data: { signedOut: true } }, { headers: privateHeaders });
         for (const c of sessions.clearCookies()) res.headers.append("set-cookie", c);
