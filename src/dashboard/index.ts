@@ -28,7 +28,7 @@ export function dashboardRoutes() {
       "/",
       () =>
         new Response(Bun.file(indexPath), {
-          headers: { ...common, "content-type": "text/html; charset=utf-8", "cache-control": "no-cache", "content-security-policy": DASHBOARD_CSP, "x-frame-options": "DENY" },
+          headers: { ...common, "content-type": "text/html; charset=utf-8", "cache-control": "no-cache", "content-security-policy": DASHBOARD_CSP, "x-frame-options": "DENY", "cross-origin-opener-policy": "same-origin" },
         }),
       { detail: { hide: true } },
     )

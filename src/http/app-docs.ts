@@ -50,6 +50,8 @@ export function tryItPageHeaders(nonce: string): Record<string, string> {
     "cache-control": "no-store",
     "content-security-policy": `default-src 'none'; script-src 'nonce-${nonce}'; style-src 'nonce-${nonce}'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`,
     "x-frame-options": "DENY",
+    // An app page that opened this one (same apps origin) keeps no handle on it.
+    "cross-origin-opener-policy": "same-origin",
     "x-content-type-options": "nosniff",
     "referrer-policy": "no-referrer",
   };

@@ -68,7 +68,7 @@ export function docsPlugin(version: string) {
       "/docs",
       () =>
         new Response(docsPage, {
-          headers: { "content-type": "text/html; charset=utf-8", "cache-control": "no-cache", "content-security-policy": DOCS_CSP, "x-frame-options": "DENY", "referrer-policy": "no-referrer" },
+          headers: { "content-type": "text/html; charset=utf-8", "cache-control": "no-cache", "content-security-policy": DOCS_CSP, "x-frame-options": "DENY", "cross-origin-opener-policy": "same-origin", "referrer-policy": "no-referrer" },
         }),
       { detail: { hide: true } },
     )

@@ -233,5 +233,15 @@ describe("baseline headers on every platform response", () => {
     expect(r.headers.get("x-frame-options")).toBe("DENY");
     expect(r.headers.get("x-content-type-options")).toBe("nosniff");
     expect(r.headers.get("access-control-allow-origin")).toBeNull();
+    expect(r.headers.get("cross-origin-resource-policy")).toBe("same-origin");
+  });
+
+  test("pages cut the opener link; no route answers a CORS preflight", async () => {
+    for (const path of ["/", "/docs", "/apps/nope/_docs"]) expect((await fetch(`${s.url}${path}`)).headers.get("cross-origin-opener-policy")).toBe("same-origin");
+    for (const path of ["/v1/agents", "/v1/session", "/api/v1/builders"]) {
+      const r = await fetch(`${s.url}${path}`, { method: "OPTIONS", headers: { origin: "http://127.0.0.1:1", "access-control-request-method": "GET", "access-control-request-headers": "x-csrf-token" } });
+      expect(r.headers.get("access-control-allow-origin")).toBeNull();
+      expect(r.headers.get("access-control-allow-headers")).toBeNull();
+    }
   });
 });
