@@ -21,7 +21,7 @@ import { generateJob, validateJob } from "./generate/job";
 import type { PipelineDeps } from "./generate/pipeline";
 import type { GenerationLlm } from "./generate/ports";
 import { AppError } from "./errors";
-import { createApp, createAppsApp, createHandler, createLogger, hostRouter, RequestAuth, type HttpDeps, type Logger } from "./http";
+import { appSlugOfHost, createApp, createAppsApp, createHandler, createLogger, hostRouter, RequestAuth, type HttpDeps, type Logger } from "./http";
 import { PublicUrls } from "./lib/public-urls";
 import { createQueue, type Queue } from "./jobs";
 import { createLlm } from "./llm";
@@ -84,7 +84,21 @@ function nodeId(dataDir: string): string {
 
 const derive = (key: Uint8Array, label: string) => createHash("sha256").update(label).update(key).digest();
 
+/** The platform's own host must not look like an app's, or host routing would hide the dashboard. */
+function checkAppsDomain(config: Config): void {
+  if (!config.appsDomain || !config.publicUrl) return;
+  let host: string;
+  try {
+    host = new URL(config.publicUrl).hostname;
+  } catch {
+    throw new StartupError(`CANTRIP_PUBLIC_URL: not a URL: ${config.publicUrl}`);
+  }
+  if (appSlugOfHost(host, config.appsDomain) !== null)
+    throw new StartupError(`CANTRIP_APPS_DOMAIN: the platform's own host ${host} is under ${config.appsDomain}; give apps a domain of their own (ideally another registrable domain)`);
+}
+
 export async function boot(config: Config, opts: BootOptions = {}): Promise<Cantrip> {
+  checkAppsDomain(config);
   const logger = opts.logger ?? createLogger(config.logFormat);
   const dataDir = resolve(config.dataDir);
   checkDataDir(dataDir);

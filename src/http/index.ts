@@ -1,5 +1,5 @@
 export { createApp, createAppsApp, type App } from "./app";
-export { hostRouter } from "./apps-host";
+export { appSlugOfHost, hostRouter } from "./apps-host";
 export { RequestAuth } from "./auth";
 export { createHandler, type HandlerOptions } from "./server";
 export { createLogger, silentLogger, type Logger } from "./logger";

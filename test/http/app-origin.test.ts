@@ -5,7 +5,8 @@
  * platform response. The browser-level proof is test/e2e/app-origin.test.ts.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { startServer, type TestServer } from "../harness";
+import { rmSync } from "node:fs";
+import { startServer, tempDir, type TestServer } from "../harness";
 import { hostileAppBackend } from "../fixtures/hostile-app";
 
 async function deploy(s: TestServer, name: string, code: string, extra: Record<string, unknown> = {}) {
@@ -244,4 +245,13 @@ describe("baseline headers on every platform response", () => {
       expect(r.headers.get("access-control-allow-headers")).toBeNull();
     }
   });
+});
+
+test("an apps domain that would swallow the platform's own host stops start-up", async () => {
+  const dataDir = tempDir();
+  try {
+    await expect(startServer({ CANTRIP_APPS_DOMAIN: "example.com", CANTRIP_PUBLIC_URL: "https://cantrip.example.com" }, { dataDir })).rejects.toThrow(/CANTRIP_APPS_DOMAIN: the platform's own host cantrip.example.com/);
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
 });
