@@ -116,6 +116,7 @@ for (const setup of setups) {
       if (setup.env.CANTRIP_APPS_DOMAIN) expect(out.sw_root).toBe(`REGISTERED ${setup.origin(s)}/`);
       else expect(out.sw_root).toStartWith("ERR");
       expect(out.sw_main).toStartWith("ERR");
+      expect(out.sw_dir).toStartWith("ERR"); // a worker for every app's directory /apps/
       expect(out.frame).toStartWith("ERR");
       if (!setup.env.CANTRIP_APPS_DOMAIN) expect(out.sw_regs === "[]" || out.sw_regs!.startsWith("ERR")).toBe(true);
 

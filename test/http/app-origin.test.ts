@@ -198,6 +198,10 @@ describe("apps port and host routing", () => {
     expect(await cookie("pref=dark; Path=/")).toEqual([]); // would reach every app and the platform's paths
     expect(await cookie("pref=dark; Domain=127.0.0.1")).toEqual([]);
     expect(await cookie("cantrip_session=evil; Path=/apps/evil")).toEqual([]);
+    // /apps/evil (no slash) would be in the directory /apps/, shared by every app: redirected.
+    const bare = await fetch(`${s.app.appsUrl}/apps/evil?sw=1`, { method: "POST", redirect: "manual" });
+    expect(bare.status).toBe(308);
+    expect(bare.headers.get("location")).toBe("/apps/evil/?sw=1");
     const echo = await fetch(`${s.app.appsUrl}/apps/evil/echo-headers`, { headers: { cookie: "cantrip_session=s3cret; pref=1" } });
     expect(((await echo.json()) as any).cookie).toBe("pref=1");
   });

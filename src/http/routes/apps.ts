@@ -19,6 +19,12 @@ export function appsRoutes(deps: HttpDeps, served: AppOrigin) {
     const prefix = `/apps/${params.slug}`;
     // The path the browser sees: an app on its own host has no /apps/{slug} prefix.
     const seen = origin === "own" ? "" : prefix;
+    if (origin === "apps" && url.pathname === prefix) {
+      // On the shared apps origin a response at /apps/{slug} (no slash) would sit in the
+      // directory /apps/: a service worker script there could claim scope /apps/ (every app),
+      // a cookie's default path would be /apps. Send the browser into the app's own directory.
+      return new Response(null, { status: 308, headers: { location: `${prefix}/${url.search}` } });
+    }
     const rest = url.pathname.slice(prefix.length) || "/";
     if (rest === "/_docs" || rest === "/_docs/") {
       const { html, nonce } = tryItPage(params.slug, `${seen}/_docs/openapi.json`);
