@@ -164,10 +164,14 @@ describe.skipIf(!HAVE_CHROMIUM)("every page the platform serves loads under its 
 
   const framing = (csp: string | undefined) => expect(csp).toMatch(/frame-ancestors 'none'/);
 
-  test("the dashboard", async () => {
+  test("the dashboard (and it forgets a token an earlier version left in localStorage)", async () => {
     const res = await page.goto(s.url + "/");
     framing(res!.headers()["content-security-policy"]);
     await page.getByLabel("Platform token").waitFor();
+    await page.evaluate((t) => localStorage.setItem("cantrip.token", t), s.token);
+    await page.reload();
+    await page.getByLabel("Platform token").waitFor();
+    expect(await page.evaluate(() => localStorage.getItem("cantrip.token"))).toBeNull();
   }, T);
 
   test("Swagger UI at /docs renders its operations", async () => {

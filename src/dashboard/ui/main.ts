@@ -83,6 +83,10 @@ session.onExpired = (message) => {
   render();
 };
 window.addEventListener("hashchange", render);
+// Earlier versions kept the platform token here; a credential must not outlive the upgrade.
+try {
+  localStorage.removeItem("cantrip.token");
+} catch {}
 void session
   .resume()
   .catch(() => false)
