@@ -157,7 +157,7 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
     keys.forgetAgent(agentId);
     live.invalidate(agentId);
   };
-  const builders = new Builders({ db, agents: agentsSvc, deployer, keys, box, urls });
+  const builders = new Builders({ db, agents: agentsSvc, deployer, keys, box, urls, scheduleMinIntervalMs: config.scheduleMinIntervalS * 1000 });
   const conversations = new Conversations({
     db,
     jobs: queue,
@@ -173,7 +173,7 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
   };
   const pipeline: PipelineDeps = { db, llm: llm ?? unconfigured, bundler, runtime, deployer, maxRepairs: config.maxRepairs };
   const turns = new Turns({ db, llm: llm ?? unconfigured, pipeline, deployer, builders, credentials, gateway, maxRounds: 8 });
-  const scheduler = new Scheduler({ db, jobs: queue, log: invocations });
+  const scheduler = new Scheduler({ db, jobs: queue, log: invocations, minIntervalMs: config.scheduleMinIntervalS * 1000 });
 
   queue
     .register(deployJob(deployer))
