@@ -3,9 +3,10 @@
  * from inside the process: the machine running cantrip may have no internet, so the page
  * must not reference a CDN. Assets are embedded as files so they survive `bun build --compile`.
  * The page is our own (not the plugin's, whose inline script and style would need
- * 'unsafe-inline'): every script and stylesheet is a same-origin file, so its CSP allows
- * only 'self' and forbids framing.
+ * 'unsafe-inline'): every script and stylesheet is a same-origin file; scripts also carry a
+ * per-response nonce, which is all the CSP admits, and framing is forbidden.
  */
+import { randomBytes } from "node:crypto";
 import { Elysia } from "elysia";
 import { openapi } from "@elysiajs/openapi";
 import swaggerBundle from "swagger-ui-dist/swagger-ui-bundle.js" with { type: "file" };
@@ -26,16 +27,17 @@ const assets: Record<string, { path?: string; text?: string; type: string }> = {
   },
 };
 
-/** The Swagger UI page's CSP: same-origin scripts, styles and calls only; no framing. */
-export const DOCS_CSP =
-  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+/** The Swagger UI page's CSP: only its nonced scripts (not every same-origin script: /apps/ is same-origin), same-origin styles and calls; no framing. */
+export function docsCsp(nonce: string): string {
+  return `default-src 'none'; script-src 'nonce-${nonce}'; style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`;
+}
 
-const docsPage = `<!doctype html>
+const docsPage = (nonce: string) => `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>cantrip API</title><link rel="icon" href="/docs/assets/favicon-32x32.png">
 <link rel="stylesheet" href="/docs/assets/swagger-ui.css"><link rel="stylesheet" href="/docs/assets/dark.css">
 </head><body><div id="swagger-ui"></div>
-<script src="/docs/assets/swagger-ui-bundle.js"></script><script src="/docs/assets/init.js"></script>
+<script nonce="${nonce}" src="/docs/assets/swagger-ui-bundle.js"></script><script nonce="${nonce}" src="/docs/assets/init.js"></script>
 </body></html>
 `;
 
@@ -66,10 +68,12 @@ export function docsPlugin(version: string) {
     )
     .get(
       "/docs",
-      () =>
-        new Response(docsPage, {
-          headers: { "content-type": "text/html; charset=utf-8", "cache-control": "no-cache", "content-security-policy": DOCS_CSP, "x-frame-options": "DENY", "cross-origin-opener-policy": "same-origin", "referrer-policy": "no-referrer" },
-        }),
+      () => {
+        const nonce = randomBytes(16).toString("base64");
+        return new Response(docsPage(nonce), {
+          headers: { "content-type": "text/html; charset=utf-8", "cache-control": "no-store", "content-security-policy": docsCsp(nonce), "x-frame-options": "DENY", "cross-origin-opener-policy": "same-origin", "referrer-policy": "no-referrer" },
+        });
+      },
       { detail: { hide: true } },
     )
     .get(

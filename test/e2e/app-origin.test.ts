@@ -127,6 +127,16 @@ for (const setup of setups) {
       expect(await page.content()).not.toContain("PWNED");
       expect(await page.evaluate(async () => (await navigator.serviceWorker.getRegistrations()).length)).toBe(0);
       expect(await page.evaluate(() => navigator.serviceWorker.controller)).toBeNull();
+      // A tenant's script cannot run inside the dashboard even if something put a tag there.
+      const ran = await page.evaluate(async () => {
+        const el = document.createElement("script");
+        el.src = "/apps/evil/mark.js";
+        const settled = new Promise((r) => ((el.onload = r), (el.onerror = r)));
+        document.head.appendChild(el);
+        await settled;
+        return (window as unknown as { __tenant?: boolean }).__tenant === true;
+      });
+      expect(ran).toBe(false);
       const after = (await context.cookies()).filter((c) => c.name === "cantrip_session");
       expect(after.map((c) => [c.path, c.value]).sort()).toEqual(before.map((c) => [c.path, c.value]).sort());
 
@@ -167,6 +177,7 @@ describe.skipIf(!HAVE_CHROMIUM)("every page the platform serves loads under its 
   test("the dashboard (and it forgets a token an earlier version left in localStorage)", async () => {
     const res = await page.goto(s.url + "/");
     framing(res!.headers()["content-security-policy"]);
+    expect(res!.headers()["content-security-policy"]).toMatch(/script-src 'nonce-[^']+';/);
     await page.getByLabel("Platform token").waitFor();
     await page.evaluate((t) => localStorage.setItem("cantrip.token", t), s.token);
     await page.reload();
@@ -178,6 +189,7 @@ describe.skipIf(!HAVE_CHROMIUM)("every page the platform serves loads under its 
     const res = await page.goto(s.url + "/docs");
     framing(res!.headers()["content-security-policy"]);
     expect(res!.headers()["content-security-policy"]).not.toContain("unsafe-inline");
+    expect(res!.headers()["content-security-policy"]).toMatch(/script-src 'nonce-[^']+';/);
     await page.locator(".swagger-ui .opblock").first().waitFor();
     expect(await page.locator(".swagger-ui .opblock").count()).toBeGreaterThan(10);
   }, T);
