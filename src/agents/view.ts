@@ -2,11 +2,13 @@
 import type { agents } from "../db/schema";
 import type { PublicUrls } from "../lib/public-urls";
 import { iso } from "../lib/time";
+import type { Limits } from "../runtime/types";
+import { effectiveLimits, toPublic, type LimitPolicy } from "./limits";
 
 export type AgentRow = typeof agents.$inferSelect;
 
-/** `urls` gives the endpoint and app URLs (the app may live on its own origin). */
-export function agentView(a: AgentRow, urls: Pick<PublicUrls, "base" | "app">) {
+/** `urls` gives the endpoint and app URLs (the app may live on its own origin); `policy`: the operator's limit defaults and maxima, for the effective `limits` shown. */
+export function agentView(a: AgentRow, urls: Pick<PublicUrls, "base" | "app">, policy?: LimitPolicy) {
   return {
     id: a.id,
     slug: a.slug,
@@ -22,6 +24,10 @@ export function agentView(a: AgentRow, urls: Pick<PublicUrls, "base" | "app">) {
     endpointUrl: a.liveVersion === null ? null : endpointUrl(urls.base, a.slug),
     appUrl: a.liveVersion === null ? null : urls.app(a.slug),
     allowedHosts: a.allowedHosts,
+    /** What the next call runs with (public units: ms, MB, bytes, counts). */
+    limits: toPublic(effectiveLimits(a.limits as Partial<Limits> | null, policy)),
+    /** The values set on this agent; every other limit follows the server default. */
+    limitOverrides: toPublic(a.limits as Partial<Limits> | null),
     failure: a.failure ?? null,
     createdAt: iso(a.createdAt),
     updatedAt: iso(a.updatedAt),

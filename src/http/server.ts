@@ -15,6 +15,8 @@ export interface HandlerOptions {
   bodyLimitBytes: number;
   logger: Logger;
   logRequests: boolean;
+  /** Sees every response (metrics): path, status, seconds. */
+  onResponse?: (pathname: string, status: number, seconds: number) => void;
 }
 
 const CLIENT_ID = /^[A-Za-z0-9._:-]{1,64}$/;
@@ -79,6 +81,7 @@ export function createHandler(handle: (req: Request) => Promise<Response> | Resp
       res.headers.set("x-request-id", requestId);
     }
     applyBaseline(res);
+    opts.onResponse?.(url.pathname, res.status, (performance.now() - started) / 1000);
     if (opts.logRequests) {
       opts.logger.info("request", {
         method: req.method,

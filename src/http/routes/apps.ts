@@ -1,7 +1,8 @@
 /**
  * /apps/{slug}/...: every method and path goes to the deployed backend's fetch handler
  * (agent key required unless the agent is public). /apps/{slug}/_docs serves the backend's
- * OpenAPI document, built from its declared schemas, and a small try-it page. The same
+ * OpenAPI document, built from its declared schemas, and a small try-it page;
+ * /apps/{slug}/_mcp serves the backend as an MCP server (src/http/mcp/app.ts). The same
  * routes are mounted on the platform's listener (origin "platform": sandboxed) and on the
  * apps listener (origin "apps"); host-routed requests ({slug}.<apps domain>) arrive here
  * rewritten to /apps/{slug}/... with origin "own" (see ../apps-host.ts).
@@ -11,6 +12,8 @@ import type { AppOrigin } from "../../gateway";
 import type { HttpDeps } from "../deps";
 import { appOriginOf, requestIdOf } from "../request-context";
 import { backendOpenApi, tryItPage, tryItPageHeaders } from "../app-docs";
+import { appTools } from "../mcp/app";
+import { serveMcp } from "../mcp/serve";
 
 export function appsRoutes(deps: HttpDeps, served: AppOrigin) {
   const forward = async ({ request, params }: { request: Request; params: { slug: string } }) => {
@@ -29,6 +32,12 @@ export function appsRoutes(deps: HttpDeps, served: AppOrigin) {
     if (rest === "/_docs" || rest === "/_docs/") {
       const { html, nonce } = tryItPage(params.slug, `${seen}/_docs/openapi.json`);
       return new Response(html, { headers: tryItPageHeaders(nonce) });
+    }
+    if (rest === "/_mcp" || rest === "/_mcp/") {
+      const authorization = request.headers.get("authorization");
+      const entry = deps.gateway.entryFor(params.slug, authorization);
+      const tools = appTools(deps, entry, { authorization, requestId: requestIdOf(request) });
+      return serveMcp(request, { name: entry.agent.slug, version: String(entry.version ?? 0), instructions: entry.agent.prompt ?? undefined }, tools);
     }
     if (rest === "/_docs/openapi.json") {
       const entry = deps.gateway.entryFor(params.slug, request.headers.get("authorization"));
