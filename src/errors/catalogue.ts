@@ -13,6 +13,7 @@ export const catalogue = {
   invalid_agent_api_key: { status: 401, message: "The agent API key was not recognized." },
   agent_api_key_revoked: { status: 401, message: "The agent API key was revoked." },
   invalid_stream_token: { status: 401, message: "The stream or download token is invalid or expired." },
+  csrf_failed: { status: 403, message: "A dashboard session cookie is accepted only with its X-CSRF-Token header, from the dashboard's own origin." },
   agent_api_key_scope_mismatch: { status: 403, message: "The agent API key belongs to a different agent." },
   forbidden: { status: 403, message: "This call needs the operator's platform token." },
   not_found: { status: 404, message: "No route matches this method and path." },
