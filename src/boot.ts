@@ -29,6 +29,8 @@ import { createBundler } from "./bundle";
 import { createRuntime, createSqliteKv, runSelftest, serverEngines } from "./runtime";
 import type { SandboxRuntime } from "./runtime/types";
 import { newId } from "./lib/ids";
+import { HealthCounters, installLastResort, reportLoopFailure, startLoop, type Loop } from "./health";
+import { Pruner } from "./retention";
 import { reconcile } from "./reconcile";
 import { jobs as jobsTable } from "./db/schema";
 import { and, desc, eq } from "drizzle-orm";
@@ -43,7 +45,19 @@ export interface Cantrip {
   /** The admin token minted by this start, if the database was empty. */
   bootstrapToken: string | null;
   /** Internals for tests and benchmarks (the clock-driven scheduler, the queue...). */
-  internals: { queue: Queue; scheduler: Scheduler; runtime: SandboxRuntime; invocations: InvocationLog; keys: AgentKeys; sqlite: import("bun:sqlite").Database };
+  internals: {
+    queue: Queue;
+    scheduler: Scheduler;
+    runtime: SandboxRuntime;
+    invocations: InvocationLog;
+    keys: AgentKeys;
+    sqlite: import("bun:sqlite").Database;
+    /** The host's health counters (what /readyz details and, later, metrics show). */
+    counters: HealthCounters;
+    /** The background loops by name (see LoopName). */
+    loops: Map<LoopName, Loop>;
+    pruner: Pruner;
+  };
   stop(): Promise<void>;
 }
 
@@ -51,9 +65,14 @@ export interface BootOptions {
   logger?: Logger;
   /** Print the bootstrap token banner (the CLI does; tests do not). */
   announce?: (line: string) => void;
-  /** Start the scheduler's timer (tests drive it with internals.scheduler.tick instead). */
+  /** Start the scheduler's loops (tests drive it with internals.scheduler.tick instead). */
   scheduler?: boolean;
+  /** Override the period of background loops (tests use short periods). */
+  loopIntervalsMs?: Partial<Record<LoopName, number>>;
 }
+
+/** Every background loop the server runs, by the name its failures are logged and counted under. */
+export type LoopName = "invocation-log" | "key-usage" | "scheduler" | "error-rate-monitor" | "retention";
 
 export class StartupError extends Error {}
 
@@ -80,6 +99,8 @@ const derive = (key: Uint8Array, label: string) => createHash("sha256").update(l
 
 export async function boot(config: Config, opts: BootOptions = {}): Promise<Cantrip> {
   const logger = opts.logger ?? createLogger(config.logFormat);
+  const counters = new HealthCounters();
+  const health = { logger, counters };
   const dataDir = resolve(config.dataDir);
   checkDataDir(dataDir);
   let opened;
@@ -89,6 +110,7 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
     throw new StartupError(`cannot open database in ${dataDir}: ${(e as Error).message}`);
   }
   const { db, sqlite } = opened;
+  if (opened.convertedToIncrementalVacuum) logger.info("database converted to auto_vacuum=incremental (one-time VACUUM)", { dataDir });
 
   const adminTokenFile = join(dataDir, "admin-token");
   const created = bootstrapWorkspace(db);
@@ -112,7 +134,7 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
     engine: serverEngines({ sandbox: config.sandbox, node: config.node }),
   });
   const bundler = createBundler({ dataDir });
-  const queue = createQueue({ db, concurrency: config.jobConcurrency, workerId: nodeId(dataDir), onError: (e, where) => logger.error("queue error", { where, error: String(e) }) });
+  const queue = createQueue({ db, concurrency: config.jobConcurrency, workerId: nodeId(dataDir), onError: (e, where) => reportLoopFailure(`job-runner:${where}`, e, health) });
   const llm = createLlm({
     baseURL: config.openaiBaseUrl,
     apiKey: config.openaiApiKey,
@@ -124,13 +146,29 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
   const verifier = new PlatformTokenVerifier(db);
   const keys = new AgentKeys(db);
   const live = new LiveCache(db);
-  const invocations = new InvocationLog(db);
-  const gateway = new Gateway({ keys, live, runtime, log: invocations, limiter: new RateLimiter() }, { rateLimitPerKey: config.rateLimitPerKey, rateLimitPerAgent: config.rateLimitPerAgent });
+  const invocations = new InvocationLog(db, {
+    onDropped: (rows, reason) => {
+      counters.rowsDropped += rows;
+      logger.warn("invocation log rows dropped (cannot be written)", { rows, reason, totalDropped: counters.rowsDropped });
+    },
+  });
+  const gateway = new Gateway(
+    { keys, live, runtime, log: invocations, limiter: new RateLimiter() },
+    {
+      rateLimitPerKey: config.rateLimitPerKey,
+      rateLimitPerAgent: config.rateLimitPerAgent,
+      rateLimitAnonClient: config.rateLimitAnonClient,
+      rateLimitAnonAgent: config.rateLimitAnonAgent,
+    },
+  );
   const deployer = new Deployer({ db, runtime });
   deployer.onLiveChange = (agentId) => live.invalidate(agentId);
   deployer.enqueue = (tx, payload, meta) => queue.enqueueInTx(tx, "deploy", payload, meta).id;
   const agentsSvc = new AgentService({ db, bundler, runtime, defaultEngine: config.sandbox });
   agentsSvc.onDeleted = (agentId) => {
+    // Synchronous with the DELETE, so no flush runs in between: the agent's buffered rows
+    // (which the cascade would have removed) are discarded instead of breaking the foreign key.
+    invocations.forgetAgent(agentId);
     keys.forgetAgent(agentId);
     live.invalidate(agentId);
   };
@@ -163,9 +201,31 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
   if (recovered.requeued.length || recovered.failed.length) logger.warn("recovered interrupted jobs", recovered);
   reconcile(db, queue, deployer);
   queue.start();
-  invocations.start();
-  const usageTimer = setInterval(() => keys.flushUsage(), 5000);
-  if (opts.scheduler !== false) scheduler.start();
+  const dbFile = join(dataDir, "cantrip.db");
+  const pruner = new Pruner(
+    sqlite,
+    { maxAgeDays: config.retentionDays, maxInvocations: config.retentionInvocations, maxLogLines: config.retentionLogLines, maxLogBytes: config.retentionLogBytes },
+    { dbFile },
+  );
+  const retentionPass = async () => {
+    const r = await pruner.prune();
+    counters.rowsPruned += r.invocations + r.logs;
+    counters.pagesFreed += r.pagesFreed;
+    counters.dbBytes = pruner.dbBytes();
+    if (r.invocations || r.logs)
+      logger.info("retention", { invocationsPruned: r.invocations, logsPruned: r.logs, pagesFreed: r.pagesFreed, dbBytes: counters.dbBytes, rowsDropped: counters.rowsDropped });
+  };
+  const every = (name: LoopName, ms: number) => opts.loopIntervalsMs?.[name] ?? ms;
+  const loops = new Map<LoopName, Loop>();
+  const loop = (name: LoopName, ms: number, body: () => unknown) => loops.set(name, startLoop(name, every(name, ms), body, health));
+  loop("invocation-log", 200, () => invocations.flush());
+  loop("key-usage", 5000, () => keys.flushUsage());
+  loop("retention", config.retentionIntervalS * 1000, retentionPass);
+  if (opts.scheduler !== false) {
+    loop("scheduler", 1000, () => scheduler.tick());
+    loop("error-rate-monitor", 60_000, () => scheduler.monitor());
+  }
+  const removeLastResort = installLastResort(logger, counters);
 
   let selftest: { ok: boolean; detail: string } | null = null;
   const checkSandbox = async (): Promise<{ ok: boolean; detail: string }> => {
@@ -216,7 +276,8 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
       }
       checks.sandbox = await checkSandbox();
       checks.model = { ok: true, detail: llm ? `${llm.provider} (${config.model})` : "not configured (generation disabled)" };
-      return { ok: Object.values(checks).every((c) => c.ok), checks };
+      counters.dbBytes = pruner.dbBytes();
+      return { ok: Object.values(checks).every((c) => c.ok), checks, details: { ...counters.snapshot(), pendingLogRows: invocations.pending } };
     },
   });
   const fetch = createHandler((req) => app.handle(req), { bodyLimitBytes: config.bodyLimitBytes, logger, logRequests: config.logRequests });
@@ -240,14 +301,18 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
     config,
     adminTokenFile,
     bootstrapToken: created?.token ?? null,
-    internals: { queue, scheduler, runtime, invocations, keys, sqlite },
+    internals: { queue, scheduler, runtime, invocations, keys, sqlite, counters, loops, pruner },
     async stop() {
-      scheduler.stop();
-      clearInterval(usageTimer);
+      for (const l of loops.values()) l.stop();
       await server.stop(true);
       await queue.stop({ timeoutMs: 5000 });
-      invocations.stop();
-      keys.flushUsage();
+      invocations.flush();
+      try {
+        keys.flushUsage();
+      } catch (e) {
+        reportLoopFailure("key-usage", e, health);
+      }
+      removeLastResort();
       await runtime.close();
       await bundler.close();
       sqlite.close();

@@ -40,6 +40,13 @@ export const settings = {
   egressAllowHosts: { env: "CANTRIP_EGRESS_ALLOW_HOSTS", flag: "egress-allow-hosts", kind: "list", default: [], doc: "Comma-separated hosts that may resolve to private addresses (operator allow-list)." },
   rateLimitPerKey: { env: "CANTRIP_RATE_LIMIT_KEY", flag: "rate-limit-key", kind: "int", min: 0, max: 1_000_000, default: 0, doc: "Requests per second per agent key (0 = unlimited); burst = 2x." },
   rateLimitPerAgent: { env: "CANTRIP_RATE_LIMIT_AGENT", flag: "rate-limit-agent", kind: "int", min: 0, max: 1_000_000, default: 0, doc: "Requests per second per agent (0 = unlimited); burst = 2x." },
+  rateLimitAnonClient: { env: "CANTRIP_RATE_LIMIT_ANON_CLIENT", flag: "rate-limit-anon-client", kind: "int", min: 0, max: 1_000_000, default: 20, doc: "Requests per second to public apps without a key, per client address (IPv6: per /64; 0 = unlimited); burst = 2x." },
+  rateLimitAnonAgent: { env: "CANTRIP_RATE_LIMIT_ANON_AGENT", flag: "rate-limit-anon-agent", kind: "int", min: 0, max: 1_000_000, default: 100, doc: "Requests per second to one public app without a key, all clients together (0 = unlimited); burst = 2x." },
+  retentionDays: { env: "CANTRIP_RETENTION_DAYS", flag: "retention-days", kind: "int", min: 0, max: 36_500, default: 7, doc: "Invocation rows and backend log lines older than this many days are deleted (0 = no age limit)." },
+  retentionInvocations: { env: "CANTRIP_RETENTION_INVOCATIONS", flag: "retention-invocations", kind: "int", min: 0, max: 100_000_000, default: 10_000, doc: "Invocation rows kept per agent, newest first (0 = no count limit)." },
+  retentionLogLines: { env: "CANTRIP_RETENTION_LOG_LINES", flag: "retention-log-lines", kind: "int", min: 0, max: 100_000_000, default: 5_000, doc: "Backend log lines kept per agent, newest first (0 = no count limit)." },
+  retentionLogBytes: { env: "CANTRIP_RETENTION_LOG_BYTES", flag: "retention-log-bytes", kind: "int", min: 0, max: 1024 * 1024 * 1024, default: 4 * 1024 * 1024, doc: "Bytes of backend log text kept per agent, newest first (0 = no size limit)." },
+  retentionIntervalS: { env: "CANTRIP_RETENTION_INTERVAL_S", flag: "retention-interval-s", kind: "int", min: 1, max: 86_400, default: 60, doc: "Seconds between retention passes (pruning in batches of 500 rows, then incremental vacuum)." },
   secretKey: { env: "CANTRIP_SECRET_KEY", flag: "secret-key", kind: "string", default: "", doc: "Base64 32-byte key for credentials at rest and signed tokens. Default: generated into <data-dir>/secret.key (0600)." },
 } as const satisfies Record<string, SettingSpec>;
 
@@ -66,6 +73,13 @@ export const ConfigSchema = T.Object({
   egressAllowHosts: T.Array(T.String()),
   rateLimitPerKey: T.Integer(),
   rateLimitPerAgent: T.Integer(),
+  rateLimitAnonClient: T.Integer(),
+  rateLimitAnonAgent: T.Integer(),
+  retentionDays: T.Integer(),
+  retentionInvocations: T.Integer(),
+  retentionLogLines: T.Integer(),
+  retentionLogBytes: T.Integer(),
+  retentionIntervalS: T.Integer(),
   secretKey: T.String(),
 });
 

@@ -9,11 +9,15 @@ import type { AgentKeys } from "../auth";
 import type { GuestRequest, GuestResponse, SandboxRuntime } from "../runtime/types";
 import type { InvocationLog } from "./invocation-log";
 import type { LiveCache, LiveEntry } from "./live-cache";
-import type { RateLimiter } from "./rate-limit";
+import { clientBucket, type RateLimiter } from "./rate-limit";
 
 export interface GatewayOptions {
   rateLimitPerKey: number;
   rateLimitPerAgent: number;
+  /** Anonymous calls to public apps, per client address (IPv6 per /64). 0 = unlimited. */
+  rateLimitAnonClient?: number;
+  /** Anonymous calls to one public app, all clients together. 0 = unlimited. */
+  rateLimitAnonAgent?: number;
 }
 
 export interface AppCall {
@@ -24,6 +28,8 @@ export interface AppCall {
   headers: Headers;
   body: Uint8Array | null;
   requestId: string;
+  /** The caller's network address (for the anonymous rate limit). */
+  clientAddress?: string | null;
 }
 
 const HOP_HEADERS = new Set(["authorization", "cookie", "host", "connection", "content-length", "transfer-encoding", "keep-alive", "upgrade"]);
@@ -64,7 +70,7 @@ export class Gateway {
   /** /apps/{slug}/...: any method and path, the backend's response passed through. */
   async app(call: AppCall): Promise<Response> {
     const started = performance.now();
-    const { entry, keyId } = this.admit(call.slug, call.headers.get("authorization"), false);
+    const { entry, keyId } = this.admit(call.slug, call.headers.get("authorization"), false, call.clientAddress);
     const headers: [string, string][] = [];
     call.headers.forEach((v, k) => {
       if (!HOP_HEADERS.has(k)) headers.push([k, v]);
@@ -79,11 +85,11 @@ export class Gateway {
   }
 
   /** The agent (for the app docs page), after the same key check as a call. */
-  entryFor(slug: string, authorization: string | null): LiveEntry {
-    return this.admit(slug, authorization, false).entry;
+  entryFor(slug: string, authorization: string | null, clientAddress?: string | null): LiveEntry {
+    return this.admit(slug, authorization, false, clientAddress).entry;
   }
 
-  private admit(slug: string, authorization: string | null, keyAlways: boolean): { entry: LiveEntry; keyId: string | null } {
+  private admit(slug: string, authorization: string | null, keyAlways: boolean, clientAddress?: string | null): { entry: LiveEntry; keyId: string | null } {
     const entry = this.deps.live.get(slug);
     const needsKey = keyAlways || !entry?.agent.public;
     let keyId: string | null = null;
@@ -95,6 +101,11 @@ export class Gateway {
     if (!entry) throw new AppError("agent_not_found");
     if (!entry.ref) throw new AppError("not_deployed");
     if (keyId) this.deps.limiter.take(`k:${keyId}`, this.opts.rateLimitPerKey);
+    else {
+      // Anonymous (public app): limited by default, per client and per app.
+      this.deps.limiter.take(`c:${clientBucket(clientAddress)}`, this.opts.rateLimitAnonClient ?? 0);
+      this.deps.limiter.take(`p:${entry.agent.id}`, this.opts.rateLimitAnonAgent ?? 0);
+    }
     this.deps.limiter.take(`a:${entry.agent.id}`, this.opts.rateLimitPerAgent);
     return { entry, keyId };
   }

@@ -1,6 +1,10 @@
 /**
  * The invocation log: one row per call, and the guest's console lines, collected in memory
  * and written in batches (one transaction per flush) so the hot path never waits on SQLite.
+ * A batch that fails is retried row by row: a row that can never be written (its agent was
+ * deleted, a constraint it breaks) is dropped and reported through `onDropped`; a row that
+ * failed for a passing reason (database busy) is kept for the next flush, at most
+ * MAX_ATTEMPTS times, so the buffer never grows without bound.
  */
 import { and, desc, eq, gte, lt } from "drizzle-orm";
 import type { Db } from "../db";
@@ -10,22 +14,48 @@ import { pageOf, type Page } from "../lib/pagination";
 import { iso } from "../lib/time";
 
 export type InvocationInsert = typeof invocations.$inferInsert;
+type LogInsert = typeof agentLogs.$inferInsert;
+
+/** Flushes a row may fail for a passing reason (busy, I/O) before it is dropped. */
+const MAX_ATTEMPTS = 3;
+
+export interface InvocationLogOptions {
+  /** Rows buffered before record() flushes on its own (default 2000). */
+  maxBuffer?: number;
+  /** Called when rows are discarded because they cannot be written; `reason` is the first error. */
+  onDropped?: (rows: number, reason: string) => void;
+}
+
+/** True for SQLite errors that retrying cannot fix (constraint violations: FK, NOT NULL, CHECK). */
+export function isPermanentWriteError(e: unknown): boolean {
+  for (let c: unknown = e, i = 0; c && i < 4; c = (c as { cause?: unknown }).cause, i++) {
+    const code = (c as { code?: unknown }).code;
+    if (typeof code === "string" && code.startsWith("SQLITE_CONSTRAINT")) return true;
+    if (typeof code === "string" && code.startsWith("SQLITE_MISMATCH")) return true;
+  }
+  return false;
+}
 
 export class InvocationLog {
   private rows: InvocationInsert[] = [];
-  private logs: (typeof agentLogs.$inferInsert)[] = [];
-  private timer: ReturnType<typeof setInterval> | null = null;
+  private logs: LogInsert[] = [];
+  private attempts = new WeakMap<object, number>();
 
-  constructor(private db: Db, private opts: { flushMs?: number; maxBuffer?: number } = {}) {}
+  constructor(private db: Db, private opts: InvocationLogOptions = {}) {}
 
-  start(): void {
-    this.timer ??= setInterval(() => this.flush(), this.opts.flushMs ?? 200);
+  /** Buffered rows and log lines not yet written. */
+  get pending(): number {
+    return this.rows.length + this.logs.length;
   }
 
-  stop(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-    this.flush();
+  /**
+   * Discards the buffered rows of a deleted agent. Called before the agent's row is
+   * deleted: the rows would be removed by the cascade anyway, and written afterwards they
+   * would break the foreign key.
+   */
+  forgetAgent(agentId: string): void {
+    this.rows = this.rows.filter((r) => r.agentId !== agentId);
+    this.logs = this.logs.filter((l) => l.agentId !== agentId);
   }
 
   record(row: InvocationInsert, lines: GuestLogLine[] = []): void {
@@ -35,17 +65,51 @@ export class InvocationLog {
     if (this.rows.length + this.logs.length >= (this.opts.maxBuffer ?? 2000)) this.flush();
   }
 
+  /**
+   * Writes everything buffered; returns the invocation rows written. Never throws: a
+   * failed batch falls back to one row at a time (see the module comment).
+   */
   flush(): number {
     if (!this.rows.length && !this.logs.length) return 0;
     const rows = this.rows;
     const logs = this.logs;
     this.rows = [];
     this.logs = [];
-    this.db.transaction((tx) => {
-      for (let i = 0; i < rows.length; i += 200) tx.insert(invocations).values(rows.slice(i, i + 200)).run();
-      for (let i = 0; i < logs.length; i += 200) tx.insert(agentLogs).values(logs.slice(i, i + 200)).run();
-    });
-    return rows.length;
+    try {
+      this.db.transaction((tx) => {
+        for (let i = 0; i < rows.length; i += 200) tx.insert(invocations).values(rows.slice(i, i + 200)).run();
+        for (let i = 0; i < logs.length; i += 200) tx.insert(agentLogs).values(logs.slice(i, i + 200)).run();
+      });
+      return rows.length;
+    } catch {
+      return this.flushRowByRow(rows, logs);
+    }
+  }
+
+  private flushRowByRow(rows: InvocationInsert[], logs: LogInsert[]): number {
+    let written = 0;
+    let dropped = 0;
+    let reason = "";
+    const one = <T extends object>(row: T, insert: (row: T) => void, retry: T[]) => {
+      try {
+        insert(row);
+        return true;
+      } catch (e) {
+        const tries = (this.attempts.get(row) ?? 0) + 1;
+        if (!isPermanentWriteError(e) && tries < MAX_ATTEMPTS) {
+          this.attempts.set(row, tries);
+          retry.push(row);
+        } else {
+          dropped++;
+          reason ||= e instanceof Error ? e.message : String(e);
+        }
+        return false;
+      }
+    };
+    for (const r of rows) if (one(r, (x) => this.db.insert(invocations).values(x).run(), this.rows)) written++;
+    for (const l of logs) one(l, (x) => this.db.insert(agentLogs).values(x).run(), this.logs);
+    if (dropped) this.opts.onDropped?.(dropped, reason);
+    return written;
   }
 
   list(agentId: string, page: Page) {

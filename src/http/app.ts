@@ -22,7 +22,12 @@ import { v1ValidationRoutes } from "./routes/v1-validation";
 
 export function createApp(deps: HttpDeps) {
   return new Elysia({ name: "cantrip" })
-    .onError(({ code, error, request }) => renderError(code, error, request, deps.logger))
+    .onError(({ code, error, request, set }) => {
+      const res = renderError(code, error, request, deps.logger);
+      // Elysia may already have set a status of its own (422 for validation); the catalogue's wins.
+      set.status = res.status;
+      return res;
+    })
     .use(docsPlugin(deps.version))
     .use(dashboardRoutes())
     .use(healthRoutes(deps))

@@ -19,6 +19,8 @@ import type { Gateway, InvocationLog, LiveCache } from "../gateway";
 export interface ReadyCheck {
   ok: boolean;
   checks: Record<string, { ok: boolean; detail?: string }>;
+  /** Operator counters (database size, rows pruned/dropped, loop failures); see src/health. */
+  details?: Record<string, unknown>;
 }
 
 export interface HttpDeps {

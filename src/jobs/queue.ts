@@ -78,7 +78,7 @@ export function createQueue(opts: QueueOptions): Queue {
           runs.delete(job.id);
           wake();
         };
-        runs.set(job.id, runJob(store, kinds.get(job.kind)!, job, { owner, leaseMs, heartbeatMs, onSettled }));
+        runs.set(job.id, runJob(store, kinds.get(job.kind)!, job, { owner, leaseMs, heartbeatMs, onSettled, onError: (e, where) => onError(e, where) }));
       }
     } catch (e) {
       onError(e, "poll");

@@ -5,7 +5,7 @@
  */
 import { Elysia } from "elysia";
 import type { HttpDeps } from "../deps";
-import { requestIdOf } from "../request-context";
+import { clientAddressOf, requestIdOf } from "../request-context";
 import { backendOpenApi, tryItPage } from "../app-docs";
 
 export function appsRoutes(deps: HttpDeps) {
@@ -17,7 +17,7 @@ export function appsRoutes(deps: HttpDeps) {
       return new Response(tryItPage(params.slug, `${prefix}/_docs/openapi.json`), { headers: { "content-type": "text/html; charset=utf-8" } });
     }
     if (rest === "/_docs/openapi.json") {
-      const entry = deps.gateway.entryFor(params.slug, request.headers.get("authorization"));
+      const entry = deps.gateway.entryFor(params.slug, request.headers.get("authorization"), clientAddressOf(request));
       return Response.json(backendOpenApi(deps.db, entry, `${deps.baseUrl}${prefix}`));
     }
     const body = request.method === "GET" || request.method === "HEAD" ? null : new Uint8Array(await request.arrayBuffer());
@@ -28,6 +28,7 @@ export function appsRoutes(deps: HttpDeps) {
       headers: request.headers,
       body: body && body.byteLength ? body : null,
       requestId: requestIdOf(request),
+      clientAddress: clientAddressOf(request),
     });
   };
   return new Elysia({ name: "apps" })

@@ -1,0 +1,132 @@
+/**
+ * Retention for the two tables that grow with traffic: `invocations` and `agent_logs`.
+ * Per agent, rows older than the maximum age, beyond the maximum row count, and (for logs)
+ * beyond the maximum bytes of message text are deleted, newest kept, in small batches with
+ * a yield to the event loop between them, so a pass never holds the write lock or the loop
+ * for long. Afterwards free pages are handed back to the file system with incremental
+ * vacuum (the database is opened with auto_vacuum=INCREMENTAL, see src/db/client.ts).
+ *
+ * Ids are assigned in insertion order and `at` is the insertion time, so "older than the
+ * cutoff" is taken as "id up to the newest row older than the cutoff".
+ */
+import type { Database } from "bun:sqlite";
+import { statSync } from "node:fs";
+
+/** Retention limits; each applies per agent. 0 disables that limit. */
+export interface RetentionPolicy {
+  /** Maximum age of invocation rows and log lines, in days. */
+  maxAgeDays: number;
+  /** Invocation rows kept per agent (newest first). */
+  maxInvocations: number;
+  /** Log lines kept per agent. */
+  maxLogLines: number;
+  /** Bytes of log message text (UTF-8) kept per agent. */
+  maxLogBytes: number;
+}
+
+export interface PruneResult {
+  invocations: number;
+  logs: number;
+  pagesFreed: number;
+}
+
+const BATCH = 500;
+const VACUUM_STEP_PAGES = 1000;
+/** Free pages tolerated before incremental vacuum runs (about 1 MB at 4 KiB pages). */
+const VACUUM_MIN_FREE_PAGES = 256;
+
+const tick = () => new Promise<void>((r) => setImmediate(r));
+
+export class Pruner {
+  constructor(
+    private sqlite: Database,
+    private policy: RetentionPolicy,
+    private opts: { now?: () => number; dbFile?: string } = {},
+  ) {}
+
+  /** One pass over every agent; resolves with what it removed. Errors propagate to the caller's loop. */
+  async prune(): Promise<PruneResult> {
+    const out: PruneResult = { invocations: 0, logs: 0, pagesFreed: 0 };
+    const p = this.policy;
+    const cutoff = p.maxAgeDays > 0 ? (this.opts.now ?? Date.now)() - p.maxAgeDays * 86_400_000 : null;
+    const agentIds = this.sqlite.query<{ id: string }, []>("SELECT id FROM agents").all().map((r) => r.id);
+    for (const agentId of agentIds) {
+      out.invocations += await this.deleteUpTo("invocations", agentId, this.threshold("invocations", agentId, cutoff, p.maxInvocations, 0));
+      out.logs += await this.deleteUpTo("agent_logs", agentId, this.threshold("agent_logs", agentId, cutoff, p.maxLogLines, p.maxLogBytes));
+    }
+    if (out.invocations || out.logs) out.pagesFreed = await this.vacuum();
+    return out;
+  }
+
+  /** Hands free pages back to the file system in steps; returns the pages freed. */
+  async vacuum(): Promise<number> {
+    let freed = 0;
+    for (let i = 0; i < 1000; i++) {
+      const free = this.pragma("freelist_count");
+      if (free < VACUUM_MIN_FREE_PAGES || this.pragma("auto_vacuum") !== 2) break;
+      this.sqlite.exec(`PRAGMA incremental_vacuum(${VACUUM_STEP_PAGES})`);
+      const after = this.pragma("freelist_count");
+      freed += free - after;
+      if (after >= free) break;
+      await tick();
+    }
+    return freed;
+  }
+
+  /** Size of the database file plus its WAL, in bytes (0 for an in-memory database). */
+  dbBytes(): number {
+    const file = this.opts.dbFile;
+    if (!file) return 0;
+    const size = (f: string) => {
+      try {
+        return statSync(f).size;
+      } catch {
+        return 0;
+      }
+    };
+    return size(file) + size(`${file}-wal`);
+  }
+
+  /** The highest id of `table` for `agentId` that falls outside the limits, or null. */
+  private threshold(table: "invocations" | "agent_logs", agentId: string, cutoff: number | null, maxRows: number, maxBytes: number): number | null {
+    const ids: number[] = [];
+    if (cutoff !== null) {
+      const r = this.sqlite.query<{ id: number | null }, [string, number]>(`SELECT max(id) AS id FROM ${table} WHERE agent_id = ? AND at < ?`).get(agentId, cutoff);
+      if (r?.id != null) ids.push(r.id);
+    }
+    if (maxRows > 0) {
+      const r = this.sqlite.query<{ id: number }, [string, number]>(`SELECT id FROM ${table} WHERE agent_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?`).get(agentId, maxRows);
+      if (r) ids.push(r.id);
+    }
+    if (maxBytes > 0 && table === "agent_logs") {
+      // The newest line at which the running total (newest first) passes the cap: it and everything older go.
+      const r = this.sqlite
+        .query<{ id: number }, [string, number]>(
+          `SELECT id FROM (SELECT id, sum(length(CAST(message AS BLOB))) OVER (ORDER BY id DESC ROWS UNBOUNDED PRECEDING) AS total
+             FROM agent_logs WHERE agent_id = ?) WHERE total > ? ORDER BY id DESC LIMIT 1`,
+        )
+        .get(agentId, maxBytes);
+      if (r) ids.push(r.id);
+    }
+    return ids.length ? Math.max(...ids) : null;
+  }
+
+  private async deleteUpTo(table: "invocations" | "agent_logs", agentId: string, upTo: number | null): Promise<number> {
+    if (upTo === null) return 0;
+    const del = this.sqlite.query<unknown, [string, number, number]>(
+      `DELETE FROM ${table} WHERE id IN (SELECT id FROM ${table} WHERE agent_id = ? AND id <= ? ORDER BY id LIMIT ?)`,
+    );
+    let total = 0;
+    for (;;) {
+      const n = del.run(agentId, upTo, BATCH).changes;
+      total += n;
+      if (n < BATCH) return total;
+      await tick();
+    }
+  }
+
+  private pragma(name: string): number {
+    const row = this.sqlite.query(`PRAGMA ${name}`).get() as Record<string, number> | null;
+    return row ? Number(Object.values(row)[0]) : 0;
+  }
+}
