@@ -4,7 +4,7 @@
  * agent exists, key scoped to it, agent deployed, rate limits, body. Every call (including
  * refused ones that reached an agent) gets a row in the invocation log.
  */
-import { AppError, isAppError } from "../errors";
+import { AppError, catalogue, isAppError, statusOf, type ErrorCode } from "../errors";
 import type { AgentKeys } from "../auth";
 import type { GuestRequest, GuestResponse, SandboxRuntime } from "../runtime/types";
 import type { InvocationLog } from "./invocation-log";
@@ -138,7 +138,7 @@ export class Gateway {
   }
 
   private logRefusal(entry: LiveEntry, keyId: string | null, method: string, path: string, code: string, started: number, requestId: string, source: string) {
-    const status = code === "endpoint_timeout" ? 504 : code === "endpoint_unreachable" ? 502 : code === "invalid_json" ? 400 : 500;
+    const status = code in catalogue ? statusOf(code as ErrorCode) : 500; // the status the caller was answered with
     this.deps.log.record({
       agentId: entry.agent.id,
       version: entry.version,
