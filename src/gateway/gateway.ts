@@ -5,7 +5,7 @@
  * refused ones that reached an agent) gets a row in the invocation log.
  */
 import { AppError, catalogue, isAppError, statusOf, type ErrorCode } from "../errors";
-import type { AgentKeys } from "../auth";
+import { AGENT_KEY_PREFIX, type AgentKeys } from "../auth";
 import type { GuestRequest, GuestResponse, SandboxRuntime } from "../runtime/types";
 import type { InvocationLog } from "./invocation-log";
 import type { LiveCache, LiveEntry } from "./live-cache";
@@ -91,7 +91,8 @@ export class Gateway {
 
   private admit(slug: string, authorization: string | null, keyAlways: boolean, clientAddress?: string | null): { entry: LiveEntry; keyId: string | null } {
     const entry = this.deps.live.get(slug);
-    const needsKey = keyAlways || !entry?.agent.public;
+    // A public app needs no key, but a caller who presents one is a keyed caller (its limits, its row).
+    const needsKey = keyAlways || !entry?.agent.public || (authorization ?? "").includes(AGENT_KEY_PREFIX);
     let keyId: string | null = null;
     if (needsKey) {
       // Key checks first, so an unauthenticated caller learns nothing about which slugs exist.
