@@ -209,11 +209,11 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
   );
   const retentionPass = async () => {
     const r = await pruner.prune();
-    counters.rowsPruned += r.invocations + r.logs;
+    counters.rowsPruned += r.invocations + r.logs + r.jobs;
     counters.pagesFreed += r.pagesFreed;
     counters.dbBytes = pruner.dbBytes();
-    if (r.invocations || r.logs)
-      logger.info("retention", { invocationsPruned: r.invocations, logsPruned: r.logs, pagesFreed: r.pagesFreed, dbBytes: counters.dbBytes, rowsDropped: counters.rowsDropped });
+    if (r.invocations || r.logs || r.jobs)
+      logger.info("retention", { invocationsPruned: r.invocations, logsPruned: r.logs, jobsPruned: r.jobs, pagesFreed: r.pagesFreed, dbBytes: counters.dbBytes, rowsDropped: counters.rowsDropped });
   };
   const every = (name: LoopName, ms: number) => opts.loopIntervalsMs?.[name] ?? ms;
   const loops = new Map<LoopName, Loop>();

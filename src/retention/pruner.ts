@@ -1,5 +1,9 @@
 /**
- * Retention for the two tables that grow with traffic: `invocations` and `agent_logs`.
+ * Retention for the tables that grow with traffic or time: `invocations`, `agent_logs`, and
+ * the finished `schedule.run` jobs a cron schedule adds every minute (their events go with
+ * them by cascade; the newest SCHEDULE_RUNS_KEPT per agent and any younger than the age
+ * limit stay, so the dashboard's "scheduled runs" list is unaffected; those of deleted agents
+ * go, since jobs keep no foreign key to agents).
  * Per agent, rows older than the maximum age, beyond the maximum row count, and (for logs)
  * beyond the maximum bytes of message text are deleted, newest kept, in small batches with
  * a yield to the event loop between them, so a pass never holds the write lock or the loop
@@ -27,8 +31,13 @@ export interface RetentionPolicy {
 export interface PruneResult {
   invocations: number;
   logs: number;
+  /** Finished schedule.run jobs removed. */
+  jobs: number;
   pagesFreed: number;
 }
+
+/** Finished schedule.run jobs kept per agent regardless of age. */
+export const SCHEDULE_RUNS_KEPT = 200;
 
 const BATCH = 500;
 const VACUUM_STEP_PAGES = 1000;
@@ -46,15 +55,23 @@ export class Pruner {
 
   /** One pass over every agent; resolves with what it removed. Errors propagate to the caller's loop. */
   async prune(): Promise<PruneResult> {
-    const out: PruneResult = { invocations: 0, logs: 0, pagesFreed: 0 };
+    const out: PruneResult = { invocations: 0, logs: 0, jobs: 0, pagesFreed: 0 };
     const p = this.policy;
     const cutoff = p.maxAgeDays > 0 ? (this.opts.now ?? Date.now)() - p.maxAgeDays * 86_400_000 : null;
     const agentIds = this.sqlite.query<{ id: string }, []>("SELECT id FROM agents").all().map((r) => r.id);
     for (const agentId of agentIds) {
       out.invocations += await this.deleteUpTo("invocations", agentId, this.threshold("invocations", agentId, cutoff, p.maxInvocations, 0));
       out.logs += await this.deleteUpTo("agent_logs", agentId, this.threshold("agent_logs", agentId, cutoff, p.maxLogLines, p.maxLogBytes));
+      out.jobs += await this.deleteScheduleRuns(agentId, cutoff);
     }
-    if (out.invocations || out.logs) out.pagesFreed = await this.vacuum();
+    out.jobs += await this.batches(
+      this.sqlite.query<unknown, [number]>(
+        `DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE kind = 'schedule.run' AND status IN ('completed', 'failed', 'cancelled')
+           AND agent_id IS NOT NULL AND agent_id NOT IN (SELECT id FROM agents) LIMIT ?)`,
+      ),
+      (q) => q.run(BATCH).changes,
+    );
+    if (out.invocations || out.logs || out.jobs) out.pagesFreed = await this.vacuum();
     return out;
   }
 
@@ -116,9 +133,25 @@ export class Pruner {
     const del = this.sqlite.query<unknown, [string, number, number]>(
       `DELETE FROM ${table} WHERE id IN (SELECT id FROM ${table} WHERE agent_id = ? AND id <= ? ORDER BY id LIMIT ?)`,
     );
+    return this.batches(del, (q) => q.run(agentId, upTo, BATCH).changes);
+  }
+
+  /** Finished schedule.run jobs of the agent past the newest SCHEDULE_RUNS_KEPT and older than the cutoff. */
+  private async deleteScheduleRuns(agentId: string, cutoff: number | null): Promise<number> {
+    const finished = "agent_id = ? AND kind = 'schedule.run' AND status IN ('completed', 'failed', 'cancelled')";
+    const keep = this.sqlite.query<{ id: string }, [string, number]>(`SELECT id FROM jobs WHERE ${finished} ORDER BY id DESC LIMIT 1 OFFSET ?`).get(agentId, SCHEDULE_RUNS_KEPT - 1);
+    if (!keep) return 0;
+    const del = this.sqlite.query<unknown, [string, string, number, number]>(
+      `DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE ${finished} AND id < ? AND coalesce(finished_at, 0) < ? ORDER BY id LIMIT ?)`,
+    );
+    return this.batches(del, (q) => q.run(agentId, keep.id, cutoff ?? Number.MAX_SAFE_INTEGER, BATCH).changes);
+  }
+
+  /** Runs a batch delete until it removes fewer than BATCH rows, yielding in between. */
+  private async batches<Q>(q: Q, run: (q: Q) => number): Promise<number> {
     let total = 0;
     for (;;) {
-      const n = del.run(agentId, upTo, BATCH).changes;
+      const n = run(q);
       total += n;
       if (n < BATCH) return total;
       await tick();

@@ -115,6 +115,26 @@ test("rows older than the maximum age go, newer ones stay", async () => {
   expect((file.query("SELECT min(at) AS m FROM invocations WHERE agent_id = ?").get(a.id) as { m: number }).m).toBeGreaterThan(now - 7 * 86_400_000);
 });
 
+test("finished schedule.run jobs: the newest 200 per agent and the young ones stay, older ones and those of deleted agents go with their events", async () => {
+  const a = await deploy(t, "cron", chattyBackend(1, 10));
+  const gone = await deploy(t, "cron-deleted", chattyBackend(1, 10));
+  const old = Date.now() - 8 * 86_400_000;
+  const ins = file.query("INSERT INTO jobs (id, agent_id, kind, payload, status, finished_at) VALUES (?, ?, 'schedule.run', '{}', ?, ?)");
+  const ev = file.query("INSERT INTO job_events (job_id, type, message) VALUES (?, 'log', 'ran')");
+  const id = (prefix: string, i: number) => `job_${prefix}${String(i).padStart(6, "0")}`;
+  for (let i = 0; i < 230; i++) {
+    ins.run(id("a", i), a.id, "completed", i < 10 ? Date.now() : old); // the 10 oldest ids finished recently: kept by age
+    ev.run(id("a", i));
+  }
+  ins.run(id("b", 0), a.id, "running", null); // unfinished: never touched
+  for (let i = 0; i < 3; i++) ins.run(id("g", i), gone.id, "completed", Date.now());
+  expect((await call(t, "DELETE", `/v1/agents/${gone.id}`)).status).toBe(200);
+  await app.internals.loops.get("retention")!.runNow();
+  const left = file.query("SELECT id FROM jobs WHERE kind = 'schedule.run' AND (agent_id = ? OR agent_id = ?) ORDER BY id").all(a.id, gone.id).map((r: any) => r.id);
+  expect(left).toEqual([...Array.from({ length: 10 }, (_, i) => id("a", i)), ...Array.from({ length: 200 }, (_, i) => id("a", 30 + i)), id("b", 0)]);
+  expect((file.query("SELECT count(*) AS n FROM job_events WHERE job_id LIKE 'job_a%'").get() as { n: number }).n).toBe(210);
+});
+
 test("a database created before incremental vacuum is converted once when opened", () => {
   const dir = tempDir();
   try {
