@@ -90,7 +90,7 @@ const provoke: Partial<Record<ErrorCode, () => Promise<{ status: number; body: a
   },
   endpoint_unreachable: async () => {
     const a = await deploy(t, "memory-bomb", `import { defineBackend } from "cantrip";
-export default defineBackend({ routes: { "POST /": { handle: async () => { const a = []; for (let i = 0; ; i++) a.push(new Uint8Array(4 << 20).fill(i)); } } } });`, { limits: { memoryBytes: 16 * 1024 * 1024 } });
+export default defineBackend({ routes: { "POST /": { handle: async () => { const a = new Uint8Array(512 << 20); return { n: a.length }; } } } });`, { limits: { memoryBytes: 16 * 1024 * 1024 } });
     return invokeWith(a.slug, bearer(a.key));
   },
   endpoint_timeout: async () => {
