@@ -173,7 +173,7 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
     live.invalidate(agentId);
   };
   let baseUrl = config.publicUrl.replace(/\/+$/, "");
-  const builders = new Builders({ db, agents: agentsSvc, deployer, keys, box, baseUrl: () => baseUrl });
+  const builders = new Builders({ db, agents: agentsSvc, deployer, keys, box, baseUrl: () => baseUrl, scheduleMinIntervalMs: config.scheduleMinIntervalS * 1000 });
   const conversations = new Conversations({
     db,
     jobs: queue,
@@ -189,7 +189,7 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
   };
   const pipeline: PipelineDeps = { db, llm: llm ?? unconfigured, bundler, runtime, deployer, maxRepairs: config.maxRepairs };
   const turns = new Turns({ db, llm: llm ?? unconfigured, pipeline, deployer, builders, credentials, gateway, maxRounds: 8 });
-  const scheduler = new Scheduler({ db, jobs: queue, log: invocations });
+  const scheduler = new Scheduler({ db, jobs: queue, log: invocations, minIntervalMs: config.scheduleMinIntervalS * 1000 });
 
   queue
     .register(deployJob(deployer))

@@ -25,7 +25,8 @@ test("weather example: secret injected by the proxy, kv cache, scheduled refresh
   H.secrets.set("weather/WEATHER_KEY", "wk-123");
   const ref = H.ref("weather", out.outputFiles[0]!.text, {
     allowedHosts: ["api.weather.test"],
-    secrets: [{ name: "WEATHER_KEY", hosts: ["api.weather.test"] }],
+    // plain http on a test port: the grant names scheme and port (a bare host means https:443)
+    secrets: [{ name: "WEATHER_KEY", hosts: [`http://api.weather.test:${api.port}`] }],
     env: { WEATHER_API: `http://api.weather.test:${api.port}` },
   });
   const first = json(await H.runtime.fetch(ref, req("POST", "/", { city: "Oslo" })));

@@ -1,6 +1,7 @@
 /**
- * defineBackend: routes → one fetch handler. Parses and validates input before the
- * handler runs (400 with field issues), turns return values into JSON responses, and maps
+ * defineBackend: routes → one fetch handler. Reads input from the query string or the body
+ * by its Content-Type (./input.ts) and validates it before the handler runs (400 with
+ * field issues), turns return values into JSON responses, and maps
  * HttpError / thrown errors to the JSON error envelope. describe() lists the routes with
  * their JSON Schemas for the host's OpenAPI document.
  */
@@ -11,9 +12,9 @@ import { HttpError, errorResponse } from "./errors";
 import { compileRoutes, matchRoute, type RouteDef } from "./router";
 import { validate } from "./validate";
 import { makeContext } from "./context";
+import { BodyError, bodyInput, queryInput } from "./input";
 
 const BODYLESS = new Set(["GET", "HEAD", "DELETE", "OPTIONS"]);
-const MAX_JSON_DEPTH = 256;
 
 export interface BackendSpec {
   routes: Record<string, RouteDef | RouteDef["handle"]>;
@@ -42,31 +43,34 @@ async function handle(routes: ReturnType<typeof compileRoutes>, req: Request): P
     return errorResponse(404, "not_found", `No route for ${req.method} ${url.pathname}`);
   }
   const { def } = found.route;
-  const query: Record<string, string> = url.search === "" ? {} : Object.fromEntries(url.searchParams);
+  // ctx.query keeps the first value of a repeated key (URLSearchParams.get); ctx.searchParams has them all.
+  const query: Record<string, string> = {};
+  if (url.search !== "") for (const [k, v] of url.searchParams) if (!(k in query)) query[k] = v;
   try {
     let input: any;
-    if (BODYLESS.has(req.method)) input = { ...query };
-    else {
-      const text = await req.text();
-      if (text.trim() === "") input = {};
-      else {
-        if (tooDeep(text)) return errorResponse(400, "invalid_json", `The request body nests deeper than ${MAX_JSON_DEPTH} levels.`);
-        try {
-          input = JSON.parse(text);
-        } catch (e) {
-          return errorResponse(400, "invalid_json", `The request body is not valid JSON: ${(e as Error).message}`);
-        }
+    let coerce = Object.keys(found.params).length > 0;
+    if (BODYLESS.has(req.method)) {
+      input = url.search === "" ? {} : queryInput(url.searchParams, def.input);
+      coerce = true;
+    } else {
+      try {
+        const body = bodyInput(req._raw(), req.headers.get("content-type"), def.input);
+        input = body.value;
+        coerce ||= body.coerce;
+      } catch (e) {
+        if (e instanceof BodyError) return errorResponse(400, e.code, e.message);
+        throw e;
       }
     }
-    if (input && typeof input === "object" && !Array.isArray(input)) {
+    if (input && typeof input === "object" && !Array.isArray(input) && !(input instanceof Uint8Array)) {
       for (const k of Object.keys(found.params)) if (!def.input || def.input.properties?.[k]) input[k] = found.params[k];
     }
     if (def.input) {
-      const r = validate(def.input, input, { coerce: BODYLESS.has(req.method) || Object.keys(found.params).length > 0 });
+      const r = validate(def.input, input, { coerce });
       if (r.issues.length) return errorResponse(400, "invalid_request", r.issues.map((i) => `${i.field}: ${i.message}`).join("; "), r.issues);
       input = r.value;
     }
-    const out = await def.handle(input, makeContext(req, found.params, query));
+    const out = await def.handle(input, makeContext(req, found.params, query, url.searchParams));
     if (out instanceof Response) return out;
     if (out === undefined) return new Response(null, { status: 204 });
     return Response.json(out);
@@ -82,21 +86,4 @@ export function toErrorResponse(e: unknown): Response {
   console.error("Unhandled error in handler:", e);
   const message = e instanceof Error ? e.message : String(e);
   return errorResponse(500, "internal_error", message);
-}
-
-/** Deep nesting overflows the native stack inside JSON.parse; reject it before parsing. */
-function tooDeep(text: string): boolean {
-  if (text.length < MAX_JSON_DEPTH * 2) return false;
-  let depth = 0, inStr = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (inStr) {
-      if (c === 92) i++;
-      else if (c === 34) inStr = false;
-    } else if (c === 34) inStr = true;
-    else if (c === 123 || c === 91) {
-      if (++depth > MAX_JSON_DEPTH) return true;
-    } else if (c === 125 || c === 93) depth--;
-  }
-  return false;
 }

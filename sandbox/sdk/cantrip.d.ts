@@ -82,12 +82,18 @@ export interface Log {
 }
 
 export interface Context {
-  /** The incoming request (null in scheduled runs). */
+  /**
+   * The incoming request (null in scheduled runs). Its body is not consumed by the SDK:
+   * `await ctx.request.text()` / `arrayBuffer()` give the exact bytes the caller sent
+   * (verify webhook signatures over these).
+   */
   request: Request | null;
   /** Path parameters (`/items/:id` → `ctx.params.id`). */
   params: Record<string, string>;
-  /** Query string values. */
+  /** Query string values; for a repeated key, the first value (as `URLSearchParams.get`). */
   query: Record<string, string>;
+  /** The whole query string: `ctx.searchParams.getAll("tag")` for every value of a repeated key. */
+  searchParams: URLSearchParams;
   /** Plain configuration values given to the backend. */
   env: Record<string, string>;
   kv: KV;
@@ -102,9 +108,18 @@ export interface RouteDef<I extends TSchema = TSchema, O extends TSchema = TSche
   summary?: string;
   description?: string;
   /**
-   * Input schema. For POST/PUT/PATCH the JSON body; for GET/DELETE the query string (values
-   * coerced to the declared types). Path parameters are also copied into the input when the
-   * schema declares them. Invalid input is answered with 400 before `handle` runs.
+   * Input schema. Invalid input is answered with 400 before `handle` runs.
+   * - GET/HEAD/DELETE/OPTIONS: the query string, values coerced to the declared types. A
+   *   property declared `t.Array(...)` collects a repeated key: `?tag=a&tag=b`,
+   *   `?tag[]=a&tag[]=b`, `?tag=a,b` and `?tag=["a","b"]` all give `["a","b"]`; one value
+   *   gives a one-element array (send a value that contains a comma as `?tag=["a,b"]`).
+   * - POST/PUT/PATCH: the body, by its Content-Type: `application/json` (or none) → the
+   *   parsed JSON; `application/x-www-form-urlencoded` and `multipart/form-data` → an object
+   *   of fields (strings coerced to declared numbers/booleans, repeated or `key[]` fields as
+   *   arrays, file parts as File-like objects with `name`, `type`, `size`, `text()`,
+   *   `arrayBuffer()`, `bytes()`); `text/*` → the text as a string (JSON text is parsed when
+   *   the input is not declared as a string); anything else → the raw bytes (`Uint8Array`).
+   * Path parameters are also copied into the input when the schema declares them.
    */
   input?: I;
   /** Output schema (documents the response; the platform checks worked examples against it). */

@@ -8,6 +8,7 @@ import { hostCall } from "../shims/host";
 import { fetch } from "../shims/fetch";
 import { console } from "../shims/misc";
 import type { Request } from "../shims/body";
+import { URLSearchParams } from "../shims/url";
 
 export interface AgentConfig {
   agentId: string;
@@ -43,6 +44,6 @@ const log = Object.assign((...a: unknown[]) => console.info(...a), {
   error: (...a: unknown[]) => console.error(...a),
 });
 
-export function makeContext(request: Request | null, params: Record<string, string> = {}, query: Record<string, string> = {}) {
-  return { request, params, query, env: { ...config.env }, kv, fetch, secrets, log, agentId: config.agentId };
+export function makeContext(request: Request | null, params: Record<string, string> = {}, query: Record<string, string> = {}, searchParams: URLSearchParams = new URLSearchParams()) {
+  return { request, params, query, searchParams, env: { ...config.env }, kv, fetch, secrets, log, agentId: config.agentId };
 }

@@ -4,7 +4,6 @@
  * master key, because the builder object returns it on every read) and an optional
  * schedule. The builder's uuid is its agent id.
  */
-import { Cron } from "croner";
 import { and, eq } from "drizzle-orm";
 import type { Db } from "../db";
 import { agents, schedules, versions } from "../db/schema";
@@ -15,6 +14,7 @@ import { appUrl } from "../agents/view";
 import type { Deployer } from "../deploy";
 import type { CryptoBox } from "../lib/crypto-box";
 import { iso } from "../lib/time";
+import { parseSchedule, validateSchedule } from "./schedule-policy";
 
 export interface BuilderInput {
   name: string;
@@ -25,21 +25,27 @@ export interface BuilderInput {
   schedule?: string;
 }
 
-export function validateCron(expr: string, field = "schedule"): void {
-  try {
-    new Cron(expr, { paused: true });
-  } catch (e) {
-    throw new AppError("invalid_request", `${field}: not a valid cron expression (${(e as Error).message})`, {
-      details: [{ field, rule: "Cron", message: (e as Error).message }],
-    });
-  }
-}
-
 export class Builders {
-  constructor(private deps: { db: Db; agents: AgentService; deployer: Deployer; keys: AgentKeys; box: CryptoBox; baseUrl: () => string }) {}
+  constructor(
+    private deps: {
+      db: Db;
+      agents: AgentService;
+      deployer: Deployer;
+      keys: AgentKeys;
+      box: CryptoBox;
+      baseUrl: () => string;
+      /** Shortest interval a schedule may have (CANTRIP_SCHEDULE_MIN_INTERVAL_S); default 60 s. */
+      scheduleMinIntervalMs?: number;
+    },
+  ) {}
+
+  /** Throws 400 invalid_request unless `cron` is an acceptable schedule (schedule-policy.ts). */
+  checkSchedule(cron: string, field = "schedule"): void {
+    validateSchedule(cron, this.deps.scheduleMinIntervalMs ?? 60_000, field);
+  }
 
   async create(workspaceId: string, input: BuilderInput) {
-    if (input.schedule) validateCron(input.schedule);
+    if (input.schedule) this.checkSchedule(input.schedule);
     const agent = await this.deps.agents.create(workspaceId, {
       name: input.name,
       files: input.files,
@@ -65,8 +71,8 @@ export class Builders {
   }
 
   setSchedule(agentId: string, cron: string, mode: string): void {
-    validateCron(cron);
-    const next = new Cron(cron, { paused: true }).nextRun()?.getTime() ?? null;
+    this.checkSchedule(cron);
+    const next = parseSchedule(cron).nextRun()?.getTime() ?? null;
     this.deps.db
       .insert(schedules)
       .values({ agentId, cron, mode, enabled: true, nextRunAt: next })

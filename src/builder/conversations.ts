@@ -5,15 +5,19 @@
  *   deployed or failed. Every transition happens in one transaction together with the job
  *   that carries the next turn, so a restart mid-turn resumes from the queue.
  */
-import { and, desc, eq, lt } from "drizzle-orm";
+import { and, desc, eq, lt, or } from "drizzle-orm";
 import type { Db } from "../db";
 import { conversations } from "../db/schema";
 import { AppError } from "../errors";
 import { newId } from "../lib/ids";
-import { pageOf, type Page } from "../lib/pagination";
+import { nameFromPrompt } from "./intake";
+import { compositeCursor, pageOf, parseCompositeCursor, type Page } from "../lib/pagination";
 import { iso } from "../lib/time";
 import type { JobsPort } from "../http/jobs-port";
 import { renderQuestions, type Ask } from "./intake";
+
+/** Rows strictly after the cursor in the list's order (createdAt desc, id desc). */
+const after = (c: { n: number; id: string }) => or(lt(conversations.createdAt, c.n), and(eq(conversations.createdAt, c.n), lt(conversations.id, c.id)));
 
 export type ConversationRow = typeof conversations.$inferSelect;
 export type ConversationStatus = "processing" | "gathering" | "awaiting_approval" | "deployed" | "failed";
@@ -45,7 +49,8 @@ export class Conversations {
         .values({
           id,
           workspaceId,
-          name: input.name ?? "",
+          // Documented: "Auto-derived from the prompt if omitted" — at once, so no view ever shows "".
+          name: input.name ?? nameFromPrompt(input.prompt),
           status: "processing",
           prompt: input.prompt,
           skipApproval: input.skip_approval ?? false,
@@ -68,11 +73,11 @@ export class Conversations {
     const rows = this.deps.db
       .select()
       .from(conversations)
-      .where(and(eq(conversations.workspaceId, workspaceId), page.cursor ? lt(conversations.id, page.cursor) : undefined))
-      .orderBy(desc(conversations.createdAt))
+      .where(and(eq(conversations.workspaceId, workspaceId), page.cursor ? after(parseCompositeCursor(page.cursor)) : undefined))
+      .orderBy(desc(conversations.createdAt), desc(conversations.id))
       .limit(page.limit + 1)
       .all();
-    return pageOf(rows, page.limit, (r) => r.id);
+    return pageOf(rows, page.limit, (r) => compositeCursor(r.createdAt, r.id));
   }
 
   answer(workspaceId: string, id: string, message: string): ConversationRow {

@@ -3,6 +3,8 @@
  * the data dir or env), each approved for a list of hosts. Values are never returned by the
  * API; an agent is granted a credential under an alias for hosts, and the egress proxy asks
  * `resolve` for the value when the backend's outbound request goes to one of those hosts.
+ * Hosts are host patterns (`[scheme://]host[:port]`, runtime/host-patterns.ts), stored in
+ * canonical form: a bare host means https on port 443 only.
  */
 import { and, eq } from "drizzle-orm";
 import type { Db } from "../db";
@@ -10,6 +12,7 @@ import { agentSecrets, secrets } from "../db/schema";
 import { AppError } from "../errors";
 import type { CryptoBox } from "../lib/crypto-box";
 import { newId } from "../lib/ids";
+import { formatHostPattern, parseHostPattern } from "../runtime";
 import { iso } from "../lib/time";
 
 export type CredentialRow = typeof secrets.$inferSelect;
@@ -22,12 +25,13 @@ export class Credentials {
   constructor(private db: Db, private box: CryptoBox) {}
 
   create(workspaceId: string, input: { name: string; value: string; hosts: string[] }): CredentialRow {
+    const hosts = canonicalHosts(input.hosts);
     const exists = this.db.select({ id: secrets.id }).from(secrets).where(and(eq(secrets.workspaceId, workspaceId), eq(secrets.name, input.name))).get();
     if (exists) throw new AppError("conflict", `A credential named ${input.name} already exists.`);
     const id = newId("cred");
     return this.db
       .insert(secrets)
-      .values({ id, workspaceId, name: input.name, hosts: input.hosts.map((h) => h.toLowerCase()), ciphertext: this.box.seal(input.value, id) })
+      .values({ id, workspaceId, name: input.name, hosts, ciphertext: this.box.seal(input.value, id) })
       .returning()
       .get();
   }
@@ -48,7 +52,8 @@ export class Credentials {
 
   /** Grants a credential to an agent as `alias`, for hosts (default: the credential's own hosts). */
   grant(agentId: string, credential: CredentialRow, alias = credential.name, hosts: string[] = credential.hosts): void {
-    const allowed = hosts.filter((h) => credential.hosts.includes(h.toLowerCase()));
+    const approved = new Set(credential.hosts.map((h) => canonicalHost(h) ?? h));
+    const allowed = [...new Set(hosts.map((h) => canonicalHost(h) ?? h))].filter((h) => approved.has(h));
     if (!allowed.length) throw new AppError("invalid_request", `Credential ${credential.name} is not approved for ${hosts.join(", ")}.`);
     this.db
       .insert(agentSecrets)
@@ -72,4 +77,25 @@ export class Credentials {
       return null;
     }
   }
+}
+
+function canonicalHost(h: string): string | null {
+  const p = parseHostPattern(h);
+  return p && formatHostPattern(p);
+}
+
+/** Canonical host patterns, or 400 invalid_request naming the first that is not one. */
+export function canonicalHosts(hosts: string[]): string[] {
+  return [
+    ...new Set(
+      hosts.map((h, i) => {
+        const c = canonicalHost(h);
+        if (c === null) {
+          const message = `"${h}" is not a host pattern: use host, host:port, *.domain, or scheme://host:port with scheme http or https`;
+          throw new AppError("invalid_request", `hosts[${i}]: ${message}`, { details: [{ field: `hosts[${i}]`, rule: "HostPattern", message }] });
+        }
+        return c;
+      }),
+    ),
+  ];
 }

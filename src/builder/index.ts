@@ -1,4 +1,5 @@
-export { Builders, validateCron, type BuilderInput } from "./builders";
+export { Builders, type BuilderInput } from "./builders";
+export { validateSchedule, shortestInterval } from "./schedule-policy";
 export { Credentials, credentialView } from "./credentials";
 export { Conversations, ALLOWED, type ConversationRow } from "./conversations";
 export { Turns, type TurnDeps } from "./turns";

@@ -32,7 +32,17 @@ export const defaultHealPolicy: HealPolicy = { windowMs: 5 * 60_000, minCalls: 2
 export class Scheduler {
   private lastHeal = new Map<string, number>();
 
-  constructor(private deps: { db: Db; jobs: JobsPort; now?: () => number; log?: InvocationLog; heal?: HealPolicy }) {}
+  constructor(
+    private deps: {
+      db: Db;
+      jobs: JobsPort;
+      now?: () => number;
+      log?: InvocationLog;
+      heal?: HealPolicy;
+      /** No schedule runs more often than this, even a row stored before the rule (ms; default 60 s). */
+      minIntervalMs?: number;
+    },
+  ) {}
 
   /**
    * The error-rate monitor: for each deployed conversation app whose live error rate over
@@ -79,7 +89,9 @@ export class Scheduler {
         .all();
       let queued = 0;
       for (const { s, workspaceId, live } of due) {
-        const next = new Cron(s.cron, { paused: true }).nextRun(new Date(now))?.getTime() ?? null;
+        const cronNext = new Cron(s.cron, { paused: true }).nextRun(new Date(now))?.getTime() ?? null;
+        // measured from the occurrence, not from now, so lateness of the tick never drifts a valid schedule
+        const next = cronNext === null ? null : Math.max(cronNext, (s.nextRunAt ?? now) + (this.deps.minIntervalMs ?? 60_000));
         tx.update(schedules).set({ nextRunAt: next, lastRunAt: now }).where(eq(schedules.agentId, s.agentId)).run();
         if (live === null) continue; // not deployed: skip this occurrence
         this.deps.jobs.enqueueInTx(tx as unknown as Db, "schedule.run", { agentId: s.agentId, scheduledFor: s.nextRunAt, mode: s.mode }, { workspaceId, agentId: s.agentId });

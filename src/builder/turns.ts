@@ -78,7 +78,9 @@ export class Turns {
       onCall: (x) => ctx.log("info", `model call (intake): ${x.model}, ${x.tokensIn}/${x.tokensOut} tokens, ${x.latencyMs} ms`),
     });
     const facts = { ...(c.facts as Record<string, string>), ...intake.facts };
-    const name = c.name || intake.name || nameFromPrompt(c.prompt);
+    // A name the user gave stays; the one derived from the prompt at creation gives way to the model's suggestion.
+    const derived = !c.name || c.name === nameFromPrompt(c.prompt);
+    const name = (derived && intake.name?.trim()) || c.name || nameFromPrompt(c.prompt);
     if (!intake.ready && intake.asks.length) {
       if (c.rounds + 1 > this.deps.maxRounds) throw new AppError("invalid_state", `The builder still had questions after ${this.deps.maxRounds} rounds; start again with a more detailed prompt.`);
       this.update(c.id, {
@@ -101,6 +103,8 @@ export class Turns {
       signal: ctx.signal,
       onCall: (x) => ctx.log("info", `model call (plan): ${x.model}, ${x.tokensIn}/${x.tokensOut} tokens, ${x.latencyMs} ms`),
     });
+    const cron = facts.schedule || spec.schedule;
+    if (cron) this.deps.builders.checkSchedule(cron); // refuse a too-frequent schedule before anyone approves it
     const summary = `${spec.summary} Routes: ${spec.routes.map((r) => `${r.method} ${r.path}`).join(", ")}${facts.schedule || spec.schedule ? `; runs on schedule ${facts.schedule ?? spec.schedule}` : ""}.`;
     this.update(c.id, { name, facts, spec, asks: [], message: c.skipApproval ? `Building: ${summary}` : `Ready to build. ${summary} Approve to build and deploy.` });
     if (c.skipApproval) return this.build(this.load(c.id), ctx);
@@ -112,6 +116,8 @@ export class Turns {
     const facts = c.facts as Record<string, string>;
     const spec = c.spec as Spec;
     if (!spec) throw new AppError("invalid_state", "No plan to build.");
+    const cron = facts.schedule || spec.schedule;
+    if (cron) this.deps.builders.checkSchedule(cron); // before anything is generated or deployed
     const agentId = c.agentId ?? this.createAgent(c);
     const credName = facts.credential;
     if (credName && credName !== "paste new") {
@@ -142,7 +148,6 @@ export class Turns {
     }
     ctx.progress(95, "deploy");
     await this.deps.deployer.deployNow(this.agent(agentId), result.artifact.version);
-    const cron = facts.schedule || spec.schedule;
     if (cron) this.deps.builders.setSchedule(agentId, cron, facts.mode === "one_time" ? "one_time" : "always_on");
     let qaPassed: boolean | null = null;
     const history = [...this.history(c.id), entry("builder", "deployed", `version ${result.artifact.version} deployed`)];

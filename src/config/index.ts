@@ -1,2 +1,2 @@
 export { loadConfig, ConfigError } from "./load";
-export { settings, ConfigSchema, type Config, type SettingSpec } from "./schema";
+export { settings, ConfigSchema, ModelId, MODEL_ID_MAX_LENGTH, type Config, type SettingSpec } from "./schema";

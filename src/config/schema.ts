@@ -17,6 +17,15 @@ export interface SettingSpec {
 }
 
 /** key → how to read it. The README's configuration table is generated from this list. */
+/**
+ * A model id as OpenAI-compatible servers accept it: OpenAI names, Ollama tags
+ * (`hf.co/org/repo:Q4_K_M`), LM Studio and Hugging Face paths (`publisher/repo/file.gguf`).
+ * Any printable text up to 256 characters; control characters are refused. Used by
+ * CANTRIP_MODEL and by every API field that names a model, so both accept the same ids.
+ */
+export const MODEL_ID_MAX_LENGTH = 256;
+export const ModelId = T.String({ minLength: 1, maxLength: MODEL_ID_MAX_LENGTH, pattern: "^[^\\u0000-\\u001f\\u007f]+$" });
+
 export const settings = {
   host: { env: "CANTRIP_HOST", flag: "host", kind: "string", default: "127.0.0.1", doc: "Address to listen on." },
   port: { env: "CANTRIP_PORT", flag: "port", kind: "int", min: 0, max: 65535, default: 7878, doc: "Port to listen on (0 = random)." },
@@ -27,7 +36,7 @@ export const settings = {
   bodyLimitBytes: { env: "CANTRIP_BODY_LIMIT", flag: "body-limit", kind: "int", min: 1024, max: 256 * 1024 * 1024, default: 1024 * 1024, doc: "Largest accepted request body in bytes." },
   openaiBaseUrl: { env: "OPENAI_BASE_URL", flag: "openai-base-url", kind: "string", default: "", doc: "OpenAI-compatible API base URL (OpenAI, Ollama http://localhost:11434/v1, vLLM, LM Studio). Empty = no model." },
   openaiApiKey: { env: "OPENAI_API_KEY", flag: "openai-api-key", kind: "string", default: "", doc: "API key for the model server (local servers accept any value)." },
-  model: { env: "CANTRIP_MODEL", flag: "model", kind: "string", default: "gpt-4.1-mini", doc: "Default model name for generation." },
+  model: { env: "CANTRIP_MODEL", flag: "model", kind: "string", default: "gpt-4.1-mini", doc: "Default model id for generation (up to 256 characters: Ollama tags, LM Studio and Hugging Face paths)." },
   structuredOutput: { env: "CANTRIP_STRUCTURED_OUTPUT", flag: "structured-output", kind: "enum", values: ["auto", "json_schema", "json_object", "none"], default: "auto", doc: "How to ask the model for JSON; auto falls back when the server rejects json_schema." },
   modelTimeoutMs: { env: "CANTRIP_MODEL_TIMEOUT_MS", flag: "model-timeout-ms", kind: "int", min: 1000, max: 3_600_000, default: 120_000, doc: "Timeout of one model call." },
   maxRepairs: { env: "CANTRIP_MAX_REPAIRS", flag: "max-repairs", kind: "int", min: 0, max: 10, default: 3, doc: "Repair attempts after a failed build or validation." },
@@ -37,7 +46,8 @@ export const settings = {
   node: { env: "CANTRIP_NODE", flag: "node", kind: "string", default: "", doc: "Node >= 24 binary for the v8 engine (default: node on PATH, then .tools/v8); isolated-vm is found through NODE_PATH." },
   sandboxMemoryBudgetMb: { env: "CANTRIP_SANDBOX_MEMORY_MB", flag: "sandbox-memory-mb", kind: "int", min: 16, max: 65536, default: 1024, doc: "Total memory for warm sandbox instances before LRU eviction." },
   egressAllowPrivate: { env: "CANTRIP_EGRESS_ALLOW_PRIVATE", flag: "egress-allow-private", kind: "bool", default: false, doc: "Let backends reach loopback/private addresses (development only)." },
-  egressAllowHosts: { env: "CANTRIP_EGRESS_ALLOW_HOSTS", flag: "egress-allow-hosts", kind: "list", default: [], doc: "Comma-separated hosts that may resolve to private addresses (operator allow-list)." },
+  egressAllowHosts: { env: "CANTRIP_EGRESS_ALLOW_HOSTS", flag: "egress-allow-hosts", kind: "list", default: [], doc: "Comma-separated operator allow-list past the address policy: host names, IP addresses or CIDR blocks (IPv4 or IPv6)." },
+  scheduleMinIntervalS: { env: "CANTRIP_SCHEDULE_MIN_INTERVAL_S", flag: "schedule-min-interval-s", kind: "int", min: 60, max: 31 * 86400, default: 60, doc: "Shortest interval between two runs of a backend's schedule, in seconds; a schedule that could run more often is refused (400 invalid_request)." },
   rateLimitPerKey: { env: "CANTRIP_RATE_LIMIT_KEY", flag: "rate-limit-key", kind: "int", min: 0, max: 1_000_000, default: 0, doc: "Requests per second per agent key (0 = unlimited); burst = 2x." },
   rateLimitPerAgent: { env: "CANTRIP_RATE_LIMIT_AGENT", flag: "rate-limit-agent", kind: "int", min: 0, max: 1_000_000, default: 0, doc: "Requests per second per agent (0 = unlimited); burst = 2x." },
   rateLimitAnonClient: { env: "CANTRIP_RATE_LIMIT_ANON_CLIENT", flag: "rate-limit-anon-client", kind: "int", min: 0, max: 1_000_000, default: 20, doc: "Requests per second to public apps without a key, per client address (IPv6: per /64; 0 = unlimited); burst = 2x." },
@@ -60,7 +70,7 @@ export const ConfigSchema = T.Object({
   bodyLimitBytes: T.Integer(),
   openaiBaseUrl: T.String(),
   openaiApiKey: T.String(),
-  model: T.String({ minLength: 1 }),
+  model: ModelId,
   structuredOutput: T.Union([T.Literal("auto"), T.Literal("json_schema"), T.Literal("json_object"), T.Literal("none")]),
   modelTimeoutMs: T.Integer(),
   maxRepairs: T.Integer(),
@@ -71,6 +81,7 @@ export const ConfigSchema = T.Object({
   sandboxMemoryBudgetMb: T.Integer(),
   egressAllowPrivate: T.Boolean(),
   egressAllowHosts: T.Array(T.String()),
+  scheduleMinIntervalS: T.Integer(),
   rateLimitPerKey: T.Integer(),
   rateLimitPerAgent: T.Integer(),
   rateLimitAnonClient: T.Integer(),

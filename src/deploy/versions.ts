@@ -34,7 +34,8 @@ export function listVersions(db: Db, agentId: string, page: Page) {
     .select()
     .from(versions)
     .where(and(eq(versions.agentId, agentId), page.cursor ? lt(versions.id, page.cursor) : undefined))
-    .orderBy(desc(versions.number))
+    // Paged by the key it is ordered by: ids are time-sortable and minted with the number.
+    .orderBy(desc(versions.id))
     .limit(page.limit + 1)
     .all();
   return pageOf(rows, page.limit, (r) => r.id);

@@ -5,7 +5,7 @@
  * are kept; the least recently used go first, so a flood of new addresses cannot reset
  * everyone else's buckets.
  */
-import { isIP } from "node:net";
+import ipaddr from "ipaddr.js";
 import { AppError } from "../errors";
 
 interface Bucket {
@@ -44,21 +44,12 @@ export class RateLimiter {
  * The rate-limit identity of a client address: an IPv4 address as is (IPv4-mapped IPv6
  * too), an IPv6 address by its /64 prefix, since one subscriber usually holds a whole /64
  * (RFC 6177) and could otherwise rotate addresses to escape the limit. Anything else
- * (unknown address) maps to one shared bucket.
+ * (unknown address) maps to one shared bucket. Parsing is ipaddr.js's.
  */
 export function clientBucket(address: string | null | undefined): string {
-  if (!address) return "unknown";
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  if (mapped) return mapped[1]!;
-  const kind = isIP(address);
-  if (kind === 4) return address;
-  if (kind !== 6) return "unknown";
-  const zoneless = address.split("%")[0]!;
-  const [head, tail = null] = zoneless.split("::") as [string, string?];
-  const left = head ? head.split(":") : [];
-  const right = tail ? tail.split(":") : [];
-  // An embedded IPv4 tail (a.b.c.d) stands for two groups; only the first four groups matter here.
-  const rightGroups = right.flatMap((g) => (g.includes(".") ? ["0", "0"] : [g]));
-  const groups = tail === null ? left : [...left, ...Array(Math.max(0, 8 - left.length - rightGroups.length)).fill("0"), ...rightGroups];
-  return groups.slice(0, 4).map((g) => parseInt(g || "0", 16).toString(16)).join(":") + "::/64";
+  const bare = address?.replace(/%.*$/, "") ?? "";
+  if (!ipaddr.isValid(bare)) return "unknown";
+  const addr = ipaddr.process(bare);
+  if (addr.kind() === "ipv4") return addr.toString();
+  return (addr as ipaddr.IPv6).parts.slice(0, 4).map((g) => g.toString(16)).join(":") + "::/64";
 }

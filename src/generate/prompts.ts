@@ -32,9 +32,3 @@ export function codeUserMessage(spec: Spec): string {
 export function repairUserMessage(spec: Spec, source: string, failures: string): string {
   return `The spec:\n${JSON.stringify(spec, null, 2)}\n\nThe current module:\n\`\`\`ts\n${source}\n\`\`\`\n\nWhat failed:\n${failures}`;
 }
-
-/** The code inside the first ```ts / ```typescript / ``` block, or the whole text. */
-export function extractCode(text: string): string {
-  const m = /```(?:ts|typescript|js|javascript)?[^\n]*\n([\s\S]*?)```/.exec(text);
-  return (m ? m[1]! : text).trim() + "\n";
-}

@@ -6,7 +6,12 @@
  */
 import { Type as T, type Static } from "@sinclair/typebox";
 
-const Json = T.Unknown();
+/**
+ * Any JSON value. Spelled as a list of types rather than `{}`: llama.cpp's and Ollama's
+ * grammar converters turn an empty schema into "must be an object", which would stop a
+ * plan from asserting a string or a number under structured output.
+ */
+const Json = T.Unknown({ type: ["string", "number", "boolean", "null", "object", "array"] });
 
 export const Expectation = T.Object({
   path: T.String({ description: "dot path into the JSON response body, e.g. 'score' or 'items.0.id'; '' for the whole body" }),

@@ -20,6 +20,7 @@ export function createLlm(opts: LlmOptions): Llm | null {
     retryBaseMs: opts.retryBaseMs ?? 500,
     retryMaxMs: opts.retryMaxMs ?? 8_000,
     retryAfterMaxMs: opts.retryAfterMaxMs ?? 60_000,
+    provider: describeProvider(baseURL),
   };
   const client = new OpenAI({
     baseURL,
@@ -33,13 +34,14 @@ export function createLlm(opts: LlmOptions): Llm | null {
   const mode = opts.structuredOutput ?? "auto";
   const structured = new Structured(client, settings, mode === "auto" ? "json_schema" : mode);
   return {
-    provider: describeProvider(baseURL),
+    provider: settings.provider!,
     defaultModel: opts.model,
     json: (req) => structured.json(req, req.model ?? opts.model),
     async text(req: TextRequest) {
       const reply = await chat(client, settings, {
         model: req.model ?? opts.model,
         messages: [{ role: "system", content: req.system }, ...req.messages],
+        maxTokens: req.maxTokens,
         signal: req.signal,
         onCall: req.onCall,
         onDelta: req.onDelta,

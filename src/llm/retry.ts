@@ -1,18 +1,20 @@
 /**
  * Decides what to do with a failed model call: retry (429, 5xx, timeouts, connection
- * errors; honouring Retry-After), fall back to a weaker response_format (a 400 that names
- * response_format), stop because the caller aborted, or give up. The openai client's own
- * retries are off so each attempt is visible in the job log.
+ * errors, and error bodies inside an HTTP 200 that carry those codes; honouring
+ * Retry-After), fall back to a weaker response_format (any 400/422 on a structured call:
+ * servers word their refusals differently — llama.cpp says "JSON schema conversion failed",
+ * Ollama and vLLM other things — so the shape decides, not the phrase), stop because the
+ * caller aborted, or give up. The openai client's own retries are off so each attempt is
+ * visible in the job log.
  */
 import { APIConnectionError, APIError, APIUserAbortError } from "openai";
+import { ProviderReplyError } from "./reply";
 
 export type Verdict =
   | { kind: "retry"; status?: number; retryAfterMs?: number; message: string }
   | { kind: "format_rejected"; status: number; message: string }
   | { kind: "abort"; message: string }
   | { kind: "fatal"; status?: number; message: string };
-
-const FORMAT_WORDS = /response_format|json_schema|json_object|structured output|grammar/i;
 
 export function parseRetryAfter(headers: Headers | undefined): number | undefined {
   if (!headers) return undefined;
@@ -26,17 +28,23 @@ export function parseRetryAfter(headers: Headers | undefined): number | undefine
   return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
 }
 
-export function classify(err: unknown, signal?: AbortSignal): Verdict {
+const transient = (status: number) => status === 408 || status === 409 || status === 429 || status >= 500;
+
+/** `structured`: the call carried a response_format, so a 400/422 means "not this rung". */
+export function classify(err: unknown, signal?: AbortSignal, structured = false): Verdict {
   const message = err instanceof Error ? err.message : String(err);
   if (signal?.aborted || err instanceof APIUserAbortError) return { kind: "abort", message: "aborted by the caller" };
   // APIConnectionTimeoutError is a subclass of APIConnectionError.
   if (err instanceof APIConnectionError) return { kind: "retry", message };
+  if (err instanceof ProviderReplyError) {
+    if (err.status === undefined || transient(err.status)) return { kind: "retry", status: err.status, message };
+    return { kind: "fatal", status: err.status, message };
+  }
   if (err instanceof APIError) {
     const status = err.status;
     if (status === undefined) return { kind: "retry", message };
-    if ((status === 400 || status === 422) && FORMAT_WORDS.test(`${message} ${JSON.stringify(err.error ?? "")}`))
-      return { kind: "format_rejected", status, message };
-    if (status === 408 || status === 409 || status === 429 || status >= 500)
+    if ((status === 400 || status === 422) && structured) return { kind: "format_rejected", status, message };
+    if (transient(status))
       return { kind: "retry", status, message, retryAfterMs: parseRetryAfter(err.headers) };
     return { kind: "fatal", status, message };
   }

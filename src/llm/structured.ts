@@ -1,9 +1,11 @@
 /**
  * Structured output: asks for JSON on the strongest rung the server accepts
- * (json_schema → json_object → plain text), remembers a rejected rung per model so later
- * calls skip it, extracts JSON from whatever text comes back and validates it against the
- * TypeBox schema. An invalid reply gets one corrective re-ask quoting the exact errors;
- * a second invalid reply is an LlmOutputError.
+ * (json_schema → json_object → plain text), stepping down once per rung when the server
+ * refuses a rung (any 400 on a structured call) or answers it with nothing, and remembers
+ * per model the rung that worked so later calls start there. It extracts JSON from whatever
+ * text comes back (reasoning dropped; the last schema-valid object wins) and validates it
+ * against the TypeBox schema. An invalid reply gets one corrective re-ask quoting the exact
+ * errors; a second invalid reply is an LlmOutputError (`model_output_invalid`).
  */
 import type { Static, TSchema } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
@@ -15,10 +17,10 @@ import type { ChatMessage, JsonRequest, StructuredMode } from "./types";
 
 const LADDER: StructuredMode[] = ["json_schema", "json_object", "none"];
 
-/** The model's reply stayed invalid after the corrective re-ask. */
+/** The model answered, but its reply stayed unusable after the corrective re-ask. */
 export class LlmOutputError extends AppError {
   constructor(message: string, readonly errors: string[], readonly reply: string) {
-    super("model_unavailable", message, { details: { reason: "invalid_output", errors } });
+    super("model_output_invalid", message, { details: { reason: "invalid_output", errors } });
   }
 }
 
@@ -58,7 +60,7 @@ export class Structured {
     let content = "";
     for (let round = 1; round <= 2; round++) {
       content = await this.ask(model, messages, req, plain);
-      const parsed = extractJson(content);
+      const parsed = extractJson(content, (v) => Value.Check(req.schema, Value.Default(req.schema, structuredClone(v))));
       if (parsed.ok) {
         const value = Value.Default(req.schema, parsed.value);
         if (Value.Check(req.schema, value)) return value as Static<T>;
@@ -84,6 +86,7 @@ export class Structured {
           messages,
           format: mode,
           responseFormat: responseFormat(mode, req.schemaName, plain),
+          maxTokens: req.maxTokens,
           signal: req.signal,
           onCall: req.onCall,
         });
@@ -95,8 +98,8 @@ export class Structured {
           if (e instanceof FormatRejected) throw new AppError("model_unavailable", `The model server rejected the request: ${e.message}`, { cause: e });
           throw e;
         }
+        // Only a rung that answers is remembered: one odd 400 must not downgrade the model for good.
         mode = next;
-        this.accepted.set(model, mode);
       }
     }
   }

@@ -52,12 +52,16 @@ export interface LlmCall {
   status?: number;
   /** Delay before the next attempt, when one follows. */
   retryInMs?: number;
+  /** Why the server stopped generating ("stop", "length", "content_filter", …), when it said. */
+  finishReason?: string;
 }
 
 export interface CallOptions {
   system: string;
   messages: ChatMessage[];
   model?: string;
+  /** Upper bound on the reply's tokens (max_tokens; max_completion_tokens for OpenAI). Unset: the server's default. */
+  maxTokens?: number;
   signal?: AbortSignal;
   onCall?: (call: LlmCall) => void;
 }

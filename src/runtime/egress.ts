@@ -1,22 +1,21 @@
 /**
- * The egress proxy behind guest fetch: only hosts the agent declared; the name is
- * resolved and every address checked (no loopback/private/link-local/metadata unless the
- * operator allows it), and plain-http requests are pinned to the checked address so a
- * second DNS answer cannot differ. Header values may carry `{{secret:NAME}}`; the proxy
- * substitutes the value only when NAME is granted for this host. Redirects are returned,
- * not followed. Time and response size are capped.
+ * The egress proxy behind guest fetch. It authorizes a request — http or https only, a
+ * host the agent declared, `{{secret:NAME}}` placeholders in header values replaced only
+ * when NAME's grant names this scheme, host and port (host-patterns.ts) — and hands it to
+ * the outbound layer, by default the checked network (egress-connect.ts: resolve once,
+ * check every address, connect to the checked address). Redirects are returned, not
+ * followed; time and response size are capped.
  */
-import { lookup as dnsLookup } from "node:dns/promises";
-import { isIP } from "node:net";
 import type { AgentRuntimeConfig, Limits, SecretResolver } from "./types";
-import { hostMatches, isBlockedAddress, operatorAllows } from "./ip-policy";
+import { createCheckedOutbound, type CheckedOutboundOptions, type Outbound } from "./egress-connect";
+import { hostMatches, secretMayGo } from "./host-patterns";
 
-export interface EgressOptions {
-  /** Allow private/loopback addresses for every agent (development only). */
-  allowPrivate?: boolean;
-  /** Operator allow-list of private destinations: host names, IPs or IPv4 CIDRs. */
-  allowHosts?: string[];
-  lookup?: (host: string) => Promise<string[]>;
+export interface EgressOptions extends CheckedOutboundOptions {
+  /**
+   * The layer in front of the network (e.g. validation-time fixtures): receives every
+   * authorized request. Default: the checked network, `createCheckedOutbound(this)`.
+   */
+  outbound?: Outbound;
 }
 
 export interface EgressRequest {
@@ -32,10 +31,8 @@ export interface EgressResponse {
 
 export const SECRET_PATTERN = /\{\{secret:([A-Za-z0-9_.-]+)\}\}/g;
 
-const defaultLookup = async (host: string) => (await dnsLookup(host, { all: true })).map((a) => a.address);
-
 export function createEgress(opts: EgressOptions, secrets: SecretResolver) {
-  const lookup = opts.lookup ?? defaultLookup;
+  const outbound = opts.outbound ?? createCheckedOutbound(opts);
   return async function egress(config: AgentRuntimeConfig, limits: Limits, req: EgressRequest, body: Uint8Array | undefined): Promise<EgressResponse> {
     let url: URL;
     try {
@@ -45,47 +42,36 @@ export function createEgress(opts: EgressOptions, secrets: SecretResolver) {
     }
     if (url.protocol !== "http:" && url.protocol !== "https:") throw new Error(`fetch: only http and https are allowed (got ${url.protocol})`);
     if (req.url.includes("{{secret:")) throw new Error("fetch: secrets may only be used in header values, not in the URL");
+    const scheme = url.protocol === "https:" ? "https" : "http";
     const host = url.hostname.replace(/^\[|\]$/g, "").toLowerCase();
-    const port = url.port || (url.protocol === "https:" ? "443" : "80");
-    if (!hostMatches(config.allowedHosts, host, port)) throw new Error(`fetch: host ${host} is not in this agent's allowed hosts`);
-    const addresses = isIP(host) ? [host] : await lookup(host).catch((e) => {
-      throw new Error(`fetch: cannot resolve ${host}: ${(e as Error).message}`);
-    });
-    if (!addresses.length) throw new Error(`fetch: ${host} did not resolve`);
-    for (const ip of addresses) {
-      if (isBlockedAddress(ip) && !opts.allowPrivate && !operatorAllows(opts.allowHosts ?? [], host, ip)) {
-        throw new Error(`fetch: ${host} resolves to ${ip}, a loopback, private, link-local or reserved address, which sandboxes may not reach`);
-      }
-    }
+    const port = url.port || (scheme === "https" ? "443" : "80");
+    if (!hostMatches(config.allowedHosts, host, port, scheme)) throw new Error(`fetch: host ${host} is not in this agent's allowed hosts`);
     const headers = new Headers();
     for (const [k, v] of req.headers) {
-      if (/^(host|connection|content-length|transfer-encoding)$/i.test(k)) continue;
-      headers.append(k, injectSecrets(v, config, host, secrets, port));
-    }
-    let target = url.href;
-    if (url.protocol === "http:" && !isIP(host)) {
-      const pinned = new URL(url.href);
-      pinned.hostname = isIP(addresses[0]!) === 6 ? `[${addresses[0]}]` : addresses[0]!;
-      target = pinned.href;
-      headers.set("host", url.host);
+      if (/^(host|connection|content-length|transfer-encoding|keep-alive|upgrade|te|trailer|proxy-.*)$/i.test(k)) continue;
+      headers.append(k, injectSecrets(v, config, secrets, { scheme, host, port }));
     }
     let res: Response;
     try {
-      res = await fetch(target, { method: req.method, headers, body: body && !/^(GET|HEAD)$/i.test(req.method) ? (body as Uint8Array<ArrayBuffer>) : undefined, redirect: "manual", signal: AbortSignal.timeout(limits.fetchTimeoutMs) });
+      res = await outbound({ url, host, port, method: req.method, headers, body, signal: AbortSignal.timeout(limits.fetchTimeoutMs), agentId: config.agentId });
     } catch (e) {
-      const name = (e as Error).name;
-      throw new Error(name === "TimeoutError" || name === "AbortError" ? `fetch: ${host} did not answer within ${limits.fetchTimeoutMs} ms` : `fetch: ${host}: ${(e as Error).message}`);
+      const err = e as Error;
+      if (err.message.startsWith("fetch: ")) throw err; // already a policy message
+      throw new Error(err.name === "TimeoutError" || err.name === "AbortError" ? `fetch: ${host} did not answer within ${limits.fetchTimeoutMs} ms` : `fetch: ${host}: ${err.message}`);
     }
     const bytes = await readCapped(res, limits.fetchMaxBytes, host);
     return { meta: { status: res.status, statusText: res.statusText, headers: [...res.headers], url: url.href }, bytes };
   };
 }
 
-function injectSecrets(value: string, config: AgentRuntimeConfig, host: string, resolve: SecretResolver, port?: string): string {
+function injectSecrets(value: string, config: AgentRuntimeConfig, resolve: SecretResolver, to: { scheme: "http" | "https"; host: string; port: string }): string {
   return value.replace(SECRET_PATTERN, (_m, name: string) => {
     const grant = config.secrets.find((s) => s.name === name);
     if (!grant) throw new Error(`fetch: secret ${name} is not granted to this agent`);
-    if (!hostMatches(grant.hosts, host, port)) throw new Error(`fetch: secret ${name} is not approved for host ${host}`);
+    if (!secretMayGo(grant.hosts, to.scheme, to.host, to.port)) {
+      const where = `${to.scheme}://${to.host.includes(":") ? `[${to.host}]` : to.host}:${to.port}`;
+      throw new Error(`fetch: secret ${name} is not approved for ${where}; a grant for a bare host covers https on port 443 only, other schemes and ports must be granted by name (e.g. "${where}")`);
+    }
     const v = resolve(config.agentId, name);
     if (v === null) throw new Error(`fetch: secret ${name} has no value`);
     return v;

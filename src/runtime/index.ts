@@ -11,4 +11,7 @@ export { v8Engine, probeV8 } from "./v8";
 export type { Engine, EngineFactory, EngineFactoryOptions, EngineInstance, EngineLoadOptions, CallBridge } from "./engine";
 export type { EgressOptions } from "./egress";
 export { SECRET_PATTERN } from "./egress";
+export { createCheckedOutbound, type Outbound, type OutboundRequest } from "./egress-connect";
+export { hostMatches, parseHostPattern, formatHostPattern, secretMayGo, type HostPattern } from "./host-patterns";
+export { classifyAddress, type AddressVerdict } from "./ip-policy";
 export * from "./types";

@@ -1,78 +1,111 @@
 /**
- * Which addresses guest egress may never reach (unless the operator allow-lists them):
- * loopback, private, CGNAT, link-local (cloud metadata lives at 169.254.169.254 and
- * fd00:ec2::254), multicast, reserved and unspecified ranges, including IPv4 addresses
- * embedded in IPv6 (mapped, NAT64).
+ * Which addresses guest egress may reach. The rule: an address is reachable only if it is
+ * ordinary global unicast, i.e. in none of the blocks of the IANA special-purpose address
+ * registries (IPv4: RFC 6890 registry "iana-ipv4-special-registry"; IPv6:
+ * "iana-ipv6-special-registry"), not multicast, broadcast or site-local, and — for IPv6 —
+ * inside 2000::/3, the only block the IANA IPv6 address-space registry allocates to global
+ * unicast. The blocks come from ipaddr.js (`range()`), not from tables kept here.
+ *
+ * Every special-purpose block is refused, even those the registry marks globally reachable
+ * (AS112, AMT, the PCP/TURN anycast addresses, ORCHIDv2): no backend needs them, and
+ * refusing is the safe direction. IPv6 forms that carry an IPv4 address are judged by that
+ * address: IPv4-mapped (::ffff:a.b.c.d), NAT64 (64:ff9b::/96), 6to4 (2002::/16) and Teredo
+ * (2001::/32: the server and the de-obfuscated client address both must pass). The
+ * deprecated or locally scoped carriers — IPv4-compatible (::a.b.c.d), SIIT
+ * (::ffff:0:a.b.c.d) and local-use NAT64 (64:ff9b:1::/48) — are refused whatever they carry.
+ * The operator allow-list (`operatorAllows`) is the only way past this.
  */
+import ipaddr from "ipaddr.js";
 import { isIP } from "node:net";
 
-const V4_BLOCKED: [string, number][] = [
-  ["0.0.0.0", 8], ["10.0.0.0", 8], ["100.64.0.0", 10], ["127.0.0.0", 8], ["169.254.0.0", 16], ["172.16.0.0", 12],
-  ["192.0.0.0", 24], ["192.0.2.0", 24], ["192.168.0.0", 16], ["198.18.0.0", 15], ["198.51.100.0", 24], ["203.0.113.0", 24],
-  ["224.0.0.0", 4], ["240.0.0.0", 4],
-];
-
-export function v4ToInt(ip: string): number {
-  return ip.split(".").reduce((n, p) => (n << 8) + Number(p), 0) >>> 0;
+/** The verdict on one address, with the registry block it fell in (for messages and tests). */
+export interface AddressVerdict {
+  allowed: boolean;
+  /** ipaddr.js range name ("unicast" when in no special block), or our name for the rest. */
+  range: string;
+  /** The IPv4 address an IPv6 form carries, when it carries one. */
+  embedded?: string;
 }
 
-export function inCidr4(ip: string, base: string, bits: number): boolean {
-  const mask = bits === 0 ? 0 : (~0 << (32 - bits)) >>> 0;
-  return (v4ToInt(ip) & mask) === (v4ToInt(base) & mask);
-}
+/** The only IPv6 block allocated to global unicast (IANA IPv6 address-space registry). */
+const GLOBAL_UNICAST_V6 = ipaddr.IPv6.parseCIDR("2000::/3");
 
-/** Expands an IPv6 address to 8 16-bit groups (embedded dotted IPv4 included). */
-function v6Groups(ip: string): number[] {
-  let s = ip.toLowerCase().replace(/%.*$/, "");
-  const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(s);
-  if (v4) {
-    const n = v4ToInt(v4[1]!);
-    s = s.slice(0, -v4[1]!.length) + `${(n >>> 16).toString(16)}:${(n & 0xffff).toString(16)}`;
-  }
-  const [head, tail] = s.split("::") as [string, string | undefined];
-  const h = head ? head.split(":") : [];
-  const t = tail !== undefined && tail !== "" ? tail.split(":") : [];
-  const fill = tail !== undefined ? new Array(8 - h.length - t.length).fill("0") : [];
-  return [...h, ...fill, ...t].map((g) => parseInt(g, 16) || 0);
-}
-
-export function isBlockedAddress(ip: string): boolean {
+/**
+ * Classifies a textual IP address (as a resolver or the URL parser yields it). Anything
+ * that is not a valid IPv4 dotted quad or IPv6 address is refused (`range: "invalid"`).
+ */
+export function classifyAddress(ip: string): AddressVerdict {
   const kind = isIP(ip);
-  if (kind === 4) return V4_BLOCKED.some(([b, n]) => inCidr4(ip, b, n)) || ip === "255.255.255.255";
-  if (kind !== 6) return true;
-  const g = v6Groups(ip);
-  const embedded = () => `${g[6]! >> 8}.${g[6]! & 255}.${g[7]! >> 8}.${g[7]! & 255}`;
-  if (g.slice(0, 7).every((x) => x === 0)) return true; // :: and ::1 (and ::a.b.c.d, deprecated)
-  if (g.slice(0, 5).every((x) => x === 0) && g[5] === 0xffff) return isBlockedAddress(embedded()); // ::ffff:a.b.c.d
-  if (g[0] === 0x64 && g[1] === 0xff9b) return isBlockedAddress(embedded()); // NAT64
-  if ((g[0]! & 0xfe00) === 0xfc00) return true; // unique local fc00::/7
-  if ((g[0]! & 0xffc0) === 0xfe80) return true; // link-local
-  if ((g[0]! & 0xff00) === 0xff00) return true; // multicast
-  if (g[0] === 0x2001 && g[1] === 0xdb8) return true; // documentation
-  return false;
+  if (kind === 4) {
+    const range = ipaddr.IPv4.parse(ip).range();
+    return { allowed: range === "unicast", range };
+  }
+  if (kind !== 6) return { allowed: false, range: "invalid" };
+  const a = ipaddr.IPv6.parse(canonicalV6(ip));
+  const p = a.parts;
+  const range = a.range() as string;
+  const v4 = (hi: number, lo: number) => `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
+  const carried = (embedded: string): AddressVerdict => ({ allowed: classifyAddress(embedded).allowed, range, embedded });
+  switch (range) {
+    case "ipv4Mapped":
+      return carried(v4(p[6]!, p[7]!));
+    case "rfc6052": // 64:ff9b::/96 is global NAT64; 64:ff9b:1::/48 is local use only
+      return p[2] === 0 ? carried(v4(p[6]!, p[7]!)) : { allowed: false, range: "rfc8215", embedded: v4(p[6]!, p[7]!) };
+    case "6to4":
+      return carried(v4(p[1]!, p[2]!));
+    case "teredo": {
+      const server = v4(p[2]!, p[3]!);
+      const client = v4(~p[6]! & 0xffff, ~p[7]! & 0xffff);
+      return { allowed: classifyAddress(server).allowed && classifyAddress(client).allowed, range, embedded: client };
+    }
+    case "rfc6145":
+      return { allowed: false, range, embedded: v4(p[6]!, p[7]!) };
+    case "unicast":
+      if (p.slice(0, 6).every((x) => x === 0)) return { allowed: false, range: "ipv4Compatible", embedded: v4(p[6]!, p[7]!) };
+      return a.match(GLOBAL_UNICAST_V6) ? { allowed: true, range } : { allowed: false, range: "unallocated" };
+    default:
+      return { allowed: false, range };
+  }
 }
 
-/** Operator allow-list entries: host names, IP addresses or IPv4 CIDRs (e.g. "10.0.0.0/8"). */
+/**
+ * The WHATWG URL serialization of an IPv6 address (hex groups, zone dropped): the form the
+ * connection uses. ipaddr.js reads "::a.b.c.d" (IPv4-compatible) as "::ffff:a.b.c.d"
+ * (IPv4-mapped), so dotted tails are turned into hex before it sees them.
+ */
+function canonicalV6(ip: string): string {
+  return new URL(`http://[${ip.replace(/%.*$/, "")}]/`).hostname.slice(1, -1);
+}
+
+/** True when guest egress may not reach `ip` (see classifyAddress). */
+export function isBlockedAddress(ip: string): boolean {
+  return !classifyAddress(ip).allowed;
+}
+
+/**
+ * The operator allow-list: entries are host names, IP addresses or CIDR blocks, IPv4 or
+ * IPv6 (e.g. "db.internal", "10.0.0.5", "10.0.0.0/8", "fd00::/8"). An IPv4-mapped IPv6
+ * address is compared as the IPv4 address it maps.
+ */
 export function operatorAllows(allow: string[], host: string, ip: string): boolean {
-  return allow.some((a) => {
-    const x = a.toLowerCase();
-    if (x === host || x === ip) return true;
-    const m = /^(\d+\.\d+\.\d+\.\d+)\/(\d+)$/.exec(x);
-    return !!m && isIP(ip) === 4 && inCidr4(ip, m[1]!, Number(m[2]));
-  });
-}
-
-/** Agent allow-list entries: exact host names or "*.example.com" (subdomains only). */
-export function hostMatches(patterns: string[], host: string, port?: string): boolean {
-  const h = host.toLowerCase().replace(/\.$/, "");
-  return patterns.some((p) => {
-    // "host:port" and "[v6]:port" match that port only; a bare host, a bare IPv6 address
-    // or *.domain matches any port.
-    const lower = p.toLowerCase();
-    const m = /^\[([^\]]+)\](?::(\d+))?$/.exec(lower) ?? (lower.split(":").length === 2 ? /^([^:]+):(\d+)$/.exec(lower) : null);
-    const x = (m ? m[1]! : lower).replace(/\.$/, "");
-    const want = m?.[2];
-    if (want !== undefined && port !== undefined && want !== port) return false;
-    return x.startsWith("*.") ? h.endsWith(x.slice(1)) && h.length > x.length - 1 : x === h;
+  const kind = isIP(ip);
+  if (!kind) return false;
+  const addr = ipaddr.process(kind === 6 ? canonicalV6(ip) : ip);
+  return allow.some((entry) => {
+    const x = entry.trim().toLowerCase();
+    if (x === host) return true;
+    try {
+      if (x.includes("/")) {
+        const [base, bits] = ipaddr.parseCIDR(x);
+        return base.kind() === addr.kind() && addr.match(base, bits);
+      }
+      if (isIP(x)) {
+        const want = ipaddr.process(isIP(x) === 6 ? canonicalV6(x) : x);
+        return want.kind() === addr.kind() && want.toNormalizedString() === addr.toNormalizedString();
+      }
+    } catch {
+      // an entry that is neither a name nor a valid address or block matches nothing
+    }
+    return false;
   });
 }

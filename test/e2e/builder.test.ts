@@ -74,7 +74,7 @@ describe("the seed conversation", () => {
   let conv: any;
 
   test("store the CRM credential (value never returned)", async () => {
-    const r = await s.json("/api/v1/credentials", { method: "POST", json: { name: "CRM_TOKEN", value: SECRET, hosts: [crm.host] } });
+    const r = await s.json("/api/v1/credentials", { method: "POST", json: { name: "CRM_TOKEN", value: SECRET, hosts: [`http://${crm.host}`] } });
     expect(r.status).toBe(201);
     expect(JSON.stringify(r.body)).not.toContain(SECRET);
     const list = await s.json("/api/v1/credentials");

@@ -16,7 +16,32 @@ export type Step =
   | { json: unknown; usage?: Partial<Usage>; delayMs?: number }
   | { status: number; retryAfter?: number; message?: string; body?: unknown; delayMs?: number }
   | { hang: true }
-  | { rejectResponseFormat: true };
+  | { rejectResponseFormat: true }
+  /** Replays a response byte for byte, as a real server sent it (status default 200). */
+  | { raw: RawResponse; delayMs?: number };
+
+/** A recorded HTTP response: status, headers and the exact body (a string is sent as UTF-8). */
+export interface RawResponse {
+  status?: number;
+  headers?: Record<string, string>;
+  body: string | Uint8Array;
+}
+
+/** A chat.completion body with the given message fields and finish_reason (for raw replays). */
+export function rawCompletion(message: Record<string, unknown>, finishReason: string | null = "stop", extra: Record<string, unknown> = {}): RawResponse {
+  return {
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({
+      id: "chatcmpl-raw",
+      object: "chat.completion",
+      created: 0,
+      model: "fake-model",
+      choices: [{ index: 0, message: { role: "assistant", ...message }, finish_reason: finishReason, logprobs: null }],
+      usage: { prompt_tokens: 100, completion_tokens: 50, total_tokens: 150 },
+      ...extra,
+    }),
+  };
+}
 
 export interface RecordedMessage {
   role: string;
@@ -44,6 +69,7 @@ export interface RecordedCall {
 export function stepKind(s: Step): string {
   if ("hang" in s) return "hang";
   if ("rejectResponseFormat" in s) return "rejectResponseFormat";
+  if ("raw" in s) return `raw:${s.raw.status ?? 200}`;
   if ("status" in s) return `status:${s.status}`;
   if ("json" in s) return "json";
   return "content";

@@ -4,7 +4,8 @@
  * steps, then from an optional responder that inspects the request (e.g. a marker in the
  * system prompt); with neither, the call gets a 400 that names the problem. Every call is
  * recorded for assertions. `rejects` makes the server behave like a local server that does
- * not understand some response_format types, without consuming steps.
+ * not understand some response_format types, without consuming steps. A `raw` step replays
+ * any response (status, headers, bytes) exactly as a real server sent it.
  */
 import {
   completionBody,
@@ -18,7 +19,8 @@ import {
   type Step,
 } from "./fake-openai-steps";
 
-export type { RecordedCall, Step } from "./fake-openai-steps";
+export type { RawResponse, RecordedCall, Step } from "./fake-openai-steps";
+export { rawCompletion } from "./fake-openai-steps";
 
 export type Responder = (call: RecordedCall) => Step | undefined;
 
@@ -97,6 +99,10 @@ export function startFakeOpenAI(opts: FakeOpenAIOptions = {}): FakeOpenAI {
     if ("rejectResponseFormat" in step) {
       call.answered = { kind, status: 400 };
       return json(400, errorBody(400, "response_format is not supported", "invalid_request_error", "response_format"));
+    }
+    if ("raw" in step) {
+      call.answered = { kind, status: step.raw.status ?? 200 };
+      return new Response(step.raw.body as BodyInit, { status: step.raw.status ?? 200, headers: step.raw.headers ?? { "content-type": "application/json" } });
     }
     if ("status" in step) {
       call.answered = { kind, status: step.status };

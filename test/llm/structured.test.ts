@@ -46,7 +46,9 @@ test("both attempts invalid: LlmOutputError with the errors, no third call", asy
   const err = await rejection(ask());
   expect(err).toBeInstanceOf(LlmOutputError);
   expect(err).toBeInstanceOf(AppError);
-  expect(err.code).toBe("model_unavailable");
+  // The model answered, so this is not "unavailable" (which tells users to wait): it is unusable output.
+  expect(err.code).toBe("model_output_invalid");
+  expect(err.status).toBe(502);
   expect(err.details.reason).toBe("invalid_output");
   expect(err.errors[0]).toContain("no JSON object");
   expect(fake.calls).toHaveLength(2);

@@ -12,7 +12,7 @@ export function apiV1BuilderAgentsRoutes(deps: HttpDeps) {
   return new Elysia({ name: "api-v1-builder-agents", prefix: "/api/v1/builder-agents" })
     .use(authPlugin(deps.verifier))
     .post(
-      "/",
+      "",
       ({ body, principal, set }) => {
         if (!deps.llm.configured) throw new AppError("model_not_configured");
         set.status = 202;
@@ -29,7 +29,7 @@ export function apiV1BuilderAgentsRoutes(deps: HttpDeps) {
       },
     )
     .get(
-      "/",
+      "",
       ({ query, principal }) => {
         const page = c.list(principal.workspaceId, parsePage(query));
         return { ...ok(page.data.map((r) => c.view(r))), next_cursor: page.nextCursor };

@@ -16,7 +16,7 @@ export function apiV1BuildersRoutes(deps: HttpDeps) {
   return new Elysia({ name: "api-v1-builders", prefix: "/api/v1/builders" })
     .use(authPlugin(deps.verifier))
     .post(
-      "/",
+      "",
       async ({ body, principal, set }) => {
         set.status = 201;
         return ok(await b.create(principal.workspaceId, body), "Builder created; deployment started.");
@@ -34,7 +34,7 @@ export function apiV1BuildersRoutes(deps: HttpDeps) {
       },
     )
     .get(
-      "/",
+      "",
       ({ query, principal }) => {
         const page = parsePage(query);
         const rows = deps.db

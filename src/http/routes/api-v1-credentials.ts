@@ -9,7 +9,7 @@ export function apiV1CredentialsRoutes(deps: HttpDeps) {
   return new Elysia({ name: "api-v1-credentials", prefix: "/api/v1/credentials" })
     .use(authPlugin(deps.verifier))
     .post(
-      "/",
+      "",
       ({ body, principal, set }) => {
         set.status = 201;
         return ok(credentialView(deps.credentials.create(principal.workspaceId, body)), "Credential stored; its value will not be shown again.");
@@ -18,12 +18,16 @@ export function apiV1CredentialsRoutes(deps: HttpDeps) {
         body: t.Object({
           name: t.String({ minLength: 1, maxLength: 64, pattern: "^[A-Za-z][A-Za-z0-9_]*$", description: "the name backends and conversations refer to" }),
           value: t.String({ minLength: 1, maxLength: 8192 }),
-          hosts: t.Array(t.String({ minLength: 1, maxLength: 253, pattern: "^(\\*\\.)?[A-Za-z0-9.-]+(:[0-9]+)?$" }), { minItems: 1, maxItems: 20, description: "hosts the value may be sent to" }),
+          hosts: t.Array(t.String({ minLength: 1, maxLength: 270, pattern: "^((https?|HTTPS?)://)?((\\*\\.)?[A-Za-z0-9._-]+|\\[[0-9A-Fa-f:.]+\\])(:[0-9]+)?$" }), {
+            minItems: 1,
+            maxItems: 20,
+            description: "where the value may be sent: host (https, port 443), host:port (https), *.domain, or http://host:port / https://host:port",
+          }),
         }),
         detail: { summary: "Store a credential (encrypted at rest) approved for hosts", tags: ["credentials"] },
       },
     )
-    .get("/", ({ principal }) => ok(deps.credentials.list(principal.workspaceId).map(credentialView)), {
+    .get("", ({ principal }) => ok(deps.credentials.list(principal.workspaceId).map(credentialView)), {
       detail: { summary: "List credentials (names and hosts, never values)", tags: ["credentials"] },
     })
     .delete(

@@ -14,7 +14,7 @@ export function v1AgentsRoutes(deps: HttpDeps) {
   return new Elysia({ name: "v1-agents", prefix: "/v1/agents" })
     .use(authPlugin(deps.verifier))
     .get(
-      "/",
+      "",
       ({ query, principal }) => {
         const page = listAgents(deps.db, principal.workspaceId, parsePage(query));
         return { data: page.data.map(view), nextCursor: page.nextCursor };
@@ -26,7 +26,7 @@ export function v1AgentsRoutes(deps: HttpDeps) {
       },
     )
     .post(
-      "/",
+      "",
       async ({ body, principal, set }) => {
         const agent = await deps.agents.create(principal.workspaceId, body);
         let deployment = null;

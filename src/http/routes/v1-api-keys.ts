@@ -10,7 +10,7 @@ export function v1ApiKeysRoutes(deps: HttpDeps) {
   return new Elysia({ name: "v1-api-keys", prefix: "/v1/agents/:id/api-keys" })
     .use(authPlugin(deps.verifier))
     .get(
-      "/",
+      "",
       ({ params, query, principal }) => {
         const agent = getAgent(deps.db, principal.workspaceId, params.id);
         return deps.keys.list(principal.workspaceId, agent.id, parsePage(query));
@@ -18,7 +18,7 @@ export function v1ApiKeysRoutes(deps: HttpDeps) {
       { query: PageQuery, detail: { summary: "List an agent's API keys", tags: ["api-keys"] }, response: t.Object({ data: t.Array(ApiKey), nextCursor: t.Nullable(t.String()) }) },
     )
     .post(
-      "/",
+      "",
       ({ params, body, principal, set }) => {
         const agent = getAgent(deps.db, principal.workspaceId, params.id);
         set.status = 201;

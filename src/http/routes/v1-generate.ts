@@ -4,6 +4,7 @@ import { eq } from "drizzle-orm";
 import type { Db } from "../../db";
 import { agents } from "../../db/schema";
 import { uniqueSlug } from "../../agents";
+import { ModelId } from "../../config";
 import { AppError } from "../../errors";
 import { newId } from "../../lib/ids";
 import { generationJobView } from "../../generate/views";
@@ -44,7 +45,7 @@ export function v1GenerateRoutes(deps: HttpDeps) {
     )
     .use(authPlugin(deps.verifier))
     .post(
-      "/",
+      "",
       ({ body, principal, set }) => {
         if (!deps.llm.configured) throw new AppError("model_not_configured");
         const model = body.model ?? deps.llm.defaultModel;
@@ -75,7 +76,7 @@ export function v1GenerateRoutes(deps: HttpDeps) {
         body: t.Object({
           name: t.String({ minLength: 2, maxLength: 120 }),
           prompt: t.String({ minLength: 10, maxLength: 100000 }),
-          model: t.Optional(t.String({ minLength: 1, maxLength: 80 })),
+          model: t.Optional(ModelId),
           region: t.Optional(t.String({ minLength: 1, maxLength: 80, default: "auto" })),
           autoDeploy: t.Optional(t.Boolean({ default: false })),
         }),

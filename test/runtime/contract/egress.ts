@@ -4,14 +4,43 @@
  * loopback), operator allow-list, secret injection per host, size and time limits.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { bundle, json, req, type Harness } from "../harness";
 import { EVAL } from "./fixtures";
 
 export const ALLOWED = "api.allowed.test";
-/** Egress options for the suite: ALLOWED is operator-allow-listed; rebind.evil.test maps to loopback. */
+/** The checked address of the DNS-rebinding cases: loopback, let through by the operator allow-list. */
+export const CHECKED_ADDRESS = "127.0.0.2";
+/** Names the suite's resolver maps to IPv6 forms that carry 127.0.0.1 (and other refused blocks). */
+export const EMBEDDED: Record<string, string> = {
+  "compat.evil.test": "::7f00:1",
+  "siit.evil.test": "::ffff:0:7f00:1",
+  "mapped.evil.test": "::ffff:7f00:1",
+  "sixtofour.evil.test": "2002:7f00:1::1",
+  "teredo.evil.test": "2001:0:4136:e378:8000:63bf:80ff:fffe",
+  "nat64.evil.test": "64:ff9b::7f00:1",
+  "sitelocal.evil.test": "fec0::1",
+  "discard.evil.test": "100::1",
+};
+/** Resolver calls per name (the rebinding cases count them). */
+export const lookups = new Map<string, number>();
+/**
+ * Egress options for the suite: ALLOWED and CHECKED_ADDRESS are operator-allow-listed;
+ * rebind.evil.test maps to loopback; *.localhost names map to CHECKED_ADDRESS on the first
+ * lookup and to 127.0.0.1 afterwards (fetch's own resolver maps them to 127.0.0.1 too);
+ * the test certificate is trusted.
+ */
 export const egressOptions = {
-  allowHosts: [ALLOWED],
-  lookup: async (host: string) => (host === ALLOWED || host === "rebind.evil.test" ? ["127.0.0.1"] : (await import("node:dns/promises")).lookup(host, { all: true }).then((a) => a.map((x) => x.address))),
+  allowHosts: [ALLOWED, CHECKED_ADDRESS],
+  ca: [readFileSync(join(import.meta.dir, "../../fixtures/tls/egress-test.cert.pem"), "utf8")],
+  lookup: async (host: string) => {
+    const n = (lookups.get(host) ?? 0) + 1;
+    lookups.set(host, n);
+    if (host.endsWith(".localhost")) return [n === 1 ? CHECKED_ADDRESS : "127.0.0.1"];
+    if (EMBEDDED[host]) return [EMBEDDED[host]];
+    return host === ALLOWED || host === "rebind.evil.test" ? ["127.0.0.1"] : (await import("node:dns/promises")).lookup(host, { all: true }).then((a) => a.map((x) => x.address));
+  },
 };
 
 export function egressTests(h: () => Harness) {
@@ -44,12 +73,13 @@ export function egressTests(h: () => Harness) {
       const H = h();
       H.secrets.set("egress/CRM_TOKEN", "s3cr3t");
       H.secrets.set("egress/OTHER", "nope");
-      const secrets = [{ name: "CRM_TOKEN", hosts: [ALLOWED] }, { name: "OTHER", hosts: ["elsewhere.test"] }];
+      // plain http to a port other than 80: the grant must name the scheme and the port
+      const secrets = [{ name: "CRM_TOKEN", hosts: [`http://${ALLOWED}:${server.port}`] }, { name: "OTHER", hosts: ["elsewhere.test"] }];
       const r = await run(H, `const r = await ctx.fetch(base + "/echo", { method: "POST", headers: { authorization: "Bearer " + ctx.secrets.ref("CRM_TOKEN") }, body: "hi" });
         return { status: r.status, data: await r.json(), names: ctx.secrets.names() };`, { secrets });
       expect(r.result).toEqual({ status: 200, data: { method: "POST", auth: "Bearer s3cr3t", host: `${ALLOWED}:${server.port}`, body: "hi" }, names: ["CRM_TOKEN", "OTHER"] });
       const denied = await run(H, `try { await fetch(base + "/echo", { headers: { authorization: "{{secret:OTHER}}" } }); return "sent"; } catch (e) { return e.message; }`, { secrets });
-      expect(denied.result).toContain("secret OTHER is not approved for host api.allowed.test");
+      expect(denied.result).toContain(`secret OTHER is not approved for http://api.allowed.test:${server.port}`);
       const ungranted = await run(H, `try { await fetch(base + "/echo", { headers: { "x-k": "{{secret:MISSING}}" } }); return "sent"; } catch (e) { return e.message; }`, { secrets });
       expect(ungranted.result).toContain("not granted");
     });

@@ -8,6 +8,7 @@ import { makeHarness, type Harness } from "../harness";
 import { capabilityTests } from "./capabilities";
 import { limitTests, type EngineTraits } from "./limits";
 import { egressOptions, egressTests } from "./egress";
+import { egressAbuseTests } from "./egress-abuse";
 import { escapeTests } from "./escape";
 
 export function runContract(name: string, engine: EngineFactory, traits: EngineTraits = {}): void {
@@ -20,6 +21,7 @@ export function runContract(name: string, engine: EngineFactory, traits: EngineT
     const h = () => H;
     capabilityTests(h);
     egressTests(h);
+    egressAbuseTests(h);
     escapeTests(h);
     limitTests(h, traits);
   });
