@@ -109,6 +109,9 @@ const notProvokable: Partial<Record<ErrorCode, string>> = {
   agent_not_ready: "needs an agent mid-generation; covered by the generation e2e tests with the fake model",
   invalid_state: "needs a builder conversation, which needs a model; covered by test/e2e/builder.test.ts",
   model_unavailable: "model calls run inside jobs, so their failures land in the job, not in an HTTP answer",
+  model_output_invalid: "model calls run inside jobs, so their failures land in the job, not in an HTTP answer",
+  model_output_truncated: "model calls run inside jobs, so their failures land in the job, not in an HTTP answer",
+  model_output_filtered: "model calls run inside jobs, so their failures land in the job, not in an HTTP answer",
 };
 
 test("every catalogue code is provoked or explained", () => {
