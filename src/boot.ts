@@ -22,6 +22,7 @@ import type { PipelineDeps } from "./generate/pipeline";
 import type { GenerationLlm } from "./generate/ports";
 import { AppError } from "./errors";
 import { createApp, createHandler, createLogger, type Logger } from "./http";
+import { errorResponse } from "./http/envelope";
 import { createQueue, type Queue } from "./jobs";
 import { createLlm } from "./llm";
 import { CryptoBox } from "./lib/crypto-box";
@@ -289,6 +290,12 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
     maxRequestBodySize: config.bodyLimitBytes * 4 + 1024 * 1024,
     idleTimeout: 120,
     development: false,
+    // A failure outside Elysia's error handling (e.g. a client that vanished mid-body) is one
+    // request's problem: logged and answered in the envelope, never a crash or a stack page.
+    error(e) {
+      logger.error("request failed outside the app", { error: e instanceof Error ? (e.stack ?? e.message) : String(e) });
+      return errorResponse("control", new AppError("internal_error"), "unknown");
+    },
   });
   const port = server.port!;
   const shownHost = config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host;
