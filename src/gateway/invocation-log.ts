@@ -81,34 +81,62 @@ export class InvocationLog {
         for (let i = 0; i < logs.length; i += 200) tx.insert(agentLogs).values(logs.slice(i, i + 200)).run();
       });
       return rows.length;
-    } catch {
+    } catch (e) {
+      // A passing failure (busy, I/O) would fail every row alike, each after the busy
+      // timeout: keep the whole batch for the next flush instead of trying row by row.
+      if (!isPermanentWriteError(e)) {
+        this.keepForLater(rows, logs, e);
+        return 0;
+      }
       return this.flushRowByRow(rows, logs);
     }
   }
 
+  /** Requeues rows after a passing failure; rows out of attempts are dropped and reported. */
+  private keepForLater(rows: InvocationInsert[], logs: LogInsert[], error: unknown): void {
+    let dropped = 0;
+    const keep = <T extends object>(list: T[], into: T[]) => {
+      for (const row of list) {
+        const tries = (this.attempts.get(row) ?? 0) + 1;
+        if (tries >= MAX_ATTEMPTS) dropped++;
+        else {
+          this.attempts.set(row, tries);
+          into.push(row);
+        }
+      }
+    };
+    keep(rows, this.rows);
+    keep(logs, this.logs);
+    if (dropped) this.opts.onDropped?.(dropped, error instanceof Error ? error.message : String(error));
+  }
+
+  /** After a constraint failure: each row alone; the ones that break a constraint are dropped. */
   private flushRowByRow(rows: InvocationInsert[], logs: LogInsert[]): number {
     let written = 0;
     let dropped = 0;
     let reason = "";
-    const one = <T extends object>(row: T, insert: (row: T) => void, retry: T[]) => {
+    let passing: unknown = null;
+    const later: { rows: InvocationInsert[]; logs: LogInsert[] } = { rows: [], logs: [] };
+    const one = <T extends object>(row: T, insert: (row: T) => void, rest: T[]) => {
+      if (passing) return void rest.push(row); // stop hammering a busy database
       try {
         insert(row);
         return true;
       } catch (e) {
-        const tries = (this.attempts.get(row) ?? 0) + 1;
-        if (!isPermanentWriteError(e) && tries < MAX_ATTEMPTS) {
-          this.attempts.set(row, tries);
-          retry.push(row);
-        } else {
+        if (isPermanentWriteError(e)) {
           dropped++;
           reason ||= e instanceof Error ? e.message : String(e);
+        } else {
+          passing = e;
+          rest.push(row);
         }
         return false;
       }
     };
-    for (const r of rows) if (one(r, (x) => this.db.insert(invocations).values(x).run(), this.rows)) written++;
-    for (const l of logs) one(l, (x) => this.db.insert(agentLogs).values(x).run(), this.logs);
+    for (const r of rows) if (one(r, (x) => this.db.insert(invocations).values(x).run(), later.rows)) written++;
+    for (const l of logs) one(l, (x) => this.db.insert(agentLogs).values(x).run(), later.logs);
     if (dropped) this.opts.onDropped?.(dropped, reason);
+    if (later.rows.length || later.logs.length) this.keepForLater(later.rows, later.logs, passing);
     return written;
   }
 

@@ -14,6 +14,7 @@ const waits = defineJobKind({
   payload: Type.Object({ ms: Type.Integer() }),
   timeoutMs: 5_000,
   maxAttempts: 1,
+  backoff: { baseMs: 10, maxMs: 10 },
   async handler({ payload }) {
     await sleep(payload.ms);
     return { waited: payload.ms };
