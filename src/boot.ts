@@ -4,7 +4,7 @@
  * job catalogue, recovers interrupted work, and starts listening. `src/main.ts` calls it
  * for `serve`; tests call it to get a real server on a random port with a fresh SQLite file.
  */
-import { accessSync, constants, existsSync, mkdirSync, readFileSync } from "node:fs";
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { join, resolve } from "node:path";
 import pkg from "../package.json" with { type: "json" };
@@ -33,7 +33,8 @@ import { newId } from "./lib/ids";
 import { HealthCounters, installLastResort, reportLoopFailure, startLoop, type Loop } from "./health";
 import { Pruner } from "./retention";
 import { reconcile } from "./reconcile";
-import { jobs as jobsTable } from "./db/schema";
+import { agents, jobs as jobsTable } from "./db/schema";
+import { Metrics } from "./metrics";
 import { and, desc, eq } from "drizzle-orm";
 
 export const VERSION: string = pkg.version;
@@ -96,6 +97,14 @@ function nodeId(dataDir: string): string {
   return id;
 }
 
+const fileSize = (path: string) => {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
+};
+
 const derive = (key: Uint8Array, label: string) => createHash("sha256").update(label).update(key).digest();
 
 export async function boot(config: Config, opts: BootOptions = {}): Promise<Cantrip> {
@@ -135,19 +144,40 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
     engine: serverEngines({ sandbox: config.sandbox, node: config.node }),
   });
   const bundler = createBundler({ dataDir });
-  const queue = createQueue({ db, concurrency: config.jobConcurrency, workerId: nodeId(dataDir), onError: (e, where) => reportLoopFailure(`job-runner:${where}`, e, health) });
+  // Scrape-time sources read components built below; the closures run only when /metrics is scraped.
+  const dbFile = join(dataDir, "cantrip.db");
+  const metrics = new Metrics(
+    {
+      sandbox: () => ({ ...runtime.stats(), memoryBudgetBytes: config.sandboxMemoryBudgetMb * 1024 * 1024 }),
+      queue: () => queue.depth(),
+      database: () => ({ sizeBytes: fileSize(dbFile) + fileSize(`${dbFile}-wal`), prunedRows: counters.rowsPruned, droppedRows: counters.rowsDropped }),
+      backgroundFailures: () => Object.entries(counters.snapshot().loopFailures).map(([loop, count]) => ({ loop, count })),
+    },
+    { agentLabelLimit: config.metricsAgentLabels },
+  );
+  const queue = createQueue({
+    db,
+    concurrency: config.jobConcurrency,
+    workerId: nodeId(dataDir),
+    onError: (e, where) => reportLoopFailure(`job-runner:${where}`, e, health),
+    onAttempt: (a) => metrics.job(a.kind, a.outcome, a.ms / 1000),
+  });
   const llm = createLlm({
     baseURL: config.openaiBaseUrl,
     apiKey: config.openaiApiKey,
     model: config.model,
     timeoutMs: config.modelTimeoutMs,
     structuredOutput: config.structuredOutput,
+    observe: (call) => metrics.modelCall(call),
   });
 
   const verifier = new PlatformTokenVerifier(db);
   const keys = new AgentKeys(db);
   const live = new LiveCache(db);
+  const slugOf = (agentId: string) => db.select({ slug: agents.slug }).from(agents).where(eq(agents.id, agentId)).get()?.slug ?? agentId;
   const invocations = new InvocationLog(db, {
+    onRecord: (row) =>
+      metrics.invocation(row.agentId, () => slugOf(row.agentId), row.source ?? "invoke", row.errorCode ?? (row.status >= 500 ? "5xx" : "ok"), row.latencyMs / 1000),
     onDropped: (rows, reason) => {
       counters.rowsDropped += rows;
       logger.warn("invocation log rows dropped (cannot be written)", { rows, reason, totalDropped: counters.rowsDropped });
@@ -202,7 +232,6 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
   if (recovered.requeued.length || recovered.failed.length) logger.warn("recovered interrupted jobs", recovered);
   reconcile(db, queue, deployer);
   queue.start();
-  const dbFile = join(dataDir, "cantrip.db");
   const pruner = new Pruner(
     sqlite,
     { maxAgeDays: config.retentionDays, maxInvocations: config.retentionInvocations, maxLogLines: config.retentionLogLines, maxLogBytes: config.retentionLogBytes },
@@ -226,7 +255,7 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
     loop("scheduler", 1000, () => scheduler.tick());
     loop("error-rate-monitor", 60_000, () => scheduler.monitor());
   }
-  const removeLastResort = installLastResort(logger, counters);
+  const removeLastResort = installLastResort(logger, counters, (origin) => metrics.uncaughtError(origin === "uncaughtException" ? "exception" : "rejection"));
 
   let selftest: { ok: boolean; detail: string } | null = null;
   const checkSandbox = async (): Promise<{ ok: boolean; detail: string }> => {
@@ -256,6 +285,7 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
     conversations,
     jobs: queue,
     signer,
+    metrics,
     llm: { configured: llm !== null, provider: llm?.provider ?? "none", defaultModel: config.model },
     scheduleRuns: (agentId) =>
       db
@@ -281,7 +311,12 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
       return { ok: Object.values(checks).every((c) => c.ok), checks, details: { ...counters.snapshot(), pendingLogRows: invocations.pending } };
     },
   });
-  const fetch = createHandler((req) => app.handle(req), { bodyLimitBytes: config.bodyLimitBytes, logger, logRequests: config.logRequests });
+  const fetch = createHandler((req) => app.handle(req), {
+    bodyLimitBytes: config.bodyLimitBytes,
+    logger,
+    logRequests: config.logRequests,
+    onResponse: (path, status, seconds) => metrics.http(path, status, seconds),
+  });
   const server = Bun.serve({
     hostname: config.host,
     port: config.port,

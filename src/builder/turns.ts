@@ -14,10 +14,11 @@ import { newId } from "../lib/ids";
 import { uniqueSlug } from "../agents";
 import { getVersion, type Deployer } from "../deploy";
 import type { Gateway } from "../gateway";
-import { runGeneration, type PipelineDeps } from "../generate/pipeline";
+import { MAX_TOKENS, runGeneration, type PipelineDeps } from "../generate/pipeline";
 import { planUserMessage, prompts as genPrompts } from "../generate/prompts";
 import { Spec } from "../generate/spec";
-import { checkExpectation } from "../generate/validate";
+import { validateBundle } from "../generate/validate";
+import { runtimeConfigFor } from "../deploy";
 import type { GenerationLlm, PipelineContext } from "../generate/ports";
 import type { Builders } from "./builders";
 import type { Credentials } from "./credentials";
@@ -25,6 +26,9 @@ import { entry, type ConversationRow, type HistoryEntry } from "./conversations"
 import { Intake, Review, nameFromPrompt } from "./intake";
 import askMd from "./prompts/ask.md" with { type: "text" };
 import reviewMd from "./prompts/review.md" with { type: "text" };
+
+/** `max_tokens` for the intake and review answers: a short JSON object each. */
+const SMALL_ANSWER_TOKENS = 2048;
 
 export interface TurnDeps {
   db: Db;
@@ -75,6 +79,7 @@ export class Turns {
       schema: Intake,
       schemaName: "builder_intake",
       signal: ctx.signal,
+      maxTokens: SMALL_ANSWER_TOKENS,
       onCall: (x) => ctx.log("info", `model call (intake): ${x.model}, ${x.tokensIn}/${x.tokensOut} tokens, ${x.latencyMs} ms`),
     });
     const facts = { ...(c.facts as Record<string, string>), ...intake.facts };
@@ -101,6 +106,7 @@ export class Turns {
       schema: Spec,
       schemaName: "backend_spec",
       signal: ctx.signal,
+      maxTokens: MAX_TOKENS.plan,
       onCall: (x) => ctx.log("info", `model call (plan): ${x.model}, ${x.tokensIn}/${x.tokensOut} tokens, ${x.latencyMs} ms`),
     });
     const cron = facts.schedule || spec.schedule;
@@ -138,6 +144,7 @@ export class Turns {
         schema: Review,
         schemaName: "code_review",
         signal: ctx.signal,
+        maxTokens: SMALL_ANSWER_TOKENS,
       });
       reviewPassed = review.passed;
       ctx.log(review.passed ? "info" : "warn", `review ${review.passed ? "passed" : "failed"}`, { issues: review.issues });
@@ -192,37 +199,20 @@ export class Turns {
     });
   }
 
-  /** Calls the live app through the gateway with the spec's worked examples. */
+  /**
+   * QA of the deployed version: its stored bundle, with its runtime config (limits,
+   * engine, env), answers the spec's worked examples in a scratch world — its own kv
+   * namespace and upstream fixtures, thrown away afterwards — so QA never writes into the
+   * live agent's data. Returns the failures as sentences (empty when QA passed).
+   */
   async qa(agentId: string, spec: Spec): Promise<string[]> {
+    const { db, runtime, serverLimits } = this.deps.pipeline;
     const agent = this.agent(agentId);
-    const token = this.deps.builders.view(agent).service_token;
-    const failures: string[] = [];
-    for (const ex of spec.examples) {
-      try {
-        const headers = new Headers({ "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) });
-        const res = await this.deps.gateway.app({
-          slug: agent.slug,
-          method: ex.request.method.toUpperCase(),
-          pathAndQuery: ex.request.path,
-          headers,
-          body: ex.request.body === undefined || ex.request.method.toUpperCase() === "GET" ? null : new TextEncoder().encode(JSON.stringify(ex.request.body)),
-          requestId: `qa_${newId("r").slice(2)}`,
-        });
-        const text = await res.text();
-        let body: unknown = text;
-        try {
-          body = JSON.parse(text);
-        } catch {}
-        if (res.status !== ex.expect.status) failures.push(`${ex.name}: expected ${ex.expect.status}, got ${res.status}`);
-        for (const p of ex.expect.properties ?? []) {
-          const err = checkExpectation(body, p);
-          if (err) failures.push(`${ex.name}: ${err}`);
-        }
-      } catch (e) {
-        failures.push(`${ex.name}: ${(e as Error).message}`);
-      }
-    }
-    return failures;
+    if (agent.liveVersion === null) return ["no version is deployed"];
+    const v = getVersion(db, agentId, agent.liveVersion);
+    if (!v.bundle) return [`version ${agent.liveVersion} has no bundle`];
+    const report = await validateBundle(runtime, { agentId, bundleId: v.id, code: v.bundle, config: runtimeConfigFor(db, agent, serverLimits) }, { ...spec, invalidInputs: [] });
+    return report.checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.errors.join("; ")}${c.environment?.length ? ` (sandbox environment: ${c.environment.join("; ")})` : ""}`);
   }
 
   /** A repair run with the failing calls as evidence; deploys only a passing fix. */

@@ -30,6 +30,13 @@ export interface AppCall {
   requestId: string;
   /** The caller's network address (for the anonymous rate limit). */
   clientAddress?: string | null;
+  /** Invocation-log source (default "app"; the per-app MCP server says "mcp"). */
+  source?: string;
+}
+
+/** Who calls when no agent key is involved: a workspace member (platform token), for its own agents. */
+export interface WorkspaceCaller {
+  workspaceId: string;
 }
 
 const HOP_HEADERS = new Set(["authorization", "cookie", "host", "connection", "content-length", "transfer-encoding", "keep-alive", "upgrade"]);
@@ -41,9 +48,9 @@ export class Gateway {
   ) {}
 
   /** POST /v1/invoke/{slug}: JSON in, the invocation envelope out. */
-  async invoke(slug: string, authorization: string | null, rawBody: string, requestId: string) {
+  async invoke(slug: string, authorization: string | null, rawBody: string, requestId: string, caller?: WorkspaceCaller) {
     const started = performance.now();
-    const { entry, keyId } = this.admit(slug, authorization, true);
+    const { entry, keyId } = this.admit(slug, authorization, true, caller);
     let body: Uint8Array | null = null;
     try {
       if (rawBody.trim() !== "") JSON.parse(rawBody);
@@ -58,7 +65,7 @@ export class Gateway {
       headers: [["content-type", "application/json"], ["x-request-id", requestId]],
       body,
     };
-    const res = await this.call(entry, keyId, req, started, requestId, "invoke", "/");
+    const res = await this.call(entry, keyId, req, started, requestId, caller ? "mcp" : "invoke", "/");
     return {
       status: res.status,
       ok: res.status >= 200 && res.status < 300,
@@ -70,7 +77,7 @@ export class Gateway {
   /** /apps/{slug}/...: any method and path, the backend's response passed through. */
   async app(call: AppCall): Promise<Response> {
     const started = performance.now();
-    const { entry, keyId } = this.admit(call.slug, call.headers.get("authorization"), false, call.clientAddress);
+    const { entry, keyId } = this.admit(call.slug, call.headers.get("authorization"), false, undefined, call.clientAddress);
     const headers: [string, string][] = [];
     call.headers.forEach((v, k) => {
       if (!HOP_HEADERS.has(k)) headers.push([k, v]);
@@ -78,7 +85,7 @@ export class Gateway {
     headers.push(["x-request-id", call.requestId]);
     const req: GuestRequest = { method: call.method, url: `http://${call.slug}.cantrip.internal${call.pathAndQuery}`, headers, body: call.body };
     const path = call.pathAndQuery.split("?")[0]!;
-    const res = await this.call(entry, keyId, req, started, call.requestId, "app", path);
+    const res = await this.call(entry, keyId, req, started, call.requestId, call.source ?? "app", path);
     const out = new Headers();
     for (const [k, v] of res.headers) if (!HOP_HEADERS.has(k.toLowerCase()) && k.toLowerCase() !== "set-cookie") out.append(k, v);
     return new Response(res.body.byteLength ? (res.body as Uint8Array<ArrayBuffer>) : null, { status: res.status, headers: out });
@@ -86,11 +93,18 @@ export class Gateway {
 
   /** The agent (for the app docs page), after the same key check as a call. */
   entryFor(slug: string, authorization: string | null, clientAddress?: string | null): LiveEntry {
-    return this.admit(slug, authorization, false, clientAddress).entry;
+    return this.admit(slug, authorization, false, undefined, clientAddress).entry;
   }
 
-  private admit(slug: string, authorization: string | null, keyAlways: boolean, clientAddress?: string | null): { entry: LiveEntry; keyId: string | null } {
+  private admit(slug: string, authorization: string | null, keyAlways: boolean, caller?: WorkspaceCaller, clientAddress?: string | null): { entry: LiveEntry; keyId: string | null } {
     const entry = this.deps.live.get(slug);
+    if (caller) {
+      // A workspace member calls its own agents without a key; another workspace's agent does not exist for it.
+      if (!entry || entry.agent.workspaceId !== caller.workspaceId) throw new AppError("agent_not_found");
+      if (!entry.ref) throw new AppError("not_deployed");
+      this.deps.limiter.take(`a:${entry.agent.id}`, this.opts.rateLimitPerAgent);
+      return { entry, keyId: null };
+    }
     // A public app needs no key, but a caller who presents one is a keyed caller (its limits, its row).
     const needsKey = keyAlways || !entry?.agent.public || (authorization ?? "").includes(AGENT_KEY_PREFIX);
     let keyId: string | null = null;

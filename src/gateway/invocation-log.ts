@@ -22,6 +22,8 @@ const MAX_ATTEMPTS = 3;
 export interface InvocationLogOptions {
   /** Rows buffered before record() flushes on its own (default 2000). */
   maxBuffer?: number;
+  /** Called for every recorded row (metrics). */
+  onRecord?: (row: InvocationInsert) => void;
   /** Called when rows are discarded because they cannot be written; `reason` is the first error. */
   onDropped?: (rows: number, reason: string) => void;
 }
@@ -60,6 +62,7 @@ export class InvocationLog {
 
   record(row: InvocationInsert, lines: GuestLogLine[] = []): void {
     this.rows.push(row);
+    this.opts.onRecord?.(row);
     for (const l of lines)
       this.logs.push({ agentId: row.agentId, invocationRequestId: row.requestId ?? null, level: l.level, message: l.message, at: l.at });
     if (this.rows.length + this.logs.length >= (this.opts.maxBuffer ?? 2000)) this.flush();

@@ -8,17 +8,21 @@
 import type { HealthCounters } from "./counters";
 import type { LoopLogger } from "./loop";
 
+type Origin = "uncaughtException" | "unhandledRejection";
+
 interface Listener {
   logger: LoopLogger;
   counters: HealthCounters;
+  onUncaught?: (origin: Origin) => void;
 }
 
 const listeners = new Set<Listener>();
 
-function report(origin: "uncaughtException" | "unhandledRejection", error: unknown): void {
+function report(origin: Origin, error: unknown): void {
   for (const l of listeners) {
     l.counters.uncaught++;
     try {
+      l.onUncaught?.(origin);
       l.logger.error("uncaught error (serving goes on)", { origin, error: error instanceof Error ? (error.stack ?? error.message) : String(error) });
     } catch {
       // nothing more to do: the count above already recorded it
@@ -36,12 +40,12 @@ const onRejection = (e: unknown) => report("unhandledRejection", e);
  * with no server (a CLI command, a test after its server stopped) keeps the default
  * behaviour of failing loudly.
  */
-export function installLastResort(logger: LoopLogger, counters: HealthCounters): () => void {
+export function installLastResort(logger: LoopLogger, counters: HealthCounters, onUncaught?: (origin: Origin) => void): () => void {
   if (listeners.size === 0) {
     process.on("uncaughtException", onException);
     process.on("unhandledRejection", onRejection);
   }
-  const l = { logger, counters };
+  const l: Listener = { logger, counters, onUncaught };
   listeners.add(l);
   return () => {
     if (!listeners.delete(l) || listeners.size > 0) return;

@@ -8,6 +8,8 @@ import { docsPlugin } from "./docs";
 import { dashboardRoutes } from "../dashboard";
 import { renderError } from "./error-handler";
 import { healthRoutes } from "./routes/health";
+import { metricsRoutes } from "./routes/metrics";
+import { mcpRoutes } from "./routes/mcp";
 import { v1AgentsRoutes } from "./routes/v1-agents";
 import { v1ApiKeysRoutes } from "./routes/v1-api-keys";
 import { v1DeployRoutes } from "./routes/v1-deploy";
@@ -31,6 +33,8 @@ export function createApp(deps: HttpDeps) {
     .use(docsPlugin(deps.version))
     .use(dashboardRoutes())
     .use(healthRoutes(deps))
+    .use(metricsRoutes(deps))
+    .use(mcpRoutes(deps))
     .use(v1AgentsRoutes(deps))
     .use(v1ApiKeysRoutes(deps))
     .use(v1DeployRoutes(deps))

@@ -15,6 +15,7 @@ import type { Builders } from "../builder/builders";
 import type { Credentials } from "../builder/credentials";
 import type { Conversations } from "../builder/conversations";
 import type { Gateway, InvocationLog, LiveCache } from "../gateway";
+import type { Metrics } from "../metrics";
 
 export interface ReadyCheck {
   ok: boolean;
@@ -45,6 +46,8 @@ export interface HttpDeps {
   jobs: JobsPort;
   signer: TokenSigner;
   llm: { configured: boolean; provider: string; defaultModel: string };
+  /** The Prometheus registry behind GET /metrics. */
+  metrics: Metrics;
   /** Recent scheduled runs of an agent (wired once schedules exist). */
   scheduleRuns?: (agentId: string) => unknown[];
 }

@@ -1,5 +1,6 @@
 /** Response schemas shared by route files (for the OpenAPI document). */
 import { t } from "elysia";
+import { ModelId } from "../config";
 
 export const ErrorEnvelope = t.Object({
   error: t.Object({ code: t.String(), message: t.String(), details: t.Optional(t.Any()), requestId: t.String() }),
@@ -91,3 +92,23 @@ export const Version = t.Object({
   source: t.Optional(t.Record(t.String(), t.String())),
   spec: t.Optional(t.Any()),
 });
+
+/** POST /v1/generate (and the platform MCP server's generate tool). */
+export const GenerateBody = t.Object({
+  name: t.String({ minLength: 2, maxLength: 120 }),
+  prompt: t.String({ minLength: 10, maxLength: 100000, description: "the requirements in plain English" }),
+  model: t.Optional(ModelId),
+  region: t.Optional(t.String({ minLength: 1, maxLength: 80, default: "auto" })),
+  autoDeploy: t.Optional(t.Boolean({ default: false })),
+});
+
+/** POST /api/v1/builder-agents (and the platform MCP server's conversation tool). */
+export const ConversationBody = t.Object({
+  prompt: t.String({ minLength: 10, maxLength: 100000 }),
+  name: t.Optional(t.String({ minLength: 2, maxLength: 120 })),
+  skip_approval: t.Optional(t.Boolean({ default: false })),
+  skip_review: t.Optional(t.Boolean({ default: false })),
+});
+
+/** POST /v1/agents/{id}/api-keys. */
+export const CreateKeyBody = t.Object({ name: t.String({ minLength: 1, maxLength: 120 }) });

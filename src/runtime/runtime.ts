@@ -5,12 +5,13 @@
  * AppErrors (see failures.ts).
  */
 import type { EngineFactory } from "./engine";
-import type { GuestLogLine, KvStore, SandboxRuntime, SecretResolver } from "./types";
+import type { AgentRuntimeConfig, GuestLogLine, KvStore, SandboxRuntime, SecretResolver } from "./types";
 import { quickjsEngine } from "./quickjs/engine";
 import { InstancePool } from "./instance-pool";
 import { makeBridgeFactory } from "./bridges";
-import { createEgress, type EgressOptions } from "./egress";
+import { createEgress, type EgressOptions, type EgressRequest } from "./egress";
 import { defaultLimits } from "./types";
+import { ScratchWorlds } from "./scratch";
 
 export interface RuntimeOptions {
   /** Sandbox workers (default: 2, about one per core). */
@@ -28,7 +29,14 @@ export interface RuntimeOptions {
 
 export function createRuntime(opts: RuntimeOptions): SandboxRuntime {
   const engine = (opts.engine ?? quickjsEngine)({ workers: opts.workers ?? 2, memoryBytes: defaultLimits.memoryBytes });
-  const bridges = makeBridgeFactory({ kv: opts.kv, egress: createEgress(opts.egress, opts.secrets) });
+  const scratch = new ScratchWorlds();
+  const serveScratch = (config: AgentRuntimeConfig, req: EgressRequest, body: Uint8Array | undefined) => {
+    const w = scratch.get(config.scratch!.namespace);
+    if (!w) throw new Error(`fetch: scratch world ${config.scratch!.namespace} is not open`);
+    return w.serve(config, req, body);
+  };
+  const egressFor = createEgress(opts.egress, opts.secrets, serveScratch);
+  const bridges = makeBridgeFactory({ kv: opts.kv, egress: egressFor, scratch });
   const pool = new InstancePool(engine, opts.memoryBudgetBytes ?? 2 * 1024 ** 3, bridges);
   const logsOf = (agentId: string, lines: GuestLogLine[] | undefined) => {
     if (opts.onLog && lines?.length) opts.onLog(agentId, lines);
@@ -64,6 +72,9 @@ export function createRuntime(opts: RuntimeOptions): SandboxRuntime {
       } finally {
         pool.release(e);
       }
+    },
+    openScratch(namespace) {
+      return scratch.open(namespace);
     },
     evict(agentId, bundleId) {
       pool.evict(agentId, bundleId);

@@ -77,7 +77,16 @@ export interface AgentRuntimeConfig {
   env?: Record<string, string>;
   /** Sandbox engine for this agent; the runtime's default when absent. */
   engine?: EngineName;
+  /**
+   * Run in a scratch world (validation, QA, self-heal): kv goes to the world's own
+   * in-memory namespace and outbound requests are answered by its upstream fixtures, never
+   * the network. The world must be opened with `SandboxRuntime.openScratch(namespace)`.
+   */
+  scratch?: { namespace: string };
 }
+
+import type { ScratchWorld } from "./scratch";
+export type { ScratchWorld, UpstreamFixture, EgressEvent } from "./scratch";
 
 export type EngineName = "quickjs" | "v8";
 
@@ -141,6 +150,11 @@ export interface SandboxRuntime {
   fetch(ref: BundleRef, req: GuestRequest): Promise<GuestResponse>;
   /** Run the backend's scheduled handler. */
   scheduled(ref: BundleRef): Promise<ScheduledResult>;
+  /**
+   * Opens a fresh scratch world (in-memory kv + upstream fixtures) for bundles whose config
+   * names `namespace`; discard it when the run ends. See scratch.ts.
+   */
+  openScratch(namespace: string): ScratchWorld;
   /** Drop warm instances of an agent (all bundles, or one). */
   evict(agentId: string, bundleId?: string): void;
   stats(): RuntimeStats;
