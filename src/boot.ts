@@ -239,7 +239,8 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
   );
   const retentionPass = async () => {
     const r = await pruner.prune();
-    counters.rowsPruned += r.invocations + r.logs + r.jobs;
+    counters.rowsPruned += r.invocations + r.logs;
+    counters.jobsPruned += r.jobs;
     counters.pagesFreed += r.pagesFreed;
     counters.dbBytes = pruner.dbBytes();
     if (r.invocations || r.logs || r.jobs)

@@ -16,6 +16,8 @@ export interface HealthSnapshot {
   rowsDropped: number;
   /** Invocation and log rows removed by retention. */
   rowsPruned: number;
+  /** Finished schedule.run jobs removed by retention. */
+  jobsPruned: number;
   /** Database file size in bytes (main file + WAL), as of the last retention pass or /readyz. */
   dbBytes: number;
   /** Pages handed back to the file system by incremental vacuum. */
@@ -27,6 +29,7 @@ export class HealthCounters {
   uncaught = 0;
   rowsDropped = 0;
   rowsPruned = 0;
+  jobsPruned = 0;
   dbBytes = 0;
   pagesFreed = 0;
 
@@ -44,6 +47,7 @@ export class HealthCounters {
       uncaught: this.uncaught,
       rowsDropped: this.rowsDropped,
       rowsPruned: this.rowsPruned,
+      jobsPruned: this.jobsPruned,
       dbBytes: this.dbBytes,
       pagesFreed: this.pagesFreed,
     };

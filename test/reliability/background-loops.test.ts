@@ -138,6 +138,10 @@ test("the counters are in /readyz details", async () => {
   expect(ready.body.details.rowsDropped).toBe(counters().rowsDropped);
   expect(ready.body.details.rowsPruned).toBe(counters().rowsPruned);
   expect(ready.body.details.dbBytes).toBeGreaterThan(0);
+  const metrics = await (await fetch(`${t.url}/metrics`, { headers: { authorization: `Bearer ${t.token}` } })).text();
+  expect(metrics).toMatch(/cantrip_background_loop_failures\{loop="key-usage"\} [1-9]/);
+  expect(metrics).toMatch(new RegExp(`cantrip_invocation_rows_dropped ${counters().rowsDropped}\\b`));
+  expect(metrics).toMatch(new RegExp(`cantrip_retention_pruned_rows ${counters().rowsPruned}\\b`));
 });
 
 test("last resort: an uncaught exception and an unhandled rejection in a running cantrip are logged with their origin and counted; the same process goes on serving", async () => {
@@ -169,6 +173,9 @@ test("last resort: an uncaught exception and an unhandled rejection in a running
     const logged = out.split("\n").filter((l) => l.includes("uncaught error")).map((l) => JSON.parse(l));
     expect(logged.map((l) => l.origin).sort()).toEqual(["uncaughtException", "unhandledRejection"]);
     expect(logged.map((l) => l.error).join("\n")).toContain("injected uncaught exception");
+    const metrics = await (await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${p.token}` } })).text();
+    expect(metrics).toContain('cantrip_uncaught_errors_total{kind="exception"} 1');
+    expect(metrics).toContain('cantrip_uncaught_errors_total{kind="rejection"} 1');
   } finally {
     child.kill("SIGTERM");
     await exited;

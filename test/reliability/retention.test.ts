@@ -133,6 +133,7 @@ test("finished schedule.run jobs: the newest 200 per agent and the young ones st
   const left = file.query("SELECT id FROM jobs WHERE kind = 'schedule.run' AND (agent_id = ? OR agent_id = ?) ORDER BY id").all(a.id, gone.id).map((r: any) => r.id);
   expect(left).toEqual([...Array.from({ length: 10 }, (_, i) => id("a", i)), ...Array.from({ length: 200 }, (_, i) => id("a", 30 + i)), id("b", 0)]);
   expect((file.query("SELECT count(*) AS n FROM job_events WHERE job_id LIKE 'job_a%'").get() as { n: number }).n).toBe(210);
+  expect((await call(t, "GET", "/readyz")).body.details.jobsPruned).toBe(23);
 });
 
 test("a database created before incremental vacuum is converted once when opened", () => {
