@@ -53,9 +53,15 @@ const entry = {
       res = toErrorResponse(e);
     }
     if (!(res instanceof Response)) return [JSON.stringify({ bad: `the fetch handler returned ${res === null ? "null" : typeof res}, not a Response` }), null];
-    const raw = res._raw();
-    const out = raw === null || typeof raw === "string" ? raw : raw.byteOffset === 0 && raw.byteLength === raw.buffer.byteLength ? (raw.buffer as ArrayBuffer) : (raw.slice().buffer as ArrayBuffer);
-    return [JSON.stringify({ status: res.status, headers: res.headers instanceof Headers ? res.headers._list() : [...res.headers] }), method === "HEAD" ? null : out];
+    // Everything below reads guest-controlled objects (getters, replaced methods): the host
+    // checks whatever comes out (src/runtime/guest-values.ts); a throw here is reported, not fatal.
+    try {
+      const raw = res._raw();
+      const out = raw === null || typeof raw === "string" ? raw : raw.byteOffset === 0 && raw.byteLength === raw.buffer.byteLength ? (raw.buffer as ArrayBuffer) : (raw.slice().buffer as ArrayBuffer);
+      return [JSON.stringify({ status: res.status, headers: res.headers instanceof Headers ? res.headers._list() : [...res.headers] }), method === "HEAD" ? null : out];
+    } catch {
+      return [JSON.stringify({ bad: "reading the Response's status, headers or body threw" }), null];
+    }
   },
   async scheduled(b: unknown): Promise<void> {
     const backend = asBackend(b);

@@ -4,15 +4,16 @@
  * job catalogue, recovers interrupted work, and starts listening. `src/main.ts` calls it
  * for `serve`; tests call it to get a real server on a random port with a fresh SQLite file.
  */
-import { accessSync, constants, existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
+import { accessSync, constants, existsSync, readFileSync, statSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { join, resolve } from "node:path";
 import pkg from "../package.json" with { type: "json" };
-import { AgentKeys, bootstrapWorkspace, PlatformTokenVerifier, TokenSigner, loadMasterKey, writeSecretFile } from "./auth";
-import { AgentService } from "./agents";
+import { AgentKeys, bootstrapWorkspace, firstWorkspaceId, PlatformTokenVerifier, TokenSigner, loadMasterKey, writeSecretFile } from "./auth";
+import { AgentService, Schedules } from "./agents";
 import { Builders, Conversations, Credentials, Scheduler, Turns } from "./builder";
 import { builderTurnJob, scheduleRunJob } from "./builder/jobs";
-import type { Config } from "./config";
+import { limitValues, type Config } from "./config";
+import { limitPolicy } from "./agents/limits";
 import { isMigrated, openDatabase } from "./db";
 import { Deployer } from "./deploy";
 import { deployJob } from "./deploy/job";
@@ -32,7 +33,9 @@ import type { SandboxRuntime } from "./runtime/types";
 import { newId } from "./lib/ids";
 import { HealthCounters, installLastResort, reportLoopFailure, startLoop, type Loop } from "./health";
 import { Pruner } from "./retention";
+import { ensurePrivateDir, ensurePrivateFile } from "./lib/private-files";
 import { reconcile } from "./reconcile";
+import { claimServer, snapshotDatabase } from "./ops";
 import { agents, jobs as jobsTable } from "./db/schema";
 import { Metrics } from "./metrics";
 import { and, desc, eq } from "drizzle-orm";
@@ -78,9 +81,9 @@ export type LoopName = "invocation-log" | "key-usage" | "scheduler" | "error-rat
 
 export class StartupError extends Error {}
 
-function checkDataDir(dir: string): void {
+function checkDataDir(dir: string, logger: Logger): void {
   try {
-    mkdirSync(dir, { recursive: true });
+    ensurePrivateDir(dir, (message, fields) => logger.warn(message, fields));
     accessSync(dir, constants.W_OK);
   } catch (e) {
     const why = (e as NodeJS.ErrnoException).code ?? String(e);
@@ -112,15 +115,18 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
   const counters = new HealthCounters();
   const health = { logger, counters };
   const dataDir = resolve(config.dataDir);
-  checkDataDir(dataDir);
+  checkDataDir(dataDir, logger);
   let opened;
   try {
-    opened = openDatabase(join(dataDir, "cantrip.db"));
+    opened = openDatabase(join(dataDir, "cantrip.db"), { warn: (message, fields) => logger.warn(message, fields) });
   } catch (e) {
     throw new StartupError(`cannot open database in ${dataDir}: ${(e as Error).message}`);
   }
   const { db, sqlite } = opened;
   if (opened.convertedToIncrementalVacuum) logger.info("database converted to auto_vacuum=incremental (one-time VACUUM)", { dataDir });
+  const releaseServer = claimServer(dataDir);
+  // Files an older cantrip (or a copy) may have left readable by others.
+  for (const f of ["admin-token", "secret.key", "node-id"]) ensurePrivateFile(join(dataDir, f), (message, fields) => logger.warn(message, fields), { create: false });
 
   const adminTokenFile = join(dataDir, "admin-token");
   const created = bootstrapWorkspace(db);
@@ -173,7 +179,9 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
 
   const verifier = new PlatformTokenVerifier(db);
   const keys = new AgentKeys(db);
-  const live = new LiveCache(db);
+  const { defaults: limitDefaults, maxima: limitMaxima } = limitValues(config);
+  const limits = limitPolicy(limitDefaults, limitMaxima);
+  const live = new LiveCache(db, limits);
   const slugOf = (agentId: string) => db.select({ slug: agents.slug }).from(agents).where(eq(agents.id, agentId)).get()?.slug ?? agentId;
   const invocations = new InvocationLog(db, {
     onRecord: (row) =>
@@ -192,10 +200,11 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
       rateLimitAnonAgent: config.rateLimitAnonAgent,
     },
   );
-  const deployer = new Deployer({ db, runtime });
+  const deployer = new Deployer({ db, runtime, serverLimits: limits });
   deployer.onLiveChange = (agentId) => live.invalidate(agentId);
   deployer.enqueue = (tx, payload, meta) => queue.enqueueInTx(tx, "deploy", payload, meta).id;
-  const agentsSvc = new AgentService({ db, bundler, runtime, defaultEngine: config.sandbox });
+  const agentsSvc = new AgentService({ db, bundler, runtime, defaultEngine: config.sandbox, serverLimits: limits });
+  agentsSvc.onLimitsChanged = (agentId) => live.invalidate(agentId);
   agentsSvc.onDeleted = (agentId) => {
     // Synchronous with the DELETE, so no flush runs in between: the agent's buffered rows
     // (which the cascade would have removed) are discarded instead of breaking the foreign key.
@@ -204,7 +213,8 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
     live.invalidate(agentId);
   };
   let baseUrl = config.publicUrl.replace(/\/+$/, "");
-  const builders = new Builders({ db, agents: agentsSvc, deployer, keys, box, baseUrl: () => baseUrl, scheduleMinIntervalMs: config.scheduleMinIntervalS * 1000 });
+  const schedules = new Schedules({ db, minIntervalMs: config.scheduleMinIntervalS * 1000 });
+  const builders = new Builders({ db, agents: agentsSvc, deployer, keys, box, baseUrl: () => baseUrl, schedules });
   const conversations = new Conversations({
     db,
     jobs: queue,
@@ -218,7 +228,7 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
       throw new AppError("model_not_configured");
     },
   };
-  const pipeline: PipelineDeps = { db, llm: llm ?? unconfigured, bundler, runtime, deployer, maxRepairs: config.maxRepairs };
+  const pipeline: PipelineDeps = { db, llm: llm ?? unconfigured, bundler, runtime, deployer, schedules, maxRepairs: config.maxRepairs, serverLimits: limits };
   const turns = new Turns({ db, llm: llm ?? unconfigured, pipeline, deployer, builders, credentials, gateway, maxRounds: 8 });
   const scheduler = new Scheduler({ db, jobs: queue, log: invocations, minIntervalMs: config.scheduleMinIntervalS * 1000 });
 
@@ -286,7 +296,17 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
     conversations,
     jobs: queue,
     signer,
+    limits,
+    admin: {
+      operatorWorkspaceId: () => firstWorkspaceId(db),
+      backup: () => {
+        const dir = join(dataDir, "backups");
+        ensurePrivateDir(dir);
+        return snapshotDatabase(join(dataDir, "cantrip.db"), join(dir, `snapshot-${newId("bak")}.db`));
+      },
+    },
     metrics,
+    schedules,
     llm: { configured: llm !== null, provider: llm?.provider ?? "none", defaultModel: config.model },
     scheduleRuns: (agentId) =>
       db
@@ -359,6 +379,7 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
       await runtime.close();
       await bundler.close();
       sqlite.close();
+      releaseServer();
     },
   };
 }

@@ -70,7 +70,42 @@
     },
   };
 
-  const errText = (e) => (e && typeof e === "object" ? `${e.name ?? "Error"}: ${e.message ?? ""}${e.stack ? `\n${e.stack}` : ""}` : String(e));
+  // Captured before any guest code runs: the reply path below must not depend on globals a
+  // guest can replace. What it reports is still checked by the host (guest-values.ts).
+  const apply = Reflect.apply;
+  const then = Promise.prototype.then;
+  const byteLength = Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, "byteLength").get;
+  const isArrayBuffer = (x) => {
+    try {
+      apply(byteLength, x, []);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const errText = (e) => {
+    try {
+      return e && typeof e === "object" ? `${e.name ?? "Error"}: ${e.message ?? ""}${e.stack ? `\n${e.stack}` : ""}` : `${e}`;
+    } catch {
+      return "an error that could not be described (its properties threw)";
+    }
+  };
+  /** Hands the prelude's [metadata, body] to the sidecar as primitives or an ArrayBuffer, whatever the guest made of them. */
+  const reply = (id, r) => {
+    let meta = null, body = null, problem;
+    try {
+      meta = r[0];
+      body = r[1] ?? null;
+    } catch {
+      problem = "the response could not be read";
+    }
+    if (typeof meta !== "string") meta = null;
+    if (body !== null && typeof body !== "string" && !isArrayBuffer(body)) {
+      problem = "the body is not bytes or text";
+      body = null;
+    }
+    $done(id, true, meta, body, problem);
+  };
 
   Object.defineProperty(g, "__cantripV8Finish", {
     configurable: true,
@@ -80,7 +115,7 @@
       delete g.__cantripSdk;
       delete g.__cantripV8Finish;
       let backend;
-      const report = (id, p) => p.then((r) => $done(id, true, r[0], r[1] ?? null), (e) => $done(id, false, errText(e), null));
+      const report = (id, p) => apply(then, p, [(r) => reply(id, r), (e) => $done(id, false, errText(e), null)]);
       return {
         configure: (json) => entry.configure(json),
         setBackend(ns) {
@@ -88,7 +123,7 @@
           return entry.describe(backend);
         },
         start: (id, meta, body) => report(id, entry.dispatch(backend, meta, body ?? undefined)),
-        scheduled: (id) => report(id, entry.scheduled(backend).then(() => ["", null])),
+        scheduled: (id) => report(id, apply(then, entry.scheduled(backend), [() => ["", null]])),
         settle(hid, ok, json, bytes) {
           const p = pending.get(hid);
           if (!p) return;

@@ -36,6 +36,8 @@ export class Call {
 
   log(level, message) {
     if (this.#logCapped || this.done) return;
+    // The guest reaches this through $log; a poisoned String() in the isolate can hand over any primitive.
+    if (typeof message !== "string") message = String(message);
     const bytes = message.length + 16;
     if (this.logs.length >= this.limits.logLines || this.#logBytes + bytes > this.limits.logBytes) {
       this.#logCapped = true;
@@ -47,7 +49,8 @@ export class Call {
   }
 
   sleep(ms, settle) {
-    if (this.#timers.size >= MAX_TIMERS) return settle(false, `too many pending timers (limit ${MAX_TIMERS} per call)`);
+    const max = Math.min(this.limits.timers ?? MAX_TIMERS, MAX_TIMERS);
+    if (this.#timers.size >= max) return settle(false, `too many pending timers (limit ${max} per call)`);
     const h = setTimeout(() => {
       this.#timers.delete(h);
       settle(true, "");

@@ -21,6 +21,16 @@ export function classify(message) {
   return "crashed";
 }
 
+/** The status in the prelude's metadata, or 0 when it has none (the host checks it properly). */
+function peekStatus(meta) {
+  try {
+    const s = meta === null ? 0 : JSON.parse(meta)?.status;
+    return typeof s === "number" ? s : 0;
+  } catch {
+    return 0;
+  }
+}
+
 export const memoryMb = (bytes) => Math.max(8, Math.ceil(bytes / MiB));
 
 export class Instance {
@@ -44,7 +54,7 @@ export class Instance {
     g.setSync("$log", new ivm.Callback((level, msg) => this.running?.log(level, msg)));
     g.setSync("$random", new ivm.Callback((n) => new Uint8Array(globalThis.crypto.getRandomValues(new Uint8Array(Math.min(65536, Math.max(0, n))))).buffer));
     g.setSync("$call", new ivm.Callback((hid, op, args, body) => this.#hostCall(hid, op, args, body)));
-    g.setSync("$done", new ivm.Callback((id, ok, a, b) => this.#done(id, ok, a, b), { ignored: true }));
+    g.setSync("$done", new ivm.Callback((id, ok, a, b, problem) => this.#done(id, ok, a, b, problem), { ignored: true }));
     this.iso.compileScriptSync(shared.bootstrap, { filename: "cantrip:v8-bootstrap.js" }).runSync(this.ctx);
     const prelude = this.iso.compileScriptSync(shared.prelude, { filename: "cantrip:prelude.js", cachedData: shared.preludeCache, produceCachedData: !shared.preludeCache });
     if (!shared.preludeCache && prelude.cachedData) shared.preludeCache = prelude.cachedData;
@@ -73,7 +83,8 @@ export class Instance {
       if (call.done) return;
       const s = this.iso.getHeapStatisticsSync();
       this.memoryBytes = s.total_heap_size + s.externally_allocated_size;
-      call.finish(null, JSON.parse(description));
+      // The host checks describe()'s text (src/runtime/guest-values.ts); it is not parsed here.
+      call.finish(null, typeof description === "string" ? description : null);
     } catch (e) {
       const msg = String(e?.message ?? e);
       const reason = classify(msg);
@@ -170,10 +181,10 @@ export class Instance {
     this.calls.delete(call.id);
     const { send } = this.hooks;
     if (failure) return send({ t: "failed", id: call.id, reason: failure.reason, message: failure.message, dropped: true, logs: call.logs });
-    if (kind === "load") return send({ t: "loaded", id: call.id, description: value, memoryBytes: this.memoryBytes });
+    if (kind === "load") return send({ t: "loaded", id: call.id, describeJson: value, memoryBytes: this.memoryBytes });
     const dropped = this.#afterCall();
     if (kind === "scheduled") return send({ t: "scheduled-done", id: call.id, dropped, result: { ...value, logs: call.logs, cpuMs: call.cpuMs, wallMs: call.wallMs } });
-    send({ t: "response", id: call.id, dropped, memoryBytes: this.memoryBytes, status: value.status, headers: value.headers, logs: call.logs, cpuMs: call.cpuMs, wallMs: call.wallMs }, value.body);
+    send({ t: "response", id: call.id, dropped, memoryBytes: this.memoryBytes, meta: value.meta, problem: value.problem, logs: call.logs, cpuMs: call.cpuMs, wallMs: call.wallMs }, value.body);
   }
 
   #fail(call, reason, message) {
@@ -216,14 +227,18 @@ export class Instance {
     const call = this.running;
     if (!call || call.done) return;
     const settle = (ok, json, bytes) => this.settle(call, hid, ok, json, bytes);
-    if (op === "sleep") return call.sleep(Number(args) || 0, settle);
+    // Same rule as timerDelay() in src/runtime/host-calls.ts: finite, >= 0, at most the wall limit.
+    if (op === "sleep") {
+      const ms = Number(args);
+      return call.sleep(Number.isFinite(ms) ? Math.min(Math.max(0, ms), call.limits.wallMs) : 0, settle);
+    }
     this.hooks.host(this, call, hid, op, args, body ? new Uint8Array(body) : undefined);
   }
 
-  #done(id, ok, a, b) {
+  #done(id, ok, a, b, problem) {
     const call = this.calls.get(id);
     if (!call || call.done) return;
-    call.result = { ok, a, b };
+    call.result = { ok, a, b, problem: typeof problem === "string" ? problem : undefined };
     if (this.running !== call) this.#complete(call);
   }
 
@@ -231,21 +246,32 @@ export class Instance {
     const { ok, a, b } = call.result;
     const kind = call.kind;
     if (!ok) {
-      const reason = classify(a);
-      if (kind === "scheduled" && reason === "crashed") return call.finish(null, { ok: false, error: a });
-      return this.#fail(call, reason, reason === "memory_limit" ? this.#oomText() : `The backend failed: ${a}`);
+      const text = typeof a === "string" ? a : "an error that could not be described";
+      const reason = classify(text);
+      if (kind === "scheduled" && reason === "crashed") return call.finish(null, { ok: false, error: text });
+      if (reason !== "crashed") return this.#fail(call, reason, reason === "memory_limit" ? this.#oomText() : `The backend failed: ${text}`);
+      // The prelude's own error path failed (a replaced console, a poisoned global): no
+      // response. The guest's error text goes to the call's log, not into the message.
+      call.log("error", `The fetch handler failed without a response: ${text}`);
+      return call.finish(null, { meta: null, problem: "the fetch handler failed without producing a response", body: new Uint8Array(0) });
     }
     if (kind === "scheduled") return call.finish(null, { ok: true });
-    const meta = JSON.parse(a);
-    if (meta.bad) return this.#fail(call, "bad_response", `Bad response from the backend: ${meta.bad}`);
-    const body = typeof b === "string" ? new TextEncoder().encode(b) : b ? new Uint8Array(b) : new Uint8Array(0);
-    if (body.byteLength > call.limits.responseBytes) return this.#fail(call, "bad_response", `The response body (${body.byteLength} bytes) exceeds the limit of ${call.limits.responseBytes} bytes.`);
-    if (meta.status < 500) return call.finish(null, { status: meta.status, headers: meta.headers, body });
+    // `a` is the guest prelude's metadata text and `b` its body, copied out but not
+    // interpreted: the host checks both (src/runtime/guest-values.ts).
+    const out = { meta: typeof a === "string" ? a : null, problem: call.result.problem, body: new Uint8Array(0) };
+    if (typeof b === "string") out.body = new TextEncoder().encode(b);
+    else if (b instanceof ArrayBuffer) out.body = new Uint8Array(b);
+    else if (b !== null && b !== undefined) out.problem ??= "the body is not bytes or text";
+    if (out.body.byteLength > call.limits.responseBytes) {
+      out.problem ??= `the body (${out.body.byteLength} bytes) exceeds the limit of ${call.limits.responseBytes} bytes`;
+      out.body = new Uint8Array(0);
+    }
+    if (peekStatus(out.meta) < 500) return call.finish(null, out);
     // A failed allocation surfaces as a RangeError the handler may turn into a 500: an
     // isolate that is at its cap when that happens ran out of memory (as in QuickJS).
     this.iso.getHeapStatistics().then((s) => {
       if (s.used_heap_size + s.externally_allocated_size >= this.mb * MiB * 0.9) this.#fail(call, "memory_limit", this.#oomText());
-      else call.finish(null, { status: meta.status, headers: meta.headers, body });
+      else call.finish(null, out);
     }, () => this.#fail(call, "memory_limit", this.#oomText()));
   }
 

@@ -23,9 +23,10 @@ import type { GenerationLlm, PipelineContext } from "../generate/ports";
 import type { Builders } from "./builders";
 import type { Credentials } from "./credentials";
 import { entry, type ConversationRow, type HistoryEntry } from "./conversations";
-import { Intake, Review, nameFromPrompt } from "./intake";
+import { Intake, Review, ScheduleConversion, nameFromPrompt } from "./intake";
 import askMd from "./prompts/ask.md" with { type: "text" };
 import reviewMd from "./prompts/review.md" with { type: "text" };
+import scheduleMd from "./prompts/schedule.md" with { type: "text" };
 
 /** `max_tokens` for the intake and review answers: a short JSON object each. */
 const SMALL_ANSWER_TOKENS = 2048;
@@ -83,6 +84,12 @@ export class Turns {
       onCall: (x) => ctx.log("info", `model call (intake): ${x.model}, ${x.tokensIn}/${x.tokensOut} tokens, ${x.latencyMs} ms`),
     });
     const facts = { ...(c.facts as Record<string, string>), ...intake.facts };
+    const unclear = await this.settleSchedule(facts, ctx);
+    if (unclear) {
+      intake.ready = false;
+      intake.asks = [...intake.asks, unclear];
+      intake.message = `${intake.message} ${unclear.question}`.trim();
+    }
     // A name the user gave stays; the one derived from the prompt at creation gives way to the model's suggestion.
     const derived = !c.name || c.name === nameFromPrompt(c.prompt);
     const name = (derived && intake.name?.trim()) || c.name || nameFromPrompt(c.prompt);
@@ -110,11 +117,51 @@ export class Turns {
       onCall: (x) => ctx.log("info", `model call (plan): ${x.model}, ${x.tokensIn}/${x.tokensOut} tokens, ${x.latencyMs} ms`),
     });
     const cron = facts.schedule || spec.schedule;
-    if (cron) this.deps.builders.checkSchedule(cron); // refuse a too-frequent schedule before anyone approves it
+    if (cron) this.deps.builders.checkSchedule(cron, "schedule", facts.timezone); // refuse a bad schedule before anyone approves it
     const summary = `${spec.summary} Routes: ${spec.routes.map((r) => `${r.method} ${r.path}`).join(", ")}${facts.schedule || spec.schedule ? `; runs on schedule ${facts.schedule ?? spec.schedule}` : ""}.`;
     this.update(c.id, { name, facts, spec, asks: [], message: c.skipApproval ? `Building: ${summary}` : `Ready to build. ${summary} Approve to build and deploy.` });
     if (c.skipApproval) return this.build(this.load(c.id), ctx);
     this.update(c.id, { status: "awaiting_approval", history: [...this.history(c.id), entry("builder", "plan", summary)] });
+  }
+
+  /**
+   * A schedule stated in plain English ("every weekday at 9am") becomes cron here, in the
+   * intake step, through a small conversion call; one that still is not a valid schedule
+   * becomes a question to the user, so nothing is planned, approved or deployed with it.
+   * Mutates `facts` (schedule, timezone); returns the question to ask, if any.
+   */
+  private async settleSchedule(facts: Record<string, string>, ctx: PipelineContext): Promise<Intake["asks"][number] | null> {
+    const said = facts.schedule?.trim();
+    if (!said) return null;
+    const problem = () => {
+      try {
+        this.deps.builders.checkSchedule(facts.schedule!, "schedule", facts.timezone);
+        return null;
+      } catch (e) {
+        return (e as Error).message;
+      }
+    };
+    if (problem() === null) return null;
+    const converted = await this.deps.llm.json({
+      system: scheduleMd.trim(),
+      messages: [{ role: "user", content: `Schedule: ${said}${facts.timezone ? `\nTime zone the user named: ${facts.timezone}` : ""}` }],
+      schema: ScheduleConversion,
+      schemaName: "schedule",
+      signal: ctx.signal,
+      onCall: (x) => ctx.log("info", `model call (schedule): ${x.model}, ${x.tokensIn}/${x.tokensOut} tokens, ${x.latencyMs} ms`),
+    });
+    if (converted.cron) {
+      facts.schedule = converted.cron;
+      if (converted.timezone) facts.timezone = converted.timezone;
+      const why = problem();
+      if (why === null) {
+        ctx.log("info", `schedule "${said}" → cron "${facts.schedule}"${facts.timezone ? ` (${facts.timezone})` : ""}`);
+        return null;
+      }
+      ctx.log("warn", `schedule "${said}" converted to "${converted.cron}", which is not usable: ${why}`);
+    }
+    delete facts.schedule;
+    return { id: "schedule", kind: "text", question: `How often should it run? "${said}" could not be read as a schedule; give it as a cron expression (e.g. "0 9 * * 1-5" for weekdays at 9:00) or in other words.` };
   }
 
   private async build(c: ConversationRow, ctx: PipelineContext) {
@@ -123,7 +170,7 @@ export class Turns {
     const spec = c.spec as Spec;
     if (!spec) throw new AppError("invalid_state", "No plan to build.");
     const cron = facts.schedule || spec.schedule;
-    if (cron) this.deps.builders.checkSchedule(cron); // before anything is generated or deployed
+    if (cron) this.deps.builders.checkSchedule(cron, "schedule", facts.timezone); // before anything is generated or deployed
     const agentId = c.agentId ?? this.createAgent(c);
     const credName = facts.credential;
     if (credName && credName !== "paste new") {
@@ -155,7 +202,7 @@ export class Turns {
     }
     ctx.progress(95, "deploy");
     await this.deps.deployer.deployNow(this.agent(agentId), result.artifact.version);
-    if (cron) this.deps.builders.setSchedule(agentId, cron, facts.mode === "one_time" ? "one_time" : "always_on");
+    if (cron) this.deps.builders.setSchedule(agentId, cron, facts.mode === "one_time" ? "one_time" : "always_on", facts.timezone);
     let qaPassed: boolean | null = null;
     const history = [...this.history(c.id), entry("builder", "deployed", `version ${result.artifact.version} deployed`)];
     if (!c.skipReview) {

@@ -4,6 +4,7 @@
  * object that the composition root passes down as options. Nothing else reads the env.
  */
 import { Type as T, type Static } from "@sinclair/typebox";
+import { limitSettings, limitSettingsSchema } from "./limit-settings";
 
 export interface SettingSpec {
   env: string;
@@ -60,6 +61,7 @@ export const settings = {
   metricsToken: { env: "CANTRIP_METRICS_TOKEN", flag: "metrics-token", kind: "string", default: "", doc: "Bearer token that may scrape GET /metrics (besides platform tokens). Empty: platform tokens only." },
   metricsAgentLabels: { env: "CANTRIP_METRICS_AGENT_LABELS", flag: "metrics-agent-labels", kind: "int", min: 0, max: 10_000, default: 50, doc: "Agents that get their own label in invoke metrics (the first N called since start); the rest are \"other\"." },
   secretKey: { env: "CANTRIP_SECRET_KEY", flag: "secret-key", kind: "string", default: "", doc: "Base64 32-byte key for credentials at rest and signed tokens. Default: generated into <data-dir>/secret.key (0600)." },
+  ...limitSettings,
 } as const satisfies Record<string, SettingSpec>;
 
 export const ConfigSchema = T.Object({
@@ -96,6 +98,7 @@ export const ConfigSchema = T.Object({
   metricsToken: T.String(),
   metricsAgentLabels: T.Integer(),
   secretKey: T.String(),
+  ...limitSettingsSchema,
 });
 
 export type Config = Static<typeof ConfigSchema>;

@@ -4,9 +4,12 @@
  * agent exists, key scoped to it, agent deployed, rate limits, body. Every call (including
  * refused ones that reached an agent) gets a row in the invocation log.
  */
-import { AppError, catalogue, isAppError, statusOf, type ErrorCode } from "../errors";
+import { AppError, isAppError, statusOf, type ErrorCode } from "../errors";
+import { failure } from "../runtime/failures";
+import { nestsDeeperThan } from "../lib/json-nesting";
+import { callerError, failureLogLines } from "./caller-error";
 import { AGENT_KEY_PREFIX, type AgentKeys } from "../auth";
-import type { GuestRequest, GuestResponse, SandboxRuntime } from "../runtime/types";
+import type { GuestLogLine, GuestRequest, GuestResponse, SandboxRuntime } from "../runtime/types";
 import type { InvocationLog } from "./invocation-log";
 import type { LiveCache, LiveEntry } from "./live-cache";
 import { clientBucket, type RateLimiter } from "./rate-limit";
@@ -65,12 +68,13 @@ export class Gateway {
       headers: [["content-type", "application/json"], ["x-request-id", requestId]],
       body,
     };
-    const res = await this.call(entry, keyId, req, started, requestId, caller ? "mcp" : "invoke", "/");
+    let response: unknown;
+    const res = await this.call(entry, keyId, req, started, requestId, caller ? "mcp" : "invoke", "/", (r) => (response = decodeBody(r)));
     return {
       status: res.status,
       ok: res.status >= 200 && res.status < 300,
       latencyMs: Math.round(performance.now() - started),
-      response: decodeBody(res),
+      response,
     };
   }
 
@@ -125,9 +129,15 @@ export class Gateway {
     return { entry, keyId };
   }
 
-  private async call(entry: LiveEntry, keyId: string | null, req: GuestRequest, started: number, requestId: string, source: string, path: string): Promise<GuestResponse> {
+  /**
+   * One call into the sandbox, logged. `accept` may refuse the response (throwing a
+   * failure) before it is logged as served. A failure is logged with the guest's console
+   * lines and the runtime's full message, and reaches the caller as callerError() made it.
+   */
+  private async call(entry: LiveEntry, keyId: string | null, req: GuestRequest, started: number, requestId: string, source: string, path: string, accept?: (res: GuestResponse) => void): Promise<GuestResponse> {
     try {
       const res = await this.deps.runtime.fetch(entry.ref!, req);
+      accept?.(res);
       this.deps.log.record(
         {
           agentId: entry.agent.id,
@@ -147,13 +157,13 @@ export class Gateway {
       return res;
     } catch (e) {
       const code = isAppError(e) ? e.code : "internal_error";
-      this.logRefusal(entry, keyId, req.method, path, code, started, requestId, source);
-      throw e;
+      this.logRefusal(entry, keyId, req.method, path, code, started, requestId, source, failureLogLines(e));
+      throw callerError(e);
     }
   }
 
-  private logRefusal(entry: LiveEntry, keyId: string | null, method: string, path: string, code: string, started: number, requestId: string, source: string) {
-    const status = code in catalogue ? statusOf(code as ErrorCode) : 500; // the status the caller was answered with
+  private logRefusal(entry: LiveEntry, keyId: string | null, method: string, path: string, code: ErrorCode, started: number, requestId: string, source: string, lines: GuestLogLine[] = []) {
+    const status = statusOf(code);
     this.deps.log.record({
       agentId: entry.agent.id,
       version: entry.version,
@@ -166,15 +176,21 @@ export class Gateway {
       errorCode: code,
       requestId,
       at: Date.now(),
-    });
+    }, lines);
   }
 }
+
+/** JSON nesting the invoke envelope can carry (re-serialising deeper JSON overflows the host's stack). */
+const MAX_ENVELOPE_DEPTH = 512;
 
 function decodeBody(res: GuestResponse): unknown {
   if (!res.body.byteLength) return null;
   const text = new TextDecoder().decode(res.body);
   const type = res.headers.find(([k]) => k.toLowerCase() === "content-type")?.[1] ?? "";
   if (type.includes("json")) {
+    if (nestsDeeperThan(text, MAX_ENVELOPE_DEPTH)) {
+      throw failure("bad_response", `The backend returned something that is not a valid HTTP response: its JSON body nests deeper than ${MAX_ENVELOPE_DEPTH} levels, more than the invoke envelope carries.`);
+    }
     try {
       return JSON.parse(text);
     } catch {

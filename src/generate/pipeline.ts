@@ -4,12 +4,13 @@
  * job context; every model call is logged with model, tokens and latency. A failure after
  * all repairs leaves the agent `failed` with the last report.
  */
+import type { LimitPolicy } from "../agents/limits";
 import { eq } from "drizzle-orm";
 import type { Db } from "../db";
 import { agents } from "../db/schema";
 import { AppError } from "../errors";
 import { newId } from "../lib/ids";
-import { insertVersion, type AgentRow } from "../agents";
+import { insertVersion, type AgentRow, type Schedules } from "../agents";
 import { runtimeConfigFor, type Deployer } from "../deploy";
 import type { Limits, SandboxRuntime } from "../runtime/types";
 import { extractCode } from "../llm";
@@ -25,7 +26,30 @@ export interface PipelineDeps {
   runtime: SandboxRuntime;
   deployer: Deployer;
   maxRepairs: number;
-  serverLimits?: Partial<Limits>;
+  serverLimits?: LimitPolicy;
+  /** Stores the plan's schedule with the version (absent: schedules are someone else's job). */
+  schedules?: Schedules;
+}
+
+/**
+ * The plan's schedule when it can be stored as is: the backend has a scheduled handler and
+ * the expression passes the schedule policy. Otherwise null, with a warning that says why
+ * and how to set one later (PUT /v1/agents/{id}/schedule), never silently.
+ */
+function planSchedule(deps: PipelineDeps, spec: Spec, hasHandler: boolean, ctx: PipelineContext): string | null {
+  const cron = spec.schedule?.trim();
+  if (!cron || !deps.schedules) return null;
+  if (!hasHandler) {
+    ctx.log("warn", `the plan names a schedule ("${cron}") but the backend exports no scheduled handler; no schedule was set`);
+    return null;
+  }
+  try {
+    deps.schedules.check({ cron });
+    return cron;
+  } catch (e) {
+    ctx.log("warn", `the plan's schedule is not usable, so none was set (set one with PUT /v1/agents/{id}/schedule): ${(e as Error).message}`);
+    return null;
+  }
 }
 
 export interface GenerateInput {
@@ -173,6 +197,7 @@ export async function runGeneration(deps: PipelineDeps, input: GenerateInput, ct
   const candidate = newId("cand");
   const described = await deps.runtime.check({ agentId: candidate, bundleId: candidate, code: built!.code, config: runtimeConfigFor(db, probeAgent, deps.serverLimits) });
   deps.runtime.evict(candidate);
+  const schedule = planSchedule(deps, spec!, described.scheduled, ctx);
   const transcript = {
     calls: calls.map(({ step, model, tokensIn, tokensOut, latencyMs, ok, promptHash, promptTokens }) => ({ step, model, tokensIn, tokensOut, promptTokens, latencyMs, ok, promptHash })),
     repairs,
@@ -195,9 +220,10 @@ export async function runGeneration(deps: PipelineDeps, input: GenerateInput, ct
       })
       .where(eq(agents.id, agent.id))
       .run();
+    if (schedule) deps.schedules!.set(agent.id, { cron: schedule }, tx as unknown as Db);
     return { versionId, number };
   });
-  ctx.log("info", `version ${number} saved`);
+  ctx.log("info", `version ${number} saved${schedule ? `; its scheduled handler runs on "${schedule}" (UTC)` : ""}`);
 
   let deployed = false;
   if (input.autoDeploy) {

@@ -46,6 +46,8 @@ export const Example = T.Object({
     path: T.String(),
     body: T.Optional(Json),
     headers: T.Optional(T.Record(T.String(), T.String())),
+    contentType: T.Optional(T.String({ description: "the Content-Type callers send when it is not JSON, e.g. 'application/x-www-form-urlencoded' for a webhook (default application/json)" })),
+    rawBody: T.Optional(T.String({ description: "the exact body text as callers send it, for non-JSON formats, e.g. 'command=%2Fweather&text=94070' (instead of body)" })),
   }),
   /** Upstream fixtures: the only answers outbound requests get while this example runs. */
   upstream: T.Optional(T.Array(Fixture)),

@@ -70,13 +70,23 @@ export function checkExpectation(body: unknown, e: Expectation): string | null {
   return null;
 }
 
+/**
+ * An example's request as callers send it: `rawBody` as is (with `contentType`, default
+ * text/plain) for webhooks and forms, else `body` as JSON. A Content-Type among the
+ * example's own headers wins over both defaults, and is sent once.
+ */
 function toRequest(r: Example["request"]): GuestRequest {
-  const hasBody = r.body !== undefined && !["GET", "HEAD"].includes(r.method.toUpperCase());
+  const method = r.method.toUpperCase();
+  const bodyless = ["GET", "HEAD"].includes(method);
+  const raw = r.rawBody !== undefined && !bodyless;
+  const json = !raw && r.body !== undefined && !bodyless;
+  const headers = Object.entries(r.headers ?? {}) as [string, string][];
+  if (!headers.some(([k]) => k.toLowerCase() === "content-type")) headers.unshift(["content-type", r.contentType ?? (raw ? "text/plain;charset=UTF-8" : "application/json")]);
   return {
-    method: r.method.toUpperCase(),
+    method,
     url: `http://candidate.cantrip.internal${r.path.startsWith("/") ? r.path : "/" + r.path}`,
-    headers: [["content-type", "application/json"], ...Object.entries(r.headers ?? {})] as [string, string][],
-    body: hasBody ? new TextEncoder().encode(JSON.stringify(r.body)) : null,
+    headers,
+    body: raw ? new TextEncoder().encode(r.rawBody) : json ? new TextEncoder().encode(JSON.stringify(r.body)) : null,
   };
 }
 
@@ -154,7 +164,7 @@ async function runChecks(runtime: SandboxRuntime, ref: BundleRef, world: Scratch
       continue;
     }
     const req = toRequest(ex.request);
-    c.request = { method: req.method, path: ex.request.path, body: ex.request.body };
+    c.request = { method: req.method, path: ex.request.path, body: ex.request.rawBody ?? ex.request.body };
     world.useFixtures(ex.upstream ?? []);
     const res = await call(runtime, ref, req, c, world);
     if (res) {
@@ -189,7 +199,7 @@ async function runChecks(runtime: SandboxRuntime, ref: BundleRef, world: Scratch
       continue;
     }
     const req = toRequest(request);
-    c.request = { method: req.method, path: request.path, body: request.body };
+    c.request = { method: req.method, path: request.path, body: request.rawBody ?? request.body };
     world.useFixtures([]);
     const res = await call(runtime, ref, req, c, world);
     if (res) {

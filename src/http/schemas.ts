@@ -26,6 +26,8 @@ export const Agent = t.Object({
   endpointUrl: t.Nullable(t.String()),
   appUrl: t.Nullable(t.String()),
   allowedHosts: t.Array(t.String()),
+  limits: t.Record(t.String(), t.Integer(), { description: "per-call limits the next call runs with: cpuMs, wallMs, memoryMb, responseBytes, logLines, logBytes, fetchPerCall, fetchTimeoutMs, fetchMaxBytes, timers" }),
+  limitOverrides: t.Record(t.String(), t.Integer(), { description: "the limits set on this agent; the others follow the server defaults" }),
   failure: t.Nullable(t.Any()),
   createdAt: t.Nullable(t.String()),
   updatedAt: t.Nullable(t.String()),
@@ -40,6 +42,12 @@ export const SourceBody = t.Object({
   entrypoint: t.String({ minLength: 1, maxLength: 200, description: "the file whose default export is defineBackend(...)" }),
 });
 
+/** Checked by src/agents/limits.ts (names, whole numbers, the operator's maxima), which names each bad field. */
+export const LimitsInput = t.Unknown({
+  description:
+    "per-call limits for this agent, e.g. {\"cpuMs\": 2000, \"memoryMb\": 128}; null resets one to the server default. Names: cpuMs, wallMs, memoryMb, responseBytes, logLines, logBytes, fetchPerCall, fetchTimeoutMs, fetchMaxBytes, timers. Each at most the operator's maximum (400 invalid_request otherwise).",
+});
+
 export const CreateAgentBody = t.Object({
   name: t.String({ minLength: 2, maxLength: 120 }),
   files: FilesMap,
@@ -48,6 +56,7 @@ export const CreateAgentBody = t.Object({
   public: t.Optional(t.Boolean({ description: "serve /apps/{slug} without an agent key" })),
   allowedHosts: t.Optional(t.Array(t.String({ minLength: 1, maxLength: 253 }), { maxItems: 50, description: "hosts ctx.fetch may reach" })),
   engine: t.Optional(t.Union([t.Literal("quickjs"), t.Literal("v8")], { description: "sandbox engine (default: the server's --sandbox)" })),
+  limits: t.Optional(LimitsInput),
 });
 
 export const ApiKey = t.Object({

@@ -12,6 +12,7 @@ import { makeBridgeFactory } from "./bridges";
 import { createEgress, type EgressOptions, type EgressRequest } from "./egress";
 import { defaultLimits } from "./types";
 import { ScratchWorlds } from "./scratch";
+import { failureLogs } from "./failures";
 
 export interface RuntimeOptions {
   /** Sandbox workers (default: 2, about one per core). */
@@ -41,7 +42,6 @@ export function createRuntime(opts: RuntimeOptions): SandboxRuntime {
   const logsOf = (agentId: string, lines: GuestLogLine[] | undefined) => {
     if (opts.onLog && lines?.length) opts.onLog(agentId, lines);
   };
-  const failedLogs = (e: unknown) => (e as { details?: { logs?: GuestLogLine[] } })?.details?.logs;
 
   return {
     async check(ref) {
@@ -54,7 +54,7 @@ export function createRuntime(opts: RuntimeOptions): SandboxRuntime {
         logsOf(ref.agentId, res.logs);
         return res;
       } catch (err) {
-        logsOf(ref.agentId, failedLogs(err));
+        logsOf(ref.agentId, failureLogs(err));
         throw err;
       } finally {
         pool.release(e);
@@ -67,7 +67,7 @@ export function createRuntime(opts: RuntimeOptions): SandboxRuntime {
         logsOf(ref.agentId, r.logs);
         return r;
       } catch (err) {
-        logsOf(ref.agentId, failedLogs(err));
+        logsOf(ref.agentId, failureLogs(err));
         throw err;
       } finally {
         pool.release(e);

@@ -43,6 +43,7 @@ export interface Limits {
   fetchTimeoutMs: number; // per outbound fetch, default 5000
   fetchMaxBytes: number; // per outbound response, default 2 MiB
   fetchPerCall: number; // outbound fetches per call, default 20
+  timers: number; // pending timers per call, default 1000 (the guest prelude's own cap)
 }
 
 export const defaultLimits: Limits = {
@@ -58,6 +59,7 @@ export const defaultLimits: Limits = {
   fetchTimeoutMs: 5000,
   fetchMaxBytes: 2 * 1024 * 1024,
   fetchPerCall: 20,
+  timers: 1000,
 };
 
 /** A secret granted to an agent: the guest sees only `name`; the proxy injects the value. */
@@ -140,8 +142,11 @@ export interface ScheduledResult {
 
 /**
  * The sandbox runtime. Platform failures are thrown as AppError:
- * `endpoint_timeout` (cpu_timeout / wall_timeout) or `endpoint_unreachable`
- * (memory_limit, crashed, bad_response, load_failed), with `details.reason`.
+ * `endpoint_timeout` (cpu_timeout / wall_timeout), `bad_response` (a response that is not
+ * valid HTTP; see guest-values.ts) or `endpoint_unreachable` (memory_limit, crashed,
+ * load_failed, overloaded), with `details.reason`; the guest's console lines of a failed
+ * call are on the error (failureLogs), never in its details. Every response, description
+ * and scheduled result returned here has passed guest-values.ts.
  */
 export interface SandboxRuntime {
   /** Load the bundle once (fresh instance), return its description; throws on load failure. */

@@ -199,3 +199,16 @@ describe("cantrip mcp", () => {
     expect((await c2.listTools()).tools.map((t) => t.name)).toContain("post_notes");
   }, 30_000);
 });
+
+test("plain HTTP clients: no Accept header is fine; a non-MCP body is a catalogue error", async () => {
+  const post = (body: string, headers: Record<string, string> = {}) =>
+    fetch(`${s.url}/mcp`, { method: "POST", headers: { authorization: `Bearer ${s.token}`, "content-type": "application/json", ...headers }, body });
+  const init = await post(JSON.stringify({ jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "curl", version: "1" } } }));
+  expect(init.status).toBe(200);
+  const bad = await post("{not json");
+  expect(bad.status).toBe(400);
+  expect(((await bad.json()) as any).error.code).toBe("invalid_json");
+  const notRpc = await post(JSON.stringify({ hello: "world" }));
+  expect(notRpc.status).toBe(400);
+  expect(((await notRpc.json()) as any).error.code).toMatch(/^invalid_(json|request)$/);
+});

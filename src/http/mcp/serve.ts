@@ -10,7 +10,7 @@
 import { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
 import { CallToolRequestSchema, ListToolsRequestSchema, type CallToolResult } from "@modelcontextprotocol/sdk/types.js";
-import { isAppError } from "../../errors";
+import { AppError, isAppError } from "../../errors";
 
 /** What a running tool may do besides computing its result. */
 export interface ToolContext {
@@ -73,5 +73,38 @@ export async function serveMcp(request: Request, info: { name: string; version: 
   });
   const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined });
   await server.connect(transport);
-  return transport.handleRequest(request);
+  const res = await transport.handleRequest(lenientAccept(request));
+  if (res.status >= 400) throw await transportError(res);
+  return res;
+}
+
+/**
+ * The transport insists on `Accept: application/json, text/event-stream`; SDK clients send
+ * it, curl and hand-written clients often do not. Accept them: the reply is JSON or SSE
+ * either way.
+ */
+function lenientAccept(request: Request): Request {
+  const accept = request.headers.get("accept") ?? "";
+  if (request.method !== "POST" || (accept.includes("application/json") && accept.includes("text/event-stream"))) return request;
+  const headers = new Headers(request.headers);
+  headers.set("accept", "application/json, text/event-stream");
+  return new Request(request, { headers });
+}
+
+/**
+ * A request the transport refused before any tool ran (not JSON, not JSON-RPC, wrong media
+ * type or method) is answered like every other bad request on this platform: a catalogue
+ * code, with the JSON-RPC error in `details` for MCP-aware callers.
+ */
+async function transportError(res: Response): Promise<AppError> {
+  let rpc: { code?: number; message?: string } | undefined;
+  try {
+    rpc = ((await res.json()) as { error?: { code?: number; message?: string } }).error;
+  } catch {}
+  const details = { jsonrpc: rpc ?? null };
+  const message = rpc?.message ?? `The MCP request was refused (${res.status}).`;
+  if (res.status === 405) return new AppError("method_not_allowed", message, { details, headers: { allow: res.headers.get("allow") ?? "POST" } });
+  if (res.status === 415) return new AppError("unsupported_media_type", message, { details });
+  if (rpc?.code === -32700) return new AppError("invalid_json", message, { details });
+  return new AppError("invalid_request", message, { details });
 }

@@ -65,7 +65,8 @@ export class Call implements CallClock {
 
   /** A guest timer: resolves after ms unless the call ends first. Bounded in number. */
   sleep(ms: number): Promise<void> {
-    if (this.timers.size >= MAX_TIMERS) return Promise.reject(new Error(`too many pending timers (limit ${MAX_TIMERS} per call)`));
+    const max = Math.min(this.limits.timers ?? MAX_TIMERS, MAX_TIMERS);
+    if (this.timers.size >= max) return Promise.reject(new Error(`too many pending timers (limit ${max} per call)`));
     return new Promise((resolve) => {
       const h = setTimeout(() => {
         this.timers.delete(h);

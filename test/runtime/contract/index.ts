@@ -10,6 +10,7 @@ import { limitTests, type EngineTraits } from "./limits";
 import { egressOptions, egressTests } from "./egress";
 import { egressAbuseTests } from "./egress-abuse";
 import { escapeTests } from "./escape";
+import { hostileTests } from "./hostile";
 
 export function runContract(name: string, engine: EngineFactory, traits: EngineTraits = {}): void {
   describe(`sandbox contract: ${name}`, () => {
@@ -24,5 +25,6 @@ export function runContract(name: string, engine: EngineFactory, traits: EngineT
     egressAbuseTests(h);
     escapeTests(h);
     limitTests(h, traits);
+    hostileTests(h);
   });
 }

@@ -121,7 +121,7 @@ export function limitTests(h: () => Harness, traits: EngineTraits = {}) {
 
   describe("output limits", () => {
     test("huge response", async () => {
-      await expectFailure(h(), `return "x".repeat(2 * 1024 * 1024);`, { responseBytes: 1024 * 1024, cpuMs: 3000 }, { code: "endpoint_unreachable", reason: "bad_response" });
+      await expectFailure(h(), `return "x".repeat(2 * 1024 * 1024);`, { responseBytes: 1024 * 1024, cpuMs: 3000 }, { code: "bad_response", reason: "bad_response" });
     }, 30000);
     test("log flood is capped per call", async () => {
       const H = h();
