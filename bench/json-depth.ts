@@ -1,11 +1,11 @@
 /**
  * What the nesting check in front of the control APIs costs: the linear depth scan
- * (src/http/json-depth.ts) against JSON.parse of the same bytes in the same run, for a
+ * (bytesNestDeeperThan in src/lib/json-nesting.ts) against JSON.parse of the same bytes in the same run, for a
  * typical agent upload (~200 KB of source in a files map) and for 1 MB of nesting (which
  * the scan refuses at the first byte past the limit). Prints medians and the ratio.
  * `bun bench/json-depth.ts [--rounds 50]`
  */
-import { jsonDepth } from "../src/http/json-depth";
+import { bytesNestDeeperThan } from "../src/lib/json-nesting";
 import { numberOpt } from "./lib/args";
 
 const rounds = numberOpt("rounds", 50);
@@ -32,7 +32,7 @@ function median(f: () => void): number {
 }
 
 for (const [name, bytes] of [["upload", upload], ["deep", deep]] as const) {
-  const scan = median(() => jsonDepth(bytes));
+  const scan = median(() => bytesNestDeeperThan(bytes, 64));
   const parse = median(() => JSON.parse(dec.decode(bytes)));
   console.log(`${name}: ${(bytes.length / 1024).toFixed(0)} KiB, depth scan ${scan.toFixed(3)} ms, JSON.parse ${parse.toFixed(3)} ms, scan/parse = ${(scan / parse).toFixed(3)}`);
 }

@@ -1,14 +1,14 @@
 /**
  * The outer request wrapper around the Elysia app: assigns the request id, records the
  * client's address, refuses oversize bodies (413), non-JSON bodies on JSON routes (415) and
- * JSON nested deeper than MAX_JSON_DEPTH (400 invalid_json, found by a linear scan) before
- * anything parses them, stamps `x-request-id` on every response, and writes one log line
- * per request.
+ * JSON nested deeper than MAX_JSON_DEPTH (400 invalid_json, by the linear scan in
+ * src/lib/json-nesting.ts) before anything parses them, stamps `x-request-id` on every
+ * response, and writes one log line per request.
  */
 import { AppError } from "../errors";
 import { errorResponse, familyOf } from "./envelope";
 import type { Logger } from "./logger";
-import { jsonDepth, MAX_JSON_DEPTH } from "./json-depth";
+import { bytesNestDeeperThan } from "../lib/json-nesting";
 import { setClientAddress, setRequestId } from "./request-context";
 import { randomBase62 } from "../lib/ids";
 
@@ -21,6 +21,9 @@ export interface HandlerOptions {
 }
 
 const CLIENT_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+
+/** Deepest nesting accepted in JSON bodies of the control APIs (issue 12 §3). */
+export const MAX_JSON_DEPTH = 64;
 const BODY_METHODS = new Set(["POST", "PUT", "PATCH"]);
 
 function needsJson(method: string, pathname: string): boolean {
@@ -87,7 +90,7 @@ export function createHandler(handle: (req: Request) => Promise<Response> | Resp
       res = errorResponse(familyOf(url.pathname), new AppError("payload_too_large", `The request body is larger than ${opts.bodyLimitBytes} bytes.`), requestId);
     } else if (json && !jsonType) {
       res = errorResponse(familyOf(url.pathname), new AppError("unsupported_media_type"), requestId);
-    } else if (json && bytes && jsonDepth(bytes, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) {
+    } else if (json && bytes && bytesNestDeeperThan(bytes, MAX_JSON_DEPTH)) {
       res = errorResponse(familyOf(url.pathname), new AppError("invalid_json", `The request body is nested deeper than ${MAX_JSON_DEPTH} levels.`), requestId);
     } else {
       res = await handle(req);

@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { trivialBackend } from "../../bench/lib/backends";
-import { MAX_JSON_DEPTH } from "../../src/http/json-depth";
+import { MAX_JSON_DEPTH } from "../../src/http/server";
 import { startServer, type TestServer } from "../harness";
 import { call, deploy, invoke, type Target } from "../reliability/host-helpers";
 
