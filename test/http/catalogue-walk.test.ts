@@ -7,6 +7,9 @@
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { slowLoadBackend, trivialBackend } from "../../bench/lib/backends";
+import { join } from "node:path";
+import { createWorkspace } from "../../src/auth";
+import { openDatabase } from "../../src/db";
 import { catalogue, type ErrorCode } from "../../src/errors";
 import { startServer, type TestServer } from "../harness";
 import { call, deploy, type Target } from "../reliability/host-helpers";
@@ -90,12 +93,31 @@ const provoke: Partial<Record<ErrorCode, () => Promise<{ status: number; body: a
   },
   endpoint_unreachable: async () => {
     const a = await deploy(t, "memory-bomb", `import { defineBackend } from "cantrip";
-export default defineBackend({ routes: { "POST /": { handle: async () => { const a = new Uint8Array(512 << 20); return { n: a.length }; } } } });`, { limits: { memoryBytes: 16 * 1024 * 1024 } });
+export default defineBackend({ routes: { "POST /": { handle: async () => { const a = new Uint8Array(512 << 20); return { n: a.length }; } } } });`, { limits: { memoryMb: 16 } });
     return invokeWith(a.slug, bearer(a.key));
   },
   endpoint_timeout: async () => {
     const a = await deploy(t, "spinner", `import { defineBackend } from "cantrip";
 export default defineBackend({ routes: { "POST /": { handle: async () => { for (;;) {} } } } });`, { limits: { cpuMs: 100 } });
+    return invokeWith(a.slug, bearer(a.key));
+  },
+  forbidden: async () => {
+    // A second tenant, made the way an operator makes one (`cantrip workspace create`), asks for a backup.
+    const opened = openDatabase(join(s.dataDir, "cantrip.db"));
+    try {
+      const { token } = createWorkspace(opened.db, "tenant-b");
+      return await call({ url: t.url, token: token.token }, "POST", "/v1/admin/backup");
+    } finally {
+      opened.close();
+    }
+  },
+  bad_response: async () => {
+    const a = await deploy(t, "nan-status", `import { defineBackend } from "cantrip";
+export default defineBackend({ routes: { "POST /": () => {
+  const r = new Response("{}", { headers: { "content-type": "application/json" } });
+  Object.defineProperty(r, "status", { value: NaN });
+  return r;
+} } });`);
     return invokeWith(a.slug, bearer(a.key));
   },
   model_not_configured: () => call(t, "POST", "/v1/generate", { name: "gen", prompt: "an API that says hello to whoever calls it" }),

@@ -140,8 +140,8 @@ test("the counters are in /readyz details", async () => {
   expect(ready.body.details.dbBytes).toBeGreaterThan(0);
   const metrics = await (await fetch(`${t.url}/metrics`, { headers: { authorization: `Bearer ${t.token}` } })).text();
   expect(metrics).toMatch(/cantrip_background_loop_failures\{loop="key-usage"\} [1-9]/);
-  expect(metrics).toMatch(new RegExp(`cantrip_invocation_rows_dropped ${counters().rowsDropped}\\b`));
-  expect(metrics).toMatch(new RegExp(`cantrip_retention_pruned_rows ${counters().rowsPruned}\\b`));
+  expect(metrics).toMatch(/cantrip_invocation_rows_dropped [1-9]/);
+  expect(metrics).toMatch(/cantrip_retention_pruned_rows [1-9]/);
 });
 
 test("last resort: an uncaught exception and an unhandled rejection in a running cantrip are logged with their origin and counted; the same process goes on serving", async () => {
