@@ -2,8 +2,9 @@
  * The operator's counters for the host's own health: failures of each background loop (by
  * name), uncaught exceptions and unhandled rejections, invocation/log rows dropped because
  * they can never be written, rows pruned by retention, and the database size. One object
- * per server, created by the composition root; /readyz and the log read it today, and the
- * metrics exporter will read the same object (`snapshot()`), so nothing else keeps counts.
+ * per server, created by the composition root; /readyz details and the log read it, and the
+ * metrics exporter reads the same object at scrape time (src/boot.ts wires its sources), so
+ * nothing else keeps these counts.
  */
 
 /** A plain, JSON-safe copy of the counters at one moment. */
