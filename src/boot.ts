@@ -366,7 +366,7 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
     bootstrapToken: created?.token ?? null,
     internals: { queue, scheduler, runtime, invocations, keys, sqlite, counters, loops, pruner },
     async stop() {
-      for (const l of loops.values()) l.stop();
+      await Promise.all([...loops.values()].map((l) => l.stop()));
       await server.stop(true);
       await queue.stop({ timeoutMs: 5000 });
       invocations.flush();

@@ -2,7 +2,7 @@
  * Background loops: one timer per named piece of periodic work (invocation-log flush,
  * lastUsedAt batches, scheduler tick, retention...). A run that throws or rejects is logged
  * with the loop's name and counted, and the loop keeps its schedule; runs never overlap (an
- * async run still going when the timer fires is skipped). This is the only place a
+ * async run still going when the timer fires is skipped; runNow then waits for it). This is the only place a
  * background timer's failure is handled, so no loop can take the process down.
  */
 import type { HealthCounters } from "./counters";
@@ -16,7 +16,8 @@ export interface Loop {
   readonly name: string;
   /** Runs the body once now (guarded like a timer run); resolves when it is done. */
   runNow(): Promise<void>;
-  stop(): void;
+  /** Stops the timer; resolves once a run in progress (if any) has finished. */
+  stop(): Promise<void>;
 }
 
 /** Logs and counts one failure of the named loop; never throws. */
@@ -34,23 +35,30 @@ export function reportLoopFailure(name: string, error: unknown, deps: { logger: 
  * never keeps a stopping process alive.
  */
 export function startLoop(name: string, everyMs: number, body: () => unknown, deps: { logger: LoopLogger; counters: HealthCounters }): Loop {
-  let running = false;
-  const run = async () => {
-    if (running) return;
-    running = true;
-    try {
-      await body();
-    } catch (e) {
-      reportLoopFailure(name, e, deps);
-    } finally {
-      running = false;
-    }
+  let current: Promise<void> | null = null;
+  const run = (): Promise<void> => {
+    if (current) return current;
+    // The body starts in a microtask, so `current` is set before a synchronous throw settles it.
+    const p: Promise<void> = Promise.resolve()
+      .then(body)
+      .then(
+        () => {},
+        (e) => reportLoopFailure(name, e, deps),
+      )
+      .finally(() => {
+        if (current === p) current = null;
+      });
+    current = p;
+    return p;
   };
   const timer = setInterval(run, everyMs);
   (timer as { unref?: () => void }).unref?.();
   return {
     name,
     runNow: run,
-    stop: () => clearInterval(timer),
+    async stop() {
+      clearInterval(timer);
+      await current;
+    },
   };
 }
