@@ -5,6 +5,7 @@
  * calls to configure, describe and invoke a backend.
  */
 import "./shims/host";
+import "./shims/lockdown";
 import { Headers } from "./shims/headers";
 import { URL, URLSearchParams } from "./shims/url";
 import { Request, Response } from "./shims/body";
@@ -14,7 +15,7 @@ import { fetch } from "./shims/fetch";
 import { defineBackend, toErrorResponse } from "./sdk/backend";
 import { HttpError } from "./sdk/errors";
 import { t } from "./sdk/schema";
-import { config, makeContext } from "./sdk/context";
+import { bindCall, config, enterCall, makeContext } from "./sdk/context";
 
 const globals = { Headers, URL, URLSearchParams, Request, Response, TextEncoder, TextDecoder, atob, btoa, structuredClone, crypto, console, setTimeout, clearTimeout, queueMicrotask, fetch };
 for (const [k, v] of Object.entries(globals)) Object.defineProperty(globalThis, k, { value: v, writable: true, configurable: true, enumerable: false });
@@ -41,10 +42,11 @@ const entry = {
   },
   /** `body`: the request body as bytes, or as a string when the host already decoded it (valid UTF-8). */
   async dispatch(b: unknown, meta: string, body: ArrayBuffer | string | undefined): Promise<[string, string | ArrayBuffer | null]> {
-    const m = JSON.parse(meta) as { method: string; url: string; headers: [string, string][] };
+    const m = JSON.parse(meta) as { method: string; url: string; headers: [string, string][]; call?: number };
     const method = m.method.toUpperCase();
     const hasBody = body !== undefined && body !== null && method !== "GET" && method !== "HEAD";
     const req = Request._incoming(m.url, method, m.headers, hasBody ? (typeof body === "string" ? body : new Uint8Array(body)) : null);
+    if (typeof m.call === "number") bindCall(req, m.call);
     const backend = asBackend(b);
     let res: unknown;
     try {
@@ -63,10 +65,12 @@ const entry = {
       return [JSON.stringify({ bad: "reading the Response's status, headers or body threw" }), null];
     }
   },
-  async scheduled(b: unknown): Promise<void> {
+  /** `call`: the host's id of this run, so the ctx the handler gets names it. */
+  async scheduled(b: unknown, call?: number): Promise<void> {
     const backend = asBackend(b);
     if (typeof backend.scheduled !== "function") throw new Error("This backend has no scheduled handler.");
-    await (backend.__cantrip ? backend.scheduled() : backend.scheduled(makeContext(null), config.env));
+    const run = () => (backend.__cantrip ? backend.scheduled!() : backend.scheduled!(makeContext(null), config.env));
+    await (typeof call === "number" ? enterCall(call, run) : run());
   },
 };
 

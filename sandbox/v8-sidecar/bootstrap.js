@@ -1,19 +1,22 @@
 /**
  * Guest side, evaluated in every V8 isolate before the prelude: turns the sidecar's
- * callbacks ($log, $random, $call, $done) into the `__cantripHost` object the prelude
+ * callbacks ($log, $random, $call, $timer, $clearTimer, $done) into the `__cantripHost` object the prelude
  * captures, with UTF-8 encode/decode in plain JS (no host round trip), and leaves
  * `__cantripV8Finish` — run after the prelude — which takes the prelude's entry, hides every
  * global the guest must not see, and returns the control object the sidecar drives.
  */
 (() => {
   const g = globalThis;
-  const $log = g.$log, $random = g.$random, $call = g.$call, $done = g.$done;
-  for (const k of ["$log", "$random", "$call", "$done"]) delete g[k];
+  const $log = g.$log, $random = g.$random, $call = g.$call, $done = g.$done, $timer = g.$timer, $clearTimer = g.$clearTimer;
+  for (const k of ["$log", "$random", "$call", "$done", "$timer", "$clearTimer"]) delete g[k];
   // V8 hands Error.prepareStackTrace the raw call sites (getThis, getFunction): pin it so a
   // guest cannot install one; stacks stay plain strings, as in QuickJS.
   Object.defineProperty(Error, "prepareStackTrace", { get: () => undefined, set: () => {}, configurable: false, enumerable: false });
   const pending = new Map();
+  /** Guest timer id → the hid its promise waits on (so clearTimer can forget it). */
+  const timers = new Map();
   let nextHid = 1;
+  const callArg = (call) => (typeof call === "number" ? call : -1);
 
   function encode(s) {
     const out = new Uint8Array(s.length * 3);
@@ -57,16 +60,30 @@
   }
 
   g.__cantripHost = {
-    log: (level, message) => $log(String(level), String(message)),
+    log: (level, message, call) => $log(String(level), String(message), callArg(call)),
     random: (n) => $random(n | 0),
     encode: (s) => encode(String(s)),
     decode: (b) => decode(b),
-    call(op, args, body) {
+    call(op, args, body, call) {
       const hid = nextHid++;
       return new Promise((resolve, reject) => {
         pending.set(hid, { resolve, reject });
-        $call(hid, String(op), String(args), body instanceof ArrayBuffer ? body : undefined);
+        $call(hid, String(op), String(args), body instanceof ArrayBuffer ? body : undefined, callArg(call));
       });
+    },
+    timer(id, ms) {
+      const hid = nextHid++;
+      $timer(hid, id, ms); // throws past the per-call limit, before any promise exists
+      return new Promise((resolve, reject) => {
+        pending.set(hid, { resolve, reject, timer: id });
+        timers.set(id, hid);
+      });
+    },
+    clearTimer(id) {
+      const hid = timers.get(id);
+      timers.delete(id);
+      if (hid !== undefined) pending.delete(hid);
+      $clearTimer(id);
     },
   };
 
@@ -123,13 +140,32 @@
           return entry.describe(backend);
         },
         start: (id, meta, body) => report(id, entry.dispatch(backend, meta, body ?? undefined)),
-        scheduled: (id) => report(id, apply(then, entry.scheduled(backend), [() => ["", null]])),
+        scheduled: (id) => report(id, apply(then, entry.scheduled(backend, id), [() => ["", null]])),
         settle(hid, ok, json, bytes) {
           const p = pending.get(hid);
           if (!p) return;
           pending.delete(hid);
+          if (p.timer !== undefined) timers.delete(p.timer);
           if (ok) p.resolve([json, bytes ?? undefined]);
           else p.reject(new Error(json));
+        },
+        /** Reject timers whose call ended (only the setTimeout shim's own handlers run). */
+        cancel(hids) {
+          for (const hid of hids) {
+            const p = pending.get(hid);
+            if (!p) continue;
+            pending.delete(hid);
+            if (p.timer !== undefined) timers.delete(p.timer);
+            p.reject(new Error("the call that set this timer has ended"));
+          }
+        },
+        /** Forget requests no call is left to receive (their promises stay pending; nothing runs). */
+        forget(hids) {
+          for (const hid of hids) {
+            const p = pending.get(hid);
+            pending.delete(hid);
+            if (p?.timer !== undefined) timers.delete(p.timer);
+          }
         },
       };
     },

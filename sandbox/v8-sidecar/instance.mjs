@@ -21,6 +21,9 @@ export function classify(message) {
   return "crashed";
 }
 
+/** CPU a housekeeping chore may use (cancelling an ended call's timers runs only shim code). */
+const CHORE_CPU_MS = 50;
+
 /** The status in the prelude's metadata, or 0 when it has none (the host checks it properly). */
 function peekStatus(meta) {
   try {
@@ -51,9 +54,13 @@ export class Instance {
     this.iso = new ivm.Isolate({ memoryLimit: mb, onCatastrophicError: (m) => this.#catastrophe(m) });
     this.ctx = this.iso.createContextSync();
     const g = this.ctx.global;
-    g.setSync("$log", new ivm.Callback((level, msg) => this.running?.log(level, msg)));
+    g.setSync("$log", new ivm.Callback((level, msg, call) => this.#owner(call)?.log(level, msg)));
     g.setSync("$random", new ivm.Callback((n) => new Uint8Array(globalThis.crypto.getRandomValues(new Uint8Array(Math.min(65536, Math.max(0, n))))).buffer));
-    g.setSync("$call", new ivm.Callback((hid, op, args, body) => this.#hostCall(hid, op, args, body)));
+    g.setSync("$call", new ivm.Callback((hid, op, args, body, call) => this.#hostCall(hid, op, args, body, call)));
+    g.setSync("$timer", new ivm.Callback((hid, id, ms) => this.#timer(hid, id, ms)));
+    g.setSync("$clearTimer", new ivm.Callback((id) => {
+      for (const c of this.calls.values()) if (c.clearTimer(id)) return;
+    }));
     g.setSync("$done", new ivm.Callback((id, ok, a, b, problem) => this.#done(id, ok, a, b, problem), { ignored: true }));
     this.iso.compileScriptSync(shared.bootstrap, { filename: "cantrip:v8-bootstrap.js" }).runSync(this.ctx);
     const prelude = this.iso.compileScriptSync(shared.prelude, { filename: "cantrip:prelude.js", cachedData: shared.preludeCache, produceCachedData: !shared.preludeCache });
@@ -65,7 +72,7 @@ export class Instance {
     });
     this.cantrip.evaluateSync();
     const ctl = this.ctx.evalSync("__cantripV8Finish()", { reference: true });
-    this.ctl = Object.fromEntries(["configure", "setBackend", "start", "scheduled", "settle"].map((k) => [k, ctl.getSync(k, { reference: true })]));
+    this.ctl = Object.fromEntries(["configure", "setBackend", "start", "scheduled", "settle", "cancel", "forget"].map((k) => [k, ctl.getSync(k, { reference: true })]));
   }
 
   async load(id, code, limits, config) {
@@ -94,7 +101,7 @@ export class Instance {
 
   fetch(id, req, body) {
     const call = this.#begin(id, "fetch");
-    const meta = JSON.stringify({ method: req.method, url: req.url, headers: req.headers });
+    const meta = JSON.stringify({ method: req.method, url: req.url, headers: req.headers, call: id });
     const b = body && body.byteLength ? new this.ivm.ExternalCopy(body.buffer).copyInto({ release: true }) : null;
     this.#slice(call, () => this.ctl.start.apply(undefined, [id, meta, b])).catch((e) => this.#engineError(call, e));
   }
@@ -104,11 +111,20 @@ export class Instance {
     this.#slice(call, () => this.ctl.scheduled.apply(undefined, [id])).catch((e) => this.#engineError(call, e));
   }
 
-  /** Deliver a host result (kv, fetch, a timer) to the guest, as a slice of its call. */
-  settle(call, hid, ok, json, bytes) {
-    if (this.dead || call.done) return;
+  /**
+   * Deliver a host result (kv, fetch, a timer) to the guest, as a slice of its call. A
+   * result whose call has ended (its promise was shared with another call) settles in a
+   * slice of a call still running here — the only code that can be waiting for it — or,
+   * when none is, is forgotten without running guest code.
+   */
+  settle(owner, hid, ok, json, bytes) {
+    if (this.dead) return;
     const b = bytes && bytes.byteLength ? new this.ivm.ExternalCopy(bytes.buffer.byteLength === bytes.byteLength ? bytes.buffer : bytes.slice().buffer).copyInto({ release: true }) : undefined;
-    this.#slice(call, () => this.ctl.settle.apply(undefined, [hid, ok, json, b])).catch((e) => this.#engineError(call, e));
+    // The receiving call is chosen when the slice starts: the owner may end while it queues.
+    let target = owner;
+    const pick = () => (target = owner.done ? [...this.calls.values()].find((c) => !c.done) : owner);
+    const orphan = () => this.ctl.forget.apply(undefined, [new this.ivm.ExternalCopy([hid]).copyInto()]);
+    this.#slice(pick, () => this.ctl.settle.apply(undefined, [hid, ok, json, b]), orphan).catch((e) => target && this.#engineError(target, e));
   }
 
   /**
@@ -181,6 +197,11 @@ export class Instance {
     this.calls.delete(call.id);
     const { send } = this.hooks;
     if (failure) return send({ t: "failed", id: call.id, reason: failure.reason, message: failure.message, dropped: true, logs: call.logs });
+    // Timers that outlive their call are cancelled in the guest too (only the setTimeout shim's handlers run).
+    if (call.leftTimers.length && !this.dead) {
+      const hids = call.leftTimers;
+      this.#housekeep(() => this.ctl.cancel.apply(undefined, [new this.ivm.ExternalCopy(hids).copyInto()]));
+    }
     if (kind === "load") return send({ t: "loaded", id: call.id, describeJson: value, memoryBytes: this.memoryBytes });
     const dropped = this.#afterCall();
     if (kind === "scheduled") return send({ t: "scheduled-done", id: call.id, dropped, result: { ...value, logs: call.logs, cpuMs: call.cpuMs, wallMs: call.wallMs } });
@@ -203,10 +224,17 @@ export class Instance {
     return `The sandbox ran out of memory (limit ${this.limits.memoryBytes} bytes).`;
   }
 
-  /** Runs fn (an async apply into the isolate) after the previous slice, attributed to call. */
-  #slice(call, fn) {
+  /**
+   * Runs fn (an async apply into the isolate) after the previous slice, attributed to call
+   * (or to the call `call()` picks when the slice starts; if it picks none, `orphan` runs
+   * as housekeeping instead).
+   */
+  #slice(pickCall, fn, orphan) {
     const run = async () => {
-      if (this.dead || call.done) return undefined;
+      if (this.dead) return undefined;
+      const call = typeof pickCall === "function" ? pickCall() : pickCall;
+      if (!call) return orphan ? orphan() : undefined;
+      if (call.done) return undefined;
       this.running = call;
       this.sliceCpu0 = this.#cpuNow();
       try {
@@ -223,16 +251,48 @@ export class Instance {
     return p;
   }
 
-  #hostCall(hid, op, args, body) {
-    const call = this.running;
-    if (!call || call.done) return;
-    const settle = (ok, json, bytes) => this.settle(call, hid, ok, json, bytes);
-    // Same rule as timerDelay() in src/runtime/host-calls.ts: finite, >= 0, at most the wall limit.
-    if (op === "sleep") {
-      const ms = Number(args);
-      return call.sleep(Number.isFinite(ms) ? Math.min(Math.max(0, ms), call.limits.wallMs) : 0, settle);
-    }
+  /** The call a host request belongs to: the one the guest named (its ctx) while it runs, else the running slice's. */
+  #owner(claimed) {
+    const named = typeof claimed === "number" && claimed >= 0 ? this.calls.get(claimed) : undefined;
+    if (named && !named.done) return named;
+    const r = this.running;
+    return r && !r.done && !r.chore ? r : null;
+  }
+
+  #hostCall(hid, op, args, body, claimed) {
+    const call = this.#owner(claimed);
+    if (!call) return;
     this.hooks.host(this, call, hid, op, args, body ? new Uint8Array(body) : undefined);
+  }
+
+  #timer(hid, id, ms) {
+    const call = this.running;
+    if (!call || call.done || call.chore) throw new Error("no active call");
+    call.timer(hid, id, ms, (h) => this.settle(call, h, true, ""));
+  }
+
+  /**
+   * Guest work that belongs to no call (forgetting or cancelling requests), between slices.
+   * Only platform code should run, but a guest may have patched builtins it uses: it runs as
+   * a "chore" with its own small CPU budget, policed by checkCpu like any slice.
+   */
+  #housekeep(fn) {
+    const p = this.#queue.then(async () => {
+      if (this.dead) return;
+      const chore = { id: -1, chore: true, done: false, cpuNs: 0n, limits: { ...this.limits, cpuMs: Math.min(CHORE_CPU_MS, this.limits.cpuMs) }, log() {}, finish() { this.done = true; } };
+      this.running = chore;
+      this.sliceCpu0 = this.#cpuNow();
+      try {
+        await fn();
+      } catch {
+        this.drop();
+      } finally {
+        chore.cpuNs += this.#cpuNow() - this.sliceCpu0;
+        this.running = null;
+        if (!this.dead && chore.cpuNs > BigInt(chore.limits.cpuMs) * 1_000_000n) this.drop();
+      }
+    });
+    this.#queue = p.catch(() => {});
   }
 
   #done(id, ok, a, b, problem) {

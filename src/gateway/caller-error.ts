@@ -17,6 +17,7 @@ const MESSAGES: Record<Exclude<RuntimeFailureReason, "bad_response" | "overloade
   memory_limit: "The backend exceeded its memory limit.",
   crashed: "The backend's sandbox stopped during the call.",
   load_failed: "The backend could not be loaded.",
+  memory_budget: "The sandbox's memory budget is in use by other calls; retry shortly.",
 };
 
 /**

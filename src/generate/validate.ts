@@ -11,6 +11,7 @@
  */
 import { checkSchema } from "../lib/json-schema";
 import { newId } from "../lib/ids";
+import { failureLogs } from "../runtime/failures";
 import type { BackendDescription, BundleRef, EgressEvent, GuestLogLine, GuestRequest, GuestResponse, SandboxRuntime, ScratchWorld } from "../runtime/types";
 import { assertionsOf, type Example, type Expectation, type Spec } from "./spec";
 import { resolveTemplates, TemplateError, type Responses } from "./templates";
@@ -147,7 +148,7 @@ async function runChecks(runtime: SandboxRuntime, ref: BundleRef, world: Scratch
     described = await runtime.check(ref);
     checks.push({ name: "module loads", kind: "load", ok: true, errors: [] });
   } catch (e) {
-    checks.push({ name: "module loads", kind: "load", ok: false, errors: [(e as Error).message], logs: logLines((e as { details?: { logs?: GuestLogLine[] } }).details?.logs) });
+    checks.push({ name: "module loads", kind: "load", ok: false, errors: [(e as Error).message], logs: logLines(failureLogs(e)) });
     return finish(checks, described);
   }
   const responses: Responses = new Map();
@@ -221,7 +222,7 @@ async function call(runtime: SandboxRuntime, ref: BundleRef, req: GuestRequest, 
     c.logs = logLines(res.logs);
   } catch (e) {
     c.errors.push(`platform error: ${(e as Error).message}`);
-    c.logs = logLines((e as { details?: { logs?: GuestLogLine[] } }).details?.logs);
+    c.logs = logLines(failureLogs(e));
   }
   c.upstream = world.takeEvents();
   c.environment = c.upstream.filter((u) => u.problem).map((u) => u.problem!);

@@ -2,8 +2,8 @@
  * The outer request wrapper around the Elysia app: assigns the request id, records the
  * client's address, refuses oversize bodies (413), non-JSON bodies on JSON routes (415) and
  * JSON nested deeper than MAX_JSON_DEPTH (400 invalid_json, by the linear scan in
- * src/lib/json-nesting.ts) before anything parses them, stamps `x-request-id` on every
- * response, and writes one log line per request.
+ * src/lib/json-nesting.ts) before anything parses them, stamps `x-request-id` and the
+ * baseline security headers on every response, and writes one log line per request.
  */
 import { AppError } from "../errors";
 import { errorResponse, familyOf } from "./envelope";
@@ -11,6 +11,7 @@ import type { Logger } from "./logger";
 import { bytesNestDeeperThan } from "../lib/json-nesting";
 import { setClientAddress, setRequestId } from "./request-context";
 import { randomBase62 } from "../lib/ids";
+import { applyBaseline } from "./security-headers";
 
 export interface HandlerOptions {
   bodyLimitBytes: number;
@@ -101,6 +102,7 @@ export function createHandler(handle: (req: Request) => Promise<Response> | Resp
       res = new Response(res.body, { status: res.status, statusText: res.statusText, headers: new Headers(res.headers) });
       res.headers.set("x-request-id", requestId);
     }
+    applyBaseline(res);
     opts.onResponse?.(url.pathname, res.status, (performance.now() - started) / 1000);
     if (opts.logRequests) {
       opts.logger.info("request", {

@@ -74,10 +74,16 @@ export function parseHostCall(op: unknown, argsJson: unknown, bytes: unknown, li
   }
 }
 
-/** A guest timer's delay: a finite number of ms, at least 0, at most the call's wall limit. */
-export function timerDelay(arg: unknown, wallMs: number): number {
-  const ms = Number(arg);
-  return Number.isFinite(ms) ? Math.min(Math.max(0, ms), wallMs) : 0;
+/**
+ * A guest timer's delay in whole ms (setTimeout's second argument, as the guest's shim
+ * passed it to host.timer): a number > 0 is rounded up, so a timer never fires early;
+ * anything else (0, negative, NaN, not a number) is 0. Never clamped: a delay past the
+ * call's wall deadline (Infinity included) means the timer is never armed and the deadline
+ * ends the call as a wall timeout (504). The V8 sidecar's Call.timer (sandbox/v8-sidecar/
+ * call.mjs, plain JS in Node) applies the same rule.
+ */
+export function timerDelay(arg: unknown): number {
+  return typeof arg === "number" && arg > 0 ? Math.ceil(arg) : 0;
 }
 
 function key(k: unknown): string {

@@ -17,7 +17,7 @@ import { failureLogs } from "./failures";
 export interface RuntimeOptions {
   /** Sandbox workers (default: 2, about one per core). */
   workers?: number;
-  /** Total engine memory the warm pool may hold before evicting idle instances (default 2 GiB). */
+  /** Total sandbox memory, busy instances counted at their memory limit (default 2 GiB); see InstancePool. */
   memoryBudgetBytes?: number;
   kv: KvStore;
   secrets: SecretResolver;

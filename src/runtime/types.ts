@@ -122,11 +122,14 @@ export type RuntimeFailureReason =
   | "crashed"
   | "bad_response"
   | "load_failed"
-  | "overloaded";
+  | "overloaded"
+  /** The sandbox's total memory budget is held by other calls (503 sandbox_memory_exhausted). */
+  | "memory_budget";
 
 export interface RuntimeStats {
   workers: number;
   instances: number;
+  /** Sandbox memory committed now: idle instances at their heap, busy ones and loads at their cap. */
   memoryBytes: number;
   loads: number;
   evictions: number;
@@ -142,11 +145,12 @@ export interface ScheduledResult {
 
 /**
  * The sandbox runtime. Platform failures are thrown as AppError:
- * `endpoint_timeout` (cpu_timeout / wall_timeout), `bad_response` (a response that is not
- * valid HTTP; see guest-values.ts) or `endpoint_unreachable` (memory_limit, crashed,
- * load_failed, overloaded), with `details.reason`; the guest's console lines of a failed
- * call are on the error (failureLogs), never in its details. Every response, description
- * and scheduled result returned here has passed guest-values.ts.
+ * `endpoint_timeout` (cpu_timeout / wall_timeout), `sandbox_memory_exhausted`
+ * (memory_budget, with Retry-After), `bad_response` (a response that is not valid HTTP; see
+ * guest-values.ts) or `endpoint_unreachable` (memory_limit, crashed, load_failed,
+ * overloaded), with `details.reason`; the guest's console lines of a failed call are on the
+ * error (failureLogs), never in its details. Every response, description and scheduled
+ * result returned here has passed guest-values.ts.
  */
 export interface SandboxRuntime {
   /** Load the bundle once (fresh instance), return its description; throws on load failure. */

@@ -76,12 +76,12 @@ test("limits set on create and changed by PATCH apply to the next call", async (
   expect(got.body.data.limitOverrides).toEqual({ wallMs: 300, responseBytes: 2048 });
   expect(got.body.data.limits).toMatchObject({ wallMs: 300, responseBytes: 2048, cpuMs: 800 });
 
-  // Within the limits: fine. Over the wall limit: 504. Over the response size: 502.
+  // Within the limits: fine. Over the wall limit: 504. Over the response size: 502 bad_response (guest-values.ts).
   expect((await invoke(s.url, a.slug, a.key, { sleep: 10 })).status).toBe(200);
   const slowCall = await invoke(s.url, a.slug, a.key, { sleep: 800 });
   expect([slowCall.status, slowCall.body.error?.code]).toEqual([504, "endpoint_timeout"]);
   const big = await invoke(s.url, a.slug, a.key, { bytes: 4000 });
-  expect([big.status, big.body.error?.code]).toEqual([502, "endpoint_unreachable"]);
+  expect([big.status, big.body.error?.code]).toEqual([502, "bad_response"]);
 
   // Raise both: the very next calls succeed (no redeploy, no restart).
   const p = await s.json(`/v1/agents/${a.id}`, { method: "PATCH", json: { limits: { wallMs: 2000, responseBytes: 8192 } } });

@@ -11,7 +11,7 @@ import { timerDelay } from "../host-calls";
 import type { GuestConfig } from "./protocol";
 import { Call, Failure } from "./call-state";
 import { currentCall, slice } from "./slices";
-import type { HostResult } from "./guest-host";
+import type { HostResult, Settler } from "./guest-host";
 import type { SparePool, Vm } from "./vm-factory";
 
 export type Bridge = (callId: number, op: string, args: string, bytes: Uint8Array | undefined) => Promise<HostResult>;
@@ -74,26 +74,54 @@ export class QjsInstance {
     make.dispose();
     settled.dispose();
     const s = v.host;
-    s.current = () => currentCall();
-    s.log = (level, msg) => (currentCall() as Call | null)?.log(level, msg);
-    s.call = (op, args, bytes) => {
+    s.log = (level, msg, claimed) => this.owner(claimed)?.log(level, msg);
+    s.call = (op, args, bytes, claimed, settler) => {
+      const call = this.owner(claimed);
+      if (!call) throw new Error("no active call");
+      this.bridge(call.id, op, args, bytes).then(
+        (r) => this.deliver(call, settler, (st) => st.resolve(r)),
+        (e) => this.deliver(call, settler, (st) => st.reject(e instanceof Error ? e.message : String(e))),
+      );
+    };
+    s.timer = (id, ms, settler) => {
       const call = currentCall() as Call | null;
-      if (!call) return Promise.reject(new Error("no active call"));
-      if (op === "sleep") return call.sleep(timerDelay(args, this.limits.wallMs)).then(() => ({ json: "" }));
-      return this.bridge(call.id, op, args, bytes);
+      if (!call) throw new Error("no active call");
+      call.timer(id, timerDelay(ms), settler, (st) => this.deliver(call, st, (x) => x.resolve()));
     };
-    s.settle = (token, apply) => {
-      const call = token as Call;
-      if (this.dead || call.done) return;
-      try {
-        this.run(call, () => {
-          apply();
-          this.pump();
-        });
-      } catch (e) {
-        call.fail(e instanceof Failure ? e : new Failure("crashed", String(e)));
-      }
+    s.clearTimer = (id) => {
+      for (const c of this.calls.values()) if (c.clearTimer(id)) return;
     };
+  }
+
+  /**
+   * The call a host request belongs to: the one the guest named (its ctx), while it runs
+   * on this instance; else the call whose slice is running.
+   */
+  private owner(claimed: number | undefined): Call | null {
+    const named = claimed === undefined ? undefined : this.calls.get(claimed);
+    if (named && !named.done) return named;
+    return currentCall() as Call | null;
+  }
+
+  /**
+   * Settles a host request's guest promise in a slice of its call. A request whose call
+   * has ended (the guest shared its promise with another call) settles in a slice of a call
+   * still running here — the only code that can be waiting for it — or is dropped.
+   */
+  private deliver(owner: Call, settler: Settler, apply: (s: Settler) => void): void {
+    if (this.dead) return;
+    let call: Call | undefined = owner;
+    if (call.done) call = [...this.calls.values()].find((c) => !c.done);
+    if (!call) return settler.discard();
+    const target = call;
+    try {
+      this.run(target, () => {
+        apply(settler);
+        this.pump();
+      });
+    } catch (e) {
+      target.fail(e instanceof Failure ? e : new Failure("crashed", String(e)));
+    }
   }
 
   static async load(spares: SparePool, callId: number, name: string, code: string, limits: Limits, config: GuestConfig, bridge: Bridge, onDrop: () => void): Promise<{ instance: QjsInstance; describeJson: string | null }> {
@@ -139,7 +167,7 @@ export class QjsInstance {
     const call = this.begin(id);
     const { vm } = this.v;
     try {
-      const meta = JSON.stringify({ method: req.method, url: req.url, headers: req.headers });
+      const meta = JSON.stringify({ method: req.method, url: req.url, headers: req.headers, call: id });
       const text = req.body && req.body.byteLength ? utf8(req.body) : undefined;
       const first = this.run(call, () => {
         const body = text !== undefined ? vm.newString(text) : req.body && req.body.byteLength ? vm.newArrayBuffer(req.body.slice().buffer as ArrayBuffer) : vm.undefined;
@@ -169,7 +197,7 @@ export class QjsInstance {
     const call = this.begin(id);
     try {
       const first = this.run(call, () => {
-        const p = this.callEntry("scheduled", this.backend.dup());
+        const p = this.callEntry("scheduled", this.backend.dup(), this.v.vm.newNumber(id));
         try {
           this.pump();
           return this.settledOrWatch(call, p);
@@ -210,6 +238,19 @@ export class QjsInstance {
   }
 
   private end(call: Call): void {
+    // Timers that outlive their call are cancelled in the guest too (their promise rejects,
+    // so the shim forgets them); only shim code runs in this slice.
+    if (!this.dead && call.pendingTimers > 0) {
+      const left = call.takeTimers();
+      try {
+        this.run(call, () => {
+          for (const st of left) st.reject("the call that set this timer has ended");
+          this.pump();
+        });
+      } catch {
+        this.drop();
+      }
+    }
     call.finish();
     this.calls.delete(call.id);
     this.waits.delete(call.id);

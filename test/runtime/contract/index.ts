@@ -11,6 +11,8 @@ import { egressOptions, egressTests } from "./egress";
 import { egressAbuseTests } from "./egress-abuse";
 import { escapeTests } from "./escape";
 import { hostileTests } from "./hostile";
+import { interleavingTests } from "./interleaving";
+import { memoryBudgetTests } from "./memory-budget";
 
 export function runContract(name: string, engine: EngineFactory, traits: EngineTraits = {}): void {
   describe(`sandbox contract: ${name}`, () => {
@@ -25,6 +27,8 @@ export function runContract(name: string, engine: EngineFactory, traits: EngineT
     egressAbuseTests(h);
     escapeTests(h);
     limitTests(h, traits);
+    interleavingTests(h);
+    memoryBudgetTests(engine);
     hostileTests(h);
   });
 }

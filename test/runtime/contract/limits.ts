@@ -138,5 +138,12 @@ export function limitTests(h: () => Harness, traits: EngineTraits = {}) {
       expect(r.wallMs).toBeLessThan(1000);
       await healthy(H);
     }, 30000);
+    test("the agent's timers limit is the one host.timer enforces; cleared timers free their slot", async () => {
+      const H = h();
+      const code = `const a = []; for (let i = 0; i < 3; i++) a.push(setTimeout(() => {}, 10000)); let full = ""; try { setTimeout(() => {}, 1); } catch (e) { full = e.message; } clearTimeout(a[0]); setTimeout(() => {}, 10000); return full;`;
+      const r = await run(H, code, { timers: 3 });
+      expect(json(r).result).toBe("setTimeout: too many pending timers (limit 3)");
+      await healthy(H);
+    }, 30000);
   });
 }
