@@ -101,6 +101,12 @@ export default defineBackend({ routes: { "POST /": { handle: async () => { const
 export default defineBackend({ routes: { "POST /": { handle: async () => { for (;;) {} } } } });`, { limits: { cpuMs: 100 } });
     return invokeWith(a.slug, bearer(a.key));
   },
+  csrf_failed: async () => {
+    // A dashboard session cookie sent without its X-CSRF-Token header.
+    const signIn = await call(t, "POST", "/v1/session", { token: t.token }, { authorization: "" });
+    const cookie = signIn.headers.get("set-cookie")!.split(";")[0]!;
+    return call(t, "GET", "/v1/agents", undefined, { authorization: "", cookie });
+  },
   forbidden: async () => {
     // A second tenant, made the way an operator makes one (`cantrip workspace create`), asks for a backup.
     const opened = openDatabase(join(s.dataDir, "cantrip.db"));
@@ -130,6 +136,7 @@ const notProvokable: Partial<Record<ErrorCode, string>> = {
   quota_exceeded: "reserved: no route raises it yet",
   agent_not_ready: "needs an agent mid-generation; covered by the generation e2e tests with the fake model",
   invalid_state: "needs a builder conversation, which needs a model; covered by test/e2e/builder.test.ts",
+  sandbox_memory_exhausted: "needs the whole sandbox memory budget held by concurrent calls; covered by test/runtime/memory-cap.test.ts",
   model_unavailable: "model calls run inside jobs, so their failures land in the job, not in an HTTP answer",
   model_output_invalid: "model calls run inside jobs, so their failures land in the job, not in an HTTP answer",
   model_output_truncated: "model calls run inside jobs, so their failures land in the job, not in an HTTP answer",
