@@ -167,7 +167,7 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
     scheduling: { agentConcurrency: config.sandboxAgentConcurrency, agentQueue: config.sandboxAgentQueue, queueWaitMs: config.sandboxQueueWaitMs, heavyCpuMs: config.sandboxHeavyCpuMs },
     kv: createSqliteKv(db),
     secrets: (agentId: string, name: string) => credentials.resolve(agentId, name),
-    egress: { allowPrivate: config.egressAllowPrivate, allowHosts: config.egressAllowHosts },
+    egress: { allowPrivate: config.egressAllowPrivate, allowHosts: config.egressAllowHosts, onRequest: (outcome) => metrics.egressRequest(outcome) },
     engine: serverEngines({ sandbox: config.sandbox, node: config.node }),
   });
   const bundler = createBundler({ dataDir });
@@ -175,7 +175,10 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
   const dbFile = join(dataDir, "cantrip.db");
   const metrics = new Metrics(
     {
-      sandbox: () => ({ ...runtime.stats(), memoryBudgetBytes: config.sandboxMemoryBudgetMb * 1024 * 1024 }),
+      sandbox: () => {
+        const st = runtime.stats();
+        return { ...st, memoryBudgetBytes: config.sandboxMemoryBudgetMb * 1024 * 1024, queued: st.lanes.light.queued + st.lanes.heavy.queued + st.lanes.load.queued };
+      },
       queue: () => queue.depth(),
       database: () => ({ sizeBytes: fileSize(dbFile) + fileSize(`${dbFile}-wal`), prunedRows: counters.rowsPruned, droppedRows: counters.rowsDropped }),
       backgroundFailures: () => Object.entries(counters.snapshot().loopFailures).map(([loop, count]) => ({ loop, count })),
