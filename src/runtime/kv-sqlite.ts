@@ -23,8 +23,14 @@ export function createSqliteKv(db: Db): KvStore {
     "INSERT INTO kv (agent_id, key, value, size, updated_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (agent_id, key) DO UPDATE SET value = excluded.value, size = excluded.size, updated_at = excluded.updated_at",
   );
   const delQ = sql.query<unknown, [string, string]>("DELETE FROM kv WHERE agent_id = ? AND key = ?");
-  const listQ = sql.query<{ key: string }, [string, string, string, string, number]>(
-    "SELECT key FROM kv WHERE agent_id = ? AND key > ? AND substr(key, 1, length(?)) = ? ORDER BY key LIMIT ?",
+  // A prefix's keys are one range of the primary key, [prefix, prefixEnd(prefix)). Scanning
+  // from the cursor with only the substr() filter read every later key of the agent on each
+  // call: a prefix no key has scanned them all (seconds of the main thread at 1M keys).
+  const listRangeQ = sql.query<{ key: string }, [string, string, string, string, number]>(
+    "SELECT key FROM kv WHERE agent_id = ?1 AND key > ?2 AND key >= ?3 AND key < ?4 AND substr(key, 1, length(?3)) = ?3 ORDER BY key LIMIT ?5",
+  );
+  const listFromQ = sql.query<{ key: string }, [string, string, string, number]>(
+    "SELECT key FROM kv WHERE agent_id = ?1 AND key > ?2 AND key >= ?3 AND substr(key, 1, length(?3)) = ?3 ORDER BY key LIMIT ?4",
   );
   /** Bytes each agent's rows use (keys + JSON text), filled on the agent's first write. */
   const totals = new Map<string, number>();
@@ -68,9 +74,26 @@ export function createSqliteKv(db: Db): KvStore {
     list(agentId, opts) {
       const prefix = opts.prefix ?? "";
       const limit = opts.limit ?? 100;
-      const rows = listQ.all(agentId, opts.cursor ?? "", prefix, prefix, limit + 1);
+      const end = prefix.isWellFormed() ? prefixEnd(prefix) : null; // lone surrogates are bound as U+FFFD
+      const rows = end === null ? listFromQ.all(agentId, opts.cursor ?? "", prefix, limit + 1) : listRangeQ.all(agentId, opts.cursor ?? "", prefix, end, limit + 1);
       const keys = rows.slice(0, limit).map((r) => r.key);
       return { keys, cursor: rows.length > limit ? keys[keys.length - 1]! : null };
     },
   };
+}
+
+/**
+ * The least string greater than every string that starts with `prefix` (in code point
+ * order, which is SQLite's BINARY order of UTF-8 text): the prefix with its last code point
+ * below U+10FFFF incremented and what follows dropped. Null when there is none (an empty
+ * prefix, or one made only of U+10FFFF).
+ */
+export function prefixEnd(prefix: string): string | null {
+  const cps = [...prefix].map((c) => c.codePointAt(0)!);
+  for (let i = cps.length - 1; i >= 0; i--) {
+    if (cps[i]! >= 0x10ffff) continue;
+    const next = cps[i]! + 1 === 0xd800 ? 0xe000 : cps[i]! + 1;
+    return String.fromCodePoint(...cps.slice(0, i), next);
+  }
+  return null;
 }
