@@ -1,20 +1,14 @@
 /**
- * BREAK (threat model, promise 4), not fixed here: session swap by cookie tossing. With
- * CANTRIP_APPS_PORT (the documented "separate apps port" setup) apps run on the same host
- * as the platform, and cookies ignore ports. A hostile tenant signs in with its own token,
- * keeps the `cantrip_session` value, and serves a public page whose script sets
- * `cantrip_session=<that value>; path=/v1/` (and `/api/v1/`). JS may not overwrite the
- * operator's HttpOnly cookie at /v1, but a longer path is a separate cookie that Chromium
- * sends first; `sessionCookieOf` (src/http/auth.ts) takes it, GET /v1/session hands the
- * dashboard the attacker session's CSRF token, and from then on the operator's dashboard
- * silently acts in the attacker's workspace (credentials the operator types in go to the
- * attacker). Measured with this test on main in Chromium: the session's workspace was the
- * operator's before the visit and the attacker's after it. The sandboxed default (apps on
- * the platform's port) is not affected: an opaque origin cannot write cookies.
- * Options for the lead: refuse a request that carries more than one session cookie (turns
- * the swap into a sign-out the victim must clear by hand), `__Host-` cookies (https only,
- * Path=/), or requiring CANTRIP_APPS_DOMAIN on another site whenever apps get their own
- * listener. Run with `bun test --todo`.
+ * Session swap by cookie tossing (threat model, promise 4). With CANTRIP_APPS_PORT apps run
+ * on the same host as the platform, and cookies ignore ports. A hostile tenant signs in
+ * with its own token, keeps the `cantrip_session` value, and serves a public page whose
+ * script sets `cantrip_session=<that value>; path=/v1/` (and `/api/v1/`): JS may not
+ * overwrite the operator's HttpOnly cookie at /v1, but a longer path is a separate cookie
+ * that browsers send first. Found by an attack review: on the old code the operator's
+ * dashboard then silently acted in the attacker's workspace. Now two session cookies in one
+ * request are refused (401, `Clear-Site-Data: "cookies"`), so the visit signs the operator
+ * out instead, and signing in again works. The sandboxed default (apps on the platform's
+ * port) is not affected: an opaque origin cannot write cookies.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
@@ -59,7 +53,7 @@ export default defineBackend({ routes: { "GET /": () => new Response(${JSON.stri
     await s?.stop();
   });
 
-  test.todo("after the operator visits the attacker's app, the dashboard still acts in the operator's workspace", async () => {
+  test("after the operator visits the attacker's app, the dashboard is signed out, never in the attacker's workspace", async () => {
     const context = await browser.newContext();
     const page = await context.newPage();
     await page.goto(s.url + "/");
@@ -70,9 +64,21 @@ export default defineBackend({ routes: { "GET /": () => new Response(${JSON.stri
     await page.goto(`${appsBase}/apps/toss/`);
     await page.waitForFunction(() => document.title === "tossed");
     await page.goto(s.url + "/");
-    const after = await page.evaluate(async () => (await (await fetch("/v1/session")).json()).data.workspaceId);
+    const after = await page.evaluate(async () => {
+      const r = await fetch("/v1/session");
+      return { status: r.status, body: await r.json() };
+    });
     expect(before).not.toBe(attackerWs);
-    expect(after).toBe(before);
+    expect(after.body.data?.workspaceId).not.toBe(attackerWs);
+    expect(after.status).toBe(401);
+    // Clear-Site-Data dropped both cookies: signing in again gives the operator's workspace.
+    expect((await context.cookies()).filter((c) => c.name === "cantrip_session")).toEqual([]);
+    await page.goto(s.url + "/");
+    await page.getByLabel("Platform token").fill(s.token);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("heading", { name: "Agents" }).waitFor();
+    const again = await page.evaluate(async () => (await (await fetch("/v1/session")).json()).data.workspaceId);
+    expect(again).toBe(before);
     await context.close();
   }, 60_000);
 });
