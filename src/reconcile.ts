@@ -9,7 +9,7 @@ import type { Db } from "./db";
 import { agents, deployments, jobs } from "./db/schema";
 import type { Deployer } from "./deploy";
 import type { Queue } from "./jobs";
-import { markFailed } from "./generate/job";
+import { markFailed, settle } from "./agents/lifecycle";
 
 const ACTIVE = ["queued", "running"];
 
@@ -34,7 +34,7 @@ export function reconcile(db: Db, queue: Queue, deployer: Deployer): { deploymen
     if (a.status === "deploying") {
       const open = db.select({ id: deployments.id }).from(deployments).where(and(eq(deployments.agentId, a.id), eq(deployments.status, "deploying"))).get();
       if (open) continue;
-      db.update(agents).set({ status: a.liveVersion !== null ? "deployed" : "ready" }).where(eq(agents.id, a.id)).run();
+      settle(db, a);
     } else {
       // A conversation build owns its agent through builder.turn jobs, which carry no agent
       // id until the agent exists; only settle agents with no active job of any kind.

@@ -8,10 +8,10 @@
  */
 import { eq } from "drizzle-orm";
 import type { Db } from "../db";
-import { agents, conversations } from "../db/schema";
+import { conversations } from "../db/schema";
 import { AppError } from "../errors";
 import { newId } from "../lib/ids";
-import { uniqueSlug } from "../agents";
+import { agentById, insertAgent, settle } from "../agents/lifecycle";
 import { getVersion, type Deployer } from "../deploy";
 import type { Gateway } from "../gateway";
 import { MAX_TOKENS, runGeneration, type PipelineDeps } from "../generate/pipeline";
@@ -275,7 +275,8 @@ export class Turns {
     } catch (e) {
       ctx.log("warn", `self-heal failed: ${(e as Error).message}`);
       const a = this.agent(agentId);
-      if (a.liveVersion !== null) this.deps.db.update(agents).set({ status: "deployed" }).where(eq(agents.id, agentId)).run();
+      // A live agent shows deployed again; one that is not live keeps its status.
+      settle(this.deps.db, a, a.status);
       return false;
     }
   }
@@ -284,11 +285,7 @@ export class Turns {
     const { db } = this.deps;
     const id = newId("agent");
     const agent = db.transaction((tx) => {
-      const row = tx
-        .insert(agents)
-        .values({ id, workspaceId: c.workspaceId, slug: uniqueSlug(tx as unknown as Db, c.name || nameFromPrompt(c.prompt)), name: c.name || nameFromPrompt(c.prompt), status: "generating", prompt: c.prompt, jobType: "always_on" })
-        .returning()
-        .get();
+      const row = insertAgent(tx, { id, workspaceId: c.workspaceId, name: c.name || nameFromPrompt(c.prompt), status: "generating", prompt: c.prompt, jobType: "always_on" });
       tx.update(conversations).set({ agentId: id }).where(eq(conversations.id, c.id)).run();
       return row;
     });
@@ -297,9 +294,7 @@ export class Turns {
   }
 
   private agent(id: string) {
-    const a = this.deps.db.select().from(agents).where(eq(agents.id, id)).get();
-    if (!a) throw new AppError("agent_not_found");
-    return a;
+    return agentById(this.deps.db, id);
   }
 
   private load(id: string): ConversationRow {

@@ -6,6 +6,7 @@
  */
 import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import type { AgentFailure, AgentStatus } from "../agents/lifecycle";
 
 const now = sql`(cast(unixepoch('subsec') * 1000 as integer))`;
 
@@ -38,8 +39,8 @@ export const agents = sqliteTable(
     workspaceId: text("workspace_id").notNull().references(() => workspaces.id, { onDelete: "cascade" }),
     slug: text("slug").notNull(),
     name: text("name").notNull(),
-    /** generating | validating | ready | deploying | deployed | failed */
-    status: text("status").notNull(),
+    /** The lifecycle state; written only through src/agents/lifecycle.ts. */
+    status: text("status").$type<AgentStatus>().notNull(),
     prompt: text("prompt"),
     model: text("model"),
     region: text("region").notNull().default("auto"),
@@ -56,7 +57,7 @@ export const agents = sqliteTable(
     allowedHosts: text("allowed_hosts", { mode: "json" }).$type<string[]>().notNull().default(sql`'[]'`),
     /** Environment values from /api/v1/builders `env` (plain, non-secret). */
     env: text("env", { mode: "json" }).$type<Record<string, string>>(),
-    failure: text("failure", { mode: "json" }).$type<{ code: string; message: string; stage?: string }>(),
+    failure: text("failure", { mode: "json" }).$type<AgentFailure>(),
     /** Builders (/api/v1/builders): always_on | one_time, and the service key shown in the builder object. */
     jobType: text("job_type"),
     serviceKeyId: text("service_key_id"),

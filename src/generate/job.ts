@@ -5,11 +5,11 @@
  */
 import { Type as T } from "@sinclair/typebox";
 import { eq } from "drizzle-orm";
-import type { Db } from "../db";
 import { agents, versions } from "../db/schema";
 import { AppError } from "../errors";
 import { defineJobKind, NonRetriableError, type JobContext } from "../jobs";
 import { getVersion, runtimeConfigFor } from "../deploy";
+import { markFailed } from "../agents/lifecycle";
 import { GenerationFailed, runGeneration, type PipelineDeps } from "./pipeline";
 import { validateBundle } from "./validate";
 import type { Spec } from "./spec";
@@ -21,15 +21,6 @@ export function pipelineContext(ctx: JobContext<unknown>): PipelineContext {
     log: (level, message, data) => ctx.log(level, message, data),
     progress: (pct, stage) => ctx.progress(pct, stage),
   };
-}
-
-export function markFailed(db: Db, agentId: string, failure: { code: string; message: string; stage?: string; report?: unknown }): void {
-  const a = db.select().from(agents).where(eq(agents.id, agentId)).get();
-  if (!a) return;
-  db.update(agents)
-    .set({ status: a.liveVersion !== null ? "deployed" : "failed", failure, updatedAt: Date.now() })
-    .where(eq(agents.id, agentId))
-    .run();
 }
 
 export function generateJob(deps: PipelineDeps) {

@@ -3,9 +3,8 @@
  * slug) and its `generate` job. Used by POST /v1/generate and the platform MCP server's
  * generate tool, so both create exactly the same thing.
  */
-import { uniqueSlug } from "../agents";
+import { insertAgent } from "../agents/lifecycle";
 import type { Db } from "../db";
-import { agents } from "../db/schema";
 import { newId } from "../lib/ids";
 
 /** What a caller asks for (the body of POST /v1/generate). */
@@ -29,11 +28,7 @@ export function startGeneration(
   const model = body.model ?? deps.defaultModel;
   return deps.db.transaction((tx) => {
     const id = newId("agent");
-    const agent = tx
-      .insert(agents)
-      .values({ id, workspaceId, slug: uniqueSlug(tx as unknown as Db, body.name), name: body.name, status: "generating", prompt: body.prompt, model, region: body.region ?? "auto" })
-      .returning()
-      .get();
+    const agent = insertAgent(tx, { id, workspaceId, name: body.name, status: "generating", prompt: body.prompt, model, region: body.region ?? "auto" });
     const job = deps.jobs.enqueueInTx(
       tx as unknown as Db,
       "generate",
