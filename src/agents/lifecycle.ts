@@ -24,6 +24,7 @@ import { agents } from "../db/schema";
 import { AppError } from "../errors";
 import { newId } from "../lib/ids";
 import { uniqueSlug } from "./slug";
+import type { Limits } from "../runtime/types";
 import type { AgentRow } from "./view";
 
 /** Every status an agent row can hold (the `agents.status` column is typed with it). */
@@ -74,7 +75,7 @@ export interface NewAgent {
   public?: boolean;
   allowedHosts?: string[];
   env?: Record<string, string> | null;
-  limits?: Record<string, number> | null;
+  limits?: Partial<Limits> | null;
   jobType?: string | null;
   engine?: string;
   latestVersion?: number | null;

@@ -6,11 +6,11 @@
  */
 import { applyLimitInput, type LimitPolicy } from "./limits";
 import { eq } from "drizzle-orm";
-import type { Db } from "../db";
+import type { Db, DbOrTx } from "../db";
 import { agents, versions } from "../db/schema";
 import { AppError } from "../errors";
 import { newId } from "../lib/ids";
-import type { BackendDescription, EngineName, Limits, SandboxRuntime } from "../runtime/types";
+import type { BackendDescription, EngineName, SandboxRuntime } from "../runtime/types";
 import { runtimeConfigFor } from "../deploy/runtime-config";
 import { agentById, insertAgent, versionAdded } from "./lifecycle";
 import type { AgentRow } from "./view";
@@ -86,12 +86,12 @@ export class AgentService {
         public: input.public ?? false,
         allowedHosts: input.allowedHosts ?? [],
         env: input.env ?? null,
-        limits: limits && Object.keys(limits).length ? (limits as Record<string, number>) : null,
+        limits: limits && Object.keys(limits).length ? limits : null,
         jobType: input.jobType ?? null,
         engine,
         latestVersion: 1,
       });
-      insertVersion(tx as unknown as Db, id, 1, "upload", input, built);
+      insertVersion(tx, id, 1, "upload", input, built);
       return row;
     });
   }
@@ -102,7 +102,7 @@ export class AgentService {
     return this.deps.db.transaction((tx) => {
       const fresh = agentById(tx, agent.id);
       const n = (fresh.latestVersion ?? 0) + 1;
-      insertVersion(tx as unknown as Db, agent.id, n, "upload", src, built);
+      insertVersion(tx, agent.id, n, "upload", src, built);
       versionAdded(tx, fresh, n);
       return n;
     });
@@ -116,12 +116,12 @@ export class AgentService {
    * next call runs with the new limits.
    */
   setLimits(agent: AgentRow, input: unknown): AgentRow {
-    const next = applyLimitInput(agent.limits as Partial<Limits> | null, input, this.deps.serverLimits);
+    const next = applyLimitInput(agent.limits, input, this.deps.serverLimits);
     // Nothing changed: keep the warm instances.
     if (JSON.stringify(next) === JSON.stringify(agent.limits ?? {})) return agent;
     const row = this.deps.db
       .update(agents)
-      .set({ limits: Object.keys(next).length ? (next as Record<string, number>) : null, updatedAt: Date.now() })
+      .set({ limits: Object.keys(next).length ? next : null, updatedAt: Date.now() })
       .where(eq(agents.id, agent.id))
       .returning()
       .get();
@@ -139,13 +139,13 @@ export class AgentService {
 }
 
 export function insertVersion(
-  db: Db,
+  db: DbOrTx,
   agentId: string,
   number: number,
   origin: string,
   src: SourceInput,
   built: BuiltSource,
-  extra: { spec?: unknown; validation?: unknown; transcript?: unknown } = {},
+  extra: Pick<typeof versions.$inferInsert, "spec" | "validation" | "transcript"> = {},
 ): string {
   const id = newId("ver");
   db.insert(versions)

@@ -69,7 +69,7 @@ export class Scheduler {
         .data.filter((r) => r.errorCode !== null || r.status >= 500)
         .map((r) => `${r.method} ${r.path} → ${r.status}${r.errorCode ? ` ${r.errorCode}` : ""}`);
       db.transaction((tx) => {
-        this.deps.jobs.enqueueInTx(tx as unknown as Db, "builder.turn", { conversationId: a.id, action: "heal", evidence }, { workspaceId: a.workspaceId, agentId: a.agentId! });
+        this.deps.jobs.enqueueInTx(tx, "builder.turn", { conversationId: a.id, action: "heal", evidence }, { workspaceId: a.workspaceId, agentId: a.agentId! });
       });
       this.lastHeal.set(a.id, now);
       queued.push(a.id);
@@ -101,7 +101,7 @@ export class Scheduler {
         const next = cronNext === null ? null : Math.max(cronNext, (s.nextRunAt ?? now) + (this.deps.minIntervalMs ?? 60_000));
         tx.update(schedules).set({ nextRunAt: next, lastRunAt: now }).where(eq(schedules.agentId, s.agentId)).run();
         if (live === null) continue; // not deployed: skip this occurrence
-        this.deps.jobs.enqueueInTx(tx as unknown as Db, "schedule.run", { agentId: s.agentId, scheduledFor: s.nextRunAt, mode: s.mode }, { workspaceId, agentId: s.agentId });
+        this.deps.jobs.enqueueInTx(tx, "schedule.run", { agentId: s.agentId, scheduledFor: s.nextRunAt, mode: s.mode }, { workspaceId, agentId: s.agentId });
         queued++;
       }
       return queued;

@@ -67,7 +67,7 @@ export class Turns {
   private async intake(c: ConversationRow, ctx: PipelineContext) {
     const { db, llm } = this.deps;
     const creds = this.deps.credentials.list(c.workspaceId).map((x) => `${x.name} (hosts: ${x.hosts.join(", ")})`);
-    const transcript = (c.history as HistoryEntry[]).map((h) => `${h.role} [${h.kind}]: ${h.message}`).join("\n");
+    const transcript = c.history.map((h) => `${h.role} [${h.kind}]: ${h.message}`).join("\n");
     ctx.progress(10, "intake");
     const intake = await llm.json({
       system: askMd.trim(),
@@ -83,7 +83,7 @@ export class Turns {
       maxTokens: SMALL_ANSWER_TOKENS,
       onCall: (x) => ctx.log("info", `model call (intake): ${x.model}, ${x.tokensIn}/${x.tokensOut} tokens, ${x.latencyMs} ms`),
     });
-    const facts = { ...(c.facts as Record<string, string>), ...intake.facts };
+    const facts = { ...c.facts, ...intake.facts };
     const unclear = await this.settleSchedule(facts, ctx);
     if (unclear) {
       intake.ready = false;
@@ -166,8 +166,8 @@ export class Turns {
 
   private async build(c: ConversationRow, ctx: PipelineContext) {
     const { db } = this.deps;
-    const facts = c.facts as Record<string, string>;
-    const spec = c.spec as Spec;
+    const facts = c.facts;
+    const spec = c.spec!;
     if (!spec) throw new AppError("invalid_state", "No plan to build.");
     const cron = facts.schedule || spec.schedule;
     if (cron) this.deps.builders.checkSchedule(cron, "schedule", facts.timezone); // before anything is generated or deployed
@@ -235,7 +235,7 @@ export class Turns {
   async healLive(conversationId: string, evidence: string[], ctx: PipelineContext): Promise<void> {
     const c = this.load(conversationId);
     if (c.status !== "deployed" || !c.agentId || !c.spec) return;
-    const healed = await this.heal(c.agentId, c, c.spec as Spec, evidence, ctx);
+    const healed = await this.heal(c.agentId, c, c.spec!, evidence, ctx);
     this.update(c.id, {
       history: [
         ...this.history(c.id),
@@ -268,7 +268,7 @@ export class Turns {
     try {
       const r = await runGeneration(
         this.deps.pipeline,
-        { agentId, prompt: c.prompt, spec, facts: { ...(c.facts as Record<string, string>), evidence: evidence.join("\n") }, autoDeploy: true, origin: "repair" },
+        { agentId, prompt: c.prompt, spec, facts: { ...c.facts, evidence: evidence.join("\n") }, autoDeploy: true, origin: "repair" },
         ctx,
       );
       return r.deployed;
@@ -304,7 +304,7 @@ export class Turns {
   }
 
   private history(id: string): HistoryEntry[] {
-    return this.load(id).history as HistoryEntry[];
+    return this.load(id).history;
   }
 
   private update(id: string, set: Partial<typeof conversations.$inferInsert>): void {

@@ -8,12 +8,12 @@
  */
 import type { LimitPolicy } from "../agents/limits";
 import { and, desc, eq, ne } from "drizzle-orm";
-import type { Db } from "../db";
+import type { Db, DbOrTx } from "../db";
 import { agents, deployments, versions } from "../db/schema";
 import { AppError } from "../errors";
 import { newId } from "../lib/ids";
 import { iso } from "../lib/time";
-import type { Limits, SandboxRuntime } from "../runtime/types";
+import type { SandboxRuntime } from "../runtime/types";
 import type { AgentRow } from "../agents/view";
 import { agentById, goLive, isDeployable, settle, startDeploying, takeOffline } from "../agents/lifecycle";
 import { getVersion } from "./versions";
@@ -22,7 +22,7 @@ import { runtimeConfigFor } from "./runtime-config";
 export type DeploymentRow = typeof deployments.$inferSelect;
 
 /** Creates the deploy job inside the caller's transaction; returns its id. */
-export type EnqueueDeploy = (tx: Db, payload: { deploymentId: string }, meta: { workspaceId: string; agentId: string }) => string;
+export type EnqueueDeploy = (tx: DbOrTx, payload: { deploymentId: string }, meta: { workspaceId: string; agentId: string }) => string;
 
 export function deploymentView(d: DeploymentRow | undefined | null) {
   if (!d) return null;
@@ -65,10 +65,10 @@ export class Deployer {
       if (running || fresh.status === "deploying")
         throw new AppError("deploy_in_progress", undefined, { details: { deploymentId: running?.id ?? null } });
       const target = version ?? fresh.latestVersion;
-      getVersion(tx as unknown as Db, agent.id, target);
+      getVersion(tx, agent.id, target);
       const deploymentId = newId("dep");
       tx.insert(deployments).values({ id: deploymentId, agentId: agent.id, version: target, status: "deploying", kind: "deploy" }).run();
-      const jobId = this.enqueue(tx as unknown as Db, { deploymentId }, { workspaceId: fresh.workspaceId, agentId: agent.id });
+      const jobId = this.enqueue(tx, { deploymentId }, { workspaceId: fresh.workspaceId, agentId: agent.id });
       tx.update(deployments).set({ jobId }).where(eq(deployments.id, deploymentId)).run();
       startDeploying(tx, agent.id);
       return { deploymentId, jobId };

@@ -12,7 +12,6 @@ import { getVersion, runtimeConfigFor } from "../deploy";
 import { markFailed } from "../agents/lifecycle";
 import { GenerationFailed, runGeneration, type PipelineDeps } from "./pipeline";
 import { validateBundle } from "./validate";
-import type { Spec } from "./spec";
 import type { PipelineContext } from "./ports";
 
 export function pipelineContext(ctx: JobContext<unknown>): PipelineContext {
@@ -73,7 +72,7 @@ export function validateJob(deps: Pick<PipelineDeps, "db" | "runtime" | "serverL
       if (!agent) throw new NonRetriableError("agent_not_found", "The agent was deleted.");
       const v = getVersion(db, agent.id, ctx.payload.version);
       if (!v.bundle) throw new NonRetriableError("version_not_found", "The version has no bundle.");
-      const spec = (v.spec ?? { examples: [], invalidInputs: [] }) as Pick<Spec, "examples" | "invalidInputs">;
+      const spec = v.spec ?? { examples: [], invalidInputs: [] };
       ctx.progress(20, "validate");
       const report = await validateBundle(runtime, { agentId: agent.id, bundleId: v.id, code: v.bundle, config: runtimeConfigFor(db, agent, deps.serverLimits) }, spec);
       db.update(versions).set({ validation: report }).where(eq(versions.id, v.id)).run();

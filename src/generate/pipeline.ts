@@ -11,7 +11,7 @@ import { newId } from "../lib/ids";
 import { insertVersion, type AgentRow, type Schedules } from "../agents";
 import { agentById, beginWork, versionAdded } from "../agents/lifecycle";
 import { runtimeConfigFor, type Deployer } from "../deploy";
-import type { Limits, SandboxRuntime } from "../runtime/types";
+import type { SandboxRuntime } from "../runtime/types";
 import { extractCode } from "../llm";
 import { codeSystem, codeUserMessage, estimateTokens, planUserMessage, prompts, repairSystem, repairUserMessage, type AttemptNote } from "./prompts";
 import { Spec } from "./spec";
@@ -204,13 +204,13 @@ export async function runGeneration(deps: PipelineDeps, input: GenerateInput, ct
   const { versionId, number } = db.transaction((tx) => {
     const fresh = agentById(tx, agent.id);
     const number = (fresh.latestVersion ?? 0) + 1;
-    const versionId = insertVersion(tx as unknown as Db, agent.id, number, input.origin ?? "generate", { files: { [ENTRY]: source }, entrypoint: ENTRY }, { ...built!, described }, {
+    const versionId = insertVersion(tx, agent.id, number, input.origin ?? "generate", { files: { [ENTRY]: source }, entrypoint: ENTRY }, { ...built!, described }, {
       spec,
       validation: report,
       transcript,
     });
     versionAdded(tx, fresh, number, { allowedHosts: spec!.externalHosts, clearFailure: true });
-    if (schedule) deps.schedules!.set(agent.id, { cron: schedule }, tx as unknown as Db);
+    if (schedule) deps.schedules!.set(agent.id, { cron: schedule }, tx);
     return { versionId, number };
   });
   ctx.log("info", `version ${number} saved${schedule ? `; its scheduled handler runs on "${schedule}" (UTC)` : ""}`);

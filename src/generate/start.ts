@@ -4,7 +4,7 @@
  * generate tool, so both create exactly the same thing.
  */
 import { insertAgent } from "../agents/lifecycle";
-import type { Db } from "../db";
+import type { Db, DbOrTx } from "../db";
 import { newId } from "../lib/ids";
 
 /** What a caller asks for (the body of POST /v1/generate). */
@@ -21,7 +21,7 @@ export interface GenerationRequest {
  * model that will be used. The caller checks that a model is configured first.
  */
 export function startGeneration(
-  deps: { db: Db; jobs: { enqueueInTx(tx: Db, kind: string, payload: unknown, meta: { workspaceId?: string; agentId?: string }): { id: string } }; provider: string; defaultModel: string },
+  deps: { db: Db; jobs: { enqueueInTx(tx: DbOrTx, kind: string, payload: unknown, meta: { workspaceId?: string; agentId?: string }): { id: string } }; provider: string; defaultModel: string },
   workspaceId: string,
   body: GenerationRequest,
 ) {
@@ -30,7 +30,7 @@ export function startGeneration(
     const id = newId("agent");
     const agent = insertAgent(tx, { id, workspaceId, name: body.name, status: "generating", prompt: body.prompt, model, region: body.region ?? "auto" });
     const job = deps.jobs.enqueueInTx(
-      tx as unknown as Db,
+      tx,
       "generate",
       { agentId: id, prompt: body.prompt, model, autoDeploy: body.autoDeploy ?? false, provider: deps.provider },
       { workspaceId, agentId: id },

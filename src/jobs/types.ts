@@ -4,9 +4,7 @@
  * kinds are a catalogue: callers register them once at start-up and enqueue by name.
  */
 import type { Static, TSchema } from "@sinclair/typebox";
-import type { ExtractTablesWithRelations } from "drizzle-orm";
-import type { SQLiteTransaction } from "drizzle-orm/sqlite-core";
-import type { Db } from "../db";
+import type { Db, DbOrTx } from "../db";
 import type * as schema from "../db/schema";
 
 export type JobRow = typeof schema.jobs.$inferSelect;
@@ -20,8 +18,8 @@ export interface JobFailure {
   stage?: string;
 }
 
-/** The database handle or an open transaction on it (enqueueInTx). */
-export type Executor = Db | SQLiteTransaction<"sync", void, typeof schema, ExtractTablesWithRelations<typeof schema>>;
+/** The database handle or an open transaction on it (enqueueInTx): src/db's DbOrTx. */
+export type Executor = DbOrTx;
 
 export interface Clock {
   now(): number;
