@@ -6,7 +6,7 @@
  */
 import { and, eq, inArray } from "drizzle-orm";
 import type { Db } from "./db";
-import { agents, deployments, jobs } from "./db/schema";
+import { agents, deployments } from "./db/schema";
 import type { Deployer } from "./deploy";
 import type { Queue } from "./jobs";
 import { markFailed, settle } from "./agents/lifecycle";
@@ -25,12 +25,7 @@ export function reconcile(db: Db, queue: Queue, deployer: Deployer): { deploymen
   let fixedAgents = 0;
   const busy = db.select().from(agents).where(inArray(agents.status, ["generating", "validating", "deploying"])).all();
   for (const a of busy) {
-    const activeJob = db
-      .select({ id: jobs.id })
-      .from(jobs)
-      .where(and(eq(jobs.agentId, a.id), inArray(jobs.status, ACTIVE)))
-      .get();
-    if (activeJob) continue;
+    if (queue.hasActive(a.id)) continue;
     if (a.status === "deploying") {
       const open = db.select({ id: deployments.id }).from(deployments).where(and(eq(deployments.agentId, a.id), eq(deployments.status, "deploying"))).get();
       if (open) continue;
