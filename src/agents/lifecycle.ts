@@ -24,6 +24,7 @@ import { agents } from "../db/schema";
 import { AppError } from "../errors";
 import { newId } from "../lib/ids";
 import { uniqueSlug } from "./slug";
+import type { JobFailureCode } from "../jobs/failure-codes";
 import type { Limits } from "../runtime/types";
 import type { AgentRow } from "./view";
 
@@ -36,7 +37,7 @@ const NOT_DEPLOYABLE: ReadonlySet<AgentStatus> = new Set(["generating", "validat
 
 /** Why an agent failed, as stored in `agents.failure` and shown to clients. */
 export interface AgentFailure {
-  code: string;
+  code: JobFailureCode;
   message: string;
   stage?: string;
   /** The last validation report of a failed generation. */

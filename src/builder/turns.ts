@@ -14,7 +14,7 @@ import { newId } from "../lib/ids";
 import { agentById, insertAgent, settle } from "../agents/lifecycle";
 import { getVersion, type Deployer } from "../deploy";
 import type { Gateway } from "../gateway";
-import { MAX_TOKENS, runGeneration, type PipelineDeps } from "../generate/pipeline";
+import { GenerationFailed, MAX_TOKENS, runGeneration, type PipelineDeps } from "../generate/pipeline";
 import { planUserMessage, prompts as genPrompts } from "../generate/prompts";
 import { Spec } from "../generate/spec";
 import { validateBundle } from "../generate/validate";
@@ -57,7 +57,7 @@ export class Turns {
       this.update(c.id, {
         status: "failed",
         message: `The build failed: ${message}`,
-        failure: { code: e instanceof AppError ? e.code : "build_failed", message },
+        failure: { code: e instanceof AppError || e instanceof GenerationFailed ? e.code : "build_failed", message },
         history: [...this.history(c.id), entry("builder", "failed", message)],
       });
       ctx.log("error", `conversation failed: ${message}`);

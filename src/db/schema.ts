@@ -12,6 +12,8 @@ import type { Ask } from "../builder/intake";
 import type { HistoryEntry } from "../builder/conversations";
 import type { Spec } from "../generate/spec";
 import type { ValidationReport } from "../generate/validate";
+import type { JobFailure } from "../jobs/types";
+import type { JobFailureCode } from "../jobs/failure-codes";
 import type { BackendDescription, Limits } from "../runtime/types";
 
 const now = sql`(cast(unixepoch('subsec') * 1000 as integer))`;
@@ -136,7 +138,7 @@ export const jobs = sqliteTable(
     leaseUntil: integer("lease_until"),
     cancelRequested: integer("cancel_requested", { mode: "boolean" }).notNull().default(false),
     result: text("result", { mode: "json" }).$type<unknown>(),
-    failure: text("failure", { mode: "json" }).$type<{ code: string; message: string; stage?: string }>(),
+    failure: text("failure", { mode: "json" }).$type<JobFailure>(),
     createdAt: integer("created_at").notNull().default(now),
     updatedAt: integer("updated_at").notNull().default(now),
     startedAt: integer("started_at"),
@@ -205,7 +207,7 @@ export const conversations = sqliteTable(
     reviewPassed: integer("review_passed", { mode: "boolean" }),
     qaPassed: integer("qa_passed", { mode: "boolean" }),
     jobId: text("job_id"),
-    failure: text("failure", { mode: "json" }).$type<{ code: string; message: string }>(),
+    failure: text("failure", { mode: "json" }).$type<{ code: JobFailureCode; message: string }>(),
     createdAt: integer("created_at").notNull().default(now),
     updatedAt: integer("updated_at").notNull().default(now),
   },

@@ -46,10 +46,9 @@ export function generateJob(deps: PipelineDeps) {
           throw e;
         }
         if (e instanceof GenerationFailed) {
-          const code = e.stage === "bundle" ? "build_failed" : "validation_failed";
-          markFailed(deps.db, p.agentId, { code, message: e.message, stage: e.stage, report: e.report });
+          markFailed(deps.db, p.agentId, { code: e.code, message: e.message, stage: e.stage, report: e.report });
           ctx.log("error", e.message, { report: e.report });
-          throw new NonRetriableError(code, e.message, e.stage);
+          throw new NonRetriableError(e.code, e.message, e.stage);
         }
         const code = e instanceof AppError ? e.code : "internal_error";
         markFailed(deps.db, p.agentId, { code, message: (e as Error).message, stage: "model" });

@@ -11,6 +11,7 @@ import { newId } from "../lib/ids";
 import { insertVersion, type AgentRow, type Schedules } from "../agents";
 import { agentById, beginWork, versionAdded } from "../agents/lifecycle";
 import { runtimeConfigFor, type Deployer } from "../deploy";
+import type { JobFailureCode } from "../jobs";
 import type { SandboxRuntime } from "../runtime/types";
 import { extractCode } from "../llm";
 import { codeSystem, codeUserMessage, estimateTokens, planUserMessage, prompts, repairSystem, repairUserMessage, type AttemptNote } from "./prompts";
@@ -69,9 +70,26 @@ export interface GenerateResult {
   spec: Spec;
 }
 
-export class GenerationFailed extends AppError {
-  constructor(message: string, readonly stage: string, readonly report?: ValidationReport) {
-    super("invalid_request", message);
+/** Where a generation gave up: the code never compiled, or it never passed validation. */
+export type GenerationStage = "bundle" | "validate";
+
+/**
+ * A generation that gave up after all repairs: a domain outcome of a background job, not an
+ * HTTP error (so not an AppError). `code` is the job failure code it maps to
+ * (src/jobs/failure-codes.ts): `build_failed` for `bundle`, `validation_failed` for
+ * `validate`; `report` is the last validation report, when there was one.
+ */
+export class GenerationFailed extends Error {
+  readonly code: Extract<JobFailureCode, "build_failed" | "validation_failed">;
+
+  constructor(
+    message: string,
+    readonly stage: GenerationStage,
+    readonly report?: ValidationReport,
+  ) {
+    super(message);
+    this.name = "GenerationFailed";
+    this.code = stage === "bundle" ? "build_failed" : "validation_failed";
   }
 }
 

@@ -166,7 +166,7 @@ export class JobStore {
       .set({ status, leaseOwner: null, leaseUntil: null, updatedAt: now, ...(terminal ? { finishedAt: now } : {}), ...patch })
       .where(eq(jobs.id, job.id))
       .run();
-    const failure = patch.failure as JobFailure | undefined;
+    const failure = patch.failure;
     emit({ jobId: job.id, type: "status", message: status, data: { status, attempt: job.attempts, ...(failure ? { failure } : {}), ...data } });
   }
 

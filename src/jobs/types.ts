@@ -5,6 +5,7 @@
  */
 import type { Static, TSchema } from "@sinclair/typebox";
 import type { Db, DbOrTx } from "../db";
+import type { JobFailureCode } from "./failure-codes";
 import type * as schema from "../db/schema";
 
 export type JobRow = typeof schema.jobs.$inferSelect;
@@ -12,8 +13,9 @@ export type JobEventRow = typeof schema.jobEvents.$inferSelect;
 export type JobStatus = "queued" | "running" | "completed" | "failed" | "cancelled";
 export const TERMINAL_STATUSES: readonly JobStatus[] = ["completed", "failed", "cancelled"];
 
+/** Why a job failed: `jobs.failure`. */
 export interface JobFailure {
-  code: string;
+  code: JobFailureCode;
   message: string;
   stage?: string;
 }

@@ -104,7 +104,7 @@ describe("transitions", () => {
     const a = fresh();
     beginWork(db, a.id, "validating");
     expect(row(a.id).status).toBe("validating");
-    db.update(agents).set({ failure: { code: "x", message: "old" } }).where(eq(agents.id, a.id)).run();
+    db.update(agents).set({ failure: { code: "internal_error", message: "old" } }).where(eq(agents.id, a.id)).run();
     versionAdded(db, row(a.id), 1, { allowedHosts: ["api.example.com"], clearFailure: true });
     expect(row(a.id)).toMatchObject({ status: "ready", latestVersion: 1, allowedHosts: ["api.example.com"], failure: null });
     startDeploying(db, a.id);
@@ -137,6 +137,6 @@ describe("transitions", () => {
     beginWork(db, b.id, "validating");
     settle(db, row(b.id), row(b.id).status);
     expect(row(b.id).status).toBe("validating");
-    markFailed(db, "agent_gone", { code: "x", message: "y" });
+    markFailed(db, "agent_gone", { code: "internal_error", message: "y" });
   });
 });

@@ -207,6 +207,8 @@ describe("the seed conversation", () => {
     }
     const end = await until(uuid, ["failed", "deployed"], 60_000);
     expect(end.status).toBe("failed");
+    // A background build failure carries its own job failure code, not an HTTP 400's invalid_request.
+    expect(end.failure).toMatchObject({ code: "build_failed" });
     const agent = await s.json(`/v1/agents/${conv.builder.uuid}`);
     expect(agent.body.data.liveVersion).toBe(2); // the self-healed version, untouched by the failed rebuild
     const leads = await fetch(conv.builder.preview_url + "leads", { headers: { authorization: `Bearer ${conv.builder.service_token}` } });
