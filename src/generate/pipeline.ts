@@ -6,7 +6,6 @@
  */
 import type { LimitPolicy } from "../agents/limits";
 import type { Db } from "../db";
-import { AppError } from "../errors";
 import { newId } from "../lib/ids";
 import { insertVersion, type AgentRow, type Schedules } from "../agents";
 import { agentById, beginWork, versionAdded } from "../agents/lifecycle";

@@ -9,7 +9,7 @@ import { and, asc, desc, eq, gte, inArray, lt, lte, or, sql } from "drizzle-orm"
 import type { Db } from "../db";
 import { jobs } from "../db/schema";
 import { EventBus, insertEvent, listEvents, type NewEvent } from "./events";
-import type { Clock, Executor, JobEventRow, JobFailure, JobRow } from "./types";
+import type { Clock, Executor, JobEventRow, JobRow } from "./types";
 
 type Patch = Partial<typeof jobs.$inferInsert>;
 
