@@ -6,7 +6,7 @@
  * failed for a passing reason (database busy) is kept for the next flush, at most
  * MAX_ATTEMPTS times, so the buffer never grows without bound.
  */
-import { and, desc, eq, gte, lt } from "drizzle-orm";
+import { and, asc, desc, eq, gte, lt, sql } from "drizzle-orm";
 import type { Db } from "../db";
 import { agentLogs, invocations } from "../db/schema";
 import type { GuestLogLine } from "../runtime/types";
@@ -183,23 +183,35 @@ export class InvocationLog {
       .map((l) => ({ level: l.level, message: l.message, requestId: l.invocationRequestId, at: iso(l.at) }));
   }
 
-  /** Count, error rate and latency percentiles over the last `windowMs`. */
+  /**
+   * Count, error rate and latency percentiles (ms, nearest rank) over the last `windowMs`.
+   * Computed by SQLite with aggregates and one ranked lookup per percentile (the
+   * invocations_agent_at index bounds the window), so no rows are loaded into memory.
+   * An error is a row with an error code or a 5xx status.
+   */
   metrics(agentId: string, windowMs: number, now = Date.now()) {
-    const rows = this.db
-      .select({ status: invocations.status, latencyMs: invocations.latencyMs, errorCode: invocations.errorCode })
+    const inWindow = and(eq(invocations.agentId, agentId), gte(invocations.at, now - windowMs));
+    const totals = this.db
+      .select({
+        count: sql<number>`count(*)`,
+        errors: sql<number>`coalesce(sum(${invocations.errorCode} IS NOT NULL OR ${invocations.status} >= 500), 0)`,
+      })
       .from(invocations)
-      .where(and(eq(invocations.agentId, agentId), gte(invocations.at, now - windowMs)))
-      .orderBy(desc(invocations.id))
-      .limit(100_000)
-      .all();
-    const lat = rows.map((r) => r.latencyMs).sort((a, b) => a - b);
-    const pct = (p: number) => (lat.length ? lat[Math.min(lat.length - 1, Math.ceil((p / 100) * lat.length) - 1)]! : null);
-    const errors = rows.filter((r) => r.errorCode !== null || r.status >= 500).length;
+      .where(inWindow)
+      .get()!;
+    const n = totals.count;
+    // Nearest rank: the smallest latency with at least p% of the window at or below it.
+    const pct = (p: number): number | null => {
+      if (n === 0) return null;
+      const rank = Math.min(n - 1, Math.ceil((p / 100) * n) - 1);
+      const r = this.db.select({ latencyMs: invocations.latencyMs }).from(invocations).where(inWindow).orderBy(asc(invocations.latencyMs)).limit(1).offset(rank).get();
+      return r?.latencyMs ?? null;
+    };
     return {
       windowMs,
-      count: rows.length,
-      errors,
-      errorRate: rows.length ? errors / rows.length : 0,
+      count: n,
+      errors: totals.errors,
+      errorRate: n ? totals.errors / n : 0,
       latencyMs: { p50: pct(50), p95: pct(95), p99: pct(99) },
     };
   }
