@@ -1,8 +1,8 @@
 /**
  * The queue owns the jobs table (issue 17): the reads other modules need (an agent's
  * scheduled runs for the builder view, "has this agent a live job?" for start-up
- * reconciliation) are Queue methods, retention calls src/jobs/retention.ts, and no file outside src/jobs/ names the table in
- * Drizzle or SQL (a scan of src/, like a reviewer's grep).
+ * reconciliation) are Queue methods, retention calls src/jobs/retention.ts, and no file
+ * outside src/jobs/ names the table in Drizzle or SQL (a scan of src/, like a reviewer's grep).
  */
 import { expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
