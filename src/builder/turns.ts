@@ -10,6 +10,7 @@ import { eq } from "drizzle-orm";
 import type { Db } from "../db";
 import { conversations } from "../db/schema";
 import { AppError } from "../errors";
+import { NonRetriableError, type JobFailureCode } from "../jobs";
 import { newId } from "../lib/ids";
 import { agentById, insertAgent, settle } from "../agents/lifecycle";
 import { getVersion, type Deployer } from "../deploy";
@@ -42,6 +43,11 @@ export interface TurnDeps {
   maxRounds: number;
 }
 
+/** The code a failed turn records: the error's own (platform, generation, review), else build_failed. */
+function failureCode(e: unknown): JobFailureCode {
+  return e instanceof AppError || e instanceof GenerationFailed || e instanceof NonRetriableError ? e.code : "build_failed";
+}
+
 export class Turns {
   constructor(private deps: TurnDeps) {}
 
@@ -57,7 +63,7 @@ export class Turns {
       this.update(c.id, {
         status: "failed",
         message: `The build failed: ${message}`,
-        failure: { code: e instanceof AppError || e instanceof GenerationFailed ? e.code : "build_failed", message },
+        failure: { code: failureCode(e), message },
         history: [...this.history(c.id), entry("builder", "failed", message)],
       });
       ctx.log("error", `conversation failed: ${message}`);
@@ -197,7 +203,7 @@ export class Turns {
       ctx.log(review.passed ? "info" : "warn", `review ${review.passed ? "passed" : "failed"}`, { issues: review.issues });
       if (!review.passed) {
         this.update(c.id, { reviewPassed: false });
-        throw new AppError("invalid_request", `Pre-deploy review failed: ${review.issues.map((i) => i.message).join("; ")}`);
+        throw new NonRetriableError("review_failed", `Pre-deploy review failed: ${review.issues.map((i) => i.message).join("; ")}`, "review");
       }
     }
     ctx.progress(95, "deploy");

@@ -101,7 +101,8 @@ export class Deployer {
   async execute(deploymentId: string): Promise<{ version: number }> {
     const { db, runtime } = this.deps;
     const dep = db.select().from(deployments).where(eq(deployments.id, deploymentId)).get();
-    if (!dep) throw new AppError("invalid_request", `deployment ${deploymentId} not found`);
+    // Not a caller's mistake: the deploy job's own row is gone (the job fails internal_error).
+    if (!dep) throw new Error(`deployment ${deploymentId} not found`);
     if (dep.status !== "deploying") return { version: dep.version };
     const agent = agentById(db, dep.agentId);
     const v = getVersion(db, agent.id, dep.version);

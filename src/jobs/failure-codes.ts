@@ -11,6 +11,8 @@ import type { ErrorCode } from "../errors";
 export type JobOnlyFailureCode =
   /** A generated backend still failed its checks (worked examples, invalid inputs) after every repair. */
   | "validation_failed"
+  /** The model's pre-deploy review of a conversation build found problems (nothing was deployed). */
+  | "review_failed"
   /** A handler threw an ordinary error on its last attempt. */
   | "job_failed"
   /** The process stopped, restarted or lost the job's lease while it ran. */

@@ -238,6 +238,25 @@ describe("flags", () => {
     expect(fake.calls.slice(callsBefore).some((x) => step(x) === "review")).toBe(false);
   });
 
+  test("a failed pre-deploy review fails the build with review_failed (not a 400's invalid_request); nothing is deployed", async () => {
+    fake.respond((call) => {
+      const kind = step(call);
+      if (kind === "ask") return { json: { ready: true, message: "ok", asks: [], facts: {}, name: "Lead Scorer Reviewed" } };
+      if (kind === "plan") return { json: leadSpec };
+      if (kind === "code" || kind === "repair") return { content: "```ts\n" + leadCode + "\n```" };
+      if (kind === "review") return { json: { passed: false, issues: [{ severity: "high", message: "logs the raw lead profile" }] } };
+      return undefined;
+    });
+    const r = await s.json("/api/v1/builder-agents", { method: "POST", json: { prompt: "Score my inbound leads, reviewed.", skip_approval: true } });
+    const c = await until(r.body.data.uuid, ["deployed", "failed"], 60_000);
+    expect(c.status).toBe("failed");
+    expect(c.review_passed).toBe(false);
+    expect(c.failure).toMatchObject({ code: "review_failed" });
+    expect(c.failure.message).toContain("logs the raw lead profile");
+    const agent = await s.json(`/v1/agents/${c.builder?.uuid ?? c.agent_id}`);
+    expect(agent.body.data.liveVersion).toBeNull();
+  });
+
   test("unknown conversation is 404 conversation_not_found", async () => {
     const r = await s.json("/api/v1/builder-agents/00000000-0000-0000-0000-000000000000");
     expect(r.status).toBe(404);
