@@ -6,6 +6,7 @@
  * `tick` (every second) and `monitor` (every minute) are two background loops that the
  * composition root runs under their own names, so a failure of one never stops the other.
  */
+import { agentById } from "../agents/lifecycle";
 import { parseStoredSchedule } from "../agents/schedule-policy";
 import { and, eq, isNotNull, lte } from "drizzle-orm";
 import type { Db } from "../db";
@@ -115,8 +116,7 @@ export async function runScheduled(
   payload: { agentId: string; mode?: string },
   ctx: { log(level: "info" | "warn" | "error", message: string, data?: unknown): void },
 ): Promise<{ ok: boolean; wallMs: number }> {
-  const agent = deps.db.select().from(agents).where(eq(agents.id, payload.agentId)).get();
-  if (!agent) throw new AppError("agent_not_found");
+  const agent = agentById(deps.db, payload.agentId);
   const entry = deps.live.get(agent.slug);
   if (!entry?.ref) throw new AppError("not_deployed");
   const started = Date.now();
