@@ -6,7 +6,7 @@
  * failed for a passing reason (database busy) is kept for the next flush, at most
  * MAX_ATTEMPTS times, so the buffer never grows without bound.
  */
-import { and, asc, desc, eq, gte, lt, sql } from "drizzle-orm";
+import { and, desc, eq, gte, inArray, lt, sql } from "drizzle-orm";
 import type { Db } from "../db";
 import { agentLogs, invocations } from "../db/schema";
 import type { GuestLogLine } from "../runtime/types";
@@ -185,8 +185,9 @@ export class InvocationLog {
 
   /**
    * Count, error rate and latency percentiles (ms, nearest rank) over the last `windowMs`.
-   * Computed by SQLite with aggregates and one ranked lookup per percentile (the
-   * invocations_agent_at index bounds the window), so no rows are loaded into memory.
+   * Computed by SQLite: one aggregate for count and errors, one ranked pass for the three
+   * percentiles (the invocations_agent_at index bounds the window), so no rows are loaded
+   * into memory.
    * An error is a row with an error code or a 5xx status.
    */
   metrics(agentId: string, windowMs: number, now = Date.now()) {
@@ -200,19 +201,26 @@ export class InvocationLog {
       .where(inWindow)
       .get()!;
     const n = totals.count;
-    // Nearest rank: the smallest latency with at least p% of the window at or below it.
-    const pct = (p: number): number | null => {
-      if (n === 0) return null;
-      const rank = Math.min(n - 1, Math.ceil((p / 100) * n) - 1);
-      const r = this.db.select({ latencyMs: invocations.latencyMs }).from(invocations).where(inWindow).orderBy(asc(invocations.latencyMs)).limit(1).offset(rank).get();
-      return r?.latencyMs ?? null;
-    };
+    // Nearest rank: the smallest latency with at least p% of the window at or below it. One
+    // sort of the window serves all three ranks (row_number over latency, 0-based).
+    const rankOf = (p: number) => Math.min(n - 1, Math.ceil((p / 100) * n) - 1);
+    const ranks = [rankOf(50), rankOf(95), rankOf(99)] as const;
+    const at = new Map<number, number>();
+    if (n > 0) {
+      const ranked = this.db
+        .select({ latencyMs: invocations.latencyMs, rank: sql<number>`row_number() OVER (ORDER BY ${invocations.latencyMs}) - 1`.as("rank") })
+        .from(invocations)
+        .where(inWindow)
+        .as("ranked");
+      for (const r of this.db.select().from(ranked).where(inArray(ranked.rank, [...ranks])).all()) at.set(r.rank, r.latencyMs);
+    }
+    const pct = (i: 0 | 1 | 2): number | null => (n > 0 ? (at.get(ranks[i]) ?? null) : null);
     return {
       windowMs,
       count: n,
       errors: totals.errors,
       errorRate: n ? totals.errors / n : 0,
-      latencyMs: { p50: pct(50), p95: pct(95), p99: pct(99) },
+      latencyMs: { p50: pct(0), p95: pct(1), p99: pct(2) },
     };
   }
 }
