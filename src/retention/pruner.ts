@@ -15,6 +15,7 @@
  */
 import type { Database } from "bun:sqlite";
 import { statSync } from "node:fs";
+import { ScheduleRunPruning } from "../jobs/retention";
 
 /** Retention limits; each applies per agent. 0 disables that limit. */
 export interface RetentionPolicy {
@@ -47,11 +48,15 @@ const VACUUM_MIN_FREE_PAGES = 256;
 const tick = () => new Promise<void>((r) => setImmediate(r));
 
 export class Pruner {
+  private runs: ScheduleRunPruning;
+
   constructor(
     private sqlite: Database,
     private policy: RetentionPolicy,
     private opts: { now?: () => number; dbFile?: string } = {},
-  ) {}
+  ) {
+    this.runs = new ScheduleRunPruning(sqlite);
+  }
 
   /** One pass over every agent; resolves with what it removed. Errors propagate to the caller's loop. */
   async prune(): Promise<PruneResult> {
@@ -64,13 +69,7 @@ export class Pruner {
       out.logs += await this.deleteUpTo("agent_logs", agentId, this.threshold("agent_logs", agentId, cutoff, p.maxLogLines, p.maxLogBytes));
       out.jobs += await this.deleteScheduleRuns(agentId, cutoff);
     }
-    out.jobs += await this.batches(
-      this.sqlite.query<unknown, [number]>(
-        `DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE kind = 'schedule.run' AND status IN ('completed', 'failed', 'cancelled')
-           AND agent_id IS NOT NULL AND agent_id NOT IN (SELECT id FROM agents) LIMIT ?)`,
-      ),
-      (q) => q.run(BATCH).changes,
-    );
+    out.jobs += await this.batches(this.runs, (r) => r.deleteOrphans(BATCH));
     if (out.invocations || out.logs || out.jobs) out.pagesFreed = await this.vacuum();
     return out;
   }
@@ -138,13 +137,9 @@ export class Pruner {
 
   /** Finished schedule.run jobs of the agent past the newest SCHEDULE_RUNS_KEPT and older than the cutoff. */
   private async deleteScheduleRuns(agentId: string, cutoff: number | null): Promise<number> {
-    const finished = "agent_id = ? AND kind = 'schedule.run' AND status IN ('completed', 'failed', 'cancelled')";
-    const keep = this.sqlite.query<{ id: string }, [string, number]>(`SELECT id FROM jobs WHERE ${finished} ORDER BY id DESC LIMIT 1 OFFSET ?`).get(agentId, SCHEDULE_RUNS_KEPT - 1);
-    if (!keep) return 0;
-    const del = this.sqlite.query<unknown, [string, string, number, number]>(
-      `DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE ${finished} AND id < ? AND coalesce(finished_at, 0) < ? ORDER BY id LIMIT ?)`,
-    );
-    return this.batches(del, (q) => q.run(agentId, keep.id, cutoff ?? Number.MAX_SAFE_INTEGER, BATCH).changes);
+    const keptId = this.runs.oldestKept(agentId, SCHEDULE_RUNS_KEPT);
+    if (keptId === null) return 0;
+    return this.batches(this.runs, (r) => r.deleteOlder(agentId, keptId, cutoff ?? Number.MAX_SAFE_INTEGER, BATCH));
   }
 
   /** Runs a batch delete until it removes fewer than BATCH rows, yielding in between. */
