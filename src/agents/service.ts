@@ -12,7 +12,8 @@ import { AppError } from "../errors";
 import { newId } from "../lib/ids";
 import type { BackendDescription, EngineName, SandboxRuntime } from "../runtime/types";
 import { runtimeConfigFor } from "../deploy/runtime-config";
-import { agentById, insertAgent, versionAdded } from "./lifecycle";
+import { agentById, insertAgent, takeOffline, versionAdded } from "./lifecycle";
+import { purgeKvBatch } from "../runtime/kv-sqlite";
 import type { AgentRow } from "./view";
 
 export interface BundlerLike {
@@ -131,7 +132,19 @@ export class AgentService {
     return row;
   }
 
-  delete(agent: AgentRow): void {
+  /**
+   * Deletes an agent and everything it owns. It goes offline at once (no new calls reach
+   * it); its kv rows, the one store a backend can fill without bound within its byte limit
+   * (millions of small keys), are removed in batches of 5,000 with a yield between them, so
+   * other tenants are served meanwhile; then the row goes, and with it (cascade) versions,
+   * keys, schedule, invocations and logs, which retention keeps small. A crash in between
+   * leaves the agent offline and deletable again.
+   */
+  async delete(agent: AgentRow): Promise<void> {
+    takeOffline(this.deps.db, agent);
+    this.deps.runtime.evict(agent.id);
+    this.onDeleted(agent.id);
+    while (purgeKvBatch(this.deps.db, agent.id, 5000) === 5000) await Bun.sleep(0);
     this.deps.db.delete(agents).where(eq(agents.id, agent.id)).run();
     this.deps.runtime.evict(agent.id);
     this.onDeleted(agent.id);

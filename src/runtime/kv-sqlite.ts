@@ -97,3 +97,13 @@ export function prefixEnd(prefix: string): string | null {
   }
   return null;
 }
+
+/**
+ * Deletes up to `limit` of an agent's kv rows; returns how many went. An agent's deletion
+ * calls it in a loop, yielding between batches, before the agent row goes (its ON DELETE
+ * CASCADE would otherwise remove every row in one statement: ~3.8 s of the main thread at a
+ * million keys, which every tenant waited for).
+ */
+export function purgeKvBatch(db: Db, agentId: string, limit: number): number {
+  return db.$client.query("DELETE FROM kv WHERE rowid IN (SELECT rowid FROM kv WHERE agent_id = ? LIMIT ?)").run(agentId, limit).changes;
+}
