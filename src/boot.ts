@@ -270,7 +270,7 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
   queue.start();
   const pruner = new Pruner(
     sqlite,
-    { maxAgeDays: config.retentionDays, maxInvocations: config.retentionInvocations, maxLogLines: config.retentionLogLines, maxLogBytes: config.retentionLogBytes },
+    { maxAgeDays: config.retentionDays, maxInvocations: config.retentionInvocations, maxLogLines: config.retentionLogLines, maxLogBytes: config.retentionLogBytes, maxVersions: config.retentionVersions },
     { dbFile },
   );
   const retentionPass = async () => {
