@@ -33,26 +33,38 @@
     return out.slice(0, n).buffer;
   }
 
+  // The Encoding standard's UTF-8 decoder (replacement mode): one U+FFFD per maximal
+  // invalid subpart, so the result matches every other WHATWG TextDecoder byte for byte.
   function decode(buf) {
     const b = new Uint8Array(buf);
     let s = "", chunk = [];
-    for (let i = 0; i < b.length; ) {
-      const x = b[i];
-      let c = 0xfffd, len = 1;
-      if (x < 0x80) c = x;
-      else if (x >= 0xc2 && x < 0xe0 && (b[i + 1] & 0xc0) === 0x80) { c = ((x & 31) << 6) | (b[i + 1] & 63); len = 2; }
-      else if (x >= 0xe0 && x < 0xf0 && (b[i + 1] & 0xc0) === 0x80 && (b[i + 2] & 0xc0) === 0x80) {
-        const v = ((x & 15) << 12) | ((b[i + 1] & 63) << 6) | (b[i + 2] & 63);
-        if (v >= 0x800 && (v < 0xd800 || v > 0xdfff)) { c = v; len = 3; }
-      } else if (x >= 0xf0 && x < 0xf5 && (b[i + 1] & 0xc0) === 0x80 && (b[i + 2] & 0xc0) === 0x80 && (b[i + 3] & 0xc0) === 0x80) {
-        const v = ((x & 7) << 18) | ((b[i + 1] & 63) << 12) | ((b[i + 2] & 63) << 6) | (b[i + 3] & 63);
-        if (v >= 0x10000 && v <= 0x10ffff) { c = v; len = 4; }
-      }
-      i += len;
+    let cp = 0, need = 0, seen = 0, lower = 0x80, upper = 0xbf;
+    const push = (c) => {
       if (c >= 0x10000) { c -= 0x10000; chunk.push(0xd800 + (c >> 10), 0xdc00 + (c & 1023)); }
       else chunk.push(c);
       if (chunk.length >= 8192) { s += String.fromCharCode.apply(null, chunk); chunk = []; }
+    };
+    for (let i = 0; i < b.length; i++) {
+      const x = b[i];
+      if (need === 0) {
+        if (x < 0x80) push(x);
+        else if (x >= 0xc2 && x <= 0xdf) { need = 1; cp = x & 0x1f; }
+        else if (x >= 0xe0 && x <= 0xef) { if (x === 0xe0) lower = 0xa0; if (x === 0xed) upper = 0x9f; need = 2; cp = x & 0xf; }
+        else if (x >= 0xf0 && x <= 0xf4) { if (x === 0xf0) lower = 0x90; if (x === 0xf4) upper = 0x8f; need = 3; cp = x & 0x7; }
+        else push(0xfffd);
+        continue;
+      }
+      if (x < lower || x > upper) {
+        cp = need = seen = 0; lower = 0x80; upper = 0xbf;
+        push(0xfffd);
+        i--; // reprocess this byte
+        continue;
+      }
+      lower = 0x80; upper = 0xbf;
+      cp = (cp << 6) | (x & 0x3f);
+      if (++seen === need) { push(cp); cp = need = seen = 0; }
     }
+    if (need !== 0) push(0xfffd);
     return s + String.fromCharCode.apply(null, chunk);
   }
 

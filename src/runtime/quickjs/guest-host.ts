@@ -4,6 +4,7 @@
  * mutable HostState that the instance fills in at load time.
  */
 import type { QuickJSContext, QuickJSHandle } from "quickjs-emscripten-core";
+import { captureJson, getStringExact, newStringExact } from "./exact-strings";
 
 export interface HostResult {
   json: string;
@@ -27,6 +28,8 @@ export function installHost(vm: QuickJSContext): HostState {
   const state: HostState = { log: unset, call: unset, current: () => null, settle: unset };
   const enc = new TextEncoder();
   const dec = new TextDecoder();
+  captureJson(vm);
+  const str = (h: QuickJSHandle) => getStringExact(vm, h);
   const host = vm.newObject();
   const fn = (name: string, f: (...a: QuickJSHandle[]) => QuickJSHandle | undefined) => {
     const h = vm.newFunction(name, f);
@@ -34,18 +37,18 @@ export function installHost(vm: QuickJSContext): HostState {
     h.dispose();
   };
   fn("log", (level, msg) => {
-    state.log(vm.getString(level), vm.getString(msg));
+    state.log(str(level), str(msg));
     return undefined;
   });
   fn("random", (n) => {
     const len = Math.min(65536, Math.max(0, vm.getNumber(n) | 0));
     return vm.newArrayBuffer(crypto.getRandomValues(new Uint8Array(len)).buffer);
   });
-  fn("encode", (s) => vm.newArrayBuffer(enc.encode(vm.getString(s)).buffer as ArrayBuffer));
+  fn("encode", (s) => vm.newArrayBuffer(enc.encode(str(s)).buffer as ArrayBuffer));
   fn("decode", (b) => {
     const life = vm.getArrayBuffer(b);
     try {
-      return vm.newString(dec.decode(life.value));
+      return newStringExact(vm, dec.decode(life.value));
     } finally {
       life.dispose();
     }
@@ -63,10 +66,10 @@ export function installHost(vm: QuickJSContext): HostState {
       apply();
       d.dispose();
     });
-    state.call(vm.getString(op), vm.getString(args), bytes).then(
+    state.call(str(op), str(args), bytes).then(
       (r) => settleWith(() => {
         const arr = vm.newArray();
-        const s = vm.newString(r.json);
+        const s = newStringExact(vm, r.json);
         vm.setProp(arr, 0, s);
         s.dispose();
         if (r.bytes) {

@@ -11,6 +11,7 @@ import { Call, Failure } from "./call-state";
 import { currentCall, slice } from "./slices";
 import type { HostResult } from "./guest-host";
 import type { SparePool, Vm } from "./vm-factory";
+import { getStringExact, newStringExact } from "./exact-strings";
 
 export type Bridge = (callId: number, op: string, args: string, bytes: Uint8Array | undefined) => Promise<HostResult>;
 
@@ -125,7 +126,7 @@ export class QjsInstance {
       const meta = JSON.stringify({ method: req.method, url: req.url, headers: req.headers });
       const text = req.body && req.body.byteLength ? utf8(req.body) : undefined;
       const first = this.run(call, () => {
-        const body = text !== undefined ? vm.newString(text) : req.body && req.body.byteLength ? vm.newArrayBuffer(req.body.slice().buffer as ArrayBuffer) : vm.undefined;
+        const body = text !== undefined ? newStringExact(vm, text) : req.body && req.body.byteLength ? vm.newArrayBuffer(req.body.slice().buffer as ArrayBuffer) : vm.undefined;
         const p = this.callEntry("dispatch", this.backend.dup(), vm.newString(meta), body);
         try {
           this.pump();
@@ -275,7 +276,7 @@ export class QjsInstance {
       if (meta.bad) throw new Failure("bad_response", `Bad response from the backend: ${meta.bad}`);
       const bh = vm.getProp(arr, 1);
       let body: Uint8Array;
-      if (vm.typeof(bh) === "string") body = new TextEncoder().encode(vm.getString(bh));
+      if (vm.typeof(bh) === "string") body = new TextEncoder().encode(getStringExact(vm, bh));
       else if (vm.typeof(bh) === "object" && !vm.sameValue(bh, vm.null)) {
         const life = vm.getArrayBuffer(bh);
         body = life.value.slice();
