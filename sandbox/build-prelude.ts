@@ -16,6 +16,7 @@ export async function buildPrelude(): Promise<string> {
     target: "es2023",
     minifySyntax: true,
     minifyWhitespace: true,
+    minifyIdentifiers: true,
     write: false,
     legalComments: "none",
   });

@@ -9,15 +9,31 @@ import { Headers } from "./shims/headers";
 import { URL, URLSearchParams } from "./shims/url";
 import { Request, Response } from "./shims/body";
 import { TextDecoder, TextEncoder, atob, btoa } from "./shims/encoding";
-import { clearTimeout, console, crypto, queueMicrotask, setTimeout, structuredClone } from "./shims/misc";
+import { console, setTimeout } from "./shims/misc";
+import { clearTimer, performance, queueMicrotask, setInterval } from "./shims/timing";
+import { structuredClone } from "./shims/clone";
+import { CryptoKey, crypto } from "./shims/crypto";
+import { Blob, File } from "./shims/blob";
+import { FormData } from "./shims/formdata";
+import { AbortController, AbortSignal, DOMException, Event, EventTarget } from "./shims/events";
 import { fetch } from "./shims/fetch";
 import { defineBackend, toErrorResponse } from "./sdk/backend";
 import { HttpError } from "./sdk/errors";
 import { t } from "./sdk/schema";
 import { config, makeContext } from "./sdk/context";
 
-const globals = { Headers, URL, URLSearchParams, Request, Response, TextEncoder, TextDecoder, atob, btoa, structuredClone, crypto, console, setTimeout, clearTimeout, queueMicrotask, fetch };
-for (const [k, v] of Object.entries(globals)) Object.defineProperty(globalThis, k, { value: v, writable: true, configurable: true, enumerable: false });
+/** Every global the guest gets beyond ECMAScript's own — keep in step with sandbox/sdk/cantrip.d.ts, README and the code prompt. */
+const globals = {
+  Headers, URL, URLSearchParams, Request, Response, FormData, Blob, File,
+  TextEncoder, TextDecoder, atob, btoa, structuredClone, crypto, CryptoKey,
+  AbortController, AbortSignal, DOMException, Event, EventTarget,
+  console, setTimeout, clearTimeout: clearTimer, setInterval, clearInterval: clearTimer, queueMicrotask, performance, fetch,
+};
+for (const [k, v] of Object.entries(globals)) {
+  // The prelude is minified: give each Web constructor/function its standard name back.
+  if (typeof v === "function" && v.name !== k) Object.defineProperty(v, "name", { value: k, configurable: true });
+  Object.defineProperty(globalThis, k, { value: v, writable: true, configurable: true, enumerable: false });
+}
 
 Object.defineProperty(globalThis, "__cantripSdk", { value: { defineBackend, t, HttpError, route: <T>(r: T) => r }, configurable: true });
 

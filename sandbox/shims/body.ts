@@ -1,27 +1,35 @@
 /**
- * Request and Response with buffered bodies (no streams: the host hands over whole bodies
- * and takes whole bodies back). A string body is kept as a string so a JSON response
- * crosses to the host without an extra encode step inside the interpreter.
+ * Request and Response (Fetch standard) with buffered bodies: the host hands over whole
+ * bodies and takes whole bodies back, so `body` is the bytes (a Uint8Array), not a
+ * ReadableStream. Bodies may be strings, buffers, views, Blobs, FormData or
+ * URLSearchParams, each with the standard Content-Type; readers are text/json/
+ * arrayBuffer/bytes/blob/formData, each once (`bodyUsed`). A string body is kept as a
+ * string so a JSON response crosses to the host without an encode step in the interpreter.
  */
 import { Headers, type HeadersInit } from "./headers";
 import { TextDecoder, TextEncoder, toBytes } from "./encoding";
 import { URL, URLSearchParams } from "./url";
+import { Blob } from "./blob";
+import { FormData, encodeMultipart, mediaType, parseMultipart } from "./formdata";
+import { AbortController, AbortSignal } from "./events";
 
-export type BodyInit = string | ArrayBuffer | ArrayBufferView | URLSearchParams | null | undefined;
+export type BodyInit = string | ArrayBuffer | ArrayBufferView | Blob | FormData | URLSearchParams | null | undefined;
 type Stored = string | Uint8Array | null;
 
-function store(body: BodyInit, headers: Headers): Stored {
-  if (body === null || body === undefined) return null;
-  if (typeof body === "string") {
-    if (!headers.has("content-type")) headers.set("content-type", "text/plain;charset=UTF-8");
-    return body;
+let boundaries = 0;
+
+/** Extracts a body (Fetch "extract a body"): its stored form and its default Content-Type. */
+function extract(body: BodyInit): { stored: Stored; type: string | null } {
+  if (body === null || body === undefined) return { stored: null, type: null };
+  if (typeof body === "string") return { stored: body, type: "text/plain;charset=UTF-8" };
+  if (body instanceof URLSearchParams) return { stored: body.toString(), type: "application/x-www-form-urlencoded;charset=UTF-8" };
+  if (body instanceof Blob) return { stored: Blob._bytes(body).slice(), type: body.type || null };
+  if (body instanceof FormData) {
+    const boundary = `----cantripFormBoundary${Date.now().toString(16)}${(++boundaries).toString(16)}`;
+    return { stored: encodeMultipart(body, boundary), type: `multipart/form-data; boundary=${boundary}` };
   }
-  if (body instanceof URLSearchParams) {
-    if (!headers.has("content-type")) headers.set("content-type", "application/x-www-form-urlencoded;charset=UTF-8");
-    return body.toString();
-  }
-  if (body instanceof ArrayBuffer || ArrayBuffer.isView(body)) return toBytes(body).slice();
-  return store(String(body), headers);
+  if (body instanceof ArrayBuffer || ArrayBuffer.isView(body)) return { stored: toBytes(body).slice(), type: null };
+  return { stored: String(body), type: "text/plain;charset=UTF-8" };
 }
 
 class Body {
@@ -37,7 +45,9 @@ class Body {
       return;
     }
     this.#headers = new Headers(headers);
-    this.#body = store(body, this.#headers);
+    const { stored, type } = extract(body);
+    if (type !== null && !this.#headers.has("content-type")) this.#headers.append("content-type", type);
+    this.#body = stored;
   }
   get headers(): Headers {
     if (this.#headers === null) {
@@ -49,12 +59,19 @@ class Body {
   get bodyUsed(): boolean {
     return this.#used;
   }
+  /** The body's bytes (not a ReadableStream: bodies are buffered in the sandbox), or null. */
   get body(): Uint8Array | null {
     return this.#body === null ? null : typeof this.#body === "string" ? new TextEncoder().encode(this.#body) : this.#body;
   }
   /** The stored body as is (string or bytes), for the host boundary. */
   _raw(): Stored {
     return this.#body;
+  }
+  _setBody(b: Stored): void {
+    this.#body = b;
+  }
+  _markUsed(): void {
+    this.#used = true;
   }
   #take(): Stored {
     if (this.#used) throw new TypeError("Body has already been consumed");
@@ -75,21 +92,59 @@ class Body {
     const b = this.#take();
     return b === null ? new Uint8Array(0) : typeof b === "string" ? new TextEncoder().encode(b) : b.slice();
   }
+  async blob(): Promise<Blob> {
+    const type = this.headers.get("content-type") ?? "";
+    return new Blob([await this.bytes()], { type: /^[\x20-\x7e]*$/.test(type) ? type : "" });
+  }
+  async formData(): Promise<FormData> {
+    const { type, params } = mediaType(this.headers.get("content-type"));
+    if (type === "multipart/form-data") {
+      if (!params.boundary) throw new TypeError("formData(): multipart/form-data without a boundary");
+      return parseMultipart(await this.bytes(), params.boundary);
+    }
+    if (type === "application/x-www-form-urlencoded") {
+      const f = new FormData();
+      for (const [k, v] of new URLSearchParams(await this.text())) f.append(k, v);
+      return f;
+    }
+    throw new TypeError(`formData(): cannot parse a body of type "${type}"`);
+  }
 }
 
 export interface RequestInit {
   method?: string;
   headers?: HeadersInit;
   body?: BodyInit;
-  signal?: unknown;
-  redirect?: string;
+  signal?: AbortSignal | null;
+  redirect?: "follow" | "error" | "manual";
+  [k: string]: unknown;
 }
 
 const INCOMING: { url: string; method: string; headers: [string, string][]; body: Stored } = { url: "", method: "", headers: [], body: null };
+const NORMAL_METHODS = new Set(["DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT"]);
+const METHOD = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+function normalizeMethod(m: unknown): string {
+  const s = String(m);
+  if (!METHOD.test(s)) throw new TypeError(`Request: "${s}" is not a valid method`);
+  const up = s.toUpperCase();
+  if (up === "CONNECT" || up === "TRACE" || up === "TRACK") throw new TypeError(`Request: method ${up} is forbidden`);
+  return NORMAL_METHODS.has(up) ? up : s;
+}
 
 export class Request extends Body {
   readonly url: string;
   readonly method: string;
+  readonly redirect: string;
+  readonly signal: AbortSignal;
+  readonly credentials = "same-origin";
+  readonly mode = "cors";
+  readonly cache = "default";
+  readonly referrer = "about:client";
+  readonly referrerPolicy = "";
+  readonly integrity = "";
+  readonly keepalive = false;
+  readonly destination = "";
   #parsed: URL | null = null;
   constructor(input: string | URL | Request, init: RequestInit = {}) {
     if (init === (INCOMING as RequestInit)) {
@@ -97,19 +152,47 @@ export class Request extends Body {
       const u = new URL(INCOMING.url);
       this.url = u.href;
       this.method = INCOMING.method;
+      this.redirect = "follow";
+      this.signal = new AbortController().signal;
       this.#parsed = u;
       return;
     }
+    if (init !== undefined && init !== null && typeof init !== "object") throw new TypeError("Request: init must be an object");
+    init ??= {};
     const from = input instanceof Request ? input : null;
-    const method = String(init.method ?? from?.method ?? "GET").toUpperCase();
+    if (from && init.body === undefined && from.bodyUsed) throw new TypeError("Request: the input request's body is already used");
+    const method = init.method !== undefined ? normalizeMethod(init.method) : from ? from.method : "GET";
     const body = init.body !== undefined ? init.body : from ? from._raw() : null;
     if (body !== null && body !== undefined && (method === "GET" || method === "HEAD")) throw new TypeError("Request with GET/HEAD method cannot have body");
+    const redirect = init.redirect !== undefined ? String(init.redirect) : from ? from.redirect : "follow";
+    if (redirect !== "follow" && redirect !== "error" && redirect !== "manual") throw new TypeError(`Request: redirect must be "follow", "error" or "manual"`);
+    let url: string;
+    if (from) url = from.url;
+    else {
+      let u: URL;
+      try {
+        u = new URL(String(input));
+      } catch {
+        throw new TypeError(`Request: "${String(input)}" is not an absolute URL`);
+      }
+      if (u.username || u.password) throw new TypeError("Request: a URL with credentials is not allowed");
+      url = u.href;
+    }
+    const signal = init.signal !== undefined ? init.signal : from ? from.signal : null;
+    if (signal !== null && signal !== undefined && !(signal instanceof AbortSignal)) throw new TypeError("Request: signal must be an AbortSignal");
     super(body, init.headers ?? from?.headers);
-    this.url = from ? from.url : new URL(String(input)).href;
+    if (from && init.body === undefined && from._raw() !== null) from._markUsed();
+    this.url = url;
     this.method = method;
+    this.redirect = redirect;
+    this.signal = signal ? AbortSignal.any([signal]) : new AbortController().signal;
   }
   clone(): Request {
-    return new Request(this);
+    if (this.bodyUsed) throw new TypeError("Request.clone: the body is already used");
+    return new Request(this.url, { method: this.method, headers: this.headers, body: this._raw(), redirect: this.redirect as RequestInit["redirect"], signal: this.signal });
+  }
+  get [Symbol.toStringTag](): string {
+    return "Request";
   }
   /** This request's URL parsed (cached; for the SDK's router, which only reads it). */
   _url(): URL {
@@ -136,29 +219,72 @@ export interface ResponseInit {
   headers?: HeadersInit;
 }
 
+const NULL_BODY = new Set([101, 103, 204, 205, 304]);
+const REASON = /^[\t\x20-\x7e\x80-\xff]*$/;
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+
 export class Response extends Body {
   readonly status: number;
   readonly statusText: string;
+  type: "default" | "basic" | "cors" | "error" | "opaque" | "opaqueredirect" = "default";
   url = "";
+  redirected = false;
   constructor(body?: BodyInit, init: ResponseInit = {}) {
+    if (init !== undefined && init !== null && typeof init !== "object") throw new TypeError("Response: init must be an object");
+    init ??= {};
+    const status = init.status === undefined ? 200 : Number(init.status);
+    if (!Number.isInteger(status) || status < 200 || status > 599) throw new RangeError(`Response: status ${init.status} is not in 200..599`);
+    const statusText = init.statusText === undefined ? "" : String(init.statusText);
+    if (!REASON.test(statusText)) throw new TypeError("Response: statusText is not a valid reason phrase");
+    if (body !== null && body !== undefined && NULL_BODY.has(status)) throw new TypeError(`Response: a ${status} response cannot have a body`);
     super(body, init.headers);
-    const status = init.status ?? 200;
-    if (!Number.isInteger(status) || status < 200 || status > 599) throw new RangeError(`Response status ${status} is not in 200..599`);
     this.status = status;
-    this.statusText = init.statusText ?? "";
+    this.statusText = statusText;
   }
   get ok(): boolean {
     return this.status >= 200 && this.status < 300;
   }
   clone(): Response {
-    return new Response(this._raw(), { status: this.status, statusText: this.statusText, headers: this.headers });
+    if (this.bodyUsed) throw new TypeError("Response.clone: the body is already used");
+    return Response._with(this, this._raw());
+  }
+  get [Symbol.toStringTag](): string {
+    return "Response";
   }
   static json(data: unknown, init: ResponseInit = {}): Response {
-    const headers = new Headers(init.headers);
-    if (!headers.has("content-type")) headers.set("content-type", "application/json");
-    return new Response(JSON.stringify(data), init.status === undefined && init.statusText === undefined ? { headers } : { ...init, headers });
+    const text = JSON.stringify(data);
+    if (text === undefined) throw new TypeError("Response.json: the data is not JSON-serializable");
+    const r = new Response(text, init);
+    if (!init?.headers || !new Headers(init.headers).has("content-type")) r.headers.set("content-type", "application/json");
+    return r;
   }
-  static redirect(url: string, status = 302): Response {
-    return new Response(null, { status, headers: { location: new URL(url).href } });
+  static redirect(url: string | URL, status = 302): Response {
+    let href: string;
+    try {
+      href = new URL(String(url)).href;
+    } catch {
+      throw new TypeError(`Response.redirect: "${String(url)}" is not an absolute URL`);
+    }
+    if (!REDIRECTS.has(Number(status))) throw new RangeError(`Response.redirect: status ${status} is not a redirect status`);
+    const r = new Response(null, { status: Number(status), headers: { location: href } });
+    r.headers._freeze();
+    return r;
+  }
+  static error(): Response {
+    const r = new Response(null, { status: 200 });
+    (r as { status: number }).status = 0;
+    r.type = "error";
+    r.headers._freeze();
+    return r;
+  }
+  /** A response with `like`'s status, type, URL and headers (copied) and this body (clone, fetched responses). */
+  static _with(like: { status: number; statusText: string; headers: Headers; type?: Response["type"]; url?: string; redirected?: boolean }, body: Stored): Response {
+    const out = new Response(null, { statusText: like.statusText, headers: like.headers });
+    out._setBody(body === null || typeof body === "string" ? body : body.slice());
+    (out as { status: number }).status = like.status;
+    out.type = like.type ?? "default";
+    out.url = like.url ?? "";
+    out.redirected = like.redirected ?? false;
+    return out;
   }
 }

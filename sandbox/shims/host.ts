@@ -8,6 +8,12 @@ export interface Host {
   random(n: number): ArrayBuffer;
   encode(s: string): ArrayBuffer;
   decode(b: ArrayBuffer): string;
+  /**
+   * The host's TextDecoder: `bytes` undefined → the canonical name of `label` or null;
+   * else the decoded text, or null when fatal and invalid. flags: 1 fatal, 2 ignoreBOM,
+   * 4 stream; id > 0 names a stream kept in the host until a call without flag 4.
+   */
+  textDecode(id: number, label: string, flags: number, bytes: ArrayBuffer | undefined): string | null;
   /** Asynchronous host operation; resolves to [resultJson, bytes?]. */
   call(op: string, args: string, body?: ArrayBuffer): Promise<[string, ArrayBuffer | undefined]>;
 }

@@ -1,14 +1,14 @@
 /**
  * Guest side, evaluated in every V8 isolate before the prelude: turns the sidecar's
- * callbacks ($log, $random, $call, $done) into the `__cantripHost` object the prelude
+ * callbacks ($log, $random, $textDecode, $call, $done) into the `__cantripHost` object the prelude
  * captures, with UTF-8 encode/decode in plain JS (no host round trip), and leaves
  * `__cantripV8Finish` — run after the prelude — which takes the prelude's entry, hides every
  * global the guest must not see, and returns the control object the sidecar drives.
  */
 (() => {
   const g = globalThis;
-  const $log = g.$log, $random = g.$random, $call = g.$call, $done = g.$done;
-  for (const k of ["$log", "$random", "$call", "$done"]) delete g[k];
+  const $log = g.$log, $random = g.$random, $call = g.$call, $done = g.$done, $textDecode = g.$textDecode;
+  for (const k of ["$log", "$random", "$call", "$done", "$textDecode"]) delete g[k];
   // V8 hands Error.prepareStackTrace the raw call sites (getThis, getFunction): pin it so a
   // guest cannot install one; stacks stay plain strings, as in QuickJS.
   Object.defineProperty(Error, "prepareStackTrace", { get: () => undefined, set: () => {}, configurable: false, enumerable: false });
@@ -73,6 +73,7 @@
     random: (n) => $random(n | 0),
     encode: (s) => encode(String(s)),
     decode: (b) => decode(b),
+    textDecode: (id, label, flags, bytes) => $textDecode(id, String(label), flags, bytes instanceof ArrayBuffer ? bytes : undefined),
     call(op, args, body) {
       const hid = nextHid++;
       return new Promise((resolve, reject) => {

@@ -6,6 +6,7 @@
 import type { CallBridge } from "./engine";
 import type { AgentRuntimeConfig, KvStore } from "./types";
 import type { createEgress, EgressRequest } from "./egress";
+import { webCall } from "./web-bridge";
 
 const MAX_KEY = 512;
 
@@ -42,6 +43,7 @@ export function makeBridgeFactory(deps: { kv: KvStore; egress: ReturnType<typeof
             return { json: JSON.stringify(r.meta), bytes: r.bytes };
           }
           default:
+            if (op.startsWith("web.")) return webCall(op, args, bytes);
             throw new Error(`unknown host operation ${op}`);
         }
       },

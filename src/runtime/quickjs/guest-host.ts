@@ -5,6 +5,7 @@
  */
 import type { QuickJSContext, QuickJSHandle } from "quickjs-emscripten-core";
 import { captureJson, getStringExact, newStringExact } from "./exact-strings";
+import { TextDecoders } from "../web-bridge";
 
 export interface HostResult {
   json: string;
@@ -52,6 +53,17 @@ export function installHost(vm: QuickJSContext): HostState {
     } finally {
       life.dispose();
     }
+  });
+  const decoders = new TextDecoders();
+  fn("textDecode", (id, label, flags, b) => {
+    let bytes: Uint8Array | undefined;
+    if (b && vm.typeof(b) === "object") {
+      const life = vm.getArrayBuffer(b);
+      bytes = life.value.slice();
+      life.dispose();
+    }
+    const out = decoders.decode(vm.getNumber(id), str(label), vm.getNumber(flags), bytes);
+    return out === null ? vm.null : newStringExact(vm, out);
   });
   fn("call", (op, args, body) => {
     let bytes: Uint8Array | undefined;
