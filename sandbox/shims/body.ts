@@ -75,7 +75,7 @@ class Body {
   }
   #take(): Stored {
     if (this.#used) throw new TypeError("Body has already been consumed");
-    this.#used = true;
+    if (this.#body !== null) this.#used = true;
     return this.#body;
   }
   async text(): Promise<string> {

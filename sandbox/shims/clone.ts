@@ -6,8 +6,8 @@
  * Error kinds (name, message, stack, cause), Blob/File, DOMException, arrays (own
  * enumerable string keys incl. holes), plain objects (own enumerable string keys; getters
  * run, prototype dropped); cycles and shared references preserved. Functions, WeakMap,
- * Promise, other platform objects → DataCloneError. `options.transfer` is accepted and,
- * with no detachable buffers in the sandbox, only checked (duplicates → DataCloneError).
+ * Promise, other platform objects → DataCloneError. `options.transfer` takes ArrayBuffers (duplicates or
+ * other objects → DataCloneError); they are copied, then detached in the source.
  */
 import { Blob, File } from "./blob";
 import { DOMException } from "./events";
@@ -20,12 +20,13 @@ export function structuredClone<T>(value: T, options?: { transfer?: unknown[] })
   if (arguments.length < 1) throw new TypeError("structuredClone: 1 argument required");
   if (options !== undefined && options !== null && typeof options !== "object") throw new TypeError("structuredClone: options must be an object");
   const transfer = options?.transfer;
-  if (transfer !== undefined) {
-    const list = [...(transfer as Iterable<unknown>)];
-    if (new Set(list).size !== list.length) throw new DOMException("The transfer list has duplicates.", "DataCloneError");
-    for (const t of list) if (!(t instanceof ArrayBuffer)) throw new DOMException("Only ArrayBuffers can be transferred.", "DataCloneError");
-  }
-  return clone(value, new Map()) as T;
+  const list = transfer === undefined ? [] : [...(transfer as Iterable<unknown>)];
+  if (new Set(list).size !== list.length) throw new DOMException("The transfer list has duplicates.", "DataCloneError");
+  for (const t of list) if (!(t instanceof ArrayBuffer)) throw new DOMException("Only ArrayBuffers can be transferred.", "DataCloneError");
+  const out = clone(value, new Map()) as T;
+  // Transferred buffers are detached in the source, where the engine can detach one.
+  for (const b of list as (ArrayBuffer & { transfer?: () => ArrayBuffer })[]) if (typeof b.transfer === "function") b.transfer();
+  return out;
 }
 
 function clone(v: unknown, memory: Map<object, unknown>): unknown {

@@ -7,9 +7,17 @@
  */
 import { setTimeout } from "./misc";
 
+/** Legacy code constants, in the order the WebIDL defines them (also the names' codes). */
+const LEGACY: [string, number][] = [
+  ["INDEX_SIZE_ERR", 1], ["DOMSTRING_SIZE_ERR", 2], ["HIERARCHY_REQUEST_ERR", 3], ["WRONG_DOCUMENT_ERR", 4], ["INVALID_CHARACTER_ERR", 5],
+  ["NO_DATA_ALLOWED_ERR", 6], ["NO_MODIFICATION_ALLOWED_ERR", 7], ["NOT_FOUND_ERR", 8], ["NOT_SUPPORTED_ERR", 9], ["INUSE_ATTRIBUTE_ERR", 10],
+  ["INVALID_STATE_ERR", 11], ["SYNTAX_ERR", 12], ["INVALID_MODIFICATION_ERR", 13], ["NAMESPACE_ERR", 14], ["INVALID_ACCESS_ERR", 15],
+  ["VALIDATION_ERR", 16], ["TYPE_MISMATCH_ERR", 17], ["SECURITY_ERR", 18], ["NETWORK_ERR", 19], ["ABORT_ERR", 20], ["URL_MISMATCH_ERR", 21],
+  ["QUOTA_EXCEEDED_ERR", 22], ["TIMEOUT_ERR", 23], ["INVALID_NODE_TYPE_ERR", 24], ["DATA_CLONE_ERR", 25],
+];
 const CODES: Record<string, number> = {
   IndexSizeError: 1, HierarchyRequestError: 3, WrongDocumentError: 4, InvalidCharacterError: 5, NoModificationAllowedError: 7,
-  NotFoundError: 8, NotSupportedError: 9, InvalidStateError: 11, SyntaxError: 12, InvalidModificationError: 13, NamespaceError: 14,
+  NotFoundError: 8, NotSupportedError: 9, InUseAttributeError: 10, InvalidStateError: 11, SyntaxError: 12, InvalidModificationError: 13, NamespaceError: 14,
   InvalidAccessError: 15, TypeMismatchError: 17, SecurityError: 18, NetworkError: 19, AbortError: 20, URLMismatchError: 21,
   QuotaExceededError: 22, TimeoutError: 23, InvalidNodeTypeError: 24, DataCloneError: 25,
 };
@@ -35,8 +43,7 @@ export class DOMException extends Error {
     return "DOMException";
   }
 }
-for (const [name, code] of Object.entries(CODES)) {
-  const constName = name.replace(/[A-Z]/g, (c, i) => (i ? "_" : "") + c).toUpperCase().replace(/_ERROR$/, "_ERR");
+for (const [constName, code] of LEGACY) {
   Object.defineProperty(DOMException, constName, { value: code, enumerable: true });
   Object.defineProperty(DOMException.prototype, constName, { value: code, enumerable: true });
 }
@@ -180,7 +187,12 @@ const PRIVATE = Symbol("AbortSignal");
 export class AbortSignal extends EventTarget {
   #aborted = false;
   #reason: unknown = undefined;
-  onabort: ((e: Event) => unknown) | null = null;
+  #onabort: ((e: Event) => unknown) | null = null;
+  #handlerAdded = false;
+  /** Signals made by AbortSignal.any() that follow this one. */
+  #dependents: AbortSignal[] = [];
+  /** For a signal made by any(): the (non-dependent) signals it follows. */
+  #sources: AbortSignal[] | null = null;
   constructor(key?: symbol) {
     if (key !== PRIVATE) throw new TypeError("Illegal constructor: use new AbortController().signal");
     super();
@@ -191,23 +203,35 @@ export class AbortSignal extends EventTarget {
   get reason(): unknown {
     return this.#reason;
   }
+  /** The event handler attribute: a listener registered when first set (HTML's event handler rules). */
+  get onabort(): ((e: Event) => unknown) | null {
+    return this.#onabort;
+  }
+  set onabort(f: ((e: Event) => unknown) | null) {
+    this.#onabort = typeof f === "function" ? f : null;
+    if (!this.#handlerAdded && this.#onabort) {
+      this.#handlerAdded = true;
+      this.addEventListener("abort", (e) => this.#onabort?.call(this, e));
+    }
+  }
   throwIfAborted(): void {
     if (this.#aborted) throw this.#reason;
   }
-  /** Signals the abort (once): sets the reason, then fires "abort" (and onabort). */
+  /** DOM "signal abort": marks this and its dependents aborted, then fires "abort" on each in order. */
   _abort(reason: unknown): void {
     if (this.#aborted) return;
     this.#aborted = true;
     this.#reason = reason === undefined ? new DOMException("This operation was aborted", "AbortError") : reason;
-    const e = new Event("abort");
-    if (typeof this.onabort === "function") {
-      try {
-        this.onabort.call(this, e);
-      } catch (err) {
-        Promise.reject(err);
-      }
+    const fire: AbortSignal[] = [];
+    for (const d of this.#dependents) {
+      if (d.#aborted) continue;
+      d.#aborted = true;
+      d.#reason = this.#reason;
+      fire.push(d);
     }
-    this.dispatchEvent(e);
+    this.#dependents = [];
+    this.dispatchEvent(new Event("abort"));
+    for (const d of fire) d.dispatchEvent(new Event("abort"));
   }
   static abort(reason?: unknown): AbortSignal {
     const s = new AbortSignal(PRIVATE);
@@ -220,12 +244,23 @@ export class AbortSignal extends EventTarget {
     return s;
   }
   static any(signals: Iterable<AbortSignal>): AbortSignal {
-    const s = new AbortSignal(PRIVATE);
     const list = [...signals];
     for (const x of list) if (!(x instanceof AbortSignal)) throw new TypeError("AbortSignal.any: every item must be an AbortSignal");
+    const s = new AbortSignal(PRIVATE);
     const done = list.find((x) => x.aborted);
-    if (done) s._abort(done.reason);
-    else for (const x of list) x.addEventListener("abort", () => s._abort(x.reason), { once: true });
+    if (done) {
+      s.#aborted = true;
+      s.#reason = done.reason;
+      return s;
+    }
+    s.#sources = [];
+    for (const x of list) {
+      for (const src of x.#sources ?? [x]) {
+        if (s.#sources.includes(src)) continue;
+        s.#sources.push(src);
+        src.#dependents.push(s);
+      }
+    }
     return s;
   }
   override get [Symbol.toStringTag](): string {

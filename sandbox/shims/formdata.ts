@@ -35,7 +35,10 @@ export class FormData {
     const v = entryValue(value, filename, arguments.length);
     const i = this.#entries.findIndex((e) => e[0] === n);
     if (i < 0) this.#entries.push([n, v]);
-    else this.#entries = this.#entries.filter((e, j) => j < i || e[0] !== n).map((e, j) => (j === i ? [n, v] : e));
+    else {
+      this.#entries[i] = [n, v];
+      this.#entries = this.#entries.filter((e, j) => j <= i || e[0] !== n);
+    }
   }
   get(name: string): FormDataEntryValue | null {
     const n = toUSV(name);

@@ -24,6 +24,22 @@ function headerValue(value: unknown): string {
   return v;
 }
 
+/** Headers iterators: `next` on a prototype inheriting %IteratorPrototype%, as WebIDL's iterators have. */
+const iterState = new WeakMap<object, { next(): IteratorResult<unknown> }>();
+const HeadersIteratorPrototype = Object.create(Object.getPrototypeOf(Object.getPrototypeOf([][Symbol.iterator]())), {
+  next: {
+    value: function next(this: object) {
+      const st = iterState.get(this);
+      if (!st) throw new TypeError("next() called on an object that is not a Headers iterator");
+      return st.next();
+    },
+    writable: true,
+    enumerable: true,
+    configurable: true,
+  },
+  [Symbol.toStringTag]: { value: "Headers Iterator", configurable: true },
+});
+
 export class Headers {
   #list: [string, string][] = [];
   #guard: "none" | "immutable" = "none";
@@ -34,8 +50,8 @@ export class Headers {
       return;
     }
     if (typeof init !== "object" && typeof init !== "function") throw new TypeError("Headers: init must be an object");
-    if (init instanceof Headers) {
-      this.#list = init.#list.map(([k, v]) => [k, v]);
+    if (#list in init) {
+      this.#list = (init as Headers).#list.map(([k, v]) => [k, v] as [string, string]);
       return;
     }
     const it = (init as Iterable<Iterable<string>>)[Symbol.iterator];
@@ -49,12 +65,15 @@ export class Headers {
       }
       return;
     }
+    // WebIDL record conversion: keys, then per key its descriptor and (if enumerable) its value.
+    const pairs: [string, string][] = [];
     for (const key of Reflect.ownKeys(init)) {
       const desc = Reflect.getOwnPropertyDescriptor(init, key);
       if (!desc?.enumerable) continue;
       if (typeof key === "symbol") throw new TypeError("Headers: a record key cannot be a symbol");
-      this.append(key, (init as Record<string, string>)[key]!);
+      pairs.push([key, String((init as Record<string, string>)[key])]);
     }
+    for (const [k, v] of pairs) this.append(k, v);
   }
   #check(): void {
     if (this.#guard === "immutable") throw new TypeError("Headers: these headers are immutable");
@@ -118,15 +137,14 @@ export class Headers {
   #iterate<T>(pick: (e: [string, string]) => T): IterableIterator<T> {
     let i = 0;
     const self = this;
-    return {
+    const it = Object.create(HeadersIteratorPrototype) as IterableIterator<T>;
+    iterState.set(it, {
       next(): IteratorResult<T> {
         const list = self._list();
         return i < list.length ? { value: pick(list[i++]!), done: false } : { value: undefined as T, done: true };
       },
-      [Symbol.iterator]() {
-        return this;
-      },
-    } as IterableIterator<T>;
+    });
+    return it;
   }
   /** Sorted, combined (name, value) pairs; set-cookie values stay separate. */
   _list(): [string, string][] {

@@ -6,6 +6,7 @@
  * timeOrigin; toJSON).
  */
 import { clearTimeout as clearOne, setTimeout } from "./misc";
+import { EventTarget } from "./events";
 
 /** Interval id → id of its pending timeout. */
 const intervals = new Map<number, number>();
@@ -34,19 +35,23 @@ export function clearTimer(id?: number): void {
 const origin = Date.now();
 let last = 0;
 
-export const performance = {
-  timeOrigin: origin,
+class Performance extends EventTarget {
+  get timeOrigin(): number {
+    return origin;
+  }
   now(): number {
     const t = Date.now() - origin;
     return (last = t > last ? t : last);
-  },
+  }
   toJSON(): { timeOrigin: number } {
     return { timeOrigin: origin };
-  },
-  get [Symbol.toStringTag](): string {
+  }
+  override get [Symbol.toStringTag](): string {
     return "Performance";
-  },
-};
+  }
+}
+
+export const performance = new Performance();
 
 /** HTML's queueMicrotask: the callback runs as a microtask; a non-function is a TypeError. */
 export function queueMicrotask(cb: () => void): void {

@@ -39,12 +39,13 @@
     const b = new Uint8Array(buf);
     let s = "", chunk = [];
     let cp = 0, need = 0, seen = 0, lower = 0x80, upper = 0xbf;
+    const start = b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf ? 3 : 0; // a UTF-8 BOM is dropped, as TextDecoder() does
     const push = (c) => {
       if (c >= 0x10000) { c -= 0x10000; chunk.push(0xd800 + (c >> 10), 0xdc00 + (c & 1023)); }
       else chunk.push(c);
       if (chunk.length >= 8192) { s += String.fromCharCode.apply(null, chunk); chunk = []; }
     };
-    for (let i = 0; i < b.length; i++) {
+    for (let i = start; i < b.length; i++) {
       const x = b[i];
       if (need === 0) {
         if (x < 0x80) push(x);
