@@ -5,6 +5,7 @@
  * calls to configure, describe and invoke a backend.
  */
 import "./shims/host";
+import "./shims/lockdown";
 import { Headers } from "./shims/headers";
 import { URL, URLSearchParams } from "./shims/url";
 import { Request, Response } from "./shims/body";
@@ -20,7 +21,7 @@ import { fetch } from "./shims/fetch";
 import { defineBackend, toErrorResponse } from "./sdk/backend";
 import { HttpError } from "./sdk/errors";
 import { t } from "./sdk/schema";
-import { config, makeContext } from "./sdk/context";
+import { bindCall, config, enterCall, makeContext } from "./sdk/context";
 
 /** Every global the guest gets beyond ECMAScript's own — keep in step with sandbox/sdk/cantrip.d.ts, README and the code prompt. */
 const globals = {
@@ -57,10 +58,11 @@ const entry = {
   },
   /** `body`: the request body as bytes, or as a string when the host already decoded it (valid UTF-8). */
   async dispatch(b: unknown, meta: string, body: ArrayBuffer | string | undefined): Promise<[string, string | ArrayBuffer | null]> {
-    const m = JSON.parse(meta) as { method: string; url: string; headers: [string, string][] };
+    const m = JSON.parse(meta) as { method: string; url: string; headers: [string, string][]; call?: number };
     const method = m.method.toUpperCase();
     const hasBody = body !== undefined && body !== null && method !== "GET" && method !== "HEAD";
     const req = Request._incoming(m.url, method, m.headers, hasBody ? (typeof body === "string" ? body : new Uint8Array(body)) : null);
+    if (typeof m.call === "number") bindCall(req, m.call);
     const backend = asBackend(b);
     let res: unknown;
     try {
@@ -69,14 +71,22 @@ const entry = {
       res = toErrorResponse(e);
     }
     if (!(res instanceof Response)) return [JSON.stringify({ bad: `the fetch handler returned ${res === null ? "null" : typeof res}, not a Response` }), null];
-    const raw = res._raw();
-    const out = raw === null || typeof raw === "string" ? raw : raw.byteOffset === 0 && raw.byteLength === raw.buffer.byteLength ? (raw.buffer as ArrayBuffer) : (raw.slice().buffer as ArrayBuffer);
-    return [JSON.stringify({ status: res.status, headers: res.headers instanceof Headers ? res.headers._list() : [...res.headers] }), method === "HEAD" ? null : out];
+    // Everything below reads guest-controlled objects (getters, replaced methods): the host
+    // checks whatever comes out (src/runtime/guest-values.ts); a throw here is reported, not fatal.
+    try {
+      const raw = res._raw();
+      const out = raw === null || typeof raw === "string" ? raw : raw.byteOffset === 0 && raw.byteLength === raw.buffer.byteLength ? (raw.buffer as ArrayBuffer) : (raw.slice().buffer as ArrayBuffer);
+      return [JSON.stringify({ status: res.status, headers: res.headers instanceof Headers ? res.headers._list() : [...res.headers] }), method === "HEAD" ? null : out];
+    } catch {
+      return [JSON.stringify({ bad: "reading the Response's status, headers or body threw" }), null];
+    }
   },
-  async scheduled(b: unknown): Promise<void> {
+  /** `call`: the host's id of this run, so the ctx the handler gets names it. */
+  async scheduled(b: unknown, call?: number): Promise<void> {
     const backend = asBackend(b);
     if (typeof backend.scheduled !== "function") throw new Error("This backend has no scheduled handler.");
-    await (backend.__cantrip ? backend.scheduled() : backend.scheduled(makeContext(null), config.env));
+    const run = () => (backend.__cantrip ? backend.scheduled!() : backend.scheduled!(makeContext(null), config.env));
+    await (typeof call === "number" ? enterCall(call, run) : run());
   },
 };
 

@@ -4,15 +4,16 @@
  * job catalogue, recovers interrupted work, and starts listening. `src/main.ts` calls it
  * for `serve`; tests call it to get a real server on a random port with a fresh SQLite file.
  */
-import { accessSync, constants, existsSync, mkdirSync, readFileSync } from "node:fs";
+import { accessSync, constants, existsSync, readFileSync, statSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { join, resolve } from "node:path";
 import pkg from "../package.json" with { type: "json" };
-import { AgentKeys, bootstrapWorkspace, PlatformTokenVerifier, TokenSigner, loadMasterKey, writeSecretFile } from "./auth";
-import { AgentService } from "./agents";
+import { AgentKeys, bootstrapWorkspace, firstWorkspaceId, PlatformTokenVerifier, TokenSigner, loadMasterKey, writeSecretFile } from "./auth";
+import { AgentService, Schedules } from "./agents";
 import { Builders, Conversations, Credentials, Scheduler, Turns } from "./builder";
 import { builderTurnJob, scheduleRunJob } from "./builder/jobs";
-import type { Config } from "./config";
+import { limitValues, type Config } from "./config";
+import { limitPolicy } from "./agents/limits";
 import { isMigrated, openDatabase } from "./db";
 import { Deployer } from "./deploy";
 import { deployJob } from "./deploy/job";
@@ -29,8 +30,11 @@ import { createBundler } from "./bundle";
 import { createRuntime, createSqliteKv, runSelftest, serverEngines } from "./runtime";
 import type { SandboxRuntime } from "./runtime/types";
 import { newId } from "./lib/ids";
+import { ensurePrivateDir, ensurePrivateFile } from "./lib/private-files";
 import { reconcile } from "./reconcile";
-import { jobs as jobsTable } from "./db/schema";
+import { claimServer, snapshotDatabase } from "./ops";
+import { agents, jobs as jobsTable } from "./db/schema";
+import { Metrics } from "./metrics";
 import { and, desc, eq } from "drizzle-orm";
 
 export const VERSION: string = pkg.version;
@@ -57,9 +61,9 @@ export interface BootOptions {
 
 export class StartupError extends Error {}
 
-function checkDataDir(dir: string): void {
+function checkDataDir(dir: string, logger: Logger): void {
   try {
-    mkdirSync(dir, { recursive: true });
+    ensurePrivateDir(dir, (message, fields) => logger.warn(message, fields));
     accessSync(dir, constants.W_OK);
   } catch (e) {
     const why = (e as NodeJS.ErrnoException).code ?? String(e);
@@ -76,19 +80,30 @@ function nodeId(dataDir: string): string {
   return id;
 }
 
+const fileSize = (path: string) => {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
+};
+
 const derive = (key: Uint8Array, label: string) => createHash("sha256").update(label).update(key).digest();
 
 export async function boot(config: Config, opts: BootOptions = {}): Promise<Cantrip> {
   const logger = opts.logger ?? createLogger(config.logFormat);
   const dataDir = resolve(config.dataDir);
-  checkDataDir(dataDir);
+  checkDataDir(dataDir, logger);
   let opened;
   try {
-    opened = openDatabase(join(dataDir, "cantrip.db"));
+    opened = openDatabase(join(dataDir, "cantrip.db"), { warn: (message, fields) => logger.warn(message, fields) });
   } catch (e) {
     throw new StartupError(`cannot open database in ${dataDir}: ${(e as Error).message}`);
   }
   const { db, sqlite } = opened;
+  const releaseServer = claimServer(dataDir);
+  // Files an older cantrip (or a copy) may have left readable by others.
+  for (const f of ["admin-token", "secret.key", "node-id"]) ensurePrivateFile(join(dataDir, f), (message, fields) => logger.warn(message, fields), { create: false });
 
   const adminTokenFile = join(dataDir, "admin-token");
   const created = bootstrapWorkspace(db);
@@ -112,30 +127,55 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
     engine: serverEngines({ sandbox: config.sandbox, node: config.node }),
   });
   const bundler = createBundler({ dataDir });
-  const queue = createQueue({ db, concurrency: config.jobConcurrency, workerId: nodeId(dataDir), onError: (e, where) => logger.error("queue error", { where, error: String(e) }) });
+  // Scrape-time sources read components built below; the closures run only when /metrics is scraped.
+  const dbFile = join(dataDir, "cantrip.db");
+  const metrics = new Metrics(
+    {
+      sandbox: () => ({ ...runtime.stats(), memoryBudgetBytes: config.sandboxMemoryBudgetMb * 1024 * 1024 }),
+      queue: () => queue.depth(),
+      database: () => ({ sizeBytes: fileSize(dbFile) + fileSize(`${dbFile}-wal`) }),
+    },
+    { agentLabelLimit: config.metricsAgentLabels },
+  );
+  const queue = createQueue({
+    db,
+    concurrency: config.jobConcurrency,
+    workerId: nodeId(dataDir),
+    onError: (e, where) => logger.error("queue error", { where, error: String(e) }),
+    onAttempt: (a) => metrics.job(a.kind, a.outcome, a.ms / 1000),
+  });
   const llm = createLlm({
     baseURL: config.openaiBaseUrl,
     apiKey: config.openaiApiKey,
     model: config.model,
     timeoutMs: config.modelTimeoutMs,
     structuredOutput: config.structuredOutput,
+    observe: (call) => metrics.modelCall(call),
   });
 
   const verifier = new PlatformTokenVerifier(db);
   const keys = new AgentKeys(db);
-  const live = new LiveCache(db);
-  const invocations = new InvocationLog(db);
+  const { defaults: limitDefaults, maxima: limitMaxima } = limitValues(config);
+  const limits = limitPolicy(limitDefaults, limitMaxima);
+  const live = new LiveCache(db, limits);
+  const slugOf = (agentId: string) => db.select({ slug: agents.slug }).from(agents).where(eq(agents.id, agentId)).get()?.slug ?? agentId;
+  const invocations = new InvocationLog(db, {
+    onRecord: (row) =>
+      metrics.invocation(row.agentId, () => slugOf(row.agentId), row.source ?? "invoke", row.errorCode ?? (row.status >= 500 ? "5xx" : "ok"), row.latencyMs / 1000),
+  });
   const gateway = new Gateway({ keys, live, runtime, log: invocations, limiter: new RateLimiter() }, { rateLimitPerKey: config.rateLimitPerKey, rateLimitPerAgent: config.rateLimitPerAgent });
-  const deployer = new Deployer({ db, runtime });
+  const deployer = new Deployer({ db, runtime, serverLimits: limits });
   deployer.onLiveChange = (agentId) => live.invalidate(agentId);
   deployer.enqueue = (tx, payload, meta) => queue.enqueueInTx(tx, "deploy", payload, meta).id;
-  const agentsSvc = new AgentService({ db, bundler, runtime, defaultEngine: config.sandbox });
+  const agentsSvc = new AgentService({ db, bundler, runtime, defaultEngine: config.sandbox, serverLimits: limits });
+  agentsSvc.onLimitsChanged = (agentId) => live.invalidate(agentId);
   agentsSvc.onDeleted = (agentId) => {
     keys.forgetAgent(agentId);
     live.invalidate(agentId);
   };
   let baseUrl = config.publicUrl.replace(/\/+$/, "");
-  const builders = new Builders({ db, agents: agentsSvc, deployer, keys, box, baseUrl: () => baseUrl, scheduleMinIntervalMs: config.scheduleMinIntervalS * 1000 });
+  const schedules = new Schedules({ db, minIntervalMs: config.scheduleMinIntervalS * 1000 });
+  const builders = new Builders({ db, agents: agentsSvc, deployer, keys, box, baseUrl: () => baseUrl, schedules });
   const conversations = new Conversations({
     db,
     jobs: queue,
@@ -149,7 +189,7 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
       throw new AppError("model_not_configured");
     },
   };
-  const pipeline: PipelineDeps = { db, llm: llm ?? unconfigured, bundler, runtime, deployer, maxRepairs: config.maxRepairs };
+  const pipeline: PipelineDeps = { db, llm: llm ?? unconfigured, bundler, runtime, deployer, schedules, maxRepairs: config.maxRepairs, serverLimits: limits };
   const turns = new Turns({ db, llm: llm ?? unconfigured, pipeline, deployer, builders, credentials, gateway, maxRounds: 8 });
   const scheduler = new Scheduler({ db, jobs: queue, log: invocations, minIntervalMs: config.scheduleMinIntervalS * 1000 });
 
@@ -195,6 +235,17 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
     conversations,
     jobs: queue,
     signer,
+    limits,
+    admin: {
+      operatorWorkspaceId: () => firstWorkspaceId(db),
+      backup: () => {
+        const dir = join(dataDir, "backups");
+        ensurePrivateDir(dir);
+        return snapshotDatabase(join(dataDir, "cantrip.db"), join(dir, `snapshot-${newId("bak")}.db`));
+      },
+    },
+    metrics,
+    schedules,
     llm: { configured: llm !== null, provider: llm?.provider ?? "none", defaultModel: config.model },
     scheduleRuns: (agentId) =>
       db
@@ -219,7 +270,12 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
       return { ok: Object.values(checks).every((c) => c.ok), checks };
     },
   });
-  const fetch = createHandler((req) => app.handle(req), { bodyLimitBytes: config.bodyLimitBytes, logger, logRequests: config.logRequests });
+  const fetch = createHandler((req) => app.handle(req), {
+    bodyLimitBytes: config.bodyLimitBytes,
+    logger,
+    logRequests: config.logRequests,
+    onResponse: (path, status, seconds) => metrics.http(path, status, seconds),
+  });
   const server = Bun.serve({
     hostname: config.host,
     port: config.port,
@@ -251,6 +307,7 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
       await runtime.close();
       await bundler.close();
       sqlite.close();
+      releaseServer();
     },
   };
 }

@@ -8,7 +8,9 @@ import { Command, Option } from "commander";
 import { join, resolve } from "node:path";
 import { boot, StartupError, VERSION } from "./boot";
 import { ConfigError, loadConfig, settings, type SettingSpec } from "./config";
-import { createPlatformToken, firstWorkspaceId } from "./auth";
+import { existsSync } from "node:fs";
+import { createPlatformToken, createWorkspace, findWorkspace, firstWorkspaceId, listWorkspaces } from "./auth";
+import { checkDatabaseFile, restoreDatabase, RestoreError, snapshotDatabase, SnapshotError } from "./ops";
 import { openDatabase } from "./db";
 import { registerClientCommands, runCli } from "./cli";
 
@@ -65,18 +67,88 @@ addSettingFlags(
   }
 });
 
+/** Opens the local data dir's database for an operator command; refuses a data dir no server has set up. */
+function operatorDb(flags: Record<string, unknown>) {
+  const config = configFrom(flags);
+  const file = join(resolve(config.dataDir), "cantrip.db");
+  if (!existsSync(file)) fail(`no database in ${resolve(config.dataDir)}: start the server once with \`cantrip serve\` first`);
+  return openDatabase(file);
+}
+
 const token = program.command("token").description("Platform tokens (operator access to the local data dir).");
-addSettingFlags(token.command("create").description("Mint a platform token for the workspace.").requiredOption("--name <name>", "token name"), ["dataDir"]).action(
-  (flags: Record<string, unknown>) => {
-    const config = configFrom(flags);
-    const { db, close } = openDatabase(join(resolve(config.dataDir), "cantrip.db"));
-    const ws = firstWorkspaceId(db);
-    if (!ws) fail("no workspace yet: start the server once with `cantrip serve` first");
-    const created = createPlatformToken(db, ws, String(flags.name));
+addSettingFlags(
+  token
+    .command("create")
+    .description("Mint a platform token (for the operator's workspace, or --workspace).")
+    .requiredOption("--name <name>", "token name")
+    .option("--workspace <id-or-name>", "workspace to mint it for (default: the operator's, created at first start)"),
+  ["dataDir"],
+).action((flags: Record<string, unknown>) => {
+  const { db, close } = operatorDb(flags);
+  try {
+    const ws = flags.workspace === undefined ? firstWorkspaceId(db) : findWorkspace(db, String(flags.workspace));
+    if (!ws) fail(flags.workspace === undefined ? "no workspace yet: start the server once with `cantrip serve` first" : `no workspace with id or name "${flags.workspace}" (list them with \`cantrip workspace ls\`)`);
+    process.stdout.write(createPlatformToken(db, ws, String(flags.name)).token + "\n");
+  } finally {
     close();
-    process.stdout.write(created.token + "\n");
-  },
-);
+  }
+});
+
+const workspace = program.command("workspace").description("Workspaces, the isolation unit between tenants (operator, local data dir).");
+addSettingFlags(workspace.command("create <name>").description("Create a workspace and print its first platform token."), ["dataDir"]).action((name: string, flags: Record<string, unknown>) => {
+  const trimmed = name.trim();
+  if (trimmed.length < 1 || trimmed.length > 120) fail("workspace name must be 1 to 120 characters", 2);
+  const { db, close } = operatorDb(flags);
+  try {
+    if (!firstWorkspaceId(db)) fail("no workspace yet: start the server once with `cantrip serve` first (the first workspace is the operator's)");
+    if (findWorkspace(db, trimmed)) fail(`a workspace named "${trimmed}" already exists`);
+    const created = createWorkspace(db, trimmed);
+    process.stderr.write(`workspace ${created.workspaceId} (${trimmed}) created; its first platform token:\n`);
+    process.stdout.write(created.token.token + "\n");
+  } finally {
+    close();
+  }
+});
+addSettingFlags(workspace.command("ls").description("List workspaces (the first is the operator's)."), ["dataDir"]).action((flags: Record<string, unknown>) => {
+  const { db, close } = operatorDb(flags);
+  try {
+    for (const w of listWorkspaces(db)) process.stdout.write(`${w.id}\t${w.name}\t${new Date(w.createdAt).toISOString()}\n`);
+  } finally {
+    close();
+  }
+});
+
+addSettingFlags(
+  program.command("backup <file>").description("Write a consistent snapshot of the database to <file> (works while the server runs; keep secret.key safe too)."),
+  ["dataDir"],
+).action(async (file: string, flags: Record<string, unknown>) => {
+  const dataDir = resolve(configFrom(flags).dataDir);
+  try {
+    const snap = await snapshotDatabase(join(dataDir, "cantrip.db"), resolve(file));
+    const check = checkDatabaseFile(snap.file);
+    if (!check.ok) fail(`the snapshot at ${snap.file} does not check out: ${check.problem}`);
+    process.stdout.write(`backup: ${snap.file} (${snap.bytes} bytes, ${snap.ms} ms, integrity ok, ${check.applied} migrations)\n`);
+  } catch (e) {
+    if (e instanceof SnapshotError) fail(e.message);
+    throw e;
+  }
+});
+
+addSettingFlags(
+  program.command("restore <file>").description("Replace the data dir's database with a backup (the server must be stopped; the old database is kept beside it)."),
+  ["dataDir"],
+).action((file: string, flags: Record<string, unknown>) => {
+  const dataDir = resolve(configFrom(flags).dataDir);
+  try {
+    const r = restoreDatabase(resolve(file), dataDir);
+    const pending = r.check.known - r.check.applied;
+    process.stdout.write(`restored ${resolve(file)} into ${dataDir} (integrity ok, ${r.check.applied} of ${r.check.known} migrations${pending ? `; the next start applies the other ${pending}` : ""})\n`);
+    if (r.previous) process.stdout.write(`the replaced database is kept at ${r.previous}\n`);
+  } catch (e) {
+    if (e instanceof RestoreError) fail(e.message);
+    throw e;
+  }
+});
 
 addSettingFlags(
   program.command("selftest").description("Check that the sandbox and the bundler work in this build (used by CI on the executable)."),

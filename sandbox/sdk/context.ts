@@ -2,11 +2,13 @@
  * ctx: what a handler receives besides its input. kv and fetch go through the host
  * (agent-scoped there); secrets exposes names and placeholders only — the egress proxy
  * swaps `{{secret:NAME}}` in outbound header values for the real value, and only for the
- * hosts that secret is approved for.
+ * hosts that secret is approved for. Every ctx is bound to the call it was made for: its
+ * kv, fetch and log name that call to the host, wherever the code using them runs.
  */
 import { hostCall } from "../shims/host";
-import { fetch } from "../shims/fetch";
-import { console } from "../shims/misc";
+import { fetchAs } from "../shims/fetch";
+import { format } from "../shims/misc";
+import { host } from "../shims/host";
 import type { Request } from "../shims/body";
 import { URLSearchParams } from "../shims/url";
 
@@ -18,15 +20,37 @@ export interface AgentConfig {
 
 export const config: AgentConfig = { agentId: "", env: {}, secrets: [] };
 
-const kv = {
-  get: (key: string) => hostCall<unknown>("kv.get", { key }),
-  set: (key: string, value: unknown) => {
-    if (value === undefined) return Promise.reject(new TypeError("kv.set: value must be JSON (not undefined)"));
-    return hostCall<void>("kv.set", { key, value });
-  },
-  delete: (key: string) => hostCall<boolean>("kv.delete", { key }),
-  list: (opts: { prefix?: string; limit?: number; cursor?: string } = {}) => hostCall<{ keys: string[]; cursor: string | null }>("kv.list", opts),
-};
+/** The host's call id of each incoming request (set by the entry before the backend sees it). */
+const callOfRequest = new WeakMap<object, number>();
+/** The call being entered synchronously (a scheduled run, which has no request). */
+let entering: number | undefined;
+
+export function bindCall(req: Request, call: number): void {
+  callOfRequest.set(req, call);
+}
+
+/** Runs fn with `call` as the call that request-less contexts made during it belong to. */
+export function enterCall<T>(call: number, fn: () => T): T {
+  const outer = entering;
+  entering = call;
+  try {
+    return fn();
+  } finally {
+    entering = outer;
+  }
+}
+
+function kvFor(call: number | undefined) {
+  return {
+    get: (key: string) => hostCall<unknown>("kv.get", { key }, undefined, call),
+    set: (key: string, value: unknown) => {
+      if (value === undefined) return Promise.reject(new TypeError("kv.set: value must be JSON (not undefined)"));
+      return hostCall<void>("kv.set", { key, value }, undefined, call);
+    },
+    delete: (key: string) => hostCall<boolean>("kv.delete", { key }, undefined, call),
+    list: (opts: { prefix?: string; limit?: number; cursor?: string } = {}) => hostCall<{ keys: string[]; cursor: string | null }>("kv.list", opts, undefined, call),
+  };
+}
 
 const secrets = {
   names: () => [...config.secrets],
@@ -37,13 +61,13 @@ const secrets = {
   },
 };
 
-const log = Object.assign((...a: unknown[]) => console.info(...a), {
-  debug: (...a: unknown[]) => console.debug(...a),
-  info: (...a: unknown[]) => console.info(...a),
-  warn: (...a: unknown[]) => console.warn(...a),
-  error: (...a: unknown[]) => console.error(...a),
-});
+function logFor(call: number | undefined) {
+  const at = (level: string) => (...a: unknown[]) => host.log(level, format(a), call);
+  const info = at("info");
+  return Object.assign((...a: unknown[]) => info(...a), { debug: at("debug"), info, warn: at("warn"), error: at("error") });
+}
 
 export function makeContext(request: Request | null, params: Record<string, string> = {}, query: Record<string, string> = {}, searchParams: URLSearchParams = new URLSearchParams()) {
-  return { request, params, query, searchParams, env: { ...config.env }, kv, fetch, secrets, log, agentId: config.agentId };
+  const call = request ? callOfRequest.get(request) : entering;
+  return { request, params, query, searchParams, env: { ...config.env }, kv: kvFor(call), fetch: fetchAs(call), secrets, log: logFor(call), agentId: config.agentId };
 }

@@ -10,17 +10,29 @@ import { Request, Response, type RequestInit } from "./body";
 import { TextEncoder, ownBuffer } from "./encoding";
 import { Headers } from "./headers";
 
-export async function fetch(input: string | Request | { href: string }, init?: RequestInit): Promise<Response> {
-  const req = input instanceof Request && !init ? input : new Request(input instanceof Request ? input : typeof input === "object" && input !== null && "href" in input ? input.href : (input as string), init);
+type FetchInput = string | Request | URL | { href: string };
+
+/** The global fetch: the host attributes it to the call whose slice is running. */
+export function fetch(input: FetchInput, init?: RequestInit): Promise<Response> {
+  return fetchFor(undefined, input, init);
+}
+
+/** ctx.fetch: a fetch that names its call, so its result reaches that call wherever it was awaited. */
+export function fetchAs(call: number | undefined): typeof fetch {
+  return call === undefined ? fetch : (input, init) => fetchFor(call, input, init);
+}
+
+async function fetchFor(call: number | undefined, input: FetchInput, init?: RequestInit): Promise<Response> {
+  const req = input instanceof Request && !init ? input : new Request(input instanceof Request ? input : typeof input === "object" && input !== null && "href" in input ? String(input.href) : (input as string), init);
   const signal = req.signal;
   if (signal.aborted) throw signal.reason;
   const raw = req._raw();
   const body = raw === null ? undefined : typeof raw === "string" ? ownBuffer(new TextEncoder().encode(raw)) : ownBuffer(raw);
-  const call = host.call("fetch", JSON.stringify({ url: req.url, method: req.method, headers: [...req.headers] }), body);
+  const pending = host.call("fetch", JSON.stringify({ url: req.url, method: req.method, headers: [...req.headers] }), body, call);
   const [meta, bytes] = await new Promise<[string, ArrayBuffer | undefined]>((resolve, reject) => {
     const onAbort = () => reject(signal.reason);
     signal.addEventListener("abort", onAbort, { once: true });
-    call.then(
+    pending.then(
       (r) => {
         signal.removeEventListener("abort", onAbort);
         resolve(r);

@@ -2,9 +2,14 @@
  * The bridge to the host. The worker installs `__cantripHost` before the prelude runs; this
  * module captures it and removes it from globalThis, so guest code reaches the host only
  * through the Web shims and the SDK's ctx (every host function is scoped to this agent).
+ *
+ * Host requests name the call they belong to (`call`, the id the host gave the request or
+ * scheduled run) when the SDK knows it — ctx.kv/fetch/log do — so a continuation that runs
+ * in another call's slice (a shared in-flight promise) still charges and answers its own
+ * call. Without it (the Web globals) the host attributes the request to the running slice.
  */
 export interface Host {
-  log(level: string, message: string): void;
+  log(level: string, message: string, call?: number): void;
   random(n: number): ArrayBuffer;
   encode(s: string): ArrayBuffer;
   decode(b: ArrayBuffer): string;
@@ -15,15 +20,22 @@ export interface Host {
    */
   textDecode(id: number, label: string, flags: number, bytes: ArrayBuffer | undefined): string | null;
   /** Asynchronous host operation; resolves to [resultJson, bytes?]. */
-  call(op: string, args: string, body?: ArrayBuffer): Promise<[string, ArrayBuffer | undefined]>;
+  call(op: string, args: string, body?: ArrayBuffer, call?: number): Promise<[string, ArrayBuffer | undefined]>;
+  /**
+   * A timer of `ms` (never fires early; one that would outlast the call's wall deadline
+   * never fires). Rejects when cancelled: clearTimer, or its call ended first. Throws at
+   * once past the per-call timer limit.
+   */
+  timer(id: number, ms: number): Promise<void>;
+  clearTimer(id: number): void;
 }
 
 const g = globalThis as any;
 export const host: Host = g.__cantripHost;
 delete g.__cantripHost;
 
-/** Calls an async host op with JSON args and parses the JSON result. */
-export async function hostCall<T>(op: string, args: unknown, body?: ArrayBuffer): Promise<T> {
-  const [json] = await host.call(op, JSON.stringify(args ?? null), body);
+/** Calls an async host op with JSON args and parses the JSON result; `call` names the owning call. */
+export async function hostCall<T>(op: string, args: unknown, body?: ArrayBuffer, call?: number): Promise<T> {
+  const [json] = await host.call(op, JSON.stringify(args ?? null), body, call);
   return json === "" ? (undefined as T) : (JSON.parse(json) as T);
 }

@@ -1,7 +1,7 @@
 /**
- * Small globals: console (captured by
- * the host, size-capped there), setTimeout/clearTimeout (host timers; a call's timers die
- * with its wall-clock deadline) and queueMicrotask.
+ * Small globals: console (captured by the host, size-capped there), setTimeout/clearTimeout
+ * (host timers, bounded per call; a timer never fires early and dies with the call it was
+ * set in) and queueMicrotask.
  */
 import { host } from "./host";
 
@@ -32,31 +32,39 @@ function inspect(v: unknown): string {
   }
 }
 
+/** The global console: the host gives its lines to the call whose slice is running. */
 export const console = Object.fromEntries(
   (["log", "info", "warn", "error", "debug"] as const).map((level) => [level, (...args: unknown[]) => host.log(level, format(args))]),
 ) as Record<"log" | "info" | "warn" | "error" | "debug", (...args: unknown[]) => void> & Record<string, unknown>;
 console.trace = console.debug;
 
-const MAX_TIMERS = 1000;
 let nextTimer = 1;
+/** Timers whose callback may still run; the host holds the per-call limit and the clock. */
 const active = new Set<number>();
+// Captured before guest code runs: a cancellation settles with no call running (V8 runs it
+// as a small-budget chore), and guest code may patch Set.prototype later.
+const apply = Reflect.apply;
+const setAdd = Set.prototype.add;
+const setDelete = Set.prototype.delete;
+const forget = (id: number): boolean => apply(setDelete, active, [id]) as boolean;
 
 export function setTimeout(cb: (...a: unknown[]) => void, ms = 0, ...args: unknown[]): number {
   if (typeof cb !== "function") throw new TypeError("setTimeout: callback must be a function");
-  if (active.size >= MAX_TIMERS) throw new Error(`setTimeout: too many pending timers (limit ${MAX_TIMERS})`);
   const id = nextTimer++;
-  active.add(id);
-  host.call("sleep", String(Math.max(0, Number(ms) || 0))).then(
+  const wait = Number(ms);
+  const p = host.timer(id, wait > 0 ? wait : 0);
+  apply(setAdd, active, [id]);
+  p.then(
     () => {
-      if (active.delete(id)) cb(...args);
+      if (forget(id)) cb(...args);
     },
-    () => active.delete(id),
+    () => forget(id),
   );
   return id;
 }
 
 export function clearTimeout(id: number | undefined): void {
-  if (id !== undefined) active.delete(id);
+  if (typeof id === "number" && forget(id)) host.clearTimer(id);
 }
 
 export function queueMicrotask(cb: () => void): void {

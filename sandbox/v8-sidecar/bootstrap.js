@@ -1,19 +1,22 @@
 /**
  * Guest side, evaluated in every V8 isolate before the prelude: turns the sidecar's
- * callbacks ($log, $random, $textDecode, $call, $done) into the `__cantripHost` object the prelude
+ * callbacks ($log, $random, $textDecode, $call, $timer, $clearTimer, $done) into the `__cantripHost` object the prelude
  * captures, with UTF-8 encode/decode in plain JS (no host round trip), and leaves
  * `__cantripV8Finish` — run after the prelude — which takes the prelude's entry, hides every
  * global the guest must not see, and returns the control object the sidecar drives.
  */
 (() => {
   const g = globalThis;
-  const $log = g.$log, $random = g.$random, $call = g.$call, $done = g.$done, $textDecode = g.$textDecode;
-  for (const k of ["$log", "$random", "$call", "$done", "$textDecode"]) delete g[k];
+  const $log = g.$log, $random = g.$random, $call = g.$call, $done = g.$done, $timer = g.$timer, $clearTimer = g.$clearTimer, $textDecode = g.$textDecode;
+  for (const k of ["$log", "$random", "$call", "$done", "$timer", "$clearTimer", "$textDecode"]) delete g[k];
   // V8 hands Error.prepareStackTrace the raw call sites (getThis, getFunction): pin it so a
   // guest cannot install one; stacks stay plain strings, as in QuickJS.
   Object.defineProperty(Error, "prepareStackTrace", { get: () => undefined, set: () => {}, configurable: false, enumerable: false });
   const pending = new Map();
+  /** Guest timer id → the hid its promise waits on (so clearTimer can forget it). */
+  const timers = new Map();
   let nextHid = 1;
+  const callArg = (call) => (typeof call === "number" ? call : -1);
 
   function encode(s) {
     const out = new Uint8Array(s.length * 3);
@@ -70,21 +73,70 @@
   }
 
   g.__cantripHost = {
-    log: (level, message) => $log(String(level), String(message)),
+    log: (level, message, call) => $log(String(level), String(message), callArg(call)),
     random: (n) => $random(n | 0),
     encode: (s) => encode(String(s)),
     decode: (b) => decode(b),
     textDecode: (id, label, flags, bytes) => $textDecode(id, String(label), flags, bytes instanceof ArrayBuffer ? bytes : undefined),
-    call(op, args, body) {
+    call(op, args, body, call) {
       const hid = nextHid++;
       return new Promise((resolve, reject) => {
         pending.set(hid, { resolve, reject });
-        $call(hid, String(op), String(args), body instanceof ArrayBuffer ? body : undefined);
+        $call(hid, String(op), String(args), body instanceof ArrayBuffer ? body : undefined, callArg(call));
       });
+    },
+    timer(id, ms) {
+      const hid = nextHid++;
+      $timer(hid, id, ms); // throws past the per-call limit, before any promise exists
+      return new Promise((resolve, reject) => {
+        pending.set(hid, { resolve, reject, timer: id });
+        timers.set(id, hid);
+      });
+    },
+    clearTimer(id) {
+      const hid = timers.get(id);
+      timers.delete(id);
+      if (hid !== undefined) pending.delete(hid);
+      $clearTimer(id);
     },
   };
 
-  const errText = (e) => (e && typeof e === "object" ? `${e.name ?? "Error"}: ${e.message ?? ""}${e.stack ? `\n${e.stack}` : ""}` : String(e));
+  // Captured before any guest code runs: the reply path below must not depend on globals a
+  // guest can replace. What it reports is still checked by the host (guest-values.ts).
+  const apply = Reflect.apply;
+  const then = Promise.prototype.then;
+  const byteLength = Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, "byteLength").get;
+  const isArrayBuffer = (x) => {
+    try {
+      apply(byteLength, x, []);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const errText = (e) => {
+    try {
+      return e && typeof e === "object" ? `${e.name ?? "Error"}: ${e.message ?? ""}${e.stack ? `\n${e.stack}` : ""}` : `${e}`;
+    } catch {
+      return "an error that could not be described (its properties threw)";
+    }
+  };
+  /** Hands the prelude's [metadata, body] to the sidecar as primitives or an ArrayBuffer, whatever the guest made of them. */
+  const reply = (id, r) => {
+    let meta = null, body = null, problem;
+    try {
+      meta = r[0];
+      body = r[1] ?? null;
+    } catch {
+      problem = "the response could not be read";
+    }
+    if (typeof meta !== "string") meta = null;
+    if (body !== null && typeof body !== "string" && !isArrayBuffer(body)) {
+      problem = "the body is not bytes or text";
+      body = null;
+    }
+    $done(id, true, meta, body, problem);
+  };
 
   Object.defineProperty(g, "__cantripV8Finish", {
     configurable: true,
@@ -94,7 +146,7 @@
       delete g.__cantripSdk;
       delete g.__cantripV8Finish;
       let backend;
-      const report = (id, p) => p.then((r) => $done(id, true, r[0], r[1] ?? null), (e) => $done(id, false, errText(e), null));
+      const report = (id, p) => apply(then, p, [(r) => reply(id, r), (e) => $done(id, false, errText(e), null)]);
       return {
         configure: (json) => entry.configure(json),
         setBackend(ns) {
@@ -102,13 +154,32 @@
           return entry.describe(backend);
         },
         start: (id, meta, body) => report(id, entry.dispatch(backend, meta, body ?? undefined)),
-        scheduled: (id) => report(id, entry.scheduled(backend).then(() => ["", null])),
+        scheduled: (id) => report(id, apply(then, entry.scheduled(backend, id), [() => ["", null]])),
         settle(hid, ok, json, bytes) {
           const p = pending.get(hid);
           if (!p) return;
           pending.delete(hid);
+          if (p.timer !== undefined) timers.delete(p.timer);
           if (ok) p.resolve([json, bytes ?? undefined]);
           else p.reject(new Error(json));
+        },
+        /** Reject timers whose call ended (only the setTimeout shim's own handlers run). */
+        cancel(hids) {
+          for (const hid of hids) {
+            const p = pending.get(hid);
+            if (!p) continue;
+            pending.delete(hid);
+            if (p.timer !== undefined) timers.delete(p.timer);
+            p.reject(new Error("the call that set this timer has ended"));
+          }
+        },
+        /** Forget requests no call is left to receive (their promises stay pending; nothing runs). */
+        forget(hids) {
+          for (const hid of hids) {
+            const p = pending.get(hid);
+            pending.delete(hid);
+            if (p?.timer !== undefined) timers.delete(p.timer);
+          }
         },
       };
     },

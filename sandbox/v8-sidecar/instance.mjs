@@ -21,6 +21,19 @@ export function classify(message) {
   return "crashed";
 }
 
+/** CPU a housekeeping chore may use (cancelling an ended call's timers runs only shim code). */
+const CHORE_CPU_MS = 50;
+
+/** The status in the prelude's metadata, or 0 when it has none (the host checks it properly). */
+function peekStatus(meta) {
+  try {
+    const s = meta === null ? 0 : JSON.parse(meta)?.status;
+    return typeof s === "number" ? s : 0;
+  } catch {
+    return 0;
+  }
+}
+
 export const memoryMb = (bytes) => Math.max(8, Math.ceil(bytes / MiB));
 
 /**
@@ -68,11 +81,15 @@ export class Instance {
     this.iso = new ivm.Isolate({ memoryLimit: mb, onCatastrophicError: (m) => this.#catastrophe(m) });
     this.ctx = this.iso.createContextSync();
     const g = this.ctx.global;
-    g.setSync("$log", new ivm.Callback((level, msg) => this.running?.log(level, msg)));
+    g.setSync("$log", new ivm.Callback((level, msg, call) => this.#owner(call)?.log(level, msg)));
     g.setSync("$random", new ivm.Callback((n) => new Uint8Array(globalThis.crypto.getRandomValues(new Uint8Array(Math.min(65536, Math.max(0, n))))).buffer));
     g.setSync("$textDecode", new ivm.Callback((id, label, flags, bytes) => textDecode(this.decoders, id, label, flags, bytes)));
-    g.setSync("$call", new ivm.Callback((hid, op, args, body) => this.#hostCall(hid, op, args, body)));
-    g.setSync("$done", new ivm.Callback((id, ok, a, b) => this.#done(id, ok, a, b), { ignored: true }));
+    g.setSync("$call", new ivm.Callback((hid, op, args, body, call) => this.#hostCall(hid, op, args, body, call)));
+    g.setSync("$timer", new ivm.Callback((hid, id, ms) => this.#timer(hid, id, ms)));
+    g.setSync("$clearTimer", new ivm.Callback((id) => {
+      for (const c of this.calls.values()) if (c.clearTimer(id)) return;
+    }));
+    g.setSync("$done", new ivm.Callback((id, ok, a, b, problem) => this.#done(id, ok, a, b, problem), { ignored: true }));
     this.iso.compileScriptSync(shared.bootstrap, { filename: "cantrip:v8-bootstrap.js" }).runSync(this.ctx);
     const prelude = this.iso.compileScriptSync(shared.prelude, { filename: "cantrip:prelude.js", cachedData: shared.preludeCache, produceCachedData: !shared.preludeCache });
     if (!shared.preludeCache && prelude.cachedData) shared.preludeCache = prelude.cachedData;
@@ -83,7 +100,7 @@ export class Instance {
     });
     this.cantrip.evaluateSync();
     const ctl = this.ctx.evalSync("__cantripV8Finish()", { reference: true });
-    this.ctl = Object.fromEntries(["configure", "setBackend", "start", "scheduled", "settle"].map((k) => [k, ctl.getSync(k, { reference: true })]));
+    this.ctl = Object.fromEntries(["configure", "setBackend", "start", "scheduled", "settle", "cancel", "forget"].map((k) => [k, ctl.getSync(k, { reference: true })]));
   }
 
   async load(id, code, limits, config) {
@@ -101,7 +118,8 @@ export class Instance {
       if (call.done) return;
       const s = this.iso.getHeapStatisticsSync();
       this.memoryBytes = s.total_heap_size + s.externally_allocated_size;
-      call.finish(null, JSON.parse(description));
+      // The host checks describe()'s text (src/runtime/guest-values.ts); it is not parsed here.
+      call.finish(null, typeof description === "string" ? description : null);
     } catch (e) {
       const msg = String(e?.message ?? e);
       const reason = classify(msg);
@@ -111,7 +129,7 @@ export class Instance {
 
   fetch(id, req, body) {
     const call = this.#begin(id, "fetch");
-    const meta = JSON.stringify({ method: req.method, url: req.url, headers: req.headers });
+    const meta = JSON.stringify({ method: req.method, url: req.url, headers: req.headers, call: id });
     const b = body && body.byteLength ? new this.ivm.ExternalCopy(body.buffer).copyInto({ release: true }) : null;
     this.#slice(call, () => this.ctl.start.apply(undefined, [id, meta, b])).catch((e) => this.#engineError(call, e));
   }
@@ -121,11 +139,20 @@ export class Instance {
     this.#slice(call, () => this.ctl.scheduled.apply(undefined, [id])).catch((e) => this.#engineError(call, e));
   }
 
-  /** Deliver a host result (kv, fetch, a timer) to the guest, as a slice of its call. */
-  settle(call, hid, ok, json, bytes) {
-    if (this.dead || call.done) return;
+  /**
+   * Deliver a host result (kv, fetch, a timer) to the guest, as a slice of its call. A
+   * result whose call has ended (its promise was shared with another call) settles in a
+   * slice of a call still running here — the only code that can be waiting for it — or,
+   * when none is, is forgotten without running guest code.
+   */
+  settle(owner, hid, ok, json, bytes) {
+    if (this.dead) return;
     const b = bytes && bytes.byteLength ? new this.ivm.ExternalCopy(bytes.buffer.byteLength === bytes.byteLength ? bytes.buffer : bytes.slice().buffer).copyInto({ release: true }) : undefined;
-    this.#slice(call, () => this.ctl.settle.apply(undefined, [hid, ok, json, b])).catch((e) => this.#engineError(call, e));
+    // The receiving call is chosen when the slice starts: the owner may end while it queues.
+    let target = owner;
+    const pick = () => (target = owner.done ? [...this.calls.values()].find((c) => !c.done) : owner);
+    const orphan = () => this.ctl.forget.apply(undefined, [new this.ivm.ExternalCopy([hid]).copyInto()]);
+    this.#slice(pick, () => this.ctl.settle.apply(undefined, [hid, ok, json, b]), orphan).catch((e) => target && this.#engineError(target, e));
   }
 
   /**
@@ -198,10 +225,15 @@ export class Instance {
     this.calls.delete(call.id);
     const { send } = this.hooks;
     if (failure) return send({ t: "failed", id: call.id, reason: failure.reason, message: failure.message, dropped: true, logs: call.logs });
-    if (kind === "load") return send({ t: "loaded", id: call.id, description: value, memoryBytes: this.memoryBytes });
+    // Timers that outlive their call are cancelled in the guest too (only the setTimeout shim's handlers run).
+    if (call.leftTimers.length && !this.dead) {
+      const hids = call.leftTimers;
+      this.#housekeep(() => this.ctl.cancel.apply(undefined, [new this.ivm.ExternalCopy(hids).copyInto()]));
+    }
+    if (kind === "load") return send({ t: "loaded", id: call.id, describeJson: value, memoryBytes: this.memoryBytes });
     const dropped = this.#afterCall();
     if (kind === "scheduled") return send({ t: "scheduled-done", id: call.id, dropped, result: { ...value, logs: call.logs, cpuMs: call.cpuMs, wallMs: call.wallMs } });
-    send({ t: "response", id: call.id, dropped, memoryBytes: this.memoryBytes, status: value.status, headers: value.headers, logs: call.logs, cpuMs: call.cpuMs, wallMs: call.wallMs }, value.body);
+    send({ t: "response", id: call.id, dropped, memoryBytes: this.memoryBytes, meta: value.meta, problem: value.problem, logs: call.logs, cpuMs: call.cpuMs, wallMs: call.wallMs }, value.body);
   }
 
   #fail(call, reason, message) {
@@ -220,10 +252,17 @@ export class Instance {
     return `The sandbox ran out of memory (limit ${this.limits.memoryBytes} bytes).`;
   }
 
-  /** Runs fn (an async apply into the isolate) after the previous slice, attributed to call. */
-  #slice(call, fn) {
+  /**
+   * Runs fn (an async apply into the isolate) after the previous slice, attributed to call
+   * (or to the call `call()` picks when the slice starts; if it picks none, `orphan` runs
+   * as housekeeping instead).
+   */
+  #slice(pickCall, fn, orphan) {
     const run = async () => {
-      if (this.dead || call.done) return undefined;
+      if (this.dead) return undefined;
+      const call = typeof pickCall === "function" ? pickCall() : pickCall;
+      if (!call) return orphan ? orphan() : undefined;
+      if (call.done) return undefined;
       this.running = call;
       this.sliceCpu0 = this.#cpuNow();
       try {
@@ -240,18 +279,54 @@ export class Instance {
     return p;
   }
 
-  #hostCall(hid, op, args, body) {
-    const call = this.running;
-    if (!call || call.done) return;
-    const settle = (ok, json, bytes) => this.settle(call, hid, ok, json, bytes);
-    if (op === "sleep") return call.sleep(Number(args) || 0, settle);
+  /** The call a host request belongs to: the one the guest named (its ctx) while it runs, else the running slice's. */
+  #owner(claimed) {
+    const named = typeof claimed === "number" && claimed >= 0 ? this.calls.get(claimed) : undefined;
+    if (named && !named.done) return named;
+    const r = this.running;
+    return r && !r.done && !r.chore ? r : null;
+  }
+
+  #hostCall(hid, op, args, body, claimed) {
+    const call = this.#owner(claimed);
+    if (!call) return;
     this.hooks.host(this, call, hid, op, args, body ? new Uint8Array(body) : undefined);
   }
 
-  #done(id, ok, a, b) {
+  #timer(hid, id, ms) {
+    const call = this.running;
+    if (!call || call.done || call.chore) throw new Error("no active call");
+    call.timer(hid, id, ms, (h) => this.settle(call, h, true, ""));
+  }
+
+  /**
+   * Guest work that belongs to no call (forgetting or cancelling requests), between slices.
+   * Only platform code should run, but a guest may have patched builtins it uses: it runs as
+   * a "chore" with its own small CPU budget, policed by checkCpu like any slice.
+   */
+  #housekeep(fn) {
+    const p = this.#queue.then(async () => {
+      if (this.dead) return;
+      const chore = { id: -1, chore: true, done: false, cpuNs: 0n, limits: { ...this.limits, cpuMs: Math.min(CHORE_CPU_MS, this.limits.cpuMs) }, log() {}, finish() { this.done = true; } };
+      this.running = chore;
+      this.sliceCpu0 = this.#cpuNow();
+      try {
+        await fn();
+      } catch {
+        this.drop();
+      } finally {
+        chore.cpuNs += this.#cpuNow() - this.sliceCpu0;
+        this.running = null;
+        if (!this.dead && chore.cpuNs > BigInt(chore.limits.cpuMs) * 1_000_000n) this.drop();
+      }
+    });
+    this.#queue = p.catch(() => {});
+  }
+
+  #done(id, ok, a, b, problem) {
     const call = this.calls.get(id);
     if (!call || call.done) return;
-    call.result = { ok, a, b };
+    call.result = { ok, a, b, problem: typeof problem === "string" ? problem : undefined };
     if (this.running !== call) this.#complete(call);
   }
 
@@ -259,21 +334,32 @@ export class Instance {
     const { ok, a, b } = call.result;
     const kind = call.kind;
     if (!ok) {
-      const reason = classify(a);
-      if (kind === "scheduled" && reason === "crashed") return call.finish(null, { ok: false, error: a });
-      return this.#fail(call, reason, reason === "memory_limit" ? this.#oomText() : `The backend failed: ${a}`);
+      const text = typeof a === "string" ? a : "an error that could not be described";
+      const reason = classify(text);
+      if (kind === "scheduled" && reason === "crashed") return call.finish(null, { ok: false, error: text });
+      if (reason !== "crashed") return this.#fail(call, reason, reason === "memory_limit" ? this.#oomText() : `The backend failed: ${text}`);
+      // The prelude's own error path failed (a replaced console, a poisoned global): no
+      // response. The guest's error text goes to the call's log, not into the message.
+      call.log("error", `The fetch handler failed without a response: ${text}`);
+      return call.finish(null, { meta: null, problem: "the fetch handler failed without producing a response", body: new Uint8Array(0) });
     }
     if (kind === "scheduled") return call.finish(null, { ok: true });
-    const meta = JSON.parse(a);
-    if (meta.bad) return this.#fail(call, "bad_response", `Bad response from the backend: ${meta.bad}`);
-    const body = typeof b === "string" ? new TextEncoder().encode(b) : b ? new Uint8Array(b) : new Uint8Array(0);
-    if (body.byteLength > call.limits.responseBytes) return this.#fail(call, "bad_response", `The response body (${body.byteLength} bytes) exceeds the limit of ${call.limits.responseBytes} bytes.`);
-    if (meta.status < 500) return call.finish(null, { status: meta.status, headers: meta.headers, body });
+    // `a` is the guest prelude's metadata text and `b` its body, copied out but not
+    // interpreted: the host checks both (src/runtime/guest-values.ts).
+    const out = { meta: typeof a === "string" ? a : null, problem: call.result.problem, body: new Uint8Array(0) };
+    if (typeof b === "string") out.body = new TextEncoder().encode(b);
+    else if (b instanceof ArrayBuffer) out.body = new Uint8Array(b);
+    else if (b !== null && b !== undefined) out.problem ??= "the body is not bytes or text";
+    if (out.body.byteLength > call.limits.responseBytes) {
+      out.problem ??= `the body (${out.body.byteLength} bytes) exceeds the limit of ${call.limits.responseBytes} bytes`;
+      out.body = new Uint8Array(0);
+    }
+    if (peekStatus(out.meta) < 500) return call.finish(null, out);
     // A failed allocation surfaces as a RangeError the handler may turn into a 500: an
     // isolate that is at its cap when that happens ran out of memory (as in QuickJS).
     this.iso.getHeapStatistics().then((s) => {
       if (s.used_heap_size + s.externally_allocated_size >= this.mb * MiB * 0.9) this.#fail(call, "memory_limit", this.#oomText());
-      else call.finish(null, { status: meta.status, headers: meta.headers, body });
+      else call.finish(null, out);
     }, () => this.#fail(call, "memory_limit", this.#oomText()));
   }
 

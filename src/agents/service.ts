@@ -4,6 +4,7 @@
  * then store the agent and its version in one transaction. Generated agents reuse
  * `addVersion` from the pipeline.
  */
+import { applyLimitInput, type LimitPolicy } from "./limits";
 import { eq } from "drizzle-orm";
 import type { Db } from "../db";
 import { agents, versions } from "../db/schema";
@@ -28,7 +29,8 @@ export interface NewAgentInput extends SourceInput {
   public?: boolean;
   allowedHosts?: string[];
   env?: Record<string, string>;
-  limits?: Partial<Limits>;
+  /** Public-unit limits from the request (validated here against the operator's maxima). */
+  limits?: unknown;
   jobType?: string | null;
   engine?: EngineName;
 }
@@ -41,10 +43,12 @@ export interface BuiltSource {
 }
 
 export class AgentService {
+  /** Called after an agent's limits change, so the live cache rebuilds its runtime config. */
+  onLimitsChanged: (agentId: string) => void = () => {};
   /** Called after an agent is deleted, so in-process caches (keys, live agents) forget it. */
   onDeleted: (agentId: string) => void = () => {};
 
-  constructor(private deps: { db: Db; bundler: BundlerLike; runtime: SandboxRuntime; serverLimits?: Partial<Limits>; defaultEngine?: EngineName }) {}
+  constructor(private deps: { db: Db; bundler: BundlerLike; runtime: SandboxRuntime; serverLimits?: LimitPolicy; defaultEngine?: EngineName }) {}
 
   /** Bundles and load-checks source for an agent (existing or about to be created). */
   async build(agent: Pick<AgentRow, "id"> & Partial<AgentRow>, src: SourceInput): Promise<BuiltSource> {
@@ -70,7 +74,9 @@ export class AgentService {
   async create(workspaceId: string, input: NewAgentInput): Promise<AgentRow> {
     const id = newId("agent");
     const engine = input.engine ?? this.deps.defaultEngine ?? "quickjs";
-    const built = await this.build({ id, allowedHosts: input.allowedHosts ?? [], env: input.env ?? null, engine }, input);
+    // Limits are checked before the bundle is built, so a bad value answers 400 at once.
+    const limits = input.limits === undefined || input.limits === null ? null : applyLimitInput(null, input.limits, this.deps.serverLimits);
+    const built = await this.build({ id, allowedHosts: input.allowedHosts ?? [], env: input.env ?? null, engine, limits }, input);
     return this.deps.db.transaction((tx) => {
       const row = tx
         .insert(agents)
@@ -83,7 +89,7 @@ export class AgentService {
           public: input.public ?? false,
           allowedHosts: input.allowedHosts ?? [],
           env: input.env ?? null,
-          limits: (input.limits as Record<string, number>) ?? null,
+          limits: limits && Object.keys(limits).length ? (limits as Record<string, number>) : null,
           jobType: input.jobType ?? null,
           engine,
           latestVersion: 1,
@@ -107,6 +113,29 @@ export class AgentService {
       tx.update(agents).set({ latestVersion: n, status, updatedAt: Date.now() }).where(eq(agents.id, agent.id)).run();
       return n;
     });
+  }
+
+  /**
+   * PATCH /v1/agents/{id} `limits`: merges public-unit values over the agent's own (null
+   * resets one to the server default), checked against the operator's maxima (400
+   * invalid_request otherwise). Warm instances, which were loaded with the old limits,
+   * retire once their in-flight calls end, and the live cache forgets the agent, so the
+   * next call runs with the new limits.
+   */
+  setLimits(agent: AgentRow, input: unknown): AgentRow {
+    const next = applyLimitInput(agent.limits as Partial<Limits> | null, input, this.deps.serverLimits);
+    // Nothing changed: keep the warm instances.
+    if (JSON.stringify(next) === JSON.stringify(agent.limits ?? {})) return agent;
+    const row = this.deps.db
+      .update(agents)
+      .set({ limits: Object.keys(next).length ? (next as Record<string, number>) : null, updatedAt: Date.now() })
+      .where(eq(agents.id, agent.id))
+      .returning()
+      .get();
+    if (!row) throw new AppError("agent_not_found");
+    this.deps.runtime.evict(agent.id);
+    this.onLimitsChanged(agent.id);
+    return row;
   }
 
   delete(agent: AgentRow): void {

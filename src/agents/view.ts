@@ -1,10 +1,13 @@
 /** The public JSON shape of an agent (control API). */
 import type { agents } from "../db/schema";
 import { iso } from "../lib/time";
+import type { Limits } from "../runtime/types";
+import { effectiveLimits, toPublic, type LimitPolicy } from "./limits";
 
 export type AgentRow = typeof agents.$inferSelect;
 
-export function agentView(a: AgentRow, baseUrl: string) {
+/** `policy`: the operator's limit defaults and maxima, for the effective `limits` shown. */
+export function agentView(a: AgentRow, baseUrl: string, policy?: LimitPolicy) {
   return {
     id: a.id,
     slug: a.slug,
@@ -20,6 +23,10 @@ export function agentView(a: AgentRow, baseUrl: string) {
     endpointUrl: a.liveVersion === null ? null : endpointUrl(baseUrl, a.slug),
     appUrl: a.liveVersion === null ? null : appUrl(baseUrl, a.slug),
     allowedHosts: a.allowedHosts,
+    /** What the next call runs with (public units: ms, MB, bytes, counts). */
+    limits: toPublic(effectiveLimits(a.limits as Partial<Limits> | null, policy)),
+    /** The values set on this agent; every other limit follows the server default. */
+    limitOverrides: toPublic(a.limits as Partial<Limits> | null),
     failure: a.failure ?? null,
     createdAt: iso(a.createdAt),
     updatedAt: iso(a.updatedAt),

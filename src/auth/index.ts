@@ -5,7 +5,9 @@ export {
   bearer,
   createPlatformToken,
   createWorkspace,
+  findWorkspace,
   firstWorkspaceId,
+  listWorkspaces,
   type CreatedToken,
   type Principal,
 } from "./platform-tokens";

@@ -52,6 +52,20 @@ export function createWorkspace(db: Db, name: string): { workspaceId: string; to
   });
 }
 
+/** The workspace with this id, or else the one with this exact name; null when none (or the name is ambiguous). */
+export function findWorkspace(db: Db, idOrName: string): string | null {
+  const byId = db.select({ id: workspaces.id }).from(workspaces).where(eq(workspaces.id, idOrName)).get();
+  if (byId) return byId.id;
+  const named = db.select({ id: workspaces.id }).from(workspaces).where(eq(workspaces.name, idOrName)).limit(2).all();
+  return named.length === 1 ? named[0]!.id : null;
+}
+
+/** Every workspace, oldest first (the first is the operator's). */
+export function listWorkspaces(db: Db): { id: string; name: string; createdAt: number }[] {
+  return db.select({ id: workspaces.id, name: workspaces.name, createdAt: workspaces.createdAt }).from(workspaces).orderBy(workspaces.id).all();
+}
+
+/** The operator's workspace: the one created at first start (ids sort by creation time). */
 export function firstWorkspaceId(db: Db): string | null {
   return db.select({ id: workspaces.id }).from(workspaces).orderBy(workspaces.id).limit(1).get()?.id ?? null;
 }

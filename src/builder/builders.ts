@@ -6,15 +6,14 @@
  */
 import { and, eq } from "drizzle-orm";
 import type { Db } from "../db";
-import { agents, schedules, versions } from "../db/schema";
+import { agents, versions } from "../db/schema";
 import { AppError } from "../errors";
 import type { AgentKeys } from "../auth";
-import type { AgentService, AgentRow } from "../agents";
+import type { AgentService, AgentRow, Schedules } from "../agents";
 import { appUrl } from "../agents/view";
 import type { Deployer } from "../deploy";
 import type { CryptoBox } from "../lib/crypto-box";
 import { iso } from "../lib/time";
-import { parseSchedule, validateSchedule } from "./schedule-policy";
 
 export interface BuilderInput {
   name: string;
@@ -34,14 +33,13 @@ export class Builders {
       keys: AgentKeys;
       box: CryptoBox;
       baseUrl: () => string;
-      /** Shortest interval a schedule may have (CANTRIP_SCHEDULE_MIN_INTERVAL_S); default 60 s. */
-      scheduleMinIntervalMs?: number;
+      schedules: Schedules;
     },
   ) {}
 
-  /** Throws 400 invalid_request unless `cron` is an acceptable schedule (schedule-policy.ts). */
-  checkSchedule(cron: string, field = "schedule"): void {
-    validateSchedule(cron, this.deps.scheduleMinIntervalMs ?? 60_000, field);
+  /** Throws 400 invalid_request unless `cron` is an acceptable schedule (src/agents/schedule-policy.ts). */
+  checkSchedule(cron: string, field = "schedule", timezone?: string): void {
+    this.deps.schedules.check({ cron, timezone }, field);
   }
 
   async create(workspaceId: string, input: BuilderInput) {
@@ -70,14 +68,8 @@ export class Builders {
     return key;
   }
 
-  setSchedule(agentId: string, cron: string, mode: string): void {
-    this.checkSchedule(cron);
-    const next = parseSchedule(cron).nextRun()?.getTime() ?? null;
-    this.deps.db
-      .insert(schedules)
-      .values({ agentId, cron, mode, enabled: true, nextRunAt: next })
-      .onConflictDoUpdate({ target: schedules.agentId, set: { cron, mode, enabled: true, nextRunAt: next } })
-      .run();
+  setSchedule(agentId: string, cron: string, mode: string, timezone?: string): void {
+    this.deps.schedules.set(agentId, { cron, timezone, mode: mode === "one_time" ? "one_time" : "always_on" });
   }
 
   row(agentId: string): AgentRow {
@@ -87,7 +79,7 @@ export class Builders {
   }
 
   view(a: AgentRow, extra: { reviewPassed?: boolean | null; qaPassed?: boolean | null } = {}) {
-    const sched = this.deps.db.select().from(schedules).where(eq(schedules.agentId, a.id)).get();
+    const sched = this.deps.schedules.get(a.id);
     const live = a.liveVersion ?? a.latestVersion;
     const v =
       live === null

@@ -1,5 +1,4 @@
 export { Builders, type BuilderInput } from "./builders";
-export { validateSchedule, shortestInterval } from "./schedule-policy";
 export { Credentials, credentialView } from "./credentials";
 export { Conversations, ALLOWED, type ConversationRow } from "./conversations";
 export { Turns, type TurnDeps } from "./turns";

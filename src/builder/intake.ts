@@ -25,6 +25,12 @@ export const Review = T.Object({
 });
 
 export type Ask = Static<typeof Ask>;
+/** A schedule converted from plain English (the `schedule` prompt). */
+export const ScheduleConversion = T.Object({
+  cron: T.Union([T.String({ minLength: 1, maxLength: 120 }), T.Null()]),
+  timezone: T.Optional(T.Union([T.String({ maxLength: 64 }), T.Null()])),
+});
+
 export type Intake = Static<typeof Intake>;
 export type Review = Static<typeof Review>;
 

@@ -4,7 +4,7 @@
  * next occurrence after now, so runs missed while cantrip was down run once, not N times.
  * A one_time schedule disables itself after its run. The clock is injectable for tests.
  */
-import { Cron } from "croner";
+import { parseStoredSchedule } from "../agents/schedule-policy";
 import { and, eq, isNotNull, lte } from "drizzle-orm";
 import type { Db } from "../db";
 import { schedules } from "../db/schema";
@@ -112,7 +112,14 @@ export class Scheduler {
         .all();
       let queued = 0;
       for (const { s, workspaceId, live } of due) {
-        const cronNext = new Cron(s.cron, { paused: true }).nextRun(new Date(now))?.getTime() ?? null;
+        let cronNext: number | null;
+        try {
+          cronNext = parseStoredSchedule(s.cron, s.timezone).nextRun(new Date(now))?.getTime() ?? null;
+        } catch {
+          // A row nothing can read must not stop every other schedule: disable it and move on.
+          tx.update(schedules).set({ enabled: false, nextRunAt: null }).where(eq(schedules.agentId, s.agentId)).run();
+          continue;
+        }
         // measured from the occurrence, not from now, so lateness of the tick never drifts a valid schedule
         const next = cronNext === null ? null : Math.max(cronNext, (s.nextRunAt ?? now) + (this.deps.minIntervalMs ?? 60_000));
         tx.update(schedules).set({ nextRunAt: next, lastRunAt: now }).where(eq(schedules.agentId, s.agentId)).run();

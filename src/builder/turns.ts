@@ -14,17 +14,22 @@ import { newId } from "../lib/ids";
 import { uniqueSlug } from "../agents";
 import { getVersion, type Deployer } from "../deploy";
 import type { Gateway } from "../gateway";
-import { runGeneration, type PipelineDeps } from "../generate/pipeline";
+import { MAX_TOKENS, runGeneration, type PipelineDeps } from "../generate/pipeline";
 import { planUserMessage, prompts as genPrompts } from "../generate/prompts";
 import { Spec } from "../generate/spec";
-import { checkExpectation } from "../generate/validate";
+import { validateBundle } from "../generate/validate";
+import { runtimeConfigFor } from "../deploy";
 import type { GenerationLlm, PipelineContext } from "../generate/ports";
 import type { Builders } from "./builders";
 import type { Credentials } from "./credentials";
 import { entry, type ConversationRow, type HistoryEntry } from "./conversations";
-import { Intake, Review, nameFromPrompt } from "./intake";
+import { Intake, Review, ScheduleConversion, nameFromPrompt } from "./intake";
 import askMd from "./prompts/ask.md" with { type: "text" };
 import reviewMd from "./prompts/review.md" with { type: "text" };
+import scheduleMd from "./prompts/schedule.md" with { type: "text" };
+
+/** `max_tokens` for the intake and review answers: a short JSON object each. */
+const SMALL_ANSWER_TOKENS = 2048;
 
 export interface TurnDeps {
   db: Db;
@@ -75,9 +80,16 @@ export class Turns {
       schema: Intake,
       schemaName: "builder_intake",
       signal: ctx.signal,
+      maxTokens: SMALL_ANSWER_TOKENS,
       onCall: (x) => ctx.log("info", `model call (intake): ${x.model}, ${x.tokensIn}/${x.tokensOut} tokens, ${x.latencyMs} ms`),
     });
     const facts = { ...(c.facts as Record<string, string>), ...intake.facts };
+    const unclear = await this.settleSchedule(facts, ctx);
+    if (unclear) {
+      intake.ready = false;
+      intake.asks = [...intake.asks, unclear];
+      intake.message = `${intake.message} ${unclear.question}`.trim();
+    }
     // A name the user gave stays; the one derived from the prompt at creation gives way to the model's suggestion.
     const derived = !c.name || c.name === nameFromPrompt(c.prompt);
     const name = (derived && intake.name?.trim()) || c.name || nameFromPrompt(c.prompt);
@@ -101,14 +113,55 @@ export class Turns {
       schema: Spec,
       schemaName: "backend_spec",
       signal: ctx.signal,
+      maxTokens: MAX_TOKENS.plan,
       onCall: (x) => ctx.log("info", `model call (plan): ${x.model}, ${x.tokensIn}/${x.tokensOut} tokens, ${x.latencyMs} ms`),
     });
     const cron = facts.schedule || spec.schedule;
-    if (cron) this.deps.builders.checkSchedule(cron); // refuse a too-frequent schedule before anyone approves it
+    if (cron) this.deps.builders.checkSchedule(cron, "schedule", facts.timezone); // refuse a bad schedule before anyone approves it
     const summary = `${spec.summary} Routes: ${spec.routes.map((r) => `${r.method} ${r.path}`).join(", ")}${facts.schedule || spec.schedule ? `; runs on schedule ${facts.schedule ?? spec.schedule}` : ""}.`;
     this.update(c.id, { name, facts, spec, asks: [], message: c.skipApproval ? `Building: ${summary}` : `Ready to build. ${summary} Approve to build and deploy.` });
     if (c.skipApproval) return this.build(this.load(c.id), ctx);
     this.update(c.id, { status: "awaiting_approval", history: [...this.history(c.id), entry("builder", "plan", summary)] });
+  }
+
+  /**
+   * A schedule stated in plain English ("every weekday at 9am") becomes cron here, in the
+   * intake step, through a small conversion call; one that still is not a valid schedule
+   * becomes a question to the user, so nothing is planned, approved or deployed with it.
+   * Mutates `facts` (schedule, timezone); returns the question to ask, if any.
+   */
+  private async settleSchedule(facts: Record<string, string>, ctx: PipelineContext): Promise<Intake["asks"][number] | null> {
+    const said = facts.schedule?.trim();
+    if (!said) return null;
+    const problem = () => {
+      try {
+        this.deps.builders.checkSchedule(facts.schedule!, "schedule", facts.timezone);
+        return null;
+      } catch (e) {
+        return (e as Error).message;
+      }
+    };
+    if (problem() === null) return null;
+    const converted = await this.deps.llm.json({
+      system: scheduleMd.trim(),
+      messages: [{ role: "user", content: `Schedule: ${said}${facts.timezone ? `\nTime zone the user named: ${facts.timezone}` : ""}` }],
+      schema: ScheduleConversion,
+      schemaName: "schedule",
+      signal: ctx.signal,
+      onCall: (x) => ctx.log("info", `model call (schedule): ${x.model}, ${x.tokensIn}/${x.tokensOut} tokens, ${x.latencyMs} ms`),
+    });
+    if (converted.cron) {
+      facts.schedule = converted.cron;
+      if (converted.timezone) facts.timezone = converted.timezone;
+      const why = problem();
+      if (why === null) {
+        ctx.log("info", `schedule "${said}" → cron "${facts.schedule}"${facts.timezone ? ` (${facts.timezone})` : ""}`);
+        return null;
+      }
+      ctx.log("warn", `schedule "${said}" converted to "${converted.cron}", which is not usable: ${why}`);
+    }
+    delete facts.schedule;
+    return { id: "schedule", kind: "text", question: `How often should it run? "${said}" could not be read as a schedule; give it as a cron expression (e.g. "0 9 * * 1-5" for weekdays at 9:00) or in other words.` };
   }
 
   private async build(c: ConversationRow, ctx: PipelineContext) {
@@ -117,7 +170,7 @@ export class Turns {
     const spec = c.spec as Spec;
     if (!spec) throw new AppError("invalid_state", "No plan to build.");
     const cron = facts.schedule || spec.schedule;
-    if (cron) this.deps.builders.checkSchedule(cron); // before anything is generated or deployed
+    if (cron) this.deps.builders.checkSchedule(cron, "schedule", facts.timezone); // before anything is generated or deployed
     const agentId = c.agentId ?? this.createAgent(c);
     const credName = facts.credential;
     if (credName && credName !== "paste new") {
@@ -138,6 +191,7 @@ export class Turns {
         schema: Review,
         schemaName: "code_review",
         signal: ctx.signal,
+        maxTokens: SMALL_ANSWER_TOKENS,
       });
       reviewPassed = review.passed;
       ctx.log(review.passed ? "info" : "warn", `review ${review.passed ? "passed" : "failed"}`, { issues: review.issues });
@@ -148,7 +202,7 @@ export class Turns {
     }
     ctx.progress(95, "deploy");
     await this.deps.deployer.deployNow(this.agent(agentId), result.artifact.version);
-    if (cron) this.deps.builders.setSchedule(agentId, cron, facts.mode === "one_time" ? "one_time" : "always_on");
+    if (cron) this.deps.builders.setSchedule(agentId, cron, facts.mode === "one_time" ? "one_time" : "always_on", facts.timezone);
     let qaPassed: boolean | null = null;
     const history = [...this.history(c.id), entry("builder", "deployed", `version ${result.artifact.version} deployed`)];
     if (!c.skipReview) {
@@ -192,37 +246,20 @@ export class Turns {
     });
   }
 
-  /** Calls the live app through the gateway with the spec's worked examples. */
+  /**
+   * QA of the deployed version: its stored bundle, with its runtime config (limits,
+   * engine, env), answers the spec's worked examples in a scratch world — its own kv
+   * namespace and upstream fixtures, thrown away afterwards — so QA never writes into the
+   * live agent's data. Returns the failures as sentences (empty when QA passed).
+   */
   async qa(agentId: string, spec: Spec): Promise<string[]> {
+    const { db, runtime, serverLimits } = this.deps.pipeline;
     const agent = this.agent(agentId);
-    const token = this.deps.builders.view(agent).service_token;
-    const failures: string[] = [];
-    for (const ex of spec.examples) {
-      try {
-        const headers = new Headers({ "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) });
-        const res = await this.deps.gateway.app({
-          slug: agent.slug,
-          method: ex.request.method.toUpperCase(),
-          pathAndQuery: ex.request.path,
-          headers,
-          body: ex.request.body === undefined || ex.request.method.toUpperCase() === "GET" ? null : new TextEncoder().encode(JSON.stringify(ex.request.body)),
-          requestId: `qa_${newId("r").slice(2)}`,
-        });
-        const text = await res.text();
-        let body: unknown = text;
-        try {
-          body = JSON.parse(text);
-        } catch {}
-        if (res.status !== ex.expect.status) failures.push(`${ex.name}: expected ${ex.expect.status}, got ${res.status}`);
-        for (const p of ex.expect.properties ?? []) {
-          const err = checkExpectation(body, p);
-          if (err) failures.push(`${ex.name}: ${err}`);
-        }
-      } catch (e) {
-        failures.push(`${ex.name}: ${(e as Error).message}`);
-      }
-    }
-    return failures;
+    if (agent.liveVersion === null) return ["no version is deployed"];
+    const v = getVersion(db, agentId, agent.liveVersion);
+    if (!v.bundle) return [`version ${agent.liveVersion} has no bundle`];
+    const report = await validateBundle(runtime, { agentId, bundleId: v.id, code: v.bundle, config: runtimeConfigFor(db, agent, serverLimits) }, { ...spec, invalidInputs: [] });
+    return report.checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.errors.join("; ")}${c.environment?.length ? ` (sandbox environment: ${c.environment.join("; ")})` : ""}`);
   }
 
   /** A repair run with the failing calls as evidence; deploys only a passing fix. */

@@ -2,12 +2,13 @@
  * Puts an executable esbuild binary on disk for the compiled cantrip executable. Inside
  * `bun build --compile` output, esbuild's JS API cannot find its native binary in
  * node_modules, so the binary is embedded as a file asset and copied once to
- * `<dataDir>/bin/esbuild-<version>` (mode 0755), checked by sha256 against the embedded
+ * `<dataDir>/bin/esbuild-<version>` (mode 0755, in a 0700 folder), checked by sha256 against the embedded
  * bytes on every start and rewritten atomically when it differs.
  */
 import { createHash } from "node:crypto";
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { ensurePrivateDir } from "../lib/private-files";
 
 /** True for paths inside the compiled executable's embedded filesystem. */
 export function isEmbeddedPath(path: string): boolean {
@@ -34,6 +35,8 @@ export async function extractBinary(sourcePath: string, dataDir: string, version
   // Absolute, because esbuild spawns the binary by this path from its own working directory.
   const dir = resolve(dataDir, "bin");
   const target = join(dir, `esbuild-${version}`);
+  // The binary must stay executable (0755); the folder it sits in is private to the operator.
+  if (existsSync(dir)) ensurePrivateDir(dir);
   if (existsSync(target)) {
     const okMode = (statSync(target).mode & 0o777) === 0o755;
     if (okMode && sha256(readFileSync(target)) === want) return { path: target, written: false };
@@ -41,7 +44,7 @@ export async function extractBinary(sourcePath: string, dataDir: string, version
   // Write beside the target and rename, so a concurrent start never runs a half-written file.
   const temp = `${target}.${process.pid}.${Date.now()}.tmp`;
   try {
-    mkdirSync(dir, { recursive: true, mode: 0o755 });
+    ensurePrivateDir(dir);
     writeFileSync(temp, bytes, { mode: 0o755 });
     chmodSync(temp, 0o755); // the umask may have narrowed the mode given to writeFileSync
     renameSync(temp, target);

@@ -10,6 +10,7 @@ import { registerAgentCommands } from "./commands/agents";
 import { registerKeyCommands } from "./commands/keys";
 import { registerGenerateCommands } from "./commands/generate";
 import { registerBuildCommand } from "./commands/build";
+import { registerMcpCommand } from "./commands/mcp";
 
 export { EXIT, ApiClient, ApiError, ConnectionError } from "./client";
 
@@ -23,6 +24,7 @@ export function registerClientCommands(program: Command): void {
   registerBuildCommand(program, g);
   registerAgentCommands(program, g);
   registerKeyCommands(program, g);
+  registerMcpCommand(program, g);
 }
 
 /** Runs the program and turns errors into one line on stderr and a distinct exit code. */

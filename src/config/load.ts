@@ -4,6 +4,7 @@
  */
 import { Value } from "@sinclair/typebox/value";
 import { ConfigSchema, settings, type Config, type SettingSpec } from "./schema";
+import { limitSettingProblem } from "./limit-settings";
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -58,5 +59,7 @@ export function loadConfig(env: Record<string, string | undefined>, flags: Recor
     const spec = (settings as Record<string, SettingSpec>)[key];
     throw new ConfigError(`${spec?.env ?? key}: ${first?.message ?? "invalid value"}`);
   }
+  const problem = limitSettingProblem(out as Config);
+  if (problem) throw new ConfigError(problem);
   return out as Config;
 }

@@ -4,6 +4,7 @@
  * object that the composition root passes down as options. Nothing else reads the env.
  */
 import { Type as T, type Static } from "@sinclair/typebox";
+import { limitSettings, limitSettingsSchema } from "./limit-settings";
 
 export interface SettingSpec {
   env: string;
@@ -44,13 +45,16 @@ export const settings = {
   sandboxWorkers: { env: "CANTRIP_SANDBOX_WORKERS", flag: "sandbox-workers", kind: "int", min: 1, max: 64, default: 2, doc: "Sandbox worker threads." },
   sandbox: { env: "CANTRIP_SANDBOX", flag: "sandbox", kind: "enum", values: ["quickjs", "v8"], default: "quickjs", doc: "Default sandbox engine: quickjs (in-process WebAssembly) or v8 (isolated-vm in Node >= 24 sidecars); agents may override it." },
   node: { env: "CANTRIP_NODE", flag: "node", kind: "string", default: "", doc: "Node >= 24 binary for the v8 engine (default: node on PATH, then .tools/v8); isolated-vm is found through NODE_PATH." },
-  sandboxMemoryBudgetMb: { env: "CANTRIP_SANDBOX_MEMORY_MB", flag: "sandbox-memory-mb", kind: "int", min: 16, max: 65536, default: 1024, doc: "Total memory for warm sandbox instances before LRU eviction." },
+  sandboxMemoryBudgetMb: { env: "CANTRIP_SANDBOX_MEMORY_MB", flag: "sandbox-memory-mb", kind: "int", min: 16, max: 65536, default: 1024, doc: "Total sandbox memory: idle instances at their heap, busy ones at their memory limit. Idle ones are LRU-evicted to make room; past it a call waits up to 1 s, then gets 503 sandbox_memory_exhausted." },
   egressAllowPrivate: { env: "CANTRIP_EGRESS_ALLOW_PRIVATE", flag: "egress-allow-private", kind: "bool", default: false, doc: "Let backends reach loopback/private addresses (development only)." },
   egressAllowHosts: { env: "CANTRIP_EGRESS_ALLOW_HOSTS", flag: "egress-allow-hosts", kind: "list", default: [], doc: "Comma-separated operator allow-list past the address policy: host names, IP addresses or CIDR blocks (IPv4 or IPv6)." },
   scheduleMinIntervalS: { env: "CANTRIP_SCHEDULE_MIN_INTERVAL_S", flag: "schedule-min-interval-s", kind: "int", min: 60, max: 31 * 86400, default: 60, doc: "Shortest interval between two runs of a backend's schedule, in seconds; a schedule that could run more often is refused (400 invalid_request)." },
   rateLimitPerKey: { env: "CANTRIP_RATE_LIMIT_KEY", flag: "rate-limit-key", kind: "int", min: 0, max: 1_000_000, default: 0, doc: "Requests per second per agent key (0 = unlimited); burst = 2x." },
   rateLimitPerAgent: { env: "CANTRIP_RATE_LIMIT_AGENT", flag: "rate-limit-agent", kind: "int", min: 0, max: 1_000_000, default: 0, doc: "Requests per second per agent (0 = unlimited); burst = 2x." },
+  metricsToken: { env: "CANTRIP_METRICS_TOKEN", flag: "metrics-token", kind: "string", default: "", doc: "Bearer token that may scrape GET /metrics (besides platform tokens). Empty: platform tokens only." },
+  metricsAgentLabels: { env: "CANTRIP_METRICS_AGENT_LABELS", flag: "metrics-agent-labels", kind: "int", min: 0, max: 10_000, default: 50, doc: "Agents that get their own label in invoke metrics (the first N called since start); the rest are \"other\"." },
   secretKey: { env: "CANTRIP_SECRET_KEY", flag: "secret-key", kind: "string", default: "", doc: "Base64 32-byte key for credentials at rest and signed tokens. Default: generated into <data-dir>/secret.key (0600)." },
+  ...limitSettings,
 } as const satisfies Record<string, SettingSpec>;
 
 export const ConfigSchema = T.Object({
@@ -77,7 +81,10 @@ export const ConfigSchema = T.Object({
   scheduleMinIntervalS: T.Integer(),
   rateLimitPerKey: T.Integer(),
   rateLimitPerAgent: T.Integer(),
+  metricsToken: T.String(),
+  metricsAgentLabels: T.Integer(),
   secretKey: T.String(),
+  ...limitSettingsSchema,
 });
 
 export type Config = Static<typeof ConfigSchema>;

@@ -5,11 +5,11 @@
  */
 import { Database } from "bun:sqlite";
 import { createHash } from "node:crypto";
-import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { drizzle, type BunSQLiteDatabase } from "drizzle-orm/bun-sqlite";
 import * as schema from "./schema";
 import { migrations } from "./migrations/embedded";
+import { ensurePrivateDir, ensurePrivateFile, type ModeWarning } from "../lib/private-files";
 
 export type Db = BunSQLiteDatabase<typeof schema> & { $client: Database };
 
@@ -19,8 +19,19 @@ export interface OpenedDatabase {
   close(): void;
 }
 
-export function openDatabase(file: string, opts: { busyTimeoutMs?: number } = {}): OpenedDatabase {
-  if (file !== ":memory:") mkdirSync(dirname(file), { recursive: true });
+/** The database file and its WAL companions, whose modes follow the main file's. */
+export const databaseFiles = (file: string) => [file, `${file}-wal`, `${file}-shm`];
+
+/**
+ * Opens (creating when missing) the database at `file` in a private (0700) folder, with the
+ * file and its -wal/-shm at 0600: SQLite gives the companions the main file's mode, so the
+ * main file is created 0600 before SQLite sees it. Looser modes are tightened through `warn`.
+ */
+export function openDatabase(file: string, opts: { busyTimeoutMs?: number; warn?: ModeWarning } = {}): OpenedDatabase {
+  if (file !== ":memory:") {
+    ensurePrivateDir(dirname(file), opts.warn);
+    databaseFiles(file).forEach((f, i) => ensurePrivateFile(f, opts.warn, { create: i === 0 }));
+  }
   const sqlite = new Database(file, { create: true, strict: true });
   sqlite.exec("PRAGMA journal_mode = WAL");
   sqlite.exec(`PRAGMA busy_timeout = ${opts.busyTimeoutMs ?? 5000}`);

@@ -287,6 +287,8 @@ export const schedules = sqliteTable("schedules", {
   /** always_on | one_time */
   mode: text("mode").notNull().default("always_on"),
   enabled: integer("enabled", { mode: "boolean" }).notNull().default(true),
+  /** IANA time zone the cron expression is read in (e.g. "Europe/Berlin"). */
+  timezone: text("timezone").notNull().default("UTC"),
   nextRunAt: integer("next_run_at"),
   lastRunAt: integer("last_run_at"),
   createdAt: integer("created_at").notNull().default(now),

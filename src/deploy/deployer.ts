@@ -6,6 +6,7 @@
  * instances are reused (instances are keyed by version id). Stop takes the agent offline
  * and keeps its versions.
  */
+import type { LimitPolicy } from "../agents/limits";
 import { and, desc, eq, ne } from "drizzle-orm";
 import type { Db } from "../db";
 import { agents, deployments, versions } from "../db/schema";
@@ -46,7 +47,7 @@ export class Deployer {
     throw new Error("deploy queue not wired");
   };
 
-  constructor(private deps: { db: Db; runtime: SandboxRuntime; serverLimits?: Partial<Limits> }) {}
+  constructor(private deps: { db: Db; runtime: SandboxRuntime; serverLimits?: LimitPolicy }) {}
 
   /** POST /v1/deploy/{agentId}: deploys the agent's newest version (or `version`). */
   request(agent: AgentRow, version?: number) {

@@ -1,18 +1,20 @@
 /**
  * Turns an agent row (plus its credential grants) into what the sandbox needs to run its
- * code: limits merged over the server defaults, declared hosts, secret names and hosts.
+ * code: its limits over the server defaults, capped by the operator's maxima, declared hosts, secret names and hosts.
  */
 import { eq } from "drizzle-orm";
 import type { Db } from "../db";
 import { agentSecrets } from "../db/schema";
-import { defaultLimits, type AgentRuntimeConfig, type BundleRef, type Limits } from "../runtime/types";
+import type { AgentRuntimeConfig, BundleRef, Limits } from "../runtime/types";
+import { effectiveLimits, type LimitPolicy } from "../agents/limits";
 import type { AgentRow } from "../agents/view";
 
-export function runtimeConfigFor(db: Db, agent: AgentRow, serverLimits: Partial<Limits> = {}): AgentRuntimeConfig {
+/** `policy`: the operator's defaults and maxima (src/agents/limits.ts); the built-in ones when absent. */
+export function runtimeConfigFor(db: Db, agent: AgentRow, policy?: LimitPolicy): AgentRuntimeConfig {
   const grants = db.select().from(agentSecrets).where(eq(agentSecrets.agentId, agent.id)).all();
   return {
     agentId: agent.id,
-    limits: { ...defaultLimits, ...serverLimits, ...(agent.limits ?? {}) } as Limits,
+    limits: effectiveLimits(agent.limits as Partial<Limits> | null, policy),
     allowedHosts: agent.allowedHosts ?? [],
     secrets: grants.map((g) => ({ name: g.alias, hosts: g.hosts })),
     env: agent.env ?? undefined,

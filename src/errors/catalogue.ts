@@ -14,6 +14,7 @@ export const catalogue = {
   agent_api_key_revoked: { status: 401, message: "The agent API key was revoked." },
   invalid_stream_token: { status: 401, message: "The stream or download token is invalid or expired." },
   agent_api_key_scope_mismatch: { status: 403, message: "The agent API key belongs to a different agent." },
+  forbidden: { status: 403, message: "This call needs the operator's platform token." },
   not_found: { status: 404, message: "No route matches this method and path." },
   agent_not_found: { status: 404, message: "Agent not found." },
   job_not_found: { status: 404, message: "Job not found." },
@@ -36,11 +37,13 @@ export const catalogue = {
   quota_exceeded: { status: 429, message: "Quota exceeded." },
   internal_error: { status: 500, message: "Internal error." },
   endpoint_unreachable: { status: 502, message: "The backend could not be reached." },
+  bad_response: { status: 502, message: "The backend returned something that is not a valid HTTP response." },
   model_output_invalid: { status: 502, message: "The model answered, but its reply could not be used (it did not match what was asked for)." },
   model_output_truncated: { status: 502, message: "The model's reply was cut off before it was complete (finish_reason \"length\")." },
   model_output_filtered: { status: 502, message: "The model provider withheld the reply (finish_reason \"content_filter\")." },
   model_not_configured: { status: 503, message: "No model provider is configured. Set OPENAI_BASE_URL (and OPENAI_API_KEY, CANTRIP_MODEL)." },
   model_unavailable: { status: 503, message: "The model provider did not answer." },
+  sandbox_memory_exhausted: { status: 503, message: "The sandbox's memory budget is in use by other calls; retry shortly." },
   endpoint_timeout: { status: 504, message: "The backend exceeded its time limit." },
 } as const satisfies Record<string, { status: number; message: string }>;
 

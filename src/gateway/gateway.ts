@@ -4,9 +4,12 @@
  * agent exists, key scoped to it, agent deployed, rate limits, body. Every call (including
  * refused ones that reached an agent) gets a row in the invocation log.
  */
-import { AppError, isAppError } from "../errors";
+import { AppError, isAppError, statusOf, type ErrorCode } from "../errors";
+import { failure } from "../runtime/failures";
+import { nestsDeeperThan } from "../lib/json-nesting";
+import { callerError, failureLogLines } from "./caller-error";
 import type { AgentKeys } from "../auth";
-import type { GuestRequest, GuestResponse, SandboxRuntime } from "../runtime/types";
+import type { GuestLogLine, GuestRequest, GuestResponse, SandboxRuntime } from "../runtime/types";
 import type { InvocationLog } from "./invocation-log";
 import type { LiveCache, LiveEntry } from "./live-cache";
 import type { RateLimiter } from "./rate-limit";
@@ -24,6 +27,13 @@ export interface AppCall {
   headers: Headers;
   body: Uint8Array | null;
   requestId: string;
+  /** Invocation-log source (default "app"; the per-app MCP server says "mcp"). */
+  source?: string;
+}
+
+/** Who calls when no agent key is involved: a workspace member (platform token), for its own agents. */
+export interface WorkspaceCaller {
+  workspaceId: string;
 }
 
 const HOP_HEADERS = new Set(["authorization", "cookie", "host", "connection", "content-length", "transfer-encoding", "keep-alive", "upgrade"]);
@@ -35,9 +45,9 @@ export class Gateway {
   ) {}
 
   /** POST /v1/invoke/{slug}: JSON in, the invocation envelope out. */
-  async invoke(slug: string, authorization: string | null, rawBody: string, requestId: string) {
+  async invoke(slug: string, authorization: string | null, rawBody: string, requestId: string, caller?: WorkspaceCaller) {
     const started = performance.now();
-    const { entry, keyId } = this.admit(slug, authorization, true);
+    const { entry, keyId } = this.admit(slug, authorization, true, caller);
     let body: Uint8Array | null = null;
     try {
       if (rawBody.trim() !== "") JSON.parse(rawBody);
@@ -52,12 +62,13 @@ export class Gateway {
       headers: [["content-type", "application/json"], ["x-request-id", requestId]],
       body,
     };
-    const res = await this.call(entry, keyId, req, started, requestId, "invoke", "/");
+    let response: unknown;
+    const res = await this.call(entry, keyId, req, started, requestId, caller ? "mcp" : "invoke", "/", (r) => (response = decodeBody(r)));
     return {
       status: res.status,
       ok: res.status >= 200 && res.status < 300,
       latencyMs: Math.round(performance.now() - started),
-      response: decodeBody(res),
+      response,
     };
   }
 
@@ -72,7 +83,7 @@ export class Gateway {
     headers.push(["x-request-id", call.requestId]);
     const req: GuestRequest = { method: call.method, url: `http://${call.slug}.cantrip.internal${call.pathAndQuery}`, headers, body: call.body };
     const path = call.pathAndQuery.split("?")[0]!;
-    const res = await this.call(entry, keyId, req, started, call.requestId, "app", path);
+    const res = await this.call(entry, keyId, req, started, call.requestId, call.source ?? "app", path);
     const out = new Headers();
     for (const [k, v] of res.headers) if (!HOP_HEADERS.has(k.toLowerCase()) && k.toLowerCase() !== "set-cookie") out.append(k, v);
     return new Response(res.body.byteLength ? (res.body as Uint8Array<ArrayBuffer>) : null, { status: res.status, headers: out });
@@ -83,8 +94,15 @@ export class Gateway {
     return this.admit(slug, authorization, false).entry;
   }
 
-  private admit(slug: string, authorization: string | null, keyAlways: boolean): { entry: LiveEntry; keyId: string | null } {
+  private admit(slug: string, authorization: string | null, keyAlways: boolean, caller?: WorkspaceCaller): { entry: LiveEntry; keyId: string | null } {
     const entry = this.deps.live.get(slug);
+    if (caller) {
+      // A workspace member calls its own agents without a key; another workspace's agent does not exist for it.
+      if (!entry || entry.agent.workspaceId !== caller.workspaceId) throw new AppError("agent_not_found");
+      if (!entry.ref) throw new AppError("not_deployed");
+      this.deps.limiter.take(`a:${entry.agent.id}`, this.opts.rateLimitPerAgent);
+      return { entry, keyId: null };
+    }
     const needsKey = keyAlways || !entry?.agent.public;
     let keyId: string | null = null;
     if (needsKey) {
@@ -99,9 +117,15 @@ export class Gateway {
     return { entry, keyId };
   }
 
-  private async call(entry: LiveEntry, keyId: string | null, req: GuestRequest, started: number, requestId: string, source: string, path: string): Promise<GuestResponse> {
+  /**
+   * One call into the sandbox, logged. `accept` may refuse the response (throwing a
+   * failure) before it is logged as served. A failure is logged with the guest's console
+   * lines and the runtime's full message, and reaches the caller as callerError() made it.
+   */
+  private async call(entry: LiveEntry, keyId: string | null, req: GuestRequest, started: number, requestId: string, source: string, path: string, accept?: (res: GuestResponse) => void): Promise<GuestResponse> {
     try {
       const res = await this.deps.runtime.fetch(entry.ref!, req);
+      accept?.(res);
       this.deps.log.record(
         {
           agentId: entry.agent.id,
@@ -121,13 +145,13 @@ export class Gateway {
       return res;
     } catch (e) {
       const code = isAppError(e) ? e.code : "internal_error";
-      this.logRefusal(entry, keyId, req.method, path, code, started, requestId, source);
-      throw e;
+      this.logRefusal(entry, keyId, req.method, path, code, started, requestId, source, failureLogLines(e));
+      throw callerError(e);
     }
   }
 
-  private logRefusal(entry: LiveEntry, keyId: string | null, method: string, path: string, code: string, started: number, requestId: string, source: string) {
-    const status = code === "endpoint_timeout" ? 504 : code === "endpoint_unreachable" ? 502 : code === "invalid_json" ? 400 : 500;
+  private logRefusal(entry: LiveEntry, keyId: string | null, method: string, path: string, code: ErrorCode, started: number, requestId: string, source: string, lines: GuestLogLine[] = []) {
+    const status = statusOf(code);
     this.deps.log.record({
       agentId: entry.agent.id,
       version: entry.version,
@@ -140,15 +164,21 @@ export class Gateway {
       errorCode: code,
       requestId,
       at: Date.now(),
-    });
+    }, lines);
   }
 }
+
+/** JSON nesting the invoke envelope can carry (re-serialising deeper JSON overflows the host's stack). */
+const MAX_ENVELOPE_DEPTH = 512;
 
 function decodeBody(res: GuestResponse): unknown {
   if (!res.body.byteLength) return null;
   const text = new TextDecoder().decode(res.body);
   const type = res.headers.find(([k]) => k.toLowerCase() === "content-type")?.[1] ?? "";
   if (type.includes("json")) {
+    if (nestsDeeperThan(text, MAX_ENVELOPE_DEPTH)) {
+      throw failure("bad_response", `The backend returned something that is not a valid HTTP response: its JSON body nests deeper than ${MAX_ENVELOPE_DEPTH} levels, more than the invoke envelope carries.`);
+    }
     try {
       return JSON.parse(text);
     } catch {

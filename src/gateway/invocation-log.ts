@@ -16,7 +16,7 @@ export class InvocationLog {
   private logs: (typeof agentLogs.$inferInsert)[] = [];
   private timer: ReturnType<typeof setInterval> | null = null;
 
-  constructor(private db: Db, private opts: { flushMs?: number; maxBuffer?: number } = {}) {}
+  constructor(private db: Db, private opts: { flushMs?: number; maxBuffer?: number; onRecord?: (row: InvocationInsert) => void } = {}) {}
 
   start(): void {
     this.timer ??= setInterval(() => this.flush(), this.opts.flushMs ?? 200);
@@ -30,6 +30,7 @@ export class InvocationLog {
 
   record(row: InvocationInsert, lines: GuestLogLine[] = []): void {
     this.rows.push(row);
+    this.opts.onRecord?.(row);
     for (const l of lines)
       this.logs.push({ agentId: row.agentId, invocationRequestId: row.requestId ?? null, level: l.level, message: l.message, at: l.at });
     if (this.rows.length + this.logs.length >= (this.opts.maxBuffer ?? 2000)) this.flush();

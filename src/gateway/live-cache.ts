@@ -6,7 +6,8 @@
 import { and, eq } from "drizzle-orm";
 import type { Db } from "../db";
 import { agents, versions } from "../db/schema";
-import type { BundleRef, Limits } from "../runtime/types";
+import type { BundleRef } from "../runtime/types";
+import type { LimitPolicy } from "../agents/limits";
 import { runtimeConfigFor } from "../deploy/runtime-config";
 import type { AgentRow } from "../agents/view";
 
@@ -20,7 +21,7 @@ export interface LiveEntry {
 export class LiveCache {
   private bySlug = new Map<string, LiveEntry | null>();
 
-  constructor(private db: Db, private serverLimits: Partial<Limits> = {}) {}
+  constructor(private db: Db, private serverLimits?: LimitPolicy) {}
 
   get(slug: string): LiveEntry | null {
     const hit = this.bySlug.get(slug);

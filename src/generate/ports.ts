@@ -10,6 +10,8 @@ export interface LlmCallRecord {
   promptHash?: string;
   tokensIn: number;
   tokensOut: number;
+  /** cantrip's own estimate of the prompt (system + messages), chars / 4. */
+  promptTokens?: number;
   latencyMs: number;
   attempt?: number;
   ok: boolean;
@@ -22,8 +24,8 @@ export interface ChatMessage {
 }
 
 export interface GenerationLlm {
-  json<T extends TSchema>(opts: { system: string; messages: ChatMessage[]; schema: T; schemaName: string; model?: string; signal?: AbortSignal; onCall?: (c: LlmCallRecord) => void }): Promise<Static<T>>;
-  text(opts: { system: string; messages: ChatMessage[]; model?: string; signal?: AbortSignal; onCall?: (c: LlmCallRecord) => void }): Promise<string>;
+  json<T extends TSchema>(opts: { system: string; messages: ChatMessage[]; schema: T; schemaName: string; model?: string; signal?: AbortSignal; onCall?: (c: LlmCallRecord) => void; maxTokens?: number }): Promise<Static<T>>;
+  text(opts: { system: string; messages: ChatMessage[]; model?: string; signal?: AbortSignal; onCall?: (c: LlmCallRecord) => void; maxTokens?: number }): Promise<string>;
 }
 
 export interface BundleDiagnostic {

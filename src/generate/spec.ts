@@ -1,8 +1,9 @@
 /**
  * The plan: what the model must pin down before writing code. It carries what good
- * requirements contain (input payload, output shape, external systems, validation rules,
- * failure behavior) plus worked examples the validator runs. TypeBox schema, so the LLM
- * provider can ask for it as structured output and check the answer.
+ * requirements contain (input payload, output shape, business rules and constants,
+ * external systems, validation rules, failure behavior) plus worked examples the validator
+ * runs in a scratch world, with the upstream fixtures that stand in for external services.
+ * TypeBox schema, so the LLM provider can ask for it as structured output and check the answer.
  */
 import { Type as T, type Static } from "@sinclair/typebox";
 
@@ -23,17 +24,36 @@ export const Expectation = T.Object({
   exists: T.Optional(T.Boolean()),
 });
 
+/** One upstream call an example's backend must make, and the answer it gets (see src/runtime/scratch.ts). */
+export const Fixture = T.Object({
+  host: T.String({ description: "one of externalHosts, e.g. 'api.weather.example'" }),
+  request: T.Object({
+    method: T.String(),
+    path: T.String({ description: "URL path the backend requests, with the query string when it matters, e.g. '/v1/current?city=Oslo'" }),
+    headers: T.Optional(T.Record(T.String(), T.String(), { description: "headers that must be sent with exactly this value; a secret as its placeholder, e.g. 'Bearer {{secret:WEATHER_KEY}}'" })),
+  }),
+  response: T.Object({
+    status: T.Integer({ minimum: 100, maximum: 599 }),
+    body: T.Optional(Json),
+    headers: T.Optional(T.Record(T.String(), T.String())),
+  }),
+});
+
 export const Example = T.Object({
-  name: T.String({ minLength: 1 }),
+  name: T.String({ minLength: 1, description: "unique; later examples refer to this one's response as {{examples.NAME.body.PATH}}" }),
   request: T.Object({
     method: T.String(),
     path: T.String(),
     body: T.Optional(Json),
     headers: T.Optional(T.Record(T.String(), T.String())),
+    contentType: T.Optional(T.String({ description: "the Content-Type callers send when it is not JSON, e.g. 'application/x-www-form-urlencoded' for a webhook (default application/json)" })),
+    rawBody: T.Optional(T.String({ description: "the exact body text as callers send it, for non-JSON formats, e.g. 'command=%2Fweather&text=94070' (instead of body)" })),
   }),
+  /** Upstream fixtures: the only answers outbound requests get while this example runs. */
+  upstream: T.Optional(T.Array(Fixture)),
   expect: T.Object({
     status: T.Integer({ minimum: 100, maximum: 599 }),
-    properties: T.Optional(T.Array(Expectation)),
+    assertions: T.Optional(T.Array(Expectation, { description: "checks on the JSON response body" })),
   }),
 });
 
@@ -49,6 +69,7 @@ export const Spec = T.Object({
   name: T.String(),
   summary: T.String(),
   routes: T.Array(RouteSpec, { minItems: 1 }),
+  rules: T.Array(T.String(), { description: "business rules, constants and formulas the code must follow exactly (rates, thresholds, scoring)" }),
   validationRules: T.Array(T.String()),
   failureBehavior: T.Array(T.String()),
   externalHosts: T.Array(T.String()),
@@ -62,3 +83,12 @@ export const Spec = T.Object({
 export type Spec = Static<typeof Spec>;
 export type Example = Static<typeof Example>;
 export type Expectation = Static<typeof Expectation>;
+export type Fixture = Static<typeof Fixture>;
+
+/**
+ * An example's assertions. Specs stored before the rename kept them in
+ * `expect.properties`; those are still read.
+ */
+export function assertionsOf(ex: Pick<Example, "expect">): Expectation[] {
+  return ex.expect.assertions ?? (ex.expect as { properties?: Expectation[] }).properties ?? [];
+}

@@ -1,11 +1,20 @@
 /**
- * Validation in the real sandbox: load the candidate bundle, run every worked example and
- * every invalid-input probe, check statuses, expected properties and the declared output
- * schemas. The report names each failure precisely, because it goes back to the model.
+ * Validation in the real sandbox, in a scratch world: the bundle runs with its own
+ * throw-away kv namespace and upstream fixtures instead of the agent's kv and the network
+ * (src/runtime/scratch.ts), so neither validation nor QA ever writes live data. Examples run
+ * in order and share that world (create, then read, change, delete), and a later example
+ * may quote an earlier response (`{{examples.NAME.body.PATH}}`, see templates.ts); the
+ * invalid-input probes run after them in the same world. Each check records status, body,
+ * the backend's own log lines and its outbound requests; the report names each failure
+ * precisely and says when the sandbox's environment (no fixture, undeclared host or secret)
+ * refused something rather than the code, because it goes back to the model.
  */
 import { checkSchema } from "../lib/json-schema";
-import type { BackendDescription, BundleRef, GuestResponse, SandboxRuntime } from "../runtime/types";
-import type { Example, Expectation, Spec } from "./spec";
+import { newId } from "../lib/ids";
+import { failureLogs } from "../runtime/failures";
+import type { BackendDescription, BundleRef, EgressEvent, GuestLogLine, GuestRequest, GuestResponse, SandboxRuntime, ScratchWorld } from "../runtime/types";
+import { assertionsOf, type Example, type Expectation, type Spec } from "./spec";
+import { resolveTemplates, TemplateError, type Responses } from "./templates";
 
 export interface CheckResult {
   name: string;
@@ -15,6 +24,12 @@ export interface CheckResult {
   status?: number;
   response?: unknown;
   errors: string[];
+  /** The backend's own log lines during this check (at most 20). */
+  logs?: string[];
+  /** Outbound requests the backend made during this check, with the fixture outcome. */
+  upstream?: EgressEvent[];
+  /** Refusals by the sandbox's environment (no fixture, undeclared host/secret), not the code. */
+  environment?: string[];
 }
 
 export interface ValidationReport {
@@ -56,13 +71,23 @@ export function checkExpectation(body: unknown, e: Expectation): string | null {
   return null;
 }
 
-function toRequest(r: Example["request"]) {
-  const hasBody = r.body !== undefined && !["GET", "HEAD"].includes(r.method.toUpperCase());
+/**
+ * An example's request as callers send it: `rawBody` as is (with `contentType`, default
+ * text/plain) for webhooks and forms, else `body` as JSON. A Content-Type among the
+ * example's own headers wins over both defaults, and is sent once.
+ */
+function toRequest(r: Example["request"]): GuestRequest {
+  const method = r.method.toUpperCase();
+  const bodyless = ["GET", "HEAD"].includes(method);
+  const raw = r.rawBody !== undefined && !bodyless;
+  const json = !raw && r.body !== undefined && !bodyless;
+  const headers = Object.entries(r.headers ?? {}) as [string, string][];
+  if (!headers.some(([k]) => k.toLowerCase() === "content-type")) headers.unshift(["content-type", r.contentType ?? (raw ? "text/plain;charset=UTF-8" : "application/json")]);
   return {
-    method: r.method.toUpperCase(),
+    method,
     url: `http://candidate.cantrip.internal${r.path.startsWith("/") ? r.path : "/" + r.path}`,
-    headers: [["content-type", "application/json"], ...Object.entries(r.headers ?? {})] as [string, string][],
-    body: hasBody ? new TextEncoder().encode(JSON.stringify(r.body)) : null,
+    headers,
+    body: raw ? new TextEncoder().encode(r.rawBody) : json ? new TextEncoder().encode(JSON.stringify(r.body)) : null,
   };
 }
 
@@ -84,26 +109,72 @@ function routeFor(described: BackendDescription, method: string, path: string) {
   });
 }
 
-export async function validateBundle(runtime: SandboxRuntime, ref: BundleRef, spec: Pick<Spec, "examples" | "invalidInputs">): Promise<ValidationReport> {
+/** What validation needs of a spec (a stored spec may lack the newer fields). */
+export type ValidationSpec = Pick<Spec, "examples" | "invalidInputs"> & Partial<Pick<Spec, "externalHosts" | "secrets">>;
+
+/**
+ * The scratch copy of `ref`: its own owner identity and bundle id (so its warm instances
+ * never mix with the agent's), the spec's declared hosts and secrets (secrets stay
+ * placeholders, matched against fixtures), and the world's namespace.
+ */
+export function scratchRef(ref: BundleRef, spec: ValidationSpec, namespace: string): BundleRef {
+  const hosts = [...new Set([...(spec.externalHosts ?? []), ...ref.config.allowedHosts])];
+  const secrets = [...ref.config.secrets, ...(spec.secrets ?? []).filter((s) => !ref.config.secrets.some((g) => g.name === s.name)).map((s) => ({ name: s.name, hosts: [s.host] }))];
+  return { agentId: namespace, bundleId: namespace, code: ref.code, config: { ...ref.config, allowedHosts: hosts, secrets, scratch: { namespace } } };
+}
+
+/**
+ * Loads `ref`'s code in a fresh scratch world and runs the spec's examples and probes
+ * against it; the world (kv and fixtures) and its instances are discarded afterwards,
+ * whatever happens. `ref.config` supplies limits, engine and env; the live agent's kv and
+ * network are never used.
+ */
+export async function validateBundle(runtime: SandboxRuntime, ref: BundleRef, spec: ValidationSpec): Promise<ValidationReport> {
+  const namespace = newId("scratch");
+  const world = runtime.openScratch(namespace);
+  const sref = scratchRef(ref, spec, namespace);
+  try {
+    return await runChecks(runtime, sref, world, spec);
+  } finally {
+    runtime.evict(namespace);
+    world.discard();
+  }
+}
+
+async function runChecks(runtime: SandboxRuntime, ref: BundleRef, world: ScratchWorld, spec: ValidationSpec): Promise<ValidationReport> {
   const checks: CheckResult[] = [];
   let described: BackendDescription = { routes: [], scheduled: false };
   try {
     described = await runtime.check(ref);
     checks.push({ name: "module loads", kind: "load", ok: true, errors: [] });
   } catch (e) {
-    checks.push({ name: "module loads", kind: "load", ok: false, errors: [(e as Error).message] });
+    checks.push({ name: "module loads", kind: "load", ok: false, errors: [(e as Error).message], logs: logLines(failureLogs(e)) });
     return finish(checks, described);
   }
-  for (const ex of spec.examples) {
-    const req = toRequest(ex.request);
-    const c: CheckResult = { name: ex.name, kind: "example", ok: true, request: { method: req.method, path: ex.request.path, body: ex.request.body }, errors: [] };
+  const responses: Responses = new Map();
+  for (const raw of spec.examples) {
+    const c: CheckResult = { name: raw.name, kind: "example", ok: true, errors: [] };
+    checks.push(c);
+    let ex: Example;
     try {
-      const res = await runtime.fetch(ref, req);
+      ex = resolveTemplates(raw, responses);
+    } catch (e) {
+      if (!(e instanceof TemplateError)) throw e;
+      c.errors.push(`plan error: ${e.message}`);
+      c.ok = false;
+      continue;
+    }
+    const req = toRequest(ex.request);
+    c.request = { method: req.method, path: ex.request.path, body: ex.request.rawBody ?? ex.request.body };
+    world.useFixtures(ex.upstream ?? []);
+    const res = await call(runtime, ref, req, c, world);
+    if (res) {
       const body = parse(res);
       c.status = res.status;
       c.response = body;
+      responses.set(raw.name, { status: res.status, body });
       if (res.status !== ex.expect.status) c.errors.push(`expected status ${ex.expect.status}, got ${res.status}`);
-      for (const p of ex.expect.properties ?? []) {
+      for (const p of assertionsOf(ex)) {
         const err = checkExpectation(body, p);
         if (err) c.errors.push(err);
       }
@@ -111,27 +182,56 @@ export async function validateBundle(runtime: SandboxRuntime, ref: BundleRef, sp
       if (res.status >= 200 && res.status < 300 && route?.output) {
         for (const i of checkSchema(route.output, body)) c.errors.push(`output ${i.path} ${i.message} (declared output schema)`);
       }
-    } catch (e) {
-      c.errors.push(`platform error: ${(e as Error).message}`);
+      const unused = (ex.upstream ?? []).filter((_f, i) => !c.upstream?.some((u) => u.fixture === i));
+      if (unused.length && c.errors.length) c.errors.push(`the example's upstream fixture(s) were never requested: ${unused.map((f) => `${f.request.method.toUpperCase()} ${f.host}${f.request.path}`).join("; ")}`);
     }
     c.ok = c.errors.length === 0;
-    checks.push(c);
   }
   for (const probe of spec.invalidInputs) {
-    const req = toRequest(probe.request);
-    const c: CheckResult = { name: probe.name, kind: "invalid_input", ok: true, request: { method: req.method, path: probe.request.path, body: probe.request.body }, errors: [] };
+    const c: CheckResult = { name: probe.name, kind: "invalid_input", ok: true, errors: [] };
+    checks.push(c);
+    let request: Example["request"];
     try {
-      const res = await runtime.fetch(ref, req);
+      request = resolveTemplates(probe.request, responses);
+    } catch (e) {
+      if (!(e instanceof TemplateError)) throw e;
+      c.errors.push(`plan error: ${e.message}`);
+      c.ok = false;
+      continue;
+    }
+    const req = toRequest(request);
+    c.request = { method: req.method, path: request.path, body: request.rawBody ?? request.body };
+    world.useFixtures([]);
+    const res = await call(runtime, ref, req, c, world);
+    if (res) {
       c.status = res.status;
       c.response = parse(res);
       if (res.status !== probe.expectStatus) c.errors.push(`invalid input should be rejected with ${probe.expectStatus}, got ${res.status}`);
-    } catch (e) {
-      c.errors.push(`platform error: ${(e as Error).message}`);
     }
     c.ok = c.errors.length === 0;
-    checks.push(c);
   }
   return finish(checks, described);
+}
+
+/** One call; records logs, outbound requests and environment refusals on `c`. */
+async function call(runtime: SandboxRuntime, ref: BundleRef, req: GuestRequest, c: CheckResult, world: ScratchWorld): Promise<GuestResponse | null> {
+  world.takeEvents();
+  let res: GuestResponse | null = null;
+  try {
+    res = await runtime.fetch(ref, req);
+    c.logs = logLines(res.logs);
+  } catch (e) {
+    c.errors.push(`platform error: ${(e as Error).message}`);
+    c.logs = logLines(failureLogs(e));
+  }
+  c.upstream = world.takeEvents();
+  c.environment = c.upstream.filter((u) => u.problem).map((u) => u.problem!);
+  return res;
+}
+
+function logLines(lines: GuestLogLine[] | undefined): string[] | undefined {
+  if (!lines?.length) return undefined;
+  return lines.slice(-20).map((l) => `[${l.level}] ${l.message.slice(0, 300)}`);
 }
 
 function finish(checks: CheckResult[], described: BackendDescription): ValidationReport {
@@ -146,14 +246,23 @@ function finish(checks: CheckResult[], described: BackendDescription): Validatio
   };
 }
 
-/** The failures as text for the repair prompt. */
+/**
+ * The failures as text for the repair prompt: each failing check with its request, what
+ * came back, the errors, refusals by the sandbox's environment (marked as such, so the model
+ * does not "fix" them by faking data) and the backend's own log lines.
+ */
 export function describeFailures(report: ValidationReport): string {
   return report.checks
     .filter((c) => !c.ok)
     .map((c) => {
       const req = c.request ? ` ${c.request.method} ${c.request.path}${c.request.body !== undefined ? " body=" + JSON.stringify(c.request.body) : ""}` : "";
       const got = c.status !== undefined ? `\n  got status ${c.status}, body ${JSON.stringify(c.response)?.slice(0, 600)}` : "";
-      return `- [${c.kind}] ${c.name}:${req}${got}\n  ${c.errors.join("\n  ")}`;
+      const env = c.environment?.length
+        ? `\n  sandbox environment (not the code itself): ${c.environment.join("\n    ")}\n    During validation outbound requests are answered only by the example's upstream fixtures; call exactly the fixture's method, host, path and headers.`
+        : "";
+      const up = c.upstream?.some((u) => !u.problem) ? `\n  upstream calls answered by fixtures: ${c.upstream.filter((u) => !u.problem).map((u) => `${u.method} ${u.url} -> ${u.status}`).join("; ")}` : "";
+      const logs = c.logs?.length ? `\n  backend log:\n    ${c.logs.join("\n    ")}` : "";
+      return `- [${c.kind}] ${c.name}:${req}${got}\n  ${c.errors.join("\n  ")}${env}${up}${logs}`;
     })
     .join("\n");
 }

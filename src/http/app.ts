@@ -8,8 +8,11 @@ import { docsPlugin } from "./docs";
 import { dashboardRoutes } from "../dashboard";
 import { renderError } from "./error-handler";
 import { healthRoutes } from "./routes/health";
+import { metricsRoutes } from "./routes/metrics";
+import { mcpRoutes } from "./routes/mcp";
 import { v1AgentsRoutes } from "./routes/v1-agents";
 import { v1ApiKeysRoutes } from "./routes/v1-api-keys";
+import { v1ScheduleRoutes } from "./routes/v1-schedule";
 import { v1DeployRoutes } from "./routes/v1-deploy";
 import { v1InvokeRoutes } from "./routes/v1-invoke";
 import { appsRoutes } from "./routes/apps";
@@ -17,6 +20,7 @@ import { apiV1BuildersRoutes } from "./routes/api-v1-builders";
 import { apiV1BuilderAgentsRoutes } from "./routes/api-v1-builder-agents";
 import { apiV1CredentialsRoutes } from "./routes/api-v1-credentials";
 import { v1GenerateRoutes } from "./routes/v1-generate";
+import { v1AdminRoutes } from "./routes/v1-admin";
 import { v1DownloadsRoutes } from "./routes/v1-downloads";
 import { v1ValidationRoutes } from "./routes/v1-validation";
 
@@ -26,14 +30,18 @@ export function createApp(deps: HttpDeps) {
     .use(docsPlugin(deps.version))
     .use(dashboardRoutes())
     .use(healthRoutes(deps))
+    .use(metricsRoutes(deps))
+    .use(mcpRoutes(deps))
     .use(v1AgentsRoutes(deps))
     .use(v1ApiKeysRoutes(deps))
+    .use(v1ScheduleRoutes(deps))
     .use(v1DeployRoutes(deps))
     .use(v1InvokeRoutes(deps))
     .use(appsRoutes(deps))
     .use(v1GenerateRoutes(deps))
     .use(v1ValidationRoutes(deps))
     .use(v1DownloadsRoutes(deps))
+    .use(v1AdminRoutes(deps))
     .use(apiV1BuildersRoutes(deps))
     .use(apiV1CredentialsRoutes(deps))
     .use(apiV1BuilderAgentsRoutes(deps));

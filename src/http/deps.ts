@@ -9,12 +9,14 @@ import type { PlatformTokenVerifier, TokenSigner } from "../auth";
 import type { JobsPort } from "./jobs-port";
 import type { Logger } from "./logger";
 import type { AgentKeys } from "../auth";
-import type { AgentService } from "../agents";
+import type { AgentService, Schedules } from "../agents";
 import type { Deployer } from "../deploy";
 import type { Builders } from "../builder/builders";
 import type { Credentials } from "../builder/credentials";
 import type { Conversations } from "../builder/conversations";
 import type { Gateway, InvocationLog, LiveCache } from "../gateway";
+import type { LimitPolicy } from "../agents/limits";
+import type { Metrics } from "../metrics";
 
 export interface ReadyCheck {
   ok: boolean;
@@ -43,6 +45,18 @@ export interface HttpDeps {
   jobs: JobsPort;
   signer: TokenSigner;
   llm: { configured: boolean; provider: string; defaultModel: string };
+  schedules: Schedules;
+  /** The operator's per-call limit defaults and maxima (for agent views). */
+  limits?: LimitPolicy;
+  /** Operator tools (backups); absent in apps built without a data dir. */
+  admin?: {
+    /** The workspace whose platform tokens are the operator's (the one created at first start). */
+    operatorWorkspaceId(): string | null;
+    /** Writes a snapshot into a temporary file inside the data dir and returns it. */
+    backup(): Promise<{ file: string; bytes: number; ms: number }>;
+  };
+  /** The Prometheus registry behind GET /metrics. */
+  metrics: Metrics;
   /** Recent scheduled runs of an agent (wired once schedules exist). */
   scheduleRuns?: (agentId: string) => unknown[];
 }

@@ -13,6 +13,8 @@ export interface HandlerOptions {
   bodyLimitBytes: number;
   logger: Logger;
   logRequests: boolean;
+  /** Sees every response (metrics): path, status, seconds. */
+  onResponse?: (pathname: string, status: number, seconds: number) => void;
 }
 
 const CLIENT_ID = /^[A-Za-z0-9._:-]{1,64}$/;
@@ -76,6 +78,7 @@ export function createHandler(handle: (req: Request) => Promise<Response> | Resp
       res = new Response(res.body, { status: res.status, statusText: res.statusText, headers: new Headers(res.headers) });
       res.headers.set("x-request-id", requestId);
     }
+    opts.onResponse?.(url.pathname, res.status, (performance.now() - started) / 1000);
     if (opts.logRequests) {
       opts.logger.info("request", {
         method: req.method,

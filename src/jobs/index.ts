@@ -20,4 +20,5 @@ export {
   type JobStatus,
   type LogLevel,
   type QueueOptions,
+  type AttemptOutcome,
 } from "./types";

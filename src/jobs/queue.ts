@@ -33,6 +33,8 @@ export interface Queue {
   waitFor(jobId: string, timeoutMs: number): Promise<JobRow>;
   /** Jobs running in this queue right now. */
   running(): { id: string; kind: string }[];
+  /** Jobs waiting or running in the database (every node), by kind and status. */
+  depth(): { kind: string; status: string; count: number }[];
 }
 
 export function createQueue(opts: QueueOptions): Queue {
@@ -78,7 +80,7 @@ export function createQueue(opts: QueueOptions): Queue {
           runs.delete(job.id);
           wake();
         };
-        runs.set(job.id, runJob(store, kinds.get(job.kind)!, job, { owner, leaseMs, heartbeatMs, onSettled }));
+        runs.set(job.id, runJob(store, kinds.get(job.kind)!, job, { owner, leaseMs, heartbeatMs, onSettled, onAttempt: opts.onAttempt }));
       }
     } catch (e) {
       onError(e, "poll");
@@ -151,6 +153,7 @@ export function createQueue(opts: QueueOptions): Queue {
     subscribe: (jobId, listener) => store.bus.subscribe(jobId, listener),
     waitFor: (jobId, timeoutMs) => waitForJob(store, jobId, timeoutMs, Math.min(pollMs, 100)),
     running: () => [...runs.values()].map((r) => ({ id: r.job.id, kind: r.kind })),
+    depth: () => store.depth(),
   };
   return queue;
 }

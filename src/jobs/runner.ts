@@ -9,7 +9,7 @@ import { Value } from "@sinclair/typebox/value";
 import { isAppError } from "../errors";
 import { backoffDelay, NonRetriableError, RetryAfterError } from "./errors";
 import type { JobStore } from "./store";
-import type { JobContext, JobFailure, JobKind, JobRow } from "./types";
+import type { AttemptOutcome, JobContext, JobFailure, JobKind, JobRow } from "./types";
 
 export type StopReason = "cancel" | "timeout" | "shutdown" | "lease_lost";
 
@@ -19,6 +19,8 @@ export interface RunSettings {
   heartbeatMs: number;
   /** Called synchronously once this attempt's outcome is written (frees the slot). */
   onSettled?: () => void;
+  /** The attempt's outcome and duration, once written. */
+  onAttempt?: (attempt: AttemptOutcome) => void;
 }
 
 export interface RunHandle {
@@ -38,6 +40,7 @@ export function runJob(store: JobStore, def: JobKind, job: JobRow, s: RunSetting
   let resolveDone!: () => void;
   const done = new Promise<void>((r) => (resolveDone = r));
   const live = () => !finished;
+  const startedAt = performance.now();
 
   const renew = () => {
     if (finished) return;
@@ -59,12 +62,14 @@ export function runJob(store: JobStore, def: JobKind, job: JobRow, s: RunSetting
     finished = true;
     clearInterval(heartbeat);
     clearTimeout(timeout);
+    let result: AttemptOutcome["outcome"] | undefined;
     try {
-      finalize(store, def, job, s.owner, outcome, stage);
+      result = finalize(store, def, job, s.owner, outcome, stage);
     } finally {
       s.onSettled?.();
       resolveDone();
     }
+    if (result) s.onAttempt?.({ kind: def.kind, outcome: result, ms: performance.now() - startedAt });
   }
 
   const ctx: JobContext = {
@@ -99,33 +104,37 @@ export function runJob(store: JobStore, def: JobKind, job: JobRow, s: RunSetting
   return { job, kind: def.kind, done, stop };
 }
 
-function finalize(store: JobStore, def: JobKind, job: JobRow, owner: string, outcome: Outcome, stage: string | undefined): void {
+/** Writes the attempt's outcome; returns what it was. */
+function finalize(store: JobStore, def: JobKind, job: JobRow, owner: string, outcome: Outcome, stage: string | undefined): AttemptOutcome["outcome"] {
   const attempt = job.attempts;
   if (outcome.type === "ok") {
     store.finish(job.id, owner, "completed", { result: outcome.value ?? null, progress: 100 });
-    return;
+    return "completed";
   }
   if (outcome.type === "stopped") {
-    if (outcome.reason === "lease_lost") return; // another worker owns the job now
+    if (outcome.reason === "lease_lost") return "lost"; // another worker owns the job now
     if (outcome.reason === "cancel") {
       store.finish(job.id, owner, "cancelled", {}, { reason: "cancelled while running" });
-      return;
+      return "cancelled";
     }
     if (outcome.reason === "shutdown") {
-      if (attempt < job.maxAttempts) store.finish(job.id, owner, "queued", { runAt: store.now() }, { reason: "interrupted by shutdown" });
-      else store.finish(job.id, owner, "failed", { failure: { code: "interrupted", message: `interrupted by shutdown (attempt ${attempt} of ${job.maxAttempts})`, stage } });
-      return;
+      if (attempt < job.maxAttempts) {
+        store.finish(job.id, owner, "queued", { runAt: store.now() }, { reason: "interrupted by shutdown" });
+        return "requeued";
+      }
+      store.finish(job.id, owner, "failed", { failure: { code: "interrupted", message: `interrupted by shutdown (attempt ${attempt} of ${job.maxAttempts})`, stage } });
+      return "failed";
     }
   }
   const error = outcome.type === "error" ? outcome.error : new Error(`attempt ${attempt} timed out after ${def.timeoutMs} ms`);
   const failure = describe(error, outcome.type === "stopped" ? "timeout" : undefined, stage);
   if (error instanceof NonRetriableError) {
     store.finish(job.id, owner, "failed", { failure });
-    return;
+    return "failed";
   }
   if (attempt >= job.maxAttempts) {
     store.finish(job.id, owner, "failed", { failure: { ...failure, message: `${failure.message} (after ${attempt} attempt${attempt === 1 ? "" : "s"})` } });
-    return;
+    return "failed";
   }
   const delay = error instanceof RetryAfterError ? error.delayMs : backoffDelay(attempt, def.backoff);
   store.finish(
@@ -136,6 +145,7 @@ function finalize(store: JobStore, def: JobKind, job: JobRow, owner: string, out
     { retryInMs: delay, error: failure },
     { type: "log", level: "warn", message: `attempt ${attempt} of ${job.maxAttempts} failed (${failure.code}: ${failure.message}); retrying in ${delay} ms` },
   );
+  return "retried";
 }
 
 function describe(error: unknown, code: string | undefined, stage: string | undefined): JobFailure {

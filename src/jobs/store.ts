@@ -23,6 +23,16 @@ export class JobStore {
     private readonly clock: Clock,
   ) {}
 
+  /** Jobs waiting or running, counted by kind and status (for the queue-depth metric). */
+  depth(): { kind: string; status: string; count: number }[] {
+    return this.db
+      .select({ kind: jobs.kind, status: jobs.status, count: sql<number>`count(*)` })
+      .from(jobs)
+      .where(inArray(jobs.status, ["queued", "running"]))
+      .groupBy(jobs.kind, jobs.status)
+      .all();
+  }
+
   now(): number {
     return this.clock.now();
   }

@@ -84,6 +84,15 @@ export interface QueueOptions {
   clock?: Clock;
   /** Unexpected queue errors (a poll that failed); default: console.error. */
   onError?: (error: unknown, where: string) => void;
+  /** Each attempt's outcome as it settles (for metrics): completed, failed, cancelled, retried, requeued, lost. */
+  onAttempt?: (attempt: AttemptOutcome) => void;
+}
+
+/** How one attempt of a job ended, and how long it ran (ms). */
+export interface AttemptOutcome {
+  kind: string;
+  outcome: "completed" | "failed" | "cancelled" | "retried" | "requeued" | "lost";
+  ms: number;
 }
 
 export interface EnqueueOptions {

@@ -23,6 +23,8 @@ export interface ChatSettings {
   retryAfterMaxMs: number;
   /** OpenAI itself takes `max_completion_tokens` (its reasoning models refuse `max_tokens`); the others take `max_tokens`. */
   provider?: ProviderKind;
+  /** Sees every attempt's record too (metrics), besides the request's own onCall. */
+  observe?: (call: LlmCall) => void;
 }
 
 export interface ChatRequest {
@@ -114,8 +116,11 @@ export async function chat(client: OpenAI, s: ChatSettings, req: ChatRequest): P
   let last = "";
   for (let attempt = 1; attempt <= total; attempt++) {
     const started = performance.now();
-    const report = (c: Partial<LlmCall>) =>
-      req.onCall?.({ model: req.model, promptHash: hash, tokensIn: 0, tokensOut: 0, latencyMs: Math.round(performance.now() - started), attempt, ok: false, format: req.format, ...c });
+    const report = (c: Partial<LlmCall>) => {
+      const call: LlmCall = { model: req.model, promptHash: hash, tokensIn: 0, tokensOut: 0, latencyMs: Math.round(performance.now() - started), attempt, ok: false, format: req.format, ...c };
+      req.onCall?.(call);
+      s.observe?.(call);
+    };
     try {
       const reply = await attemptOnce(client, s, req);
       const used = { tokensIn: reply.tokensIn, tokensOut: reply.tokensOut, ...(reply.finishReason ? { finishReason: reply.finishReason } : {}) };

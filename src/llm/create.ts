@@ -21,6 +21,7 @@ export function createLlm(opts: LlmOptions): Llm | null {
     retryMaxMs: opts.retryMaxMs ?? 8_000,
     retryAfterMaxMs: opts.retryAfterMaxMs ?? 60_000,
     provider: describeProvider(baseURL),
+    observe: opts.observe,
   };
   const client = new OpenAI({
     baseURL,

@@ -33,6 +33,8 @@ export interface LlmOptions {
   retryMaxMs?: number;
   /** Upper bound on a server's Retry-After. Default 60 000. */
   retryAfterMaxMs?: number;
+  /** Sees every HTTP attempt's record (metrics). */
+  observe?: (call: LlmCall) => void;
 }
 
 /** One HTTP attempt, reported through onCall whether it worked or not. */

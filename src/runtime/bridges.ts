@@ -1,50 +1,57 @@
 /**
- * Host side of ctx.kv and ctx.fetch: turns a guest's host call (op + JSON args) into a
- * KvStore or egress call for that agent, with per-call counters. Errors become rejected
- * promises in the guest, carrying the message.
+ * Host side of ctx.kv and ctx.fetch: turns a guest's host call (op + JSON args), once
+ * host-calls.ts has made it a typed HostCall, into a KvStore or egress call for that
+ * agent, with per-call counters. A scratch run's kv is its world's namespace, never the
+ * agent's table (see scratch.ts). Errors become rejected promises in the guest, carrying
+ * the message.
  */
 import type { CallBridge } from "./engine";
 import type { AgentRuntimeConfig, KvStore } from "./types";
-import type { createEgress, EgressRequest } from "./egress";
+import type { createEgress } from "./egress";
+import { parseHostCall } from "./host-calls";
 import { webCall } from "./web-bridge";
+import type { ScratchWorlds } from "./scratch";
 
-const MAX_KEY = 512;
-
-function key(args: { key?: unknown }): string {
-  const k = args.key;
-  if (typeof k !== "string" || k.length === 0 || k.length > MAX_KEY) throw new Error(`kv: key must be a non-empty string of at most ${MAX_KEY} characters`);
-  return k;
-}
-
-export function makeBridgeFactory(deps: { kv: KvStore; egress: ReturnType<typeof createEgress> }) {
+export function makeBridgeFactory(deps: { kv: KvStore; egress: ReturnType<typeof createEgress>; scratch?: ScratchWorlds }) {
   return (config: AgentRuntimeConfig) => (): CallBridge => {
     let fetches = 0;
     const { agentId, limits } = config;
+    const worldOf = () => {
+      if (!config.scratch) return null;
+      const w = deps.scratch?.get(config.scratch.namespace);
+      if (!w) throw new Error(`scratch world ${config.scratch.namespace} is not open`);
+      return w;
+    };
+    const kv = (): KvStore => worldOf()?.kv ?? deps.kv;
     return {
       async call(op, argsJson, bytes) {
-        const args = JSON.parse(argsJson || "null") ?? {};
-        switch (op) {
+        const c = parseHostCall(op, argsJson, bytes, limits);
+        switch (c.op) {
           case "kv.get": {
-            const v = deps.kv.get(agentId, key(args));
+            const v = kv().get(agentId, c.key);
             return { json: v === undefined ? "" : JSON.stringify(v) };
           }
           case "kv.set":
-            deps.kv.set(agentId, key(args), args.value, limits);
+            kv().set(agentId, c.key, c.value, limits);
             return { json: "" };
           case "kv.delete":
-            return { json: JSON.stringify(deps.kv.delete(agentId, key(args))) };
-          case "kv.list": {
-            const limit = Math.min(1000, Math.max(1, Number(args.limit) || 100));
-            return { json: JSON.stringify(deps.kv.list(agentId, { prefix: args.prefix, limit, cursor: args.cursor ?? undefined })) };
-          }
+            return { json: JSON.stringify(kv().delete(agentId, c.key)) };
+          case "kv.list":
+            return { json: JSON.stringify(kv().list(agentId, { prefix: c.prefix, limit: c.limit, cursor: c.cursor })) };
           case "fetch": {
             if (++fetches > limits.fetchPerCall) throw new Error(`fetch: at most ${limits.fetchPerCall} outbound requests per call`);
-            const r = await deps.egress(config, limits, args as EgressRequest, bytes);
+            const world = worldOf();
+            const r = await deps.egress(config, limits, c.request, c.body).catch((e: Error) => {
+              // A refusal inside a scratch world is the environment's, and the report says so.
+              if (world && !(e as { scratchRecorded?: boolean }).scratchRecorded) world.refused(c.request, e.message.replace(/^fetch: /, ""));
+              throw e;
+            });
             return { json: JSON.stringify(r.meta), bytes: r.bytes };
           }
-          default:
-            if (op.startsWith("web.")) return webCall(op, args, bytes);
-            throw new Error(`unknown host operation ${op}`);
+          case "web.digest":
+          case "web.hmac.sign":
+          case "web.hmac.verify":
+            return webCall(c);
         }
       },
     };

@@ -31,7 +31,14 @@ export interface EgressResponse {
 
 export const SECRET_PATTERN = /\{\{secret:([A-Za-z0-9_.-]+)\}\}/g;
 
-export function createEgress(opts: EgressOptions, secrets: SecretResolver) {
+/** Answers a scratch run's request from its world's fixtures (see scratch.ts). */
+export type ScratchServe = (config: AgentRuntimeConfig, req: EgressRequest, body: Uint8Array | undefined) => EgressResponse;
+
+const noScratch: ScratchServe = (config) => {
+  throw new Error(`fetch: scratch world ${config.scratch?.namespace} is not open`);
+};
+
+export function createEgress(opts: EgressOptions, secrets: SecretResolver, scratchServe: ScratchServe = noScratch) {
   const outbound = opts.outbound ?? createCheckedOutbound(opts);
   return async function egress(config: AgentRuntimeConfig, limits: Limits, req: EgressRequest, body: Uint8Array | undefined): Promise<EgressResponse> {
     let url: URL;
@@ -46,6 +53,10 @@ export function createEgress(opts: EgressOptions, secrets: SecretResolver) {
     const host = url.hostname.replace(/^\[|\]$/g, "").toLowerCase();
     const port = url.port || (scheme === "https" ? "443" : "80");
     if (!hostMatches(config.allowedHosts, host, port, scheme)) throw new Error(`fetch: host ${host} is not in this agent's allowed hosts`);
+    // A scratch run (validation, QA, self-heal) is answered by its world's fixtures, in
+    // front of secret injection and the network: placeholders stay placeholders, and
+    // nothing is resolved or connected (scratch.ts).
+    if (config.scratch) return scratchServe(config, req, body);
     const headers = new Headers();
     for (const [k, v] of req.headers) {
       if (/^(host|connection|content-length|transfer-encoding|keep-alive|upgrade|te|trailer|proxy-.*)$/i.test(k)) continue;

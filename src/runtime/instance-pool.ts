@@ -1,17 +1,27 @@
 /**
- * Warm instances per deployed bundle (BundleRef.bundleId), reused across calls. Cold
- * loads happen on demand (one at a time per bundle); an instance takes at most
- * `limits.concurrency` calls at once, extra calls wait for a slot or a new instance. Idle
- * instances are LRU-evicted under the total memory budget, and an agent keeps instances of
- * at most two bundles: older versions retire once their in-flight calls finish.
+ * Warm instances, reused across calls. An instance belongs to exactly one owner: the agent,
+ * the bundle (a version id, or a candidate's id) and the runtime config it was loaded with
+ * (limits, hosts, secret grants, env, engine) — `instanceKey`. Nothing is shared by content:
+ * two agents with byte-identical code get two instances, and a changed grant loads a new
+ * instance (the old one retires). Cold loads happen on demand (one at a time per key); an
+ * instance takes at most `limits.concurrency` calls at once.
+ *
+ * Memory: the budget bounds every instance the pool holds, busy ones included. An idle
+ * instance counts its engine heap as last measured; a busy (or loading) one counts its cap
+ * (`limits.memoryBytes`, or its heap if larger), since it may grow to it before the call
+ * ends. A call that needs more than is free first evicts idle instances (LRU), then waits
+ * up to MEMORY_WAIT_MS for busy ones to finish, then fails with `memory_budget` (503
+ * sandbox_memory_exhausted, Retry-After). An agent keeps instances of at most two bundles:
+ * older versions retire once their in-flight calls finish.
  */
 import type { Engine, EngineInstance } from "./engine";
-import type { BundleRef, Limits } from "./types";
+import type { AgentRuntimeConfig, BundleRef, Limits } from "./types";
 import type { makeBridgeFactory } from "./bridges";
 import { failure } from "./failures";
 
 export interface Entry {
   ref: BundleRef;
+  key: string;
   inst: EngineInstance;
   inflight: number;
   lastUsed: number;
@@ -19,48 +29,96 @@ export interface Entry {
 }
 
 const BUNDLES_PER_AGENT = 2;
+/** How long a call waits for sandbox memory held by other calls before it is refused. */
+export const MEMORY_WAIT_MS = 1000;
+
+const fingerprints = new WeakMap<AgentRuntimeConfig, string>();
+
+/**
+ * The owner of an instance: agent, bundle and the exact capabilities it was given (the
+ * whole runtime config: limits, hosts, secret grants, env, engine, scratch world). The
+ * config's JSON is cached per config object (the gateway reuses one per live agent).
+ */
+export function instanceKey(ref: BundleRef): string {
+  let fp = fingerprints.get(ref.config);
+  if (fp === undefined) {
+    // The whole config: every field it has (or gains) is a capability of the instance.
+    fp = JSON.stringify(ref.config);
+    fingerprints.set(ref.config, fp);
+  }
+  return `${ref.agentId}\u0000${ref.bundleId}\u0000${fp}`;
+}
 
 export class InstancePool {
   private entries: Entry[] = [];
   private loading = new Map<string, Promise<Entry>>();
   private waiters = new Map<string, (() => void)[]>();
+  /** Calls waiting for memory; woken (all of them, they re-check) whenever memory is released. */
+  private memoryWaiters = new Set<() => void>();
+  /** Bytes reserved for loads in progress (the new instance may grow to its cap while loading). */
+  private loadingBytes = 0;
   loads = 0;
   evictions = 0;
 
   constructor(private engine: Engine, private budgetBytes: number, private bridges: ReturnType<typeof makeBridgeFactory>) {}
 
-  /** A fresh instance of `ref`, added to the pool (check() uses it to validate a bundle). */
-  async loadFresh(ref: BundleRef): Promise<Entry> {
-    const inst = await this.engine.load({ ref, limits: ref.config.limits, bridge: this.bridges(ref.config) });
+  /**
+   * A fresh instance of `ref`, added to the pool (check() uses it to validate a bundle).
+   * `busy`: hand it out with one call already taken (acquire), so its reservation never lapses.
+   */
+  async loadFresh(ref: BundleRef, busy = false): Promise<Entry> {
+    const cap = this.capOf(ref);
+    const memory = this.memoryWait(ref);
+    // Check and commit in one synchronous step: no other call can take the same room.
+    while (!this.makeRoom(cap, null)) await memory.wait();
+    this.loadingBytes += cap;
+    let inst: EngineInstance;
+    try {
+      inst = await this.engine.load({ ref, limits: ref.config.limits, bridge: this.bridges(ref.config) });
+    } finally {
+      this.loadingBytes -= cap;
+      this.wakeMemory();
+    }
     this.loads++;
-    const e: Entry = { ref, inst, inflight: 0, lastUsed: performance.now(), retiring: false };
+    const e: Entry = { ref, key: instanceKey(ref), inst, inflight: busy ? 1 : 0, lastUsed: performance.now(), retiring: false };
     this.entries.push(e);
-    this.retireOldBundles(ref);
+    this.retireStale(ref, e.key);
     this.enforceBudget();
-    this.wake(ref.bundleId);
+    this.wake(e.key);
     return e;
   }
 
   async acquire(ref: BundleRef): Promise<Entry> {
     const limits = ref.config.limits;
+    const key = instanceKey(ref);
     const deadline = performance.now() + limits.wallMs;
+    let memory: ReturnType<InstancePool["memoryWait"]> | null = null;
     for (;;) {
-      const mine = this.live(ref.bundleId);
-      const free = mine.filter((e) => e.inflight < limits.concurrency).sort((a, b) => a.inflight - b.inflight)[0];
-      if (free) return this.take(free);
-      const loading = this.loading.get(ref.bundleId);
+      const mine = this.live(key);
+      const open = mine.filter((e) => e.inflight < limits.concurrency).sort((a, b) => b.inflight - a.inflight);
+      // A busy instance with a free slot costs no extra memory; an idle one may grow to its cap.
+      const busy = open.find((e) => e.inflight > 0);
+      if (busy) return this.take(busy);
+      const idle = open[0];
+      if (idle) {
+        if (this.makeRoom(this.capOf(ref, idle) - this.charge(idle), idle)) return this.take(idle);
+        await (memory ??= this.memoryWait(ref)).wait();
+        continue;
+      }
+      const loading = this.loading.get(key);
       if (loading) {
         await loading.catch(() => {});
         continue;
       }
       if (mine.length < Math.max(1, this.engine.workers())) {
-        const p = this.loadFresh(ref).finally(() => this.loading.delete(ref.bundleId));
-        this.loading.set(ref.bundleId, p);
+        const p = this.loadFresh(ref, true).finally(() => this.loading.delete(key));
+        this.loading.set(key, p);
         const e = await p;
-        if (e.inflight < limits.concurrency && e.inst.alive) return this.take(e);
+        if (e.inst.alive) return e;
+        this.release(e);
         continue;
       }
-      await this.waitForSlot(ref.bundleId, deadline - performance.now(), limits);
+      await this.waitForSlot(key, deadline - performance.now(), limits);
     }
   }
 
@@ -68,8 +126,9 @@ export class InstancePool {
     e.inflight--;
     e.lastUsed = performance.now();
     if ((e.retiring || !e.inst.alive) && e.inflight === 0) this.remove(e);
-    this.wake(e.ref.bundleId);
+    this.wake(e.key);
     this.enforceBudget();
+    if (e.inflight === 0) this.wakeMemory();
   }
 
   evict(agentId: string, bundleId?: string): void {
@@ -80,8 +139,9 @@ export class InstancePool {
     }
   }
 
+  /** Memory the pool holds now (idle instances at their heap, busy ones and loads at their cap). */
   memoryBytes(): number {
-    return this.entries.reduce((n, e) => n + (e.inst.alive ? e.inst.memoryBytes : 0), 0);
+    return this.committed();
   }
 
   count(): number {
@@ -98,43 +158,117 @@ export class InstancePool {
     return e;
   }
 
-  private live(bundleId: string): Entry[] {
-    for (const e of this.entries) if (!e.inst.alive && e.inflight === 0) this.remove(e);
-    return this.entries.filter((e) => e.ref.bundleId === bundleId && e.inst.alive && !e.retiring);
+  private live(key: string): Entry[] {
+    for (const e of [...this.entries]) if (!e.inst.alive && e.inflight === 0) this.remove(e);
+    return this.entries.filter((e) => e.key === key && e.inst.alive && !e.retiring);
   }
 
   private remove(e: Entry): void {
     const i = this.entries.indexOf(e);
     if (i >= 0) this.entries.splice(i, 1);
     e.inst.dispose();
+    this.wakeMemory();
   }
 
-  private retireOldBundles(ref: BundleRef): void {
+  /** The most an instance of `ref` may hold while it runs. */
+  private capOf(ref: BundleRef, e?: Entry): number {
+    return Math.max(ref.config.limits.memoryBytes, e?.inst.memoryBytes ?? 0);
+  }
+
+  private charge(e: Entry): number {
+    return e.inflight > 0 ? this.capOf(e.ref, e) : e.inst.alive ? e.inst.memoryBytes : 0;
+  }
+
+  private committed(): number {
+    let n = this.loadingBytes;
+    for (const e of this.entries) n += this.charge(e);
+    return n;
+  }
+
+  /**
+   * Waiting for memory held by other calls, for one call: each wait() resolves when memory
+   * is released; past MEMORY_WAIT_MS (or the call's wall limit, if shorter) since the first
+   * wait it fails with memory_budget. A cap larger than the whole budget fails at once.
+   */
+  private memoryWait(ref: BundleRef) {
+    const cap = this.capOf(ref);
+    const waitMs = Math.min(MEMORY_WAIT_MS, ref.config.limits.wallMs);
+    let until = 0;
+    return {
+      wait: (): Promise<void> => {
+        if (cap > this.budgetBytes) {
+          return Promise.reject(failure("memory_budget", `The agent's memory limit (${cap} bytes) is larger than the sandbox's whole memory budget (${this.budgetBytes} bytes).`));
+        }
+        until ||= performance.now() + waitMs;
+        const left = until - performance.now();
+        if (left <= 0) return Promise.reject(failure("memory_budget", `The sandbox's memory budget (${this.budgetBytes} bytes) is in use by other calls; waited ${Math.round(waitMs)} ms.`));
+        return new Promise<void>((resolve) => {
+          const wake = () => {
+            clearTimeout(t);
+            this.memoryWaiters.delete(wake);
+            resolve();
+          };
+          const t = setTimeout(wake, left);
+          this.memoryWaiters.add(wake);
+        });
+      },
+    };
+  }
+
+  /** Evicts idle instances (least recently used first, never `keep`) until `bytes` more fit; false if they cannot. */
+  private makeRoom(bytes: number, keep: Entry | null): boolean {
+    if (bytes <= 0) return true;
+    let free = this.budgetBytes - this.committed();
+    if (free >= bytes) return true;
+    const idle = this.entries.filter((e) => e.inflight === 0 && e !== keep).sort((a, b) => a.lastUsed - b.lastUsed);
+    if (free + idle.reduce((n, e) => n + this.charge(e), 0) < bytes) return false;
+    for (const e of idle) {
+      if (free >= bytes) break;
+      free += this.charge(e);
+      this.remove(e);
+      this.evictions++;
+    }
+    return true;
+  }
+
+  private wakeMemory(): void {
+    for (const w of [...this.memoryWaiters]) w();
+  }
+
+  /** Instances of the same agent and bundle loaded with other capabilities, and old bundles, retire. */
+  private retireStale(ref: BundleRef, key: string): void {
+    for (const e of [...this.entries]) {
+      if (e.ref.agentId === ref.agentId && e.ref.bundleId === ref.bundleId && e.key !== key && !e.retiring) {
+        e.retiring = true;
+        if (e.inflight === 0) this.remove(e);
+      }
+    }
     const ids: string[] = [];
     const byRecency = this.entries.filter((e) => e.ref.agentId === ref.agentId && !e.retiring).sort((a, b) => b.lastUsed - a.lastUsed);
     for (const e of byRecency) if (!ids.includes(e.ref.bundleId)) ids.push(e.ref.bundleId);
-    const keep = new Set([ref.bundleId, ...ids.filter((id) => id !== ref.bundleId).slice(0, BUNDLES_PER_AGENT - 1)]);
-    for (const e of byRecency) if (!keep.has(e.ref.bundleId)) this.evict(ref.agentId, e.ref.bundleId);
+    const keepIds = new Set([ref.bundleId, ...ids.filter((id) => id !== ref.bundleId).slice(0, BUNDLES_PER_AGENT - 1)]);
+    for (const e of byRecency) if (!keepIds.has(e.ref.bundleId)) this.evict(ref.agentId, e.ref.bundleId);
   }
 
+  /** An engine may report a heap above the cap it was given (V8 overshoots a little): shed idle ones. */
   private enforceBudget(): void {
-    let total = this.memoryBytes();
+    let total = this.committed();
     if (total <= this.budgetBytes) return;
     const idle = this.entries.filter((e) => e.inflight === 0).sort((a, b) => a.lastUsed - b.lastUsed);
     for (const e of idle) {
       if (total <= this.budgetBytes) break;
-      total -= e.inst.alive ? e.inst.memoryBytes : 0;
+      total -= this.charge(e);
       this.remove(e);
       this.evictions++;
     }
   }
 
-  private waitForSlot(bundleId: string, ms: number, limits: Limits): Promise<void> {
+  private waitForSlot(key: string, ms: number, limits: Limits): Promise<void> {
     if (ms <= 0) return Promise.reject(failure("overloaded", `All instances are busy (${limits.concurrency} concurrent calls each).`));
     return new Promise((resolve, reject) => {
-      const list = this.waiters.get(bundleId) ?? [];
+      const list = this.waiters.get(key) ?? [];
       const t = setTimeout(() => {
-        const l = this.waiters.get(bundleId);
+        const l = this.waiters.get(key);
         l?.splice(l.indexOf(wake), 1);
         reject(failure("overloaded", `All instances are busy (${limits.concurrency} concurrent calls each); waited ${limits.wallMs} ms.`));
       }, ms);
@@ -143,11 +277,11 @@ export class InstancePool {
         resolve();
       };
       list.push(wake);
-      this.waiters.set(bundleId, list);
+      this.waiters.set(key, list);
     });
   }
 
-  private wake(bundleId: string): void {
-    this.waiters.get(bundleId)?.shift()?.();
+  private wake(key: string): void {
+    this.waiters.get(key)?.shift()?.();
   }
 }

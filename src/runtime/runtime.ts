@@ -5,17 +5,19 @@
  * AppErrors (see failures.ts).
  */
 import type { EngineFactory } from "./engine";
-import type { GuestLogLine, KvStore, SandboxRuntime, SecretResolver } from "./types";
+import type { AgentRuntimeConfig, GuestLogLine, KvStore, SandboxRuntime, SecretResolver } from "./types";
 import { quickjsEngine } from "./quickjs/engine";
 import { InstancePool } from "./instance-pool";
 import { makeBridgeFactory } from "./bridges";
-import { createEgress, type EgressOptions } from "./egress";
+import { createEgress, type EgressOptions, type EgressRequest } from "./egress";
 import { defaultLimits } from "./types";
+import { ScratchWorlds } from "./scratch";
+import { failureLogs } from "./failures";
 
 export interface RuntimeOptions {
   /** Sandbox workers (default: 2, about one per core). */
   workers?: number;
-  /** Total engine memory the warm pool may hold before evicting idle instances (default 2 GiB). */
+  /** Total sandbox memory, busy instances counted at their memory limit (default 2 GiB); see InstancePool. */
   memoryBudgetBytes?: number;
   kv: KvStore;
   secrets: SecretResolver;
@@ -28,12 +30,18 @@ export interface RuntimeOptions {
 
 export function createRuntime(opts: RuntimeOptions): SandboxRuntime {
   const engine = (opts.engine ?? quickjsEngine)({ workers: opts.workers ?? 2, memoryBytes: defaultLimits.memoryBytes });
-  const bridges = makeBridgeFactory({ kv: opts.kv, egress: createEgress(opts.egress, opts.secrets) });
+  const scratch = new ScratchWorlds();
+  const serveScratch = (config: AgentRuntimeConfig, req: EgressRequest, body: Uint8Array | undefined) => {
+    const w = scratch.get(config.scratch!.namespace);
+    if (!w) throw new Error(`fetch: scratch world ${config.scratch!.namespace} is not open`);
+    return w.serve(config, req, body);
+  };
+  const egressFor = createEgress(opts.egress, opts.secrets, serveScratch);
+  const bridges = makeBridgeFactory({ kv: opts.kv, egress: egressFor, scratch });
   const pool = new InstancePool(engine, opts.memoryBudgetBytes ?? 2 * 1024 ** 3, bridges);
   const logsOf = (agentId: string, lines: GuestLogLine[] | undefined) => {
     if (opts.onLog && lines?.length) opts.onLog(agentId, lines);
   };
-  const failedLogs = (e: unknown) => (e as { details?: { logs?: GuestLogLine[] } })?.details?.logs;
 
   return {
     async check(ref) {
@@ -46,7 +54,7 @@ export function createRuntime(opts: RuntimeOptions): SandboxRuntime {
         logsOf(ref.agentId, res.logs);
         return res;
       } catch (err) {
-        logsOf(ref.agentId, failedLogs(err));
+        logsOf(ref.agentId, failureLogs(err));
         throw err;
       } finally {
         pool.release(e);
@@ -59,11 +67,14 @@ export function createRuntime(opts: RuntimeOptions): SandboxRuntime {
         logsOf(ref.agentId, r.logs);
         return r;
       } catch (err) {
-        logsOf(ref.agentId, failedLogs(err));
+        logsOf(ref.agentId, failureLogs(err));
         throw err;
       } finally {
         pool.release(e);
       }
+    },
+    openScratch(namespace) {
+      return scratch.open(namespace);
     },
     evict(agentId, bundleId) {
       pool.evict(agentId, bundleId);

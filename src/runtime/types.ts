@@ -43,6 +43,7 @@ export interface Limits {
   fetchTimeoutMs: number; // per outbound fetch, default 5000
   fetchMaxBytes: number; // per outbound response, default 2 MiB
   fetchPerCall: number; // outbound fetches per call, default 20
+  timers: number; // pending timers per call, default 1000 (the guest prelude's own cap)
 }
 
 export const defaultLimits: Limits = {
@@ -58,6 +59,7 @@ export const defaultLimits: Limits = {
   fetchTimeoutMs: 5000,
   fetchMaxBytes: 2 * 1024 * 1024,
   fetchPerCall: 20,
+  timers: 1000,
 };
 
 /** A secret granted to an agent: the guest sees only `name`; the proxy injects the value. */
@@ -77,7 +79,16 @@ export interface AgentRuntimeConfig {
   env?: Record<string, string>;
   /** Sandbox engine for this agent; the runtime's default when absent. */
   engine?: EngineName;
+  /**
+   * Run in a scratch world (validation, QA, self-heal): kv goes to the world's own
+   * in-memory namespace and outbound requests are answered by its upstream fixtures, never
+   * the network. The world must be opened with `SandboxRuntime.openScratch(namespace)`.
+   */
+  scratch?: { namespace: string };
 }
+
+import type { ScratchWorld } from "./scratch";
+export type { ScratchWorld, UpstreamFixture, EgressEvent } from "./scratch";
 
 export type EngineName = "quickjs" | "v8";
 
@@ -111,11 +122,14 @@ export type RuntimeFailureReason =
   | "crashed"
   | "bad_response"
   | "load_failed"
-  | "overloaded";
+  | "overloaded"
+  /** The sandbox's total memory budget is held by other calls (503 sandbox_memory_exhausted). */
+  | "memory_budget";
 
 export interface RuntimeStats {
   workers: number;
   instances: number;
+  /** Sandbox memory committed now: idle instances at their heap, busy ones and loads at their cap. */
   memoryBytes: number;
   loads: number;
   evictions: number;
@@ -131,8 +145,12 @@ export interface ScheduledResult {
 
 /**
  * The sandbox runtime. Platform failures are thrown as AppError:
- * `endpoint_timeout` (cpu_timeout / wall_timeout) or `endpoint_unreachable`
- * (memory_limit, crashed, bad_response, load_failed), with `details.reason`.
+ * `endpoint_timeout` (cpu_timeout / wall_timeout), `sandbox_memory_exhausted`
+ * (memory_budget, with Retry-After), `bad_response` (a response that is not valid HTTP; see
+ * guest-values.ts) or `endpoint_unreachable` (memory_limit, crashed, load_failed,
+ * overloaded), with `details.reason`; the guest's console lines of a failed call are on the
+ * error (failureLogs), never in its details. Every response, description and scheduled
+ * result returned here has passed guest-values.ts.
  */
 export interface SandboxRuntime {
   /** Load the bundle once (fresh instance), return its description; throws on load failure. */
@@ -141,6 +159,11 @@ export interface SandboxRuntime {
   fetch(ref: BundleRef, req: GuestRequest): Promise<GuestResponse>;
   /** Run the backend's scheduled handler. */
   scheduled(ref: BundleRef): Promise<ScheduledResult>;
+  /**
+   * Opens a fresh scratch world (in-memory kv + upstream fixtures) for bundles whose config
+   * names `namespace`; discard it when the run ends. See scratch.ts.
+   */
+  openScratch(namespace: string): ScratchWorld;
   /** Drop warm instances of an agent (all bundles, or one). */
   evict(agentId: string, bundleId?: string): void;
   stats(): RuntimeStats;

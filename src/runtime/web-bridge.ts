@@ -55,33 +55,49 @@ export class TextDecoders {
 }
 
 const HASHES: Record<string, string> = { "SHA-1": "sha1", "SHA-256": "sha256", "SHA-384": "sha384", "SHA-512": "sha512" };
+/** An HMAC key or signature, base64 in the arguments: at most this many bytes. */
+const MAX_SECRET_BYTES = 64 * 1024;
+
+/** A typed `web.*` host call (see host-calls.ts, which routes the parsing here). */
+export type WebCall =
+  | { op: "web.digest"; hash: string; data: Uint8Array }
+  | { op: "web.hmac.sign"; hash: string; key: Buffer; data: Uint8Array }
+  | { op: "web.hmac.verify"; hash: string; key: Buffer; signature: Buffer; data: Uint8Array };
 
 function hashName(h: unknown): string {
-  const n = HASHES[String(h)];
-  if (!n) throw new Error(`web: unsupported hash ${String(h)}`);
+  const n = typeof h === "string" ? HASHES[h] : undefined;
+  if (!n) throw new Error(`crypto.subtle: unsupported hash ${String(h).slice(0, 40)}`);
   return n;
 }
 
-const b64 = (s: unknown) => Buffer.from(String(s ?? ""), "base64");
+function secret(v: unknown, what: string): Buffer {
+  if (typeof v !== "string" || v.length > Math.ceil(MAX_SECRET_BYTES / 3) * 4 || !/^[A-Za-z0-9+/]*={0,2}$/.test(v)) throw new Error(`crypto.subtle: ${what} must be base64 of at most ${MAX_SECRET_BYTES} bytes`);
+  return Buffer.from(v, "base64");
+}
 
 /**
- * The `web.*` host operations. args: `web.digest` {hash}; `web.hmac.sign` {hash, key
- * (base64)}; `web.hmac.verify` {hash, key, signature (both base64)}; `bytes` is the data.
- * Returns the JSON result and, for digest/sign, the result bytes. Throws on bad args.
+ * Types one `web.*` call. args: `web.digest` {hash}; `web.hmac.sign` {hash, key};
+ * `web.hmac.verify` {hash, key, signature} (key and signature base64); `data` is the
+ * call's bytes. Throws an Error naming the bad field.
  */
-export function webCall(op: string, args: { hash?: unknown; key?: unknown; signature?: unknown }, bytes: Uint8Array | undefined): { json: string; bytes?: Uint8Array } {
-  const data = bytes ?? new Uint8Array(0);
-  switch (op) {
+export function parseWebCall(op: WebCall["op"], args: Record<string, unknown>, data: Uint8Array | undefined): WebCall {
+  const hash = hashName(args.hash);
+  const d = data ?? new Uint8Array(0);
+  if (op === "web.digest") return { op, hash, data: d };
+  if (op === "web.hmac.sign") return { op, hash, key: secret(args.key, "key"), data: d };
+  return { op, hash, key: secret(args.key, "key"), signature: secret(args.signature, "signature"), data: d };
+}
+
+/** Runs a typed `web.*` call: digest/sign give the result bytes; verify gives JSON true/false (constant-time compare). */
+export function webCall(c: WebCall): { json: string; bytes?: Uint8Array } {
+  switch (c.op) {
     case "web.digest":
-      return { json: "", bytes: new Uint8Array(createHash(hashName(args.hash)).update(data).digest()) };
+      return { json: "", bytes: new Uint8Array(createHash(c.hash).update(c.data).digest()) };
     case "web.hmac.sign":
-      return { json: "", bytes: new Uint8Array(createHmac(hashName(args.hash), b64(args.key)).update(data).digest()) };
+      return { json: "", bytes: new Uint8Array(createHmac(c.hash, c.key).update(c.data).digest()) };
     case "web.hmac.verify": {
-      const mac = createHmac(hashName(args.hash), b64(args.key)).update(data).digest();
-      const sig = b64(args.signature);
-      return { json: JSON.stringify(sig.length === mac.length && timingSafeEqual(sig, mac)) };
+      const mac = createHmac(c.hash, c.key).update(c.data).digest();
+      return { json: JSON.stringify(c.signature.length === mac.length && timingSafeEqual(c.signature, mac)) };
     }
-    default:
-      throw new Error(`unknown host operation ${op}`);
   }
 }

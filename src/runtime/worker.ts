@@ -82,9 +82,9 @@ async function handle(m: ToWorker): Promise<void> {
           instances.delete(m.inst);
           collectSoon();
         };
-        const { instance, description } = await QjsInstance.load(spares, m.id, `bundle-${m.inst}.js`, m.code, m.limits, m.config, bridgeFor(m.inst), onDrop);
+        const { instance, describeJson } = await QjsInstance.load(spares, m.id, `bundle-${m.inst}.js`, m.code, m.limits, m.config, bridgeFor(m.inst), onDrop);
         instances.set(m.inst, instance);
-        post({ t: "loaded", id: m.id, description, memoryBytes: instance.memoryBytes });
+        post({ t: "loaded", id: m.id, describeJson, memoryBytes: instance.memoryBytes });
       } catch (e) {
         post(failed(m.id, e, true));
       }

@@ -123,6 +123,9 @@ describe.skipIf(!HAVE_CHROMIUM)("dashboard in a browser", () => {
     await page.locator("#create-key").click();
     const raw = (await page.locator("#new-key-value").textContent()) ?? "";
     expect(raw).toMatch(/^ctp_ak_[A-Za-z0-9]{32}$/);
+    // The same first-call line the CLI prints, with the new key (src/lib/first-call.ts).
+    await page.locator("#first-call", { hasText: raw }).waitFor();
+    expect(await page.locator("#first-call").textContent()).toMatch(new RegExp(`^curl -X POST 'http://[^']+/v1/invoke/greeter' -H 'Authorization: Bearer ${raw}' -H 'Content-Type: application/json' -d '\\{\\}'$`));
     expect(await page.locator("#try-key").inputValue()).toBe(raw);
     await page.locator("#try-body").fill('{ "name": "Ada" }');
     await page.locator("#try-send").click();

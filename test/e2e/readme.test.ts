@@ -19,6 +19,20 @@ const ROOT = join(import.meta.dir, "..", "..");
 const readme = readFileSync(join(ROOT, "README.md"), "utf8");
 const block = readme.slice(readme.indexOf("<!-- quickstart:start -->"), readme.indexOf("<!-- quickstart:end -->"));
 const [serverBlock, clientBlock] = [...block.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]!.trim());
+const uploadBlock = /```sh\n([\s\S]*?)```/.exec(readme.slice(readme.indexOf("<!-- quickstart-upload:start -->"), readme.indexOf("<!-- quickstart-upload:end -->")))![1]!.trim();
+
+/** Runs `script` in bash in the repo with `env`; never blocks the fake model's event loop. */
+async function sh(script: string, env: Record<string, string | undefined>): Promise<{ status: number; stdout: string; stderr: string }> {
+  const proc = Bun.spawn(["bash", "-e", "-c", script], { cwd: ROOT, env, stdout: "pipe", stderr: "pipe" });
+  const timer = setTimeout(() => proc.kill(), 120_000);
+  const [stdout, stderr] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
+  const status = await proc.exited;
+  clearTimeout(timer);
+  return { status, stdout, stderr };
+}
+
+/** The curl line a CLI command printed (the last one). */
+const curlOf = (out: string) => [...out.matchAll(/^curl .*$/gm)].at(-1)?.[0];
 
 function portFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -68,13 +82,9 @@ test("the README quick start works as written (against the fake model)", async (
   expect(out).toMatch(/ctp_pt_[A-Za-z0-9]{32}/);
 
   // Not spawnSync: the fake model lives in this process and must keep answering.
-  const proc = Bun.spawn(["bash", "-e", "-c", clientBlock!], { cwd: ROOT, env, stdout: "pipe", stderr: "pipe" });
-  const timer = setTimeout(() => proc.kill(), 120_000);
-  const [stdout, stderr] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
-  const status = await proc.exited;
-  clearTimeout(timer);
-  const r = { stdout, stderr };
-  const all = stdout + stderr;
+  const r = await sh(clientBlock!, env);
+  const { status } = r;
+  const all = r.stdout + r.stderr;
   expect(status, all).toBe(0);
   expect(all).toContain("lead-qualification-api");
   expect(all).toMatch(/curl -X POST 'http:\/\/127\.0\.0\.1:\d+\/v1\/invoke\/lead-qualification-api'/);
@@ -82,4 +92,22 @@ test("the README quick start works as written (against the fake model)", async (
   expect(invoked).toContain('"fit": "low"');
   expect(invoked).toContain('"missingFields"');
   expect(fake.calls.some((c) => c.model === "qwen2.5-coder:14b")).toBe(true);
+
+  // The curl line generate printed, run exactly as printed.
+  const genCurl = curlOf(r.stdout)!;
+  const viaCurl = await sh(genCurl, env);
+  expect(viaCurl.status, viaCurl.stderr).toBe(0);
+  // Its body is the plan's first worked example, a complete profile: a high fit.
+  expect(JSON.parse(viaCurl.stdout).data).toMatchObject({ status: 200, ok: true, response: { fit: "high", missingFields: [] } });
+
+  // The no-model path: upload the todo example, then its printed curl line — a declared
+  // route through the app URL (the todo backend has no POST /).
+  expect(uploadBlock).toContain("upload");
+  const up = await sh(uploadBlock, env);
+  expect(up.status, up.stdout + up.stderr).toBe(0);
+  const upCurl = curlOf(up.stdout)!;
+  expect(upCurl).toMatch(/^curl -X POST 'http:\/\/127\.0\.0\.1:\d+\/apps\/todo\/todos' -H 'Authorization: Bearer ctp_ak_\w+' -H 'Content-Type: application\/json' -d '\{"title":"example"\}'$/);
+  const todo = await sh(upCurl, env);
+  expect(todo.status, todo.stderr).toBe(0);
+  expect(JSON.parse(todo.stdout)).toMatchObject({ title: "example", done: false });
 }, 180_000);

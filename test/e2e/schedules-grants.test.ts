@@ -21,6 +21,7 @@ const TICKER_SPEC = {
   failureBehavior: [],
   externalHosts: [],
   secrets: [],
+  rules: [],
   storage: "kv: ticks",
   schedule: "* * * * * *",
   examples: [{ name: "count", request: { method: "GET", path: "/" }, expect: { status: 200 } }],
@@ -68,8 +69,9 @@ describe("schedules: no seconds, a minimum interval, a clear 400", () => {
   test("a builder conversation whose plan asks for every second fails before approval with invalid_request", async () => {
     fake.respond((call) => {
       const kind = /\[cantrip:(\w+)\]/.exec(call.system)?.[1];
-      if (kind === "ask") return { json: { ready: true, message: "ok", asks: [], facts: { schedule: "* * * * * *" }, name: "Ticker" } };
-      if (kind === "plan") return { json: TICKER_SPEC };
+      // The intake settles no schedule; the plan then names an every-second one.
+      if (kind === "ask") return { json: { ready: true, message: "ok", asks: [], facts: {}, name: "Ticker" } };
+      if (kind === "plan") return { json: { ...TICKER_SPEC, schedule: "* * * * * *" } };
       return undefined;
     });
     const r = await s.json("/api/v1/builder-agents", { method: "POST", json: { prompt: "Tick every second and count the ticks" } });

@@ -40,12 +40,13 @@ test("a new version takes over while the old version's in-flight call completes"
 });
 
 test("idle instances are LRU-evicted under the memory budget and reload on demand", async () => {
-  // Each interpreter starts with 16 MiB of WebAssembly memory: a 40 MiB budget holds two.
+  // Each interpreter starts with 16 MiB of WebAssembly memory and may grow to 24 MiB during a
+  // call: a 40 MiB budget holds two idle ones, or one idle and one busy.
   H = makeHarness(quickjsEngine, {}, { memoryBudgetBytes: 40 * 1024 * 1024 });
   const rt = H.runtime;
   {
     const code = await bundle(COUNTER(1));
-    const refs = ["lru-a", "lru-b", "lru-c", "lru-d"].map((a) => H!.ref(a, code));
+    const refs = ["lru-a", "lru-b", "lru-c", "lru-d"].map((a) => H!.ref(a, code, { limits: { memoryBytes: 24 * 1024 * 1024 } }));
     for (const r of refs) await rt.fetch(r, req("GET", "/"));
     expect(rt.stats()).toMatchObject({ instances: 2, loads: 4, evictions: 2 });
     expect(json(await rt.fetch(refs[3]!, req("GET", "/")))).toEqual({ v: 1, hits: 2 });
@@ -63,4 +64,22 @@ test("calls beyond an instance's concurrency wait or use a second instance", asy
   const ms = performance.now() - t0;
   expect(ms).toBeGreaterThanOrEqual(550); // 2 instances (one per worker) × 1 call each → two rounds
   expect(H.runtime.stats().instances).toBe(2);
+});
+
+test("an instance belongs to one owner: the same bundle id in two agents, or with changed grants, never shares one", async () => {
+  H = makeHarness(quickjsEngine);
+  const code = await bundle(`import { defineBackend } from "cantrip";
+export default defineBackend({ routes: { "GET /": async (_i, ctx) => ({ agent: ctx.agentId, secrets: ctx.secrets.names(), seen: (await ctx.kv.get("k")) ?? null }) } });`);
+  H.agent("owner-a");
+  H.db.sqlite.run(`INSERT INTO kv (agent_id, key, value, size) VALUES ('owner-a', 'k', '"private-a"', 11)`);
+  const a = H.ref("owner-a", code, { bundleId: "cand_same" });
+  const b = H.ref("owner-b", code, { bundleId: "cand_same" });
+  await H.runtime.check(a);
+  expect(json(await H.runtime.fetch(b, req("GET", "/")))).toEqual({ agent: "owner-b", secrets: [], seen: null });
+  expect(json(await H.runtime.fetch(a, req("GET", "/")))).toEqual({ agent: "owner-a", secrets: [], seen: "private-a" });
+  // A new grant (or a revoked one) is a different owner: a fresh instance, the stale one retires.
+  const granted = H.ref("owner-a", code, { bundleId: "cand_same", secrets: [{ name: "TOKEN", hosts: ["api.example.com"] }] });
+  expect(json(await H.runtime.fetch(granted, req("GET", "/")))).toEqual({ agent: "owner-a", secrets: ["TOKEN"], seen: "private-a" });
+  expect(json(await H.runtime.fetch(a, req("GET", "/")))).toEqual({ agent: "owner-a", secrets: [], seen: "private-a" });
+  expect(H.runtime.stats()).toMatchObject({ loads: 4, instances: 2 });
 });

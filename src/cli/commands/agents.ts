@@ -1,7 +1,9 @@
-/** agents ls|show|rm, deploy, rollback, invoke, logs: thin clients of /v1. */
+/** agents ls|show|limits|rm, deploy, rollback, invoke, logs: thin clients of /v1. */
 import type { Command } from "commander";
+import { registerScheduleCommand } from "./schedule";
 import { clientFrom, print, readJsonArg, table, type GlobalOptions } from "../context";
 import type { ApiClient } from "../client";
+import { formatLimits, registerLimitsCommand } from "./limits";
 
 /** Accepts an agent id or a slug. */
 export async function resolveAgent(client: ApiClient, ref: string): Promise<any> {
@@ -26,11 +28,17 @@ export function registerAgentCommands(program: Command, g: () => GlobalOptions) 
     .action(async (ref: string) => {
       const a = await resolveAgent(clientFrom(g()), ref);
       print(g(), { data: a }, () =>
-        Object.entries(a)
-          .map(([k, v]) => `${k.padEnd(14)} ${typeof v === "object" ? JSON.stringify(v) : v}`)
-          .join("\n"),
+        [
+          ...Object.entries(a)
+            .filter(([k]) => k !== "limits" && k !== "limitOverrides")
+            .map(([k, v]) => `${k.padEnd(14)} ${typeof v === "object" ? JSON.stringify(v) : v}`),
+          "limits per call (change with `cantrip agents limits`):",
+          formatLimits(a),
+        ].join("\n"),
       );
     });
+  registerLimitsCommand(agents, g);
+  registerScheduleCommand(agents, g);
   agents
     .command("rm <agent>")
     .description("Delete an agent with its versions, keys and data.")

@@ -11,6 +11,7 @@ import { basename, join, relative } from "node:path";
 import { ApiError } from "../client";
 import { clientFrom, print, UsageError, type GlobalOptions } from "../context";
 import type { ApiClient } from "../client";
+import { curlLine, firstCall } from "../../lib/first-call";
 
 async function follow(client: ApiClient, jobId: string, quiet: boolean): Promise<any> {
   const bar = quiet || !process.stderr.isTTY ? null : new SingleBar({ format: " {bar} {percentage}% | {stage}", stream: process.stderr, hideCursor: true }, Presets.shades_classic);
@@ -32,12 +33,19 @@ async function follow(client: ApiClient, jobId: string, quiet: boolean): Promise
   return (await client.request("GET", `/v1/generate/${jobId}`)).data;
 }
 
+/**
+ * The endpoint, a fresh agent key and a curl line that works for this backend (see
+ * src/lib/first-call.ts): built from the live version's declared routes and, for a
+ * generated one, the plan's worked examples.
+ */
 export async function finishLine(client: ApiClient, agentId: string, slug: string, deployed: boolean): Promise<{ endpoint: string | null; key: string | null; curl: string | null }> {
   if (!deployed) return { endpoint: null, key: null, curl: null };
-  const ep = (await client.request("GET", `/v1/deploy/${agentId}/endpoint`)).data.endpointUrl as string;
+  const agent = (await client.request("GET", `/v1/agents/${agentId}`)).data as { endpointUrl: string; liveVersion: number };
+  const v = (await client.request("GET", `/v1/agents/${agentId}/versions/${agent.liveVersion}`)).data as { described?: { routes?: { method: string; path: string; input?: unknown }[] } | null; spec?: { examples?: unknown[] } | null };
   const key = (await client.request("POST", `/v1/agents/${agentId}/api-keys`, { name: "cli" })).data.key as string;
-  const curl = `curl -X POST '${ep}' -H 'Authorization: Bearer ${key}' -H 'Content-Type: application/json' -d '{}'`;
-  return { endpoint: ep, key, curl };
+  const base = agent.endpointUrl.slice(0, agent.endpointUrl.lastIndexOf(`/v1/invoke/`));
+  const call = firstCall(base, slug, v.described?.routes ?? [], (v.spec?.examples ?? []) as never[]);
+  return { endpoint: call.via === "invoke" ? agent.endpointUrl : `${base}/apps/${slug}/`, key, curl: curlLine(call, key) };
 }
 
 function readSource(path: string): { files: Record<string, string>; entrypoint: string } {

@@ -5,6 +5,7 @@ import { parsePage } from "../../lib/pagination";
 import { authPlugin } from "../auth";
 import type { HttpDeps } from "../deps";
 import { ok } from "../envelope";
+import { ConversationBody } from "../schemas";
 
 export function apiV1BuilderAgentsRoutes(deps: HttpDeps) {
   const c = deps.conversations;
@@ -19,12 +20,7 @@ export function apiV1BuilderAgentsRoutes(deps: HttpDeps) {
         return ok(c.view(c.create(principal.workspaceId, body)), "Processing; poll this conversation.");
       },
       {
-        body: t.Object({
-          prompt: t.String({ minLength: 10, maxLength: 100000 }),
-          name: t.Optional(t.String({ minLength: 2, maxLength: 120 })),
-          skip_approval: t.Optional(t.Boolean({ default: false })),
-          skip_review: t.Optional(t.Boolean({ default: false })),
-        }),
+        body: ConversationBody,
         detail: { summary: "Start a build conversation (returns processing and a uuid; poll it)", tags },
       },
     )

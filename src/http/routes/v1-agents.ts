@@ -1,4 +1,4 @@
-/** /v1/agents: create from source, list, read, delete, versions, rollback, invocations, metrics. */
+/** /v1/agents: create from source, list, read, change limits, delete, versions, rollback, invocations, metrics. */
 import { Elysia, t } from "elysia";
 import { getAgent, getAgentBySlug, listAgents } from "../../agents";
 import { agentView } from "../../agents/view";
@@ -7,10 +7,10 @@ import { parsePage } from "../../lib/pagination";
 import { AppError } from "../../errors";
 import { authPlugin } from "../auth";
 import type { HttpDeps } from "../deps";
-import { Agent, CreateAgentBody, Deployment, PageQuery, SourceBody, Version, data } from "../schemas";
+import { Agent, CreateAgentBody, Deployment, LimitsInput, PageQuery, SourceBody, Version, data } from "../schemas";
 
 export function v1AgentsRoutes(deps: HttpDeps) {
-  const view = (a: Parameters<typeof agentView>[0]) => agentView(a, deps.baseUrl);
+  const view = (a: Parameters<typeof agentView>[0]) => agentView(a, deps.baseUrl, deps.limits);
   return new Elysia({ name: "v1-agents", prefix: "/v1/agents" })
     .use(authPlugin(deps.verifier))
     .get(
@@ -48,6 +48,19 @@ export function v1AgentsRoutes(deps: HttpDeps) {
       detail: { summary: "Get an agent", tags: ["agents"] },
       response: data(Agent),
     })
+    .patch(
+      "/:id",
+      ({ params, body, principal }) => {
+        const agent = getAgent(deps.db, principal.workspaceId, params.id);
+        if (body.limits !== undefined) deps.agents.setLimits(agent, body.limits);
+        return { data: view(getAgent(deps.db, principal.workspaceId, agent.id)) };
+      },
+      {
+        body: t.Object({ limits: t.Optional(LimitsInput) }),
+        detail: { summary: "Change an agent's per-call limits (within the operator's maxima); the next call runs with them", tags: ["agents"] },
+        response: data(Agent),
+      },
+    )
     .delete(
       "/:id",
       ({ params, principal }) => {

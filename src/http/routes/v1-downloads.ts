@@ -27,7 +27,7 @@ export function v1DownloadsRoutes(deps: HttpDeps) {
   return new Elysia({ name: "v1-downloads", prefix: "/v1/downloads" })
     .get(
       "/:agentId/:filename",
-      ({ params, query }) => {
+      async ({ params, query }) => {
         const workspaceId = deps.signer.verify(query.token, "download", params.agentId);
         const m = NAME.exec(params.filename);
         if (!m) throw new AppError("file_not_found", "Unknown file: use <slug>-v<version>.zip or .tar.gz");
@@ -37,7 +37,7 @@ export function v1DownloadsRoutes(deps: HttpDeps) {
         const files = artifactFiles(agent, v);
         const root = `${agent.slug}-v${v.number}`;
         const zip = m.groups!.ext === "zip";
-        const bytes = zip ? zipArtifact(files, root) : tarGzArtifact(files, root);
+        const bytes = zip ? zipArtifact(files, root) : await tarGzArtifact(files, root);
         return new Response(bytes as Uint8Array<ArrayBuffer>, {
           headers: {
             "content-type": zip ? "application/zip" : "application/gzip",

@@ -3,10 +3,9 @@ import { Elysia, t } from "elysia";
 import { eq } from "drizzle-orm";
 import type { Db } from "../../db";
 import { agents } from "../../db/schema";
-import { uniqueSlug } from "../../agents";
-import { ModelId } from "../../config";
 import { AppError } from "../../errors";
-import { newId } from "../../lib/ids";
+import { startGeneration } from "../../generate/start";
+import { GenerateBody } from "../schemas";
 import { generationJobView } from "../../generate/views";
 import { authPlugin } from "../auth";
 import type { HttpDeps } from "../deps";
@@ -48,22 +47,8 @@ export function v1GenerateRoutes(deps: HttpDeps) {
       "",
       ({ body, principal, set }) => {
         if (!deps.llm.configured) throw new AppError("model_not_configured");
-        const model = body.model ?? deps.llm.defaultModel;
-        const result = deps.db.transaction((tx) => {
-          const id = newId("agent");
-          const agent = tx
-            .insert(agents)
-            .values({ id, workspaceId: principal.workspaceId, slug: uniqueSlug(tx as unknown as Db, body.name), name: body.name, status: "generating", prompt: body.prompt, model, region: body.region ?? "auto" })
-            .returning()
-            .get();
-          const job = deps.jobs.enqueueInTx(
-            tx as unknown as Db,
-            "generate",
-            { agentId: id, prompt: body.prompt, model, autoDeploy: body.autoDeploy ?? false, provider: deps.llm.provider },
-            { workspaceId: principal.workspaceId, agentId: id },
-          );
-          return { agent, jobId: job.id };
-        });
+        const result = startGeneration({ db: deps.db, jobs: deps.jobs, provider: deps.llm.provider, defaultModel: deps.llm.defaultModel }, principal.workspaceId, body);
+        const model = result.model;
         set.status = 202;
         return {
           data: {
@@ -73,13 +58,7 @@ export function v1GenerateRoutes(deps: HttpDeps) {
         };
       },
       {
-        body: t.Object({
-          name: t.String({ minLength: 2, maxLength: 120 }),
-          prompt: t.String({ minLength: 10, maxLength: 100000 }),
-          model: t.Optional(ModelId),
-          region: t.Optional(t.String({ minLength: 1, maxLength: 80, default: "auto" })),
-          autoDeploy: t.Optional(t.Boolean({ default: false })),
-        }),
+        body: GenerateBody,
         detail: { summary: "Generate a backend from plain-English requirements (202; runs as a job)", tags: ["generate"] },
         response: {
           202: t.Object({

@@ -1,10 +1,13 @@
 /**
  * Worker side: the state of one guest call — CPU clock, wall deadline, captured logs
- * (capped per call), outstanding timers — and the typed Failure a call ends with when it
- * hits a limit.
+ * (capped per call), its timers — and the typed Failure a call ends with when it hits a
+ * limit. A timer never fires early: one that would outlast the wall deadline is never
+ * armed (the deadline ends the call first), and when the call ends its remaining timers
+ * are handed back (takeTimers) so the instance cancels them in the guest too.
  */
 import type { GuestLogLine, Limits, RuntimeFailureReason } from "../types";
 import type { CallClock } from "./slices";
+import type { Settler } from "./guest-host";
 
 export class Failure extends Error {
   constructor(readonly reason: RuntimeFailureReason, message: string) {
@@ -21,7 +24,8 @@ export class Call implements CallClock {
   logs: GuestLogLine[] = [];
   private logBytes = 0;
   private logCapped = false;
-  private timers = new Set<ReturnType<typeof setTimeout>>();
+  /** Guest timer id → its settler and host timer (undefined: never fires before the deadline). */
+  private timers = new Map<number, { settler: Settler; h?: ReturnType<typeof setTimeout> }>();
   /** performance.now() at which the wall deadline passes (watched by the shared wall timer). */
   readonly deadline: number;
   private failure: Failure | null = null;
@@ -63,22 +67,55 @@ export class Call implements CallClock {
     this.logs.push({ level: lv, message, at: Date.now() });
   }
 
-  /** A guest timer: resolves after ms unless the call ends first. Bounded in number. */
-  sleep(ms: number): Promise<void> {
-    if (this.timers.size >= MAX_TIMERS) return Promise.reject(new Error(`too many pending timers (limit ${MAX_TIMERS} per call)`));
-    return new Promise((resolve) => {
-      const h = setTimeout(() => {
-        this.timers.delete(h);
-        resolve();
-      }, Math.min(ms, this.limits.wallMs));
-      this.timers.add(h);
-    });
+  /**
+   * Arms guest timer `id` for `wait` ms (a delay from timerDelay() in host-calls.ts: whole,
+   * non-negative, never clamped); `fire` runs when it is due. Throws past the per-call limit
+   * (the agent's `timers` limit, at most 1000; the guest's setTimeout throws this message).
+   */
+  timer(id: number, wait: number, settler: Settler, fire: (settler: Settler) => void): void {
+    const max = Math.min(this.limits.timers ?? MAX_TIMERS, MAX_TIMERS);
+    if (this.timers.size >= max) throw new Error(`setTimeout: too many pending timers (limit ${max})`);
+    const t: { settler: Settler; h?: ReturnType<typeof setTimeout> } = { settler };
+    // Past the wall deadline the call ends as a timeout; no timer is clamped to fire there.
+    if (wait < this.deadline - performance.now()) {
+      t.h = setTimeout(() => {
+        if (this.timers.get(id) !== t) return;
+        this.timers.delete(id);
+        fire(settler);
+      }, wait);
+    }
+    this.timers.set(id, t);
+  }
+
+  /** clearTimeout from the guest: true when the timer was this call's. Its promise is dropped unsettled. */
+  clearTimer(id: number): boolean {
+    const t = this.timers.get(id);
+    if (!t) return false;
+    if (t.h !== undefined) clearTimeout(t.h);
+    this.timers.delete(id);
+    t.settler.discard();
+    return true;
+  }
+
+  /** Stops and returns the timers still pending (the instance rejects them in the guest). */
+  takeTimers(): Settler[] {
+    const out: Settler[] = [];
+    for (const t of this.timers.values()) {
+      if (t.h !== undefined) clearTimeout(t.h);
+      out.push(t.settler);
+    }
+    this.timers.clear();
+    return out;
+  }
+
+  get pendingTimers(): number {
+    return this.timers.size;
   }
 
   finish(): void {
     this.done = true;
     wallCalls.delete(this);
-    for (const h of this.timers) clearTimeout(h);
+    for (const t of this.timers.values()) if (t.h !== undefined) clearTimeout(t.h);
     this.timers.clear();
   }
 

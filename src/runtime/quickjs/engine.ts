@@ -7,6 +7,7 @@
 import type { Engine, EngineFactory, EngineFactoryOptions, EngineInstance, EngineLoadOptions, CallBridge } from "../engine";
 import type { BackendDescription, GuestRequest, GuestResponse, Limits, ScheduledResult } from "../types";
 import { failure } from "../failures";
+import { acceptDescription, acceptLogs, acceptResponse, acceptScheduled } from "../guest-values";
 import { WATCH_CALL, WATCH_DEADLINE, type FromWorker, type ToWorker } from "./protocol";
 import { WorkerSlot } from "./worker-slot";
 
@@ -121,7 +122,15 @@ class QuickJsEngine implements Engine {
       slot.instances.delete(inst);
       throw m.t === "failed" ? failure(m.reason === "crashed" ? "load_failed" : m.reason, m.message) : failure("crashed", "unexpected reply");
     }
-    const h = new QjsHandle(this, slot, inst, m.description, m.memoryBytes, o.limits, o.bridge);
+    let description: BackendDescription;
+    try {
+      description = acceptDescription(m.describeJson);
+    } catch (e) {
+      slot.instances.delete(inst);
+      slot.post({ t: "dispose", inst });
+      throw e;
+    }
+    const h = new QjsHandle(this, slot, inst, description, m.memoryBytes, o.limits, o.bridge);
     this.handles.set(inst, h);
     return h;
   }
@@ -160,7 +169,7 @@ class QjsHandle implements EngineInstance {
     try {
       const m = await this.slot.request(id, make(id), this.inst, Date.now() + this.limits.wallMs + WALL_GRACE_MS);
       if ((m.t === "failed" || m.t === "response" || m.t === "scheduled-done") && m.dropped) this.dispose();
-      if (m.t === "failed") throw failure(m.reason, m.message, { logs: m.logs });
+      if (m.t === "failed") throw failure(m.reason, m.message, { logs: acceptLogs(m.logs, this.limits) });
       return m;
     } finally {
       this.bridges.delete(id);
@@ -171,13 +180,23 @@ class QjsHandle implements EngineInstance {
     const m = await this.call((id) => ({ t: "fetch", id, inst: this.inst, req }));
     if (m.t !== "response") throw failure("crashed", "unexpected reply");
     this.memoryBytes = m.memoryBytes;
-    return m.res;
+    return this.accept(() => acceptResponse(m.res, this.limits));
   }
 
   async scheduled(): Promise<ScheduledResult> {
     const m = await this.call((id) => ({ t: "scheduled", id, inst: this.inst }));
     if (m.t !== "scheduled-done") throw failure("crashed", "unexpected reply");
-    return m.result;
+    return acceptScheduled(m.result, this.limits);
+  }
+
+  /** The guest's value through the host's validation point; a malformed one recycles the instance (its globals may be poisoned). */
+  private accept<T>(check: () => T): T {
+    try {
+      return check();
+    } catch (e) {
+      this.dispose();
+      throw e;
+    }
   }
 
   dispose(): void {

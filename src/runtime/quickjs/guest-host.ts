@@ -1,7 +1,9 @@
 /**
  * Worker side: the `__cantripHost` functions the prelude captures. They are installed
  * when an interpreter is created (before its agent is known), so each forwards to a
- * mutable HostState that the instance fills in at load time.
+ * mutable HostState that the instance fills in at load time. Every asynchronous request
+ * (a host call or a timer) gets a Settler: the instance decides in which call's slice it
+ * settles, or drops it.
  */
 import type { QuickJSContext, QuickJSHandle } from "quickjs-emscripten-core";
 import { captureJson, getStringExact, newStringExact } from "./exact-strings";
@@ -12,13 +14,24 @@ export interface HostResult {
   bytes?: Uint8Array;
 }
 
+/**
+ * Settles one guest promise. resolve/reject touch the interpreter: call them only inside
+ * a slice (the caller pumps the job queue after). discard frees the promise unsettled.
+ */
+export interface Settler {
+  resolve(r?: HostResult): void;
+  reject(message: string): void;
+  discard(): void;
+}
+
 export interface HostState {
-  log(level: string, message: string): void;
-  call(op: string, args: string, bytes: Uint8Array | undefined): Promise<HostResult>;
-  /** The call whose slice is running (host work started now is attributed to it). */
-  current(): unknown;
-  /** Apply a settled host result to the guest inside a slice of `token`'s call, then pump jobs. */
-  settle(token: unknown, apply: () => void): void;
+  /** `call`: the call id the guest named (ctx.log), undefined for the global console. */
+  log(level: string, message: string, call: number | undefined): void;
+  /** A host operation (kv, fetch) for `call` (named by the guest's ctx) or the running slice's call; throws when there is none. */
+  call(op: string, args: string, bytes: Uint8Array | undefined, call: number | undefined, settler: Settler): void;
+  /** setTimeout: guest timer `id` in the running slice's call; `ms` as the guest passed it (typed by timerDelay()); throws past the per-call limit. */
+  timer(id: number, ms: unknown, settler: Settler): void;
+  clearTimer(id: number): void;
 }
 
 const unset = (): never => {
@@ -26,7 +39,7 @@ const unset = (): never => {
 };
 
 export function installHost(vm: QuickJSContext): HostState {
-  const state: HostState = { log: unset, call: unset, current: () => null, settle: unset };
+  const state: HostState = { log: unset, call: unset, timer: unset, clearTimer: unset };
   const enc = new TextEncoder();
   const dec = new TextDecoder();
   captureJson(vm);
@@ -37,8 +50,37 @@ export function installHost(vm: QuickJSContext): HostState {
     vm.setProp(host, name, h);
     h.dispose();
   };
-  fn("log", (level, msg) => {
-    state.log(str(level), str(msg));
+  const callId = (h: QuickJSHandle | undefined) => (h !== undefined && vm.typeof(h) === "number" ? vm.getNumber(h) : undefined);
+  const settlerOf = (d: ReturnType<QuickJSContext["newPromise"]>): Settler => ({
+    resolve(r) {
+      if (!r) d.resolve();
+      else {
+        const arr = vm.newArray();
+        const s = newStringExact(vm, r.json);
+        vm.setProp(arr, 0, s);
+        s.dispose();
+        if (r.bytes) {
+          const b = vm.newArrayBuffer(r.bytes.slice().buffer as ArrayBuffer);
+          vm.setProp(arr, 1, b);
+          b.dispose();
+        }
+        d.resolve(arr);
+        arr.dispose();
+      }
+      d.dispose();
+    },
+    reject(message) {
+      const err = vm.newError(message);
+      d.reject(err);
+      err.dispose();
+      d.dispose();
+    },
+    discard() {
+      d.dispose();
+    },
+  });
+  fn("log", (level, msg, call) => {
+    state.log(str(level), str(msg), callId(call));
     return undefined;
   });
   fn("random", (n) => {
@@ -62,10 +104,11 @@ export function installHost(vm: QuickJSContext): HostState {
       bytes = life.value.slice();
       life.dispose();
     }
-    const out = decoders.decode(vm.getNumber(id), str(label), vm.getNumber(flags), bytes);
+    const num = (h: QuickJSHandle) => (vm.typeof(h) === "number" ? vm.getNumber(h) : 0);
+    const out = decoders.decode(num(id), str(label), num(flags), bytes);
     return out === null ? vm.null : newStringExact(vm, out);
   });
-  fn("call", (op, args, body) => {
+  fn("call", (op, args, body, call) => {
     let bytes: Uint8Array | undefined;
     if (body && vm.typeof(body) === "object") {
       const life = vm.getArrayBuffer(body);
@@ -73,32 +116,28 @@ export function installHost(vm: QuickJSContext): HostState {
       life.dispose();
     }
     const d = vm.newPromise();
-    const token = state.current();
-    const settleWith = (apply: () => void) => state.settle(token, () => {
-      apply();
+    try {
+      state.call(str(op), str(args), bytes, callId(call), settlerOf(d));
+    } catch (e) {
       d.dispose();
-    });
-    state.call(str(op), str(args), bytes).then(
-      (r) => settleWith(() => {
-        const arr = vm.newArray();
-        const s = newStringExact(vm, r.json);
-        vm.setProp(arr, 0, s);
-        s.dispose();
-        if (r.bytes) {
-          const b = vm.newArrayBuffer(r.bytes.slice().buffer as ArrayBuffer);
-          vm.setProp(arr, 1, b);
-          b.dispose();
-        }
-        d.resolve(arr);
-        arr.dispose();
-      }),
-      (e) => settleWith(() => {
-        const err = vm.newError(e instanceof Error ? e.message : String(e));
-        d.reject(err);
-        err.dispose();
-      }),
-    );
+      throw e;
+    }
     return d.handle;
+  });
+  fn("timer", (id, ms) => {
+    const d = vm.newPromise();
+    try {
+      // Only a number is read (getNumber would coerce, running guest code): host-calls.ts types the rest.
+      state.timer(vm.getNumber(id), vm.typeof(ms) === "number" ? vm.getNumber(ms) : undefined, settlerOf(d));
+    } catch (e) {
+      d.dispose();
+      throw e;
+    }
+    return d.handle;
+  });
+  fn("clearTimer", (id) => {
+    state.clearTimer(vm.getNumber(id));
+    return undefined;
   });
   vm.setProp(vm.global, "__cantripHost", host);
   host.dispose();

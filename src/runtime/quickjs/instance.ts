@@ -5,11 +5,13 @@
  * host-side exception — its WebAssembly memory goes with it.
  */
 import type { QuickJSHandle } from "quickjs-emscripten-core";
-import type { BackendDescription, GuestRequest, GuestResponse, Limits, RuntimeFailureReason, ScheduledResult } from "../types";
+import type { GuestRequest, Limits, RuntimeFailureReason } from "../types";
+import type { RawGuestResponse, RawScheduledResult } from "../guest-values";
+import { timerDelay } from "../host-calls";
 import type { GuestConfig } from "./protocol";
 import { Call, Failure } from "./call-state";
 import { currentCall, slice } from "./slices";
-import type { HostResult } from "./guest-host";
+import type { HostResult, Settler } from "./guest-host";
 import type { SparePool, Vm } from "./vm-factory";
 import { getStringExact, newStringExact } from "./exact-strings";
 
@@ -18,6 +20,18 @@ export type Bridge = (callId: number, op: string, args: string, bytes: Uint8Arra
 const OOM = /out of memory|\bOOM\b|Cannot enlarge memory|memory access out of bounds|Out of bounds memory/i;
 
 type Settled = { value?: QuickJSHandle; error?: QuickJSHandle };
+
+const EMPTY = new Uint8Array(0);
+
+/** The status in the prelude's metadata, or 0 when it has none (the host checks it properly). */
+function peekStatus(meta: string | null): number {
+  try {
+    const s = meta === null ? 0 : (JSON.parse(meta) as { status?: unknown } | null)?.status;
+    return typeof s === "number" ? s : 0;
+  } catch {
+    return 0;
+  }
+}
 
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
@@ -56,41 +70,69 @@ export class QjsInstance {
       this.waits.delete(id);
       w(vm.getNumber(okH) === 1 ? { value: valH.dup() } : { error: valH.dup() });
     });
-    const make = vm.unwrapResult(vm.evalCode("(f) => (p, id) => { p.then((v) => f(id, 1, v), (e) => f(id, 0, e)); }", "cantrip:watch.js", { type: "global" }));
+    const make = vm.unwrapResult(vm.evalCode("(f) => { const apply = Reflect.apply, then = Promise.prototype.then; return (p, id) => { apply(then, p, [(v) => f(id, 1, v), (e) => f(id, 0, e)]); }; }", "cantrip:watch.js", { type: "global" }));
     this.watchFn = vm.unwrapResult(vm.callFunction(make, vm.undefined, settled));
     make.dispose();
     settled.dispose();
     const s = v.host;
-    s.current = () => currentCall();
-    s.log = (level, msg) => (currentCall() as Call | null)?.log(level, msg);
-    s.call = (op, args, bytes) => {
-      const call = currentCall() as Call | null;
-      if (!call) return Promise.reject(new Error("no active call"));
-      if (op === "sleep") return call.sleep(Number(args) || 0).then(() => ({ json: "" }));
-      return this.bridge(call.id, op, args, bytes);
+    s.log = (level, msg, claimed) => this.owner(claimed)?.log(level, msg);
+    s.call = (op, args, bytes, claimed, settler) => {
+      const call = this.owner(claimed);
+      if (!call) throw new Error("no active call");
+      this.bridge(call.id, op, args, bytes).then(
+        (r) => this.deliver(call, settler, (st) => st.resolve(r)),
+        (e) => this.deliver(call, settler, (st) => st.reject(e instanceof Error ? e.message : String(e))),
+      );
     };
-    s.settle = (token, apply) => {
-      const call = token as Call;
-      if (this.dead || call.done) return;
-      try {
-        this.run(call, () => {
-          apply();
-          this.pump();
-        });
-      } catch (e) {
-        call.fail(e instanceof Failure ? e : new Failure("crashed", String(e)));
-      }
+    s.timer = (id, ms, settler) => {
+      const call = currentCall() as Call | null;
+      if (!call) throw new Error("no active call");
+      call.timer(id, timerDelay(ms), settler, (st) => this.deliver(call, st, (x) => x.resolve()));
+    };
+    s.clearTimer = (id) => {
+      for (const c of this.calls.values()) if (c.clearTimer(id)) return;
     };
   }
 
-  static async load(spares: SparePool, callId: number, name: string, code: string, limits: Limits, config: GuestConfig, bridge: Bridge, onDrop: () => void): Promise<{ instance: QjsInstance; description: BackendDescription }> {
+  /**
+   * The call a host request belongs to: the one the guest named (its ctx), while it runs
+   * on this instance; else the call whose slice is running.
+   */
+  private owner(claimed: number | undefined): Call | null {
+    const named = claimed === undefined ? undefined : this.calls.get(claimed);
+    if (named && !named.done) return named;
+    return currentCall() as Call | null;
+  }
+
+  /**
+   * Settles a host request's guest promise in a slice of its call. A request whose call
+   * has ended (the guest shared its promise with another call) settles in a slice of a call
+   * still running here — the only code that can be waiting for it — or is dropped.
+   */
+  private deliver(owner: Call, settler: Settler, apply: (s: Settler) => void): void {
+    if (this.dead) return;
+    let call: Call | undefined = owner;
+    if (call.done) call = [...this.calls.values()].find((c) => !c.done);
+    if (!call) return settler.discard();
+    const target = call;
+    try {
+      this.run(target, () => {
+        apply(settler);
+        this.pump();
+      });
+    } catch (e) {
+      target.fail(e instanceof Failure ? e : new Failure("crashed", String(e)));
+    }
+  }
+
+  static async load(spares: SparePool, callId: number, name: string, code: string, limits: Limits, config: GuestConfig, bridge: Bridge, onDrop: () => void): Promise<{ instance: QjsInstance; describeJson: string | null }> {
     const v = await spares.take(limits.memoryBytes);
     const inst = new QjsInstance(v, limits, bridge, onDrop);
     const call = inst.begin(callId);
     try {
       const { vm } = v;
       for (const k of ["configure", "describe", "dispatch", "scheduled"] as const) inst.fns[k] = vm.getProp(v.entry, k);
-      const description = inst.run(call, () => {
+      const describeJson = inst.run(call, () => {
         inst.callEntry("configure", vm.newString(JSON.stringify(config)));
         const r = vm.evalCode(code, name, { type: "module" });
         if (r.error) throw new Failure("load_failed", `The bundle failed to load: ${inst.errorText(r.error)}`);
@@ -104,9 +146,12 @@ export class QjsInstance {
         } else if (state.type === "rejected") throw new Failure("load_failed", `The bundle failed to load: ${inst.errorText(state.error)}`);
         inst.backend = vm.getProp(ns, "default");
         const d = inst.callEntry("describe", inst.backend.dup());
-        return JSON.parse(vm.getString(d)) as BackendDescription;
+        // Checked by the host (guest-values.ts acceptDescription), not here.
+        const text = vm.typeof(d) === "string" ? vm.getString(d) : null;
+        d.dispose();
+        return text;
       });
-      return { instance: inst, description };
+      return { instance: inst, describeJson };
     } catch (e) {
       inst.drop();
       throw e instanceof Failure && e.reason !== "crashed" ? e : new Failure("load_failed", `The bundle failed to load: ${(e as Error).message}`);
@@ -119,11 +164,11 @@ export class QjsInstance {
     return this.v.memory.buffer.byteLength;
   }
 
-  async fetch(id: number, req: GuestRequest): Promise<{ res: GuestResponse; dropped: boolean }> {
+  async fetch(id: number, req: GuestRequest): Promise<{ res: RawGuestResponse; dropped: boolean }> {
     const call = this.begin(id);
     const { vm } = this.v;
     try {
-      const meta = JSON.stringify({ method: req.method, url: req.url, headers: req.headers });
+      const meta = JSON.stringify({ method: req.method, url: req.url, headers: req.headers, call: id });
       const text = req.body && req.body.byteLength ? utf8(req.body) : undefined;
       const first = this.run(call, () => {
         const body = text !== undefined ? newStringExact(vm, text) : req.body && req.body.byteLength ? vm.newArrayBuffer(req.body.slice().buffer as ArrayBuffer) : vm.undefined;
@@ -136,11 +181,11 @@ export class QjsInstance {
         }
       });
       const settled = first instanceof Promise ? await Promise.race([first, call.failed]) : first;
-      const { status, headers, body } = this.run(call, () => this.readResponse(settled));
+      const raw = this.run(call, () => this.readResponse(call, settled));
       // An allocation failure can surface as a catchable error (even `throw null`) that the
       // handler turns into a 500; an interpreter that hit its cap doing so ran out of memory.
-      if (status >= 500 && this.memoryBytes >= this.v.maxBytes * 0.9) throw new Failure("memory_limit", `The sandbox ran out of memory (limit ${this.limits.memoryBytes} bytes).`);
-      const res: GuestResponse = { status, headers, body, logs: call.logs, cpuMs: call.cpuMs, wallMs: call.wallMs };
+      if (this.memoryBytes >= this.v.maxBytes * 0.9 && peekStatus(raw.meta) >= 500) throw new Failure("memory_limit", `The sandbox ran out of memory (limit ${this.limits.memoryBytes} bytes).`);
+      const res: RawGuestResponse = { ...raw, logs: call.logs, cpuMs: call.cpuMs, wallMs: call.wallMs };
       return { res, dropped: this.afterCall() };
     } catch (e) {
       throw this.failCall(call, e);
@@ -149,11 +194,11 @@ export class QjsInstance {
     }
   }
 
-  async scheduled(id: number): Promise<{ result: ScheduledResult; dropped: boolean }> {
+  async scheduled(id: number): Promise<{ result: RawScheduledResult; dropped: boolean }> {
     const call = this.begin(id);
     try {
       const first = this.run(call, () => {
-        const p = this.callEntry("scheduled", this.backend.dup());
+        const p = this.callEntry("scheduled", this.backend.dup(), this.v.vm.newNumber(id));
         try {
           this.pump();
           return this.settledOrWatch(call, p);
@@ -168,7 +213,7 @@ export class QjsInstance {
         const reason = classify(error);
         if (reason !== "crashed") throw new Failure(reason, error);
       } else settled.value!.dispose();
-      return { result: { ok: !error, error, logs: call.logs, cpuMs: call.cpuMs, wallMs: call.wallMs }, dropped: this.afterCall() };
+      return { result: { ok: !settled.error, error, logs: call.logs, cpuMs: call.cpuMs, wallMs: call.wallMs }, dropped: this.afterCall() };
     } catch (e) {
       throw this.failCall(call, e);
     } finally {
@@ -194,6 +239,19 @@ export class QjsInstance {
   }
 
   private end(call: Call): void {
+    // Timers that outlive their call are cancelled in the guest too (their promise rejects,
+    // so the shim forgets them); only shim code runs in this slice.
+    if (!this.dead && call.pendingTimers > 0) {
+      const left = call.takeTimers();
+      try {
+        this.run(call, () => {
+          for (const st of left) st.reject("the call that set this timer has ended");
+          this.pump();
+        });
+      } catch {
+        this.drop();
+      }
+    }
     call.finish();
     this.calls.delete(call.id);
     this.waits.delete(call.id);
@@ -262,29 +320,47 @@ export class QjsInstance {
     return r.value;
   }
 
-  private readResponse(settled: { error?: QuickJSHandle; value?: QuickJSHandle }) {
+  /**
+   * Copies the prelude's [metadata, body] out of the interpreter without interpreting it:
+   * the host checks it (src/runtime/guest-values.ts). A rejected dispatch (the prelude's
+   * own error path failed, e.g. a replaced console) is reported as a malformed response,
+   * with the guest's error text in the call's log rather than in the message.
+   */
+  private readResponse(call: Call, settled: { error?: QuickJSHandle; value?: QuickJSHandle }): Pick<RawGuestResponse, "meta" | "body" | "problem"> {
     const { vm } = this.v;
     if (settled.error) {
       const text = this.errorText(settled.error);
-      throw new Failure(classify(text), `The backend failed: ${text}`);
+      if (classify(text) !== "crashed") throw new Failure(classify(text), `The backend failed: ${text}`);
+      call.log("error", `The fetch handler failed without a response: ${text}`);
+      return { meta: null, body: EMPTY, problem: "the fetch handler failed without producing a response" };
     }
     const arr = settled.value!;
     try {
       const mh = vm.getProp(arr, 0);
-      const meta = JSON.parse(vm.getString(mh)) as { status: number; headers: [string, string][]; bad?: string };
+      const meta = vm.typeof(mh) === "string" ? vm.getString(mh) : null;
       mh.dispose();
-      if (meta.bad) throw new Failure("bad_response", `Bad response from the backend: ${meta.bad}`);
       const bh = vm.getProp(arr, 1);
-      let body: Uint8Array;
-      if (vm.typeof(bh) === "string") body = new TextEncoder().encode(getStringExact(vm, bh));
-      else if (vm.typeof(bh) === "object" && !vm.sameValue(bh, vm.null)) {
-        const life = vm.getArrayBuffer(bh);
-        body = life.value.slice();
-        life.dispose();
-      } else body = new Uint8Array(0);
-      bh.dispose();
-      if (body.byteLength > this.limits.responseBytes) throw new Failure("bad_response", `The response body (${body.byteLength} bytes) exceeds the limit of ${this.limits.responseBytes} bytes.`);
-      return { status: meta.status, headers: meta.headers, body };
+      try {
+        const kind = vm.typeof(bh);
+        if (kind === "string") return { meta, body: new TextEncoder().encode(getStringExact(vm, bh)) };
+        if (kind === "undefined" || vm.sameValue(bh, vm.null)) return { meta, body: EMPTY };
+        if (kind !== "object") return { meta, body: EMPTY, problem: `the body is a ${kind}, not bytes or text` };
+        let life: ReturnType<typeof vm.getArrayBuffer>;
+        try {
+          life = vm.getArrayBuffer(bh);
+        } catch {
+          return { meta, body: EMPTY, problem: "the body is an object that is not bytes or text" };
+        }
+        try {
+          const n = life.value.byteLength;
+          if (n > this.limits.responseBytes) return { meta, body: EMPTY, problem: `the body (${n} bytes) exceeds the limit of ${this.limits.responseBytes} bytes` };
+          return { meta, body: life.value.slice() };
+        } finally {
+          life.dispose();
+        }
+      } finally {
+        bh.dispose();
+      }
     } finally {
       arr.dispose();
     }

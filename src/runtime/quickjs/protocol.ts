@@ -3,7 +3,8 @@
  * (structured-clone friendly). The shared `watch` array lets the main-thread watchdog see
  * a guest slice that never returns (a native builtin looping past the interrupt handler).
  */
-import type { BackendDescription, GuestLogLine, GuestRequest, GuestResponse, Limits, RuntimeFailureReason, ScheduledResult } from "../types";
+import type { GuestLogLine, GuestRequest, Limits, RuntimeFailureReason } from "../types";
+import type { RawGuestResponse, RawScheduledResult } from "../guest-values";
 
 export interface GuestConfig {
   agentId: string;
@@ -22,9 +23,9 @@ export type ToWorker =
 export type FromWorker =
   | { t: "ready" }
   | { t: "init-failed"; message: string }
-  | { t: "loaded"; id: number; description: BackendDescription; memoryBytes: number }
-  | { t: "response"; id: number; res: GuestResponse; memoryBytes: number; dropped: boolean }
-  | { t: "scheduled-done"; id: number; result: ScheduledResult; dropped: boolean }
+  | { t: "loaded"; id: number; describeJson: string | null; memoryBytes: number }
+  | { t: "response"; id: number; res: RawGuestResponse; memoryBytes: number; dropped: boolean }
+  | { t: "scheduled-done"; id: number; result: RawScheduledResult; dropped: boolean }
   | { t: "failed"; id: number; reason: RuntimeFailureReason; message: string; dropped: boolean; logs: GuestLogLine[] }
   | { t: "host"; hid: number; inst: number; call: number; op: string; args: string; bytes?: Uint8Array };
 

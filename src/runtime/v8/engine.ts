@@ -8,6 +8,7 @@
 import type { CallBridge, Engine, EngineFactory, EngineFactoryOptions, EngineInstance, EngineLoadOptions } from "../engine";
 import type { BackendDescription, GuestRequest, GuestResponse, Limits, ScheduledResult } from "../types";
 import { failure } from "../failures";
+import { acceptDescription, acceptLogs, acceptResponse, acceptScheduled } from "../guest-values";
 import type { FromSidecar, ToSidecar } from "./protocol";
 import { probeV8, type NodeRuntime, type ProbeOptions } from "./probe";
 import { SidecarSlot, type HostMessage } from "./sidecar-slot";
@@ -112,7 +113,15 @@ class V8Engine implements Engine {
       slot.instances.delete(inst);
       throw m.t === "failed" ? failure(m.reason === "crashed" ? "load_failed" : m.reason, m.message) : failure("crashed", "unexpected reply");
     }
-    const h = new V8Handle(this, slot, inst, m.description, m.memoryBytes, o.limits, o.bridge);
+    let description: BackendDescription;
+    try {
+      description = acceptDescription(m.describeJson);
+    } catch (e) {
+      slot.instances.delete(inst);
+      slot.post({ t: "dispose", inst });
+      throw e;
+    }
+    const h = new V8Handle(this, slot, inst, description, m.memoryBytes, o.limits, o.bridge);
     this.handles.set(inst, h);
     return h;
   }
@@ -153,7 +162,7 @@ class V8Handle implements EngineInstance {
       const r = await this.slot.request(id, make(id), Date.now() + this.limits.wallMs + WALL_GRACE_MS, bytes);
       const m = r.m;
       if ((m.t === "failed" || m.t === "response" || m.t === "scheduled-done") && m.dropped) this.dispose();
-      if (m.t === "failed") throw failure(m.reason, m.message, { logs: m.logs });
+      if (m.t === "failed") throw failure(m.reason, m.message, { logs: acceptLogs(m.logs, this.limits) });
       return r;
     } finally {
       this.bridges.delete(id);
@@ -164,13 +173,19 @@ class V8Handle implements EngineInstance {
     const { m, bytes } = await this.call((id) => ({ t: "fetch", id, inst: this.inst, req: { method: req.method, url: req.url, headers: req.headers } }), req.body ?? undefined);
     if (m.t !== "response") throw failure("crashed", "unexpected reply");
     this.memoryBytes = m.memoryBytes;
-    return { status: m.status, headers: m.headers, body: bytes ?? new Uint8Array(0), logs: m.logs, cpuMs: m.cpuMs, wallMs: m.wallMs };
+    const raw = { meta: m.meta, problem: m.problem, body: bytes ?? new Uint8Array(0), logs: m.logs, cpuMs: m.cpuMs, wallMs: m.wallMs };
+    try {
+      return acceptResponse(raw, this.limits);
+    } catch (e) {
+      this.dispose(); // a malformed response: the isolate's globals may be poisoned
+      throw e;
+    }
   }
 
   async scheduled(): Promise<ScheduledResult> {
     const { m } = await this.call((id) => ({ t: "scheduled", id, inst: this.inst }));
     if (m.t !== "scheduled-done") throw failure("crashed", "unexpected reply");
-    return m.result;
+    return acceptScheduled(m.result, this.limits);
   }
 
   dispose(): void {

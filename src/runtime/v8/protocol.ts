@@ -3,7 +3,8 @@
  * there is one, travels as the frame's bytes). Same shapes as the QuickJS worker protocol
  * where they overlap, so both engines report the same typed failures.
  */
-import type { BackendDescription, GuestLogLine, Limits, RuntimeFailureReason, ScheduledResult } from "../types";
+import type { GuestLogLine, Limits, RuntimeFailureReason } from "../types";
+import type { RawScheduledResult } from "../guest-values";
 
 export interface GuestConfig {
   agentId: string;
@@ -22,8 +23,9 @@ export type ToSidecar =
 export type FromSidecar =
   | { t: "ready"; node: string }
   | { t: "init-failed"; message: string }
-  | { t: "loaded"; id: number; description: BackendDescription; memoryBytes: number }
-  | { t: "response"; id: number; status: number; headers: [string, string][]; logs: GuestLogLine[]; cpuMs: number; wallMs: number; memoryBytes: number; dropped: boolean }
-  | { t: "scheduled-done"; id: number; result: ScheduledResult; dropped: boolean }
+  | { t: "loaded"; id: number; describeJson: string | null; memoryBytes: number }
+  /** `meta` is the guest prelude's JSON text (unchecked until guest-values.ts); the body travels as the frame's bytes. */
+  | { t: "response"; id: number; meta: string | null; problem?: string; logs: unknown; cpuMs: unknown; wallMs: unknown; memoryBytes: number; dropped: boolean }
+  | { t: "scheduled-done"; id: number; result: RawScheduledResult; dropped: boolean }
   | { t: "failed"; id: number; reason: RuntimeFailureReason; message: string; dropped: boolean; logs: GuestLogLine[] }
   | { t: "host"; hid: number; inst: number; call: number; op: string; args: string };

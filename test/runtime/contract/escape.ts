@@ -51,6 +51,31 @@ export function escapeTests(h: () => Harness) {
       expect(r[2]).toEqual(["function", true, true]);
     });
 
+    test("no shared or resizable buffers: growable SharedArrayBuffer, resizable ArrayBuffer, Atomics, shared wasm memory", async () => {
+      const r = await run(h(), `
+        const out = {};
+        try { const s = new SharedArrayBuffer(8, { maxByteLength: 2 ** 30 }); s.grow(2 ** 24); out.sab = "grown " + s.byteLength; } catch (e) { out.sab = e.name; }
+        out.globals = [typeof SharedArrayBuffer, typeof Atomics, typeof WebAssembly, typeof globalThis.SharedArrayBuffer];
+        try { const b = new ArrayBuffer(8, { maxByteLength: 2 ** 30 }); b.resize(2 ** 24); out.resizable = "resized " + b.byteLength; } catch (e) { out.resizable = e.name; }
+        const Intrinsic = Object.getPrototypeOf(new Uint8Array(1).buffer).constructor;
+        try { Reflect.construct(Intrinsic, [8, { maxByteLength: 64 }]); out.intrinsic = "made"; } catch (e) { out.intrinsic = e.name; }
+        out.resize = typeof ArrayBuffer.prototype.resize;
+        try { out.shared = String(new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true }).buffer); } catch (e) { out.shared = e.name; }
+        class Sub extends ArrayBuffer {}
+        const b = new ArrayBuffer(16); new Uint8Array(b)[3] = 7;
+        out.plain = [Intrinsic === ArrayBuffer, new Uint8Array(2).buffer instanceof ArrayBuffer, new Uint8Array(b)[3], b.slice(2, 6).byteLength, new Sub(4) instanceof ArrayBuffer, new Sub(4).byteLength, ArrayBuffer.isView(new DataView(b)), ArrayBuffer.name];
+        return out;`);
+      expect(r).toEqual({
+        sab: "ReferenceError",
+        globals: ["undefined", "undefined", "undefined", "undefined"],
+        resizable: "TypeError",
+        intrinsic: "TypeError",
+        resize: "undefined",
+        shared: "ReferenceError",
+        plain: [true, true, 7, 4, true, 4, true, "ArrayBuffer"],
+      });
+    });
+
     test("dynamic import of host modules fails", async () => {
       expect(await run(h(), `const out = [];
         for (const m of ["fs", "node:child_process", "bun:sqlite", "./worker.ts"]) { try { await import(m); out.push("loaded " + m); } catch (e) { out.push("refused"); } }

@@ -10,6 +10,9 @@ import { limitTests, type EngineTraits } from "./limits";
 import { egressOptions, egressTests } from "./egress";
 import { egressAbuseTests } from "./egress-abuse";
 import { escapeTests } from "./escape";
+import { hostileTests } from "./hostile";
+import { interleavingTests } from "./interleaving";
+import { memoryBudgetTests } from "./memory-budget";
 
 export function runContract(name: string, engine: EngineFactory, traits: EngineTraits = {}): void {
   describe(`sandbox contract: ${name}`, () => {
@@ -24,5 +27,8 @@ export function runContract(name: string, engine: EngineFactory, traits: EngineT
     egressAbuseTests(h);
     escapeTests(h);
     limitTests(h, traits);
+    interleavingTests(h);
+    memoryBudgetTests(engine);
+    hostileTests(h);
   });
 }

@@ -121,7 +121,7 @@ export function limitTests(h: () => Harness, traits: EngineTraits = {}) {
 
   describe("output limits", () => {
     test("huge response", async () => {
-      await expectFailure(h(), `return "x".repeat(2 * 1024 * 1024);`, { responseBytes: 1024 * 1024, cpuMs: 3000 }, { code: "endpoint_unreachable", reason: "bad_response" });
+      await expectFailure(h(), `return "x".repeat(2 * 1024 * 1024);`, { responseBytes: 1024 * 1024, cpuMs: 3000 }, { code: "bad_response", reason: "bad_response" });
     }, 30000);
     test("log flood is capped per call", async () => {
       const H = h();
@@ -136,6 +136,13 @@ export function limitTests(h: () => Harness, traits: EngineTraits = {}) {
       const r = await run(H, `let n = 0; try { for (;;) { setTimeout(() => {}, 10000); n++; } } catch (e) { return [n, e.message]; }`, { cpuMs: 2000 });
       expect(json(r).result).toEqual([1000, "setTimeout: too many pending timers (limit 1000)"]);
       expect(r.wallMs).toBeLessThan(1000);
+      await healthy(H);
+    }, 30000);
+    test("the agent's timers limit is the one host.timer enforces; cleared timers free their slot", async () => {
+      const H = h();
+      const code = `const a = []; for (let i = 0; i < 3; i++) a.push(setTimeout(() => {}, 10000)); let full = ""; try { setTimeout(() => {}, 1); } catch (e) { full = e.message; } clearTimeout(a[0]); setTimeout(() => {}, 10000); return full;`;
+      const r = await run(H, code, { timers: 3 });
+      expect(json(r).result).toBe("setTimeout: too many pending timers (limit 3)");
       await healthy(H);
     }, 30000);
   });

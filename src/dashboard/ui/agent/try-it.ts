@@ -2,8 +2,11 @@
  * The try-it panel: POST /v1/invoke/{slug} with an agent key the user pastes (or just
  * created) and a JSON body, then shows the platform status, the backend's own status and
  * latency, and the response — or the platform error code (revoked key, not deployed...).
+ * Above the form, the same ready-to-paste curl line the CLI prints (src/lib/first-call.ts),
+ * built from the live version's routes and worked examples, with the key once there is one.
  */
-import { call, errorOf } from "../api";
+import { api, call, errorOf } from "../api";
+import { curlLine, firstCall, type FirstCall } from "../../../lib/first-call";
 import { h, mount } from "../dom";
 import { pretty } from "../format";
 import type { AgentContext } from "./context";
@@ -13,9 +16,38 @@ export function tryItSection(ctx: AgentContext): HTMLElement {
   const body = h("textarea", { id: "try-body", name: "try-body", rows: "6", class: "code-input", spellcheck: "false", value: '{\n  "name": "Ada"\n}' });
   const result = h("div", { id: "try-result", "aria-live": "polite" });
   const send = h("button", { type: "submit", class: "primary", id: "try-send" }, "Invoke");
+  const curl = h("pre", { class: "code", id: "first-call" });
+  let first: FirstCall | null = null;
+  const showCurl = () => mount(curl, first ? curlLine(first, key.value.trim() || "$KEY") : "");
+  key.addEventListener("input", showCurl);
+  const loadFirst = async () => {
+    const a = ctx.agent as { liveVersion: number | null; endpointUrl: string | null };
+    if (a.liveVersion === null || !a.endpointUrl) return;
+    try {
+      const v = await api<{ described?: { routes?: { method: string; path: string; input?: unknown }[] } | null; spec?: { examples?: unknown[] } | null }>(`/v1/agents/${ctx.agent.id}/versions/${a.liveVersion}`);
+      const base = a.endpointUrl.slice(0, a.endpointUrl.lastIndexOf("/v1/invoke/"));
+      first = firstCall(base, ctx.agent.slug, v.described?.routes ?? [], (v.spec?.examples ?? []) as never[]);
+      showCurl();
+    } catch {
+      // The line is a convenience; the form below still works.
+    }
+  };
+  let shownFor: number | null = null;
+  const refresh = () => {
+    const live = (ctx.agent as { liveVersion: number | null }).liveVersion;
+    if (live !== shownFor) {
+      shownFor = live;
+      void loadFirst();
+    }
+  };
+  ctx.on("agent", refresh);
+  refresh();
   let touched = false;
   body.addEventListener("input", () => (touched = true));
-  ctx.on("key", (k) => (key.value = k));
+  ctx.on("key", (k) => {
+    key.value = k;
+    showCurl();
+  });
   ctx.on("example", (ex) => {
     if (!touched) body.value = pretty(ex);
   });
@@ -56,6 +88,8 @@ export function tryItSection(ctx: AgentContext): HTMLElement {
     "section",
     { class: "card" },
     h("h2", null, "Try it"),
+    h("p", { class: "muted small" }, "A first call from a terminal:"),
+    curl,
     h(
       "form",
       {

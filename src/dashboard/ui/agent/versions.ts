@@ -16,6 +16,10 @@ interface Check {
   ok: boolean;
   status?: number;
   errors: string[];
+  /** Refusals by the scratch world (no fixture, undeclared host/secret), not the code. */
+  environment?: string[];
+  /** The backend's own log lines for this check. */
+  logs?: string[];
 }
 interface Version {
   version: number;
@@ -49,7 +53,7 @@ function report(v: Version): HTMLElement {
       ? h(
           "ul",
           { class: "checks" },
-          checks.map((c) => h("li", { class: c.ok ? "ok" : "bad" }, h("span", { class: "mark" }, c.ok ? "✓" : "✗"), ` ${c.name} `, h("span", { class: "muted small" }, c.kind, c.status ? ` · HTTP ${c.status}` : ""), c.errors.length ? h("ul", null, c.errors.map((e) => h("li", { class: "small" }, e))) : null)),
+          checks.map((c) => h("li", { class: c.ok ? "ok" : "bad" }, h("span", { class: "mark" }, c.ok ? "✓" : "✗"), ` ${c.name} `, h("span", { class: "muted small" }, c.kind, c.status ? ` · HTTP ${c.status}` : ""), c.errors.length ? h("ul", null, c.errors.map((e) => h("li", { class: "small" }, e)), ...(c.ok ? [] : (c.environment ?? []).map((e) => h("li", { class: "small" }, h("strong", null, "sandbox environment: "), e))), c.ok || !c.logs?.length ? null : h("li", { class: "small" }, "backend log:", h("pre", { class: "code small" }, c.logs.join("\n")))) : null)),
         )
       : null,
     routes.length ? h("div", null, h("h4", null, "Routes"), h("ul", { class: "routes" }, routes.map((r) => h("li", null, h("code", null, `${r.method} ${r.path}`), r.summary ? h("span", { class: "muted" }, ` — ${r.summary}`) : null)))) : null,

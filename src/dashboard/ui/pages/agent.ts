@@ -1,10 +1,11 @@
-/** The agent page: header, try-it and keys side by side, activity, then versions with report and source. */
+/** The agent page: header, try-it and keys side by side, activity, limits, then versions with report and source. */
 import { api } from "../api";
 import { h, mount } from "../dom";
 import { activitySection } from "../agent/activity";
 import { AgentContext } from "../agent/context";
 import { agentHeader } from "../agent/header";
 import { keysSection } from "../agent/keys";
+import { limitsSection } from "../agent/limits";
 import { tryItSection } from "../agent/try-it";
 import { versionsSection } from "../agent/versions";
 import { errorBox, type Page } from "../page";
@@ -28,6 +29,7 @@ export async function agentPage(page: Page): Promise<void> {
     agentHeader(ctx),
     h("div", { class: "grid2" }, tryItSection(ctx), keysSection(ctx)),
     activitySection(ctx),
+    limitsSection(ctx),
     versionsSection(ctx),
   );
 }

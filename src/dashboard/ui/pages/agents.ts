@@ -16,6 +16,9 @@ export interface AgentView {
   appUrl: string | null;
   public: boolean;
   failure: { code?: string; message?: string } | null;
+  /** Per-call limits the next call runs with, and the ones set on this agent. */
+  limits?: Record<string, number>;
+  limitOverrides?: Record<string, number>;
   createdAt: string | null;
   updatedAt: string | null;
 }

@@ -1,0 +1,45 @@
+/**
+ * Starting a generation: in one transaction, the agent row (status `generating`, a unique
+ * slug) and its `generate` job. Used by POST /v1/generate and the platform MCP server's
+ * generate tool, so both create exactly the same thing.
+ */
+import { uniqueSlug } from "../agents";
+import type { Db } from "../db";
+import { agents } from "../db/schema";
+import { newId } from "../lib/ids";
+
+/** What a caller asks for (the body of POST /v1/generate). */
+export interface GenerationRequest {
+  name: string;
+  prompt: string;
+  model?: string;
+  region?: string;
+  autoDeploy?: boolean;
+}
+
+/**
+ * Creates the agent and queues its generation; returns the agent row, the job id and the
+ * model that will be used. The caller checks that a model is configured first.
+ */
+export function startGeneration(
+  deps: { db: Db; jobs: { enqueueInTx(tx: Db, kind: string, payload: unknown, meta: { workspaceId?: string; agentId?: string }): { id: string } }; provider: string; defaultModel: string },
+  workspaceId: string,
+  body: GenerationRequest,
+) {
+  const model = body.model ?? deps.defaultModel;
+  return deps.db.transaction((tx) => {
+    const id = newId("agent");
+    const agent = tx
+      .insert(agents)
+      .values({ id, workspaceId, slug: uniqueSlug(tx as unknown as Db, body.name), name: body.name, status: "generating", prompt: body.prompt, model, region: body.region ?? "auto" })
+      .returning()
+      .get();
+    const job = deps.jobs.enqueueInTx(
+      tx as unknown as Db,
+      "generate",
+      { agentId: id, prompt: body.prompt, model, autoDeploy: body.autoDeploy ?? false, provider: deps.provider },
+      { workspaceId, agentId: id },
+    );
+    return { agent, jobId: job.id, model };
+  });
+}

@@ -1,0 +1,28 @@
+/**
+ * GET /metrics: the Prometheus text exposition of src/metrics. Scraping needs a platform
+ * token or CANTRIP_METRICS_TOKEN (compared in constant time), so a monitoring system can
+ * hold a credential that opens nothing else.
+ */
+import { Elysia } from "elysia";
+import { timingSafeEqual } from "node:crypto";
+import type { HttpDeps } from "../deps";
+
+function isMetricsToken(header: string | null, token: string): boolean {
+  if (!token || !header?.startsWith("Bearer ")) return false;
+  const given = Buffer.from(header.slice(7).trim());
+  const want = Buffer.from(token);
+  return given.length === want.length && timingSafeEqual(given, want);
+}
+
+export function metricsRoutes(deps: HttpDeps) {
+  return new Elysia({ name: "metrics" }).get(
+    "/metrics",
+    async ({ request }) => {
+      const header = request.headers.get("authorization");
+      if (!isMetricsToken(header, deps.config.metricsToken)) deps.verifier.verify(header);
+      const { body, contentType } = await deps.metrics.scrape();
+      return new Response(body, { headers: { "content-type": contentType, "cache-control": "no-store" } });
+    },
+    { detail: { summary: "Prometheus metrics (platform token or CANTRIP_METRICS_TOKEN)", tags: ["health"] } },
+  );
+}

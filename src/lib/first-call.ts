@@ -1,0 +1,124 @@
+/**
+ * The first call a user makes to a freshly deployed backend, as a request and as a
+ * ready-to-paste curl line. Shared by the CLI (after `generate` / `upload --deploy`) and the
+ * dashboard, so both print the same line. Pure: no imports, safe in the browser bundle.
+ *
+ * The choice: the backend's `POST /` through `/v1/invoke/{slug}` when it has one; otherwise
+ * one of its declared routes through its app URL (`/apps/{slug}/path`) — the plan's first
+ * worked example that fits a declared route when there is one, else the first POST route
+ * without path parameters, else the first GET route without path parameters, else the first
+ * route. The body is the example's, or one built from the route's input schema.
+ */
+
+/** A declared route as the sandbox's describe() reports it. */
+export interface CallRoute {
+  method: string;
+  path: string;
+  input?: unknown;
+}
+
+/** A worked example from the plan (only the request matters here). */
+export interface CallExample {
+  request?: { method?: string; path?: string; body?: unknown };
+}
+
+export interface FirstCall {
+  method: string;
+  url: string;
+  /** JSON body, or undefined for none. */
+  body?: unknown;
+  via: "invoke" | "app";
+}
+
+type Schema = { type?: string | string[]; properties?: Record<string, Schema>; required?: string[]; items?: Schema; enum?: unknown[]; const?: unknown; default?: unknown; examples?: unknown[]; minimum?: number; minLength?: number; format?: string; anyOf?: Schema[] };
+
+/** A small value that satisfies `schema`'s common keywords (required properties only). */
+export function sampleOf(schema: unknown, depth = 0): unknown {
+  const s = (schema ?? {}) as Schema;
+  if (depth > 6) return null;
+  if (s.const !== undefined) return s.const;
+  if (s.default !== undefined) return s.default;
+  if (Array.isArray(s.examples) && s.examples.length) return s.examples[0];
+  if (Array.isArray(s.enum) && s.enum.length) return s.enum[0];
+  if (Array.isArray(s.anyOf) && s.anyOf.length) return sampleOf(s.anyOf.find((x) => x.type !== "null") ?? s.anyOf[0], depth + 1);
+  const type = Array.isArray(s.type) ? s.type.find((t) => t !== "null") : s.type;
+  switch (type ?? (s.properties ? "object" : undefined)) {
+    case "object": {
+      const out: Record<string, unknown> = {};
+      for (const k of s.required ?? []) out[k] = sampleOf(s.properties?.[k], depth + 1);
+      return out;
+    }
+    case "array":
+      return [];
+    case "integer":
+    case "number":
+      return typeof s.minimum === "number" ? s.minimum : 1;
+    case "boolean":
+      return false;
+    case "null":
+      return null;
+    case "string":
+      if (s.format === "email") return "ada@example.com";
+      if (s.format === "date-time") return "2026-01-01T00:00:00Z";
+      if (s.format === "uri") return "urn:example:1"; // a valid URI that names no server
+      return "example".padEnd(s.minLength ?? 0, "x");
+    default:
+      return {};
+  }
+}
+
+function matches(route: CallRoute, method: string, path: string): boolean {
+  if (route.method.toUpperCase() !== method.toUpperCase()) return false;
+  const re = new RegExp("^" + route.path.replace(/[.*+?^${}()|[\]\\]/g, "\\$&").replace(/:[A-Za-z0-9_]+/g, "[^/]+").replace(/\/$/, "") + "/?$");
+  return re.test(path.split("?")[0]!);
+}
+
+const hasBody = (method: string) => !["GET", "HEAD", "DELETE"].includes(method.toUpperCase());
+
+/**
+ * The call to print. `baseUrl` is the server's public URL without a trailing slash;
+ * `examples` are the plan's worked examples when the version was generated.
+ */
+export function firstCall(baseUrl: string, slug: string, routes: CallRoute[], examples: CallExample[] = []): FirstCall {
+  const invoke = `${baseUrl}/v1/invoke/${slug}`;
+  const app = (path: string) => `${baseUrl}/apps/${slug}${path.startsWith("/") ? path : "/" + path}`;
+  const root = routes.find((r) => r.method.toUpperCase() === "POST" && (r.path === "/" || r.path === ""));
+  // An example is usable when it names no earlier response and hits a declared route.
+  const usable = examples.filter((e) => {
+    const r = e.request;
+    return r?.path && r.method && !JSON.stringify(r).includes("{{") && routes.some((x) => matches(x, r.method!, r.path!));
+  });
+  if (root) {
+    const ex = usable.find((e) => e.request!.method!.toUpperCase() === "POST" && matches(root, "POST", e.request!.path!));
+    return { method: "POST", url: invoke, body: ex ? (ex.request!.body ?? {}) : sampleOf(root.input), via: "invoke" };
+  }
+  const ex = usable[0];
+  if (ex) {
+    const m = ex.request!.method!.toUpperCase();
+    return { method: m, url: app(ex.request!.path!), body: hasBody(m) ? (ex.request!.body ?? {}) : undefined, via: "app" };
+  }
+  const plain = routes.filter((r) => !r.path.includes(":"));
+  const route = plain.find((r) => r.method.toUpperCase() === "POST") ?? plain.find((r) => r.method.toUpperCase() === "GET") ?? routes[0];
+  if (!route) return { method: "POST", url: invoke, body: {}, via: "invoke" };
+  const m = route.method.toUpperCase();
+  const path = route.path.replace(/:([A-Za-z0-9_]+)/g, "$1");
+  if (hasBody(m)) return { method: m, url: app(path), body: sampleOf(route.input), via: "app" };
+  // GET/DELETE input is the query string.
+  const sample = sampleOf(route.input);
+  const query = sample && typeof sample === "object" && !Array.isArray(sample) ? Object.entries(sample).map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`).join("&") : "";
+  return { method: m, url: app(path) + (query ? `?${query}` : ""), via: "app" };
+}
+
+/** Single-quoted for POSIX shells: ' becomes '\''. */
+function shellQuote(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/** The call as one curl line with the agent key (or a placeholder such as "$KEY"). */
+export function curlLine(call: FirstCall, key: string): string {
+  const parts = ["curl"];
+  if (call.method !== "GET") parts.push("-X", call.method);
+  parts.push(shellQuote(call.url), "-H", shellQuote(`Authorization: Bearer ${key}`));
+  if (call.body !== undefined) parts.push("-H", shellQuote("Content-Type: application/json"), "-d", shellQuote(JSON.stringify(call.body)));
+  return parts.join(" ");
+}
