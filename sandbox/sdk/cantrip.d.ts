@@ -1,9 +1,16 @@
 /**
  * The "cantrip" SDK as backend code sees it: `import { defineBackend, t, HttpError, route } from "cantrip"`.
- * Backends run in a sandbox with Web APIs (Request, Response, Headers, URL, URLSearchParams,
- * TextEncoder/TextDecoder, atob/btoa, structuredClone, crypto.randomUUID/getRandomValues,
- * console, setTimeout/clearTimeout, queueMicrotask, fetch). There is no process, Bun, require,
- * filesystem or other module: import only "cantrip".
+ * Backends run in a sandbox whose global scope has ECMAScript's built-ins plus exactly these
+ * Web APIs, as the standards define them:
+ * Web globals: AbortController, AbortSignal, Blob, CryptoKey, DOMException, Event, EventTarget,
+ * File, FormData, Headers, Request, Response, TextDecoder, TextEncoder, URL, URLSearchParams,
+ * atob, btoa, clearInterval, clearTimeout, console, crypto, fetch, performance, queueMicrotask,
+ * setInterval, setTimeout, structuredClone.
+ * Notes: crypto.subtle does digest (SHA-1/256/384/512) and HMAC (importKey raw/jwk,
+ * generateKey, exportKey, sign, verify); other algorithms reject with NotSupportedError.
+ * Bodies are buffered: `request.body`/`response.body` are bytes (Uint8Array), and there is no
+ * ReadableStream, Intl, SharedArrayBuffer, WebSocket or XMLHttpRequest. There is no process,
+ * Bun, Buffer, require, filesystem or other module: import only "cantrip".
  *
  * Limits per call (operator defaults, per-agent overrides): CPU 1 s, wall clock 10 s including
  * awaited fetch/kv calls, memory 64 MB, response 5 MB, 200 log lines / 64 KB, 20 outbound

@@ -22,7 +22,10 @@ export function structuredClone<T>(value: T, options?: { transfer?: unknown[] })
   const transfer = options?.transfer;
   const list = transfer === undefined ? [] : [...(transfer as Iterable<unknown>)];
   if (new Set(list).size !== list.length) throw new DOMException("The transfer list has duplicates.", "DataCloneError");
-  for (const t of list) if (!(t instanceof ArrayBuffer)) throw new DOMException("Only ArrayBuffers can be transferred.", "DataCloneError");
+  for (const t of list) {
+    if (!(t instanceof ArrayBuffer)) throw new DOMException("Only ArrayBuffers can be transferred.", "DataCloneError");
+    if ((t as { detached?: boolean }).detached) throw new DOMException("A detached ArrayBuffer cannot be transferred.", "DataCloneError");
+  }
   const out = clone(value, new Map()) as T;
   // Transferred buffers are detached in the source, where the engine can detach one.
   for (const b of list as (ArrayBuffer & { transfer?: () => ArrayBuffer })[]) if (typeof b.transfer === "function") b.transfer();
@@ -43,7 +46,10 @@ function clone(v: unknown, memory: Map<object, unknown>): unknown {
   else if (o instanceof String) out = Object(String.prototype.valueOf.call(o));
   else if (o instanceof Date) out = new Date(o.getTime());
   else if (o instanceof RegExp) out = new RegExp(o.source, o.flags);
-  else if (o instanceof ArrayBuffer) out = o.slice(0);
+  else if (o instanceof ArrayBuffer) {
+    if ((o as { detached?: boolean }).detached) throw fail("A detached ArrayBuffer");
+    out = o.slice(0);
+  }
   else if (ArrayBuffer.isView(o)) {
     const buf = clone(o.buffer, memory) as ArrayBuffer;
     const C = o.constructor as new (b: ArrayBuffer, off: number, len?: number) => ArrayBufferView;

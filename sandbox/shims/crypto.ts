@@ -1,13 +1,13 @@
 /**
  * `crypto` (Web Crypto): getRandomValues and randomUUID from the host's CSPRNG, and
- * `crypto.subtle` for what backends do most — digest (SHA-1/256/384/512) and HMAC keys
- * (importKey raw/jwk, generateKey, exportKey, sign, verify; verify compares in constant
- * time). The hashing runs in the host (`web.*` operations, data only: the guest keeps the
- * key bytes inside its CryptoKey). Other algorithms reject with NotSupportedError.
+ * `crypto.subtle`, every method run by the host's own Web Crypto through one data-only host
+ * operation (`web.subtle`, see src/runtime/web-crypto.ts): arguments cross as JSON plus one
+ * byte buffer, and a CryptoKey here holds its key material (as the host exported it), never
+ * a reference to a host object. The host's errors come back as the same DOMExceptions.
  */
-import { host, hostCall } from "./host";
+import { host } from "./host";
 import { DOMException } from "./events";
-import { ownBuffer, toBytes } from "./encoding";
+import { toBytes } from "./encoding";
 
 const INTEGER_ARRAYS = ["Int8Array", "Uint8Array", "Uint8ClampedArray", "Int16Array", "Uint16Array", "Int32Array", "Uint32Array", "BigInt64Array", "BigUint64Array"];
 
@@ -27,164 +27,131 @@ function randomUUID(): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
 
-const HASHES = ["SHA-1", "SHA-256", "SHA-384", "SHA-512"];
-const BLOCK: Record<string, number> = { "SHA-1": 512, "SHA-256": 512, "SHA-384": 1024, "SHA-512": 1024 };
-const JWK_ALG: Record<string, string> = { "SHA-1": "HS1", "SHA-256": "HS256", "SHA-384": "HS384", "SHA-512": "HS512" };
-
-type AlgorithmIdentifier = string | { name: string; hash?: AlgorithmIdentifier; length?: number };
-
-function algName(a: unknown): string {
-  const n = typeof a === "string" ? a : a && typeof a === "object" && "name" in a ? String((a as { name: unknown }).name) : undefined;
-  if (n === undefined) throw new TypeError("Algorithm: expected a name");
-  return n;
-}
-
-function hashOf(a: unknown): string {
-  const n = algName(a).toUpperCase();
-  const h = HASHES.find((x) => x === n);
-  if (!h) throw new DOMException(`Unrecognized hash ${algName(a)}`, "NotSupportedError");
-  return h;
-}
-
-const b64 = (b: Uint8Array) => {
-  let s = "";
-  for (let i = 0; i < b.length; i++) s += String.fromCharCode(b[i]!);
-  return (globalThis as unknown as { btoa(s: string): string }).btoa(s);
-};
-const fromB64url = (s: string): Uint8Array => {
-  const std = s.replace(/-/g, "+").replace(/_/g, "/");
-  if (/[^A-Za-z0-9+/]/.test(std)) throw new DOMException("JWK: k is not base64url", "DataError");
-  const bin = (globalThis as unknown as { atob(s: string): string }).atob(std + "===".slice((std.length + 3) % 4));
-  return Uint8Array.from(bin, (c) => c.charCodeAt(0));
-};
-const toB64url = (b: Uint8Array) => b64(b).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-
-function bufferSource(v: unknown, what: string): Uint8Array {
-  if (v instanceof ArrayBuffer || ArrayBuffer.isView(v)) return toBytes(v).slice();
-  throw new TypeError(`${what}: expected an ArrayBuffer or a view`);
-}
-
 const KEY = Symbol("key");
 
+/** A key's material as the host exported it (JWK, or raw bytes for PBKDF2/HKDF), kept inside the CryptoKey. */
+interface Material {
+  jwk?: Record<string, unknown>;
+  raw?: Uint8Array;
+}
+
 export class CryptoKey {
-  readonly type = "secret";
+  readonly type: string;
   readonly extractable: boolean;
-  readonly algorithm: { name: "HMAC"; hash: { name: string }; length: number };
+  readonly algorithm: Record<string, unknown>;
   readonly usages: string[];
-  [KEY]: Uint8Array;
-  constructor(key: symbol, raw: Uint8Array, hash: string, extractable: boolean, usages: string[]) {
+  [KEY]: Material & { type: string; algorithm: unknown; usages: string[] };
+  constructor(key: symbol, d: { type: string; extractable: boolean; algorithm: Record<string, unknown>; usages: string[]; jwk?: Record<string, unknown>; raw?: Uint8Array }) {
     if (key !== KEY) throw new TypeError("Illegal constructor");
-    this[KEY] = raw;
-    this.algorithm = { name: "HMAC", hash: { name: hash }, length: raw.length * 8 };
-    this.extractable = extractable;
-    this.usages = usages;
+    this.type = d.type;
+    this.extractable = d.extractable;
+    this.algorithm = d.algorithm;
+    this.usages = d.usages;
+    this[KEY] = { type: d.type, algorithm: d.algorithm, usages: d.usages, jwk: d.jwk, raw: d.raw };
   }
   get [Symbol.toStringTag](): string {
     return "CryptoKey";
   }
 }
 
-function hmacUsages(usages: unknown): string[] {
-  const list = [...(usages as Iterable<string>)].map(String);
-  for (const u of list) if (u !== "sign" && u !== "verify") throw new DOMException(`HMAC keys cannot be used to ${u}`, "SyntaxError");
-  if (list.length === 0) throw new DOMException("A secret key needs at least one usage", "SyntaxError");
-  return [...new Set(list)];
+/** Arguments → JSON with binary fields as {$bin:[offset,length]} into one buffer, keys as {$key}. */
+class Packer {
+  chunks: Uint8Array[] = [];
+  size = 0;
+  bin(b: Uint8Array): { $bin: [number, number] } {
+    const copy = b.slice();
+    this.chunks.push(copy);
+    this.size += copy.byteLength;
+    return { $bin: [this.size - copy.byteLength, copy.byteLength] };
+  }
+  pack(v: unknown, depth = 0): unknown {
+    if (depth > 16) throw new TypeError("crypto.subtle: argument nests too deeply");
+    if (v instanceof CryptoKey) {
+      const k = v[KEY];
+      return { $key: { type: k.type, extractable: true, algorithm: this.pack(k.algorithm, depth + 1), usages: k.usages, jwk: k.jwk, raw: k.raw ? this.bin(k.raw) : undefined } };
+    }
+    if (v instanceof ArrayBuffer || ArrayBuffer.isView(v)) return this.bin(toBytes(v));
+    if (Array.isArray(v)) return v.map((x) => this.pack(x, depth + 1));
+    if (v && typeof v === "object") {
+      const out: Record<string, unknown> = {};
+      for (const k in v) out[k] = this.pack((v as Record<string, unknown>)[k], depth + 1);
+      return out;
+    }
+    if (typeof v === "function" || typeof v === "symbol") throw new TypeError("crypto.subtle: unexpected argument type");
+    return v;
+  }
+  buffer(): ArrayBuffer {
+    const out = new Uint8Array(this.size);
+    let at = 0;
+    for (const c of this.chunks) {
+      out.set(c, at);
+      at += c.byteLength;
+    }
+    return out.buffer as ArrayBuffer;
+  }
 }
 
-function checkKey(key: unknown, usage: string): CryptoKey {
-  if (!(key instanceof CryptoKey)) throw new TypeError("Expected a CryptoKey");
-  if (!key.usages.includes(usage)) throw new DOMException(`The key cannot be used to ${usage}`, "InvalidAccessError");
-  return key;
+function unpack(v: unknown, bytes: Uint8Array): unknown {
+  if (Array.isArray(v)) return v.map((x) => unpack(x, bytes));
+  if (!v || typeof v !== "object") return v;
+  const o = v as Record<string, unknown>;
+  if (Array.isArray(o.$bin)) {
+    const [at, n] = o.$bin as [number, number];
+    return bytes.slice(at, at + n).buffer;
+  }
+  if (o.$key) {
+    const k = unpack(o.$key, bytes) as { type: string; extractable: boolean; algorithm: Record<string, unknown>; usages: string[]; jwk?: Record<string, unknown>; raw?: ArrayBuffer };
+    if (k.algorithm.publicExponent instanceof ArrayBuffer) k.algorithm.publicExponent = new Uint8Array(k.algorithm.publicExponent);
+    return new CryptoKey(KEY, { ...k, raw: k.raw ? new Uint8Array(k.raw) : undefined });
+  }
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(o)) out[k] = unpack(x, bytes);
+  return out;
 }
 
-function hmacAlg(alg: unknown, key: CryptoKey): void {
-  if (algName(alg).toUpperCase() !== "HMAC") throw new DOMException(`Unrecognized algorithm ${algName(alg)}`, key ? "InvalidAccessError" : "NotSupportedError");
+const ERRORS: Record<string, ErrorConstructor> = { TypeError, RangeError, SyntaxError: SyntaxError, Error };
+
+/** One SubtleCrypto method on the host's Web Crypto; rejects with the host's error (DOMException name kept). */
+async function run(method: string, args: unknown[]): Promise<any> {
+  const p = new Packer();
+  const packed = args.map((a) => p.pack(a));
+  const [json, bytes] = await host.call("web.subtle", JSON.stringify({ method, args: packed }), p.buffer());
+  const r = JSON.parse(json) as { result?: unknown; error?: { name: string; message: string } };
+  if (r.error) {
+    const { name, message } = r.error;
+    if (name === "TypeError" || name === "RangeError") throw new ERRORS[name]!(message);
+    throw new DOMException(message, name);
+  }
+  return unpack(r.result, new Uint8Array(bytes ?? new ArrayBuffer(0)));
 }
 
-const notSupported = (name: string) => new DOMException(`Algorithm ${name} is not supported in the sandbox (supported: digest SHA-1/256/384/512, HMAC)`, "NotSupportedError");
+const requireKey = (k: unknown) => {
+  if (!(k instanceof CryptoKey)) throw new TypeError("Expected a CryptoKey");
+  return k;
+};
 
 const subtle = {
-  async digest(alg: AlgorithmIdentifier, data: BufferSource): Promise<ArrayBuffer> {
-    const hash = hashOf(alg);
-    const [, out] = await host.call("web.digest", JSON.stringify({ hash }), ownBuffer(bufferSource(data, "digest")));
-    return out!;
+  digest: (alg: unknown, data: unknown) => run("digest", [alg, data]),
+  importKey: (format: unknown, keyData: unknown, alg: unknown, extractable: unknown, usages: unknown) => run("importKey", [format, keyData, alg, !!extractable, usages]),
+  async exportKey(format: unknown, key: unknown) {
+    if (!requireKey(key).extractable) throw new DOMException("The key is not extractable", "InvalidAccessError");
+    return run("exportKey", [format, key]);
   },
-  async importKey(format: string, keyData: unknown, alg: AlgorithmIdentifier, extractable: boolean, usages: Iterable<string>): Promise<CryptoKey> {
-    const name = algName(alg);
-    if (name.toUpperCase() !== "HMAC") throw notSupported(name);
-    if (typeof alg !== "object" || alg.hash === undefined) throw new TypeError("HMAC importKey: algorithm.hash is required");
-    const hash = hashOf(alg.hash);
-    const use = hmacUsages(usages);
-    let raw: Uint8Array;
-    if (format === "raw") raw = bufferSource(keyData, "importKey");
-    else if (format === "jwk") {
-      const jwk = keyData as { kty?: string; k?: string; alg?: string; use?: string; key_ops?: string[]; ext?: boolean };
-      if (!jwk || typeof jwk !== "object") throw new TypeError("importKey: a JWK must be an object");
-      if (jwk.kty !== "oct") throw new DOMException("JWK: kty must be \"oct\"", "DataError");
-      if (typeof jwk.k !== "string") throw new DOMException("JWK: k is required", "DataError");
-      raw = fromB64url(jwk.k);
-      if (jwk.alg !== undefined && jwk.alg !== JWK_ALG[hash]) throw new DOMException(`JWK: alg ${jwk.alg} does not match ${hash}`, "DataError");
-      if (use.length && jwk.use !== undefined && jwk.use !== "sig") throw new DOMException("JWK: use must be \"sig\"", "DataError");
-      if (jwk.key_ops !== undefined && use.some((u) => !jwk.key_ops!.includes(u))) throw new DOMException("JWK: key_ops does not allow these usages", "DataError");
-      if (jwk.ext === false && extractable) throw new DOMException("JWK: ext is false but the key is to be extractable", "DataError");
-    } else if (format === "pkcs8" || format === "spki") throw new DOMException(`HMAC keys cannot be imported as ${format}`, "NotSupportedError");
-    else throw new TypeError(`importKey: unknown format ${format}`);
-    if (raw.length === 0) throw new DOMException("An HMAC key cannot be empty", "DataError");
-    const length = alg.length;
-    if (length !== undefined && (length > raw.length * 8 || length <= (raw.length - 1) * 8)) throw new DOMException("HMAC: length does not match the key data", "DataError");
-    return new CryptoKey(KEY, raw, hash, !!extractable, use);
+  generateKey: (alg: unknown, extractable: unknown, usages: unknown) => run("generateKey", [alg, !!extractable, usages]),
+  sign: (alg: unknown, key: unknown, data: unknown) => run("sign", [alg, requireKey(key), data]),
+  verify: (alg: unknown, key: unknown, sig: unknown, data: unknown) => run("verify", [alg, requireKey(key), sig, data]),
+  encrypt: (alg: unknown, key: unknown, data: unknown) => run("encrypt", [alg, requireKey(key), data]),
+  decrypt: (alg: unknown, key: unknown, data: unknown) => run("decrypt", [alg, requireKey(key), data]),
+  deriveBits: (alg: unknown, key: unknown, length: unknown) => run("deriveBits", [alg, requireKey(key), length]),
+  deriveKey: (alg: unknown, key: unknown, derived: unknown, extractable: unknown, usages: unknown) => run("deriveKey", [alg, requireKey(key), derived, !!extractable, usages]),
+  async wrapKey(format: unknown, key: unknown, wrappingKey: unknown, alg: unknown) {
+    if (!requireKey(key).extractable) throw new DOMException("The key is not extractable", "InvalidAccessError");
+    return run("wrapKey", [format, key, requireKey(wrappingKey), alg]);
   },
-  async generateKey(alg: AlgorithmIdentifier, extractable: boolean, usages: Iterable<string>): Promise<CryptoKey> {
-    const name = algName(alg);
-    if (name.toUpperCase() !== "HMAC") throw notSupported(name);
-    if (typeof alg !== "object" || alg.hash === undefined) throw new TypeError("HMAC generateKey: algorithm.hash is required");
-    const hash = hashOf(alg.hash);
-    const use = hmacUsages(usages);
-    const bits = alg.length === undefined ? BLOCK[hash]! : Number(alg.length);
-    if (!(bits > 0) || bits % 8 !== 0) throw new DOMException("HMAC: length must be a positive multiple of 8", "OperationError");
-    return new CryptoKey(KEY, new Uint8Array(host.random(bits / 8)), hash, !!extractable, use);
-  },
-  async exportKey(format: string, key: CryptoKey): Promise<ArrayBuffer | Record<string, unknown>> {
-    if (!(key instanceof CryptoKey)) throw new TypeError("exportKey: expected a CryptoKey");
-    if (!key.extractable) throw new DOMException("The key is not extractable", "InvalidAccessError");
-    if (format === "raw") return key[KEY].slice().buffer as ArrayBuffer;
-    if (format === "jwk") return { kty: "oct", k: toB64url(key[KEY]), alg: JWK_ALG[key.algorithm.hash.name], key_ops: [...key.usages], ext: true };
-    throw new DOMException(`HMAC keys cannot be exported as ${format}`, "NotSupportedError");
-  },
-  async sign(alg: AlgorithmIdentifier, key: CryptoKey, data: BufferSource): Promise<ArrayBuffer> {
-    const k = checkKey(key, "sign");
-    hmacAlg(alg, k);
-    const [, out] = await host.call("web.hmac.sign", JSON.stringify({ hash: k.algorithm.hash.name, key: b64(k[KEY]) }), ownBuffer(bufferSource(data, "sign")));
-    return out!;
-  },
-  async verify(alg: AlgorithmIdentifier, key: CryptoKey, signature: BufferSource, data: BufferSource): Promise<boolean> {
-    const k = checkKey(key, "verify");
-    hmacAlg(alg, k);
-    const sig = bufferSource(signature, "verify");
-    return hostCall<boolean>("web.hmac.verify", { hash: k.algorithm.hash.name, key: b64(k[KEY]), signature: b64(sig) }, ownBuffer(bufferSource(data, "verify")));
-  },
-  async encrypt(alg: AlgorithmIdentifier): Promise<never> {
-    throw notSupported(algName(alg));
-  },
-  async decrypt(alg: AlgorithmIdentifier): Promise<never> {
-    throw notSupported(algName(alg));
-  },
-  async deriveBits(alg: AlgorithmIdentifier): Promise<never> {
-    throw notSupported(algName(alg));
-  },
-  async deriveKey(alg: AlgorithmIdentifier): Promise<never> {
-    throw notSupported(algName(alg));
-  },
-  async wrapKey(): Promise<never> {
-    throw notSupported("wrapKey");
-  },
-  async unwrapKey(): Promise<never> {
-    throw notSupported("unwrapKey");
-  },
+  unwrapKey: (format: unknown, wrapped: unknown, key: unknown, alg: unknown, keyAlg: unknown, extractable: unknown, usages: unknown) =>
+    run("unwrapKey", [format, wrapped, requireKey(key), alg, keyAlg, !!extractable, usages]),
 };
 Object.defineProperty(subtle, Symbol.toStringTag, { value: "SubtleCrypto" });
-
-type BufferSource = ArrayBuffer | ArrayBufferView;
 
 export const crypto = { getRandomValues, randomUUID, subtle };
 Object.defineProperty(crypto, Symbol.toStringTag, { value: "Crypto" });

@@ -9,12 +9,18 @@ import type { CallBridge } from "./engine";
 import type { AgentRuntimeConfig, KvStore } from "./types";
 import type { createEgress } from "./egress";
 import { parseHostCall } from "./host-calls";
-import { webCall } from "./web-bridge";
+import { subtleCall } from "./web-crypto";
+
+/** crypto.subtle work per guest call runs on host CPU: at most this many operations, and of them this many key generations. */
+const MAX_SUBTLE_OPS = 2000;
+const MAX_KEYGENS = 8;
 import type { ScratchWorlds } from "./scratch";
 
 export function makeBridgeFactory(deps: { kv: KvStore; egress: ReturnType<typeof createEgress>; scratch?: ScratchWorlds }) {
   return (config: AgentRuntimeConfig) => (): CallBridge => {
     let fetches = 0;
+    let subtleOps = 0;
+    let keygens = 0;
     const { agentId, limits } = config;
     const worldOf = () => {
       if (!config.scratch) return null;
@@ -48,10 +54,10 @@ export function makeBridgeFactory(deps: { kv: KvStore; egress: ReturnType<typeof
             });
             return { json: JSON.stringify(r.meta), bytes: r.bytes };
           }
-          case "web.digest":
-          case "web.hmac.sign":
-          case "web.hmac.verify":
-            return webCall(c);
+          case "web.subtle":
+            if (++subtleOps > MAX_SUBTLE_OPS) throw new Error(`crypto.subtle: at most ${MAX_SUBTLE_OPS} operations per call`);
+            if (c.method === "generateKey" && ++keygens > MAX_KEYGENS) throw new Error(`crypto.subtle: at most ${MAX_KEYGENS} generateKey calls per call`);
+            return subtleCall(c.method, c.args, c.data);
         }
       },
     };

@@ -71,9 +71,7 @@ export function parseHostCall(op: unknown, argsJson: unknown, bytes: unknown, li
     }
     case "fetch":
       return { op, request: egressRequest(args), body: body(bytes) };
-    case "web.digest":
-    case "web.hmac.sign":
-    case "web.hmac.verify":
+    case "web.subtle":
       return parseWebCall(op, args, body(bytes));
     default:
       throw new Error(`unknown host operation ${op.slice(0, 40)}`);

@@ -5,11 +5,9 @@
  *   fatal, ignoreBOM, stream) on the host's own TextDecoder. Synchronous; one instance per
  *   interpreter; streaming state is kept by a small guest-chosen id, at most MAX_STREAMS
  *   at once (the oldest is forgotten beyond that).
- * - webCall: the asynchronous `web.*` host operations behind crypto.subtle (digest, HMAC
- *   sign/verify), each a pure function of its JSON args and bytes.
+ * - parseWebCall: types the asynchronous `web.subtle` host call behind crypto.subtle, which
+ *   web-crypto.ts runs on the host's Web Crypto.
  */
-import { createHash, createHmac, timingSafeEqual } from "node:crypto";
-
 const MAX_STREAMS = 64;
 
 export class TextDecoders {
@@ -54,50 +52,17 @@ export class TextDecoders {
   }
 }
 
-const HASHES: Record<string, string> = { "SHA-1": "sha1", "SHA-256": "sha256", "SHA-384": "sha384", "SHA-512": "sha512" };
-/** An HMAC key or signature, base64 in the arguments: at most this many bytes. */
-const MAX_SECRET_BYTES = 64 * 1024;
-
-/** A typed `web.*` host call (see host-calls.ts, which routes the parsing here). */
-export type WebCall =
-  | { op: "web.digest"; hash: string; data: Uint8Array }
-  | { op: "web.hmac.sign"; hash: string; key: Buffer; data: Uint8Array }
-  | { op: "web.hmac.verify"; hash: string; key: Buffer; signature: Buffer; data: Uint8Array };
-
-function hashName(h: unknown): string {
-  const n = typeof h === "string" ? HASHES[h] : undefined;
-  if (!n) throw new Error(`crypto.subtle: unsupported hash ${String(h).slice(0, 40)}`);
-  return n;
+/** A typed `web.subtle` host call (host-calls.ts routes its parsing here): one SubtleCrypto method. */
+export interface WebCall {
+  op: "web.subtle";
+  method: string;
+  args: unknown[];
+  data: Uint8Array;
 }
 
-function secret(v: unknown, what: string): Buffer {
-  if (typeof v !== "string" || v.length > Math.ceil(MAX_SECRET_BYTES / 3) * 4 || !/^[A-Za-z0-9+/]*={0,2}$/.test(v)) throw new Error(`crypto.subtle: ${what} must be base64 of at most ${MAX_SECRET_BYTES} bytes`);
-  return Buffer.from(v, "base64");
-}
-
-/**
- * Types one `web.*` call. args: `web.digest` {hash}; `web.hmac.sign` {hash, key};
- * `web.hmac.verify` {hash, key, signature} (key and signature base64); `data` is the
- * call's bytes. Throws an Error naming the bad field.
- */
-export function parseWebCall(op: WebCall["op"], args: Record<string, unknown>, data: Uint8Array | undefined): WebCall {
-  const hash = hashName(args.hash);
-  const d = data ?? new Uint8Array(0);
-  if (op === "web.digest") return { op, hash, data: d };
-  if (op === "web.hmac.sign") return { op, hash, key: secret(args.key, "key"), data: d };
-  return { op, hash, key: secret(args.key, "key"), signature: secret(args.signature, "signature"), data: d };
-}
-
-/** Runs a typed `web.*` call: digest/sign give the result bytes; verify gives JSON true/false (constant-time compare). */
-export function webCall(c: WebCall): { json: string; bytes?: Uint8Array } {
-  switch (c.op) {
-    case "web.digest":
-      return { json: "", bytes: new Uint8Array(createHash(c.hash).update(c.data).digest()) };
-    case "web.hmac.sign":
-      return { json: "", bytes: new Uint8Array(createHmac(c.hash, c.key).update(c.data).digest()) };
-    case "web.hmac.verify": {
-      const mac = createHmac(c.hash, c.key).update(c.data).digest();
-      return { json: JSON.stringify(c.signature.length === mac.length && timingSafeEqual(c.signature, mac)) };
-    }
-  }
+/** Types one `web.subtle` call: args {method: string, args: array}; `data` is the call's byte buffer. */
+export function parseWebCall(op: "web.subtle", args: Record<string, unknown>, data: Uint8Array | undefined): WebCall {
+  if (typeof args.method !== "string" || args.method.length > 40) throw new Error("crypto.subtle: method must be a short string");
+  if (!Array.isArray(args.args) || args.args.length > 8) throw new Error("crypto.subtle: args must be an array of at most 8 items");
+  return { op, method: args.method, args: args.args, data: data ?? new Uint8Array(0) };
 }

@@ -46,7 +46,7 @@ function webTests(name: string, engine: EngineFactory) {
       expect(extra).toEqual([]);
     });
 
-    test("crypto.subtle: SHA-256 digest and an HMAC webhook signature match Bun's", async () => {
+    test("crypto.subtle: SHA-256 digest and an HMAC webhook signature match Bun's; ES256 verifies in Bun; host CPU bounded", async () => {
       const secret = "whsec_test", payload = '{"id":"evt_1","amount":1200}';
       const key = await crypto.subtle.importKey("raw", new TextEncoder().encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
       const want = Buffer.from(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(payload))).toString("hex");
@@ -59,9 +59,17 @@ function webTests(name: string, engine: EngineFactory) {
         const ok = await crypto.subtle.verify("HMAC", key, sig, enc.encode(${JSON.stringify(payload)}));
         const bad = await crypto.subtle.verify("HMAC", key, sig.map((x, i) => i === 0 ? x ^ 1 : x), enc.encode(${JSON.stringify(payload)}));
         const d = hex(new Uint8Array(await crypto.subtle.digest("SHA-256", enc.encode(${JSON.stringify(payload)}))));
-        let rsa; try { await crypto.subtle.generateKey({ name: "RSA-PSS" }, false, ["sign"]); } catch (e) { rsa = e.name; }
-        return { sig: hex(sig), ok, bad, d, rsa, exported: await crypto.subtle.importKey("jwk", { kty: "oct", k: "c2VjcmV0", alg: "HS256" }, { name: "HMAC", hash: "SHA-256" }, true, ["sign"]).then((k) => crypto.subtle.exportKey("raw", k)).then((b) => new TextDecoder().decode(b)) };`);
-      expect(r).toEqual({ sig: want, ok: true, bad: false, d: digest, rsa: "NotSupportedError", exported: "secret" });
+        let rsa; try { await crypto.subtle.generateKey({ name: "RSASSA-PKCS1-v1_5", modulusLength: 8192, publicExponent: new Uint8Array([1, 0, 1]), hash: "SHA-256" }, false, ["sign"]); } catch (e) { rsa = e.name; }
+        const pair = await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, false, ["sign", "verify"]);
+        let priv; try { await crypto.subtle.exportKey("jwk", pair.privateKey); } catch (e) { priv = e.name; }
+        const es = { jwk: await crypto.subtle.exportKey("jwk", pair.publicKey), sig: hex(new Uint8Array(await crypto.subtle.sign({ name: "ECDSA", hash: "SHA-256" }, pair.privateKey, enc.encode("header.payload")))), priv };
+        return { es, sig: hex(sig), ok, bad, d, rsa, exported: await crypto.subtle.importKey("jwk", { kty: "oct", k: "c2VjcmV0", alg: "HS256" }, { name: "HMAC", hash: "SHA-256" }, true, ["sign"]).then((k) => crypto.subtle.exportKey("raw", k)).then((b) => new TextDecoder().decode(b)) };`);
+      const { es, ...rest } = r;
+      expect(rest).toEqual({ sig: want, ok: true, bad: false, d: digest, rsa: "NotSupportedError", exported: "secret" });
+      // An ES256 signature made in the guest verifies in Bun with the exported public JWK; the private key stays unexportable.
+      expect(es.priv).toBe("InvalidAccessError");
+      const pub = await crypto.subtle.importKey("jwk", es.jwk, { name: "ECDSA", namedCurve: "P-256" }, false, ["verify"]);
+      expect(await crypto.subtle.verify({ name: "ECDSA", hash: "SHA-256" }, pub, Buffer.from(es.sig, "hex"), new TextEncoder().encode("header.payload"))).toBe(true);
     });
 
     test("TextDecoder: labels, fatal, ignoreBOM and stream through the host's decoder", async () => {
