@@ -9,7 +9,8 @@
 export type HeadersInit = Headers | Iterable<Iterable<string>> | Record<string, string>;
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-const BAD_VALUE = /[\0\r\n]|[^\0-\u00ff]/;
+const CTL_VALUE = /[\0\r\n]/;
+const WIDE_VALUE = /[^\0-\u00ff]/;
 const EDGE_WS = /^[\t\n\r ]+|[\t\n\r ]+$/g;
 
 function headerName(name: unknown): string {
@@ -20,7 +21,8 @@ function headerName(name: unknown): string {
 
 function headerValue(value: unknown): string {
   const v = String(value).replace(EDGE_WS, "");
-  if (BAD_VALUE.test(v)) throw new TypeError("Headers: invalid header value (NUL, CR, LF or a character above U+00FF)");
+  if (CTL_VALUE.test(v)) throw new TypeError("Headers: the header value contains CR, LF, NUL");
+  if (WIDE_VALUE.test(v)) throw new TypeError("Headers: the header value has characters outside Latin-1");
   return v;
 }
 
@@ -148,13 +150,16 @@ export class Headers {
   }
   /** Sorted, combined (name, value) pairs; set-cookie values stay separate. */
   _list(): [string, string][] {
-    const names = [...new Set(this.#list.map((e) => e[0]))].sort();
     const out: [string, string][] = [];
-    for (const n of names) {
-      if (n === "set-cookie") for (const v of this.getSetCookie()) out.push([n, v]);
-      else out.push([n, this.get(n)!]);
+    const at = new Map<string, number>();
+    for (const [n, v] of this.#list) {
+      const i = n === "set-cookie" ? undefined : at.get(n);
+      if (i === undefined) {
+        if (n !== "set-cookie") at.set(n, out.length);
+        out.push([n, v]);
+      } else out[i]![1] += `, ${v}`;
     }
-    return out;
+    return out.length > 1 ? out.sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0)) : out;
   }
   /** Makes these headers read-only (Response.error/redirect, fetched responses). */
   _freeze(): this {
