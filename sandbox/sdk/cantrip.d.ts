@@ -6,8 +6,8 @@
  * File, FormData, Headers, Request, Response, TextDecoder, TextEncoder, URL, URLSearchParams,
  * atob, btoa, clearInterval, clearTimeout, console, crypto, fetch, performance, queueMicrotask,
  * setInterval, setTimeout, structuredClone.
- * Notes: crypto.subtle does digest (SHA-1/256/384/512) and HMAC (importKey raw/jwk,
- * generateKey, exportKey, sign, verify); other algorithms reject with NotSupportedError.
+ * Notes: crypto.subtle is the full Web Crypto API (digest, HMAC, RSA up to 4096 bits, ECDSA,
+ * Ed25519, AES, PBKDF2, HKDF, ECDH/X25519).
  * Bodies are buffered: `request.body`/`response.body` are bytes (Uint8Array), and there is no
  * ReadableStream, Intl, SharedArrayBuffer, WebSocket or XMLHttpRequest. There is no process,
  * Bun, Buffer, require, filesystem or other module: import only "cantrip".

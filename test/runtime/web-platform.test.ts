@@ -6,6 +6,8 @@
  * Headers/Response/FormData/structuredClone behaviour the issue names.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { probeV8, quickjsEngine, v8Engine, type EngineFactory } from "../../src/runtime";
 import { bundle, json, makeHarness, req, type Harness } from "./harness";
 import { EVAL } from "./contract/fixtures";
@@ -17,6 +19,23 @@ export const WEB_GLOBALS = [
   "Request", "Response", "TextDecoder", "TextEncoder", "URL", "URLSearchParams", "atob", "btoa", "clearInterval", "clearTimeout",
   "console", "crypto", "fetch", "performance", "queueMicrotask", "setInterval", "setTimeout", "structuredClone",
 ];
+
+/** The names listed after `marker` up to the next period in `file` (README, cantrip.d.ts, the code prompt). */
+function listedIn(file: string, marker: string): string[] {
+  const text = readFileSync(join(import.meta.dir, "../..", file), "utf8");
+  const at = text.indexOf(marker);
+  if (at < 0) throw new Error(`${file}: no "${marker}"`);
+  const end = [text.indexOf(". ", at), text.indexOf(".\n", at)].filter((i) => i >= 0);
+  const list = text.slice(at + marker.length, Math.min(...end));
+  return list.replace(/\s*\*\s*/g, " ").split(",").map((x) => x.trim().split(/[\s(]/)[0]!).filter(Boolean).sort();
+}
+
+test("README, cantrip.d.ts and the code prompt list exactly the guest's Web globals", () => {
+  const want = [...WEB_GLOBALS].sort();
+  expect(listedIn("README.md", "Web globals:")).toEqual(want);
+  expect(listedIn("sandbox/sdk/cantrip.d.ts", "Web globals:")).toEqual(want);
+  expect(listedIn("src/generate/prompts/code.md", "Web globals available (standard behaviour):")).toEqual(want);
+});
 
 function webTests(name: string, engine: EngineFactory) {
   describe(`Web platform in the guest: ${name}`, () => {
