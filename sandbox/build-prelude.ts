@@ -7,8 +7,38 @@
 import * as esbuild from "esbuild";
 import { join } from "node:path";
 
-export async function buildPrelude(): Promise<string> {
+/**
+ * The Web Streams implementation (web-streams-polyfill's ponyfill) as source text: the
+ * prelude keeps it as a string and evaluates it on first use of ReadableStream & co, so a
+ * spare interpreter does not pay to compile what most backends never touch.
+ */
+async function streamsSource(): Promise<string> {
   const out = await esbuild.build({
+    stdin: { contents: `export { ReadableStream, WritableStream, TransformStream, ByteLengthQueuingStrategy, CountQueuingStrategy } from "web-streams-polyfill";`, resolveDir: import.meta.dir, loader: "ts" },
+    bundle: true,
+    format: "iife",
+    globalName: "__streams",
+    platform: "neutral",
+    target: "es2023",
+    minify: true,
+    write: false,
+    legalComments: "none",
+  });
+  return `(() => { ${out.outputFiles[0]!.text}; return __streams; })()`;
+}
+
+export async function buildPrelude(): Promise<string> {
+  const streams = await streamsSource();
+  const out = await esbuild.build({
+    plugins: [
+      {
+        name: "streams-source",
+        setup(b) {
+          b.onResolve({ filter: /^cantrip:streams-source$/ }, () => ({ path: "streams-source", namespace: "cantrip" }));
+          b.onLoad({ filter: /.*/, namespace: "cantrip" }, () => ({ contents: `export default ${JSON.stringify(streams)};`, loader: "js" }));
+        },
+      },
+    ],
     entryPoints: [join(import.meta.dir, "prelude.ts")],
     bundle: true,
     format: "iife",

@@ -2,15 +2,17 @@
  * The "cantrip" SDK as backend code sees it: `import { defineBackend, t, HttpError, route } from "cantrip"`.
  * Backends run in a sandbox whose global scope has ECMAScript's built-ins plus exactly these
  * Web APIs, as the standards define them:
- * Web globals: AbortController, AbortSignal, Blob, CryptoKey, DOMException, Event, EventTarget,
- * File, FormData, Headers, Request, Response, TextDecoder, TextEncoder, URL, URLSearchParams,
- * atob, btoa, clearInterval, clearTimeout, console, crypto, fetch, performance, queueMicrotask,
- * setInterval, setTimeout, structuredClone.
+ * Web globals: AbortController, AbortSignal, Blob, ByteLengthQueuingStrategy,
+ * CountQueuingStrategy, CryptoKey, DOMException, Event, EventTarget, File, FormData, Headers,
+ * ReadableStream, Request, Response, TextDecoder, TextEncoder, TransformStream, URL,
+ * URLSearchParams, WritableStream, atob, btoa, clearInterval, clearTimeout, console, crypto,
+ * fetch, performance, queueMicrotask, setInterval, setTimeout, structuredClone.
  * Notes: crypto.subtle is the full Web Crypto API (digest, HMAC, RSA up to 4096 bits, ECDSA,
  * Ed25519, AES, PBKDF2, HKDF, ECDH/X25519).
- * Bodies are buffered: `request.body`/`response.body` are bytes (Uint8Array), and there is no
- * ReadableStream, Intl, SharedArrayBuffer, WebSocket or XMLHttpRequest. There is no process,
- * Bun, Buffer, require, filesystem or other module: import only "cantrip".
+ * `request.body`/`response.body` are ReadableStreams; a response whose body is a stream is
+ * read to its end before it is sent. There is no Intl, SharedArrayBuffer, WebSocket or
+ * XMLHttpRequest. There is no process, Bun, Buffer, require, filesystem or other module:
+ * import only "cantrip".
  *
  * Limits per call (operator defaults, per-agent overrides): CPU 1 s, wall clock 10 s including
  * awaited fetch/kv calls, memory 64 MB, response 5 MB, 200 log lines / 64 KB, 20 outbound

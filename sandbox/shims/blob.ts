@@ -1,10 +1,10 @@
 /**
  * Blob and File (https://w3c.github.io/FileAPI/): immutable bytes with a type. Parts may
  * be strings (UTF-8, lone surrogates → U+FFFD), buffers, views or Blobs; `endings:
- * "native"` converts line endings to "\n" (a Unix platform's). `stream()` needs
- * ReadableStream, which the guest does not offer; every other reader is here.
+ * "native"` converts line endings to "\n" (a Unix platform's).
  */
 import { TextDecoder, TextEncoder } from "./encoding";
+import { streams } from "./streams";
 
 export type BlobPart = string | ArrayBuffer | ArrayBufferView | Blob;
 
@@ -75,8 +75,15 @@ export class Blob {
   async bytes(): Promise<Uint8Array> {
     return this.#bytes.slice();
   }
-  stream(): never {
-    throw new TypeError("Blob.stream(): ReadableStream is not available in the sandbox; use bytes(), arrayBuffer() or text()");
+  /** The bytes as a ReadableStream of one Uint8Array chunk. */
+  stream(): ReadableStream<Uint8Array> {
+    const bytes = this.#bytes;
+    return new (streams().ReadableStream)<Uint8Array>({
+      pull(c) {
+        if (bytes.byteLength) c.enqueue(bytes.slice());
+        c.close();
+      },
+    }, { highWaterMark: 0 });
   }
   get [Symbol.toStringTag](): string {
     return "Blob";

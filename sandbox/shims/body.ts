@@ -12,15 +12,20 @@ import { URL, URLSearchParams } from "./url";
 import { Blob } from "./blob";
 import { FormData, encodeMultipart, mediaType, parseMultipart } from "./formdata";
 import { AbortController, AbortSignal } from "./events";
+import { isReadableStream, readAll, streams } from "./streams";
 
-export type BodyInit = string | ArrayBuffer | ArrayBufferView | Blob | FormData | URLSearchParams | null | undefined;
+export type BodyInit = string | ArrayBuffer | ArrayBufferView | Blob | FormData | URLSearchParams | ReadableStream | null | undefined;
 type Stored = string | Uint8Array | null;
 
 let boundaries = 0;
 
 /** Extracts a body (Fetch "extract a body"): its stored form and its default Content-Type. */
-function extract(body: BodyInit): { stored: Stored; type: string | null } {
+function extract(body: BodyInit): { stored: Stored; type: string | null; stream?: ReadableStream } {
   if (body === null || body === undefined) return { stored: null, type: null };
+  if (isReadableStream(body)) {
+    if (body.locked || disturbed(body)) throw new TypeError("The body stream is locked or already read");
+    return { stored: null, type: null, stream: body };
+  }
   if (typeof body === "string") return { stored: body, type: "text/plain;charset=UTF-8" };
   if (body instanceof URLSearchParams) return { stored: body.toString(), type: "application/x-www-form-urlencoded;charset=UTF-8" };
   if (body instanceof Blob) return { stored: Blob._bytes(body).slice(), type: body.type || null };
@@ -32,9 +37,14 @@ function extract(body: BodyInit): { stored: Stored; type: string | null } {
   return { stored: String(body), type: "text/plain;charset=UTF-8" };
 }
 
+const disturbed = (s: ReadableStream) => (s as unknown as { _disturbed?: boolean })._disturbed === true;
+
 class Body {
   #body: Stored;
   #used = false;
+  /** The body as a stream: the one given (then it is the body's only source) or one made over #body when `.body` was read. */
+  #stream: ReadableStream | null = null;
+  #streamIsSource = false;
   #headers: Headers | null = null;
   #rawHeaders: [string, string][] | null = null;
   /** `raw`: an incoming request's header pairs, turned into Headers only when read. */
@@ -45,9 +55,13 @@ class Body {
       return;
     }
     this.#headers = new Headers(headers);
-    const { stored, type } = extract(body);
+    const { stored, type, stream } = extract(body);
     if (type !== null && !this.#headers.has("content-type")) this.#headers.append("content-type", type);
     this.#body = stored;
+    if (stream) {
+      this.#stream = stream;
+      this.#streamIsSource = true;
+    }
   }
   get headers(): Headers {
     if (this.#headers === null) {
@@ -57,29 +71,73 @@ class Body {
     return this.#headers;
   }
   get bodyUsed(): boolean {
-    return this.#used;
+    return this.#used || (this.#stream !== null && disturbed(this.#stream));
   }
-  /** The body's bytes (not a ReadableStream: bodies are buffered in the sandbox), or null. */
-  get body(): Uint8Array | null {
-    return this.#body === null ? null : typeof this.#body === "string" ? new TextEncoder().encode(this.#body) : this.#body;
+  /** The body as a ReadableStream of Uint8Array chunks, or null. */
+  get body(): ReadableStream<Uint8Array> | null {
+    if (this.#stream) return this.#stream as ReadableStream<Uint8Array>;
+    if (this.#body === null) return null;
+    const bytes = typeof this.#body === "string" ? new TextEncoder().encode(this.#body) : this.#body;
+    const { ReadableStream: RS } = streams();
+    const stream = new RS<Uint8Array>(
+      {
+        pull: (c) => {
+          this.#used = true;
+          if (bytes.byteLength) c.enqueue(bytes.slice());
+          c.close();
+        },
+        cancel: () => {
+          this.#used = true;
+        },
+      },
+      { highWaterMark: 0 },
+    );
+    // A body already consumed by text()/json()/...: its stream is locked, as after a read to the end.
+    if (this.#used) stream.getReader();
+    this.#stream = stream;
+    return stream;
   }
-  /** The stored body as is (string or bytes), for the host boundary. */
+  /** The stored body as is (string or bytes), for the host boundary; null for a stream body (use _rawAsync). */
   _raw(): Stored {
     return this.#body;
+  }
+  /** The stored body, a stream body read to its end first (for fetch and the response to the host). */
+  async _rawAsync(): Promise<Stored> {
+    if (this.#streamIsSource && this.#stream) return this.#take();
+    return this.#body;
+  }
+  /** Splits a stream body for clone(): this body keeps one branch, the returned stream is the other. */
+  _tee(): ReadableStream | null {
+    if (!this.#streamIsSource || !this.#stream) return null;
+    const [a, b] = this.#stream.tee();
+    this.#stream = a;
+    return b;
   }
   _setBody(b: Stored): void {
     this.#body = b;
   }
+  _setStream(s: ReadableStream): void {
+    this.#stream = s;
+    this.#streamIsSource = true;
+  }
   _markUsed(): void {
     this.#used = true;
   }
-  #take(): Stored {
-    if (this.#used) throw new TypeError("Body has already been consumed");
+  async #take(): Promise<Stored> {
+    if (this.bodyUsed) throw new TypeError("Body has already been consumed");
+    if (this.#stream) {
+      if (this.#stream.locked) throw new TypeError("The body stream is locked");
+      if (!this.#streamIsSource) {
+        this.#used = true;
+        return this.#body;
+      }
+      return readAll(this.#stream);
+    }
     if (this.#body !== null) this.#used = true;
     return this.#body;
   }
   async text(): Promise<string> {
-    const b = this.#take();
+    const b = await this.#take();
     return b === null ? "" : typeof b === "string" ? b : new TextDecoder().decode(b);
   }
   async json(): Promise<any> {
@@ -89,7 +147,7 @@ class Body {
     return (await this.bytes()).buffer as ArrayBuffer;
   }
   async bytes(): Promise<Uint8Array> {
-    const b = this.#take();
+    const b = await this.#take();
     return b === null ? new Uint8Array(0) : typeof b === "string" ? new TextEncoder().encode(b) : b.slice();
   }
   async blob(): Promise<Blob> {
@@ -162,7 +220,7 @@ export class Request extends Body {
     const from = input instanceof Request ? input : null;
     if (from && init.body === undefined && from.bodyUsed) throw new TypeError("Request: the input request's body is already used");
     const method = init.method !== undefined ? normalizeMethod(init.method) : from ? from.method : "GET";
-    const body = init.body !== undefined ? init.body : from ? from._raw() : null;
+    const body = init.body !== undefined ? init.body : from ? (from._tee() ?? from._raw()) : null;
     if (body !== null && body !== undefined && (method === "GET" || method === "HEAD")) throw new TypeError("Request with GET/HEAD method cannot have body");
     const redirect = init.redirect !== undefined ? String(init.redirect) : from ? from.redirect : "follow";
     if (redirect !== "follow" && redirect !== "error" && redirect !== "manual") throw new TypeError(`Request: redirect must be "follow", "error" or "manual"`);
@@ -189,7 +247,7 @@ export class Request extends Body {
   }
   clone(): Request {
     if (this.bodyUsed) throw new TypeError("Request.clone: the body is already used");
-    return new Request(this.url, { method: this.method, headers: this.headers, body: this._raw(), redirect: this.redirect as RequestInit["redirect"], signal: this.signal });
+    return new Request(this.url, { method: this.method, headers: this.headers, body: this._tee() ?? this._raw(), redirect: this.redirect as RequestInit["redirect"], signal: this.signal });
   }
   get [Symbol.toStringTag](): string {
     return "Request";
@@ -245,8 +303,11 @@ export class Response extends Body {
     return this.status >= 200 && this.status < 300;
   }
   clone(): Response {
-    if (this.bodyUsed) throw new TypeError("Response.clone: the body is already used");
-    return Response._with(this, this._raw());
+    if (this.bodyUsed || this.body?.locked) throw new TypeError("Response.clone: the body is already used");
+    const branch = this._tee();
+    const out = Response._with(this, this._raw());
+    if (branch) out._setStream(branch);
+    return out;
   }
   get [Symbol.toStringTag](): string {
     return "Response";

@@ -26,7 +26,7 @@ async function fetchFor(call: number | undefined, input: FetchInput, init?: Requ
   const req = input instanceof Request && !init ? input : new Request(input instanceof Request ? input : typeof input === "object" && input !== null && "href" in input ? String(input.href) : (input as string), init);
   const signal = req.signal;
   if (signal.aborted) throw signal.reason;
-  const raw = req._raw();
+  const raw = await req._rawAsync();
   const body = raw === null ? undefined : typeof raw === "string" ? ownBuffer(new TextEncoder().encode(raw)) : ownBuffer(raw);
   const pending = host.call("fetch", JSON.stringify({ url: req.url, method: req.method, headers: [...req.headers] }), body, call);
   const [meta, bytes] = await new Promise<[string, ArrayBuffer | undefined]>((resolve, reject) => {
