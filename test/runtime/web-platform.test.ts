@@ -128,6 +128,16 @@ function webTests(name: string, engine: EngineFactory) {
       expect(await run("return performance.now() >= 0 && typeof performance.timeOrigin;")).toBe("number");
     });
 
+    test("an incoming request's URL is the URL Standard's serialization (fast path or full parser)", async () => {
+      const ref = H.ref("web-url", await bundle(`export default { fetch: (req) => Response.json([req.url, new URL(req.url).pathname, new URL(req.url).search]) };`), { bundleId: `web-url-${name}` });
+      const urls = ["http://agent.cantrip.internal/items/7?verbose=true", "http://agent.cantrip.internal/a/../b/./c", "http://agent.cantrip.internal/%7e/x%2Fy?q=a b&r=\"", "http://agent.cantrip.internal/sp ace/ü?ü=1", "http://Agent.cantrip.internal:80/x", "http://agent.cantrip.internal/%2e%2E/x?", "http://agent.cantrip.internal/a?b=c#frag"];
+      for (const u of urls) {
+        const r = json(await H.runtime.fetch(ref, { method: "GET", url: u, headers: [], body: null }));
+        const want = new URL(u);
+        expect({ u, r }).toEqual({ u, r: [want.href, want.pathname, want.search] });
+      }
+    });
+
     test("Headers, Response, FormData, structuredClone, atob behave as the standards say", async () => {
       const r = await run(`
         const h = new Headers(new Map([["Set-Cookie", "a=1"], ["x-a", "1"]]));
