@@ -104,7 +104,7 @@ class Body {
   /** The stored body, a stream body read to its end first (for fetch and the response to the host). */
   async _rawAsync(): Promise<Stored> {
     if (this.#streamIsSource && this.#stream) return this.#take();
-    return this.#body;
+    return this._raw();
   }
   /** Splits a stream body for clone(): this body keeps one branch, the returned stream is the other. */
   _tee(): ReadableStream | null {

@@ -150,12 +150,14 @@ export class Headers {
   }
   /** Sorted, combined (name, value) pairs; set-cookie values stay separate. */
   _list(): [string, string][] {
+    // A null-prototype record, not a Map: this runs on every response, also after guest code
+    // replaced Map.prototype methods (the host then still gets its answer or a clear refusal).
     const out: [string, string][] = [];
-    const at = new Map<string, number>();
+    const at: Record<string, number> = Object.create(null);
     for (const [n, v] of this.#list) {
-      const i = n === "set-cookie" ? undefined : at.get(n);
+      const i = n === "set-cookie" ? undefined : at[n];
       if (i === undefined) {
-        if (n !== "set-cookie") at.set(n, out.length);
+        if (n !== "set-cookie") at[n] = out.length;
         out.push([n, v]);
       } else out[i]![1] += `, ${v}`;
     }
