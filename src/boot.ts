@@ -8,7 +8,7 @@ import { accessSync, constants, existsSync, readFileSync, statSync } from "node:
 import { createHash } from "node:crypto";
 import { join, resolve } from "node:path";
 import pkg from "../package.json" with { type: "json" };
-import { AgentKeys, bootstrapWorkspace, firstWorkspaceId, PlatformTokenVerifier, TokenSigner, loadMasterKey, writeSecretFile } from "./auth";
+import { AgentKeys, bootstrapWorkspace, DashboardSessions, firstWorkspaceId, PlatformTokenVerifier, TokenSigner, loadMasterKey, writeSecretFile } from "./auth";
 import { AgentService, Schedules } from "./agents";
 import { Builders, Conversations, Credentials, Scheduler, Turns } from "./builder";
 import { builderTurnJob, scheduleRunJob } from "./builder/jobs";
@@ -22,7 +22,8 @@ import { generateJob, validateJob } from "./generate/job";
 import type { PipelineDeps } from "./generate/pipeline";
 import type { GenerationLlm } from "./generate/ports";
 import { AppError } from "./errors";
-import { createApp, createHandler, createLogger, type Logger } from "./http";
+import { appSlugOfHost, createApp, createAppsApp, createHandler, createLogger, hostRouter, RequestAuth, type HttpDeps, type Logger } from "./http";
+import { PublicUrls } from "./lib/public-urls";
 import { createQueue, type Queue } from "./jobs";
 import { createLlm } from "./llm";
 import { CryptoBox } from "./lib/crypto-box";
@@ -39,9 +40,14 @@ import { and, desc, eq } from "drizzle-orm";
 
 export const VERSION: string = pkg.version;
 
+/** How long a dashboard sign-in lasts (the session cookie's Max-Age). */
+const SESSION_TTL_MS = 12 * 60 * 60 * 1000;
+
 export interface Cantrip {
   url: string;
   port: number;
+  /** http://host:port of the apps listener (CANTRIP_APPS_PORT), or null when there is none. */
+  appsUrl: string | null;
   config: Config;
   adminTokenFile: string;
   /** The admin token minted by this start, if the database was empty. */
@@ -90,7 +96,21 @@ const fileSize = (path: string) => {
 
 const derive = (key: Uint8Array, label: string) => createHash("sha256").update(label).update(key).digest();
 
+/** The platform's own host must not look like an app's, or host routing would hide the dashboard. */
+function checkAppsDomain(config: Config): void {
+  if (!config.appsDomain || !config.publicUrl) return;
+  let host: string;
+  try {
+    host = new URL(config.publicUrl).hostname;
+  } catch {
+    throw new StartupError(`CANTRIP_PUBLIC_URL: not a URL: ${config.publicUrl}`);
+  }
+  if (appSlugOfHost(host, config.appsDomain) !== null)
+    throw new StartupError(`CANTRIP_APPS_DOMAIN: the platform's own host ${host} is under ${config.appsDomain}; give apps a domain of their own (ideally another registrable domain)`);
+}
+
 export async function boot(config: Config, opts: BootOptions = {}): Promise<Cantrip> {
+  checkAppsDomain(config);
   const logger = opts.logger ?? createLogger(config.logFormat);
   const dataDir = resolve(config.dataDir);
   checkDataDir(dataDir, logger);
@@ -121,6 +141,7 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
   const runtime = createRuntime({
     workers: config.sandboxWorkers,
     memoryBudgetBytes: config.sandboxMemoryBudgetMb * 1024 * 1024,
+    scheduling: { agentConcurrency: config.sandboxAgentConcurrency, agentQueue: config.sandboxAgentQueue, queueWaitMs: config.sandboxQueueWaitMs, heavyCpuMs: config.sandboxHeavyCpuMs },
     kv: createSqliteKv(db),
     secrets: (agentId: string, name: string) => credentials.resolve(agentId, name),
     egress: { allowPrivate: config.egressAllowPrivate, allowHosts: config.egressAllowHosts },
@@ -153,7 +174,10 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
     observe: (call) => metrics.modelCall(call),
   });
 
-  const verifier = new PlatformTokenVerifier(db);
+  const tokens = new PlatformTokenVerifier(db);
+  const sessions = new DashboardSessions(tokens, derive(masterKey, "cantrip/dashboard-sessions"), { ttlMs: SESSION_TTL_MS, secure: /^https:/i.test(config.publicUrl) });
+  const verifier = new RequestAuth(tokens, sessions);
+  const urls = new PublicUrls(config);
   const keys = new AgentKeys(db);
   const { defaults: limitDefaults, maxima: limitMaxima } = limitValues(config);
   const limits = limitPolicy(limitDefaults, limitMaxima);
@@ -173,9 +197,8 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
     keys.forgetAgent(agentId);
     live.invalidate(agentId);
   };
-  let baseUrl = config.publicUrl.replace(/\/+$/, "");
   const schedules = new Schedules({ db, minIntervalMs: config.scheduleMinIntervalS * 1000 });
-  const builders = new Builders({ db, agents: agentsSvc, deployer, keys, box, baseUrl: () => baseUrl, schedules });
+  const builders = new Builders({ db, agents: agentsSvc, deployer, keys, box, urls, schedules });
   const conversations = new Conversations({
     db,
     jobs: queue,
@@ -214,13 +237,14 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
     selftest = result;
     return result;
   };
-  const app = createApp({
+  const httpDeps: HttpDeps = {
     db,
     sqlite,
     config,
     get baseUrl() {
-      return baseUrl;
+      return urls.base;
     },
+    urls,
     version: VERSION,
     logger,
     verifier,
@@ -269,30 +293,46 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
       checks.model = { ok: true, detail: llm ? `${llm.provider} (${config.model})` : "not configured (generation disabled)" };
       return { ok: Object.values(checks).every((c) => c.ok), checks };
     },
-  });
-  const fetch = createHandler((req) => app.handle(req), {
+  };
+  const app = createApp(httpDeps);
+  // Tenant content gets its own origin where the operator gave it one (docs/ARCHITECTURE.md, "Origins").
+  const appsApp = createAppsApp(httpDeps);
+  const handlerOpts = {
     bodyLimitBytes: config.bodyLimitBytes,
     logger,
     logRequests: config.logRequests,
-    onResponse: (path, status, seconds) => metrics.http(path, status, seconds),
-  });
-  const server = Bun.serve({
-    hostname: config.host,
-    port: config.port,
-    fetch,
-    // Bun's own cap answers in plain text; ours (in createHandler) answers JSON, so Bun's is a backstop.
-    maxRequestBodySize: config.bodyLimitBytes * 4 + 1024 * 1024,
-    idleTimeout: 120,
-    development: false,
-  });
+    onResponse: (path: string, status: number, seconds: number) => metrics.http(path, status, seconds),
+  };
+  const appsHandle = (req: Request) => appsApp.handle(req);
+  const listen = (port: number, handle: (req: Request) => Promise<Response> | Response) =>
+    Bun.serve({
+      hostname: config.host,
+      port,
+      fetch: createHandler(hostRouter(config.appsDomain, appsHandle, handle), handlerOpts),
+      // Bun's own cap answers in plain text; ours (in createHandler) answers JSON, so Bun's is a backstop.
+      maxRequestBodySize: config.bodyLimitBytes * 4 + 1024 * 1024,
+      idleTimeout: 120,
+      development: false,
+    });
+  const server = listen(config.port, (req) => app.handle(req));
+  let appsServer: ReturnType<typeof listen> | null = null;
+  try {
+    appsServer = config.appsPort >= 0 ? listen(config.appsPort, appsHandle) : null;
+  } catch (e) {
+    await server.stop(true);
+    throw new StartupError(`cannot listen on the apps port ${config.appsPort}: ${(e as Error).message}`);
+  }
   const port = server.port!;
   const shownHost = config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host;
-  const url = `http://${shownHost.includes(":") ? `[${shownHost}]` : shownHost}:${port}`;
-  if (!baseUrl) baseUrl = url;
+  const hostPart = shownHost.includes(":") ? `[${shownHost}]` : shownHost;
+  const url = `http://${hostPart}:${port}`;
+  const appsUrl = appsServer ? `http://${hostPart}:${appsServer.port}` : null;
+  urls.listening({ mainUrl: url, appsUrl });
 
   return {
     url,
     port,
+    appsUrl,
     config,
     adminTokenFile,
     bootstrapToken: created?.token ?? null,
@@ -301,6 +341,7 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
       scheduler.stop();
       clearInterval(usageTimer);
       await server.stop(true);
+      await appsServer?.stop(true);
       await queue.stop({ timeoutMs: 5000 });
       invocations.stop();
       keys.flushUsage();

@@ -55,6 +55,7 @@ addSettingFlags(
   try {
     const app = await boot(config, { announce: (line) => process.stdout.write(line + "\n\n") });
     process.stdout.write(`cantrip ${VERSION} listening on ${app.url}  (docs: ${app.url}/docs, dashboard: ${app.url}/)\n`);
+    if (app.appsUrl) process.stdout.write(`apps listening on ${app.appsUrl}  (/apps/{slug}/ on their own origin)\n`);
     const shutdown = async () => {
       await app.stop();
       process.exit(0);

@@ -1,13 +1,14 @@
 /** The public JSON shape of an agent (control API). */
 import type { agents } from "../db/schema";
+import type { PublicUrls } from "../lib/public-urls";
 import { iso } from "../lib/time";
 import type { Limits } from "../runtime/types";
 import { effectiveLimits, toPublic, type LimitPolicy } from "./limits";
 
 export type AgentRow = typeof agents.$inferSelect;
 
-/** `policy`: the operator's limit defaults and maxima, for the effective `limits` shown. */
-export function agentView(a: AgentRow, baseUrl: string, policy?: LimitPolicy) {
+/** `urls` gives the endpoint and app URLs (the app may live on its own origin); `policy`: the operator's limit defaults and maxima, for the effective `limits` shown. */
+export function agentView(a: AgentRow, urls: Pick<PublicUrls, "base" | "app">, policy?: LimitPolicy) {
   return {
     id: a.id,
     slug: a.slug,
@@ -20,8 +21,8 @@ export function agentView(a: AgentRow, baseUrl: string, policy?: LimitPolicy) {
     engine: a.engine,
     latestVersion: a.latestVersion,
     liveVersion: a.liveVersion,
-    endpointUrl: a.liveVersion === null ? null : endpointUrl(baseUrl, a.slug),
-    appUrl: a.liveVersion === null ? null : appUrl(baseUrl, a.slug),
+    endpointUrl: a.liveVersion === null ? null : endpointUrl(urls.base, a.slug),
+    appUrl: a.liveVersion === null ? null : urls.app(a.slug),
     allowedHosts: a.allowedHosts,
     /** What the next call runs with (public units: ms, MB, bytes, counts). */
     limits: toPublic(effectiveLimits(a.limits as Partial<Limits> | null, policy)),
@@ -35,8 +36,4 @@ export function agentView(a: AgentRow, baseUrl: string, policy?: LimitPolicy) {
 
 export function endpointUrl(baseUrl: string, slug: string): string {
   return `${baseUrl}/v1/invoke/${slug}`;
-}
-
-export function appUrl(baseUrl: string, slug: string): string {
-  return `${baseUrl}/apps/${slug}/`;
 }

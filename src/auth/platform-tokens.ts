@@ -92,6 +92,23 @@ export class PlatformTokenVerifier {
     return principal;
   }
 
+  /** The principal of an active (not revoked) token by id, or null; cached like `verify`. */
+  verifyId(tokenId: string): Principal | null {
+    const key = `id:${tokenId}`;
+    const hit = this.cache.get(key);
+    if (hit && hit.until > Date.now()) return hit.principal;
+    const row = this.db
+      .select({ id: platformTokens.id, workspaceId: platformTokens.workspaceId })
+      .from(platformTokens)
+      .where(and(eq(platformTokens.id, tokenId), isNull(platformTokens.revokedAt)))
+      .get();
+    if (!row) return null;
+    const principal = { workspaceId: row.workspaceId, tokenId: row.id };
+    if (this.cache.size > 10_000) this.cache.clear();
+    this.cache.set(key, { principal, until: Date.now() + this.ttlMs });
+    return principal;
+  }
+
   invalidate(): void {
     this.cache.clear();
   }

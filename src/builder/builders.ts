@@ -10,7 +10,7 @@ import { agents, versions } from "../db/schema";
 import { AppError } from "../errors";
 import type { AgentKeys } from "../auth";
 import type { AgentService, AgentRow, Schedules } from "../agents";
-import { appUrl } from "../agents/view";
+import type { PublicUrls } from "../lib/public-urls";
 import type { Deployer } from "../deploy";
 import type { CryptoBox } from "../lib/crypto-box";
 import { iso } from "../lib/time";
@@ -32,7 +32,7 @@ export class Builders {
       deployer: Deployer;
       keys: AgentKeys;
       box: CryptoBox;
-      baseUrl: () => string;
+      urls: Pick<PublicUrls, "app">;
       schedules: Schedules;
     },
   ) {}
@@ -102,7 +102,7 @@ export class Builders {
       name: a.name,
       slug: a.slug,
       status: a.status,
-      preview_url: appUrl(this.deps.baseUrl(), a.slug),
+      preview_url: this.deps.urls.app(a.slug),
       service_token: serviceToken,
       entrypoint: v?.entrypoint ?? null,
       job_type: a.jobType ?? "always_on",

@@ -1,5 +1,5 @@
 /**
- * The dashboard plugin serves the committed build with a strict CSP, the build in dist/ is
+ * The dashboard plugin serves the committed build with a strict, nonce-based CSP, the build in dist/ is
  * what the sources produce today, and nothing in it reaches for a CDN.
  */
 import { describe, expect, test } from "bun:test";
@@ -20,8 +20,15 @@ describe("dashboard", () => {
     const res = await get("/");
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toContain("text/html");
-    expect(res.headers.get("content-security-policy")).toContain("script-src 'self'");
+    // Only this response's nonced script runs: 'self' would admit any script under /apps/.
+    const csp = res.headers.get("content-security-policy")!;
+    const nonce = /script-src 'nonce-([A-Za-z0-9+/=]+)'/.exec(csp)?.[1];
+    expect(nonce).toBeDefined();
+    expect(csp).not.toMatch(/script-src[^;]*'self'/);
+    expect(csp).toContain("frame-ancestors 'none'");
     const html = await res.text();
+    expect(html).toContain(`<script nonce="${nonce}" src="/assets/app.js`);
+    expect((await (await get("/")).text()).includes(nonce!)).toBe(false); // fresh per response
     expect(html).toMatch(/\/assets\/app\.js\?v=[0-9a-f]{12}/);
     expect(html).toMatch(/\/assets\/app\.css\?v=[0-9a-f]{12}/);
   });

@@ -13,6 +13,7 @@ import type { GuestLogLine, GuestRequest, GuestResponse, SandboxRuntime } from "
 import type { InvocationLog } from "./invocation-log";
 import type { LiveCache, LiveEntry } from "./live-cache";
 import type { RateLimiter } from "./rate-limit";
+import { appRequestHeaders, appResponse, type AppOrigin } from "./app-headers";
 
 export interface GatewayOptions {
   rateLimitPerKey: number;
@@ -27,6 +28,8 @@ export interface AppCall {
   headers: Headers;
   body: Uint8Array | null;
   requestId: string;
+  /** Which origin the browser sees this app on; decides the header policy (app-headers.ts). */
+  origin: AppOrigin;
   /** Invocation-log source (default "app"; the per-app MCP server says "mcp"). */
   source?: string;
 }
@@ -35,8 +38,6 @@ export interface AppCall {
 export interface WorkspaceCaller {
   workspaceId: string;
 }
-
-const HOP_HEADERS = new Set(["authorization", "cookie", "host", "connection", "content-length", "transfer-encoding", "keep-alive", "upgrade"]);
 
 export class Gateway {
   constructor(
@@ -76,17 +77,12 @@ export class Gateway {
   async app(call: AppCall): Promise<Response> {
     const started = performance.now();
     const { entry, keyId } = this.admit(call.slug, call.headers.get("authorization"), false);
-    const headers: [string, string][] = [];
-    call.headers.forEach((v, k) => {
-      if (!HOP_HEADERS.has(k)) headers.push([k, v]);
-    });
+    const headers = appRequestHeaders(call.headers, call);
     headers.push(["x-request-id", call.requestId]);
     const req: GuestRequest = { method: call.method, url: `http://${call.slug}.cantrip.internal${call.pathAndQuery}`, headers, body: call.body };
     const path = call.pathAndQuery.split("?")[0]!;
     const res = await this.call(entry, keyId, req, started, call.requestId, call.source ?? "app", path);
-    const out = new Headers();
-    for (const [k, v] of res.headers) if (!HOP_HEADERS.has(k.toLowerCase()) && k.toLowerCase() !== "set-cookie") out.append(k, v);
-    return new Response(res.body.byteLength ? (res.body as Uint8Array<ArrayBuffer>) : null, { status: res.status, headers: out });
+    return appResponse(res.body, res.status, res.headers, { origin: call.origin, slug: call.slug });
   }
 
   /** The agent (for the app docs page), after the same key check as a call. */

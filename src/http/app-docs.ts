@@ -1,8 +1,11 @@
 /**
  * Per-backend API docs: an OpenAPI 3.1 document built from the live version's described
  * routes (the SDK's describe()), and a self-contained try-it page that asks for an agent
- * key and sends requests from the browser. No external assets.
+ * key and sends requests from the browser. No external assets; the page's one script and
+ * one stylesheet carry a per-response CSP nonce, and the agent key it is given stays in the
+ * page's memory (never in storage another page of the origin could read).
  */
+import { randomBytes } from "node:crypto";
 import type { Db } from "../db";
 import { getVersion } from "../deploy";
 import type { LiveEntry } from "../gateway";
@@ -40,10 +43,26 @@ export function backendOpenApi(db: Db, entry: LiveEntry, serverUrl: string) {
 
 const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
-export function tryItPage(slug: string, specUrl: string): string {
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+/** The try-it page's CSP: only its own nonced script and style, calls to its own origin, no framing. */
+export function tryItPageHeaders(nonce: string): Record<string, string> {
+  return {
+    "content-type": "text/html; charset=utf-8",
+    "cache-control": "no-store",
+    "content-security-policy": `default-src 'none'; script-src 'nonce-${nonce}'; style-src 'nonce-${nonce}'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`,
+    "x-frame-options": "DENY",
+    // An app page that opened this one (same apps origin) keeps no handle on it.
+    "cross-origin-opener-policy": "same-origin",
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "no-referrer",
+  };
+}
+
+/** The try-it page for `slug`, reading its OpenAPI document from `specUrl`; `nonce` goes into its CSP. */
+export function tryItPage(slug: string, specUrl: string): { html: string; nonce: string } {
+  const nonce = randomBytes(16).toString("base64");
+  const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>${esc(slug)} · API</title>
-<style>body{font:15px/1.5 system-ui,sans-serif;max-width:860px;margin:2rem auto;padding:0 1rem;color:#1b1b1f}
+<style nonce="${nonce}">body{font:15px/1.5 system-ui,sans-serif;max-width:860px;margin:2rem auto;padding:0 1rem;color:#1b1b1f}
 input,select,textarea,button{font:inherit}textarea{width:100%;min-height:8rem;font-family:ui-monospace,monospace}
 pre{background:#f4f4f6;padding:.75rem;overflow:auto;border-radius:6px}.route{border:1px solid #ddd;border-radius:6px;padding:.5rem .75rem;margin:.5rem 0}
 code{background:#f4f4f6;padding:0 .25rem;border-radius:3px}</style></head><body>
@@ -51,11 +70,10 @@ code{background:#f4f4f6;padding:0 .25rem;border-radius:3px}</style></head><body>
 <div id="routes"></div><h2>Try it</h2>
 <p><select id="method"><option>GET</option><option>POST</option><option>PUT</option><option>PATCH</option><option>DELETE</option></select>
 <input id="path" value="/" size="40"> <button id="send">Send</button></p><textarea id="body">{}</textarea><h3>Response</h3><pre id="out">—</pre>
-<script>
+<script nonce="${nonce}">
 const base=location.pathname.replace(/\\/_docs\\/?$/,"");const $=id=>document.getElementById(id);
-$("key").value=sessionStorage.getItem("cantrip-key-${esc(slug)}")||"";
-function hdrs(){const h={"content-type":"application/json"};const k=$("key").value.trim();if(k){h.authorization="Bearer "+k;sessionStorage.setItem("cantrip-key-${esc(slug)}",k)}return h}
-async function load(){const r=await fetch(${JSON.stringify(specUrl)},{headers:hdrs()});const j=await r.json();const box=$("routes");box.textContent="";
+function hdrs(){const h={"content-type":"application/json"};const k=$("key").value.trim();if(k)h.authorization="Bearer "+k;return h}
+async function load(){const r=await fetch(${JSON.stringify(specUrl).replace(/</g, "\\u003c")},{headers:hdrs()});const j=await r.json();const box=$("routes");box.textContent="";
 if(!r.ok){box.textContent=(j.error&&j.error.message)||("HTTP "+r.status);return}
 for(const [p,ops] of Object.entries(j.paths||{}))for(const [m,op] of Object.entries(ops)){const d=document.createElement("div");d.className="route";
 const s=op.requestBody?JSON.stringify(op.requestBody.content["application/json"].schema,null,1):"";d.innerHTML="<b></b> <code></code><pre></pre>";
@@ -66,4 +84,5 @@ const t0=performance.now();const r=await fetch(base+$("path").value,init);const 
 $("out").textContent=r.status+" ("+Math.round(performance.now()-t0)+" ms)\\n"+(()=>{try{return JSON.stringify(JSON.parse(txt),null,2)}catch{return txt}})()}
 $("load").onclick=load;$("send").onclick=send;load();
 </script></body></html>`;
+  return { html, nonce };
 }

@@ -1,5 +1,6 @@
 /**
- * Builds the Elysia application from its route files. Errors from any route are rendered
+ * Builds the Elysia applications from their route files: the platform's (API, dashboard,
+ * docs, and /apps sandboxed) and the apps listener's. Errors from any route are rendered
  * once, here, in the envelope of the API family the request belongs to.
  */
 import { Elysia } from "elysia";
@@ -23,6 +24,7 @@ import { v1GenerateRoutes } from "./routes/v1-generate";
 import { v1AdminRoutes } from "./routes/v1-admin";
 import { v1DownloadsRoutes } from "./routes/v1-downloads";
 import { v1ValidationRoutes } from "./routes/v1-validation";
+import { v1SessionRoutes } from "./routes/v1-session";
 
 export function createApp(deps: HttpDeps) {
   return new Elysia({ name: "cantrip" })
@@ -30,6 +32,7 @@ export function createApp(deps: HttpDeps) {
     .use(docsPlugin(deps.version))
     .use(dashboardRoutes())
     .use(healthRoutes(deps))
+    .use(v1SessionRoutes(deps))
     .use(metricsRoutes(deps))
     .use(mcpRoutes(deps))
     .use(v1AgentsRoutes(deps))
@@ -37,7 +40,7 @@ export function createApp(deps: HttpDeps) {
     .use(v1ScheduleRoutes(deps))
     .use(v1DeployRoutes(deps))
     .use(v1InvokeRoutes(deps))
-    .use(appsRoutes(deps))
+    .use(appsRoutes(deps, "platform"))
     .use(v1GenerateRoutes(deps))
     .use(v1ValidationRoutes(deps))
     .use(v1DownloadsRoutes(deps))
@@ -48,3 +51,13 @@ export function createApp(deps: HttpDeps) {
 }
 
 export type App = ReturnType<typeof createApp>;
+
+/**
+ * The apps listener's application (CANTRIP_APPS_PORT): /apps/{slug}/... only, on an origin
+ * that holds no platform credential, so backends' pages run there without the sandbox.
+ */
+export function createAppsApp(deps: HttpDeps) {
+  return new Elysia({ name: "cantrip-apps" })
+    .onError(({ code, error, request }) => renderError(code, error, request, deps.logger))
+    .use(appsRoutes(deps, "apps"));
+}

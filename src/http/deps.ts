@@ -5,9 +5,11 @@
 import type { Database } from "bun:sqlite";
 import type { Config } from "../config";
 import type { Db } from "../db";
-import type { PlatformTokenVerifier, TokenSigner } from "../auth";
+import type { TokenSigner } from "../auth";
+import type { RequestAuth } from "./auth";
 import type { JobsPort } from "./jobs-port";
 import type { Logger } from "./logger";
+import type { PublicUrls } from "../lib/public-urls";
 import type { AgentKeys } from "../auth";
 import type { AgentService, Schedules } from "../agents";
 import type { Deployer } from "../deploy";
@@ -29,9 +31,12 @@ export interface HttpDeps {
   config: Config;
   /** Public base URL, without a trailing slash. */
   baseUrl: string;
+  /** The platform's and the apps' public URLs (apps may have their own origin). */
+  urls: PublicUrls;
   version: string;
   logger: Logger;
-  verifier: PlatformTokenVerifier;
+  /** Resolves a request's principal: bearer platform token or dashboard session cookie + CSRF token. */
+  verifier: RequestAuth;
   ready(): Promise<ReadyCheck>;
   agents: AgentService;
   deployer: Deployer;

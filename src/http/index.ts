@@ -1,4 +1,6 @@
-export { createApp, type App } from "./app";
+export { createApp, createAppsApp, type App } from "./app";
+export { appSlugOfHost, hostRouter } from "./apps-host";
+export { RequestAuth } from "./auth";
 export { createHandler, type HandlerOptions } from "./server";
 export { createLogger, silentLogger, type Logger } from "./logger";
 export type { HttpDeps, ReadyCheck } from "./deps";

@@ -1,13 +1,15 @@
 /**
  * The outer request wrapper around the Elysia app: assigns the request id, refuses
  * oversize bodies (413) and non-JSON bodies on JSON routes (415) before anything parses
- * them, stamps `x-request-id` on every response, and writes one log line per request.
+ * them, stamps `x-request-id` and the baseline security headers on every response, and
+ * writes one log line per request.
  */
 import { AppError } from "../errors";
 import { errorResponse, familyOf } from "./envelope";
 import type { Logger } from "./logger";
 import { setRequestId } from "./request-context";
 import { randomBase62 } from "../lib/ids";
+import { applyBaseline } from "./security-headers";
 
 export interface HandlerOptions {
   bodyLimitBytes: number;
@@ -78,6 +80,7 @@ export function createHandler(handle: (req: Request) => Promise<Response> | Resp
       res = new Response(res.body, { status: res.status, statusText: res.statusText, headers: new Headers(res.headers) });
       res.headers.set("x-request-id", requestId);
     }
+    applyBaseline(res);
     opts.onResponse?.(url.pathname, res.status, (performance.now() - started) / 1000);
     if (opts.logRequests) {
       opts.logger.info("request", {

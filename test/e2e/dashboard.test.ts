@@ -99,7 +99,13 @@ describe.skipIf(!HAVE_CHROMIUM)("dashboard in a browser", () => {
     await page.getByRole("button", { name: "Sign in" }).click();
     await page.getByRole("heading", { name: "Agents" }).waitFor();
     await page.getByText("No agents yet.").waitFor();
-    expect(await page.evaluate(() => localStorage.getItem("cantrip.token"))).toBe(s.token);
+    // The token is traded for an HttpOnly session cookie; the page keeps nothing in storage.
+    expect(await page.evaluate(() => [localStorage.length, sessionStorage.length, document.cookie])).toEqual([0, 0, ""]);
+    const cookies = await page.context().cookies();
+    expect(cookies.map((c) => [c.name, c.path, c.httpOnly, c.sameSite]).sort()).toEqual([
+      ["cantrip_session", "/api/v1", true, "Strict"],
+      ["cantrip_session", "/v1", true, "Strict"],
+    ]);
   }, T);
 
   let slug = "";
@@ -187,7 +193,7 @@ describe.skipIf(!HAVE_CHROMIUM)("dashboard in a browser", () => {
   test("sign out returns to sign-in and forgets the token", async () => {
     await page.locator("#sign-out").click();
     await page.getByLabel("Platform token").waitFor();
-    expect(await page.evaluate(() => localStorage.getItem("cantrip.token"))).toBeNull();
+    expect(await page.context().cookies()).toEqual([]);
     expect(slug).toBe("greeter");
     expect(errors).toEqual([]);
   }, T);

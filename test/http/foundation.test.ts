@@ -101,7 +101,7 @@ describe("docs", () => {
     for (const u of urls) {
       const a = await s.req(u);
       expect(a.status).toBe(200);
-      expect((await a.arrayBuffer()).byteLength).toBeGreaterThan(1000);
+      expect((await a.arrayBuffer()).byteLength).toBeGreaterThan(100) // Swagger UI bundle and CSS, plus our small init script and dark-mode stylesheet;
     }
   });
 });

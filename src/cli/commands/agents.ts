@@ -63,7 +63,9 @@ export function registerAgentCommands(program: Command, g: () => GlobalOptions) 
         const s = (await client.request("GET", `/v1/deploy/${a.id}/status`)).data;
         if (s.deployment?.status !== "deploying") {
           if (s.deployment?.status === "failed") throw new (await import("../client")).ApiError(502, s.deployment.error?.code ?? "deploy_failed", s.deployment.error?.message ?? "deployment failed");
-          return print(g(), { data: s }, () => `deployed ${a.slug} v${s.liveVersion}\nendpoint: ${s.endpointUrl}`);
+          // The app URL names the apps origin when the server has one (CANTRIP_APPS_*).
+          const appUrl = (await resolveAgent(client, a.id)).appUrl as string | null;
+          return print(g(), { data: s }, () => `deployed ${a.slug} v${s.liveVersion}\nendpoint: ${s.endpointUrl}\napp: ${appUrl}`);
         }
         await Bun.sleep(200);
       }

@@ -1,9 +1,13 @@
 /**
- * The dashboard's only way to the server: the public HTTP API with the platform token from
- * localStorage as `Authorization: Bearer`. Both API families' error envelopes carry
- * `error.code`, so every failure becomes one ApiError; a 401 on a platform route signs out.
+ * The dashboard's only way to the server: the public HTTP API, authenticated by the
+ * session cookie that `POST /v1/session` sets (HttpOnly: no script can read it) plus the
+ * session's CSRF token, which lives only in this page's memory and goes out as
+ * `X-CSRF-Token`. Nothing is kept in localStorage or sessionStorage. Both API families'
+ * error envelopes carry `error.code`, so every failure becomes one ApiError; a 401 on a
+ * platform route signs out.
  */
-const TOKEN_KEY = "cantrip.token";
+const CSRF_HEADER = "x-csrf-token";
+let csrfToken: string | null = null;
 
 export class ApiError extends Error {
   constructor(
@@ -17,14 +21,29 @@ export class ApiError extends Error {
 }
 
 export const session = {
-  get token(): string | null {
-    return localStorage.getItem(TOKEN_KEY);
+  get signedIn(): boolean {
+    return csrfToken !== null;
   },
-  signIn(token: string): void {
-    localStorage.setItem(TOKEN_KEY, token);
+  /** On page load: is the session cookie still good? Picks up its CSRF token if so. */
+  async resume(): Promise<boolean> {
+    const r = await fetch("/v1/session", { headers: { accept: "application/json" } });
+    csrfToken = r.ok ? ((await parse(r)) as { data: { csrfToken: string | null } }).data.csrfToken : null;
+    return csrfToken !== null;
   },
-  signOut(): void {
-    localStorage.removeItem(TOKEN_KEY);
+  /** Trades a platform token for a session cookie; throws ApiError when it is refused. */
+  async signIn(token: string): Promise<void> {
+    const r = await fetch("/v1/session", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ token }) });
+    const body = await parse(r);
+    if (!r.ok) throw errorOf(r.status, body);
+    csrfToken = (body as { data: { csrfToken: string } }).data.csrfToken;
+  },
+  async signOut(): Promise<void> {
+    csrfToken = null;
+    await fetch("/v1/session", { method: "DELETE" }).catch(() => undefined);
+  },
+  /** Forget the session locally (the server no longer accepts it). */
+  forget(): void {
+    csrfToken = null;
   },
   /** Set by the router: called when the server no longer accepts the token. */
   onExpired: (_message: string) => {},
@@ -33,7 +52,7 @@ export const session = {
 export interface CallOptions {
   method?: string;
   body?: unknown;
-  /** Use this bearer instead of the stored platform token (sign-in check, agent keys). */
+  /** Send this bearer instead of the session (agent keys); null sends no credential. */
   bearer?: string | null;
 }
 
@@ -55,8 +74,9 @@ export function errorOf(status: number, body: unknown): ApiError {
 /** A raw call: returns status and parsed body without throwing on HTTP errors. */
 export async function call(path: string, opts: CallOptions = {}): Promise<{ status: number; body: unknown }> {
   const headers: Record<string, string> = {};
-  const bearer = opts.bearer === undefined ? session.token : opts.bearer;
-  if (bearer) headers.authorization = `Bearer ${bearer}`;
+  if (opts.bearer === undefined) {
+    if (csrfToken) headers[CSRF_HEADER] = csrfToken;
+  } else if (opts.bearer) headers.authorization = `Bearer ${opts.bearer}`;
   let body: string | undefined;
   if (opts.body !== undefined) {
     headers["content-type"] = "application/json";

@@ -1,6 +1,6 @@
 /**
  * The dashboard's entry point and hash router (#/agents/…, so the server only serves `/`).
- * It shows sign-in until a platform token is stored, draws the top bar, and gives each
+ * It shows sign-in until the server confirms a session, draws the top bar, and gives each
  * page a fresh Page whose timers and streams stop on navigation.
  */
 import { session } from "./api";
@@ -42,8 +42,8 @@ function nav(active: string): HTMLElement {
       {
         class: "ghost",
         id: "sign-out",
-        onclick: () => {
-          session.signOut();
+        onclick: async () => {
+          await session.signOut();
           notice = "Signed out.";
           render();
         },
@@ -56,7 +56,7 @@ function nav(active: string): HTMLElement {
 function render(): void {
   current?.leave();
   current = null;
-  if (!session.token) {
+  if (!session.signedIn) {
     signInPage(app, notice, () => {
       notice = null;
       render();
@@ -78,9 +78,16 @@ function render(): void {
 }
 
 session.onExpired = (message) => {
-  session.signOut();
+  session.forget();
   notice = message;
   render();
 };
 window.addEventListener("hashchange", render);
-render();
+// Earlier versions kept the platform token here; a credential must not outlive the upgrade.
+try {
+  localStorage.removeItem("cantrip.token");
+} catch {}
+void session
+  .resume()
+  .catch(() => false)
+  .then(render);

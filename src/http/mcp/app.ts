@@ -107,7 +107,7 @@ export function appTools(deps: HttpDeps, entry: LiveEntry, call: { authorization
           headers.set("content-type", "application/json");
           body = new TextEncoder().encode(JSON.stringify(req.body));
         }
-        const res = await deps.gateway.app({ slug: entry.agent.slug, method, pathAndQuery: req.pathAndQuery, headers, body, requestId: call.requestId, source: "mcp" });
+        const res = await deps.gateway.app({ slug: entry.agent.slug, method, pathAndQuery: req.pathAndQuery, headers, body, requestId: call.requestId, source: "mcp", origin: "platform" }); // read as data by the MCP server, never rendered
         const text = await res.text();
         let value: unknown = text;
         try {

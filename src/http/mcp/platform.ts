@@ -59,7 +59,7 @@ function followJob(deps: HttpDeps, jobId: string, ms: number, ctx: ToolContext):
 
 /** The platform tools for one workspace. `requestId` tags calls made through the gateway. */
 export function platformTools(deps: HttpDeps, workspaceId: string, requestId: string): Tool[] {
-  const view = (a: AgentRow) => agentView(a, deps.baseUrl);
+  const view = (a: AgentRow) => agentView(a, deps.urls, deps.limits);
   const agentOf = (ref: string) => (ref.startsWith("agent_") ? getAgent(deps.db, workspaceId, ref) : getAgentBySlug(deps.db, workspaceId, ref));
   const jobView = (job: JobRow) => {
     const agent = job.agentId ? deps.db.select({ id: agents.id, slug: agents.slug }).from(agents).where(eq(agents.id, job.agentId)).get() : undefined;

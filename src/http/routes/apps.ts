@@ -2,22 +2,36 @@
  * /apps/{slug}/...: every method and path goes to the deployed backend's fetch handler
  * (agent key required unless the agent is public). /apps/{slug}/_docs serves the backend's
  * OpenAPI document, built from its declared schemas, and a small try-it page;
- * /apps/{slug}/_mcp serves the backend as an MCP server (src/http/mcp/app.ts).
+ * /apps/{slug}/_mcp serves the backend as an MCP server (src/http/mcp/app.ts). The same
+ * routes are mounted on the platform's listener (origin "platform": sandboxed) and on the
+ * apps listener (origin "apps"); host-routed requests ({slug}.<apps domain>) arrive here
+ * rewritten to /apps/{slug}/... with origin "own" (see ../apps-host.ts).
  */
 import { Elysia } from "elysia";
+import type { AppOrigin } from "../../gateway";
 import type { HttpDeps } from "../deps";
-import { requestIdOf } from "../request-context";
-import { backendOpenApi, tryItPage } from "../app-docs";
+import { appOriginOf, requestIdOf } from "../request-context";
+import { backendOpenApi, tryItPage, tryItPageHeaders } from "../app-docs";
 import { appTools } from "../mcp/app";
 import { serveMcp } from "../mcp/serve";
 
-export function appsRoutes(deps: HttpDeps) {
+export function appsRoutes(deps: HttpDeps, served: AppOrigin) {
   const forward = async ({ request, params }: { request: Request; params: { slug: string } }) => {
+    const origin = appOriginOf(request) ?? served;
     const url = new URL(request.url);
     const prefix = `/apps/${params.slug}`;
+    // The path the browser sees: an app on its own host has no /apps/{slug} prefix.
+    const seen = origin === "own" ? "" : prefix;
+    if (origin === "apps" && url.pathname === prefix) {
+      // On the shared apps origin a response at /apps/{slug} (no slash) would sit in the
+      // directory /apps/: a service worker script there could claim scope /apps/ (every app),
+      // a cookie's default path would be /apps. Send the browser into the app's own directory.
+      return new Response(null, { status: 308, headers: { location: `${prefix}/${url.search}` } });
+    }
     const rest = url.pathname.slice(prefix.length) || "/";
     if (rest === "/_docs" || rest === "/_docs/") {
-      return new Response(tryItPage(params.slug, `${prefix}/_docs/openapi.json`), { headers: { "content-type": "text/html; charset=utf-8" } });
+      const { html, nonce } = tryItPage(params.slug, `${seen}/_docs/openapi.json`);
+      return new Response(html, { headers: tryItPageHeaders(nonce) });
     }
     if (rest === "/_mcp" || rest === "/_mcp/") {
       const authorization = request.headers.get("authorization");
@@ -27,7 +41,7 @@ export function appsRoutes(deps: HttpDeps) {
     }
     if (rest === "/_docs/openapi.json") {
       const entry = deps.gateway.entryFor(params.slug, request.headers.get("authorization"));
-      return Response.json(backendOpenApi(deps.db, entry, `${deps.baseUrl}${prefix}`));
+      return Response.json(backendOpenApi(deps.db, entry, deps.urls.app(params.slug).replace(/\/$/, "")));
     }
     const body = request.method === "GET" || request.method === "HEAD" ? null : new Uint8Array(await request.arrayBuffer());
     return deps.gateway.app({
@@ -37,9 +51,10 @@ export function appsRoutes(deps: HttpDeps) {
       headers: request.headers,
       body: body && body.byteLength ? body : null,
       requestId: requestIdOf(request),
+      origin,
     });
   };
-  return new Elysia({ name: "apps" })
+  return new Elysia({ name: "apps", seed: served })
     .all("/apps/:slug", forward, { parse: "none", detail: { hide: true } })
     .all("/apps/:slug/*", forward, { parse: "none", detail: { hide: true } });
 }

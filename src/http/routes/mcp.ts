@@ -10,7 +10,7 @@ import { serveMcp } from "../mcp/serve";
 
 export function mcpRoutes(deps: HttpDeps) {
   const handle = ({ request }: { request: Request }) => {
-    const principal = deps.verifier.verify(request.headers.get("authorization"));
+    const principal = deps.verifier.tokens.verify(request.headers.get("authorization"));
     return serveMcp(
       request,
       { name: "cantrip", version: deps.version, instructions: "Tools for cantrip, a platform that turns plain-English requirements into running backend APIs: generate, deploy, call and inspect backends, or run a builder conversation." },

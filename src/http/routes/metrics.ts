@@ -19,7 +19,7 @@ export function metricsRoutes(deps: HttpDeps) {
     "/metrics",
     async ({ request }) => {
       const header = request.headers.get("authorization");
-      if (!isMetricsToken(header, deps.config.metricsToken)) deps.verifier.verify(header);
+      if (!isMetricsToken(header, deps.config.metricsToken)) deps.verifier.tokens.verify(header);
       const { body, contentType } = await deps.metrics.scrape();
       return new Response(body, { headers: { "content-type": contentType, "cache-control": "no-store" } });
     },

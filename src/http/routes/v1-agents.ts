@@ -10,7 +10,7 @@ import type { HttpDeps } from "../deps";
 import { Agent, CreateAgentBody, Deployment, LimitsInput, PageQuery, SourceBody, Version, data } from "../schemas";
 
 export function v1AgentsRoutes(deps: HttpDeps) {
-  const view = (a: Parameters<typeof agentView>[0]) => agentView(a, deps.baseUrl, deps.limits);
+  const view = (a: Parameters<typeof agentView>[0]) => agentView(a, deps.urls, deps.limits);
   return new Elysia({ name: "v1-agents", prefix: "/v1/agents" })
     .use(authPlugin(deps.verifier))
     .get(

@@ -29,7 +29,7 @@ export function v1GenerateRoutes(deps: HttpDeps) {
         // EventSource cannot send headers: a signed stream token in ?token= works too.
         let workspaceId: string;
         if (query.token) workspaceId = deps.signer.verify(query.token, "stream", params.jobId);
-        else workspaceId = deps.verifier.verify(request.headers.get("authorization")).workspaceId;
+        else workspaceId = deps.verifier.principalOf(request).workspaceId;
         const job = jobFor(workspaceId, params.jobId);
         const last = Number(request.headers.get("last-event-id") ?? query.lastEventId ?? 0);
         return jobEventStream(deps.jobs, job.id, Number.isFinite(last) ? last : 0);

@@ -23,7 +23,8 @@ export function agentHeader(ctx: AgentContext): HTMLElement {
         h(
           "div",
           { class: "actions" },
-          h("a", { class: "button", href: `/apps/${encodeURIComponent(a.slug)}/_docs`, target: "_blank", rel: "noopener" }, "OpenAPI docs"),
+          // The app's docs live with the app, on its own origin when it has one.
+          h("a", { class: "button", href: `${a.appUrl ?? `/apps/${encodeURIComponent(a.slug)}/`}_docs`, target: "_blank", rel: "noopener" }, "OpenAPI docs"),
           h("button", { class: "primary", id: "deploy-latest", disabled: BUSY.has(a.status) || a.latestVersion === null, onclick: () => act(() => api(`/v1/deploy/${a.id}`, { method: "POST", body: {} })) }, "Deploy latest"),
           h(
             "button",

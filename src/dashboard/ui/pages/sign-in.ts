@@ -1,8 +1,8 @@
 /**
- * Sign-in: the user pastes a platform token (ctp_pt_...); it is checked against the API
- * with one cheap call before it is stored in localStorage.
+ * Sign-in: the user pastes a platform token (ctp_pt_...); `POST /v1/session` checks it and
+ * sets an HttpOnly session cookie. The token itself is not kept by the page.
  */
-import { call, errorOf, session } from "../api";
+import { session } from "../api";
 import { h, mount } from "../dom";
 
 export function signInPage(root: HTMLElement, notice: string | null, done: () => void): void {
@@ -18,9 +18,7 @@ export function signInPage(root: HTMLElement, notice: string | null, done: () =>
         const token = input.value.trim();
         button.disabled = true;
         try {
-          const r = await call("/v1/agents?limit=1", { bearer: token });
-          if (r.status !== 200) throw errorOf(r.status, r.body);
-          session.signIn(token);
+          await session.signIn(token);
           done();
         } catch (err) {
           const code = (err as { code?: string }).code;
@@ -34,7 +32,7 @@ export function signInPage(root: HTMLElement, notice: string | null, done: () =>
     h("p", { class: "muted" }, "Turn plain-English requirements into sandboxed backend APIs."),
     h("label", { for: "token" }, "Platform token"),
     input,
-    h("p", { class: "hint" }, "The admin token is printed once at first start and saved in ", h("code", null, "<data-dir>/admin-token"), ". It is kept in this browser's local storage."),
+    h("p", { class: "hint" }, "The admin token is printed once at first start and saved in ", h("code", null, "<data-dir>/admin-token"), ". It is exchanged for a session cookie that no page script can read; the token is not stored."),
     msg,
     button,
   );
