@@ -80,12 +80,15 @@ function webTests(name: string, engine: EngineFactory) {
         const bad = await crypto.subtle.verify("HMAC", key, sig.map((x, i) => i === 0 ? x ^ 1 : x), enc.encode(${JSON.stringify(payload)}));
         const d = hex(new Uint8Array(await crypto.subtle.digest("SHA-256", enc.encode(${JSON.stringify(payload)}))));
         let rsa; try { await crypto.subtle.generateKey({ name: "RSASSA-PKCS1-v1_5", modulusLength: 8192, publicExponent: new Uint8Array([1, 0, 1]), hash: "SHA-256" }, false, ["sign"]); } catch (e) { rsa = e.name; }
+        const rsaAlg = { name: "RSASSA-PKCS1-v1_5", modulusLength: 1024, publicExponent: new Uint8Array([1, 0, 1]), hash: "SHA-256" };
+        let rsaKeys = 0, rsaCap;
+        try { for (let i = 0; i < 6; i++) { await crypto.subtle.generateKey(rsaAlg, false, ["sign"]); rsaKeys++; } } catch (e) { rsaCap = e.message; }
         const pair = await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, false, ["sign", "verify"]);
         let priv; try { await crypto.subtle.exportKey("jwk", pair.privateKey); } catch (e) { priv = e.name; }
         const es = { jwk: await crypto.subtle.exportKey("jwk", pair.publicKey), sig: hex(new Uint8Array(await crypto.subtle.sign({ name: "ECDSA", hash: "SHA-256" }, pair.privateKey, enc.encode("header.payload")))), priv };
-        return { es, sig: hex(sig), ok, bad, d, rsa, exported: await crypto.subtle.importKey("jwk", { kty: "oct", k: "c2VjcmV0", alg: "HS256" }, { name: "HMAC", hash: "SHA-256" }, true, ["sign"]).then((k) => crypto.subtle.exportKey("raw", k)).then((b) => new TextDecoder().decode(b)) };`);
+        return { es, rsaKeys, rsaCap, sig: hex(sig), ok, bad, d, rsa, exported: await crypto.subtle.importKey("jwk", { kty: "oct", k: "c2VjcmV0", alg: "HS256" }, { name: "HMAC", hash: "SHA-256" }, true, ["sign"]).then((k) => crypto.subtle.exportKey("raw", k)).then((b) => new TextDecoder().decode(b)) };`);
       const { es, ...rest } = r;
-      expect(rest).toEqual({ sig: want, ok: true, bad: false, d: digest, rsa: "NotSupportedError", exported: "secret" });
+      expect(rest).toEqual({ rsaKeys: 4, rsaCap: "crypto.subtle: at most 4 RSA key generations per call", sig: want, ok: true, bad: false, d: digest, rsa: "NotSupportedError", exported: "secret" });
       // An ES256 signature made in the guest verifies in Bun with the exported public JWK; the private key stays unexportable.
       expect(es.priv).toBe("InvalidAccessError");
       const pub = await crypto.subtle.importKey("jwk", es.jwk, { name: "ECDSA", namedCurve: "P-256" }, false, ["verify"]);
