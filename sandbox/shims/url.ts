@@ -1,11 +1,9 @@
 /**
  * URL and URLSearchParams: core-js-pure's WHATWG implementation (URL Standard parsing,
- * setters, IDNA via punycode, IPv4/IPv6 hosts, URL.parse/canParse, searchParams), bundled
- * into the prelude. Measured in a fresh guest interpreter it costs a fraction of
- * whatwg-url's evaluation time and heap (see README, "Web platform in the guest").
+ * setters, IDNA via punycode, IPv4/IPv6 hosts, URL.parse/canParse, searchParams). It is
+ * bundled as its own prelude part (see sandbox/build-prelude.ts) and taken from there.
  */
-import CoreURL from "core-js-pure/actual/url/index.js";
-import CoreURLSearchParams from "core-js-pure/actual/url-search-params/index.js";
+import { URL as CoreURL, URLSearchParams as CoreURLSearchParams } from "cantrip:libs";
 
 export const URL = CoreURL as unknown as typeof globalThis.URL;
 export type URL = globalThis.URL;
