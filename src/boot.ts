@@ -24,6 +24,7 @@ import type { GenerationLlm } from "./generate/ports";
 import { AppError } from "./errors";
 import { appSlugOfHost, createApp, createAppsApp, createHandler, createLogger, hostRouter, RequestAuth, type HttpDeps, type Logger } from "./http";
 import { PublicUrls } from "./lib/public-urls";
+import { errorResponse } from "./http/envelope";
 import { createQueue, type Queue } from "./jobs";
 import { createLlm } from "./llm";
 import { CryptoBox } from "./lib/crypto-box";
@@ -31,6 +32,8 @@ import { createBundler } from "./bundle";
 import { createRuntime, createSqliteKv, runSelftest, serverEngines } from "./runtime";
 import type { SandboxRuntime } from "./runtime/types";
 import { newId } from "./lib/ids";
+import { HealthCounters, installLastResort, reportLoopFailure, startLoop, type Loop } from "./health";
+import { Pruner } from "./retention";
 import { ensurePrivateDir, ensurePrivateFile } from "./lib/private-files";
 import { reconcile } from "./reconcile";
 import { claimServer, snapshotDatabase } from "./ops";
@@ -53,7 +56,19 @@ export interface Cantrip {
   /** The admin token minted by this start, if the database was empty. */
   bootstrapToken: string | null;
   /** Internals for tests and benchmarks (the clock-driven scheduler, the queue...). */
-  internals: { queue: Queue; scheduler: Scheduler; runtime: SandboxRuntime; invocations: InvocationLog; keys: AgentKeys; sqlite: import("bun:sqlite").Database };
+  internals: {
+    queue: Queue;
+    scheduler: Scheduler;
+    runtime: SandboxRuntime;
+    invocations: InvocationLog;
+    keys: AgentKeys;
+    sqlite: import("bun:sqlite").Database;
+    /** The host's health counters (what /readyz details and, later, metrics show). */
+    counters: HealthCounters;
+    /** The background loops by name (see LoopName). */
+    loops: Map<LoopName, Loop>;
+    pruner: Pruner;
+  };
   stop(): Promise<void>;
 }
 
@@ -61,9 +76,14 @@ export interface BootOptions {
   logger?: Logger;
   /** Print the bootstrap token banner (the CLI does; tests do not). */
   announce?: (line: string) => void;
-  /** Start the scheduler's timer (tests drive it with internals.scheduler.tick instead). */
+  /** Start the scheduler's loops (tests drive it with internals.scheduler.tick instead). */
   scheduler?: boolean;
+  /** Override the period of background loops (tests use short periods). */
+  loopIntervalsMs?: Partial<Record<LoopName, number>>;
 }
+
+/** Every background loop the server runs, by the name its failures are logged and counted under. */
+export type LoopName = "invocation-log" | "key-usage" | "scheduler" | "error-rate-monitor" | "retention";
 
 export class StartupError extends Error {}
 
@@ -112,6 +132,8 @@ function checkAppsDomain(config: Config): void {
 export async function boot(config: Config, opts: BootOptions = {}): Promise<Cantrip> {
   checkAppsDomain(config);
   const logger = opts.logger ?? createLogger(config.logFormat);
+  const counters = new HealthCounters();
+  const health = { logger, counters };
   const dataDir = resolve(config.dataDir);
   checkDataDir(dataDir, logger);
   let opened;
@@ -121,6 +143,7 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
     throw new StartupError(`cannot open database in ${dataDir}: ${(e as Error).message}`);
   }
   const { db, sqlite } = opened;
+  if (opened.convertedToIncrementalVacuum) logger.info("database converted to auto_vacuum=incremental (one-time VACUUM)", { dataDir });
   const releaseServer = claimServer(dataDir);
   // Files an older cantrip (or a copy) may have left readable by others.
   for (const f of ["admin-token", "secret.key", "node-id"]) ensurePrivateFile(join(dataDir, f), (message, fields) => logger.warn(message, fields), { create: false });
@@ -144,7 +167,7 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
     scheduling: { agentConcurrency: config.sandboxAgentConcurrency, agentQueue: config.sandboxAgentQueue, queueWaitMs: config.sandboxQueueWaitMs, heavyCpuMs: config.sandboxHeavyCpuMs },
     kv: createSqliteKv(db),
     secrets: (agentId: string, name: string) => credentials.resolve(agentId, name),
-    egress: { allowPrivate: config.egressAllowPrivate, allowHosts: config.egressAllowHosts },
+    egress: { allowPrivate: config.egressAllowPrivate, allowHosts: config.egressAllowHosts, onRequest: (outcome) => metrics.egressRequest(outcome) },
     engine: serverEngines({ sandbox: config.sandbox, node: config.node }),
   });
   const bundler = createBundler({ dataDir });
@@ -152,9 +175,13 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
   const dbFile = join(dataDir, "cantrip.db");
   const metrics = new Metrics(
     {
-      sandbox: () => ({ ...runtime.stats(), memoryBudgetBytes: config.sandboxMemoryBudgetMb * 1024 * 1024 }),
+      sandbox: () => {
+        const st = runtime.stats();
+        return { ...st, memoryBudgetBytes: config.sandboxMemoryBudgetMb * 1024 * 1024, queued: st.lanes.light.queued + st.lanes.heavy.queued + st.lanes.load.queued };
+      },
       queue: () => queue.depth(),
-      database: () => ({ sizeBytes: fileSize(dbFile) + fileSize(`${dbFile}-wal`) }),
+      database: () => ({ sizeBytes: fileSize(dbFile) + fileSize(`${dbFile}-wal`), prunedRows: counters.rowsPruned, droppedRows: counters.rowsDropped }),
+      backgroundFailures: () => Object.entries(counters.snapshot().loopFailures).map(([loop, count]) => ({ loop, count })),
     },
     { agentLabelLimit: config.metricsAgentLabels },
   );
@@ -162,7 +189,7 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
     db,
     concurrency: config.jobConcurrency,
     workerId: nodeId(dataDir),
-    onError: (e, where) => logger.error("queue error", { where, error: String(e) }),
+    onError: (e, where) => reportLoopFailure(`job-runner:${where}`, e, health),
     onAttempt: (a) => metrics.job(a.kind, a.outcome, a.ms / 1000),
   });
   const llm = createLlm({
@@ -186,14 +213,29 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
   const invocations = new InvocationLog(db, {
     onRecord: (row) =>
       metrics.invocation(row.agentId, () => slugOf(row.agentId), row.source ?? "invoke", row.errorCode ?? (row.status >= 500 ? "5xx" : "ok"), row.latencyMs / 1000),
+    onDropped: (rows, reason) => {
+      counters.rowsDropped += rows;
+      logger.warn("invocation log rows dropped (cannot be written)", { rows, reason, totalDropped: counters.rowsDropped });
+    },
   });
-  const gateway = new Gateway({ keys, live, runtime, log: invocations, limiter: new RateLimiter() }, { rateLimitPerKey: config.rateLimitPerKey, rateLimitPerAgent: config.rateLimitPerAgent });
+  const gateway = new Gateway(
+    { keys, live, runtime, log: invocations, limiter: new RateLimiter() },
+    {
+      rateLimitPerKey: config.rateLimitPerKey,
+      rateLimitPerAgent: config.rateLimitPerAgent,
+      rateLimitAnonClient: config.rateLimitAnonClient,
+      rateLimitAnonAgent: config.rateLimitAnonAgent,
+    },
+  );
   const deployer = new Deployer({ db, runtime, serverLimits: limits });
   deployer.onLiveChange = (agentId) => live.invalidate(agentId);
   deployer.enqueue = (tx, payload, meta) => queue.enqueueInTx(tx, "deploy", payload, meta).id;
   const agentsSvc = new AgentService({ db, bundler, runtime, defaultEngine: config.sandbox, serverLimits: limits });
   agentsSvc.onLimitsChanged = (agentId) => live.invalidate(agentId);
   agentsSvc.onDeleted = (agentId) => {
+    // Synchronous with the DELETE, so no flush runs in between: the agent's buffered rows
+    // (which the cascade would have removed) are discarded instead of breaking the foreign key.
+    invocations.forgetAgent(agentId);
     keys.forgetAgent(agentId);
     live.invalidate(agentId);
   };
@@ -226,9 +268,31 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
   if (recovered.requeued.length || recovered.failed.length) logger.warn("recovered interrupted jobs", recovered);
   reconcile(db, queue, deployer);
   queue.start();
-  invocations.start();
-  const usageTimer = setInterval(() => keys.flushUsage(), 5000);
-  if (opts.scheduler !== false) scheduler.start();
+  const pruner = new Pruner(
+    sqlite,
+    { maxAgeDays: config.retentionDays, maxInvocations: config.retentionInvocations, maxLogLines: config.retentionLogLines, maxLogBytes: config.retentionLogBytes },
+    { dbFile },
+  );
+  const retentionPass = async () => {
+    const r = await pruner.prune();
+    counters.rowsPruned += r.invocations + r.logs;
+    counters.jobsPruned += r.jobs;
+    counters.pagesFreed += r.pagesFreed;
+    counters.dbBytes = pruner.dbBytes();
+    if (r.invocations || r.logs || r.jobs)
+      logger.info("retention", { invocationsPruned: r.invocations, logsPruned: r.logs, jobsPruned: r.jobs, pagesFreed: r.pagesFreed, dbBytes: counters.dbBytes, rowsDropped: counters.rowsDropped });
+  };
+  const every = (name: LoopName, ms: number) => opts.loopIntervalsMs?.[name] ?? ms;
+  const loops = new Map<LoopName, Loop>();
+  const loop = (name: LoopName, ms: number, body: () => unknown) => loops.set(name, startLoop(name, every(name, ms), body, health));
+  loop("invocation-log", 200, () => invocations.flush());
+  loop("key-usage", 5000, () => keys.flushUsage());
+  loop("retention", config.retentionIntervalS * 1000, retentionPass);
+  if (opts.scheduler !== false) {
+    loop("scheduler", 1000, () => scheduler.tick());
+    loop("error-rate-monitor", 60_000, () => scheduler.monitor());
+  }
+  const removeLastResort = installLastResort(logger, counters, (origin) => metrics.uncaughtError(origin === "uncaughtException" ? "exception" : "rejection"));
 
   let selftest: { ok: boolean; detail: string } | null = null;
   const checkSandbox = async (): Promise<{ ok: boolean; detail: string }> => {
@@ -291,7 +355,8 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
       }
       checks.sandbox = await checkSandbox();
       checks.model = { ok: true, detail: llm ? `${llm.provider} (${config.model})` : "not configured (generation disabled)" };
-      return { ok: Object.values(checks).every((c) => c.ok), checks };
+      counters.dbBytes = pruner.dbBytes();
+      return { ok: Object.values(checks).every((c) => c.ok), checks, details: { ...counters.snapshot(), pendingLogRows: invocations.pending } };
     },
   };
   const app = createApp(httpDeps);
@@ -313,6 +378,12 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
       maxRequestBodySize: config.bodyLimitBytes * 4 + 1024 * 1024,
       idleTimeout: 120,
       development: false,
+      // A failure outside Elysia's error handling (e.g. a client that vanished mid-body) is one
+      // request's problem: logged and answered in the envelope, never a crash or a stack page.
+      error(e) {
+        logger.error("request failed outside the app", { error: e instanceof Error ? (e.stack ?? e.message) : String(e) });
+        return errorResponse("control", new AppError("internal_error"), "unknown");
+      },
     });
   const server = listen(config.port, (req) => app.handle(req));
   let appsServer: ReturnType<typeof listen> | null = null;
@@ -336,15 +407,19 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
     config,
     adminTokenFile,
     bootstrapToken: created?.token ?? null,
-    internals: { queue, scheduler, runtime, invocations, keys, sqlite },
+    internals: { queue, scheduler, runtime, invocations, keys, sqlite, counters, loops, pruner },
     async stop() {
-      scheduler.stop();
-      clearInterval(usageTimer);
+      await Promise.all([...loops.values()].map((l) => l.stop()));
       await server.stop(true);
       await appsServer?.stop(true);
       await queue.stop({ timeoutMs: 5000 });
-      invocations.stop();
-      keys.flushUsage();
+      invocations.flush();
+      try {
+        keys.flushUsage();
+      } catch (e) {
+        reportLoopFailure("key-usage", e, health);
+      }
+      removeLastResort();
       await runtime.close();
       await bundler.close();
       sqlite.close();

@@ -37,6 +37,8 @@ export interface Engine {
   readonly name: string;
   load(opts: EngineLoadOptions): Promise<EngineInstance>;
   workers(): number;
+  /** Workers (or sidecars) the host watchdog terminated since start. */
+  watchdogKills(): number;
   close(): Promise<void>;
 }
 

@@ -115,7 +115,7 @@ export function createRuntime(opts: RuntimeOptions): SandboxRuntime {
       pool.evict(agentId, bundleId);
     },
     stats() {
-      return { workers: engine.workers(), instances: pool.count(), memoryBytes: pool.memoryBytes(), loads: pool.loads, evictions: pool.evictions, replays, lanes: sched.stats() };
+      return { workers: engine.workers(), instances: pool.count(), memoryBytes: pool.memoryBytes(), loads: pool.loads, evictions: pool.evictions, replays, lanes: sched.stats(), refused: sched.refused, watchdogKills: engine.watchdogKills() };
     },
     async close() {
       pool.clear();

@@ -152,7 +152,7 @@ export class Scheduler {
   async runLoad<T>(agentId: string, fn: () => Promise<T>): Promise<T> {
     if (this.load.active) {
       const q = this.load.queues.get(agentId) ?? [];
-      if (q.length >= this.opts.agentQueue) throw limited(`The agent has ${q.length} load-checks waiting (limit ${this.opts.agentQueue}).`);
+      if (q.length >= this.opts.agentQueue) throw this.count(limited(`The agent has ${q.length} load-checks waiting (limit ${this.opts.agentQueue}).`));
       await new Promise<void>((resolve, reject) => {
         const w: Waiter = { start: () => (clearTimeout(t), resolve()), fail: reject };
         const t = setTimeout(() => {
@@ -161,7 +161,7 @@ export class Scheduler {
             this.load.queues.delete(agentId);
             this.load.ring.splice(this.load.ring.indexOf(agentId) >>> 0, 1);
           }
-          reject(busy(`The sandbox's load worker was busy with other uploads for ${LOAD_WAIT_MS / 1000} s.`));
+          reject(this.count(busy(`The sandbox's load worker was busy with other uploads for ${LOAD_WAIT_MS / 1000} s.`)));
         }, LOAD_WAIT_MS);
         q.push(w);
         if (q.length === 1) {
@@ -191,6 +191,13 @@ export class Scheduler {
   }
 
   /** Calls running and waiting, per lane (for stats and tests). */
+  /** Calls refused (429 or 503) since start (metrics). */
+  refused = 0;
+  private count(e: AppError): AppError {
+    this.refused++;
+    return e;
+  }
+
   stats(): { light: { active: number; queued: number }; heavy: { active: number; queued: number }; load: { queued: number } } {
     const queued = { light: 0, heavy: 0 };
     for (const a of this.agents.values()) queued[this.laneOf(a.id)] += a.queue.length;
@@ -243,7 +250,7 @@ export class Scheduler {
       return Promise.resolve(lane);
     }
     if (a.queue.length >= this.opts.agentQueue) {
-      return Promise.reject(limited(`The agent has ${a.active} calls running and ${a.queue.length} waiting (limits ${this.opts.agentConcurrency} and ${this.opts.agentQueue}).`));
+      return Promise.reject(this.count(limited(`The agent has ${a.active} calls running and ${a.queue.length} waiting (limits ${this.opts.agentConcurrency} and ${this.opts.agentQueue}).`)));
     }
     return new Promise((resolve, reject) => {
       const w: Waiter = {
@@ -256,8 +263,8 @@ export class Scheduler {
         a.queue.splice(i, 1);
         if (a.queue.length === 0) this.ring.splice(this.ring.indexOf(a.id) >>> 0, 1);
         const secs = Math.ceil(this.opts.queueWaitMs / 1000);
-        if (a.active >= this.limitOf(a)) reject(limited(`The agent's own ${a.active} running calls kept this call waiting for ${secs} s.`));
-        else reject(busy(`The sandbox had no free capacity for this call within ${secs} s.`));
+        if (a.active >= this.limitOf(a)) reject(this.count(limited(`The agent's own ${a.active} running calls kept this call waiting for ${secs} s.`)));
+        else reject(this.count(busy(`The sandbox had no free capacity for this call within ${secs} s.`)));
       }, this.opts.queueWaitMs);
       a.queue.push(w);
       if (a.queue.length === 1) this.ring.push(a.id);

@@ -139,6 +139,10 @@ export interface RuntimeStats {
   replays: number;
   /** Calls running and waiting per lane (scheduler.ts). */
   lanes: { light: { active: number; queued: number }; heavy: { active: number; queued: number }; load: { queued: number } };
+  /** Calls the scheduler refused (429 rate_limited, 503 sandbox_busy) since start. */
+  refused: number;
+  /** Workers or sidecars the watchdog terminated since start. */
+  watchdogKills: number;
 }
 
 export interface ScheduledResult {

@@ -41,6 +41,12 @@ class QuickJsEngine implements Engine {
     return this.lanes.callWorkers();
   }
 
+  /** Terminations by the watchdog since start (metrics). */
+  private kills = 0;
+  watchdogKills(): number {
+    return this.kills;
+  }
+
   id(): number {
     return this.nextId++;
   }
@@ -86,11 +92,13 @@ class QuickJsEngine implements Engine {
       if (slot.dead || slot.pending.size === 0) continue;
       const deadline = slot.watch[WATCH_DEADLINE]!;
       if (deadline > 0 && now > deadline + CPU_GRACE_MS) {
+        this.kills++;
         slot.kill("cpu_timeout", "The call exceeded its CPU limit (stopped by the watchdog).", slot.watch[WATCH_CALL]);
         continue;
       }
       for (const [id, p] of slot.pending) {
         if (now > p.killAt) {
+          this.kills++;
           slot.kill("wall_timeout", "The call exceeded its wall-clock limit (stopped by the watchdog).", id);
           break;
         }

@@ -49,6 +49,12 @@ class V8Engine implements Engine {
     return this.lanes.callWorkers();
   }
 
+  /** Terminations by the watchdog since start (metrics). */
+  private kills = 0;
+  watchdogKills(): number {
+    return this.kills;
+  }
+
   id(): number {
     return this.nextId++;
   }
@@ -82,6 +88,7 @@ class V8Engine implements Engine {
       if (slot.dead) continue;
       for (const [id, p] of slot.pending) {
         if (now > p.killAt) {
+          this.kills++;
           slot.kill("wall_timeout", "The call exceeded its wall-clock limit (the V8 sidecar was stopped by the watchdog).", id);
           break;
         }
