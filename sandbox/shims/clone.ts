@@ -70,7 +70,6 @@ function clone(v: unknown, memory: Map<object, unknown>): unknown {
     const C = Object.prototype.hasOwnProperty.call(ERRORS, name) ? ERRORS[name]! : Error;
     const desc = Object.getOwnPropertyDescriptor(o, "message");
     out = desc ? new C(String(desc.value ?? (o as Error).message)) : new C();
-    if (C === Error && name !== "Error") void 0;
     const stack = (o as Error).stack;
     if (typeof stack === "string") Object.defineProperty(out, "stack", { value: stack, writable: true, configurable: true });
     memory.set(o, out);
@@ -96,7 +95,6 @@ function clone(v: unknown, memory: Map<object, unknown>): unknown {
 /** Class instances without internal slots serialize as plain objects (own enumerable keys). */
 function isPlainish(o: object): boolean {
   if (o instanceof Promise || o instanceof WeakMap || o instanceof WeakSet || (typeof WeakRef === "function" && o instanceof WeakRef)) return false;
-  if (typeof (o as { then?: unknown }).then === "function" && o instanceof Promise) return false;
   const t = tag(o);
   return !["Promise", "WeakMap", "WeakSet", "WeakRef", "FinalizationRegistry", "Generator", "AsyncGenerator", "Module", "Proxy"].includes(t) && !(Symbol.toStringTag in o && t !== "Object");
 }
