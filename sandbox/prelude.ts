@@ -19,6 +19,7 @@ import { FormData } from "./shims/formdata";
 import { AbortController, AbortSignal, DOMException, Event, EventTarget } from "./shims/events";
 import { fetch } from "./shims/fetch";
 import { installStreamGlobals } from "./shims/streams";
+import { installIntl } from "./shims/intl";
 import { defineBackend, toErrorResponse } from "./sdk/backend";
 import { HttpError } from "./sdk/errors";
 import { t } from "./sdk/schema";
@@ -38,6 +39,7 @@ for (const [k, v] of Object.entries(globals)) {
 }
 
 installStreamGlobals();
+installIntl();
 
 Object.defineProperty(globalThis, "__cantripSdk", { value: { defineBackend, t, HttpError, route: <T>(r: T) => r }, configurable: true });
 

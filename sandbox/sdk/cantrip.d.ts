@@ -10,9 +10,9 @@
  * Notes: crypto.subtle is the full Web Crypto API (digest, HMAC, RSA up to 4096 bits, ECDSA,
  * Ed25519, AES, PBKDF2, HKDF, ECDH/X25519).
  * `request.body`/`response.body` are ReadableStreams; a response whose body is a stream is
- * read to its end before it is sent. There is no Intl, SharedArrayBuffer, WebSocket or
- * XMLHttpRequest. There is no process, Bun, Buffer, require, filesystem or other module:
- * import only "cantrip".
+ * read to its end before it is sent. Intl and toLocaleString work (default time zone UTC).
+ * There is no SharedArrayBuffer, WebSocket or XMLHttpRequest. There is no process, Bun,
+ * Buffer, require, filesystem or other module: import only "cantrip".
  *
  * Limits per call (operator defaults, per-agent overrides): CPU 1 s, wall clock 10 s including
  * awaited fetch/kv calls, memory 64 MB, response 5 MB, 200 log lines / 64 KB, 20 outbound

@@ -19,6 +19,8 @@ export interface Host {
    * 4 stream; id > 0 names a stream kept in the host until a call without flag 4.
    */
   textDecode(id: number, label: string, flags: number, bytes: ArrayBuffer | undefined): string | null;
+  /** The host's Intl (engines without one): JSON request → JSON answer (src/runtime/web-intl.ts). Absent where the engine has Intl. */
+  intl?(request: string): string;
   /** Asynchronous host operation; resolves to [resultJson, bytes?]. */
   call(op: string, args: string, body?: ArrayBuffer, call?: number): Promise<[string, ArrayBuffer | undefined]>;
   /**

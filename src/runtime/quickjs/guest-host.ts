@@ -8,6 +8,7 @@
 import type { QuickJSContext, QuickJSHandle } from "quickjs-emscripten-core";
 import { captureJson, getStringExact, newStringExact } from "./exact-strings";
 import { TextDecoders } from "../web-bridge";
+import { IntlBridge } from "../web-intl";
 
 export interface HostResult {
   json: string;
@@ -108,6 +109,8 @@ export function installHost(vm: QuickJSContext): HostState {
     const out = decoders.decode(num(id), str(label), num(flags), bytes);
     return out === null ? vm.null : newStringExact(vm, out);
   });
+  const intl = new IntlBridge();
+  fn("intl", (req) => newStringExact(vm, intl.call(vm.typeof(req) === "string" ? str(req) : "")));
   fn("call", (op, args, body, call) => {
     let bytes: Uint8Array | undefined;
     if (body && vm.typeof(body) === "object") {
