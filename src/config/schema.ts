@@ -17,7 +17,6 @@ export interface SettingSpec {
   doc: string;
 }
 
-/** key → how to read it. The README's configuration table is generated from this list. */
 /**
  * A model id as OpenAI-compatible servers accept it: OpenAI names, Ollama tags
  * (`hf.co/org/repo:Q4_K_M`), LM Studio and Hugging Face paths (`publisher/repo/file.gguf`).
@@ -27,6 +26,10 @@ export interface SettingSpec {
 export const MODEL_ID_MAX_LENGTH = 256;
 export const ModelId = T.String({ minLength: 1, maxLength: MODEL_ID_MAX_LENGTH, pattern: "^[^\\u0000-\\u001f\\u007f]+$" });
 
+/**
+ * key → how to read it. The README's configuration tables are written by hand and kept in
+ * step with this list by test/docs/config-table.test.ts (env var, flag and default per row).
+ */
 export const settings = {
   host: { env: "CANTRIP_HOST", flag: "host", kind: "string", default: "127.0.0.1", doc: "Address to listen on." },
   port: { env: "CANTRIP_PORT", flag: "port", kind: "int", min: 0, max: 65535, default: 7878, doc: "Port to listen on (0 = random)." },
@@ -65,7 +68,7 @@ export const settings = {
   retentionLogLines: { env: "CANTRIP_RETENTION_LOG_LINES", flag: "retention-log-lines", kind: "int", min: 0, max: 100_000_000, default: 5_000, doc: "Backend log lines kept per agent, newest first (0 = no count limit)." },
   retentionLogBytes: { env: "CANTRIP_RETENTION_LOG_BYTES", flag: "retention-log-bytes", kind: "int", min: 0, max: 1024 * 1024 * 1024, default: 4 * 1024 * 1024, doc: "Bytes of backend log text kept per agent, newest first (0 = no size limit)." },
   retentionIntervalS: { env: "CANTRIP_RETENTION_INTERVAL_S", flag: "retention-interval-s", kind: "int", min: 1, max: 86_400, default: 60, doc: "Seconds between retention passes (pruning in batches of 500 rows, then incremental vacuum)." },
-  metricsToken: { env: "CANTRIP_METRICS_TOKEN", flag: "metrics-token", kind: "string", default: "", doc: "Bearer token that may scrape GET /metrics (besides platform tokens). Empty: platform tokens only." },
+  metricsToken: { env: "CANTRIP_METRICS_TOKEN", flag: "metrics-token", kind: "string", default: "", doc: "Bearer token that may scrape GET /metrics (besides the operator workspace's platform tokens). Empty: those tokens only." },
   metricsAgentLabels: { env: "CANTRIP_METRICS_AGENT_LABELS", flag: "metrics-agent-labels", kind: "int", min: 0, max: 10_000, default: 50, doc: "Agents that get their own label in invoke metrics (the first N called since start); the rest are \"other\"." },
   secretKey: { env: "CANTRIP_SECRET_KEY", flag: "secret-key", kind: "string", default: "", doc: "Base64 32-byte key for credentials at rest and signed tokens. Default: generated into <data-dir>/secret.key (0600)." },
   ...limitSettings,
