@@ -13,6 +13,7 @@ import { Call, Failure } from "./call-state";
 import { currentCall, slice } from "./slices";
 import type { HostResult, Settler } from "./guest-host";
 import type { SparePool, Vm } from "./vm-factory";
+import { getStringExact, newStringExact } from "./exact-strings";
 
 export type Bridge = (callId: number, op: string, args: string, bytes: Uint8Array | undefined) => Promise<HostResult>;
 
@@ -170,7 +171,7 @@ export class QjsInstance {
       const meta = JSON.stringify({ method: req.method, url: req.url, headers: req.headers, call: id });
       const text = req.body && req.body.byteLength ? utf8(req.body) : undefined;
       const first = this.run(call, () => {
-        const body = text !== undefined ? vm.newString(text) : req.body && req.body.byteLength ? vm.newArrayBuffer(req.body.slice().buffer as ArrayBuffer) : vm.undefined;
+        const body = text !== undefined ? newStringExact(vm, text) : req.body && req.body.byteLength ? vm.newArrayBuffer(req.body.slice().buffer as ArrayBuffer) : vm.undefined;
         const p = this.callEntry("dispatch", this.backend.dup(), vm.newString(meta), body);
         try {
           this.pump();
@@ -341,7 +342,7 @@ export class QjsInstance {
       const bh = vm.getProp(arr, 1);
       try {
         const kind = vm.typeof(bh);
-        if (kind === "string") return { meta, body: new TextEncoder().encode(vm.getString(bh)) };
+        if (kind === "string") return { meta, body: new TextEncoder().encode(getStringExact(vm, bh)) };
         if (kind === "undefined" || vm.sameValue(bh, vm.null)) return { meta, body: EMPTY };
         if (kind !== "object") return { meta, body: EMPTY, problem: `the body is a ${kind}, not bytes or text` };
         let life: ReturnType<typeof vm.getArrayBuffer>;
