@@ -11,7 +11,7 @@
  * spliced into the envelope after a linear validity check, or parsing in a worker), or a
  * much lower cap on what the envelope carries: left to the lead. Run with `bun test --todo`.
  */
-import { afterAll, beforeAll, expect, test } from "bun:test";
+import { afterAll, expect, test } from "bun:test";
 import { trivialBackend } from "../../bench/lib/backends";
 import { startServer, type TestServer } from "../harness";
 import { deploy, invoke, type Target } from "../reliability/host-helpers";
@@ -21,7 +21,8 @@ let t: Target;
 let culprit: { id: string; slug: string; key: string };
 let bystander: { id: string; slug: string; key: string };
 
-beforeAll(async () => {
+/** Runs inside the todo test only: a file of known, unfixed breaks must cost nothing in the normal suite. */
+async function setup() {
   s = await startServer();
   t = { url: s.url, token: s.token };
   culprit = await deploy(
@@ -33,10 +34,11 @@ export default defineBackend({ routes: { "POST /": () => new Response(text, { he
     { limits: { responseBytes: 16 * 1024 * 1024, cpuMs: 10_000, memoryMb: 256 } },
   );
   bystander = await deploy(t, "bystander", trivialBackend(1));
-}, 120_000);
-afterAll(() => s.stop());
+}
+afterAll(() => s?.stop());
 
 test.todo("four concurrent invokes answering 16 MB of JSON do not stall a bystander's invokes", async () => {
+  await setup();
   let done = false;
   const ms: number[] = [];
   const loop = (async () => {

@@ -10,7 +10,7 @@
  * A fix needs calls that wait on the host (timers, kv, fetch) not to hold a lane slot,
  * or a bound per workspace as well as per agent: left to the lead (`bun test --todo`).
  */
-import { afterAll, beforeAll, expect, test } from "bun:test";
+import { afterAll, expect, test } from "bun:test";
 import { trivialBackend } from "../../bench/lib/backends";
 import { startServer, type TestServer } from "../harness";
 import { deploy, invoke, type Target } from "../reliability/host-helpers";
@@ -22,7 +22,8 @@ let bystander: { id: string; slug: string; key: string };
 const sleeper = `import { defineBackend } from "cantrip";
 export default defineBackend({ routes: { "POST /": { handle: async () => { await new Promise((r) => setTimeout(r, 9000)); return { ok: true }; } } } });`;
 
-beforeAll(async () => {
+/** Runs inside the todo test only: a file of known, unfixed breaks must cost nothing in the normal suite. */
+async function setup() {
   s = await startServer();
   t = { url: s.url, token: s.token };
   for (let i = 0; i < 5; i++) sleepers.push(await deploy(t, `sleeper ${i}`, sleeper));
@@ -30,10 +31,11 @@ beforeAll(async () => {
   expect((await invoke(t, bystander.slug, bystander.key, { n: 1 })).status).toBe(200);
   // One call each first, so no sleeper is on probation (new agents wait for their first call).
   await Promise.all(sleepers.map(async (x) => expect((await invoke(t, x.slug, x.key, {})).status).toBe(200)));
-}, 180_000);
-afterAll(() => s.stop());
+}
+afterAll(() => s?.stop());
 
 test.todo("five agents' calls waiting on timers do not turn a bystander's call into 503 sandbox_busy", async () => {
+  await setup();
   const calls = sleepers.flatMap((x) => Array.from({ length: 8 }, () => invoke(t, x.slug, x.key, {})));
   await Bun.sleep(500);
   const t0 = performance.now();

@@ -10,7 +10,7 @@
  * maximum well under a quarter of the budget), or a call waiting on the host not to
  * reserve its full limit: left to the lead (`bun test --todo`).
  */
-import { afterAll, beforeAll, expect, test } from "bun:test";
+import { afterAll, expect, test } from "bun:test";
 import { trivialBackend } from "../../bench/lib/backends";
 import { startServer, type TestServer } from "../harness";
 import { deploy, invoke, type Target } from "../reliability/host-helpers";
@@ -22,16 +22,18 @@ let bystander: { id: string; slug: string; key: string };
 const sleeper = `import { defineBackend } from "cantrip";
 export default defineBackend({ routes: { "POST /": { handle: async (input) => { await new Promise((r) => setTimeout(r, input.ms ?? 0)); return { ok: true }; } } } });`;
 
-beforeAll(async () => {
+/** Runs inside the todo test only: a file of known, unfixed breaks must cost nothing in the normal suite. */
+async function setup() {
   s = await startServer();
   t = { url: s.url, token: s.token };
   for (let i = 0; i < 4; i++) sleepers.push(await deploy(t, `big sleeper ${i}`, sleeper, { limits: { memoryMb: 256 } }));
   bystander = await deploy(t, "bystander", trivialBackend(1));
   expect((await invoke(t, bystander.slug, bystander.key, { n: 1 })).status).toBe(200);
-}, 180_000);
-afterAll(() => s.stop());
+}
+afterAll(() => s?.stop());
 
 test.todo("four agents at the maximum memoryMb, one waiting call each, do not turn a bystander's call into 503", async () => {
+  await setup();
   const calls = sleepers.map((x) => invoke(t, x.slug, x.key, { ms: 8000 }));
   await Bun.sleep(1000);
   const r = await invoke(t, bystander.slug, bystander.key, { n: 1 });
