@@ -22,7 +22,7 @@ import { generateJob, validateJob } from "./generate/job";
 import type { PipelineDeps } from "./generate/pipeline";
 import type { GenerationLlm } from "./generate/ports";
 import { AppError } from "./errors";
-import { appSlugOfHost, createApp, createAppsApp, createHandler, createLogger, hostRouter, RequestAuth, type HttpDeps, type Logger } from "./http";
+import { appSlugOfHost, createApp, createAppsApp, createHandler, createLogger, hostRouter, preRouter, RequestAuth, type HttpDeps, type Logger } from "./http";
 import { PublicUrls } from "./lib/public-urls";
 import { createQueue, type Queue } from "./jobs";
 import { createLlm } from "./llm";
@@ -53,7 +53,16 @@ export interface Cantrip {
   /** The admin token minted by this start, if the database was empty. */
   bootstrapToken: string | null;
   /** Internals for tests and benchmarks (the clock-driven scheduler, the queue...). */
-  internals: { queue: Queue; scheduler: Scheduler; runtime: SandboxRuntime; invocations: InvocationLog; keys: AgentKeys; sqlite: import("bun:sqlite").Database };
+  internals: {
+    queue: Queue;
+    scheduler: Scheduler;
+    runtime: SandboxRuntime;
+    invocations: InvocationLog;
+    keys: AgentKeys;
+    sqlite: import("bun:sqlite").Database;
+    /** The listeners' Elysia apps without the pre-router in front (tests compare the two paths). */
+    elysia: { platform: (req: Request) => Promise<Response>; apps: (req: Request) => Promise<Response> };
+  };
   stop(): Promise<void>;
 }
 
@@ -302,7 +311,10 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
     logRequests: config.logRequests,
     onResponse: (path: string, status: number, seconds: number) => metrics.http(path, status, seconds),
   };
-  const appsHandle = (req: Request) => appsApp.handle(req);
+  // Invoke and app calls skip Elysia (src/http/pre-router.ts); Elysia answers everything else.
+  const appsElysia = (req: Request) => appsApp.handle(req);
+  const platformElysia = (req: Request) => app.handle(req);
+  const appsHandle = preRouter(httpDeps, { invoke: false, apps: "apps" }, appsElysia);
   const listen = (port: number, handle: (req: Request) => Promise<Response> | Response) =>
     Bun.serve({
       hostname: config.host,
@@ -313,7 +325,7 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
       idleTimeout: 120,
       development: false,
     });
-  const server = listen(config.port, (req) => app.handle(req));
+  const server = listen(config.port, preRouter(httpDeps, { invoke: true, apps: "platform" }, platformElysia));
   let appsServer: ReturnType<typeof listen> | null = null;
   try {
     appsServer = config.appsPort >= 0 ? listen(config.appsPort, appsHandle) : null;
@@ -335,7 +347,7 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
     config,
     adminTokenFile,
     bootstrapToken: created?.token ?? null,
-    internals: { queue, scheduler, runtime, invocations, keys, sqlite },
+    internals: { queue, scheduler, runtime, invocations, keys, sqlite, elysia: { platform: platformElysia, apps: appsElysia } },
     async stop() {
       scheduler.stop();
       clearInterval(usageTimer);
