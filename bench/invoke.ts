@@ -8,7 +8,7 @@
 import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { fmt, median, runLoad, type LoadResult, type LoadSpec } from "./lib/load";
-import { rmSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { deployTrivial, exportCommit, freePort, startCantrip, type CantripProcess } from "./lib/cantrip-process";
 import { flag, numberOpt, stringOpt } from "./lib/args";
 
@@ -25,7 +25,7 @@ export default defineBackend({
 });
 `;
 
-async function startPlainEcho(): Promise<{ url: string; stop(): void }> {
+async function startPlainEcho(): Promise<{ url: string; pid: number; stop(): void }> {
   const port = await freePort();
   const child = spawn(process.execPath, [join(import.meta.dir, "lib", "plain-echo.ts"), String(port)], { stdio: "ignore" });
   const url = `http://127.0.0.1:${port}/`;
@@ -37,16 +37,36 @@ async function startPlainEcho(): Promise<{ url: string; stop(): void }> {
       await Bun.sleep(50);
     }
   }
-  return { url, stop: () => child.kill("SIGTERM") };
+  return { url, pid: child.pid!, stop: () => child.kill("SIGTERM") };
 }
+
+/** CPU seconds a process (all its threads) has used so far, from /proc (Linux; NaN elsewhere). */
+function cpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(f[11]) + Number(f[12])) / 100; // utime + stime, in USER_HZ (100/s)
+  } catch {
+    return NaN;
+  }
+}
+
+/** One load run plus the server's CPU per answered request, in µs. */
+async function measure(spec: LoadSpec, pid: number): Promise<LoadResult & { cpuUs: number }> {
+  const before = cpuSeconds(pid);
+  const r = await runLoad(spec);
+  return { ...r, cpuUs: ((cpuSeconds(pid) - before) * 1e6) / Math.max(1, r.requests) };
+}
+
+type Measured = LoadResult & { cpuUs: number };
 
 interface Target {
   name: string;
   proc: CantripProcess;
   invoke: LoadSpec;
   apps: LoadSpec;
-  inv: LoadResult[];
-  app: LoadResult[];
+  inv: Measured[];
+  app: Measured[];
 }
 
 const plain = await startPlainEcho();
@@ -69,16 +89,16 @@ try {
     await runLoad({ ...t.invoke, seconds: 1 });
     if (withApps) await runLoad({ ...t.apps, seconds: 1 });
   }
-  const base: LoadResult[] = [];
+  const base: Measured[] = [];
   for (let r = 0; r < rounds; r++) {
-    base.push(await runLoad(plainSpec));
+    base.push(await measure(plainSpec, plain.pid));
     for (const t of targets) {
-      t.inv.push(await runLoad(t.invoke));
-      if (withApps) t.app.push(await runLoad(t.apps));
+      t.inv.push(await measure(t.invoke, t.proc.child.pid!));
+      if (withApps) t.app.push(await measure(t.apps, t.proc.child.pid!));
     }
   }
-  const row = (name: string, rs: LoadResult[]) =>
-    `${name.padEnd(36)} ${fmt(median(rs.map((x) => x.rps)), 0).padStart(9)} req/s   p50 ${fmt(median(rs.map((x) => x.p50))).padStart(6)} ms   p99 ${fmt(median(rs.map((x) => x.p99))).padStart(6)} ms   errors ${rs.reduce((n, x) => n + x.errors + x.non2xx, 0)}`;
+  const row = (name: string, rs: Measured[]) =>
+    `${name.padEnd(36)} ${fmt(median(rs.map((x) => x.rps)), 0).padStart(9)} req/s   p50 ${fmt(median(rs.map((x) => x.p50))).padStart(6)} ms   p99 ${fmt(median(rs.map((x) => x.p99))).padStart(6)} ms   server CPU ${fmt(median(rs.map((x) => x.cpuUs)), 0).padStart(4)} µs/req   errors ${rs.reduce((n, x) => n + x.errors + x.non2xx, 0)}`;
   const each = (rs: LoadResult[]) => rs.map((x, i) => `${fmt((x.rps / base[i]!.rps) * 100, 1)}%`).join(" ");
   const ratioLine = (label: string, rs: LoadResult[]) =>
     `ratio: ${label.padEnd(30)} ${fmt((median(rs.map((x) => x.rps)) / median(base.map((x) => x.rps))) * 100, 1).padStart(5)}% of plain Bun; p99 ${fmt(median(rs.map((x) => x.p99)))} ms; per round: ${each(rs)}`;
@@ -95,7 +115,9 @@ try {
   if (targets.length === 2) {
     const [now, ref] = targets as [Target, Target];
     const vs = (a: LoadResult[], b: LoadResult[]) => a.map((x, i) => fmt(x.rps / b[i]!.rps, 2) + "x").join(" ");
-    console.log(`this tree vs ${against}, per round: invoke ${vs(now.inv, ref.inv)}${withApps ? `; /apps ${vs(now.app, ref.app)}` : ""}`);
+    const cpu = (a: Measured[], b: Measured[]) => a.map((x, i) => fmt(x.cpuUs / b[i]!.cpuUs, 2) + "x").join(" ");
+    console.log(`this tree vs ${against}, throughput per round: invoke ${vs(now.inv, ref.inv)}${withApps ? `; /apps ${vs(now.app, ref.app)}` : ""}`);
+    console.log(`this tree vs ${against}, server CPU per request, per round: invoke ${cpu(now.inv, ref.inv)}${withApps ? `; /apps ${cpu(now.app, ref.app)}` : ""}`);
   }
 } finally {
   plain.stop();
