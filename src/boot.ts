@@ -24,6 +24,7 @@ import type { GenerationLlm } from "./generate/ports";
 import { AppError } from "./errors";
 import { appSlugOfHost, createApp, createAppsApp, createHandler, createLogger, hostRouter, preRouter, RequestAuth, type HttpDeps, type Logger } from "./http";
 import { PublicUrls } from "./lib/public-urls";
+import { errorResponse } from "./http/envelope";
 import { createQueue, type Queue } from "./jobs";
 import { createLlm } from "./llm";
 import { CryptoBox } from "./lib/crypto-box";
@@ -31,6 +32,8 @@ import { createBundler } from "./bundle";
 import { createRuntime, createSqliteKv, runSelftest, serverEngines } from "./runtime";
 import type { SandboxRuntime } from "./runtime/types";
 import { newId } from "./lib/ids";
+import { HealthCounters, installLastResort, reportLoopFailure, startLoop, type Loop } from "./health";
+import { Pruner } from "./retention";
 import { ensurePrivateDir, ensurePrivateFile } from "./lib/private-files";
 import { reconcile } from "./reconcile";
 import { claimServer, snapshotDatabase } from "./ops";
@@ -60,6 +63,11 @@ export interface Cantrip {
     invocations: InvocationLog;
     keys: AgentKeys;
     sqlite: import("bun:sqlite").Database;
+    /** The host's health counters (what /readyz details and, later, metrics show). */
+    counters: HealthCounters;
+    /** The background loops by name (see LoopName). */
+    loops: Map<LoopName, Loop>;
+    pruner: Pruner;
     /** The listeners' Elysia apps without the pre-router in front (tests compare the two paths). */
     elysia: { platform: (req: Request) => Promise<Response>; apps: (req: Request) => Promise<Response> };
   };
@@ -70,9 +78,14 @@ export interface BootOptions {
   logger?: Logger;
   /** Print the bootstrap token banner (the CLI does; tests do not). */
   announce?: (line: string) => void;
-  /** Start the scheduler's timer (tests drive it with internals.scheduler.tick instead). */
+  /** Start the scheduler's loops (tests drive it with internals.scheduler.tick instead). */
   scheduler?: boolean;
+  /** Override the period of background loops (tests use short periods). */
+  loopIntervalsMs?: Partial<Record<LoopName, number>>;
 }
+
+/** Every background loop the server runs, by the name its failures are logged and counted under. */
+export type LoopName = "invocation-log" | "key-usage" | "scheduler" | "error-rate-monitor" | "retention";
 
 export class StartupError extends Error {}
 
@@ -121,6 +134,8 @@ function checkAppsDomain(config: Config): void {
 export async function boot(config: Config, opts: BootOptions = {}): Promise<Cantrip> {
   checkAppsDomain(config);
   const logger = opts.logger ?? createLogger(config.logFormat);
+  const counters = new HealthCounters();
+  const health = { logger, counters };
   const dataDir = resolve(config.dataDir);
   checkDataDir(dataDir, logger);
   let opened;
@@ -130,6 +145,7 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
     throw new StartupError(`cannot open database in ${dataDir}: ${(e as Error).message}`);
   }
   const { db, sqlite } = opened;
+  if (opened.convertedToIncrementalVacuum) logger.info("database converted to auto_vacuum=incremental (one-time VACUUM)", { dataDir });
   const releaseServer = claimServer(dataDir);
   // Files an older cantrip (or a copy) may have left readable by others.
   for (const f of ["admin-token", "secret.key", "node-id"]) ensurePrivateFile(join(dataDir, f), (message, fields) => logger.warn(message, fields), { create: false });
@@ -150,9 +166,10 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
   const runtime = createRuntime({
     workers: config.sandboxWorkers,
     memoryBudgetBytes: config.sandboxMemoryBudgetMb * 1024 * 1024,
+    scheduling: { agentConcurrency: config.sandboxAgentConcurrency, agentQueue: config.sandboxAgentQueue, queueWaitMs: config.sandboxQueueWaitMs, heavyCpuMs: config.sandboxHeavyCpuMs },
     kv: createSqliteKv(db),
     secrets: (agentId: string, name: string) => credentials.resolve(agentId, name),
-    egress: { allowPrivate: config.egressAllowPrivate, allowHosts: config.egressAllowHosts },
+    egress: { allowPrivate: config.egressAllowPrivate, allowHosts: config.egressAllowHosts, onRequest: (outcome) => metrics.egressRequest(outcome) },
     engine: serverEngines({ sandbox: config.sandbox, node: config.node }),
   });
   const bundler = createBundler({ dataDir });
@@ -160,9 +177,13 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
   const dbFile = join(dataDir, "cantrip.db");
   const metrics = new Metrics(
     {
-      sandbox: () => ({ ...runtime.stats(), memoryBudgetBytes: config.sandboxMemoryBudgetMb * 1024 * 1024 }),
+      sandbox: () => {
+        const st = runtime.stats();
+        return { ...st, memoryBudgetBytes: config.sandboxMemoryBudgetMb * 1024 * 1024, queued: st.lanes.light.queued + st.lanes.heavy.queued + st.lanes.load.queued };
+      },
       queue: () => queue.depth(),
-      database: () => ({ sizeBytes: fileSize(dbFile) + fileSize(`${dbFile}-wal`) }),
+      database: () => ({ sizeBytes: fileSize(dbFile) + fileSize(`${dbFile}-wal`), prunedRows: counters.rowsPruned, droppedRows: counters.rowsDropped }),
+      backgroundFailures: () => Object.entries(counters.snapshot().loopFailures).map(([loop, count]) => ({ loop, count })),
     },
     { agentLabelLimit: config.metricsAgentLabels },
   );
@@ -170,7 +191,7 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
     db,
     concurrency: config.jobConcurrency,
     workerId: nodeId(dataDir),
-    onError: (e, where) => logger.error("queue error", { where, error: String(e) }),
+    onError: (e, where) => reportLoopFailure(`job-runner:${where}`, e, health),
     onAttempt: (a) => metrics.job(a.kind, a.outcome, a.ms / 1000),
   });
   const llm = createLlm({
@@ -194,14 +215,29 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
   const invocations = new InvocationLog(db, {
     onRecord: (row) =>
       metrics.invocation(row.agentId, () => slugOf(row.agentId), row.source ?? "invoke", row.errorCode ?? (row.status >= 500 ? "5xx" : "ok"), row.latencyMs / 1000),
+    onDropped: (rows, reason) => {
+      counters.rowsDropped += rows;
+      logger.warn("invocation log rows dropped (cannot be written)", { rows, reason, totalDropped: counters.rowsDropped });
+    },
   });
-  const gateway = new Gateway({ keys, live, runtime, log: invocations, limiter: new RateLimiter() }, { rateLimitPerKey: config.rateLimitPerKey, rateLimitPerAgent: config.rateLimitPerAgent });
+  const gateway = new Gateway(
+    { keys, live, runtime, log: invocations, limiter: new RateLimiter() },
+    {
+      rateLimitPerKey: config.rateLimitPerKey,
+      rateLimitPerAgent: config.rateLimitPerAgent,
+      rateLimitAnonClient: config.rateLimitAnonClient,
+      rateLimitAnonAgent: config.rateLimitAnonAgent,
+    },
+  );
   const deployer = new Deployer({ db, runtime, serverLimits: limits });
   deployer.onLiveChange = (agentId) => live.invalidate(agentId);
   deployer.enqueue = (tx, payload, meta) => queue.enqueueInTx(tx, "deploy", payload, meta).id;
   const agentsSvc = new AgentService({ db, bundler, runtime, defaultEngine: config.sandbox, serverLimits: limits });
   agentsSvc.onLimitsChanged = (agentId) => live.invalidate(agentId);
   agentsSvc.onDeleted = (agentId) => {
+    // Synchronous with the DELETE, so no flush runs in between: the agent's buffered rows
+    // (which the cascade would have removed) are discarded instead of breaking the foreign key.
+    invocations.forgetAgent(agentId);
     keys.forgetAgent(agentId);
     live.invalidate(agentId);
   };
@@ -234,9 +270,31 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
   if (recovered.requeued.length || recovered.failed.length) logger.warn("recovered interrupted jobs", recovered);
   reconcile(db, queue, deployer);
   queue.start();
-  invocations.start();
-  const usageTimer = setInterval(() => keys.flushUsage(), 5000);
-  if (opts.scheduler !== false) scheduler.start();
+  const pruner = new Pruner(
+    sqlite,
+    { maxAgeDays: config.retentionDays, maxInvocations: config.retentionInvocations, maxLogLines: config.retentionLogLines, maxLogBytes: config.retentionLogBytes },
+    { dbFile },
+  );
+  const retentionPass = async () => {
+    const r = await pruner.prune();
+    counters.rowsPruned += r.invocations + r.logs;
+    counters.jobsPruned += r.jobs;
+    counters.pagesFreed += r.pagesFreed;
+    counters.dbBytes = pruner.dbBytes();
+    if (r.invocations || r.logs || r.jobs)
+      logger.info("retention", { invocationsPruned: r.invocations, logsPruned: r.logs, jobsPruned: r.jobs, pagesFreed: r.pagesFreed, dbBytes: counters.dbBytes, rowsDropped: counters.rowsDropped });
+  };
+  const every = (name: LoopName, ms: number) => opts.loopIntervalsMs?.[name] ?? ms;
+  const loops = new Map<LoopName, Loop>();
+  const loop = (name: LoopName, ms: number, body: () => unknown) => loops.set(name, startLoop(name, every(name, ms), body, health));
+  loop("invocation-log", 200, () => invocations.flush());
+  loop("key-usage", 5000, () => keys.flushUsage());
+  loop("retention", config.retentionIntervalS * 1000, retentionPass);
+  if (opts.scheduler !== false) {
+    loop("scheduler", 1000, () => scheduler.tick());
+    loop("error-rate-monitor", 60_000, () => scheduler.monitor());
+  }
+  const removeLastResort = installLastResort(logger, counters, (origin) => metrics.uncaughtError(origin === "uncaughtException" ? "exception" : "rejection"));
 
   let selftest: { ok: boolean; detail: string } | null = null;
   const checkSandbox = async (): Promise<{ ok: boolean; detail: string }> => {
@@ -299,7 +357,8 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
       }
       checks.sandbox = await checkSandbox();
       checks.model = { ok: true, detail: llm ? `${llm.provider} (${config.model})` : "not configured (generation disabled)" };
-      return { ok: Object.values(checks).every((c) => c.ok), checks };
+      counters.dbBytes = pruner.dbBytes();
+      return { ok: Object.values(checks).every((c) => c.ok), checks, details: { ...counters.snapshot(), pendingLogRows: invocations.pending } };
     },
   };
   const app = createApp(httpDeps);
@@ -324,6 +383,12 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
       maxRequestBodySize: config.bodyLimitBytes * 4 + 1024 * 1024,
       idleTimeout: 120,
       development: false,
+      // A failure outside Elysia's error handling (e.g. a client that vanished mid-body) is one
+      // request's problem: logged and answered in the envelope, never a crash or a stack page.
+      error(e) {
+        logger.error("request failed outside the app", { error: e instanceof Error ? (e.stack ?? e.message) : String(e) });
+        return errorResponse("control", new AppError("internal_error"), "unknown");
+      },
     });
   const server = listen(config.port, preRouter(httpDeps, { invoke: true, apps: "platform" }, platformElysia));
   let appsServer: ReturnType<typeof listen> | null = null;
@@ -347,15 +412,19 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
     config,
     adminTokenFile,
     bootstrapToken: created?.token ?? null,
-    internals: { queue, scheduler, runtime, invocations, keys, sqlite, elysia: { platform: platformElysia, apps: appsElysia } },
+    internals: { queue, scheduler, runtime, invocations, keys, sqlite, counters, loops, pruner, elysia: { platform: platformElysia, apps: appsElysia } },
     async stop() {
-      scheduler.stop();
-      clearInterval(usageTimer);
+      await Promise.all([...loops.values()].map((l) => l.stop()));
       await server.stop(true);
       await appsServer?.stop(true);
       await queue.stop({ timeoutMs: 5000 });
-      invocations.stop();
-      keys.flushUsage();
+      invocations.flush();
+      try {
+        keys.flushUsage();
+      } catch (e) {
+        reportLoopFailure("key-usage", e, health);
+      }
+      removeLastResort();
       await runtime.close();
       await bundler.close();
       sqlite.close();

@@ -156,7 +156,8 @@ export class Instance {
   /**
    * V8 lost control of the isolate (e.g. one allocation larger than the heap left): the
    * process cannot be trusted any more. Tell the host which call caused it (memory_limit),
-   * then die at once — the host restarts the sidecar and fails its other calls as crashed.
+   * then say so ("dying") and die at once — the host restarts the sidecar and re-runs its
+   * other calls elsewhere (they are bystanders).
    */
   #catastrophe(m) {
     const oom = /memory/i.test(m);
@@ -168,6 +169,7 @@ export class Instance {
         if (!c.done) writeSync(1, encodeFrame({ t: "failed", id: c.id, reason: oom ? "memory_limit" : "crashed", message: oom ? this.#oomText() : `The sandbox crashed: ${m}`, dropped: true, logs: c.logs }));
         c.done = true;
       }
+      writeSync(1, encodeFrame({ t: "dying" }));
       writeSync(2, `isolated-vm catastrophic error: ${m}; restarting the sidecar\n`);
     } finally {
       // Let the host read the replies above before the pipe closes, then die for good.

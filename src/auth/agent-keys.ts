@@ -118,15 +118,35 @@ export class AgentKeys {
     return key;
   }
 
-  /** Writes collected lastUsedAt values in one transaction. */
+  /**
+   * Writes collected lastUsedAt values in one transaction. If the batch fails, each value
+   * is tried alone; values that still fail are discarded (lastUsedAt is a hint, and the next
+   * call of the key records it again) and one error naming how many is thrown, for the
+   * caller's loop to log.
+   */
   flushUsage(): number {
     if (this.used.size === 0) return 0;
     const entries = [...this.used];
     this.used.clear();
-    this.db.transaction((tx) => {
-      for (const [id, at] of entries) tx.update(apiKeys).set({ lastUsedAt: at }).where(eq(apiKeys.id, id)).run();
-    });
-    return entries.length;
+    try {
+      this.db.transaction((tx) => {
+        for (const [id, at] of entries) tx.update(apiKeys).set({ lastUsedAt: at }).where(eq(apiKeys.id, id)).run();
+      });
+      return entries.length;
+    } catch {
+      let failed = 0;
+      let first: unknown;
+      for (const [id, at] of entries) {
+        try {
+          this.db.update(apiKeys).set({ lastUsedAt: at }).where(eq(apiKeys.id, id)).run();
+        } catch (e) {
+          failed++;
+          first ??= e;
+        }
+      }
+      if (failed) throw new Error(`lastUsedAt not written for ${failed} of ${entries.length} keys: ${(first as Error)?.message ?? first}`, { cause: first });
+      return entries.length;
+    }
   }
 
   private withPendingUse(r: ApiKeyRow): ApiKeyRow {

@@ -3,6 +3,8 @@
  * tick enqueues one `schedule.run` job per due schedule and moves `next_run_at` to the
  * next occurrence after now, so runs missed while cantrip was down run once, not N times.
  * A one_time schedule disables itself after its run. The clock is injectable for tests.
+ * `tick` (every second) and `monitor` (every minute) are two background loops that the
+ * composition root runs under their own names, so a failure of one never stops the other.
  */
 import { parseStoredSchedule } from "../agents/schedule-policy";
 import { and, eq, isNotNull, lte } from "drizzle-orm";
@@ -28,8 +30,6 @@ export interface HealPolicy {
 export const defaultHealPolicy: HealPolicy = { windowMs: 5 * 60_000, minCalls: 20, threshold: 0.5, cooldownMs: 15 * 60_000 };
 
 export class Scheduler {
-  private timer: ReturnType<typeof setInterval> | null = null;
-  private lastMonitor = 0;
   private lastHeal = new Map<string, number>();
 
   constructor(
@@ -43,21 +43,6 @@ export class Scheduler {
       minIntervalMs?: number;
     },
   ) {}
-
-  start(intervalMs = 1000): void {
-    this.timer ??= setInterval(() => {
-      try {
-        this.tick();
-      } catch {
-        // a locked database or a bad row must not kill the timer; the next tick retries
-      }
-    }, intervalMs);
-  }
-
-  stop(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-  }
 
   /**
    * The error-rate monitor: for each deployed conversation app whose live error rate over
@@ -95,14 +80,6 @@ export class Scheduler {
   /** Enqueues every due schedule once; returns how many runs were queued. */
   tick(now = (this.deps.now ?? Date.now)()): number {
     const { db } = this.deps;
-    if (now - this.lastMonitor >= 60_000) {
-      this.lastMonitor = now;
-      try {
-        this.monitor(now);
-      } catch {
-        // the monitor must never stop schedules from running
-      }
-    }
     return db.transaction((tx) => {
       const due = tx
         .select({ s: schedules, workspaceId: agents.workspaceId, live: agents.liveVersion })

@@ -16,7 +16,28 @@ export type Db = BunSQLiteDatabase<typeof schema> & { $client: Database };
 export interface OpenedDatabase {
   db: Db;
   sqlite: Database;
+  /** True when this open converted an existing file to auto_vacuum=INCREMENTAL (a one-time VACUUM). */
+  convertedToIncrementalVacuum: boolean;
   close(): void;
+}
+
+/** The WAL file is truncated back to this size after a checkpoint (bytes). */
+const JOURNAL_SIZE_LIMIT = 64 * 1024 * 1024;
+
+/**
+ * Puts the file in auto_vacuum=INCREMENTAL mode, so retention can hand free pages back to
+ * the file system (`PRAGMA incremental_vacuum`). The mode only takes effect on a file with
+ * no tables yet, or through a VACUUM: a new file gets it for free, a file created by an
+ * older cantrip is rebuilt once (returns true then).
+ */
+function ensureIncrementalVacuum(sqlite: Database): boolean {
+  const mode = (sqlite.query("PRAGMA auto_vacuum").get() as { auto_vacuum: number }).auto_vacuum;
+  if (mode === 2) return false;
+  sqlite.exec("PRAGMA auto_vacuum = INCREMENTAL");
+  const pages = (sqlite.query("PRAGMA page_count").get() as { page_count: number }).page_count;
+  if (pages === 0) return false;
+  sqlite.exec("VACUUM");
+  return true;
 }
 
 /** The database file and its WAL companions, whose modes follow the main file's. */
@@ -33,13 +54,15 @@ export function openDatabase(file: string, opts: { busyTimeoutMs?: number; warn?
     databaseFiles(file).forEach((f, i) => ensurePrivateFile(f, opts.warn, { create: i === 0 }));
   }
   const sqlite = new Database(file, { create: true, strict: true });
-  sqlite.exec("PRAGMA journal_mode = WAL");
   sqlite.exec(`PRAGMA busy_timeout = ${opts.busyTimeoutMs ?? 5000}`);
+  const convertedToIncrementalVacuum = ensureIncrementalVacuum(sqlite);
+  sqlite.exec("PRAGMA journal_mode = WAL");
+  sqlite.exec(`PRAGMA journal_size_limit = ${JOURNAL_SIZE_LIMIT}`);
   sqlite.exec("PRAGMA foreign_keys = ON");
   sqlite.exec("PRAGMA synchronous = NORMAL");
   const db = drizzle({ client: sqlite, schema }) as Db;
   migrate(db);
-  return { db, sqlite, close: () => sqlite.close() };
+  return { db, sqlite, convertedToIncrementalVacuum, close: () => sqlite.close() };
 }
 
 /** Applies embedded migrations with drizzle's own bookkeeping table (__drizzle_migrations). */

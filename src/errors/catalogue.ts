@@ -44,6 +44,7 @@ export const catalogue = {
   model_output_filtered: { status: 502, message: "The model provider withheld the reply (finish_reason \"content_filter\")." },
   model_not_configured: { status: 503, message: "No model provider is configured. Set OPENAI_BASE_URL (and OPENAI_API_KEY, CANTRIP_MODEL)." },
   model_unavailable: { status: 503, message: "The model provider did not answer." },
+  sandbox_busy: { status: 503, message: "The sandbox has no free capacity for this call right now; retry after the Retry-After delay." },
   sandbox_memory_exhausted: { status: 503, message: "The sandbox's memory budget is in use by other calls; retry shortly." },
   endpoint_timeout: { status: 504, message: "The backend exceeded its time limit." },
 } as const satisfies Record<string, { status: number; message: string }>;

@@ -17,6 +17,7 @@ const MESSAGES: Record<Exclude<RuntimeFailureReason, "bad_response" | "overloade
   memory_limit: "The backend exceeded its memory limit.",
   crashed: "The backend's sandbox stopped during the call.",
   load_failed: "The backend could not be loaded.",
+  worker_restarted: "The backend's sandbox was restarted during the call because of another call, and the call could not be re-run.",
   memory_budget: "The sandbox's memory budget is in use by other calls; retry shortly.",
 };
 

@@ -8,16 +8,20 @@ import { AppError, isAppError, statusOf, type ErrorCode } from "../errors";
 import { failure } from "../runtime/failures";
 import { nestsDeeperThan } from "../lib/json-nesting";
 import { callerError, failureLogLines } from "./caller-error";
-import type { AgentKeys } from "../auth";
+import { AGENT_KEY_PREFIX, type AgentKeys } from "../auth";
 import type { GuestLogLine, GuestRequest, GuestResponse, SandboxRuntime } from "../runtime/types";
 import type { InvocationLog } from "./invocation-log";
 import type { LiveCache, LiveEntry } from "./live-cache";
-import type { RateLimiter } from "./rate-limit";
+import { clientBucket, type RateLimiter } from "./rate-limit";
 import { appRequestHeaders, appResponse, type AppOrigin } from "./app-headers";
 
 export interface GatewayOptions {
   rateLimitPerKey: number;
   rateLimitPerAgent: number;
+  /** Anonymous calls to public apps, per client address (IPv6 per /64). 0 = unlimited. */
+  rateLimitAnonClient?: number;
+  /** Anonymous calls to one public app, all clients together. 0 = unlimited. */
+  rateLimitAnonAgent?: number;
 }
 
 export interface AppCall {
@@ -28,6 +32,8 @@ export interface AppCall {
   headers: Headers;
   body: Uint8Array | null;
   requestId: string;
+  /** The caller's network address (for the anonymous rate limit). */
+  clientAddress?: string | null;
   /** Which origin the browser sees this app on; decides the header policy (app-headers.ts). */
   origin: AppOrigin;
   /** Invocation-log source (default "app"; the per-app MCP server says "mcp"). */
@@ -76,7 +82,7 @@ export class Gateway {
   /** /apps/{slug}/...: any method and path, the backend's response passed through. */
   async app(call: AppCall): Promise<Response> {
     const started = performance.now();
-    const { entry, keyId } = this.admit(call.slug, call.headers.get("authorization"), false);
+    const { entry, keyId } = this.admit(call.slug, call.headers.get("authorization"), false, undefined, call.clientAddress);
     const headers = appRequestHeaders(call.headers, call);
     headers.push(["x-request-id", call.requestId]);
     const req: GuestRequest = { method: call.method, url: `http://${call.slug}.cantrip.internal${call.pathAndQuery}`, headers, body: call.body };
@@ -86,11 +92,11 @@ export class Gateway {
   }
 
   /** The agent (for the app docs page), after the same key check as a call. */
-  entryFor(slug: string, authorization: string | null): LiveEntry {
-    return this.admit(slug, authorization, false).entry;
+  entryFor(slug: string, authorization: string | null, clientAddress?: string | null): LiveEntry {
+    return this.admit(slug, authorization, false, undefined, clientAddress).entry;
   }
 
-  private admit(slug: string, authorization: string | null, keyAlways: boolean, caller?: WorkspaceCaller): { entry: LiveEntry; keyId: string | null } {
+  private admit(slug: string, authorization: string | null, keyAlways: boolean, caller?: WorkspaceCaller, clientAddress?: string | null): { entry: LiveEntry; keyId: string | null } {
     const entry = this.deps.live.get(slug);
     if (caller) {
       // A workspace member calls its own agents without a key; another workspace's agent does not exist for it.
@@ -99,7 +105,8 @@ export class Gateway {
       this.deps.limiter.take(`a:${entry.agent.id}`, this.opts.rateLimitPerAgent);
       return { entry, keyId: null };
     }
-    const needsKey = keyAlways || !entry?.agent.public;
+    // A public app needs no key, but a caller who presents one is a keyed caller (its limits, its row).
+    const needsKey = keyAlways || !entry?.agent.public || (authorization ?? "").includes(AGENT_KEY_PREFIX);
     let keyId: string | null = null;
     if (needsKey) {
       // Key checks first, so an unauthenticated caller learns nothing about which slugs exist.
@@ -109,6 +116,11 @@ export class Gateway {
     if (!entry) throw new AppError("agent_not_found");
     if (!entry.ref) throw new AppError("not_deployed");
     if (keyId) this.deps.limiter.take(`k:${keyId}`, this.opts.rateLimitPerKey);
+    else {
+      // Anonymous (public app): limited by default, per client and per app.
+      this.deps.limiter.take(`c:${clientBucket(clientAddress)}`, this.opts.rateLimitAnonClient ?? 0);
+      this.deps.limiter.take(`p:${entry.agent.id}`, this.opts.rateLimitAnonAgent ?? 0);
+    }
     this.deps.limiter.take(`a:${entry.agent.id}`, this.opts.rateLimitPerAgent);
     return { entry, keyId };
   }

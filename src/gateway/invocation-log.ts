@@ -1,6 +1,10 @@
 /**
  * The invocation log: one row per call, and the guest's console lines, collected in memory
  * and written in batches (one transaction per flush) so the hot path never waits on SQLite.
+ * A batch that fails is retried row by row: a row that can never be written (its agent was
+ * deleted, a constraint it breaks) is dropped and reported through `onDropped`; a row that
+ * failed for a passing reason (database busy) is kept for the next flush, at most
+ * MAX_ATTEMPTS times, so the buffer never grows without bound.
  */
 import { and, desc, eq, gte, lt } from "drizzle-orm";
 import type { Db } from "../db";
@@ -10,22 +14,50 @@ import { pageOf, type Page } from "../lib/pagination";
 import { iso } from "../lib/time";
 
 export type InvocationInsert = typeof invocations.$inferInsert;
+type LogInsert = typeof agentLogs.$inferInsert;
+
+/** Flushes a row may fail for a passing reason (busy, I/O) before it is dropped. */
+const MAX_ATTEMPTS = 3;
+
+export interface InvocationLogOptions {
+  /** Rows buffered before record() flushes on its own (default 2000). */
+  maxBuffer?: number;
+  /** Called for every recorded row (metrics). */
+  onRecord?: (row: InvocationInsert) => void;
+  /** Called when rows are discarded because they cannot be written; `reason` is the first error. */
+  onDropped?: (rows: number, reason: string) => void;
+}
+
+/** True for SQLite errors that retrying cannot fix (constraint violations: FK, NOT NULL, CHECK). */
+export function isPermanentWriteError(e: unknown): boolean {
+  for (let c: unknown = e, i = 0; c && i < 4; c = (c as { cause?: unknown }).cause, i++) {
+    const code = (c as { code?: unknown }).code;
+    if (typeof code === "string" && code.startsWith("SQLITE_CONSTRAINT")) return true;
+    if (typeof code === "string" && code.startsWith("SQLITE_MISMATCH")) return true;
+  }
+  return false;
+}
 
 export class InvocationLog {
   private rows: InvocationInsert[] = [];
-  private logs: (typeof agentLogs.$inferInsert)[] = [];
-  private timer: ReturnType<typeof setInterval> | null = null;
+  private logs: LogInsert[] = [];
+  private attempts = new WeakMap<object, number>();
 
-  constructor(private db: Db, private opts: { flushMs?: number; maxBuffer?: number; onRecord?: (row: InvocationInsert) => void } = {}) {}
+  constructor(private db: Db, private opts: InvocationLogOptions = {}) {}
 
-  start(): void {
-    this.timer ??= setInterval(() => this.flush(), this.opts.flushMs ?? 200);
+  /** Buffered rows and log lines not yet written. */
+  get pending(): number {
+    return this.rows.length + this.logs.length;
   }
 
-  stop(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-    this.flush();
+  /**
+   * Discards the buffered rows of a deleted agent. Called before the agent's row is
+   * deleted: the rows would be removed by the cascade anyway, and written afterwards they
+   * would break the foreign key.
+   */
+  forgetAgent(agentId: string): void {
+    this.rows = this.rows.filter((r) => r.agentId !== agentId);
+    this.logs = this.logs.filter((l) => l.agentId !== agentId);
   }
 
   record(row: InvocationInsert, lines: GuestLogLine[] = []): void {
@@ -36,17 +68,79 @@ export class InvocationLog {
     if (this.rows.length + this.logs.length >= (this.opts.maxBuffer ?? 2000)) this.flush();
   }
 
+  /**
+   * Writes everything buffered; returns the invocation rows written. Never throws: a
+   * failed batch falls back to one row at a time (see the module comment).
+   */
   flush(): number {
     if (!this.rows.length && !this.logs.length) return 0;
     const rows = this.rows;
     const logs = this.logs;
     this.rows = [];
     this.logs = [];
-    this.db.transaction((tx) => {
-      for (let i = 0; i < rows.length; i += 200) tx.insert(invocations).values(rows.slice(i, i + 200)).run();
-      for (let i = 0; i < logs.length; i += 200) tx.insert(agentLogs).values(logs.slice(i, i + 200)).run();
-    });
-    return rows.length;
+    try {
+      this.db.transaction((tx) => {
+        for (let i = 0; i < rows.length; i += 200) tx.insert(invocations).values(rows.slice(i, i + 200)).run();
+        for (let i = 0; i < logs.length; i += 200) tx.insert(agentLogs).values(logs.slice(i, i + 200)).run();
+      });
+      return rows.length;
+    } catch (e) {
+      // A passing failure (busy, I/O) would fail every row alike, each after the busy
+      // timeout: keep the whole batch for the next flush instead of trying row by row.
+      if (!isPermanentWriteError(e)) {
+        this.keepForLater(rows, logs, e);
+        return 0;
+      }
+      return this.flushRowByRow(rows, logs);
+    }
+  }
+
+  /** Requeues rows after a passing failure; rows out of attempts are dropped and reported. */
+  private keepForLater(rows: InvocationInsert[], logs: LogInsert[], error: unknown): void {
+    let dropped = 0;
+    const keep = <T extends object>(list: T[], into: T[]) => {
+      for (const row of list) {
+        const tries = (this.attempts.get(row) ?? 0) + 1;
+        if (tries >= MAX_ATTEMPTS) dropped++;
+        else {
+          this.attempts.set(row, tries);
+          into.push(row);
+        }
+      }
+    };
+    keep(rows, this.rows);
+    keep(logs, this.logs);
+    if (dropped) this.opts.onDropped?.(dropped, error instanceof Error ? error.message : String(error));
+  }
+
+  /** After a constraint failure: each row alone; the ones that break a constraint are dropped. */
+  private flushRowByRow(rows: InvocationInsert[], logs: LogInsert[]): number {
+    let written = 0;
+    let dropped = 0;
+    let reason = "";
+    let passing: unknown = null;
+    const later: { rows: InvocationInsert[]; logs: LogInsert[] } = { rows: [], logs: [] };
+    const one = <T extends object>(row: T, insert: (row: T) => void, rest: T[]) => {
+      if (passing) return void rest.push(row); // stop hammering a busy database
+      try {
+        insert(row);
+        return true;
+      } catch (e) {
+        if (isPermanentWriteError(e)) {
+          dropped++;
+          reason ||= e instanceof Error ? e.message : String(e);
+        } else {
+          passing = e;
+          rest.push(row);
+        }
+        return false;
+      }
+    };
+    for (const r of rows) if (one(r, (x) => this.db.insert(invocations).values(x).run(), later.rows)) written++;
+    for (const l of logs) one(l, (x) => this.db.insert(agentLogs).values(x).run(), later.logs);
+    if (dropped) this.opts.onDropped?.(dropped, reason);
+    if (later.rows.length || later.logs.length) this.keepForLater(later.rows, later.logs, passing);
+    return written;
   }
 
   list(agentId: string, page: Page) {

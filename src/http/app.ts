@@ -28,7 +28,12 @@ import { v1SessionRoutes } from "./routes/v1-session";
 
 export function createApp(deps: HttpDeps) {
   return new Elysia({ name: "cantrip" })
-    .onError(({ code, error, request }) => renderError(code, error, request, deps.logger))
+    .onError(({ code, error, request, set }) => {
+      const res = renderError(code, error, request, deps.logger);
+      // Elysia may already have set a status of its own (422 for validation); the catalogue's wins.
+      set.status = res.status;
+      return res;
+    })
     .use(docsPlugin(deps.version))
     .use(dashboardRoutes())
     .use(healthRoutes(deps))

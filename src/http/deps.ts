@@ -23,6 +23,8 @@ import type { Metrics } from "../metrics";
 export interface ReadyCheck {
   ok: boolean;
   checks: Record<string, { ok: boolean; detail?: string }>;
+  /** Operator counters (database size, rows pruned/dropped, loop failures); see src/health. */
+  details?: Record<string, unknown>;
 }
 
 export interface HttpDeps {

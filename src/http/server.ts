@@ -1,13 +1,15 @@
 /**
- * The outer request wrapper around the Elysia app: assigns the request id, refuses
- * oversize bodies (413) and non-JSON bodies on JSON routes (415) before anything parses
- * them, stamps `x-request-id` and the baseline security headers on every response, and
- * writes one log line per request.
+ * The outer request wrapper around the Elysia app: assigns the request id, records the
+ * client's address, refuses oversize bodies (413), non-JSON bodies on JSON routes (415) and
+ * JSON nested deeper than MAX_JSON_DEPTH (400 invalid_json, by the linear scan in
+ * src/lib/json-nesting.ts) before anything parses them, stamps `x-request-id` and the
+ * baseline security headers on every response, and writes one log line per request.
  */
 import { AppError } from "../errors";
 import { errorResponse, familyOf } from "./envelope";
 import type { Logger } from "./logger";
-import { setRequestId } from "./request-context";
+import { bytesNestDeeperThan } from "../lib/json-nesting";
+import { setClientAddress, setRequestId } from "./request-context";
 import { randomBase62 } from "../lib/ids";
 import { applyBaseline } from "./security-headers";
 
@@ -20,6 +22,9 @@ export interface HandlerOptions {
 }
 
 const CLIENT_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+
+/** Deepest nesting accepted in JSON bodies of the control APIs (issue 12 §3). */
+export const MAX_JSON_DEPTH = 64;
 const BODY_METHODS = new Set(["POST", "PUT", "PATCH"]);
 
 function needsJson(method: string, pathname: string): boolean {
@@ -51,8 +56,14 @@ async function readCapped(req: Request, limit: number): Promise<Uint8Array | nul
   return Buffer.concat(chunks);
 }
 
+/** The part of Bun's Server the handler uses: the peer address of a request's connection. */
+export interface PeerInfo {
+  requestIP(req: Request): { address: string } | null;
+}
+
 export function createHandler(handle: (req: Request) => Promise<Response> | Response, opts: HandlerOptions) {
-  return async (req: Request): Promise<Response> => {
+  return async (req: Request, server?: PeerInfo): Promise<Response> => {
+    const peer = server?.requestIP(req)?.address ?? null;
     const started = performance.now();
     const given = req.headers.get("x-request-id");
     const requestId = given && CLIENT_ID.test(given) ? given : `req_${randomBase62(16)}`;
@@ -60,17 +71,28 @@ export function createHandler(handle: (req: Request) => Promise<Response> | Resp
     let res: Response;
     const len = Number(req.headers.get("content-length") ?? "0");
     let tooLarge = len > opts.bodyLimitBytes;
+    let bytes: Uint8Array | null = null;
     if (!tooLarge && req.body && !req.headers.has("content-length") && hasBody(req)) {
       // Chunked upload: buffer up to the limit so the cap holds without a content-length.
-      const bytes = await readCapped(req, opts.bodyLimitBytes);
+      bytes = await readCapped(req, opts.bodyLimitBytes);
       if (bytes === null) tooLarge = true;
       else req = new Request(req.url, { method: req.method, headers: req.headers, body: bytes as Uint8Array<ArrayBuffer> });
     }
+    const json = !tooLarge && needsJson(req.method, url.pathname) && hasBody(req);
+    const jsonType = /^application\/(.+\+)?json\b/i.test(req.headers.get("content-type") ?? "");
+    if (json && jsonType && bytes === null) {
+      // Buffered here (the size is already capped) so the depth scan sees the body before any parser.
+      bytes = new Uint8Array(await req.arrayBuffer());
+      req = new Request(req.url, { method: req.method, headers: req.headers, body: bytes as Uint8Array<ArrayBuffer> });
+    }
     setRequestId(req, requestId);
+    setClientAddress(req, peer);
     if (tooLarge) {
       res = errorResponse(familyOf(url.pathname), new AppError("payload_too_large", `The request body is larger than ${opts.bodyLimitBytes} bytes.`), requestId);
-    } else if (needsJson(req.method, url.pathname) && hasBody(req) && !/^application\/(.+\+)?json\b/i.test(req.headers.get("content-type") ?? "")) {
+    } else if (json && !jsonType) {
       res = errorResponse(familyOf(url.pathname), new AppError("unsupported_media_type"), requestId);
+    } else if (json && bytes && bytesNestDeeperThan(bytes, MAX_JSON_DEPTH)) {
+      res = errorResponse(familyOf(url.pathname), new AppError("invalid_json", `The request body is nested deeper than ${MAX_JSON_DEPTH} levels.`), requestId);
     } else {
       res = await handle(req);
     }

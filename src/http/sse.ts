@@ -39,7 +39,12 @@ export function jobEventStream(jobs: JobsPort, jobId: string, lastEventId: numbe
       for (const e of pending) emit(e);
       if (!closed && TERMINAL.has(jobs.get(jobId)?.status ?? "")) close();
       heartbeat = setInterval(() => {
-        if (!closed) controller.enqueue(enc.encode(`: keep-alive\n\n`));
+        try {
+          if (!closed) controller.enqueue(enc.encode(`: keep-alive\n\n`));
+        } catch {
+          // the client went away without a cancel: stop the heartbeat instead of throwing from a timer
+          clearInterval(heartbeat);
+        }
       }, 15_000);
     },
     cancel() {

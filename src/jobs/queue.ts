@@ -80,7 +80,7 @@ export function createQueue(opts: QueueOptions): Queue {
           runs.delete(job.id);
           wake();
         };
-        runs.set(job.id, runJob(store, kinds.get(job.kind)!, job, { owner, leaseMs, heartbeatMs, onSettled, onAttempt: opts.onAttempt }));
+        runs.set(job.id, runJob(store, kinds.get(job.kind)!, job, { owner, leaseMs, heartbeatMs, onSettled, onAttempt: opts.onAttempt, onError: (e, where) => onError(e, where) }));
       }
     } catch (e) {
       onError(e, "poll");

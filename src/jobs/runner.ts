@@ -19,6 +19,12 @@ export interface RunSettings {
   heartbeatMs: number;
   /** Called synchronously once this attempt's outcome is written (frees the slot). */
   onSettled?: () => void;
+  /**
+   * A heartbeat or the final write failed (the database refused it). The run still frees
+   * its slot; a job whose outcome could not be written keeps its lease until it expires
+   * and is then claimed again, like a job of a crashed worker.
+   */
+  onError?: (error: unknown, where: "heartbeat" | "finalize") => void;
   /** The attempt's outcome and duration, once written. */
   onAttempt?: (attempt: AttemptOutcome) => void;
 }
@@ -44,7 +50,14 @@ export function runJob(store: JobStore, def: JobKind, job: JobRow, s: RunSetting
 
   const renew = () => {
     if (finished) return;
-    const lease = store.renew(job.id, s.owner, s.leaseMs);
+    let lease;
+    try {
+      lease = store.renew(job.id, s.owner, s.leaseMs);
+    } catch (e) {
+      // A missed heartbeat is not fatal: the lease is longer than several heartbeats.
+      s.onError?.(e, "heartbeat");
+      return;
+    }
     if (!lease) stop("lease_lost");
     else if (lease.cancelRequested) stop("cancel");
   };
@@ -65,6 +78,8 @@ export function runJob(store: JobStore, def: JobKind, job: JobRow, s: RunSetting
     let result: AttemptOutcome["outcome"] | undefined;
     try {
       result = finalize(store, def, job, s.owner, outcome, stage);
+    } catch (e) {
+      s.onError?.(e, "finalize");
     } finally {
       s.onSettled?.();
       resolveDone();

@@ -16,7 +16,12 @@ export interface EgressOptions extends CheckedOutboundOptions {
    * authorized request. Default: the checked network, `createCheckedOutbound(this)`.
    */
   outbound?: Outbound;
+  /** Sees each request's outcome (metrics): allowed, refused by policy, failed on the network, answered by a fixture. */
+  onRequest?: (outcome: "allowed" | "refused" | "failed" | "fixture") => void;
 }
+
+/** A request that passed the policy and then failed on the network (timeout, connection). */
+class NetworkFailure extends Error {}
 
 export interface EgressRequest {
   url: string;
@@ -40,7 +45,20 @@ const noScratch: ScratchServe = (config) => {
 
 export function createEgress(opts: EgressOptions, secrets: SecretResolver, scratchServe: ScratchServe = noScratch) {
   const outbound = opts.outbound ?? createCheckedOutbound(opts);
+  const record = opts.onRequest;
   return async function egress(config: AgentRuntimeConfig, limits: Limits, req: EgressRequest, body: Uint8Array | undefined): Promise<EgressResponse> {
+    if (!record) return attempt(config, limits, req, body);
+    try {
+      const res = await attempt(config, limits, req, body);
+      record(config.scratch ? "fixture" : "allowed");
+      return res;
+    } catch (e) {
+      record(e instanceof NetworkFailure ? "failed" : "refused");
+      throw e;
+    }
+  };
+
+  async function attempt(config: AgentRuntimeConfig, limits: Limits, req: EgressRequest, body: Uint8Array | undefined): Promise<EgressResponse> {
     let url: URL;
     try {
       url = new URL(req.url);
@@ -68,11 +86,11 @@ export function createEgress(opts: EgressOptions, secrets: SecretResolver, scrat
     } catch (e) {
       const err = e as Error;
       if (err.message.startsWith("fetch: ")) throw err; // already a policy message
-      throw new Error(err.name === "TimeoutError" || err.name === "AbortError" ? `fetch: ${host} did not answer within ${limits.fetchTimeoutMs} ms` : `fetch: ${host}: ${err.message}`);
+      throw new NetworkFailure(err.name === "TimeoutError" || err.name === "AbortError" ? `fetch: ${host} did not answer within ${limits.fetchTimeoutMs} ms` : `fetch: ${host}: ${err.message}`);
     }
     const bytes = await readCapped(res, limits.fetchMaxBytes, host);
     return { meta: { status: res.status, statusText: res.statusText, headers: [...res.headers], url: url.href }, bytes };
-  };
+  }
 }
 
 function injectSecrets(value: string, config: AgentRuntimeConfig, resolve: SecretResolver, to: { scheme: "http" | "https"; host: string; port: string }): string {

@@ -58,6 +58,12 @@ class RoutedEngine implements Engine {
     return this.engines.get(this.defaultName)!.workers();
   }
 
+  watchdogKills(): number {
+    let n = 0;
+    for (const e of this.engines.values()) n += e.watchdogKills();
+    return n;
+  }
+
   async close(): Promise<void> {
     await Promise.all([...this.engines.values()].map((e) => e.close()));
   }

@@ -4,6 +4,7 @@
  * against this only, so a second engine (V8 in a sidecar) plugs in without touching it.
  * Engines reject with AppError (see failures.ts) for platform failures.
  */
+import type { Lane } from "./lanes";
 import type { BackendDescription, BundleRef, GuestRequest, GuestResponse, Limits, ScheduledResult } from "./types";
 
 /** Host services for one call: kv.get/set/delete/list and fetch, scoped to the agent. */
@@ -17,8 +18,9 @@ export interface EngineInstance {
   readonly alive: boolean;
   /** Host memory attributed to the instance (its engine heap), for the pool's budget. */
   readonly memoryBytes: number;
-  fetch(req: GuestRequest): Promise<GuestResponse>;
-  scheduled(): Promise<ScheduledResult>;
+  /** `bridge` replaces the load-time bridge for this call (the runtime's replay journal). */
+  fetch(req: GuestRequest, bridge?: CallBridge): Promise<GuestResponse>;
+  scheduled(bridge?: CallBridge): Promise<ScheduledResult>;
   dispose(): void;
 }
 
@@ -27,12 +29,16 @@ export interface EngineLoadOptions {
   limits: Limits;
   /** Makes the host bridge for one call (per-call counters live in it). */
   bridge: () => CallBridge;
+  /** Which workers hold the instance (lanes.ts); default light. */
+  lane?: Lane;
 }
 
 export interface Engine {
   readonly name: string;
   load(opts: EngineLoadOptions): Promise<EngineInstance>;
   workers(): number;
+  /** Workers (or sidecars) the host watchdog terminated since start. */
+  watchdogKills(): number;
   close(): Promise<void>;
 }
 

@@ -12,10 +12,14 @@
  * ends. A call that needs more than is free first evicts idle instances (LRU), then waits
  * up to MEMORY_WAIT_MS for busy ones to finish, then fails with `memory_budget` (503
  * sandbox_memory_exhausted, Retry-After). An agent keeps instances of at most two bundles:
- * older versions retire once their in-flight calls finish.
+ * older versions retire once their in-flight calls finish. Instances live in the lane
+ * (lanes.ts) they were loaded for; when the scheduler moves an agent to another lane, its
+ * instances in the old lane retire the same way. Load-checks (`check`) load on the load
+ * lane under the same memory budget and leave no instance behind.
  */
 import type { Engine, EngineInstance } from "./engine";
-import type { AgentRuntimeConfig, BundleRef, Limits } from "./types";
+import type { AgentRuntimeConfig, BackendDescription, BundleRef, Limits } from "./types";
+import type { Lane } from "./lanes";
 import type { makeBridgeFactory } from "./bridges";
 import { failure } from "./failures";
 
@@ -26,6 +30,7 @@ export interface Entry {
   inflight: number;
   lastUsed: number;
   retiring: boolean;
+  lane: Lane;
 }
 
 const BUNDLES_PER_AGENT = 2;
@@ -63,10 +68,10 @@ export class InstancePool {
   constructor(private engine: Engine, private budgetBytes: number, private bridges: ReturnType<typeof makeBridgeFactory>) {}
 
   /**
-   * A fresh instance of `ref`, added to the pool (check() uses it to validate a bundle).
+   * A fresh instance of `ref` in `lane`, added to the pool.
    * `busy`: hand it out with one call already taken (acquire), so its reservation never lapses.
    */
-  async loadFresh(ref: BundleRef, busy = false): Promise<Entry> {
+  async loadFresh(ref: BundleRef, busy = false, lane: Lane = "light"): Promise<Entry> {
     const cap = this.capOf(ref);
     const memory = this.memoryWait(ref);
     // Check and commit in one synchronous step: no other call can take the same room.
@@ -74,13 +79,13 @@ export class InstancePool {
     this.loadingBytes += cap;
     let inst: EngineInstance;
     try {
-      inst = await this.engine.load({ ref, limits: ref.config.limits, bridge: this.bridges(ref.config) });
+      inst = await this.engine.load({ ref, limits: ref.config.limits, bridge: this.bridges(ref.config), lane });
     } finally {
       this.loadingBytes -= cap;
       this.wakeMemory();
     }
     this.loads++;
-    const e: Entry = { ref, key: instanceKey(ref), inst, inflight: busy ? 1 : 0, lastUsed: performance.now(), retiring: false };
+    const e: Entry = { ref, key: instanceKey(ref), inst, inflight: busy ? 1 : 0, lastUsed: performance.now(), retiring: false, lane };
     this.entries.push(e);
     this.retireStale(ref, e.key);
     this.enforceBudget();
@@ -88,13 +93,32 @@ export class InstancePool {
     return e;
   }
 
-  async acquire(ref: BundleRef): Promise<Entry> {
+  /**
+   * Loads `ref` once on the load lane (a load-check: compile + describe) under the memory
+   * budget, and drops the instance at once. Throws what the load throws.
+   */
+  async check(ref: BundleRef): Promise<BackendDescription> {
+    const cap = this.capOf(ref);
+    const memory = this.memoryWait(ref);
+    while (!this.makeRoom(cap, null)) await memory.wait();
+    this.loadingBytes += cap;
+    try {
+      const inst = await this.engine.load({ ref, limits: ref.config.limits, bridge: this.bridges(ref.config), lane: "load" });
+      inst.dispose();
+      return inst.description;
+    } finally {
+      this.loadingBytes -= cap;
+      this.wakeMemory();
+    }
+  }
+
+  async acquire(ref: BundleRef, lane: Lane = "light"): Promise<Entry> {
     const limits = ref.config.limits;
     const key = instanceKey(ref);
     const deadline = performance.now() + limits.wallMs;
     let memory: ReturnType<InstancePool["memoryWait"]> | null = null;
     for (;;) {
-      const mine = this.live(key);
+      const mine = this.live(key, lane);
       const open = mine.filter((e) => e.inflight < limits.concurrency).sort((a, b) => b.inflight - a.inflight);
       // A busy instance with a free slot costs no extra memory; an idle one may grow to its cap.
       const busy = open.find((e) => e.inflight > 0);
@@ -111,7 +135,7 @@ export class InstancePool {
         continue;
       }
       if (mine.length < Math.max(1, this.engine.workers())) {
-        const p = this.loadFresh(ref, true).finally(() => this.loading.delete(key));
+        const p = this.loadFresh(ref, true, lane).finally(() => this.loading.delete(key));
         this.loading.set(key, p);
         const e = await p;
         if (e.inst.alive) return e;
@@ -158,8 +182,14 @@ export class InstancePool {
     return e;
   }
 
-  private live(key: string): Entry[] {
-    for (const e of [...this.entries]) if (!e.inst.alive && e.inflight === 0) this.remove(e);
+  private live(key: string, lane: Lane): Entry[] {
+    for (const e of [...this.entries]) {
+      if (!e.inst.alive && e.inflight === 0) this.remove(e);
+      else if (e.key === key && e.lane !== lane && !e.retiring) {
+        e.retiring = true;
+        if (e.inflight === 0) this.remove(e);
+      }
+    }
     return this.entries.filter((e) => e.key === key && e.inst.alive && !e.retiring);
   }
 

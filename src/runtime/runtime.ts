@@ -1,21 +1,26 @@
 /**
  * createRuntime: the SandboxRuntime the rest of cantrip uses. Wires an engine (QuickJS in
- * a worker pool by default), the warm-instance pool and the host bridges (kv, egress,
- * secrets). Backend-level errors are ordinary responses; platform failures are thrown
- * AppErrors (see failures.ts).
+ * a worker pool by default), the scheduler (fair per-agent admission and worker lanes,
+ * scheduler.ts), the warm-instance pool and the host bridges (kv, egress, secrets).
+ * Load-checks run on the load lane and leave no instance behind. A call whose worker was
+ * killed for another call's sake is re-run on a fresh instance through its host-call
+ * journal (replay.ts). Backend-level errors are ordinary responses; platform failures are
+ * thrown AppErrors (see failures.ts).
  */
-import type { EngineFactory } from "./engine";
-import type { AgentRuntimeConfig, GuestLogLine, KvStore, SandboxRuntime, SecretResolver } from "./types";
+import type { CallBridge, EngineFactory, EngineInstance } from "./engine";
+import type { AgentRuntimeConfig, BundleRef, GuestLogLine, KvStore, SandboxRuntime, SecretResolver } from "./types";
 import { quickjsEngine } from "./quickjs/engine";
 import { InstancePool } from "./instance-pool";
 import { makeBridgeFactory } from "./bridges";
 import { createEgress, type EgressOptions, type EgressRequest } from "./egress";
 import { defaultLimits } from "./types";
+import { failureLogs, failureReason } from "./failures";
+import { Journal } from "./replay";
+import { defaultSchedulerOptions, Scheduler, type SchedulerOptions } from "./scheduler";
 import { ScratchWorlds } from "./scratch";
-import { failureLogs } from "./failures";
 
 export interface RuntimeOptions {
-  /** Sandbox workers (default: 2, about one per core). */
+  /** Sandbox workers that run calls (default: 2, about one per core); split into lanes (lanes.ts). */
   workers?: number;
   /** Total sandbox memory, busy instances counted at their memory limit (default 2 GiB); see InstancePool. */
   memoryBudgetBytes?: number;
@@ -26,10 +31,21 @@ export interface RuntimeOptions {
   onLog?: (agentId: string, lines: GuestLogLine[]) => void;
   /** The engine; QuickJS-in-workers unless a test or a second engine says otherwise. */
   engine?: EngineFactory;
+  /** Per-agent admission limits and the heavy-lane threshold (defaults: defaultSchedulerOptions). */
+  scheduling?: Partial<Omit<SchedulerOptions, "workers">>;
 }
 
+/** How many times a bystander of worker kills is re-run before it fails. */
+const MAX_REPLAYS = 2;
+/**
+ * Bundles at least this large always run in the heavy lane: compiling one is a single long
+ * native call (~0.3–1 s for 860 KB here) that would stall a light worker on every reload.
+ */
+export const LARGE_BUNDLE_BYTES = 512 * 1024;
+
 export function createRuntime(opts: RuntimeOptions): SandboxRuntime {
-  const engine = (opts.engine ?? quickjsEngine)({ workers: opts.workers ?? 2, memoryBytes: defaultLimits.memoryBytes });
+  const workers = opts.workers ?? 2;
+  const engine = (opts.engine ?? quickjsEngine)({ workers, memoryBytes: defaultLimits.memoryBytes });
   const scratch = new ScratchWorlds();
   const serveScratch = (config: AgentRuntimeConfig, req: EgressRequest, body: Uint8Array | undefined) => {
     const w = scratch.get(config.scratch!.namespace);
@@ -39,39 +55,58 @@ export function createRuntime(opts: RuntimeOptions): SandboxRuntime {
   const egressFor = createEgress(opts.egress, opts.secrets, serveScratch);
   const bridges = makeBridgeFactory({ kv: opts.kv, egress: egressFor, scratch });
   const pool = new InstancePool(engine, opts.memoryBudgetBytes ?? 2 * 1024 ** 3, bridges);
+  const sched = new Scheduler({ workers, ...defaultSchedulerOptions, ...opts.scheduling });
+  let replays = 0;
   const logsOf = (agentId: string, lines: GuestLogLine[] | undefined) => {
     if (opts.onLog && lines?.length) opts.onLog(agentId, lines);
   };
 
+  /** One call: admitted by the scheduler, run on a warm instance of its lane, re-run if a kill took it. */
+  async function invoke<T extends { cpuMs: number; logs: GuestLogLine[] }>(ref: BundleRef, run: (inst: EngineInstance, bridge: CallBridge) => Promise<T>): Promise<T> {
+    if (ref.code.length >= LARGE_BUNDLE_BYTES) sched.markHeavy(ref.agentId);
+    return sched.run(ref.agentId, async (lane) => {
+      const journal = new Journal(bridges(ref.config)());
+      for (let attempt = 0; ; attempt++) {
+        const e = await pool.acquire(ref, lane);
+        try {
+          const out = await journal.guard(run(e.inst, journal.bridge()));
+          sched.record(ref.agentId, out.cpuMs);
+          logsOf(ref.agentId, out.logs);
+          return out;
+        } catch (err) {
+          const reason = failureReason(err);
+          if (reason === "worker_restarted" && attempt < MAX_REPLAYS) {
+            replays++;
+            continue;
+          }
+          if (reason === "cpu_timeout") sched.record(ref.agentId, ref.config.limits.cpuMs);
+          logsOf(ref.agentId, failureLogs(err));
+          throw err;
+        } finally {
+          pool.release(e);
+        }
+      }
+    }, ref.config.limits.cpuMs);
+  }
+
   return {
     async check(ref) {
-      return (await pool.loadFresh(ref)).inst.description;
+      return sched.runLoad(ref.agentId, async () => {
+        for (let attempt = 0; ; attempt++) {
+          try {
+            return await pool.check(ref);
+          } catch (err) {
+            if (failureReason(err) === "worker_restarted" && attempt < MAX_REPLAYS) continue;
+            throw err;
+          }
+        }
+      });
     },
-    async fetch(ref, req) {
-      const e = await pool.acquire(ref);
-      try {
-        const res = await e.inst.fetch(req);
-        logsOf(ref.agentId, res.logs);
-        return res;
-      } catch (err) {
-        logsOf(ref.agentId, failureLogs(err));
-        throw err;
-      } finally {
-        pool.release(e);
-      }
+    fetch(ref, req) {
+      return invoke(ref, (inst, bridge) => inst.fetch(req, bridge));
     },
-    async scheduled(ref) {
-      const e = await pool.acquire(ref);
-      try {
-        const r = await e.inst.scheduled();
-        logsOf(ref.agentId, r.logs);
-        return r;
-      } catch (err) {
-        logsOf(ref.agentId, failureLogs(err));
-        throw err;
-      } finally {
-        pool.release(e);
-      }
+    scheduled(ref) {
+      return invoke(ref, (inst, bridge) => inst.scheduled(bridge));
     },
     openScratch(namespace) {
       return scratch.open(namespace);
@@ -80,7 +115,7 @@ export function createRuntime(opts: RuntimeOptions): SandboxRuntime {
       pool.evict(agentId, bundleId);
     },
     stats() {
-      return { workers: engine.workers(), instances: pool.count(), memoryBytes: pool.memoryBytes(), loads: pool.loads, evictions: pool.evictions };
+      return { workers: engine.workers(), instances: pool.count(), memoryBytes: pool.memoryBytes(), loads: pool.loads, evictions: pool.evictions, replays, lanes: sched.stats(), refused: sched.refused, watchdogKills: engine.watchdogKills() };
     },
     async close() {
       pool.clear();

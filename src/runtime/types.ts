@@ -123,6 +123,8 @@ export type RuntimeFailureReason =
   | "bad_response"
   | "load_failed"
   | "overloaded"
+  /** A bystander: its worker was killed because of another call (see failures.ts). */
+  | "worker_restarted"
   /** The sandbox's total memory budget is held by other calls (503 sandbox_memory_exhausted). */
   | "memory_budget";
 
@@ -133,6 +135,14 @@ export interface RuntimeStats {
   memoryBytes: number;
   loads: number;
   evictions: number;
+  /** Calls re-run after their worker was killed for another call's sake (replay.ts). */
+  replays: number;
+  /** Calls running and waiting per lane (scheduler.ts). */
+  lanes: { light: { active: number; queued: number }; heavy: { active: number; queued: number }; load: { queued: number } };
+  /** Calls the scheduler refused (429 rate_limited, 503 sandbox_busy) since start. */
+  refused: number;
+  /** Workers or sidecars the watchdog terminated since start. */
+  watchdogKills: number;
 }
 
 export interface ScheduledResult {

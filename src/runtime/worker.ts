@@ -11,6 +11,8 @@ import { QjsInstance } from "./quickjs/instance";
 import { Failure } from "./quickjs/call-state";
 import type { HostResult } from "./quickjs/guest-host";
 import { setWatch } from "./quickjs/slices";
+import { readlinkSync } from "node:fs";
+import { setPriority } from "node:os";
 
 declare const self: Worker;
 
@@ -27,6 +29,7 @@ const post = (m: FromWorker) => self.postMessage(m);
 self.onmessage = async (ev: MessageEvent<ToWorker>) => {
   const m = ev.data;
   if (m.t === "init") {
+    if (m.nice) lowerPriority(m.nice);
     ready = init(m.watch, m.spares, m.memoryBytes);
     await ready.then(
       () => post({ t: "ready" }),
@@ -43,6 +46,14 @@ async function init(watch: SharedArrayBuffer, spareCount: number, memoryBytes: n
   setWasmModule(new WebAssembly.Module(await Bun.file(wasmPath).arrayBuffer()));
   spares = new SparePool(spareCount, memoryBytes);
   spares.refillSoon();
+}
+
+/** Linux: renice this thread only (setpriority on its thread id); best effort elsewhere. */
+function lowerPriority(nice: number): void {
+  try {
+    const tid = Number(readlinkSync("/proc/thread-self").split("/").pop());
+    if (tid > 0) setPriority(tid, nice);
+  } catch {}
 }
 
 function collectSoon(): void {

@@ -88,3 +88,24 @@ test("model calls are counted by model and outcome, with tokens", async () => {
   expect(value(text, 'cantrip_model_calls_total{model="gpt-4.1-mini",outcome="ok"}')).toBeGreaterThanOrEqual(1);
   expect(value(text, 'cantrip_model_tokens_total{model="gpt-4.1-mini",direction="prompt"}')).toBeGreaterThanOrEqual(11);
 });
+
+test("egress refusals, and the scheduler's and watchdog's counters, are exported", async () => {
+  const fetcher = `
+import { defineBackend } from "cantrip";
+export default defineBackend({ routes: { "POST /": async () => {
+  try { await fetch("https://not-declared.example/"); return { ok: true }; } catch (e) { return { refused: String(e) }; }
+} } });
+`;
+  const up = await s.json("/v1/agents", { method: "POST", json: { name: "Metrics Fetcher", files: { "index.ts": fetcher }, entrypoint: "index.ts", autoDeploy: true } });
+  const agent = up.body.data.agent;
+  for (let i = 0; i < 200 && (await s.json(`/v1/agents/${agent.id}`)).body.data.status !== "deployed"; i++) await Bun.sleep(25);
+  const key = (await s.json(`/v1/agents/${agent.id}/api-keys`, { method: "POST", json: { name: "m" } })).body.data.key as string;
+  const before = (await scrape()).text;
+  const r = await fetch(`${s.url}/v1/invoke/${agent.slug}`, { method: "POST", headers: { authorization: `Bearer ${key}`, "content-type": "application/json" }, body: "{}" });
+  expect(((await r.json()) as any).data.response.refused).toContain("not in this agent's allowed hosts");
+  const after = (await scrape()).text;
+  expect(value(after, 'cantrip_egress_requests_total{outcome="refused"}') - value(before, 'cantrip_egress_requests_total{outcome="refused"}')).toBe(1);
+  expect(after).toMatch(/^cantrip_sandbox_calls_refused \d+$/m);
+  expect(after).toMatch(/^cantrip_sandbox_watchdog_kills \d+$/m);
+  expect(after).toMatch(/^cantrip_sandbox_calls_queued \d+$/m);
+});

@@ -12,6 +12,7 @@ import { startServer, type TestServer } from "../harness";
 import { echoBackend } from "../fixtures/backends";
 import { hostileAppBackend } from "../fixtures/hostile-app";
 import { createHandler, hostRouter, silentLogger } from "../../src/http";
+import type { PeerInfo } from "../../src/http/server";
 
 const DOMAIN = "apps.test";
 
@@ -68,7 +69,8 @@ describe("pre-router: same answers as Elysia", () => {
   let echo: { id: string; slug: string; key: string };
   let fail: { id: string; slug: string; key: string };
   let open: { id: string; slug: string; key: string };
-  let elysiaOf: Record<"platform" | "apps", (req: Request) => Promise<Response>>;
+  let elysiaOf: Record<"platform" | "apps", (req: Request, peer: PeerInfo) => Promise<Response>>;
+  const loopbackPeer: PeerInfo = { requestIP: () => ({ address: "127.0.0.1" }) };
   let urlOf: Record<"platform" | "apps", string>;
 
   beforeAll(async () => {
@@ -143,7 +145,7 @@ describe("pre-router: same answers as Elysia", () => {
       const headers = { "x-request-id": `probe-${seen.length}`, accept: "*/*", "accept-encoding": "identity", "user-agent": "probe", ...p.headers };
       const url = urlOf[p.listener] + p.path;
       const viaServer = await fetch(url, { method: p.method, headers, body: p.body, redirect: "manual" });
-      const viaElysia = await elysiaOf[p.listener](new Request(url, { method: p.method, headers, body: p.body }));
+      const viaElysia = await elysiaOf[p.listener](new Request(url, { method: p.method, headers, body: p.body }), loopbackPeer);
       const [a, b] = [await snapshot(viaServer), await snapshot(viaElysia)];
       expect({ name: p.name, ...a }).toEqual({ name: p.name, ...b });
       seen.push(`${p.name}: ${a.status}`);

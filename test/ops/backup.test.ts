@@ -53,7 +53,9 @@ function load(n: number) {
 
 test("a backup via the CLI and one via the admin route, both under invoke load, pass integrity_check", async () => {
   const l = load(6);
-  await Bun.sleep(200);
+  // Every loop has written kv at least once before the snapshots start (a fixed sleep was not enough under load).
+  for (let i = 0; l.statuses.length < 12 && i < 800; i++) await Bun.sleep(25);
+  expect(l.statuses.length).toBeGreaterThanOrEqual(12);
   const before = l.statuses.length;
   // A deploy job runs at the same time (jobs continue too).
   const redeploy = s.json(`/v1/deploy/${a.id}`, { method: "POST" });

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openDatabase, type OpenedDatabase } from "../../src/db";
 import { createRuntime, createSqliteKv, defaultLimits, type BundleRef, type EngineFactory, type GuestResponse, type Limits, type SandboxRuntime, type SecretGrant } from "../../src/runtime";
-import type { EgressOptions } from "../../src/runtime";
+import type { EgressOptions, RuntimeOptions } from "../../src/runtime";
 
 // Sandboxes start real workers; on a busy 2-core box that can take longer than bun's 5 s default.
 setDefaultTimeout(30_000);
@@ -33,12 +33,12 @@ export interface Harness {
 
 let seq = 0;
 
-export function makeHarness(engine: EngineFactory, egress: EgressOptions = {}, opts: { memoryBudgetBytes?: number } = {}): Harness {
+export function makeHarness(engine: EngineFactory, egress: EgressOptions = {}, opts: { memoryBudgetBytes?: number; workers?: number; scheduling?: RuntimeOptions["scheduling"] } = {}): Harness {
   const dir = mkdtempSync(join(tmpdir(), "cantrip-rt-"));
   const db = openDatabase(join(dir, "test.db"));
   db.sqlite.run("INSERT INTO workspaces (id, name) VALUES ('ws', 'test')");
   const secrets = new Map<string, string>();
-  const runtime = createRuntime({ workers: 2, memoryBudgetBytes: opts.memoryBudgetBytes, kv: createSqliteKv(db.db), secrets: (agentId, name) => secrets.get(`${agentId}/${name}`) ?? null, egress, engine });
+  const runtime = createRuntime({ workers: opts.workers ?? 2, scheduling: opts.scheduling, memoryBudgetBytes: opts.memoryBudgetBytes, kv: createSqliteKv(db.db), secrets: (agentId, name) => secrets.get(`${agentId}/${name}`) ?? null, egress, engine });
   const made = new Set<string>();
   const agent = (id: string) => {
     if (!made.has(id)) {

@@ -81,7 +81,7 @@ function requestFor(route: RouteInfo, shape: "fields" | "body" | "generic", args
 }
 
 /** The tools of one deployed backend, from its live version's description. */
-export function appTools(deps: HttpDeps, entry: LiveEntry, call: { authorization: string | null; requestId: string }): Tool[] {
+export function appTools(deps: HttpDeps, entry: LiveEntry, call: { authorization: string | null; requestId: string; clientAddress?: string | null }): Tool[] {
   const v = entry.version === null ? null : getVersion(deps.db, entry.agent.id, entry.version);
   const described = (v?.described ?? { routes: [] }) as BackendDescription;
   const seen = new Set<string>();
@@ -107,7 +107,7 @@ export function appTools(deps: HttpDeps, entry: LiveEntry, call: { authorization
           headers.set("content-type", "application/json");
           body = new TextEncoder().encode(JSON.stringify(req.body));
         }
-        const res = await deps.gateway.app({ slug: entry.agent.slug, method, pathAndQuery: req.pathAndQuery, headers, body, requestId: call.requestId, source: "mcp", origin: "platform" }); // read as data by the MCP server, never rendered
+        const res = await deps.gateway.app({ slug: entry.agent.slug, method, pathAndQuery: req.pathAndQuery, headers, body, requestId: call.requestId, source: "mcp", origin: "platform", clientAddress: call.clientAddress }); // read as data by the MCP server, never rendered
         const text = await res.text();
         let value: unknown = text;
         try {

@@ -12,7 +12,7 @@
 import { Elysia } from "elysia";
 import type { AppOrigin } from "../../gateway";
 import type { HttpDeps } from "../deps";
-import { appOriginOf, requestIdOf } from "../request-context";
+import { appOriginOf, clientAddressOf, requestIdOf } from "../request-context";
 import { backendOpenApi, tryItPage, tryItPageHeaders } from "../app-docs";
 import { appTools } from "../mcp/app";
 import { serveMcp } from "../mcp/serve";
@@ -42,12 +42,13 @@ export function appForwarder(deps: HttpDeps, served: AppOrigin): AppForwarder {
     }
     if (rest === "/_mcp" || rest === "/_mcp/") {
       const authorization = request.headers.get("authorization");
-      const entry = deps.gateway.entryFor(params.slug, authorization);
-      const tools = appTools(deps, entry, { authorization, requestId: requestIdOf(request) });
+      const clientAddress = clientAddressOf(request);
+      const entry = deps.gateway.entryFor(params.slug, authorization, clientAddress);
+      const tools = appTools(deps, entry, { authorization, requestId: requestIdOf(request), clientAddress });
       return serveMcp(request, { name: entry.agent.slug, version: String(entry.version ?? 0), instructions: entry.agent.prompt ?? undefined }, tools);
     }
     if (rest === "/_docs/openapi.json") {
-      const entry = deps.gateway.entryFor(params.slug, request.headers.get("authorization"));
+      const entry = deps.gateway.entryFor(params.slug, request.headers.get("authorization"), clientAddressOf(request));
       return Response.json(backendOpenApi(deps.db, entry, deps.urls.app(params.slug).replace(/\/$/, "")));
     }
     const body = request.method === "GET" || request.method === "HEAD" ? null : new Uint8Array(await request.arrayBuffer());
@@ -58,6 +59,7 @@ export function appForwarder(deps: HttpDeps, served: AppOrigin): AppForwarder {
       headers: request.headers,
       body: body && body.byteLength ? body : null,
       requestId: requestIdOf(request),
+      clientAddress: clientAddressOf(request),
       origin,
     });
   };

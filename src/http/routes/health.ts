@@ -13,7 +13,7 @@ export function healthRoutes(deps: HttpDeps) {
       async ({ set }) => {
         const r = await deps.ready();
         if (!r.ok) set.status = 503;
-        return { status: r.ok ? "ready" : "not_ready", checks: r.checks };
+        return { status: r.ok ? "ready" : "not_ready", checks: r.checks, ...(r.details ? { details: r.details } : {}) };
       },
       {
         detail: { summary: "Readiness probe: database reachable and migrated, sandbox answers", tags: ["health"], security: [] },

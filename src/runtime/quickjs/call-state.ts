@@ -19,6 +19,8 @@ const MAX_TIMERS = 1000;
 
 export class Call implements CallClock {
   cpuMs = 0;
+  /** Real thread CPU inside the call's slices (slices.ts); reported as the call's cpuMs. */
+  threadCpuMs = 0;
   readonly budgetMs: number;
   readonly started = performance.now();
   logs: GuestLogLine[] = [];

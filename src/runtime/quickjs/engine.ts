@@ -1,8 +1,10 @@
 /**
  * Main thread: the QuickJS engine — a small pool of sandbox workers, each holding many
- * instances. Routes calls and host calls, and runs the watchdog: a worker whose guest
- * slice overruns its CPU budget (seen through shared memory) or whose call passes its
- * wall deadline is terminated and replaced; its other instances reload on demand.
+ * instances, grouped in lanes (light / heavy / load, see lanes.ts). Routes calls and host
+ * calls, and runs the watchdog: a worker whose guest slice overruns its CPU budget (seen
+ * through shared memory) or whose call passes its wall deadline is terminated and
+ * replaced; the culprit's call fails, the other calls on it fail as `worker_restarted`
+ * (the runtime re-runs them elsewhere when safe) and its instances reload on demand.
  */
 import type { Engine, EngineFactory, EngineFactoryOptions, EngineInstance, EngineLoadOptions, CallBridge } from "../engine";
 import type { BackendDescription, GuestRequest, GuestResponse, Limits, ScheduledResult } from "../types";
@@ -10,6 +12,7 @@ import { failure } from "../failures";
 import { acceptDescription, acceptLogs, acceptResponse, acceptScheduled } from "../guest-values";
 import { WATCH_CALL, WATCH_DEADLINE, type FromWorker, type ToWorker } from "./protocol";
 import { WorkerSlot } from "./worker-slot";
+import { LaneSlots } from "../lane-slots";
 
 const CPU_GRACE_MS = 25;
 const WALL_GRACE_MS = 150;
@@ -20,7 +23,7 @@ export const quickjsEngine: EngineFactory = (opts) => new QuickJsEngine(opts);
 
 class QuickJsEngine implements Engine {
   readonly name = "quickjs";
-  private slots: WorkerSlot[] = [];
+  private lanes: LaneSlots<WorkerSlot>;
   readonly handles = new Map<number, QjsHandle>();
   private nextId = 1;
   private nextInst = 1;
@@ -29,22 +32,28 @@ class QuickJsEngine implements Engine {
   private failedStarts = 0;
 
   constructor(private opts: EngineFactoryOptions) {
-    for (let i = 0; i < Math.max(1, opts.workers); i++) this.slots.push(this.spawn());
+    this.lanes = new LaneSlots(opts.workers, (_lane, nice) => this.spawn(nice));
     this.timer = setInterval(() => this.tick(), TICK_MS);
     this.timer.unref?.();
   }
 
   workers(): number {
-    return this.slots.length;
+    return this.lanes.callWorkers();
+  }
+
+  /** Terminations by the watchdog since start (metrics). */
+  private kills = 0;
+  watchdogKills(): number {
+    return this.kills;
   }
 
   id(): number {
     return this.nextId++;
   }
 
-  private spawn(): WorkerSlot {
+  private spawn(nice: number): WorkerSlot {
     return new WorkerSlot(
-      { spares: SPARES_PER_WORKER, memoryBytes: this.opts.memoryBytes },
+      { spares: SPARES_PER_WORKER, memoryBytes: this.opts.memoryBytes, nice },
       (slot, m) => this.onHost(slot, m),
       (slot) => this.onDeath(slot),
     );
@@ -52,20 +61,19 @@ class QuickJsEngine implements Engine {
 
   private onDeath(slot: WorkerSlot): void {
     for (const inst of slot.instances) this.handles.get(inst)?.markDead();
-    const i = this.slots.indexOf(slot);
-    if (i < 0 || this.closed) return;
+    if (this.closed || !this.lanes.slots.includes(slot)) return;
     // A worker that never started (bad entry path, wasm missing) would fail again at once:
     // back off instead of respawning in a tight loop; calls meanwhile fail fast.
     if (!slot.started) {
       this.failedStarts++;
       const delay = Math.min(30_000, 250 * 2 ** Math.min(this.failedStarts, 7));
       setTimeout(() => {
-        if (!this.closed && this.slots[i] === slot) this.slots[i] = this.spawn();
+        if (!this.closed) this.lanes.replace(slot);
       }, delay).unref?.();
       return;
     }
     this.failedStarts = 0;
-    this.slots[i] = this.spawn();
+    this.lanes.replace(slot);
   }
 
   private onHost(slot: WorkerSlot, m: Extract<FromWorker, { t: "host" }>): void {
@@ -80,15 +88,17 @@ class QuickJsEngine implements Engine {
   /** The watchdog: only the main thread can stop a worker stuck inside one native call. */
   private tick(): void {
     const now = Date.now();
-    for (const slot of this.slots) {
+    for (const slot of this.lanes.slots) {
       if (slot.dead || slot.pending.size === 0) continue;
       const deadline = slot.watch[WATCH_DEADLINE]!;
       if (deadline > 0 && now > deadline + CPU_GRACE_MS) {
+        this.kills++;
         slot.kill("cpu_timeout", "The call exceeded its CPU limit (stopped by the watchdog).", slot.watch[WATCH_CALL]);
         continue;
       }
       for (const [id, p] of slot.pending) {
         if (now > p.killAt) {
+          this.kills++;
           slot.kill("wall_timeout", "The call exceeded its wall-clock limit (stopped by the watchdog).", id);
           break;
         }
@@ -96,15 +106,9 @@ class QuickJsEngine implements Engine {
     }
   }
 
-  private pick(): WorkerSlot {
-    let best = this.slots[0]!;
-    for (const s of this.slots) if (s.instances.size + s.pending.size < best.instances.size + best.pending.size) best = s;
-    return best;
-  }
-
   async load(o: EngineLoadOptions): Promise<EngineInstance> {
     if (this.closed) throw failure("crashed", "The sandbox runtime is closed.");
-    const slot = this.pick();
+    const slot = this.lanes.pick(o.lane);
     await slot.ready;
     const inst = this.nextInst++;
     const id = this.id();
@@ -138,8 +142,8 @@ class QuickJsEngine implements Engine {
   async close(): Promise<void> {
     this.closed = true;
     clearInterval(this.timer);
-    for (const s of this.slots) s.kill("crashed", "The sandbox runtime is closing.");
-    this.slots = [];
+    for (const s of this.lanes.slots) s.kill("crashed", "The sandbox runtime is closing.");
+    this.lanes.slots = [];
   }
 }
 
@@ -162,10 +166,10 @@ class QjsHandle implements EngineInstance {
     this.engine.handles.delete(this.inst);
   }
 
-  private async call(make: (id: number) => ToWorker): Promise<FromWorker> {
-    if (!this.alive) throw failure("crashed", "The sandbox instance is gone.");
+  private async call(make: (id: number) => ToWorker, bridge?: CallBridge): Promise<FromWorker> {
+    if (!this.alive) throw failure("worker_restarted", "The sandbox instance is gone.");
     const id = this.engine.id();
-    this.bridges.set(id, this.bridge());
+    this.bridges.set(id, bridge ?? this.bridge());
     try {
       const m = await this.slot.request(id, make(id), this.inst, Date.now() + this.limits.wallMs + WALL_GRACE_MS);
       if ((m.t === "failed" || m.t === "response" || m.t === "scheduled-done") && m.dropped) this.dispose();
@@ -176,15 +180,15 @@ class QjsHandle implements EngineInstance {
     }
   }
 
-  async fetch(req: GuestRequest): Promise<GuestResponse> {
-    const m = await this.call((id) => ({ t: "fetch", id, inst: this.inst, req }));
+  async fetch(req: GuestRequest, bridge?: CallBridge): Promise<GuestResponse> {
+    const m = await this.call((id) => ({ t: "fetch", id, inst: this.inst, req }), bridge);
     if (m.t !== "response") throw failure("crashed", "unexpected reply");
     this.memoryBytes = m.memoryBytes;
     return this.accept(() => acceptResponse(m.res, this.limits));
   }
 
-  async scheduled(): Promise<ScheduledResult> {
-    const m = await this.call((id) => ({ t: "scheduled", id, inst: this.inst }));
+  async scheduled(bridge?: CallBridge): Promise<ScheduledResult> {
+    const m = await this.call((id) => ({ t: "scheduled", id, inst: this.inst }), bridge);
     if (m.t !== "scheduled-done") throw failure("crashed", "unexpected reply");
     return acceptScheduled(m.result, this.limits);
   }

@@ -184,7 +184,7 @@ export class QjsInstance {
       // An allocation failure can surface as a catchable error (even `throw null`) that the
       // handler turns into a 500; an interpreter that hit its cap doing so ran out of memory.
       if (this.memoryBytes >= this.v.maxBytes * 0.9 && peekStatus(raw.meta) >= 500) throw new Failure("memory_limit", `The sandbox ran out of memory (limit ${this.limits.memoryBytes} bytes).`);
-      const res: RawGuestResponse = { ...raw, logs: call.logs, cpuMs: call.cpuMs, wallMs: call.wallMs };
+      const res: RawGuestResponse = { ...raw, logs: call.logs, cpuMs: call.threadCpuMs, wallMs: call.wallMs };
       return { res, dropped: this.afterCall() };
     } catch (e) {
       throw this.failCall(call, e);
@@ -212,7 +212,7 @@ export class QjsInstance {
         const reason = classify(error);
         if (reason !== "crashed") throw new Failure(reason, error);
       } else settled.value!.dispose();
-      return { result: { ok: !settled.error, error, logs: call.logs, cpuMs: call.cpuMs, wallMs: call.wallMs }, dropped: this.afterCall() };
+      return { result: { ok: !settled.error, error, logs: call.logs, cpuMs: call.threadCpuMs, wallMs: call.wallMs }, dropped: this.afterCall() };
     } catch (e) {
       throw this.failCall(call, e);
     } finally {

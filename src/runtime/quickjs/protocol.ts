@@ -13,7 +13,8 @@ export interface GuestConfig {
 }
 
 export type ToWorker =
-  | { t: "init"; watch: SharedArrayBuffer; spares: number; memoryBytes: number }
+  /** `nice`: OS priority for this worker thread (its lane's, lanes.ts). */
+  | { t: "init"; watch: SharedArrayBuffer; spares: number; memoryBytes: number; nice: number }
   | { t: "load"; id: number; inst: number; code: string; limits: Limits; config: GuestConfig }
   | { t: "fetch"; id: number; inst: number; req: GuestRequest }
   | { t: "scheduled"; id: number; inst: number }

@@ -4,7 +4,8 @@
  * to requests, and can be killed — every pending request then fails with a typed reason.
  */
 import type { RuntimeFailureReason } from "../types";
-import { failure } from "../failures";
+import { BYSTANDER_MESSAGE, failure } from "../failures";
+import type { Lane } from "../lanes";
 import type { FromWorker, ToWorker } from "./protocol";
 import { spawnSandboxWorker } from "../spawn-worker";
 
@@ -23,12 +24,14 @@ export class WorkerSlot {
   readonly instances = new Set<number>();
   readonly ready: Promise<void>;
   dead = false;
+  /** The lane this worker serves (lanes.ts); its replacement serves the same lane. */
+  lane: Lane = "light";
   /** True once the worker reported ready (used to back off respawning broken workers). */
   started = false;
   private failReady: (e: Error) => void = () => {};
 
   constructor(
-    opts: { spares: number; memoryBytes: number },
+    opts: { spares: number; memoryBytes: number; nice?: number },
     private onHost: (slot: WorkerSlot, m: Extract<FromWorker, { t: "host" }>) => void,
     private onDeath: (slot: WorkerSlot) => void,
   ) {
@@ -51,7 +54,7 @@ export class WorkerSlot {
       p?.resolve(m);
     };
     this.worker.onerror = (ev) => this.kill("crashed", `The sandbox worker failed: ${(ev as ErrorEvent).message ?? "error"}`);
-    this.post({ t: "init", watch: this.watch.buffer as SharedArrayBuffer, spares: opts.spares, memoryBytes: opts.memoryBytes });
+    this.post({ t: "init", watch: this.watch.buffer as SharedArrayBuffer, spares: opts.spares, memoryBytes: opts.memoryBytes, nice: opts.nice ?? 0 });
   }
 
   post(m: ToWorker): void {
@@ -66,14 +69,18 @@ export class WorkerSlot {
     });
   }
 
-  /** Terminate the worker; the call that caused it gets `reason`, the others "crashed". */
+  /**
+   * Terminate the worker. The call that caused it gets `reason`; the others are bystanders
+   * (`worker_restarted`, which the runtime may re-run elsewhere). Without a culprit every
+   * pending call gets `reason`.
+   */
   kill(reason: RuntimeFailureReason, message: string, culprit?: number): void {
     if (this.dead) return;
     this.dead = true;
     this.worker.terminate();
     this.failReady(failure(reason, message));
     for (const [id, p] of this.pending) {
-      p.reject(id === culprit || culprit === undefined ? failure(reason, message) : failure("crashed", "The sandbox worker was restarted after another call exceeded its limits."));
+      p.reject(id === culprit || culprit === undefined ? failure(reason, message) : failure("worker_restarted", BYSTANDER_MESSAGE));
     }
     this.pending.clear();
     this.onDeath(this);

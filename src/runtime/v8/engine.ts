@@ -3,7 +3,9 @@
  * processes, behind the same Engine interface as QuickJS. Routes calls and host
  * operations (kv, egress stay in this process), restarts a sidecar that dies (its
  * in-flight calls fail as crashed) and runs the host watchdog: a call past its wall
- * deadline plus grace kills its sidecar. CPU and memory are enforced inside the sidecar.
+ * deadline plus grace kills its sidecar (the other calls on it fail as `worker_restarted`,
+ * which the runtime re-runs elsewhere when safe). CPU and memory are enforced inside the
+ * sidecar. Sidecars are grouped in lanes (light / heavy / load, see lanes.ts).
  */
 import type { CallBridge, Engine, EngineFactory, EngineFactoryOptions, EngineInstance, EngineLoadOptions } from "../engine";
 import type { BackendDescription, GuestRequest, GuestResponse, Limits, ScheduledResult } from "../types";
@@ -13,6 +15,7 @@ import type { FromSidecar, ToSidecar } from "./protocol";
 import { probeV8, type NodeRuntime, type ProbeOptions } from "./probe";
 import { SidecarSlot, type HostMessage } from "./sidecar-slot";
 import { writeSidecar } from "./sources";
+import { LaneSlots } from "../lane-slots";
 
 const WALL_GRACE_MS = 250;
 const TICK_MS = 20;
@@ -28,7 +31,7 @@ export function v8Engine(opts: ProbeOptions = {}): EngineFactory {
 
 class V8Engine implements Engine {
   readonly name = "v8";
-  private slots: SidecarSlot[] = [];
+  private lanes: LaneSlots<SidecarSlot>;
   readonly handles = new Map<number, V8Handle>();
   private nextId = 1;
   private nextInst = 1;
@@ -37,22 +40,28 @@ class V8Engine implements Engine {
   private files = writeSidecar();
 
   constructor(private opts: EngineFactoryOptions, private node: NodeRuntime) {
-    for (let i = 0; i < Math.max(1, opts.workers); i++) this.slots.push(this.spawn());
+    this.lanes = new LaneSlots(opts.workers, (_lane, nice) => this.spawn(nice));
     this.timer = setInterval(() => this.tick(), TICK_MS);
     this.timer.unref?.();
   }
 
   workers(): number {
-    return this.slots.length;
+    return this.lanes.callWorkers();
+  }
+
+  /** Terminations by the watchdog since start (metrics). */
+  private kills = 0;
+  watchdogKills(): number {
+    return this.kills;
   }
 
   id(): number {
     return this.nextId++;
   }
 
-  private spawn(): SidecarSlot {
+  private spawn(nice: number): SidecarSlot {
     return new SidecarSlot(
-      { node: this.node.node, entry: this.files.entry, env: this.node.env, memoryBytes: this.opts.memoryBytes },
+      { node: this.node.node, entry: this.files.entry, env: this.node.env, memoryBytes: this.opts.memoryBytes, nice },
       (slot, m, bytes) => this.onHost(slot, m, bytes),
       (slot) => this.onDeath(slot),
     );
@@ -60,8 +69,7 @@ class V8Engine implements Engine {
 
   private onDeath(slot: SidecarSlot): void {
     for (const inst of slot.instances) this.handles.get(inst)?.markDead();
-    const i = this.slots.indexOf(slot);
-    if (i >= 0 && !this.closed) this.slots[i] = this.spawn();
+    if (!this.closed) this.lanes.replace(slot);
   }
 
   private onHost(slot: SidecarSlot, m: HostMessage, bytes?: Uint8Array): void {
@@ -76,10 +84,11 @@ class V8Engine implements Engine {
   /** The host watchdog: a sidecar that does not answer by the wall deadline is killed. */
   private tick(): void {
     const now = Date.now();
-    for (const slot of this.slots) {
+    for (const slot of this.lanes.slots) {
       if (slot.dead) continue;
       for (const [id, p] of slot.pending) {
         if (now > p.killAt) {
+          this.kills++;
           slot.kill("wall_timeout", "The call exceeded its wall-clock limit (the V8 sidecar was stopped by the watchdog).", id);
           break;
         }
@@ -87,15 +96,9 @@ class V8Engine implements Engine {
     }
   }
 
-  private pick(): SidecarSlot {
-    let best = this.slots[0]!;
-    for (const s of this.slots) if (s.instances.size + s.pending.size < best.instances.size + best.pending.size) best = s;
-    return best;
-  }
-
   async load(o: EngineLoadOptions): Promise<EngineInstance> {
     if (this.closed) throw failure("crashed", "The sandbox runtime is closed.");
-    const slot = this.pick();
+    const slot = this.lanes.pick(o.lane);
     await slot.ready;
     const inst = this.nextInst++;
     const id = this.id();
@@ -129,8 +132,8 @@ class V8Engine implements Engine {
   async close(): Promise<void> {
     this.closed = true;
     clearInterval(this.timer);
-    for (const s of this.slots) s.kill("crashed", "The sandbox runtime is closing.");
-    this.slots = [];
+    for (const s of this.lanes.slots) s.kill("crashed", "The sandbox runtime is closing.");
+    this.lanes.slots = [];
     this.files.cleanup();
   }
 }
@@ -154,10 +157,10 @@ class V8Handle implements EngineInstance {
     this.engine.handles.delete(this.inst);
   }
 
-  private async call(make: (id: number) => ToSidecar, bytes?: Uint8Array): Promise<{ m: FromSidecar; bytes?: Uint8Array }> {
-    if (!this.alive) throw failure("crashed", "The sandbox instance is gone.");
+  private async call(make: (id: number) => ToSidecar, bytes?: Uint8Array, bridge?: CallBridge): Promise<{ m: FromSidecar; bytes?: Uint8Array }> {
+    if (!this.alive) throw failure("worker_restarted", "The sandbox instance is gone.");
     const id = this.engine.id();
-    this.bridges.set(id, this.bridge());
+    this.bridges.set(id, bridge ?? this.bridge());
     try {
       const r = await this.slot.request(id, make(id), Date.now() + this.limits.wallMs + WALL_GRACE_MS, bytes);
       const m = r.m;
@@ -169,8 +172,8 @@ class V8Handle implements EngineInstance {
     }
   }
 
-  async fetch(req: GuestRequest): Promise<GuestResponse> {
-    const { m, bytes } = await this.call((id) => ({ t: "fetch", id, inst: this.inst, req: { method: req.method, url: req.url, headers: req.headers } }), req.body ?? undefined);
+  async fetch(req: GuestRequest, bridge?: CallBridge): Promise<GuestResponse> {
+    const { m, bytes } = await this.call((id) => ({ t: "fetch", id, inst: this.inst, req: { method: req.method, url: req.url, headers: req.headers } }), req.body ?? undefined, bridge);
     if (m.t !== "response") throw failure("crashed", "unexpected reply");
     this.memoryBytes = m.memoryBytes;
     const raw = { meta: m.meta, problem: m.problem, body: bytes ?? new Uint8Array(0), logs: m.logs, cpuMs: m.cpuMs, wallMs: m.wallMs };
@@ -182,8 +185,8 @@ class V8Handle implements EngineInstance {
     }
   }
 
-  async scheduled(): Promise<ScheduledResult> {
-    const { m } = await this.call((id) => ({ t: "scheduled", id, inst: this.inst }));
+  async scheduled(bridge?: CallBridge): Promise<ScheduledResult> {
+    const { m } = await this.call((id) => ({ t: "scheduled", id, inst: this.inst }), undefined, bridge);
     if (m.t !== "scheduled-done") throw failure("crashed", "unexpected reply");
     return acceptScheduled(m.result, this.limits);
   }

@@ -28,4 +28,6 @@ export type FromSidecar =
   | { t: "response"; id: number; meta: string | null; problem?: string; logs: unknown; cpuMs: unknown; wallMs: unknown; memoryBytes: number; dropped: boolean }
   | { t: "scheduled-done"; id: number; result: RawScheduledResult; dropped: boolean }
   | { t: "failed"; id: number; reason: RuntimeFailureReason; message: string; dropped: boolean; logs: GuestLogLine[] }
-  | { t: "host"; hid: number; inst: number; call: number; op: string; args: string };
+  | { t: "host"; hid: number; inst: number; call: number; op: string; args: string }
+  /** Sent after the culprits' `failed` frames when an isolate's catastrophe takes the sidecar down: every other call on it is a bystander. */
+  | { t: "dying" };

@@ -5,8 +5,10 @@
  * with `reason`, the others as crashed (endpoint_unreachable).
  */
 import type { Subprocess } from "bun";
+import { setPriority } from "node:os";
 import type { RuntimeFailureReason } from "../types";
-import { failure } from "../failures";
+import { BYSTANDER_MESSAGE, failure } from "../failures";
+import type { Lane } from "../lanes";
 import { encodeFrame, frameReader } from "./frames";
 import type { FromSidecar, ToSidecar } from "./protocol";
 import { PRELUDE } from "../../../sandbox/dist/prelude.gen";
@@ -23,6 +25,8 @@ export interface SlotOptions {
   entry: string;
   env: Record<string, string>;
   memoryBytes: number;
+  /** OS priority (nice) for the process, from its lane (lanes.ts). */
+  nice?: number;
 }
 
 export type HostMessage = Extract<FromSidecar, { t: "host" }>;
@@ -33,10 +37,19 @@ export class SidecarSlot {
   readonly instances = new Set<number>();
   readonly ready: Promise<void>;
   dead = false;
+  /** The sidecar announced its death after failing the culprits (an isolate's catastrophe). */
+  private culpritNamed = false;
+  /** The lane this sidecar serves (lanes.ts); its replacement serves the same lane. */
+  lane: Lane = "light";
   private failReady: (e: Error) => void = () => {};
 
   constructor(opts: SlotOptions, private onHost: (slot: SidecarSlot, m: HostMessage, bytes?: Uint8Array) => void, private onDeath: (slot: SidecarSlot) => void) {
     this.proc = Bun.spawn([opts.node, "--no-node-snapshot", opts.entry], { env: { ...process.env, ...opts.env }, stdin: "pipe", stdout: "pipe", stderr: "pipe" });
+    if (opts.nice) {
+      try {
+        setPriority(this.proc.pid, opts.nice);
+      } catch {} // best effort: not every OS or container allows it
+    }
     let markReady!: () => void;
     this.ready = new Promise((resolve, reject) => {
       markReady = resolve;
@@ -48,6 +61,7 @@ export class SidecarSlot {
       if (m.t === "ready") return (clearTimeout(startup), markReady());
       if (m.t === "init-failed") return (clearTimeout(startup), this.kill("crashed", `The V8 sidecar failed to start: ${m.message}`));
       if (m.t === "host") return this.onHost(this, m, bytes);
+      if (m.t === "dying") return void (this.culpritNamed = true);
       const p = this.pending.get(m.id);
       this.pending.delete(m.id);
       p?.resolve(m, bytes);
@@ -55,7 +69,8 @@ export class SidecarSlot {
     const pumped = this.pump(frameReader(onFrame as never));
     void this.drainStderr();
     // Read every reply it wrote (a dying sidecar names its culprit last) before failing the rest.
-    void Promise.all([this.proc.exited, pumped]).then(([code]) => this.kill("crashed", `The V8 sidecar exited (code ${code}).`));
+    // After a "dying" frame the culprits are already failed: the calls still pending are bystanders.
+    void Promise.all([this.proc.exited, pumped]).then(([code]) => this.kill("crashed", `The V8 sidecar exited (code ${code}).`, this.culpritNamed ? -1 : undefined));
     this.post({ t: "init", prelude: PRELUDE, memoryBytes: opts.memoryBytes });
   }
 
@@ -90,7 +105,7 @@ export class SidecarSlot {
     });
   }
 
-  /** Kill the process; the call that caused it gets `reason`, the others "crashed". */
+  /** Kill the process; the call that caused it gets `reason`, the others are bystanders (`worker_restarted`). */
   kill(reason: RuntimeFailureReason, message: string, culprit?: number): void {
     if (this.dead) return;
     this.dead = true;
@@ -99,7 +114,7 @@ export class SidecarSlot {
     } catch {}
     this.failReady(failure(reason, message));
     for (const [id, p] of this.pending) {
-      p.reject(id === culprit || culprit === undefined ? failure(reason, message) : failure("crashed", "The V8 sidecar was restarted after another call exceeded its limits."));
+      p.reject(id === culprit || culprit === undefined ? failure(reason, message) : failure("worker_restarted", BYSTANDER_MESSAGE));
     }
     this.pending.clear();
     this.onDeath(this);

@@ -1,0 +1,64 @@
+/**
+ * Background loops: one timer per named piece of periodic work (invocation-log flush,
+ * lastUsedAt batches, scheduler tick, retention...). A run that throws or rejects is logged
+ * with the loop's name and counted, and the loop keeps its schedule; runs never overlap (an
+ * async run still going when the timer fires is skipped; runNow then waits for it). This is the only place a
+ * background timer's failure is handled, so no loop can take the process down.
+ */
+import type { HealthCounters } from "./counters";
+
+/** The logger shape loops need (src/http's Logger satisfies it). */
+export interface LoopLogger {
+  error(message: string, fields?: Record<string, unknown>): void;
+}
+
+export interface Loop {
+  readonly name: string;
+  /** Runs the body once now (guarded like a timer run); resolves when it is done. */
+  runNow(): Promise<void>;
+  /** Stops the timer; resolves once a run in progress (if any) has finished. */
+  stop(): Promise<void>;
+}
+
+/** Logs and counts one failure of the named loop; never throws. */
+export function reportLoopFailure(name: string, error: unknown, deps: { logger: LoopLogger; counters: HealthCounters }): void {
+  deps.counters.loopFailed(name);
+  try {
+    deps.logger.error("background loop failed", { loop: name, error: error instanceof Error ? (error.stack ?? error.message) : String(error) });
+  } catch {
+    // a broken logger must not turn a handled failure into an uncaught one
+  }
+}
+
+/**
+ * Starts `body` every `everyMs` milliseconds under `name`. The timer is unref'd so a loop
+ * never keeps a stopping process alive.
+ */
+export function startLoop(name: string, everyMs: number, body: () => unknown, deps: { logger: LoopLogger; counters: HealthCounters }): Loop {
+  let current: Promise<void> | null = null;
+  const run = (): Promise<void> => {
+    if (current) return current;
+    // The body starts in a microtask, so `current` is set before a synchronous throw settles it.
+    const p: Promise<void> = Promise.resolve()
+      .then(body)
+      .then(
+        () => {},
+        (e) => reportLoopFailure(name, e, deps),
+      )
+      .finally(() => {
+        if (current === p) current = null;
+      });
+    current = p;
+    return p;
+  };
+  const timer = setInterval(run, everyMs);
+  (timer as { unref?: () => void }).unref?.();
+  return {
+    name,
+    runNow: run,
+    async stop() {
+      clearInterval(timer);
+      await current;
+    },
+  };
+}

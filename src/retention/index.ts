@@ -1,0 +1,1 @@
+export { Pruner, type PruneResult, type RetentionPolicy } from "./pruner";

@@ -1,0 +1,165 @@
+/**
+ * Retention for the tables that grow with traffic or time: `invocations`, `agent_logs`, and
+ * the finished `schedule.run` jobs a cron schedule adds every minute (their events go with
+ * them by cascade; the newest SCHEDULE_RUNS_KEPT per agent and any younger than the age
+ * limit stay, so the dashboard's "scheduled runs" list is unaffected; those of deleted agents
+ * go, since jobs keep no foreign key to agents).
+ * Per agent, rows older than the maximum age, beyond the maximum row count, and (for logs)
+ * beyond the maximum bytes of message text are deleted, newest kept, in small batches with
+ * a yield to the event loop between them, so a pass never holds the write lock or the loop
+ * for long. Afterwards free pages are handed back to the file system with incremental
+ * vacuum (the database is opened with auto_vacuum=INCREMENTAL, see src/db/client.ts).
+ *
+ * Ids are assigned in insertion order and `at` is the insertion time, so "older than the
+ * cutoff" is taken as "id up to the newest row older than the cutoff".
+ */
+import type { Database } from "bun:sqlite";
+import { statSync } from "node:fs";
+
+/** Retention limits; each applies per agent. 0 disables that limit. */
+export interface RetentionPolicy {
+  /** Maximum age of invocation rows and log lines, in days. */
+  maxAgeDays: number;
+  /** Invocation rows kept per agent (newest first). */
+  maxInvocations: number;
+  /** Log lines kept per agent. */
+  maxLogLines: number;
+  /** Bytes of log message text (UTF-8) kept per agent. */
+  maxLogBytes: number;
+}
+
+export interface PruneResult {
+  invocations: number;
+  logs: number;
+  /** Finished schedule.run jobs removed. */
+  jobs: number;
+  pagesFreed: number;
+}
+
+/** Finished schedule.run jobs kept per agent regardless of age. */
+export const SCHEDULE_RUNS_KEPT = 200;
+
+const BATCH = 500;
+const VACUUM_STEP_PAGES = 1000;
+/** Free pages tolerated before incremental vacuum runs (about 1 MB at 4 KiB pages). */
+const VACUUM_MIN_FREE_PAGES = 256;
+
+const tick = () => new Promise<void>((r) => setImmediate(r));
+
+export class Pruner {
+  constructor(
+    private sqlite: Database,
+    private policy: RetentionPolicy,
+    private opts: { now?: () => number; dbFile?: string } = {},
+  ) {}
+
+  /** One pass over every agent; resolves with what it removed. Errors propagate to the caller's loop. */
+  async prune(): Promise<PruneResult> {
+    const out: PruneResult = { invocations: 0, logs: 0, jobs: 0, pagesFreed: 0 };
+    const p = this.policy;
+    const cutoff = p.maxAgeDays > 0 ? (this.opts.now ?? Date.now)() - p.maxAgeDays * 86_400_000 : null;
+    const agentIds = this.sqlite.query<{ id: string }, []>("SELECT id FROM agents").all().map((r) => r.id);
+    for (const agentId of agentIds) {
+      out.invocations += await this.deleteUpTo("invocations", agentId, this.threshold("invocations", agentId, cutoff, p.maxInvocations, 0));
+      out.logs += await this.deleteUpTo("agent_logs", agentId, this.threshold("agent_logs", agentId, cutoff, p.maxLogLines, p.maxLogBytes));
+      out.jobs += await this.deleteScheduleRuns(agentId, cutoff);
+    }
+    out.jobs += await this.batches(
+      this.sqlite.query<unknown, [number]>(
+        `DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE kind = 'schedule.run' AND status IN ('completed', 'failed', 'cancelled')
+           AND agent_id IS NOT NULL AND agent_id NOT IN (SELECT id FROM agents) LIMIT ?)`,
+      ),
+      (q) => q.run(BATCH).changes,
+    );
+    if (out.invocations || out.logs || out.jobs) out.pagesFreed = await this.vacuum();
+    return out;
+  }
+
+  /** Hands free pages back to the file system in steps; returns the pages freed. */
+  async vacuum(): Promise<number> {
+    let freed = 0;
+    for (let i = 0; i < 1000; i++) {
+      const free = this.pragma("freelist_count");
+      if (free < VACUUM_MIN_FREE_PAGES || this.pragma("auto_vacuum") !== 2) break;
+      this.sqlite.exec(`PRAGMA incremental_vacuum(${VACUUM_STEP_PAGES})`);
+      const after = this.pragma("freelist_count");
+      freed += free - after;
+      if (after >= free) break;
+      await tick();
+    }
+    return freed;
+  }
+
+  /** Size of the database file plus its WAL, in bytes (0 for an in-memory database). */
+  dbBytes(): number {
+    const file = this.opts.dbFile;
+    if (!file) return 0;
+    const size = (f: string) => {
+      try {
+        return statSync(f).size;
+      } catch {
+        return 0;
+      }
+    };
+    return size(file) + size(`${file}-wal`);
+  }
+
+  /** The highest id of `table` for `agentId` that falls outside the limits, or null. */
+  private threshold(table: "invocations" | "agent_logs", agentId: string, cutoff: number | null, maxRows: number, maxBytes: number): number | null {
+    const ids: number[] = [];
+    if (cutoff !== null) {
+      const r = this.sqlite.query<{ id: number | null }, [string, number]>(`SELECT max(id) AS id FROM ${table} WHERE agent_id = ? AND at < ?`).get(agentId, cutoff);
+      if (r?.id != null) ids.push(r.id);
+    }
+    if (maxRows > 0) {
+      const r = this.sqlite.query<{ id: number }, [string, number]>(`SELECT id FROM ${table} WHERE agent_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?`).get(agentId, maxRows);
+      if (r) ids.push(r.id);
+    }
+    if (maxBytes > 0 && table === "agent_logs") {
+      // The newest line at which the running total (newest first) passes the cap: it and everything older go.
+      const r = this.sqlite
+        .query<{ id: number }, [string, number]>(
+          `SELECT id FROM (SELECT id, sum(length(CAST(message AS BLOB))) OVER (ORDER BY id DESC ROWS UNBOUNDED PRECEDING) AS total
+             FROM agent_logs WHERE agent_id = ?) WHERE total > ? ORDER BY id DESC LIMIT 1`,
+        )
+        .get(agentId, maxBytes);
+      if (r) ids.push(r.id);
+    }
+    return ids.length ? Math.max(...ids) : null;
+  }
+
+  private async deleteUpTo(table: "invocations" | "agent_logs", agentId: string, upTo: number | null): Promise<number> {
+    if (upTo === null) return 0;
+    const del = this.sqlite.query<unknown, [string, number, number]>(
+      `DELETE FROM ${table} WHERE id IN (SELECT id FROM ${table} WHERE agent_id = ? AND id <= ? ORDER BY id LIMIT ?)`,
+    );
+    return this.batches(del, (q) => q.run(agentId, upTo, BATCH).changes);
+  }
+
+  /** Finished schedule.run jobs of the agent past the newest SCHEDULE_RUNS_KEPT and older than the cutoff. */
+  private async deleteScheduleRuns(agentId: string, cutoff: number | null): Promise<number> {
+    const finished = "agent_id = ? AND kind = 'schedule.run' AND status IN ('completed', 'failed', 'cancelled')";
+    const keep = this.sqlite.query<{ id: string }, [string, number]>(`SELECT id FROM jobs WHERE ${finished} ORDER BY id DESC LIMIT 1 OFFSET ?`).get(agentId, SCHEDULE_RUNS_KEPT - 1);
+    if (!keep) return 0;
+    const del = this.sqlite.query<unknown, [string, string, number, number]>(
+      `DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE ${finished} AND id < ? AND coalesce(finished_at, 0) < ? ORDER BY id LIMIT ?)`,
+    );
+    return this.batches(del, (q) => q.run(agentId, keep.id, cutoff ?? Number.MAX_SAFE_INTEGER, BATCH).changes);
+  }
+
+  /** Runs a batch delete until it removes fewer than BATCH rows, yielding in between. */
+  private async batches<Q>(q: Q, run: (q: Q) => number): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const n = run(q);
+      total += n;
+      if (n < BATCH) return total;
+      await tick();
+    }
+  }
+
+  private pragma(name: string): number {
+    const row = this.sqlite.query(`PRAGMA ${name}`).get() as Record<string, number> | null;
+    return row ? Number(Object.values(row)[0]) : 0;
+  }
+}

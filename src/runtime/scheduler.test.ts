@@ -1,0 +1,145 @@
+/**
+ * The scheduler's rules on their own: round-robin across agents when a lane is full,
+ * probation for unseen agents (bounded, so calls that wait for each other do not deadlock),
+ * CPU classification, bounded queue and bounded wait.
+ */
+import { expect, test } from "bun:test";
+import { Scheduler, HEAVY_HOLD_MS } from "./scheduler";
+
+const opts = { workers: 2, agentConcurrency: 8, agentQueue: 32, queueWaitMs: 10_000, heavyCpuMs: 50 };
+
+function gate() {
+  let open!: () => void;
+  const p = new Promise<void>((r) => (open = r));
+  return { p, open };
+}
+
+test("when the heavy lane is full, freed turns go round-robin across agents", async () => {
+  const s = new Scheduler(opts);
+  for (const a of ["A", "B"]) s.record(a, 500); // seen, heavy
+  expect(s.laneOf("A")).toBe("heavy");
+  const started: string[] = [];
+  const gates = new Map<string, ReturnType<typeof gate>>();
+  const call = (name: string) => {
+    const g = gate();
+    gates.set(name, g);
+    return s.run(name[0]!, async () => {
+      started.push(name);
+      await g.p;
+    });
+  };
+  const all = [...[1, 2, 3, 4, 5, 6].map((i) => call(`A${i}`)), call("B1"), call("B2")];
+  await Bun.sleep(0);
+  expect(started).toEqual(["A1", "A2"]); // capacity 2 (one heavy worker × 2)
+  for (const name of ["A1", "A2", "A3", "B1", "A4", "B2", "A5", "A6"]) {
+    while (!started.includes(name)) await Bun.sleep(1);
+    gates.get(name)!.open();
+    await Bun.sleep(0);
+  }
+  await Promise.all(all);
+  expect(started.indexOf("B2")).toBeLessThan(started.indexOf("A5"));
+  expect(started).toEqual(["A1", "A2", "A3", "B1", "A4", "B2", "A5", "A6"]);
+});
+
+test("load-checks run one at a time, round-robin across agents", async () => {
+  const s = new Scheduler(opts);
+  const order: string[] = [];
+  const g = gate();
+  const first = s.runLoad("A", async () => {
+    order.push("A1");
+    await g.p;
+  });
+  const rest = [["A", "A2"], ["A", "A3"], ["B", "B1"]].map(([agent, name]) => s.runLoad(agent!, async () => void order.push(name!)));
+  await Bun.sleep(1);
+  expect(order).toEqual(["A1"]);
+  g.open();
+  await Promise.all([first, ...rest]);
+  expect(order).toEqual(["A1", "A2", "B1", "A3"]);
+});
+
+test("a new agent's calls wait for its first call, at most that call's CPU limit: a long poll is delayed, not deadlocked", async () => {
+  const s = new Scheduler(opts);
+  let release!: () => void;
+  const posted = new Promise<void>((r) => (release = r));
+  const t0 = performance.now();
+  // The first call (a long poll) waits for the second (the message it is waiting for).
+  const poll = s.run("new", async () => {
+    await posted;
+    return "got it";
+  }, 100);
+  let postStarted = 0;
+  const post = s.run("new", async () => {
+    postStarted = performance.now() - t0;
+    release();
+  }, 100);
+  await post;
+  expect(await poll).toBe("got it");
+  expect(postStarted).toBeGreaterThanOrEqual(150); // held for the probation (100 ms CPU limit + 100 ms)
+});
+
+test("a new agent's burst runs one call until the first one finishes", async () => {
+  const s = new Scheduler(opts);
+  let running = 0;
+  let peak = 0;
+  const g = gate();
+  const calls = [1, 2, 3].map(() => s.run("burst", async () => {
+    peak = Math.max(peak, ++running);
+    await g.p;
+    running--;
+    s.record("burst", 1);
+  }));
+  await Bun.sleep(5);
+  expect(peak).toBe(1);
+  g.open();
+  await Promise.all(calls);
+  // Seen now: later calls run side by side.
+  const g2 = gate();
+  peak = 0;
+  const more = [1, 2, 3].map(() => s.run("burst", async () => {
+    peak = Math.max(peak, ++running);
+    await g2.p;
+    running--;
+  }));
+  await Bun.sleep(5);
+  expect(peak).toBe(3);
+  g2.open();
+  await Promise.all(more);
+});
+
+test("CPU per call moves an agent to the heavy lane at once and back only slowly", () => {
+  let now = 0;
+  const s = new Scheduler(opts, () => now);
+  s.record("x", 2);
+  expect(s.laneOf("x")).toBe("light");
+  // A light call that looked slow (the thread was preempted on a crowded machine) is not enough.
+  s.record("x", 120);
+  s.record("x", 2);
+  expect(s.laneOf("x")).toBe("light");
+  s.record("x", 950);
+  expect(s.laneOf("x")).toBe("heavy");
+  for (let i = 0; i < 10; i++) s.record("x", 1);
+  now += HEAVY_HOLD_MS - 1;
+  expect(s.laneOf("x")).toBe("heavy"); // held, and the average decays slowly
+  for (let i = 0; i < 40; i++) s.record("x", 1);
+  now += HEAVY_HOLD_MS + 1;
+  expect(s.laneOf("x")).toBe("light");
+});
+
+test("a full queue answers 429 at once; a wait past queueWaitMs answers 429 (own calls) or 503 (lane full)", async () => {
+  const s = new Scheduler({ ...opts, agentConcurrency: 1, agentQueue: 1, queueWaitMs: 50 });
+  s.record("a", 1);
+  const g = gate();
+  const first = s.run("a", () => g.p);
+  const second = s.run("a", async () => "never").catch((e) => e);
+  const third = await s.run("a", async () => "never").catch((e) => e);
+  expect(third).toMatchObject({ code: "rate_limited", status: 429, headers: { "retry-after": "1" } });
+  expect(await second).toMatchObject({ code: "rate_limited", status: 429, headers: { "retry-after": "1" } });
+  // The heavy lane holds 2: two heavy agents fill it, a third waits and gets 503.
+  for (const a of ["h1", "h2", "h3"]) s.record(a, 500);
+  const hold = [s.run("h1", () => g.p), s.run("h2", () => g.p)];
+  const busy = await s.run("h3", async () => "never").catch((e) => e);
+  expect(busy).toMatchObject({ code: "sandbox_busy", status: 503, headers: { "retry-after": "1" } });
+  g.open();
+  await Promise.all([first, ...hold]);
+  expect(await s.run("h3", async () => "ran")).toBe("ran");
+});

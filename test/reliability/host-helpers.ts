@@ -1,0 +1,79 @@
+/**
+ * Helpers for the host-robustness tests: deploy a small backend over the HTTP API of any
+ * running cantrip (in-process test server or a spawned process) and get an agent key; a
+ * direct connection to the data dir's SQLite file for fault injection with triggers.
+ */
+import { Database } from "bun:sqlite";
+import { join } from "node:path";
+
+export interface Target {
+  url: string;
+  token: string;
+}
+
+export async function call(t: Target, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: any; headers: Headers }> {
+  const r = await fetch(t.url + path, {
+    method,
+    headers: { authorization: `Bearer ${t.token}`, ...(body !== undefined ? { "content-type": "application/json" } : {}), ...headers },
+    body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
+  });
+  const text = await r.text();
+  let parsed: any = text;
+  try {
+    parsed = JSON.parse(text);
+  } catch {}
+  return { status: r.status, body: parsed, headers: r.headers };
+}
+
+/** Uploads, deploys and waits until live; returns the agent id, slug and a fresh agent key. */
+export async function deploy(t: Target, name: string, code: string, extra: Record<string, unknown> = {}): Promise<{ id: string; slug: string; key: string }> {
+  const created = await call(t, "POST", "/v1/agents", { name, files: { "index.ts": code }, entrypoint: "index.ts", autoDeploy: true, ...extra });
+  if (created.status !== 201) throw new Error(`upload failed: ${JSON.stringify(created.body)}`);
+  const { id, slug } = created.body.data.agent;
+  for (let i = 0; i < 400; i++) {
+    const st = await call(t, "GET", `/v1/deploy/${id}/status`);
+    const d = st.body.data.deployment;
+    if (d?.status === "deployed") break;
+    if (d?.status === "failed") throw new Error(`deploy failed: ${JSON.stringify(d)}`);
+    await Bun.sleep(25);
+  }
+  const key = (await call(t, "POST", `/v1/agents/${id}/api-keys`, { name: "test" })).body.data.key as string;
+  return { id, slug, key };
+}
+
+export function invoke(t: Target, slug: string, key: string, body: unknown = {}) {
+  return call(t, "POST", `/v1/invoke/${slug}`, body, { authorization: `Bearer ${key}` });
+}
+
+/** A second connection to the server's database file (WAL), for triggers that inject faults. */
+export function openFile(dataDir: string): Database {
+  const db = new Database(join(dataDir, "cantrip.db"));
+  db.exec("PRAGMA busy_timeout = 5000");
+  return db;
+}
+
+/** Polls `check` until it returns true or `ms` pass; returns the last result. */
+export async function until(check: () => boolean | Promise<boolean>, ms = 10_000, stepMs = 50): Promise<boolean> {
+  const end = performance.now() + ms;
+  for (;;) {
+    if (await check()) return true;
+    if (performance.now() > end) return false;
+    await Bun.sleep(stepMs);
+  }
+}
+
+/** A backend that answers after `waitMs` of wall time (awaiting a timer, not burning CPU). */
+export function slowAnswerBackend(waitMs: number): string {
+  return `
+import { defineBackend } from "cantrip";
+export default defineBackend({ routes: { "POST /": { handle: async () => { await new Promise((r) => setTimeout(r, ${waitMs})); return { ok: true }; } } } });
+`;
+}
+
+/** A backend that writes `lines` console lines of `bytes` characters per call, then answers. */
+export function chattyBackend(lines: number, bytes: number): string {
+  return `
+import { defineBackend } from "cantrip";
+export default defineBackend({ routes: { "GET /": { handle: async () => { for (let i = 0; i < ${lines}; i++) console.log(String(i).padEnd(${bytes}, "x")); return { ok: true }; } } } });
+`;
+}
