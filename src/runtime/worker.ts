@@ -6,10 +6,12 @@
  */
 import wasmPath from "@jitl/quickjs-wasmfile-release-sync/wasm" with { type: "file" };
 import type { FromWorker, ToWorker } from "./quickjs/protocol";
+import { WIRE_TEXT_MAX, decodeFetch, encodeResponse, isWire, type WireFetch } from "./quickjs/wire";
 import { SparePool, setWasmModule } from "./quickjs/vm-factory";
 import { QjsInstance } from "./quickjs/instance";
 import { Failure } from "./quickjs/call-state";
 import type { HostResult } from "./quickjs/guest-host";
+import type { GuestLogLine } from "./types";
 import { setWatch } from "./quickjs/slices";
 import { readlinkSync } from "node:fs";
 import { setPriority } from "node:os";
@@ -26,8 +28,12 @@ let gcTimer: ReturnType<typeof setTimeout> | null = null;
 const post = (m: FromWorker) => self.postMessage(m);
 
 // Set the handler before any await: messages posted during start-up must not be lost.
-self.onmessage = async (ev: MessageEvent<ToWorker>) => {
+self.onmessage = async (ev: MessageEvent<ToWorker | string>) => {
   const m = ev.data;
+  if (isWire(m)) {
+    await ready;
+    return void fetchCall(decodeFetch(m));
+  }
   if (m.t === "init") {
     if (m.nice) lowerPriority(m.nice);
     ready = init(m.watch, m.spares, m.memoryBytes);
@@ -78,6 +84,22 @@ function failed(id: number, e: unknown, dropped: boolean): FromWorker {
   return { t: "failed", id, reason: f.reason, message: f.message, dropped, logs: (f as { logs?: [] }).logs ?? [] };
 }
 
+/** One fetch call; the reply is one string (wire.ts), plus the body's buffer when it is bytes or long text. */
+async function fetchCall(m: WireFetch, bytes?: Uint8Array): Promise<void> {
+  const inst = instances.get(m.inst);
+  if (!inst || inst.dead) return post(failed(m.id, new Failure("crashed", "The sandbox instance is gone."), true));
+  try {
+    const { res, dropped } = await inst.fetch(m.id, m.meta, m.text, bytes);
+    const reply = { id: m.id, memoryBytes: inst.memoryBytes, dropped, cpuMs: res.cpuMs as number, wallMs: res.wallMs as number, meta: res.meta, problem: res.problem, logs: res.logs as GuestLogLine[] };
+    if (typeof res.body === "string" && res.body.length <= WIRE_TEXT_MAX) return self.postMessage(encodeResponse({ ...reply, text: res.body }));
+    const body = typeof res.body === "string" ? new TextEncoder().encode(res.body) : res.body;
+    // The body is a fresh copy out of the interpreter: move it instead of cloning it.
+    self.postMessage({ t: "response-bytes", wire: encodeResponse({ ...reply, text: "" }), body } satisfies FromWorker, body.byteLength ? [body.buffer as ArrayBuffer] : []);
+  } catch (e) {
+    post(failed(m.id, e, inst.dead));
+  }
+}
+
 async function handle(m: ToWorker): Promise<void> {
   switch (m.t) {
     case "host-result": {
@@ -101,19 +123,14 @@ async function handle(m: ToWorker): Promise<void> {
       }
       return;
     }
-    case "fetch":
+    case "fetch-bytes":
+      return fetchCall(decodeFetch(m.wire), m.body);
     case "scheduled": {
       const inst = instances.get(m.inst);
       if (!inst || inst.dead) return post(failed(m.id, new Failure("crashed", "The sandbox instance is gone."), true));
       try {
-        if (m.t === "fetch") {
-          const { res, dropped } = await inst.fetch(m.id, m.req);
-          // The body is a fresh copy out of the interpreter: move it instead of cloning it.
-          self.postMessage({ t: "response", id: m.id, res, memoryBytes: inst.memoryBytes, dropped } satisfies FromWorker, res.body.byteLength ? [res.body.buffer as ArrayBuffer] : []);
-        } else {
-          const { result, dropped } = await inst.scheduled(m.id);
-          post({ t: "scheduled-done", id: m.id, result, dropped });
-        }
+        const { result, dropped } = await inst.scheduled(m.id);
+        post({ t: "scheduled-done", id: m.id, result, dropped });
       } catch (e) {
         post(failed(m.id, e, inst.dead));
       }
