@@ -73,8 +73,11 @@ const plain = await startPlainEcho();
 const refDir = against ? exportCommit(against) : null;
 const procs: { name: string; proc: CantripProcess }[] = [];
 try {
-  procs.push({ name: "cantrip", proc: await startCantrip({ compiled: flag("compiled") }) });
-  if (refDir) procs.push({ name: `cantrip@${against}`, proc: await startCantrip({ root: refDir }) });
+  // One agent takes all the connections: its queue must hold them all (default 8 running + 32
+  // waiting), or the surplus is answered 429 and the figures measure refusals.
+  const env = { CANTRIP_SANDBOX_AGENT_QUEUE: String(Math.max(32, connections * 2)) };
+  procs.push({ name: "cantrip", proc: await startCantrip({ compiled: flag("compiled"), env }) });
+  if (refDir) procs.push({ name: `cantrip@${against}`, proc: await startCantrip({ root: refDir, env }) });
   const body = JSON.stringify({ n: 1 });
   const targets: Target[] = [];
   for (const { name, proc } of procs) {
