@@ -13,6 +13,7 @@ import { Failure } from "./quickjs/call-state";
 import type { HostResult } from "./quickjs/guest-host";
 import type { GuestLogLine } from "./types";
 import { setWatch } from "./quickjs/slices";
+import { callEnded, callStarted, whenIdle } from "./quickjs/idle";
 import { readlinkSync } from "node:fs";
 import { setPriority } from "node:os";
 
@@ -23,7 +24,7 @@ const hostWaits = new Map<number, { resolve: (r: HostResult) => void; reject: (e
 let nextHid = 1;
 let spares: SparePool;
 let ready: Promise<void> | null = null;
-let gcTimer: ReturnType<typeof setTimeout> | null = null;
+let gcPending = false;
 
 const post = (m: FromWorker) => self.postMessage(m);
 
@@ -32,7 +33,7 @@ self.onmessage = async (ev: MessageEvent<ToWorker | string>) => {
   const m = ev.data;
   if (isWire(m)) {
     await ready;
-    return void fetchCall(decodeFetch(m));
+    return void tracked(() => fetchCall(decodeFetch(m)));
   }
   if (m.t === "init") {
     if (m.nice) lowerPriority(m.nice);
@@ -44,8 +45,19 @@ self.onmessage = async (ev: MessageEvent<ToWorker | string>) => {
     return;
   }
   await ready;
-  handle(m);
+  if (m.t === "load" || m.t === "fetch-bytes" || m.t === "scheduled") void tracked(() => handle(m));
+  else void handle(m);
 };
+
+/** Counts a call as in flight until it has answered (idle.ts runs background work only when none is). */
+async function tracked(run: () => Promise<void>): Promise<void> {
+  callStarted();
+  try {
+    await run();
+  } finally {
+    callEnded();
+  }
+}
 
 async function init(watch: SharedArrayBuffer, spareCount: number, memoryBytes: number): Promise<void> {
   setWatch(watch);
@@ -62,12 +74,18 @@ function lowerPriority(nice: number): void {
   } catch {}
 }
 
+/** Longest a forced GC waits for the worker to go idle: the sandbox's memory cap counts on dropped instances' memory coming back. */
+const GC_MAX_DELAY_MS = 50;
+
 function collectSoon(): void {
-  // Dropped interpreters hold their WebAssembly memory until a GC runs; don't wait for one.
-  gcTimer ??= setTimeout(() => {
-    gcTimer = null;
+  // Dropped interpreters hold their WebAssembly memory until a GC runs; don't wait for one,
+  // but don't stall running calls with it either (idle.ts) unless it is overdue.
+  if (gcPending) return;
+  gcPending = true;
+  whenIdle(() => {
+    gcPending = false;
     Bun.gc(true);
-  }, 20);
+  }, GC_MAX_DELAY_MS);
 }
 
 function bridgeFor(inst: number) {
