@@ -36,10 +36,17 @@ function configFrom(flags: Record<string, unknown>) {
   }
 }
 
+/** `env X, a|b, default Y` for a setting's --help line (no default shown when it is empty: the doc says what happens). */
+function settingHelpTail(spec: SettingSpec): string {
+  const d = spec.default;
+  const empty = d === "" || d === undefined || (Array.isArray(d) && d.length === 0);
+  return [`env ${spec.env}`, spec.values ? spec.values.join("|") : "", empty ? "" : `default ${Array.isArray(d) ? d.join(",") : String(d)}`].filter(Boolean).join(", ");
+}
+
 function addSettingFlags(cmd: Command, keys: (keyof typeof settings)[]): Command {
   for (const key of keys) {
     const spec = settings[key] as SettingSpec;
-    const opt = new Option(`--${spec.flag} <value>`, `${spec.doc} [env ${spec.env}]`);
+    const opt = new Option(`--${spec.flag} <value>`, `${spec.doc} [${settingHelpTail(spec)}]`);
     cmd.addOption(opt);
   }
   return cmd;

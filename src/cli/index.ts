@@ -16,8 +16,8 @@ export { EXIT, ApiClient, ApiError, ConnectionError } from "./client";
 
 export function registerClientCommands(program: Command): void {
   program
-    .option("--url <url>", "cantrip server URL [env CANTRIP_URL, default http://127.0.0.1:7878]")
-    .option("--token <token>", "platform token [env CANTRIP_TOKEN, default <data-dir>/admin-token]")
+    .option("--url <url>", "cantrip server URL [env CANTRIP_URL, default http://127.0.0.1:$CANTRIP_PORT, port 7878 when unset]")
+    .option("--token <token>", "platform token [env CANTRIP_TOKEN, default the admin-token file in $CANTRIP_DATA_DIR, ./.cantrip when unset]")
     .option("--json", "machine-readable output");
   const g = (): GlobalOptions => program.opts() as GlobalOptions;
   registerGenerateCommands(program, g);

@@ -17,7 +17,6 @@ export interface SettingSpec {
   doc: string;
 }
 
-/** key → how to read it. The README's configuration table is generated from this list. */
 /**
  * A model id as OpenAI-compatible servers accept it: OpenAI names, Ollama tags
  * (`hf.co/org/repo:Q4_K_M`), LM Studio and Hugging Face paths (`publisher/repo/file.gguf`).
@@ -27,6 +26,10 @@ export interface SettingSpec {
 export const MODEL_ID_MAX_LENGTH = 256;
 export const ModelId = T.String({ minLength: 1, maxLength: MODEL_ID_MAX_LENGTH, pattern: "^[^\\u0000-\\u001f\\u007f]+$" });
 
+/**
+ * key → how to read it. The README's configuration tables are written by hand and kept in
+ * step with this list by test/docs/config-table.test.ts (env var, flag and default per row).
+ */
 export const settings = {
   host: { env: "CANTRIP_HOST", flag: "host", kind: "string", default: "127.0.0.1", doc: "Address to listen on." },
   port: { env: "CANTRIP_PORT", flag: "port", kind: "int", min: 0, max: 65535, default: 7878, doc: "Port to listen on (0 = random)." },

@@ -33,8 +33,9 @@ const JOURNAL_SIZE_LIMIT = 64 * 1024 * 1024;
 function ensureIncrementalVacuum(sqlite: Database): boolean {
   const mode = (sqlite.query("PRAGMA auto_vacuum").get() as { auto_vacuum: number }).auto_vacuum;
   if (mode === 2) return false;
-  sqlite.exec("PRAGMA auto_vacuum = INCREMENTAL");
+  // Counted before the pragma: setting it on an empty file already writes page 1.
   const pages = (sqlite.query("PRAGMA page_count").get() as { page_count: number }).page_count;
+  sqlite.exec("PRAGMA auto_vacuum = INCREMENTAL");
   if (pages === 0) return false;
   sqlite.exec("VACUUM");
   return true;

@@ -69,7 +69,7 @@ export class Metrics {
   private readonly httpDuration = new Histogram({ name: "cantrip_http_request_duration_seconds", help: "HTTP request latency by route family.", labelNames: ["family"], buckets: LATENCY_BUCKETS, registers: [this.registry] });
   private readonly invokeDuration = new Histogram({
     name: "cantrip_invoke_duration_seconds",
-    help: "Backend call latency (invoke, apps, scheduled) by agent (first N agents, then 'other') and outcome (ok, error: a platform error code, or the backend's 5xx).",
+    help: "Backend call latency by source (invoke, app, mcp, scheduled), agent (first N agents, then 'other') and outcome (ok, error: a platform error code, or the backend's 5xx).",
     labelNames: ["agent", "source", "outcome"],
     buckets: LATENCY_BUCKETS,
     registers: [this.registry],
@@ -77,7 +77,7 @@ export class Metrics {
   private readonly modelCalls = new Counter({ name: "cantrip_model_calls_total", help: "Model server HTTP attempts by model and outcome (ok, error).", labelNames: ["model", "outcome"], registers: [this.registry] });
   private readonly modelTokens = new Counter({ name: "cantrip_model_tokens_total", help: "Tokens reported by the model server, by model and direction (prompt, completion).", labelNames: ["model", "direction"], registers: [this.registry] });
   private readonly modelDuration = new Histogram({ name: "cantrip_model_call_duration_seconds", help: "Model server call latency by model.", labelNames: ["model"], buckets: [0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300], registers: [this.registry] });
-  private readonly jobDuration = new Histogram({ name: "cantrip_job_duration_seconds", help: "Job attempt duration by kind and outcome (completed, failed, cancelled, retried).", labelNames: ["kind", "outcome"], buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 1800], registers: [this.registry] });
+  private readonly jobDuration = new Histogram({ name: "cantrip_job_duration_seconds", help: "Job attempt duration by kind and outcome (completed, failed, cancelled, retried, requeued).", labelNames: ["kind", "outcome"], buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 1800], registers: [this.registry] });
   private readonly egress = new Counter({ name: "cantrip_egress_requests_total", help: "Outbound requests from backends through the egress proxy, by outcome (allowed, refused, failed, fixture).", labelNames: ["outcome"], registers: [this.registry] });
   private readonly uncaught = new Counter({ name: "cantrip_uncaught_errors_total", help: "Uncaught exceptions and unhandled rejections caught by the last line of defence.", labelNames: ["kind"], registers: [this.registry] });
 
@@ -104,9 +104,9 @@ export class Metrics {
       gauge("cantrip_sandbox_memory_budget_bytes", "The sandbox memory budget (CANTRIP_SANDBOX_MEMORY_MB).", (s) => s.memoryBudgetBytes);
       gauge("cantrip_sandbox_loads", "Bundle loads since start (a counter exported as a gauge: it is read from the runtime).", (s) => s.loads);
       gauge("cantrip_sandbox_evictions", "Instances evicted since start.", (s) => s.evictions);
-      gauge("cantrip_sandbox_watchdog_kills", "Workers terminated by the watchdog since start.", (s) => s.watchdogKills);
+      gauge("cantrip_sandbox_watchdog_kills", "Workers (or V8 sidecars) terminated by the watchdog since start.", (s) => s.watchdogKills);
       gauge("cantrip_sandbox_calls_queued", "Calls waiting for a sandbox slot now.", (s) => s.queued);
-      gauge("cantrip_sandbox_calls_refused", "Calls refused by the scheduler since start (concurrency or memory).", (s) => s.refused);
+      gauge("cantrip_sandbox_calls_refused", "Calls refused by the scheduler since start (429 rate_limited: the agent's own limits; 503 sandbox_busy: no free turn in time).", (s) => s.refused);
     }
     if (sources.queue) {
       const read = sources.queue;

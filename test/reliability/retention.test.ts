@@ -138,6 +138,18 @@ test("finished schedule.run jobs: the newest 200 per agent and the young ones st
   expect((await call(t, "GET", "/readyz")).body.details.jobsPruned).toBe(23);
 });
 
+test("a brand-new database is created in incremental mode without a conversion (no one-time VACUUM line on first start)", () => {
+  const dir = tempDir();
+  try {
+    const fresh = openDatabase(join(dir, "new.db"));
+    expect(fresh.convertedToIncrementalVacuum).toBe(false);
+    expect((fresh.sqlite.query("PRAGMA auto_vacuum").get() as { auto_vacuum: number }).auto_vacuum).toBe(2);
+    fresh.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test("a database created before incremental vacuum is converted once when opened", () => {
   const dir = tempDir();
   try {

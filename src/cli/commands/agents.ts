@@ -83,7 +83,7 @@ export function registerAgentCommands(program: Command, g: () => GlobalOptions) 
 
   program
     .command("invoke <slug> [json]")
-    .description("Invoke a deployed backend. The body is inline JSON, @file or - (stdin). Uses --key / CANTRIP_AGENT_KEY.")
+    .description("Invoke a deployed backend's POST / (through /v1/invoke). The body is inline JSON, @file or - (stdin). Uses --key / CANTRIP_AGENT_KEY.")
     .option("--key <key>", "agent API key (ctp_ak_...)")
     .action(async (slug: string, json: string | undefined, o: { key?: string }) => {
       const client = clientFrom(g());
