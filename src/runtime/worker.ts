@@ -110,6 +110,7 @@ async function fetchCall(m: WireFetch, bytes?: Uint8Array): Promise<void> {
     const { res, dropped } = await inst.fetch(m.id, m.meta, m.text, bytes);
     const reply = { id: m.id, memoryBytes: inst.memoryBytes, dropped, cpuMs: res.cpuMs as number, wallMs: res.wallMs as number, meta: res.meta, problem: res.problem, logs: res.logs as GuestLogLine[] };
     if (typeof res.body === "string" && res.body.length <= WIRE_TEXT_MAX) return self.postMessage(encodeResponse({ ...reply, text: res.body }));
+    if (typeof res.body !== "string" && res.body.byteLength === 0) return self.postMessage(encodeResponse({ ...reply, text: "" }));
     const body = typeof res.body === "string" ? new TextEncoder().encode(res.body) : res.body;
     // The body is a fresh copy out of the interpreter: move it instead of cloning it.
     self.postMessage({ t: "response-bytes", wire: encodeResponse({ ...reply, text: "" }), body } satisfies FromWorker, body.byteLength ? [body.buffer as ArrayBuffer] : []);
