@@ -10,15 +10,36 @@ import { Headers } from "./shims/headers";
 import { URL, URLSearchParams } from "./shims/url";
 import { Request, Response } from "./shims/body";
 import { TextDecoder, TextEncoder, atob, btoa } from "./shims/encoding";
-import { clearTimeout, console, crypto, queueMicrotask, setTimeout, structuredClone } from "./shims/misc";
+import { console, setTimeout } from "./shims/misc";
+import { clearTimer, performance, queueMicrotask, setInterval } from "./shims/timing";
+import { structuredClone } from "./shims/clone";
+import { CryptoKey, crypto } from "./shims/crypto";
+import { Blob, File } from "./shims/blob";
+import { FormData } from "./shims/formdata";
+import { AbortController, AbortSignal, DOMException, Event, EventTarget } from "./shims/events";
 import { fetch } from "./shims/fetch";
+import { installStreamGlobals } from "./shims/streams";
+import { installIntl } from "./shims/intl";
 import { defineBackend, toErrorResponse } from "./sdk/backend";
 import { HttpError } from "./sdk/errors";
 import { t } from "./sdk/schema";
 import { bindCall, config, enterCall, makeContext } from "./sdk/context";
 
-const globals = { Headers, URL, URLSearchParams, Request, Response, TextEncoder, TextDecoder, atob, btoa, structuredClone, crypto, console, setTimeout, clearTimeout, queueMicrotask, fetch };
-for (const [k, v] of Object.entries(globals)) Object.defineProperty(globalThis, k, { value: v, writable: true, configurable: true, enumerable: false });
+/** Every global the guest gets beyond ECMAScript's own — keep in step with sandbox/sdk/cantrip.d.ts, README and the code prompt. */
+const globals = {
+  Headers, URL, URLSearchParams, Request, Response, FormData, Blob, File,
+  TextEncoder, TextDecoder, atob, btoa, structuredClone, crypto, CryptoKey,
+  AbortController, AbortSignal, DOMException, Event, EventTarget,
+  console, setTimeout, clearTimeout: clearTimer, setInterval, clearInterval: clearTimer, queueMicrotask, performance, fetch,
+};
+for (const [k, v] of Object.entries(globals)) {
+  // The prelude is minified: give each Web constructor/function its standard name back.
+  if (typeof v === "function" && v.name !== k) Object.defineProperty(v, "name", { value: k, configurable: true });
+  Object.defineProperty(globalThis, k, { value: v, writable: true, configurable: true, enumerable: false });
+}
+
+installStreamGlobals();
+installIntl();
 
 Object.defineProperty(globalThis, "__cantripSdk", { value: { defineBackend, t, HttpError, route: <T>(r: T) => r }, configurable: true });
 
@@ -57,8 +78,14 @@ const entry = {
     if (!(res instanceof Response)) return [JSON.stringify({ bad: `the fetch handler returned ${res === null ? "null" : typeof res}, not a Response` }), null];
     // Everything below reads guest-controlled objects (getters, replaced methods): the host
     // checks whatever comes out (src/runtime/guest-values.ts); a throw here is reported, not fatal.
+    let raw: string | Uint8Array | null;
     try {
-      const raw = res._raw();
+      // A stream body is read to its end here: /v1/invoke and /apps get the whole body.
+      raw = await res._rawAsync();
+    } catch (e) {
+      return [JSON.stringify({ bad: `reading the Response's body stream failed: ${String((e as Error)?.message ?? e).slice(0, 200)}` }), null];
+    }
+    try {
       const out = raw === null || typeof raw === "string" ? raw : raw.byteOffset === 0 && raw.byteLength === raw.buffer.byteLength ? (raw.buffer as ArrayBuffer) : (raw.slice().buffer as ArrayBuffer);
       return [JSON.stringify({ status: res.status, headers: res.headers instanceof Headers ? res.headers._list() : [...res.headers] }), method === "HEAD" ? null : out];
     } catch {

@@ -37,9 +37,9 @@ import { Pruner } from "./retention";
 import { ensurePrivateDir, ensurePrivateFile } from "./lib/private-files";
 import { reconcile } from "./reconcile";
 import { claimServer, snapshotDatabase } from "./ops";
-import { agents, jobs as jobsTable } from "./db/schema";
+import { agents } from "./db/schema";
 import { Metrics } from "./metrics";
-import { and, desc, eq } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 
 export const VERSION: string = pkg.version;
 
@@ -272,7 +272,7 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
   queue.start();
   const pruner = new Pruner(
     sqlite,
-    { maxAgeDays: config.retentionDays, maxInvocations: config.retentionInvocations, maxLogLines: config.retentionLogLines, maxLogBytes: config.retentionLogBytes },
+    { maxAgeDays: config.retentionDays, maxInvocations: config.retentionInvocations, maxLogLines: config.retentionLogLines, maxLogBytes: config.retentionLogBytes, maxVersions: config.retentionVersions },
     { dbFile },
   );
   const retentionPass = async () => {
@@ -338,13 +338,8 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
     schedules,
     llm: { configured: llm !== null, provider: llm?.provider ?? "none", defaultModel: config.model },
     scheduleRuns: (agentId) =>
-      db
-        .select()
-        .from(jobsTable)
-        .where(and(eq(jobsTable.agentId, agentId), eq(jobsTable.kind, "schedule.run")))
-        .orderBy(desc(jobsTable.id))
-        .limit(50)
-        .all()
+      queue
+        .list({ agentId, kind: "schedule.run", limit: 50 })
         .map((j) => ({ id: j.id, status: j.status, createdAt: new Date(j.createdAt).toISOString(), failure: j.failure ?? null, events: queue.events(j.id).filter((e) => e.type === "log").map((e) => e.message) })),
     ready: async () => {
       const checks: Record<string, { ok: boolean; detail?: string }> = {};

@@ -6,10 +6,10 @@
  */
 import { and, eq, inArray } from "drizzle-orm";
 import type { Db } from "./db";
-import { agents, deployments, jobs } from "./db/schema";
+import { agents, deployments } from "./db/schema";
 import type { Deployer } from "./deploy";
 import type { Queue } from "./jobs";
-import { markFailed } from "./generate/job";
+import { markFailed, settle } from "./agents/lifecycle";
 
 const ACTIVE = ["queued", "running"];
 
@@ -25,16 +25,11 @@ export function reconcile(db: Db, queue: Queue, deployer: Deployer): { deploymen
   let fixedAgents = 0;
   const busy = db.select().from(agents).where(inArray(agents.status, ["generating", "validating", "deploying"])).all();
   for (const a of busy) {
-    const activeJob = db
-      .select({ id: jobs.id })
-      .from(jobs)
-      .where(and(eq(jobs.agentId, a.id), inArray(jobs.status, ACTIVE)))
-      .get();
-    if (activeJob) continue;
+    if (queue.hasActive(a.id)) continue;
     if (a.status === "deploying") {
       const open = db.select({ id: deployments.id }).from(deployments).where(and(eq(deployments.agentId, a.id), eq(deployments.status, "deploying"))).get();
       if (open) continue;
-      db.update(agents).set({ status: a.liveVersion !== null ? "deployed" : "ready" }).where(eq(agents.id, a.id)).run();
+      settle(db, a);
     } else {
       // A conversation build owns its agent through builder.turn jobs, which carry no agent
       // id until the agent exists; only settle agents with no active job of any kind.

@@ -1,9 +1,18 @@
 /**
  * The "cantrip" SDK as backend code sees it: `import { defineBackend, t, HttpError, route } from "cantrip"`.
- * Backends run in a sandbox with Web APIs (Request, Response, Headers, URL, URLSearchParams,
- * TextEncoder/TextDecoder, atob/btoa, structuredClone, crypto.randomUUID/getRandomValues,
- * console, setTimeout/clearTimeout, queueMicrotask, fetch). There is no process, Bun, require,
- * filesystem or other module: import only "cantrip".
+ * Backends run in a sandbox whose global scope has ECMAScript's built-ins plus exactly these
+ * Web APIs, as the standards define them:
+ * Web globals: AbortController, AbortSignal, Blob, ByteLengthQueuingStrategy,
+ * CountQueuingStrategy, CryptoKey, DOMException, Event, EventTarget, File, FormData, Headers,
+ * ReadableStream, Request, Response, TextDecoder, TextEncoder, TransformStream, URL,
+ * URLSearchParams, WritableStream, atob, btoa, clearInterval, clearTimeout, console, crypto,
+ * fetch, performance, queueMicrotask, setInterval, setTimeout, structuredClone.
+ * Notes: crypto.subtle is the full Web Crypto API (digest, HMAC, RSA up to 4096 bits, ECDSA,
+ * Ed25519, AES, PBKDF2, HKDF, ECDH/X25519).
+ * `request.body`/`response.body` are ReadableStreams; a response whose body is a stream is
+ * read to its end before it is sent. Intl and toLocaleString work (default time zone UTC).
+ * There is no SharedArrayBuffer, WebSocket or XMLHttpRequest. There is no process, Bun,
+ * Buffer, require, filesystem or other module: import only "cantrip".
  *
  * Limits per call (operator defaults, per-agent overrides): CPU 1 s, wall clock 10 s including
  * awaited fetch/kv calls, memory 64 MB, response 5 MB, 200 log lines / 64 KB, 20 outbound

@@ -7,7 +7,7 @@
  *   `URLSearchParams.get` does;
  * - the body, by its `Content-Type`: JSON (`application/json`, `*+json`, or none),
  *   `application/x-www-form-urlencoded` (Slack, Twilio, Stripe-style webhooks) and
- *   `multipart/form-data` as fields (same array rule; file parts as File-like objects),
+ *   `multipart/form-data` as fields (same array rule; file parts as `File`s),
  *   `text/*` as a string, anything else as the raw bytes (`Uint8Array`); JSON mislabelled
  *   by common clients (curl -d, fetch with a string body) is still read as JSON.
  * The request's body is read without being consumed: `ctx.request.text()` /
@@ -15,6 +15,8 @@
  */
 import { TextDecoder, TextEncoder } from "../shims/encoding";
 import { URLSearchParams } from "../shims/url";
+import type { File } from "../shims/blob";
+import { mediaType, parseMultipart } from "../shims/formdata";
 import type { Schema } from "./schema";
 
 /** Thrown for a body that does not parse as its declared type; answered as 400. */
@@ -26,25 +28,7 @@ export class BodyError extends Error {
 
 const MAX_JSON_DEPTH = 256;
 
-/** A file part of a multipart body, with the members of the Web platform's `File` that backends use. */
-export class UploadedFile {
-  readonly lastModified = 0;
-  constructor(readonly name: string, readonly type: string, readonly data: Uint8Array) {}
-  get size(): number {
-    return this.data.byteLength;
-  }
-  async bytes(): Promise<Uint8Array> {
-    return this.data.slice();
-  }
-  async arrayBuffer(): Promise<ArrayBuffer> {
-    return this.data.slice().buffer as ArrayBuffer;
-  }
-  async text(): Promise<string> {
-    return new TextDecoder().decode(this.data);
-  }
-}
-
-type Field = string | UploadedFile;
+type Field = string | File;
 
 const isArraySchema = (s: Schema | undefined): boolean =>
   !!s && (s.type === "array" || (Array.isArray(s.anyOf) && s.anyOf.some((a: Schema) => a?.type === "array")));
@@ -82,17 +66,6 @@ export function fieldsToInput(pairs: Iterable<[string, Field]>, schema: Schema |
 /** The query string as a route's input. */
 export function queryInput(params: URLSearchParams, schema: Schema | undefined): Record<string, unknown> {
   return fieldsToInput(params as unknown as Iterable<[string, string]>, schema, true);
-}
-
-/** `type/subtype` lower-cased, and the parameters of a Content-Type header. */
-function mediaType(header: string | null): { type: string; params: Record<string, string> } {
-  const [head, ...rest] = (header ?? "").split(";");
-  const params: Record<string, string> = {};
-  for (const p of rest) {
-    const i = p.indexOf("=");
-    if (i > 0) params[p.slice(0, i).trim().toLowerCase()] = p.slice(i + 1).trim().replace(/^"(.*)"$/, "$1");
-  }
-  return { type: head!.trim().toLowerCase(), params };
 }
 
 const utf8 = (raw: string | Uint8Array): string => (typeof raw === "string" ? raw : new TextDecoder().decode(raw));
@@ -136,46 +109,13 @@ function looksLikeJson(raw: string | Uint8Array, type: string, schema: Schema | 
   return first === "{" || first === "[";
 }
 
-function indexOf(hay: Uint8Array, needle: Uint8Array, from: number): number {
-  outer: for (let i = from; i <= hay.length - needle.length; i++) {
-    for (let j = 0; j < needle.length; j++) if (hay[i + j] !== needle[j]) continue outer;
-    return i;
-  }
-  return -1;
-}
-
-/** RFC 7578 multipart/form-data → [name, value] pairs (file parts as UploadedFile). */
+/** RFC 7578 multipart/form-data → [name, value] pairs (file parts as the Web platform's File). */
 export function multipart(body: Uint8Array, boundary: string): [string, Field][] {
-  const enc = new TextEncoder();
-  const delim = enc.encode(`--${boundary}`);
-  const out: [string, Field][] = [];
-  let at = indexOf(body, delim, 0);
-  if (at < 0) throw new BodyError("invalid_request", "multipart body has no part with the declared boundary");
-  for (;;) {
-    let start = at + delim.length;
-    if (body[start] === 45 && body[start + 1] === 45) break; // closing "--boundary--"
-    if (body[start] === 13 && body[start + 1] === 10) start += 2;
-    const next = indexOf(body, enc.encode(`\r\n--${boundary}`), start);
-    if (next < 0) throw new BodyError("invalid_request", "multipart body is not terminated by its closing boundary");
-    const part = body.subarray(start, next);
-    const split = indexOf(part, enc.encode("\r\n\r\n"), 0);
-    const head = new TextDecoder().decode(split < 0 ? part : part.subarray(0, split));
-    const data = split < 0 ? new Uint8Array(0) : part.subarray(split + 4);
-    const headers: Record<string, string> = {};
-    for (const line of head.split("\r\n")) {
-      const i = line.indexOf(":");
-      if (i > 0) headers[line.slice(0, i).trim().toLowerCase()] = line.slice(i + 1).trim();
-    }
-    const disposition = mediaType(headers["content-disposition"] ?? null).params;
-    if (disposition.name !== undefined) {
-      out.push([
-        disposition.name,
-        disposition.filename !== undefined ? new UploadedFile(disposition.filename, headers["content-type"] ?? "application/octet-stream", data.slice()) : new TextDecoder().decode(data),
-      ]);
-    }
-    at = next + 2;
+  try {
+    return [...parseMultipart(body, boundary)];
+  } catch (e) {
+    throw new BodyError("invalid_request", (e as Error).message);
   }
-  return out;
 }
 
 /** Deep nesting overflows the native stack inside JSON.parse; reject it before parsing. */

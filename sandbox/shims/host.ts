@@ -13,6 +13,14 @@ export interface Host {
   random(n: number): ArrayBuffer;
   encode(s: string): ArrayBuffer;
   decode(b: ArrayBuffer): string;
+  /**
+   * The host's TextDecoder: `bytes` undefined → the canonical name of `label` or null;
+   * else the decoded text, or null when fatal and invalid. flags: 1 fatal, 2 ignoreBOM,
+   * 4 stream; id > 0 names a stream kept in the host until a call without flag 4.
+   */
+  textDecode(id: number, label: string, flags: number, bytes: ArrayBuffer | undefined): string | null;
+  /** The host's Intl (engines without one): JSON request → JSON answer (src/runtime/web-intl.ts). Absent where the engine has Intl. */
+  intl?(request: string): string;
   /** Asynchronous host operation; resolves to [resultJson, bytes?]. */
   call(op: string, args: string, body?: ArrayBuffer, call?: number): Promise<[string, ArrayBuffer | undefined]>;
   /**

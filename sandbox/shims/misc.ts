@@ -1,64 +1,9 @@
 /**
- * Small globals: structuredClone, crypto (randomness from the host), console (captured by
- * the host, size-capped there), setTimeout/clearTimeout (host timers, bounded per call; a
- * timer never fires early and dies with the call it was set in) and queueMicrotask.
+ * Small globals: console (captured by the host, size-capped there), setTimeout/clearTimeout
+ * (host timers, bounded per call; a timer never fires early and dies with the call it was
+ * set in) and queueMicrotask.
  */
 import { host } from "./host";
-
-export function structuredClone<T>(value: T, seen = new Map<unknown, unknown>()): T {
-  const v = value as any;
-  if (v === null || typeof v !== "object") {
-    if (typeof v === "function" || typeof v === "symbol") throw new Error("DataCloneError: value could not be cloned");
-    return value;
-  }
-  if (seen.has(v)) return seen.get(v) as T;
-  let out: any;
-  if (v instanceof Date) out = new Date(v.getTime());
-  else if (v instanceof RegExp) out = new RegExp(v.source, v.flags);
-  else if (v instanceof ArrayBuffer) out = v.slice(0);
-  else if (ArrayBuffer.isView(v)) out = new (v.constructor as any)(v as any);
-  else if (v instanceof Map) {
-    out = new Map();
-    seen.set(v, out);
-    for (const [k, x] of v) out.set(structuredClone(k, seen), structuredClone(x, seen));
-    return out;
-  } else if (v instanceof Set) {
-    out = new Set();
-    seen.set(v, out);
-    for (const x of v) out.add(structuredClone(x, seen));
-    return out;
-  } else if (Array.isArray(v)) {
-    out = [];
-    seen.set(v, out);
-    for (let i = 0; i < v.length; i++) out[i] = structuredClone(v[i], seen);
-    return out;
-  } else if (v instanceof Error) {
-    out = new (v.constructor as any)(v.message);
-  } else {
-    out = {};
-    seen.set(v, out);
-    for (const k of Object.keys(v)) out[k] = structuredClone(v[k], seen);
-    return out;
-  }
-  seen.set(v, out);
-  return out;
-}
-
-export const crypto = {
-  getRandomValues<T extends ArrayBufferView | null>(arr: T): T {
-    if (!arr || !ArrayBuffer.isView(arr) || arr instanceof Float32Array || arr instanceof Float64Array) throw new TypeError("getRandomValues: expected an integer typed array");
-    if (arr.byteLength > 65536) throw new Error("QuotaExceededError: getRandomValues is limited to 65536 bytes");
-    new Uint8Array(arr.buffer, arr.byteOffset, arr.byteLength).set(new Uint8Array(host.random(arr.byteLength)));
-    return arr;
-  },
-  randomUUID(): string {
-    const b = new Uint8Array(host.random(16));
-    b[6] = (b[6]! & 0x0f) | 0x40;
-    b[8] = (b[8]! & 0x3f) | 0x80;
-    const h = Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
-    return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
-  },
-};
 
 const MAX_LINE = 16 * 1024;
 

@@ -1,14 +1,14 @@
 /**
  * Guest side, evaluated in every V8 isolate before the prelude: turns the sidecar's
- * callbacks ($log, $random, $call, $timer, $clearTimer, $done) into the `__cantripHost` object the prelude
+ * callbacks ($log, $random, $textDecode, $call, $timer, $clearTimer, $done) into the `__cantripHost` object the prelude
  * captures, with UTF-8 encode/decode in plain JS (no host round trip), and leaves
  * `__cantripV8Finish` — run after the prelude — which takes the prelude's entry, hides every
  * global the guest must not see, and returns the control object the sidecar drives.
  */
 (() => {
   const g = globalThis;
-  const $log = g.$log, $random = g.$random, $call = g.$call, $done = g.$done, $timer = g.$timer, $clearTimer = g.$clearTimer;
-  for (const k of ["$log", "$random", "$call", "$done", "$timer", "$clearTimer"]) delete g[k];
+  const $log = g.$log, $random = g.$random, $call = g.$call, $done = g.$done, $timer = g.$timer, $clearTimer = g.$clearTimer, $textDecode = g.$textDecode;
+  for (const k of ["$log", "$random", "$call", "$done", "$timer", "$clearTimer", "$textDecode"]) delete g[k];
   // V8 hands Error.prepareStackTrace the raw call sites (getThis, getFunction): pin it so a
   // guest cannot install one; stacks stay plain strings, as in QuickJS.
   Object.defineProperty(Error, "prepareStackTrace", { get: () => undefined, set: () => {}, configurable: false, enumerable: false });
@@ -36,26 +36,39 @@
     return out.slice(0, n).buffer;
   }
 
+  // The Encoding standard's UTF-8 decoder (replacement mode): one U+FFFD per maximal
+  // invalid subpart, so the result matches every other WHATWG TextDecoder byte for byte.
   function decode(buf) {
     const b = new Uint8Array(buf);
     let s = "", chunk = [];
-    for (let i = 0; i < b.length; ) {
-      const x = b[i];
-      let c = 0xfffd, len = 1;
-      if (x < 0x80) c = x;
-      else if (x >= 0xc2 && x < 0xe0 && (b[i + 1] & 0xc0) === 0x80) { c = ((x & 31) << 6) | (b[i + 1] & 63); len = 2; }
-      else if (x >= 0xe0 && x < 0xf0 && (b[i + 1] & 0xc0) === 0x80 && (b[i + 2] & 0xc0) === 0x80) {
-        const v = ((x & 15) << 12) | ((b[i + 1] & 63) << 6) | (b[i + 2] & 63);
-        if (v >= 0x800 && (v < 0xd800 || v > 0xdfff)) { c = v; len = 3; }
-      } else if (x >= 0xf0 && x < 0xf5 && (b[i + 1] & 0xc0) === 0x80 && (b[i + 2] & 0xc0) === 0x80 && (b[i + 3] & 0xc0) === 0x80) {
-        const v = ((x & 7) << 18) | ((b[i + 1] & 63) << 12) | ((b[i + 2] & 63) << 6) | (b[i + 3] & 63);
-        if (v >= 0x10000 && v <= 0x10ffff) { c = v; len = 4; }
-      }
-      i += len;
+    let cp = 0, need = 0, seen = 0, lower = 0x80, upper = 0xbf;
+    const start = b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf ? 3 : 0; // a UTF-8 BOM is dropped, as TextDecoder() does
+    const push = (c) => {
       if (c >= 0x10000) { c -= 0x10000; chunk.push(0xd800 + (c >> 10), 0xdc00 + (c & 1023)); }
       else chunk.push(c);
       if (chunk.length >= 8192) { s += String.fromCharCode.apply(null, chunk); chunk = []; }
+    };
+    for (let i = start; i < b.length; i++) {
+      const x = b[i];
+      if (need === 0) {
+        if (x < 0x80) push(x);
+        else if (x >= 0xc2 && x <= 0xdf) { need = 1; cp = x & 0x1f; }
+        else if (x >= 0xe0 && x <= 0xef) { if (x === 0xe0) lower = 0xa0; if (x === 0xed) upper = 0x9f; need = 2; cp = x & 0xf; }
+        else if (x >= 0xf0 && x <= 0xf4) { if (x === 0xf0) lower = 0x90; if (x === 0xf4) upper = 0x8f; need = 3; cp = x & 0x7; }
+        else push(0xfffd);
+        continue;
+      }
+      if (x < lower || x > upper) {
+        cp = need = seen = 0; lower = 0x80; upper = 0xbf;
+        push(0xfffd);
+        i--; // reprocess this byte
+        continue;
+      }
+      lower = 0x80; upper = 0xbf;
+      cp = (cp << 6) | (x & 0x3f);
+      if (++seen === need) { push(cp); cp = need = seen = 0; }
     }
+    if (need !== 0) push(0xfffd);
     return s + String.fromCharCode.apply(null, chunk);
   }
 
@@ -64,6 +77,7 @@
     random: (n) => $random(n | 0),
     encode: (s) => encode(String(s)),
     decode: (b) => decode(b),
+    textDecode: (id, label, flags, bytes) => $textDecode(id, String(label), flags, bytes instanceof ArrayBuffer ? bytes : undefined),
     call(op, args, body, call) {
       const hid = nextHid++;
       return new Promise((resolve, reject) => {

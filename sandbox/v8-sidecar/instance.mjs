@@ -36,6 +36,30 @@ function peekStatus(meta) {
 
 export const memoryMb = (bytes) => Math.max(8, Math.ceil(bytes / MiB));
 
+/**
+ * The guest TextDecoder's conversion on Node's TextDecoder (same contract as
+ * src/runtime/web-bridge.ts TextDecoders.decode): bytes undefined → canonical name or null;
+ * else the text, or null when fatal and invalid. flags: 1 fatal, 2 ignoreBOM, 4 stream.
+ */
+function textDecode(streams, id, label, flags, bytes) {
+  if (bytes === undefined || bytes === null) {
+    try { return new TextDecoder(String(label)).encoding; } catch { return null; }
+  }
+  const stream = (flags & 4) !== 0;
+  let d = id > 0 ? streams.get(id) : undefined;
+  if (!d) {
+    try { d = new TextDecoder(String(label), { fatal: (flags & 1) !== 0, ignoreBOM: (flags & 2) !== 0 }); } catch { return null; }
+  }
+  if (id > 0) {
+    streams.delete(id);
+    if (stream) {
+      streams.set(id, d);
+      if (streams.size > 64) streams.delete(streams.keys().next().value);
+    }
+  }
+  try { return d.decode(new Uint8Array(bytes), { stream }); } catch { if (id > 0) streams.delete(id); return null; }
+}
+
 export class Instance {
   dead = false;
   running = null;
@@ -46,6 +70,9 @@ export class Instance {
   #n = 0;
 
   /** shared: { ivm, prelude, bootstrap, preludeCache }; hooks: { send(msg, bytes), host(inst, call, hid, op, args, bytes), dropped(inst) }. */
+  /** Streaming TextDecoders of this isolate's guest, by guest-chosen id (bounded). */
+  decoders = new Map();
+
   constructor(shared, mb, hooks) {
     const { ivm } = shared;
     this.ivm = ivm;
@@ -56,6 +83,7 @@ export class Instance {
     const g = this.ctx.global;
     g.setSync("$log", new ivm.Callback((level, msg, call) => this.#owner(call)?.log(level, msg)));
     g.setSync("$random", new ivm.Callback((n) => new Uint8Array(globalThis.crypto.getRandomValues(new Uint8Array(Math.min(65536, Math.max(0, n))))).buffer));
+    g.setSync("$textDecode", new ivm.Callback((id, label, flags, bytes) => textDecode(this.decoders, id, label, flags, bytes)));
     g.setSync("$call", new ivm.Callback((hid, op, args, body, call) => this.#hostCall(hid, op, args, body, call)));
     g.setSync("$timer", new ivm.Callback((hid, id, ms) => this.#timer(hid, id, ms)));
     g.setSync("$clearTimer", new ivm.Callback((id) => {

@@ -4,7 +4,7 @@
  * conversations, generation and `PUT/DELETE /v1/agents/{id}/schedule` all go through it.
  */
 import { eq } from "drizzle-orm";
-import type { Db } from "../db";
+import type { Db, DbOrTx } from "../db";
 import { schedules } from "../db/schema";
 import { DEFAULT_TIMEZONE, parseSchedule, validateSchedule } from "./schedule-policy";
 
@@ -38,7 +38,7 @@ export class Schedules {
   }
 
   /** Validates and stores (replacing any previous schedule); returns the stored row. */
-  set(agentId: string, input: ScheduleInput, db: Db = this.deps.db): ScheduleRow {
+  set(agentId: string, input: ScheduleInput, db: DbOrTx = this.deps.db): ScheduleRow {
     this.check(input);
     const timezone = input.timezone ?? DEFAULT_TIMEZONE;
     const mode = input.mode ?? "always_on";

@@ -6,13 +6,14 @@
  */
 import { applyLimitInput, type LimitPolicy } from "./limits";
 import { eq } from "drizzle-orm";
-import type { Db } from "../db";
+import type { Db, DbOrTx } from "../db";
 import { agents, versions } from "../db/schema";
 import { AppError } from "../errors";
 import { newId } from "../lib/ids";
-import type { BackendDescription, EngineName, Limits, SandboxRuntime } from "../runtime/types";
+import type { BackendDescription, EngineName, SandboxRuntime } from "../runtime/types";
 import { runtimeConfigFor } from "../deploy/runtime-config";
-import { uniqueSlug } from "./slug";
+import { agentById, insertAgent, takeOffline, versionAdded } from "./lifecycle";
+import { purgeKvBatch } from "../runtime/kv-sqlite";
 import type { AgentRow } from "./view";
 
 export interface BundlerLike {
@@ -78,25 +79,20 @@ export class AgentService {
     const limits = input.limits === undefined || input.limits === null ? null : applyLimitInput(null, input.limits, this.deps.serverLimits);
     const built = await this.build({ id, allowedHosts: input.allowedHosts ?? [], env: input.env ?? null, engine, limits }, input);
     return this.deps.db.transaction((tx) => {
-      const row = tx
-        .insert(agents)
-        .values({
-          id,
-          workspaceId,
-          slug: uniqueSlug(tx as unknown as Db, input.name),
-          name: input.name,
-          status: "ready",
-          public: input.public ?? false,
-          allowedHosts: input.allowedHosts ?? [],
-          env: input.env ?? null,
-          limits: limits && Object.keys(limits).length ? (limits as Record<string, number>) : null,
-          jobType: input.jobType ?? null,
-          engine,
-          latestVersion: 1,
-        })
-        .returning()
-        .get();
-      insertVersion(tx as unknown as Db, id, 1, "upload", input, built);
+      const row = insertAgent(tx, {
+        id,
+        workspaceId,
+        name: input.name,
+        status: "ready",
+        public: input.public ?? false,
+        allowedHosts: input.allowedHosts ?? [],
+        env: input.env ?? null,
+        limits: limits && Object.keys(limits).length ? limits : null,
+        jobType: input.jobType ?? null,
+        engine,
+        latestVersion: 1,
+      });
+      insertVersion(tx, id, 1, "upload", input, built);
       return row;
     });
   }
@@ -105,12 +101,10 @@ export class AgentService {
   async addSourceVersion(agent: AgentRow, src: SourceInput): Promise<number> {
     const built = await this.build(agent, src);
     return this.deps.db.transaction((tx) => {
-      const fresh = tx.select().from(agents).where(eq(agents.id, agent.id)).get();
-      if (!fresh) throw new AppError("agent_not_found");
+      const fresh = agentById(tx, agent.id);
       const n = (fresh.latestVersion ?? 0) + 1;
-      insertVersion(tx as unknown as Db, agent.id, n, "upload", src, built);
-      const status = fresh.status === "deploying" ? "deploying" : fresh.liveVersion !== null ? "deployed" : "ready";
-      tx.update(agents).set({ latestVersion: n, status, updatedAt: Date.now() }).where(eq(agents.id, agent.id)).run();
+      insertVersion(tx, agent.id, n, "upload", src, built);
+      versionAdded(tx, fresh, n);
       return n;
     });
   }
@@ -123,12 +117,12 @@ export class AgentService {
    * next call runs with the new limits.
    */
   setLimits(agent: AgentRow, input: unknown): AgentRow {
-    const next = applyLimitInput(agent.limits as Partial<Limits> | null, input, this.deps.serverLimits);
+    const next = applyLimitInput(agent.limits, input, this.deps.serverLimits);
     // Nothing changed: keep the warm instances.
     if (JSON.stringify(next) === JSON.stringify(agent.limits ?? {})) return agent;
     const row = this.deps.db
       .update(agents)
-      .set({ limits: Object.keys(next).length ? (next as Record<string, number>) : null, updatedAt: Date.now() })
+      .set({ limits: Object.keys(next).length ? next : null, updatedAt: Date.now() })
       .where(eq(agents.id, agent.id))
       .returning()
       .get();
@@ -138,7 +132,19 @@ export class AgentService {
     return row;
   }
 
-  delete(agent: AgentRow): void {
+  /**
+   * Deletes an agent and everything it owns. It goes offline at once (no new calls reach
+   * it); its kv rows, the one store a backend can fill without bound within its byte limit
+   * (millions of small keys), are removed in batches of 5,000 with a yield between them, so
+   * other tenants are served meanwhile; then the row goes, and with it (cascade) versions,
+   * keys, schedule, invocations and logs, which retention keeps small. A crash in between
+   * leaves the agent offline and deletable again.
+   */
+  async delete(agent: AgentRow): Promise<void> {
+    takeOffline(this.deps.db, agent);
+    this.deps.runtime.evict(agent.id);
+    this.onDeleted(agent.id);
+    while (purgeKvBatch(this.deps.db, agent.id, 5000) === 5000) await Bun.sleep(0);
     this.deps.db.delete(agents).where(eq(agents.id, agent.id)).run();
     this.deps.runtime.evict(agent.id);
     this.onDeleted(agent.id);
@@ -146,13 +152,13 @@ export class AgentService {
 }
 
 export function insertVersion(
-  db: Db,
+  db: DbOrTx,
   agentId: string,
   number: number,
   origin: string,
   src: SourceInput,
   built: BuiltSource,
-  extra: { spec?: unknown; validation?: unknown; transcript?: unknown } = {},
+  extra: Pick<typeof versions.$inferInsert, "spec" | "validation" | "transcript"> = {},
 ): string {
   const id = newId("ver");
   db.insert(versions)

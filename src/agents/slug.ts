@@ -3,7 +3,7 @@
  * suffixing -2, -3, ... (the contract's rule).
  */
 import { like, or, eq } from "drizzle-orm";
-import type { Db } from "../db";
+import type { DbOrTx } from "../db";
 import { agents } from "../db/schema";
 
 export function slugify(name: string): string {
@@ -18,7 +18,7 @@ export function slugify(name: string): string {
   return s || "agent";
 }
 
-export function uniqueSlug(db: Db, name: string): string {
+export function uniqueSlug(db: DbOrTx, name: string): string {
   const base = slugify(name);
   const taken = new Set(
     db

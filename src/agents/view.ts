@@ -2,7 +2,6 @@
 import type { agents } from "../db/schema";
 import type { PublicUrls } from "../lib/public-urls";
 import { iso } from "../lib/time";
-import type { Limits } from "../runtime/types";
 import { effectiveLimits, toPublic, type LimitPolicy } from "./limits";
 
 export type AgentRow = typeof agents.$inferSelect;
@@ -25,9 +24,9 @@ export function agentView(a: AgentRow, urls: Pick<PublicUrls, "base" | "app">, p
     appUrl: a.liveVersion === null ? null : urls.app(a.slug),
     allowedHosts: a.allowedHosts,
     /** What the next call runs with (public units: ms, MB, bytes, counts). */
-    limits: toPublic(effectiveLimits(a.limits as Partial<Limits> | null, policy)),
+    limits: toPublic(effectiveLimits(a.limits, policy)),
     /** The values set on this agent; every other limit follows the server default. */
-    limitOverrides: toPublic(a.limits as Partial<Limits> | null),
+    limitOverrides: toPublic(a.limits),
     failure: a.failure ?? null,
     createdAt: iso(a.createdAt),
     updatedAt: iso(a.updatedAt),

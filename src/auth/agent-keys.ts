@@ -6,7 +6,7 @@
  * `hashes` for why that is as safe); lastUsedAt is collected in memory and written in batches.
  */
 import { and, desc, eq, inArray, lt } from "drizzle-orm";
-import type { Db } from "../db";
+import type { Db, DbOrTx } from "../db";
 import { apiKeys } from "../db/schema";
 import { AppError } from "../errors";
 import { sha256Hex } from "../lib/hash";
@@ -105,7 +105,7 @@ export class AgentKeys {
     if (old.status === "revoked") throw new AppError("agent_api_key_revoked", "A revoked key cannot be rotated.");
     const created = this.db.transaction((tx) => {
       tx.update(apiKeys).set({ status: "revoked", revokedAt: Date.now() }).where(eq(apiKeys.id, keyId)).run();
-      return this.insert(tx as unknown as Db, workspaceId, agentId, old.name, old.type);
+      return this.insert(tx, workspaceId, agentId, old.name, old.type);
     });
     this.evict(new Set([old.keyHash]));
     return { key: created.key, apiKey: apiKeyView(created.row), rotatedFrom: keyId };
@@ -188,7 +188,7 @@ export class AgentKeys {
     return at ? { ...r, lastUsedAt: at } : r;
   }
 
-  private insert(db: Db, workspaceId: string, agentId: string, name: string, type: string) {
+  private insert(db: DbOrTx, workspaceId: string, agentId: string, name: string, type: string) {
     const key = newSecret(AGENT_KEY_PREFIX);
     const row = db
       .insert(apiKeys)

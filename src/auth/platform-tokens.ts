@@ -4,7 +4,7 @@
  * Verified tokens are cached briefly so a busy client does not cost a query per request.
  */
 import { and, eq, isNull } from "drizzle-orm";
-import type { Db } from "../db";
+import type { Db, DbOrTx } from "../db";
 import { platformTokens, workspaces } from "../db/schema";
 import { AppError } from "../errors";
 import { constantTimeEqual, sha256Hex } from "../lib/hash";
@@ -24,7 +24,7 @@ export interface CreatedToken {
   name: string;
 }
 
-export function createPlatformToken(db: Db, workspaceId: string, name: string): CreatedToken {
+export function createPlatformToken(db: DbOrTx, workspaceId: string, name: string): CreatedToken {
   const token = newSecret(PLATFORM_TOKEN_PREFIX);
   const id = newId("pt");
   db.insert(platformTokens)
@@ -40,7 +40,7 @@ export function bootstrapWorkspace(db: Db): CreatedToken | null {
     if (any) return null;
     const workspaceId = newId("ws");
     tx.insert(workspaces).values({ id: workspaceId, name: "default" }).run();
-    return createPlatformToken(tx as unknown as Db, workspaceId, "admin");
+    return createPlatformToken(tx, workspaceId, "admin");
   });
 }
 
@@ -48,7 +48,7 @@ export function createWorkspace(db: Db, name: string): { workspaceId: string; to
   return db.transaction((tx) => {
     const workspaceId = newId("ws");
     tx.insert(workspaces).values({ id: workspaceId, name }).run();
-    return { workspaceId, token: createPlatformToken(tx as unknown as Db, workspaceId, "admin") };
+    return { workspaceId, token: createPlatformToken(tx, workspaceId, "admin") };
   });
 }
 

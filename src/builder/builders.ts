@@ -4,10 +4,10 @@
  * master key, because the builder object returns it on every read) and an optional
  * schedule. The builder's uuid is its agent id.
  */
+import { agentById } from "../agents/lifecycle";
 import { and, eq } from "drizzle-orm";
 import type { Db } from "../db";
 import { agents, versions } from "../db/schema";
-import { AppError } from "../errors";
 import type { AgentKeys } from "../auth";
 import type { AgentService, AgentRow, Schedules } from "../agents";
 import type { PublicUrls } from "../lib/public-urls";
@@ -73,9 +73,7 @@ export class Builders {
   }
 
   row(agentId: string): AgentRow {
-    const a = this.deps.db.select().from(agents).where(eq(agents.id, agentId)).get();
-    if (!a) throw new AppError("agent_not_found");
-    return a;
+    return agentById(this.deps.db, agentId);
   }
 
   view(a: AgentRow, extra: { reviewPassed?: boolean | null; qaPassed?: boolean | null } = {}) {

@@ -14,7 +14,7 @@ import { nameFromPrompt } from "./intake";
 import { compositeCursor, pageOf, parseCompositeCursor, type Page } from "../lib/pagination";
 import { iso } from "../lib/time";
 import type { JobsPort } from "../http/jobs-port";
-import { renderQuestions, type Ask } from "./intake";
+import { renderQuestions } from "./intake";
 
 /** Rows strictly after the cursor in the list's order (createdAt desc, id desc). */
 const after = (c: { n: number; id: string }) => or(lt(conversations.createdAt, c.n), and(eq(conversations.createdAt, c.n), lt(conversations.id, c.id)));
@@ -58,7 +58,7 @@ export class Conversations {
           history: [entry("user", "prompt", input.prompt)],
         })
         .run();
-      const job = this.deps.jobs.enqueueInTx(tx as unknown as Db, "builder.turn", { conversationId: id, action: "intake" }, { workspaceId });
+      const job = this.deps.jobs.enqueueInTx(tx, "builder.turn", { conversationId: id, action: "intake" }, { workspaceId });
       return tx.update(conversations).set({ jobId: job.id }).where(eq(conversations.id, id)).returning().get();
     });
   }
@@ -82,21 +82,21 @@ export class Conversations {
 
   answer(workspaceId: string, id: string, message: string): ConversationRow {
     return this.transition(workspaceId, id, "answers", "gathering", (c) => ({
-      history: [...(c.history as HistoryEntry[]), entry("user", "answer", message)],
+      history: [...c.history, entry("user", "answer", message)],
       action: "intake",
     }));
   }
 
   approve(workspaceId: string, id: string): ConversationRow {
     return this.transition(workspaceId, id, "approve", "awaiting_approval", (c) => ({
-      history: [...(c.history as HistoryEntry[]), entry("user", "approve", "approved")],
+      history: [...c.history, entry("user", "approve", "approved")],
       action: "build",
     }));
   }
 
   rebuild(workspaceId: string, id: string, message: string, replacePrompt: boolean): ConversationRow {
     return this.transition(workspaceId, id, "rebuild", ["deployed", "failed"], (c) => ({
-      history: [...(c.history as HistoryEntry[]), entry("user", "rebuild", message, { replacePrompt, previousPrompt: c.prompt })],
+      history: [...c.history, entry("user", "rebuild", message, { replacePrompt, previousPrompt: c.prompt })],
       prompt: replacePrompt ? message : `${c.prompt}\n\nChange requested: ${message}`,
       action: "intake",
       reset: true,
@@ -111,7 +111,7 @@ export class Conversations {
       status,
       prompt: c.prompt,
       message: c.message,
-      questions: status === "gathering" ? renderQuestions(c.asks as Ask[]) : [],
+      questions: status === "gathering" ? renderQuestions(c.asks) : [],
       asks: status === "gathering" ? c.asks : [],
       builder: c.agentId && status === "deployed" ? this.deps.builderView(c.agentId, c) : null,
       agent_id: c.agentId,
@@ -122,7 +122,7 @@ export class Conversations {
       rounds: c.rounds,
       allowed_calls: ALLOWED[status] ?? [],
       failure: c.failure ?? null,
-      history: (c.history as HistoryEntry[]).map((h) => ({ ...h, at: iso(h.at) })),
+      history: c.history.map((h) => ({ ...h, at: iso(h.at) })),
       created_at: iso(c.createdAt),
       updated_at: iso(c.updatedAt),
     };
@@ -146,7 +146,7 @@ export class Conversations {
         });
       }
       const ch = change(c);
-      const job = this.deps.jobs.enqueueInTx(tx as unknown as Db, "builder.turn", { conversationId: id, action: ch.action }, { workspaceId, agentId: c.agentId ?? undefined });
+      const job = this.deps.jobs.enqueueInTx(tx, "builder.turn", { conversationId: id, action: ch.action }, { workspaceId, agentId: c.agentId ?? undefined });
       return tx
         .update(conversations)
         .set({

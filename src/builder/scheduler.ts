@@ -6,6 +6,7 @@
  * `tick` (every second) and `monitor` (every minute) are two background loops that the
  * composition root runs under their own names, so a failure of one never stops the other.
  */
+import { agentById } from "../agents/lifecycle";
 import { parseStoredSchedule } from "../agents/schedule-policy";
 import { and, eq, isNotNull, lte } from "drizzle-orm";
 import type { Db } from "../db";
@@ -69,7 +70,7 @@ export class Scheduler {
         .data.filter((r) => r.errorCode !== null || r.status >= 500)
         .map((r) => `${r.method} ${r.path} → ${r.status}${r.errorCode ? ` ${r.errorCode}` : ""}`);
       db.transaction((tx) => {
-        this.deps.jobs.enqueueInTx(tx as unknown as Db, "builder.turn", { conversationId: a.id, action: "heal", evidence }, { workspaceId: a.workspaceId, agentId: a.agentId! });
+        this.deps.jobs.enqueueInTx(tx, "builder.turn", { conversationId: a.id, action: "heal", evidence }, { workspaceId: a.workspaceId, agentId: a.agentId! });
       });
       this.lastHeal.set(a.id, now);
       queued.push(a.id);
@@ -101,7 +102,7 @@ export class Scheduler {
         const next = cronNext === null ? null : Math.max(cronNext, (s.nextRunAt ?? now) + (this.deps.minIntervalMs ?? 60_000));
         tx.update(schedules).set({ nextRunAt: next, lastRunAt: now }).where(eq(schedules.agentId, s.agentId)).run();
         if (live === null) continue; // not deployed: skip this occurrence
-        this.deps.jobs.enqueueInTx(tx as unknown as Db, "schedule.run", { agentId: s.agentId, scheduledFor: s.nextRunAt, mode: s.mode }, { workspaceId, agentId: s.agentId });
+        this.deps.jobs.enqueueInTx(tx, "schedule.run", { agentId: s.agentId, scheduledFor: s.nextRunAt, mode: s.mode }, { workspaceId, agentId: s.agentId });
         queued++;
       }
       return queued;
@@ -115,8 +116,7 @@ export async function runScheduled(
   payload: { agentId: string; mode?: string },
   ctx: { log(level: "info" | "warn" | "error", message: string, data?: unknown): void },
 ): Promise<{ ok: boolean; wallMs: number }> {
-  const agent = deps.db.select().from(agents).where(eq(agents.id, payload.agentId)).get();
-  if (!agent) throw new AppError("agent_not_found");
+  const agent = agentById(deps.db, payload.agentId);
   const entry = deps.live.get(agent.slug);
   if (!entry?.ref) throw new AppError("not_deployed");
   const started = Date.now();

@@ -8,13 +8,14 @@
  */
 import { eq } from "drizzle-orm";
 import type { Db } from "../db";
-import { agents, conversations } from "../db/schema";
+import { conversations } from "../db/schema";
 import { AppError } from "../errors";
+import { NonRetriableError, type JobFailureCode } from "../jobs";
 import { newId } from "../lib/ids";
-import { uniqueSlug } from "../agents";
+import { agentById, insertAgent, settle } from "../agents/lifecycle";
 import { getVersion, type Deployer } from "../deploy";
 import type { Gateway } from "../gateway";
-import { MAX_TOKENS, runGeneration, type PipelineDeps } from "../generate/pipeline";
+import { GenerationFailed, MAX_TOKENS, runGeneration, type PipelineDeps } from "../generate/pipeline";
 import { planUserMessage, prompts as genPrompts } from "../generate/prompts";
 import { Spec } from "../generate/spec";
 import { validateBundle } from "../generate/validate";
@@ -42,6 +43,11 @@ export interface TurnDeps {
   maxRounds: number;
 }
 
+/** The code a failed turn records: the error's own (platform, generation, review), else build_failed. */
+function failureCode(e: unknown): JobFailureCode {
+  return e instanceof AppError || e instanceof GenerationFailed || e instanceof NonRetriableError ? e.code : "build_failed";
+}
+
 export class Turns {
   constructor(private deps: TurnDeps) {}
 
@@ -57,7 +63,7 @@ export class Turns {
       this.update(c.id, {
         status: "failed",
         message: `The build failed: ${message}`,
-        failure: { code: e instanceof AppError ? e.code : "build_failed", message },
+        failure: { code: failureCode(e), message },
         history: [...this.history(c.id), entry("builder", "failed", message)],
       });
       ctx.log("error", `conversation failed: ${message}`);
@@ -67,7 +73,7 @@ export class Turns {
   private async intake(c: ConversationRow, ctx: PipelineContext) {
     const { db, llm } = this.deps;
     const creds = this.deps.credentials.list(c.workspaceId).map((x) => `${x.name} (hosts: ${x.hosts.join(", ")})`);
-    const transcript = (c.history as HistoryEntry[]).map((h) => `${h.role} [${h.kind}]: ${h.message}`).join("\n");
+    const transcript = c.history.map((h) => `${h.role} [${h.kind}]: ${h.message}`).join("\n");
     ctx.progress(10, "intake");
     const intake = await llm.json({
       system: askMd.trim(),
@@ -83,7 +89,7 @@ export class Turns {
       maxTokens: SMALL_ANSWER_TOKENS,
       onCall: (x) => ctx.log("info", `model call (intake): ${x.model}, ${x.tokensIn}/${x.tokensOut} tokens, ${x.latencyMs} ms`),
     });
-    const facts = { ...(c.facts as Record<string, string>), ...intake.facts };
+    const facts = { ...c.facts, ...intake.facts };
     const unclear = await this.settleSchedule(facts, ctx);
     if (unclear) {
       intake.ready = false;
@@ -166,8 +172,8 @@ export class Turns {
 
   private async build(c: ConversationRow, ctx: PipelineContext) {
     const { db } = this.deps;
-    const facts = c.facts as Record<string, string>;
-    const spec = c.spec as Spec;
+    const facts = c.facts;
+    const spec = c.spec!;
     if (!spec) throw new AppError("invalid_state", "No plan to build.");
     const cron = facts.schedule || spec.schedule;
     if (cron) this.deps.builders.checkSchedule(cron, "schedule", facts.timezone); // before anything is generated or deployed
@@ -197,7 +203,7 @@ export class Turns {
       ctx.log(review.passed ? "info" : "warn", `review ${review.passed ? "passed" : "failed"}`, { issues: review.issues });
       if (!review.passed) {
         this.update(c.id, { reviewPassed: false });
-        throw new AppError("invalid_request", `Pre-deploy review failed: ${review.issues.map((i) => i.message).join("; ")}`);
+        throw new NonRetriableError("review_failed", `Pre-deploy review failed: ${review.issues.map((i) => i.message).join("; ")}`, "review");
       }
     }
     ctx.progress(95, "deploy");
@@ -235,7 +241,7 @@ export class Turns {
   async healLive(conversationId: string, evidence: string[], ctx: PipelineContext): Promise<void> {
     const c = this.load(conversationId);
     if (c.status !== "deployed" || !c.agentId || !c.spec) return;
-    const healed = await this.heal(c.agentId, c, c.spec as Spec, evidence, ctx);
+    const healed = await this.heal(c.agentId, c, c.spec!, evidence, ctx);
     this.update(c.id, {
       history: [
         ...this.history(c.id),
@@ -268,14 +274,15 @@ export class Turns {
     try {
       const r = await runGeneration(
         this.deps.pipeline,
-        { agentId, prompt: c.prompt, spec, facts: { ...(c.facts as Record<string, string>), evidence: evidence.join("\n") }, autoDeploy: true, origin: "repair" },
+        { agentId, prompt: c.prompt, spec, facts: { ...c.facts, evidence: evidence.join("\n") }, autoDeploy: true, origin: "repair" },
         ctx,
       );
       return r.deployed;
     } catch (e) {
       ctx.log("warn", `self-heal failed: ${(e as Error).message}`);
       const a = this.agent(agentId);
-      if (a.liveVersion !== null) this.deps.db.update(agents).set({ status: "deployed" }).where(eq(agents.id, agentId)).run();
+      // A live agent shows deployed again; one that is not live keeps its status.
+      settle(this.deps.db, a, a.status);
       return false;
     }
   }
@@ -284,11 +291,7 @@ export class Turns {
     const { db } = this.deps;
     const id = newId("agent");
     const agent = db.transaction((tx) => {
-      const row = tx
-        .insert(agents)
-        .values({ id, workspaceId: c.workspaceId, slug: uniqueSlug(tx as unknown as Db, c.name || nameFromPrompt(c.prompt)), name: c.name || nameFromPrompt(c.prompt), status: "generating", prompt: c.prompt, jobType: "always_on" })
-        .returning()
-        .get();
+      const row = insertAgent(tx, { id, workspaceId: c.workspaceId, name: c.name || nameFromPrompt(c.prompt), status: "generating", prompt: c.prompt, jobType: "always_on" });
       tx.update(conversations).set({ agentId: id }).where(eq(conversations.id, c.id)).run();
       return row;
     });
@@ -297,9 +300,7 @@ export class Turns {
   }
 
   private agent(id: string) {
-    const a = this.deps.db.select().from(agents).where(eq(agents.id, id)).get();
-    if (!a) throw new AppError("agent_not_found");
-    return a;
+    return agentById(this.deps.db, id);
   }
 
   private load(id: string): ConversationRow {
@@ -309,7 +310,7 @@ export class Turns {
   }
 
   private history(id: string): HistoryEntry[] {
-    return this.load(id).history as HistoryEntry[];
+    return this.load(id).history;
   }
 
   private update(id: string, set: Partial<typeof conversations.$inferInsert>): void {

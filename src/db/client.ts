@@ -6,12 +6,24 @@
 import { Database } from "bun:sqlite";
 import { createHash } from "node:crypto";
 import { dirname } from "node:path";
+import type { ExtractTablesWithRelations } from "drizzle-orm";
 import { drizzle, type BunSQLiteDatabase } from "drizzle-orm/bun-sqlite";
+import type { SQLiteTransaction } from "drizzle-orm/sqlite-core";
 import * as schema from "./schema";
 import { migrations } from "./migrations/embedded";
 import { ensurePrivateDir, ensurePrivateFile, type ModeWarning } from "../lib/private-files";
 
 export type Db = BunSQLiteDatabase<typeof schema> & { $client: Database };
+
+/** An open transaction on the Db: what `db.transaction((tx) => …)` hands its callback. */
+export type Tx = SQLiteTransaction<"sync", void, typeof schema, ExtractTablesWithRelations<typeof schema>>;
+
+/**
+ * The database handle or an open transaction on it. Helpers that only read and write rows
+ * take this, so a caller can run them inside its own transaction without a cast (both share
+ * drizzle's `BaseSQLiteDatabase` query API; only `Db` has `$client` and `transaction`).
+ */
+export type DbOrTx = Db | Tx;
 
 export interface OpenedDatabase {
   db: Db;

@@ -1,3 +1,3 @@
-export { openDatabase, migrate, isMigrated, type Db, type OpenedDatabase } from "./client";
+export { openDatabase, migrate, isMigrated, type Db, type Tx, type DbOrTx, type OpenedDatabase } from "./client";
 export * as schema from "./schema";
 export * from "./schema";

@@ -6,6 +6,15 @@
  */
 import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+// Type-only imports: each JSON column's shape is owned (and validated) by one module.
+import type { AgentFailure, AgentStatus } from "../agents/lifecycle";
+import type { Ask } from "../builder/intake";
+import type { HistoryEntry } from "../builder/conversations";
+import type { Spec } from "../generate/spec";
+import type { ValidationReport } from "../generate/validate";
+import type { JobFailure } from "../jobs/types";
+import type { JobFailureCode } from "../jobs/failure-codes";
+import type { BackendDescription, Limits } from "../runtime/types";
 
 const now = sql`(cast(unixepoch('subsec') * 1000 as integer))`;
 
@@ -38,8 +47,8 @@ export const agents = sqliteTable(
     workspaceId: text("workspace_id").notNull().references(() => workspaces.id, { onDelete: "cascade" }),
     slug: text("slug").notNull(),
     name: text("name").notNull(),
-    /** generating | validating | ready | deploying | deployed | failed */
-    status: text("status").notNull(),
+    /** The lifecycle state; written only through src/agents/lifecycle.ts. */
+    status: text("status").$type<AgentStatus>().notNull(),
     prompt: text("prompt"),
     model: text("model"),
     region: text("region").notNull().default("auto"),
@@ -51,12 +60,12 @@ export const agents = sqliteTable(
     /** Version number that serves traffic (null when not deployed). */
     liveVersion: integer("live_version"),
     /** Per-agent overrides of the sandbox limits: Partial<Limits>. */
-    limits: text("limits", { mode: "json" }).$type<Record<string, number>>(),
+    limits: text("limits", { mode: "json" }).$type<Partial<Limits>>(),
     /** Hosts the backend may reach through ctx.fetch. */
     allowedHosts: text("allowed_hosts", { mode: "json" }).$type<string[]>().notNull().default(sql`'[]'`),
     /** Environment values from /api/v1/builders `env` (plain, non-secret). */
     env: text("env", { mode: "json" }).$type<Record<string, string>>(),
-    failure: text("failure", { mode: "json" }).$type<{ code: string; message: string; stage?: string }>(),
+    failure: text("failure", { mode: "json" }).$type<AgentFailure>(),
     /** Builders (/api/v1/builders): always_on | one_time, and the service key shown in the builder object. */
     jobType: text("job_type"),
     serviceKeyId: text("service_key_id"),
@@ -81,10 +90,10 @@ export const versions = sqliteTable(
     bundle: text("bundle"),
     hash: text("hash"),
     /** The backend's describe(): routes and schemas. */
-    described: text("described", { mode: "json" }).$type<unknown>(),
+    described: text("described", { mode: "json" }).$type<BackendDescription>(),
     diagnostics: text("diagnostics", { mode: "json" }).$type<unknown[]>(),
-    spec: text("spec", { mode: "json" }).$type<unknown>(),
-    validation: text("validation", { mode: "json" }).$type<unknown>(),
+    spec: text("spec", { mode: "json" }).$type<Spec>(),
+    validation: text("validation", { mode: "json" }).$type<ValidationReport>(),
     transcript: text("transcript", { mode: "json" }).$type<unknown>(),
     createdAt: integer("created_at").notNull().default(now),
   },
@@ -129,7 +138,7 @@ export const jobs = sqliteTable(
     leaseUntil: integer("lease_until"),
     cancelRequested: integer("cancel_requested", { mode: "boolean" }).notNull().default(false),
     result: text("result", { mode: "json" }).$type<unknown>(),
-    failure: text("failure", { mode: "json" }).$type<{ code: string; message: string; stage?: string }>(),
+    failure: text("failure", { mode: "json" }).$type<JobFailure>(),
     createdAt: integer("created_at").notNull().default(now),
     updatedAt: integer("updated_at").notNull().default(now),
     startedAt: integer("started_at"),
@@ -186,19 +195,19 @@ export const conversations = sqliteTable(
     prompt: text("prompt").notNull(),
     message: text("message"),
     /** Structured asks: {id, kind, question, options?}[] */
-    asks: text("asks", { mode: "json" }).$type<unknown[]>().notNull().default(sql`'[]'`),
+    asks: text("asks", { mode: "json" }).$type<Ask[]>().notNull().default(sql`'[]'`),
     /** Turn history: {role, message, at}[] and change records. */
-    history: text("history", { mode: "json" }).$type<unknown[]>().notNull().default(sql`'[]'`),
+    history: text("history", { mode: "json" }).$type<HistoryEntry[]>().notNull().default(sql`'[]'`),
     /** Facts gathered so far (answers mapped to asks). */
-    facts: text("facts", { mode: "json" }).$type<Record<string, unknown>>().notNull().default(sql`'{}'`),
-    spec: text("spec", { mode: "json" }).$type<unknown>(),
+    facts: text("facts", { mode: "json" }).$type<Record<string, string>>().notNull().default(sql`'{}'`),
+    spec: text("spec", { mode: "json" }).$type<Spec>(),
     rounds: integer("rounds").notNull().default(0),
     skipApproval: integer("skip_approval", { mode: "boolean" }).notNull().default(false),
     skipReview: integer("skip_review", { mode: "boolean" }).notNull().default(false),
     reviewPassed: integer("review_passed", { mode: "boolean" }),
     qaPassed: integer("qa_passed", { mode: "boolean" }),
     jobId: text("job_id"),
-    failure: text("failure", { mode: "json" }).$type<{ code: string; message: string }>(),
+    failure: text("failure", { mode: "json" }).$type<{ code: JobFailureCode; message: string }>(),
     createdAt: integer("created_at").notNull().default(now),
     updatedAt: integer("updated_at").notNull().default(now),
   },

@@ -8,20 +8,21 @@
  */
 import type { LimitPolicy } from "../agents/limits";
 import { and, desc, eq, ne } from "drizzle-orm";
-import type { Db } from "../db";
+import type { Db, DbOrTx } from "../db";
 import { agents, deployments, versions } from "../db/schema";
 import { AppError } from "../errors";
 import { newId } from "../lib/ids";
 import { iso } from "../lib/time";
-import type { Limits, SandboxRuntime } from "../runtime/types";
+import type { SandboxRuntime } from "../runtime/types";
 import type { AgentRow } from "../agents/view";
+import { agentById, goLive, isDeployable, settle, startDeploying, takeOffline } from "../agents/lifecycle";
 import { getVersion } from "./versions";
 import { runtimeConfigFor } from "./runtime-config";
 
 export type DeploymentRow = typeof deployments.$inferSelect;
 
 /** Creates the deploy job inside the caller's transaction; returns its id. */
-export type EnqueueDeploy = (tx: Db, payload: { deploymentId: string }, meta: { workspaceId: string; agentId: string }) => string;
+export type EnqueueDeploy = (tx: DbOrTx, payload: { deploymentId: string }, meta: { workspaceId: string; agentId: string }) => string;
 
 export function deploymentView(d: DeploymentRow | undefined | null) {
   if (!d) return null;
@@ -38,8 +39,6 @@ export function deploymentView(d: DeploymentRow | undefined | null) {
   };
 }
 
-const NOT_READY = new Set(["generating", "validating", "failed"]);
-
 export class Deployer {
   /** Called after the live pointer of an agent moved (the gateway drops its cache entry). */
   onLiveChange: (agentId: string) => void = () => {};
@@ -53,9 +52,8 @@ export class Deployer {
   request(agent: AgentRow, version?: number) {
     const { db } = this.deps;
     const result = db.transaction((tx) => {
-      const fresh = tx.select().from(agents).where(eq(agents.id, agent.id)).get();
-      if (!fresh) throw new AppError("agent_not_found");
-      if (NOT_READY.has(fresh.status) || fresh.latestVersion === null)
+      const fresh = agentById(tx, agent.id);
+      if (!isDeployable(fresh.status) || fresh.latestVersion === null)
         throw new AppError("agent_not_ready", `The agent is ${fresh.status}; it can be deployed once it is ready.`, {
           details: { agentStatus: fresh.status },
         });
@@ -67,12 +65,12 @@ export class Deployer {
       if (running || fresh.status === "deploying")
         throw new AppError("deploy_in_progress", undefined, { details: { deploymentId: running?.id ?? null } });
       const target = version ?? fresh.latestVersion;
-      getVersion(tx as unknown as Db, agent.id, target);
+      getVersion(tx, agent.id, target);
       const deploymentId = newId("dep");
       tx.insert(deployments).values({ id: deploymentId, agentId: agent.id, version: target, status: "deploying", kind: "deploy" }).run();
-      const jobId = this.enqueue(tx as unknown as Db, { deploymentId }, { workspaceId: fresh.workspaceId, agentId: agent.id });
+      const jobId = this.enqueue(tx, { deploymentId }, { workspaceId: fresh.workspaceId, agentId: agent.id });
       tx.update(deployments).set({ jobId }).where(eq(deployments.id, deploymentId)).run();
-      tx.update(agents).set({ status: "deploying", updatedAt: Date.now() }).where(eq(agents.id, agent.id)).run();
+      startDeploying(tx, agent.id);
       return { deploymentId, jobId };
     });
     return { ...result, agentId: agent.id, status: "deploying" as const, endpointUrl: null };
@@ -93,7 +91,7 @@ export class Deployer {
       if (running) throw new AppError("deploy_in_progress", undefined, { details: { deploymentId: running.id } });
       const id = newId("dep");
       tx.insert(deployments).values({ id, agentId: agent.id, version, status: "deploying", kind: "deploy" }).run();
-      tx.update(agents).set({ status: "deploying", updatedAt: Date.now() }).where(eq(agents.id, agent.id)).run();
+      startDeploying(tx, agent.id);
       return id;
     });
     await this.execute(deploymentId);
@@ -103,10 +101,10 @@ export class Deployer {
   async execute(deploymentId: string): Promise<{ version: number }> {
     const { db, runtime } = this.deps;
     const dep = db.select().from(deployments).where(eq(deployments.id, deploymentId)).get();
-    if (!dep) throw new AppError("invalid_request", `deployment ${deploymentId} not found`);
+    // Not a caller's mistake: the deploy job's own row is gone (the job fails internal_error).
+    if (!dep) throw new Error(`deployment ${deploymentId} not found`);
     if (dep.status !== "deploying") return { version: dep.version };
-    const agent = db.select().from(agents).where(eq(agents.id, dep.agentId)).get();
-    if (!agent) throw new AppError("agent_not_found");
+    const agent = agentById(db, dep.agentId);
     const v = getVersion(db, agent.id, dep.version);
     try {
       if (!v.bundle) throw new AppError("endpoint_unreachable", "The version has no bundle.");
@@ -115,10 +113,7 @@ export class Deployer {
       const error = { code: e instanceof AppError ? e.code : "internal_error", message: (e as Error).message };
       db.transaction((tx) => {
         tx.update(deployments).set({ status: "failed", error, updatedAt: Date.now() }).where(eq(deployments.id, deploymentId)).run();
-        tx.update(agents)
-          .set({ status: agent.liveVersion !== null ? "deployed" : "ready", updatedAt: Date.now() })
-          .where(eq(agents.id, agent.id))
-          .run();
+        settle(tx, agent);
       });
       throw e;
     }
@@ -134,8 +129,7 @@ export class Deployer {
       if (!dep || dep.status !== "deploying") return;
       tx.update(deployments).set({ status: "failed", error: { code: "internal_error", message }, updatedAt: Date.now() }).where(eq(deployments.id, deploymentId)).run();
       const agent = tx.select().from(agents).where(eq(agents.id, dep.agentId)).get();
-      if (agent?.status === "deploying")
-        tx.update(agents).set({ status: agent.liveVersion !== null ? "deployed" : "ready", updatedAt: Date.now() }).where(eq(agents.id, agent.id)).run();
+      if (agent?.status === "deploying") settle(tx, agent);
     });
   }
 
@@ -156,7 +150,7 @@ export class Deployer {
     const { db } = this.deps;
     db.transaction((tx) => {
       tx.update(deployments).set({ status: "stopped", updatedAt: Date.now() }).where(and(eq(deployments.agentId, agent.id), eq(deployments.status, "deployed"))).run();
-      tx.update(agents).set({ liveVersion: null, status: agent.latestVersion === null ? agent.status : "ready", updatedAt: Date.now() }).where(eq(agents.id, agent.id)).run();
+      takeOffline(tx, agent);
     });
     this.onLiveChange(agent.id);
     this.deps.runtime.evict(agent.id);
@@ -174,7 +168,7 @@ export class Deployer {
         .where(and(eq(deployments.agentId, agentId), eq(deployments.status, "deployed"), ne(deployments.id, deploymentId)))
         .run();
       tx.update(deployments).set({ status: "deployed", updatedAt: Date.now() }).where(eq(deployments.id, deploymentId)).run();
-      tx.update(agents).set({ liveVersion: version, status: "deployed", failure: null, updatedAt: Date.now() }).where(eq(agents.id, agentId)).run();
+      goLive(tx, agentId, version);
     });
     this.onLiveChange(agentId);
   }

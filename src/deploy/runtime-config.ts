@@ -5,7 +5,7 @@
 import { eq } from "drizzle-orm";
 import type { Db } from "../db";
 import { agentSecrets } from "../db/schema";
-import type { AgentRuntimeConfig, BundleRef, Limits } from "../runtime/types";
+import type { AgentRuntimeConfig, BundleRef } from "../runtime/types";
 import { effectiveLimits, type LimitPolicy } from "../agents/limits";
 import type { AgentRow } from "../agents/view";
 
@@ -14,7 +14,7 @@ export function runtimeConfigFor(db: Db, agent: AgentRow, policy?: LimitPolicy):
   const grants = db.select().from(agentSecrets).where(eq(agentSecrets.agentId, agent.id)).all();
   return {
     agentId: agent.id,
-    limits: effectiveLimits(agent.limits as Partial<Limits> | null, policy),
+    limits: effectiveLimits(agent.limits, policy),
     allowedHosts: agent.allowedHosts ?? [],
     secrets: grants.map((g) => ({ name: g.alias, hosts: g.hosts })),
     env: agent.env ?? undefined,

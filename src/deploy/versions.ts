@@ -3,7 +3,7 @@
  * with its source, bundle, content hash, described routes and diagnostics.
  */
 import { and, desc, eq, lt } from "drizzle-orm";
-import type { Db } from "../db";
+import type { Db, DbOrTx } from "../db";
 import { versions } from "../db/schema";
 import { AppError } from "../errors";
 import { pageOf, type Page } from "../lib/pagination";
@@ -41,7 +41,7 @@ export function listVersions(db: Db, agentId: string, page: Page) {
   return pageOf(rows, page.limit, (r) => r.id);
 }
 
-export function getVersion(db: Db, agentId: string, number: number): VersionRow {
+export function getVersion(db: DbOrTx, agentId: string, number: number): VersionRow {
   const v = db.select().from(versions).where(and(eq(versions.agentId, agentId), eq(versions.number, number))).get();
   if (!v) throw new AppError("version_not_found", `Version ${number} does not exist for this agent.`);
   return v;

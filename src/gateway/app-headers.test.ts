@@ -78,6 +78,12 @@ describe("cookieAllowed", () => {
     ["apps", "pref=1; Path=/v1", false],
     ["apps", "pref=1; Path=/apps/shopping", false],
     ["apps", "pref=1; Path=/apps/other", false],
+    // A browser takes the last Path and trims around "=" (RFC 6265 §5.2, §5.3).
+    ["apps", "pref=1; Path=/apps/shop; Path=/", false],
+    ["apps", "pref=1; Path =/", false],
+    ["apps", "pref=1; path = /apps/", false],
+    ["apps", "pref=1; Path = /apps/shop", true],
+    ["own", "pref=1; Domain =example.com", false],
   ] as [AppOrigin, string, boolean][])("%s: %s → %p", (origin, cookie, ok) => {
     expect(cookieAllowed(cookie, where(origin))).toBe(ok);
   });

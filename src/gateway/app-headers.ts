@@ -98,15 +98,21 @@ export function appResponseHeaders(headers: Iterable<readonly [string, string]>,
  */
 export function cookieAllowed(setCookie: string, where: { origin: AppOrigin; slug: string }): boolean {
   if (where.origin === "platform") return false;
-  const [pair = "", ...attrs] = setCookie.split(";");
+  const [pair = "", ...rest] = setCookie.split(";");
   const name = pair.split("=")[0]!.trim().toLowerCase().replace(/^__(host|secure)-/, "");
   if (PLATFORM_COOKIE_NAMES.some((n) => n.toLowerCase() === name)) return false;
-  const attr = (a: string) => attrs.map((s) => s.trim()).find((s) => s.toLowerCase().startsWith(`${a}=`))?.slice(a.length + 1).trim();
-  if (attrs.some((s) => /^domain\s*=/i.test(s.trim()))) return false;
+  // Attributes as a browser reads them (RFC 6265 §5.2): name and value trimmed around the
+  // first "=", names case-insensitive; when Path appears twice the last one counts (§5.3),
+  // so every Path must stay inside the app (a check of the first one, or of "Path=" without
+  // spaces, let `Path=/apps/me; Path=/` or `Path =/` through).
+  const attrs = rest.map((s) => {
+    const i = s.indexOf("=");
+    return i < 0 ? { name: s.trim().toLowerCase(), value: "" } : { name: s.slice(0, i).trim().toLowerCase(), value: s.slice(i + 1).trim() };
+  });
+  if (attrs.some((a) => a.name === "domain")) return false;
   if (where.origin === "apps") {
-    const path = attr("path");
     const own = `/apps/${where.slug}`;
-    if (path !== undefined && path !== own && !path.startsWith(`${own}/`)) return false;
+    if (attrs.some((a) => a.name === "path" && a.value !== own && !a.value.startsWith(`${own}/`))) return false;
   }
   return true;
 }

@@ -9,7 +9,7 @@
  * multi-row INSERT built and prepared again on every flush (issue 15: 14–29 µs per row
  * against 3.6–11 µs).
  */
-import { and, desc, eq, gte, lt, sql } from "drizzle-orm";
+import { and, desc, eq, gte, inArray, lt, sql } from "drizzle-orm";
 import type { Db } from "../db";
 import { agentLogs, invocations } from "../db/schema";
 import type { GuestLogLine } from "../runtime/types";
@@ -210,24 +210,44 @@ export class InvocationLog {
       .map((l) => ({ level: l.level, message: l.message, requestId: l.invocationRequestId, at: iso(l.at) }));
   }
 
-  /** Count, error rate and latency percentiles over the last `windowMs`. */
+  /**
+   * Count, error rate and latency percentiles (ms, nearest rank) over the last `windowMs`.
+   * Computed by SQLite: one aggregate for count and errors, one ranked pass for the three
+   * percentiles (the invocations_agent_at index bounds the window), so no rows are loaded
+   * into memory.
+   * An error is a row with an error code or a 5xx status.
+   */
   metrics(agentId: string, windowMs: number, now = Date.now()) {
-    const rows = this.db
-      .select({ status: invocations.status, latencyMs: invocations.latencyMs, errorCode: invocations.errorCode })
+    const inWindow = and(eq(invocations.agentId, agentId), gte(invocations.at, now - windowMs));
+    const totals = this.db
+      .select({
+        count: sql<number>`count(*)`,
+        errors: sql<number>`coalesce(sum(${invocations.errorCode} IS NOT NULL OR ${invocations.status} >= 500), 0)`,
+      })
       .from(invocations)
-      .where(and(eq(invocations.agentId, agentId), gte(invocations.at, now - windowMs)))
-      .orderBy(desc(invocations.id))
-      .limit(100_000)
-      .all();
-    const lat = rows.map((r) => r.latencyMs).sort((a, b) => a - b);
-    const pct = (p: number) => (lat.length ? lat[Math.min(lat.length - 1, Math.ceil((p / 100) * lat.length) - 1)]! : null);
-    const errors = rows.filter((r) => r.errorCode !== null || r.status >= 500).length;
+      .where(inWindow)
+      .get()!;
+    const n = totals.count;
+    // Nearest rank: the smallest latency with at least p% of the window at or below it. One
+    // sort of the window serves all three ranks (row_number over latency, 0-based).
+    const rankOf = (p: number) => Math.min(n - 1, Math.ceil((p / 100) * n) - 1);
+    const ranks = [rankOf(50), rankOf(95), rankOf(99)] as const;
+    const at = new Map<number, number>();
+    if (n > 0) {
+      const ranked = this.db
+        .select({ latencyMs: invocations.latencyMs, rank: sql<number>`row_number() OVER (ORDER BY ${invocations.latencyMs}) - 1`.as("rank") })
+        .from(invocations)
+        .where(inWindow)
+        .as("ranked");
+      for (const r of this.db.select().from(ranked).where(inArray(ranked.rank, [...ranks])).all()) at.set(r.rank, r.latencyMs);
+    }
+    const pct = (i: 0 | 1 | 2): number | null => (n > 0 ? (at.get(ranks[i]) ?? null) : null);
     return {
       windowMs,
-      count: rows.length,
-      errors,
-      errorRate: rows.length ? errors / rows.length : 0,
-      latencyMs: { p50: pct(50), p95: pct(95), p99: pct(99) },
+      count: n,
+      errors: totals.errors,
+      errorRate: n ? totals.errors / n : 0,
+      latencyMs: { p50: pct(0), p95: pct(1), p99: pct(2) },
     };
   }
 }

@@ -5,14 +5,13 @@
  */
 import { Type as T } from "@sinclair/typebox";
 import { eq } from "drizzle-orm";
-import type { Db } from "../db";
 import { agents, versions } from "../db/schema";
 import { AppError } from "../errors";
 import { defineJobKind, NonRetriableError, type JobContext } from "../jobs";
 import { getVersion, runtimeConfigFor } from "../deploy";
+import { markFailed } from "../agents/lifecycle";
 import { GenerationFailed, runGeneration, type PipelineDeps } from "./pipeline";
 import { validateBundle } from "./validate";
-import type { Spec } from "./spec";
 import type { PipelineContext } from "./ports";
 
 export function pipelineContext(ctx: JobContext<unknown>): PipelineContext {
@@ -21,15 +20,6 @@ export function pipelineContext(ctx: JobContext<unknown>): PipelineContext {
     log: (level, message, data) => ctx.log(level, message, data),
     progress: (pct, stage) => ctx.progress(pct, stage),
   };
-}
-
-export function markFailed(db: Db, agentId: string, failure: { code: string; message: string; stage?: string; report?: unknown }): void {
-  const a = db.select().from(agents).where(eq(agents.id, agentId)).get();
-  if (!a) return;
-  db.update(agents)
-    .set({ status: a.liveVersion !== null ? "deployed" : "failed", failure, updatedAt: Date.now() })
-    .where(eq(agents.id, agentId))
-    .run();
 }
 
 export function generateJob(deps: PipelineDeps) {
@@ -56,10 +46,9 @@ export function generateJob(deps: PipelineDeps) {
           throw e;
         }
         if (e instanceof GenerationFailed) {
-          const code = e.stage === "bundle" ? "build_failed" : "validation_failed";
-          markFailed(deps.db, p.agentId, { code, message: e.message, stage: e.stage, report: e.report });
+          markFailed(deps.db, p.agentId, { code: e.code, message: e.message, stage: e.stage, report: e.report });
           ctx.log("error", e.message, { report: e.report });
-          throw new NonRetriableError(code, e.message, e.stage);
+          throw new NonRetriableError(e.code, e.message, e.stage);
         }
         const code = e instanceof AppError ? e.code : "internal_error";
         markFailed(deps.db, p.agentId, { code, message: (e as Error).message, stage: "model" });
@@ -82,7 +71,7 @@ export function validateJob(deps: Pick<PipelineDeps, "db" | "runtime" | "serverL
       if (!agent) throw new NonRetriableError("agent_not_found", "The agent was deleted.");
       const v = getVersion(db, agent.id, ctx.payload.version);
       if (!v.bundle) throw new NonRetriableError("version_not_found", "The version has no bundle.");
-      const spec = (v.spec ?? { examples: [], invalidInputs: [] }) as Pick<Spec, "examples" | "invalidInputs">;
+      const spec = v.spec ?? { examples: [], invalidInputs: [] };
       ctx.progress(20, "validate");
       const report = await validateBundle(runtime, { agentId: agent.id, bundleId: v.id, code: v.bundle, config: runtimeConfigFor(db, agent, deps.serverLimits) }, spec);
       db.update(versions).set({ validation: report }).where(eq(versions.id, v.id)).run();

@@ -5,14 +5,13 @@
  * all repairs leaves the agent `failed` with the last report.
  */
 import type { LimitPolicy } from "../agents/limits";
-import { eq } from "drizzle-orm";
 import type { Db } from "../db";
-import { agents } from "../db/schema";
-import { AppError } from "../errors";
 import { newId } from "../lib/ids";
 import { insertVersion, type AgentRow, type Schedules } from "../agents";
+import { agentById, beginWork, versionAdded } from "../agents/lifecycle";
 import { runtimeConfigFor, type Deployer } from "../deploy";
-import type { Limits, SandboxRuntime } from "../runtime/types";
+import type { JobFailureCode } from "../jobs";
+import type { SandboxRuntime } from "../runtime/types";
 import { extractCode } from "../llm";
 import { codeSystem, codeUserMessage, estimateTokens, planUserMessage, prompts, repairSystem, repairUserMessage, type AttemptNote } from "./prompts";
 import { Spec } from "./spec";
@@ -70,9 +69,26 @@ export interface GenerateResult {
   spec: Spec;
 }
 
-export class GenerationFailed extends AppError {
-  constructor(message: string, readonly stage: string, readonly report?: ValidationReport) {
-    super("invalid_request", message);
+/** Where a generation gave up: the code never compiled, or it never passed validation. */
+export type GenerationStage = "bundle" | "validate";
+
+/**
+ * A generation that gave up after all repairs: a domain outcome of a background job, not an
+ * HTTP error (so not an AppError). `code` is the job failure code it maps to
+ * (src/jobs/failure-codes.ts): `build_failed` for `bundle`, `validation_failed` for
+ * `validate`; `report` is the last validation report, when there was one.
+ */
+export class GenerationFailed extends Error {
+  readonly code: Extract<JobFailureCode, "build_failed" | "validation_failed">;
+
+  constructor(
+    message: string,
+    readonly stage: GenerationStage,
+    readonly report?: ValidationReport,
+  ) {
+    super(message);
+    this.name = "GenerationFailed";
+    this.code = stage === "bundle" ? "build_failed" : "validation_failed";
   }
 }
 
@@ -104,8 +120,8 @@ export async function runGeneration(deps: PipelineDeps, input: GenerateInput, ct
       ...c,
     });
   };
-  const agent = loadAgent(db, input.agentId);
-  setStatus(db, agent.id, "generating");
+  const agent = agentById(db, input.agentId);
+  beginWork(db, agent.id, "generating");
   const model = input.model ?? undefined;
 
   let spec = input.spec;
@@ -156,7 +172,7 @@ export async function runGeneration(deps: PipelineDeps, input: GenerateInput, ct
       report = undefined;
     } else {
       built = b;
-      setStatus(db, agent.id, "validating");
+      beginWork(db, agent.id, "validating");
       ctx.progress(Math.min(base + 5, 85), "validate");
       // validateBundle runs it under a scratch identity of its own (see scratchRef).
       const ref = { agentId: agent.id, bundleId: `cand_${b.hash.slice(0, 24)}`, code: b.code, config: runtimeConfigFor(db, probeAgent, deps.serverLimits) };
@@ -203,24 +219,15 @@ export async function runGeneration(deps: PipelineDeps, input: GenerateInput, ct
     repairs,
   };
   const { versionId, number } = db.transaction((tx) => {
-    const fresh = loadAgent(tx as unknown as Db, agent.id);
+    const fresh = agentById(tx, agent.id);
     const number = (fresh.latestVersion ?? 0) + 1;
-    const versionId = insertVersion(tx as unknown as Db, agent.id, number, input.origin ?? "generate", { files: { [ENTRY]: source }, entrypoint: ENTRY }, { ...built!, described }, {
+    const versionId = insertVersion(tx, agent.id, number, input.origin ?? "generate", { files: { [ENTRY]: source }, entrypoint: ENTRY }, { ...built!, described }, {
       spec,
       validation: report,
       transcript,
     });
-    tx.update(agents)
-      .set({
-        latestVersion: number,
-        status: fresh.liveVersion !== null ? "deployed" : "ready",
-        allowedHosts: spec!.externalHosts,
-        failure: null,
-        updatedAt: Date.now(),
-      })
-      .where(eq(agents.id, agent.id))
-      .run();
-    if (schedule) deps.schedules!.set(agent.id, { cron: schedule }, tx as unknown as Db);
+    versionAdded(tx, fresh, number, { allowedHosts: spec!.externalHosts, clearFailure: true });
+    if (schedule) deps.schedules!.set(agent.id, { cron: schedule }, tx);
     return { versionId, number };
   });
   ctx.log("info", `version ${number} saved${schedule ? `; its scheduled handler runs on "${schedule}" (UTC)` : ""}`);
@@ -228,7 +235,7 @@ export async function runGeneration(deps: PipelineDeps, input: GenerateInput, ct
   let deployed = false;
   if (input.autoDeploy) {
     ctx.progress(95, "deploy");
-    await deps.deployer.deployNow(loadAgent(db, agent.id), number);
+    await deps.deployer.deployNow(agentById(db, agent.id), number);
     deployed = true;
     ctx.log("info", `version ${number} deployed`);
   }
@@ -250,14 +257,4 @@ function outcomeOf(report: ValidationReport | undefined, failures: string): stri
 
 function summarize(r: ValidationReport) {
   return r.checks.map((c) => ({ name: c.name, kind: c.kind, ok: c.ok, status: c.status, errors: c.errors }));
-}
-
-function loadAgent(db: Db, id: string): AgentRow {
-  const a = db.select().from(agents).where(eq(agents.id, id)).get();
-  if (!a) throw new AppError("agent_not_found");
-  return a;
-}
-
-function setStatus(db: Db, id: string, status: string): void {
-  db.update(agents).set({ status, updatedAt: Date.now() }).where(eq(agents.id, id)).run();
 }

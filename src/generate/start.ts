@@ -3,9 +3,8 @@
  * slug) and its `generate` job. Used by POST /v1/generate and the platform MCP server's
  * generate tool, so both create exactly the same thing.
  */
-import { uniqueSlug } from "../agents";
-import type { Db } from "../db";
-import { agents } from "../db/schema";
+import { insertAgent } from "../agents/lifecycle";
+import type { Db, DbOrTx } from "../db";
 import { newId } from "../lib/ids";
 
 /** What a caller asks for (the body of POST /v1/generate). */
@@ -22,20 +21,16 @@ export interface GenerationRequest {
  * model that will be used. The caller checks that a model is configured first.
  */
 export function startGeneration(
-  deps: { db: Db; jobs: { enqueueInTx(tx: Db, kind: string, payload: unknown, meta: { workspaceId?: string; agentId?: string }): { id: string } }; provider: string; defaultModel: string },
+  deps: { db: Db; jobs: { enqueueInTx(tx: DbOrTx, kind: string, payload: unknown, meta: { workspaceId?: string; agentId?: string }): { id: string } }; provider: string; defaultModel: string },
   workspaceId: string,
   body: GenerationRequest,
 ) {
   const model = body.model ?? deps.defaultModel;
   return deps.db.transaction((tx) => {
     const id = newId("agent");
-    const agent = tx
-      .insert(agents)
-      .values({ id, workspaceId, slug: uniqueSlug(tx as unknown as Db, body.name), name: body.name, status: "generating", prompt: body.prompt, model, region: body.region ?? "auto" })
-      .returning()
-      .get();
+    const agent = insertAgent(tx, { id, workspaceId, name: body.name, status: "generating", prompt: body.prompt, model, region: body.region ?? "auto" });
     const job = deps.jobs.enqueueInTx(
-      tx as unknown as Db,
+      tx,
       "generate",
       { agentId: id, prompt: body.prompt, model, autoDeploy: body.autoDeploy ?? false, provider: deps.provider },
       { workspaceId, agentId: id },

@@ -9,11 +9,10 @@ import { randomBytes } from "node:crypto";
 import type { Db } from "../db";
 import { getVersion } from "../deploy";
 import type { LiveEntry } from "../gateway";
-import type { BackendDescription } from "../runtime/types";
 
 export function backendOpenApi(db: Db, entry: LiveEntry, serverUrl: string) {
   const v = entry.version === null ? null : getVersion(db, entry.agent.id, entry.version);
-  const described = (v?.described ?? { routes: [], scheduled: false }) as BackendDescription;
+  const described = v?.described ?? { routes: [], scheduled: false };
   const paths: Record<string, Record<string, unknown>> = {};
   for (const r of described.routes) {
     const path = r.path.replace(/:([A-Za-z0-9_]+)/g, "{$1}");

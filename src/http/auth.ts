@@ -13,11 +13,27 @@ import { constantTimeEqual } from "../lib/hash";
 /** The header a cookie-authenticated call carries its session's CSRF token in. */
 export const CSRF_HEADER = "x-csrf-token";
 
-/** The session cookie's value in a request, or null. */
+/**
+ * The session cookie's value in a request, or null. Two session cookies in one request
+ * mean another page on this host set one (cookies ignore ports, so an app on
+ * CANTRIP_APPS_PORT can plant its own valid session at a longer path, which browsers send
+ * first: "cookie tossing"). Neither can be trusted to be the user's, so the request is
+ * refused with 401 `unauthorized` and `Clear-Site-Data: "cookies"`, which makes the
+ * browser drop both: the attack becomes a sign-out, never a swap into another workspace.
+ */
 export function sessionCookieOf(request: Request): string | null {
   const header = request.headers.get("cookie");
   if (!header) return null;
-  return new Bun.CookieMap(header).get(SESSION_COOKIE) || null;
+  const values: string[] = [];
+  for (const part of header.split(";")) {
+    const eq = part.indexOf("=");
+    if (eq > 0 && part.slice(0, eq).trim() === SESSION_COOKIE) values.push(part.slice(eq + 1).trim());
+  }
+  if (values.length > 1)
+    throw new AppError("unauthorized", "Two dashboard sessions were sent: a page on this host set one of them. Both were cleared; sign in again.", {
+      headers: { "clear-site-data": '"cookies"' },
+    });
+  return values[0] || null;
 }
 
 export class RequestAuth {

@@ -2,14 +2,14 @@
  * What HTTP routes need from the job queue: enqueue inside a transaction, read a job and
  * its events, subscribe to new events (SSE), cancel. src/jobs satisfies it.
  */
-import type { Db } from "../db";
+import type { DbOrTx } from "../db";
 import type { jobEvents, jobs } from "../db/schema";
 
 export type JobRow = typeof jobs.$inferSelect;
 export type JobEventRow = typeof jobEvents.$inferSelect;
 
 export interface JobsPort {
-  enqueueInTx(tx: Db, kind: string, payload: unknown, meta: { workspaceId?: string; agentId?: string }): { id: string };
+  enqueueInTx(tx: DbOrTx, kind: string, payload: unknown, meta: { workspaceId?: string; agentId?: string }): { id: string };
   get(jobId: string): JobRow | undefined;
   events(jobId: string, afterId?: number): JobEventRow[];
   subscribe(jobId: string, listener: (e: JobEventRow) => void): () => void;

@@ -4,10 +4,11 @@
  * delay instead of the kind's backoff. Any other error is retried with backoff until
  * maxAttempts, then fails the job.
  */
+import type { JobFailureCode } from "./failure-codes";
 
 export class NonRetriableError extends Error {
   constructor(
-    readonly code: string,
+    readonly code: JobFailureCode,
     message: string,
     readonly stage?: string,
     opts: { cause?: unknown } = {},

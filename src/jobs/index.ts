@@ -6,6 +6,7 @@
 export { createQueue, isTerminal, type Queue } from "./queue";
 export { NonRetriableError, RetryAfterError, backoffDelay } from "./errors";
 export { echoJob } from "./kinds/echo";
+export type { JobFailureCode, JobOnlyFailureCode } from "./failure-codes";
 export {
   defineJobKind,
   TERMINAL_STATUSES,

@@ -35,6 +35,10 @@ export interface Queue {
   running(): { id: string; kind: string }[];
   /** Jobs waiting or running in the database (every node), by kind and status. */
   depth(): { kind: string; status: string; count: number }[];
+  /** An agent's jobs (optionally of one kind), newest first, at most `limit` (default 50). */
+  list(filter: { agentId: string; kind?: string; limit?: number }): JobRow[];
+  /** True when a job tagged with the agent is queued or running (on any node). */
+  hasActive(agentId: string): boolean;
 }
 
 export function createQueue(opts: QueueOptions): Queue {
@@ -154,6 +158,8 @@ export function createQueue(opts: QueueOptions): Queue {
     waitFor: (jobId, timeoutMs) => waitForJob(store, jobId, timeoutMs, Math.min(pollMs, 100)),
     running: () => [...runs.values()].map((r) => ({ id: r.job.id, kind: r.kind })),
     depth: () => store.depth(),
+    list: (filter) => store.list(filter),
+    hasActive: (agentId) => store.hasActive(agentId),
   };
   return queue;
 }

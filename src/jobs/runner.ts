@@ -10,6 +10,7 @@ import { isAppError } from "../errors";
 import { backoffDelay, NonRetriableError, RetryAfterError } from "./errors";
 import type { JobStore } from "./store";
 import type { AttemptOutcome, JobContext, JobFailure, JobKind, JobRow } from "./types";
+import type { JobFailureCode } from "./failure-codes";
 
 export type StopReason = "cancel" | "timeout" | "shutdown" | "lease_lost";
 
@@ -163,7 +164,7 @@ function finalize(store: JobStore, def: JobKind, job: JobRow, owner: string, out
   return "retried";
 }
 
-function describe(error: unknown, code: string | undefined, stage: string | undefined): JobFailure {
+function describe(error: unknown, code: JobFailureCode | undefined, stage: string | undefined): JobFailure {
   const message = error instanceof Error ? error.message : String(error);
   if (error instanceof NonRetriableError) return { code: error.code, message, stage: error.stage ?? stage };
   if (code) return { code, message, stage };

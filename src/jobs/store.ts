@@ -5,11 +5,11 @@
  * Writes by a worker are conditioned on its lease, so a worker that lost its lease (it
  * stalled and another took over) cannot overwrite the new owner's state.
  */
-import { and, asc, eq, gte, inArray, lt, lte, or, sql } from "drizzle-orm";
+import { and, asc, desc, eq, gte, inArray, lt, lte, or, sql } from "drizzle-orm";
 import type { Db } from "../db";
 import { jobs } from "../db/schema";
 import { EventBus, insertEvent, listEvents, type NewEvent } from "./events";
-import type { Clock, Executor, JobEventRow, JobFailure, JobRow } from "./types";
+import type { Clock, Executor, JobEventRow, JobRow } from "./types";
 
 type Patch = Partial<typeof jobs.$inferInsert>;
 
@@ -31,6 +31,30 @@ export class JobStore {
       .where(inArray(jobs.status, ["queued", "running"]))
       .groupBy(jobs.kind, jobs.status)
       .all();
+  }
+
+  /** An agent's jobs (optionally of one kind), newest first (ids sort by time). */
+  list(filter: { agentId: string; kind?: string; limit?: number }): JobRow[] {
+    const byAgent = eq(jobs.agentId, filter.agentId);
+    return this.db
+      .select()
+      .from(jobs)
+      .where(filter.kind ? and(byAgent, eq(jobs.kind, filter.kind)) : byAgent)
+      .orderBy(desc(jobs.id))
+      .limit(filter.limit ?? 50)
+      .all();
+  }
+
+  /** True when a job tagged with the agent is queued or running. */
+  hasActive(agentId: string): boolean {
+    return (
+      this.db
+        .select({ id: jobs.id })
+        .from(jobs)
+        .where(and(eq(jobs.agentId, agentId), inArray(jobs.status, ["queued", "running"])))
+        .limit(1)
+        .get() !== undefined
+    );
   }
 
   now(): number {
@@ -142,7 +166,7 @@ export class JobStore {
       .set({ status, leaseOwner: null, leaseUntil: null, updatedAt: now, ...(terminal ? { finishedAt: now } : {}), ...patch })
       .where(eq(jobs.id, job.id))
       .run();
-    const failure = patch.failure as JobFailure | undefined;
+    const failure = patch.failure;
     emit({ jobId: job.id, type: "status", message: status, data: { status, attempt: job.attempts, ...(failure ? { failure } : {}), ...data } });
   }
 

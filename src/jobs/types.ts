@@ -4,9 +4,8 @@
  * kinds are a catalogue: callers register them once at start-up and enqueue by name.
  */
 import type { Static, TSchema } from "@sinclair/typebox";
-import type { ExtractTablesWithRelations } from "drizzle-orm";
-import type { SQLiteTransaction } from "drizzle-orm/sqlite-core";
-import type { Db } from "../db";
+import type { Db, DbOrTx } from "../db";
+import type { JobFailureCode } from "./failure-codes";
 import type * as schema from "../db/schema";
 
 export type JobRow = typeof schema.jobs.$inferSelect;
@@ -14,14 +13,15 @@ export type JobEventRow = typeof schema.jobEvents.$inferSelect;
 export type JobStatus = "queued" | "running" | "completed" | "failed" | "cancelled";
 export const TERMINAL_STATUSES: readonly JobStatus[] = ["completed", "failed", "cancelled"];
 
+/** Why a job failed: `jobs.failure`. */
 export interface JobFailure {
-  code: string;
+  code: JobFailureCode;
   message: string;
   stage?: string;
 }
 
-/** The database handle or an open transaction on it (enqueueInTx). */
-export type Executor = Db | SQLiteTransaction<"sync", void, typeof schema, ExtractTablesWithRelations<typeof schema>>;
+/** The database handle or an open transaction on it (enqueueInTx): src/db's DbOrTx. */
+export type Executor = DbOrTx;
 
 export interface Clock {
   now(): number;

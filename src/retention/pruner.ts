@@ -15,6 +15,7 @@
  */
 import type { Database } from "bun:sqlite";
 import { statSync } from "node:fs";
+import { ScheduleRunPruning } from "../jobs/retention";
 
 /** Retention limits; each applies per agent. 0 disables that limit. */
 export interface RetentionPolicy {
@@ -26,6 +27,12 @@ export interface RetentionPolicy {
   maxLogLines: number;
   /** Bytes of log message text (UTF-8) kept per agent. */
   maxLogBytes: number;
+  /**
+   * Versions kept per agent, newest by number (each holds source, bundle and reports: up to
+   * a few MB). The live version and one a deployment is moving to are always kept.
+   * Optional for callers that predate it; 0 or absent keeps every version.
+   */
+  maxVersions?: number;
 }
 
 export interface PruneResult {
@@ -33,6 +40,8 @@ export interface PruneResult {
   logs: number;
   /** Finished schedule.run jobs removed. */
   jobs: number;
+  /** Old versions removed. */
+  versions: number;
   pagesFreed: number;
 }
 
@@ -40,6 +49,7 @@ export interface PruneResult {
 export const SCHEDULE_RUNS_KEPT = 200;
 
 const BATCH = 500;
+const VERSION_BATCH = 20;
 const VACUUM_STEP_PAGES = 1000;
 /** Free pages tolerated before incremental vacuum runs (about 1 MB at 4 KiB pages). */
 const VACUUM_MIN_FREE_PAGES = 256;
@@ -47,15 +57,19 @@ const VACUUM_MIN_FREE_PAGES = 256;
 const tick = () => new Promise<void>((r) => setImmediate(r));
 
 export class Pruner {
+  private runs: ScheduleRunPruning;
+
   constructor(
     private sqlite: Database,
     private policy: RetentionPolicy,
     private opts: { now?: () => number; dbFile?: string } = {},
-  ) {}
+  ) {
+    this.runs = new ScheduleRunPruning(sqlite);
+  }
 
   /** One pass over every agent; resolves with what it removed. Errors propagate to the caller's loop. */
   async prune(): Promise<PruneResult> {
-    const out: PruneResult = { invocations: 0, logs: 0, jobs: 0, pagesFreed: 0 };
+    const out: PruneResult = { invocations: 0, logs: 0, jobs: 0, versions: 0, pagesFreed: 0 };
     const p = this.policy;
     const cutoff = p.maxAgeDays > 0 ? (this.opts.now ?? Date.now)() - p.maxAgeDays * 86_400_000 : null;
     const agentIds = this.sqlite.query<{ id: string }, []>("SELECT id FROM agents").all().map((r) => r.id);
@@ -63,15 +77,10 @@ export class Pruner {
       out.invocations += await this.deleteUpTo("invocations", agentId, this.threshold("invocations", agentId, cutoff, p.maxInvocations, 0));
       out.logs += await this.deleteUpTo("agent_logs", agentId, this.threshold("agent_logs", agentId, cutoff, p.maxLogLines, p.maxLogBytes));
       out.jobs += await this.deleteScheduleRuns(agentId, cutoff);
+      out.versions += await this.deleteOldVersions(agentId, p.maxVersions ?? 0);
     }
-    out.jobs += await this.batches(
-      this.sqlite.query<unknown, [number]>(
-        `DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE kind = 'schedule.run' AND status IN ('completed', 'failed', 'cancelled')
-           AND agent_id IS NOT NULL AND agent_id NOT IN (SELECT id FROM agents) LIMIT ?)`,
-      ),
-      (q) => q.run(BATCH).changes,
-    );
-    if (out.invocations || out.logs || out.jobs) out.pagesFreed = await this.vacuum();
+    out.jobs += await this.batches(this.runs, (r) => r.deleteOrphans(BATCH));
+    if (out.invocations || out.logs || out.jobs || out.versions) out.pagesFreed = await this.vacuum();
     return out;
   }
 
@@ -138,13 +147,31 @@ export class Pruner {
 
   /** Finished schedule.run jobs of the agent past the newest SCHEDULE_RUNS_KEPT and older than the cutoff. */
   private async deleteScheduleRuns(agentId: string, cutoff: number | null): Promise<number> {
-    const finished = "agent_id = ? AND kind = 'schedule.run' AND status IN ('completed', 'failed', 'cancelled')";
-    const keep = this.sqlite.query<{ id: string }, [string, number]>(`SELECT id FROM jobs WHERE ${finished} ORDER BY id DESC LIMIT 1 OFFSET ?`).get(agentId, SCHEDULE_RUNS_KEPT - 1);
-    if (!keep) return 0;
-    const del = this.sqlite.query<unknown, [string, string, number, number]>(
-      `DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE ${finished} AND id < ? AND coalesce(finished_at, 0) < ? ORDER BY id LIMIT ?)`,
+    const keptId = this.runs.oldestKept(agentId, SCHEDULE_RUNS_KEPT);
+    if (keptId === null) return 0;
+    return this.batches(this.runs, (r) => r.deleteOlder(agentId, keptId, cutoff ?? Number.MAX_SAFE_INTEGER, BATCH));
+  }
+
+  /** Versions past the newest `keep` (by number), except the live one and any a deployment is moving to. */
+  private async deleteOldVersions(agentId: string, keep: number): Promise<number> {
+    if (keep <= 0) return 0;
+    const edge = this.sqlite.query<{ number: number }, [string, number]>("SELECT number FROM versions WHERE agent_id = ? ORDER BY number DESC LIMIT 1 OFFSET ?").get(agentId, keep - 1);
+    if (!edge) return 0;
+    // Versions are large rows: small batches keep each statement short.
+    const del = this.sqlite.query<unknown, [string, number, number]>(
+      `DELETE FROM versions WHERE rowid IN (
+         SELECT v.rowid FROM versions v WHERE v.agent_id = ?1 AND v.number < ?2
+           AND v.number IS NOT (SELECT live_version FROM agents WHERE id = ?1)
+           AND v.number NOT IN (SELECT version FROM deployments WHERE agent_id = ?1 AND status = 'deploying')
+         ORDER BY v.number LIMIT ?3)`,
     );
-    return this.batches(del, (q) => q.run(agentId, keep.id, cutoff ?? Number.MAX_SAFE_INTEGER, BATCH).changes);
+    let total = 0;
+    for (;;) {
+      const n = del.run(agentId, edge.number, VERSION_BATCH).changes;
+      total += n;
+      if (n < VERSION_BATCH) return total;
+      await tick();
+    }
   }
 
   /** Runs a batch delete until it removes fewer than BATCH rows, yielding in between. */

@@ -9,11 +9,23 @@ import type { CallBridge } from "./engine";
 import type { AgentRuntimeConfig, KvStore } from "./types";
 import type { createEgress } from "./egress";
 import { parseHostCall } from "./host-calls";
+import { subtleCall } from "./web-crypto";
+
+/** crypto.subtle work per guest call runs on host CPU: at most this many operations, and of them this many RSA key generations (the costly kind). */
+const MAX_SUBTLE_OPS = 2000;
+const MAX_RSA_KEYGENS = 4;
+
+const isRsaKeygen = (method: string, args: unknown[]) => {
+  const a = args[0] as { name?: unknown } | string | undefined;
+  return method === "generateKey" && /^RSA/i.test(String(typeof a === "object" && a !== null ? a.name : a));
+};
 import type { ScratchWorlds } from "./scratch";
 
 export function makeBridgeFactory(deps: { kv: KvStore; egress: ReturnType<typeof createEgress>; scratch?: ScratchWorlds }) {
   return (config: AgentRuntimeConfig) => (): CallBridge => {
     let fetches = 0;
+    let subtleOps = 0;
+    let rsaKeygens = 0;
     const { agentId, limits } = config;
     const worldOf = () => {
       if (!config.scratch) return null;
@@ -47,6 +59,10 @@ export function makeBridgeFactory(deps: { kv: KvStore; egress: ReturnType<typeof
             });
             return { json: JSON.stringify(r.meta), bytes: r.bytes };
           }
+          case "web.subtle":
+            if (++subtleOps > MAX_SUBTLE_OPS) throw new Error(`crypto.subtle: at most ${MAX_SUBTLE_OPS} operations per call`);
+            if (isRsaKeygen(c.method, c.args) && ++rsaKeygens > MAX_RSA_KEYGENS) throw new Error(`crypto.subtle: at most ${MAX_RSA_KEYGENS} RSA key generations per call`);
+            return subtleCall(c.method, c.args, c.data);
         }
       },
     };

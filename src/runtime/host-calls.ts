@@ -10,6 +10,7 @@
 import type { EgressRequest } from "./egress";
 import type { Limits } from "./types";
 import { nestsDeeperThan } from "../lib/json-nesting";
+import { parseWebCall, type WebCall } from "./web-bridge";
 
 export const HOST_CALL_RULES = {
   maxKeyChars: 512,
@@ -28,7 +29,8 @@ export type HostCall =
   | { op: "kv.set"; key: string; value: unknown }
   | { op: "kv.delete"; key: string }
   | { op: "kv.list"; prefix: string | undefined; limit: number; cursor: string | undefined }
-  | { op: "fetch"; request: EgressRequest; body: Uint8Array | undefined };
+  | { op: "fetch"; request: EgressRequest; body: Uint8Array | undefined }
+  | WebCall;
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
@@ -69,6 +71,8 @@ export function parseHostCall(op: unknown, argsJson: unknown, bytes: unknown, li
     }
     case "fetch":
       return { op, request: egressRequest(args), body: body(bytes) };
+    case "web.subtle":
+      return parseWebCall(op, args, body(bytes));
     default:
       throw new Error(`unknown host operation ${op.slice(0, 40)}`);
   }

@@ -3,7 +3,7 @@
  * the self-test; plus the contract types and the engine interface for a second engine.
  */
 export { createRuntime, type RuntimeOptions } from "./runtime";
-export { createSqliteKv } from "./kv-sqlite";
+export { createSqliteKv, purgeKvBatch } from "./kv-sqlite";
 export { runSelftest } from "./selftest";
 export { quickjsEngine } from "./quickjs/engine";
 export { engineRouter, serverEngines } from "./engine-router";

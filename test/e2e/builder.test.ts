@@ -207,6 +207,8 @@ describe("the seed conversation", () => {
     }
     const end = await until(uuid, ["failed", "deployed"], 60_000);
     expect(end.status).toBe("failed");
+    // A background build failure carries its own job failure code, not an HTTP 400's invalid_request.
+    expect(end.failure).toMatchObject({ code: "build_failed" });
     const agent = await s.json(`/v1/agents/${conv.builder.uuid}`);
     expect(agent.body.data.liveVersion).toBe(2); // the self-healed version, untouched by the failed rebuild
     const leads = await fetch(conv.builder.preview_url + "leads", { headers: { authorization: `Bearer ${conv.builder.service_token}` } });
@@ -234,6 +236,25 @@ describe("flags", () => {
     expect(c.review_passed).toBeNull();
     expect(c.qa_passed).toBeNull();
     expect(fake.calls.slice(callsBefore).some((x) => step(x) === "review")).toBe(false);
+  });
+
+  test("a failed pre-deploy review fails the build with review_failed (not a 400's invalid_request); nothing is deployed", async () => {
+    fake.respond((call) => {
+      const kind = step(call);
+      if (kind === "ask") return { json: { ready: true, message: "ok", asks: [], facts: {}, name: "Lead Scorer Reviewed" } };
+      if (kind === "plan") return { json: leadSpec };
+      if (kind === "code" || kind === "repair") return { content: "```ts\n" + leadCode + "\n```" };
+      if (kind === "review") return { json: { passed: false, issues: [{ severity: "high", message: "logs the raw lead profile" }] } };
+      return undefined;
+    });
+    const r = await s.json("/api/v1/builder-agents", { method: "POST", json: { prompt: "Score my inbound leads, reviewed.", skip_approval: true } });
+    const c = await until(r.body.data.uuid, ["deployed", "failed"], 60_000);
+    expect(c.status).toBe("failed");
+    expect(c.review_passed).toBe(false);
+    expect(c.failure).toMatchObject({ code: "review_failed" });
+    expect(c.failure.message).toContain("logs the raw lead profile");
+    const agent = await s.json(`/v1/agents/${c.builder?.uuid ?? c.agent_id}`);
+    expect(agent.body.data.liveVersion).toBeNull();
   });
 
   test("unknown conversation is 404 conversation_not_found", async () => {

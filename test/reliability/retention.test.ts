@@ -37,6 +37,7 @@ beforeAll(async () => {
     CANTRIP_RETENTION_LOG_LINES: String(LIMITS.logLines),
     CANTRIP_RETENTION_LOG_BYTES: String(LIMITS.logBytes),
     CANTRIP_RETENTION_DAYS: "7",
+    CANTRIP_RETENTION_VERSIONS: "3",
     CANTRIP_RETENTION_INTERVAL_S: "3600", // passes are run by the test, not the timer
     CANTRIP_RATE_LIMIT_ANON_CLIENT: "0",
     CANTRIP_RATE_LIMIT_ANON_AGENT: "0",
@@ -115,6 +116,21 @@ test("rows older than the maximum age go, newer ones stay", async () => {
   expect(count("invocations", a.id)).toBe(2);
   expect(count("agent_logs", a.id)).toBe(2);
   expect((file.query("SELECT min(at) AS m FROM invocations WHERE agent_id = ?").get(a.id) as { m: number }).m).toBeGreaterThan(now - 7 * 86_400_000);
+});
+
+test("old versions go past the newest CANTRIP_RETENTION_VERSIONS; the live version is always kept", async () => {
+  const a = await deploy(t, "versioned", chattyBackend(1, 10)); // version 1, live
+  for (let i = 2; i <= 7; i++) {
+    const r = await call(t, "PUT", `/v1/agents/${a.id}/source`, { files: { "index.ts": chattyBackend(1, 10 + i) }, entrypoint: "index.ts" });
+    expect(r.status).toBeLessThan(300);
+  }
+  const numbers = () => file.query("SELECT number FROM versions WHERE agent_id = ? ORDER BY number").all(a.id).map((r: any) => r.number);
+  expect(numbers()).toEqual([1, 2, 3, 4, 5, 6, 7]);
+  await app.internals.loops.get("retention")!.runNow();
+  expect(numbers()).toEqual([1, 5, 6, 7]); // the newest 3, and the live version 1
+  const live = await call(t, "GET", `/v1/agents/${a.id}`);
+  expect(live.body.data.liveVersion).toBe(1);
+  expect((await call(t, "GET", `/v1/agents/${a.id}/versions/3`)).status).toBe(404);
 });
 
 test("finished schedule.run jobs: the newest 200 per agent and the young ones stay, older ones and those of deleted agents go with their events", async () => {

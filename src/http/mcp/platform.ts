@@ -20,7 +20,6 @@ import type { HttpDeps } from "../deps";
 import { TERMINAL, type JobRow } from "../jobs-port";
 import { ConversationBody, CreateKeyBody, GenerateBody } from "../schemas";
 import { jsonResult, plainSchema, type Tool, type ToolContext } from "./serve";
-import type { BackendDescription } from "../../runtime/types";
 
 const AgentRef = t.String({ minLength: 1, maxLength: 200, description: "the agent's id (agent_...) or slug" });
 const Uuid = t.String({ minLength: 1, maxLength: 64, description: "the conversation's uuid" });
@@ -101,7 +100,7 @@ export function platformTools(deps: HttpDeps, workspaceId: string, requestId: st
     tool("describe_agent", "One agent with the routes of its live version and their input/output JSON Schemas, its app URL and its own MCP endpoint.", t.Object({ agent: AgentRef }), ({ agent }) => {
       const a = agentOf(agent);
       const version = a.liveVersion ?? a.latestVersion;
-      const described = version === null ? null : ((getVersion(deps.db, a.id, version).described ?? null) as BackendDescription | null);
+      const described = version === null ? null : (getVersion(deps.db, a.id, version).described ?? null);
       return { agent: view(a), version, routes: described?.routes ?? [], scheduled: described?.scheduled ?? false, mcpUrl: `${deps.baseUrl}/apps/${a.slug}/_mcp` };
     }),
     tool("deploy_version", "Deploy an agent: its newest version, or roll back at once to an existing `version`.", t.Object({ agent: AgentRef, version: t.Optional(t.Integer({ minimum: 1 })) }), ({ agent, version }) => {

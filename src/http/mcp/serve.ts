@@ -11,6 +11,8 @@ import { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
 import { CallToolRequestSchema, ListToolsRequestSchema, type CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { AppError, isAppError } from "../../errors";
+import { bytesNestDeeperThan } from "../../lib/json-nesting";
+import { MAX_JSON_DEPTH } from "../server";
 
 /** What a running tool may do besides computing its result. */
 export interface ToolContext {
@@ -47,8 +49,19 @@ function errorResult(e: unknown): CallToolResult {
   return jsonResult({ error: { code: "internal_error", message: "Internal error." } }, true);
 }
 
-/** Answers one MCP HTTP request with the given tools. */
+/**
+ * Answers one MCP HTTP request with the given tools. A body nested deeper than
+ * MAX_JSON_DEPTH is refused (400 invalid_json) before the SDK parses it: tool arguments are
+ * cloned, checked and re-serialised recursively, and deep ones stalled the event loop for
+ * every tenant before overflowing the stack (the control routes' scan in server.ts does not
+ * cover /mcp or /apps/{slug}/_mcp).
+ */
 export async function serveMcp(request: Request, info: { name: string; version: string; instructions?: string }, tools: Tool[]): Promise<Response> {
+  if (request.method === "POST" && request.body) {
+    const bytes = new Uint8Array(await request.arrayBuffer());
+    if (bytesNestDeeperThan(bytes, MAX_JSON_DEPTH)) throw new AppError("invalid_json", `The request body is nested deeper than ${MAX_JSON_DEPTH} levels.`);
+    request = new Request(request.url, { method: request.method, headers: request.headers, body: bytes as Uint8Array<ArrayBuffer> });
+  }
   const server = new Server({ name: info.name, version: info.version }, { capabilities: { tools: {} }, ...(info.instructions ? { instructions: info.instructions } : {}) });
   const byName = new Map(tools.map((t) => [t.name, t]));
   server.setRequestHandler(ListToolsRequestSchema, async () => ({

@@ -54,9 +54,9 @@ export function apiV1BuildersRoutes(deps: HttpDeps) {
     })
     .delete(
       "/:uuid",
-      ({ params, principal }) => {
+      async ({ params, principal }) => {
         const agent = getAgent(deps.db, principal.workspaceId, params.uuid);
-        deps.agents.delete(agent);
+        await deps.agents.delete(agent);
         return ok({ uuid: agent.id, deleted: true }, "Builder deleted.");
       },
       { detail: { summary: "Delete a builder", tags: ["builders"] } },

@@ -63,9 +63,9 @@ export function v1AgentsRoutes(deps: HttpDeps) {
     )
     .delete(
       "/:id",
-      ({ params, principal }) => {
+      async ({ params, principal }) => {
         const agent = getAgent(deps.db, principal.workspaceId, params.id);
-        deps.agents.delete(agent);
+        await deps.agents.delete(agent);
         return { data: { id: agent.id, deleted: true } };
       },
       { detail: { summary: "Delete an agent, its versions, keys and data", tags: ["agents"] }, response: data(t.Object({ id: t.String(), deleted: t.Boolean() })) },

@@ -1,7 +1,6 @@
 /** /v1/generate: start a generation, read it, stream it (SSE), cancel it. */
 import { Elysia, t } from "elysia";
 import { eq } from "drizzle-orm";
-import type { Db } from "../../db";
 import { agents } from "../../db/schema";
 import { AppError } from "../../errors";
 import { startGeneration } from "../../generate/start";

@@ -7,7 +7,6 @@ import { Elysia, t } from "elysia";
 import { getAgent, scheduleView } from "../../agents";
 import { getVersion } from "../../deploy";
 import { AppError } from "../../errors";
-import type { BackendDescription } from "../../runtime/types";
 import { authPlugin } from "../auth";
 import type { HttpDeps } from "../deps";
 
@@ -35,7 +34,7 @@ export function v1ScheduleRoutes(deps: HttpDeps) {
       ({ params, body, principal }) => {
         const agent = getAgent(deps.db, principal.workspaceId, params.id);
         const version = agent.liveVersion ?? agent.latestVersion;
-        const described = version === null ? null : (getVersion(deps.db, agent.id, version).described as BackendDescription | null);
+        const described = version === null ? null : getVersion(deps.db, agent.id, version).described;
         if (!described?.scheduled)
           throw new AppError("invalid_request", "The agent's backend exports no scheduled handler (defineBackend({ scheduled })), so a schedule would have nothing to run.", {
             details: [{ field: "cron", rule: "ScheduledHandler", message: "the backend has no scheduled handler" }],

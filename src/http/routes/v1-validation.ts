@@ -1,7 +1,6 @@
 /** /v1/validation: re-run validation of an agent's version as a job; read jobs and reports. */
 import { Elysia, t } from "elysia";
 import { and, desc, eq, isNotNull } from "drizzle-orm";
-import type { Db } from "../../db";
 import { versions } from "../../db/schema";
 import { getAgent } from "../../agents";
 import { getVersion } from "../../deploy";
@@ -22,7 +21,7 @@ export function v1ValidationRoutes(deps: HttpDeps) {
         if (n === null || n === undefined) throw new AppError("agent_not_ready", "The agent has no version to validate yet.");
         getVersion(deps.db, agent.id, n);
         const job = deps.db.transaction((tx) =>
-          deps.jobs.enqueueInTx(tx as unknown as Db, "validate", { agentId: agent.id, version: n }, { workspaceId: principal.workspaceId, agentId: agent.id }),
+          deps.jobs.enqueueInTx(tx, "validate", { agentId: agent.id, version: n }, { workspaceId: principal.workspaceId, agentId: agent.id }),
         );
         set.status = 202;
         return { data: { jobId: job.id, agentId: agent.id, version: n, status: "queued" } };

@@ -6,6 +6,9 @@
  * settles, or drops it.
  */
 import type { QuickJSContext, QuickJSHandle } from "quickjs-emscripten-core";
+import { captureJson, getStringExact, newStringExact } from "./exact-strings";
+import { TextDecoders } from "../web-bridge";
+import { IntlBridge } from "../web-intl";
 
 export interface HostResult {
   json: string;
@@ -40,6 +43,8 @@ export function installHost(vm: QuickJSContext): HostState {
   const state: HostState = { log: unset, call: unset, timer: unset, clearTimer: unset };
   const enc = new TextEncoder();
   const dec = new TextDecoder();
+  captureJson(vm);
+  const str = (h: QuickJSHandle) => getStringExact(vm, h);
   const host = vm.newObject();
   const fn = (name: string, f: (...a: QuickJSHandle[]) => QuickJSHandle | undefined) => {
     const h = vm.newFunction(name, f);
@@ -52,7 +57,7 @@ export function installHost(vm: QuickJSContext): HostState {
       if (!r) d.resolve();
       else {
         const arr = vm.newArray();
-        const s = vm.newString(r.json);
+        const s = newStringExact(vm, r.json);
         vm.setProp(arr, 0, s);
         s.dispose();
         if (r.bytes) {
@@ -76,22 +81,36 @@ export function installHost(vm: QuickJSContext): HostState {
     },
   });
   fn("log", (level, msg, call) => {
-    state.log(vm.getString(level), vm.getString(msg), callId(call));
+    state.log(str(level), str(msg), callId(call));
     return undefined;
   });
   fn("random", (n) => {
     const len = Math.min(65536, Math.max(0, vm.getNumber(n) | 0));
     return vm.newArrayBuffer(crypto.getRandomValues(new Uint8Array(len)).buffer);
   });
-  fn("encode", (s) => vm.newArrayBuffer(enc.encode(vm.getString(s)).buffer as ArrayBuffer));
+  fn("encode", (s) => vm.newArrayBuffer(enc.encode(str(s)).buffer as ArrayBuffer));
   fn("decode", (b) => {
     const life = vm.getArrayBuffer(b);
     try {
-      return vm.newString(dec.decode(life.value));
+      return newStringExact(vm, dec.decode(life.value));
     } finally {
       life.dispose();
     }
   });
+  const decoders = new TextDecoders();
+  fn("textDecode", (id, label, flags, b) => {
+    let bytes: Uint8Array | undefined;
+    if (b && vm.typeof(b) === "object") {
+      const life = vm.getArrayBuffer(b);
+      bytes = life.value.slice();
+      life.dispose();
+    }
+    const num = (h: QuickJSHandle) => (vm.typeof(h) === "number" ? vm.getNumber(h) : 0);
+    const out = decoders.decode(num(id), str(label), num(flags), bytes);
+    return out === null ? vm.null : newStringExact(vm, out);
+  });
+  const intl = new IntlBridge();
+  fn("intl", (req) => newStringExact(vm, intl.call(vm.typeof(req) === "string" ? str(req) : "")));
   fn("call", (op, args, body, call) => {
     let bytes: Uint8Array | undefined;
     if (body && vm.typeof(body) === "object") {
@@ -101,7 +120,7 @@ export function installHost(vm: QuickJSContext): HostState {
     }
     const d = vm.newPromise();
     try {
-      state.call(vm.getString(op), vm.getString(args), bytes, callId(call), settlerOf(d));
+      state.call(str(op), str(args), bytes, callId(call), settlerOf(d));
     } catch (e) {
       d.dispose();
       throw e;

@@ -13,6 +13,7 @@ import { Call, Failure } from "./call-state";
 import { currentCall, slice } from "./slices";
 import type { HostResult, Settler } from "./guest-host";
 import type { SparePool, Vm } from "./vm-factory";
+import { getStringExact, newStringExact } from "./exact-strings";
 
 export type Bridge = (callId: number, op: string, args: string, bytes: Uint8Array | undefined) => Promise<HostResult>;
 
@@ -168,7 +169,7 @@ export class QjsInstance {
     const { vm } = this.v;
     try {
       const first = this.run(call, () => {
-        const body = text !== "" ? vm.newString(text) : bytes && bytes.byteLength ? vm.newArrayBuffer(bytes.slice().buffer as ArrayBuffer) : vm.undefined;
+        const body = text !== "" ? newStringExact(vm, text) : bytes && bytes.byteLength ? vm.newArrayBuffer(bytes.slice().buffer as ArrayBuffer) : vm.undefined;
         const p = this.callEntry("dispatch", this.backend.dup(), vm.newString(meta), body);
         try {
           this.pump();
@@ -339,7 +340,7 @@ export class QjsInstance {
       const bh = vm.getProp(arr, 1);
       try {
         const kind = vm.typeof(bh);
-        if (kind === "string") return { meta, body: vm.getString(bh) };
+        if (kind === "string") return { meta, body: getStringExact(vm, bh) };
         if (kind === "undefined" || vm.sameValue(bh, vm.null)) return { meta, body: EMPTY };
         if (kind !== "object") return { meta, body: EMPTY, problem: `the body is a ${kind}, not bytes or text` };
         let life: ReturnType<typeof vm.getArrayBuffer>;

@@ -7,7 +7,7 @@
  */
 import { newQuickJSWASMModuleFromVariant, newVariant, type QuickJSContext, type QuickJSHandle, type QuickJSRuntime } from "quickjs-emscripten-core";
 import variant from "@jitl/quickjs-wasmfile-release-sync";
-import { PRELUDE } from "../../../sandbox/dist/prelude.gen";
+import { PRELUDE_PARTS } from "../../../sandbox/dist/prelude.gen";
 import { installHost, type HostState } from "./guest-host";
 import { overBudget } from "./slices";
 import { whenIdle } from "./idle";
@@ -51,7 +51,8 @@ export async function createVm(memoryBytes: number): Promise<Vm> {
   rt.setModuleLoader((name) => (name === "cantrip" ? CANTRIP_MODULE : { error: new Error(`Cannot import "${name}": only "cantrip" is available in the sandbox`) }));
   const vm = rt.newContext();
   const host = installHost(vm);
-  vm.unwrapResult(vm.evalCode(PRELUDE, "cantrip:prelude.js", { type: "global" })).dispose();
+  // In parts: compiling one big script would grow every interpreter's memory for good (build-prelude.ts).
+  for (const [i, part] of PRELUDE_PARTS.entries()) vm.unwrapResult(vm.evalCode(part, `cantrip:prelude-${i}.js`, { type: "global" })).dispose();
   // Instantiate "cantrip" once so it is cached by name, then hide the globals it came from.
   vm.unwrapResult(vm.evalCode(`import "cantrip";`, "cantrip:warm.js", { type: "module" })).dispose();
   rt.executePendingJobs(-1);

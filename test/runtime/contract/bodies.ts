@@ -33,9 +33,9 @@ export function bodyTests(h: () => Harness) {
       return H.runtime.fetch(ref, { method, url: `http://bodies.cantrip.internal${path}`, headers: [["x-a", "1"], ["x-b", "two words"]], body });
     };
 
-    test("UTF-8 text in and out, byte for byte (newlines, U+FEFF, astral characters, separators)", async () => {
-      // Not at the start: a response text opening with U+FEFF loses it in the QuickJS guest's shims (known, left to the shim rewrite).
-      const s = "line 1\nline 2\r\n\u2028 \uFEFF é 𝄞 end";
+    test("UTF-8 text in and out, byte for byte (newlines, NUL, U+FEFF, astral characters, separators)", async () => {
+      // U+FEFF not at the start: the V8 engine drops a leading BOM of a text body (known, not this suite's subject).
+      const s = "line 1\nline 2\r\n\u2028 \uFEFF \u0000 é 𝄞 end";
       const bytes = new TextEncoder().encode(s);
       const r = await call("/text?q=1", bytes);
       expect(r.status).toBe(203);

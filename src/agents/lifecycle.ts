@@ -1,0 +1,154 @@
+/**
+ * The agent's lifecycle, in one place: the statuses an agent row can be in, the rule for
+ * what an idle agent shows, and every write of `agents.status` (a test fails on a write
+ * anywhere else: test/agents/lifecycle-owner.test.ts). Callers name the transition
+ * (`beginWork`, `startDeploying`, `goLive`, `settle`, `markFailed`, …) instead of setting a
+ * status, so a new state or a change to the idle rule has one place to go.
+ *
+ * Transitions (who calls them):
+ *   insertAgent        → ready (uploaded source) | generating (generation, builder)
+ *   beginWork          → generating | validating        (generate/pipeline)
+ *   versionAdded       → resting, or stays deploying    (pipeline, agents/service)
+ *   startDeploying     → deploying                      (deploy/deployer)
+ *   goLive             → deployed, live pointer moves   (deploy/deployer)
+ *   settle             → resting                        (deployer on a failed/abandoned
+ *                                                         deploy, reconcile, builder heal)
+ *   takeOffline        → ready (keeps its status before its first version)  (deployer.stop)
+ *   markFailed         → deployed if live, else failed  (generate/job, reconcile)
+ * "Resting" is the idle rule: `deployed` when a version is live, else `ready` (or `failed`
+ * after a failed generation). Every write also stamps `updatedAt`.
+ */
+import { eq } from "drizzle-orm";
+import type { DbOrTx } from "../db";
+import { agents } from "../db/schema";
+import { AppError } from "../errors";
+import { newId } from "../lib/ids";
+import { uniqueSlug } from "./slug";
+import type { JobFailureCode } from "../jobs/failure-codes";
+import type { Limits } from "../runtime/types";
+import type { AgentRow } from "./view";
+
+/** Every status an agent row can hold (the `agents.status` column is typed with it). */
+export type AgentStatus = "generating" | "validating" | "ready" | "deploying" | "deployed" | "failed";
+export const AGENT_STATUSES: readonly AgentStatus[] = ["generating", "validating", "ready", "deploying", "deployed", "failed"];
+
+/** Statuses in which the agent has no buildable version to deploy yet (409 agent_not_ready). */
+const NOT_DEPLOYABLE: ReadonlySet<AgentStatus> = new Set(["generating", "validating", "failed"]);
+
+/** Why an agent failed, as stored in `agents.failure` and shown to clients. */
+export interface AgentFailure {
+  code: JobFailureCode;
+  message: string;
+  stage?: string;
+  /** The last validation report of a failed generation. */
+  report?: unknown;
+}
+
+/**
+ * The idle-status rule: an agent that is not busy shows `deployed` when it has a live
+ * version, else `otherwise` (`ready` by default; `failed` after a failed generation).
+ */
+export function restingStatus(agent: Pick<AgentRow, "liveVersion">, otherwise: AgentStatus = "ready"): AgentStatus {
+  return agent.liveVersion !== null ? "deployed" : otherwise;
+}
+
+/** True when a deploy may start from `status` (the agent has a finished version). */
+export function isDeployable(status: AgentStatus): boolean {
+  return !NOT_DEPLOYABLE.has(status);
+}
+
+/** Loads an agent by id (unscoped: callers already hold the id); 404 agent_not_found otherwise. */
+export function agentById(db: DbOrTx, id: string): AgentRow {
+  const a = db.select().from(agents).where(eq(agents.id, id)).get();
+  if (!a) throw new AppError("agent_not_found");
+  return a;
+}
+
+/** What a new agent row needs; the slug is derived from `name` and made unique here. */
+export interface NewAgent {
+  id?: string;
+  workspaceId: string;
+  name: string;
+  status: Extract<AgentStatus, "ready" | "generating">;
+  prompt?: string | null;
+  model?: string | null;
+  region?: string;
+  public?: boolean;
+  allowedHosts?: string[];
+  env?: Record<string, string> | null;
+  limits?: Partial<Limits> | null;
+  jobType?: string | null;
+  engine?: string;
+  latestVersion?: number | null;
+}
+
+/** Inserts an agent row (call inside the transaction that also writes its version or job). */
+export function insertAgent(tx: DbOrTx, input: NewAgent): AgentRow {
+  const { id = newId("agent"), ...rest } = input;
+  return tx
+    .insert(agents)
+    .values({ ...rest, id, slug: uniqueSlug(tx, input.name) })
+    .returning()
+    .get();
+}
+
+function write(db: DbOrTx, id: string, set: Partial<typeof agents.$inferInsert>): void {
+  db.update(agents)
+    .set({ ...set, updatedAt: Date.now() })
+    .where(eq(agents.id, id))
+    .run();
+}
+
+/** A generation step starts (`generating`, then `validating` once a bundle builds). */
+export function beginWork(db: DbOrTx, id: string, status: Extract<AgentStatus, "generating" | "validating">): void {
+  write(db, id, { status });
+}
+
+/** A deployment of the agent was created (deploy request or autoDeploy). */
+export function startDeploying(db: DbOrTx, id: string): void {
+  write(db, id, { status: "deploying" });
+}
+
+/** A deployment succeeded: `version` serves traffic and any earlier failure is cleared. */
+export function goLive(db: DbOrTx, id: string, version: number): void {
+  write(db, id, { liveVersion: version, status: "deployed", failure: null });
+}
+
+/**
+ * The agent's work ended without a new outcome (a deploy failed or was abandoned, a crash
+ * interrupted it): it rests by the idle rule. `otherwise` is the status when nothing is
+ * live (default `ready`).
+ */
+export function settle(db: DbOrTx, agent: Pick<AgentRow, "id" | "liveVersion">, otherwise: AgentStatus = "ready"): void {
+  write(db, agent.id, { status: restingStatus(agent, otherwise) });
+}
+
+/**
+ * Version `number` was stored for the agent (`fresh`: its row read in the same
+ * transaction): the agent rests by the idle rule, except that a running deploy keeps
+ * `deploying`. `allowedHosts` and `clearFailure` come with a generated version.
+ */
+export function versionAdded(db: DbOrTx, fresh: AgentRow, number: number, extra: { allowedHosts?: string[]; clearFailure?: boolean } = {}): void {
+  write(db, fresh.id, {
+    latestVersion: number,
+    status: fresh.status === "deploying" ? "deploying" : restingStatus(fresh),
+    ...(extra.allowedHosts ? { allowedHosts: extra.allowedHosts } : {}),
+    ...(extra.clearFailure ? { failure: null } : {}),
+  });
+}
+
+/** The agent is taken offline: no live version; `ready` once it has a version. */
+export function takeOffline(db: DbOrTx, agent: Pick<AgentRow, "id" | "latestVersion" | "status">): void {
+  write(db, agent.id, { liveVersion: null, status: agent.latestVersion === null ? agent.status : "ready" });
+}
+
+/**
+ * A generation failed (or was cancelled or interrupted): the failure is stored and the
+ * agent shows `failed`, unless it still serves a live version (then `deployed`).
+ * A deleted agent is ignored.
+ */
+export function markFailed(db: DbOrTx, agentId: string, failure: AgentFailure): void {
+  const a = db.select().from(agents).where(eq(agents.id, agentId)).get();
+  if (!a) return;
+  write(db, agentId, { status: restingStatus(a, "failed"), failure });
+}
