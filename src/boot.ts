@@ -70,6 +70,8 @@ export interface Cantrip {
     pruner: Pruner;
     /** The listeners' Elysia apps without the pre-router in front (tests compare the two paths). */
     elysia: { platform: (req: Request) => Promise<Response>; apps: (req: Request) => Promise<Response> };
+    /** What the HTTP layer was given (tests build handlers from it). */
+    http: HttpDeps;
   };
   stop(): Promise<void>;
 }
@@ -407,7 +409,7 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
     config,
     adminTokenFile,
     bootstrapToken: created?.token ?? null,
-    internals: { queue, scheduler, runtime, invocations, keys, sqlite, counters, loops, pruner, elysia: { platform: platformElysia, apps: appsElysia } },
+    internals: { queue, scheduler, runtime, invocations, keys, sqlite, counters, loops, pruner, elysia: { platform: platformElysia, apps: appsElysia }, http: httpDeps },
     async stop() {
       await Promise.all([...loops.values()].map((l) => l.stop()));
       await server.stop(true);

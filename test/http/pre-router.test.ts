@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { startServer, type TestServer } from "../harness";
 import { echoBackend } from "../fixtures/backends";
 import { hostileAppBackend } from "../fixtures/hostile-app";
-import { createHandler, hostRouter, silentLogger } from "../../src/http";
+import { createHandler, hostRouter, preRouter, silentLogger } from "../../src/http";
 import type { PeerInfo } from "../../src/http/server";
 
 const DOMAIN = "apps.test";
@@ -156,6 +156,23 @@ describe("pre-router: same answers as Elysia", () => {
     expect(seen.join("\n")).toContain("app guest throws: 500");
     expect(seen.join("\n")).toContain("apps port redirect into the app's directory: 308");
   }, 120_000);
+
+  test("invoke and app requests never reach Elysia; everything else does", async () => {
+    const reached: string[] = [];
+    const fallback = (req: Request) => (reached.push(new URL(req.url).pathname), s.app.internals.elysia.platform(req));
+    const handle = createHandler(preRouter(s.app.internals.http, { invoke: true, apps: "platform" }, fallback), { bodyLimitBytes: s.app.config.bodyLimitBytes, logger: silentLogger, logRequests: false });
+    const K = { authorization: `Bearer ${echo.key}` };
+    const call = async (method: string, path: string, body?: string) => (await handle(new Request(s.url + path, { method, headers: K, body }), loopbackPeer)).status;
+    expect(await call("POST", `/v1/invoke/${echo.slug}`, "{}")).toBe(200);
+    expect(await call("POST", `/v1/invoke/${echo.slug}`, "{nope")).toBe(400);
+    expect(await call("POST", `/apps/${echo.slug}/`, "{}")).toBe(200);
+    expect(await call("GET", `/apps/${echo.slug}/ping`)).toBe(200);
+    expect(await call("GET", "/apps/no-such-agent/x")).toBe(403); // key checks come first: not this key's agent
+    expect(reached).toEqual([]);
+    expect(await call("GET", "/v1/agents")).toBe(401); // an agent key is not a platform token
+    expect(await call("POST", `/v1/invoke/${echo.slug}/`, "{}")).toBe(200);
+    expect(reached).toEqual(["/v1/agents", `/v1/invoke/${echo.slug}/`]);
+  });
 
   test("/openapi.json still describes POST /v1/invoke/{slug}", async () => {
     const doc = await s.json("/openapi.json");
