@@ -7,13 +7,16 @@
  */
 import { spawn } from "node:child_process";
 import { join } from "node:path";
-import { fmt, median, runLoad, type LoadResult } from "./lib/load";
-import { deployTrivial, freePort, startCantrip } from "./lib/cantrip-process";
-import { flag, numberOpt } from "./lib/args";
+import { fmt, median, runLoad, type LoadResult, type LoadSpec } from "./lib/load";
+import { readFileSync, rmSync } from "node:fs";
+import { deployTrivial, exportCommit, freePort, startCantrip, type CantripProcess } from "./lib/cantrip-process";
+import { flag, numberOpt, stringOpt } from "./lib/args";
 
 const seconds = numberOpt("seconds", 5);
 const rounds = numberOpt("rounds", 3);
 const connections = numberOpt("connections", 50);
+const withApps = !flag("no-apps");
+const against = stringOpt("against");
 
 const TRIVIAL = `
 import { defineBackend, t } from "cantrip";
@@ -22,7 +25,7 @@ export default defineBackend({
 });
 `;
 
-async function startPlainEcho(): Promise<{ url: string; stop(): void }> {
+async function startPlainEcho(): Promise<{ url: string; pid: number; stop(): void }> {
   const port = await freePort();
   const child = spawn(process.execPath, [join(import.meta.dir, "lib", "plain-echo.ts"), String(port)], { stdio: "ignore" });
   const url = `http://127.0.0.1:${port}/`;
@@ -34,33 +37,93 @@ async function startPlainEcho(): Promise<{ url: string; stop(): void }> {
       await Bun.sleep(50);
     }
   }
-  return { url, stop: () => child.kill("SIGTERM") };
+  return { url, pid: child.pid!, stop: () => child.kill("SIGTERM") };
+}
+
+/** CPU seconds a process (all its threads) has used so far, from /proc (Linux; NaN elsewhere). */
+function cpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(f[11]) + Number(f[12])) / 100; // utime + stime, in USER_HZ (100/s)
+  } catch {
+    return NaN;
+  }
+}
+
+/** One load run plus the server's CPU per answered request, in µs. */
+async function measure(spec: LoadSpec, pid: number): Promise<LoadResult & { cpuUs: number }> {
+  const before = cpuSeconds(pid);
+  const r = await runLoad(spec);
+  return { ...r, cpuUs: ((cpuSeconds(pid) - before) * 1e6) / Math.max(1, r.requests) };
+}
+
+type Measured = LoadResult & { cpuUs: number };
+
+interface Target {
+  name: string;
+  proc: CantripProcess;
+  invoke: LoadSpec;
+  apps: LoadSpec;
+  inv: Measured[];
+  app: Measured[];
 }
 
 const plain = await startPlainEcho();
-const cantrip = await startCantrip({ compiled: flag("compiled") });
+const refDir = against ? exportCommit(against) : null;
+const procs: { name: string; proc: CantripProcess }[] = [];
 try {
-  const { slug, key } = await deployTrivial(cantrip, "bench trivial", TRIVIAL);
+  // One agent takes all the connections: its queue must hold them all (default 8 running + 32
+  // waiting), or the surplus is answered 429 and the figures measure refusals.
+  const env = { CANTRIP_SANDBOX_AGENT_QUEUE: String(Math.max(32, connections * 2)) };
+  procs.push({ name: "cantrip", proc: await startCantrip({ compiled: flag("compiled"), env }) });
+  if (refDir) procs.push({ name: `cantrip@${against}`, proc: await startCantrip({ root: refDir, env }) });
   const body = JSON.stringify({ n: 1 });
-  const invokeSpec = { url: `${cantrip.url}/v1/invoke/${slug}`, method: "POST", body, headers: { authorization: `Bearer ${key}`, "content-type": "application/json" }, connections, seconds };
-  const plainSpec = { url: plain.url, method: "POST", body, headers: { "content-type": "application/json" }, connections, seconds };
-  // Warm both (JIT, sandbox instances, connection pools).
-  await runLoad({ ...invokeSpec, seconds: 1 });
-  await runLoad({ ...plainSpec, seconds: 1 });
-  const base: LoadResult[] = [];
-  const inv: LoadResult[] = [];
-  for (let r = 0; r < rounds; r++) {
-    base.push(await runLoad(plainSpec));
-    inv.push(await runLoad(invokeSpec));
+  const targets: Target[] = [];
+  for (const { name, proc } of procs) {
+    const { slug, key } = await deployTrivial(proc, "bench trivial", TRIVIAL);
+    const invoke = { url: `${proc.url}/v1/invoke/${slug}`, method: "POST", body, headers: { authorization: `Bearer ${key}`, "content-type": "application/json" }, connections, seconds };
+    targets.push({ name, proc, invoke, apps: { ...invoke, url: `${proc.url}/apps/${slug}/` }, inv: [], app: [] });
   }
-  const row = (name: string, rs: LoadResult[]) =>
-    `${name.padEnd(28)} ${fmt(median(rs.map((x) => x.rps)), 0).padStart(9)} req/s   p50 ${fmt(median(rs.map((x) => x.p50))).padStart(6)} ms   p99 ${fmt(median(rs.map((x) => x.p99))).padStart(6)} ms   errors ${rs.reduce((n, x) => n + x.errors + x.non2xx, 0)}`;
-  console.log(`load: ${inv[0]!.tool}, ${connections} connections, ${seconds}s x ${rounds} rounds (medians)`);
+  const plainSpec = { url: plain.url, method: "POST", body, headers: { "content-type": "application/json" }, connections, seconds };
+  // Warm everything (JIT, sandbox instances, connection pools).
+  await runLoad({ ...plainSpec, seconds: 1 });
+  for (const t of targets) {
+    await runLoad({ ...t.invoke, seconds: 1 });
+    if (withApps) await runLoad({ ...t.apps, seconds: 1 });
+  }
+  const base: Measured[] = [];
+  for (let r = 0; r < rounds; r++) {
+    base.push(await measure(plainSpec, plain.pid));
+    for (const t of targets) {
+      t.inv.push(await measure(t.invoke, t.proc.child.pid!));
+      if (withApps) t.app.push(await measure(t.apps, t.proc.child.pid!));
+    }
+  }
+  const row = (name: string, rs: Measured[]) =>
+    `${name.padEnd(36)} ${fmt(median(rs.map((x) => x.rps)), 0).padStart(9)} req/s   p50 ${fmt(median(rs.map((x) => x.p50))).padStart(6)} ms   p99 ${fmt(median(rs.map((x) => x.p99))).padStart(6)} ms   server CPU ${fmt(median(rs.map((x) => x.cpuUs)), 0).padStart(4)} µs/req   errors ${rs.reduce((n, x) => n + x.errors + x.non2xx, 0)}`;
+  const each = (rs: LoadResult[]) => rs.map((x, i) => `${fmt((x.rps / base[i]!.rps) * 100, 1)}%`).join(" ");
+  const ratioLine = (label: string, rs: LoadResult[]) =>
+    `ratio: ${label.padEnd(30)} ${fmt((median(rs.map((x) => x.rps)) / median(base.map((x) => x.rps))) * 100, 1).padStart(5)}% of plain Bun; p99 ${fmt(median(rs.map((x) => x.p99)))} ms; per round: ${each(rs)}`;
+  console.log(`load: ${base[0]!.tool}, ${connections} connections, ${seconds}s x ${rounds} rounds (medians); targets: invoke >= 25% of plain Bun, p99 <= 12 ms`);
   console.log(row("plain Bun.serve JSON echo", base));
-  console.log(row("cantrip POST /v1/invoke", inv));
-  const ratio = median(inv.map((x) => x.rps)) / median(base.map((x) => x.rps));
-  console.log(`ratio: invoke throughput = ${fmt(ratio * 100, 1)}% of plain Bun (target >= 40%); invoke p99 ${fmt(median(inv.map((x) => x.p99)))} ms (target <= 10 ms)`);
+  for (const t of targets) {
+    console.log(row(`${t.name} POST /v1/invoke`, t.inv));
+    if (withApps) console.log(row(`${t.name} POST /apps/{slug}/`, t.app));
+  }
+  for (const t of targets) {
+    console.log(ratioLine(`${t.name} invoke`, t.inv));
+    if (withApps) console.log(ratioLine(`${t.name} /apps`, t.app));
+  }
+  if (targets.length === 2) {
+    const [now, ref] = targets as [Target, Target];
+    const vs = (a: LoadResult[], b: LoadResult[]) => a.map((x, i) => fmt(x.rps / b[i]!.rps, 2) + "x").join(" ");
+    const cpu = (a: Measured[], b: Measured[]) => a.map((x, i) => fmt(x.cpuUs / b[i]!.cpuUs, 2) + "x").join(" ");
+    console.log(`this tree vs ${against}, throughput per round: invoke ${vs(now.inv, ref.inv)}${withApps ? `; /apps ${vs(now.app, ref.app)}` : ""}`);
+    console.log(`this tree vs ${against}, server CPU per request, per round: invoke ${cpu(now.inv, ref.inv)}${withApps ? `; /apps ${cpu(now.app, ref.app)}` : ""}`);
+  }
 } finally {
   plain.stop();
-  await cantrip.stop();
+  for (const { proc } of procs) await proc.stop();
+  if (refDir) rmSync(refDir, { recursive: true, force: true });
 }

@@ -22,7 +22,7 @@ import { generateJob, validateJob } from "./generate/job";
 import type { PipelineDeps } from "./generate/pipeline";
 import type { GenerationLlm } from "./generate/ports";
 import { AppError } from "./errors";
-import { appSlugOfHost, createApp, createAppsApp, createHandler, createLogger, hostRouter, RequestAuth, type HttpDeps, type Logger } from "./http";
+import { appSlugOfHost, createApp, createAppsApp, createHandler, createLogger, hostRouter, preRouter, RequestAuth, type HttpDeps, type Logger } from "./http";
 import { PublicUrls } from "./lib/public-urls";
 import { errorResponse } from "./http/envelope";
 import { createQueue, type Queue } from "./jobs";
@@ -68,6 +68,10 @@ export interface Cantrip {
     /** The background loops by name (see LoopName). */
     loops: Map<LoopName, Loop>;
     pruner: Pruner;
+    /** The listeners' Elysia apps without the pre-router in front (tests compare the two paths). */
+    elysia: { platform: (req: Request) => Promise<Response>; apps: (req: Request) => Promise<Response> };
+    /** What the HTTP layer was given (tests build handlers from it). */
+    http: HttpDeps;
   };
   stop(): Promise<void>;
 }
@@ -363,7 +367,10 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
     logRequests: config.logRequests,
     onResponse: (path: string, status: number, seconds: number) => metrics.http(path, status, seconds),
   };
-  const appsHandle = (req: Request) => appsApp.handle(req);
+  // Invoke and app calls skip Elysia (src/http/pre-router.ts); Elysia answers everything else.
+  const appsElysia = (req: Request) => appsApp.handle(req);
+  const platformElysia = (req: Request) => app.handle(req);
+  const appsHandle = preRouter(httpDeps, { invoke: false, apps: "apps" }, appsElysia);
   const listen = (port: number, handle: (req: Request) => Promise<Response> | Response) =>
     Bun.serve({
       hostname: config.host,
@@ -380,7 +387,7 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
         return errorResponse("control", new AppError("internal_error"), "unknown");
       },
     });
-  const server = listen(config.port, (req) => app.handle(req));
+  const server = listen(config.port, preRouter(httpDeps, { invoke: true, apps: "platform" }, platformElysia));
   let appsServer: ReturnType<typeof listen> | null = null;
   try {
     appsServer = config.appsPort >= 0 ? listen(config.appsPort, appsHandle) : null;
@@ -402,7 +409,7 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
     config,
     adminTokenFile,
     bootstrapToken: created?.token ?? null,
-    internals: { queue, scheduler, runtime, invocations, keys, sqlite, counters, loops, pruner },
+    internals: { queue, scheduler, runtime, invocations, keys, sqlite, counters, loops, pruner, elysia: { platform: platformElysia, apps: appsElysia }, http: httpDeps },
     async stop() {
       await Promise.all([...loops.values()].map((l) => l.stop()));
       await server.stop(true);

@@ -12,3 +12,11 @@ export function numberOpt(name: string, def: number): number {
 export function flag(name: string): boolean {
   return argv.includes(`--${name}`);
 }
+
+export function stringOpt(name: string): string | undefined {
+  const i = argv.indexOf(`--${name}`);
+  if (i < 0) return undefined;
+  const v = argv[i + 1];
+  if (v === undefined || v.startsWith("--")) throw new Error(`--${name} needs a value`);
+  return v;
+}

@@ -3,8 +3,8 @@
  * loopback port with a temp data dir, for benchmarks and fault tests; returns its URL,
  * admin token and a handle to stop or kill it.
  */
-import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, symlinkSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -31,11 +31,15 @@ export function freePort(): Promise<number> {
 
 const ROOT = join(import.meta.dir, "..", "..");
 
-export async function startCantrip(opts: { env?: Record<string, string>; dataDir?: string; compiled?: boolean; port?: number; pollMs?: number } = {}): Promise<CantripProcess> {
+/**
+ * Starts cantrip. `root` runs another checkout's source (default: this one), e.g. an
+ * exported older commit for a same-run before/after comparison.
+ */
+export async function startCantrip(opts: { env?: Record<string, string>; dataDir?: string; compiled?: boolean; port?: number; pollMs?: number; root?: string } = {}): Promise<CantripProcess> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), "cantrip-bench-"));
   const port = opts.port ?? (await freePort());
   const exe = join(ROOT, "dist", "cantrip");
-  const cmd = opts.compiled && existsSync(exe) ? [exe] : [process.execPath, join(ROOT, "src", "main.ts")];
+  const cmd = opts.compiled && existsSync(exe) ? [exe] : [process.execPath, join(opts.root ?? ROOT, "src", "main.ts")];
   const child = spawn(cmd[0]!, [...cmd.slice(1), "serve", "--port", String(port), "--data-dir", dataDir, "--log-requests", "false"], {
     env: { ...process.env, ...opts.env },
     stdio: ["ignore", "pipe", "pipe"],
@@ -99,4 +103,17 @@ export async function deployTrivial(p: CantripProcess, name: string, code: strin
   }
   const key = (await api(p, "POST", `/v1/agents/${id}/api-keys`, { name: "bench" })).data.key;
   return { agentId: id, slug, key };
+}
+
+/**
+ * Exports commit `ref` of this repository into a temporary directory that shares this
+ * checkout's node_modules, for running the older code next to the current one. Returns the
+ * directory (the caller removes it).
+ */
+export function exportCommit(ref: string): string {
+  const dir = mkdtempSync(join(tmpdir(), "cantrip-ref-"));
+  const r = spawnSync("sh", ["-c", `git -C "$0" archive "$1" | tar -x -C "$2"`, ROOT, ref, dir], { encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`cannot export ${ref}: ${r.stderr}`);
+  symlinkSync(join(ROOT, "node_modules"), join(dir, "node_modules"));
+  return dir;
 }

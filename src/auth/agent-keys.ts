@@ -2,8 +2,8 @@
  * Agent API keys: `ctp_ak_` + 32 base62 chars, scoped to one agent. Stored as a SHA-256
  * hash with a display prefix and last four; the raw key exists only in the create/rotate
  * response. Verification goes through an in-process cache (no SQLite read per call) that
- * revoke and rotate invalidate immediately; lastUsedAt is collected in memory and written
- * in batches.
+ * revoke and rotate invalidate immediately, and a warm call does not hash the key (see
+ * `hashes` for why that is as safe); lastUsedAt is collected in memory and written in batches.
  */
 import { and, desc, eq, inArray, lt } from "drizzle-orm";
 import type { Db, DbOrTx } from "../db";
@@ -41,8 +41,29 @@ interface CachedKey {
   status: string;
 }
 
+/** Entries each cache holds before it is cleared (a bound, not an LRU: refilling costs one read per key). */
+const CACHE_MAX = 50_000;
+
 export class AgentKeys {
+  /** Key hash → what the database says about it (null: no such key). Revoke, rotate and delete evict here. */
   private cache = new Map<string, CachedKey | null>();
+  /**
+   * Presented key → its SHA-256, for keys that matched a stored key when first seen, so a
+   * warm call does not hash (issue 15). Why this is as safe as hashing every call:
+   * - A hit requires the exact same string (Map key equality), and SHA-256 is a function:
+   *   the hash taken from here is the one hashing would have given. Every decision
+   *   (known, active, scoped to this agent) is still made on `cache`, keyed by that hash,
+   *   which revoke, rotate and agent deletion evict; an entry here alone admits nothing.
+   * - Only keys that matched a stored row are added (a miss is hashed and looked up as
+   *   before), so a caller cannot fill this map with strings of its choosing, nor build
+   *   colliding entries to slow its lookups (the engine's string hash is not keyed; the
+   *   entries are random 190-bit keys).
+   * - Raw keys stay only in memory, as every request's Authorization header already does;
+   *   nothing new is written to disk, and the database, backups and logs keep hashes only.
+   *   Revoking a key removes it from here too. Someone able to read this process's memory
+   *   also holds the master key and sees every header, so the retention gives them nothing.
+   */
+  private hashes = new Map<string, string>();
   private used = new Map<string, number>();
 
   constructor(private db: Db) {}
@@ -74,7 +95,7 @@ export class AgentKeys {
     if (row.status !== "revoked") {
       this.db.update(apiKeys).set({ status: "revoked", revokedAt: Date.now() }).where(eq(apiKeys.id, keyId)).run();
     }
-    this.cache.delete(row.keyHash);
+    this.evict(new Set([row.keyHash]));
     return apiKeyView({ ...row, status: "revoked", revokedAt: row.revokedAt ?? Date.now() });
   }
 
@@ -86,13 +107,21 @@ export class AgentKeys {
       tx.update(apiKeys).set({ status: "revoked", revokedAt: Date.now() }).where(eq(apiKeys.id, keyId)).run();
       return this.insert(tx, workspaceId, agentId, old.name, old.type);
     });
-    this.cache.delete(old.keyHash);
+    this.evict(new Set([old.keyHash]));
     return { key: created.key, apiKey: apiKeyView(created.row), rotatedFrom: keyId };
   }
 
   /** Drops every cached entry of an agent (agent deleted). */
   forgetAgent(agentId: string): void {
-    for (const [h, v] of this.cache) if (v?.agentId === agentId) this.cache.delete(h);
+    const gone = new Set<string>();
+    for (const [h, v] of this.cache) if (v?.agentId === agentId) gone.add(h);
+    this.evict(gone);
+  }
+
+  /** Forgets key hashes in both caches (the next call with such a key reads the database). */
+  private evict(keyHashes: Set<string>): void {
+    for (const h of keyHashes) this.cache.delete(h);
+    for (const [raw, h] of this.hashes) if (keyHashes.has(h)) this.hashes.delete(raw);
   }
 
   /**
@@ -103,15 +132,20 @@ export class AgentKeys {
     if (!authorization || !authorization.trim()) throw new AppError("missing_agent_api_key");
     const raw = bearer(authorization);
     if (!raw || !KEY_SHAPE.test(raw)) throw new AppError("malformed_agent_api_key");
-    const hash = sha256Hex(raw);
+    const known = this.hashes.get(raw);
+    const hash = known ?? sha256Hex(raw);
     let key = this.cache.get(hash);
     if (key === undefined) {
       const row = this.db.select().from(apiKeys).where(eq(apiKeys.keyHash, hash)).get();
       key = row ? { id: row.id, agentId: row.agentId, workspaceId: row.workspaceId, status: row.status } : null;
-      if (this.cache.size >= 50_000) this.cache.clear();
+      if (this.cache.size >= CACHE_MAX) this.cache.clear();
       this.cache.set(hash, key);
     }
     if (!key) throw new AppError("invalid_agent_api_key");
+    if (known === undefined && key.status === "active") {
+      if (this.hashes.size >= CACHE_MAX) this.hashes.clear();
+      this.hashes.set(raw, hash);
+    }
     if (key.status !== "active") throw new AppError("agent_api_key_revoked");
     if (key.agentId !== agentId) throw new AppError("agent_api_key_scope_mismatch");
     this.used.set(key.id, Date.now());

@@ -77,3 +77,33 @@ test("a busy database keeps the batch for later (bounded attempts), without tryi
   expect(log.pending).toBe(0);
   expect(dropped).toEqual([{ rows: 1, reason: expect.stringMatching(/locked|busy/i) }]);
 });
+
+test("a flush prepares no SQL (issue 15: one prepared statement per table, made once) and writes every column", () => {
+  const { log } = setup();
+  const client = opened.db.$client;
+  let prepared = 0;
+  const { prepare, query } = client;
+  client.prepare = ((...a: Parameters<typeof prepare>) => (prepared++, prepare.apply(client, a))) as typeof prepare;
+  client.query = ((...a: Parameters<typeof query>) => (prepared++, query.apply(client, a))) as typeof query;
+  try {
+    for (let flush = 0; flush < 3; flush++) {
+      log.record({ agentId: "agent_a", version: 4, keyId: "key_1", source: "app", method: "GET", path: `/p${flush}`, status: 502, latencyMs: 7, errorCode: "bad_response", requestId: `r${flush}`, at: 1000 + flush }, [{ level: "warn", message: `line ${flush}`, at: 2000 + flush }]);
+      log.record({ agentId: "agent_b", status: 200, latencyMs: 1, at: 3000 + flush });
+      expect(log.flush()).toBe(2);
+    }
+  } finally {
+    client.prepare = prepare;
+    client.query = query;
+  }
+  // (The old multi-row insert prepared one statement per table on every flush: 6 here.)
+  expect(prepared).toBe(0);
+  const rows = opened.sqlite.query("SELECT agent_id, version, key_id, source, method, path, status, latency_ms, error_code, request_id, at FROM invocations ORDER BY id").all();
+  expect(rows.slice(0, 2)).toEqual([
+    { agent_id: "agent_a", version: 4, key_id: "key_1", source: "app", method: "GET", path: "/p0", status: 502, latency_ms: 7, error_code: "bad_response", request_id: "r0", at: 1000 },
+    { agent_id: "agent_b", version: null, key_id: null, source: "invoke", method: null, path: null, status: 200, latency_ms: 1, error_code: null, request_id: null, at: 3000 },
+  ]);
+  expect(rows).toHaveLength(6);
+  expect(opened.sqlite.query("SELECT agent_id, invocation_request_id, level, message, at FROM agent_logs ORDER BY id").all()).toEqual(
+    [0, 1, 2].map((i) => ({ agent_id: "agent_a", invocation_request_id: `r${i}`, level: "warn", message: `line ${i}`, at: 2000 + i })),
+  );
+});

@@ -4,7 +4,10 @@
  * A batch that fails is retried row by row: a row that can never be written (its agent was
  * deleted, a constraint it breaks) is dropped and reported through `onDropped`; a row that
  * failed for a passing reason (database busy) is kept for the next flush, at most
- * MAX_ATTEMPTS times, so the buffer never grows without bound.
+ * MAX_ATTEMPTS times, so the buffer never grows without bound. Rows are written through two
+ * statements prepared once (one row each, run inside the flush's transaction), not a
+ * multi-row INSERT built and prepared again on every flush (issue 15: 14–29 µs per row
+ * against 3.6–11 µs).
  */
 import { and, desc, eq, gte, inArray, lt, sql } from "drizzle-orm";
 import type { Db } from "../db";
@@ -38,12 +41,35 @@ export function isPermanentWriteError(e: unknown): boolean {
   return false;
 }
 
+/** One invocation row (every column named, so the statement's parameters never change shape). */
+function prepareRowInsert(db: Db) {
+  const p = (name: keyof InvocationInsert) => sql.placeholder(name);
+  const statement = db
+    .insert(invocations)
+    .values({ agentId: p("agentId"), version: p("version"), keyId: p("keyId"), source: p("source"), method: p("method"), path: p("path"), status: p("status"), latencyMs: p("latencyMs"), errorCode: p("errorCode"), requestId: p("requestId"), at: p("at") })
+    .prepare();
+  return (r: InvocationInsert) =>
+    statement.run({ agentId: r.agentId, version: r.version ?? null, keyId: r.keyId ?? null, source: r.source ?? "invoke", method: r.method ?? null, path: r.path ?? null, status: r.status, latencyMs: r.latencyMs, errorCode: r.errorCode ?? null, requestId: r.requestId ?? null, at: r.at });
+}
+
+/** One console line. */
+function prepareLogInsert(db: Db) {
+  const p = (name: keyof LogInsert) => sql.placeholder(name);
+  const statement = db.insert(agentLogs).values({ agentId: p("agentId"), invocationRequestId: p("invocationRequestId"), level: p("level"), message: p("message"), at: p("at") }).prepare();
+  return (l: LogInsert) => statement.run({ agentId: l.agentId, invocationRequestId: l.invocationRequestId ?? null, level: l.level, message: l.message, at: l.at });
+}
+
 export class InvocationLog {
   private rows: InvocationInsert[] = [];
   private logs: LogInsert[] = [];
   private attempts = new WeakMap<object, number>();
+  private readonly insertRow: (r: InvocationInsert) => unknown;
+  private readonly insertLog: (l: LogInsert) => unknown;
 
-  constructor(private db: Db, private opts: InvocationLogOptions = {}) {}
+  constructor(private db: Db, private opts: InvocationLogOptions = {}) {
+    this.insertRow = prepareRowInsert(db);
+    this.insertLog = prepareLogInsert(db);
+  }
 
   /** Buffered rows and log lines not yet written. */
   get pending(): number {
@@ -79,9 +105,10 @@ export class InvocationLog {
     this.rows = [];
     this.logs = [];
     try {
-      this.db.transaction((tx) => {
-        for (let i = 0; i < rows.length; i += 200) tx.insert(invocations).values(rows.slice(i, i + 200)).run();
-        for (let i = 0; i < logs.length; i += 200) tx.insert(agentLogs).values(logs.slice(i, i + 200)).run();
+      // The prepared statements run on the same connection, so inside this transaction.
+      this.db.transaction(() => {
+        for (const r of rows) this.insertRow(r);
+        for (const l of logs) this.insertLog(l);
       });
       return rows.length;
     } catch (e) {
@@ -136,8 +163,8 @@ export class InvocationLog {
         return false;
       }
     };
-    for (const r of rows) if (one(r, (x) => this.db.insert(invocations).values(x).run(), later.rows)) written++;
-    for (const l of logs) one(l, (x) => this.db.insert(agentLogs).values(x).run(), later.logs);
+    for (const r of rows) if (one(r, this.insertRow, later.rows)) written++;
+    for (const l of logs) one(l, this.insertLog, later.logs);
     if (dropped) this.opts.onDropped?.(dropped, reason);
     if (later.rows.length || later.logs.length) this.keepForLater(later.rows, later.logs, passing);
     return written;

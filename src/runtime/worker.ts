@@ -6,11 +6,14 @@
  */
 import wasmPath from "@jitl/quickjs-wasmfile-release-sync/wasm" with { type: "file" };
 import type { FromWorker, ToWorker } from "./quickjs/protocol";
+import { WIRE_TEXT_MAX, decodeFetch, encodeResponse, isWire, type WireFetch } from "./quickjs/wire";
 import { SparePool, setWasmModule } from "./quickjs/vm-factory";
 import { QjsInstance } from "./quickjs/instance";
 import { Failure } from "./quickjs/call-state";
 import type { HostResult } from "./quickjs/guest-host";
+import type { GuestLogLine } from "./types";
 import { setWatch } from "./quickjs/slices";
+import { callEnded, callStarted, whenIdle } from "./quickjs/idle";
 import { readlinkSync } from "node:fs";
 import { setPriority } from "node:os";
 
@@ -21,13 +24,17 @@ const hostWaits = new Map<number, { resolve: (r: HostResult) => void; reject: (e
 let nextHid = 1;
 let spares: SparePool;
 let ready: Promise<void> | null = null;
-let gcTimer: ReturnType<typeof setTimeout> | null = null;
+let gcPending = false;
 
 const post = (m: FromWorker) => self.postMessage(m);
 
 // Set the handler before any await: messages posted during start-up must not be lost.
-self.onmessage = async (ev: MessageEvent<ToWorker>) => {
+self.onmessage = async (ev: MessageEvent<ToWorker | string>) => {
   const m = ev.data;
+  if (isWire(m)) {
+    await ready;
+    return void tracked(() => fetchCall(decodeFetch(m)));
+  }
   if (m.t === "init") {
     if (m.nice) lowerPriority(m.nice);
     ready = init(m.watch, m.spares, m.memoryBytes);
@@ -38,8 +45,19 @@ self.onmessage = async (ev: MessageEvent<ToWorker>) => {
     return;
   }
   await ready;
-  handle(m);
+  if (m.t === "load" || m.t === "fetch-bytes" || m.t === "scheduled") void tracked(() => handle(m));
+  else void handle(m);
 };
+
+/** Counts a call as in flight until it has answered (idle.ts runs background work only when none is). */
+async function tracked(run: () => Promise<void>): Promise<void> {
+  callStarted();
+  try {
+    await run();
+  } finally {
+    callEnded();
+  }
+}
 
 async function init(watch: SharedArrayBuffer, spareCount: number, memoryBytes: number): Promise<void> {
   setWatch(watch);
@@ -56,12 +74,18 @@ function lowerPriority(nice: number): void {
   } catch {}
 }
 
+/** Longest a forced GC waits for the worker to go idle: the sandbox's memory cap counts on dropped instances' memory coming back. */
+const GC_MAX_DELAY_MS = 50;
+
 function collectSoon(): void {
-  // Dropped interpreters hold their WebAssembly memory until a GC runs; don't wait for one.
-  gcTimer ??= setTimeout(() => {
-    gcTimer = null;
+  // Dropped interpreters hold their WebAssembly memory until a GC runs; don't wait for one,
+  // but don't stall running calls with it either (idle.ts) unless it is overdue.
+  if (gcPending) return;
+  gcPending = true;
+  whenIdle(() => {
+    gcPending = false;
     Bun.gc(true);
-  }, 20);
+  }, GC_MAX_DELAY_MS);
 }
 
 function bridgeFor(inst: number) {
@@ -76,6 +100,23 @@ function bridgeFor(inst: number) {
 function failed(id: number, e: unknown, dropped: boolean): FromWorker {
   const f = e instanceof Failure ? e : new Failure("crashed", String((e as Error)?.message ?? e));
   return { t: "failed", id, reason: f.reason, message: f.message, dropped, logs: (f as { logs?: [] }).logs ?? [] };
+}
+
+/** One fetch call; the reply is one string (wire.ts), plus the body's buffer when it is bytes or long text. */
+async function fetchCall(m: WireFetch, bytes?: Uint8Array): Promise<void> {
+  const inst = instances.get(m.inst);
+  if (!inst || inst.dead) return post(failed(m.id, new Failure("crashed", "The sandbox instance is gone."), true));
+  try {
+    const { res, dropped } = await inst.fetch(m.id, m.meta, m.text, bytes);
+    const reply = { id: m.id, memoryBytes: inst.memoryBytes, dropped, cpuMs: res.cpuMs as number, wallMs: res.wallMs as number, meta: res.meta, problem: res.problem, logs: res.logs as GuestLogLine[] };
+    if (typeof res.body === "string" && res.body.length <= WIRE_TEXT_MAX) return self.postMessage(encodeResponse({ ...reply, text: res.body }));
+    if (typeof res.body !== "string" && res.body.byteLength === 0) return self.postMessage(encodeResponse({ ...reply, text: "" }));
+    const body = typeof res.body === "string" ? new TextEncoder().encode(res.body) : res.body;
+    // The body is a fresh copy out of the interpreter: move it instead of cloning it.
+    self.postMessage({ t: "response-bytes", wire: encodeResponse({ ...reply, text: "" }), body } satisfies FromWorker, body.byteLength ? [body.buffer as ArrayBuffer] : []);
+  } catch (e) {
+    post(failed(m.id, e, inst.dead));
+  }
 }
 
 async function handle(m: ToWorker): Promise<void> {
@@ -101,19 +142,14 @@ async function handle(m: ToWorker): Promise<void> {
       }
       return;
     }
-    case "fetch":
+    case "fetch-bytes":
+      return fetchCall(decodeFetch(m.wire), m.body);
     case "scheduled": {
       const inst = instances.get(m.inst);
       if (!inst || inst.dead) return post(failed(m.id, new Failure("crashed", "The sandbox instance is gone."), true));
       try {
-        if (m.t === "fetch") {
-          const { res, dropped } = await inst.fetch(m.id, m.req);
-          // The body is a fresh copy out of the interpreter: move it instead of cloning it.
-          self.postMessage({ t: "response", id: m.id, res, memoryBytes: inst.memoryBytes, dropped } satisfies FromWorker, res.body.byteLength ? [res.body.buffer as ArrayBuffer] : []);
-        } else {
-          const { result, dropped } = await inst.scheduled(m.id);
-          post({ t: "scheduled-done", id: m.id, result, dropped });
-        }
+        const { result, dropped } = await inst.scheduled(m.id);
+        post({ t: "scheduled-done", id: m.id, result, dropped });
       } catch (e) {
         post(failed(m.id, e, inst.dead));
       }

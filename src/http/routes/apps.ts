@@ -5,7 +5,9 @@
  * /apps/{slug}/_mcp serves the backend as an MCP server (src/http/mcp/app.ts). The same
  * routes are mounted on the platform's listener (origin "platform": sandboxed) and on the
  * apps listener (origin "apps"); host-routed requests ({slug}.<apps domain>) arrive here
- * rewritten to /apps/{slug}/... with origin "own" (see ../apps-host.ts).
+ * rewritten to /apps/{slug}/... with origin "own" (see ../apps-host.ts). The answer is built by
+ * `appForwarder`, which the pre-router (../pre-router.ts) calls directly on the hot path;
+ * these Elysia routes answer the same way for requests the pre-router leaves to Elysia.
  */
 import { Elysia } from "elysia";
 import type { AppOrigin } from "../../gateway";
@@ -15,8 +17,13 @@ import { backendOpenApi, tryItPage, tryItPageHeaders } from "../app-docs";
 import { appTools } from "../mcp/app";
 import { serveMcp } from "../mcp/serve";
 
-export function appsRoutes(deps: HttpDeps, served: AppOrigin) {
-  const forward = async ({ request, params }: { request: Request; params: { slug: string } }) => {
+/** Answers one request under /apps/{slug} (already routed: `slug` is the decoded path segment); throws AppErrors. */
+export type AppForwarder = (request: Request, slug: string) => Promise<Response>;
+
+/** The /apps/{slug}/... handler for a listener that serves apps on origin `served`. */
+export function appForwarder(deps: HttpDeps, served: AppOrigin): AppForwarder {
+  return async (request, slug) => {
+    const params = { slug };
     const origin = appOriginOf(request) ?? served;
     const url = new URL(request.url);
     const prefix = `/apps/${params.slug}`;
@@ -56,6 +63,11 @@ export function appsRoutes(deps: HttpDeps, served: AppOrigin) {
       origin,
     });
   };
+}
+
+export function appsRoutes(deps: HttpDeps, served: AppOrigin) {
+  const forwarder = appForwarder(deps, served);
+  const forward = ({ request, params }: { request: Request; params: { slug: string } }) => forwarder(request, params.slug);
   return new Elysia({ name: "apps", seed: served })
     .all("/apps/:slug", forward, { parse: "none", detail: { hide: true } })
     .all("/apps/:slug/*", forward, { parse: "none", detail: { hide: true } });

@@ -1,14 +1,27 @@
-/** POST /v1/invoke/{slug}: call a deployed backend with an agent key. */
+/**
+ * POST /v1/invoke/{slug}: call a deployed backend with an agent key. The answer is built by
+ * `invokeResponse`, which the pre-router (../pre-router.ts) calls directly on the hot path;
+ * this Elysia route answers the same way for requests the pre-router leaves to Elysia and
+ * describes the endpoint in /openapi.json.
+ */
 import { Elysia } from "elysia";
 import type { HttpDeps } from "../deps";
 import { requestIdOf } from "../request-context";
 
+/**
+ * The invocation envelope `{data: {status, ok, latencyMs, response}}` as a 200 JSON response
+ * (`content-type: application/json`, as Elysia maps an object). Throws the gateway's
+ * AppErrors (key checks, rate limits, invalid_json, runtime failures); the caller renders them.
+ */
+export async function invokeResponse(deps: HttpDeps, slug: string, request: Request, rawBody: string): Promise<Response> {
+  const data = await deps.gateway.invoke(slug, request.headers.get("authorization"), rawBody, requestIdOf(request));
+  return new Response(JSON.stringify({ data }), { headers: { "content-type": "application/json" } });
+}
+
 export function v1InvokeRoutes(deps: HttpDeps) {
   return new Elysia({ name: "v1-invoke" }).post(
     "/v1/invoke/:slug",
-    async ({ params, request, body }) => ({
-      data: await deps.gateway.invoke(params.slug, request.headers.get("authorization"), typeof body === "string" ? body : "", requestIdOf(request)),
-    }),
+    ({ params, request, body }) => invokeResponse(deps, params.slug, request, typeof body === "string" ? body : ""),
     {
       parse: "text",
       detail: {

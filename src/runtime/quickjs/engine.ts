@@ -11,7 +11,8 @@ import type { BackendDescription, GuestRequest, GuestResponse, Limits, Scheduled
 import { failure } from "../failures";
 import { acceptDescription, acceptLogs, acceptResponse, acceptScheduled } from "../guest-values";
 import { WATCH_CALL, WATCH_DEADLINE, type FromWorker, type ToWorker } from "./protocol";
-import { WorkerSlot } from "./worker-slot";
+import { WorkerSlot, type Reply } from "./worker-slot";
+import { bodyText, encodeFetch, rawResponseOf } from "./wire";
 import { LaneSlots } from "../lane-slots";
 
 const CPU_GRACE_MS = 25;
@@ -166,13 +167,14 @@ class QjsHandle implements EngineInstance {
     this.engine.handles.delete(this.inst);
   }
 
-  private async call(make: (id: number) => ToWorker, bridge?: CallBridge): Promise<FromWorker> {
+  private async call(make: (id: number) => ToWorker | string, bridge?: CallBridge): Promise<Reply> {
     if (!this.alive) throw failure("worker_restarted", "The sandbox instance is gone.");
     const id = this.engine.id();
     this.bridges.set(id, bridge ?? this.bridge());
     try {
       const m = await this.slot.request(id, make(id), this.inst, Date.now() + this.limits.wallMs + WALL_GRACE_MS);
-      if ((m.t === "failed" || m.t === "response" || m.t === "scheduled-done") && m.dropped) this.dispose();
+      if ((m.t === "failed" || m.t === "scheduled-done") && m.dropped) this.dispose();
+      if (m.t === "wire-response" && m.res.dropped) this.dispose();
       if (m.t === "failed") throw failure(m.reason, m.message, { logs: acceptLogs(m.logs, this.limits) });
       return m;
     } finally {
@@ -181,10 +183,18 @@ class QjsHandle implements EngineInstance {
   }
 
   async fetch(req: GuestRequest, bridge?: CallBridge): Promise<GuestResponse> {
-    const m = await this.call((id) => ({ t: "fetch", id, inst: this.inst, req }), bridge);
-    if (m.t !== "response") throw failure("crashed", "unexpected reply");
-    this.memoryBytes = m.memoryBytes;
-    return this.accept(() => acceptResponse(m.res, this.limits));
+    // One string each way (wire.ts); the metadata text is the one the prelude's dispatch has always read.
+    const text = bodyText(req.body);
+    const message = (id: number) => {
+      const wire = encodeFetch({ id, inst: this.inst, meta: JSON.stringify({ method: req.method, url: req.url, headers: req.headers, call: id }), text: text ?? "" });
+      return text === null ? ({ t: "fetch-bytes", wire, body: req.body! } satisfies ToWorker) : wire;
+    };
+    const m = await this.call(message, bridge);
+    if (m.t !== "wire-response") throw failure("crashed", "unexpected reply");
+    this.memoryBytes = m.res.memoryBytes;
+    const raw = rawResponseOf(m.res);
+    if (m.bytes) raw.body = m.bytes;
+    return this.accept(() => acceptResponse(raw, this.limits));
   }
 
   async scheduled(bridge?: CallBridge): Promise<ScheduledResult> {

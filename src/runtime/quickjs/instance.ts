@@ -5,7 +5,7 @@
  * host-side exception — its WebAssembly memory goes with it.
  */
 import type { QuickJSHandle } from "quickjs-emscripten-core";
-import type { GuestRequest, Limits, RuntimeFailureReason } from "../types";
+import type { Limits, RuntimeFailureReason } from "../types";
 import type { RawGuestResponse, RawScheduledResult } from "../guest-values";
 import { timerDelay } from "../host-calls";
 import type { GuestConfig } from "./protocol";
@@ -21,6 +21,12 @@ const OOM = /out of memory|\bOOM\b|Cannot enlarge memory|memory access out of bo
 
 type Settled = { value?: QuickJSHandle; error?: QuickJSHandle };
 
+/**
+ * A response as the worker holds it before sending: like RawGuestResponse, but a body the
+ * guest gave as a string stays a string (the main thread encodes it; see wire.ts).
+ */
+export type WorkerResponse = Omit<RawGuestResponse, "body"> & { body: Uint8Array | string };
+
 const EMPTY = new Uint8Array(0);
 
 /** The status in the prelude's metadata, or 0 when it has none (the host checks it properly). */
@@ -30,17 +36,6 @@ function peekStatus(meta: string | null): number {
     return typeof s === "number" ? s : 0;
   } catch {
     return 0;
-  }
-}
-
-const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
-
-/** The body as a string when it is valid UTF-8 (lossless both ways), so the guest needs no decode step. */
-function utf8(b: Uint8Array): string | undefined {
-  try {
-    return strictUtf8.decode(b);
-  } catch {
-    return undefined;
   }
 }
 
@@ -164,14 +159,17 @@ export class QjsInstance {
     return this.v.memory.buffer.byteLength;
   }
 
-  async fetch(id: number, req: GuestRequest): Promise<{ res: RawGuestResponse; dropped: boolean }> {
+  /**
+   * One call of the guest's fetch handler. `meta` is the request's metadata text for the
+   * prelude's dispatch; the body is `text` when it is UTF-8 ("" = none) or else `bytes`.
+   * The response body comes back as the guest gave it: text, or a fresh copy of its bytes.
+   */
+  async fetch(id: number, meta: string, text: string, bytes?: Uint8Array): Promise<{ res: WorkerResponse; dropped: boolean }> {
     const call = this.begin(id);
     const { vm } = this.v;
     try {
-      const meta = JSON.stringify({ method: req.method, url: req.url, headers: req.headers, call: id });
-      const text = req.body && req.body.byteLength ? utf8(req.body) : undefined;
       const first = this.run(call, () => {
-        const body = text !== undefined ? newStringExact(vm, text) : req.body && req.body.byteLength ? vm.newArrayBuffer(req.body.slice().buffer as ArrayBuffer) : vm.undefined;
+        const body = text !== "" ? newStringExact(vm, text) : bytes && bytes.byteLength ? vm.newArrayBuffer(bytes.slice().buffer as ArrayBuffer) : vm.undefined;
         const p = this.callEntry("dispatch", this.backend.dup(), vm.newString(meta), body);
         try {
           this.pump();
@@ -185,7 +183,7 @@ export class QjsInstance {
       // An allocation failure can surface as a catchable error (even `throw null`) that the
       // handler turns into a 500; an interpreter that hit its cap doing so ran out of memory.
       if (this.memoryBytes >= this.v.maxBytes * 0.9 && peekStatus(raw.meta) >= 500) throw new Failure("memory_limit", `The sandbox ran out of memory (limit ${this.limits.memoryBytes} bytes).`);
-      const res: RawGuestResponse = { ...raw, logs: call.logs, cpuMs: call.threadCpuMs, wallMs: call.wallMs };
+      const res: WorkerResponse = { ...raw, logs: call.logs, cpuMs: call.threadCpuMs, wallMs: call.wallMs };
       return { res, dropped: this.afterCall() };
     } catch (e) {
       throw this.failCall(call, e);
@@ -326,7 +324,7 @@ export class QjsInstance {
    * own error path failed, e.g. a replaced console) is reported as a malformed response,
    * with the guest's error text in the call's log rather than in the message.
    */
-  private readResponse(call: Call, settled: { error?: QuickJSHandle; value?: QuickJSHandle }): Pick<RawGuestResponse, "meta" | "body" | "problem"> {
+  private readResponse(call: Call, settled: { error?: QuickJSHandle; value?: QuickJSHandle }): Pick<WorkerResponse, "meta" | "body" | "problem"> {
     const { vm } = this.v;
     if (settled.error) {
       const text = this.errorText(settled.error);
@@ -342,7 +340,7 @@ export class QjsInstance {
       const bh = vm.getProp(arr, 1);
       try {
         const kind = vm.typeof(bh);
-        if (kind === "string") return { meta, body: new TextEncoder().encode(getStringExact(vm, bh)) };
+        if (kind === "string") return { meta, body: getStringExact(vm, bh) };
         if (kind === "undefined" || vm.sameValue(bh, vm.null)) return { meta, body: EMPTY };
         if (kind !== "object") return { meta, body: EMPTY, problem: `the body is a ${kind}, not bytes or text` };
         let life: ReturnType<typeof vm.getArrayBuffer>;

@@ -1,10 +1,12 @@
 /**
  * Messages between the main thread and a sandbox worker. Everything is plain data
- * (structured-clone friendly). The shared `watch` array lets the main-thread watchdog see
- * a guest slice that never returns (a native builtin looping past the interrupt handler).
+ * (structured-clone friendly). A call's request and response travel as one string each
+ * (wire.ts); only a body that is bytes rather than text adds a buffer beside that string.
+ * The shared `watch` array lets the main-thread watchdog see a guest slice that never
+ * returns (a native builtin looping past the interrupt handler).
  */
-import type { GuestLogLine, GuestRequest, Limits, RuntimeFailureReason } from "../types";
-import type { RawGuestResponse, RawScheduledResult } from "../guest-values";
+import type { GuestLogLine, Limits, RuntimeFailureReason } from "../types";
+import type { RawScheduledResult } from "../guest-values";
 
 export interface GuestConfig {
   agentId: string;
@@ -16,7 +18,8 @@ export type ToWorker =
   /** `nice`: OS priority for this worker thread (its lane's, lanes.ts). */
   | { t: "init"; watch: SharedArrayBuffer; spares: number; memoryBytes: number; nice: number }
   | { t: "load"; id: number; inst: number; code: string; limits: Limits; config: GuestConfig }
-  | { t: "fetch"; id: number; inst: number; req: GuestRequest }
+  /** A call whose body is not UTF-8 text: `wire` is wire.ts's request string with no text, `body` the bytes (calls with text go as the string alone). */
+  | { t: "fetch-bytes"; wire: string; body: Uint8Array }
   | { t: "scheduled"; id: number; inst: number }
   | { t: "dispose"; inst: number }
   | { t: "host-result"; hid: number; ok: boolean; json?: string; bytes?: Uint8Array; error?: string };
@@ -25,7 +28,8 @@ export type FromWorker =
   | { t: "ready" }
   | { t: "init-failed"; message: string }
   | { t: "loaded"; id: number; describeJson: string | null; memoryBytes: number }
-  | { t: "response"; id: number; res: RawGuestResponse; memoryBytes: number; dropped: boolean }
+  /** A response whose body is bytes or long text: `wire` is wire.ts's response string with no text, `body` the (transferred) bytes. */
+  | { t: "response-bytes"; wire: string; body: Uint8Array }
   | { t: "scheduled-done"; id: number; result: RawScheduledResult; dropped: boolean }
   | { t: "failed"; id: number; reason: RuntimeFailureReason; message: string; dropped: boolean; logs: GuestLogLine[] }
   | { t: "host"; hid: number; inst: number; call: number; op: string; args: string; bytes?: Uint8Array };

@@ -10,6 +10,7 @@ import variant from "@jitl/quickjs-wasmfile-release-sync";
 import { PRELUDE_PARTS } from "../../../sandbox/dist/prelude.gen";
 import { installHost, type HostState } from "./guest-host";
 import { overBudget } from "./slices";
+import { whenIdle } from "./idle";
 
 const PAGE = 65536;
 /** The QuickJS build declares 16 MiB of initial memory; a smaller cap cannot be honoured. */
@@ -76,16 +77,26 @@ export class SparePool {
     return vm;
   }
 
-  /** Refill after the current message is handled, so a call never waits for a spare. */
+  /**
+   * Refill one interpreter at a time, each only while the worker is idle (idle.ts): creating
+   * one blocks the thread for ~7 ms. A load that finds no spare creates its own, as before.
+   */
   refillSoon(): void {
     if (this.filling || this.spares.length >= this.target) return;
     this.filling = true;
-    setTimeout(async () => {
-      try {
-        while (this.spares.length < this.target) this.spares.push(await createVm(this.memoryBytes));
-      } finally {
-        this.filling = false;
-      }
-    }, 5);
+    const step = () =>
+      whenIdle(() => {
+        createVm(this.memoryBytes).then(
+          (vm) => {
+            this.spares.push(vm);
+            if (this.spares.length < this.target) step();
+            else this.filling = false;
+          },
+          () => {
+            this.filling = false;
+          },
+        );
+      });
+    step();
   }
 }

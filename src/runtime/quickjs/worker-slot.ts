@@ -7,10 +7,14 @@ import type { RuntimeFailureReason } from "../types";
 import { BYSTANDER_MESSAGE, failure } from "../failures";
 import type { Lane } from "../lanes";
 import type { FromWorker, ToWorker } from "./protocol";
+import { decodeResponse, isWire, type WireResponse } from "./wire";
+
+/** A reply to a request: a structured message, or a fetch call's response decoded from its wire string (with its bytes, when it had some). */
+export type Reply = FromWorker | { t: "wire-response"; res: WireResponse; bytes?: Uint8Array };
 import { spawnSandboxWorker } from "../spawn-worker";
 
 export interface Pending {
-  resolve(m: FromWorker): void;
+  resolve(m: Reply): void;
   reject(e: Error): void;
   inst: number;
   /** Epoch ms after which the watchdog kills the worker (wall deadline + grace). */
@@ -44,24 +48,32 @@ export class WorkerSlot {
     this.ready.catch(() => {});
     const startup = setTimeout(() => this.kill("crashed", "The sandbox worker did not start within 15 s."), 15_000);
     startup.unref?.();
-    this.worker.onmessage = (ev: MessageEvent<FromWorker>) => {
+    this.worker.onmessage = (ev: MessageEvent<FromWorker | string>) => {
       const m = ev.data;
+      if (isWire(m)) return this.settle({ t: "wire-response", res: decodeResponse(m) });
+      if (m.t === "response-bytes") return this.settle({ t: "wire-response", res: decodeResponse(m.wire), bytes: m.body });
       if (m.t === "ready") return (clearTimeout(startup), (this.started = true), markReady());
       if (m.t === "init-failed") return (clearTimeout(startup), this.kill("crashed", `The sandbox worker failed to start: ${m.message}`));
       if (m.t === "host") return this.onHost(this, m);
-      const p = this.pending.get(m.id);
-      this.pending.delete(m.id);
-      p?.resolve(m);
+      this.settle(m);
     };
     this.worker.onerror = (ev) => this.kill("crashed", `The sandbox worker failed: ${(ev as ErrorEvent).message ?? "error"}`);
     this.post({ t: "init", watch: this.watch.buffer as SharedArrayBuffer, spares: opts.spares, memoryBytes: opts.memoryBytes, nice: opts.nice ?? 0 });
   }
 
-  post(m: ToWorker): void {
+  private settle(m: Reply & { t: "wire-response" | "loaded" | "scheduled-done" | "failed" }): void {
+    const id = m.t === "wire-response" ? m.res.id : m.id;
+    const p = this.pending.get(id);
+    this.pending.delete(id);
+    p?.resolve(m);
+  }
+
+  /** Posts a structured message, or a wire string (wire.ts). */
+  post(m: ToWorker | string): void {
     if (!this.dead) this.worker.postMessage(m);
   }
 
-  request(id: number, m: ToWorker, inst: number, killAt: number): Promise<FromWorker> {
+  request(id: number, m: ToWorker | string, inst: number, killAt: number): Promise<Reply> {
     if (this.dead) return Promise.reject(failure("crashed", "The sandbox worker is gone."));
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject, inst, killAt });

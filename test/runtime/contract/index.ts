@@ -13,6 +13,7 @@ import { escapeTests } from "./escape";
 import { hostileTests } from "./hostile";
 import { interleavingTests } from "./interleaving";
 import { memoryBudgetTests } from "./memory-budget";
+import { bodyTests } from "./bodies";
 
 export function runContract(name: string, engine: EngineFactory, traits: EngineTraits = {}): void {
   describe(`sandbox contract: ${name}`, () => {
@@ -23,6 +24,7 @@ export function runContract(name: string, engine: EngineFactory, traits: EngineT
     afterAll(() => H.close());
     const h = () => H;
     capabilityTests(h);
+    bodyTests(h);
     egressTests(h);
     egressAbuseTests(h);
     escapeTests(h);

@@ -1,0 +1,39 @@
+import { describe, expect, test } from "bun:test";
+import { bodyText, decodeFetch, decodeResponse, encodeFetch, encodeResponse, rawResponseOf } from "./wire";
+
+describe("wire strings", () => {
+  test("a request round-trips, whatever its metadata and text contain", () => {
+    const meta = JSON.stringify({ method: "POST", url: "http://a.cantrip.internal/x?y=\n", headers: [["k", "v \u2028"]], call: 7 });
+    for (const text of ["", "plain", "line\nbreak 12 34\n", "\uFEFF𝄞\u0000", "\ud800 lone"]) {
+      expect(decodeFetch(encodeFetch({ id: 123456789, inst: 42, meta, text }))).toEqual({ id: 123456789, inst: 42, meta, text });
+    }
+  });
+
+  test("a response round-trips: null or present metadata, problem, console lines, timings, text", () => {
+    const base = { id: 9, memoryBytes: 1_048_576, dropped: true, cpuMs: 0.123456789, wallMs: 1e-7, meta: '{"status":200,"headers":[]}', logs: [], text: "" };
+    const cases = [
+      base,
+      { ...base, dropped: false, meta: null, problem: "the body is a number, not bytes or text" },
+      { ...base, meta: "", logs: [{ level: "warn" as const, message: "a\nb \ud800", at: 1700000000000 }], text: "é\n{}" },
+    ];
+    for (const c of cases) expect(decodeResponse(encodeResponse(c))).toEqual(c);
+  });
+
+  test("non-finite timings stay non-finite (the host's check turns them into 0)", () => {
+    const r = decodeResponse(encodeResponse({ id: 1, memoryBytes: 0, dropped: false, cpuMs: NaN, wallMs: Infinity, meta: null, logs: [], text: "" }));
+    expect([r.cpuMs, r.wallMs]).toEqual([NaN, Infinity]);
+  });
+
+  test("bodyText: text when UTF-8, empty for none, null for other bytes", () => {
+    expect(bodyText(null)).toBe("");
+    expect(bodyText(new Uint8Array(0))).toBe("");
+    expect(bodyText(new TextEncoder().encode("\uFEFFé"))).toBe("\uFEFFé");
+    expect(bodyText(new Uint8Array([0xff, 0x41]))).toBeNull();
+  });
+
+  test("rawResponseOf encodes the text as UTF-8 bytes", () => {
+    const raw = rawResponseOf({ id: 1, memoryBytes: 0, dropped: false, cpuMs: 1, wallMs: 2, meta: "{}", logs: [], text: "é" });
+    expect([...raw.body]).toEqual([0xc3, 0xa9]);
+    expect(raw.problem).toBeUndefined();
+  });
+});
