@@ -103,3 +103,9 @@ describe("appRequestHeaders: what a backend never receives", () => {
     expect(out.has("authorization")).toBe(false);
   });
 });
+
+test("the caller's x-request-id is not forwarded next to the platform's (the backend saw \"id, id\")", () => {
+  const out = new Headers(appRequestHeaders(new Headers({ "x-request-id": "req_mine", "x-app": "1" }), { origin: "apps" }));
+  expect(out.has("x-request-id")).toBe(false);
+  expect(out.get("x-app")).toBe("1");
+});

@@ -117,8 +117,12 @@ export function cookieAllowed(setCookie: string, where: { origin: AppOrigin; slu
   return true;
 }
 
-/** Request fields a backend never sees: the caller's credentials for the platform and framing. */
-const REQUEST_DROPPED = new Set(["authorization", "host", "content-length", "x-csrf-token", ...HOP_BY_HOP]);
+/**
+ * Request fields a backend never sees: the caller's credentials for the platform, framing,
+ * and the caller's `x-request-id` (the gateway adds the platform's one, which is the
+ * caller's when it was well-formed; forwarding both gave the backend "id, id").
+ */
+const REQUEST_DROPPED = new Set(["authorization", "host", "content-length", "x-csrf-token", "x-request-id", ...HOP_BY_HOP]);
 
 /**
  * The caller's request headers as the backend sees them: no Authorization (the agent key),
