@@ -23,5 +23,5 @@ test("the backend sees the caller's request id once, and the platform's when the
   expect(mine.headers.get("x-request-id")).toBe("client-abc-123");
   expect(((await mine.json()) as { id: string }).id).toBe("client-abc-123");
   const none = await fetch(`${s.url}/apps/${slug}/id`);
-  expect(((await none.json()) as { id: string }).id).toBe(none.headers.get("x-request-id"));
+  expect(((await none.json()) as { id: string }).id).toBe(none.headers.get("x-request-id")!);
 });
