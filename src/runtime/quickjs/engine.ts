@@ -9,7 +9,8 @@
 import type { Engine, EngineFactory, EngineFactoryOptions, EngineInstance, EngineLoadOptions, CallBridge } from "../engine";
 import type { BackendDescription, GuestRequest, GuestResponse, Limits, ScheduledResult } from "../types";
 import { failure } from "../failures";
-import { acceptDescription, acceptLogs, acceptResponse, acceptScheduled } from "../guest-values";
+import { acceptLogs, acceptResponse, acceptScheduled } from "../guest-values";
+import { acceptLoad } from "../load-reply";
 import { WATCH_CALL, WATCH_DEADLINE, type FromWorker, type ToWorker } from "./protocol";
 import { WorkerSlot, type Reply } from "./worker-slot";
 import { bodyText, encodeFetch, rawResponseOf } from "./wire";
@@ -123,19 +124,12 @@ class QuickJsEngine implements Engine {
       slot.instances.delete(inst);
       throw e;
     });
-    if (m.t !== "loaded") {
-      slot.instances.delete(inst);
-      throw m.t === "failed" ? failure(m.reason === "crashed" ? "load_failed" : m.reason, m.message) : failure("crashed", "unexpected reply");
-    }
-    let description: BackendDescription;
-    try {
-      description = acceptDescription(m.describeJson);
-    } catch (e) {
-      slot.instances.delete(inst);
-      slot.post({ t: "dispose", inst });
-      throw e;
-    }
-    const h = new QjsHandle(this, slot, inst, description, m.memoryBytes, o.limits, o.bridge);
+    const { description, memoryBytes } = acceptLoad(
+      m,
+      () => slot.instances.delete(inst),
+      () => slot.post({ t: "dispose", inst }),
+    );
+    const h = new QjsHandle(this, slot, inst, description, memoryBytes, o.limits, o.bridge);
     this.handles.set(inst, h);
     return h;
   }

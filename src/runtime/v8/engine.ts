@@ -10,7 +10,8 @@
 import type { CallBridge, Engine, EngineFactory, EngineFactoryOptions, EngineInstance, EngineLoadOptions } from "../engine";
 import type { BackendDescription, GuestRequest, GuestResponse, Limits, ScheduledResult } from "../types";
 import { failure } from "../failures";
-import { acceptDescription, acceptLogs, acceptResponse, acceptScheduled } from "../guest-values";
+import { acceptLogs, acceptResponse, acceptScheduled } from "../guest-values";
+import { acceptLoad } from "../load-reply";
 import type { FromSidecar, ToSidecar } from "./protocol";
 import { probeV8, type NodeRuntime, type ProbeOptions } from "./probe";
 import { SidecarSlot, type HostMessage } from "./sidecar-slot";
@@ -112,19 +113,12 @@ class V8Engine implements Engine {
       slot.instances.delete(inst);
       throw e;
     });
-    if (m.t !== "loaded") {
-      slot.instances.delete(inst);
-      throw m.t === "failed" ? failure(m.reason === "crashed" ? "load_failed" : m.reason, m.message) : failure("crashed", "unexpected reply");
-    }
-    let description: BackendDescription;
-    try {
-      description = acceptDescription(m.describeJson);
-    } catch (e) {
-      slot.instances.delete(inst);
-      slot.post({ t: "dispose", inst });
-      throw e;
-    }
-    const h = new V8Handle(this, slot, inst, description, m.memoryBytes, o.limits, o.bridge);
+    const { description, memoryBytes } = acceptLoad(
+      m,
+      () => slot.instances.delete(inst),
+      () => slot.post({ t: "dispose", inst }),
+    );
+    const h = new V8Handle(this, slot, inst, description, memoryBytes, o.limits, o.bridge);
     this.handles.set(inst, h);
     return h;
   }
