@@ -4,7 +4,7 @@
  * job catalogue, recovers interrupted work, and starts listening. `src/main.ts` calls it
  * for `serve`; tests call it to get a real server on a random port with a fresh SQLite file.
  */
-import { accessSync, constants, existsSync, readFileSync, statSync } from "node:fs";
+import { accessSync, constants, existsSync, readFileSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { join, resolve } from "node:path";
 import pkg from "../package.json" with { type: "json" };
@@ -110,14 +110,6 @@ function nodeId(dataDir: string): string {
   return id;
 }
 
-const fileSize = (path: string) => {
-  try {
-    return statSync(path).size;
-  } catch {
-    return 0;
-  }
-};
-
 const derive = (key: Uint8Array, label: string) => createHash("sha256").update(label).update(key).digest();
 
 /** The platform's own host must not look like an app's, or host routing would hide the dashboard. */
@@ -184,7 +176,7 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
         return { ...st, memoryBudgetBytes: config.sandboxMemoryBudgetMb * 1024 * 1024, queued: st.lanes.light.queued + st.lanes.heavy.queued + st.lanes.load.queued };
       },
       queue: () => queue.depth(),
-      database: () => ({ sizeBytes: fileSize(dbFile) + fileSize(`${dbFile}-wal`), prunedRows: counters.rowsPruned, droppedRows: counters.rowsDropped }),
+      database: () => ({ sizeBytes: pruner.dbBytes(), prunedRows: counters.rowsPruned, droppedRows: counters.rowsDropped }),
       backgroundFailures: () => Object.entries(counters.snapshot().loopFailures).map(([loop, count]) => ({ loop, count })),
     },
     { agentLabelLimit: config.metricsAgentLabels },
@@ -283,8 +275,8 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
     counters.jobsPruned += r.jobs;
     counters.pagesFreed += r.pagesFreed;
     counters.dbBytes = pruner.dbBytes();
-    if (r.invocations || r.logs || r.jobs)
-      logger.info("retention", { invocationsPruned: r.invocations, logsPruned: r.logs, jobsPruned: r.jobs, pagesFreed: r.pagesFreed, dbBytes: counters.dbBytes, rowsDropped: counters.rowsDropped });
+    if (r.invocations || r.logs || r.jobs || r.versions)
+      logger.info("retention", { invocationsPruned: r.invocations, logsPruned: r.logs, jobsPruned: r.jobs, versionsPruned: r.versions, pagesFreed: r.pagesFreed, dbBytes: counters.dbBytes, rowsDropped: counters.rowsDropped });
   };
   const every = (name: LoopName, ms: number) => opts.loopIntervalsMs?.[name] ?? ms;
   const loops = new Map<LoopName, Loop>();
