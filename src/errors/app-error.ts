@@ -41,3 +41,16 @@ export function invalidRequest(issues: FieldIssue[], message?: string): AppError
     details: issues,
   });
 }
+
+/**
+ * Field issues from a schema check's errors (TypeBox `Value.Errors`): the JSON pointer
+ * becomes a dotted field (`/a/0/b` → `a.0.b`), `root` names the value itself; at most `max`.
+ */
+export function fieldIssues(errors: Iterable<{ path: string; type: unknown; message: string }>, root: string, max = Infinity): FieldIssue[] {
+  const out: FieldIssue[] = [];
+  for (const e of errors) {
+    if (out.length >= max) break;
+    out.push({ field: e.path.replace(/^\//, "").replace(/\//g, ".") || root, rule: String(e.type), message: e.message });
+  }
+  return out;
+}

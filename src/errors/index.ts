@@ -1,2 +1,2 @@
 export { catalogue, statusOf, type ErrorCode } from "./catalogue";
-export { AppError, isAppError, invalidRequest, type FieldIssue } from "./app-error";
+export { AppError, isAppError, invalidRequest, fieldIssues, type FieldIssue } from "./app-error";

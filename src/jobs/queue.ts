@@ -8,7 +8,7 @@
 import type { TSchema } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
 import { hostname } from "node:os";
-import { invalidRequest } from "../errors";
+import { fieldIssues, invalidRequest } from "../errors";
 import { newId, randomBase62 } from "../lib/ids";
 import { EventBus } from "./events";
 import { runJob, type RunHandle } from "./runner";
@@ -62,7 +62,7 @@ export function createQueue(opts: QueueOptions): Queue {
     if (!def) throw new Error(`unknown job kind "${kind}" (register it before enqueueing)`);
     const value = Value.Default(def.payload, Value.Clone(payload));
     if (!Value.Check(def.payload, value)) {
-      throw invalidRequest([...Value.Errors(def.payload, value)].map((e) => ({ field: e.path.replace(/^\//, "").replace(/\//g, ".") || "payload", rule: String(e.type), message: e.message })), `invalid payload for job kind ${kind}`);
+      throw invalidRequest(fieldIssues(Value.Errors(def.payload, value), "payload"), `invalid payload for job kind ${kind}`);
     }
     return { def, value };
   };

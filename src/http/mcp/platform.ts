@@ -10,7 +10,7 @@ import { Value } from "@sinclair/typebox/value";
 import { agentView } from "../../agents/view";
 import { getAgent, getAgentBySlug, listAgents, type AgentRow } from "../../agents";
 import { getVersion } from "../../deploy";
-import { AppError, invalidRequest } from "../../errors";
+import { AppError, fieldIssues, invalidRequest } from "../../errors";
 import { startGeneration } from "../../generate/start";
 import { generationJobView } from "../../generate/views";
 import { agents } from "../../db/schema";
@@ -28,7 +28,7 @@ const Uuid = t.String({ minLength: 1, maxLength: 64, description: "the conversat
 function parseArgs<S extends TSchema>(schema: S, args: Record<string, unknown>): import("@sinclair/typebox").Static<S> {
   const value = Value.Default(schema, Value.Clone(args));
   if (!Value.Check(schema, value))
-    throw invalidRequest([...Value.Errors(schema, value)].slice(0, 10).map((e) => ({ field: e.path.replace(/^\//, "").replace(/\//g, ".") || "(arguments)", rule: String(e.type), message: e.message })));
+    throw invalidRequest(fieldIssues(Value.Errors(schema, value), "(arguments)", 10));
   return value as import("@sinclair/typebox").Static<S>;
 }
 
