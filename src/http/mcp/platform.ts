@@ -12,12 +12,10 @@ import { getAgent, getAgentBySlug, listAgents, type AgentRow } from "../../agent
 import { getVersion } from "../../deploy";
 import { AppError, fieldIssues, invalidRequest } from "../../errors";
 import { startGeneration } from "../../generate/start";
-import { generationJobView } from "../../generate/views";
-import { agents } from "../../db/schema";
-import { eq } from "drizzle-orm";
 import { parsePage } from "../../lib/pagination";
 import type { HttpDeps } from "../deps";
 import { TERMINAL, type JobRow } from "../jobs-port";
+import { jobView, workspaceJob } from "../job-views";
 import { ConversationBody, CreateKeyBody, GenerateBody } from "../schemas";
 import { jsonResult, plainSchema, type Tool, type ToolContext } from "./serve";
 
@@ -60,15 +58,7 @@ function followJob(deps: HttpDeps, jobId: string, ms: number, ctx: ToolContext):
 export function platformTools(deps: HttpDeps, workspaceId: string, requestId: string): Tool[] {
   const view = (a: AgentRow) => agentView(a, deps.urls, deps.limits);
   const agentOf = (ref: string) => (ref.startsWith("agent_") ? getAgent(deps.db, workspaceId, ref) : getAgentBySlug(deps.db, workspaceId, ref));
-  const jobView = (job: JobRow) => {
-    const agent = job.agentId ? deps.db.select({ id: agents.id, slug: agents.slug }).from(agents).where(eq(agents.id, job.agentId)).get() : undefined;
-    return generationJobView(job, deps.jobs.events(job.id), agent ?? null);
-  };
-  const jobOf = (jobId: string) => {
-    const job = deps.jobs.get(jobId);
-    if (!job || job.workspaceId !== workspaceId) throw new AppError("job_not_found");
-    return job;
-  };
+  const jobOf = (jobId: string) => workspaceJob(deps, workspaceId, jobId);
   const tool = <S extends TSchema>(name: string, description: string, input: S, run: (args: import("@sinclair/typebox").Static<S>, ctx: ToolContext) => Promise<unknown> | unknown): Tool => ({
     name,
     description,
@@ -90,9 +80,9 @@ export function platformTools(deps: HttpDeps, workspaceId: string, requestId: st
       if (!deps.llm.configured) throw new AppError("model_not_configured");
       const started = startGeneration({ db: deps.db, jobs: deps.jobs, provider: deps.llm.provider, defaultModel: deps.llm.defaultModel }, workspaceId, args);
       const job = args.wait === false ? jobOf(started.jobId) : await followJob(deps, started.jobId, (args.waitSeconds ?? 600) * 1000, ctx);
-      return { agent: view(getAgent(deps.db, workspaceId, started.agent.id)), job: jobView(job) };
+      return { agent: view(getAgent(deps.db, workspaceId, started.agent.id)), job: jobView(deps, job) };
     }),
-    tool("get_job", "A generation or validation job: status, progress, logs, artifact, validation report and failure.", t.Object({ jobId: t.String({ minLength: 1, maxLength: 64 }) }), ({ jobId }) => jobView(jobOf(jobId))),
+    tool("get_job", "A generation or validation job: status, progress, logs, artifact, validation report and failure.", t.Object({ jobId: t.String({ minLength: 1, maxLength: 64 }) }), ({ jobId }) => jobView(deps, jobOf(jobId))),
     tool("list_agents", "The workspace's agents (backends), newest first, with status, endpoint and app URLs.", t.Object({ limit: t.Optional(t.Integer({ minimum: 1, maximum: 100 })), cursor: t.Optional(t.String({ maxLength: 160 })) }), ({ limit, cursor }) => {
       const page = listAgents(deps.db, workspaceId, parsePage({ limit: limit === undefined ? undefined : String(limit), cursor }));
       return { agents: page.data.map(view), nextCursor: page.nextCursor };

@@ -1,26 +1,17 @@
 /** /v1/generate: start a generation, read it, stream it (SSE), cancel it. */
 import { Elysia, t } from "elysia";
-import { eq } from "drizzle-orm";
-import { agents } from "../../db/schema";
 import { AppError } from "../../errors";
 import { startGeneration } from "../../generate/start";
 import { GenerateBody } from "../schemas";
-import { generationJobView } from "../../generate/views";
 import { authPlugin } from "../auth";
+import { jobView, workspaceJob } from "../job-views";
 import type { HttpDeps } from "../deps";
 import type { JobRow } from "../jobs-port";
 import { jobEventStream } from "../sse";
 
 export function v1GenerateRoutes(deps: HttpDeps) {
-  const jobFor = (workspaceId: string, jobId: string): JobRow => {
-    const job = deps.jobs.get(jobId);
-    if (!job || job.workspaceId !== workspaceId) throw new AppError("job_not_found");
-    return job;
-  };
-  const view = (job: JobRow) => {
-    const agent = job.agentId ? deps.db.select({ id: agents.id, slug: agents.slug }).from(agents).where(eq(agents.id, job.agentId)).get() : undefined;
-    return generationJobView(job, deps.jobs.events(job.id), agent ?? null);
-  };
+  const jobFor = (workspaceId: string, jobId: string): JobRow => workspaceJob(deps, workspaceId, jobId);
+  const view = (job: JobRow) => jobView(deps, job);
   return new Elysia({ name: "v1-generate", prefix: "/v1/generate" })
     .get(
       "/:jobId/stream",
