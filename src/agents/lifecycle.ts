@@ -19,7 +19,7 @@
  * after a failed generation). Every write also stamps `updatedAt`.
  */
 import { eq } from "drizzle-orm";
-import type { DbOrTx } from "../db";
+import type { DbOrTx, Tx } from "../db";
 import { agents } from "../db/schema";
 import { AppError } from "../errors";
 import { newId } from "../lib/ids";
@@ -58,8 +58,8 @@ export function isDeployable(status: AgentStatus): boolean {
 }
 
 /** Loads an agent by id (unscoped: callers already hold the id); 404 agent_not_found otherwise. */
-export function agentById(db: DbOrTx, id: string): AgentRow {
-  const a = db.select().from(agents).where(eq(agents.id, id)).get();
+export async function agentById(db: DbOrTx, id: string): Promise<AgentRow> {
+  const a = (await db.select().from(agents).where(eq(agents.id, id)).limit(1))[0];
   if (!a) throw new AppError("agent_not_found");
   return a;
 }
@@ -83,35 +83,33 @@ export interface NewAgent {
 }
 
 /** Inserts an agent row (call inside the transaction that also writes its version or job). */
-export function insertAgent(tx: DbOrTx, input: NewAgent): AgentRow {
+export async function insertAgent(tx: Tx, input: NewAgent): Promise<AgentRow> {
   const { id = newId("agent"), ...rest } = input;
-  return tx
+  return (await tx
     .insert(agents)
-    .values({ ...rest, id, slug: uniqueSlug(tx, input.name) })
-    .returning()
-    .get();
+    .values({ ...rest, id, slug: await uniqueSlug(tx, input.name) })
+    .returning())[0]!;
 }
 
-function write(db: DbOrTx, id: string, set: Partial<typeof agents.$inferInsert>): void {
-  db.update(agents)
+async function write(db: Tx, id: string, set: Partial<typeof agents.$inferInsert>): Promise<void> {
+  await db.update(agents)
     .set({ ...set, updatedAt: Date.now() })
-    .where(eq(agents.id, id))
-    .run();
+    .where(eq(agents.id, id));
 }
 
 /** A generation step starts (`generating`, then `validating` once a bundle builds). */
-export function beginWork(db: DbOrTx, id: string, status: Extract<AgentStatus, "generating" | "validating">): void {
-  write(db, id, { status });
+export async function beginWork(db: Tx, id: string, status: Extract<AgentStatus, "generating" | "validating">): Promise<void> {
+  await write(db, id, { status });
 }
 
 /** A deployment of the agent was created (deploy request or autoDeploy). */
-export function startDeploying(db: DbOrTx, id: string): void {
-  write(db, id, { status: "deploying" });
+export async function startDeploying(db: Tx, id: string): Promise<void> {
+  await write(db, id, { status: "deploying" });
 }
 
 /** A deployment succeeded: `version` serves traffic and any earlier failure is cleared. */
-export function goLive(db: DbOrTx, id: string, version: number): void {
-  write(db, id, { liveVersion: version, status: "deployed", failure: null });
+export async function goLive(db: Tx, id: string, version: number): Promise<void> {
+  await write(db, id, { liveVersion: version, status: "deployed", failure: null });
 }
 
 /**
@@ -119,8 +117,8 @@ export function goLive(db: DbOrTx, id: string, version: number): void {
  * interrupted it): it rests by the idle rule. `otherwise` is the status when nothing is
  * live (default `ready`).
  */
-export function settle(db: DbOrTx, agent: Pick<AgentRow, "id" | "liveVersion">, otherwise: AgentStatus = "ready"): void {
-  write(db, agent.id, { status: restingStatus(agent, otherwise) });
+export async function settle(db: Tx, agent: Pick<AgentRow, "id" | "liveVersion">, otherwise: AgentStatus = "ready"): Promise<void> {
+  await write(db, agent.id, { status: restingStatus(agent, otherwise) });
 }
 
 /**
@@ -128,8 +126,8 @@ export function settle(db: DbOrTx, agent: Pick<AgentRow, "id" | "liveVersion">, 
  * transaction): the agent rests by the idle rule, except that a running deploy keeps
  * `deploying`. `allowedHosts` and `clearFailure` come with a generated version.
  */
-export function versionAdded(db: DbOrTx, fresh: AgentRow, number: number, extra: { allowedHosts?: string[]; clearFailure?: boolean } = {}): void {
-  write(db, fresh.id, {
+export async function versionAdded(db: Tx, fresh: AgentRow, number: number, extra: { allowedHosts?: string[]; clearFailure?: boolean } = {}): Promise<void> {
+  await write(db, fresh.id, {
     latestVersion: number,
     status: fresh.status === "deploying" ? "deploying" : restingStatus(fresh),
     ...(extra.allowedHosts ? { allowedHosts: extra.allowedHosts } : {}),
@@ -138,8 +136,8 @@ export function versionAdded(db: DbOrTx, fresh: AgentRow, number: number, extra:
 }
 
 /** The agent is taken offline: no live version; `ready` once it has a version. */
-export function takeOffline(db: DbOrTx, agent: Pick<AgentRow, "id" | "latestVersion" | "status">): void {
-  write(db, agent.id, { liveVersion: null, status: agent.latestVersion === null ? agent.status : "ready" });
+export async function takeOffline(db: Tx, agent: Pick<AgentRow, "id" | "latestVersion" | "status">): Promise<void> {
+  await write(db, agent.id, { liveVersion: null, status: agent.latestVersion === null ? agent.status : "ready" });
 }
 
 /**
@@ -147,8 +145,8 @@ export function takeOffline(db: DbOrTx, agent: Pick<AgentRow, "id" | "latestVers
  * agent shows `failed`, unless it still serves a live version (then `deployed`).
  * A deleted agent is ignored.
  */
-export function markFailed(db: DbOrTx, agentId: string, failure: AgentFailure): void {
-  const a = db.select().from(agents).where(eq(agents.id, agentId)).get();
+export async function markFailed(db: Tx, agentId: string, failure: AgentFailure): Promise<void> {
+  const a = (await db.select().from(agents).where(eq(agents.id, agentId)).limit(1))[0];
   if (!a) return;
-  write(db, agentId, { status: restingStatus(a, "failed"), failure });
+  await write(db, agentId, { status: restingStatus(a, "failed"), failure });
 }

@@ -18,14 +18,14 @@ export function slugify(name: string): string {
   return s || "agent";
 }
 
-export function uniqueSlug(db: DbOrTx, name: string): string {
+export async function uniqueSlug(db: DbOrTx, name: string): Promise<string> {
   const base = slugify(name);
   const taken = new Set(
-    db
+    (await db
       .select({ slug: agents.slug })
       .from(agents)
       .where(or(eq(agents.slug, base), like(agents.slug, `${base}-%`)))
-      .all()
+      )
       .map((r) => r.slug),
   );
   if (!taken.has(base)) return base;

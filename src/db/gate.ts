@@ -14,6 +14,12 @@
  * before `tx()` resolves; a rollback (of the transaction or of a joined savepoint) drops
  * the ones registered inside it. The change bus delivers through them.
  *
+ * Another process (or another Db on the same file) may hold the file's write lock. Waiting
+ * for it inside SQLite (busy_timeout) would block the event loop while this process holds
+ * nothing to wait for, and, with two Dbs on one file in one process, deadlock until the
+ * timeout. So the writer connection has no busy timeout; BEGIN IMMEDIATE and COMMIT that
+ * answer "busy" are retried here, asynchronously, with a short backoff, until `busyTimeoutMs`.
+ *
  * Driver-neutral: the connection is given as the SQL it must run (`exec`).
  */
 import { AsyncLocalStorage } from "node:async_hooks";
@@ -29,6 +35,15 @@ interface Open {
   hooks: (() => void)[];
   depth: number;
 }
+
+export interface GateOptions {
+  /** True when `e` means "another connection holds the lock; try again" (SQLITE_BUSY). */
+  isBusy?: (e: unknown) => boolean;
+  /** How long BEGIN and COMMIT keep retrying a busy database, in ms (default 5000). */
+  busyTimeoutMs?: number;
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** A minimal FIFO async mutex: `acquire()` resolves with the release function. */
 class Mutex {
@@ -65,7 +80,22 @@ export class WriteGate<T> {
   constructor(
     private conn: GateConnection,
     private handle: (onCommit: (fn: () => void) => void) => T,
+    private opts: GateOptions = {},
   ) {}
+
+  /** Runs BEGIN IMMEDIATE or COMMIT, retrying asynchronously while the database is busy. */
+  private async execRetrying(sql: string): Promise<void> {
+    const deadline = Date.now() + (this.opts.busyTimeoutMs ?? 5000);
+    for (let wait = 1; ; wait = Math.min(wait * 2, 50)) {
+      try {
+        this.conn.exec(sql);
+        return;
+      } catch (e) {
+        if (!this.opts.isBusy?.(e) || Date.now() >= deadline) throw e;
+      }
+      await sleep(wait);
+    }
+  }
 
   /** True while the calling async context is inside an open transaction. */
   inTransaction(): boolean {
@@ -88,11 +118,11 @@ export class WriteGate<T> {
     const release = await this.mutex.acquire();
     const state: Open = { open: true, hooks: [], depth: 0 };
     try {
-      this.conn.exec("BEGIN IMMEDIATE");
+      await this.execRetrying("BEGIN IMMEDIATE");
       let result: R;
       try {
         result = await this.als.run(state, () => fn(this.handle((h) => state.hooks.push(h))));
-        this.conn.exec("COMMIT");
+        await this.execRetrying("COMMIT"); // a busy COMMIT leaves the transaction open: retrying is allowed
       } catch (e) {
         state.open = false;
         try {

@@ -4,7 +4,7 @@
  * generate tool, so both create exactly the same thing.
  */
 import { insertAgent } from "../agents/lifecycle";
-import type { Db, DbOrTx } from "../db";
+import type { Db, Tx } from "../db";
 import { newId } from "../lib/ids";
 
 /** What a caller asks for (the body of POST /v1/generate). */
@@ -21,15 +21,15 @@ export interface GenerationRequest {
  * model that will be used. The caller checks that a model is configured first.
  */
 export function startGeneration(
-  deps: { db: Db; jobs: { enqueueInTx(tx: DbOrTx, kind: string, payload: unknown, meta: { workspaceId?: string; agentId?: string }): { id: string } }; provider: string; defaultModel: string },
+  deps: { db: Db; jobs: { enqueueInTx(tx: Tx, kind: string, payload: unknown, meta: { workspaceId?: string; agentId?: string }): Promise<{ id: string }> }; provider: string; defaultModel: string },
   workspaceId: string,
   body: GenerationRequest,
 ) {
   const model = body.model ?? deps.defaultModel;
-  return deps.db.transaction((tx) => {
+  return deps.db.tx(async (tx) => {
     const id = newId("agent");
-    const agent = insertAgent(tx, { id, workspaceId, name: body.name, status: "generating", prompt: body.prompt, model, region: body.region ?? "auto" });
-    const job = deps.jobs.enqueueInTx(
+    const agent = await insertAgent(tx, { id, workspaceId, name: body.name, status: "generating", prompt: body.prompt, model, region: body.region ?? "auto" });
+    const job = await deps.jobs.enqueueInTx(
       tx,
       "generate",
       { agentId: id, prompt: body.prompt, model, autoDeploy: body.autoDeploy ?? false, provider: deps.provider },

@@ -25,7 +25,7 @@ function tracked(kind: string, opts: { ms?: number; concurrency?: number } = {})
 test("20 jobs with concurrency 3 never run more than 3 at once", async () => {
   const { def, stats } = tracked("work");
   const q = queueOn(undefined, { concurrency: 3 }).register(def);
-  const ids = Array.from({ length: 20 }, (_, n) => q.enqueue("work", { n }).id);
+  const ids = await Promise.all(Array.from({ length: 20 }, async (_, n) => (await q.enqueue("work", { n })).id));
   let observed = 0;
   const sampler = setInterval(() => (observed = Math.max(observed, q.running().length)), 2);
   q.start();
@@ -41,7 +41,7 @@ test("per-kind limit holds inside the global one", async () => {
   const slow = tracked("slow", { concurrency: 1, ms: 30 });
   const fast = tracked("fast", { ms: 30 });
   const q = queueOn(undefined, { concurrency: 3 }).register(slow.def).register(fast.def);
-  const ids = [...Array.from({ length: 4 }, (_, n) => q.enqueue("slow", { n }).id), ...Array.from({ length: 6 }, (_, n) => q.enqueue("fast", { n }).id)];
+  const ids = [...(await Promise.all(Array.from({ length: 4 }, async (_, n) => (await q.enqueue("slow", { n })).id))), ...(await Promise.all(Array.from({ length: 6 }, async (_, n) => (await q.enqueue("fast", { n })).id)))];
   q.start();
   for (const id of ids) await q.waitFor(id, 5_000);
   expect(slow.stats.max).toBe(1);
@@ -64,7 +64,7 @@ test("two queues on the same file never run the same job", async () => {
     });
   const a = queueOn(undefined, { concurrency: 4, pollMs: 5 }).register(make("a"));
   const b = queueOn(a.file, { concurrency: 4, pollMs: 5 }).register(make("b"));
-  const ids = Array.from({ length: 60 }, (_, n) => a.enqueue("work", { n }).id);
+  const ids = await Promise.all(Array.from({ length: 60 }, async (_, n) => (await a.enqueue("work", { n })).id));
   a.start();
   b.start();
   for (const id of ids) expect((await a.waitFor(id, 10_000)).status).toBe("completed");
