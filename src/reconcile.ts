@@ -23,7 +23,7 @@ export async function reconcile(db: Db, queue: Queue, deployer: Deployer): Promi
     }
   }
   let fixedAgents = 0;
-  const busy = (await db.select().from(agents).where(inArray(agents.status, ["generating", "validating", "deploying"])));
+  const busy = await db.select().from(agents).where(inArray(agents.status, ["generating", "validating", "deploying"]));
   for (const a of busy) {
     if (await queue.hasActive(a.id)) continue;
     if (a.status === "deploying") {

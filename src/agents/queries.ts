@@ -10,13 +10,12 @@ import { pageOf, type Page } from "../lib/pagination";
 import type { AgentRow } from "./view";
 
 export async function listAgents(db: Db, workspaceId: string, page: Page) {
-  const rows = (await db
+  const rows = await db
     .select()
     .from(agents)
     .where(page.cursor ? and(eq(agents.workspaceId, workspaceId), lt(agents.id, page.cursor)) : eq(agents.workspaceId, workspaceId))
     .orderBy(desc(agents.id))
-    .limit(page.limit + 1)
-    );
+    .limit(page.limit + 1);
   return pageOf(rows, page.limit, (r) => r.id);
 }
 

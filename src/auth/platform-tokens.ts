@@ -54,13 +54,13 @@ export function createWorkspace(db: Db, name: string): Promise<{ workspaceId: st
 export async function findWorkspace(db: Db, idOrName: string): Promise<string | null> {
   const byId = (await db.select({ id: workspaces.id }).from(workspaces).where(eq(workspaces.id, idOrName)).limit(1))[0];
   if (byId) return byId.id;
-  const named = (await db.select({ id: workspaces.id }).from(workspaces).where(eq(workspaces.name, idOrName)).limit(2));
+  const named = await db.select({ id: workspaces.id }).from(workspaces).where(eq(workspaces.name, idOrName)).limit(2);
   return named.length === 1 ? named[0]!.id : null;
 }
 
 /** Every workspace, oldest first (the first is the operator's). */
 export async function listWorkspaces(db: Db): Promise<{ id: string; name: string; createdAt: number }[]> {
-  return (await db.select({ id: workspaces.id, name: workspaces.name, createdAt: workspaces.createdAt }).from(workspaces).orderBy(workspaces.id));
+  return await db.select({ id: workspaces.id, name: workspaces.name, createdAt: workspaces.createdAt }).from(workspaces).orderBy(workspaces.id);
 }
 
 /** The operator's workspace: the one created at first start (ids sort by creation time). */

@@ -64,8 +64,7 @@ export class Builders {
       tx
         .update(agents)
         .set({ serviceKeyId: apiKey.id, serviceKeyCipher: this.deps.box.seal(key, agent.id) })
-        .where(eq(agents.id, agent.id)),
-    );
+        .where(eq(agents.id, agent.id)),);
     return key;
   }
 

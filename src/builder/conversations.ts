@@ -69,13 +69,12 @@ export class Conversations {
   }
 
   async list(workspaceId: string, page: Page) {
-    const rows = (await this.deps.db
+    const rows = await this.deps.db
       .select()
       .from(conversations)
       .where(and(eq(conversations.workspaceId, workspaceId), page.cursor ? after(parseCompositeCursor(page.cursor)) : undefined))
       .orderBy(desc(conversations.createdAt), desc(conversations.id))
-      .limit(page.limit + 1)
-      );
+      .limit(page.limit + 1);
     return pageOf(rows, page.limit, (r) => compositeCursor(r.createdAt, r.id));
   }
 

@@ -33,7 +33,7 @@ export class Credentials {
   }
 
   async list(workspaceId: string): Promise<CredentialRow[]> {
-    return (await this.db.select().from(secrets).where(eq(secrets.workspaceId, workspaceId)).orderBy(secrets.name));
+    return await this.db.select().from(secrets).where(eq(secrets.workspaceId, workspaceId)).orderBy(secrets.name);
   }
 
   async byName(workspaceId: string, name: string): Promise<CredentialRow | undefined> {

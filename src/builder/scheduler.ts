@@ -56,11 +56,10 @@ export class Scheduler {
     if (!log) return [];
     await log.flush();
     const queued: string[] = [];
-    const apps = (await db
+    const apps = await db
       .select({ id: conversations.id, agentId: conversations.agentId, workspaceId: conversations.workspaceId })
       .from(conversations)
-      .where(and(eq(conversations.status, "deployed"), isNotNull(conversations.agentId)))
-      );
+      .where(and(eq(conversations.status, "deployed"), isNotNull(conversations.agentId)));
     for (const a of apps) {
       if (now - (this.lastHeal.get(a.id) ?? -Infinity) < policy.cooldownMs) continue;
       const m = await log.metrics(a.agentId!, policy.windowMs, now);
@@ -85,12 +84,11 @@ export class Scheduler {
   tick(now = (this.deps.now ?? Date.now)()): Promise<number> {
     const { db } = this.deps;
     return db.tx(async (tx) => {
-      const due = (await tx
+      const due = await tx
         .select({ s: schedules, workspaceId: agents.workspaceId, live: agents.liveVersion })
         .from(schedules)
         .innerJoin(agents, eq(agents.id, schedules.agentId))
-        .where(and(eq(schedules.enabled, true), isNotNull(schedules.nextRunAt), lte(schedules.nextRunAt, now)))
-        );
+        .where(and(eq(schedules.enabled, true), isNotNull(schedules.nextRunAt), lte(schedules.nextRunAt, now)));
       let queued = 0;
       for (const { s, workspaceId, live } of due) {
         let cronNext: number | null;

@@ -11,7 +11,7 @@ import type { AgentRow } from "../agents/view";
 
 /** `policy`: the operator's defaults and maxima (src/agents/limits.ts); the built-in ones when absent. */
 export async function runtimeConfigFor(db: Db, agent: AgentRow, policy?: LimitPolicy): Promise<AgentRuntimeConfig> {
-  const grants = (await db.select().from(agentSecrets).where(eq(agentSecrets.agentId, agent.id)));
+  const grants = await db.select().from(agentSecrets).where(eq(agentSecrets.agentId, agent.id));
   return {
     agentId: agent.id,
     limits: effectiveLimits(agent.limits, policy),

@@ -30,14 +30,13 @@ export function versionView(v: VersionRow, liveVersion: number | null, full = fa
 }
 
 export async function listVersions(db: Db, agentId: string, page: Page) {
-  const rows = (await db
+  const rows = await db
     .select()
     .from(versions)
     .where(and(eq(versions.agentId, agentId), page.cursor ? lt(versions.id, page.cursor) : undefined))
     // Paged by the key it is ordered by: ids are time-sortable and minted with the number.
     .orderBy(desc(versions.id))
-    .limit(page.limit + 1)
-    );
+    .limit(page.limit + 1);
   return pageOf(rows, page.limit, (r) => r.id);
 }
 

@@ -197,13 +197,12 @@ export class InvocationLog {
 
   async list(agentId: string, page: Page) {
     const cursor = page.cursor ? Number(page.cursor.replace(/^inv_/, "")) : null;
-    const rows = (await this.db
+    const rows = await this.db
       .select()
       .from(invocations)
       .where(and(eq(invocations.agentId, agentId), cursor ? lt(invocations.id, cursor) : undefined))
       .orderBy(desc(invocations.id))
-      .limit(page.limit + 1)
-      );
+      .limit(page.limit + 1);
     const p = pageOf(rows, page.limit, (r) => `inv_${r.id}`);
     return {
       data: p.data.map((r) => ({
@@ -225,14 +224,8 @@ export class InvocationLog {
   }
 
   async recentLogs(agentId: string, limit: number) {
-    return (await this.db
-      .select()
-      .from(agentLogs)
-      .where(eq(agentLogs.agentId, agentId))
-      .orderBy(desc(agentLogs.id))
-      .limit(limit)
-      )
-      .map((l) => ({ level: l.level, message: l.message, requestId: l.invocationRequestId, at: iso(l.at) }));
+    const rows = await this.db.select().from(agentLogs).where(eq(agentLogs.agentId, agentId)).orderBy(desc(agentLogs.id)).limit(limit);
+    return rows.map((l) => ({ level: l.level, message: l.message, requestId: l.invocationRequestId, at: iso(l.at) }));
   }
 
   /**

@@ -25,7 +25,7 @@ export async function insertEvent(ex: Tx, e: NewEvent): Promise<JobEventRow> {
 }
 
 export async function listEvents(ex: DbOrTx, jobId: string, afterId = 0): Promise<JobEventRow[]> {
-  return (await ex.select().from(jobEvents).where(and(eq(jobEvents.jobId, jobId), gt(jobEvents.id, afterId))).orderBy(asc(jobEvents.id)));
+  return await ex.select().from(jobEvents).where(and(eq(jobEvents.jobId, jobId), gt(jobEvents.id, afterId))).orderBy(asc(jobEvents.id));
 }
 
 /** In-process fan-out of committed events, keyed by job id. */

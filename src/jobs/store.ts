@@ -1,7 +1,9 @@
 /**
  * Every SQL statement on the jobs table lives here (with events.ts), so a Postgres port
- * touches only this folder. Claims run in an IMMEDIATE transaction and re-check the
- * claimable condition in the UPDATE, so two queues on one file never take the same job.
+ * touches only this folder. Every write runs in a transaction through the write gate
+ * (`db.tx`, BEGIN IMMEDIATE on SQLite); claims re-check the claimable condition in the
+ * UPDATE, so two queues on one file never take the same job. Events written in a
+ * transaction reach this process's listeners once it commits.
  * Writes by a worker are conditioned on its lease, so a worker that lost its lease (it
  * stalled and another took over) cannot overwrite the new owner's state.
  */
@@ -27,36 +29,32 @@ export class JobStore {
 
   /** Jobs waiting or running, counted by kind and status (for the queue-depth metric). */
   async depth(): Promise<{ kind: string; status: string; count: number }[]> {
-    return (await this.db
+    return await this.db
       .select({ kind: jobs.kind, status: jobs.status, count: sql<number>`count(*)` })
       .from(jobs)
       .where(inArray(jobs.status, ["queued", "running"]))
-      .groupBy(jobs.kind, jobs.status)
-      );
+      .groupBy(jobs.kind, jobs.status);
   }
 
   /** An agent's jobs (optionally of one kind), newest first (ids sort by time). */
   async list(filter: { agentId: string; kind?: string; limit?: number }): Promise<JobRow[]> {
     const byAgent = eq(jobs.agentId, filter.agentId);
-    return (await this.db
+    return await this.db
       .select()
       .from(jobs)
       .where(filter.kind ? and(byAgent, eq(jobs.kind, filter.kind)) : byAgent)
       .orderBy(desc(jobs.id))
-      .limit(filter.limit ?? 50)
-      );
+      .limit(filter.limit ?? 50);
   }
 
   /** True when a job tagged with the agent is queued or running. */
   async hasActive(agentId: string): Promise<boolean> {
-    return (
-      (await this.db
-        .select({ id: jobs.id })
-        .from(jobs)
-        .where(and(eq(jobs.agentId, agentId), inArray(jobs.status, ["queued", "running"])))
-        .limit(1)
-        )[0] !== undefined
-    );
+    const rows = await this.db
+      .select({ id: jobs.id })
+      .from(jobs)
+      .where(and(eq(jobs.agentId, agentId), inArray(jobs.status, ["queued", "running"])))
+      .limit(1);
+    return rows.length > 0;
   }
 
   now(): number {
@@ -81,8 +79,7 @@ export class JobStore {
       .insert(jobs)
       .values({ ...row, workspaceId: row.workspaceId ?? null, agentId: row.agentId ?? null, status: "queued", runAt: row.runAt ?? now, createdAt: now, updatedAt: now })
       .onConflictDoNothing()
-      .returning()
-      )[0];
+      .returning())[0];
     if (!inserted) return (await ex.select().from(jobs).where(eq(jobs.id, row.id)).limit(1))[0]!;
     await insertEvent(ex, { jobId: row.id, type: "status", message: "queued", data: { status: "queued" }, at: now });
     return inserted;
@@ -104,11 +101,10 @@ export class JobStore {
     if (kinds.length === 0) return undefined;
     return this.write(async (tx, emit) => {
       const now = this.now();
-      const lost = (await tx
+      const lost = await tx
         .select()
         .from(jobs)
-        .where(and(eq(jobs.status, "running"), lt(jobs.leaseUntil, now), or(gte(jobs.attempts, jobs.maxAttempts), eq(jobs.cancelRequested, true))))
-        );
+        .where(and(eq(jobs.status, "running"), lt(jobs.leaseUntil, now), or(gte(jobs.attempts, jobs.maxAttempts), eq(jobs.cancelRequested, true))));
       for (const j of lost) {
         if (j.cancelRequested) await this.settle(tx, emit, j, "cancelled", {}, { reason: "cancelled; its worker stopped answering" });
         else await this.settle(tx, emit, j, "failed", { failure: { code: "interrupted", message: `worker ${j.leaseOwner} stopped answering (lease expired) during the last attempt (${j.attempts} of ${j.maxAttempts})`, stage: j.stage ?? undefined } });
@@ -120,8 +116,7 @@ export class JobStore {
         .update(jobs)
         .set({ status: "running", attempts: sql`${jobs.attempts} + 1`, leaseOwner: owner, leaseUntil: now + leaseMs, startedAt: sql`coalesce(${jobs.startedAt}, ${now})`, updatedAt: now })
         .where(and(eq(jobs.id, next.id), claimable(now)))
-        .returning()
-        )[0];
+        .returning())[0];
       if (!job) return undefined;
       const takeover = before?.status === "running" ? { takenOverFrom: before.leaseOwner } : {};
       await emit({ jobId: job.id, type: "status", message: "running", data: { status: "running", attempt: job.attempts, worker: owner, ...takeover } });
@@ -146,8 +141,7 @@ export class JobStore {
         .update(jobs)
         .set({ updatedAt: this.now(), ...(progress ? { progress: progress.pct, ...(progress.stage !== undefined ? { stage: progress.stage } : {}) } : {}) })
         .where(and(eq(jobs.id, id), eq(jobs.leaseOwner, owner), eq(jobs.status, "running")))
-        .returning({ id: jobs.id })
-        )[0];
+        .returning({ id: jobs.id }))[0];
       if (held) await emit({ ...event, jobId: id });
     });
   }
@@ -193,11 +187,10 @@ export class JobStore {
     const out = { requeued: [] as string[], failed: [] as string[], cancelled: [] as string[] };
     const prefix = `${workerId}#`;
     await this.write(async (tx, emit) => {
-      const stale = (await tx
+      const stale = await tx
         .select()
         .from(jobs)
-        .where(and(eq(jobs.status, "running"), sql`substr(${jobs.leaseOwner}, 1, ${prefix.length}) = ${prefix}`, sql`${jobs.leaseOwner} <> ${currentOwner}`))
-        );
+        .where(and(eq(jobs.status, "running"), sql`substr(${jobs.leaseOwner}, 1, ${prefix.length}) = ${prefix}`, sql`${jobs.leaseOwner} <> ${currentOwner}`));
       for (const j of stale) {
         const why = `interrupted by restart (attempt ${j.attempts} of ${j.maxAttempts})`;
         if (j.cancelRequested) {

@@ -55,8 +55,7 @@ describe("one owner of agents.status", () => {
       statusWrites(`tx.update(agents)
           .set({ status: agent.liveVersion !== null ? "deployed" : "ready", updatedAt: Date.now() })
           .where(eq(agents.id, agent.id))
-          .run();`),
-    ).toHaveLength(1);
+          .run();`),).toHaveLength(1);
     expect(statusWrites(`const s = "deployed";\ntx.update(agents).set({ latestVersion: n, status, updatedAt: Date.now() }).where(eq(agents.id, agent.id)).run();`)).toHaveLength(1);
     expect(statusWrites(`const row = tx\n  .insert(agents)\n  .values({ id, status: "generating" })`)).toHaveLength(1);
     expect(statusWrites(`sqlite.run("UPDATE agents SET status = 'ready' WHERE id = ?", [id])`)).toHaveLength(1);

@@ -37,13 +37,12 @@ export function apiV1BuildersRoutes(deps: HttpDeps) {
       "",
       async ({ query, principal }) => {
         const page = parsePage(query);
-        const rows = (await deps.db
+        const rows = await deps.db
           .select()
           .from(agents)
           .where(and(eq(agents.workspaceId, principal.workspaceId), page.cursor ? lt(agents.id, page.cursor) : undefined))
           .orderBy(desc(agents.id))
-          .limit(page.limit + 1)
-          );
+          .limit(page.limit + 1);
         const p = pageOf(rows, page.limit, (r) => r.id);
         return { ...ok(await Promise.all(p.data.map((a) => b.view(a)))), next_cursor: p.nextCursor };
       },

@@ -24,7 +24,7 @@ export function metricsRoutes(deps: HttpDeps) {
       const header = request.headers.get("authorization");
       if (!isMetricsToken(header, deps.config.metricsToken)) {
         const principal = await deps.verifier.tokens.verify(header);
-        if (!deps.admin || principal.workspaceId !== (await deps.admin.operatorWorkspaceId()))
+        if (!deps.admin || principal.workspaceId !== await deps.admin.operatorWorkspaceId())
           throw new AppError("forbidden", "Metrics cover every workspace: scraping needs CANTRIP_METRICS_TOKEN or a platform token of the operator's workspace.");
       }
       const { body, contentType } = await deps.metrics.scrape();

@@ -45,13 +45,12 @@ export function v1ValidationRoutes(deps: HttpDeps) {
       "/agents/:agentId/reports",
       async ({ params, principal }) => {
         const agent = await getAgent(deps.db, principal.workspaceId, params.agentId);
-        const rows = (await deps.db
+        const rows = await deps.db
           .select({ number: versions.number, validation: versions.validation, createdAt: versions.createdAt })
           .from(versions)
           .where(and(eq(versions.agentId, agent.id), isNotNull(versions.validation)))
           .orderBy(desc(versions.number))
-          .limit(50)
-          );
+          .limit(50);
         return { data: rows.map((r) => ({ version: r.number, report: r.validation, versionCreatedAt: iso(r.createdAt) })) };
       },
       { detail: { summary: "Validation reports of an agent's versions, newest first", tags: ["validation"] } },
