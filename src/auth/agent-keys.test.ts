@@ -89,6 +89,19 @@ test("a deleted agent's keys stop working on the next call (agent.deleted on the
   expect(await codeOf(() => keys.verify(`Bearer ${key}`, "agent_b"))).toBe("invalid_agent_api_key");
 });
 
+test("a key looked up while the caches are invalidated is answered but not remembered", async () => {
+  const keys = setup();
+  const { key } = await keys.create("ws_1", "agent_a", "k");
+  hashed = 0;
+  const first = keys.verify(`Bearer ${key}`, "agent_a"); // a miss: hashed, the read is under way
+  opened.db.resync(); // an invalidation lands meanwhile
+  expect((await first).agentId).toBe("agent_a");
+  // Not cached: the next call hashes and reads again (a revoke announced meanwhile would count).
+  opened.sqlite.run("UPDATE api_keys SET status = 'revoked'");
+  expect(await codeOf(() => keys.verify(`Bearer ${key}`, "agent_a"))).toBe("agent_api_key_revoked");
+  expect(hashed).toBe(2);
+});
+
 test("a resync empties the caches: the next call reads the database again", async () => {
   const keys = setup();
   const { key } = await keys.create("ws_1", "agent_a", "k");
