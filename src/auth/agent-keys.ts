@@ -5,7 +5,7 @@
  * revoke, rotate and agent deletion invalidate through the change bus before they return, and a warm call does not hash the key (see
  * `hashes` for why that is as safe); lastUsedAt is collected in memory and written in batches.
  */
-import { and, desc, eq, inArray, lt } from "drizzle-orm";
+import { and, desc, eq, inArray, lt, ne } from "drizzle-orm";
 import type { Db, Tx } from "../db";
 import { apiKeys } from "../db/schema";
 import { AppError } from "../errors";
@@ -111,7 +111,9 @@ export class AgentKeys {
     const old = await this.get(workspaceId, agentId, keyId);
     if (old.status === "revoked") throw new AppError("agent_api_key_revoked", "A revoked key cannot be rotated.");
     const created = await this.db.tx(async (tx) => {
-      await tx.update(apiKeys).set({ status: "revoked", revokedAt: Date.now() }).where(eq(apiKeys.id, keyId));
+      // Conditional, so two rotations of one key cannot both issue a successor.
+      const revoked = await tx.update(apiKeys).set({ status: "revoked", revokedAt: Date.now() }).where(and(eq(apiKeys.id, keyId), ne(apiKeys.status, "revoked"))).returning({ id: apiKeys.id });
+      if (!revoked.length) throw new AppError("agent_api_key_revoked", "A revoked key cannot be rotated.");
       tx.publish("key.changed", { keyHashes: [old.keyHash] });
       return this.insert(tx, workspaceId, agentId, old.name, old.type);
     });

@@ -26,10 +26,13 @@ export class Credentials {
 
   async create(workspaceId: string, input: { name: string; value: string; hosts: string[] }): Promise<CredentialRow> {
     const hosts = canonicalHosts(input.hosts);
-    const exists = (await this.db.select({ id: secrets.id }).from(secrets).where(and(eq(secrets.workspaceId, workspaceId), eq(secrets.name, input.name))).limit(1))[0];
-    if (exists) throw new AppError("conflict", `A credential named ${input.name} already exists.`);
     const id = newId("cred");
-    return this.db.tx(async (tx) => (await tx.insert(secrets).values({ id, workspaceId, name: input.name, hosts, ciphertext: this.box.seal(input.value, id) }).returning())[0]!);
+    // The check and the insert in one transaction: two creates of one name cannot both pass.
+    return this.db.tx(async (tx) => {
+      const exists = (await tx.select({ id: secrets.id }).from(secrets).where(and(eq(secrets.workspaceId, workspaceId), eq(secrets.name, input.name))).limit(1))[0];
+      if (exists) throw new AppError("conflict", `A credential named ${input.name} already exists.`);
+      return (await tx.insert(secrets).values({ id, workspaceId, name: input.name, hosts, ciphertext: this.box.seal(input.value, id) }).returning())[0]!;
+    });
   }
 
   async list(workspaceId: string): Promise<CredentialRow[]> {
