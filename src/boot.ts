@@ -135,7 +135,10 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
   checkDataDir(dataDir, logger);
   let opened;
   try {
-    opened = openDatabase(join(dataDir, "cantrip.db"), { warn: (message, fields) => logger.warn(message, fields) });
+    opened = openDatabase(join(dataDir, "cantrip.db"), {
+      warn: (message, fields) => logger.warn(message, fields),
+      onBusError: (e, topic) => logger.error("change bus subscriber failed", { topic, error: (e as Error)?.message ?? String(e) }),
+    });
   } catch (e) {
     throw new StartupError(`cannot open database in ${dataDir}: ${(e as Error).message}`);
   }

@@ -1,6 +1,7 @@
 /**
- * The SQLite driver: the only file that knows `bun:sqlite` and drizzle's bun-sqlite driver
- * (issue 18 swaps in a Postgres twin behind the same `Db`). It opens the one file cantrip
+ * The SQLite driver: with raw.ts (raw statements) and files.ts (offline file tools), the only
+ * code that knows `bun:sqlite` and drizzle's bun-sqlite driver (issue 18 swaps in a Postgres
+ * twin behind the same `Db`). It opens the one file cantrip
  * keeps its state in with two connections: a writer, owned by the write gate (gate.ts),
  * on which every write transaction runs one at a time (`BEGIN IMMEDIATE`); and a reader,
  * refused writes (`PRAGMA query_only`), on which every read outside a transaction runs and
@@ -98,7 +99,16 @@ export const databaseFiles = (file: string) => [file, `${file}-wal`, `${file}-sh
  * file and its -wal/-shm at 0600: SQLite gives the companions the main file's mode, so the
  * main file is created 0600 before SQLite sees it. Looser modes are tightened through `warn`.
  */
-export function openDatabase(file: string, opts: { busyTimeoutMs?: number; warn?: ModeWarning; onBusError?: (e: unknown, topic: string) => void } = {}): OpenedDatabase {
+export function openDatabase(
+  file: string,
+  opts: {
+    /** How long a write waits for another connection's write lock, in ms (default 5000). */
+    busyTimeoutMs?: number;
+    warn?: ModeWarning;
+    /** A bus subscriber threw (default: rethrown asynchronously, to the last-resort handler). */
+    onBusError?: (e: unknown, topic: string) => void;
+  } = {},
+): OpenedDatabase {
   if (file !== ":memory:") {
     ensurePrivateDir(dirname(file), opts.warn);
     databaseFiles(file).forEach((f, i) => ensurePrivateFile(f, opts.warn, { create: i === 0 }));
