@@ -1,0 +1,95 @@
+/**
+ * Hostile model replies (threat model promises 1, 2 and 7: a model's answer is data, it
+ * may not stall the event loop or grow memory without bound). Each reply is the smallest
+ * that broke the old pipeline, sent by the fake model server over real HTTP to a real
+ * server; a bystander (GET /healthz, polled every 25 ms) must keep answering during the
+ * job, and the job must end with a catalogue code.
+ */
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { rawCompletion, startFakeOpenAI, type FakeOpenAI, type RecordedCall, type Step } from "../fakes/fake-openai";
+import { startServer, type TestServer } from "../harness";
+import { leadSpec } from "../fixtures/lead-spec";
+
+const SEED = "Create an API that accepts a lead profile, scores fit, lists missing fields, and returns next actions.";
+const stepOf = (c: RecordedCall) => /\[cantrip:(\w+)\]/.exec(c.system)?.[1] ?? "unknown";
+
+let fake: FakeOpenAI;
+let s: TestServer;
+
+beforeAll(async () => {
+  fake = startFakeOpenAI();
+  s = await startServer({ OPENAI_BASE_URL: fake.url, CANTRIP_MODEL: "fake-model", CANTRIP_MODEL_TIMEOUT_MS: "20000", CANTRIP_MAX_REPAIRS: "0" });
+});
+afterAll(async () => {
+  await s.stop();
+  await fake.stop();
+});
+
+function answer(by: Partial<Record<"plan" | "code" | "repair", Step>>) {
+  fake.respond((call) => by[stepOf(call) as keyof typeof by]);
+}
+
+/** Runs one generation while a bystander polls /v1/health; returns the job and the bystander's worst wait. */
+async function generateWatched(name: string) {
+  let worst = 0;
+  let polling = true;
+  const bystander = (async () => {
+    while (polling) {
+      const t = performance.now();
+      const r = await s.req("/healthz");
+      expect(r.status).toBe(200);
+      await r.arrayBuffer();
+      worst = Math.max(worst, performance.now() - t);
+      await Bun.sleep(25);
+    }
+  })();
+  try {
+    const r = await s.json("/v1/generate", { method: "POST", json: { prompt: SEED, name, autoDeploy: false } });
+    expect(r.status).toBe(202);
+    const jobId = r.body.data.job.id as string;
+    for (const until = Date.now() + 120_000; Date.now() < until; await Bun.sleep(50)) {
+      const j = await s.json(`/v1/generate/${jobId}`);
+      if (["completed", "failed", "cancelled"].includes(j.body.data.status)) return { job: j.body.data, worst };
+    }
+    throw new Error(`job ${jobId} did not finish`);
+  } finally {
+    polling = false;
+    await bystander;
+  }
+}
+
+// Each shape made the old extractor quadratic: 60 000 nested braces (120 kB) held the
+// event loop ~8 s, 40 000 "<think>" openers (280 kB) ~3 s, 40 000 unclosed "```a " fences
+// (200 kB) ~4 s; a 1 MB reply of any of them held it for minutes.
+const stalls: [string, string][] = [
+  ["nested braces that never parse", "{".repeat(60_000) + "}".repeat(60_000)],
+  ["reasoning openers that never close", "<think>".repeat(40_000)],
+  ["code fences with no newline", "```a ".repeat(40_000)],
+];
+
+for (const [what, content] of stalls)
+  test(`a plan reply of ${what} fails the job and the event loop keeps answering`, async () => {
+    answer({ plan: { content } });
+    const { job, worst } = await generateWatched(`Stall ${what}`);
+    expect(job.status).toBe("failed");
+    expect(job.failure.code).toBe("model_output_invalid");
+    expect(worst).toBeLessThan(1000);
+  });
+
+test("a code reply of unclosed reasoning and fences fails the job and the event loop keeps answering", async () => {
+  answer({ plan: { json: leadSpec }, code: { content: "<think>".repeat(40_000) + "```ts\n" } });
+  const { job, worst } = await generateWatched("Stall code fences");
+  expect(job.status).toBe("failed");
+  expect(worst).toBeLessThan(1000);
+});
+
+test("a reply body larger than the model reply limit is cut off on arrival, not buffered whole", async () => {
+  // 48 MiB of content in one chat.completion; the old client read and parsed all of it.
+  const huge = rawCompletion({ content: "x".repeat(48 * 1024 * 1024) });
+  answer({ plan: { raw: huge } });
+  const { job, worst } = await generateWatched("Huge reply");
+  expect(job.status).toBe("failed");
+  expect(job.failure.code).toBe("model_output_invalid");
+  expect(job.failure.message).toMatch(/larger than/);
+  expect(worst).toBeLessThan(1000);
+});
