@@ -11,6 +11,7 @@
  */
 import { checkSchema } from "../lib/json-schema";
 import { newId } from "../lib/ids";
+import { routePathMatches } from "../lib/route-paths";
 import { failureLogs } from "../runtime/failures";
 import type { BackendDescription, BundleRef, EgressEvent, GuestLogLine, GuestRequest, GuestResponse, SandboxRuntime, ScratchWorld } from "../runtime/types";
 import { assertionsOf, type Example, type Expectation, type Spec } from "./spec";
@@ -101,12 +102,7 @@ function parse(res: GuestResponse): unknown {
 }
 
 function routeFor(described: BackendDescription, method: string, path: string) {
-  const clean = path.split("?")[0]!;
-  return described.routes.find((r) => {
-    if (r.method.toUpperCase() !== method.toUpperCase()) return false;
-    const re = new RegExp("^" + r.path.replace(/:[A-Za-z0-9_]+/g, "[^/]+").replace(/\/$/, "") + "/?$");
-    return re.test(clean);
-  });
+  return described.routes.find((r) => r.method.toUpperCase() === method.toUpperCase() && routePathMatches(r.path, path));
 }
 
 /** What validation needs of a spec (a stored spec may lack the newer fields). */
