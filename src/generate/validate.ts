@@ -10,6 +10,7 @@
  * refused something rather than the code, because it goes back to the model.
  */
 import { checkSchema } from "../lib/json-schema";
+import { nestsDeeperThan } from "../lib/json-nesting";
 import { newId } from "../lib/ids";
 import { routePathMatches } from "../lib/route-paths";
 import { failureLogs } from "../runtime/failures";
@@ -92,8 +93,15 @@ function toRequest(r: Example["request"]): GuestRequest {
   };
 }
 
+/** Levels of JSON a response may nest to be read as JSON; deeper text stays text (it overflows the stack when re-serialised into the report). */
+const MAX_BODY_DEPTH = 64;
+
+/** Issues of the declared output schema quoted per check (the rest are counted). */
+const MAX_SCHEMA_ISSUES = 20;
+
 function parse(res: GuestResponse): unknown {
   const text = new TextDecoder().decode(res.body);
+  if (nestsDeeperThan(text, MAX_BODY_DEPTH)) return text;
   try {
     return JSON.parse(text);
   } catch {
@@ -176,7 +184,9 @@ async function runChecks(runtime: SandboxRuntime, ref: BundleRef, world: Scratch
       }
       const route = routeFor(described, req.method, ex.request.path);
       if (res.status >= 200 && res.status < 300 && route?.output) {
-        for (const i of checkSchema(route.output, body)) c.errors.push(`output ${i.path} ${i.message} (declared output schema)`);
+        const issues = checkSchema(route.output, body);
+        for (const i of issues.slice(0, MAX_SCHEMA_ISSUES)) c.errors.push(`output ${i.path} ${i.message} (declared output schema)`);
+        if (issues.length > MAX_SCHEMA_ISSUES) c.errors.push(`output: ${issues.length - MAX_SCHEMA_ISSUES} more issue(s) against the declared output schema`);
       }
       const unused = (ex.upstream ?? []).filter((_f, i) => !c.upstream?.some((u) => u.fixture === i));
       if (unused.length && c.errors.length) c.errors.push(`the example's upstream fixture(s) were never requested: ${unused.map((f) => `${f.request.method.toUpperCase()} ${f.host}${f.request.path}`).join("; ")}`);

@@ -118,3 +118,23 @@ test("a route path that is a catastrophic regex, with a matching example, does n
   expect(["completed", "failed"]).toContain(job.status);
   expect(worst).toBeLessThan(1000);
 });
+
+// The described output schema is the backend's (the model's) too, and validation checked
+// each example's body against it on the host: a `pattern` became a RegExp (each test
+// backtracks until JavaScriptCore's limit, ~330 ms), and the check had no bound on
+// schema × body work (an enum of 20 000 values against 20 000 strings is 4·10^8
+// JSON.stringify calls). Measured on the old code: 60 strings against "^(a*)*b$" held the
+// event loop ~20 s.
+const schemaCases: [string, string, string][] = [
+  ["a backtracking pattern on every item", `{ type: "array", items: { type: "string", pattern: "^(a*)*b$" } }`, `Array.from({ length: 60 }, () => "a".repeat(30))`],
+  ["a 20 000-value enum against 20 000 items", `{ type: "array", items: { enum: Array.from({ length: 20000 }, (_, i) => i) } }`, `Array.from({ length: 20000 }, () => "x")`],
+];
+for (const [what, schema, body] of schemaCases)
+  test(`a declared output schema with ${what} does not stall validation`, async () => {
+    const spec = { ...leadSpec, examples: [{ name: "probe", request: { method: "POST", path: "/", body: {} }, expect: { status: 200 } }], invalidInputs: [] };
+    const code = `import { defineBackend } from "cantrip";\nexport default defineBackend({ routes: { "POST /": { output: ${schema} as any, handle: () => ${body} } } });\n`;
+    answer({ plan: { json: spec }, code: { content: "```ts\n" + code + "```" } });
+    const { job, worst } = await generateWatched(`Schema ${what}`);
+    expect(["completed", "failed"]).toContain(job.status);
+    expect(worst).toBeLessThan(1000);
+  });
