@@ -50,10 +50,10 @@ export const Example = T.Object({
     rawBody: T.Optional(T.String({ description: "the exact body text as callers send it, for non-JSON formats, e.g. 'command=%2Fweather&text=94070' (instead of body)" })),
   }),
   /** Upstream fixtures: the only answers outbound requests get while this example runs. */
-  upstream: T.Optional(T.Array(Fixture)),
+  upstream: T.Optional(T.Array(Fixture, { maxItems: 20 })),
   expect: T.Object({
     status: T.Integer({ minimum: 100, maximum: 599 }),
-    assertions: T.Optional(T.Array(Expectation, { description: "checks on the JSON response body" })),
+    assertions: T.Optional(T.Array(Expectation, { maxItems: 50, description: "checks on the JSON response body" })),
   }),
 });
 
@@ -76,8 +76,10 @@ export const Spec = T.Object({
   secrets: T.Array(T.Object({ name: T.String(), host: T.String(), purpose: T.String() })),
   storage: T.Union([T.String(), T.Null()]),
   schedule: T.Union([T.String(), T.Null()]),
-  examples: T.Array(Example, { minItems: 1 }),
-  invalidInputs: T.Array(T.Object({ name: T.String(), request: Example.properties.request, expectStatus: T.Integer() })),
+  // The bounds keep validation's work and report in proportion (each example is a sandbox
+  // call whose response the report quotes): a plan needs a few per route, not thousands.
+  examples: T.Array(Example, { minItems: 1, maxItems: 100 }),
+  invalidInputs: T.Array(T.Object({ name: T.String(), request: Example.properties.request, expectStatus: T.Integer() }), { maxItems: 100 }),
 });
 
 export type Spec = Static<typeof Spec>;

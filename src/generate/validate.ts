@@ -53,6 +53,26 @@ export function getPath(value: unknown, path: string): { found: boolean; value: 
   return { found: true, value: cur };
 }
 
+/**
+ * A value as quoted in a check's error: its JSON text, cut at 300 characters. The plan
+ * decides how many assertions quote a value and the backend how large it is; quoted whole,
+ * 40 assertions on a 2 MB body put 80 MB into the report and stalled the loop for seconds.
+ */
+function quote(value: unknown): string {
+  const t = JSON.stringify(value) ?? String(value);
+  return t.length > 300 ? `${t.slice(0, 300)}… (${t.length} characters)` : t;
+}
+
+/** Characters of a response body a check keeps in the report (stored with the job and the version). */
+const MAX_KEPT_RESPONSE_CHARS = 64 * 1024;
+
+/** The body as the report keeps it: whole when small, else an excerpt of its JSON text. */
+function kept(body: unknown): unknown {
+  const t = typeof body === "string" ? body : JSON.stringify(body);
+  if (t === undefined || t.length <= MAX_KEPT_RESPONSE_CHARS) return body;
+  return `${t.slice(0, MAX_KEPT_RESPONSE_CHARS)}… (${t.length} characters; cut for the report)`;
+}
+
 export function checkExpectation(body: unknown, e: Expectation): string | null {
   const { found, value } = getPath(body, e.path);
   const where = e.path || "(body)";
@@ -63,13 +83,13 @@ export function checkExpectation(body: unknown, e: Expectation): string | null {
     const ok = e.type === t || (e.type === "integer" && Number.isInteger(value)) || (e.type === "number" && typeof value === "number");
     if (!ok) return `${where} should be ${e.type}, got ${t}`;
   }
-  if (e.equals !== undefined && JSON.stringify(value) !== JSON.stringify(e.equals)) return `${where} should equal ${JSON.stringify(e.equals)}, got ${JSON.stringify(value)}`;
+  if (e.equals !== undefined && JSON.stringify(value) !== JSON.stringify(e.equals)) return `${where} should equal ${quote(e.equals)}, got ${quote(value)}`;
   if (e.contains !== undefined) {
     const has = Array.isArray(value) ? value.some((v) => JSON.stringify(v) === JSON.stringify(e.contains)) : typeof value === "string" && value.includes(String(e.contains));
-    if (!has) return `${where} should contain ${JSON.stringify(e.contains)}, got ${JSON.stringify(value)}`;
+    if (!has) return `${where} should contain ${quote(e.contains)}, got ${quote(value)}`;
   }
-  if (e.gte !== undefined && !(typeof value === "number" && value >= e.gte)) return `${where} should be >= ${e.gte}, got ${JSON.stringify(value)}`;
-  if (e.lte !== undefined && !(typeof value === "number" && value <= e.lte)) return `${where} should be <= ${e.lte}, got ${JSON.stringify(value)}`;
+  if (e.gte !== undefined && !(typeof value === "number" && value >= e.gte)) return `${where} should be >= ${e.gte}, got ${quote(value)}`;
+  if (e.lte !== undefined && !(typeof value === "number" && value <= e.lte)) return `${where} should be <= ${e.lte}, got ${quote(value)}`;
   return null;
 }
 
@@ -175,7 +195,7 @@ async function runChecks(runtime: SandboxRuntime, ref: BundleRef, world: Scratch
     if (res) {
       const body = parse(res);
       c.status = res.status;
-      c.response = body;
+      c.response = kept(body);
       responses.set(raw.name, { status: res.status, body });
       if (res.status !== ex.expect.status) c.errors.push(`expected status ${ex.expect.status}, got ${res.status}`);
       for (const p of assertionsOf(ex)) {
@@ -211,7 +231,7 @@ async function runChecks(runtime: SandboxRuntime, ref: BundleRef, world: Scratch
     const res = await call(runtime, ref, req, c, world);
     if (res) {
       c.status = res.status;
-      c.response = parse(res);
+      c.response = kept(parse(res));
       if (res.status !== probe.expectStatus) c.errors.push(`invalid input should be rejected with ${probe.expectStatus}, got ${res.status}`);
     }
     c.ok = c.errors.length === 0;
@@ -261,7 +281,7 @@ export function describeFailures(report: ValidationReport): string {
   return report.checks
     .filter((c) => !c.ok)
     .map((c) => {
-      const req = c.request ? ` ${c.request.method} ${c.request.path}${c.request.body !== undefined ? " body=" + JSON.stringify(c.request.body) : ""}` : "";
+      const req = c.request ? ` ${c.request.method} ${c.request.path}${c.request.body !== undefined ? " body=" + quote(c.request.body) : ""}` : "";
       const got = c.status !== undefined ? `\n  got status ${c.status}, body ${JSON.stringify(c.response)?.slice(0, 600)}` : "";
       const env = c.environment?.length
         ? `\n  sandbox environment (not the code itself): ${c.environment.join("\n    ")}\n    During validation outbound requests are answered only by the example's upstream fixtures; call exactly the fixture's method, host, path and headers.`

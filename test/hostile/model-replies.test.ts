@@ -138,3 +138,46 @@ for (const [what, schema, body] of schemaCases)
     expect(["completed", "failed"]).toContain(job.status);
     expect(worst).toBeLessThan(1000);
   });
+
+// A plan multiplies what the backend returns: each failing assertion quoted the whole
+// value it looked at, and a reference spliced into a string copies the earlier response
+// once per occurrence. Measured on the old code with a 2 MB response: 40 assertions on
+// the body put 80 MB of text into the job's report (stored and served with the job), and
+// 300 references in one string built a 600 MB request in the host process; a thousand
+// assertions or references against a 5 MB response (the default response limit) are
+// gigabytes, past what a laptop survives.
+const bigBackend = `import { defineBackend } from "cantrip";
+export default defineBackend({ routes: {
+  "GET /big": () => ({ s: "x".repeat(2 * 1024 * 1024) }),
+  "POST /echo": async (input: any) => ({ got: typeof input?.s === "string" ? input.s.length : null }),
+} });
+`;
+test("assertions on a large response are quoted as excerpts: the job's report stays small", async () => {
+  const assertions = Array.from({ length: 40 }, () => ({ path: "", equals: 0 }));
+  const spec = { ...leadSpec, routes: [{ method: "GET", path: "/big", summary: "big" }], examples: [{ name: "big", request: { method: "GET", path: "/big" }, expect: { status: 200, assertions } }], invalidInputs: [] };
+  answer({ plan: { json: spec }, code: { content: "```ts\n" + bigBackend + "```" } });
+  const { job, worst } = await generateWatched("Assertion amplifier");
+  expect(job.status).toBe("failed");
+  expect(job.failure.code).toBe("validation_failed");
+  expect(worst).toBeLessThan(1000);
+  expect(JSON.stringify(s.app.internals.queue.events(job.id)).length).toBeLessThan(1024 * 1024);
+});
+
+test("references that would copy a large response many times fail the example as a plan error", async () => {
+  const spec = {
+    ...leadSpec,
+    routes: [{ method: "GET", path: "/big", summary: "big" }],
+    examples: [
+      { name: "big", request: { method: "GET", path: "/big" }, expect: { status: 200 } },
+      { name: "amp", request: { method: "POST", path: "/echo", body: { s: "{{examples.big.body.s}}".repeat(300) } }, expect: { status: 200 } },
+    ],
+    invalidInputs: [],
+  };
+  answer({ plan: { json: spec }, code: { content: "```ts\n" + bigBackend + "```" } });
+  const { job, worst } = await generateWatched("Reference amplifier");
+  expect(job.status).toBe("failed");
+  expect(worst).toBeLessThan(1000);
+  const events = JSON.stringify(s.app.internals.queue.events(job.id));
+  expect(events.length).toBeLessThan(1024 * 1024);
+  expect(events).toContain("plan error: the references in this example expand to more than");
+});
