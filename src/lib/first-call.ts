@@ -62,7 +62,9 @@ export function sampleOf(schema: unknown, depth = 0): unknown {
       if (s.format === "email") return "ada@example.com";
       if (s.format === "date-time") return "2026-01-01T00:00:00Z";
       if (s.format === "uri") return "urn:example:1"; // a valid URI that names no server
-      return "example".padEnd(s.minLength ?? 0, "x");
+      // The schema is the backend's (a model's): minLength 1e9 would allocate a gigabyte in
+      // the CLI or the dashboard tab, so the sample stops at 1024 characters.
+      return "example".padEnd(Math.min(typeof s.minLength === "number" ? s.minLength : 0, 1024), "x");
     default:
       return {};
   }
