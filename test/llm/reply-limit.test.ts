@@ -56,3 +56,16 @@ test("an SSE stream that never ends is cut at the limit too", async () => {
   expect(err.code).toBe("model_output_invalid");
   expect(deltas.reduce((a, b) => a + b, 0)).toBeLessThan(MODEL_REPLY_MAX_BYTES);
 });
+
+test("a model server's long error text reaches logs and the failure as an excerpt", async () => {
+  const { setup, rejection: reject } = await import("./setup");
+  const { fake, llm } = setup({ maxRetries: 1 });
+  const long = "E".repeat(1_000_000);
+  fake.script({ status: 503, message: long }, { raw: { body: JSON.stringify({ error: { message: long, code: 503 } }) } });
+  const calls: { error?: string }[] = [];
+  const err = await reject(llm.text({ system: "s", messages: [{ role: "user", content: "go" }], onCall: (c) => calls.push(c) }));
+  expect(err.code).toBe("model_unavailable");
+  expect(calls).toHaveLength(2);
+  for (const c of calls) expect(c.error!.length).toBeLessThan(1000);
+  expect(err.message.length).toBeLessThan(1000);
+});
