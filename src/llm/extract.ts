@@ -103,6 +103,13 @@ interface Budget {
   left: number;
 }
 
+/**
+ * JSON objects one extraction collects: a real reply holds a handful (a sketch, a sample,
+ * the answer). Each candidate is schema-checked by the caller, so "{}{}{}…" (2 million in
+ * 4 MB) held the event loop 13 s; the search stops at this many.
+ */
+const MAX_CANDIDATES = 100;
+
 /** JSON an answer may nest (a spec is about five levels); deeper candidates are refused before parsing. */
 const MAX_DEPTH = 64;
 
@@ -134,6 +141,7 @@ function objectsIn(c: string, found: unknown[], budget: Budget): string | undefi
   let from = 0;
   let error: string | undefined;
   for (let span = balancedObject(c, from, budget); span; span = balancedObject(c, from, budget)) {
+    if (found.length >= MAX_CANDIDATES) return error ?? `the reply holds more than ${MAX_CANDIDATES} JSON objects`;
     const candidate = c.slice(span.start, span.end);
     budget.left -= candidate.length;
     try {

@@ -68,6 +68,8 @@ const stalls: [string, string][] = [
   ["nested braces that never parse", "{".repeat(60_000) + "}".repeat(60_000)],
   ["reasoning openers that never close", "<think>".repeat(40_000)],
   ["code fences with no newline", "```a ".repeat(40_000)],
+  // Each JSON object found was schema-checked: two million "{}" (4 MB) held the loop ~13 s.
+  ["two million empty objects", "{}".repeat(2_000_000)],
   // Held before too (kept as a guard): valid JSON a million levels deep parses in 90 ms and overflows the stack when cloned.
   ["JSON nested a million levels deep", '{"a":'.repeat(1_000_000) + "1" + "}".repeat(1_000_000)],
 ];
