@@ -36,7 +36,7 @@ test("hostile schemas are bounded: nested anyOf stops at the step budget with an
   expect(checkSchema({ type: "string", pattern: "^(a*)*b$" }, "a".repeat(40))).toEqual([]);
   const big = { type: "array", items: { enum: Array.from({ length: 20_000 }, (_, i) => i) } };
   const many = checkSchema(big, Array.from({ length: 20_000 }, () => "x"));
-  expect(many).toHaveLength(20_000);
+  expect(many).toHaveLength(1000); // MAX_ISSUES
   expect(many[0]!.message.length).toBeLessThan(260);
   expect(checkSchema(big, [1, 19_999])).toEqual([]);
 });

@@ -9,7 +9,7 @@
  * expression backtracks on the event loop: "^(a*)*b$" costs ~330 ms per string in
  * JavaScriptCore), `enum` and `const` are compared through a set built once per schema and
  * one serialisation per value, and the whole check stops after CHECK_BUDGET steps with an
- * issue saying so (anyOf nests, and schema × value is a product).
+ * issue saying so (anyOf nests, and schema × value is a product) or after MAX_ISSUES issues.
  */
 export interface SchemaIssue {
   path: string;
@@ -30,8 +30,11 @@ function matchesType(v: unknown, t: string): boolean {
   return actual === t || (t === "number" && actual === "integer");
 }
 
+/** Issues one check lists; past them it stops (the caller quotes a few anyway). */
+export const MAX_ISSUES = 1000;
+
 /** Steps one check may take (a step: one schema node applied to one value). */
-export const CHECK_BUDGET = 200_000;
+export const CHECK_BUDGET = 1_000_000;
 
 /** The state one check shares across its recursion. */
 interface CheckRun {
@@ -76,7 +79,7 @@ export function checkSchema(schema: unknown, value: unknown, path = "", out: Sch
 }
 
 function walk(schema: unknown, value: unknown, path: string, out: SchemaIssue[], depth: number, run: CheckRun): SchemaIssue[] {
-  if (depth > 64 || !schema || typeof schema !== "object") return out;
+  if (depth > 64 || !schema || typeof schema !== "object" || out.length >= MAX_ISSUES) return out;
   if (--run.left < 0) {
     run.exhausted = true;
     return out;
