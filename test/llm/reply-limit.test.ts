@@ -69,3 +69,16 @@ test("a model server's long error text reaches logs and the failure as an excerp
   for (const c of calls) expect(c.error!.length).toBeLessThan(1000);
   expect(err.message.length).toBeLessThan(1000);
 });
+
+test("a gzip bomb (64 KB on the wire, 64 MB inflated) is cut at the limit as it inflates", async () => {
+  const { setup, rejection: reject } = await import("./setup");
+  const { rawCompletion } = await import("../fakes/fake-openai");
+  const { fake, llm } = setup({ maxRetries: 0 });
+  const raw = rawCompletion({ content: "x".repeat(64 * 1024 * 1024) });
+  const body = Bun.gzipSync(new TextEncoder().encode(raw.body as string));
+  expect(body.byteLength).toBeLessThan(MODEL_REPLY_MAX_BYTES / 8);
+  fake.script({ raw: { headers: { "content-type": "application/json", "content-encoding": "gzip" }, body } });
+  const err = await reject(llm.text({ system: "s", messages: [{ role: "user", content: "go" }] }));
+  expect(err.code).toBe("model_output_invalid");
+  expect(err.details.reason).toBe("too_large");
+});
