@@ -63,7 +63,7 @@ function quote(value: unknown): string {
   return t.length > 300 ? `${t.slice(0, 300)}… (${t.length} characters)` : t;
 }
 
-/** Characters of a response body a check keeps in the report (stored with the job and the version). */
+/** Characters of a request or response body a check keeps in the report (stored with the job and the version). */
 const MAX_KEPT_RESPONSE_CHARS = 64 * 1024;
 
 /** The body as the report keeps it: whole when small, else an excerpt of its JSON text. */
@@ -189,7 +189,7 @@ async function runChecks(runtime: SandboxRuntime, ref: BundleRef, world: Scratch
       continue;
     }
     const req = toRequest(ex.request);
-    c.request = { method: req.method, path: ex.request.path, body: ex.request.rawBody ?? ex.request.body };
+    c.request = { method: req.method, path: ex.request.path, body: kept(ex.request.rawBody ?? ex.request.body) };
     world.useFixtures(ex.upstream ?? []);
     const res = await call(runtime, ref, req, c, world);
     if (res) {
@@ -226,7 +226,7 @@ async function runChecks(runtime: SandboxRuntime, ref: BundleRef, world: Scratch
       continue;
     }
     const req = toRequest(request);
-    c.request = { method: req.method, path: request.path, body: request.rawBody ?? request.body };
+    c.request = { method: req.method, path: request.path, body: kept(request.rawBody ?? request.body) };
     world.useFixtures([]);
     const res = await call(runtime, ref, req, c, world);
     if (res) {
