@@ -13,6 +13,12 @@ import { leadSpec } from "../fixtures/lead-spec";
 const SEED = "Create an API that accepts a lead profile, scores fit, lists missing fields, and returns next actions.";
 const stepOf = (c: RecordedCall) => /\[cantrip:(\w+)\]/.exec(c.system)?.[1] ?? "unknown";
 
+/**
+ * The bystander's worst wait that still counts as served (generous: the machine is shared,
+ * and the old code's stalls measured 3 s to 85 s).
+ */
+const BYSTANDER_BOUND_MS = 2000;
+
 let fake: FakeOpenAI;
 let s: TestServer;
 
@@ -80,14 +86,14 @@ for (const [what, content] of stalls)
     const { job, worst } = await generateWatched(`Stall ${what}`);
     expect(job.status).toBe("failed");
     expect(job.failure.code).toBe("model_output_invalid");
-    expect(worst).toBeLessThan(1000);
+    expect(worst).toBeLessThan(BYSTANDER_BOUND_MS);
   });
 
 test("a code reply of unclosed reasoning and fences fails the job and the event loop keeps answering", async () => {
   answer({ plan: { json: leadSpec }, code: { content: "<think>".repeat(40_000) + "```ts\n" } });
   const { job, worst } = await generateWatched("Stall code fences");
   expect(job.status).toBe("failed");
-  expect(worst).toBeLessThan(1000);
+  expect(worst).toBeLessThan(BYSTANDER_BOUND_MS);
 });
 
 test("a reply body larger than the model reply limit is cut off on arrival, not buffered whole", async () => {
@@ -98,7 +104,7 @@ test("a reply body larger than the model reply limit is cut off on arrival, not 
   expect(job.status).toBe("failed");
   expect(job.failure.code).toBe("model_output_invalid");
   expect(job.failure.message).toMatch(/larger than/);
-  expect(worst).toBeLessThan(1000);
+  expect(worst).toBeLessThan(BYSTANDER_BOUND_MS);
 });
 
 // The model writes both the route table and the examples. Validation matched each example
@@ -118,7 +124,7 @@ test("a route path that is a catastrophic regex, with a matching example, does n
   answer({ plan: { json: spec }, code: { content: "```ts\n" + code + "```" } });
   const { job, worst } = await generateWatched("Regex route");
   expect(["completed", "failed"]).toContain(job.status);
-  expect(worst).toBeLessThan(1000);
+  expect(worst).toBeLessThan(BYSTANDER_BOUND_MS);
 });
 
 // The described output schema is the backend's (the model's) too, and validation checked
@@ -138,7 +144,7 @@ for (const [what, schema, body] of schemaCases)
     answer({ plan: { json: spec }, code: { content: "```ts\n" + code + "```" } });
     const { job, worst } = await generateWatched(`Schema ${what}`);
     expect(["completed", "failed"]).toContain(job.status);
-    expect(worst).toBeLessThan(1000);
+    expect(worst).toBeLessThan(BYSTANDER_BOUND_MS);
   });
 
 // A plan multiplies what the backend returns: each failing assertion quoted the whole
@@ -161,7 +167,7 @@ test("assertions on a large response are quoted as excerpts: the job's report st
   const { job, worst } = await generateWatched("Assertion amplifier");
   expect(job.status).toBe("failed");
   expect(job.failure.code).toBe("validation_failed");
-  expect(worst).toBeLessThan(1000);
+  expect(worst).toBeLessThan(BYSTANDER_BOUND_MS);
   expect(JSON.stringify(s.app.internals.queue.events(job.id)).length).toBeLessThan(1024 * 1024);
 });
 
@@ -178,7 +184,7 @@ test("references that would copy a large response many times fail the example as
   answer({ plan: { json: spec }, code: { content: "```ts\n" + bigBackend + "```" } });
   const { job, worst } = await generateWatched("Reference amplifier");
   expect(job.status).toBe("failed");
-  expect(worst).toBeLessThan(1000);
+  expect(worst).toBeLessThan(BYSTANDER_BOUND_MS);
   const events = JSON.stringify(s.app.internals.queue.events(job.id));
   expect(events.length).toBeLessThan(1024 * 1024);
   expect(events).toContain("plan error: the references in this example expand to more than");
