@@ -98,7 +98,7 @@ export class Turns {
     }
     // A name the user gave stays; the one derived from the prompt at creation gives way to the model's suggestion.
     const derived = !c.name || c.name === nameFromPrompt(c.prompt);
-    const name = (derived && intake.name?.trim()) || c.name || nameFromPrompt(c.prompt);
+    const name = (derived && suggestedName(intake.name)) || c.name || nameFromPrompt(c.prompt);
     if (!intake.ready && intake.asks.length) {
       if (c.rounds + 1 > this.deps.maxRounds) throw new AppError("invalid_state", `The builder still had questions after ${this.deps.maxRounds} rounds; start again with a more detailed prompt.`);
       this.update(c.id, {
@@ -318,3 +318,13 @@ export class Turns {
   }
 }
 
+/**
+ * The model's suggested agent name when it passes the rule a caller's name passes (2 to 120
+ * characters, src/http/schemas.ts), with control characters removed; else undefined. The
+ * model's reply is data: a 100 000-character name with escapes would otherwise become the
+ * agent's name in every listing.
+ */
+export function suggestedName(name: string | undefined): string | undefined {
+  const clean = name?.replace(/[\u0000-\u001f\u007f-\u009f]/g, " ").replace(/\s+/g, " ").trim();
+  return clean && clean.length >= 2 && clean.length <= 120 ? clean : undefined;
+}

@@ -90,3 +90,22 @@ test("self-heal evidence names the route a failing call matched, never the calle
   expect(prompts).not.toContain("IGNORE-THE-SPEC");
   expect(prompts).not.toContain("nowhere-");
 });
+
+// The agent name a builder model suggests skipped the rule callers' names pass (2-120
+// characters). Measured on the old code: the agent was named with all 100 000 characters.
+test("a builder model's suggested name is used only when it passes the name rule", async () => {
+  fake.respond((call) => {
+    const kind = step(call);
+    if (kind === "ask") return { json: { ready: false, message: "Which region?", asks: [{ id: "r", kind: "text", question: "Which region?" }], facts: {}, name: "N\u001b[2J" + "x".repeat(100_000) } };
+    return undefined;
+  });
+  const r = await s.json("/api/v1/builder-agents", { method: "POST", json: { prompt: todoPrompt } });
+  let conv: any;
+  for (const end = Date.now() + 30_000; Date.now() < end; await Bun.sleep(50)) {
+    conv = (await s.json(`/api/v1/builder-agents/${r.body.data.uuid}`)).body.data;
+    if (conv.status !== "processing") break;
+  }
+  expect(conv.status).toBe("gathering");
+  expect(conv.name.length).toBeLessThanOrEqual(120);
+  expect(conv.name).not.toContain("\u001b");
+});
