@@ -72,7 +72,8 @@ export const Spec = T.Object({
   rules: T.Array(T.String(), { description: "business rules, constants and formulas the code must follow exactly (rates, thresholds, scoring)" }),
   validationRules: T.Array(T.String()),
   failureBehavior: T.Array(T.String()),
-  externalHosts: T.Array(T.String()),
+  // They become the agent's allowed hosts when the version is saved: the same bounds as a caller's allowedHosts (src/http/schemas.ts).
+  externalHosts: T.Array(T.String({ minLength: 1, maxLength: 253 }), { maxItems: 50 }),
   secrets: T.Array(T.Object({ name: T.String(), host: T.String(), purpose: T.String() })),
   storage: T.Union([T.String(), T.Null()]),
   schedule: T.Union([T.String(), T.Null()]),

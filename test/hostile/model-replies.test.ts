@@ -189,3 +189,16 @@ test("references that would copy a large response many times fail the example as
   expect(events.length).toBeLessThan(1024 * 1024);
   expect(events).toContain("plan error: the references in this example expand to more than");
 });
+
+// A plan's externalHosts become the agent's allowed hosts when the version is saved, and
+// skipped the bounds a caller's allowedHosts pass (50 entries of at most 253 characters);
+// every guest fetch then parses each of them on the host. Measured on the old code: a plan
+// with 5000 hosts was accepted and the job went on to code and validation with them.
+test("a plan's external hosts pass the same bounds as a caller's allowed hosts", async () => {
+  const spec = { ...leadSpec, externalHosts: Array.from({ length: 5000 }, (_, i) => `h${i}.example.com`) };
+  answer({ plan: { json: spec }, code: { content: "```ts\nexport default 1;\n```" } });
+  const { job } = await generateWatched("Many hosts");
+  expect(job.status).toBe("failed");
+  expect(job.failure.code).toBe("model_output_invalid");
+  expect(job.failure.message).toContain("externalHosts");
+});
