@@ -82,3 +82,12 @@ test("a gzip bomb (64 KB on the wire, 64 MB inflated) is cut at the limit as it 
   expect(err.code).toBe("model_output_invalid");
   expect(err.details.reason).toBe("too_large");
 });
+
+test("an ordinary gzip-encoded reply still reads through the limit", async () => {
+  const { setup } = await import("./setup");
+  const { rawCompletion } = await import("../fakes/fake-openai");
+  const { fake, llm } = setup({ maxRetries: 0 });
+  const raw = rawCompletion({ content: "hello from gzip" });
+  fake.script({ raw: { headers: { "content-type": "application/json", "content-encoding": "gzip" }, body: Bun.gzipSync(new TextEncoder().encode(raw.body as string)) } });
+  expect(await llm.text({ system: "s", messages: [{ role: "user", content: "go" }] })).toBe("hello from gzip");
+});
