@@ -6,7 +6,8 @@
  *   that carries the next turn, so a restart mid-turn resumes from the queue.
  */
 import { and, desc, eq, lt, or } from "drizzle-orm";
-import type { Db } from "../db";
+import type { Db, DbOrTx } from "../db";
+import type { JobFailureCode } from "../jobs";
 import { conversations } from "../db/schema";
 import { AppError } from "../errors";
 import { newId } from "../lib/ids";
@@ -162,6 +163,22 @@ export class Conversations {
         .get();
     });
   }
+}
+
+/**
+ * Ends a conversation that is `processing` but whose turn can no longer run: its job's
+ * last attempt was stopped (timeout, cancel, shutdown) or the job is gone. It becomes
+ * `failed` with `code` and `message`, so callers polling it stop waiting; a conversation in
+ * any other state is left alone. Returns true when it changed one.
+ */
+export function abandonConversation(db: DbOrTx, conversationId: string, code: JobFailureCode, message: string): boolean {
+  const c = db.select().from(conversations).where(eq(conversations.id, conversationId)).get();
+  if (!c || c.status !== "processing") return false;
+  db.update(conversations)
+    .set({ status: "failed", message: `The build failed: ${message}`, failure: { code, message }, history: [...c.history, entry("builder", "failed", message)], updatedAt: Date.now() })
+    .where(eq(conversations.id, c.id))
+    .run();
+  return true;
 }
 
 export function entry(role: HistoryEntry["role"], kind: string, message: string, data?: unknown): HistoryEntry {

@@ -51,6 +51,11 @@ function failureCode(e: unknown): JobFailureCode {
 export class Turns {
   constructor(private deps: TurnDeps) {}
 
+  /** The database the turns write (for the job kind's last-attempt handling). */
+  get db() {
+    return this.deps.db;
+  }
+
   async run(conversationId: string, action: string, ctx: PipelineContext): Promise<void> {
     const c = this.load(conversationId);
     if (c.status !== "processing") return; // a retried job whose turn already finished
