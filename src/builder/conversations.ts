@@ -8,7 +8,8 @@
 import { and, desc, eq, lt, or } from "drizzle-orm";
 import type { Db, DbOrTx } from "../db";
 import type { JobFailureCode } from "../jobs";
-import { conversations } from "../db/schema";
+import { agents, conversations } from "../db/schema";
+import { markFailed } from "../agents/lifecycle";
 import { AppError } from "../errors";
 import { newId } from "../lib/ids";
 import { nameFromPrompt } from "./intake";
@@ -168,8 +169,9 @@ export class Conversations {
 /**
  * Ends a conversation that is `processing` but whose turn can no longer run: its job's
  * last attempt was stopped (timeout, cancel, shutdown) or the job is gone. It becomes
- * `failed` with `code` and `message`, so callers polling it stop waiting; a conversation in
- * any other state is left alone. Returns true when it changed one.
+ * `failed` with `code` and `message`, so callers polling it stop waiting, and so does the
+ * agent its build was generating; a conversation in any other state is left alone. Returns
+ * true when it changed one.
  */
 export function abandonConversation(db: DbOrTx, conversationId: string, code: JobFailureCode, message: string): boolean {
   const c = db.select().from(conversations).where(eq(conversations.id, conversationId)).get();
@@ -178,6 +180,11 @@ export function abandonConversation(db: DbOrTx, conversationId: string, code: Jo
     .set({ status: "failed", message: `The build failed: ${message}`, failure: { code, message }, history: [...c.history, entry("builder", "failed", message)], updatedAt: Date.now() })
     .where(eq(conversations.id, c.id))
     .run();
+  // The agent its build was generating is not left "generating" either (a live one keeps serving).
+  if (c.agentId) {
+    const a = db.select({ status: agents.status }).from(agents).where(eq(agents.id, c.agentId)).get();
+    if (a && ["generating", "validating"].includes(a.status)) markFailed(db, c.agentId, { code, message });
+  }
   return true;
 }
 

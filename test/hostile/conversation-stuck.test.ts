@@ -75,3 +75,35 @@ test("a conversation whose running turn is cancelled ends failed at once (no res
     await s.stop();
   }
 });
+
+test("cancelling a turn mid-build also settles the agent it was generating", async () => {
+  const { todoSpec } = await import("../fixtures/scratch-backends");
+  fake.respond((call) => {
+    const step = /\[cantrip:(\w+)\]/.exec(call.system)?.[1];
+    if (step === "ask") return { json: { ready: true, message: "Clear.", asks: [], facts: {}, name: "Cancelled Build" } };
+    if (step === "plan") return { json: todoSpec };
+    return { hang: true };
+  });
+  const s = await boot();
+  try {
+    const r = await s.json("/api/v1/builder-agents", { method: "POST", json: { prompt: "A todo list API built then cancelled", skip_approval: true } });
+    const uuid = r.body.data.uuid as string;
+    let row: { job_id: string; agent_id: string | null } | null = null;
+    for (const end = Date.now() + 20_000; Date.now() < end; await Bun.sleep(30)) {
+      row = s.app.internals.sqlite.query<{ job_id: string; agent_id: string | null }, [string]>("SELECT job_id, agent_id FROM conversations WHERE id = ?").get(uuid);
+      if (row?.agent_id && fake.calls.some((c) => /\[cantrip:code\]/.test(c.system) && c.lastUser.includes("todos"))) break;
+    }
+    expect(row?.agent_id).toBeString();
+    expect((await s.json(`/v1/agents/${row!.agent_id}`)).body.data.status).toBe("generating");
+    s.app.internals.queue.cancel(row!.job_id);
+    let c: any;
+    for (const end = Date.now() + 10_000; Date.now() < end; await Bun.sleep(30)) {
+      c = (await s.json(`/api/v1/builder-agents/${uuid}`)).body.data;
+      if (c.status !== "processing") break;
+    }
+    expect(c.status).toBe("failed");
+    expect((await s.json(`/v1/agents/${row!.agent_id}`)).body.data.status).toBe("failed");
+  } finally {
+    await s.stop();
+  }
+});
