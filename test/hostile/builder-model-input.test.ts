@@ -109,3 +109,23 @@ test("a builder model's suggested name is used only when it passes the name rule
   expect(conv.name.length).toBeLessThanOrEqual(120);
   expect(conv.name).not.toContain("\u001b");
 });
+
+// The intake's message and questions are stored in the conversation (message, asks,
+// history) and returned on every read. Measured on the old code: a 1 MB message was stored
+// and served as is.
+test("a builder model's intake is bounded before anything of it is stored", async () => {
+  fake.respond((call) => {
+    const kind = step(call);
+    if (kind === "ask") return { json: { ready: false, message: "M".repeat(1_000_000), asks: [{ id: "r", kind: "text", question: "Which region?" }], facts: {} } };
+    return undefined;
+  });
+  const r = await s.json("/api/v1/builder-agents", { method: "POST", json: { prompt: todoPrompt } });
+  let conv: any;
+  for (const end = Date.now() + 30_000; Date.now() < end; await Bun.sleep(50)) {
+    conv = (await s.json(`/api/v1/builder-agents/${r.body.data.uuid}`)).body.data;
+    if (conv.status !== "processing") break;
+  }
+  expect(conv.status).toBe("failed");
+  expect(conv.failure.code).toBe("model_output_invalid");
+  expect(JSON.stringify(conv).length).toBeLessThan(64 * 1024);
+});
