@@ -66,8 +66,9 @@ export const RouteSpec = T.Object({
 });
 
 export const Spec = T.Object({
-  name: T.String(),
-  summary: T.String(),
+  name: T.String({ maxLength: 200 }),
+  // Served to the app's callers (OpenAPI description, MCP instructions): a paragraph, not a document.
+  summary: T.String({ maxLength: 2000 }),
   routes: T.Array(RouteSpec, { minItems: 1 }),
   rules: T.Array(T.String(), { description: "business rules, constants and formulas the code must follow exactly (rates, thresholds, scoring)" }),
   validationRules: T.Array(T.String()),
