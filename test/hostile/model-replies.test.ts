@@ -202,3 +202,13 @@ test("a plan's external hosts pass the same bounds as a caller's allowed hosts",
   expect(job.failure.code).toBe("model_output_invalid");
   expect(job.failure.message).toContain("externalHosts");
 });
+
+// The plan's summary is served to the app's callers (OpenAPI description, MCP
+// instructions). Measured on the old code: a 1 MB summary was accepted and stored.
+test("a plan's summary is bounded: it is served to the app's callers", async () => {
+  answer({ plan: { json: { ...leadSpec, summary: "S".repeat(1_000_000) } }, code: { content: "```ts\nexport default 1;\n```" } });
+  const { job } = await generateWatched("Huge summary");
+  expect(job.status).toBe("failed");
+  expect(job.failure.code).toBe("model_output_invalid");
+  expect(job.failure.message).toContain("summary");
+});
