@@ -129,7 +129,8 @@ export class Turns {
     });
     const cron = facts.schedule || spec.schedule;
     if (cron) this.deps.builders.checkSchedule(cron, "schedule", facts.timezone); // refuse a bad schedule before anyone approves it
-    const summary = `${spec.summary} Routes: ${spec.routes.map((r) => `${r.method} ${r.path}`).join(", ")}${facts.schedule || spec.schedule ? `; runs on schedule ${facts.schedule ?? spec.schedule}` : ""}.`;
+    const credential = facts.credential && facts.credential !== "paste new" ? `; uses the stored credential ${facts.credential}` : "";
+    const summary = `${spec.summary} Routes: ${spec.routes.map((r) => `${r.method} ${r.path}`).join(", ")}${facts.schedule || spec.schedule ? `; runs on schedule ${facts.schedule ?? spec.schedule}` : ""}${credential}.`;
     this.update(c.id, { name, facts, spec, asks: [], message: c.skipApproval ? `Building: ${summary}` : `Ready to build. ${summary} Approve to build and deploy.` });
     if (c.skipApproval) return this.build(this.load(c.id), ctx);
     this.update(c.id, { status: "awaiting_approval", history: [...this.history(c.id), entry("builder", "plan", summary)] });
@@ -187,6 +188,11 @@ export class Turns {
     if (credName && credName !== "paste new") {
       const cred = this.deps.credentials.byName(c.workspaceId, credName);
       if (!cred) throw new AppError("credential_not_found", `No stored credential named ${credName}.`);
+      if (!userChose(c, cred.name))
+        throw new AppError(
+          "invalid_state",
+          `The plan uses the stored credential ${cred.name}, which you did not name or pick from a credential question; nothing was granted. Rebuild naming the credential to use.`,
+        );
       this.deps.credentials.grant(agentId, cred);
       ctx.log("info", `granted credential ${cred.name} for ${cred.hosts.join(", ")}`);
     }
@@ -332,4 +338,27 @@ export class Turns {
 export function suggestedName(name: string | undefined): string | undefined {
   const clean = name?.replace(/[\u0000-\u001f\u007f-\u009f]/g, " ").replace(/\s+/g, " ").trim();
   return clean && clean.length >= 2 && clean.length <= 120 ? clean : undefined;
+}
+
+/** Lower-case words separated by single spaces, padded, so "stripe key" finds "STRIPE_KEY". */
+const words = (t: string) => ` ${t.toLowerCase().replace(/[^a-z0-9]+/g, " ").trim()} `;
+
+/**
+ * True when the user chose the stored credential `name` themselves: their prompt or one of
+ * their answers names it, or a credential question that offered it as an option was put
+ * to them and they answered it. The model's `facts.credential` alone is not a choice: a
+ * grant is a capability, and model output carries none (THREAT-MODEL.md).
+ */
+export function userChose(c: Pick<ConversationRow, "prompt" | "history">, name: string): boolean {
+  const want = words(name);
+  if (want.trim() === "") return false;
+  if ([c.prompt, ...c.history.filter((h) => h.role === "user").map((h) => h.message)].some((t) => words(t).includes(want))) return true;
+  let offered = false;
+  for (const h of c.history) {
+    if (h.role === "builder" && h.kind === "questions") {
+      const asks = ((h.data as { asks?: { kind?: string; options?: string[] }[] } | undefined)?.asks ?? []).filter((a) => a.kind === "credential");
+      offered = asks.some((a) => (a.options ?? []).some((o) => words(o) === want));
+    } else if (h.role === "user" && h.kind === "answer" && offered) return true;
+  }
+  return false;
 }

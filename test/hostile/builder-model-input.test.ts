@@ -4,8 +4,9 @@
  * Which workspace credential a builder conversation grants to the agent it builds is read
  * from `facts.credential`, and facts are the model's intake reply merged over earlier facts
  * (src/builder/turns.ts: `{ ...c.facts, ...intake.facts }`, then `credentials.grant`). So
- * model output alone decides a capability: a credential the user never named, never was
- * asked about and never saw in the approval summary is granted to model-written code.
+ * model output alone decided a capability: a credential the user never named, never was
+ * asked about and never saw in the approval summary was granted to model-written code. Now
+ * only a credential the user named or picked from a credential question is granted.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { startFakeOpenAI, type FakeOpenAI, type RecordedCall } from "../fakes/fake-openai";
@@ -25,12 +26,10 @@ afterAll(async () => {
   await fake.stop();
 });
 
-// Measured on the current code: the conversation deploys and agent_secrets holds
-// PAYMENTS_LIVE for the new agent (hosts: api.payments.example), granted by the model's
-// `facts.credential` with no question asked and nothing in the plan summary. Left as a todo:
-// the fix is a product decision (grant only a credential the user named or picked from a
-// credential question they answered, and show the grant in the approval summary).
-test.todo("a model's intake facts cannot grant a workspace credential the user never named or picked", async () => {
+// Measured on the old code: the conversation deployed and agent_secrets held PAYMENTS_LIVE
+// for the new agent (hosts: api.payments.example), granted by the model's
+// `facts.credential` with no question asked and nothing in the plan summary.
+test("a model's intake facts cannot grant a workspace credential the user never named or picked", async () => {
   const cred = await s.json("/api/v1/credentials", { method: "POST", json: { name: "PAYMENTS_LIVE", value: "sk_live_secret", hosts: ["api.payments.example"] } });
   expect(cred.status).toBeLessThan(300);
   fake.respond((call) => {
@@ -50,6 +49,16 @@ test.todo("a model's intake facts cannot grant a workspace credential the user n
   }
   const grants = s.app.internals.sqlite.query<{ alias: string }, []>("SELECT alias FROM agent_secrets").all();
   expect(grants).toEqual([]);
+  expect(conv.status).toBe("failed");
+  expect(conv.failure.message).toContain("did not name or pick");
+  // The user naming it in their own words ("payments live") is a choice: granted.
+  const named = await s.json("/api/v1/builder-agents", { method: "POST", json: { prompt: `${todoPrompt} Use my payments live credential.`, skip_approval: true } });
+  for (const end = Date.now() + 60_000; Date.now() < end; await Bun.sleep(50)) {
+    conv = (await s.json(`/api/v1/builder-agents/${named.body.data.uuid}`)).body.data;
+    if (["deployed", "failed"].includes(conv.status)) break;
+  }
+  expect(conv.status).toBe("deployed");
+  expect(s.app.internals.sqlite.query<{ alias: string }, []>("SELECT alias FROM agent_secrets").all()).toEqual([{ alias: "PAYMENTS_LIVE" }]);
 });
 
 // Self-heal quotes the live app's failing calls to the model as evidence, and a call's path
