@@ -59,7 +59,7 @@ export function getPath(value: unknown, path: string): { found: boolean; value: 
  * 40 assertions on a 2 MB body put 80 MB into the report and stalled the loop for seconds.
  */
 function quote(value: unknown): string {
-  const t = JSON.stringify(value) ?? String(value);
+  const t = jsonText(value) ?? String(value);
   return t.length > 300 ? `${t.slice(0, 300)}… (${t.length} characters)` : t;
 }
 
@@ -73,6 +73,29 @@ function kept(body: unknown): unknown {
   return `${t.slice(0, MAX_KEPT_RESPONSE_CHARS)}… (${t.length} characters; cut for the report)`;
 }
 
+/**
+ * JSON texts computed once per response value, across a check's assertions: a plan may put
+ * 50 assertions on one 5 MB body, and serialising it (or each of its 2.5 million items)
+ * per assertion held the event loop for seconds.
+ */
+const texts = new WeakMap<object, string>();
+const itemTexts = new WeakMap<unknown[], Set<string>>();
+
+function jsonText(v: unknown): string | undefined {
+  if (v === null || typeof v !== "object") return JSON.stringify(v);
+  let t = texts.get(v);
+  if (t === undefined) texts.set(v, (t = JSON.stringify(v)));
+  return t;
+}
+
+/** True when an item of `arr` is `want` as JSON (for JSON values, === on primitives is the same test). */
+function arrayContains(arr: unknown[], want: unknown): boolean {
+  if (want === null || typeof want !== "object") return arr.includes(want);
+  let set = itemTexts.get(arr);
+  if (!set) itemTexts.set(arr, (set = new Set(arr.map((v) => JSON.stringify(v) ?? ""))));
+  return set.has(JSON.stringify(want));
+}
+
 export function checkExpectation(body: unknown, e: Expectation): string | null {
   const { found, value } = getPath(body, e.path);
   const where = e.path || "(body)";
@@ -83,9 +106,9 @@ export function checkExpectation(body: unknown, e: Expectation): string | null {
     const ok = e.type === t || (e.type === "integer" && Number.isInteger(value)) || (e.type === "number" && typeof value === "number");
     if (!ok) return `${where} should be ${e.type}, got ${t}`;
   }
-  if (e.equals !== undefined && JSON.stringify(value) !== JSON.stringify(e.equals)) return `${where} should equal ${quote(e.equals)}, got ${quote(value)}`;
+  if (e.equals !== undefined && jsonText(value) !== JSON.stringify(e.equals)) return `${where} should equal ${quote(e.equals)}, got ${quote(value)}`;
   if (e.contains !== undefined) {
-    const has = Array.isArray(value) ? value.some((v) => JSON.stringify(v) === JSON.stringify(e.contains)) : typeof value === "string" && value.includes(String(e.contains));
+    const has = Array.isArray(value) ? arrayContains(value, e.contains) : typeof value === "string" && value.includes(String(e.contains));
     if (!has) return `${where} should contain ${quote(e.contains)}, got ${quote(value)}`;
   }
   if (e.gte !== undefined && !(typeof value === "number" && value >= e.gte)) return `${where} should be >= ${e.gte}, got ${quote(value)}`;
