@@ -54,17 +54,17 @@ describePg("Bun.SQL + drizzle-orm/bun-sql on PostgreSQL", () => {
     const before = Date.now();
     const [a] = await db
       .insert(agents)
-      .values({ id: "ag_1", workspaceId: "ws_1", slug: "one", name: "One", status: "ready", public: true, limits: { memoryMb: 32 }, env: { A: "1" } })
+      .values({ id: "ag_1", workspaceId: "ws_1", slug: "one", name: "One", status: "ready", public: true, limits: { cpuMs: 32 }, env: { A: "1" } })
       .returning();
     expect(a!.public).toBe(true);
-    expect(a!.limits).toEqual({ memoryMb: 32 });
+    expect(a!.limits).toEqual({ cpuMs: 32 });
     expect(a!.allowedHosts).toEqual([]);
     expect(typeof a!.createdAt).toBe("number");
     expect(a!.createdAt).toBeGreaterThanOrEqual(before - 1000);
     expect(a!.createdAt).toBeLessThanOrEqual(Date.now() + 1000);
     // Stored as JSON text, not double-encoded: the database itself parses it as an object.
     const [raw] = await client`select limits, json_typeof(limits::json) as kind, json_typeof(allowed_hosts::json) as hosts from agents where id = 'ag_1'`;
-    expect(raw).toEqual({ limits: '{"memoryMb":32}', kind: "object", hosts: "array" });
+    expect(raw).toEqual({ limits: '{"cpuMs":32}', kind: "object", hosts: "array" });
 
     const [u] = await db.update(agents).set({ allowedHosts: ["api.example.com"], public: false, failure: null }).where(eq(agents.id, "ag_1")).returning();
     expect(u!.allowedHosts).toEqual(["api.example.com"]);
@@ -75,7 +75,7 @@ describePg("Bun.SQL + drizzle-orm/bun-sql on PostgreSQL", () => {
     const ids = (await db.insert(jobEvents).values([1, 2, 3].map((n) => ({ jobId: "job_crud", type: "log", data: { n } }))).returning({ id: jobEvents.id })).map((r) => r.id);
     expect(ids.every((id) => typeof id === "number")).toBe(true);
     expect(ids[2]! - ids[0]!).toBe(2);
-    const [{ n }] = await db.select({ n: count() }).from(jobEvents).where(eq(jobEvents.jobId, "job_crud"));
+    const [{ n }] = (await db.select({ n: count() }).from(jobEvents).where(eq(jobEvents.jobId, "job_crud"))) as [{ n: number }];
     expect(n).toBe(3);
 
     // Foreign keys cascade as on SQLite.
@@ -185,7 +185,7 @@ describePg("Bun.SQL + drizzle-orm/bun-sql on PostgreSQL", () => {
     expect(claimed.every((c) => c.attempts === 1)).toBe(true);
     const perNode = [0, 1].map((n) => claimed.filter((c) => c.node === n).length);
     expect(Math.min(...perNode)).toBeGreaterThan(10);
-    const [{ n }] = await pg.db.select({ n: count() }).from(jobs).where(and(eq(jobs.kind, "claim"), eq(jobs.status, "queued")));
+    const [{ n }] = (await pg.db.select({ n: count() }).from(jobs).where(and(eq(jobs.kind, "claim"), eq(jobs.status, "queued")))) as [{ n: number }];
     expect(n).toBe(0);
   });
 
