@@ -76,8 +76,8 @@ function freePort(): number {
  * or, as root, when the `postgres` user does not exist. Measured on the shared 2-core box:
  * see bench/pg.ts.
  */
-export function startPgCluster(opts: { bin?: string } = {}): PgCluster {
-  const bin = opts.bin ?? findPgBin();
+export function startPgCluster(opts: { env?: Record<string, string | undefined> } = {}): PgCluster {
+  const bin = findPgBin(opts.env);
   if (!bin)
     throw new Error(
       "PostgreSQL binaries not found under /usr/lib/postgresql/*/bin (set CANTRIP_PG_BIN, or run scripts/ci-prepare.sh, which installs the Debian postgresql package)",
