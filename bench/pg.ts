@@ -1,0 +1,125 @@
+/**
+ * PostgreSQL figures for cluster mode, each with a same-run baseline: throwaway server
+ * start (initdb + pg_ctl start + createdb; test/pg/cluster.ts), a per-test database cloned
+ * from the migrated template vs created empty and migrated, a drizzle point select through
+ * Bun.SQL (src/db/pg-driver.ts) vs the same select on bun:sqlite, 16-concurrent select
+ * throughput, and NOTIFY → listener latency. Medians (p95 where noted); loopback, fsync off.
+ *
+ *   bun bench/pg.ts [--starts 3] [--clones 8] [--selects 3000] [--notifies 200]
+ */
+import { loadavg } from "node:os";
+import { join } from "node:path";
+import { SQL } from "bun";
+import { eq } from "drizzle-orm";
+import { openDatabase } from "../src/db";
+import * as lite from "../src/db/schema";
+import * as pgSchema from "../src/db/schema.pg";
+import { listen, migratePostgres, notify, openPostgres } from "../src/db/pg-driver";
+import { startPgCluster } from "../test/pg/cluster";
+import { tempDir } from "../test/harness";
+import { numberOpt } from "./lib/args";
+
+const starts = numberOpt("starts", 3);
+const clones = numberOpt("clones", 8);
+const selects = numberOpt("selects", 3000);
+const notifies = numberOpt("notifies", 200);
+
+const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
+const median = (xs: number[]) => sorted(xs)[Math.floor(xs.length / 2)]!;
+const p95 = (xs: number[]) => sorted(xs)[Math.min(xs.length - 1, Math.floor(xs.length * 0.95))]!;
+const ms = (x: number) => `${x.toFixed(0)} ms`;
+const us = (x: number) => `${(x * 1000).toFixed(0)} µs`;
+const load = () => loadavg().map((l) => l.toFixed(2)).join(" ");
+
+console.log(`cores ${navigator.hardwareConcurrency}, load average ${load()}`);
+
+// 1. Server start and stop.
+const up: number[] = [];
+const down: number[] = [];
+const phases: string[] = [];
+for (let i = 0; i < starts; i++) {
+  const t = performance.now();
+  const c = startPgCluster();
+  up.push(performance.now() - t);
+  phases.push(`initdb ${ms(c.timings.initdbMs)} + start ${ms(c.timings.startMs)} + createdb ${ms(c.timings.createdbMs)}`);
+  const s = performance.now();
+  c.stop();
+  down.push(performance.now() - s);
+}
+console.log(`server up: median ${ms(median(up))} (runs: ${up.map(ms).join(", ")}; last: ${phases.at(-1)}); stop + remove: median ${ms(median(down))}`);
+
+const cluster = startPgCluster();
+const admin = new SQL({ url: cluster.url, max: 2 });
+try {
+  // 2. A migrated database per test: clone of the template vs empty + migrate (baseline).
+  const created: string[] = [];
+  const fresh: number[] = [];
+  for (let i = 0; i < clones; i++) {
+    const t = performance.now();
+    await admin.unsafe(`CREATE DATABASE fresh_${i}`);
+    const pool = new SQL({ url: cluster.urlFor(`fresh_${i}`), max: 1 });
+    await migratePostgres(pool);
+    await pool.close();
+    fresh.push(performance.now() - t);
+    created.push(`fresh_${i}`);
+  }
+  await admin.unsafe(`ALTER DATABASE fresh_0 RENAME TO tpl`);
+  created[0] = "tpl";
+  const clone: Record<string, number[]> = { WAL_LOG: [], FILE_COPY: [] };
+  for (let i = 0; i < clones; i++)
+    for (const strategy of Object.keys(clone)) {
+      const t = performance.now();
+      await admin.unsafe(`CREATE DATABASE clone_${strategy}_${i} TEMPLATE tpl STRATEGY ${strategy}`);
+      clone[strategy]!.push(performance.now() - t);
+      created.push(`clone_${strategy}_${i}`);
+    }
+  const base = median(fresh);
+  console.log(`per-test database: CREATE DATABASE + migrate (baseline) median ${ms(base)}; clone of the template: WAL_LOG (default, what test/pg/shared.ts does) median ${ms(median(clone.WAL_LOG!))} (×${(median(clone.WAL_LOG!) / base).toFixed(2)}), FILE_COPY median ${ms(median(clone.FILE_COPY!))} (×${(median(clone.FILE_COPY!) / base).toFixed(2)})`);
+  for (const name of created.slice(1)) await admin.unsafe(`DROP DATABASE ${name}`);
+
+  // 3. Point select latency: drizzle on Bun.SQL vs drizzle on bun:sqlite (same row, same query shape).
+  const pg = openPostgres(cluster.urlFor("tpl"), { poolMax: 16 });
+  await pg.db.insert(pgSchema.workspaces).values({ id: "ws_1", name: "w" });
+  await pg.db.insert(pgSchema.agents).values({ id: "ag_1", workspaceId: "ws_1", slug: "s", name: "n", status: "ready", allowedHosts: ["a.example"] });
+  const sqlite = openDatabase(join(tempDir(), "bench.db"));
+  sqlite.db.insert(lite.workspaces).values({ id: "ws_1", name: "w" }).run();
+  sqlite.db.insert(lite.agents).values({ id: "ag_1", workspaceId: "ws_1", slug: "s", name: "n", status: "ready", allowedHosts: ["a.example"] }).run();
+  const liteSel: number[] = [];
+  const pgSel: number[] = [];
+  for (let i = 0; i < selects; i++) {
+    let t = performance.now();
+    sqlite.db.select().from(lite.agents).where(eq(lite.agents.id, "ag_1")).get();
+    liteSel.push(performance.now() - t);
+    t = performance.now();
+    await pg.db.select().from(pgSchema.agents).where(eq(pgSchema.agents.id, "ag_1")).limit(1);
+    pgSel.push(performance.now() - t);
+  }
+  console.log(`point select (drizzle, ${selects}×): bun:sqlite (baseline) median ${us(median(liteSel))} p95 ${us(p95(liteSel))}; Bun.SQL median ${us(median(pgSel))} p95 ${us(p95(pgSel))} (×${(median(pgSel) / median(liteSel)).toFixed(1)})`);
+  const t = performance.now();
+  await Promise.all(
+    Array.from({ length: 16 }, async () => {
+      for (let i = 0; i < selects / 16; i++) await pg.db.select().from(pgSchema.agents).where(eq(pgSchema.agents.id, "ag_1")).limit(1);
+    }),
+  );
+  console.log(`point select, 16 concurrent on a 16-connection pool: ${Math.round(selects / ((performance.now() - t) / 1000))} queries/s`);
+
+  // 4. NOTIFY in a committed transaction → the listener's callback.
+  const lat: number[] = [];
+  let resolveOne: (() => void) | undefined;
+  const sub = await listen(pg.client, "bench", () => resolveOne?.());
+  for (let i = 0; i < notifies; i++) {
+    const got = new Promise<void>((r) => (resolveOne = r));
+    await pg.db.transaction((tx) => notify(tx, "bench", String(i)));
+    const committed = performance.now();
+    await got;
+    lat.push(performance.now() - committed);
+  }
+  await sub.unlisten();
+  console.log(`NOTIFY → listener after commit (${notifies}×): median ${us(median(lat))} p95 ${us(p95(lat))}`);
+  await pg.close();
+  sqlite.close();
+} finally {
+  await admin.close();
+  cluster.stop();
+}
+console.log(`load average at the end ${load()}`);
