@@ -59,12 +59,8 @@ export function pgServer(): Promise<Server> {
       };
     } else {
       const cluster = startPgCluster();
+      // `bun test` emits no "exit" event; the cluster's watchdog stops the server then.
       process.once("exit", cluster.stop);
-      for (const sig of ["SIGINT", "SIGTERM"] as const)
-        process.once(sig, () => {
-          cluster.stop();
-          process.exit(130);
-        });
       urlFor = cluster.urlFor;
     }
     const admin = new SQL({ url: external ?? urlFor("cantrip"), max: 2 });
