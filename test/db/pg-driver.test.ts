@@ -256,6 +256,21 @@ describePg("Bun.SQL + drizzle-orm/bun-sql on PostgreSQL", () => {
     for (let k = 0; k < 8; k += 2) expect(log[k + 1]).toBe(log[k]!.replace("in", "out"));
   });
 
+  test("openPostgres({ prepare }) decides whether Bun.SQL keeps named prepared statements on the connection", async () => {
+    const named = async (prepare: boolean) => {
+      const one = openPostgres(d.url, { poolMax: 1, prepare });
+      try {
+        for (let i = 0; i < 2; i++) await one.db.select({ id: workspaces.id }).from(workspaces).where(eq(workspaces.id, `ws_${i}`));
+        const [{ n }] = await one.client`select count(*)::int as n from pg_prepared_statements`;
+        return n as number;
+      } finally {
+        await one.close();
+      }
+    };
+    expect(await named(true)).toBeGreaterThan(0);
+    expect(await named(false)).toBe(0);
+  });
+
   /** `p`, or a rejection naming `what` when it has not settled within `ms` (the hang variants). */
   const within = <T>(p: Promise<T>, ms: number, what: string): Promise<T> => {
     let timer: Timer | undefined;
