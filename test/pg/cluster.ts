@@ -62,6 +62,9 @@ function run(argv: string[], cwd: string): void {
     throw new Error(`${argv[0]} failed (exit ${r.exitCode}): ${r.stderr.toString().trim() || r.stdout.toString().trim()}`);
 }
 
+/** Single-quotes `s` for sh (pg_ctl passes -o through a shell; the watchdog is a shell script). */
+const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+
 /** A port that was free a moment ago (the kernel's pick for port 0). */
 function freePort(): number {
   const s = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
@@ -125,7 +128,7 @@ export function startPgCluster(opts: { env?: Record<string, string | undefined> 
         run(
           [
             join(bin, "pg_ctl"), "-D", data, "-l", join(dir, "server.log"), "-w", "-t", "30", "start", "-o",
-            `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200`,
+            `-p ${port} -k ${shellQuote(dir)} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200`,
           ],
           dir,
         );
@@ -148,8 +151,6 @@ export function startPgCluster(opts: { env?: Record<string, string | undefined> 
     throw e;
   }
 }
-
-const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 /**
  * A detached shell (its own session, so a Ctrl-C to our process group does not reach it)
