@@ -3,18 +3,21 @@
  * start (initdb + pg_ctl start + createdb; test/pg/cluster.ts), a per-test database cloned
  * from the migrated template vs created empty and migrated, a drizzle point select through
  * Bun.SQL (src/db/pg-driver.ts) vs the same select on bun:sqlite, 16-concurrent select
- * throughput, and NOTIFY → listener latency. Medians (p95 where noted); loopback, fsync off.
+ * throughput, NOTIFY → listener latency, and two nodes migrating one empty database with
+ * and without the advisory lock. Medians (p95 where noted); loopback, fsync off.
  *
- *   bun bench/pg.ts [--starts 3] [--clones 8] [--selects 3000] [--notifies 200]
+ *   bun bench/pg.ts [--starts 3] [--clones 8] [--selects 3000] [--notifies 200] [--races 7]
  */
 import { loadavg } from "node:os";
 import { join } from "node:path";
 import { SQL } from "bun";
 import { eq } from "drizzle-orm";
-import { openDatabase } from "../src/db";
+import { Database } from "bun:sqlite";
+import { drizzle as sqliteDrizzle } from "drizzle-orm/bun-sqlite";
 import * as lite from "../src/db/schema";
+import { migrations as sqliteMigrations } from "../src/db/migrations/embedded";
 import * as pgSchema from "../src/db/schema.pg";
-import { listen, migratePostgres, notify, openPostgres } from "../src/db/pg-driver";
+import { applyMigrationsUnlocked, listen, migratePostgres, notify, openPostgres } from "../src/db/pg-driver";
 import { startPgCluster } from "../test/pg/cluster";
 import { tempDir } from "../test/harness";
 import { numberOpt } from "./lib/args";
@@ -23,6 +26,7 @@ const starts = numberOpt("starts", 3);
 const clones = numberOpt("clones", 8);
 const selects = numberOpt("selects", 3000);
 const notifies = numberOpt("notifies", 200);
+const races = numberOpt("races", 7);
 
 const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
 const median = (xs: number[]) => sorted(xs)[Math.floor(xs.length / 2)]!;
@@ -81,14 +85,18 @@ try {
   const pg = openPostgres(cluster.urlFor("tpl"), { poolMax: 16 });
   await pg.db.insert(pgSchema.workspaces).values({ id: "ws_1", name: "w" });
   await pg.db.insert(pgSchema.agents).values({ id: "ag_1", workspaceId: "ws_1", slug: "s", name: "n", status: "ready", allowedHosts: ["a.example"] });
-  const sqlite = openDatabase(join(tempDir(), "bench.db"));
-  sqlite.db.insert(lite.workspaces).values({ id: "ws_1", name: "w" }).run();
-  sqlite.db.insert(lite.agents).values({ id: "ag_1", workspaceId: "ws_1", slug: "s", name: "n", status: "ready", allowedHosts: ["a.example"] }).run();
+  // The baseline: the same file setup cantrip uses (WAL), the SQLite migrations, drizzle awaited the same way.
+  const file = new Database(join(tempDir(), "bench.db"), { create: true, strict: true });
+  file.exec("PRAGMA journal_mode = WAL");
+  for (const m of sqliteMigrations) for (const stmt of m.sql.split("--> statement-breakpoint")) file.exec(stmt);
+  const sqlite = sqliteDrizzle({ client: file, schema: lite });
+  await sqlite.insert(lite.workspaces).values({ id: "ws_1", name: "w" });
+  await sqlite.insert(lite.agents).values({ id: "ag_1", workspaceId: "ws_1", slug: "s", name: "n", status: "ready", allowedHosts: ["a.example"] });
   const liteSel: number[] = [];
   const pgSel: number[] = [];
   for (let i = 0; i < selects; i++) {
     let t = performance.now();
-    sqlite.db.select().from(lite.agents).where(eq(lite.agents.id, "ag_1")).get();
+    await sqlite.select().from(lite.agents).where(eq(lite.agents.id, "ag_1")).limit(1);
     liteSel.push(performance.now() - t);
     t = performance.now();
     await pg.db.select().from(pgSchema.agents).where(eq(pgSchema.agents.id, "ag_1")).limit(1);
@@ -117,7 +125,21 @@ try {
   await sub.unlisten();
   console.log(`NOTIFY → listener after commit (${notifies}×): median ${us(median(lat))} p95 ${us(p95(lat))}`);
   await pg.close();
-  sqlite.close();
+  file.close();
+
+  // 5. Two nodes start on one empty database at once: drizzle's migrator alone vs under the lock.
+  for (const [name, migrate] of [["drizzle migrator without a lock (baseline)", applyMigrationsUnlocked], ["migratePostgres (pg_advisory_lock)", migratePostgres]] as const) {
+    let failed = 0;
+    for (let i = 0; i < races; i++) {
+      const db = `race_${migrate.name.toLowerCase()}_${i}`;
+      await admin.unsafe(`CREATE DATABASE ${db}`);
+      const nodes = [0, 1].map(() => new SQL({ url: cluster.urlFor(db), max: 2 }));
+      const results = await Promise.allSettled(nodes.map((n) => migrate(n)));
+      if (results.some((r) => r.status === "rejected")) failed++;
+      await Promise.all(nodes.map((n) => n.close()));
+    }
+    console.log(`two nodes migrating one empty database, ${name}: a node failed in ${failed} of ${races} runs`);
+  }
 } finally {
   await admin.close();
   cluster.stop();

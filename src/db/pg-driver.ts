@@ -96,18 +96,27 @@ export async function withSessionLock<T>(client: SQL, name: string, fn: (conn: S
  * call applied.
  */
 export async function migratePostgres(client: SQL): Promise<number> {
+  return withSessionLock(client, MIGRATION_LOCK, async (conn) => {
+    const before = await appliedCount(conn);
+    await applyMigrationsUnlocked(conn);
+    return (await appliedCount(conn)) - before;
+  });
+}
+
+/**
+ * drizzle's pg migrator over the embedded migrations, without the lock: what migratePostgres
+ * runs once it holds it. Exported for bench/pg.ts, which measures how two unlocked
+ * migrators on an empty database fail.
+ */
+export async function applyMigrationsUnlocked(conn: SQL): Promise<void> {
   const metas = migrations.map((m) => ({
     sql: m.sql.split("--> statement-breakpoint"),
     bps: m.breakpoints,
     folderMillis: m.when,
     hash: createHash("sha256").update(m.sql).digest("hex"),
   }));
-  return withSessionLock(client, MIGRATION_LOCK, async (conn) => {
-    const before = await appliedCount(conn);
-    const db = drizzle({ client: conn }) as unknown as { dialect: { migrate: Function }; session: unknown };
-    await db.dialect.migrate(metas, db.session, { migrationsFolder: "" });
-    return (await appliedCount(conn)) - before;
-  });
+  const db = drizzle({ client: conn }) as unknown as { dialect: { migrate: Function }; session: unknown };
+  await db.dialect.migrate(metas, db.session, { migrationsFolder: "" });
 }
 
 async function appliedCount(conn: SQL): Promise<number> {
