@@ -46,20 +46,28 @@ export const MIGRATION_LOCK = "cantrip.migrate";
 
 /**
  * Checks that `raw` is a PostgreSQL connection URL (`postgres://` or `postgresql://`, with a
- * host) and returns it. Throws ConfigError naming `setting` otherwise; the message never
+ * host, or a Unix socket directory as `?host=/dir`, which Bun.SQL accepts) and returns it. Throws ConfigError naming `setting` otherwise; the message never
  * repeats the URL, which may hold a password.
  */
 export function parseDatabaseUrl(raw: string, setting = "CANTRIP_DATABASE_URL"): string {
-  let url: URL;
+  const value = raw.trim();
+  const expected = "expected postgres://user:password@host:5432/database, or ?host=/socket/dir for a Unix socket";
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(value)?.[1]?.toLowerCase();
+  if (!scheme) throw new ConfigError(`${setting}: not a URL (${expected})`);
+  if (scheme !== "postgres" && scheme !== "postgresql") throw new ConfigError(`${setting}: expected a postgres:// or postgresql:// URL, got a ${scheme}:// URL`);
+  let host = "";
+  let socketDir = false;
   try {
-    url = new URL(raw.trim());
+    const url = new URL(value);
+    host = url.hostname;
+    socketDir = !!url.searchParams.get("host");
   } catch {
-    throw new ConfigError(`${setting}: not a URL (expected postgres://user:password@host:5432/database)`);
+    // libpq's `postgres://user@/db?host=/dir` is not a WHATWG URL; Bun.SQL reads it.
+    socketDir = /[?&]host=[^&]+/.test(value);
+    if (!socketDir) throw new ConfigError(`${setting}: not a URL (${expected})`);
   }
-  if (url.protocol !== "postgres:" && url.protocol !== "postgresql:")
-    throw new ConfigError(`${setting}: expected a postgres:// or postgresql:// URL, got a ${url.protocol}// URL`);
-  if (!url.hostname) throw new ConfigError(`${setting}: the URL has no host (expected postgres://user:password@host:5432/database)`);
-  return raw.trim();
+  if (!host && !socketDir) throw new ConfigError(`${setting}: the URL has no host (${expected})`);
+  return value;
 }
 
 /** Opens a pool on `url` (checked by parseDatabaseUrl) with drizzle over it. Connects lazily. */

@@ -18,11 +18,15 @@ import { describePg, freshDatabase, type TestDatabase } from "../pg/shared";
 test("parseDatabaseUrl accepts postgres:// and postgresql:// URLs and names the setting otherwise, without echoing the URL", () => {
   expect(parseDatabaseUrl(" postgres://u:p@db.internal:5432/cantrip ")).toBe("postgres://u:p@db.internal:5432/cantrip");
   expect(parseDatabaseUrl("postgresql://db/cantrip")).toBe("postgresql://db/cantrip");
+  expect(parseDatabaseUrl("postgres:///cantrip?host=/var/run/postgresql")).toBe("postgres:///cantrip?host=/var/run/postgresql");
+  expect(parseDatabaseUrl("postgres://u@/cantrip?host=/var/run/postgresql")).toBe("postgres://u@/cantrip?host=/var/run/postgresql");
+  const expected = "expected postgres://user:password@host:5432/database, or ?host=/socket/dir for a Unix socket";
   for (const [raw, message] of [
     ["mysql://u:s3cret@db/x", "CANTRIP_DATABASE_URL: expected a postgres:// or postgresql:// URL, got a mysql:// URL"],
-    ["db.internal:5432", "CANTRIP_DATABASE_URL: expected a postgres:// or postgresql:// URL, got a db.internal:// URL"],
-    ["not a url s3cret", "CANTRIP_DATABASE_URL: not a URL (expected postgres://user:password@host:5432/database)"],
-    ["postgres:///cantrip", "CANTRIP_DATABASE_URL: the URL has no host (expected postgres://user:password@host:5432/database)"],
+    ["db.internal:5432", `CANTRIP_DATABASE_URL: not a URL (${expected})`],
+    ["not a url s3cret", `CANTRIP_DATABASE_URL: not a URL (${expected})`],
+    ["postgres://u:s3cret@[::1/db", `CANTRIP_DATABASE_URL: not a URL (${expected})`],
+    ["postgres:///cantrip", `CANTRIP_DATABASE_URL: the URL has no host (${expected})`],
   ] as const) {
     let err: unknown;
     try {

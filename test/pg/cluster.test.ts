@@ -8,6 +8,7 @@ import { expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { SQL } from "bun";
+import { openPostgres } from "../../src/db/pg-driver";
 import { findPgBin, startPgCluster } from "./cluster";
 import { describePg, freshDatabase, pgServer, pgSkipReason } from "./shared";
 
@@ -69,6 +70,10 @@ describePg("throwaway PostgreSQL server", () => {
     const up = new SQL({ url, max: 1 });
     expect((await up`select 1 as one`)[0].one).toBe(1);
     await up.close();
+    // The Unix socket in the temp dir answers too, through the driver's libpq-style socket URL.
+    const viaSocket = openPostgres(`postgres://cantrip@/cantrip?host=${dir}&port=${new URL(url).port}`, { poolMax: 1 });
+    expect((await viaSocket.client`select inet_server_addr() as addr`)[0].addr).toBeNull(); // null: not TCP
+    await viaSocket.close();
     child.kill("SIGKILL");
     await child.exited;
     expect(await refused(url)).toBe(true);
