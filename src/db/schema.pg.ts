@@ -322,3 +322,17 @@ export const schedules = pgTable("schedules", {
   lastRunAt: epochMs("last_run_at"),
   createdAt: epochMs("created_at").notNull().default(now),
 });
+
+// ---- Tables only a cluster needs (no SQLite twin; listed in test/db/schema-parity.test.ts) ----
+
+/** Facts every node checks at start, e.g. the fingerprint of the shared CANTRIP_SECRET_KEY (src/db/pg-cluster.ts). */
+export const clusterMeta = pgTable("cluster_meta", {
+  key: text("key").primaryKey(),
+  value: text("value").notNull(),
+});
+
+/** When each cluster-wide chore last ran (`claimSingleton` in src/db/pg-cluster.ts): one row per chore. */
+export const clusterSingletons = pgTable("cluster_singletons", {
+  name: text("name").primaryKey(),
+  at: epochMs("at").notNull(),
+});
