@@ -57,7 +57,7 @@ const asServerUser = (argv: string[]) => (isRoot() ? ["runuser", "-u", "postgres
 /** Runs a server binary as the server's user; throws with its output on failure. */
 function run(argv: string[], cwd: string): void {
   const cmd = asServerUser(argv);
-  const r = Bun.spawnSync({ cmd, cwd, stdout: "pipe", stderr: "pipe", env: { ...process.env, LC_ALL: "C.UTF-8" } });
+  const r = Bun.spawnSync({ cmd, cwd, stdout: "pipe", stderr: "pipe", env: { ...process.env, LC_ALL: "C" } });
   if (r.exitCode !== 0)
     throw new Error(`${argv[0]} failed (exit ${r.exitCode}): ${r.stderr.toString().trim() || r.stdout.toString().trim()}`);
 }
@@ -116,7 +116,7 @@ export function startPgCluster(opts: { env?: Record<string, string | undefined> 
   };
   try {
     let t = performance.now();
-    run([join(bin, "initdb"), "-D", data, "-U", PG_USER, "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync", "--no-instructions"], dir);
+    run([join(bin, "initdb"), "-D", data, "-U", PG_USER, "--auth=trust", "-E", "UTF8", "--no-locale", "--no-sync", "--no-instructions"], dir);
     const initdbMs = performance.now() - t;
     let port = 0;
     let startMs = 0;
