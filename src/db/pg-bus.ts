@@ -24,6 +24,7 @@ interface Envelope {
   p: unknown;
 }
 
+/** How a PgBus names itself, filters its own messages and reports errors. */
 export interface PgBusOptions {
   /** This node's id, carried in every message (default: random). */
   nodeId?: string;

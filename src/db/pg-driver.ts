@@ -22,6 +22,7 @@ export type PgDb = BunSQLDatabase<typeof pgSchema> & { $client: SQL };
 /** Anything drizzle's pg-core can run a statement on: the pool's db or an open transaction. */
 export type PgExecutor = Pick<PgDatabase<PgQueryResultHKT, Record<string, unknown>>, "execute">;
 
+/** An open pool: drizzle over it for queries, the pool itself for what drizzle has no API for. */
 export interface PgConnection {
   db: PgDb;
   /** The Bun.SQL pool under `db` (for LISTEN, advisory locks and raw driver checks). */
@@ -30,6 +31,7 @@ export interface PgConnection {
   close(timeoutSec?: number): Promise<void>;
 }
 
+/** How openPostgres sizes and configures the pool. */
 export interface PgOptions {
   /** Pool size (connections); LISTEN uses one more of its own. Default 10. */
   poolMax?: number;
