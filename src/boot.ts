@@ -160,7 +160,7 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
   const runtime = createRuntime({
     workers: config.sandboxWorkers,
     memoryBudgetBytes: config.sandboxMemoryBudgetMb * 1024 * 1024,
-    scheduling: { agentConcurrency: config.sandboxAgentConcurrency, agentQueue: config.sandboxAgentQueue, queueWaitMs: config.sandboxQueueWaitMs, heavyCpuMs: config.sandboxHeavyCpuMs },
+    scheduling: { agentConcurrency: config.sandboxAgentConcurrency, agentQueue: config.sandboxAgentQueue, queueWaitMs: config.sandboxQueueWaitMs, heavyCpuMs: config.sandboxHeavyCpuMs, workspaceShare: config.sandboxWorkspaceSharePct / 100 },
     kv: createSqliteKv(db),
     secrets: (agentId: string, name: string) => credentials.resolve(agentId, name),
     egress: { allowPrivate: config.egressAllowPrivate, allowHosts: config.egressAllowHosts, onRequest: (outcome) => metrics.egressRequest(outcome) },

@@ -31,7 +31,10 @@ export interface RuntimeOptions {
   onLog?: (agentId: string, lines: GuestLogLine[]) => void;
   /** The engine; QuickJS-in-workers unless a test or a second engine says otherwise. */
   engine?: EngineFactory;
-  /** Per-agent admission limits and the heavy-lane threshold (defaults: defaultSchedulerOptions). */
+  /**
+   * Per-agent admission limits, the heavy-lane threshold and the workspace share (defaults:
+   * defaultSchedulerOptions); the share bounds a workspace's part of the memory budget too.
+   */
   scheduling?: Partial<Omit<SchedulerOptions, "workers">>;
 }
 
@@ -54,8 +57,9 @@ export function createRuntime(opts: RuntimeOptions): SandboxRuntime {
   };
   const egressFor = createEgress(opts.egress, opts.secrets, serveScratch);
   const bridges = makeBridgeFactory({ kv: opts.kv, egress: egressFor, scratch });
-  const pool = new InstancePool(engine, opts.memoryBudgetBytes ?? 2 * 1024 ** 3, bridges);
-  const sched = new Scheduler({ workers, ...defaultSchedulerOptions, ...opts.scheduling });
+  const schedOpts = { workers, ...defaultSchedulerOptions, ...opts.scheduling };
+  const pool = new InstancePool(engine, opts.memoryBudgetBytes ?? 2 * 1024 ** 3, bridges, schedOpts.workspaceShare);
+  const sched = new Scheduler(schedOpts);
   let replays = 0;
   const logsOf = (agentId: string, lines: GuestLogLine[] | undefined) => {
     if (opts.onLog && lines?.length) opts.onLog(agentId, lines);
@@ -86,7 +90,7 @@ export function createRuntime(opts: RuntimeOptions): SandboxRuntime {
           pool.release(e);
         }
       }
-    }, ref.config.limits.cpuMs);
+    }, ref.config.limits.cpuMs, ref.config.workspaceId);
   }
 
   return {
