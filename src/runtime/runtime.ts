@@ -104,7 +104,7 @@ export function createRuntime(opts: RuntimeOptions): SandboxRuntime {
             throw err;
           }
         }
-      });
+      }, ref.config.workspaceId);
     },
     fetch(ref, req) {
       return invoke(ref, (inst, bridge) => inst.fetch(req, bridge));

@@ -187,3 +187,18 @@ test("calls not attributed to a workspace, and a share of 1, are bounded per age
     await Promise.all(calls);
   }
 });
+
+test("load-checks go round-robin across workspaces, not agents: many agents of one workspace do not push another's check back", async () => {
+  const s = new Scheduler(opts);
+  const order: string[] = [];
+  const g = gate();
+  const first = s.runLoad("a1", async () => {
+    order.push("a1");
+    await g.p;
+  }, "ws-a");
+  const rest = [["a1", "a1b", "ws-a"], ["a2", "a2", "ws-a"], ["a3", "a3", "ws-a"], ["b1", "b1", "ws-b"]].map(([agent, name, ws]) => s.runLoad(agent!, async () => void order.push(name!), ws));
+  await Bun.sleep(1);
+  g.open();
+  await Promise.all([first, ...rest]);
+  expect(order).toEqual(["a1", "a1b", "b1", "a2", "a3"]);
+});

@@ -104,8 +104,8 @@ export class Scheduler {
   private tenants = new Map<string, Record<"light" | "heavy", number>>();
   /** Agents with waiting calls, in round-robin order (served from the front, re-queued at the back). */
   private ring: string[] = [];
-  /** The load lane: one check at a time; waiting checks per agent, served round-robin. */
-  private load = { active: false, queues: new Map<string, Waiter[]>(), ring: [] as string[] };
+  /** The load lane: one check at a time; waiting checks per workspace (or agent, when not attributed), served round-robin. */
+  private load = { active: false, queues: new Map<string, Waiter[]>(), ring: [] as string[], waiting: new Map<string, number>() };
   readonly sizes: LaneSizes;
 
   constructor(private opts: SchedulerOptions, private now: () => number = () => performance.now()) {
@@ -169,29 +169,39 @@ export class Scheduler {
 
   /**
    * Runs a load-check of `agentId`'s bundle on the load lane: one at a time, the waiting
-   * ones taken round-robin across agents (so one workspace uploading many bundles cannot
-   * hold back another's deploy). Beyond `agentQueue` waiting checks of one agent: 429.
+   * ones taken round-robin across workspaces (`workspaceId`; each agent on its own when
+   * absent), so one workspace uploading many bundles, through however many agents, cannot
+   * hold back another's deploy. Beyond `agentQueue` waiting checks of one agent: 429.
    */
-  async runLoad<T>(agentId: string, fn: () => Promise<T>): Promise<T> {
+  async runLoad<T>(agentId: string, fn: () => Promise<T>, workspaceId?: string): Promise<T> {
     if (this.load.active) {
-      const q = this.load.queues.get(agentId) ?? [];
-      if (q.length >= this.opts.agentQueue) throw this.count(limited(`The agent has ${q.length} load-checks waiting (limit ${this.opts.agentQueue}).`));
-      await new Promise<void>((resolve, reject) => {
-        const w: Waiter = { start: () => (clearTimeout(t), resolve()), fail: reject };
-        const t = setTimeout(() => {
-          q.splice(q.indexOf(w), 1);
-          if (q.length === 0) {
-            this.load.queues.delete(agentId);
-            this.load.ring.splice(this.load.ring.indexOf(agentId) >>> 0, 1);
+      const key = workspaceId === undefined ? `agent:${agentId}` : `ws:${workspaceId}`;
+      const waiting = this.load.waiting.get(agentId) ?? 0;
+      if (waiting >= this.opts.agentQueue) throw this.count(limited(`The agent has ${waiting} load-checks waiting (limit ${this.opts.agentQueue}).`));
+      this.load.waiting.set(agentId, waiting + 1);
+      const q = this.load.queues.get(key) ?? [];
+      try {
+        await new Promise<void>((resolve, reject) => {
+          const w: Waiter = { start: () => (clearTimeout(t), resolve()), fail: reject };
+          const t = setTimeout(() => {
+            q.splice(q.indexOf(w), 1);
+            if (q.length === 0) {
+              this.load.queues.delete(key);
+              this.load.ring.splice(this.load.ring.indexOf(key) >>> 0, 1);
+            }
+            reject(this.count(busy(`The sandbox's load worker was busy with other uploads for ${LOAD_WAIT_MS / 1000} s.`)));
+          }, LOAD_WAIT_MS);
+          q.push(w);
+          if (q.length === 1) {
+            this.load.queues.set(key, q);
+            this.load.ring.push(key);
           }
-          reject(this.count(busy(`The sandbox's load worker was busy with other uploads for ${LOAD_WAIT_MS / 1000} s.`)));
-        }, LOAD_WAIT_MS);
-        q.push(w);
-        if (q.length === 1) {
-          this.load.queues.set(agentId, q);
-          this.load.ring.push(agentId);
-        }
-      });
+        });
+      } finally {
+        const n = this.load.waiting.get(agentId)! - 1;
+        if (n > 0) this.load.waiting.set(agentId, n);
+        else this.load.waiting.delete(agentId);
+      }
     }
     this.load.active = true;
     try {
