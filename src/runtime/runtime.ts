@@ -18,6 +18,7 @@ import { failureLogs, failureReason } from "./failures";
 import { Journal } from "./replay";
 import { defaultSchedulerOptions, Scheduler, type SchedulerOptions } from "./scheduler";
 import { ScratchWorlds } from "./scratch";
+import { EGRESS_SLOTS, EgressSlots } from "./egress-slots";
 
 export interface RuntimeOptions {
   /** Sandbox workers that run calls (default: 2, about one per core); split into lanes (lanes.ts). */
@@ -33,7 +34,8 @@ export interface RuntimeOptions {
   engine?: EngineFactory;
   /**
    * Per-agent admission limits, the heavy-lane threshold and the workspace share (defaults:
-   * defaultSchedulerOptions); the share bounds a workspace's part of the memory budget too.
+   * defaultSchedulerOptions); the share bounds a workspace's part of the memory budget and
+   * of the outbound-request slots (egress-slots.ts) too.
    */
   scheduling?: Partial<Omit<SchedulerOptions, "workers">>;
 }
@@ -55,9 +57,9 @@ export function createRuntime(opts: RuntimeOptions): SandboxRuntime {
     if (!w) throw new Error(`fetch: scratch world ${config.scratch!.namespace} is not open`);
     return w.serve(config, req, body);
   };
-  const egressFor = createEgress(opts.egress, opts.secrets, serveScratch);
-  const bridges = makeBridgeFactory({ kv: opts.kv, egress: egressFor, scratch });
   const schedOpts = { workers, ...defaultSchedulerOptions, ...opts.scheduling };
+  const egressFor = createEgress({ slots: new EgressSlots(EGRESS_SLOTS, schedOpts.workspaceShare), ...opts.egress }, opts.secrets, serveScratch);
+  const bridges = makeBridgeFactory({ kv: opts.kv, egress: egressFor, scratch });
   const pool = new InstancePool(engine, opts.memoryBudgetBytes ?? 2 * 1024 ** 3, bridges, schedOpts.workspaceShare);
   const sched = new Scheduler(schedOpts);
   let replays = 0;
