@@ -80,7 +80,7 @@ export class AgentService {
     const limits = input.limits === undefined || input.limits === null ? null : applyLimitInput(null, input.limits, this.deps.serverLimits);
     // Before the build too, so a workspace at its cap does not spend the load worker's time.
     assertAgentRoom(this.deps.db, workspaceId, this.deps.maxAgents ?? Infinity);
-    const built = await this.build({ id, allowedHosts: input.allowedHosts ?? [], env: input.env ?? null, engine, limits }, input);
+    const built = await this.build({ id, workspaceId, allowedHosts: input.allowedHosts ?? [], env: input.env ?? null, engine, limits }, input);
     return this.deps.db.transaction((tx) => {
       const row = insertAgent(tx, {
         id,
