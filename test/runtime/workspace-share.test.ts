@@ -6,7 +6,8 @@
  * the fourth sleeper ran and the other workspace's call failed with memory_budget.
  */
 import { afterEach, expect, test } from "bun:test";
-import { quickjsEngine } from "../../src/runtime";
+import { quickjsEngine, type EngineFactory } from "../../src/runtime";
+import { probeV8, v8Engine } from "../../src/runtime/v8";
 import { bundle, failureOf, json, makeHarness, req, type Harness } from "./harness";
 
 const SLEEP = `import { defineBackend, t } from "cantrip";
@@ -22,9 +23,16 @@ afterEach(async () => {
   H = undefined;
 });
 
-test("a workspace's waiting calls reserve at most its share of the memory budget; another workspace's call still runs", async () => {
+const probe = probeV8({ node: process.env.CANTRIP_NODE || undefined });
+const engines: [string, EngineFactory | null][] = [
+  ["quickjs", quickjsEngine],
+  ["v8", probe.ok ? v8Engine({ node: probe.runtime.node }) : null],
+];
+
+test.each(engines)("%s: a workspace's waiting calls reserve at most its share of the memory budget; another workspace's call still runs", async (name, engine) => {
+  if (!engine) return console.warn(`[workspace-share] v8 variant SKIPPED: ${probe.ok ? "" : probe.error}`);
   // Budget: four 32 MB instances; share 75 % → 96 MB, three busy instances per workspace.
-  H = makeHarness(quickjsEngine, {}, { memoryBudgetBytes: 4 * 32 * MB, scheduling: { workspaceShare: 0.75 } });
+  H = makeHarness(engine, {}, { memoryBudgetBytes: 4 * 32 * MB, scheduling: { workspaceShare: 0.75 } });
   const code = await bundle(SLEEP);
   const limits = { memoryBytes: 32 * MB, wallMs: 10_000 };
   const sleepers = [0, 1, 2, 3].map((i) => H!.ref(`sleeper${i}`, code, { limits, workspaceId: "ws-a" }));
