@@ -51,6 +51,7 @@ export function createQueue(opts: QueueOptions): Queue {
   const leaseMs = opts.leaseMs ?? 30_000;
   const heartbeatMs = opts.heartbeatMs ?? Math.max(10, Math.floor(leaseMs / 3));
   const onError = opts.onError ?? ((e, where) => console.error(`[jobs] ${where}:`, e));
+  const reserveSlot = opts.reserveSlot ?? (() => true);
   const kinds = new Map<string, JobKind>();
   const runs = new Map<string, RunHandle>();
   let started = false;
@@ -75,6 +76,7 @@ export function createQueue(opts: QueueOptions): Queue {
     const perKind = new Map<string, number>();
     for (const r of runs.values()) perKind.set(r.kind, (perKind.get(r.kind) ?? 0) + 1);
     const free = [...kinds.values()].filter((k) => (perKind.get(k.kind) ?? 0) < (k.concurrency ?? concurrency));
+    if (!reserveSlot()) return { free: free.map((k) => k.kind), roomy: free.map((k) => k.kind) };
     if (concurrency > 1 && runs.size === concurrency - 1) return { free: free.map((k) => k.kind), roomy: [] };
     const roomy = free.filter((k) => (k.concurrency ?? concurrency) <= 1 || (perKind.get(k.kind) ?? 0) < (k.concurrency ?? concurrency) - 1);
     return { free: free.map((k) => k.kind), roomy: roomy.map((k) => k.kind) };

@@ -10,6 +10,8 @@
  * that may take the freed slot.
  */
 
+import { shareOf, type ShareSource } from "../lib/tenancy";
+
 /** Guest requests in flight at once, across the process (below Bun's 256). */
 export const EGRESS_SLOTS = 192;
 
@@ -24,11 +26,11 @@ export class EgressSlots {
   private waiters: Waiter[] = [];
 
   /** `total`: slots in all; `share`: the fraction (0–1] one key may hold (at least one). */
-  constructor(readonly total = EGRESS_SLOTS, private share = 1) {}
+  constructor(readonly total = EGRESS_SLOTS, private share: ShareSource = 1) {}
 
   /** The most slots one key may hold. */
   perKey(): number {
-    return Math.max(1, Math.floor(this.total * this.share));
+    return Math.max(1, Math.floor(this.total * shareOf(this.share)));
   }
 
   /** Requests `key` has in flight. */

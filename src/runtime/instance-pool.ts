@@ -25,6 +25,7 @@
  * the whole budget and every other workspace's call would be refused. Beyond its share a
  * call waits like any other (MEMORY_WAIT_MS) and then fails with `memory_budget`.
  */
+import { shareOf, type ShareSource } from "../lib/tenancy";
 import type { Engine, EngineInstance } from "./engine";
 import type { AgentRuntimeConfig, BackendDescription, BundleRef, Limits } from "./types";
 import type { Lane } from "./lanes";
@@ -76,7 +77,7 @@ export class InstancePool {
   evictions = 0;
 
   /** `workspaceShare`: the fraction (0–1] of the budget one workspace may reserve (see above). */
-  constructor(private engine: Engine, private budgetBytes: number, private bridges: ReturnType<typeof makeBridgeFactory>, private workspaceShare = 1) {}
+  constructor(private engine: Engine, private budgetBytes: number, private bridges: ReturnType<typeof makeBridgeFactory>, private workspaceShare: ShareSource = 1) {}
 
   /**
    * A fresh instance of `ref` in `lane`, added to the pool.
@@ -183,7 +184,7 @@ export class InstancePool {
 
   /** The most one workspace may reserve (beyond its first instance). */
   workspaceBudget(): number {
-    return Math.floor(this.budgetBytes * this.workspaceShare);
+    return Math.floor(this.budgetBytes * shareOf(this.workspaceShare));
   }
 
   /** Memory the pool holds now (idle instances at their heap, busy ones and loads at their cap). */
@@ -284,7 +285,7 @@ export class InstancePool {
   /** Whether `ref`'s workspace may reserve `cap` more bytes (always, while it reserves nothing). */
   private tenantRoom(ref: BundleRef, cap: number): boolean {
     const ws = ref.config.workspaceId;
-    if (ws === undefined || this.workspaceShare >= 1) return true;
+    if (ws === undefined || shareOf(this.workspaceShare) >= 1) return true;
     const held = this.reservedBy(ws);
     return held === 0 || held + cap <= this.workspaceBudget();
   }

@@ -28,6 +28,7 @@
  * and a call waiting for its workspace's share ends like one waiting for its agent's limit
  * (429). Calls not attributed to a workspace are bounded per agent only.
  */
+import { observeWorkspace, shareOf, type ShareSource } from "../lib/tenancy";
 import { AppError } from "../errors";
 import { laneSizes, type Lane, type LaneSizes } from "./lanes";
 
@@ -44,9 +45,10 @@ export interface SchedulerOptions {
   heavyCpuMs: number;
   /**
    * The fraction (0–1] of each lane's capacity one workspace's calls may hold at once
-   * (CANTRIP_SANDBOX_WORKSPACE_SHARE, in percent there); at least one slot.
+   * (CANTRIP_SANDBOX_WORKSPACE_SHARE, in percent there); at least one slot. A Tenancy makes
+   * it 1 while only one workspace exists (src/lib/tenancy.ts).
    */
-  workspaceShare: number;
+  workspaceShare: ShareSource;
 }
 
 export const defaultSchedulerOptions: Omit<SchedulerOptions, "workers"> = {
@@ -149,6 +151,7 @@ export class Scheduler {
    * `cpuLimitMs`: the call's CPU limit (it bounds the agent's probation).
    */
   async run<T>(agentId: string, fn: (lane: "light" | "heavy") => Promise<T>, cpuLimitMs = 1000, workspaceId?: string): Promise<T> {
+    observeWorkspace(this.opts.workspaceShare, workspaceId);
     const a = this.agent(agentId);
     a.probationMs = cpuLimitMs + PROBATION_GRACE_MS;
     a.workspace = workspaceId;
@@ -174,6 +177,7 @@ export class Scheduler {
    * hold back another's deploy. Beyond `agentQueue` waiting checks of one agent: 429.
    */
   async runLoad<T>(agentId: string, fn: () => Promise<T>, workspaceId?: string): Promise<T> {
+    observeWorkspace(this.opts.workspaceShare, workspaceId);
     if (this.load.active) {
       const key = workspaceId === undefined ? `agent:${agentId}` : `ws:${workspaceId}`;
       const waiting = this.load.waiting.get(agentId) ?? 0;
@@ -264,7 +268,7 @@ export class Scheduler {
 
   /** The most calls one workspace may have running in `lane`. */
   workspaceCapacity(lane: "light" | "heavy"): number {
-    return Math.max(1, Math.floor(this.lanes[lane].capacity * this.opts.workspaceShare));
+    return Math.max(1, Math.floor(this.lanes[lane].capacity * shareOf(this.opts.workspaceShare)));
   }
 
   /** Calls `workspace` has running in `lane`. */

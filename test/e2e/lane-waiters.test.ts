@@ -50,3 +50,19 @@ test("five agents' calls waiting on timers do not turn another workspace's call 
   expect(tally(slept)).toEqual([...Array(24).fill("200"), ...Array(16).fill("429 rate_limited")]);
   expect(slept.find((x) => x.status === 429)!.headers.get("retry-after")).toBe("1");
 }, 60_000);
+
+test("with one workspace there is nobody to keep slots for: its waiting calls may use the whole lane", async () => {
+  // src/lib/tenancy.ts: the share binds only while several workspaces exist (a laptop keeps
+  // all of its capacity). With the share always on, 8 of these 32 calls were refused (429).
+  const one = await startServer();
+  try {
+    const tenant: Target = { url: one.url, token: one.token };
+    const sleepers: { id: string; slug: string; key: string }[] = [];
+    for (let i = 0; i < 4; i++) sleepers.push(await deploy(tenant, `sleeper ${i}`, sleeper));
+    await Promise.all(sleepers.map(async (x) => expect((await invoke(tenant, x.slug, x.key, {})).status).toBe(200)));
+    const slept = await Promise.all(sleepers.flatMap((x) => Array.from({ length: 8 }, () => invoke(tenant, x.slug, x.key, {}))));
+    expect(slept.map((x) => x.status)).toEqual(Array(32).fill(200));
+  } finally {
+    await one.stop();
+  }
+}, 60_000);
