@@ -106,6 +106,14 @@ class Body {
     if (this.#streamIsSource && this.#stream) return this.#take();
     return this._raw();
   }
+  /**
+   * The body's source stream, locked to a new reader, when the body was given as a
+   * ReadableStream and is still unread (for streaming the response to the host); else null.
+   */
+  _streamReader(): ReadableStreamDefaultReader<unknown> | null {
+    if (!this.#streamIsSource || !this.#stream || this.bodyUsed || this.#stream.locked) return null;
+    return this.#stream.getReader();
+  }
   /** Splits a stream body for clone(): this body keeps one branch, the returned stream is the other. */
   _tee(): ReadableStream | null {
     if (!this.#streamIsSource || !this.#stream) return null;

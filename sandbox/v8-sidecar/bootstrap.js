@@ -155,6 +155,9 @@
         },
         start: (id, meta, body) => report(id, entry.dispatch(backend, meta, body ?? undefined)),
         scheduled: (id) => report(id, apply(then, entry.scheduled(backend, id), [() => ["", null]])),
+        /** The next step of call `id`'s streamed body, reported through $done like a response: ["c", bytes] or ["e", null]. */
+        pull: (id) => report(id, entry.pull(id)),
+        cancelBody: (id, reason) => entry.cancelBody(id, reason),
         settle(hid, ok, json, bytes) {
           const p = pending.get(hid);
           if (!p) return;

@@ -34,6 +34,15 @@ function peekStatus(meta) {
   }
 }
 
+/** True when the prelude's response metadata says a streamed body follows. */
+function metaSaysStream(meta) {
+  try {
+    return meta !== null && JSON.parse(meta)?.stream === true;
+  } catch {
+    return false;
+  }
+}
+
 export const memoryMb = (bytes) => Math.max(8, Math.ceil(bytes / MiB));
 
 /**
@@ -100,7 +109,7 @@ export class Instance {
     });
     this.cantrip.evaluateSync();
     const ctl = this.ctx.evalSync("__cantripV8Finish()", { reference: true });
-    this.ctl = Object.fromEntries(["configure", "setBackend", "start", "scheduled", "settle", "cancel", "forget"].map((k) => [k, ctl.getSync(k, { reference: true })]));
+    this.ctl = Object.fromEntries(["configure", "setBackend", "start", "scheduled", "settle", "cancel", "forget", "pull", "cancelBody"].map((k) => [k, ctl.getSync(k, { reference: true })]));
   }
 
   async load(id, code, limits, config) {
@@ -127,11 +136,33 @@ export class Instance {
     }
   }
 
-  fetch(id, req, body) {
+  fetch(id, req, body, stream) {
     const call = this.#begin(id, "fetch");
-    const meta = JSON.stringify({ method: req.method, url: req.url, headers: req.headers, call: id });
+    call.streamAsked = stream === true;
+    const meta = JSON.stringify({ method: req.method, url: req.url, headers: req.headers, call: id, ...(stream ? { stream: true } : {}) });
     const b = body && body.byteLength ? new this.ivm.ExternalCopy(body.buffer).copyInto({ release: true }) : null;
     this.#slice(call, () => this.ctl.start.apply(undefined, [id, meta, b])).catch((e) => this.#engineError(call, e));
+  }
+
+  /**
+   * The next step of call `callId`'s open streamed body (request `req`): the guest's pull
+   * reports through $done like a response; #complete answers with a "chunk" frame.
+   */
+  pull(req, callId) {
+    const call = this.calls.get(callId);
+    if (!call || call.kind !== "stream" || call.done) return this.hooks.send({ t: "failed", id: req, reason: "crashed", message: "The streamed call has ended.", dropped: this.dead, logs: [] });
+    call.reqs.add(req);
+    this.#slice(call, () => this.ctl.pull.apply(undefined, [callId])).catch((e) => this.#engineError(call, e));
+  }
+
+  /** The host stops reading call `callId`'s streamed body: cancel the guest's stream, end the call, answer request `req` with its end. */
+  cancel(req, callId, reason) {
+    const call = this.calls.get(callId);
+    if (!call || call.kind !== "stream" || call.done) return this.hooks.send({ t: "chunk", id: req, kind: "end", dropped: this.dead, memoryBytes: this.memoryBytes });
+    call.cancelled = true;
+    call.reqs.add(req);
+    this.#slice(call, () => this.ctl.cancelBody.apply(undefined, [callId, reason]))
+      .then(() => call.finish(null, { kind: "end" }), (e) => this.#engineError(call, e));
   }
 
   scheduled(id) {
@@ -226,7 +257,12 @@ export class Instance {
   #reply(call, kind, failure, value) {
     this.calls.delete(call.id);
     const { send } = this.hooks;
-    if (failure) return send({ t: "failed", id: call.id, reason: failure.reason, message: failure.message, dropped: true, logs: call.logs });
+    // A streamed call's end answers the requests still waiting on it (a pull, a cancel).
+    const ids = call.kind === "stream" ? [...call.reqs] : [call.id];
+    if (failure) {
+      for (const id of ids) send({ t: "failed", id, reason: failure.reason, message: failure.message, dropped: true, logs: call.logs });
+      return;
+    }
     // Timers that outlive their call are cancelled in the guest too (only the setTimeout shim's handlers run).
     if (call.leftTimers.length && !this.dead) {
       const hids = call.leftTimers;
@@ -234,6 +270,10 @@ export class Instance {
     }
     if (kind === "load") return send({ t: "loaded", id: call.id, describeJson: value, memoryBytes: this.memoryBytes });
     const dropped = this.#afterCall();
+    if (call.kind === "stream") {
+      for (const id of ids) send({ t: "chunk", id, kind: value.kind, problem: value.problem, logs: call.logs, cpuMs: call.cpuMs, wallMs: call.wallMs, dropped, memoryBytes: this.memoryBytes });
+      return;
+    }
     if (kind === "scheduled") return send({ t: "scheduled-done", id: call.id, dropped, result: { ...value, logs: call.logs, cpuMs: call.cpuMs, wallMs: call.wallMs } });
     send({ t: "response", id: call.id, dropped, memoryBytes: this.memoryBytes, meta: value.meta, problem: value.problem, logs: call.logs, cpuMs: call.cpuMs, wallMs: call.wallMs }, value.body);
   }
@@ -333,6 +373,7 @@ export class Instance {
   }
 
   #complete(call) {
+    if (call.kind === "stream") return this.#step(call);
     const { ok, a, b } = call.result;
     const kind = call.kind;
     if (!ok) {
@@ -356,6 +397,7 @@ export class Instance {
       out.problem ??= `the body (${out.body.byteLength} bytes) exceeds the limit of ${call.limits.responseBytes} bytes`;
       out.body = new Uint8Array(0);
     }
+    if (call.streamAsked && metaSaysStream(out.meta)) return this.#head(call, out);
     if (peekStatus(out.meta) < 500) return call.finish(null, out);
     // A failed allocation surfaces as a RangeError the handler may turn into a 500: an
     // isolate that is at its cap when that happens ran out of memory (as in QuickJS).
@@ -363,6 +405,45 @@ export class Instance {
       if (s.used_heap_size + s.externally_allocated_size >= this.mb * MiB * 0.9) this.#fail(call, "memory_limit", this.#oomText());
       else call.finish(null, out);
     }, () => this.#fail(call, "memory_limit", this.#oomText()));
+  }
+
+  /**
+   * The guest's head says a streamed body follows (and the host asked for one): answer the
+   * fetch with the head and keep the call open — its timers, CPU and wall limits go on —
+   * for pull()/cancel(). The host checks the same head (guest-values.ts).
+   */
+  #head(call, out) {
+    call.result = null;
+    call.kind = "stream";
+    call.reqs = new Set();
+    this.hooks.send({ t: "response", id: call.id, dropped: false, memoryBytes: this.memoryBytes, meta: out.meta, problem: out.problem, logs: call.logs, cpuMs: call.cpuMs, wallMs: call.wallMs });
+  }
+
+  /** A pull's outcome: a chunk for the waiting request, or the stream's end or error, which ends the call. */
+  #step(call) {
+    const { ok, a, b, problem } = call.result;
+    call.result = null;
+    if (call.cancelled) return; // cancel() ends the call and answers every waiting request
+    if (!ok) {
+      const text = typeof a === "string" ? a : "an error that could not be described";
+      const reason = classify(text);
+      if (reason !== "crashed") return this.#fail(call, reason, reason === "memory_limit" ? this.#oomText() : `The backend failed: ${text}`);
+      return call.finish(null, { kind: "error", problem: text });
+    }
+    if (a === "e") return call.finish(null, { kind: "end" });
+    let body = new Uint8Array(0);
+    let bad = problem ?? (a === "c" ? undefined : "the body stream's step was not one the prelude produces");
+    if (typeof b === "string") body = new TextEncoder().encode(b);
+    else if (b instanceof ArrayBuffer) body = new Uint8Array(b);
+    else bad ??= "a chunk of its body stream is not bytes";
+    if (body.byteLength > call.limits.responseBytes) {
+      bad ??= `a chunk of its body stream (${body.byteLength} bytes) exceeds the limit of ${call.limits.responseBytes} bytes`;
+      body = new Uint8Array(0);
+    }
+    const [req] = call.reqs;
+    if (req === undefined) return;
+    call.reqs.delete(req);
+    this.hooks.send({ t: "chunk", id: req, kind: "chunk", problem: bad, dropped: false, memoryBytes: this.memoryBytes }, body);
   }
 
   /** Refresh the heap figure now and then; recycle an isolate that nears its cap. */

@@ -107,7 +107,15 @@ function onMessage(m, bytes) {
     }
     case "fetch": {
       const inst = instances.get(m.inst);
-      return inst ? inst.fetch(m.id, m.req, bytes) : missing(m.id);
+      return inst ? inst.fetch(m.id, m.req, bytes, m.stream === true) : missing(m.id);
+    }
+    case "pull": {
+      const inst = instances.get(m.inst);
+      return inst ? inst.pull(m.id, m.call) : missing(m.id);
+    }
+    case "cancel": {
+      const inst = instances.get(m.inst);
+      return inst ? inst.cancel(m.id, m.call, String(m.reason)) : send({ t: "chunk", id: m.id, kind: "end", dropped: true, memoryBytes: 0 });
     }
     case "scheduled": {
       const inst = instances.get(m.inst);

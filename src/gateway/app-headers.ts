@@ -61,9 +61,10 @@ export function isTenantResponse(res: Response): boolean {
   return tenant.has(res);
 }
 
-/** Builds the browser-facing response for a backend's answer, through `appResponseHeaders`. */
-export function appResponse(body: Uint8Array | null, status: number, headers: Iterable<readonly [string, string]>, where: { origin: AppOrigin; slug: string }): Response {
-  const res = new Response(body && body.byteLength ? (body as Uint8Array<ArrayBuffer>) : null, { status, headers: appResponseHeaders(headers, where) });
+/** Builds the browser-facing response for a backend's answer (whole, or streamed as the backend produces it), through `appResponseHeaders`. */
+export function appResponse(body: Uint8Array | ReadableStream<Uint8Array> | null, status: number, headers: Iterable<readonly [string, string]>, where: { origin: AppOrigin; slug: string }): Response {
+  const sent = body instanceof ReadableStream ? body : body && body.byteLength ? (body as Uint8Array<ArrayBuffer>) : null;
+  const res = new Response(sent, { status, headers: appResponseHeaders(headers, where) });
   tenant.add(res);
   return res;
 }

@@ -5,10 +5,10 @@
  * host-side exception — its WebAssembly memory goes with it.
  */
 import type { QuickJSHandle } from "quickjs-emscripten-core";
-import type { Limits, RuntimeFailureReason } from "../types";
+import type { GuestLogLine, Limits, RuntimeFailureReason } from "../types";
 import type { RawGuestResponse, RawScheduledResult } from "../guest-values";
 import { timerDelay } from "../host-calls";
-import type { GuestConfig } from "./protocol";
+import { STREAM_ASKED, type GuestConfig } from "./protocol";
 import { Call, Failure } from "./call-state";
 import { currentCall, slice } from "./slices";
 import type { HostResult, Settler } from "./guest-host";
@@ -28,6 +28,27 @@ type Settled = { value?: QuickJSHandle; error?: QuickJSHandle };
 export type WorkerResponse = Omit<RawGuestResponse, "body"> & { body: Uint8Array | string };
 
 const EMPTY = new Uint8Array(0);
+
+
+/** True when the prelude's response metadata says a streamed body follows. */
+function metaSaysStream(meta: string | null): boolean {
+  try {
+    return meta !== null && (JSON.parse(meta) as { stream?: unknown } | null)?.stream === true;
+  } catch {
+    return false;
+  }
+}
+
+/** A pull's or cancel's outcome (protocol.ts "chunk"). */
+export interface StreamReply {
+  kind: "chunk" | "end" | "error";
+  body?: Uint8Array;
+  problem?: string;
+  logs?: GuestLogLine[];
+  cpuMs?: number;
+  wallMs?: number;
+  dropped: boolean;
+}
 
 /** The status in the prelude's metadata, or 0 when it has none (the host checks it properly). */
 function peekStatus(meta: string | null): number {
@@ -49,7 +70,11 @@ export class QjsInstance {
   dead = false;
   private calls = new Map<number, Call>();
   private backend!: QuickJSHandle;
-  private fns = {} as Record<"configure" | "describe" | "dispatch" | "scheduled", QuickJSHandle>;
+  private fns = {} as Record<"configure" | "describe" | "dispatch" | "scheduled" | "pull" | "cancelBody", QuickJSHandle>;
+  /** Calls whose streamed body is still open (their fetch answered with a stream head), by call id. */
+  private streams = new Set<number>();
+  /** Open streams the host has cancelled: an in-flight pull of one answers "end". */
+  private cancelled = new Set<number>();
   /** Calls whose guest promise is still pending after the first slice, by call id. */
   private waits = new Map<number, (r: Settled) => void>();
   /** `(promise, callId) => void`: reports the promise's outcome through one persistent host function. */
@@ -126,7 +151,7 @@ export class QjsInstance {
     const call = inst.begin(callId);
     try {
       const { vm } = v;
-      for (const k of ["configure", "describe", "dispatch", "scheduled"] as const) inst.fns[k] = vm.getProp(v.entry, k);
+      for (const k of ["configure", "describe", "dispatch", "scheduled", "pull", "cancelBody"] as const) inst.fns[k] = vm.getProp(v.entry, k);
       const describeJson = inst.run(call, () => {
         inst.callEntry("configure", vm.newString(JSON.stringify(config)));
         const r = vm.evalCode(code, name, { type: "module" });
@@ -167,6 +192,7 @@ export class QjsInstance {
   async fetch(id: number, meta: string, text: string, bytes?: Uint8Array): Promise<{ res: WorkerResponse; dropped: boolean }> {
     const call = this.begin(id);
     const { vm } = this.v;
+    let open = false;
     try {
       const first = this.run(call, () => {
         const body = text !== "" ? newStringExact(vm, text) : bytes && bytes.byteLength ? vm.newArrayBuffer(bytes.slice().buffer as ArrayBuffer) : vm.undefined;
@@ -184,12 +210,99 @@ export class QjsInstance {
       // handler turns into a 500; an interpreter that hit its cap doing so ran out of memory.
       if (this.memoryBytes >= this.v.maxBytes * 0.9 && peekStatus(raw.meta) >= 500) throw new Failure("memory_limit", `The sandbox ran out of memory (limit ${this.limits.memoryBytes} bytes).`);
       const res: WorkerResponse = { ...raw, logs: call.logs, cpuMs: call.threadCpuMs, wallMs: call.wallMs };
+      // The host asked for a streamed body (its metadata text ends so) and the guest's head says
+      // one follows: the call stays open for pull()/cancel(). The host checks the same head.
+      if (meta.endsWith(STREAM_ASKED) && metaSaysStream(raw.meta)) {
+        open = true;
+        this.streams.add(id);
+        return { res, dropped: false };
+      }
       return { res, dropped: this.afterCall() };
     } catch (e) {
       throw this.failCall(call, e);
     } finally {
-      this.end(call);
+      if (!open) this.end(call);
     }
+  }
+
+  /**
+   * The next step of an open streamed body: a chunk (a fresh copy of its bytes, at most the
+   * agent's responseBytes, else `problem`), or its end or error — which end the call and
+   * carry its logs and timings. Limits hit meanwhile fail the call (and drop the instance)
+   * as in fetch.
+   */
+  async pull(id: number): Promise<StreamReply> {
+    const call = this.calls.get(id);
+    if (!call || !this.streams.has(id)) throw new Failure("crashed", "The streamed call has ended.");
+    const { vm } = this.v;
+    try {
+      const first = this.run(call, () => {
+        const p = this.callEntry("pull", vm.newNumber(id));
+        try {
+          this.pump();
+          return this.settledOrWatch(call, p);
+        } finally {
+          p.dispose();
+        }
+      });
+      const settled = first instanceof Promise ? await Promise.race([first, call.failed]) : first;
+      if (this.cancelled.has(id) || !this.streams.has(id)) {
+        try {
+          (settled.value ?? settled.error)?.dispose();
+        } catch {}
+        return { kind: "end", dropped: false };
+      }
+      if (settled.error) {
+        const text = this.run(call, () => this.errorText(settled.error!));
+        const reason = classify(text);
+        if (reason !== "crashed") throw new Failure(reason, reason === "memory_limit" ? `The sandbox ran out of memory (limit ${this.limits.memoryBytes} bytes).` : text);
+        return this.closeStream(call, { kind: "error", problem: text });
+      }
+      const step = this.run(call, () => this.readResponse(call, settled));
+      if (step.meta === "e") return this.closeStream(call, { kind: "end" });
+      const body = typeof step.body === "string" ? new TextEncoder().encode(step.body) : step.body;
+      return { kind: "chunk", body, problem: step.meta === "c" ? step.problem : "the body stream's step was not one the prelude produces", dropped: false };
+    } catch (e) {
+      if (this.cancelled.has(id)) return { kind: "end", dropped: false };
+      this.streams.delete(id);
+      const f = this.failCall(call, e);
+      this.end(call);
+      throw f;
+    }
+  }
+
+  /** The host stops reading an open streamed body: cancel the guest's stream (its `cancel` runs) and end the call. */
+  cancel(id: number, reason: string): StreamReply {
+    const call = this.calls.get(id);
+    if (!call || !this.streams.has(id)) return { kind: "end", dropped: this.dead };
+    const { vm } = this.v;
+    this.cancelled.add(id);
+    try {
+      this.run(call, () => {
+        this.callEntry("cancelBody", vm.newNumber(id), vm.newString(reason)).dispose();
+        this.pump();
+      });
+    } catch (e) {
+      this.streams.delete(id);
+      this.cancelled.delete(id);
+      const f = this.failCall(call, e);
+      this.end(call);
+      throw f;
+    }
+    // An in-flight pull waiting on the guest stops waiting (and answers "end").
+    call.fail(new Failure("crashed", "The streamed body was cancelled."));
+    const out = this.closeStream(call, { kind: "end" });
+    this.cancelled.delete(id);
+    return out;
+  }
+
+  /** Ends an open streamed call: its logs and timings go with the last reply. */
+  private closeStream(call: Call, out: Pick<StreamReply, "kind" | "problem">): StreamReply {
+    this.streams.delete(call.id);
+    const reply: StreamReply = { ...out, logs: call.logs, cpuMs: call.threadCpuMs, wallMs: call.wallMs, dropped: false };
+    this.end(call);
+    reply.dropped = this.dead || this.afterCall();
+    return reply;
   }
 
   async scheduled(id: number): Promise<{ result: RawScheduledResult; dropped: boolean }> {

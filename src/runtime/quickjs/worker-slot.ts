@@ -61,7 +61,7 @@ export class WorkerSlot {
     this.post({ t: "init", watch: this.watch.buffer as SharedArrayBuffer, spares: opts.spares, memoryBytes: opts.memoryBytes, nice: opts.nice ?? 0 });
   }
 
-  private settle(m: Reply & { t: "wire-response" | "loaded" | "scheduled-done" | "failed" }): void {
+  private settle(m: Reply & { t: "wire-response" | "loaded" | "scheduled-done" | "failed" | "chunk" }): void {
     const id = m.t === "wire-response" ? m.res.id : m.id;
     const p = this.pending.get(id);
     this.pending.delete(id);
