@@ -7,7 +7,7 @@
 import "./shims/host";
 import "./shims/lockdown";
 import { Headers } from "./shims/headers";
-import { URL, URLSearchParams } from "./shims/url";
+import { installUrlGlobals } from "./shims/url";
 import { Request, Response } from "./shims/body";
 import { TextDecoder, TextEncoder, atob, btoa } from "./shims/encoding";
 import { console, setTimeout } from "./shims/misc";
@@ -27,7 +27,7 @@ import { bindCall, config, enterCall, makeContext } from "./sdk/context";
 
 /** Every global the guest gets beyond ECMAScript's own — keep in step with sandbox/sdk/cantrip.d.ts, README and the code prompt. */
 const globals = {
-  Headers, URL, URLSearchParams, Request, Response, FormData, Blob, File,
+  Headers, Request, Response, FormData, Blob, File,
   TextEncoder, TextDecoder, atob, btoa, structuredClone, crypto, CryptoKey,
   AbortController, AbortSignal, DOMException, Event, EventTarget,
   console, setTimeout, clearTimeout: clearTimer, setInterval, clearInterval: clearTimer, queueMicrotask, performance, fetch,
@@ -38,6 +38,10 @@ for (const [k, v] of Object.entries(globals)) {
   Object.defineProperty(globalThis, k, { value: v, writable: true, configurable: true, enumerable: false });
 }
 
+// URL and URLSearchParams: evaluated now unless the engine asked for them lazily (shims/url.ts).
+const g = globalThis as { __cantripLazyLibs?: unknown };
+installUrlGlobals(g.__cantripLazyLibs === true);
+delete g.__cantripLazyLibs;
 installStreamGlobals();
 installIntl();
 

@@ -78,7 +78,7 @@ export class Instance {
   #queue = Promise.resolve();
   #n = 0;
 
-  /** shared: { ivm, prelude, bootstrap, preludeCache }; hooks: { send(msg, bytes), host(inst, call, hid, op, args, bytes), dropped(inst) }. */
+  /** shared: { ivm, prelude, sources, bootstrap, preludeCache }; hooks: { send(msg, bytes), host(inst, call, hid, op, args, bytes), dropped(inst) }. */
   /** Streaming TextDecoders of this isolate's guest, by guest-chosen id (bounded). */
   decoders = new Map();
 
@@ -98,6 +98,8 @@ export class Instance {
     g.setSync("$clearTimer", new ivm.Callback((id) => {
       for (const c of this.calls.values()) if (c.clearTimer(id)) return;
     }));
+    // The prelude's on-demand source texts (streams, the URL library): copied in only when the guest first needs one.
+    g.setSync("$source", new ivm.Callback((name) => (name === "streams" || name === "libs" ? (shared.sources[name] ?? "") : "")));
     g.setSync("$done", new ivm.Callback((id, ok, a, b, problem) => this.#done(id, ok, a, b, problem), { ignored: true }));
     this.iso.compileScriptSync(shared.bootstrap, { filename: "cantrip:v8-bootstrap.js" }).runSync(this.ctx);
     const prelude = this.iso.compileScriptSync(shared.prelude, { filename: "cantrip:prelude.js", cachedData: shared.preludeCache, produceCachedData: !shared.preludeCache });

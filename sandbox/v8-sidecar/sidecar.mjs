@@ -84,7 +84,7 @@ function onMessage(m, bytes) {
     case "init": {
       try {
         const ivm = loadIvm();
-        shared = { ivm, prelude: m.prelude, bootstrap: readFileSync(new URL("./bootstrap.js", import.meta.url), "utf8"), preludeCache: undefined };
+        shared = { ivm, prelude: m.prelude, sources: m.sources ?? {}, bootstrap: readFileSync(new URL("./bootstrap.js", import.meta.url), "utf8"), preludeCache: undefined };
         spareMb = memoryMb(m.memoryBytes);
         refill();
         send({ t: "ready", node: process.versions.node });

@@ -15,19 +15,19 @@ import { streamGuestBody } from "../stream-body";
 import { acceptLoad } from "../load-reply";
 import type { FromSidecar, ToSidecar } from "./protocol";
 import { probeV8, type NodeRuntime, type ProbeOptions } from "./probe";
-import { SidecarSlot, type HostMessage } from "./sidecar-slot";
+import { SidecarSlot, type HostMessage, type V8Prelude } from "./sidecar-slot";
 import { writeSidecar } from "./sources";
 import { LaneSlots } from "../lane-slots";
 
 const WALL_GRACE_MS = 250;
 const TICK_MS = 20;
 
-/** The V8 engine factory; throws one clear Error when Node >= 24 + isolated-vm are missing. */
-export function v8Engine(opts: ProbeOptions = {}): EngineFactory {
+/** The V8 engine factory; throws one clear Error when Node >= 24 + isolated-vm are missing. `extra.prelude`: another guest prelude (benches). */
+export function v8Engine(opts: ProbeOptions = {}, extra: { prelude?: V8Prelude } = {}): EngineFactory {
   return (f) => {
     const probe = probeV8(opts);
     if (!probe.ok) throw new Error(probe.error);
-    return new V8Engine(f, probe.runtime);
+    return new V8Engine(f, probe.runtime, extra.prelude);
   };
 }
 
@@ -41,7 +41,7 @@ class V8Engine implements Engine {
   private closed = false;
   private files = writeSidecar();
 
-  constructor(private opts: EngineFactoryOptions, private node: NodeRuntime) {
+  constructor(private opts: EngineFactoryOptions, private node: NodeRuntime, private prelude?: V8Prelude) {
     this.lanes = new LaneSlots(opts.workers, (_lane, nice) => this.spawn(nice));
     this.timer = setInterval(() => this.tick(), TICK_MS);
     this.timer.unref?.();
@@ -63,7 +63,7 @@ class V8Engine implements Engine {
 
   private spawn(nice: number): SidecarSlot {
     return new SidecarSlot(
-      { node: this.node.node, entry: this.files.entry, env: this.node.env, memoryBytes: this.opts.memoryBytes, nice },
+      { node: this.node.node, entry: this.files.entry, env: this.node.env, memoryBytes: this.opts.memoryBytes, nice, prelude: this.prelude },
       (slot, m, bytes) => this.onHost(slot, m, bytes),
       (slot) => this.onDeath(slot),
     );

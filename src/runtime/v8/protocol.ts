@@ -13,7 +13,8 @@ export interface GuestConfig {
 }
 
 export type ToSidecar =
-  | { t: "init"; prelude: string; memoryBytes: number }
+  /** `prelude`: the shims and SDK script; `sources`: the texts it fetches on first use (streams, URL library), so an isolate holds them only once needed. */
+  | { t: "init"; prelude: string; sources: { streams: string; libs: string }; memoryBytes: number }
   | { t: "load"; id: number; inst: number; code: string; limits: Limits; config: GuestConfig }
   /** `stream`: hand a ReadableStream body over as it is produced (the call stays open for pull/cancel after a stream head). */
   | { t: "fetch"; id: number; inst: number; req: { method: string; url: string; headers: [string, string][] }; stream?: boolean }
