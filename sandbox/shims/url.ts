@@ -1,9 +1,9 @@
 /**
  * URL and URLSearchParams: core-js-pure's WHATWG implementation (URL Standard parsing,
- * setters, IDNA via punycode, IPv4/IPv6 hosts, URL.parse/canParse, searchParams). Its source
- * is a prelude part kept as text (see sandbox/build-prelude.ts): evaluated while the prelude
- * runs, or — when the engine set `__cantripLazyLibs` (V8: a bare isolate pays ~0.5 MB for
- * it) — on first use, through urlLibs() and the two globals, which are getters until then.
+ * setters, IDNA via punycode, IPv4/IPv6 hosts, URL.parse/canParse, searchParams). QuickJS
+ * evaluates it as a prelude part of its own (see sandbox/build-prelude.ts); V8 hands over a
+ * function that fetches its source text, evaluated on first use (`__cantripLazyLibs`: a bare
+ * isolate pays ~0.5 MB for it) through urlLibs() and the two globals, getters until then.
  * The incoming request's URL is split without it (body.ts canonicalParts), so a backend that
  * never touches URL never loads it.
  */
@@ -17,8 +17,9 @@ export interface UrlLibs {
   URLSearchParams: typeof globalThis.URLSearchParams;
 }
 
-let source: string | (() => string) | null = SOURCE;
-let loaded: UrlLibs | null = null;
+let source: (() => string) | null = typeof SOURCE === "function" ? SOURCE : null;
+/** Evaluated already when the prelude's own part did it (QuickJS). */
+let loaded: UrlLibs | null = typeof SOURCE === "function" ? null : (SOURCE as unknown as UrlLibs);
 const indirectEval = eval;
 const NAMES = ["URL", "URLSearchParams"] as const;
 
@@ -30,7 +31,7 @@ export function urlLibs(): UrlLibs {
   const saved = NAMES.map((n) => Object.getOwnPropertyDescriptor(g, n));
   for (const n of NAMES) delete g[n];
   try {
-    loaded = indirectEval(typeof source === "function" ? source() : source!) as UrlLibs;
+    loaded = indirectEval(source!()) as UrlLibs;
   } finally {
     NAMES.forEach((n, i) => saved[i] && Object.defineProperty(g, n, saved[i]!));
   }
