@@ -19,7 +19,13 @@ export interface UrlLibs {
 
 let source: (() => string) | null = typeof SOURCE === "function" ? SOURCE : null;
 /** Evaluated already when the prelude's own part did it (QuickJS). */
-let loaded: UrlLibs | null = typeof SOURCE === "function" ? null : (SOURCE as unknown as UrlLibs);
+let loaded: UrlLibs | null = typeof SOURCE === "function" ? null : named(SOURCE as unknown as UrlLibs);
+
+/** The prelude is minified: give the classes their standard names back. */
+function named(libs: UrlLibs): UrlLibs {
+  for (const [k, v] of Object.entries(libs)) Object.defineProperty(v, "name", { value: k, configurable: true });
+  return libs;
+}
 const indirectEval = eval;
 const NAMES = ["URL", "URLSearchParams"] as const;
 
@@ -36,8 +42,7 @@ export function urlLibs(): UrlLibs {
     NAMES.forEach((n, i) => saved[i] && Object.defineProperty(g, n, saved[i]!));
   }
   source = null;
-  for (const [k, v] of Object.entries(loaded)) Object.defineProperty(v, "name", { value: k, configurable: true });
-  return loaded;
+  return named(loaded);
 }
 
 /** True for a URLSearchParams (never loads the implementation just to answer). */
