@@ -56,6 +56,9 @@ const PLATFORM_ORIGIN_ONLY = new Set([
 
 const tenant = new WeakSet<Response>();
 
+/** Fetch standard "null body status": a response with one of these has no body. */
+const NULL_BODY_STATUS = new Set([101, 103, 204, 205, 304]);
+
 /** True for a response whose headers were built by `appResponse` (tenant content). */
 export function isTenantResponse(res: Response): boolean {
   return tenant.has(res);
@@ -63,7 +66,12 @@ export function isTenantResponse(res: Response): boolean {
 
 /** Builds the browser-facing response for a backend's answer (whole, or streamed as the backend produces it), through `appResponseHeaders`. */
 export function appResponse(body: Uint8Array | ReadableStream<Uint8Array> | null, status: number, headers: Iterable<readonly [string, string]>, where: { origin: AppOrigin; slug: string }): Response {
-  const sent = body instanceof ReadableStream ? body : body && body.byteLength ? (body as Uint8Array<ArrayBuffer>) : null;
+  let sent = body instanceof ReadableStream ? body : body && body.byteLength ? (body as Uint8Array<ArrayBuffer>) : null;
+  if (sent instanceof ReadableStream && NULL_BODY_STATUS.has(status)) {
+    // Fetch: these statuses have no body (the guest's Response refuses one; a forged head may not).
+    void sent.cancel("a response with this status has no body").catch(() => {});
+    sent = null;
+  }
   const res = new Response(sent, { status, headers: appResponseHeaders(headers, where) });
   tenant.add(res);
   return res;
