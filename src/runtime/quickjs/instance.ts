@@ -5,66 +5,20 @@
  * host-side exception — its WebAssembly memory goes with it.
  */
 import type { QuickJSHandle } from "quickjs-emscripten-core";
-import type { GuestLogLine, Limits, RuntimeFailureReason } from "../types";
-import type { RawGuestResponse, RawScheduledResult } from "../guest-values";
+import type { Limits } from "../types";
+import type { RawScheduledResult } from "../guest-values";
 import { timerDelay } from "../host-calls";
 import { STREAM_ASKED, type GuestConfig } from "./protocol";
 import { Call, Failure } from "./call-state";
 import { currentCall, slice } from "./slices";
 import type { HostResult, Settler } from "./guest-host";
 import type { SparePool, Vm } from "./vm-factory";
-import { getStringExact, newStringExact } from "./exact-strings";
+import { newStringExact } from "./exact-strings";
+import { EMPTY, classify, errorText, metaSaysStream, peekStatus, readPair, type StreamReply, type WorkerResponse } from "./guest-reads";
 
 export type Bridge = (callId: number, op: string, args: string, bytes: Uint8Array | undefined) => Promise<HostResult>;
 
-const OOM = /out of memory|\bOOM\b|Cannot enlarge memory|memory access out of bounds|Out of bounds memory/i;
-
 type Settled = { value?: QuickJSHandle; error?: QuickJSHandle };
-
-/**
- * A response as the worker holds it before sending: like RawGuestResponse, but a body the
- * guest gave as a string stays a string (the main thread encodes it; see wire.ts).
- */
-export type WorkerResponse = Omit<RawGuestResponse, "body"> & { body: Uint8Array | string };
-
-const EMPTY = new Uint8Array(0);
-
-
-/** True when the prelude's response metadata says a streamed body follows. */
-function metaSaysStream(meta: string | null): boolean {
-  try {
-    return meta !== null && (JSON.parse(meta) as { stream?: unknown } | null)?.stream === true;
-  } catch {
-    return false;
-  }
-}
-
-/** A pull's or cancel's outcome (protocol.ts "chunk"). */
-export interface StreamReply {
-  kind: "chunk" | "end" | "error";
-  body?: Uint8Array;
-  problem?: string;
-  logs?: GuestLogLine[];
-  cpuMs?: number;
-  wallMs?: number;
-  dropped: boolean;
-}
-
-/** The status in the prelude's metadata, or 0 when it has none (the host checks it properly). */
-function peekStatus(meta: string | null): number {
-  try {
-    const s = meta === null ? 0 : (JSON.parse(meta) as { status?: unknown } | null)?.status;
-    return typeof s === "number" ? s : 0;
-  } catch {
-    return 0;
-  }
-}
-
-export function classify(message: string): RuntimeFailureReason {
-  if (OOM.test(message)) return "memory_limit";
-  if (/\binterrupted\b/.test(message)) return "cpu_timeout";
-  return "crashed";
-}
 
 export class QjsInstance {
   dead = false;
@@ -445,46 +399,11 @@ export class QjsInstance {
       call.log("error", `The fetch handler failed without a response: ${text}`);
       return { meta: null, body: EMPTY, problem: "the fetch handler failed without producing a response" };
     }
-    const arr = settled.value!;
-    try {
-      const mh = vm.getProp(arr, 0);
-      const meta = vm.typeof(mh) === "string" ? vm.getString(mh) : null;
-      mh.dispose();
-      const bh = vm.getProp(arr, 1);
-      try {
-        const kind = vm.typeof(bh);
-        if (kind === "string") return { meta, body: getStringExact(vm, bh) };
-        if (kind === "undefined" || vm.sameValue(bh, vm.null)) return { meta, body: EMPTY };
-        if (kind !== "object") return { meta, body: EMPTY, problem: `the body is a ${kind}, not bytes or text` };
-        let life: ReturnType<typeof vm.getArrayBuffer>;
-        try {
-          life = vm.getArrayBuffer(bh);
-        } catch {
-          return { meta, body: EMPTY, problem: "the body is an object that is not bytes or text" };
-        }
-        try {
-          const n = life.value.byteLength;
-          if (n > this.limits.responseBytes) return { meta, body: EMPTY, problem: `the body (${n} bytes) exceeds the limit of ${this.limits.responseBytes} bytes` };
-          return { meta, body: life.value.slice() };
-        } finally {
-          life.dispose();
-        }
-      } finally {
-        bh.dispose();
-      }
-    } finally {
-      arr.dispose();
-    }
+    return readPair(vm, settled.value!, this.limits.responseBytes);
   }
 
   private errorText(h: QuickJSHandle): string {
-    try {
-      const e = this.v.vm.dump(h) as { name?: string; message?: string; stack?: string } | string;
-      if (typeof e !== "object" || e === null) return String(e);
-      return `${e.name ?? "Error"}: ${e.message ?? ""}${e.stack ? `\n${e.stack}` : ""}`.trim();
-    } finally {
-      h.dispose();
-    }
+    return errorText(this.v.vm, h);
   }
 
   /** A bloated interpreter cannot give memory back; recycle it once it nears its cap. */
