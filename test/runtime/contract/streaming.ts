@@ -86,6 +86,13 @@ export function streamingTests(h: () => Harness) {
       expect(end.bytes).toBe(22);
     });
 
+    test("fetch (the /v1/invoke path) still reads a stream body to its end", async () => {
+      const H = h();
+      const ref = H.ref("stream-whole", await bundle(STREAMER));
+      const r = await H.runtime.fetch(ref, { method: "GET", url: "http://s.cantrip.internal/sse", headers: [], body: null });
+      expect([r.status, text(r)]).toEqual([201, "data: one\n\ndata: two\n\n"]);
+    });
+
     test("a body that is not a stream still arrives whole", async () => {
       const { go } = await setup();
       const r = await go("/whole");
@@ -104,9 +111,14 @@ export function streamingTests(h: () => Harness) {
       expect(s1.produced).toBeLessThanOrEqual(STREAM_BUFFER_BYTES + 4 * 64 * 1024);
       await Bun.sleep(200);
       expect((await state()).produced).toBe(s1.produced); // still paused
+      const busy = h().runtime.stats().lanes;
+      expect(busy.light.active + busy.heavy.active).toBe(1); // the streamed call holds its slot
       await r.body.cancel("client went away");
       const end = await r.finished;
       expect(end.cut?.reason).toBe("client_closed");
+      await Bun.sleep(0);
+      const idle = h().runtime.stats().lanes;
+      expect(idle.light.active + idle.heavy.active).toBe(0); // released with its instance
       expect((await state()).cancelReason).toMatch(/client closed the connection/);
     });
 
