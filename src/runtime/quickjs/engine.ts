@@ -92,7 +92,7 @@ class QuickJsEngine implements Engine {
   private tick(): void {
     const now = Date.now();
     for (const slot of this.lanes.slots) {
-      if (slot.dead || slot.pending.size === 0) continue;
+      if (slot.dead || (slot.pending.size === 0 && slot.openStreams === 0)) continue;
       const deadline = slot.watch[WATCH_DEADLINE]!;
       if (deadline > 0 && now > deadline + CPU_GRACE_MS) {
         this.kills++;
@@ -227,7 +227,12 @@ class QjsHandle implements EngineInstance {
       this.limits,
       startedAt,
     );
-    void out.finished.then(() => this.bridges.delete(call));
+    const slot = this.slot;
+    slot.openStreams++;
+    void out.finished.then(() => {
+      slot.openStreams--;
+      this.bridges.delete(call);
+    });
     return out;
   }
 

@@ -30,6 +30,11 @@ export class WorkerSlot {
   dead = false;
   /** The lane this worker serves (lanes.ts); its replacement serves the same lane. */
   lane: Lane = "light";
+  /**
+   * Streamed calls open on this worker (engine.ts fetchStream): between two pulls no request
+   * is pending, yet the call's timers still run guest slices, so the watchdog keeps watching.
+   */
+  openStreams = 0;
   /** True once the worker reported ready (used to back off respawning broken workers). */
   started = false;
   private failReady: (e: Error) => void = () => {};
