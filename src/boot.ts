@@ -160,7 +160,7 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
   const runtime = createRuntime({
     workers: config.sandboxWorkers,
     memoryBudgetBytes: config.sandboxMemoryBudgetMb * 1024 * 1024,
-    scheduling: { agentConcurrency: config.sandboxAgentConcurrency, agentQueue: config.sandboxAgentQueue, queueWaitMs: config.sandboxQueueWaitMs, heavyCpuMs: config.sandboxHeavyCpuMs },
+    scheduling: { agentConcurrency: config.sandboxAgentConcurrency, agentQueue: config.sandboxAgentQueue, queueWaitMs: config.sandboxQueueWaitMs, heavyCpuMs: config.sandboxHeavyCpuMs, workspaceShare: config.sandboxWorkspaceSharePct / 100 },
     kv: createSqliteKv(db),
     secrets: (agentId: string, name: string) => credentials.resolve(agentId, name),
     egress: { allowPrivate: config.egressAllowPrivate, allowHosts: config.egressAllowHosts, onRequest: (outcome) => metrics.egressRequest(outcome) },
@@ -226,7 +226,7 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
   const deployer = new Deployer({ db, runtime, serverLimits: limits });
   deployer.onLiveChange = (agentId) => live.invalidate(agentId);
   deployer.enqueue = (tx, payload, meta) => queue.enqueueInTx(tx, "deploy", payload, meta).id;
-  const agentsSvc = new AgentService({ db, bundler, runtime, defaultEngine: config.sandbox, serverLimits: limits });
+  const agentsSvc = new AgentService({ db, bundler, runtime, defaultEngine: config.sandbox, serverLimits: limits, maxAgents: config.workspaceMaxAgents });
   agentsSvc.onLimitsChanged = (agentId) => live.invalidate(agentId);
   agentsSvc.onDeleted = (agentId) => {
     // Synchronous with the DELETE, so no flush runs in between: the agent's buffered rows
@@ -251,7 +251,7 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
     },
   };
   const pipeline: PipelineDeps = { db, llm: llm ?? unconfigured, bundler, runtime, deployer, schedules, maxRepairs: config.maxRepairs, serverLimits: limits };
-  const turns = new Turns({ db, llm: llm ?? unconfigured, pipeline, deployer, builders, credentials, gateway, maxRounds: 8 });
+  const turns = new Turns({ db, llm: llm ?? unconfigured, pipeline, deployer, builders, credentials, gateway, maxRounds: 8, maxAgents: config.workspaceMaxAgents });
   const scheduler = new Scheduler({ db, jobs: queue, log: invocations, minIntervalMs: config.scheduleMinIntervalS * 1000 });
 
   queue

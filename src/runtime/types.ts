@@ -107,6 +107,12 @@ export interface SecretGrant {
 /** Everything the runtime needs to know about the agent whose code it runs. */
 export interface AgentRuntimeConfig {
   agentId: string;
+  /**
+   * The agent's workspace (the tenant): the scheduler and the instance pool bound what one
+   * workspace's calls may hold of the shared lanes and memory budget by it. Absent: the
+   * call is not attributed to a tenant and only the per-agent bounds apply.
+   */
+  workspaceId?: string;
   limits: Limits;
   /** Hosts ctx.fetch may reach (exact host names, or "*.example.com"). */
   allowedHosts: string[];
