@@ -8,7 +8,7 @@
  * thrown AppErrors (see failures.ts).
  */
 import type { CallBridge, EngineFactory, EngineInstance } from "./engine";
-import type { AgentRuntimeConfig, BundleRef, GuestLogLine, KvStore, SandboxRuntime, SecretResolver } from "./types";
+import type { AgentRuntimeConfig, BundleRef, GuestLogLine, GuestResponse, GuestStreamResponse, KvStore, SandboxRuntime, SecretResolver } from "./types";
 import { quickjsEngine } from "./quickjs/engine";
 import { InstancePool } from "./instance-pool";
 import { makeBridgeFactory } from "./bridges";
@@ -110,6 +110,19 @@ export function createRuntime(opts: RuntimeOptions): SandboxRuntime {
     },
     fetch(ref, req) {
       return invoke(ref, (inst, bridge) => inst.fetch(req, bridge));
+    },
+    fetchStream(ref, req) {
+      // The head goes back as soon as it is checked; the call (scheduler slot, instance,
+      // bridge) is held until the stream has ended, so the instance stays owned by it.
+      return new Promise((resolve, reject) => {
+        invoke(ref, async (inst, bridge) => {
+          const res = await inst.fetchStream(req, bridge);
+          resolve(res);
+          if (!(res.body instanceof ReadableStream)) return res as GuestResponse;
+          const end = await (res as GuestStreamResponse).finished;
+          return { cpuMs: end.cpuMs, logs: end.logs };
+        }).catch(reject);
+      });
     },
     scheduled(ref) {
       return invoke(ref, (inst, bridge) => inst.scheduled(bridge));
