@@ -6,7 +6,7 @@
  * their JSON Schemas for the host's OpenAPI document.
  */
 import { Request, Response } from "../shims/body";
-import { URL } from "../shims/url";
+import { urlLibs } from "../shims/url";
 import { console } from "../shims/misc";
 import { HttpError, errorResponse } from "./errors";
 import { compileRoutes, matchRoute, type RouteDef } from "./router";
@@ -36,7 +36,7 @@ export function defineBackend(spec: BackendSpec) {
 }
 
 async function handle(routes: ReturnType<typeof compileRoutes>, req: Request): Promise<Response> {
-  const url = typeof req._url === "function" ? req._url() : new URL(req.url);
+  const url = typeof req._url === "function" ? req._url() : new (urlLibs().URL)(req.url);
   const found = matchRoute(routes, req.method, url.pathname);
   if (!found.route) {
     if (found.allowed.length) return errorResponse(405, "method_not_allowed", `${req.method} is not allowed on ${url.pathname}`, undefined, { allow: found.allowed.join(", ") });
@@ -70,7 +70,7 @@ async function handle(routes: ReturnType<typeof compileRoutes>, req: Request): P
       if (r.issues.length) return errorResponse(400, "invalid_request", r.issues.map((i) => `${i.field}: ${i.message}`).join("; "), r.issues);
       input = r.value;
     }
-    const out = await def.handle(input, makeContext(req, found.params, query, url.searchParams));
+    const out = await def.handle(input, makeContext(req, found.params, query, () => url.searchParams));
     if (out instanceof Response) return out;
     if (out === undefined) return new Response(null, { status: 204 });
     return Response.json(out);

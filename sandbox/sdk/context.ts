@@ -10,7 +10,7 @@ import { fetchAs } from "../shims/fetch";
 import { format } from "../shims/misc";
 import { host } from "../shims/host";
 import type { Request } from "../shims/body";
-import { URLSearchParams } from "../shims/url";
+import { urlLibs, type URLSearchParams } from "../shims/url";
 
 export interface AgentConfig {
   agentId: string;
@@ -67,7 +67,15 @@ function logFor(call: number | undefined) {
   return Object.assign((...a: unknown[]) => info(...a), { debug: at("debug"), info, warn: at("warn"), error: at("error") });
 }
 
-export function makeContext(request: Request | null, params: Record<string, string> = {}, query: Record<string, string> = {}, searchParams: URLSearchParams = new URLSearchParams()) {
+/** `searchParams`: made on first read of ctx.searchParams (so a call that never reads it never loads the URL library). */
+export function makeContext(request: Request | null, params: Record<string, string> = {}, query: Record<string, string> = {}, searchParams?: () => URLSearchParams) {
   const call = request ? callOfRequest.get(request) : entering;
-  return { request, params, query, searchParams, env: { ...config.env }, kv: kvFor(call), fetch: fetchAs(call), secrets, log: logFor(call), agentId: config.agentId };
+  let sp: URLSearchParams | undefined;
+  return {
+    request, params, query,
+    get searchParams(): URLSearchParams {
+      return (sp ??= searchParams ? searchParams() : new (urlLibs().URLSearchParams)());
+    },
+    env: { ...config.env }, kv: kvFor(call), fetch: fetchAs(call), secrets, log: logFor(call), agentId: config.agentId,
+  };
 }

@@ -26,7 +26,7 @@ export interface Harness {
   runtime: SandboxRuntime;
   db: OpenedDatabase;
   secrets: Map<string, string>;
-  ref(agentId: string, code: string, opts?: { limits?: Partial<Limits>; allowedHosts?: string[]; secrets?: SecretGrant[]; env?: Record<string, string>; bundleId?: string }): BundleRef;
+  ref(agentId: string, code: string, opts?: { limits?: Partial<Limits>; allowedHosts?: string[]; secrets?: SecretGrant[]; env?: Record<string, string>; bundleId?: string; workspaceId?: string }): BundleRef;
   agent(id: string): string;
   close(): Promise<void>;
 }
@@ -53,7 +53,7 @@ export function makeHarness(engine: EngineFactory, egress: EgressOptions = {}, o
       agent(agentId);
       return {
         agentId, code, bundleId: o.bundleId ?? `b${++seq}`,
-        config: { agentId, limits: { ...defaultLimits, cpuMs: 1000, wallMs: 5000, ...o.limits }, allowedHosts: o.allowedHosts ?? [], secrets: o.secrets ?? [], env: o.env },
+        config: { agentId, workspaceId: o.workspaceId, limits: { ...defaultLimits, cpuMs: 1000, wallMs: 5000, ...o.limits }, allowedHosts: o.allowedHosts ?? [], secrets: o.secrets ?? [], env: o.env },
       };
     },
     async close() {

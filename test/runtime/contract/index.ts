@@ -14,6 +14,7 @@ import { hostileTests } from "./hostile";
 import { interleavingTests } from "./interleaving";
 import { memoryBudgetTests } from "./memory-budget";
 import { bodyTests } from "./bodies";
+import { streamingTests } from "./streaming";
 
 export function runContract(name: string, engine: EngineFactory, traits: EngineTraits = {}): void {
   describe(`sandbox contract: ${name}`, () => {
@@ -25,6 +26,7 @@ export function runContract(name: string, engine: EngineFactory, traits: EngineT
     const h = () => H;
     capabilityTests(h);
     bodyTests(h);
+    streamingTests(h);
     egressTests(h);
     egressAbuseTests(h);
     escapeTests(h);
