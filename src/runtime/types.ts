@@ -85,6 +85,13 @@ export interface AgentRuntimeConfig {
    * the network. The world must be opened with `SandboxRuntime.openScratch(namespace)`.
    */
   scratch?: { namespace: string };
+  /**
+   * How the guest is called (issue 15): absent = the lean calling convention (an SDK backend
+   * gets the request's parts and builds its Request only if the handler reads ctx.request);
+   * "full" = always build the Request first, the reference path. Both answer identically;
+   * the contract suite runs on both.
+   */
+  dispatch?: "full";
 }
 
 import type { ScratchWorld } from "./scratch";

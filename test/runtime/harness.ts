@@ -33,7 +33,8 @@ export interface Harness {
 
 let seq = 0;
 
-export function makeHarness(engine: EngineFactory, egress: EgressOptions = {}, opts: { memoryBudgetBytes?: number; workers?: number; scheduling?: RuntimeOptions["scheduling"] } = {}): Harness {
+/** `dispatch`: every ref's AgentRuntimeConfig.dispatch ("full": the guest always builds the Request first). */
+export function makeHarness(engine: EngineFactory, egress: EgressOptions = {}, opts: { memoryBudgetBytes?: number; workers?: number; scheduling?: RuntimeOptions["scheduling"]; dispatch?: "full" } = {}): Harness {
   const dir = mkdtempSync(join(tmpdir(), "cantrip-rt-"));
   const db = openDatabase(join(dir, "test.db"));
   db.sqlite.run("INSERT INTO workspaces (id, name) VALUES ('ws', 'test')");
@@ -53,7 +54,7 @@ export function makeHarness(engine: EngineFactory, egress: EgressOptions = {}, o
       agent(agentId);
       return {
         agentId, code, bundleId: o.bundleId ?? `b${++seq}`,
-        config: { agentId, limits: { ...defaultLimits, cpuMs: 1000, wallMs: 5000, ...o.limits }, allowedHosts: o.allowedHosts ?? [], secrets: o.secrets ?? [], env: o.env },
+        config: { agentId, limits: { ...defaultLimits, cpuMs: 1000, wallMs: 5000, ...o.limits }, allowedHosts: o.allowedHosts ?? [], secrets: o.secrets ?? [], env: o.env, ...(opts.dispatch ? { dispatch: opts.dispatch } : {}) },
       };
     },
     async close() {
