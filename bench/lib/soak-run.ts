@@ -101,6 +101,10 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
       deployedAt = performance.now();
       sw.deployMs = deployedAt - d0;
       log(`t+${((deployedAt - loadStart) / 1000).toFixed(1)} s: version 2 of ${switched.slug} live (${sw.deployMs.toFixed(0)} ms from upload)`);
+      // On a loaded box the deploy can eat the planned window: roll back only once version 2 has
+      // answered (or 1 s before the load ends), so the run sees both switches.
+      const loadEnd = loadStart + opts.seconds * 1000;
+      while (sw.v2Answers === 0 && performance.now() < loadEnd - 1000) await Bun.sleep(20);
       await Bun.sleep(Math.max(0, loadStart + opts.seconds * 1000 * rollbackAt - performance.now()));
       rollbackRequestedAt = performance.now();
       const rb = await api(p, "POST", `/v1/agents/${switched.agentId}/rollback`, { version: 1 });

@@ -136,9 +136,21 @@ class Body {
     if (this.#body !== null) this.#used = true;
     return this.#body;
   }
+  /**
+   * Fetch's "UTF-8 decode" of the body's bytes. A string-held body gives what its UTF-8 bytes
+   * would: lone surrogates are U+FFFD (USVString) and a leading BOM is dropped (Bun keeps it there).
+   */
   async text(): Promise<string> {
     const b = await this.#take();
-    return b === null ? "" : typeof b === "string" ? b : new TextDecoder().decode(b);
+    if (b === null) return "";
+    if (typeof b !== "string") return new TextDecoder().decode(b);
+    const s = b.toWellFormed();
+    return s.charCodeAt(0) === 0xfeff ? s.slice(1) : s;
+  }
+  /** The body as text without BOM handling: the URL standard's "UTF-8 decode without BOM". */
+  async #textWithBom(): Promise<string> {
+    const b = await this.#take();
+    return b === null ? "" : typeof b === "string" ? b.toWellFormed() : new TextDecoder("utf-8", { ignoreBOM: true }).decode(b);
   }
   async json(): Promise<any> {
     return JSON.parse(await this.text());
@@ -162,7 +174,8 @@ class Body {
     }
     if (type === "application/x-www-form-urlencoded") {
       const f = new FormData();
-      for (const [k, v] of new URLSearchParams(await this.text())) f.append(k, v);
+      // The application/x-www-form-urlencoded parser keeps a leading BOM in the first name.
+      for (const [k, v] of new URLSearchParams(await this.#textWithBom())) f.append(k, v);
       return f;
     }
     throw new TypeError(`formData(): cannot parse a body of type "${type}"`);

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { curlLine, firstCall, sampleOf } from "./first-call";
+import { callTargets, curlLine, firstCall, sampleOf, samplePath } from "./first-call";
 
 const B = "http://h:1";
 
@@ -31,5 +31,21 @@ describe("firstCall", () => {
 
   test("sampleOf covers formats, enums, arrays, nullable unions", () => {
     expect(sampleOf({ type: "object", required: ["e", "l", "u", "b"], properties: { e: { type: "string", format: "email" }, l: { type: "array" }, u: { anyOf: [{ type: "null" }, { type: "number" }] }, b: { type: "boolean" } } })).toEqual({ e: "ada@example.com", l: [], u: 1, b: false });
+  });
+});
+
+describe("callTargets", () => {
+  test("invoke first when the backend has POST /, then every route through its app URL", () => {
+    const routes = [
+      { method: "post", path: "/" },
+      { method: "GET", path: "/items/:id" },
+    ];
+    expect(callTargets(routes)).toEqual([
+      { method: "POST", route: "/", via: "invoke" },
+      { method: "POST", route: "/", via: "app" },
+      { method: "GET", route: "/items/:id", via: "app" },
+    ]);
+    expect(callTargets([{ method: "GET", path: "/ping" }])).toEqual([{ method: "GET", route: "/ping", via: "app" }]);
+    expect(samplePath("/items/:id/tags/:tag")).toBe("/items/id/tags/tag");
   });
 });

@@ -109,6 +109,38 @@ export function firstCall(baseUrl: string, slug: string, routes: CallRoute[], ex
   return { method: m, url: app(path) + (query ? `?${query}` : ""), via: "app" };
 }
 
+/** One call the try-it panel can make: the backend's `POST /` through invoke, or a route through its app URL. */
+export interface CallTarget {
+  method: string;
+  /** The route as declared (`/items/:id`), or "/" for invoke. */
+  route: string;
+  via: "invoke" | "app";
+}
+
+/**
+ * Every call a user can try: `POST /v1/invoke/{slug}` when the backend declares `POST /`, then
+ * each declared route through the app URL (the root `POST /` too, for callers who prefer it).
+ */
+export function callTargets(routes: CallRoute[]): CallTarget[] {
+  const out: CallTarget[] = [];
+  if (routes.some((r) => r.method.toUpperCase() === "POST" && (r.path === "/" || r.path === ""))) out.push({ method: "POST", route: "/", via: "invoke" });
+  for (const r of routes) out.push({ method: r.method.toUpperCase(), route: r.path || "/", via: "app" });
+  return out;
+}
+
+/** A declared route's path with each `:param` replaced by the parameter's name, ready to edit. */
+export function samplePath(route: string): string {
+  return route.replace(/:([A-Za-z0-9_]+)/g, "$1");
+}
+
+/** Whether a request with this method carries a JSON body (GET, HEAD and DELETE do not). */
+export { hasBody as methodHasBody };
+
+/** Whether `path` (with an optional query) fits the declared route `route` for `method`. */
+export function routeMatches(route: CallRoute, method: string, path: string): boolean {
+  return matches(route, method, path);
+}
+
 /** Single-quoted for POSIX shells: ' becomes '\''. */
 function shellQuote(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;

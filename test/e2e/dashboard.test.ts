@@ -151,6 +151,39 @@ describe.skipIf(!HAVE_CHROMIUM)("dashboard in a browser", () => {
     expect(await page.locator("#try-result").textContent()).toContain("HTTP 401");
   }, T);
 
+  test("try-it calls a backend without POST / through its app routes", async () => {
+    // Routes only: the old panel posted to /v1/invoke, i.e. POST / — a 404 from this backend.
+    const code = `import { defineBackend, t } from "cantrip";
+export default defineBackend({ routes: {
+  "GET /items/:id": { handle: async (_input, ctx) => ({ id: ctx.params.id, q: ctx.query.q ?? null }) },
+  "POST /items": { input: t.Object({ name: t.String() }), handle: async (input) => ({ created: input.name }) },
+} });`;
+    const up = await s.json("/v1/agents", { method: "POST", json: { name: "Shelf", files: { "backend.ts": code }, entrypoint: "backend.ts" } });
+    expect(up.status).toBe(201);
+    const id = up.body.data.agent.id as string;
+    expect((await s.json(`/v1/deploy/${id}`, { method: "POST" })).status).toBe(202);
+    await page.goto(`${s.url}/#/agents/${id}`);
+    await page.locator('#agent-status [data-status="deployed"]').waitFor({ timeout: 30_000 });
+    await page.locator("#create-key").click();
+    await page.locator("#new-key-value").waitFor();
+    // The default target is the CLI's first call: the POST route, with a body from its schema.
+    await page.locator("#try-target option", { hasText: "GET /apps/shelf/items/:id" }).waitFor({ state: "attached" });
+    expect(await page.locator("#try-target option:checked").textContent()).toBe("POST /apps/shelf/items");
+    expect(await page.locator("#try-target option").allTextContents()).not.toContain("POST /v1/invoke/shelf");
+    await page.locator("#try-body").fill('{ "name": "lamp" }');
+    await page.locator("#try-send").click();
+    await page.locator("#try-response").getByText('"created": "lamp"').waitFor();
+    expect(await page.locator("#try-result").textContent()).toContain("HTTP 200");
+    // A GET route: no body field, the path (with its parameter and query) is editable.
+    await page.locator("#try-target").selectOption({ label: "GET /apps/shelf/items/:id" });
+    expect(await page.locator("#try-body").isVisible()).toBe(false);
+    expect(await page.locator("#try-path").inputValue()).toBe("/items/id");
+    await page.locator("#try-path").fill("/items/42?q=red");
+    await page.locator("#try-send").click();
+    await page.locator("#try-response").getByText('"q": "red"').waitFor();
+    expect(await page.locator("#try-response").textContent()).toContain('"id": "42"');
+  }, T);
+
   test("generate from requirements with live progress over SSE", async () => {
     await page.getByRole("link", { name: "New backend" }).first().click();
     await page.locator("#gen-name").fill("Lead Qualification API");
@@ -166,7 +199,7 @@ describe.skipIf(!HAVE_CHROMIUM)("dashboard in a browser", () => {
     await page.locator("#validation-report").getByText("Validation passed").waitFor();
   }, T);
 
-  test("agents list shows both backends with their status", async () => {
+  test("agents list shows the backends with their status", async () => {
     await page.getByRole("link", { name: "Agents", exact: true }).click();
     await page.locator('#agents-table tr[data-agent="greeter"] [data-status="deployed"]').waitFor();
     await page.locator('#agents-table tr[data-agent="lead-qualification-api"] [data-status="deployed"]').waitFor();

@@ -134,6 +134,26 @@ describe("platform MCP server (/mcp)", () => {
   });
 });
 
+describe("what a backend's callers are told it does", () => {
+  test("MCP instructions and the OpenAPI description are the plan's summary, never the workspace's prompt", async () => {
+    // The backend generate_backend deployed above: its prompt is workspace content.
+    const agent = (await s.json("/v1/agents?limit=100")).body.data.find((a: any) => a.slug === "mcp-lead-api");
+    expect(agent).toBeDefined();
+    const key = (await s.json(`/v1/agents/${agent.id}/api-keys`, { method: "POST", json: { name: "caller" } })).body.data.key as string;
+    const c = await connect(`/apps/${agent.slug}/_mcp`, `Bearer ${key}`);
+    expect(c.getInstructions()).toBe(leadSpec.summary);
+    const doc = (await (await fetch(`${s.url}/apps/${agent.slug}/_docs/openapi.json`, { headers: { authorization: `Bearer ${key}` } })).json()) as any;
+    expect(doc.info.description).toBe(leadSpec.summary);
+    for (const told of [c.getInstructions(), doc.info.description]) expect(told).not.toContain("lead profile, scores fit, lists missing fields");
+    await c.close();
+    // Uploaded code has no plan: nothing is said rather than something internal.
+    const up = await deploy("Mcp Told", echoBackend);
+    const c2 = await connect(`/apps/${up.slug}/_mcp`, `Bearer ${up.key}`);
+    expect(c2.getInstructions()).toBeUndefined();
+    await c2.close();
+  });
+});
+
 describe("per-backend MCP server (/apps/{slug}/_mcp)", () => {
   test("one tool per route with the route's schemas; calls go through the gateway; validation errors are tool errors", async () => {
     const app = await deploy("Mcp Notes", notes);

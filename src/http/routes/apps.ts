@@ -13,7 +13,7 @@ import { Elysia } from "elysia";
 import type { AppOrigin } from "../../gateway";
 import type { HttpDeps } from "../deps";
 import { appOriginOf, clientAddressOf, requestIdOf } from "../request-context";
-import { backendOpenApi, tryItPage, tryItPageHeaders } from "../app-docs";
+import { backendOpenApi, backendSummary, tryItPage, tryItPageHeaders } from "../app-docs";
 import { appTools } from "../mcp/app";
 import { serveMcp } from "../mcp/serve";
 
@@ -45,7 +45,7 @@ export function appForwarder(deps: HttpDeps, served: AppOrigin): AppForwarder {
       const clientAddress = clientAddressOf(request);
       const entry = deps.gateway.entryFor(params.slug, authorization, clientAddress);
       const tools = appTools(deps, entry, { authorization, requestId: requestIdOf(request), clientAddress });
-      return serveMcp(request, { name: entry.agent.slug, version: String(entry.version ?? 0), instructions: entry.agent.prompt ?? undefined }, tools);
+      return serveMcp(request, { name: entry.agent.slug, version: String(entry.version ?? 0), instructions: backendSummary(deps.db, entry) }, tools);
     }
     if (rest === "/_docs/openapi.json") {
       const entry = deps.gateway.entryFor(params.slug, request.headers.get("authorization"), clientAddressOf(request));
