@@ -32,23 +32,28 @@ async function streamsPart(): Promise<string> {
   return `Object.defineProperty(globalThis, "__cantripStreamsSource", { value: ${JSON.stringify(source)}, configurable: true });`;
 }
 
-/** The bundled libraries, parked on a hidden global for the main part to take. */
+/**
+ * The bundled libraries (core-js-pure's URL and URLSearchParams) as source text, parked on a
+ * hidden global for the main part to take: shims/url.ts evaluates it on first use of URL or
+ * URLSearchParams, so a spare interpreter does not compile it up front (issue 15).
+ */
 async function libsPart(): Promise<string> {
   const out = await esbuild.build({
     ...common,
     stdin: {
-      contents: `import URL from "core-js-pure/actual/url/index.js";
-import URLSearchParams from "core-js-pure/actual/url-search-params/index.js";
-Object.defineProperty(globalThis, "__cantripLibs", { value: { URL, URLSearchParams }, configurable: true });`,
+      contents: `export { default as URL } from "core-js-pure/actual/url/index.js";
+export { default as URLSearchParams } from "core-js-pure/actual/url-search-params/index.js";`,
       resolveDir: import.meta.dir,
       loader: "js",
     },
+    globalName: "__libs",
     minify: true,
   });
-  return out.outputFiles[0]!.text;
+  const source = `(() => { ${out.outputFiles[0]!.text}; return __libs; })()`;
+  return `Object.defineProperty(globalThis, "__cantripLibsSource", { value: ${JSON.stringify(source)}, configurable: true });`;
 }
 
-/** The shims and SDK; "cantrip:libs" and "cantrip:streams-source" read (and remove) what the earlier parts left. */
+/** The shims and SDK; "cantrip:libs-source" and "cantrip:streams-source" read (and remove) what the earlier parts left. */
 async function mainPart(): Promise<string> {
   const out = await esbuild.build({
     ...common,
@@ -56,9 +61,9 @@ async function mainPart(): Promise<string> {
       {
         name: "prelude-parts",
         setup(b) {
-          b.onResolve({ filter: /^cantrip:(libs|streams-source)$/ }, (a) => ({ path: a.path.slice(8), namespace: "cantrip" }));
-          b.onLoad({ filter: /^libs$/, namespace: "cantrip" }, () => ({
-            contents: `const l = globalThis.__cantripLibs; delete globalThis.__cantripLibs; export const URL = l.URL, URLSearchParams = l.URLSearchParams;`,
+          b.onResolve({ filter: /^cantrip:(libs-source|streams-source)$/ }, (a) => ({ path: a.path.slice(8), namespace: "cantrip" }));
+          b.onLoad({ filter: /^libs-source$/, namespace: "cantrip" }, () => ({
+            contents: `const s = globalThis.__cantripLibsSource; delete globalThis.__cantripLibsSource; export default s;`,
             loader: "js",
           }));
           b.onLoad({ filter: /^streams-source$/, namespace: "cantrip" }, () => ({

@@ -7,7 +7,7 @@
 import "./shims/host";
 import "./shims/lockdown";
 import { Headers } from "./shims/headers";
-import { URL, URLSearchParams } from "./shims/url";
+import { installUrlGlobals } from "./shims/url";
 import { Request, Response, canonicalParts } from "./shims/body";
 import { TextDecoder, TextEncoder, atob, btoa } from "./shims/encoding";
 import { console, setTimeout } from "./shims/misc";
@@ -27,7 +27,7 @@ import { bindCall, config, enterCall, makeContext } from "./sdk/context";
 
 /** Every global the guest gets beyond ECMAScript's own — keep in step with sandbox/sdk/cantrip.d.ts, README and the code prompt. */
 const globals = {
-  Headers, URL, URLSearchParams, Request, Response, FormData, Blob, File,
+  Headers, Request, Response, FormData, Blob, File,
   TextEncoder, TextDecoder, atob, btoa, structuredClone, crypto, CryptoKey,
   AbortController, AbortSignal, DOMException, Event, EventTarget,
   console, setTimeout, clearTimeout: clearTimer, setInterval, clearInterval: clearTimer, queueMicrotask, performance, fetch,
@@ -39,6 +39,7 @@ for (const [k, v] of Object.entries(globals)) {
 }
 
 installStreamGlobals();
+installUrlGlobals();
 installIntl();
 
 Object.defineProperty(globalThis, "__cantripSdk", { value: { defineBackend, t, HttpError, route: <T>(r: T) => r }, configurable: true });

@@ -6,7 +6,7 @@
  * their JSON Schemas for the host's OpenAPI document.
  */
 import { Request, Response, type UrlParts } from "../shims/body";
-import { URL } from "../shims/url";
+import { newURL } from "../shims/url";
 import { console } from "../shims/misc";
 import { HttpError, errorResponse } from "./errors";
 import { compileRoutes, matchRoute, type RouteDef } from "./router";
@@ -82,7 +82,7 @@ export function leanHandler(backend: object): ((p: RequestParts) => Promise<Resp
 }
 
 function fromRequest(req: Request): Incoming {
-  const url = typeof req._url === "function" ? req._url() : new URL(req.url);
+  const url = typeof req._url === "function" ? req._url() : newURL(req.url);
   return {
     method: req.method,
     url,

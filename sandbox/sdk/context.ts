@@ -10,7 +10,7 @@ import { fetchAs } from "../shims/fetch";
 import { format } from "../shims/misc";
 import { host } from "../shims/host";
 import type { Request } from "../shims/body";
-import { URLSearchParams } from "../shims/url";
+import { newSearchParams, type URLSearchParams } from "../shims/url";
 
 export interface AgentConfig {
   agentId: string;
@@ -69,7 +69,7 @@ function logFor(call: number | undefined) {
   return Object.assign((...a: unknown[]) => info(...a), { debug: at("debug"), info, warn: at("warn"), error: at("error") });
 }
 
-export function makeContext(request: Request | null, params: Record<string, string> = {}, query: Record<string, string> = {}, searchParams: URLSearchParams = new URLSearchParams()) {
+export function makeContext(request: Request | null, params: Record<string, string> = {}, query: Record<string, string> = {}, searchParams: URLSearchParams = newSearchParams()) {
   const call = request ? callOfRequest.get(request) : entering;
   return { request, params, query, searchParams, env: { ...config.env }, kv: kvFor(call), fetch: fetchAs(call), secrets, log: logFor(call), agentId: config.agentId };
 }

@@ -4,8 +4,8 @@ declare module "cantrip:streams-source" {
   export default source;
 }
 
-/** The bundled libraries' part of the prelude (built by sandbox/build-prelude.ts). */
-declare module "cantrip:libs" {
-  export const URL: unknown;
-  export const URLSearchParams: unknown;
+/** The bundled libraries (core-js's URL) as source text: evaluating it gives { URL, URLSearchParams } (sandbox/build-prelude.ts). */
+declare module "cantrip:libs-source" {
+  const source: string;
+  export default source;
 }
