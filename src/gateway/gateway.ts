@@ -68,9 +68,17 @@ export class Gateway {
    * (src/lib/json-scan.ts, in slices that yield to the event loop) and spliced in as the
    * backend wrote it (issue 15: a 16 MB answer held the main thread for ~300 ms per call).
    */
-  async invokeEnvelope(slug: string, authorization: string | null, rawBody: string, requestId: string, caller?: WorkspaceCaller): Promise<string> {
+  async invokeEnvelope(slug: string, authorization: string | null, rawBody: string, requestId: string, caller?: WorkspaceCaller): Promise<string | Uint8Array> {
     const d = await this.invokeWith(slug, authorization, rawBody, requestId, caller, envelopeJson);
-    return `{"data":{"status":${d.status},"ok":${d.ok},"latencyMs":${d.latencyMs},"response":${d.response}}}`;
+    const head = `{"data":{"status":${d.status},"ok":${d.ok},"latencyMs":${d.latencyMs},"response":`;
+    if (typeof d.response === "string") return `${head}${d.response}}}`;
+    // The answer's own UTF-8 bytes between the envelope's: no 16 MB string is made or encoded here.
+    const headBytes = utf8.encode(head);
+    const out = new Uint8Array(headBytes.byteLength + d.response.byteLength + 2);
+    out.set(headBytes);
+    out.set(d.response, headBytes.byteLength);
+    out.set(CLOSE, headBytes.byteLength + d.response.byteLength);
+    return out;
   }
 
   private async invokeWith<T>(slug: string, authorization: string | null, rawBody: string, requestId: string, caller: WorkspaceCaller | undefined, decode: (res: GuestResponse) => T | Promise<T>) {
@@ -209,20 +217,34 @@ const tooDeep = () => failure("bad_response", `The backend returned something th
 
 const isJsonType = (res: GuestResponse) => (res.headers.find(([k]) => k.toLowerCase() === "content-type")?.[1] ?? "").includes("json");
 
+const utf8 = new TextEncoder();
+const CLOSE = utf8.encode("}}");
+
 /**
- * The envelope's `response` as JSON text: what JSON.stringify(decodeBody(res)) gives, for
- * an answer up to ENVELOPE_EXACT_BYTES; past that, a valid JSON answer is its own text (the
- * same value; whitespace and number spelling as the backend wrote them) and anything else
- * the text as a JSON string, as decodeBody makes it. Same failures as decodeBody.
+ * The envelope's `response` as JSON (text, or UTF-8 bytes to splice): what
+ * JSON.stringify(decodeBody(res)) gives, for an answer up to ENVELOPE_EXACT_BYTES; past
+ * that, a valid JSON answer in well-formed UTF-8 is its own bytes (the same value; whitespace
+ * and number spelling as the backend wrote them), other UTF-8 (a leading BOM, replaced
+ * sequences) is decoded as decodeBody decodes it and spliced as that text's bytes, and
+ * anything that is not JSON is the text as a JSON string, as decodeBody makes it. Same
+ * failures as decodeBody.
  */
-async function envelopeJson(res: GuestResponse): Promise<string> {
+async function envelopeJson(res: GuestResponse): Promise<string | Uint8Array> {
   if (res.body.byteLength <= ENVELOPE_EXACT_BYTES) return JSON.stringify(decodeBody(res));
+  const json = isJsonType(res);
+  if (json) {
+    const scan = await scanJson(res.body, MAX_ENVELOPE_DEPTH);
+    if (scan === "ok") return res.body;
+    if (scan === "deep") throw tooDeep();
+  }
   const text = new TextDecoder().decode(res.body);
-  if (isJsonType(res)) {
-    const scan = await scanJson(text, MAX_ENVELOPE_DEPTH);
-    if (scan === "ok") return text;
-    // Not JSON: decodeBody's depth check covers the whole text before it tries to parse it.
-    if (scan === "deep" || nestsDeeperThan(text, MAX_ENVELOPE_DEPTH)) throw tooDeep();
+  if (json) {
+    // Not JSON as sent: decodeBody's depth check covers the whole decoded text before it tries to parse it.
+    if (nestsDeeperThan(text, MAX_ENVELOPE_DEPTH)) throw tooDeep();
+    const bytes = utf8.encode(text);
+    const scan = await scanJson(bytes, MAX_ENVELOPE_DEPTH);
+    if (scan === "ok") return bytes;
+    if (scan === "deep") throw tooDeep();
   }
   return JSON.stringify(text);
 }

@@ -1,5 +1,8 @@
 import { expect, test } from "bun:test";
-import { scanJson } from "./json-scan";
+import { scanJson as scanBytes } from "./json-scan";
+
+const enc = new TextEncoder();
+const scanJson = (s: string, maxDepth: number) => scanBytes(enc.encode(s), maxDepth);
 
 const parses = (s: string) => {
   try {
@@ -34,6 +37,26 @@ test("nesting past the limit is 'deep' (a top-level array is depth 1)", async ()
   expect(await scanJson("[[[]]]", 2)).toBe("deep");
   expect(await scanJson('{"a":{"b":[{}]}}', 4)).toBe("ok");
   expect(await scanJson('{"a":{"b":[{}]}}', 3)).toBe("deep");
+});
+
+test("strings must be well-formed UTF-8, as a fatal WHATWG decoder requires (random bytes against TextDecoder)", async () => {
+  const q = (...b: number[]) => new Uint8Array([34, ...b, 34]);
+  expect(await scanBytes(enc.encode('"é 𝄞 \u2028 €"'), 8)).toBe("ok");
+  for (const bad of [q(0xff), q(0xc0, 0xaf), q(0xed, 0xa0, 0x80), q(0xf4, 0x90, 0x80, 0x80), q(0xe2, 0x82), q(0x80)]) expect(await scanBytes(bad, 8)).toBe("not-utf8");
+  expect(await scanBytes(new Uint8Array([34, 0xe2, 0x82]), 8)).toBe("not-utf8");
+  const fatal = new TextDecoder("utf-8", { fatal: true });
+  let seed = 11;
+  const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % n);
+  for (let k = 0; k < 20_000; k++) {
+    const body = Array.from({ length: 1 + rand(6) }, () => (rand(4) === 0 ? 97 : 0x80 + rand(0x80)));
+    let want = "ok";
+    try {
+      fatal.decode(new Uint8Array(body));
+    } catch {
+      want = "not-utf8";
+    }
+    if ((await scanBytes(q(...body), 8)) !== want) throw new Error(`disagrees with TextDecoder on ${body.map((b) => b.toString(16)).join(" ")}`);
+  }
 });
 
 test("a long text is checked in slices: the event loop turns while it runs", async () => {

@@ -183,6 +183,12 @@ export interface SandboxRuntime {
   openScratch(namespace: string): ScratchWorld;
   /** Drop warm instances of an agent (all bundles, or one). */
   evict(agentId: string, bundleId?: string): void;
+  /**
+   * Load an instance of `ref` in the background, unless one is warm or loading, so the first
+   * call finds it ready (a deploy calls this as its version goes live; issue 15). Returns at
+   * once; a failed load is ignored here (the first call loads again and reports its own).
+   */
+  warm(ref: BundleRef): void;
   stats(): RuntimeStats;
   close(): Promise<void>;
 }

@@ -15,7 +15,7 @@ import { requestIdOf } from "../request-context";
  */
 export async function invokeResponse(deps: HttpDeps, slug: string, request: Request, rawBody: string): Promise<Response> {
   const envelope = await deps.gateway.invokeEnvelope(slug, request.headers.get("authorization"), rawBody, requestIdOf(request));
-  return new Response(envelope, { headers: { "content-type": "application/json" } });
+  return new Response(envelope as string | Uint8Array<ArrayBuffer>, { headers: { "content-type": "application/json" } });
 }
 
 export function v1InvokeRoutes(deps: HttpDeps) {
