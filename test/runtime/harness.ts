@@ -23,6 +23,8 @@ export async function bundle(source: string): Promise<string> {
 }
 
 export interface Harness {
+  /** How the guest is called (makeHarness's `dispatch` option): the lean convention unless "full". */
+  dispatch: "lean" | "full";
   runtime: SandboxRuntime;
   db: OpenedDatabase;
   secrets: Map<string, string>;
@@ -49,6 +51,7 @@ export function makeHarness(engine: EngineFactory, egress: EgressOptions = {}, o
     return id;
   };
   return {
+    dispatch: opts.dispatch ?? "lean",
     runtime, db, secrets, agent,
     ref(agentId, code, o = {}) {
       agent(agentId);

@@ -25,7 +25,7 @@ export default defineBackend({
         return {
           input, same: r1 === r2, isRequest: r1 instanceof Request, url: r1.url, method: r1.method,
           headers: [...r1.headers], ct: r1.headers.get("content-type"), text: await r1.text(), used: r1.bodyUsed,
-          query: ctx.query, sp: [...ctx.searchParams], params: ctx.params, keys: Object.keys(ctx), enumerable: d.enumerable,
+          query: ctx.query, sp: [...ctx.searchParams], params: ctx.params, keys: Object.keys(ctx), enumerable: d.enumerable, lazy: typeof d.get === "function",
           agentId: ctx.agentId, env: ctx.env,
         };
       },
@@ -79,6 +79,8 @@ export function sdkCallTests(h: () => Harness) {
         headers: [["content-type", "application/json"], ["x-request-id", "rid-1"]], ct: "application/json", text: '{"n":3,"tags":["a"]}', used: true,
         query: { n: "2", x: "a" }, sp: [["n", "2"], ["x", "a"], ["x", "b"]], params: { id: "5" },
         keys: ["request", "params", "query", "searchParams", "env", "kv", "fetch", "secrets", "log", "agentId"], enumerable: true,
+        // The one difference a handler can see: on the lean path ctx.request is an accessor (made on first read).
+        lazy: h().dispatch === "lean",
         agentId: "sdkcalls", env: { REGION: "eu" },
       });
     });
