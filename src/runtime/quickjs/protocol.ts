@@ -17,6 +17,8 @@ export interface GuestConfig {
 }
 
 export type ToWorker =
+  /** Sent by spawn-worker.ts's prestart before init: compile the wasm and make one interpreter for `memoryBytes` now. */
+  | { t: "prestart"; memoryBytes: number }
   /** `nice`: OS priority for this worker thread (its lane's, lanes.ts). */
   | { t: "init"; watch: SharedArrayBuffer; spares: number; memoryBytes: number; nice: number }
   | { t: "load"; id: number; inst: number; code: string; limits: Limits; config: GuestConfig }
