@@ -38,8 +38,11 @@ for (const [k, v] of Object.entries(globals)) {
   Object.defineProperty(globalThis, k, { value: v, writable: true, configurable: true, enumerable: false });
 }
 
+// URL and URLSearchParams: evaluated now unless the engine asked for them lazily (shims/url.ts).
+const g = globalThis as { __cantripLazyLibs?: unknown };
+installUrlGlobals(g.__cantripLazyLibs === true);
+delete g.__cantripLazyLibs;
 installStreamGlobals();
-installUrlGlobals();
 installIntl();
 
 Object.defineProperty(globalThis, "__cantripSdk", { value: { defineBackend, t, HttpError, route: <T>(r: T) => r }, configurable: true });
@@ -53,13 +56,32 @@ function asBackend(b: unknown): Backend {
   return b as Backend;
 }
 
+/** Streamed response bodies waiting for the host's pulls, by call id (see dispatch). */
+const bodies = new Map<number, ReadableStreamDefaultReader<unknown>>();
+
 /**
- * The host's [metadata, body] for a handler's Response. Everything here reads guest-controlled
- * objects (getters, replaced methods): the host checks whatever comes out
- * (src/runtime/guest-values.ts); a throw here is reported, not fatal.
+ * The host's [metadata, body] for a handler's Response (both calling conventions). Everything
+ * here reads guest-controlled objects (getters, replaced methods): the host checks whatever
+ * comes out (src/runtime/guest-values.ts); a throw here is reported, not fatal.
  */
-async function answer(res: unknown, method: string): Promise<[string, string | ArrayBuffer | null]> {
+async function answer(res: unknown, method: string, m: { call?: number; stream?: boolean }): Promise<[string, string | ArrayBuffer | null]> {
   if (!(res instanceof Response)) return [JSON.stringify({ bad: `the fetch handler returned ${res === null ? "null" : typeof res}, not a Response` }), null];
+  if (m.stream === true && typeof m.call === "number" && method !== "HEAD") {
+    // The host asked for the body as it is produced (/apps): hand over the head now and
+    // keep the reader for pull(); the host checks the head and every chunk (guest-values.ts).
+    try {
+      const reader = res._streamReader();
+      if (reader) {
+        const meta = JSON.stringify({ status: res.status, headers: res.headers instanceof Headers ? res.headers._list() : [...res.headers], stream: true });
+        bodies.set(m.call, reader);
+        return [meta, null];
+      }
+    } catch {
+      return [JSON.stringify({ bad: "reading the Response's status, headers or body threw" }), null];
+    }
+  }
+  // Everything below reads guest-controlled objects (getters, replaced methods): the host
+  // checks whatever comes out (src/runtime/guest-values.ts); a throw here is reported, not fatal.
   let raw: string | Uint8Array | null;
   try {
     // A stream body is read to its end here: /v1/invoke and /apps get the whole body.
@@ -89,7 +111,7 @@ const entry = {
   },
   /** `body`: the request body as bytes, or as a string when the host already decoded it (valid UTF-8). */
   async dispatch(b: unknown, meta: string, body: ArrayBuffer | string | undefined): Promise<[string, string | ArrayBuffer | null]> {
-    const m = JSON.parse(meta) as { method: string; url: string; headers: [string, string][]; call?: number };
+    const m = JSON.parse(meta) as { method: string; url: string; headers: [string, string][]; call?: number; stream?: boolean };
     const method = m.method.toUpperCase();
     const hasBody = body !== undefined && body !== null && method !== "GET" && method !== "HEAD";
     const stored = hasBody ? (typeof body === "string" ? body : new Uint8Array(body)) : null;
@@ -106,7 +128,7 @@ const entry = {
         out = toErrorResponse(e);
       }
       if (out instanceof JsonText) return [JSON_RESULT_META, out.text];
-      return answer(out, method);
+      return answer(out, method, m);
     }
     const req = Request._incoming(m.url, method, m.headers, stored);
     if (typeof m.call === "number") bindCall(req, m.call);
@@ -117,7 +139,39 @@ const entry = {
     } catch (e) {
       res = toErrorResponse(e);
     }
-    return answer(res, method);
+    return answer(res, method, m);
+  },
+  /**
+   * The next chunk of call `call`'s streamed body: ["c", bytes] or ["e", null] at its end.
+   * Rejects with the stream's own error, or a TypeError for a chunk that is not a Uint8Array.
+   */
+  async pull(call: number): Promise<[string, ArrayBuffer | null]> {
+    const reader = bodies.get(call);
+    if (!reader) throw new Error("this call has no streamed body");
+    let r: Awaited<ReturnType<typeof reader.read>>;
+    try {
+      r = await reader.read();
+    } catch (e) {
+      bodies.delete(call);
+      throw e;
+    }
+    if (r.done) {
+      bodies.delete(call);
+      return ["e", null];
+    }
+    const v = r.value;
+    if (!(v instanceof Uint8Array)) {
+      bodies.delete(call);
+      reader.cancel(new TypeError("body stream chunks must be Uint8Arrays")).catch(() => {});
+      throw new TypeError("The response body stream produced a chunk that is not a Uint8Array");
+    }
+    return ["c", v.byteOffset === 0 && v.byteLength === v.buffer.byteLength ? (v.buffer as ArrayBuffer) : (v.slice().buffer as ArrayBuffer)];
+  },
+  /** The host stopped reading call `call`'s streamed body (client gone, limit, deadline): cancel the guest's stream. */
+  cancelBody(call: number, reason: string): void {
+    const reader = bodies.get(call);
+    bodies.delete(call);
+    if (reader) reader.cancel(reason).catch(() => {});
   },
   /** `call`: the host's id of this run, so the ctx the handler gets names it. */
   async scheduled(b: unknown, call?: number): Promise<void> {

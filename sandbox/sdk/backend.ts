@@ -6,7 +6,7 @@
  * their JSON Schemas for the host's OpenAPI document.
  */
 import { Request, Response, type UrlParts } from "../shims/body";
-import { newURL } from "../shims/url";
+import { urlLibs } from "../shims/url";
 import { console } from "../shims/misc";
 import { HttpError, errorResponse } from "./errors";
 import { compileRoutes, matchRoute, type RouteDef } from "./router";
@@ -82,13 +82,13 @@ export function leanHandler(backend: object): ((p: RequestParts) => Promise<Resp
 }
 
 function fromRequest(req: Request): Incoming {
-  const url = typeof req._url === "function" ? req._url() : newURL(req.url);
+  const url = typeof req._url === "function" ? req._url() : new (urlLibs().URL)(req.url);
   return {
     method: req.method,
     url,
     raw: () => req._raw(),
     contentType: () => req.headers.get("content-type"),
-    ctx: (params, query) => makeContext(req, params, query, url.searchParams),
+    ctx: (params, query) => makeContext(req, params, query, () => url.searchParams),
     lean: false,
   };
 }

@@ -10,7 +10,7 @@ import { fetchAs } from "../shims/fetch";
 import { format } from "../shims/misc";
 import { host } from "../shims/host";
 import type { Request } from "../shims/body";
-import { newSearchParams, type URLSearchParams } from "../shims/url";
+import { urlLibs, type URLSearchParams } from "../shims/url";
 
 export interface AgentConfig {
   agentId: string;
@@ -69,16 +69,28 @@ function logFor(call: number | undefined) {
   return Object.assign((...a: unknown[]) => info(...a), { debug: at("debug"), info, warn: at("warn"), error: at("error") });
 }
 
-export function makeContext(request: Request | null, params: Record<string, string> = {}, query: Record<string, string> = {}, searchParams: URLSearchParams = newSearchParams()) {
+/** `searchParams`: made on first read of ctx.searchParams (so a call that never reads it never loads the URL library). */
+export function makeContext(request: Request | null, params: Record<string, string> = {}, query: Record<string, string> = {}, searchParams?: () => URLSearchParams) {
   const call = request ? callOfRequest.get(request) : entering;
-  return { request, params, query, searchParams, env: { ...config.env }, kv: kvFor(call), fetch: fetchAs(call), secrets, log: logFor(call), agentId: config.agentId };
+  let sp: URLSearchParams | undefined;
+  return {
+    request, params, query,
+    get searchParams(): URLSearchParams {
+      return (sp ??= searchParams ? searchParams() : new (urlLibs().URLSearchParams)());
+    },
+    // Assignable, as the data property it replaced was.
+    set searchParams(v: URLSearchParams) {
+      sp = v;
+    },
+    env: { ...config.env }, kv: kvFor(call), fetch: fetchAs(call), secrets, log: logFor(call), agentId: config.agentId,
+  };
 }
 
 /**
  * The lean calling convention's ctx (issue 15): the same properties in the same order as
- * makeContext's, but `request` and `searchParams` are made on first read (each once; an
- * assignment replaces the value, as it would on makeContext's data properties). `call` is
- * the host's id of this call; the Request the getter makes is bound to it.
+ * makeContext's, but `request` is made on first read too (once; an assignment replaces the
+ * value, as it would on a data property). `call` is the host's id of this call; the Request
+ * the getter makes is bound to it.
  */
 export function makeLazyContext(call: number | undefined, request: () => Request, params: Record<string, string>, query: Record<string, string>, searchParams: () => URLSearchParams) {
   let req: Request | undefined;

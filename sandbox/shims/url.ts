@@ -1,72 +1,73 @@
 /**
  * URL and URLSearchParams: core-js-pure's WHATWG implementation (URL Standard parsing,
- * setters, IDNA via punycode, IPv4/IPv6 hosts, URL.parse/canParse, searchParams). It is
- * bundled as its own prelude part as source text (see sandbox/build-prelude.ts) and
- * evaluated on first use, like the Web Streams (issue 15: compiling it was the larger part
- * of making every interpreter, and a request in serialized form never needs it — the SDK
- * splits such URLs itself, body.ts canonicalParts). The globals are getters that load it
- * when first read and then become plain data properties.
+ * setters, IDNA via punycode, IPv4/IPv6 hosts, URL.parse/canParse, searchParams). QuickJS
+ * evaluates it as a prelude part of its own (see sandbox/build-prelude.ts); V8 hands over a
+ * function that fetches its source text, evaluated on first use (`__cantripLazyLibs`: a bare
+ * isolate pays ~0.5 MB for it) through urlLibs() and the two globals, getters until then.
+ * The incoming request's URL is split without it (body.ts canonicalParts), so a backend that
+ * never touches URL never loads it.
  */
 import SOURCE from "cantrip:libs-source";
 
 export type URL = globalThis.URL;
 export type URLSearchParams = globalThis.URLSearchParams;
 
-interface UrlLib {
+export interface UrlLibs {
   URL: typeof globalThis.URL;
   URLSearchParams: typeof globalThis.URLSearchParams;
 }
 
-let loaded: UrlLib | null = null;
-const NAMES = ["URL", "URLSearchParams"] as const;
-const indirectEval = eval;
+let source: (() => string) | null = typeof SOURCE === "function" ? SOURCE : null;
+/** Evaluated already when the prelude's own part did it (QuickJS). */
+let loaded: UrlLibs | null = typeof SOURCE === "function" ? null : named(SOURCE as unknown as UrlLibs);
 
-/** The two classes, evaluated on first call (always the originals, whatever the guest did to the globals). */
-export function urlLib(): UrlLib {
-  if (!loaded) {
-    // core-js looks for native URL/URLSearchParams globals while it loads: hide ours (the
-    // getters below, which would load it again, or whatever the guest put there), as when
-    // the prelude evaluated it before installing any globals.
-    const g = globalThis as Record<string, unknown>;
-    const saved = NAMES.map((n) => Reflect.getOwnPropertyDescriptor(g, n));
-    for (const n of NAMES) Reflect.deleteProperty(g, n);
-    try {
-      loaded = indirectEval(SOURCE) as UrlLib;
-    } finally {
-      NAMES.forEach((n, i) => {
-        const d = saved[i];
-        if (d) Reflect.defineProperty(g, n, d);
-      });
-    }
-    // The part is minified: give each class its standard name back.
-    for (const [k, v] of Object.entries(loaded)) if (v.name !== k) Object.defineProperty(v, "name", { value: k, configurable: true });
+/** The prelude is minified: give the classes their standard names back. */
+function named(libs: UrlLibs): UrlLibs {
+  for (const [k, v] of Object.entries(libs)) Object.defineProperty(v, "name", { value: k, configurable: true });
+  return libs;
+}
+const indirectEval = eval;
+const NAMES = ["URL", "URLSearchParams"] as const;
+
+/** The URL classes, evaluated on first call. */
+export function urlLibs(): UrlLibs {
+  if (loaded) return loaded;
+  // core-js uses a global URL it finds instead of its own: hide ours (getters) while it loads.
+  const g = globalThis as Record<string, unknown>;
+  const saved = NAMES.map((n) => Object.getOwnPropertyDescriptor(g, n));
+  for (const n of NAMES) delete g[n];
+  try {
+    loaded = indirectEval(source!()) as UrlLibs;
+  } finally {
+    NAMES.forEach((n, i) => saved[i] && Object.defineProperty(g, n, saved[i]!));
   }
-  return loaded;
+  source = null;
+  return named(loaded);
 }
 
-/** `new URL(input)` with the original class. */
-export const newURL = (input: string): URL => new (urlLib().URL)(input);
+/** True for a URLSearchParams (never loads the implementation just to answer). */
+export function isURLSearchParams(v: unknown): v is URLSearchParams {
+  return loaded !== null && v instanceof loaded.URLSearchParams;
+}
 
-/** `new URLSearchParams(init)` with the original class. */
-export const newSearchParams = (init?: string): URLSearchParams => new (urlLib().URLSearchParams)(init);
-
-/** True for a URLSearchParams (never loads the implementation just to answer: none can exist before it is loaded). */
-export const isSearchParams = (v: unknown): v is URLSearchParams => loaded !== null && v instanceof loaded.URLSearchParams;
-
-/** Installs URL and URLSearchParams as getters that load the implementation when first read. */
-export function installUrlGlobals(): void {
+/** Installs the two globals: values now, or (lazy) getters that load the implementation when first read. */
+export function installUrlGlobals(lazy: boolean): void {
+  if (!lazy) urlLibs();
   for (const name of NAMES) {
+    const define = (v: unknown) => Object.defineProperty(globalThis, name, { value: v, writable: true, configurable: true, enumerable: false });
+    if (loaded) {
+      define(loaded[name]);
+      continue;
+    }
     Object.defineProperty(globalThis, name, {
       configurable: true,
       enumerable: false,
       get() {
-        const v = urlLib()[name];
-        Object.defineProperty(globalThis, name, { value: v, writable: true, configurable: true, enumerable: false });
+        const v = urlLibs()[name];
+        define(v);
         return v;
       },
-      set(v: unknown) {
-        Object.defineProperty(globalThis, name, { value: v, writable: true, configurable: true, enumerable: false });
-      },
+      set: define,
     });
   }
 }

@@ -3,7 +3,7 @@
  * is stored; lookups go by hash (an index probe) and the final check is constant-time.
  * Verified tokens are cached briefly so a busy client does not cost a query per request.
  */
-import { and, eq, isNull } from "drizzle-orm";
+import { and, count, eq, isNull } from "drizzle-orm";
 import type { Db, DbOrTx } from "../db";
 import { platformTokens, workspaces } from "../db/schema";
 import { AppError } from "../errors";
@@ -58,6 +58,11 @@ export function findWorkspace(db: Db, idOrName: string): string | null {
   if (byId) return byId.id;
   const named = db.select({ id: workspaces.id }).from(workspaces).where(eq(workspaces.name, idOrName)).limit(2).all();
   return named.length === 1 ? named[0]!.id : null;
+}
+
+/** How many workspaces exist (Tenancy: the bounds between workspaces bind from two). */
+export function countWorkspaces(db: Db): number {
+  return db.select({ n: count() }).from(workspaces).get()?.n ?? 0;
 }
 
 /** Every workspace, oldest first (the first is the operator's). */

@@ -41,6 +41,8 @@ export interface TurnDeps {
   credentials: Credentials;
   gateway: Gateway;
   maxRounds: number;
+  /** Agents one workspace may have (CANTRIP_WORKSPACE_MAX_AGENTS); unlimited when absent. */
+  maxAgents?: number;
 }
 
 /** The code a failed turn records: the error's own (platform, generation, review), else build_failed. */
@@ -291,7 +293,7 @@ export class Turns {
     const { db } = this.deps;
     const id = newId("agent");
     const agent = db.transaction((tx) => {
-      const row = insertAgent(tx, { id, workspaceId: c.workspaceId, name: c.name || nameFromPrompt(c.prompt), status: "generating", prompt: c.prompt, jobType: "always_on" });
+      const row = insertAgent(tx, { id, workspaceId: c.workspaceId, name: c.name || nameFromPrompt(c.prompt), status: "generating", prompt: c.prompt, jobType: "always_on" }, this.deps.maxAgents ?? Infinity);
       tx.update(conversations).set({ agentId: id }).where(eq(conversations.id, c.id)).run();
       return row;
     });

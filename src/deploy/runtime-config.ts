@@ -14,6 +14,7 @@ export function runtimeConfigFor(db: Db, agent: AgentRow, policy?: LimitPolicy):
   const grants = db.select().from(agentSecrets).where(eq(agentSecrets.agentId, agent.id)).all();
   return {
     agentId: agent.id,
+    workspaceId: agent.workspaceId,
     limits: effectiveLimits(agent.limits, policy),
     allowedHosts: agent.allowedHosts ?? [],
     secrets: grants.map((g) => ({ name: g.alias, hosts: g.hosts })),

@@ -10,7 +10,7 @@ import { nestsDeeperThan } from "../lib/json-nesting";
 import { scanJson } from "../lib/json-scan";
 import { callerError, failureLogLines } from "./caller-error";
 import { AGENT_KEY_PREFIX, type AgentKeys } from "../auth";
-import type { GuestLogLine, GuestRequest, GuestResponse, SandboxRuntime } from "../runtime/types";
+import type { GuestLogLine, GuestRequest, GuestResponse, GuestStreamResponse, SandboxRuntime, StreamCutReason } from "../runtime/types";
 import type { InvocationLog } from "./invocation-log";
 import type { LiveCache, LiveEntry } from "./live-cache";
 import { clientBucket, type RateLimiter } from "./rate-limit";
@@ -118,7 +118,23 @@ export class Gateway {
     headers.push(["x-request-id", call.requestId]);
     const req: GuestRequest = { method: call.method, url: `http://${call.slug}.cantrip.internal${call.pathAndQuery}`, headers, body: call.body };
     const path = call.pathAndQuery.split("?")[0]!;
-    const res = await this.call(entry, keyId, req, started, call.requestId, call.source ?? "app", path);
+    const source = call.source ?? "app";
+    let res: GuestResponse | GuestStreamResponse;
+    try {
+      res = await this.deps.runtime.fetchStream(entry.ref!, req);
+    } catch (e) {
+      throw this.failed(e, entry, keyId, req.method, path, started, call.requestId, source);
+    }
+    if (!(res.body instanceof ReadableStream)) {
+      this.served(entry, keyId, req.method, path, res.status, null, started, call.requestId, source, (res as GuestResponse).logs);
+      return appResponse(res.body, res.status, res.headers, { origin: call.origin, slug: call.slug });
+    }
+    // A streamed body: the client gets the head and each chunk as the guest produces it; the
+    // invocation row is written once, when the stream has ended (latency = the whole stream).
+    void (res as GuestStreamResponse).finished.then((end) => {
+      const lines = end.cut ? [...end.logs, { level: "error" as const, message: `[cantrip] the streamed response was cut after ${end.bytes} bytes (${end.cut.reason}): ${end.cut.message}`, at: Date.now() }] : end.logs;
+      this.served(entry, keyId, req.method, path, res.status, end.cut ? streamCutCode(end.cut.reason) : null, started, call.requestId, source, lines);
+    });
     return appResponse(res.body, res.status, res.headers, { origin: call.origin, slug: call.slug });
   }
 
@@ -165,28 +181,26 @@ export class Gateway {
     try {
       const res = await this.deps.runtime.fetch(entry.ref!, req);
       if (accept) await accept(res);
-      this.deps.log.record(
-        {
-          agentId: entry.agent.id,
-          version: entry.version,
-          keyId,
-          source,
-          method: req.method,
-          path,
-          status: res.status,
-          latencyMs: Math.round(performance.now() - started),
-          errorCode: null,
-          requestId,
-          at: Date.now(),
-        },
-        res.logs,
-      );
+      this.served(entry, keyId, req.method, path, res.status, null, started, requestId, source, res.logs);
       return res;
     } catch (e) {
-      const code = isAppError(e) ? e.code : "internal_error";
-      this.logRefusal(entry, keyId, req.method, path, code, started, requestId, source, failureLogLines(e));
-      throw callerError(e);
+      throw this.failed(e, entry, keyId, req.method, path, started, requestId, source);
     }
+  }
+
+  /** Logs a failed call (with the guest's console lines) and returns the error for the caller. */
+  private failed(e: unknown, entry: LiveEntry, keyId: string | null, method: string, path: string, started: number, requestId: string, source: string): unknown {
+    const code = isAppError(e) ? e.code : "internal_error";
+    this.logRefusal(entry, keyId, method, path, code, started, requestId, source, failureLogLines(e));
+    return callerError(e);
+  }
+
+  /** The invocation row of a call that produced a response (errorCode: a streamed body cut short). */
+  private served(entry: LiveEntry, keyId: string | null, method: string, path: string, status: number, errorCode: ErrorCode | null, started: number, requestId: string, source: string, lines: GuestLogLine[]): void {
+    this.deps.log.record(
+      { agentId: entry.agent.id, version: entry.version, keyId, source, method, path, status, latencyMs: Math.round(performance.now() - started), errorCode, requestId, at: Date.now() },
+      lines,
+    );
   }
 
   private logRefusal(entry: LiveEntry, keyId: string | null, method: string, path: string, code: ErrorCode, started: number, requestId: string, source: string, lines: GuestLogLine[] = []) {
@@ -205,6 +219,17 @@ export class Gateway {
       at: Date.now(),
     }, lines);
   }
+}
+
+/**
+ * The catalogue code an invocation row carries for a streamed body cut short: the code the
+ * same failure has on a whole response (failures.ts); a client that went away is not an
+ * error of the backend's (null); a stream the guest errored is the backend's bad response.
+ */
+function streamCutCode(reason: StreamCutReason): ErrorCode | null {
+  if (reason === "client_closed") return null;
+  if (reason === "stream_error") return "bad_response";
+  return failure(reason, "").code as ErrorCode;
 }
 
 /** JSON nesting the invoke envelope can carry (re-serialising deeper JSON overflows the host's stack). */

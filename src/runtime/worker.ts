@@ -51,7 +51,7 @@ self.onmessage = async (ev: MessageEvent<ToWorker | string>) => {
     return;
   }
   await ready;
-  if (m.t === "load" || m.t === "fetch-bytes" || m.t === "scheduled") void tracked(() => handle(m));
+  if (m.t === "load" || m.t === "fetch-bytes" || m.t === "scheduled" || m.t === "pull" || m.t === "cancel") void tracked(() => handle(m));
   else void handle(m);
 };
 
@@ -167,6 +167,20 @@ async function handle(m: ToWorker): Promise<void> {
       try {
         const { result, dropped } = await inst.scheduled(m.id);
         post({ t: "scheduled-done", id: m.id, result, dropped });
+      } catch (e) {
+        post(failed(m.id, e, inst.dead));
+      }
+      return;
+    }
+    case "pull":
+    case "cancel": {
+      const inst = instances.get(m.inst);
+      if (!inst || inst.dead) return post(failed(m.id, new Failure("crashed", "The sandbox instance is gone."), true));
+      try {
+        const r = m.t === "pull" ? await inst.pull(m.call) : inst.cancel(m.call, m.reason);
+        const reply: FromWorker = { t: "chunk", id: m.id, ...r, memoryBytes: inst.memoryBytes };
+        // The chunk is a fresh copy out of the interpreter: move it.
+        self.postMessage(reply, r.body && r.body.byteLength ? [r.body.buffer as ArrayBuffer] : []);
       } catch (e) {
         post(failed(m.id, e, inst.dead));
       }

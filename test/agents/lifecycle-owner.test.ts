@@ -84,7 +84,18 @@ describe("transitions", () => {
   const { db } = opened;
   db.insert(workspaces).values({ id: "ws_1", name: "w" }).run();
   const row = (id: string) => db.select().from(agents).where(eq(agents.id, id)).get()!;
-  const fresh = (status: "ready" | "generating" = "generating") => insertAgent(db, { workspaceId: "ws_1", name: "Lead Scorer", status });
+  const fresh = (status: "ready" | "generating" = "generating") => insertAgent(db, { workspaceId: "ws_1", name: "Lead Scorer", status }, Infinity);
+
+  test("insertAgent refuses a workspace's agent past maxAgents with 409 agent_limit_reached and writes nothing", () => {
+    db.insert(workspaces).values({ id: "ws_cap", name: "capped" }).run();
+    const add = () => insertAgent(db, { workspaceId: "ws_cap", name: "Capped", status: "ready" }, 2);
+    add();
+    add();
+    expect(add).toThrow(expect.objectContaining({ code: "agent_limit_reached", status: 409 }));
+    expect(db.select().from(agents).where(eq(agents.workspaceId, "ws_cap")).all().length).toBe(2);
+    // Another workspace is not affected.
+    expect(insertAgent(db, { workspaceId: "ws_1", name: "Other", status: "ready" }, 2).workspaceId).toBe("ws_1");
+  });
 
   test("insertAgent makes a unique slug from the name", () => {
     const a = fresh();

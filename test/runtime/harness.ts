@@ -28,7 +28,7 @@ export interface Harness {
   runtime: SandboxRuntime;
   db: OpenedDatabase;
   secrets: Map<string, string>;
-  ref(agentId: string, code: string, opts?: { limits?: Partial<Limits>; allowedHosts?: string[]; secrets?: SecretGrant[]; env?: Record<string, string>; bundleId?: string }): BundleRef;
+  ref(agentId: string, code: string, opts?: { limits?: Partial<Limits>; allowedHosts?: string[]; secrets?: SecretGrant[]; env?: Record<string, string>; bundleId?: string; workspaceId?: string }): BundleRef;
   agent(id: string): string;
   close(): Promise<void>;
 }
@@ -57,7 +57,7 @@ export function makeHarness(engine: EngineFactory, egress: EgressOptions = {}, o
       agent(agentId);
       return {
         agentId, code, bundleId: o.bundleId ?? `b${++seq}`,
-        config: { agentId, limits: { ...defaultLimits, cpuMs: 1000, wallMs: 5000, ...o.limits }, allowedHosts: o.allowedHosts ?? [], secrets: o.secrets ?? [], env: o.env, ...(opts.dispatch ? { dispatch: opts.dispatch } : {}) },
+        config: { agentId, workspaceId: o.workspaceId, limits: { ...defaultLimits, cpuMs: 1000, wallMs: 5000, ...o.limits }, allowedHosts: o.allowedHosts ?? [], secrets: o.secrets ?? [], env: o.env, ...(opts.dispatch ? { dispatch: opts.dispatch } : {}) },
       };
     },
     async close() {

@@ -17,6 +17,7 @@ import { interleavingTests } from "./interleaving";
 import { memoryBudgetTests } from "./memory-budget";
 import { bodyTests } from "./bodies";
 import { sdkCallTests } from "./sdk-calls";
+import { streamingTests } from "./streaming";
 
 export function runContract(name: string, engine: EngineFactory, traits: EngineTraits = {}, opts: { dispatch?: "full" } = {}): void {
   describe(`sandbox contract: ${name}${opts.dispatch ? ` (dispatch: ${opts.dispatch})` : ""}`, () => {
@@ -29,6 +30,7 @@ export function runContract(name: string, engine: EngineFactory, traits: EngineT
     capabilityTests(h);
     bodyTests(h);
     sdkCallTests(h);
+    streamingTests(h);
     egressTests(h);
     egressAbuseTests(h);
     escapeTests(h);
