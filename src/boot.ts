@@ -31,6 +31,7 @@ import { createLlm } from "./llm";
 import { CryptoBox } from "./lib/crypto-box";
 import { createBundler } from "./bundle";
 import { createRuntime, createSqliteKv, runSelftest, serverEngines } from "./runtime";
+import { dropPrestartedWorkers } from "./runtime/spawn-worker";
 import type { SandboxRuntime } from "./runtime/types";
 import { newId } from "./lib/ids";
 import { HealthCounters, installLastResort, reportLoopFailure, startLoop, type Loop } from "./health";
@@ -170,6 +171,8 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
     egress: { allowPrivate: config.egressAllowPrivate, allowHosts: config.egressAllowHosts, onRequest: (outcome) => metrics.egressRequest(outcome) },
     engine: serverEngines({ sandbox: config.sandbox, node: config.node }),
   });
+  // A worker src/prestart.ts started that this runtime's engine did not take (V8) is not needed.
+  dropPrestartedWorkers();
   const bundler = createBundler({ dataDir });
   // Scrape-time sources read components built below; the closures run only when /metrics is scraped.
   const dbFile = join(dataDir, "cantrip.db");

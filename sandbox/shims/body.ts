@@ -216,7 +216,7 @@ const CANONICAL = /^https?:\/\/[a-z0-9.-]+(?::[1-9][0-9]{0,4})?(\/[A-Za-z0-9\-._
 const DOT_SEGMENT = /\/\.{1,2}(?:\/|$)|%2e/i;
 const BAD_PERCENT = /%(?![0-9A-Fa-f]{2})/;
 
-function canonicalParts(url: string): UrlParts | null {
+export function canonicalParts(url: string): UrlParts | null {
   const m = CANONICAL.exec(url);
   if (!m || DOT_SEGMENT.test(m[1]!) || BAD_PERCENT.test(url) || url.endsWith("?")) return null;
   const search = m[2] ?? "";

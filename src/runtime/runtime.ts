@@ -130,6 +130,14 @@ export function createRuntime(opts: RuntimeOptions): SandboxRuntime {
     openScratch(namespace) {
       return scratch.open(namespace);
     },
+    warm(ref) {
+      // Light-lane agents only: a large bundle's first call runs in the heavy lane anyway.
+      if (ref.code.length >= LARGE_BUNDLE_BYTES) return;
+      pool.acquire(ref, "light").then(
+        (e) => pool.release(e),
+        () => {},
+      );
+    },
     evict(agentId, bundleId) {
       pool.evict(agentId, bundleId);
     },

@@ -127,6 +127,13 @@ export interface AgentRuntimeConfig {
    * the network. The world must be opened with `SandboxRuntime.openScratch(namespace)`.
    */
   scratch?: { namespace: string };
+  /**
+   * How the guest is called (issue 15): absent = the lean calling convention (an SDK backend
+   * gets the request's parts and builds its Request only if the handler reads ctx.request);
+   * "full" = always build the Request first, the reference path. Both answer identically;
+   * the contract suite runs on both.
+   */
+  dispatch?: "full";
 }
 
 import type { ScratchWorld } from "./scratch";
@@ -223,6 +230,12 @@ export interface SandboxRuntime {
   openScratch(namespace: string): ScratchWorld;
   /** Drop warm instances of an agent (all bundles, or one). */
   evict(agentId: string, bundleId?: string): void;
+  /**
+   * Load an instance of `ref` in the background, unless one is warm or loading, so the first
+   * call finds it ready (a deploy calls this as its version goes live; issue 15). Returns at
+   * once; a failed load is ignored here (the first call loads again and reports its own).
+   */
+  warm(ref: BundleRef): void;
   stats(): RuntimeStats;
   close(): Promise<void>;
 }

@@ -7,7 +7,7 @@
 import wasmPath from "@jitl/quickjs-wasmfile-release-sync/wasm" with { type: "file" };
 import type { FromWorker, ToWorker } from "./quickjs/protocol";
 import { WIRE_TEXT_MAX, decodeFetch, encodeResponse, isWire, type WireFetch } from "./quickjs/wire";
-import { SparePool, setWasmModule } from "./quickjs/vm-factory";
+import { SparePool, createVm, hasWasmModule, setWasmModule, type Vm } from "./quickjs/vm-factory";
 import { QjsInstance } from "./quickjs/instance";
 import { Failure } from "./quickjs/call-state";
 import type { HostResult } from "./quickjs/guest-host";
@@ -24,6 +24,8 @@ const hostWaits = new Map<number, { resolve: (r: HostResult) => void; reject: (e
 let nextHid = 1;
 let spares: SparePool;
 let ready: Promise<void> | null = null;
+/** A prestarted worker's head start (spawn-worker.ts): the wasm compiled and one interpreter made before init. */
+let early: Promise<Vm | null> | null = null;
 let gcPending = false;
 
 const post = (m: FromWorker) => self.postMessage(m);
@@ -34,6 +36,10 @@ self.onmessage = async (ev: MessageEvent<ToWorker | string>) => {
   if (isWire(m)) {
     await ready;
     return void tracked(() => fetchCall(decodeFetch(m)));
+  }
+  if (m.t === "prestart") {
+    early = prestart(m.memoryBytes);
+    return;
   }
   if (m.t === "init") {
     if (m.nice) lowerPriority(m.nice);
@@ -59,10 +65,21 @@ async function tracked(run: () => Promise<void>): Promise<void> {
   }
 }
 
+async function prestart(memoryBytes: number): Promise<Vm | null> {
+  try {
+    setWasmModule(new WebAssembly.Module(await Bun.file(wasmPath).arrayBuffer()));
+    return await createVm(memoryBytes);
+  } catch {
+    return null;
+  }
+}
+
 async function init(watch: SharedArrayBuffer, spareCount: number, memoryBytes: number): Promise<void> {
   setWatch(watch);
-  setWasmModule(new WebAssembly.Module(await Bun.file(wasmPath).arrayBuffer()));
+  const made = early ? await early : null;
+  if (!hasWasmModule()) setWasmModule(new WebAssembly.Module(await Bun.file(wasmPath).arrayBuffer()));
   spares = new SparePool(spareCount, memoryBytes);
+  if (made) spares.add(made);
   spares.refillSoon();
 }
 

@@ -118,7 +118,7 @@ class QuickJsEngine implements Engine {
     const { config } = o.ref;
     const msg: ToWorker = {
       t: "load", id, inst, code: o.ref.code, limits: o.limits,
-      config: { agentId: config.agentId, env: config.env ?? {}, secrets: config.secrets.map((s) => s.name) },
+      config: { agentId: config.agentId, env: config.env ?? {}, secrets: config.secrets.map((s) => s.name), ...(config.dispatch ? { dispatch: config.dispatch } : {}) },
     };
     slot.instances.add(inst);
     const m = await slot.request(id, msg, inst, Date.now() + o.limits.wallMs + WALL_GRACE_MS).catch((e) => {

@@ -12,9 +12,13 @@ export interface GuestConfig {
   agentId: string;
   env: Record<string, string>;
   secrets: string[];
+  /** "full": the guest always builds the Request first (AgentRuntimeConfig.dispatch). */
+  dispatch?: "full";
 }
 
 export type ToWorker =
+  /** Sent by spawn-worker.ts's prestart before init: compile the wasm and make one interpreter for `memoryBytes` now. */
+  | { t: "prestart"; memoryBytes: number }
   /** `nice`: OS priority for this worker thread (its lane's, lanes.ts). */
   | { t: "init"; watch: SharedArrayBuffer; spares: number; memoryBytes: number; nice: number }
   | { t: "load"; id: number; inst: number; code: string; limits: Limits; config: GuestConfig }

@@ -107,7 +107,7 @@ class V8Engine implements Engine {
     const { config } = o.ref;
     const msg: ToSidecar = {
       t: "load", id, inst, code: o.ref.code, limits: o.limits,
-      config: { agentId: config.agentId, env: config.env ?? {}, secrets: config.secrets.map((s) => s.name) },
+      config: { agentId: config.agentId, env: config.env ?? {}, secrets: config.secrets.map((s) => s.name), ...(config.dispatch ? { dispatch: config.dispatch } : {}) },
     };
     slot.instances.add(inst);
     const { m } = await slot.request(id, msg, Date.now() + o.limits.wallMs + WALL_GRACE_MS).catch((e) => {

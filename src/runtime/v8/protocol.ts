@@ -10,6 +10,8 @@ export interface GuestConfig {
   agentId: string;
   env: Record<string, string>;
   secrets: string[];
+  /** "full": the guest always builds the Request first (AgentRuntimeConfig.dispatch). */
+  dispatch?: "full";
 }
 
 export type ToSidecar =
