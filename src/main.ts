@@ -4,6 +4,8 @@
  * operator tools that work on the local data dir, or clients of the HTTP API (src/cli).
  * Config is parsed once here from flags and the environment and passed down.
  */
+// First: `serve` starts a sandbox worker while the rest of the server's modules load.
+import "./prestart";
 import { Command, Option } from "commander";
 import { join, resolve } from "node:path";
 import { boot, StartupError, VERSION } from "./boot";

@@ -5,13 +5,13 @@
  * HttpError / thrown errors to the JSON error envelope. describe() lists the routes with
  * their JSON Schemas for the host's OpenAPI document.
  */
-import { Request, Response } from "../shims/body";
-import { URL } from "../shims/url";
+import { Request, Response, type UrlParts } from "../shims/body";
+import { urlLibs } from "../shims/url";
 import { console } from "../shims/misc";
 import { HttpError, errorResponse } from "./errors";
 import { compileRoutes, matchRoute, type RouteDef } from "./router";
 import { validate } from "./validate";
-import { makeContext } from "./context";
+import { bindCall, makeContext, makeLazyContext } from "./context";
 import { BodyError, bodyInput, queryInput } from "./input";
 
 const BODYLESS = new Set(["GET", "HEAD", "DELETE", "OPTIONS"]);
@@ -24,19 +24,108 @@ export interface BackendSpec {
 export function defineBackend(spec: BackendSpec) {
   if (!spec || typeof spec !== "object" || !spec.routes) throw new Error("defineBackend: expected { routes: { 'GET /path': {...} } }");
   const routes = compileRoutes(spec.routes);
-  return {
+  const fetch = (req: Request) => handle(routes, fromRequest(req)) as Promise<Response>;
+  const backend = {
     __cantrip: 1,
-    fetch: (req: Request) => handle(routes, req),
+    fetch,
     scheduled: spec.scheduled ? () => spec.scheduled!(makeContext(null)) : undefined,
     describe: () => ({
       routes: routes.map((r) => ({ method: r.method, path: r.path, summary: r.def.summary, description: r.def.description, input: r.def.input, output: r.def.output })),
       scheduled: !!spec.scheduled,
     }),
   };
+  leanHandlers.set(backend, { fetch, lean: (p) => handle(routes, fromParts(p)) });
+  return backend;
 }
 
-async function handle(routes: ReturnType<typeof compileRoutes>, req: Request): Promise<Response> {
-  const url = typeof req._url === "function" ? req._url() : new URL(req.url);
+/**
+ * A route's JSON result as its text (the lean calling convention: the entry answers it as a
+ * 200 `application/json` response, exactly what `Response.json(text's value)` would give,
+ * without building the Response).
+ */
+export class JsonText {
+  constructor(readonly text: string) {}
+}
+
+/** The parts of an incoming request the host sends (the lean calling convention). */
+export interface RequestParts {
+  /** Upper-cased, as the entry normalizes it; never HEAD (HEAD takes the full path). */
+  method: string;
+  url: string;
+  /** `url` split (body.ts canonicalParts: only a URL already in serialized form is split this way). */
+  parts: UrlParts;
+  headers: [string, string][];
+  body: string | Uint8Array | null;
+  call: number | undefined;
+}
+
+/** What handle() reads of a request, from a Request (full path) or from its parts (lean). */
+interface Incoming {
+  method: string;
+  url: UrlParts;
+  raw(): string | Uint8Array | null;
+  contentType(): string | null;
+  ctx(params: Record<string, string>, query: Record<string, string>): ReturnType<typeof makeContext>;
+  /** Whether a JSON result may come back as JsonText instead of a Response. */
+  lean: boolean;
+}
+
+const leanHandlers = new WeakMap<object, { fetch: unknown; lean: (p: RequestParts) => Promise<Response | JsonText> }>();
+
+/**
+ * The lean handler of a backend defineBackend() made, while its `fetch` is still the one it
+ * was made with (a backend whose fetch the module replaced is called through that fetch).
+ */
+export function leanHandler(backend: object): ((p: RequestParts) => Promise<Response | JsonText>) | undefined {
+  const h = leanHandlers.get(backend);
+  return h && (backend as { fetch?: unknown }).fetch === h.fetch ? h.lean : undefined;
+}
+
+function fromRequest(req: Request): Incoming {
+  const url = typeof req._url === "function" ? req._url() : new (urlLibs().URL)(req.url);
+  return {
+    method: req.method,
+    url,
+    raw: () => req._raw(),
+    contentType: () => req.headers.get("content-type"),
+    ctx: (params, query) => makeContext(req, params, query, () => url.searchParams),
+    lean: false,
+  };
+}
+
+const EDGE_WS = /^[\t\n\r ]|[\t\n\r ]$/;
+
+function fromParts(p: RequestParts): Incoming {
+  let req: Request | undefined;
+  // The Request the handler may ask for: the one the full path would have made first.
+  const request = () => {
+    if (!req) {
+      req = Request._incoming(p.url, p.method, p.headers, p.body);
+      if (p.call !== undefined) bindCall(req, p.call);
+    }
+    return req;
+  };
+  return {
+    method: p.method,
+    url: p.parts,
+    raw: () => p.body,
+    contentType() {
+      // One plain content-type pair reads as Headers.get would give it; anything else asks the Headers.
+      let value: string | null = null;
+      for (const [n, v] of p.headers) {
+        if (n.length !== 12 || n.toLowerCase() !== "content-type") continue;
+        if (value !== null || EDGE_WS.test(v)) return request().headers.get("content-type");
+        value = v;
+      }
+      return value;
+    },
+    ctx: (params, query) => makeLazyContext(p.call, request, params, query, () => p.parts.searchParams),
+    lean: true,
+  };
+}
+
+async function handle(routes: ReturnType<typeof compileRoutes>, req: Incoming): Promise<Response | JsonText> {
+  const url = req.url;
   const found = matchRoute(routes, req.method, url.pathname);
   if (!found.route) {
     if (found.allowed.length) return errorResponse(405, "method_not_allowed", `${req.method} is not allowed on ${url.pathname}`, undefined, { allow: found.allowed.join(", ") });
@@ -54,7 +143,7 @@ async function handle(routes: ReturnType<typeof compileRoutes>, req: Request): P
       coerce = true;
     } else {
       try {
-        const body = bodyInput(req._raw(), req.headers.get("content-type"), def.input);
+        const body = bodyInput(req.raw(), req.contentType(), def.input);
         input = body.value;
         coerce ||= body.coerce;
       } catch (e) {
@@ -70,10 +159,13 @@ async function handle(routes: ReturnType<typeof compileRoutes>, req: Request): P
       if (r.issues.length) return errorResponse(400, "invalid_request", r.issues.map((i) => `${i.field}: ${i.message}`).join("; "), r.issues);
       input = r.value;
     }
-    const out = await def.handle(input, makeContext(req, found.params, query, url.searchParams));
+    const out = await def.handle(input, req.ctx(found.params, query));
     if (out instanceof Response) return out;
     if (out === undefined) return new Response(null, { status: 204 });
-    return Response.json(out);
+    if (!req.lean) return Response.json(out);
+    const text = JSON.stringify(out);
+    if (text === undefined) throw new TypeError("Response.json: the data is not JSON-serializable");
+    return new JsonText(text);
   } catch (e) {
     return toErrorResponse(e);
   }

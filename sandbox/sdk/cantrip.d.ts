@@ -10,7 +10,8 @@
  * Notes: crypto.subtle is the full Web Crypto API (digest, HMAC, RSA up to 4096 bits, ECDSA,
  * Ed25519, AES, PBKDF2, HKDF, ECDH/X25519).
  * `request.body`/`response.body` are ReadableStreams; a response whose body is a stream is
- * read to its end before it is sent. Intl and toLocaleString work (default time zone UTC).
+ * sent as it is produced on /apps (server-sent events work; the wall limit covers the whole
+ * stream) and read to its end first on /v1/invoke. Intl and toLocaleString work (default time zone UTC).
  * There is no SharedArrayBuffer, WebSocket or XMLHttpRequest. There is no process, Bun,
  * Buffer, require, filesystem or other module: import only "cantrip".
  *

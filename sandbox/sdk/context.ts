@@ -10,12 +10,14 @@ import { fetchAs } from "../shims/fetch";
 import { format } from "../shims/misc";
 import { host } from "../shims/host";
 import type { Request } from "../shims/body";
-import { URLSearchParams } from "../shims/url";
+import { urlLibs, type URLSearchParams } from "../shims/url";
 
 export interface AgentConfig {
   agentId: string;
   env: Record<string, string>;
   secrets: string[];
+  /** "full": never take the lean calling convention (the host's AgentRuntimeConfig.dispatch). */
+  dispatch?: string;
 }
 
 export const config: AgentConfig = { agentId: "", env: {}, secrets: [] };
@@ -67,7 +69,64 @@ function logFor(call: number | undefined) {
   return Object.assign((...a: unknown[]) => info(...a), { debug: at("debug"), info, warn: at("warn"), error: at("error") });
 }
 
-export function makeContext(request: Request | null, params: Record<string, string> = {}, query: Record<string, string> = {}, searchParams: URLSearchParams = new URLSearchParams()) {
+/** `searchParams`: made on first read of ctx.searchParams (so a call that never reads it never loads the URL library). */
+export function makeContext(request: Request | null, params: Record<string, string> = {}, query: Record<string, string> = {}, searchParams?: () => URLSearchParams) {
   const call = request ? callOfRequest.get(request) : entering;
-  return { request, params, query, searchParams, env: { ...config.env }, kv: kvFor(call), fetch: fetchAs(call), secrets, log: logFor(call), agentId: config.agentId };
+  let sp: URLSearchParams | undefined;
+  return {
+    request, params, query,
+    get searchParams(): URLSearchParams {
+      return (sp ??= searchParams ? searchParams() : new (urlLibs().URLSearchParams)());
+    },
+    // Assignable, as the data property it replaced was.
+    set searchParams(v: URLSearchParams) {
+      sp = v;
+    },
+    env: { ...config.env }, kv: kvFor(call), fetch: fetchAs(call), secrets, log: logFor(call), agentId: config.agentId,
+  };
+}
+
+/**
+ * The lean calling convention's ctx (issue 15): the same properties in the same order as
+ * makeContext's, but `request` is made on first read too (once; an assignment replaces the
+ * value, as it would on a data property). `call` is the host's id of this call; the Request
+ * the getter makes is bound to it.
+ */
+export function makeLazyContext(call: number | undefined, request: () => Request, params: Record<string, string>, query: Record<string, string>, searchParams: () => URLSearchParams) {
+  let req: Request | undefined;
+  let sp: URLSearchParams | undefined;
+  let haveReq = false;
+  let haveSp = false;
+  return {
+    get request(): Request {
+      if (!haveReq) {
+        req = request();
+        haveReq = true;
+      }
+      return req!;
+    },
+    set request(v: Request) {
+      req = v;
+      haveReq = true;
+    },
+    params,
+    query,
+    get searchParams(): URLSearchParams {
+      if (!haveSp) {
+        sp = searchParams();
+        haveSp = true;
+      }
+      return sp!;
+    },
+    set searchParams(v: URLSearchParams) {
+      sp = v;
+      haveSp = true;
+    },
+    env: { ...config.env },
+    kv: kvFor(call),
+    fetch: fetchAs(call),
+    secrets,
+    log: logFor(call),
+    agentId: config.agentId,
+  };
 }

@@ -14,7 +14,7 @@
  * `arrayBuffer()` still give the exact bytes (signature checks need them).
  */
 import { TextDecoder, TextEncoder } from "../shims/encoding";
-import { URLSearchParams } from "../shims/url";
+import { urlLibs, type URLSearchParams } from "../shims/url";
 import type { File } from "../shims/blob";
 import { mediaType, parseMultipart } from "../shims/formdata";
 import type { Schema } from "./schema";
@@ -88,7 +88,7 @@ export function bodyInput(raw: string | Uint8Array | null, contentType: string |
     }
   }
   if (type === "application/x-www-form-urlencoded")
-    return { value: fieldsToInput(new URLSearchParams(utf8(raw)) as unknown as Iterable<[string, string]>, schema, false), coerce: true };
+    return { value: fieldsToInput(new (urlLibs().URLSearchParams)(utf8(raw)) as unknown as Iterable<[string, string]>, schema, false), coerce: true };
   if (type === "multipart/form-data") {
     if (!params.boundary) throw new BodyError("invalid_request", "multipart/form-data without a boundary parameter");
     return { value: fieldsToInput(multipart(typeof raw === "string" ? new TextEncoder().encode(raw) : raw, params.boundary), schema, false), coerce: true };

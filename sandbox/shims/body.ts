@@ -8,7 +8,7 @@
  */
 import { Headers, type HeadersInit } from "./headers";
 import { TextDecoder, TextEncoder, toBytes } from "./encoding";
-import { URL, URLSearchParams } from "./url";
+import { isURLSearchParams, urlLibs, type URL, type URLSearchParams } from "./url";
 import { Blob } from "./blob";
 import { FormData, encodeMultipart, mediaType, parseMultipart } from "./formdata";
 import { AbortController, AbortSignal } from "./events";
@@ -27,7 +27,7 @@ function extract(body: BodyInit): { stored: Stored; type: string | null; stream?
     return { stored: null, type: null, stream: body };
   }
   if (typeof body === "string") return { stored: body, type: "text/plain;charset=UTF-8" };
-  if (body instanceof URLSearchParams) return { stored: body.toString(), type: "application/x-www-form-urlencoded;charset=UTF-8" };
+  if (isURLSearchParams(body)) return { stored: body.toString(), type: "application/x-www-form-urlencoded;charset=UTF-8" };
   if (body instanceof Blob) return { stored: Blob._bytes(body).slice(), type: body.type || null };
   if (body instanceof FormData) {
     const boundary = `----cantripFormBoundary${Date.now().toString(16)}${(++boundaries).toString(16)}`;
@@ -106,6 +106,14 @@ class Body {
     if (this.#streamIsSource && this.#stream) return this.#take();
     return this._raw();
   }
+  /**
+   * The body's source stream, locked to a new reader, when the body was given as a
+   * ReadableStream and is still unread (for streaming the response to the host); else null.
+   */
+  _streamReader(): ReadableStreamDefaultReader<unknown> | null {
+    if (!this.#streamIsSource || !this.#stream || this.bodyUsed || this.#stream.locked) return null;
+    return this.#stream.getReader();
+  }
   /** Splits a stream body for clone(): this body keeps one branch, the returned stream is the other. */
   _tee(): ReadableStream | null {
     if (!this.#streamIsSource || !this.#stream) return null;
@@ -175,7 +183,7 @@ class Body {
     if (type === "application/x-www-form-urlencoded") {
       const f = new FormData();
       // The application/x-www-form-urlencoded parser keeps a leading BOM in the first name.
-      for (const [k, v] of new URLSearchParams(await this.#textWithBom())) f.append(k, v);
+      for (const [k, v] of new (urlLibs().URLSearchParams)(await this.#textWithBom())) f.append(k, v);
       return f;
     }
     throw new TypeError(`formData(): cannot parse a body of type "${type}"`);
@@ -208,7 +216,7 @@ const CANONICAL = /^https?:\/\/[a-z0-9.-]+(?::[1-9][0-9]{0,4})?(\/[A-Za-z0-9\-._
 const DOT_SEGMENT = /\/\.{1,2}(?:\/|$)|%2e/i;
 const BAD_PERCENT = /%(?![0-9A-Fa-f]{2})/;
 
-function canonicalParts(url: string): UrlParts | null {
+export function canonicalParts(url: string): UrlParts | null {
   const m = CANONICAL.exec(url);
   if (!m || DOT_SEGMENT.test(m[1]!) || BAD_PERCENT.test(url) || url.endsWith("?")) return null;
   const search = m[2] ?? "";
@@ -217,7 +225,7 @@ function canonicalParts(url: string): UrlParts | null {
     pathname: m[1]!,
     search,
     get searchParams() {
-      return (params ??= new URLSearchParams(search));
+      return (params ??= new (urlLibs().URLSearchParams)(search));
     },
   };
 }
@@ -252,7 +260,7 @@ export class Request extends Body {
     if (init === (INCOMING as RequestInit)) {
       super(null, undefined, INCOMING);
       const fast = canonicalParts(INCOMING.url);
-      const u = fast ?? new URL(INCOMING.url);
+      const u = fast ?? new (urlLibs().URL)(INCOMING.url);
       this.url = fast ? INCOMING.url : (u as URL).href;
       this.method = INCOMING.method;
       this.redirect = "follow";
@@ -274,7 +282,7 @@ export class Request extends Body {
     else {
       let u: URL;
       try {
-        u = new URL(String(input));
+        u = new (urlLibs().URL)(String(input));
       } catch {
         throw new TypeError(`Request: "${String(input)}" is not an absolute URL`);
       }
@@ -299,7 +307,7 @@ export class Request extends Body {
   }
   /** This request's URL parsed (cached; for the SDK's router, which only reads it). */
   _url(): UrlParts {
-    return (this.#parsed ??= canonicalParts(this.url) ?? new URL(this.url));
+    return (this.#parsed ??= canonicalParts(this.url) ?? new (urlLibs().URL)(this.url));
   }
   /** The request the host hands to dispatch: method upper-cased, body as given (no content-type defaulting). */
   static _incoming(url: string, method: string, headers: [string, string][], body: Stored): Request {
@@ -367,7 +375,7 @@ export class Response extends Body {
   static redirect(url: string | URL, status = 302): Response {
     let href: string;
     try {
-      href = new URL(String(url)).href;
+      href = new (urlLibs().URL)(String(url)).href;
     } catch {
       throw new TypeError(`Response.redirect: "${String(url)}" is not an absolute URL`);
     }

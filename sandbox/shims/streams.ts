@@ -22,7 +22,7 @@ const indirectEval = eval;
 /** The stream classes, evaluated on first call. */
 export function streams(): Streams {
   if (!loaded) {
-    loaded = indirectEval(SOURCE) as Streams;
+    loaded = indirectEval(typeof SOURCE === "function" ? SOURCE() : SOURCE) as Streams;
     for (const [k, v] of Object.entries(loaded)) Object.defineProperty(v, "name", { value: k, configurable: true });
   }
   return loaded;

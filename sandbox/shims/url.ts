@@ -1,11 +1,73 @@
 /**
  * URL and URLSearchParams: core-js-pure's WHATWG implementation (URL Standard parsing,
- * setters, IDNA via punycode, IPv4/IPv6 hosts, URL.parse/canParse, searchParams). It is
- * bundled as its own prelude part (see sandbox/build-prelude.ts) and taken from there.
+ * setters, IDNA via punycode, IPv4/IPv6 hosts, URL.parse/canParse, searchParams). QuickJS
+ * evaluates it as a prelude part of its own (see sandbox/build-prelude.ts); V8 hands over a
+ * function that fetches its source text, evaluated on first use (`__cantripLazyLibs`: a bare
+ * isolate pays ~0.5 MB for it) through urlLibs() and the two globals, getters until then.
+ * The incoming request's URL is split without it (body.ts canonicalParts), so a backend that
+ * never touches URL never loads it.
  */
-import { URL as CoreURL, URLSearchParams as CoreURLSearchParams } from "cantrip:libs";
+import SOURCE from "cantrip:libs-source";
 
-export const URL = CoreURL as unknown as typeof globalThis.URL;
 export type URL = globalThis.URL;
-export const URLSearchParams = CoreURLSearchParams as unknown as typeof globalThis.URLSearchParams;
 export type URLSearchParams = globalThis.URLSearchParams;
+
+export interface UrlLibs {
+  URL: typeof globalThis.URL;
+  URLSearchParams: typeof globalThis.URLSearchParams;
+}
+
+let source: (() => string) | null = typeof SOURCE === "function" ? SOURCE : null;
+/** Evaluated already when the prelude's own part did it (QuickJS). */
+let loaded: UrlLibs | null = typeof SOURCE === "function" ? null : named(SOURCE as unknown as UrlLibs);
+
+/** The prelude is minified: give the classes their standard names back. */
+function named(libs: UrlLibs): UrlLibs {
+  for (const [k, v] of Object.entries(libs)) Object.defineProperty(v, "name", { value: k, configurable: true });
+  return libs;
+}
+const indirectEval = eval;
+const NAMES = ["URL", "URLSearchParams"] as const;
+
+/** The URL classes, evaluated on first call. */
+export function urlLibs(): UrlLibs {
+  if (loaded) return loaded;
+  // core-js uses a global URL it finds instead of its own: hide ours (getters) while it loads.
+  const g = globalThis as Record<string, unknown>;
+  const saved = NAMES.map((n) => Object.getOwnPropertyDescriptor(g, n));
+  for (const n of NAMES) delete g[n];
+  try {
+    loaded = indirectEval(source!()) as UrlLibs;
+  } finally {
+    NAMES.forEach((n, i) => saved[i] && Object.defineProperty(g, n, saved[i]!));
+  }
+  source = null;
+  return named(loaded);
+}
+
+/** True for a URLSearchParams (never loads the implementation just to answer). */
+export function isURLSearchParams(v: unknown): v is URLSearchParams {
+  return loaded !== null && v instanceof loaded.URLSearchParams;
+}
+
+/** Installs the two globals: values now, or (lazy) getters that load the implementation when first read. */
+export function installUrlGlobals(lazy: boolean): void {
+  if (!lazy) urlLibs();
+  for (const name of NAMES) {
+    const define = (v: unknown) => Object.defineProperty(globalThis, name, { value: v, writable: true, configurable: true, enumerable: false });
+    if (loaded) {
+      define(loaded[name]);
+      continue;
+    }
+    Object.defineProperty(globalThis, name, {
+      configurable: true,
+      enumerable: false,
+      get() {
+        const v = urlLibs()[name];
+        define(v);
+        return v;
+      },
+      set: define,
+    });
+  }
+}

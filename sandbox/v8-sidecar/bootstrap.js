@@ -1,17 +1,23 @@
 /**
  * Guest side, evaluated in every V8 isolate before the prelude: turns the sidecar's
- * callbacks ($log, $random, $textDecode, $call, $timer, $clearTimer, $done) into the `__cantripHost` object the prelude
+ * callbacks ($log, $random, $textDecode, $source, $call, $timer, $clearTimer, $done) into the `__cantripHost` object the prelude
  * captures, with UTF-8 encode/decode in plain JS (no host round trip), and leaves
  * `__cantripV8Finish` — run after the prelude — which takes the prelude's entry, hides every
  * global the guest must not see, and returns the control object the sidecar drives.
  */
 (() => {
   const g = globalThis;
-  const $log = g.$log, $random = g.$random, $call = g.$call, $done = g.$done, $timer = g.$timer, $clearTimer = g.$clearTimer, $textDecode = g.$textDecode;
-  for (const k of ["$log", "$random", "$call", "$done", "$timer", "$clearTimer", "$textDecode"]) delete g[k];
+  const $log = g.$log, $random = g.$random, $call = g.$call, $done = g.$done, $timer = g.$timer, $clearTimer = g.$clearTimer, $textDecode = g.$textDecode, $source = g.$source;
+  for (const k of ["$log", "$random", "$call", "$done", "$timer", "$clearTimer", "$textDecode", "$source"]) delete g[k];
+  // The prelude's main part takes these (and deletes them); each fetches its text from the sidecar on first use.
+  for (const [global, name] of [["__cantripStreamsSource", "streams"], ["__cantripLibsSource", "libs"]]) {
+    Object.defineProperty(g, global, { value: () => $source(name), configurable: true });
+  }
   // V8 hands Error.prepareStackTrace the raw call sites (getThis, getFunction): pin it so a
   // guest cannot install one; stacks stay plain strings, as in QuickJS.
   Object.defineProperty(Error, "prepareStackTrace", { get: () => undefined, set: () => {}, configurable: false, enumerable: false });
+  // The prelude loads URL/URLSearchParams (core-js, ~0.5 MB per isolate) on first use, not up front (sandbox/shims/url.ts).
+  Object.defineProperty(g, "__cantripLazyLibs", { value: true, configurable: true });
   const pending = new Map();
   /** Guest timer id → the hid its promise waits on (so clearTimer can forget it). */
   const timers = new Map();
@@ -155,6 +161,9 @@
         },
         start: (id, meta, body) => report(id, entry.dispatch(backend, meta, body ?? undefined)),
         scheduled: (id) => report(id, apply(then, entry.scheduled(backend, id), [() => ["", null]])),
+        /** The next step of call `id`'s streamed body, reported through $done like a response: ["c", bytes] or ["e", null]. */
+        pull: (id) => report(id, entry.pull(id)),
+        cancelBody: (id, reason) => entry.cancelBody(id, reason),
         settle(hid, ok, json, bytes) {
           const p = pending.get(hid);
           if (!p) return;

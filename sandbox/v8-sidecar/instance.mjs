@@ -9,56 +9,17 @@
 import { writeSync } from "node:fs";
 import { Call } from "./call.mjs";
 import { encodeFrame } from "./frames.mjs";
+import { classify, memoryMb, metaSaysStream, peekStatus, textDecode } from "./values.mjs";
+
+export { classify, memoryMb };
 
 const MiB = 1024 * 1024;
 const CANTRIP_MODULE = `const s = globalThis.__cantripSdk;
 export const defineBackend = s.defineBackend, t = s.t, Type = s.t, HttpError = s.HttpError, route = s.route;
 export default s;`;
 
-export function classify(message) {
-  if (/memory limit|out of memory|allocation failed/i.test(message)) return "memory_limit";
-  if (/timed out/i.test(message)) return "cpu_timeout";
-  return "crashed";
-}
-
 /** CPU a housekeeping chore may use (cancelling an ended call's timers runs only shim code). */
 const CHORE_CPU_MS = 50;
-
-/** The status in the prelude's metadata, or 0 when it has none (the host checks it properly). */
-function peekStatus(meta) {
-  try {
-    const s = meta === null ? 0 : JSON.parse(meta)?.status;
-    return typeof s === "number" ? s : 0;
-  } catch {
-    return 0;
-  }
-}
-
-export const memoryMb = (bytes) => Math.max(8, Math.ceil(bytes / MiB));
-
-/**
- * The guest TextDecoder's conversion on Node's TextDecoder (same contract as
- * src/runtime/web-bridge.ts TextDecoders.decode): bytes undefined → canonical name or null;
- * else the text, or null when fatal and invalid. flags: 1 fatal, 2 ignoreBOM, 4 stream.
- */
-function textDecode(streams, id, label, flags, bytes) {
-  if (bytes === undefined || bytes === null) {
-    try { return new TextDecoder(String(label)).encoding; } catch { return null; }
-  }
-  const stream = (flags & 4) !== 0;
-  let d = id > 0 ? streams.get(id) : undefined;
-  if (!d) {
-    try { d = new TextDecoder(String(label), { fatal: (flags & 1) !== 0, ignoreBOM: (flags & 2) !== 0 }); } catch { return null; }
-  }
-  if (id > 0) {
-    streams.delete(id);
-    if (stream) {
-      streams.set(id, d);
-      if (streams.size > 64) streams.delete(streams.keys().next().value);
-    }
-  }
-  try { return d.decode(new Uint8Array(bytes), { stream }); } catch { if (id > 0) streams.delete(id); return null; }
-}
 
 export class Instance {
   dead = false;
@@ -69,7 +30,7 @@ export class Instance {
   #queue = Promise.resolve();
   #n = 0;
 
-  /** shared: { ivm, prelude, bootstrap, preludeCache }; hooks: { send(msg, bytes), host(inst, call, hid, op, args, bytes), dropped(inst) }. */
+  /** shared: { ivm, prelude, sources, bootstrap, preludeCache }; hooks: { send(msg, bytes), host(inst, call, hid, op, args, bytes), dropped(inst) }. */
   /** Streaming TextDecoders of this isolate's guest, by guest-chosen id (bounded). */
   decoders = new Map();
 
@@ -89,6 +50,8 @@ export class Instance {
     g.setSync("$clearTimer", new ivm.Callback((id) => {
       for (const c of this.calls.values()) if (c.clearTimer(id)) return;
     }));
+    // The prelude's on-demand source texts (streams, the URL library): copied in only when the guest first needs one.
+    g.setSync("$source", new ivm.Callback((name) => (name === "streams" || name === "libs" ? (shared.sources[name] ?? "") : "")));
     g.setSync("$done", new ivm.Callback((id, ok, a, b, problem) => this.#done(id, ok, a, b, problem), { ignored: true }));
     this.iso.compileScriptSync(shared.bootstrap, { filename: "cantrip:v8-bootstrap.js" }).runSync(this.ctx);
     const prelude = this.iso.compileScriptSync(shared.prelude, { filename: "cantrip:prelude.js", cachedData: shared.preludeCache, produceCachedData: !shared.preludeCache });
@@ -100,7 +63,7 @@ export class Instance {
     });
     this.cantrip.evaluateSync();
     const ctl = this.ctx.evalSync("__cantripV8Finish()", { reference: true });
-    this.ctl = Object.fromEntries(["configure", "setBackend", "start", "scheduled", "settle", "cancel", "forget"].map((k) => [k, ctl.getSync(k, { reference: true })]));
+    this.ctl = Object.fromEntries(["configure", "setBackend", "start", "scheduled", "settle", "cancel", "forget", "pull", "cancelBody"].map((k) => [k, ctl.getSync(k, { reference: true })]));
   }
 
   async load(id, code, limits, config) {
@@ -127,11 +90,33 @@ export class Instance {
     }
   }
 
-  fetch(id, req, body) {
+  fetch(id, req, body, stream) {
     const call = this.#begin(id, "fetch");
-    const meta = JSON.stringify({ method: req.method, url: req.url, headers: req.headers, call: id });
+    call.streamAsked = stream === true;
+    const meta = JSON.stringify({ method: req.method, url: req.url, headers: req.headers, call: id, ...(stream ? { stream: true } : {}) });
     const b = body && body.byteLength ? new this.ivm.ExternalCopy(body.buffer).copyInto({ release: true }) : null;
     this.#slice(call, () => this.ctl.start.apply(undefined, [id, meta, b])).catch((e) => this.#engineError(call, e));
+  }
+
+  /**
+   * The next step of call `callId`'s open streamed body (request `req`): the guest's pull
+   * reports through $done like a response; #complete answers with a "chunk" frame.
+   */
+  pull(req, callId) {
+    const call = this.calls.get(callId);
+    if (!call || call.kind !== "stream" || call.done) return this.hooks.send({ t: "failed", id: req, reason: "crashed", message: "The streamed call has ended.", dropped: this.dead, logs: [] });
+    call.reqs.add(req);
+    this.#slice(call, () => this.ctl.pull.apply(undefined, [callId])).catch((e) => this.#engineError(call, e));
+  }
+
+  /** The host stops reading call `callId`'s streamed body: cancel the guest's stream, end the call, answer request `req` with its end. */
+  cancel(req, callId, reason) {
+    const call = this.calls.get(callId);
+    if (!call || call.kind !== "stream" || call.done) return this.hooks.send({ t: "chunk", id: req, kind: "end", dropped: this.dead, memoryBytes: this.memoryBytes });
+    call.cancelled = true;
+    call.reqs.add(req);
+    this.#slice(call, () => this.ctl.cancelBody.apply(undefined, [callId, reason]))
+      .then(() => call.finish(null, { kind: "end" }), (e) => this.#engineError(call, e));
   }
 
   scheduled(id) {
@@ -226,7 +211,12 @@ export class Instance {
   #reply(call, kind, failure, value) {
     this.calls.delete(call.id);
     const { send } = this.hooks;
-    if (failure) return send({ t: "failed", id: call.id, reason: failure.reason, message: failure.message, dropped: true, logs: call.logs });
+    // A streamed call's end answers the requests still waiting on it (a pull, a cancel).
+    const ids = call.kind === "stream" ? [...call.reqs] : [call.id];
+    if (failure) {
+      for (const id of ids) send({ t: "failed", id, reason: failure.reason, message: failure.message, dropped: true, logs: call.logs });
+      return;
+    }
     // Timers that outlive their call are cancelled in the guest too (only the setTimeout shim's handlers run).
     if (call.leftTimers.length && !this.dead) {
       const hids = call.leftTimers;
@@ -234,6 +224,10 @@ export class Instance {
     }
     if (kind === "load") return send({ t: "loaded", id: call.id, describeJson: value, memoryBytes: this.memoryBytes });
     const dropped = this.#afterCall();
+    if (call.kind === "stream") {
+      for (const id of ids) send({ t: "chunk", id, kind: value.kind, problem: value.problem, logs: call.logs, cpuMs: call.cpuMs, wallMs: call.wallMs, dropped, memoryBytes: this.memoryBytes });
+      return;
+    }
     if (kind === "scheduled") return send({ t: "scheduled-done", id: call.id, dropped, result: { ...value, logs: call.logs, cpuMs: call.cpuMs, wallMs: call.wallMs } });
     send({ t: "response", id: call.id, dropped, memoryBytes: this.memoryBytes, meta: value.meta, problem: value.problem, logs: call.logs, cpuMs: call.cpuMs, wallMs: call.wallMs }, value.body);
   }
@@ -333,6 +327,7 @@ export class Instance {
   }
 
   #complete(call) {
+    if (call.kind === "stream") return this.#step(call);
     const { ok, a, b } = call.result;
     const kind = call.kind;
     if (!ok) {
@@ -356,6 +351,7 @@ export class Instance {
       out.problem ??= `the body (${out.body.byteLength} bytes) exceeds the limit of ${call.limits.responseBytes} bytes`;
       out.body = new Uint8Array(0);
     }
+    if (call.streamAsked && metaSaysStream(out.meta)) return this.#head(call, out);
     if (peekStatus(out.meta) < 500) return call.finish(null, out);
     // A failed allocation surfaces as a RangeError the handler may turn into a 500: an
     // isolate that is at its cap when that happens ran out of memory (as in QuickJS).
@@ -363,6 +359,45 @@ export class Instance {
       if (s.used_heap_size + s.externally_allocated_size >= this.mb * MiB * 0.9) this.#fail(call, "memory_limit", this.#oomText());
       else call.finish(null, out);
     }, () => this.#fail(call, "memory_limit", this.#oomText()));
+  }
+
+  /**
+   * The guest's head says a streamed body follows (and the host asked for one): answer the
+   * fetch with the head and keep the call open — its timers, CPU and wall limits go on —
+   * for pull()/cancel(). The host checks the same head (guest-values.ts).
+   */
+  #head(call, out) {
+    call.result = null;
+    call.kind = "stream";
+    call.reqs = new Set();
+    this.hooks.send({ t: "response", id: call.id, dropped: false, memoryBytes: this.memoryBytes, meta: out.meta, problem: out.problem, logs: call.logs, cpuMs: call.cpuMs, wallMs: call.wallMs });
+  }
+
+  /** A pull's outcome: a chunk for the waiting request, or the stream's end or error, which ends the call. */
+  #step(call) {
+    const { ok, a, b, problem } = call.result;
+    call.result = null;
+    if (call.cancelled) return; // cancel() ends the call and answers every waiting request
+    if (!ok) {
+      const text = typeof a === "string" ? a : "an error that could not be described";
+      const reason = classify(text);
+      if (reason !== "crashed") return this.#fail(call, reason, reason === "memory_limit" ? this.#oomText() : `The backend failed: ${text}`);
+      return call.finish(null, { kind: "error", problem: text });
+    }
+    if (a === "e") return call.finish(null, { kind: "end" });
+    let body = new Uint8Array(0);
+    let bad = problem ?? (a === "c" ? undefined : "the body stream's step was not one the prelude produces");
+    if (typeof b === "string") body = new TextEncoder().encode(b);
+    else if (b instanceof ArrayBuffer) body = new Uint8Array(b);
+    else bad ??= "a chunk of its body stream is not bytes";
+    if (body.byteLength > call.limits.responseBytes) {
+      bad ??= `a chunk of its body stream (${body.byteLength} bytes) exceeds the limit of ${call.limits.responseBytes} bytes`;
+      body = new Uint8Array(0);
+    }
+    const [req] = call.reqs;
+    if (req === undefined) return;
+    call.reqs.delete(req);
+    this.hooks.send({ t: "chunk", id: req, kind: "chunk", problem: bad, dropped: false, memoryBytes: this.memoryBytes }, body);
   }
 
   /** Refresh the heap figure now and then; recycle an isolate that nears its cap. */

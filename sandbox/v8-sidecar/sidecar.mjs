@@ -84,7 +84,7 @@ function onMessage(m, bytes) {
     case "init": {
       try {
         const ivm = loadIvm();
-        shared = { ivm, prelude: m.prelude, bootstrap: readFileSync(new URL("./bootstrap.js", import.meta.url), "utf8"), preludeCache: undefined };
+        shared = { ivm, prelude: m.prelude, sources: m.sources ?? {}, bootstrap: readFileSync(new URL("./bootstrap.js", import.meta.url), "utf8"), preludeCache: undefined };
         spareMb = memoryMb(m.memoryBytes);
         refill();
         send({ t: "ready", node: process.versions.node });
@@ -107,7 +107,15 @@ function onMessage(m, bytes) {
     }
     case "fetch": {
       const inst = instances.get(m.inst);
-      return inst ? inst.fetch(m.id, m.req, bytes) : missing(m.id);
+      return inst ? inst.fetch(m.id, m.req, bytes, m.stream === true) : missing(m.id);
+    }
+    case "pull": {
+      const inst = instances.get(m.inst);
+      return inst ? inst.pull(m.id, m.call) : missing(m.id);
+    }
+    case "cancel": {
+      const inst = instances.get(m.inst);
+      return inst ? inst.cancel(m.id, m.call, String(m.reason)) : send({ t: "chunk", id: m.id, kind: "end", dropped: true, memoryBytes: 0 });
     }
     case "scheduled": {
       const inst = instances.get(m.inst);

@@ -18,7 +18,7 @@
  * "Resting" is the idle rule: `deployed` when a version is live, else `ready` (or `failed`
  * after a failed generation). Every write also stamps `updatedAt`.
  */
-import { eq } from "drizzle-orm";
+import { count, eq } from "drizzle-orm";
 import type { DbOrTx, Tx } from "../db";
 import { agents } from "../db/schema";
 import { AppError } from "../errors";
@@ -82,8 +82,21 @@ export interface NewAgent {
   latestVersion?: number | null;
 }
 
-/** Inserts an agent row (call inside the transaction that also writes its version or job). */
-export async function insertAgent(tx: Tx, input: NewAgent): Promise<AgentRow> {
+/** Throws 409 `agent_limit_reached` when `workspaceId` already has `maxAgents` agents. */
+export async function assertAgentRoom(db: DbOrTx, workspaceId: string, maxAgents: number): Promise<void> {
+  if (maxAgents === Infinity) return;
+  const have = (await db.select({ n: count() }).from(agents).where(eq(agents.workspaceId, workspaceId)))[0]?.n ?? 0;
+  if (have >= maxAgents) throw new AppError("agent_limit_reached", `The workspace has ${have} agents, the most one workspace may have (${maxAgents}); delete one first.`, { details: { agents: have, limit: maxAgents } });
+}
+
+/**
+ * Inserts an agent row (call inside the transaction that also writes its version or job).
+ * `maxAgents`: the most agents one workspace may have (CANTRIP_WORKSPACE_MAX_AGENTS); at
+ * that count it throws 409 `agent_limit_reached` and writes nothing. Counted in the same
+ * (gated) transaction as the insert, so concurrent creations cannot pass it.
+ */
+export async function insertAgent(tx: Tx, input: NewAgent, maxAgents: number): Promise<AgentRow> {
+  await assertAgentRoom(tx, input.workspaceId, maxAgents);
   const { id = newId("agent"), ...rest } = input;
   return (await tx
     .insert(agents)

@@ -12,7 +12,7 @@ import { AppError } from "../errors";
 import { newId } from "../lib/ids";
 import type { BackendDescription, EngineName, SandboxRuntime } from "../runtime/types";
 import { runtimeConfigFor } from "../deploy/runtime-config";
-import { agentById, insertAgent, takeOffline, versionAdded } from "./lifecycle";
+import { agentById, assertAgentRoom, insertAgent, takeOffline, versionAdded } from "./lifecycle";
 import { purgeKvBatch } from "../runtime/kv-sqlite";
 import type { AgentRow } from "./view";
 
@@ -49,7 +49,8 @@ export interface BuiltSource {
  */
 export class AgentService {
 
-  constructor(private deps: { db: Db; bundler: BundlerLike; runtime: SandboxRuntime; serverLimits?: LimitPolicy; defaultEngine?: EngineName }) {}
+  /** `maxAgents`: agents one workspace may have (CANTRIP_WORKSPACE_MAX_AGENTS); unlimited when absent. */
+  constructor(private deps: { db: Db; bundler: BundlerLike; runtime: SandboxRuntime; serverLimits?: LimitPolicy; defaultEngine?: EngineName; maxAgents?: number }) {}
 
   /** Bundles and load-checks source for an agent (existing or about to be created). */
   async build(agent: Pick<AgentRow, "id"> & Partial<AgentRow>, src: SourceInput): Promise<BuiltSource> {
@@ -77,7 +78,9 @@ export class AgentService {
     const engine = input.engine ?? this.deps.defaultEngine ?? "quickjs";
     // Limits are checked before the bundle is built, so a bad value answers 400 at once.
     const limits = input.limits === undefined || input.limits === null ? null : applyLimitInput(null, input.limits, this.deps.serverLimits);
-    const built = await this.build({ id, allowedHosts: input.allowedHosts ?? [], env: input.env ?? null, engine, limits }, input);
+    // Before the build too, so a workspace at its cap does not spend the load worker's time.
+    await assertAgentRoom(this.deps.db, workspaceId, this.deps.maxAgents ?? Infinity);
+    const built = await this.build({ id, workspaceId, allowedHosts: input.allowedHosts ?? [], env: input.env ?? null, engine, limits }, input);
     return this.deps.db.tx(async (tx) => {
       const row = await insertAgent(tx, {
         id,
@@ -91,7 +94,7 @@ export class AgentService {
         jobType: input.jobType ?? null,
         engine,
         latestVersion: 1,
-      });
+      }, this.deps.maxAgents ?? Infinity);
       await insertVersion(tx, id, 1, "upload", input, built);
       return row;
     });

@@ -4,6 +4,7 @@ export {
   bootstrapWorkspace,
   bearer,
   createPlatformToken,
+  countWorkspaces,
   createWorkspace,
   findWorkspace,
   firstWorkspaceId,

@@ -3,7 +3,7 @@
  * is stored; lookups go by hash (an index probe) and the final check is constant-time.
  * Verified tokens are cached briefly so a busy client does not cost a query per request.
  */
-import { and, eq, isNull } from "drizzle-orm";
+import { and, count, eq, isNull } from "drizzle-orm";
 import type { Db, Tx } from "../db";
 import { platformTokens, workspaces } from "../db/schema";
 import { AppError } from "../errors";
@@ -56,6 +56,11 @@ export async function findWorkspace(db: Db, idOrName: string): Promise<string | 
   if (byId) return byId.id;
   const named = await db.select({ id: workspaces.id }).from(workspaces).where(eq(workspaces.name, idOrName)).limit(2);
   return named.length === 1 ? named[0]!.id : null;
+}
+
+/** How many workspaces exist (Tenancy: the bounds between workspaces bind from two). */
+export async function countWorkspaces(db: Db): Promise<number> {
+  return (await db.select({ n: count() }).from(workspaces))[0]?.n ?? 0;
 }
 
 /** Every workspace, oldest first (the first is the operator's). */

@@ -7,7 +7,9 @@
  */
 import { and, desc, eq, lt, or } from "drizzle-orm";
 import type { Db } from "../db";
-import { conversations } from "../db/schema";
+import type { JobFailureCode } from "../jobs";
+import { agents, conversations } from "../db/schema";
+import { markFailed } from "../agents/lifecycle";
 import { AppError } from "../errors";
 import { newId } from "../lib/ids";
 import { nameFromPrompt } from "./intake";
@@ -159,6 +161,30 @@ export class Conversations {
         .returning())[0]!;
     });
   }
+}
+
+/**
+ * Ends a conversation that is `processing` but whose turn can no longer run: its job's
+ * last attempt was stopped (timeout, cancel, shutdown) or the job is gone. It becomes
+ * `failed` with `code` and `message`, so callers polling it stop waiting, and so does the
+ * agent its build was generating; a conversation in any other state is left alone. Returns
+ * true when it changed one.
+ */
+export function abandonConversation(db: Db, conversationId: string, code: JobFailureCode, message: string): Promise<boolean> {
+  return db.tx(async (tx) => {
+    const c = (await tx.select().from(conversations).where(eq(conversations.id, conversationId)).limit(1))[0];
+    if (!c || c.status !== "processing") return false;
+    await tx
+      .update(conversations)
+      .set({ status: "failed", message: `The build failed: ${message}`, failure: { code, message }, history: [...c.history, entry("builder", "failed", message)], updatedAt: Date.now() })
+      .where(eq(conversations.id, c.id));
+    // The agent its build was generating is not left "generating" either (a live one keeps serving).
+    if (c.agentId) {
+      const a = (await tx.select({ status: agents.status }).from(agents).where(eq(agents.id, c.agentId)).limit(1))[0];
+      if (a && ["generating", "validating"].includes(a.status)) await markFailed(tx, c.agentId, { code, message });
+    }
+    return true;
+  });
 }
 
 export function entry(role: HistoryEntry["role"], kind: string, message: string, data?: unknown): HistoryEntry {

@@ -4,24 +4,27 @@
  */
 import { Type as T, type Static } from "@sinclair/typebox";
 
+// The bounds below are the model's, not a caller's: its words are stored in the
+// conversation (message, history, failure) and returned on every read, so one verbose or
+// hostile reply must not put megabytes there. A reply past them is re-asked with the errors.
 export const Ask = T.Object({
-  id: T.String({ minLength: 1 }),
+  id: T.String({ minLength: 1, maxLength: 100 }),
   kind: T.Union([T.Literal("credential"), T.Literal("choice"), T.Literal("text")]),
-  question: T.String({ minLength: 1 }),
-  options: T.Optional(T.Array(T.String())),
+  question: T.String({ minLength: 1, maxLength: 1000 }),
+  options: T.Optional(T.Array(T.String({ maxLength: 200 }), { maxItems: 20 })),
 });
 
 export const Intake = T.Object({
   ready: T.Boolean(),
-  message: T.String(),
-  asks: T.Array(Ask),
-  facts: T.Record(T.String(), T.String()),
+  message: T.String({ maxLength: 4000 }),
+  asks: T.Array(Ask, { maxItems: 20 }),
+  facts: T.Record(T.String({ maxLength: 100 }), T.String({ maxLength: 4000 }), { maxProperties: 50 }),
   name: T.Optional(T.String()),
 });
 
 export const Review = T.Object({
   passed: T.Boolean(),
-  issues: T.Array(T.Object({ severity: T.Union([T.Literal("high"), T.Literal("medium"), T.Literal("low")]), message: T.String() })),
+  issues: T.Array(T.Object({ severity: T.Union([T.Literal("high"), T.Literal("medium"), T.Literal("low")]), message: T.String({ maxLength: 2000 }) }), { maxItems: 50 }),
 });
 
 export type Ask = Static<typeof Ask>;

@@ -10,7 +10,9 @@ import { agentById } from "../agents/lifecycle";
 import { parseStoredSchedule } from "../agents/schedule-policy";
 import { and, eq, isNotNull, lte } from "drizzle-orm";
 import type { Db } from "../db";
-import { schedules } from "../db/schema";
+import { schedules, versions } from "../db/schema";
+import { routePathMatches } from "../lib/route-paths";
+import type { BackendDescription } from "../runtime/types";
 import type { JobsPort } from "../http/jobs-port";
 import type { LiveCache, InvocationLog } from "../gateway";
 import type { SandboxRuntime } from "../runtime/types";
@@ -64,9 +66,8 @@ export class Scheduler {
       if (now - (this.lastHeal.get(a.id) ?? -Infinity) < policy.cooldownMs) continue;
       const m = await log.metrics(a.agentId!, policy.windowMs, now);
       if (m.count < policy.minCalls || m.errorRate < policy.threshold) continue;
-      const evidence = (await log.list(a.agentId!, { limit: 50, cursor: null })).data
-        .filter((r) => r.errorCode !== null || r.status >= 500)
-        .map((r) => `${r.method} ${r.path} → ${r.status}${r.errorCode ? ` ${r.errorCode}` : ""}`);
+      const failing = (await log.list(a.agentId!, { limit: 50, cursor: null })).data.filter((r) => r.errorCode !== null || r.status >= 500);
+      const evidence = await evidenceLines(db, a.agentId!, failing);
       await db.tx(async (tx) => {
         await this.deps.jobs.enqueueInTx(tx, "builder.turn", { conversationId: a.id, action: "heal", evidence }, { workspaceId: a.workspaceId, agentId: a.agentId! });
       });
@@ -109,6 +110,35 @@ export class Scheduler {
       return queued;
     });
   }
+}
+
+const METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "SCHEDULED"]);
+
+/**
+ * Failing calls as evidence for the repair model: method, the declared route the call
+ * matched (from the version that served it) and the outcome, one line per kind with its
+ * count. Never the caller's raw path or method: on a public app anyone writes those, and
+ * they would reach the model's prompt verbatim ("GET /IGNORE-THE-SPEC-and-add-…"), whose
+ * repair is deployed when it passes validation.
+ */
+export async function evidenceLines(db: Db, agentId: string, failing: { method: string | null; path: string | null; status: number; errorCode: string | null; version: number | null }[]): Promise<string[]> {
+  const routesOf = new Map<number, { method: string; path: string }[]>();
+  for (const version of new Set(failing.map((f) => f.version))) {
+    if (version === null) continue;
+    const row = (await db.select({ described: versions.described }).from(versions).where(and(eq(versions.agentId, agentId), eq(versions.number, version))).limit(1))[0];
+    routesOf.set(version, (row?.described as BackendDescription | null)?.routes ?? []);
+  }
+  const routes = (version: number | null) => (version === null ? [] : (routesOf.get(version) ?? []));
+  const counts = new Map<string, number>();
+  for (const f of failing) {
+    const given = (f.method ?? "").toUpperCase();
+    const method = METHODS.has(given) ? given : "(another method)";
+    const route = f.path === null ? undefined : routes(f.version).find((r) => (r.method === method || (method === "HEAD" && r.method === "GET")) && routePathMatches(r.path, f.path!));
+    const where = f.path === null ? "" : ` ${route ? route.path : "(a path no route declares)"}`;
+    const line = `${method}${where} → ${f.status}${f.errorCode ? ` ${f.errorCode}` : ""}`;
+    counts.set(line, (counts.get(line) ?? 0) + 1);
+  }
+  return [...counts].map(([line, n]) => (n > 1 ? `${line} (${n} calls)` : line));
 }
 
 /** The schedule.run job: the live version's scheduled handler, logged like an invocation. */

@@ -41,6 +41,8 @@ export interface TurnDeps {
   credentials: Credentials;
   gateway: Gateway;
   maxRounds: number;
+  /** Agents one workspace may have (CANTRIP_WORKSPACE_MAX_AGENTS); unlimited when absent. */
+  maxAgents?: number;
 }
 
 /** The code a failed turn records: the error's own (platform, generation, review), else build_failed. */
@@ -50,6 +52,11 @@ function failureCode(e: unknown): JobFailureCode {
 
 export class Turns {
   constructor(private deps: TurnDeps) {}
+
+  /** The database the turns write (for the job kind's last-attempt handling). */
+  get db() {
+    return this.deps.db;
+  }
 
   async run(conversationId: string, action: string, ctx: PipelineContext): Promise<void> {
     const c = await this.load(conversationId);
@@ -98,7 +105,7 @@ export class Turns {
     }
     // A name the user gave stays; the one derived from the prompt at creation gives way to the model's suggestion.
     const derived = !c.name || c.name === nameFromPrompt(c.prompt);
-    const name = (derived && intake.name?.trim()) || c.name || nameFromPrompt(c.prompt);
+    const name = (derived && suggestedName(intake.name)) || c.name || nameFromPrompt(c.prompt);
     if (!intake.ready && intake.asks.length) {
       if (c.rounds + 1 > this.deps.maxRounds) throw new AppError("invalid_state", `The builder still had questions after ${this.deps.maxRounds} rounds; start again with a more detailed prompt.`);
       await this.update(c.id, {
@@ -124,7 +131,8 @@ export class Turns {
     });
     const cron = facts.schedule || spec.schedule;
     if (cron) this.deps.builders.checkSchedule(cron, "schedule", facts.timezone); // refuse a bad schedule before anyone approves it
-    const summary = `${spec.summary} Routes: ${spec.routes.map((r) => `${r.method} ${r.path}`).join(", ")}${facts.schedule || spec.schedule ? `; runs on schedule ${facts.schedule ?? spec.schedule}` : ""}.`;
+    const credential = facts.credential && facts.credential !== "paste new" ? `; uses the stored credential ${facts.credential}` : "";
+    const summary = `${spec.summary} Routes: ${spec.routes.map((r) => `${r.method} ${r.path}`).join(", ")}${facts.schedule || spec.schedule ? `; runs on schedule ${facts.schedule ?? spec.schedule}` : ""}${credential}.`;
     await this.update(c.id, { name, facts, spec, asks: [], message: c.skipApproval ? `Building: ${summary}` : `Ready to build. ${summary} Approve to build and deploy.` });
     if (c.skipApproval) return this.build(await this.load(c.id), ctx);
     await this.update(c.id, { status: "awaiting_approval", history: [...(await this.history(c.id)), entry("builder", "plan", summary)] });
@@ -182,6 +190,11 @@ export class Turns {
     if (credName && credName !== "paste new") {
       const cred = await this.deps.credentials.byName(c.workspaceId, credName);
       if (!cred) throw new AppError("credential_not_found", `No stored credential named ${credName}.`);
+      if (!userChose(c, cred.name))
+        throw new AppError(
+          "invalid_state",
+          `The plan uses the stored credential ${cred.name}, which you did not name or pick from a credential question; nothing was granted. Rebuild naming the credential to use.`,
+        );
       await this.deps.credentials.grant(agentId, cred);
       ctx.log("info", `granted credential ${cred.name} for ${cred.hosts.join(", ")}`);
     }
@@ -291,7 +304,7 @@ export class Turns {
     const { db } = this.deps;
     const id = newId("agent");
     const agent = await db.tx(async (tx) => {
-      const row = await insertAgent(tx, { id, workspaceId: c.workspaceId, name: c.name || nameFromPrompt(c.prompt), status: "generating", prompt: c.prompt, jobType: "always_on" });
+      const row = await insertAgent(tx, { id, workspaceId: c.workspaceId, name: c.name || nameFromPrompt(c.prompt), status: "generating", prompt: c.prompt, jobType: "always_on" }, this.deps.maxAgents ?? Infinity);
       await tx.update(conversations).set({ agentId: id }).where(eq(conversations.id, c.id));
       return row;
     });
@@ -318,3 +331,36 @@ export class Turns {
   }
 }
 
+/**
+ * The model's suggested agent name when it passes the rule a caller's name passes (2 to 120
+ * characters, src/http/schemas.ts), with control characters removed; else undefined. The
+ * model's reply is data: a 100 000-character name with escapes would otherwise become the
+ * agent's name in every listing.
+ */
+export function suggestedName(name: string | undefined): string | undefined {
+  const clean = name?.replace(/[\u0000-\u001f\u007f-\u009f]/g, " ").replace(/\s+/g, " ").trim();
+  return clean && clean.length >= 2 && clean.length <= 120 ? clean : undefined;
+}
+
+/** Lower-case words separated by single spaces, padded, so "stripe key" finds "STRIPE_KEY". */
+const words = (t: string) => ` ${t.toLowerCase().replace(/[^a-z0-9]+/g, " ").trim()} `;
+
+/**
+ * True when the user chose the stored credential `name` themselves: their prompt or one of
+ * their answers names it, or a credential question that offered it as an option was put
+ * to them and they answered it. The model's `facts.credential` alone is not a choice: a
+ * grant is a capability, and model output carries none (THREAT-MODEL.md).
+ */
+export function userChose(c: Pick<ConversationRow, "prompt" | "history">, name: string): boolean {
+  const want = words(name);
+  if (want.trim() === "") return false;
+  if ([c.prompt, ...c.history.filter((h) => h.role === "user").map((h) => h.message)].some((t) => words(t).includes(want))) return true;
+  let offered = false;
+  for (const h of c.history) {
+    if (h.role === "builder" && h.kind === "questions") {
+      const asks = ((h.data as { asks?: { kind?: string; options?: string[] }[] } | undefined)?.asks ?? []).filter((a) => a.kind === "credential");
+      offered = asks.some((a) => (a.options ?? []).some((o) => words(o) === want));
+    } else if (h.role === "user" && h.kind === "answer" && offered) return true;
+  }
+  return false;
+}

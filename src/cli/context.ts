@@ -25,8 +25,21 @@ export function clientFrom(opts: GlobalOptions, env: Record<string, string | und
   return new ApiClient({ url, token });
 }
 
+/** C0 and C1 control characters other than tab and newline (ESC starts terminal escape sequences). */
+const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
+
+/**
+ * Text from the server made safe to write to a terminal: control characters are shown as
+ * `\u001b`-style escapes instead of being sent. Much of what the CLI prints was written by
+ * others (a model server's error text in a job's log, names a model chose, backend output),
+ * and a raw ESC lets that text retitle the window, hide lines or write the clipboard.
+ */
+export function terminalText(text: string): string {
+  return text.replace(CONTROL, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
 export function print(opts: GlobalOptions, value: unknown, human: () => string): void {
-  process.stdout.write((opts.json ? JSON.stringify(value, null, 2) : human()) + "\n");
+  process.stdout.write((opts.json ? JSON.stringify(value, null, 2) : terminalText(human())) + "\n");
 }
 
 export function table(rows: Record<string, unknown>[], cols: string[]): string {

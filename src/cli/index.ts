@@ -5,7 +5,7 @@
  */
 import { Command, CommanderError } from "commander";
 import { ApiError, ConnectionError, EXIT } from "./client";
-import { UsageError, type GlobalOptions } from "./context";
+import { terminalText, UsageError, type GlobalOptions } from "./context";
 import { registerAgentCommands } from "./commands/agents";
 import { registerKeyCommands } from "./commands/keys";
 import { registerGenerateCommands } from "./commands/generate";
@@ -49,14 +49,14 @@ export async function runCli(program: Command, argv: string[]): Promise<number> 
     }
     if (e instanceof ApiError) {
       if (json) process.stdout.write(JSON.stringify({ error: { status: e.status, code: e.code, message: e.message, details: e.details } }) + "\n");
-      process.stderr.write(`cantrip: ${e.code}: ${e.message}\n`);
+      process.stderr.write(`cantrip: ${terminalText(`${e.code}: ${e.message}`)}\n`);
       return EXIT.api;
     }
     if (e instanceof ConnectionError) {
       process.stderr.write(`cantrip: ${e.message}\n`);
       return EXIT.connection;
     }
-    process.stderr.write(`cantrip: ${(e as Error).message}\n`);
+    process.stderr.write(`cantrip: ${terminalText((e as Error).message)}\n`);
     return EXIT.failure;
   }
 }

@@ -13,7 +13,7 @@ import { agents, deployments, versions } from "../db/schema";
 import { AppError } from "../errors";
 import { newId } from "../lib/ids";
 import { iso } from "../lib/time";
-import type { SandboxRuntime } from "../runtime/types";
+import type { BundleRef, SandboxRuntime } from "../runtime/types";
 import type { AgentRow } from "../agents/view";
 import { agentById, goLive, isDeployable, settle, startDeploying, takeOffline } from "../agents/lifecycle";
 import { getVersion } from "./versions";
@@ -104,9 +104,11 @@ export class Deployer {
     if (dep.status !== "deploying") return { version: dep.version };
     const agent = await agentById(db, dep.agentId);
     const v = await getVersion(db, agent.id, dep.version);
+    let ref: BundleRef;
     try {
       if (!v.bundle) throw new AppError("endpoint_unreachable", "The version has no bundle.");
-      await runtime.check({ agentId: agent.id, bundleId: v.id, code: v.bundle, config: await runtimeConfigFor(db, agent, this.deps.serverLimits) });
+      ref = { agentId: agent.id, bundleId: v.id, code: v.bundle, config: await runtimeConfigFor(db, agent, this.deps.serverLimits) };
+      await runtime.check(ref);
     } catch (e) {
       const error = { code: e instanceof AppError ? e.code : "internal_error", message: (e as Error).message };
       await db.tx(async (tx) => {
@@ -116,6 +118,8 @@ export class Deployer {
       throw e;
     }
     await this.goLive(agent.id, dep.version, deploymentId);
+    // The first call after the switch finds an instance loaded (or loading) with the live config.
+    runtime.warm(ref);
     return { version: dep.version };
   }
 

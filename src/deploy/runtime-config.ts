@@ -14,6 +14,7 @@ export async function runtimeConfigFor(db: Db, agent: AgentRow, policy?: LimitPo
   const grants = await db.select().from(agentSecrets).where(eq(agentSecrets.agentId, agent.id));
   return {
     agentId: agent.id,
+    workspaceId: agent.workspaceId,
     limits: effectiveLimits(agent.limits, policy),
     allowedHosts: agent.allowedHosts ?? [],
     secrets: grants.map((g) => ({ name: g.alias, hosts: g.hosts })),

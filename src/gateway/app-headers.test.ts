@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { APP_SANDBOX_CSP, appRequestHeaders, appResponseHeaders, cookieAllowed, type AppOrigin } from "./app-headers";
+import { APP_SANDBOX_CSP, appRequestHeaders, appResponse, appResponseHeaders, cookieAllowed, type AppOrigin } from "./app-headers";
 
 const where = (origin: AppOrigin) => ({ origin, slug: "shop" });
 const pass = (origin: AppOrigin, headers: [string, string][]) => [...appResponseHeaders(headers, where(origin))];
@@ -108,4 +108,22 @@ test("the caller's x-request-id is not forwarded next to the platform's (the bac
   const out = new Headers(appRequestHeaders(new Headers({ "x-request-id": "req_mine", "x-app": "1" }), { origin: "apps" }));
   expect(out.has("x-request-id")).toBe(false);
   expect(out.get("x-app")).toBe("1");
+});
+
+describe("appResponse with a streamed body", () => {
+  test("passes the stream through with the header policy applied", async () => {
+    const body = new ReadableStream<Uint8Array>({ start(c) { c.enqueue(new TextEncoder().encode("data: 1\n\n")); c.close(); } });
+    const res = appResponse(body, 200, [["content-type", "text/event-stream"], ["content-length", "5"], ["alt-svc", "h3"]], { origin: "own", slug: "s" });
+    expect([res.headers.get("content-type"), res.headers.get("content-length"), res.headers.get("alt-svc")]).toEqual(["text/event-stream", null, null]);
+    expect(await res.text()).toBe("data: 1\n\n");
+  });
+
+  test("a null-body status (a forged head) gets no body and the guest's stream is cancelled", async () => {
+    let cancelled: unknown = null;
+    const body = new ReadableStream<Uint8Array>({ cancel(r) { cancelled = r; } });
+    const res = appResponse(body, 204, [], { origin: "own", slug: "s" });
+    expect([res.status, res.body]).toEqual([204, null]);
+    await Bun.sleep(0);
+    expect(String(cancelled)).toMatch(/has no body/);
+  });
 });

@@ -56,14 +56,23 @@ const PLATFORM_ORIGIN_ONLY = new Set([
 
 const tenant = new WeakSet<Response>();
 
+/** Fetch standard "null body status": a response with one of these has no body. */
+const NULL_BODY_STATUS = new Set([101, 103, 204, 205, 304]);
+
 /** True for a response whose headers were built by `appResponse` (tenant content). */
 export function isTenantResponse(res: Response): boolean {
   return tenant.has(res);
 }
 
-/** Builds the browser-facing response for a backend's answer, through `appResponseHeaders`. */
-export function appResponse(body: Uint8Array | null, status: number, headers: Iterable<readonly [string, string]>, where: { origin: AppOrigin; slug: string }): Response {
-  const res = new Response(body && body.byteLength ? (body as Uint8Array<ArrayBuffer>) : null, { status, headers: appResponseHeaders(headers, where) });
+/** Builds the browser-facing response for a backend's answer (whole, or streamed as the backend produces it), through `appResponseHeaders`. */
+export function appResponse(body: Uint8Array | ReadableStream<Uint8Array> | null, status: number, headers: Iterable<readonly [string, string]>, where: { origin: AppOrigin; slug: string }): Response {
+  let sent = body instanceof ReadableStream ? body : body && body.byteLength ? (body as Uint8Array<ArrayBuffer>) : null;
+  if (sent instanceof ReadableStream && NULL_BODY_STATUS.has(status)) {
+    // Fetch: these statuses have no body (the guest's Response refuses one; a forged head may not).
+    void sent.cancel("a response with this status has no body").catch(() => {});
+    sent = null;
+  }
+  const res = new Response(sent, { status, headers: appResponseHeaders(headers, where) });
   tenant.add(res);
   return res;
 }

@@ -50,10 +50,10 @@ export const Example = T.Object({
     rawBody: T.Optional(T.String({ description: "the exact body text as callers send it, for non-JSON formats, e.g. 'command=%2Fweather&text=94070' (instead of body)" })),
   }),
   /** Upstream fixtures: the only answers outbound requests get while this example runs. */
-  upstream: T.Optional(T.Array(Fixture)),
+  upstream: T.Optional(T.Array(Fixture, { maxItems: 20 })),
   expect: T.Object({
     status: T.Integer({ minimum: 100, maximum: 599 }),
-    assertions: T.Optional(T.Array(Expectation, { description: "checks on the JSON response body" })),
+    assertions: T.Optional(T.Array(Expectation, { maxItems: 50, description: "checks on the JSON response body" })),
   }),
 });
 
@@ -66,18 +66,22 @@ export const RouteSpec = T.Object({
 });
 
 export const Spec = T.Object({
-  name: T.String(),
-  summary: T.String(),
+  name: T.String({ maxLength: 200 }),
+  // Served to the app's callers (OpenAPI description, MCP instructions): a paragraph, not a document.
+  summary: T.String({ maxLength: 2000 }),
   routes: T.Array(RouteSpec, { minItems: 1 }),
   rules: T.Array(T.String(), { description: "business rules, constants and formulas the code must follow exactly (rates, thresholds, scoring)" }),
   validationRules: T.Array(T.String()),
   failureBehavior: T.Array(T.String()),
-  externalHosts: T.Array(T.String()),
+  // They become the agent's allowed hosts when the version is saved: the same bounds as a caller's allowedHosts (src/http/schemas.ts).
+  externalHosts: T.Array(T.String({ minLength: 1, maxLength: 253 }), { maxItems: 50 }),
   secrets: T.Array(T.Object({ name: T.String(), host: T.String(), purpose: T.String() })),
   storage: T.Union([T.String(), T.Null()]),
   schedule: T.Union([T.String(), T.Null()]),
-  examples: T.Array(Example, { minItems: 1 }),
-  invalidInputs: T.Array(T.Object({ name: T.String(), request: Example.properties.request, expectStatus: T.Integer() })),
+  // The bounds keep validation's work and report in proportion (each example is a sandbox
+  // call whose response the report quotes): a plan needs a few per route, not thousands.
+  examples: T.Array(Example, { minItems: 1, maxItems: 100 }),
+  invalidInputs: T.Array(T.Object({ name: T.String(), request: Example.properties.request, expectStatus: T.Integer() }), { maxItems: 100 }),
 });
 
 export type Spec = Static<typeof Spec>;

@@ -18,17 +18,18 @@ export interface GenerationRequest {
 
 /**
  * Creates the agent and queues its generation; returns the agent row, the job id and the
- * model that will be used. The caller checks that a model is configured first.
+ * model that will be used. The caller checks that a model is configured first. A workspace
+ * that already has `maxAgents` agents gets 409 agent_limit_reached (nothing is written).
  */
 export function startGeneration(
-  deps: { db: Db; jobs: { enqueueInTx(tx: Tx, kind: string, payload: unknown, meta: { workspaceId?: string; agentId?: string }): Promise<{ id: string }> }; provider: string; defaultModel: string },
+  deps: { db: Db; jobs: { enqueueInTx(tx: Tx, kind: string, payload: unknown, meta: { workspaceId?: string; agentId?: string }): Promise<{ id: string }> }; provider: string; defaultModel: string; maxAgents: number },
   workspaceId: string,
   body: GenerationRequest,
 ) {
   const model = body.model ?? deps.defaultModel;
   return deps.db.tx(async (tx) => {
     const id = newId("agent");
-    const agent = await insertAgent(tx, { id, workspaceId, name: body.name, status: "generating", prompt: body.prompt, model, region: body.region ?? "auto" });
+    const agent = await insertAgent(tx, { id, workspaceId, name: body.name, status: "generating", prompt: body.prompt, model, region: body.region ?? "auto" }, deps.maxAgents);
     const job = await deps.jobs.enqueueInTx(
       tx,
       "generate",

@@ -4,6 +4,11 @@
  * `{{examples.NAME.body.PATH}}` (a dot path into that example's JSON response body) and
  * `{{examples.NAME.status}}`. A string that is exactly one reference becomes the referenced
  * value with its JSON type; a reference inside a longer string is spliced in as text.
+ *
+ * The plan (model output) decides how often a reference occurs and the backend how large
+ * the response it quotes is, so what the references of one example add up to, as JSON
+ * text, is capped at MAX_EXPANSION_CHARS: 300 references to a 2 MB field built a 600 MB
+ * request in the host process.
  */
 
 export const TEMPLATE = /\{\{\s*examples\.([^.}\s]+)\.(status|body)(?:\.([^}\s]*))?\s*\}\}/g;
@@ -12,6 +17,22 @@ export const TEMPLATE = /\{\{\s*examples\.([^.}\s]+)\.(status|body)(?:\.([^}\s]*
 export type Responses = Map<string, { status: number; body: unknown }>;
 
 export class TemplateError extends Error {}
+
+/** Characters the references of one example may add, counted as JSON text: 1 MiB. */
+export const MAX_EXPANSION_CHARS = 1024 * 1024;
+
+/** What one resolution has spent; values are measured once per reference text. */
+interface Expansion {
+  left: number;
+  sizes: Map<string, number>;
+}
+
+function charge(x: Expansion, ref: string, v: unknown): void {
+  let n = x.sizes.get(ref);
+  if (n === undefined) x.sizes.set(ref, (n = typeof v === "string" ? v.length : (JSON.stringify(v)?.length ?? 0)));
+  x.left -= n;
+  if (x.left < 0) throw new TemplateError(`the references in this example expand to more than ${MAX_EXPANSION_CHARS} characters (${ref} is ${n}); quote small fields, not whole large responses`);
+}
 
 function lookup(responses: Responses, name: string, part: string, path: string | undefined): unknown {
   const r = responses.get(name);
@@ -28,18 +49,23 @@ function lookup(responses: Responses, name: string, part: string, path: string |
 }
 
 /** `value` with every reference replaced; throws TemplateError naming a bad reference. */
-export function resolveTemplates<T>(value: T, responses: Responses): T {
+export function resolveTemplates<T>(value: T, responses: Responses, x: Expansion = { left: MAX_EXPANSION_CHARS, sizes: new Map() }): T {
   if (typeof value === "string") {
     const whole = new RegExp(`^${TEMPLATE.source}$`).exec(value);
-    if (whole) return lookup(responses, whole[1]!, whole[2]!, whole[3]) as T;
-    return value.replace(TEMPLATE, (_m, name: string, part: string, path?: string) => {
+    if (whole) {
+      const v = lookup(responses, whole[1]!, whole[2]!, whole[3]);
+      charge(x, whole[0], v);
+      return v as T;
+    }
+    return value.replace(TEMPLATE, (m, name: string, part: string, path?: string) => {
       const v = lookup(responses, name, part, path);
+      charge(x, m, v);
       return typeof v === "string" ? v : JSON.stringify(v);
     }) as T;
   }
-  if (Array.isArray(value)) return value.map((v) => resolveTemplates(v, responses)) as T;
+  if (Array.isArray(value)) return value.map((v) => resolveTemplates(v, responses, x)) as T;
   if (value && typeof value === "object") {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, resolveTemplates(v, responses)])) as T;
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, resolveTemplates(v, responses, x)])) as T;
   }
   return value;
 }

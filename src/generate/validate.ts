@@ -10,7 +10,9 @@
  * refused something rather than the code, because it goes back to the model.
  */
 import { checkSchema } from "../lib/json-schema";
+import { nestsDeeperThan } from "../lib/json-nesting";
 import { newId } from "../lib/ids";
+import { routePathMatches } from "../lib/route-paths";
 import { failureLogs } from "../runtime/failures";
 import type { BackendDescription, BundleRef, EgressEvent, GuestLogLine, GuestRequest, GuestResponse, SandboxRuntime, ScratchWorld } from "../runtime/types";
 import { assertionsOf, type Example, type Expectation, type Spec } from "./spec";
@@ -51,6 +53,49 @@ export function getPath(value: unknown, path: string): { found: boolean; value: 
   return { found: true, value: cur };
 }
 
+/**
+ * A value as quoted in a check's error: its JSON text, cut at 300 characters. The plan
+ * decides how many assertions quote a value and the backend how large it is; quoted whole,
+ * 40 assertions on a 2 MB body put 80 MB into the report and stalled the loop for seconds.
+ */
+function quote(value: unknown): string {
+  const t = jsonText(value) ?? String(value);
+  return t.length > 300 ? `${t.slice(0, 300)}… (${t.length} characters)` : t;
+}
+
+/** Characters of a request or response body a check keeps in the report (stored with the job and the version). */
+const MAX_KEPT_RESPONSE_CHARS = 64 * 1024;
+
+/** The body as the report keeps it: whole when small, else an excerpt of its JSON text. */
+function kept(body: unknown): unknown {
+  const t = typeof body === "string" ? body : JSON.stringify(body);
+  if (t === undefined || t.length <= MAX_KEPT_RESPONSE_CHARS) return body;
+  return `${t.slice(0, MAX_KEPT_RESPONSE_CHARS)}… (${t.length} characters; cut for the report)`;
+}
+
+/**
+ * JSON texts computed once per response value, across a check's assertions: a plan may put
+ * 50 assertions on one 5 MB body, and serialising it (or each of its 2.5 million items)
+ * per assertion held the event loop for seconds.
+ */
+const texts = new WeakMap<object, string>();
+const itemTexts = new WeakMap<unknown[], Set<string>>();
+
+function jsonText(v: unknown): string | undefined {
+  if (v === null || typeof v !== "object") return JSON.stringify(v);
+  let t = texts.get(v);
+  if (t === undefined) texts.set(v, (t = JSON.stringify(v)));
+  return t;
+}
+
+/** True when an item of `arr` is `want` as JSON (for JSON values, === on primitives is the same test). */
+function arrayContains(arr: unknown[], want: unknown): boolean {
+  if (want === null || typeof want !== "object") return arr.includes(want);
+  let set = itemTexts.get(arr);
+  if (!set) itemTexts.set(arr, (set = new Set(arr.map((v) => JSON.stringify(v) ?? ""))));
+  return set.has(JSON.stringify(want));
+}
+
 export function checkExpectation(body: unknown, e: Expectation): string | null {
   const { found, value } = getPath(body, e.path);
   const where = e.path || "(body)";
@@ -61,13 +106,13 @@ export function checkExpectation(body: unknown, e: Expectation): string | null {
     const ok = e.type === t || (e.type === "integer" && Number.isInteger(value)) || (e.type === "number" && typeof value === "number");
     if (!ok) return `${where} should be ${e.type}, got ${t}`;
   }
-  if (e.equals !== undefined && JSON.stringify(value) !== JSON.stringify(e.equals)) return `${where} should equal ${JSON.stringify(e.equals)}, got ${JSON.stringify(value)}`;
+  if (e.equals !== undefined && jsonText(value) !== JSON.stringify(e.equals)) return `${where} should equal ${quote(e.equals)}, got ${quote(value)}`;
   if (e.contains !== undefined) {
-    const has = Array.isArray(value) ? value.some((v) => JSON.stringify(v) === JSON.stringify(e.contains)) : typeof value === "string" && value.includes(String(e.contains));
-    if (!has) return `${where} should contain ${JSON.stringify(e.contains)}, got ${JSON.stringify(value)}`;
+    const has = Array.isArray(value) ? arrayContains(value, e.contains) : typeof value === "string" && value.includes(String(e.contains));
+    if (!has) return `${where} should contain ${quote(e.contains)}, got ${quote(value)}`;
   }
-  if (e.gte !== undefined && !(typeof value === "number" && value >= e.gte)) return `${where} should be >= ${e.gte}, got ${JSON.stringify(value)}`;
-  if (e.lte !== undefined && !(typeof value === "number" && value <= e.lte)) return `${where} should be <= ${e.lte}, got ${JSON.stringify(value)}`;
+  if (e.gte !== undefined && !(typeof value === "number" && value >= e.gte)) return `${where} should be >= ${e.gte}, got ${quote(value)}`;
+  if (e.lte !== undefined && !(typeof value === "number" && value <= e.lte)) return `${where} should be <= ${e.lte}, got ${quote(value)}`;
   return null;
 }
 
@@ -91,8 +136,15 @@ function toRequest(r: Example["request"]): GuestRequest {
   };
 }
 
+/** Levels of JSON a response may nest to be read as JSON; deeper text stays text (it overflows the stack when re-serialised into the report). */
+const MAX_BODY_DEPTH = 64;
+
+/** Issues of the declared output schema quoted per check (the rest are counted). */
+const MAX_SCHEMA_ISSUES = 20;
+
 function parse(res: GuestResponse): unknown {
   const text = new TextDecoder().decode(res.body);
+  if (nestsDeeperThan(text, MAX_BODY_DEPTH)) return text;
   try {
     return JSON.parse(text);
   } catch {
@@ -101,12 +153,7 @@ function parse(res: GuestResponse): unknown {
 }
 
 function routeFor(described: BackendDescription, method: string, path: string) {
-  const clean = path.split("?")[0]!;
-  return described.routes.find((r) => {
-    if (r.method.toUpperCase() !== method.toUpperCase()) return false;
-    const re = new RegExp("^" + r.path.replace(/:[A-Za-z0-9_]+/g, "[^/]+").replace(/\/$/, "") + "/?$");
-    return re.test(clean);
-  });
+  return described.routes.find((r) => r.method.toUpperCase() === method.toUpperCase() && routePathMatches(r.path, path));
 }
 
 /** What validation needs of a spec (a stored spec may lack the newer fields). */
@@ -165,13 +212,13 @@ async function runChecks(runtime: SandboxRuntime, ref: BundleRef, world: Scratch
       continue;
     }
     const req = toRequest(ex.request);
-    c.request = { method: req.method, path: ex.request.path, body: ex.request.rawBody ?? ex.request.body };
+    c.request = { method: req.method, path: ex.request.path, body: kept(ex.request.rawBody ?? ex.request.body) };
     world.useFixtures(ex.upstream ?? []);
     const res = await call(runtime, ref, req, c, world);
     if (res) {
       const body = parse(res);
       c.status = res.status;
-      c.response = body;
+      c.response = kept(body);
       responses.set(raw.name, { status: res.status, body });
       if (res.status !== ex.expect.status) c.errors.push(`expected status ${ex.expect.status}, got ${res.status}`);
       for (const p of assertionsOf(ex)) {
@@ -180,7 +227,9 @@ async function runChecks(runtime: SandboxRuntime, ref: BundleRef, world: Scratch
       }
       const route = routeFor(described, req.method, ex.request.path);
       if (res.status >= 200 && res.status < 300 && route?.output) {
-        for (const i of checkSchema(route.output, body)) c.errors.push(`output ${i.path} ${i.message} (declared output schema)`);
+        const issues = checkSchema(route.output, body);
+        for (const i of issues.slice(0, MAX_SCHEMA_ISSUES)) c.errors.push(`output ${i.path} ${i.message} (declared output schema)`);
+        if (issues.length > MAX_SCHEMA_ISSUES) c.errors.push(`output: ${issues.length - MAX_SCHEMA_ISSUES} more issue(s) against the declared output schema`);
       }
       const unused = (ex.upstream ?? []).filter((_f, i) => !c.upstream?.some((u) => u.fixture === i));
       if (unused.length && c.errors.length) c.errors.push(`the example's upstream fixture(s) were never requested: ${unused.map((f) => `${f.request.method.toUpperCase()} ${f.host}${f.request.path}`).join("; ")}`);
@@ -200,12 +249,12 @@ async function runChecks(runtime: SandboxRuntime, ref: BundleRef, world: Scratch
       continue;
     }
     const req = toRequest(request);
-    c.request = { method: req.method, path: request.path, body: request.rawBody ?? request.body };
+    c.request = { method: req.method, path: request.path, body: kept(request.rawBody ?? request.body) };
     world.useFixtures([]);
     const res = await call(runtime, ref, req, c, world);
     if (res) {
       c.status = res.status;
-      c.response = parse(res);
+      c.response = kept(parse(res));
       if (res.status !== probe.expectStatus) c.errors.push(`invalid input should be rejected with ${probe.expectStatus}, got ${res.status}`);
     }
     c.ok = c.errors.length === 0;
@@ -255,7 +304,7 @@ export function describeFailures(report: ValidationReport): string {
   return report.checks
     .filter((c) => !c.ok)
     .map((c) => {
-      const req = c.request ? ` ${c.request.method} ${c.request.path}${c.request.body !== undefined ? " body=" + JSON.stringify(c.request.body) : ""}` : "";
+      const req = c.request ? ` ${c.request.method} ${c.request.path}${c.request.body !== undefined ? " body=" + quote(c.request.body) : ""}` : "";
       const got = c.status !== undefined ? `\n  got status ${c.status}, body ${JSON.stringify(c.response)?.slice(0, 600)}` : "";
       const env = c.environment?.length
         ? `\n  sandbox environment (not the code itself): ${c.environment.join("\n    ")}\n    During validation outbound requests are answered only by the example's upstream fixtures; call exactly the fixture's method, host, path and headers.`

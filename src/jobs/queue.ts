@@ -53,6 +53,7 @@ export function createQueue(opts: QueueOptions): Queue {
   const leaseMs = opts.leaseMs ?? 30_000;
   const heartbeatMs = opts.heartbeatMs ?? Math.max(10, Math.floor(leaseMs / 3));
   const onError = opts.onError ?? ((e, where) => console.error(`[jobs] ${where}:`, e));
+  const reserveSlot = opts.reserveSlot ?? (() => true);
   const kinds = new Map<string, JobKind>();
   const runs = new Map<string, RunHandle>();
   let started = false;
@@ -69,10 +70,18 @@ export function createQueue(opts: QueueOptions): Queue {
     return { def, value };
   };
 
-  function freeKinds(): string[] {
+  /**
+   * Kinds with a free slot, and of them those with more than one (`roomy`): the last free
+   * slot, of a kind or of the queue, is kept for workspaces with no job running (JobStore.claim).
+   */
+  function freeKinds(): { free: string[]; roomy: string[] } {
     const perKind = new Map<string, number>();
     for (const r of runs.values()) perKind.set(r.kind, (perKind.get(r.kind) ?? 0) + 1);
-    return [...kinds.values()].filter((k) => (perKind.get(k.kind) ?? 0) < (k.concurrency ?? concurrency)).map((k) => k.kind);
+    const free = [...kinds.values()].filter((k) => (perKind.get(k.kind) ?? 0) < (k.concurrency ?? concurrency));
+    if (!reserveSlot()) return { free: free.map((k) => k.kind), roomy: free.map((k) => k.kind) };
+    if (concurrency > 1 && runs.size === concurrency - 1) return { free: free.map((k) => k.kind), roomy: [] };
+    const roomy = free.filter((k) => (k.concurrency ?? concurrency) <= 1 || (perKind.get(k.kind) ?? 0) < (k.concurrency ?? concurrency) - 1);
+    return { free: free.map((k) => k.kind), roomy: roomy.map((k) => k.kind) };
   }
 
   // One tick at a time: a wake-up during a tick's awaited claim asks for another pass.
@@ -88,7 +97,8 @@ export function createQueue(opts: QueueOptions): Queue {
     ticking = true;
     try {
       while (runs.size < concurrency && started && !stopping) {
-        const job = await store.claim(freeKinds(), owner, leaseMs);
+        const { free, roomy } = freeKinds();
+        const job = await store.claim(free, owner, leaseMs, roomy);
         if (!job) break;
         const onSettled = () => {
           runs.delete(job.id);

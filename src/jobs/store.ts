@@ -96,8 +96,13 @@ export class JobStore {
   /**
    * Takes the next due job of one of `kinds` (queued and due, or running with an expired
    * lease) for `owner`. Expired jobs with no attempts left are failed (or cancelled) first.
+   * Fair across workspaces: the job of the workspace with the fewest jobs running (on any
+   * node) goes first, then the oldest. A job of a kind not in `roomyKinds` (the queue's last
+   * free slot for it) is taken only for a workspace with no job running, or a job without a
+   * workspace: so one workspace's jobs, which mostly wait on the model, never hold every
+   * slot while another workspace's job waits.
    */
-  async claim(kinds: string[], owner: string, leaseMs: number): Promise<JobRow | undefined> {
+  async claim(kinds: string[], owner: string, leaseMs: number, roomyKinds: string[] = kinds): Promise<JobRow | undefined> {
     if (kinds.length === 0) return undefined;
     return this.write(async (tx, emit) => {
       const now = this.now();
@@ -109,7 +114,10 @@ export class JobStore {
         if (j.cancelRequested) await this.settle(tx, emit, j, "cancelled", {}, { reason: "cancelled; its worker stopped answering" });
         else await this.settle(tx, emit, j, "failed", { failure: { code: "interrupted", message: `worker ${j.leaseOwner} stopped answering (lease expired) during the last attempt (${j.attempts} of ${j.maxAttempts})`, stage: j.stage ?? undefined } });
       }
-      const next = (await tx.select({ id: jobs.id }).from(jobs).where(and(inArray(jobs.kind, kinds), claimable(now))).orderBy(asc(jobs.runAt), asc(jobs.id)).limit(1))[0];
+      // Jobs its workspace has running (live leases); a job without a workspace counts those without one.
+      const running = sql`(SELECT count(*) FROM jobs AS r WHERE r.workspace_id IS ${jobs.workspaceId} AND r.status = 'running' AND r.lease_until >= ${now})`;
+      const fair = or(roomyKinds.length ? inArray(jobs.kind, roomyKinds) : sql`0`, sql`${jobs.workspaceId} IS NULL`, sql`${running} = 0`);
+      const next = (await tx.select({ id: jobs.id }).from(jobs).where(and(inArray(jobs.kind, kinds), claimable(now), fair)).orderBy(asc(running), asc(jobs.runAt), asc(jobs.id)).limit(1))[0];
       if (!next) return undefined;
       const before = (await tx.select({ leaseOwner: jobs.leaseOwner, status: jobs.status }).from(jobs).where(eq(jobs.id, next.id)).limit(1))[0];
       const job = (await tx

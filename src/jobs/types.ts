@@ -86,6 +86,12 @@ export interface QueueOptions {
   onError?: (error: unknown, where: string) => void;
   /** Each attempt's outcome as it settles (for metrics): completed, failed, cancelled, retried, requeued, lost. */
   onAttempt?: (attempt: AttemptOutcome) => void;
+  /**
+   * Whether the last free slot is kept for a workspace with no job running (JobStore.claim),
+   * read on every claim. Default: always. Boot passes Tenancy.shared: with one workspace there
+   * is nobody to keep it for (src/lib/tenancy.ts).
+   */
+  reserveSlot?: () => boolean;
 }
 
 /** How one attempt of a job ended, and how long it ran (ms). */

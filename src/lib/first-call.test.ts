@@ -49,3 +49,8 @@ describe("callTargets", () => {
     expect(samplePath("/items/:id/tags/:tag")).toBe("/items/id/tags/tag");
   });
 });
+
+test("sampleOf: a backend's huge minLength gives a sample of at most 1024 characters, not a gigabyte", () => {
+  expect(sampleOf({ type: "string", minLength: 1e9 })).toHaveLength(1024);
+  expect(sampleOf({ type: "string", minLength: 12 })).toBe("examplexxxxx");
+});

@@ -1,7 +1,7 @@
 /**
  * The first call a user makes to a freshly deployed backend, as a request and as a
  * ready-to-paste curl line. Shared by the CLI (after `generate` / `upload --deploy`) and the
- * dashboard, so both print the same line. Pure: no imports, safe in the browser bundle.
+ * dashboard, so both print the same line. Pure (its one import, route-paths.ts, is too): safe in the browser bundle.
  *
  * The choice: the backend's `POST /` through `/v1/invoke/{slug}` when it has one; otherwise
  * one of its declared routes through its app URL (`/apps/{slug}/path`) — the plan's first
@@ -9,6 +9,7 @@
  * without path parameters, else the first GET route without path parameters, else the first
  * route. The body is the example's, or one built from the route's input schema.
  */
+import { routePathMatches } from "./route-paths";
 
 /** A declared route as the sandbox's describe() reports it. */
 export interface CallRoute {
@@ -61,16 +62,16 @@ export function sampleOf(schema: unknown, depth = 0): unknown {
       if (s.format === "email") return "ada@example.com";
       if (s.format === "date-time") return "2026-01-01T00:00:00Z";
       if (s.format === "uri") return "urn:example:1"; // a valid URI that names no server
-      return "example".padEnd(s.minLength ?? 0, "x");
+      // The schema is the backend's (a model's): minLength 1e9 would allocate a gigabyte in
+      // the CLI or the dashboard tab, so the sample stops at 1024 characters.
+      return "example".padEnd(Math.min(typeof s.minLength === "number" ? s.minLength : 0, 1024), "x");
     default:
       return {};
   }
 }
 
 function matches(route: CallRoute, method: string, path: string): boolean {
-  if (route.method.toUpperCase() !== method.toUpperCase()) return false;
-  const re = new RegExp("^" + route.path.replace(/[.*+?^${}()|[\]\\]/g, "\\$&").replace(/:[A-Za-z0-9_]+/g, "[^/]+").replace(/\/$/, "") + "/?$");
-  return re.test(path.split("?")[0]!);
+  return route.method.toUpperCase() === method.toUpperCase() && routePathMatches(route.path, path);
 }
 
 const hasBody = (method: string) => !["GET", "HEAD", "DELETE"].includes(method.toUpperCase());

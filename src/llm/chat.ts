@@ -11,6 +11,7 @@
 import { createHash } from "node:crypto";
 import type OpenAI from "openai";
 import { AppError } from "../errors";
+import { ReplyTooLarge } from "./reply-limit";
 import { readCompletion, StreamedReply, type FinishReason, type ReplyParts } from "./reply";
 import { abortReason, backoffMs, classify, sleep } from "./retry";
 import type { ChatMessage, LlmCall, ProviderKind, StructuredMode } from "./types";
@@ -132,7 +133,10 @@ export async function chat(client: OpenAI, s: ChatSettings, req: ChatRequest): P
       }
       report({ ...used, ok: true });
       return reply;
-    } catch (err) {
+    } catch (caught) {
+      // The client wraps an error thrown by its fetch (a declared length over the limit) as a connection error.
+      const err = (caught as { cause?: unknown })?.cause instanceof ReplyTooLarge ? (caught as { cause: ReplyTooLarge }).cause : caught;
+      if (err instanceof ReplyTooLarge) report({ error: err.message });
       if (err instanceof AppError || err instanceof FormatRejected) throw err;
       const v = classify(err, req.signal, req.format !== undefined && req.format !== "none");
       if (v.kind === "abort") {

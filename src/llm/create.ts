@@ -8,6 +8,7 @@ import OpenAI from "openai";
 import type { ChatSettings } from "./chat";
 import { chat } from "./chat";
 import { describeProvider } from "./provider";
+import { limitedFetch, MODEL_REPLY_MAX_BYTES } from "./reply-limit";
 import { Structured } from "./structured";
 import type { Llm, LlmOptions, TextRequest } from "./types";
 
@@ -31,6 +32,7 @@ export function createLlm(opts: LlmOptions): Llm | null {
     project: null,
     timeout: settings.timeoutMs,
     maxRetries: 0,
+    fetch: limitedFetch(MODEL_REPLY_MAX_BYTES),
   });
   const mode = opts.structuredOutput ?? "auto";
   const structured = new Structured(client, settings, mode === "auto" ? "json_schema" : mode);

@@ -47,7 +47,8 @@ export function throwIfErrorBody(body: unknown, what = "reply"): void {
   if (error === undefined || error === null) return;
   if (typeof error === "object") {
     const e = error as Record<string, unknown>;
-    const message = str(e.message) || JSON.stringify(e).slice(0, 500);
+    // The server's words go into job logs and error messages: an excerpt, however long they were.
+    const message = (str(e.message) || JSON.stringify(e)).slice(0, 500);
     throw new ProviderReplyError(`the model server answered with an error: ${message}`, statusIn(e));
   }
   throw new ProviderReplyError(`the model server answered with an error: ${String(error).slice(0, 500)}`, undefined);

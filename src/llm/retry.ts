@@ -32,7 +32,9 @@ const transient = (status: number) => status === 408 || status === 409 || status
 
 /** `structured`: the call carried a response_format, so a 400/422 means "not this rung". */
 export function classify(err: unknown, signal?: AbortSignal, structured = false): Verdict {
-  const message = err instanceof Error ? err.message : String(err);
+  // A model server's error text (the client quotes its body) is logged per attempt: keep an excerpt.
+  const full = err instanceof Error ? err.message : String(err);
+  const message = full.length > 500 ? `${full.slice(0, 500)}… (${full.length} characters)` : full;
   if (signal?.aborted || err instanceof APIUserAbortError) return { kind: "abort", message: "aborted by the caller" };
   // APIConnectionTimeoutError is a subclass of APIConnectionError.
   if (err instanceof APIConnectionError) return { kind: "retry", message };

@@ -17,6 +17,9 @@ import type { ChatMessage, JsonRequest, StructuredMode } from "./types";
 
 const LADDER: StructuredMode[] = ["json_schema", "json_object", "none"];
 
+/** Models whose accepted rung is remembered (most recently confirmed first kept). */
+export const MAX_REMEMBERED = 64;
+
 /** The model answered, but its reply stayed unusable after the corrective re-ask. */
 export class LlmOutputError extends AppError {
   constructor(message: string, readonly errors: string[], readonly reply: string) {
@@ -43,8 +46,13 @@ function instructions(system: string, schemaText: string): string {
 }
 
 export class Structured {
-  /** The rung each model is known to accept (absent: start from the configured rung). */
-  private readonly accepted = new Map<string, StructuredMode>();
+  /**
+   * The rung each model is known to accept (absent: start from the configured rung). Model
+   * names come from callers (any string up to 256 characters per request), so the memory
+   * keeps the MAX_REMEMBERED most recently confirmed; a forgotten model starts over at the
+   * configured rung.
+   */
+  readonly accepted = new Map<string, StructuredMode>();
 
   constructor(
     private readonly client: OpenAI,
@@ -90,7 +98,9 @@ export class Structured {
           signal: req.signal,
           onCall: req.onCall,
         });
+        this.accepted.delete(model);
         this.accepted.set(model, mode);
+        if (this.accepted.size > MAX_REMEMBERED) this.accepted.delete(this.accepted.keys().next().value!);
         return reply.content;
       } catch (e) {
         const next = LADDER[LADDER.indexOf(mode) + 1];

@@ -4,11 +4,14 @@
  * when NAME's grant names this scheme, host and port (host-patterns.ts) — and hands it to
  * the outbound layer, by default the checked network (egress-connect.ts: resolve once,
  * check every address, connect to the checked address). Redirects are returned, not
- * followed; time and response size are capped.
+ * followed; time and response size are capped. Each request holds one of the shared
+ * outbound slots (egress-slots.ts) from connect to the last body byte, so one workspace's
+ * requests to a slow upstream cannot take every other tenant's.
  */
 import type { AgentRuntimeConfig, Limits, SecretResolver } from "./types";
 import { createCheckedOutbound, type CheckedOutboundOptions, type Outbound } from "./egress-connect";
 import { hostMatches, secretMayGo } from "./host-patterns";
+import { EgressSlots } from "./egress-slots";
 
 export interface EgressOptions extends CheckedOutboundOptions {
   /**
@@ -18,6 +21,8 @@ export interface EgressOptions extends CheckedOutboundOptions {
   outbound?: Outbound;
   /** Sees each request's outcome (metrics): allowed, refused by policy, failed on the network, answered by a fixture. */
   onRequest?: (outcome: "allowed" | "refused" | "failed" | "fixture") => void;
+  /** The outbound slots requests take (default: EGRESS_SLOTS, no per-workspace bound). */
+  slots?: EgressSlots;
 }
 
 /** A request that passed the policy and then failed on the network (timeout, connection). */
@@ -46,6 +51,7 @@ const noScratch: ScratchServe = (config) => {
 export function createEgress(opts: EgressOptions, secrets: SecretResolver, scratchServe: ScratchServe = noScratch) {
   const outbound = opts.outbound ?? createCheckedOutbound(opts);
   const record = opts.onRequest;
+  const slots = opts.slots ?? new EgressSlots();
   return async function egress(config: AgentRuntimeConfig, limits: Limits, req: EgressRequest, body: Uint8Array | undefined): Promise<EgressResponse> {
     if (!record) return attempt(config, limits, req, body);
     try {
@@ -80,16 +86,27 @@ export function createEgress(opts: EgressOptions, secrets: SecretResolver, scrat
       if (/^(host|connection|content-length|transfer-encoding|keep-alive|upgrade|te|trailer|proxy-.*)$/i.test(k)) continue;
       headers.append(k, await injectSecrets(v, config, secrets, { scheme, host, port }));
     }
-    let res: Response;
+    const signal = AbortSignal.timeout(limits.fetchTimeoutMs);
+    const tenant = config.workspaceId === undefined ? `agent:${config.agentId}` : `ws:${config.workspaceId}`;
+    const release = await slots.acquire(tenant, signal).catch(() => {
+      const held = slots.held(tenant);
+      const why = held >= slots.perKey() ? `the workspace's ${held} requests in flight are the most one workspace may have (${slots.perKey()} of ${slots.total})` : `all ${slots.total} outbound slots were in use`;
+      throw new NetworkFailure(`fetch: no outbound slot within ${limits.fetchTimeoutMs} ms: ${why}`);
+    });
     try {
-      res = await outbound({ url, host, port, method: req.method, headers, body, signal: AbortSignal.timeout(limits.fetchTimeoutMs), agentId: config.agentId });
-    } catch (e) {
-      const err = e as Error;
-      if (err.message.startsWith("fetch: ")) throw err; // already a policy message
-      throw new NetworkFailure(err.name === "TimeoutError" || err.name === "AbortError" ? `fetch: ${host} did not answer within ${limits.fetchTimeoutMs} ms` : `fetch: ${host}: ${err.message}`);
+      let res: Response;
+      try {
+        res = await outbound({ url, host, port, method: req.method, headers, body, signal, agentId: config.agentId });
+      } catch (e) {
+        const err = e as Error;
+        if (err.message.startsWith("fetch: ")) throw err; // already a policy message
+        throw new NetworkFailure(err.name === "TimeoutError" || err.name === "AbortError" ? `fetch: ${host} did not answer within ${limits.fetchTimeoutMs} ms` : `fetch: ${host}: ${err.message}`);
+      }
+      const bytes = await readCapped(res, limits.fetchMaxBytes, host);
+      return { meta: { status: res.status, statusText: res.statusText, headers: [...res.headers], url: url.href }, bytes };
+    } finally {
+      release();
     }
-    const bytes = await readCapped(res, limits.fetchMaxBytes, host);
-    return { meta: { status: res.status, statusText: res.statusText, headers: [...res.headers], url: url.href }, bytes };
   }
 }
 

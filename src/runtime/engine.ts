@@ -5,7 +5,7 @@
  * Engines reject with AppError (see failures.ts) for platform failures.
  */
 import type { Lane } from "./lanes";
-import type { BackendDescription, BundleRef, GuestRequest, GuestResponse, Limits, ScheduledResult } from "./types";
+import type { BackendDescription, BundleRef, GuestRequest, GuestResponse, GuestStreamResponse, Limits, ScheduledResult } from "./types";
 
 /** Host services for one call: kv.get/set/delete/list and fetch, scoped to the agent. */
 export interface CallBridge {
@@ -20,6 +20,12 @@ export interface EngineInstance {
   readonly memoryBytes: number;
   /** `bridge` replaces the load-time bridge for this call (the runtime's replay journal). */
   fetch(req: GuestRequest, bridge?: CallBridge): Promise<GuestResponse>;
+  /**
+   * fetch, asking the guest to hand over a `ReadableStream` body as it is produced: the
+   * head passes guest-values.ts at once and the chunks come through stream-body.ts. The
+   * call (its bridge, its limits) stays open until the returned stream's `finished` settles.
+   */
+  fetchStream(req: GuestRequest, bridge?: CallBridge): Promise<GuestResponse | GuestStreamResponse>;
   scheduled(bridge?: CallBridge): Promise<ScheduledResult>;
   dispose(): void;
 }

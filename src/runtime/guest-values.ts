@@ -79,6 +79,15 @@ function bad(problem: string): never {
  * `limits.responseBytes`. Logs and timings are normalised, never rejected.
  */
 export function acceptResponse(raw: RawGuestResponse, limits: Pick<Limits, "responseBytes" | "logLines">): GuestResponse {
+  return acceptHead(raw, limits).response;
+}
+
+/**
+ * acceptResponse for a call that asked for a streamed body: the same checks, plus whether
+ * the guest's metadata says its body follows as a stream (`"stream": true`; the engine
+ * reads the same text to decide whether to keep the call open for pulls).
+ */
+export function acceptHead(raw: RawGuestResponse, limits: Pick<Limits, "responseBytes" | "logLines">): { response: GuestResponse; stream: boolean } {
   const logs = acceptLogs(raw.logs, limits);
   const timing = { cpuMs: finite(raw.cpuMs), wallMs: finite(raw.wallMs) };
   try {
@@ -87,14 +96,14 @@ export function acceptResponse(raw: RawGuestResponse, limits: Pick<Limits, "resp
     if (!(body instanceof Uint8Array)) bad("the body is not bytes or text");
     if (body.byteLength > limits.responseBytes) bad(`the body (${body.byteLength} bytes) exceeds the limit of ${limits.responseBytes} bytes`);
     const meta = parseMeta(raw.meta);
-    return { status: acceptStatus(meta.status), headers: acceptHeaders(meta.headers), body, logs, ...timing };
+    return { response: { status: acceptStatus(meta.status), headers: acceptHeaders(meta.headers), body, logs, ...timing }, stream: meta.stream === true };
   } catch (e) {
     // The call's console lines stay with the failure (for the invocation log, never the caller).
     throw failure("bad_response", (e as Error).message, { logs });
   }
 }
 
-function parseMeta(text: string | null): { status: unknown; headers: unknown } {
+function parseMeta(text: string | null): { status: unknown; headers: unknown; stream: unknown } {
   if (typeof text !== "string") bad("its metadata was not text (was JSON.stringify replaced?)");
   if (text.length > RESPONSE_RULES.maxMetaChars) bad(`its metadata is ${text.length} characters long (limit ${RESPONSE_RULES.maxMetaChars})`);
   if (nestsDeeperThan(text, 8)) bad("its metadata nests too deeply");
@@ -107,7 +116,7 @@ function parseMeta(text: string | null): { status: unknown; headers: unknown } {
   if (!v || typeof v !== "object" || Array.isArray(v)) bad(`its metadata is ${excerpt(v)}, not an object`);
   const m = v as Record<string, unknown>;
   if ("bad" in m) bad(typeof m.bad === "string" ? m.bad.slice(0, 200) : "the prelude could not read it");
-  return { status: m.status, headers: m.headers };
+  return { status: m.status, headers: m.headers, stream: m.stream };
 }
 
 function acceptStatus(s: unknown): number {
@@ -134,6 +143,41 @@ function acceptHeaders(h: unknown): [string, string][] {
     out.push([name, value.trim()]);
   }
   return out;
+}
+
+/** One step of a streamed body exactly as an engine copied it out of the guest, before any check. */
+export interface RawStreamChunk {
+  /** "chunk" (body holds the bytes), "end" (the guest closed its stream) or "error" (it errored; problem holds its text). */
+  kind: unknown;
+  body?: Uint8Array;
+  problem?: string;
+  /** With "end" and "error": the whole call's console lines and timings. */
+  logs?: unknown;
+  cpuMs?: unknown;
+  wallMs?: unknown;
+}
+
+/** A streamed body's step after acceptChunk. */
+export type StreamStep = { kind: "chunk"; bytes: Uint8Array } | { kind: "end" } | { kind: "error"; message: string };
+
+/**
+ * Checks one step of a streamed body (after `sent` bytes were handed on): a chunk must be
+ * bytes and keep the body within `limits.responseBytes`, like a whole body. Throws a
+ * `bad_response` AppError naming the problem; the caller cuts the stream there.
+ */
+export function acceptChunk(raw: RawStreamChunk, sent: number, limits: Pick<Limits, "responseBytes">): StreamStep {
+  try {
+    if (raw.kind === "end") return { kind: "end" };
+    if (raw.kind === "error") return { kind: "error", message: typeof raw.problem === "string" ? raw.problem.slice(0, MAX_ERROR_CHARS) : "the stream failed" };
+    if (raw.kind !== "chunk") bad("a streamed body step of an unknown kind");
+    if (raw.problem) bad(raw.problem);
+    const bytes = raw.body;
+    if (!(bytes instanceof Uint8Array)) bad("a chunk of its body stream is not bytes");
+    if (sent + bytes.byteLength > limits.responseBytes) bad(`the streamed body exceeds the limit of ${limits.responseBytes} bytes (${sent} bytes sent, the next chunk has ${bytes.byteLength})`);
+    return { kind: "chunk", bytes };
+  } catch (e) {
+    throw failure("bad_response", (e as Error).message);
+  }
 }
 
 /**

@@ -16,7 +16,16 @@
  * (lanes.ts) they were loaded for; when the scheduler moves an agent to another lane, its
  * instances in the old lane retire the same way. Load-checks (`check`) load on the load
  * lane under the same memory budget and leave no instance behind.
+ *
+ * Tenants: the memory one workspace's busy instances and loads reserve together may not
+ * pass `workspaceShare` of the budget, unless it reserves nothing yet (so any agent within
+ * the budget can run). A call of an agent at the operator's maximum memory limit reserves
+ * that limit even while it only waits on a timer — the engines cannot lend the memory out
+ * and take it back — so without this bound a few such calls of one workspace would hold
+ * the whole budget and every other workspace's call would be refused. Beyond its share a
+ * call waits like any other (MEMORY_WAIT_MS) and then fails with `memory_budget`.
  */
+import { shareOf, type ShareSource } from "../lib/tenancy";
 import type { Engine, EngineInstance } from "./engine";
 import type { AgentRuntimeConfig, BackendDescription, BundleRef, Limits } from "./types";
 import type { Lane } from "./lanes";
@@ -62,10 +71,13 @@ export class InstancePool {
   private memoryWaiters = new Set<() => void>();
   /** Bytes reserved for loads in progress (the new instance may grow to its cap while loading). */
   private loadingBytes = 0;
+  /** The same, per workspace. */
+  private loadingByTenant = new Map<string, number>();
   loads = 0;
   evictions = 0;
 
-  constructor(private engine: Engine, private budgetBytes: number, private bridges: ReturnType<typeof makeBridgeFactory>) {}
+  /** `workspaceShare`: the fraction (0–1] of the budget one workspace may reserve (see above). */
+  constructor(private engine: Engine, private budgetBytes: number, private bridges: ReturnType<typeof makeBridgeFactory>, private workspaceShare: ShareSource = 1) {}
 
   /**
    * A fresh instance of `ref` in `lane`, added to the pool.
@@ -75,13 +87,13 @@ export class InstancePool {
     const cap = this.capOf(ref);
     const memory = this.memoryWait(ref);
     // Check and commit in one synchronous step: no other call can take the same room.
-    while (!this.makeRoom(cap, null)) await memory.wait();
-    this.loadingBytes += cap;
+    while (!this.fits(ref, cap, cap, null)) await memory.wait();
+    this.reserveLoad(ref, cap);
     let inst: EngineInstance;
     try {
       inst = await this.engine.load({ ref, limits: ref.config.limits, bridge: this.bridges(ref.config), lane });
     } finally {
-      this.loadingBytes -= cap;
+      this.reserveLoad(ref, -cap);
       this.wakeMemory();
     }
     this.loads++;
@@ -100,14 +112,14 @@ export class InstancePool {
   async check(ref: BundleRef): Promise<BackendDescription> {
     const cap = this.capOf(ref);
     const memory = this.memoryWait(ref);
-    while (!this.makeRoom(cap, null)) await memory.wait();
-    this.loadingBytes += cap;
+    while (!this.fits(ref, cap, cap, null)) await memory.wait();
+    this.reserveLoad(ref, cap);
     try {
       const inst = await this.engine.load({ ref, limits: ref.config.limits, bridge: this.bridges(ref.config), lane: "load" });
       inst.dispose();
       return inst.description;
     } finally {
-      this.loadingBytes -= cap;
+      this.reserveLoad(ref, -cap);
       this.wakeMemory();
     }
   }
@@ -125,7 +137,7 @@ export class InstancePool {
       if (busy) return this.take(busy);
       const idle = open[0];
       if (idle) {
-        if (this.makeRoom(this.capOf(ref, idle) - this.charge(idle), idle)) return this.take(idle);
+        if (this.fits(ref, this.capOf(ref, idle), this.capOf(ref, idle) - this.charge(idle), idle)) return this.take(idle);
         await (memory ??= this.memoryWait(ref)).wait();
         continue;
       }
@@ -161,6 +173,18 @@ export class InstancePool {
       e.retiring = true;
       if (e.inflight === 0) this.remove(e);
     }
+  }
+
+  /** Bytes `workspace`'s busy instances and loads reserve now. */
+  reservedBy(workspace: string): number {
+    let n = this.loadingByTenant.get(workspace) ?? 0;
+    for (const e of this.entries) if (e.inflight > 0 && e.ref.config.workspaceId === workspace) n += this.charge(e);
+    return n;
+  }
+
+  /** The most one workspace may reserve (beyond its first instance). */
+  workspaceBudget(): number {
+    return Math.floor(this.budgetBytes * shareOf(this.workspaceShare));
   }
 
   /** Memory the pool holds now (idle instances at their heap, busy ones and loads at their cap). */
@@ -231,7 +255,11 @@ export class InstancePool {
         }
         until ||= performance.now() + waitMs;
         const left = until - performance.now();
-        if (left <= 0) return Promise.reject(failure("memory_budget", `The sandbox's memory budget (${this.budgetBytes} bytes) is in use by other calls; waited ${Math.round(waitMs)} ms.`));
+        if (left <= 0) {
+          const ws = ref.config.workspaceId;
+          if (!this.tenantRoom(ref, cap)) return Promise.reject(failure("memory_budget", `The workspace's running calls reserve ${this.reservedBy(ws!)} bytes of the sandbox's memory budget, and one workspace may reserve at most ${this.workspaceBudget()} (of ${this.budgetBytes}); waited ${Math.round(waitMs)} ms.`));
+          return Promise.reject(failure("memory_budget", `The sandbox's memory budget (${this.budgetBytes} bytes) is in use by other calls; waited ${Math.round(waitMs)} ms.`));
+        }
         return new Promise<void>((resolve) => {
           const wake = () => {
             clearTimeout(t);
@@ -243,6 +271,31 @@ export class InstancePool {
         });
       },
     };
+  }
+
+  private reserveLoad(ref: BundleRef, bytes: number): void {
+    this.loadingBytes += bytes;
+    const ws = ref.config.workspaceId;
+    if (ws === undefined) return;
+    const n = (this.loadingByTenant.get(ws) ?? 0) + bytes;
+    if (n > 0) this.loadingByTenant.set(ws, n);
+    else this.loadingByTenant.delete(ws);
+  }
+
+  /** Whether `ref`'s workspace may reserve `cap` more bytes (always, while it reserves nothing). */
+  private tenantRoom(ref: BundleRef, cap: number): boolean {
+    const ws = ref.config.workspaceId;
+    if (ws === undefined || shareOf(this.workspaceShare) >= 1) return true;
+    const held = this.reservedBy(ws);
+    return held === 0 || held + cap <= this.workspaceBudget();
+  }
+
+  /**
+   * Whether a call of `ref` may start: its workspace may reserve `cap` (tenantRoom), and
+   * `bytes` more fit the budget (evicting idle instances other than `keep` if need be).
+   */
+  private fits(ref: BundleRef, cap: number, bytes: number, keep: Entry | null): boolean {
+    return this.tenantRoom(ref, cap) && this.makeRoom(bytes, keep);
   }
 
   /** Evicts idle instances (least recently used first, never `keep`) until `bytes` more fit; false if they cannot. */

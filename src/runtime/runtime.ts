@@ -8,7 +8,7 @@
  * thrown AppErrors (see failures.ts).
  */
 import type { CallBridge, EngineFactory, EngineInstance } from "./engine";
-import type { AgentRuntimeConfig, BundleRef, GuestLogLine, KvStore, SandboxRuntime, SecretResolver } from "./types";
+import type { AgentRuntimeConfig, BundleRef, GuestLogLine, GuestResponse, GuestStreamResponse, KvStore, SandboxRuntime, SecretResolver } from "./types";
 import { quickjsEngine } from "./quickjs/engine";
 import { InstancePool } from "./instance-pool";
 import { makeBridgeFactory } from "./bridges";
@@ -18,6 +18,7 @@ import { failureLogs, failureReason } from "./failures";
 import { Journal } from "./replay";
 import { defaultSchedulerOptions, Scheduler, type SchedulerOptions } from "./scheduler";
 import { ScratchWorlds } from "./scratch";
+import { EGRESS_SLOTS, EgressSlots } from "./egress-slots";
 
 export interface RuntimeOptions {
   /** Sandbox workers that run calls (default: 2, about one per core); split into lanes (lanes.ts). */
@@ -31,7 +32,11 @@ export interface RuntimeOptions {
   onLog?: (agentId: string, lines: GuestLogLine[]) => void;
   /** The engine; QuickJS-in-workers unless a test or a second engine says otherwise. */
   engine?: EngineFactory;
-  /** Per-agent admission limits and the heavy-lane threshold (defaults: defaultSchedulerOptions). */
+  /**
+   * Per-agent admission limits, the heavy-lane threshold and the workspace share (defaults:
+   * defaultSchedulerOptions); the share bounds a workspace's part of the memory budget and
+   * of the outbound-request slots (egress-slots.ts) too.
+   */
   scheduling?: Partial<Omit<SchedulerOptions, "workers">>;
 }
 
@@ -52,10 +57,11 @@ export function createRuntime(opts: RuntimeOptions): SandboxRuntime {
     if (!w) throw new Error(`fetch: scratch world ${config.scratch!.namespace} is not open`);
     return w.serve(config, req, body);
   };
-  const egressFor = createEgress(opts.egress, opts.secrets, serveScratch);
+  const schedOpts = { workers, ...defaultSchedulerOptions, ...opts.scheduling };
+  const egressFor = createEgress({ slots: new EgressSlots(EGRESS_SLOTS, schedOpts.workspaceShare), ...opts.egress }, opts.secrets, serveScratch);
   const bridges = makeBridgeFactory({ kv: opts.kv, egress: egressFor, scratch });
-  const pool = new InstancePool(engine, opts.memoryBudgetBytes ?? 2 * 1024 ** 3, bridges);
-  const sched = new Scheduler({ workers, ...defaultSchedulerOptions, ...opts.scheduling });
+  const pool = new InstancePool(engine, opts.memoryBudgetBytes ?? 2 * 1024 ** 3, bridges, schedOpts.workspaceShare);
+  const sched = new Scheduler(schedOpts);
   let replays = 0;
   const logsOf = (agentId: string, lines: GuestLogLine[] | undefined) => {
     if (opts.onLog && lines?.length) opts.onLog(agentId, lines);
@@ -86,7 +92,7 @@ export function createRuntime(opts: RuntimeOptions): SandboxRuntime {
           pool.release(e);
         }
       }
-    }, ref.config.limits.cpuMs);
+    }, ref.config.limits.cpuMs, ref.config.workspaceId);
   }
 
   return {
@@ -100,16 +106,37 @@ export function createRuntime(opts: RuntimeOptions): SandboxRuntime {
             throw err;
           }
         }
-      });
+      }, ref.config.workspaceId);
     },
     fetch(ref, req) {
       return invoke(ref, (inst, bridge) => inst.fetch(req, bridge));
+    },
+    fetchStream(ref, req) {
+      // The head goes back as soon as it is checked; the call (scheduler slot, instance,
+      // bridge) is held until the stream has ended, so the instance stays owned by it.
+      return new Promise((resolve, reject) => {
+        invoke(ref, async (inst, bridge) => {
+          const res = await inst.fetchStream(req, bridge);
+          resolve(res);
+          if (!(res.body instanceof ReadableStream)) return res as GuestResponse;
+          const end = await (res as GuestStreamResponse).finished;
+          return { cpuMs: end.cpuMs, logs: end.logs };
+        }).catch(reject);
+      });
     },
     scheduled(ref) {
       return invoke(ref, (inst, bridge) => inst.scheduled(bridge));
     },
     openScratch(namespace) {
       return scratch.open(namespace);
+    },
+    warm(ref) {
+      // Light-lane agents only: a large bundle's first call runs in the heavy lane anyway.
+      if (ref.code.length >= LARGE_BUNDLE_BYTES) return;
+      pool.acquire(ref, "light").then(
+        (e) => pool.release(e),
+        () => {},
+      );
     },
     evict(agentId, bundleId) {
       pool.evict(agentId, bundleId);

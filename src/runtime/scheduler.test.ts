@@ -6,7 +6,7 @@
 import { expect, test } from "bun:test";
 import { Scheduler, HEAVY_HOLD_MS } from "./scheduler";
 
-const opts = { workers: 2, agentConcurrency: 8, agentQueue: 32, queueWaitMs: 10_000, heavyCpuMs: 50 };
+const opts = { workers: 2, agentConcurrency: 8, agentQueue: 32, queueWaitMs: 10_000, heavyCpuMs: 50, workspaceShare: 0.75 };
 
 function gate() {
   let open!: () => void;
@@ -142,4 +142,63 @@ test("a full queue answers 429 at once; a wait past queueWaitMs answers 429 (own
   g.open();
   await Promise.all([first, ...hold]);
   expect(await s.run("h3", async () => "ran")).toBe("ran");
+});
+
+test("one workspace's calls hold at most its share of a lane; another workspace's call starts at once", async () => {
+  // Light lane: one light worker × 32 slots; share 0.75 → 24 per workspace.
+  const s = new Scheduler({ ...opts, queueWaitMs: 200 });
+  for (let i = 0; i < 5; i++) s.record(`W${i}`, 1); // seen, light
+  s.record("other", 1);
+  expect(s.workspaceCapacity("light")).toBe(24);
+  const g = gate();
+  let running = 0;
+  const parked = Array.from({ length: 40 }, (_, i) =>
+    s.run(`W${i % 5}`, async () => {
+      running++;
+      await g.p;
+    }, 1000, "ws-a").then(() => 200, (e: { status?: number; code?: string }) => `${e.status} ${e.code}`),
+  );
+  await Bun.sleep(0);
+  expect(running).toBe(24);
+  expect(s.stats().light).toEqual({ active: 24, queued: 16 });
+  // Another workspace: no wait at all, although workspace A has calls queued.
+  let ran = false;
+  await s.run("other", async () => void (ran = true), 1000, "ws-b");
+  expect(ran).toBe(true);
+  // Workspace A's queued calls end as its own limit (429), not as the sandbox being busy.
+  await Bun.sleep(250);
+  g.open();
+  const out = await Promise.all(parked);
+  expect(out.filter((x) => x === 200).length).toBe(24);
+  expect(out.filter((x) => x !== 200)).toEqual(Array(16).fill("429 rate_limited"));
+  expect(s.stats().light.active).toBe(0);
+});
+
+test("calls not attributed to a workspace, and a share of 1, are bounded per agent and per lane only", async () => {
+  for (const [share, ws] of [[0.75, undefined], [1, "ws-a"]] as const) {
+    const s = new Scheduler({ ...opts, workspaceShare: share });
+    for (let i = 0; i < 5; i++) s.record(`W${i}`, 1);
+    const g = gate();
+    let running = 0;
+    const calls = Array.from({ length: 32 }, (_, i) => s.run(`W${i % 5}`, async () => void (running++, await g.p), 1000, ws));
+    await Bun.sleep(0);
+    expect(running).toBe(32);
+    g.open();
+    await Promise.all(calls);
+  }
+});
+
+test("load-checks go round-robin across workspaces, not agents: many agents of one workspace do not push another's check back", async () => {
+  const s = new Scheduler(opts);
+  const order: string[] = [];
+  const g = gate();
+  const first = s.runLoad("a1", async () => {
+    order.push("a1");
+    await g.p;
+  }, "ws-a");
+  const rest = [["a1", "a1b", "ws-a"], ["a2", "a2", "ws-a"], ["a3", "a3", "ws-a"], ["b1", "b1", "ws-b"]].map(([agent, name, ws]) => s.runLoad(agent!, async () => void order.push(name!), ws));
+  await Bun.sleep(1);
+  g.open();
+  await Promise.all([first, ...rest]);
+  expect(order).toEqual(["a1", "a1b", "b1", "a2", "a3"]);
 });

@@ -19,7 +19,16 @@
  * would have stopped it otherwise, so calls of one agent that wait for each other (long
  * polling) are only delayed, never deadlocked. So a first burst of CPU-heavy calls puts
  * one call, not agentConcurrency, into the light lane.
+ *
+ * Tenants: per-agent limits alone let one workspace with several agents fill a lane — with
+ * calls that merely wait on a timer or an outbound fetch, since a call holds its slot until
+ * it ends (the engines give the host no say over when a parked call resumes, so a slot
+ * cannot be lent out and taken back). So a workspace's calls together may hold at most
+ * `workspaceShare` of each lane's capacity; the rest is always left for other workspaces,
+ * and a call waiting for its workspace's share ends like one waiting for its agent's limit
+ * (429). Calls not attributed to a workspace are bounded per agent only.
  */
+import { observeWorkspace, shareOf, type ShareSource } from "../lib/tenancy";
 import { AppError } from "../errors";
 import { laneSizes, type Lane, type LaneSizes } from "./lanes";
 
@@ -34,6 +43,12 @@ export interface SchedulerOptions {
   queueWaitMs: number;
   /** Recent CPU per call (ms) at which an agent moves to the heavy lane (CANTRIP_SANDBOX_HEAVY_CPU_MS). */
   heavyCpuMs: number;
+  /**
+   * The fraction (0–1] of each lane's capacity one workspace's calls may hold at once
+   * (CANTRIP_SANDBOX_WORKSPACE_SHARE, in percent there); at least one slot. A Tenancy makes
+   * it 1 while only one workspace exists (src/lib/tenancy.ts).
+   */
+  workspaceShare: ShareSource;
 }
 
 export const defaultSchedulerOptions: Omit<SchedulerOptions, "workers"> = {
@@ -41,6 +56,7 @@ export const defaultSchedulerOptions: Omit<SchedulerOptions, "workers"> = {
   agentQueue: 32,
   queueWaitMs: 5000,
   heavyCpuMs: 50,
+  workspaceShare: 0.75,
 };
 
 /** In-flight calls per worker a lane admits before calls queue (light calls mostly await I/O). */
@@ -64,6 +80,8 @@ interface Waiter {
 
 interface AgentState {
   id: string;
+  /** The workspace of its latest call (undefined: not attributed). */
+  workspace?: string;
   active: number;
   queue: Waiter[];
   /** Finished calls recorded since start-up. */
@@ -84,10 +102,12 @@ interface LaneState {
 export class Scheduler {
   private agents = new Map<string, AgentState>();
   private lanes: Record<"light" | "heavy", LaneState>;
+  /** Calls running per workspace and lane (only workspaces with calls running). */
+  private tenants = new Map<string, Record<"light" | "heavy", number>>();
   /** Agents with waiting calls, in round-robin order (served from the front, re-queued at the back). */
   private ring: string[] = [];
-  /** The load lane: one check at a time; waiting checks per agent, served round-robin. */
-  private load = { active: false, queues: new Map<string, Waiter[]>(), ring: [] as string[] };
+  /** The load lane: one check at a time; waiting checks per workspace (or agent, when not attributed), served round-robin. */
+  private load = { active: false, queues: new Map<string, Waiter[]>(), ring: [] as string[], waiting: new Map<string, number>() };
   readonly sizes: LaneSizes;
 
   constructor(private opts: SchedulerOptions, private now: () => number = () => performance.now()) {
@@ -130,15 +150,21 @@ export class Scheduler {
    * queueWaitMs) or 503 sandbox_busy (the lane stayed full), both with Retry-After.
    * `cpuLimitMs`: the call's CPU limit (it bounds the agent's probation).
    */
-  async run<T>(agentId: string, fn: (lane: "light" | "heavy") => Promise<T>, cpuLimitMs = 1000): Promise<T> {
+  async run<T>(agentId: string, fn: (lane: "light" | "heavy") => Promise<T>, cpuLimitMs = 1000, workspaceId?: string): Promise<T> {
+    observeWorkspace(this.opts.workspaceShare, workspaceId);
     const a = this.agent(agentId);
     a.probationMs = cpuLimitMs + PROBATION_GRACE_MS;
-    const lane = await this.admit(a);
+    a.workspace = workspaceId;
+    const { lane, workspace } = await this.admit(a);
     try {
       return await fn(lane);
     } finally {
       a.active--;
       this.lanes[lane].active--;
+      if (workspace !== undefined) {
+        const t = this.tenants.get(workspace)!;
+        if (--t[lane] === 0 && t[lane === "light" ? "heavy" : "light"] === 0) this.tenants.delete(workspace);
+      }
       this.pump();
       this.forget(a);
     }
@@ -146,29 +172,40 @@ export class Scheduler {
 
   /**
    * Runs a load-check of `agentId`'s bundle on the load lane: one at a time, the waiting
-   * ones taken round-robin across agents (so one workspace uploading many bundles cannot
-   * hold back another's deploy). Beyond `agentQueue` waiting checks of one agent: 429.
+   * ones taken round-robin across workspaces (`workspaceId`; each agent on its own when
+   * absent), so one workspace uploading many bundles, through however many agents, cannot
+   * hold back another's deploy. Beyond `agentQueue` waiting checks of one agent: 429.
    */
-  async runLoad<T>(agentId: string, fn: () => Promise<T>): Promise<T> {
+  async runLoad<T>(agentId: string, fn: () => Promise<T>, workspaceId?: string): Promise<T> {
+    observeWorkspace(this.opts.workspaceShare, workspaceId);
     if (this.load.active) {
-      const q = this.load.queues.get(agentId) ?? [];
-      if (q.length >= this.opts.agentQueue) throw this.count(limited(`The agent has ${q.length} load-checks waiting (limit ${this.opts.agentQueue}).`));
-      await new Promise<void>((resolve, reject) => {
-        const w: Waiter = { start: () => (clearTimeout(t), resolve()), fail: reject };
-        const t = setTimeout(() => {
-          q.splice(q.indexOf(w), 1);
-          if (q.length === 0) {
-            this.load.queues.delete(agentId);
-            this.load.ring.splice(this.load.ring.indexOf(agentId) >>> 0, 1);
+      const key = workspaceId === undefined ? `agent:${agentId}` : `ws:${workspaceId}`;
+      const waiting = this.load.waiting.get(agentId) ?? 0;
+      if (waiting >= this.opts.agentQueue) throw this.count(limited(`The agent has ${waiting} load-checks waiting (limit ${this.opts.agentQueue}).`));
+      this.load.waiting.set(agentId, waiting + 1);
+      const q = this.load.queues.get(key) ?? [];
+      try {
+        await new Promise<void>((resolve, reject) => {
+          const w: Waiter = { start: () => (clearTimeout(t), resolve()), fail: reject };
+          const t = setTimeout(() => {
+            q.splice(q.indexOf(w), 1);
+            if (q.length === 0) {
+              this.load.queues.delete(key);
+              this.load.ring.splice(this.load.ring.indexOf(key) >>> 0, 1);
+            }
+            reject(this.count(busy(`The sandbox's load worker was busy with other uploads for ${LOAD_WAIT_MS / 1000} s.`)));
+          }, LOAD_WAIT_MS);
+          q.push(w);
+          if (q.length === 1) {
+            this.load.queues.set(key, q);
+            this.load.ring.push(key);
           }
-          reject(this.count(busy(`The sandbox's load worker was busy with other uploads for ${LOAD_WAIT_MS / 1000} s.`)));
-        }, LOAD_WAIT_MS);
-        q.push(w);
-        if (q.length === 1) {
-          this.load.queues.set(agentId, q);
-          this.load.ring.push(agentId);
-        }
-      });
+        });
+      } finally {
+        const n = this.load.waiting.get(agentId)! - 1;
+        if (n > 0) this.load.waiting.set(agentId, n);
+        else this.load.waiting.delete(agentId);
+      }
     }
     this.load.active = true;
     try {
@@ -229,32 +266,50 @@ export class Scheduler {
     return onProbation ? 1 : this.opts.agentConcurrency;
   }
 
+  /** The most calls one workspace may have running in `lane`. */
+  workspaceCapacity(lane: "light" | "heavy"): number {
+    return Math.max(1, Math.floor(this.lanes[lane].capacity * shareOf(this.opts.workspaceShare)));
+  }
+
+  /** Calls `workspace` has running in `lane`. */
+  private held(workspace: string | undefined, lane: "light" | "heavy"): number {
+    return workspace === undefined ? 0 : (this.tenants.get(workspace)?.[lane] ?? 0);
+  }
+
+  private tenantFull(a: AgentState, lane: "light" | "heavy"): boolean {
+    return a.workspace !== undefined && this.held(a.workspace, lane) >= this.workspaceCapacity(lane);
+  }
+
   /** Counts a call as running; the first call of an unseen agent starts its probation clock. */
-  private begin(a: AgentState, lane: "light" | "heavy"): void {
+  private begin(a: AgentState, lane: "light" | "heavy"): { lane: "light" | "heavy"; workspace?: string } {
     a.active++;
     this.lanes[lane].active++;
+    const workspace = a.workspace;
+    if (workspace !== undefined) {
+      let t = this.tenants.get(workspace);
+      if (!t) this.tenants.set(workspace, (t = { light: 0, heavy: 0 }));
+      t[lane]++;
+    }
     if (a.calls === 0 && a.probationEnds === 0) {
       a.probationEnds = this.now() + a.probationMs;
       setTimeout(() => this.pump(), a.probationMs + 1).unref?.();
     }
+    return { lane, workspace };
   }
 
   private canStart(a: AgentState, lane: "light" | "heavy"): boolean {
-    return a.active < this.limitOf(a) && this.lanes[lane].active < this.lanes[lane].capacity;
+    return a.active < this.limitOf(a) && this.lanes[lane].active < this.lanes[lane].capacity && !this.tenantFull(a, lane);
   }
 
-  private admit(a: AgentState): Promise<"light" | "heavy"> {
+  private admit(a: AgentState): Promise<{ lane: "light" | "heavy"; workspace?: string }> {
     const lane = this.laneOf(a.id);
-    if (a.queue.length === 0 && this.canStart(a, lane)) {
-      this.begin(a, lane);
-      return Promise.resolve(lane);
-    }
+    if (a.queue.length === 0 && this.canStart(a, lane)) return Promise.resolve(this.begin(a, lane));
     if (a.queue.length >= this.opts.agentQueue) {
       return Promise.reject(this.count(limited(`The agent has ${a.active} calls running and ${a.queue.length} waiting (limits ${this.opts.agentConcurrency} and ${this.opts.agentQueue}).`)));
     }
     return new Promise((resolve, reject) => {
       const w: Waiter = {
-        start: (l) => (clearTimeout(t), resolve(l as "light" | "heavy")),
+        start: (l) => (clearTimeout(t), resolve(this.begin(a, l as "light" | "heavy"))),
         fail: (e) => (clearTimeout(t), reject(e)),
       };
       const t = setTimeout(() => {
@@ -263,7 +318,9 @@ export class Scheduler {
         a.queue.splice(i, 1);
         if (a.queue.length === 0) this.ring.splice(this.ring.indexOf(a.id) >>> 0, 1);
         const secs = Math.ceil(this.opts.queueWaitMs / 1000);
+        const lane = this.laneOf(a.id);
         if (a.active >= this.limitOf(a)) reject(this.count(limited(`The agent's own ${a.active} running calls kept this call waiting for ${secs} s.`)));
+        else if (this.tenantFull(a, lane)) reject(this.count(limited(`The workspace's ${this.held(a.workspace, lane)} running calls (its share of the sandbox's ${lane} lane: ${this.workspaceCapacity(lane)} of ${this.lanes[lane].capacity}) kept this call waiting for ${secs} s.`)));
         else reject(this.count(busy(`The sandbox had no free capacity for this call within ${secs} s.`)));
       }, this.opts.queueWaitMs);
       a.queue.push(w);
@@ -290,7 +347,6 @@ export class Scheduler {
         i++;
         continue;
       }
-      this.begin(a, lane);
       a.queue.shift()!.start(lane);
       this.ring.splice(i, 1);
       if (a.queue.length) this.ring.push(id);

@@ -15,6 +15,29 @@ export function workerEntry(): string {
   return EMBEDDED.find((p) => existsSync(p)) ?? beside;
 }
 
+/** Workers started before the runtime existed (prestartSandboxWorkers), taken first by spawnSandboxWorker. */
+const prestarted: Worker[] = [];
+
+/**
+ * Starts `n` QuickJS sandbox workers at process start, before the server's own modules load
+ * (issue 15: process start → first 2xx): each loads its modules, compiles the QuickJS
+ * WebAssembly and makes one interpreter for `memoryBytes` while the main thread is still
+ * importing, instead of after boot. The runtime's engine takes them as its first workers;
+ * dropPrestartedWorkers ends any it did not take (another engine, fewer workers).
+ */
+export function prestartSandboxWorkers(n: number, memoryBytes: number): void {
+  for (let i = 0; i < n; i++) {
+    const w = new Worker(workerEntry());
+    w.postMessage({ t: "prestart", memoryBytes });
+    prestarted.push(w);
+  }
+}
+
+/** Ends the prestarted workers no engine took. */
+export function dropPrestartedWorkers(): void {
+  for (const w of prestarted.splice(0)) w.terminate();
+}
+
 export function spawnSandboxWorker(): Worker {
-  return new Worker(workerEntry());
+  return prestarted.shift() ?? new Worker(workerEntry());
 }

@@ -29,6 +29,42 @@ export interface GuestResponse {
   wallMs: number;
 }
 
+/**
+ * A response whose body the guest is still producing (a `ReadableStream` body on /apps,
+ * SandboxRuntime.fetchStream). Status and headers were checked once, when the head
+ * arrived (guest-values.ts); `body` yields the guest's chunks as it enqueues them, each
+ * checked on arrival (guest-values.ts acceptChunk). The call (its instance, its lane, its
+ * CPU and wall limits, measured from the call's start) lasts until `finished` settles.
+ * Cancelling `body` (the client went away) cancels the guest's stream and ends the call.
+ */
+export interface GuestStreamResponse {
+  status: number;
+  headers: [string, string][];
+  body: ReadableStream<Uint8Array>;
+  /** Never rejects: how the call ended, once it has (see StreamEnd). */
+  finished: Promise<StreamEnd>;
+}
+
+/** Why a streamed body ended before the guest closed it. */
+export type StreamCutReason =
+  /** The client disconnected (or stopped reading): the guest's stream was cancelled. */
+  | "client_closed"
+  /** The guest's stream errored (or its pull threw). */
+  | "stream_error"
+  /** A chunk that is not bytes, or the body passed the agent's responseBytes limit. */
+  | "bad_response"
+  | RuntimeFailureReason;
+
+/** How a streamed call ended: totals, the whole call's console lines and timings, and why it was cut short (if it was). */
+export interface StreamEnd {
+  /** Body bytes handed to the client. */
+  bytes: number;
+  logs: GuestLogLine[];
+  cpuMs: number;
+  wallMs: number;
+  cut?: { reason: StreamCutReason; message: string };
+}
+
 /** Limits enforced by the host for every call. Server defaults, overridable per agent. */
 export interface Limits {
   cpuMs: number; // default 1000
@@ -71,6 +107,12 @@ export interface SecretGrant {
 /** Everything the runtime needs to know about the agent whose code it runs. */
 export interface AgentRuntimeConfig {
   agentId: string;
+  /**
+   * The agent's workspace (the tenant): the scheduler and the instance pool bound what one
+   * workspace's calls may hold of the shared lanes and memory budget by it. Absent: the
+   * call is not attributed to a tenant and only the per-agent bounds apply.
+   */
+  workspaceId?: string;
   limits: Limits;
   /** Hosts ctx.fetch may reach (exact host names, or "*.example.com"). */
   allowedHosts: string[];
@@ -85,6 +127,13 @@ export interface AgentRuntimeConfig {
    * the network. The world must be opened with `SandboxRuntime.openScratch(namespace)`.
    */
   scratch?: { namespace: string };
+  /**
+   * How the guest is called (issue 15): absent = the lean calling convention (an SDK backend
+   * gets the request's parts and builds its Request only if the handler reads ctx.request);
+   * "full" = always build the Request first, the reference path. Both answer identically;
+   * the contract suite runs on both.
+   */
+  dispatch?: "full";
 }
 
 import type { ScratchWorld } from "./scratch";
@@ -167,6 +216,11 @@ export interface SandboxRuntime {
   check(ref: BundleRef): Promise<BackendDescription>;
   /** Call the backend's fetch handler on a warm (or cold-loaded) instance. */
   fetch(ref: BundleRef, req: GuestRequest): Promise<GuestResponse>;
+  /**
+   * Like fetch, but a `ReadableStream` body is handed over as the guest produces it (the
+   * /apps path); any other body arrives whole, as from fetch. See GuestStreamResponse.
+   */
+  fetchStream(ref: BundleRef, req: GuestRequest): Promise<GuestResponse | GuestStreamResponse>;
   /** Run the backend's scheduled handler. */
   scheduled(ref: BundleRef): Promise<ScheduledResult>;
   /**
@@ -176,6 +230,12 @@ export interface SandboxRuntime {
   openScratch(namespace: string): ScratchWorld;
   /** Drop warm instances of an agent (all bundles, or one). */
   evict(agentId: string, bundleId?: string): void;
+  /**
+   * Load an instance of `ref` in the background, unless one is warm or loading, so the first
+   * call finds it ready (a deploy calls this as its version goes live; issue 15). Returns at
+   * once; a failed load is ignored here (the first call loads again and reports its own).
+   */
+  warm(ref: BundleRef): void;
   stats(): RuntimeStats;
   close(): Promise<void>;
 }

@@ -7,7 +7,7 @@
 import wasmPath from "@jitl/quickjs-wasmfile-release-sync/wasm" with { type: "file" };
 import type { FromWorker, ToWorker } from "./quickjs/protocol";
 import { WIRE_TEXT_MAX, decodeFetch, encodeResponse, isWire, type WireFetch } from "./quickjs/wire";
-import { SparePool, setWasmModule } from "./quickjs/vm-factory";
+import { SparePool, createVm, hasWasmModule, setWasmModule, type Vm } from "./quickjs/vm-factory";
 import { QjsInstance } from "./quickjs/instance";
 import { Failure } from "./quickjs/call-state";
 import type { HostResult } from "./quickjs/guest-host";
@@ -24,6 +24,8 @@ const hostWaits = new Map<number, { resolve: (r: HostResult) => void; reject: (e
 let nextHid = 1;
 let spares: SparePool;
 let ready: Promise<void> | null = null;
+/** A prestarted worker's head start (spawn-worker.ts): the wasm compiled and one interpreter made before init. */
+let early: Promise<Vm | null> | null = null;
 let gcPending = false;
 
 const post = (m: FromWorker) => self.postMessage(m);
@@ -35,6 +37,10 @@ self.onmessage = async (ev: MessageEvent<ToWorker | string>) => {
     await ready;
     return void tracked(() => fetchCall(decodeFetch(m)));
   }
+  if (m.t === "prestart") {
+    early = prestart(m.memoryBytes);
+    return;
+  }
   if (m.t === "init") {
     if (m.nice) lowerPriority(m.nice);
     ready = init(m.watch, m.spares, m.memoryBytes);
@@ -45,7 +51,7 @@ self.onmessage = async (ev: MessageEvent<ToWorker | string>) => {
     return;
   }
   await ready;
-  if (m.t === "load" || m.t === "fetch-bytes" || m.t === "scheduled") void tracked(() => handle(m));
+  if (m.t === "load" || m.t === "fetch-bytes" || m.t === "scheduled" || m.t === "pull" || m.t === "cancel") void tracked(() => handle(m));
   else void handle(m);
 };
 
@@ -59,10 +65,21 @@ async function tracked(run: () => Promise<void>): Promise<void> {
   }
 }
 
+async function prestart(memoryBytes: number): Promise<Vm | null> {
+  try {
+    setWasmModule(new WebAssembly.Module(await Bun.file(wasmPath).arrayBuffer()));
+    return await createVm(memoryBytes);
+  } catch {
+    return null;
+  }
+}
+
 async function init(watch: SharedArrayBuffer, spareCount: number, memoryBytes: number): Promise<void> {
   setWatch(watch);
-  setWasmModule(new WebAssembly.Module(await Bun.file(wasmPath).arrayBuffer()));
+  const made = early ? await early : null;
+  if (!hasWasmModule()) setWasmModule(new WebAssembly.Module(await Bun.file(wasmPath).arrayBuffer()));
   spares = new SparePool(spareCount, memoryBytes);
+  if (made) spares.add(made);
   spares.refillSoon();
 }
 
@@ -150,6 +167,20 @@ async function handle(m: ToWorker): Promise<void> {
       try {
         const { result, dropped } = await inst.scheduled(m.id);
         post({ t: "scheduled-done", id: m.id, result, dropped });
+      } catch (e) {
+        post(failed(m.id, e, inst.dead));
+      }
+      return;
+    }
+    case "pull":
+    case "cancel": {
+      const inst = instances.get(m.inst);
+      if (!inst || inst.dead) return post(failed(m.id, new Failure("crashed", "The sandbox instance is gone."), true));
+      try {
+        const r = m.t === "pull" ? await inst.pull(m.call) : inst.cancel(m.call, m.reason);
+        const reply: FromWorker = { t: "chunk", id: m.id, ...r, memoryBytes: inst.memoryBytes };
+        // The chunk is a fresh copy out of the interpreter: move it.
+        self.postMessage(reply, r.body && r.body.byteLength ? [r.body.buffer as ArrayBuffer] : []);
       } catch (e) {
         post(failed(m.id, e, inst.dead));
       }

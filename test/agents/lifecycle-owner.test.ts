@@ -84,9 +84,21 @@ describe("transitions", () => {
   const { db } = opened;
   opened.sqlite.run("INSERT INTO workspaces (id, name) VALUES ('ws_1', 'w')");
   const row = async (id: string) => (await db.select().from(agents).where(eq(agents.id, id)).limit(1))[0]!;
-  const fresh = (status: "ready" | "generating" = "generating") => db.tx((t) => insertAgent(t, { workspaceId: "ws_1", name: "Lead Scorer", status }));
+  const fresh = (status: "ready" | "generating" = "generating") => db.tx((t) => insertAgent(t, { workspaceId: "ws_1", name: "Lead Scorer", status }, Infinity));
   /** Runs one transition in a transaction of its own. */
   const step = (fn: (t: Tx) => Promise<unknown>) => db.tx(fn);
+
+  test("insertAgent refuses a workspace's agent past maxAgents with 409 agent_limit_reached and writes nothing", async () => {
+    opened.sqlite.run("INSERT INTO workspaces (id, name) VALUES ('ws_cap', 'capped')");
+    const add = () => db.tx((t) => insertAgent(t, { workspaceId: "ws_cap", name: "Capped", status: "ready" }, 2));
+    await add();
+    await add();
+    expect(add()).rejects.toMatchObject({ code: "agent_limit_reached", status: 409 });
+    await Bun.sleep(10);
+    expect((await db.select().from(agents).where(eq(agents.workspaceId, "ws_cap"))).length).toBe(2);
+    // Another workspace is not affected.
+    expect((await db.tx((t) => insertAgent(t, { workspaceId: "ws_1", name: "Other", status: "ready" }, 2))).workspaceId).toBe("ws_1");
+  });
 
   test("insertAgent makes a unique slug from the name", async () => {
     const a = await fresh();

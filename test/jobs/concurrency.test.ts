@@ -75,3 +75,34 @@ test("two queues on the same file never run the same job", async () => {
   expect(byB).toBeGreaterThan(0); // both queues really competed
   expect(byB).toBeLessThan(60);
 });
+
+test("one workspace's jobs never take the last free slot: another workspace's job starts at once, and goes first when slots free", async () => {
+  const started: { ws: string; at: number }[] = [];
+  const def = defineJobKind({
+    kind: "gen",
+    payload: Type.Object({ ws: Type.String() }),
+    timeoutMs: 5_000,
+    maxAttempts: 1,
+    backoff: { baseMs: 10, maxMs: 10 },
+    async handler({ job }) {
+      started.push({ ws: (job.payload as { ws: string }).ws, at: performance.now() });
+      await sleep(400); // waiting on the model, say
+    },
+  });
+  const q = queueOn(undefined, { concurrency: 3 }).register(def);
+  q.sqlite.run("INSERT INTO workspaces (id, name) VALUES ('ws_a', 'a'), ('ws_b', 'b')");
+  const a: string[] = [];
+  for (let i = 0; i < 6; i++) a.push((await q.enqueue("gen", { ws: "a" }, { workspaceId: "ws_a" })).id);
+  q.start();
+  await sleep(100);
+  expect(q.running().length).toBe(2); // the third slot is kept for a workspace with nothing running
+  const t0 = performance.now();
+  const b = (await q.enqueue("gen", { ws: "b" }, { workspaceId: "ws_b" })).id;
+  const b2 = (await q.enqueue("gen", { ws: "b" }, { workspaceId: "ws_b" })).id;
+  for (const id of [...a, b, b2]) expect((await q.waitFor(id, 10_000)).status).toBe("completed");
+  const firstB = started.find((s) => s.ws === "b")!;
+  expect(firstB.at - t0).toBeLessThan(200);
+  // A's first two end: A (none running) goes before B (one running), and the last slot stays
+  // free for an idle workspace; B's first ends: B's second goes before A's remaining ones.
+  expect(started.map((s) => s.ws).join("")).toBe("aababaaa");
+});

@@ -87,3 +87,22 @@ test("structuredOutput 'none' never sends response_format; responder answers by 
   expect(await ask()).toEqual(goodPlan);
   expect(fake.calls[0]!.response_format).toBeUndefined();
 });
+
+test("the remembered rung per model is bounded: callers name any model, the memory keeps the last MAX_REMEMBERED", async () => {
+  const OpenAI = (await import("openai")).default;
+  const { Structured, MAX_REMEMBERED } = await import("../../src/llm/structured");
+  const { startFakeOpenAI } = await import("../fakes/fake-openai");
+  const { Plan, goodPlan } = await import("./setup");
+  const fake = startFakeOpenAI();
+  try {
+    fake.respond(() => ({ json: goodPlan }));
+    const client = new OpenAI({ baseURL: fake.url, apiKey: "k", maxRetries: 0 });
+    const st = new Structured(client, { timeoutMs: 2000, maxRetries: 0, retryBaseMs: 1, retryMaxMs: 1, retryAfterMaxMs: 1 }, "json_schema");
+    for (let i = 0; i < MAX_REMEMBERED + 20; i++) await st.json({ system: "s", messages: [{ role: "user", content: "u" }], schema: Plan, schemaName: "plan" }, `model-${i}`);
+    expect(st.accepted.size).toBe(MAX_REMEMBERED);
+    expect(st.accepted.has(`model-${MAX_REMEMBERED + 19}`)).toBe(true);
+    expect(st.accepted.has("model-0")).toBe(false);
+  } finally {
+    await fake.stop();
+  }
+});

@@ -23,17 +23,20 @@ export async function bundle(source: string): Promise<string> {
 }
 
 export interface Harness {
+  /** How the guest is called (makeHarness's `dispatch` option): the lean convention unless "full". */
+  dispatch: "lean" | "full";
   runtime: SandboxRuntime;
   db: OpenedDatabase;
   secrets: Map<string, string>;
-  ref(agentId: string, code: string, opts?: { limits?: Partial<Limits>; allowedHosts?: string[]; secrets?: SecretGrant[]; env?: Record<string, string>; bundleId?: string }): BundleRef;
+  ref(agentId: string, code: string, opts?: { limits?: Partial<Limits>; allowedHosts?: string[]; secrets?: SecretGrant[]; env?: Record<string, string>; bundleId?: string; workspaceId?: string }): BundleRef;
   agent(id: string): string;
   close(): Promise<void>;
 }
 
 let seq = 0;
 
-export function makeHarness(engine: EngineFactory, egress: EgressOptions = {}, opts: { memoryBudgetBytes?: number; workers?: number; scheduling?: RuntimeOptions["scheduling"] } = {}): Harness {
+/** `dispatch`: every ref's AgentRuntimeConfig.dispatch ("full": the guest always builds the Request first). */
+export function makeHarness(engine: EngineFactory, egress: EgressOptions = {}, opts: { memoryBudgetBytes?: number; workers?: number; scheduling?: RuntimeOptions["scheduling"]; dispatch?: "full" } = {}): Harness {
   const dir = mkdtempSync(join(tmpdir(), "cantrip-rt-"));
   const db = openDatabase(join(dir, "test.db"));
   db.sqlite.run("INSERT INTO workspaces (id, name) VALUES ('ws', 'test')");
@@ -48,12 +51,13 @@ export function makeHarness(engine: EngineFactory, egress: EgressOptions = {}, o
     return id;
   };
   return {
+    dispatch: opts.dispatch ?? "lean",
     runtime, db, secrets, agent,
     ref(agentId, code, o = {}) {
       agent(agentId);
       return {
         agentId, code, bundleId: o.bundleId ?? `b${++seq}`,
-        config: { agentId, limits: { ...defaultLimits, cpuMs: 1000, wallMs: 5000, ...o.limits }, allowedHosts: o.allowedHosts ?? [], secrets: o.secrets ?? [], env: o.env },
+        config: { agentId, workspaceId: o.workspaceId, limits: { ...defaultLimits, cpuMs: 1000, wallMs: 5000, ...o.limits }, allowedHosts: o.allowedHosts ?? [], secrets: o.secrets ?? [], env: o.env, ...(opts.dispatch ? { dispatch: opts.dispatch } : {}) },
       };
     },
     async close() {

@@ -66,6 +66,24 @@ function webTests(name: string, engine: EngineFactory) {
       expect(extra).toEqual([]);
     });
 
+    test("URL and URLSearchParams load on first use on V8 (and up front on QuickJS); routing, ctx.searchParams and URLSearchParams bodies work either way", async () => {
+      const code = `import { defineBackend } from "cantrip";
+const d = () => Object.getOwnPropertyDescriptor(globalThis, "URL");
+export default defineBackend({ routes: {
+  "GET /q": (input, ctx) => {
+    const lazyBefore = typeof d().get === "function";
+    const body = new Response(new URLSearchParams({ a: "1 2" }));
+    const lazyAfterBody = typeof d().get === "function"; // reading URLSearchParams loads the library but leaves the URL global's getter
+    const q = ctx.searchParams.getAll("t");
+    const u = new URL("http://h/p?x=1");
+    return { lazyBefore, lazyAfterBody, q, x: u.searchParams.get("x"), same: u instanceof URL && u.searchParams instanceof URLSearchParams, name: URL.name, lazyAfter: typeof d().get === "function", type: body.headers.get("content-type") };
+  },
+} });`;
+      const r = json(await H.runtime.fetch(H.ref("lazy-url", await bundle(code), { bundleId: `lazy-url-${name}` }), req("GET", "/q?t=1&t=2")));
+      const lazy = name === "v8";
+      expect(r).toEqual({ lazyBefore: lazy, lazyAfterBody: lazy, q: ["1", "2"], x: "1", same: true, name: "URL", lazyAfter: false, type: "application/x-www-form-urlencoded;charset=UTF-8" });
+    });
+
     test("crypto.subtle: SHA-256 digest and an HMAC webhook signature match Bun's; ES256 verifies in Bun; host CPU bounded", async () => {
       const secret = "whsec_test", payload = '{"id":"evt_1","amount":1200}';
       const key = await crypto.subtle.importKey("raw", new TextEncoder().encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);

@@ -1,7 +1,7 @@
 /** agents ls|show|limits|rm, deploy, rollback, invoke, logs: thin clients of /v1. */
 import type { Command } from "commander";
 import { registerScheduleCommand } from "./schedule";
-import { clientFrom, print, readJsonArg, table, type GlobalOptions } from "../context";
+import { clientFrom, print, readJsonArg, table, terminalText, type GlobalOptions } from "../context";
 import type { ApiClient } from "../client";
 import { formatLimits, registerLimitsCommand } from "./limits";
 
@@ -107,7 +107,7 @@ export function registerAgentCommands(program: Command, g: () => GlobalOptions) 
         for (const r of fresh) {
           seen.add(r.id);
           if (g().json) process.stdout.write(JSON.stringify(r) + "\n");
-          else process.stdout.write(`${r.at}  ${r.method} ${r.path}  ${r.status}  ${r.latencyMs}ms${r.errorCode ? "  " + r.errorCode : ""}  ${r.requestId ?? ""}\n`);
+          else process.stdout.write(terminalText(`${r.at}  ${r.method} ${r.path}  ${r.status}  ${r.latencyMs}ms${r.errorCode ? "  " + r.errorCode : ""}  ${r.requestId ?? ""}`) + "\n");
         }
         if (!o.follow) return;
         await Bun.sleep(1000);

@@ -9,7 +9,7 @@ import { SingleBar, Presets } from "cli-progress";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, join, relative } from "node:path";
 import { ApiError } from "../client";
-import { clientFrom, print, UsageError, type GlobalOptions } from "../context";
+import { clientFrom, print, terminalText, UsageError, type GlobalOptions } from "../context";
 import type { ApiClient } from "../client";
 import { curlLine, firstCall } from "../../lib/first-call";
 
@@ -21,10 +21,10 @@ async function follow(client: ApiClient, jobId: string, quiet: boolean): Promise
     for await (const ev of client.events(`/v1/generate/${jobId}/stream`)) {
       if (ev.event === "progress") {
         stage = ev.data.stage ?? stage;
-        bar?.update(ev.data.progress ?? 0, { stage });
-        if (!bar && !quiet) process.stderr.write(`[${String(ev.data.progress).padStart(3)}%] ${stage}\n`);
+        bar?.update(ev.data.progress ?? 0, { stage: terminalText(String(stage)) });
+        if (!bar && !quiet) process.stderr.write(terminalText(`[${String(ev.data.progress).padStart(3)}%] ${stage}`) + "\n");
       } else if (ev.event === "log" && !quiet && !bar) {
-        process.stderr.write(`  ${ev.data.message}\n`);
+        process.stderr.write(`  ${terminalText(String(ev.data.message))}\n`);
       } else if (ev.event === "done") break;
     }
   } finally {

@@ -79,7 +79,7 @@ export function platformTools(deps: HttpDeps, workspaceId: string, requestId: st
   return [
     tool("generate_backend", "Generate a backend API from plain-English requirements: plan, code, validate, repair, and (with autoDeploy) deploy. Returns the job; waits for it by default, with progress notifications.", GenerateArgs, async (args, ctx) => {
       if (!deps.llm.configured) throw new AppError("model_not_configured");
-      const started = await startGeneration({ db: deps.db, jobs: deps.jobs, provider: deps.llm.provider, defaultModel: deps.llm.defaultModel }, workspaceId, args);
+      const started = await startGeneration({ db: deps.db, jobs: deps.jobs, provider: deps.llm.provider, defaultModel: deps.llm.defaultModel, maxAgents: deps.config.workspaceMaxAgents }, workspaceId, args);
       const job = args.wait === false ? await jobOf(started.jobId) : await followJob(deps, started.jobId, (args.waitSeconds ?? 600) * 1000, ctx);
       return { agent: view(await getAgent(deps.db, workspaceId, started.agent.id)), job: await jobView(deps, job) };
     }),

@@ -6,10 +6,11 @@
  * TypeBox schemas the HTTP API validates with), an optional output schema, and `run`.
  * A tool's own failure is a tool result with `isError: true` (so the model sees it); only
  * protocol failures are JSON-RPC errors.
+ *
+ * The SDK (with zod and ajv, ~55 ms of module loading here) is imported on the first MCP
+ * request, not at process start: no first answer after a start waits for it (issue 15).
  */
-import { Server } from "@modelcontextprotocol/sdk/server/index.js";
-import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
-import { CallToolRequestSchema, ListToolsRequestSchema, type CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { AppError, isAppError } from "../../errors";
 import { bytesNestDeeperThan } from "../../lib/json-nesting";
 import { MAX_JSON_DEPTH } from "../server";
@@ -57,6 +58,7 @@ function errorResult(e: unknown): CallToolResult {
  * cover /mcp or /apps/{slug}/_mcp).
  */
 export async function serveMcp(request: Request, info: { name: string; version: string; instructions?: string }, tools: Tool[]): Promise<Response> {
+  const { Server, WebStandardStreamableHTTPServerTransport, CallToolRequestSchema, ListToolsRequestSchema } = await mcpSdk();
   if (request.method === "POST" && request.body) {
     const bytes = new Uint8Array(await request.arrayBuffer());
     if (bytesNestDeeperThan(bytes, MAX_JSON_DEPTH)) throw new AppError("invalid_json", `The request body is nested deeper than ${MAX_JSON_DEPTH} levels.`);
@@ -89,6 +91,18 @@ export async function serveMcp(request: Request, info: { name: string; version: 
   const res = await transport.handleRequest(lenientAccept(request));
   if (res.status >= 400) throw await transportError(res);
   return res;
+}
+
+let sdk: Promise<typeof import("@modelcontextprotocol/sdk/server/index.js") & typeof import("@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js") & typeof import("@modelcontextprotocol/sdk/types.js")> | undefined;
+
+/** The MCP SDK's server parts, imported once, on first use. */
+function mcpSdk() {
+  sdk ??= Promise.all([
+    import("@modelcontextprotocol/sdk/server/index.js"),
+    import("@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js"),
+    import("@modelcontextprotocol/sdk/types.js"),
+  ]).then(([server, transport, types]) => ({ ...server, ...transport, ...types }));
+  return sdk;
 }
 
 /**

@@ -37,7 +37,7 @@ export function v1GenerateRoutes(deps: HttpDeps) {
       "",
       async ({ body, principal, set }) => {
         if (!deps.llm.configured) throw new AppError("model_not_configured");
-        const result = await startGeneration({ db: deps.db, jobs: deps.jobs, provider: deps.llm.provider, defaultModel: deps.llm.defaultModel }, principal.workspaceId, body);
+        const result = await startGeneration({ db: deps.db, jobs: deps.jobs, provider: deps.llm.provider, defaultModel: deps.llm.defaultModel, maxAgents: deps.config.workspaceMaxAgents }, principal.workspaceId, body);
         const model = result.model;
         set.status = 202;
         return {

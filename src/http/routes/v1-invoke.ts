@@ -14,8 +14,8 @@ import { requestIdOf } from "../request-context";
  * AppErrors (key checks, rate limits, invalid_json, runtime failures); the caller renders them.
  */
 export async function invokeResponse(deps: HttpDeps, slug: string, request: Request, rawBody: string): Promise<Response> {
-  const data = await deps.gateway.invoke(slug, request.headers.get("authorization"), rawBody, requestIdOf(request));
-  return new Response(JSON.stringify({ data }), { headers: { "content-type": "application/json" } });
+  const envelope = await deps.gateway.invokeEnvelope(slug, request.headers.get("authorization"), rawBody, requestIdOf(request));
+  return new Response(envelope as string | Uint8Array<ArrayBuffer>, { headers: { "content-type": "application/json" } });
 }
 
 export function v1InvokeRoutes(deps: HttpDeps) {

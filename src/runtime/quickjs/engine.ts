@@ -7,11 +7,12 @@
  * (the runtime re-runs them elsewhere when safe) and its instances reload on demand.
  */
 import type { Engine, EngineFactory, EngineFactoryOptions, EngineInstance, EngineLoadOptions, CallBridge } from "../engine";
-import type { BackendDescription, GuestRequest, GuestResponse, Limits, ScheduledResult } from "../types";
+import type { BackendDescription, GuestRequest, GuestResponse, GuestStreamResponse, Limits, ScheduledResult } from "../types";
 import { failure } from "../failures";
-import { acceptLogs, acceptResponse, acceptScheduled } from "../guest-values";
+import { acceptHead, acceptLogs, acceptResponse, acceptScheduled, type RawGuestResponse, type RawStreamChunk } from "../guest-values";
+import { streamGuestBody } from "../stream-body";
 import { acceptLoad } from "../load-reply";
-import { WATCH_CALL, WATCH_DEADLINE, type FromWorker, type ToWorker } from "./protocol";
+import { STREAM_ASKED, WATCH_CALL, WATCH_DEADLINE, type FromWorker, type ToWorker } from "./protocol";
 import { WorkerSlot, type Reply } from "./worker-slot";
 import { bodyText, encodeFetch, rawResponseOf } from "./wire";
 import { LaneSlots } from "../lane-slots";
@@ -91,7 +92,7 @@ class QuickJsEngine implements Engine {
   private tick(): void {
     const now = Date.now();
     for (const slot of this.lanes.slots) {
-      if (slot.dead || slot.pending.size === 0) continue;
+      if (slot.dead || (slot.pending.size === 0 && slot.openStreams === 0)) continue;
       const deadline = slot.watch[WATCH_DEADLINE]!;
       if (deadline > 0 && now > deadline + CPU_GRACE_MS) {
         this.kills++;
@@ -117,7 +118,7 @@ class QuickJsEngine implements Engine {
     const { config } = o.ref;
     const msg: ToWorker = {
       t: "load", id, inst, code: o.ref.code, limits: o.limits,
-      config: { agentId: config.agentId, env: config.env ?? {}, secrets: config.secrets.map((s) => s.name) },
+      config: { agentId: config.agentId, env: config.env ?? {}, secrets: config.secrets.map((s) => s.name), ...(config.dispatch ? { dispatch: config.dispatch } : {}) },
     };
     slot.instances.add(inst);
     const m = await slot.request(id, msg, inst, Date.now() + o.limits.wallMs + WALL_GRACE_MS).catch((e) => {
@@ -161,34 +162,99 @@ class QjsHandle implements EngineInstance {
     this.engine.handles.delete(this.inst);
   }
 
-  private async call(make: (id: number) => ToWorker | string, bridge?: CallBridge): Promise<Reply> {
+  /**
+   * One request to the worker for this instance. `keep`: the call may stay open after the
+   * reply (a streamed body), so its bridge is left registered; the caller removes it.
+   */
+  private async call(make: (id: number) => ToWorker | string, bridge?: CallBridge, keep?: { id: number; killAt: number }): Promise<Reply> {
     if (!this.alive) throw failure("worker_restarted", "The sandbox instance is gone.");
-    const id = this.engine.id();
+    const id = keep?.id ?? this.engine.id();
     this.bridges.set(id, bridge ?? this.bridge());
+    let ok = false;
     try {
-      const m = await this.slot.request(id, make(id), this.inst, Date.now() + this.limits.wallMs + WALL_GRACE_MS);
-      if ((m.t === "failed" || m.t === "scheduled-done") && m.dropped) this.dispose();
-      if (m.t === "wire-response" && m.res.dropped) this.dispose();
-      if (m.t === "failed") throw failure(m.reason, m.message, { logs: acceptLogs(m.logs, this.limits) });
+      const m = await this.request(id, make(id), keep?.killAt ?? Date.now() + this.limits.wallMs + WALL_GRACE_MS);
+      ok = m.t !== "failed";
       return m;
     } finally {
-      this.bridges.delete(id);
+      if (!keep || !ok) this.bridges.delete(id);
     }
   }
 
+  /** A request on the worker, its reply's `dropped` honoured and a failure thrown as the AppError it names. */
+  private async request(id: number, msg: ToWorker | string, killAt: number): Promise<Reply> {
+    const m = await this.slot.request(id, msg, this.inst, killAt);
+    if ((m.t === "failed" || m.t === "scheduled-done" || m.t === "chunk") && m.dropped) this.dispose();
+    if (m.t === "wire-response" && m.res.dropped) this.dispose();
+    if (m.t === "failed") throw failure(m.reason, m.message, { logs: acceptLogs(m.logs, this.limits) });
+    return m;
+  }
+
   async fetch(req: GuestRequest, bridge?: CallBridge): Promise<GuestResponse> {
-    // One string each way (wire.ts); the metadata text is the one the prelude's dispatch has always read.
+    const m = await this.call(this.fetchMessage(req, false), bridge);
+    return this.accept(() => acceptResponse(this.rawOf(m), this.limits));
+  }
+
+  async fetchStream(req: GuestRequest, bridge?: CallBridge): Promise<GuestResponse | GuestStreamResponse> {
+    const startedAt = Date.now();
+    const keep = { id: this.engine.id(), killAt: startedAt + this.limits.wallMs + WALL_GRACE_MS };
+    const m = await this.call(this.fetchMessage(req, true), bridge, keep);
+    let head: ReturnType<typeof acceptHead>;
+    try {
+      head = this.accept(() => acceptHead(this.rawOf(m), this.limits));
+    } catch (e) {
+      this.bridges.delete(keep.id); // the instance is gone with its open call
+      throw e;
+    }
+    if (!head.stream) {
+      this.bridges.delete(keep.id);
+      return head.response;
+    }
+    const call = keep.id;
+    const step = async (msg: (id: number) => ToWorker): Promise<RawStreamChunk> => {
+      if (!this.alive) throw failure("crashed", "The sandbox instance is gone.");
+      const id = this.engine.id();
+      const r = await this.request(id, msg(id), keep.killAt);
+      if (r.t !== "chunk") throw failure("crashed", "unexpected reply");
+      this.memoryBytes = r.memoryBytes;
+      return r;
+    };
+    const out = streamGuestBody(
+      {
+        pull: () => step((id) => ({ t: "pull", id, inst: this.inst, call })),
+        cancel: (reason) => step((id) => ({ t: "cancel", id, inst: this.inst, call, reason })),
+      },
+      head.response,
+      this.limits,
+      startedAt,
+    );
+    const slot = this.slot;
+    slot.openStreams++;
+    void out.finished.then(() => {
+      slot.openStreams--;
+      this.bridges.delete(call);
+    });
+    return out;
+  }
+
+  /** The fetch request for the worker: one string (wire.ts), or a structured message when the body is not UTF-8 text. */
+  private fetchMessage(req: GuestRequest, stream: boolean): (id: number) => ToWorker | string {
     const text = bodyText(req.body);
-    const message = (id: number) => {
-      const wire = encodeFetch({ id, inst: this.inst, meta: JSON.stringify({ method: req.method, url: req.url, headers: req.headers, call: id }), text: text ?? "" });
+    return (id) => {
+      // The metadata text is the one the prelude's dispatch reads; a streamed call's ends with STREAM_ASKED.
+      const head = JSON.stringify({ method: req.method, url: req.url, headers: req.headers, call: id });
+      const meta = stream ? head.slice(0, -1) + STREAM_ASKED : head;
+      const wire = encodeFetch({ id, inst: this.inst, meta, text: text ?? "" });
       return text === null ? ({ t: "fetch-bytes", wire, body: req.body! } satisfies ToWorker) : wire;
     };
-    const m = await this.call(message, bridge);
+  }
+
+  /** A fetch reply as the validation point takes it. */
+  private rawOf(m: Reply): RawGuestResponse {
     if (m.t !== "wire-response") throw failure("crashed", "unexpected reply");
     this.memoryBytes = m.res.memoryBytes;
     const raw = rawResponseOf(m.res);
     if (m.bytes) raw.body = m.bytes;
-    return this.accept(() => acceptResponse(raw, this.limits));
+    return raw;
   }
 
   async scheduled(bridge?: CallBridge): Promise<ScheduledResult> {

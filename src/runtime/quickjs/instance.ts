@@ -5,51 +5,30 @@
  * host-side exception — its WebAssembly memory goes with it.
  */
 import type { QuickJSHandle } from "quickjs-emscripten-core";
-import type { Limits, RuntimeFailureReason } from "../types";
-import type { RawGuestResponse, RawScheduledResult } from "../guest-values";
+import type { Limits } from "../types";
+import type { RawScheduledResult } from "../guest-values";
 import { timerDelay } from "../host-calls";
-import type { GuestConfig } from "./protocol";
+import { STREAM_ASKED, type GuestConfig } from "./protocol";
 import { Call, Failure } from "./call-state";
 import { currentCall, slice } from "./slices";
 import type { HostResult, Settler } from "./guest-host";
 import type { SparePool, Vm } from "./vm-factory";
-import { getStringExact, newStringExact } from "./exact-strings";
+import { newStringExact } from "./exact-strings";
+import { EMPTY, classify, errorText, metaSaysStream, peekStatus, readPair, type StreamReply, type WorkerResponse } from "./guest-reads";
 
 export type Bridge = (callId: number, op: string, args: string, bytes: Uint8Array | undefined) => Promise<HostResult>;
 
-const OOM = /out of memory|\bOOM\b|Cannot enlarge memory|memory access out of bounds|Out of bounds memory/i;
-
 type Settled = { value?: QuickJSHandle; error?: QuickJSHandle };
-
-/**
- * A response as the worker holds it before sending: like RawGuestResponse, but a body the
- * guest gave as a string stays a string (the main thread encodes it; see wire.ts).
- */
-export type WorkerResponse = Omit<RawGuestResponse, "body"> & { body: Uint8Array | string };
-
-const EMPTY = new Uint8Array(0);
-
-/** The status in the prelude's metadata, or 0 when it has none (the host checks it properly). */
-function peekStatus(meta: string | null): number {
-  try {
-    const s = meta === null ? 0 : (JSON.parse(meta) as { status?: unknown } | null)?.status;
-    return typeof s === "number" ? s : 0;
-  } catch {
-    return 0;
-  }
-}
-
-export function classify(message: string): RuntimeFailureReason {
-  if (OOM.test(message)) return "memory_limit";
-  if (/\binterrupted\b/.test(message)) return "cpu_timeout";
-  return "crashed";
-}
 
 export class QjsInstance {
   dead = false;
   private calls = new Map<number, Call>();
   private backend!: QuickJSHandle;
-  private fns = {} as Record<"configure" | "describe" | "dispatch" | "scheduled", QuickJSHandle>;
+  private fns = {} as Record<"configure" | "describe" | "dispatch" | "scheduled" | "pull" | "cancelBody", QuickJSHandle>;
+  /** Calls whose streamed body is still open (their fetch answered with a stream head), by call id. */
+  private streams = new Set<number>();
+  /** Open streams the host has cancelled: an in-flight pull of one answers "end". */
+  private cancelled = new Set<number>();
   /** Calls whose guest promise is still pending after the first slice, by call id. */
   private waits = new Map<number, (r: Settled) => void>();
   /** `(promise, callId) => void`: reports the promise's outcome through one persistent host function. */
@@ -126,7 +105,7 @@ export class QjsInstance {
     const call = inst.begin(callId);
     try {
       const { vm } = v;
-      for (const k of ["configure", "describe", "dispatch", "scheduled"] as const) inst.fns[k] = vm.getProp(v.entry, k);
+      for (const k of ["configure", "describe", "dispatch", "scheduled", "pull", "cancelBody"] as const) inst.fns[k] = vm.getProp(v.entry, k);
       const describeJson = inst.run(call, () => {
         inst.callEntry("configure", vm.newString(JSON.stringify(config)));
         const r = vm.evalCode(code, name, { type: "module" });
@@ -167,10 +146,58 @@ export class QjsInstance {
   async fetch(id: number, meta: string, text: string, bytes?: Uint8Array): Promise<{ res: WorkerResponse; dropped: boolean }> {
     const call = this.begin(id);
     const { vm } = this.v;
+    let open = false;
     try {
       const first = this.run(call, () => {
         const body = text !== "" ? newStringExact(vm, text) : bytes && bytes.byteLength ? vm.newArrayBuffer(bytes.slice().buffer as ArrayBuffer) : vm.undefined;
         const p = this.callEntry("dispatch", this.backend.dup(), vm.newString(meta), body);
+        try {
+          this.pump();
+          // Settled already (the usual case): read the response in this same slice (a slice
+          // costs two thread-CPU clock reads, each a system call of ~1-2 µs).
+          const settled = this.settledOrWatch(call, p);
+          return settled instanceof Promise ? settled : this.readResponse(call, settled);
+        } finally {
+          p.dispose();
+        }
+      });
+      let raw: Awaited<typeof first>;
+      if (first instanceof Promise) {
+        const settled = await Promise.race([first, call.failed]);
+        raw = this.run(call, () => this.readResponse(call, settled));
+      } else raw = first;
+      // An allocation failure can surface as a catchable error (even `throw null`) that the
+      // handler turns into a 500; an interpreter that hit its cap doing so ran out of memory.
+      if (this.memoryBytes >= this.v.maxBytes * 0.9 && peekStatus(raw.meta) >= 500) throw new Failure("memory_limit", `The sandbox ran out of memory (limit ${this.limits.memoryBytes} bytes).`);
+      const res: WorkerResponse = { ...raw, logs: call.logs, cpuMs: call.threadCpuMs, wallMs: call.wallMs };
+      // The host asked for a streamed body (its metadata text ends so) and the guest's head says
+      // one follows: the call stays open for pull()/cancel(). The host checks the same head.
+      if (meta.endsWith(STREAM_ASKED) && metaSaysStream(raw.meta)) {
+        open = true;
+        this.streams.add(id);
+        return { res, dropped: false };
+      }
+      return { res, dropped: this.afterCall() };
+    } catch (e) {
+      throw this.failCall(call, e);
+    } finally {
+      if (!open) this.end(call);
+    }
+  }
+
+  /**
+   * The next step of an open streamed body: a chunk (a fresh copy of its bytes, at most the
+   * agent's responseBytes, else `problem`), or its end or error — which end the call and
+   * carry its logs and timings. Limits hit meanwhile fail the call (and drop the instance)
+   * as in fetch.
+   */
+  async pull(id: number): Promise<StreamReply> {
+    const call = this.calls.get(id);
+    if (!call || !this.streams.has(id)) throw new Failure("crashed", "The streamed call has ended.");
+    const { vm } = this.v;
+    try {
+      const first = this.run(call, () => {
+        const p = this.callEntry("pull", vm.newNumber(id));
         try {
           this.pump();
           return this.settledOrWatch(call, p);
@@ -179,17 +206,63 @@ export class QjsInstance {
         }
       });
       const settled = first instanceof Promise ? await Promise.race([first, call.failed]) : first;
-      const raw = this.run(call, () => this.readResponse(call, settled));
-      // An allocation failure can surface as a catchable error (even `throw null`) that the
-      // handler turns into a 500; an interpreter that hit its cap doing so ran out of memory.
-      if (this.memoryBytes >= this.v.maxBytes * 0.9 && peekStatus(raw.meta) >= 500) throw new Failure("memory_limit", `The sandbox ran out of memory (limit ${this.limits.memoryBytes} bytes).`);
-      const res: WorkerResponse = { ...raw, logs: call.logs, cpuMs: call.threadCpuMs, wallMs: call.wallMs };
-      return { res, dropped: this.afterCall() };
+      if (this.cancelled.has(id) || !this.streams.has(id)) {
+        try {
+          (settled.value ?? settled.error)?.dispose();
+        } catch {}
+        return { kind: "end", dropped: false };
+      }
+      if (settled.error) {
+        const text = this.run(call, () => this.errorText(settled.error!));
+        const reason = classify(text);
+        if (reason !== "crashed") throw new Failure(reason, reason === "memory_limit" ? `The sandbox ran out of memory (limit ${this.limits.memoryBytes} bytes).` : text);
+        return this.closeStream(call, { kind: "error", problem: text });
+      }
+      const step = this.run(call, () => this.readResponse(call, settled));
+      if (step.meta === "e") return this.closeStream(call, { kind: "end" });
+      const body = typeof step.body === "string" ? new TextEncoder().encode(step.body) : step.body;
+      return { kind: "chunk", body, problem: step.meta === "c" ? step.problem : "the body stream's step was not one the prelude produces", dropped: false };
     } catch (e) {
-      throw this.failCall(call, e);
-    } finally {
+      if (this.cancelled.has(id)) return { kind: "end", dropped: false };
+      this.streams.delete(id);
+      const f = this.failCall(call, e);
       this.end(call);
+      throw f;
     }
+  }
+
+  /** The host stops reading an open streamed body: cancel the guest's stream (its `cancel` runs) and end the call. */
+  cancel(id: number, reason: string): StreamReply {
+    const call = this.calls.get(id);
+    if (!call || !this.streams.has(id)) return { kind: "end", dropped: this.dead };
+    const { vm } = this.v;
+    this.cancelled.add(id);
+    try {
+      this.run(call, () => {
+        this.callEntry("cancelBody", vm.newNumber(id), vm.newString(reason)).dispose();
+        this.pump();
+      });
+    } catch (e) {
+      this.streams.delete(id);
+      this.cancelled.delete(id);
+      const f = this.failCall(call, e);
+      this.end(call);
+      throw f;
+    }
+    // An in-flight pull waiting on the guest stops waiting (and answers "end").
+    call.fail(new Failure("crashed", "The streamed body was cancelled."));
+    const out = this.closeStream(call, { kind: "end" });
+    this.cancelled.delete(id);
+    return out;
+  }
+
+  /** Ends an open streamed call: its logs and timings go with the last reply. */
+  private closeStream(call: Call, out: Pick<StreamReply, "kind" | "problem">): StreamReply {
+    this.streams.delete(call.id);
+    const reply: StreamReply = { ...out, logs: call.logs, cpuMs: call.threadCpuMs, wallMs: call.wallMs, dropped: false };
+    this.end(call);
+    reply.dropped = this.dead || this.afterCall();
+    return reply;
   }
 
   async scheduled(id: number): Promise<{ result: RawScheduledResult; dropped: boolean }> {
@@ -332,46 +405,11 @@ export class QjsInstance {
       call.log("error", `The fetch handler failed without a response: ${text}`);
       return { meta: null, body: EMPTY, problem: "the fetch handler failed without producing a response" };
     }
-    const arr = settled.value!;
-    try {
-      const mh = vm.getProp(arr, 0);
-      const meta = vm.typeof(mh) === "string" ? vm.getString(mh) : null;
-      mh.dispose();
-      const bh = vm.getProp(arr, 1);
-      try {
-        const kind = vm.typeof(bh);
-        if (kind === "string") return { meta, body: getStringExact(vm, bh) };
-        if (kind === "undefined" || vm.sameValue(bh, vm.null)) return { meta, body: EMPTY };
-        if (kind !== "object") return { meta, body: EMPTY, problem: `the body is a ${kind}, not bytes or text` };
-        let life: ReturnType<typeof vm.getArrayBuffer>;
-        try {
-          life = vm.getArrayBuffer(bh);
-        } catch {
-          return { meta, body: EMPTY, problem: "the body is an object that is not bytes or text" };
-        }
-        try {
-          const n = life.value.byteLength;
-          if (n > this.limits.responseBytes) return { meta, body: EMPTY, problem: `the body (${n} bytes) exceeds the limit of ${this.limits.responseBytes} bytes` };
-          return { meta, body: life.value.slice() };
-        } finally {
-          life.dispose();
-        }
-      } finally {
-        bh.dispose();
-      }
-    } finally {
-      arr.dispose();
-    }
+    return readPair(vm, settled.value!, this.limits.responseBytes);
   }
 
   private errorText(h: QuickJSHandle): string {
-    try {
-      const e = this.v.vm.dump(h) as { name?: string; message?: string; stack?: string } | string;
-      if (typeof e !== "object" || e === null) return String(e);
-      return `${e.name ?? "Error"}: ${e.message ?? ""}${e.stack ? `\n${e.stack}` : ""}`.trim();
-    } finally {
-      h.dispose();
-    }
+    return errorText(this.v.vm, h);
   }
 
   /** A bloated interpreter cannot give memory back; recycle it once it nears its cap. */

@@ -12,15 +12,23 @@ export interface GuestConfig {
   agentId: string;
   env: Record<string, string>;
   secrets: string[];
+  /** "full": the guest always builds the Request first (AgentRuntimeConfig.dispatch). */
+  dispatch?: "full";
 }
 
 export type ToWorker =
+  /** Sent by spawn-worker.ts's prestart before init: compile the wasm and make one interpreter for `memoryBytes` now. */
+  | { t: "prestart"; memoryBytes: number }
   /** `nice`: OS priority for this worker thread (its lane's, lanes.ts). */
   | { t: "init"; watch: SharedArrayBuffer; spares: number; memoryBytes: number; nice: number }
   | { t: "load"; id: number; inst: number; code: string; limits: Limits; config: GuestConfig }
   /** A call whose body is not UTF-8 text: `wire` is wire.ts's request string with no text, `body` the bytes (calls with text go as the string alone). */
   | { t: "fetch-bytes"; wire: string; body: Uint8Array }
   | { t: "scheduled"; id: number; inst: number }
+  /** The next step of call `call`'s streamed body (a call whose fetch asked for one and got a stream head); `id` names this request. */
+  | { t: "pull"; id: number; inst: number; call: number }
+  /** Cancel call `call`'s streamed body with `reason` and end the call; answered with a "chunk" of kind "end". */
+  | { t: "cancel"; id: number; inst: number; call: number; reason: string }
   | { t: "dispose"; inst: number }
   | { t: "host-result"; hid: number; ok: boolean; json?: string; bytes?: Uint8Array; error?: string };
 
@@ -31,8 +39,13 @@ export type FromWorker =
   /** A response whose body is bytes or long text: `wire` is wire.ts's response string with no text, `body` the (transferred) bytes. */
   | { t: "response-bytes"; wire: string; body: Uint8Array }
   | { t: "scheduled-done"; id: number; result: RawScheduledResult; dropped: boolean }
+  /** A pull's or cancel's answer: `kind` chunk (body), end or error (problem); the last two end the call and carry its logs and timings. */
+  | { t: "chunk"; id: number; kind: "chunk" | "end" | "error"; body?: Uint8Array; problem?: string; logs?: GuestLogLine[]; cpuMs?: number; wallMs?: number; dropped: boolean; memoryBytes: number }
   | { t: "failed"; id: number; reason: RuntimeFailureReason; message: string; dropped: boolean; logs: GuestLogLine[] }
   | { t: "host"; hid: number; inst: number; call: number; op: string; args: string; bytes?: Uint8Array };
+
+/** How the host's request metadata text ends when it asks for a streamed body (QjsHandle.fetchStream; the worker keeps such a call open). */
+export const STREAM_ASKED = ',"stream":true}';
 
 /** Slots of the shared watch array (Float64Array). */
 export const WATCH_DEADLINE = 0; // epoch ms at which the running slice exhausts its CPU budget; 0 when idle

@@ -36,6 +36,8 @@ export function setWasmModule(m: WebAssembly.Module): void {
   wasmModule = m;
 }
 
+export const hasWasmModule = (): boolean => wasmModule !== undefined;
+
 export function pagesFor(memoryBytes: number): number {
   return Math.ceil(Math.max(memoryBytes, MIN_MEMORY_BYTES) / PAGE);
 }
@@ -65,6 +67,11 @@ export class SparePool {
   private spares: Vm[] = [];
   private filling = false;
   constructor(private target: number, private memoryBytes: number) {}
+
+  /** Adds an interpreter made ahead of the pool (a prestarted worker's), if it has this pool's cap. */
+  add(vm: Vm): void {
+    if (vm.maxBytes === pagesFor(this.memoryBytes) * PAGE) this.spares.push(vm);
+  }
 
   async take(memoryBytes: number): Promise<Vm> {
     const want = pagesFor(memoryBytes) * PAGE;

@@ -30,6 +30,11 @@ export class WorkerSlot {
   dead = false;
   /** The lane this worker serves (lanes.ts); its replacement serves the same lane. */
   lane: Lane = "light";
+  /**
+   * Streamed calls open on this worker (engine.ts fetchStream): between two pulls no request
+   * is pending, yet the call's timers still run guest slices, so the watchdog keeps watching.
+   */
+  openStreams = 0;
   /** True once the worker reported ready (used to back off respawning broken workers). */
   started = false;
   private failReady: (e: Error) => void = () => {};
@@ -61,7 +66,7 @@ export class WorkerSlot {
     this.post({ t: "init", watch: this.watch.buffer as SharedArrayBuffer, spares: opts.spares, memoryBytes: opts.memoryBytes, nice: opts.nice ?? 0 });
   }
 
-  private settle(m: Reply & { t: "wire-response" | "loaded" | "scheduled-done" | "failed" }): void {
+  private settle(m: Reply & { t: "wire-response" | "loaded" | "scheduled-done" | "failed" | "chunk" }): void {
     const id = m.t === "wire-response" ? m.res.id : m.id;
     const p = this.pending.get(id);
     this.pending.delete(id);

@@ -8,25 +8,26 @@
  * sidecar. Sidecars are grouped in lanes (light / heavy / load, see lanes.ts).
  */
 import type { CallBridge, Engine, EngineFactory, EngineFactoryOptions, EngineInstance, EngineLoadOptions } from "../engine";
-import type { BackendDescription, GuestRequest, GuestResponse, Limits, ScheduledResult } from "../types";
+import type { BackendDescription, GuestRequest, GuestResponse, GuestStreamResponse, Limits, ScheduledResult } from "../types";
 import { failure } from "../failures";
-import { acceptLogs, acceptResponse, acceptScheduled } from "../guest-values";
+import { acceptHead, acceptLogs, acceptResponse, acceptScheduled, type RawGuestResponse, type RawStreamChunk } from "../guest-values";
+import { streamGuestBody } from "../stream-body";
 import { acceptLoad } from "../load-reply";
 import type { FromSidecar, ToSidecar } from "./protocol";
 import { probeV8, type NodeRuntime, type ProbeOptions } from "./probe";
-import { SidecarSlot, type HostMessage } from "./sidecar-slot";
+import { SidecarSlot, type HostMessage, type V8Prelude } from "./sidecar-slot";
 import { writeSidecar } from "./sources";
 import { LaneSlots } from "../lane-slots";
 
 const WALL_GRACE_MS = 250;
 const TICK_MS = 20;
 
-/** The V8 engine factory; throws one clear Error when Node >= 24 + isolated-vm are missing. */
-export function v8Engine(opts: ProbeOptions = {}): EngineFactory {
+/** The V8 engine factory; throws one clear Error when Node >= 24 + isolated-vm are missing. `extra.prelude`: another guest prelude (benches). */
+export function v8Engine(opts: ProbeOptions = {}, extra: { prelude?: V8Prelude } = {}): EngineFactory {
   return (f) => {
     const probe = probeV8(opts);
     if (!probe.ok) throw new Error(probe.error);
-    return new V8Engine(f, probe.runtime);
+    return new V8Engine(f, probe.runtime, extra.prelude);
   };
 }
 
@@ -40,7 +41,7 @@ class V8Engine implements Engine {
   private closed = false;
   private files = writeSidecar();
 
-  constructor(private opts: EngineFactoryOptions, private node: NodeRuntime) {
+  constructor(private opts: EngineFactoryOptions, private node: NodeRuntime, private prelude?: V8Prelude) {
     this.lanes = new LaneSlots(opts.workers, (_lane, nice) => this.spawn(nice));
     this.timer = setInterval(() => this.tick(), TICK_MS);
     this.timer.unref?.();
@@ -62,7 +63,7 @@ class V8Engine implements Engine {
 
   private spawn(nice: number): SidecarSlot {
     return new SidecarSlot(
-      { node: this.node.node, entry: this.files.entry, env: this.node.env, memoryBytes: this.opts.memoryBytes, nice },
+      { node: this.node.node, entry: this.files.entry, env: this.node.env, memoryBytes: this.opts.memoryBytes, nice, prelude: this.prelude },
       (slot, m, bytes) => this.onHost(slot, m, bytes),
       (slot) => this.onDeath(slot),
     );
@@ -106,7 +107,7 @@ class V8Engine implements Engine {
     const { config } = o.ref;
     const msg: ToSidecar = {
       t: "load", id, inst, code: o.ref.code, limits: o.limits,
-      config: { agentId: config.agentId, env: config.env ?? {}, secrets: config.secrets.map((s) => s.name) },
+      config: { agentId: config.agentId, env: config.env ?? {}, secrets: config.secrets.map((s) => s.name), ...(config.dispatch ? { dispatch: config.dispatch } : {}) },
     };
     slot.instances.add(inst);
     const { m } = await slot.request(id, msg, Date.now() + o.limits.wallMs + WALL_GRACE_MS).catch((e) => {
@@ -151,32 +152,95 @@ class V8Handle implements EngineInstance {
     this.engine.handles.delete(this.inst);
   }
 
-  private async call(make: (id: number) => ToSidecar, bytes?: Uint8Array, bridge?: CallBridge): Promise<{ m: FromSidecar; bytes?: Uint8Array }> {
+  /**
+   * One request to the sidecar for this instance. `keep`: the call may stay open after the
+   * reply (a streamed body), so its bridge is left registered; the caller removes it.
+   */
+  private async call(make: (id: number) => ToSidecar, bytes?: Uint8Array, bridge?: CallBridge, keep?: { id: number; killAt: number }): Promise<{ m: FromSidecar; bytes?: Uint8Array }> {
     if (!this.alive) throw failure("worker_restarted", "The sandbox instance is gone.");
-    const id = this.engine.id();
+    const id = keep?.id ?? this.engine.id();
     this.bridges.set(id, bridge ?? this.bridge());
+    let ok = false;
     try {
-      const r = await this.slot.request(id, make(id), Date.now() + this.limits.wallMs + WALL_GRACE_MS, bytes);
-      const m = r.m;
-      if ((m.t === "failed" || m.t === "response" || m.t === "scheduled-done") && m.dropped) this.dispose();
-      if (m.t === "failed") throw failure(m.reason, m.message, { logs: acceptLogs(m.logs, this.limits) });
+      const r = await this.request(id, make(id), keep?.killAt ?? Date.now() + this.limits.wallMs + WALL_GRACE_MS, bytes);
+      ok = true;
       return r;
     } finally {
-      this.bridges.delete(id);
+      if (!keep || !ok) this.bridges.delete(id);
+    }
+  }
+
+  /** A request on the sidecar, its reply's `dropped` honoured and a failure thrown as the AppError it names. */
+  private async request(id: number, msg: ToSidecar, killAt: number, bytes?: Uint8Array): Promise<{ m: FromSidecar; bytes?: Uint8Array }> {
+    const r = await this.slot.request(id, msg, killAt, bytes);
+    const m = r.m;
+    if ((m.t === "failed" || m.t === "response" || m.t === "scheduled-done" || m.t === "chunk") && m.dropped) this.dispose();
+    if (m.t === "failed") throw failure(m.reason, m.message, { logs: acceptLogs(m.logs, this.limits) });
+    return r;
+  }
+
+  private fetchMessage(req: GuestRequest, stream: boolean): (id: number) => ToSidecar {
+    return (id) => ({ t: "fetch", id, inst: this.inst, req: { method: req.method, url: req.url, headers: req.headers }, ...(stream ? { stream } : {}) });
+  }
+
+  /** A fetch reply as the validation point takes it. */
+  private rawOf(r: { m: FromSidecar; bytes?: Uint8Array }): RawGuestResponse {
+    const m = r.m;
+    if (m.t !== "response") throw failure("crashed", "unexpected reply");
+    this.memoryBytes = m.memoryBytes;
+    return { meta: m.meta, problem: m.problem, body: r.bytes ?? new Uint8Array(0), logs: m.logs, cpuMs: m.cpuMs, wallMs: m.wallMs };
+  }
+
+  /** The guest's value through the host's validation point; a malformed one recycles the isolate (its globals may be poisoned). */
+  private accept<T>(check: () => T): T {
+    try {
+      return check();
+    } catch (e) {
+      this.dispose();
+      throw e;
     }
   }
 
   async fetch(req: GuestRequest, bridge?: CallBridge): Promise<GuestResponse> {
-    const { m, bytes } = await this.call((id) => ({ t: "fetch", id, inst: this.inst, req: { method: req.method, url: req.url, headers: req.headers } }), req.body ?? undefined, bridge);
-    if (m.t !== "response") throw failure("crashed", "unexpected reply");
-    this.memoryBytes = m.memoryBytes;
-    const raw = { meta: m.meta, problem: m.problem, body: bytes ?? new Uint8Array(0), logs: m.logs, cpuMs: m.cpuMs, wallMs: m.wallMs };
+    const r = await this.call(this.fetchMessage(req, false), req.body ?? undefined, bridge);
+    return this.accept(() => acceptResponse(this.rawOf(r), this.limits));
+  }
+
+  async fetchStream(req: GuestRequest, bridge?: CallBridge): Promise<GuestResponse | GuestStreamResponse> {
+    const startedAt = Date.now();
+    const keep = { id: this.engine.id(), killAt: startedAt + this.limits.wallMs + WALL_GRACE_MS };
+    const r = await this.call(this.fetchMessage(req, true), req.body ?? undefined, bridge, keep);
+    let head: ReturnType<typeof acceptHead>;
     try {
-      return acceptResponse(raw, this.limits);
+      head = this.accept(() => acceptHead(this.rawOf(r), this.limits));
     } catch (e) {
-      this.dispose(); // a malformed response: the isolate's globals may be poisoned
+      this.bridges.delete(keep.id); // the isolate is gone with its open call
       throw e;
     }
+    if (!head.stream) {
+      this.bridges.delete(keep.id);
+      return head.response;
+    }
+    const call = keep.id;
+    const step = async (msg: (id: number) => ToSidecar): Promise<RawStreamChunk> => {
+      if (!this.alive) throw failure("crashed", "The sandbox instance is gone.");
+      const id = this.engine.id();
+      const { m, bytes } = await this.request(id, msg(id), keep.killAt);
+      if (m.t !== "chunk") throw failure("crashed", "unexpected reply");
+      this.memoryBytes = m.memoryBytes;
+      return { ...m, body: m.kind === "chunk" ? (bytes ?? new Uint8Array(0)) : undefined };
+    };
+    const out = streamGuestBody(
+      {
+        pull: () => step((id) => ({ t: "pull", id, inst: this.inst, call })),
+        cancel: (reason) => step((id) => ({ t: "cancel", id, inst: this.inst, call, reason })),
+      },
+      head.response,
+      this.limits,
+      startedAt,
+    );
+    void out.finished.then(() => this.bridges.delete(call));
+    return out;
   }
 
   async scheduled(bridge?: CallBridge): Promise<ScheduledResult> {

@@ -11,7 +11,7 @@ import { BYSTANDER_MESSAGE, failure } from "../failures";
 import type { Lane } from "../lanes";
 import { encodeFrame, frameReader } from "./frames";
 import type { FromSidecar, ToSidecar } from "./protocol";
-import { PRELUDE } from "../../../sandbox/dist/prelude.gen";
+import { PRELUDE_MAIN, PRELUDE_SOURCES } from "../../../sandbox/dist/prelude.gen";
 
 export interface Pending {
   resolve(m: FromSidecar, bytes?: Uint8Array): void;
@@ -27,6 +27,14 @@ export interface SlotOptions {
   memoryBytes: number;
   /** OS priority (nice) for the process, from its lane (lanes.ts). */
   nice?: number;
+  /** Another guest prelude (benches compare preludes in one run); default this build's. */
+  prelude?: V8Prelude;
+}
+
+/** The guest prelude as the sidecar takes it: the main script, and the source texts it asks for on demand. */
+export interface V8Prelude {
+  main: string;
+  sources: { streams: string; libs: string };
 }
 
 export type HostMessage = Extract<FromSidecar, { t: "host" }>;
@@ -71,7 +79,7 @@ export class SidecarSlot {
     // Read every reply it wrote (a dying sidecar names its culprit last) before failing the rest.
     // After a "dying" frame the culprits are already failed: the calls still pending are bystanders.
     void Promise.all([this.proc.exited, pumped]).then(([code]) => this.kill("crashed", `The V8 sidecar exited (code ${code}).`, this.culpritNamed ? -1 : undefined));
-    this.post({ t: "init", prelude: PRELUDE, memoryBytes: opts.memoryBytes });
+    this.post({ t: "init", prelude: opts.prelude?.main ?? PRELUDE_MAIN, sources: opts.prelude?.sources ?? PRELUDE_SOURCES, memoryBytes: opts.memoryBytes });
   }
 
   private async pump(feed: (chunk: Uint8Array) => void): Promise<void> {

@@ -11,6 +11,8 @@ import SIDECAR from "../../../sandbox/v8-sidecar/sidecar.mjs" with { type: "text
 // @ts-expect-error -- a Bun text import of a plain .mjs file (no types needed: it is a string)
 import INSTANCE from "../../../sandbox/v8-sidecar/instance.mjs" with { type: "text" };
 // @ts-expect-error -- a Bun text import of a plain .mjs file (no types needed: it is a string)
+import VALUES from "../../../sandbox/v8-sidecar/values.mjs" with { type: "text" };
+// @ts-expect-error -- a Bun text import of a plain .mjs file (no types needed: it is a string)
 import CALL from "../../../sandbox/v8-sidecar/call.mjs" with { type: "text" };
 // @ts-expect-error -- a Bun text import of a plain .mjs file (no types needed: it is a string)
 import FRAMES from "../../../sandbox/v8-sidecar/frames.mjs" with { type: "text" };
@@ -19,6 +21,7 @@ import BOOTSTRAP from "../../../sandbox/v8-sidecar/bootstrap.js" with { type: "t
 const FILES: Record<string, string> = {
   "sidecar.mjs": SIDECAR as unknown as string,
   "instance.mjs": INSTANCE as unknown as string,
+  "values.mjs": VALUES as unknown as string,
   "call.mjs": CALL as unknown as string,
   "frames.mjs": FRAMES as unknown as string,
   "bootstrap.js": BOOTSTRAP as unknown as string,

@@ -1,0 +1,134 @@
+/**
+ * The change bus across nodes on PostgreSQL (cluster mode; docs/ARCHITECTURE.md "PostgreSQL
+ * (in progress)"): a writer publishes `(topic, payload)` inside its transaction as a NOTIFY
+ * on one channel, so PostgreSQL delivers it to every node's LISTEN connection when the
+ * transaction commits and drops it when it rolls back; each node hands it to the handlers of
+ * that topic. Notifications sent while a node's LISTEN connection is down are lost, so every
+ * (re)subscription calls each subscriber's `onResync`, which must drop everything it cached.
+ * The subscriber side has the shape of the SQLite in-process bus (issue 17's `bus.ts`):
+ * `subscribe(topic, handler, onResync)`. The driver stays in pg-driver.ts.
+ */
+import { randomBytes } from "node:crypto";
+import { listen, notify, type PgConnection, type PgExecutor } from "./pg-driver";
+
+/** The channel every node LISTENs on (one channel: one LISTEN, one ordering). */
+export const BUS_CHANNEL = "cantrip_events";
+
+/** PostgreSQL refuses NOTIFY payloads of 8000 bytes or more (the envelope included). */
+export const MAX_PAYLOAD_BYTES = 7999;
+
+/** What travels in a notification: the publishing node, the topic and the payload. */
+interface Envelope {
+  n: string;
+  t: string;
+  p: unknown;
+}
+
+/** How a PgBus names itself, filters its own messages and reports errors. */
+export interface PgBusOptions {
+  /** This node's id, carried in every message (default: random). */
+  nodeId?: string;
+  /**
+   * Skip messages this node published (for a writer that already delivered them locally at
+   * commit, so its own caches are right before the write returns). Default false.
+   */
+  ignoreOwn?: boolean;
+  /** Receives handler errors and unreadable notifications (default: rethrown asynchronously). */
+  onError?: (e: unknown, topic: string) => void;
+  channel?: string;
+}
+
+/**
+ * The bus for topics `T` (a map from topic to payload type). `start()` before use, `stop()`
+ * at shutdown. A handler runs after the publishing transaction committed, on every node
+ * (within a few milliseconds on a LAN; bench/pg.ts measures NOTIFY → callback).
+ */
+export class PgBus<T extends Record<string, unknown>> {
+  readonly nodeId: string;
+  private readonly channel: string;
+  private readonly onError: (e: unknown, topic: string) => void;
+  private handlers = new Map<string, Set<(payload: never) => void>>();
+  private resyncs = new Set<() => void>();
+  private subscription: { unlisten(): Promise<void> } | undefined;
+
+  constructor(
+    private readonly pg: PgConnection,
+    private readonly opts: PgBusOptions = {},
+  ) {
+    this.nodeId = opts.nodeId ?? randomBytes(6).toString("hex");
+    this.channel = opts.channel ?? BUS_CHANNEL;
+    this.onError = opts.onError ?? ((e) => queueMicrotask(() => {
+      throw e;
+    }));
+  }
+
+  /** LISTENs on the channel; resolves once the server acknowledged it. */
+  async start(): Promise<void> {
+    this.subscription ??= await listen(this.pg.client, this.channel, (raw) => this.receive(raw), () => this.resync());
+  }
+
+  /** UNLISTENs (the pool itself belongs to the caller). */
+  async stop(): Promise<void> {
+    const sub = this.subscription;
+    this.subscription = undefined;
+    await sub?.unlisten();
+  }
+
+  /**
+   * Calls `handler` with each committed message on `topic` (from any node), and `onResync`
+   * on every (re)subscription of the LISTEN connection. Returns the unsubscribe function.
+   */
+  subscribe<K extends keyof T & string>(topic: K, handler: (payload: T[K]) => void, onResync: () => void): () => void {
+    let set = this.handlers.get(topic);
+    if (!set) this.handlers.set(topic, (set = new Set()));
+    const h = handler as (payload: never) => void;
+    set.add(h);
+    this.resyncs.add(onResync);
+    return () => {
+      set!.delete(h);
+      this.resyncs.delete(onResync);
+    };
+  }
+
+  /**
+   * Queues `(topic, payload)` in the transaction `tx`: delivered to every node when it
+   * commits, never when it rolls back. Throws (failing the caller's transaction) when the
+   * message would exceed PostgreSQL's NOTIFY limit: publish ids, not rows.
+   */
+  async publish<K extends keyof T & string>(tx: PgExecutor, topic: K, payload: T[K]): Promise<void> {
+    const message = JSON.stringify({ n: this.nodeId, t: topic, p: payload } satisfies Envelope);
+    const bytes = Buffer.byteLength(message);
+    if (bytes > MAX_PAYLOAD_BYTES)
+      throw new Error(`bus message for "${topic}" is ${bytes} bytes; PostgreSQL NOTIFY takes at most ${MAX_PAYLOAD_BYTES} (publish ids, not rows)`);
+    await notify(tx, this.channel, message);
+  }
+
+  private receive(raw: string): void {
+    let env: Envelope;
+    try {
+      env = JSON.parse(raw) as Envelope;
+      if (typeof env?.t !== "string" || typeof env.n !== "string") throw new Error("not a bus envelope");
+    } catch (e) {
+      this.onError(new Error(`unreadable notification on ${this.channel}: ${(e as Error).message}`), "(unreadable)");
+      return;
+    }
+    if (this.opts.ignoreOwn && env.n === this.nodeId) return;
+    for (const h of this.handlers.get(env.t) ?? []) {
+      try {
+        h(env.p as never);
+      } catch (e) {
+        this.onError(e, env.t);
+      }
+    }
+  }
+
+  private resync(): void {
+    for (const r of this.resyncs) {
+      try {
+        r();
+      } catch (e) {
+        this.onError(e, "resync");
+      }
+    }
+  }
+}

@@ -1,0 +1,151 @@
+/**
+ * Contract: what an SDK handler sees of its request and what its result becomes, whichever
+ * way the guest is called (issue 15): the lean calling convention (the request's parts cross;
+ * `ctx.request` and `ctx.searchParams` are made on first read; a JSON result comes back as
+ * one string) and the full path (`dispatch: "full"`: the Request is built first). Each
+ * engine runs this suite on both (runContract's `dispatch` option), with the same
+ * expectations, so the two paths answer identically. It also covers the cases the lean path
+ * hands to the full one: HEAD, a URL not in serialized form, a backend whose fetch the
+ * module replaced.
+ */
+import { describe, expect, test } from "bun:test";
+import { bundle, json, text, type Harness } from "../harness";
+import type { GuestResponse } from "../../../src/runtime";
+
+const SDK = `
+import { defineBackend, t, HttpError } from "cantrip";
+const seen = new Set();
+export default defineBackend({
+  routes: {
+    "POST /req/:id": {
+      input: t.Object({ id: t.Integer(), n: t.Optional(t.Number()), tags: t.Optional(t.Array(t.String())) }),
+      handle: async (input, ctx) => {
+        const r1 = ctx.request, r2 = ctx.request;
+        const d = Object.getOwnPropertyDescriptor(ctx, "request");
+        return {
+          input, same: r1 === r2, isRequest: r1 instanceof Request, url: r1.url, method: r1.method,
+          headers: [...r1.headers], ct: r1.headers.get("content-type"), text: await r1.text(), used: r1.bodyUsed,
+          query: ctx.query, sp: [...ctx.searchParams], params: ctx.params, keys: Object.keys(ctx), enumerable: d.enumerable, lazy: typeof d.get === "function",
+          agentId: ctx.agentId, env: ctx.env,
+        };
+      },
+    },
+    "POST /plain": { input: t.Object({ n: t.Number() }), handle: (input) => ({ n: input.n * 2 }) },
+    "POST /text": { input: t.String(), handle: (input) => ({ got: input }) },
+    "POST /form": { input: t.Object({ a: t.Integer(), b: t.Array(t.String()) }), handle: (input) => input },
+    "POST /bytes": (input) => ({ bytes: input instanceof Uint8Array ? [...input] : typeof input }),
+    "GET /q": { input: t.Object({ n: t.Optional(t.Integer()), tag: t.Optional(t.Array(t.String())) }), handle: (input, ctx) => ({ input, query: ctx.query, sp: [...ctx.searchParams] }) },
+    "GET /none": () => undefined,
+    "GET /response": () => new Response("made", { status: 202, headers: { "x-made": "1" } }),
+    "GET /http-error": () => { throw new HttpError(409, "taken", { details: { id: 1 } }); },
+    "GET /throw": () => { throw new Error("broken"); },
+    "GET /bigint": () => ({ n: 1n }),
+    "GET /undefined-json": () => ({ toJSON: () => undefined }),
+    "GET /cycle": () => { const o = {}; o.o = o; return o; },
+    "GET /tojson": () => ({ toJSON() { seen.add("x"); return { calls: seen.size, at: "once" }; } }),
+    "POST /reassign": (input, ctx) => { const before = ctx.request.url; ctx.request = "replaced"; ctx.searchParams = 7; return { before, after: ctx.request, sp: ctx.searchParams }; },
+    "POST /kv": async (input, ctx) => { await ctx.kv.set("k", input); ctx.log("stored", input); return { back: await ctx.kv.get("k") }; },
+  },
+});
+`;
+
+/** A module that replaced the SDK backend's fetch: it is called through that fetch. */
+const REPLACED = `
+import { defineBackend } from "cantrip";
+const b = defineBackend({ routes: { "POST /": () => ({ from: "sdk" }) } });
+const sdkFetch = b.fetch;
+b.fetch = async (req) => { const r = await sdkFetch(req); return new Response("wrapped:" + (await r.text()), { status: 201 }); };
+export default b;
+`;
+
+const enc = (s: string) => new TextEncoder().encode(s);
+
+export function sdkCallTests(h: () => Harness) {
+  describe("SDK calling convention", () => {
+    const call = async (code: string, method: string, path: string, body: string | Uint8Array | null, headers: [string, string][] = [["content-type", "application/json"]], host = "sdk.cantrip.internal") => {
+      const H = h();
+      const ref = H.ref("sdkcalls", await bundle(code), { env: { REGION: "eu" } });
+      return H.runtime.fetch(ref, { method, url: `http://${host}${path}`, headers, body: typeof body === "string" ? enc(body) : body });
+    };
+    const sdk = (method: string, path: string, body: string | Uint8Array | null = null, headers?: [string, string][]) => call(SDK, method, path, body, headers);
+    const shape = (r: GuestResponse) => ({ status: r.status, headers: r.headers, body: text(r) });
+
+    test("ctx.request is the incoming Request (made once, on first read), its body still readable; ctx keys and order", async () => {
+      const r = await sdk("POST", "/req/5?n=2&x=a&x=b", '{"n":3,"tags":["a"]}', [["content-type", "application/json"], ["x-request-id", "rid-1"]]);
+      expect(r.status).toBe(200);
+      expect(r.headers).toEqual([["content-type", "application/json"]]);
+      expect(json(r)).toEqual({
+        input: { id: 5, n: 3, tags: ["a"] }, same: true, isRequest: true, url: "http://sdk.cantrip.internal/req/5?n=2&x=a&x=b", method: "POST",
+        headers: [["content-type", "application/json"], ["x-request-id", "rid-1"]], ct: "application/json", text: '{"n":3,"tags":["a"]}', used: true,
+        query: { n: "2", x: "a" }, sp: [["n", "2"], ["x", "a"], ["x", "b"]], params: { id: "5" },
+        keys: ["request", "params", "query", "searchParams", "env", "kv", "fetch", "secrets", "log", "agentId"], enumerable: true,
+        // The one difference a handler can see: on the lean path ctx.request is an accessor (made on first read).
+        lazy: h().dispatch === "lean",
+        agentId: "sdkcalls", env: { REGION: "eu" },
+      });
+    });
+
+    test("a JSON result is Response.json's answer: status 200, one content-type header, the exact text", async () => {
+      const r = await sdk("POST", "/plain", '{"n":21}');
+      expect(shape(r)).toEqual({ status: 200, headers: [["content-type", "application/json"]], body: '{"n":42}' });
+      const tj = await sdk("GET", "/tojson");
+      expect(json(tj)).toEqual({ calls: 1, at: "once" });
+    });
+
+    test("bodies by content type: text, form fields, bytes, JSON mislabelled, a padded or repeated content-type", async () => {
+      expect(json(await sdk("POST", "/text", "hello", [["content-type", "text/plain"]]))).toEqual({ got: "hello" });
+      expect(json(await sdk("POST", "/form", "a=4&b=x&b=y", [["content-type", "application/x-www-form-urlencoded"]]))).toEqual({ a: 4, b: ["x", "y"] });
+      expect(json(await sdk("POST", "/bytes", new Uint8Array([1, 2, 255]), [["content-type", "application/octet-stream"]]))).toEqual({ bytes: [1, 2, 255] });
+      expect(json(await sdk("POST", "/plain", '{"n":1}', [["content-type", "text/plain;charset=UTF-8"]]))).toEqual({ n: 2 });
+      expect(json(await sdk("POST", "/plain", '{"n":1}', []))).toEqual({ n: 2 });
+      // Headers.get joins a repeated name: "text/plain, application/json" is not JSON's type.
+      const twice = await sdk("POST", "/text", "hi", [["content-type", "text/plain"], ["Content-Type", "application/json"]]);
+      expect(shape(twice)).toEqual(shape(await sdk("POST", "/text", "hi", [["content-type", "text/plain, application/json"]])));
+      expect(json(twice)).toEqual({ got: "hi" });
+      const bad = await sdk("POST", "/plain", "{nope", [["content-type", "application/json"]]);
+      expect(bad.status).toBe(400);
+      expect(json(bad).error.code).toBe("invalid_json");
+    });
+
+    test("query input, 204, a Response result, HttpError, thrown errors and results that are not JSON", async () => {
+      expect(json(await sdk("GET", "/q?n=3&tag=a&tag=b"))).toEqual({ input: { n: 3, tag: ["a", "b"] }, query: { n: "3", tag: "a" }, sp: [["n", "3"], ["tag", "a"], ["tag", "b"]] });
+      expect(json(await sdk("GET", "/q"))).toEqual({ input: {}, query: {}, sp: [] });
+      expect(shape(await sdk("GET", "/none"))).toEqual({ status: 204, headers: [], body: "" });
+      expect(shape(await sdk("GET", "/response"))).toEqual({ status: 202, headers: [["content-type", "text/plain;charset=UTF-8"], ["x-made", "1"]], body: "made" });
+      const he = await sdk("GET", "/http-error");
+      expect(shape(he)).toEqual({ status: 409, headers: [["content-type", "application/json"]], body: '{"error":{"code":"conflict","message":"taken","details":{"id":1}}}' });
+      const thrown = await sdk("GET", "/throw");
+      expect(thrown.status).toBe(500);
+      expect(json(thrown)).toEqual({ error: { code: "internal_error", message: "broken" } });
+      expect(thrown.logs.map((l) => l.message)[0]).toContain("Unhandled error in handler:");
+      for (const p of ["/bigint", "/undefined-json", "/cycle"]) {
+        const r = await sdk("GET", p);
+        expect(r.status).toBe(500);
+        expect(json(r).error.code).toBe("internal_error");
+      }
+      expect(json(await sdk("GET", "/undefined-json")).error.message).toBe("Response.json: the data is not JSON-serializable");
+      expect(shape(await sdk("GET", "/nowhere"))).toEqual({ status: 404, headers: [["content-type", "application/json"]], body: '{"error":{"code":"not_found","message":"No route for GET /nowhere"}}' });
+      const notAllowed = await sdk("PUT", "/plain", "{}");
+      expect(notAllowed.status).toBe(405);
+      expect(notAllowed.headers).toContainEqual(["allow", "POST"]);
+    });
+
+    test("ctx.request and ctx.searchParams can be assigned; ctx.kv and ctx.log name the call", async () => {
+      expect(json(await sdk("POST", "/reassign", "{}"))).toEqual({ before: "http://sdk.cantrip.internal/reassign", after: "replaced", sp: 7 });
+      const r = await sdk("POST", "/kv", '{"v":1}');
+      expect(json(r)).toEqual({ back: { v: 1 } });
+      expect(r.logs.map((l) => l.message)).toEqual(['stored {"v":1}']);
+    });
+
+    test("HEAD, a URL not in serialized form and a replaced fetch are answered as before", async () => {
+      const head = await sdk("HEAD", "/q?n=1");
+      expect(head.status).toBe(200);
+      expect(head.body.byteLength).toBe(0);
+      // An upper-case host and a dot segment: the URL parser serializes them.
+      const odd = await call(SDK, "POST", "/x/../req/9", '{"n":1}', [["content-type", "application/json"]], "SDK.cantrip.internal");
+      expect(json(odd)).toMatchObject({ input: { id: 9, n: 1 }, url: "http://sdk.cantrip.internal/req/9", params: { id: "9" } });
+      const wrapped = await call(REPLACED, "POST", "/", "{}");
+      expect(shape(wrapped)).toEqual({ status: 201, headers: [["content-type", "text/plain;charset=UTF-8"]], body: 'wrapped:{"from":"sdk"}' });
+    });
+  });
+}
