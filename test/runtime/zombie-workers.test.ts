@@ -1,0 +1,111 @@
+/**
+ * A watchdog kill cannot stop a worker's thread at once: Bun's terminate() takes effect only
+ * when the thread next runs JavaScript, and a guest inside one long native call of the
+ * QuickJS WebAssembly gets there only when the call returns (or at the next interrupt poll).
+ * THREAT-MODEL promise 3: such a "zombie" thread must not compete with live work — it is
+ * reniced to 19 before terminate() (field 19 of /proc/self/task/<tid>/stat) — it is counted
+ * (runtime stats `zombieThreads`, back to 0 when the thread really ends), and its agent
+ * leaves at most one: while it runs, that agent's next call is refused (429 rate_limited)
+ * while a bystander agent's calls keep answering.
+ */
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { existsSync, readFileSync, readdirSync } from "node:fs";
+import { quickjsEngine } from "../../src/runtime";
+import { ZOMBIE_WAIT_MS } from "../../src/runtime/runtime";
+import { bundle, failureOf, json, makeHarness, req, type Harness } from "./harness";
+
+const hasProc = existsSync("/proc/self/task");
+
+/**
+ * One native call: a naive substring search of an m+1-character needle over n characters
+ * (about n·m comparisons inside the WebAssembly, no interrupt poll) — ~3 s here for the
+ * sizes the culprit uses, far past its 100 ms CPU limit.
+ */
+const SOURCE = `
+import { defineBackend, t } from "cantrip";
+export default defineBackend({ routes: {
+  "POST /search": { input: t.Object({ n: t.Number(), m: t.Number() }), handle: ({ n, m }) => {
+    const hay = "a".repeat(n);
+    const needle = "a".repeat(m) + "b";
+    return { at: hay.indexOf(needle) };
+  } },
+  "GET /ok": () => ({ ok: true }),
+} });`;
+
+/** Per-thread nice value and CPU ticks (utime + stime) from /proc/self/task. */
+function threads(): Map<number, { nice: number; ticks: number }> {
+  const out = new Map<number, { nice: number; ticks: number }>();
+  for (const t of readdirSync("/proc/self/task")) {
+    try {
+      const s = readFileSync(`/proc/self/task/${t}/stat`, "utf8");
+      // Fields after "(comm) ": the 3rd field (state) is f[0]; utime/stime are fields 14/15, nice is field 19.
+      const f = s.slice(s.lastIndexOf(")") + 2).split(" ");
+      out.set(Number(t), { nice: Number(f[16]), ticks: Number(f[11]) + Number(f[12]) });
+    } catch {} // the thread ended while we read
+  }
+  return out;
+}
+
+let H: Harness;
+let code = "";
+
+beforeAll(async () => {
+  H = makeHarness(quickjsEngine);
+  code = await bundle(SOURCE);
+});
+afterAll(() => H.close());
+
+test("a killed worker's thread runs at nice 19, is counted until it ends, and its agent may leave only one", async () => {
+  const culprit = H.ref("zombie-culprit", code, { limits: { cpuMs: 100, wallMs: 10_000 } });
+  const bystander = H.ref("zombie-bystander", code);
+  // Warm both (their instances load before the clock matters).
+  // The search runs often enough for JavaScriptCore to finish tiering its WebAssembly up: a
+  // tier-up in the middle of the killed call would be a point where terminate() takes effect.
+  for (let i = 0; i < 50; i++) expect(json(await H.runtime.fetch(culprit, req("POST", "/search", { n: 2_000, m: 100 })))).toEqual({ at: -1 });
+  expect(json(await H.runtime.fetch(bystander, req("GET", "/ok")))).toEqual({ ok: true });
+  expect(H.runtime.stats().zombieThreads).toBe(0);
+  const before = hasProc ? threads() : new Map();
+  const killsBefore = H.runtime.stats().watchdogKills;
+
+  const killed = await failureOf(() => H.runtime.fetch(culprit, req("POST", "/search", { n: 1_000_000, m: 4_000 })));
+  const niced = hasProc ? [...threads()].filter(([tid, t]) => t.nice === 19 && before.get(tid)?.nice !== 19) : [];
+  expect(killed).toMatchObject({ code: "endpoint_timeout", reason: "cpu_timeout" });
+  expect(killed.message).toContain("watchdog");
+  expect(H.runtime.stats().watchdogKills).toBe(killsBefore + 1);
+  // Still running its native call: counted as a zombie …
+  expect(H.runtime.stats().zombieThreads).toBe(1);
+  if (hasProc) {
+    // … and already at the lowest priority, the moment the call was answered.
+    expect(niced.length).toBe(1);
+    const [tid] = niced[0]!;
+    const t0 = threads().get(tid)!.ticks;
+    await Bun.sleep(100);
+    expect(threads().get(tid)?.ticks ?? t0).toBeGreaterThanOrEqual(t0); // alive or just ended; never reset
+  }
+
+  // The bystander agent keeps answering meanwhile.
+  for (let i = 0; i < 5; i++) expect(json(await H.runtime.fetch(bystander, req("GET", "/ok")))).toEqual({ ok: true });
+
+  // The culprit's next call is held, then refused while its zombie still runs (its search
+  // has seconds left, and at nice 19 on a busy machine it only takes longer).
+  const refusedBefore = H.runtime.stats().refused;
+  const refused = await failureOf(() => H.runtime.fetch(culprit, req("GET", "/ok")));
+  expect(refused.code).toBe("rate_limited");
+  expect(refused.message).toContain("still winding down");
+  expect(refused.ms).toBeGreaterThanOrEqual(ZOMBIE_WAIT_MS - 20);
+  expect(H.runtime.stats().refused).toBe(refusedBefore + 1);
+  expect(H.runtime.stats().zombieThreads).toBe(1);
+
+  // The thread ends when its native call returns; the count goes back to 0 and the thread is gone.
+  const until = Date.now() + 60_000;
+  while (H.runtime.stats().zombieThreads > 0 && Date.now() < until) await Bun.sleep(20);
+  expect(H.runtime.stats().zombieThreads).toBe(0);
+  if (hasProc) {
+    const [tid] = niced[0]!;
+    const gone = Date.now() + 2000;
+    while (existsSync(`/proc/self/task/${tid}`) && Date.now() < gone) await Bun.sleep(10);
+    expect(existsSync(`/proc/self/task/${tid}`)).toBe(false);
+  }
+  // And the culprit is served again.
+  expect(json(await H.runtime.fetch(culprit, req("GET", "/ok")))).toEqual({ ok: true });
+});
