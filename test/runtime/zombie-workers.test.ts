@@ -6,11 +6,13 @@
  * reniced to 19 before terminate() (field 19 of /proc/self/task/<tid>/stat) — it is counted
  * (runtime stats `zombieThreads`, back to 0 when the thread really ends), and its agent
  * leaves at most one: while it runs, that agent's next call is refused (429 rate_limited)
- * while a bystander agent's calls keep answering.
+ * while a bystander agent's calls keep answering. The V8 engine's kill is SIGKILL to its
+ * sidecar process: the process must really be gone, not linger.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { quickjsEngine } from "../../src/runtime";
+import { probeV8, v8Engine } from "../../src/runtime/v8";
 import { ZOMBIE_WAIT_MS } from "../../src/runtime/runtime";
 import { bundle, failureOf, json, makeHarness, req, type Harness } from "./harness";
 
@@ -109,3 +111,39 @@ test("a killed worker's thread runs at nice 19, is counted until it ends, and it
   // And the culprit is served again.
   expect(json(await H.runtime.fetch(culprit, req("GET", "/ok")))).toEqual({ ok: true });
 });
+
+/** The V8 sidecars (child processes started with --no-node-snapshot), from /proc/self/task/<tid>/children. */
+function nodeChildren(): number[] {
+  const out: number[] = [];
+  for (const t of readdirSync("/proc/self/task")) {
+    try {
+      for (const pid of readFileSync(`/proc/self/task/${t}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number)) {
+        if (readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("--no-node-snapshot")) out.push(pid);
+      }
+    } catch {}
+  }
+  return out;
+}
+
+const v8probe = probeV8({ node: process.env.CANTRIP_NODE || undefined });
+test.skipIf(!v8probe.ok || !hasProc)("v8: a sidecar the watchdog kills is gone at once (SIGKILL), leaving no zombie", async () => {
+  const V = makeHarness(v8Engine({ node: v8probe.ok ? v8probe.runtime.node : undefined }), {}, { workers: 1 });
+  try {
+    const ref = V.ref("v8-stuck", code, { limits: { wallMs: 300 } });
+    expect(json(await V.runtime.fetch(ref, req("GET", "/ok")))).toEqual({ ok: true });
+    const sidecars = nodeChildren();
+    expect(sidecars.length).toBeGreaterThanOrEqual(1);
+    // A sidecar that stops answering (frozen: SIGSTOP) can only be ended by the host's watchdog.
+    for (const pid of sidecars) process.kill(pid, "SIGSTOP");
+    const f = await failureOf(() => V.runtime.fetch(ref, req("GET", "/ok")));
+    expect(f).toMatchObject({ code: "endpoint_timeout", reason: "wall_timeout" });
+    expect(f.message).toContain("watchdog");
+    const until = Date.now() + 2000;
+    while (sidecars.some((pid) => existsSync(`/proc/${pid}`)) && Date.now() < until) await Bun.sleep(5);
+    expect(sidecars.filter((pid) => existsSync(`/proc/${pid}`))).toEqual([]);
+    expect(V.runtime.stats().zombieThreads).toBe(0);
+    expect(json(await V.runtime.fetch(ref, req("GET", "/ok")))).toEqual({ ok: true });
+  } finally {
+    await V.close();
+  }
+}, 60_000);
