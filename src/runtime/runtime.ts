@@ -51,8 +51,10 @@ export const LARGE_BUNDLE_BYTES = 512 * 1024;
 /**
  * Killed workers whose thread still runs that one agent may leave (engine.zombies): at the
  * bound, the agent's next call waits up to ZOMBIE_WAIT_MS for the thread to end, then is
- * refused (429 rate_limited). So one agent keeps at most this many threads (at nice 19)
- * running after its calls were stopped, however long its guest's native calls are.
+ * refused (429 rate_limited); checked before and again after the scheduler admits the call.
+ * So once one of an agent's killed threads runs, no further call of it starts, however
+ * long its guest's native calls are: the agent keeps at most this many such threads (at
+ * nice 19), plus at most one per other worker its calls were already running on.
  */
 export const ZOMBIES_PER_AGENT = 1;
 /** How long a call waits for its agent's killed thread to end before it is refused (a plain runaway loop's thread ends within ms). */
@@ -94,6 +96,8 @@ export function createRuntime(opts: RuntimeOptions): SandboxRuntime {
     if (ref.code.length >= LARGE_BUNDLE_BYTES) sched.markHeavy(ref.agentId);
     if (engine.zombies(ref.agentId) >= ZOMBIES_PER_AGENT) await zombieGate(ref.agentId);
     return sched.run(ref.agentId, async (lane) => {
+      // Again once admitted: a call that queued while another of the agent's calls was killed.
+      if (engine.zombies(ref.agentId) >= ZOMBIES_PER_AGENT) await zombieGate(ref.agentId);
       const journal = new Journal(bridges(ref.config)());
       for (let attempt = 0; ; attempt++) {
         const e = await pool.acquire(ref, lane);
