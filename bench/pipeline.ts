@@ -33,7 +33,7 @@ try {
     const jobId = r.body.data.job.id;
     const job = await s.app.internals.queue.waitFor(jobId, 30_000);
     if (job.status !== "completed") throw new Error(`job ${jobId} ${job.status}: ${JSON.stringify(job.failure)}`);
-    const events = s.app.internals.queue.events(jobId);
+    const events = await s.app.internals.queue.events(jobId);
     const running = events.find((e) => e.type === "status" && e.message === "running")!;
     const done = events.find((e) => e.type === "status" && e.message === "completed")!;
     // Model time as the pipeline saw it: the model-call log lines carry latencyMs.

@@ -14,7 +14,7 @@ import { Builders, Conversations, Credentials, Scheduler, Turns } from "./builde
 import { builderTurnJob, scheduleRunJob } from "./builder/jobs";
 import { limitValues, type Config } from "./config";
 import { limitPolicy } from "./agents/limits";
-import { isMigrated, openDatabase } from "./db";
+import { isMigrated, openDatabase, type OpenedDatabase } from "./db";
 import { Deployer } from "./deploy";
 import { deployJob } from "./deploy/job";
 import { Gateway, InvocationLog, LiveCache, RateLimiter } from "./gateway";
@@ -64,7 +64,8 @@ export interface Cantrip {
     runtime: SandboxRuntime;
     invocations: InvocationLog;
     keys: AgentKeys;
-    sqlite: import("bun:sqlite").Database;
+    /** The database file's writer connection, for tests that prepare fixtures on the file. */
+    sqlite: OpenedDatabase["sqlite"];
     /** The host's health counters (what /readyz details and, later, metrics show). */
     counters: HealthCounters;
     /** The background loops by name (see LoopName). */
@@ -136,7 +137,10 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
   checkDataDir(dataDir, logger);
   let opened;
   try {
-    opened = openDatabase(join(dataDir, "cantrip.db"), { warn: (message, fields) => logger.warn(message, fields) });
+    opened = openDatabase(join(dataDir, "cantrip.db"), {
+      warn: (message, fields) => logger.warn(message, fields),
+      onBusError: (e, topic) => logger.error("change bus subscriber failed", { topic, error: (e as Error)?.message ?? String(e) }),
+    });
   } catch (e) {
     throw new StartupError(`cannot open database in ${dataDir}: ${(e as Error).message}`);
   }
@@ -147,7 +151,7 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
   for (const f of ["admin-token", "secret.key", "node-id"]) ensurePrivateFile(join(dataDir, f), (message, fields) => logger.warn(message, fields), { create: false });
 
   const adminTokenFile = join(dataDir, "admin-token");
-  const created = bootstrapWorkspace(db);
+  const created = await bootstrapWorkspace(db);
   if (created) {
     writeSecretFile(adminTokenFile, created.token + "\n");
     opts.announce?.(`Created workspace and admin token (also written to ${adminTokenFile}, mode 0600):\n\n    ${created.token}\n\nIt is shown only once.`);
@@ -161,7 +165,7 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
   const credentials = new Credentials(db, box);
   // The bounds between workspaces bind only while there are several (src/lib/tenancy.ts).
   const tenancy = new Tenancy(config.sandboxWorkspaceSharePct / 100);
-  tenancy.setWorkspaceCount(countWorkspaces(db));
+  tenancy.setWorkspaceCount(await countWorkspaces(db));
   const runtime = createRuntime({
     workers: config.sandboxWorkers,
     memoryBudgetBytes: config.sandboxMemoryBudgetMb * 1024 * 1024,
@@ -213,10 +217,9 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
   const { defaults: limitDefaults, maxima: limitMaxima } = limitValues(config);
   const limits = limitPolicy(limitDefaults, limitMaxima);
   const live = new LiveCache(db, limits);
-  const slugOf = (agentId: string) => db.select({ slug: agents.slug }).from(agents).where(eq(agents.id, agentId)).get()?.slug ?? agentId;
   const invocations = new InvocationLog(db, {
     onRecord: (row) =>
-      metrics.invocation(row.agentId, () => slugOf(row.agentId), row.source ?? "invoke", row.errorCode ?? (row.status >= 500 ? "5xx" : "ok"), row.latencyMs / 1000),
+      metrics.invocation(row.agentId, () => live.slugOf(row.agentId) ?? row.agentId, row.source ?? "invoke", row.errorCode ?? (row.status >= 500 ? "5xx" : "ok"), row.latencyMs / 1000),
     onDropped: (rows, reason) => {
       counters.rowsDropped += rows;
       logger.warn("invocation log rows dropped (cannot be written)", { rows, reason, totalDropped: counters.rowsDropped });
@@ -232,23 +235,14 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
     },
   );
   const deployer = new Deployer({ db, runtime, serverLimits: limits });
-  deployer.onLiveChange = (agentId) => live.invalidate(agentId);
-  deployer.enqueue = (tx, payload, meta) => queue.enqueueInTx(tx, "deploy", payload, meta).id;
+  deployer.enqueue = async (tx, payload, meta) => (await queue.enqueueInTx(tx, "deploy", payload, meta)).id;
   const agentsSvc = new AgentService({ db, bundler, runtime, defaultEngine: config.sandbox, serverLimits: limits, maxAgents: config.workspaceMaxAgents });
-  agentsSvc.onLimitsChanged = (agentId) => live.invalidate(agentId);
-  agentsSvc.onDeleted = (agentId) => {
-    // Synchronous with the DELETE, so no flush runs in between: the agent's buffered rows
-    // (which the cascade would have removed) are discarded instead of breaking the foreign key.
-    invocations.forgetAgent(agentId);
-    keys.forgetAgent(agentId);
-    live.invalidate(agentId);
-  };
   const schedules = new Schedules({ db, minIntervalMs: config.scheduleMinIntervalS * 1000 });
   const builders = new Builders({ db, agents: agentsSvc, deployer, keys, box, urls, schedules });
   const conversations = new Conversations({
     db,
     jobs: queue,
-    builderView: (agentId, c) => builders.view(builders.row(agentId), { reviewPassed: c.reviewPassed, qaPassed: c.qaPassed }),
+    builderView: async (agentId, c) => builders.view(await builders.row(agentId), { reviewPassed: c.reviewPassed, qaPassed: c.qaPassed }),
   });
   const unconfigured: GenerationLlm = {
     json: async () => {
@@ -268,12 +262,12 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
     .register(validateJob(pipeline))
     .register(builderTurnJob(turns))
     .register(scheduleRunJob({ db, runtime, live, log: invocations }));
-  const recovered = queue.recover();
+  const recovered = await queue.recover();
   if (recovered.requeued.length || recovered.failed.length) logger.warn("recovered interrupted jobs", recovered);
-  reconcile(db, queue, deployer);
+  await reconcile(db, queue, deployer);
   queue.start();
   const pruner = new Pruner(
-    sqlite,
+    db,
     { maxAgeDays: config.retentionDays, maxInvocations: config.retentionInvocations, maxLogLines: config.retentionLogLines, maxLogBytes: config.retentionLogBytes, maxVersions: config.retentionVersions },
     { dbFile },
   );
@@ -292,7 +286,7 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
   loop("invocation-log", 200, () => invocations.flush());
   loop("key-usage", 5000, () => keys.flushUsage());
   loop("retention", config.retentionIntervalS * 1000, retentionPass);
-  loop("tenancy", 5000, () => tenancy.setWorkspaceCount(countWorkspaces(db)));
+  loop("tenancy", 5000, async () => tenancy.setWorkspaceCount(await countWorkspaces(db)));
   if (opts.scheduler !== false) {
     loop("scheduler", 1000, () => scheduler.tick());
     loop("error-rate-monitor", 60_000, () => scheduler.monitor());
@@ -308,7 +302,6 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
   };
   const httpDeps: HttpDeps = {
     db,
-    sqlite,
     config,
     get baseUrl() {
       return urls.base;
@@ -340,15 +333,20 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
     metrics,
     schedules,
     llm: { configured: llm !== null, provider: llm?.provider ?? "none", defaultModel: config.model },
-    scheduleRuns: (agentId) =>
-      queue
-        .list({ agentId, kind: "schedule.run", limit: 50 })
-        .map((j) => ({ id: j.id, status: j.status, createdAt: new Date(j.createdAt).toISOString(), failure: j.failure ?? null, events: queue.events(j.id).filter((e) => e.type === "log").map((e) => e.message) })),
+    scheduleRuns: async (agentId) =>
+      Promise.all(
+        (await queue.list({ agentId, kind: "schedule.run", limit: 50 })).map(async (j) => ({
+          id: j.id,
+          status: j.status,
+          createdAt: new Date(j.createdAt).toISOString(),
+          failure: j.failure ?? null,
+          events: (await queue.events(j.id)).filter((e) => e.type === "log").map((e) => e.message),
+        })),
+      ),
     ready: async () => {
       const checks: Record<string, { ok: boolean; detail?: string }> = {};
       try {
-        sqlite.query("SELECT 1").get();
-        const migrated = isMigrated(sqlite);
+        const migrated = await isMigrated(db);
         checks.database = { ok: migrated, detail: migrated ? "migrated" : "migrations pending" };
       } catch (e) {
         checks.database = { ok: false, detail: (e as Error).message };
@@ -416,9 +414,9 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
       await server.stop(true);
       await appsServer?.stop(true);
       await queue.stop({ timeoutMs: 5000 });
-      invocations.flush();
+      await invocations.flush();
       try {
-        keys.flushUsage();
+        await keys.flushUsage();
       } catch (e) {
         reportLoopFailure("key-usage", e, health);
       }

@@ -93,36 +93,36 @@ addSettingFlags(
     .requiredOption("--name <name>", "token name")
     .option("--workspace <id-or-name>", "workspace to mint it for (default: the operator's, created at first start)"),
   ["dataDir"],
-).action((flags: Record<string, unknown>) => {
+).action(async (flags: Record<string, unknown>) => {
   const { db, close } = operatorDb(flags);
   try {
-    const ws = flags.workspace === undefined ? firstWorkspaceId(db) : findWorkspace(db, String(flags.workspace));
+    const ws = flags.workspace === undefined ? await firstWorkspaceId(db) : await findWorkspace(db, String(flags.workspace));
     if (!ws) fail(flags.workspace === undefined ? "no workspace yet: start the server once with `cantrip serve` first" : `no workspace with id or name "${flags.workspace}" (list them with \`cantrip workspace ls\`)`);
-    process.stdout.write(createPlatformToken(db, ws, String(flags.name)).token + "\n");
+    process.stdout.write((await db.tx((tx) => createPlatformToken(tx, ws, String(flags.name)))).token + "\n");
   } finally {
     close();
   }
 });
 
 const workspace = program.command("workspace").description("Workspaces, the isolation unit between tenants (operator, local data dir).");
-addSettingFlags(workspace.command("create <name>").description("Create a workspace and print its first platform token."), ["dataDir"]).action((name: string, flags: Record<string, unknown>) => {
+addSettingFlags(workspace.command("create <name>").description("Create a workspace and print its first platform token."), ["dataDir"]).action(async (name: string, flags: Record<string, unknown>) => {
   const trimmed = name.trim();
   if (trimmed.length < 1 || trimmed.length > 120) fail("workspace name must be 1 to 120 characters", 2);
   const { db, close } = operatorDb(flags);
   try {
-    if (!firstWorkspaceId(db)) fail("no workspace yet: start the server once with `cantrip serve` first (the first workspace is the operator's)");
-    if (findWorkspace(db, trimmed)) fail(`a workspace named "${trimmed}" already exists`);
-    const created = createWorkspace(db, trimmed);
+    if (!await firstWorkspaceId(db)) fail("no workspace yet: start the server once with `cantrip serve` first (the first workspace is the operator's)");
+    if (await findWorkspace(db, trimmed)) fail(`a workspace named "${trimmed}" already exists`);
+    const created = await createWorkspace(db, trimmed);
     process.stderr.write(`workspace ${created.workspaceId} (${trimmed}) created; its first platform token:\n`);
     process.stdout.write(created.token.token + "\n");
   } finally {
     close();
   }
 });
-addSettingFlags(workspace.command("ls").description("List workspaces (the first is the operator's)."), ["dataDir"]).action((flags: Record<string, unknown>) => {
+addSettingFlags(workspace.command("ls").description("List workspaces (the first is the operator's)."), ["dataDir"]).action(async (flags: Record<string, unknown>) => {
   const { db, close } = operatorDb(flags);
   try {
-    for (const w of listWorkspaces(db)) process.stdout.write(`${w.id}\t${w.name}\t${new Date(w.createdAt).toISOString()}\n`);
+    for (const w of await listWorkspaces(db)) process.stdout.write(`${w.id}\t${w.name}\t${new Date(w.createdAt).toISOString()}\n`);
   } finally {
     close();
   }

@@ -89,7 +89,7 @@ export async function runEvals(opts: { baseUrl?: string; model?: string; apiKey?
       const started = performance.now();
       const gen = await s.json("/v1/generate", { method: "POST", json: { name: `eval ${c.id}`, prompt: c.prompt, autoDeploy: true } });
       const job = await s.app.internals.queue.waitFor(gen.body.data.job.id, 30 * 60_000);
-      const events = s.app.internals.queue.events(job.id);
+      const events = await s.app.internals.queue.events(job.id);
       const calls = events.filter((e) => e.type === "log" && /^model call/.test(e.message ?? "")).map((e) => e.data as CallEvent);
       const r: CaseResult = {
         id: c.id,

@@ -18,8 +18,8 @@
  * "Resting" is the idle rule: `deployed` when a version is live, else `ready` (or `failed`
  * after a failed generation). Every write also stamps `updatedAt`.
  */
-import { eq, sql } from "drizzle-orm";
-import type { DbOrTx } from "../db";
+import { count, eq } from "drizzle-orm";
+import type { DbOrTx, Tx } from "../db";
 import { agents } from "../db/schema";
 import { AppError } from "../errors";
 import { newId } from "../lib/ids";
@@ -58,8 +58,8 @@ export function isDeployable(status: AgentStatus): boolean {
 }
 
 /** Loads an agent by id (unscoped: callers already hold the id); 404 agent_not_found otherwise. */
-export function agentById(db: DbOrTx, id: string): AgentRow {
-  const a = db.select().from(agents).where(eq(agents.id, id)).get();
+export async function agentById(db: DbOrTx, id: string): Promise<AgentRow> {
+  const a = (await db.select().from(agents).where(eq(agents.id, id)).limit(1))[0];
   if (!a) throw new AppError("agent_not_found");
   return a;
 }
@@ -83,9 +83,9 @@ export interface NewAgent {
 }
 
 /** Throws 409 `agent_limit_reached` when `workspaceId` already has `maxAgents` agents. */
-export function assertAgentRoom(db: DbOrTx, workspaceId: string, maxAgents: number): void {
+export async function assertAgentRoom(db: DbOrTx, workspaceId: string, maxAgents: number): Promise<void> {
   if (maxAgents === Infinity) return;
-  const have = db.select({ n: sql<number>`count(*)` }).from(agents).where(eq(agents.workspaceId, workspaceId)).get()?.n ?? 0;
+  const have = (await db.select({ n: count() }).from(agents).where(eq(agents.workspaceId, workspaceId)))[0]?.n ?? 0;
   if (have >= maxAgents) throw new AppError("agent_limit_reached", `The workspace has ${have} agents, the most one workspace may have (${maxAgents}); delete one first.`, { details: { agents: have, limit: maxAgents } });
 }
 
@@ -93,38 +93,36 @@ export function assertAgentRoom(db: DbOrTx, workspaceId: string, maxAgents: numb
  * Inserts an agent row (call inside the transaction that also writes its version or job).
  * `maxAgents`: the most agents one workspace may have (CANTRIP_WORKSPACE_MAX_AGENTS); at
  * that count it throws 409 `agent_limit_reached` and writes nothing. Counted in the same
- * transaction as the insert, so concurrent creations cannot pass it.
+ * (gated) transaction as the insert, so concurrent creations cannot pass it.
  */
-export function insertAgent(tx: DbOrTx, input: NewAgent, maxAgents: number): AgentRow {
-  assertAgentRoom(tx, input.workspaceId, maxAgents);
+export async function insertAgent(tx: Tx, input: NewAgent, maxAgents: number): Promise<AgentRow> {
+  await assertAgentRoom(tx, input.workspaceId, maxAgents);
   const { id = newId("agent"), ...rest } = input;
-  return tx
+  return (await tx
     .insert(agents)
-    .values({ ...rest, id, slug: uniqueSlug(tx, input.name) })
-    .returning()
-    .get();
+    .values({ ...rest, id, slug: await uniqueSlug(tx, input.name) })
+    .returning())[0]!;
 }
 
-function write(db: DbOrTx, id: string, set: Partial<typeof agents.$inferInsert>): void {
-  db.update(agents)
+async function write(db: Tx, id: string, set: Partial<typeof agents.$inferInsert>): Promise<void> {
+  await db.update(agents)
     .set({ ...set, updatedAt: Date.now() })
-    .where(eq(agents.id, id))
-    .run();
+    .where(eq(agents.id, id));
 }
 
 /** A generation step starts (`generating`, then `validating` once a bundle builds). */
-export function beginWork(db: DbOrTx, id: string, status: Extract<AgentStatus, "generating" | "validating">): void {
-  write(db, id, { status });
+export async function beginWork(db: Tx, id: string, status: Extract<AgentStatus, "generating" | "validating">): Promise<void> {
+  await write(db, id, { status });
 }
 
 /** A deployment of the agent was created (deploy request or autoDeploy). */
-export function startDeploying(db: DbOrTx, id: string): void {
-  write(db, id, { status: "deploying" });
+export async function startDeploying(db: Tx, id: string): Promise<void> {
+  await write(db, id, { status: "deploying" });
 }
 
 /** A deployment succeeded: `version` serves traffic and any earlier failure is cleared. */
-export function goLive(db: DbOrTx, id: string, version: number): void {
-  write(db, id, { liveVersion: version, status: "deployed", failure: null });
+export async function goLive(db: Tx, id: string, version: number): Promise<void> {
+  await write(db, id, { liveVersion: version, status: "deployed", failure: null });
 }
 
 /**
@@ -132,8 +130,8 @@ export function goLive(db: DbOrTx, id: string, version: number): void {
  * interrupted it): it rests by the idle rule. `otherwise` is the status when nothing is
  * live (default `ready`).
  */
-export function settle(db: DbOrTx, agent: Pick<AgentRow, "id" | "liveVersion">, otherwise: AgentStatus = "ready"): void {
-  write(db, agent.id, { status: restingStatus(agent, otherwise) });
+export async function settle(db: Tx, agent: Pick<AgentRow, "id" | "liveVersion">, otherwise: AgentStatus = "ready"): Promise<void> {
+  await write(db, agent.id, { status: restingStatus(agent, otherwise) });
 }
 
 /**
@@ -141,8 +139,8 @@ export function settle(db: DbOrTx, agent: Pick<AgentRow, "id" | "liveVersion">, 
  * transaction): the agent rests by the idle rule, except that a running deploy keeps
  * `deploying`. `allowedHosts` and `clearFailure` come with a generated version.
  */
-export function versionAdded(db: DbOrTx, fresh: AgentRow, number: number, extra: { allowedHosts?: string[]; clearFailure?: boolean } = {}): void {
-  write(db, fresh.id, {
+export async function versionAdded(db: Tx, fresh: AgentRow, number: number, extra: { allowedHosts?: string[]; clearFailure?: boolean } = {}): Promise<void> {
+  await write(db, fresh.id, {
     latestVersion: number,
     status: fresh.status === "deploying" ? "deploying" : restingStatus(fresh),
     ...(extra.allowedHosts ? { allowedHosts: extra.allowedHosts } : {}),
@@ -151,8 +149,8 @@ export function versionAdded(db: DbOrTx, fresh: AgentRow, number: number, extra:
 }
 
 /** The agent is taken offline: no live version; `ready` once it has a version. */
-export function takeOffline(db: DbOrTx, agent: Pick<AgentRow, "id" | "latestVersion" | "status">): void {
-  write(db, agent.id, { liveVersion: null, status: agent.latestVersion === null ? agent.status : "ready" });
+export async function takeOffline(db: Tx, agent: Pick<AgentRow, "id" | "latestVersion" | "status">): Promise<void> {
+  await write(db, agent.id, { liveVersion: null, status: agent.latestVersion === null ? agent.status : "ready" });
 }
 
 /**
@@ -160,8 +158,8 @@ export function takeOffline(db: DbOrTx, agent: Pick<AgentRow, "id" | "latestVers
  * agent shows `failed`, unless it still serves a live version (then `deployed`).
  * A deleted agent is ignored.
  */
-export function markFailed(db: DbOrTx, agentId: string, failure: AgentFailure): void {
-  const a = db.select().from(agents).where(eq(agents.id, agentId)).get();
+export async function markFailed(db: Tx, agentId: string, failure: AgentFailure): Promise<void> {
+  const a = (await db.select().from(agents).where(eq(agents.id, agentId)).limit(1))[0];
   if (!a) return;
-  write(db, agentId, { status: restingStatus(a, "failed"), failure });
+  await write(db, agentId, { status: restingStatus(a, "failed"), failure });
 }

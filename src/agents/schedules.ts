@@ -4,7 +4,7 @@
  * conversations, generation and `PUT/DELETE /v1/agents/{id}/schedule` all go through it.
  */
 import { eq } from "drizzle-orm";
-import type { Db, DbOrTx } from "../db";
+import type { Db, Tx } from "../db";
 import { schedules } from "../db/schema";
 import { DEFAULT_TIMEZONE, parseSchedule, validateSchedule } from "./schedule-policy";
 
@@ -38,26 +38,22 @@ export class Schedules {
   }
 
   /** Validates and stores (replacing any previous schedule); returns the stored row. */
-  set(agentId: string, input: ScheduleInput, db: DbOrTx = this.deps.db): ScheduleRow {
+  async set(agentId: string, input: ScheduleInput, tx?: Tx): Promise<ScheduleRow> {
     this.check(input);
     const timezone = input.timezone ?? DEFAULT_TIMEZONE;
     const mode = input.mode ?? "always_on";
     const next = parseSchedule(input.cron, timezone).nextRun()?.getTime() ?? null;
     const values = { cron: input.cron, mode, timezone, enabled: true, nextRunAt: next };
-    return db
-      .insert(schedules)
-      .values({ agentId, ...values })
-      .onConflictDoUpdate({ target: schedules.agentId, set: values })
-      .returning()
-      .get();
+    const write = async (t: Tx) => (await t.insert(schedules).values({ agentId, ...values }).onConflictDoUpdate({ target: schedules.agentId, set: values }).returning())[0]!;
+    return tx ? write(tx) : this.deps.db.tx(write);
   }
 
-  get(agentId: string): ScheduleRow | undefined {
-    return this.deps.db.select().from(schedules).where(eq(schedules.agentId, agentId)).get();
+  async get(agentId: string): Promise<ScheduleRow | undefined> {
+    return (await this.deps.db.select().from(schedules).where(eq(schedules.agentId, agentId)).limit(1))[0];
   }
 
   /** Removes the schedule; returns whether there was one. */
-  clear(agentId: string): boolean {
-    return this.deps.db.delete(schedules).where(eq(schedules.agentId, agentId)).returning().all().length > 0;
+  async clear(agentId: string): Promise<boolean> {
+    return this.deps.db.tx(async (t) => (await t.delete(schedules).where(eq(schedules.agentId, agentId)).returning()).length > 0);
   }
 }

@@ -6,7 +6,7 @@
  */
 import { applyLimitInput, type LimitPolicy } from "./limits";
 import { eq } from "drizzle-orm";
-import type { Db, DbOrTx } from "../db";
+import type { Db, Tx } from "../db";
 import { agents, versions } from "../db/schema";
 import { AppError } from "../errors";
 import { newId } from "../lib/ids";
@@ -43,11 +43,11 @@ export interface BuiltSource {
   described: BackendDescription;
 }
 
+/**
+ * Caches learn of this service's changes from the bus: `agent.live` when an agent's limits
+ * change or it goes offline, `agent.deleted` in the transaction that deletes the row.
+ */
 export class AgentService {
-  /** Called after an agent's limits change, so the live cache rebuilds its runtime config. */
-  onLimitsChanged: (agentId: string) => void = () => {};
-  /** Called after an agent is deleted, so in-process caches (keys, live agents) forget it. */
-  onDeleted: (agentId: string) => void = () => {};
 
   /** `maxAgents`: agents one workspace may have (CANTRIP_WORKSPACE_MAX_AGENTS); unlimited when absent. */
   constructor(private deps: { db: Db; bundler: BundlerLike; runtime: SandboxRuntime; serverLimits?: LimitPolicy; defaultEngine?: EngineName; maxAgents?: number }) {}
@@ -62,7 +62,7 @@ export class AgentService {
         agentId: agent.id,
         bundleId: `cand_${out.hash.slice(0, 24)}`,
         code: out.code,
-        config: runtimeConfigFor(this.deps.db, probe, this.deps.serverLimits),
+        config: await runtimeConfigFor(this.deps.db, probe, this.deps.serverLimits),
       });
     } catch (e) {
       throw new AppError("build_failed", `The bundle does not load: ${(e as Error).message}`, {
@@ -79,10 +79,10 @@ export class AgentService {
     // Limits are checked before the bundle is built, so a bad value answers 400 at once.
     const limits = input.limits === undefined || input.limits === null ? null : applyLimitInput(null, input.limits, this.deps.serverLimits);
     // Before the build too, so a workspace at its cap does not spend the load worker's time.
-    assertAgentRoom(this.deps.db, workspaceId, this.deps.maxAgents ?? Infinity);
+    await assertAgentRoom(this.deps.db, workspaceId, this.deps.maxAgents ?? Infinity);
     const built = await this.build({ id, workspaceId, allowedHosts: input.allowedHosts ?? [], env: input.env ?? null, engine, limits }, input);
-    return this.deps.db.transaction((tx) => {
-      const row = insertAgent(tx, {
+    return this.deps.db.tx(async (tx) => {
+      const row = await insertAgent(tx, {
         id,
         workspaceId,
         name: input.name,
@@ -95,7 +95,7 @@ export class AgentService {
         engine,
         latestVersion: 1,
       }, this.deps.maxAgents ?? Infinity);
-      insertVersion(tx, id, 1, "upload", input, built);
+      await insertVersion(tx, id, 1, "upload", input, built);
       return row;
     });
   }
@@ -103,11 +103,11 @@ export class AgentService {
   /** PUT /v1/agents/{id}/source: the next version of an existing agent. */
   async addSourceVersion(agent: AgentRow, src: SourceInput): Promise<number> {
     const built = await this.build(agent, src);
-    return this.deps.db.transaction((tx) => {
-      const fresh = agentById(tx, agent.id);
+    return this.deps.db.tx(async (tx) => {
+      const fresh = await agentById(tx, agent.id);
       const n = (fresh.latestVersion ?? 0) + 1;
-      insertVersion(tx, agent.id, n, "upload", src, built);
-      versionAdded(tx, fresh, n);
+      await insertVersion(tx, agent.id, n, "upload", src, built);
+      await versionAdded(tx, fresh, n);
       return n;
     });
   }
@@ -119,19 +119,21 @@ export class AgentService {
    * retire once their in-flight calls end, and the live cache forgets the agent, so the
    * next call runs with the new limits.
    */
-  setLimits(agent: AgentRow, input: unknown): AgentRow {
+  async setLimits(agent: AgentRow, input: unknown): Promise<AgentRow> {
     const next = applyLimitInput(agent.limits, input, this.deps.serverLimits);
     // Nothing changed: keep the warm instances.
     if (JSON.stringify(next) === JSON.stringify(agent.limits ?? {})) return agent;
-    const row = this.deps.db
-      .update(agents)
-      .set({ limits: Object.keys(next).length ? next : null, updatedAt: Date.now() })
-      .where(eq(agents.id, agent.id))
-      .returning()
-      .get();
+    const row = await this.deps.db.tx(async (tx) => {
+      const r = (await tx
+        .update(agents)
+        .set({ limits: Object.keys(next).length ? next : null, updatedAt: Date.now() })
+        .where(eq(agents.id, agent.id))
+        .returning())[0];
+      if (r) tx.publish("agent.live", { agentId: agent.id });
+      return r;
+    });
     if (!row) throw new AppError("agent_not_found");
     this.deps.runtime.evict(agent.id);
-    this.onLimitsChanged(agent.id);
     return row;
   }
 
@@ -144,27 +146,34 @@ export class AgentService {
    * leaves the agent offline and deletable again.
    */
   async delete(agent: AgentRow): Promise<void> {
-    takeOffline(this.deps.db, agent);
+    await this.deps.db.tx(async (tx) => {
+      await takeOffline(tx, agent);
+      tx.publish("agent.live", { agentId: agent.id });
+    });
     this.deps.runtime.evict(agent.id);
-    this.onDeleted(agent.id);
-    while (purgeKvBatch(this.deps.db, agent.id, 5000) === 5000) await Bun.sleep(0);
-    this.deps.db.delete(agents).where(eq(agents.id, agent.id)).run();
+    while ((await purgeKvBatch(this.deps.db, agent.id, 5000)) === 5000) await Bun.sleep(0);
+    // `agent.deleted` is delivered after COMMIT and before the gate lets the next write in,
+    // so the invocation log drops the agent's buffered rows before any flush could insert
+    // them (the cascade removed the rows already written; a late row would break the foreign key).
+    await this.deps.db.tx(async (tx) => {
+      await tx.delete(agents).where(eq(agents.id, agent.id));
+      tx.publish("agent.deleted", { agentId: agent.id });
+    });
     this.deps.runtime.evict(agent.id);
-    this.onDeleted(agent.id);
   }
 }
 
-export function insertVersion(
-  db: DbOrTx,
+export async function insertVersion(
+  db: Tx,
   agentId: string,
   number: number,
   origin: string,
   src: SourceInput,
   built: BuiltSource,
   extra: Pick<typeof versions.$inferInsert, "spec" | "validation" | "transcript"> = {},
-): string {
+): Promise<string> {
   const id = newId("ver");
-  db.insert(versions)
+  await db.insert(versions)
     .values({
       id,
       agentId,
@@ -179,7 +188,6 @@ export function insertVersion(
       spec: extra.spec ?? null,
       validation: extra.validation ?? null,
       transcript: extra.transcript ?? null,
-    })
-    .run();
+    });
   return id;
 }

@@ -18,16 +18,13 @@ export function slugify(name: string): string {
   return s || "agent";
 }
 
-export function uniqueSlug(db: DbOrTx, name: string): string {
+export async function uniqueSlug(db: DbOrTx, name: string): Promise<string> {
   const base = slugify(name);
-  const taken = new Set(
-    db
-      .select({ slug: agents.slug })
-      .from(agents)
-      .where(or(eq(agents.slug, base), like(agents.slug, `${base}-%`)))
-      .all()
-      .map((r) => r.slug),
-  );
+  const rows = await db
+    .select({ slug: agents.slug })
+    .from(agents)
+    .where(or(eq(agents.slug, base), like(agents.slug, `${base}-%`)));
+  const taken = new Set(rows.map((r) => r.slug));
   if (!taken.has(base)) return base;
   for (let i = 2; ; i++) if (!taken.has(`${base}-${i}`)) return `${base}-${i}`;
 }

@@ -14,7 +14,8 @@ let hashed = 0;
 const realSha = hash.sha256Hex;
 mock.module("../lib/hash", () => ({ ...hash, sha256Hex: (v: string | Uint8Array) => (hashed++, realSha(v)) }));
 
-const { openDatabase } = await import("../db");
+const { openDatabase, agents } = await import("../db");
+const { eq } = await import("drizzle-orm");
 const { AgentKeys } = await import("./agent-keys");
 
 let dir: string;
@@ -32,56 +33,81 @@ function setup() {
   return new AgentKeys(opened.db);
 }
 
-const codeOf = (fn: () => unknown) => {
+const codeOf = async (fn: () => unknown) => {
   try {
-    fn();
+    await fn();
     return "ok";
   } catch (e) {
     return (e as { code?: string }).code ?? String(e);
   }
 };
 
-test("a key is hashed once; later calls with it do not hash, and its answers stay the same", () => {
+test("a key is hashed once; later calls with it do not hash, and its answers stay the same", async () => {
   const keys = setup();
-  const { key, apiKey } = keys.create("ws_1", "agent_a", "k");
+  const { key, apiKey } = await keys.create("ws_1", "agent_a", "k");
   hashed = 0;
-  for (let i = 0; i < 5; i++) expect(keys.verify(`Bearer ${key}`, "agent_a").id).toBe(apiKey.id);
-  expect(codeOf(() => keys.verify(`Bearer ${key}`, "agent_b"))).toBe("agent_api_key_scope_mismatch");
+  for (let i = 0; i < 5; i++) expect((await keys.verify(`Bearer ${key}`, "agent_a")).id).toBe(apiKey.id);
+  expect(await codeOf(() => keys.verify(`Bearer ${key}`, "agent_b"))).toBe("agent_api_key_scope_mismatch");
   expect(hashed).toBe(1);
 });
 
-test("revoke and rotate take effect on the next call, remembered or not", () => {
+test("revoke and rotate take effect on the next call, remembered or not", async () => {
   const keys = setup();
-  const a = keys.create("ws_1", "agent_a", "a");
-  const b = keys.create("ws_1", "agent_a", "b");
-  keys.verify(`Bearer ${a.key}`, "agent_a");
-  keys.verify(`Bearer ${b.key}`, "agent_a");
-  keys.revoke("ws_1", "agent_a", a.apiKey.id);
-  expect(codeOf(() => keys.verify(`Bearer ${a.key}`, "agent_a"))).toBe("agent_api_key_revoked");
-  const rotated = keys.rotate("ws_1", "agent_a", b.apiKey.id);
-  expect(codeOf(() => keys.verify(`Bearer ${b.key}`, "agent_a"))).toBe("agent_api_key_revoked");
-  expect(codeOf(() => keys.verify(`Bearer ${rotated.key}`, "agent_a"))).toBe("ok");
+  const a = await keys.create("ws_1", "agent_a", "a");
+  const b = await keys.create("ws_1", "agent_a", "b");
+  await keys.verify(`Bearer ${a.key}`, "agent_a");
+  await keys.verify(`Bearer ${b.key}`, "agent_a");
+  await keys.revoke("ws_1", "agent_a", a.apiKey.id);
+  expect(await codeOf(() => keys.verify(`Bearer ${a.key}`, "agent_a"))).toBe("agent_api_key_revoked");
+  const rotated = await keys.rotate("ws_1", "agent_a", b.apiKey.id);
+  expect(await codeOf(() => keys.verify(`Bearer ${b.key}`, "agent_a"))).toBe("agent_api_key_revoked");
+  expect(await codeOf(() => keys.verify(`Bearer ${rotated.key}`, "agent_a"))).toBe("ok");
   // A revoked key is not remembered: it is hashed (and refused) on every call.
   hashed = 0;
-  for (let i = 0; i < 3; i++) expect(codeOf(() => keys.verify(`Bearer ${a.key}`, "agent_a"))).toBe("agent_api_key_revoked");
+  for (let i = 0; i < 3; i++) expect(await codeOf(() => keys.verify(`Bearer ${a.key}`, "agent_a"))).toBe("agent_api_key_revoked");
   expect(hashed).toBe(3);
 });
 
-test("unknown and malformed keys are refused and never remembered", () => {
+test("unknown and malformed keys are refused and never remembered", async () => {
   const keys = setup();
   const unknown = `ctp_ak_${"x".repeat(32)}`;
   hashed = 0;
-  for (let i = 0; i < 3; i++) expect(codeOf(() => keys.verify(`Bearer ${unknown}`, "agent_a"))).toBe("invalid_agent_api_key");
+  for (let i = 0; i < 3; i++) expect(await codeOf(() => keys.verify(`Bearer ${unknown}`, "agent_a"))).toBe("invalid_agent_api_key");
   expect(hashed).toBe(3);
-  expect(codeOf(() => keys.verify("Bearer ctp_ak_short", "agent_a"))).toBe("malformed_agent_api_key");
-  expect(codeOf(() => keys.verify(null, "agent_a"))).toBe("missing_agent_api_key");
+  expect(await codeOf(() => keys.verify("Bearer ctp_ak_short", "agent_a"))).toBe("malformed_agent_api_key");
+  expect(await codeOf(() => keys.verify(null, "agent_a"))).toBe("missing_agent_api_key");
 });
 
-test("a deleted agent's keys stop working on the next call (forgetAgent + cascade)", () => {
+test("a deleted agent's keys stop working on the next call (agent.deleted on the bus + cascade)", async () => {
   const keys = setup();
-  const { key } = keys.create("ws_1", "agent_b", "k");
-  expect(codeOf(() => keys.verify(`Bearer ${key}`, "agent_b"))).toBe("ok");
-  keys.forgetAgent("agent_b");
-  opened.sqlite.exec("DELETE FROM agents WHERE id = 'agent_b'");
-  expect(codeOf(() => keys.verify(`Bearer ${key}`, "agent_b"))).toBe("invalid_agent_api_key");
+  const { key } = await keys.create("ws_1", "agent_b", "k");
+  expect(await codeOf(() => keys.verify(`Bearer ${key}`, "agent_b"))).toBe("ok");
+  await opened.db.tx(async (t) => {
+    await t.delete(agents).where(eq(agents.id, "agent_b"));
+    t.publish("agent.deleted", { agentId: "agent_b" });
+  });
+  expect(await codeOf(() => keys.verify(`Bearer ${key}`, "agent_b"))).toBe("invalid_agent_api_key");
+});
+
+test("a key looked up while the caches are invalidated is answered but not remembered", async () => {
+  const keys = setup();
+  const { key } = await keys.create("ws_1", "agent_a", "k");
+  hashed = 0;
+  const first = keys.verify(`Bearer ${key}`, "agent_a"); // a miss: hashed, the read is under way
+  opened.db.resync(); // an invalidation lands meanwhile
+  expect((await first).agentId).toBe("agent_a");
+  // Not cached: the next call hashes and reads again (a revoke announced meanwhile would count).
+  opened.sqlite.run("UPDATE api_keys SET status = 'revoked'");
+  expect(await codeOf(() => keys.verify(`Bearer ${key}`, "agent_a"))).toBe("agent_api_key_revoked");
+  expect(hashed).toBe(2);
+});
+
+test("a resync empties the caches: the next call reads the database again", async () => {
+  const keys = setup();
+  const { key } = await keys.create("ws_1", "agent_a", "k");
+  await keys.verify(`Bearer ${key}`, "agent_a");
+  opened.sqlite.run("UPDATE api_keys SET status = 'revoked'"); // behind the bus's back (another node, say)
+  expect(await codeOf(() => keys.verify(`Bearer ${key}`, "agent_a"))).toBe("ok"); // still cached
+  opened.db.resync();
+  expect(await codeOf(() => keys.verify(`Bearer ${key}`, "agent_a"))).toBe("agent_api_key_revoked");
 });

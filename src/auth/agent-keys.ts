@@ -2,11 +2,11 @@
  * Agent API keys: `ctp_ak_` + 32 base62 chars, scoped to one agent. Stored as a SHA-256
  * hash with a display prefix and last four; the raw key exists only in the create/rotate
  * response. Verification goes through an in-process cache (no SQLite read per call) that
- * revoke and rotate invalidate immediately, and a warm call does not hash the key (see
+ * revoke, rotate and agent deletion invalidate through the change bus before they return, and a warm call does not hash the key (see
  * `hashes` for why that is as safe); lastUsedAt is collected in memory and written in batches.
  */
-import { and, desc, eq, inArray, lt } from "drizzle-orm";
-import type { Db, DbOrTx } from "../db";
+import { and, desc, eq, inArray, lt, ne } from "drizzle-orm";
+import type { Db, Tx } from "../db";
 import { apiKeys } from "../db/schema";
 import { AppError } from "../errors";
 import { sha256Hex } from "../lib/hash";
@@ -66,53 +66,62 @@ export class AgentKeys {
   private hashes = new Map<string, string>();
   private used = new Map<string, number>();
 
-  constructor(private db: Db) {}
+  /** Bumped by every eviction: a cache fill that read the database before it is not stored. */
+  private generation = 0;
 
-  create(workspaceId: string, agentId: string, name: string, type = "agent"): { key: string; apiKey: ReturnType<typeof apiKeyView> } {
-    const row = this.insert(this.db, workspaceId, agentId, name, type);
+  constructor(private db: Db) {
+    db.bus.subscribe("key.changed", (m) => this.evict(new Set(m.keyHashes)), () => this.reset());
+    db.bus.subscribe("agent.deleted", (m) => this.forgetAgent(m.agentId), () => this.reset());
+  }
+
+  async create(workspaceId: string, agentId: string, name: string, type = "agent"): Promise<{ key: string; apiKey: ReturnType<typeof apiKeyView> }> {
+    const row = await this.db.tx((tx) => this.insert(tx, workspaceId, agentId, name, type));
     return { key: row.key, apiKey: apiKeyView(row.row) };
   }
 
-  list(workspaceId: string, agentId: string, page: Page) {
+  async list(workspaceId: string, agentId: string, page: Page) {
     const where = and(eq(apiKeys.workspaceId, workspaceId), eq(apiKeys.agentId, agentId), page.cursor ? lt(apiKeys.id, page.cursor) : undefined);
-    const rows = this.db.select().from(apiKeys).where(where).orderBy(desc(apiKeys.id)).limit(page.limit + 1).all();
+    const rows = await this.db.select().from(apiKeys).where(where).orderBy(desc(apiKeys.id)).limit(page.limit + 1);
     const p = pageOf(rows, page.limit, (r) => r.id);
     return { data: p.data.map((r) => apiKeyView(this.withPendingUse(r))), nextCursor: p.nextCursor };
   }
 
-  get(workspaceId: string, agentId: string, keyId: string): ApiKeyRow {
-    const row = this.db
+  async get(workspaceId: string, agentId: string, keyId: string): Promise<ApiKeyRow> {
+    const row = (await this.db
       .select()
       .from(apiKeys)
       .where(and(eq(apiKeys.id, keyId), eq(apiKeys.agentId, agentId), eq(apiKeys.workspaceId, workspaceId)))
-      .get();
+      .limit(1))[0];
     if (!row) throw new AppError("key_not_found");
     return this.withPendingUse(row);
   }
 
-  revoke(workspaceId: string, agentId: string, keyId: string) {
-    const row = this.get(workspaceId, agentId, keyId);
-    if (row.status !== "revoked") {
-      this.db.update(apiKeys).set({ status: "revoked", revokedAt: Date.now() }).where(eq(apiKeys.id, keyId)).run();
-    }
-    this.evict(new Set([row.keyHash]));
+  /** Revokes the key; every cache has dropped it by the time this resolves (the bus delivers on commit). */
+  async revoke(workspaceId: string, agentId: string, keyId: string) {
+    const row = await this.get(workspaceId, agentId, keyId);
+    await this.db.tx(async (tx) => {
+      if (row.status !== "revoked") await tx.update(apiKeys).set({ status: "revoked", revokedAt: Date.now() }).where(eq(apiKeys.id, keyId));
+      tx.publish("key.changed", { keyHashes: [row.keyHash] });
+    });
     return apiKeyView({ ...row, status: "revoked", revokedAt: row.revokedAt ?? Date.now() });
   }
 
   /** Revokes the key and issues a new one with the same name, atomically. */
-  rotate(workspaceId: string, agentId: string, keyId: string) {
-    const old = this.get(workspaceId, agentId, keyId);
+  async rotate(workspaceId: string, agentId: string, keyId: string) {
+    const old = await this.get(workspaceId, agentId, keyId);
     if (old.status === "revoked") throw new AppError("agent_api_key_revoked", "A revoked key cannot be rotated.");
-    const created = this.db.transaction((tx) => {
-      tx.update(apiKeys).set({ status: "revoked", revokedAt: Date.now() }).where(eq(apiKeys.id, keyId)).run();
+    const created = await this.db.tx(async (tx) => {
+      // Conditional, so two rotations of one key cannot both issue a successor.
+      const revoked = await tx.update(apiKeys).set({ status: "revoked", revokedAt: Date.now() }).where(and(eq(apiKeys.id, keyId), ne(apiKeys.status, "revoked"))).returning({ id: apiKeys.id });
+      if (!revoked.length) throw new AppError("agent_api_key_revoked", "A revoked key cannot be rotated.");
+      tx.publish("key.changed", { keyHashes: [old.keyHash] });
       return this.insert(tx, workspaceId, agentId, old.name, old.type);
     });
-    this.evict(new Set([old.keyHash]));
     return { key: created.key, apiKey: apiKeyView(created.row), rotatedFrom: keyId };
   }
 
-  /** Drops every cached entry of an agent (agent deleted). */
-  forgetAgent(agentId: string): void {
+  /** Drops every cached entry of an agent (agent deleted) and its pending lastUsedAt values. */
+  private forgetAgent(agentId: string): void {
     const gone = new Set<string>();
     for (const [h, v] of this.cache) if (v?.agentId === agentId) gone.add(h);
     this.evict(gone);
@@ -120,29 +129,49 @@ export class AgentKeys {
 
   /** Forgets key hashes in both caches (the next call with such a key reads the database). */
   private evict(keyHashes: Set<string>): void {
+    this.generation++;
     for (const h of keyHashes) this.cache.delete(h);
     for (const [raw, h] of this.hashes) if (keyHashes.has(h)) this.hashes.delete(raw);
   }
 
+  /** Forgets everything (bus resync). */
+  private reset(): void {
+    this.generation++;
+    this.cache.clear();
+    this.hashes.clear();
+  }
+
   /**
    * Checks an Authorization header for the agent `agentId`. Throws the invoke contract's
-   * codes: missing / malformed / invalid / revoked / scope mismatch.
+   * codes: missing / malformed / invalid / revoked / scope mismatch. A key seen before is
+   * answered from memory (no database read, no await on the warm path); a new one costs
+   * one read, whose result is cached unless a change was announced meanwhile.
    */
-  verify(authorization: string | null, agentId: string): CachedKey {
+  verify(authorization: string | null, agentId: string): CachedKey | Promise<CachedKey> {
     if (!authorization || !authorization.trim()) throw new AppError("missing_agent_api_key");
     const raw = bearer(authorization);
     if (!raw || !KEY_SHAPE.test(raw)) throw new AppError("malformed_agent_api_key");
     const known = this.hashes.get(raw);
     const hash = known ?? sha256Hex(raw);
-    let key = this.cache.get(hash);
-    if (key === undefined) {
-      const row = this.db.select().from(apiKeys).where(eq(apiKeys.keyHash, hash)).get();
-      key = row ? { id: row.id, agentId: row.agentId, workspaceId: row.workspaceId, status: row.status } : null;
+    const key = this.cache.get(hash);
+    if (key === undefined) return this.load(raw, hash, agentId);
+    return this.admit(raw, hash, known !== undefined, key, agentId);
+  }
+
+  private async load(raw: string, hash: string, agentId: string): Promise<CachedKey> {
+    const generation = this.generation;
+    const row = (await this.db.select().from(apiKeys).where(eq(apiKeys.keyHash, hash)).limit(1))[0];
+    const key = row ? { id: row.id, agentId: row.agentId, workspaceId: row.workspaceId, status: row.status } : null;
+    if (generation === this.generation) {
       if (this.cache.size >= CACHE_MAX) this.cache.clear();
       this.cache.set(hash, key);
     }
+    return this.admit(raw, hash, false, key, agentId, generation === this.generation);
+  }
+
+  private admit(raw: string, hash: string, known: boolean, key: CachedKey | null, agentId: string, remember = true): CachedKey {
     if (!key) throw new AppError("invalid_agent_api_key");
-    if (known === undefined && key.status === "active") {
+    if (!known && remember && key.status === "active") {
       if (this.hashes.size >= CACHE_MAX) this.hashes.clear();
       this.hashes.set(raw, hash);
     }
@@ -158,13 +187,13 @@ export class AgentKeys {
    * call of the key records it again) and one error naming how many is thrown, for the
    * caller's loop to log.
    */
-  flushUsage(): number {
+  async flushUsage(): Promise<number> {
     if (this.used.size === 0) return 0;
     const entries = [...this.used];
     this.used.clear();
     try {
-      this.db.transaction((tx) => {
-        for (const [id, at] of entries) tx.update(apiKeys).set({ lastUsedAt: at }).where(eq(apiKeys.id, id)).run();
+      await this.db.tx(async (tx) => {
+        for (const [id, at] of entries) await tx.update(apiKeys).set({ lastUsedAt: at }).where(eq(apiKeys.id, id));
       });
       return entries.length;
     } catch {
@@ -172,7 +201,7 @@ export class AgentKeys {
       let first: unknown;
       for (const [id, at] of entries) {
         try {
-          this.db.update(apiKeys).set({ lastUsedAt: at }).where(eq(apiKeys.id, id)).run();
+          await this.db.tx((tx) => tx.update(apiKeys).set({ lastUsedAt: at }).where(eq(apiKeys.id, id)));
         } catch (e) {
           failed++;
           first ??= e;
@@ -188,17 +217,19 @@ export class AgentKeys {
     return at ? { ...r, lastUsedAt: at } : r;
   }
 
-  private insert(db: DbOrTx, workspaceId: string, agentId: string, name: string, type: string) {
+  private async insert(db: Tx, workspaceId: string, agentId: string, name: string, type: string) {
     const key = newSecret(AGENT_KEY_PREFIX);
-    const row = db
+    const row = (await db
       .insert(apiKeys)
       .values({ id: newId("key"), workspaceId, agentId, name, type, keyHash: sha256Hex(key), prefix: key.slice(0, 11), lastFour: key.slice(-4) })
-      .returning()
-      .get();
+      .returning())[0]!;
     return { key, row };
   }
 }
 
-export function revokeAllForAgent(db: Db, agentIds: string[]): void {
-  if (agentIds.length) db.update(apiKeys).set({ status: "revoked", revokedAt: Date.now() }).where(inArray(apiKeys.agentId, agentIds)).run();
+/** Revokes every key of these agents (inside the caller's transaction), announcing the change. */
+export async function revokeAllForAgent(tx: Tx, agentIds: string[]): Promise<void> {
+  if (!agentIds.length) return;
+  const rows = await tx.update(apiKeys).set({ status: "revoked", revokedAt: Date.now() }).where(inArray(apiKeys.agentId, agentIds)).returning({ keyHash: apiKeys.keyHash });
+  if (rows.length) tx.publish("key.changed", { keyHashes: rows.map((r) => r.keyHash) });
 }

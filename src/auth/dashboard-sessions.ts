@@ -49,8 +49,8 @@ export class DashboardSessions {
   ) {}
 
   /** Verifies a raw platform token and mints a session for it; throws `unauthorized`. */
-  open(rawToken: string, now = Date.now()): OpenedSession {
-    const principal = this.tokens.verify(`Bearer ${rawToken}`);
+  async open(rawToken: string, now = Date.now()): Promise<OpenedSession> {
+    const principal = await this.tokens.verify(`Bearer ${rawToken}`);
     const claims: Claims = { t: principal.tokenId, w: principal.workspaceId, e: now + this.opts.ttlMs, n: randomBytes(9).toString("base64url") };
     const body = Buffer.from(JSON.stringify(claims)).toString("base64url");
     const value = `${body}.${this.mac("session", body)}`;
@@ -61,7 +61,7 @@ export class DashboardSessions {
    * The principal of a session cookie value, if its signature and expiry hold and its
    * platform token is still active; throws `unauthorized` otherwise.
    */
-  verify(value: string, now = Date.now()): { principal: Principal; csrfToken: string; expiresAt: number } {
+  async verify(value: string, now = Date.now()): Promise<{ principal: Principal; csrfToken: string; expiresAt: number }> {
     const fail = () => new AppError("unauthorized", "The dashboard session is invalid or expired. Sign in again.");
     const [body, mac] = value.split(".");
     if (!body || !mac || !constantTimeEqual(mac, this.mac("session", body))) throw fail();
@@ -72,7 +72,7 @@ export class DashboardSessions {
       throw fail();
     }
     if (typeof claims.e !== "number" || claims.e < now || typeof claims.t !== "string") throw fail();
-    const principal = this.tokens.verifyId(claims.t);
+    const principal = await this.tokens.verifyId(claims.t);
     if (!principal || principal.workspaceId !== claims.w) throw fail();
     return { principal, csrfToken: this.csrfFor(value), expiresAt: claims.e };
   }

@@ -4,7 +4,7 @@
  * Verified tokens are cached briefly so a busy client does not cost a query per request.
  */
 import { and, count, eq, isNull } from "drizzle-orm";
-import type { Db, DbOrTx } from "../db";
+import type { Db, Tx } from "../db";
 import { platformTokens, workspaces } from "../db/schema";
 import { AppError } from "../errors";
 import { constantTimeEqual, sha256Hex } from "../lib/hash";
@@ -24,72 +24,84 @@ export interface CreatedToken {
   name: string;
 }
 
-export function createPlatformToken(db: DbOrTx, workspaceId: string, name: string): CreatedToken {
+export async function createPlatformToken(db: Tx, workspaceId: string, name: string): Promise<CreatedToken> {
   const token = newSecret(PLATFORM_TOKEN_PREFIX);
   const id = newId("pt");
-  db.insert(platformTokens)
-    .values({ id, workspaceId, name, tokenHash: sha256Hex(token), prefix: token.slice(0, 11), lastFour: token.slice(-4) })
-    .run();
+  await db.insert(platformTokens).values({ id, workspaceId, name, tokenHash: sha256Hex(token), prefix: token.slice(0, 11), lastFour: token.slice(-4) });
   return { id, token, workspaceId, name };
 }
 
 /** First start on an empty database: one workspace and an admin token. Returns null otherwise. */
-export function bootstrapWorkspace(db: Db): CreatedToken | null {
-  return db.transaction((tx) => {
-    const any = tx.select({ id: workspaces.id }).from(workspaces).limit(1).get();
+export function bootstrapWorkspace(db: Db): Promise<CreatedToken | null> {
+  return db.tx(async (tx) => {
+    const any = (await tx.select({ id: workspaces.id }).from(workspaces).limit(1))[0];
     if (any) return null;
     const workspaceId = newId("ws");
-    tx.insert(workspaces).values({ id: workspaceId, name: "default" }).run();
+    await tx.insert(workspaces).values({ id: workspaceId, name: "default" });
     return createPlatformToken(tx, workspaceId, "admin");
   });
 }
 
-export function createWorkspace(db: Db, name: string): { workspaceId: string; token: CreatedToken } {
-  return db.transaction((tx) => {
+export function createWorkspace(db: Db, name: string): Promise<{ workspaceId: string; token: CreatedToken }> {
+  return db.tx(async (tx) => {
     const workspaceId = newId("ws");
-    tx.insert(workspaces).values({ id: workspaceId, name }).run();
-    return { workspaceId, token: createPlatformToken(tx, workspaceId, "admin") };
+    await tx.insert(workspaces).values({ id: workspaceId, name });
+    return { workspaceId, token: await createPlatformToken(tx, workspaceId, "admin") };
   });
 }
 
 /** The workspace with this id, or else the one with this exact name; null when none (or the name is ambiguous). */
-export function findWorkspace(db: Db, idOrName: string): string | null {
-  const byId = db.select({ id: workspaces.id }).from(workspaces).where(eq(workspaces.id, idOrName)).get();
+export async function findWorkspace(db: Db, idOrName: string): Promise<string | null> {
+  const byId = (await db.select({ id: workspaces.id }).from(workspaces).where(eq(workspaces.id, idOrName)).limit(1))[0];
   if (byId) return byId.id;
-  const named = db.select({ id: workspaces.id }).from(workspaces).where(eq(workspaces.name, idOrName)).limit(2).all();
+  const named = await db.select({ id: workspaces.id }).from(workspaces).where(eq(workspaces.name, idOrName)).limit(2);
   return named.length === 1 ? named[0]!.id : null;
 }
 
 /** How many workspaces exist (Tenancy: the bounds between workspaces bind from two). */
-export function countWorkspaces(db: Db): number {
-  return db.select({ n: count() }).from(workspaces).get()?.n ?? 0;
+export async function countWorkspaces(db: Db): Promise<number> {
+  return (await db.select({ n: count() }).from(workspaces))[0]?.n ?? 0;
 }
 
 /** Every workspace, oldest first (the first is the operator's). */
-export function listWorkspaces(db: Db): { id: string; name: string; createdAt: number }[] {
-  return db.select({ id: workspaces.id, name: workspaces.name, createdAt: workspaces.createdAt }).from(workspaces).orderBy(workspaces.id).all();
+export async function listWorkspaces(db: Db): Promise<{ id: string; name: string; createdAt: number }[]> {
+  return await db.select({ id: workspaces.id, name: workspaces.name, createdAt: workspaces.createdAt }).from(workspaces).orderBy(workspaces.id);
 }
 
 /** The operator's workspace: the one created at first start (ids sort by creation time). */
-export function firstWorkspaceId(db: Db): string | null {
-  return db.select({ id: workspaces.id }).from(workspaces).orderBy(workspaces.id).limit(1).get()?.id ?? null;
+export async function firstWorkspaceId(db: Db): Promise<string | null> {
+  return (await db.select({ id: workspaces.id }).from(workspaces).orderBy(workspaces.id).limit(1))[0]?.id ?? null;
 }
 
+/**
+ * Verified tokens, cached for `ttlMs` (keyed by token hash, and by `id:` + token id for
+ * dashboard sessions). The cache drops a token named on the bus (`token.changed`) and
+ * everything on a resync; the TTL bounds staleness for revocations made by another process
+ * (the CLI works on the file directly).
+ */
 export class PlatformTokenVerifier {
   private cache = new Map<string, { principal: Principal; until: number }>();
-  constructor(private db: Db, private ttlMs = 5000) {}
+  constructor(private db: Db, private ttlMs = 5000) {
+    db.bus.subscribe("token.changed", (m) => this.forget(m.tokenHash), () => this.invalidate());
+  }
 
-  verify(authorization: string | null): Principal {
+  /** Drops one token (by hash) and every id-keyed entry (ids are not known from a hash). */
+  private forget(tokenHash: string): void {
+    this.cache.delete(tokenHash);
+    for (const k of this.cache.keys()) if (k.startsWith("id:")) this.cache.delete(k);
+  }
+
+  async verify(authorization: string | null): Promise<Principal> {
     const raw = bearer(authorization);
     if (!raw || !raw.startsWith(PLATFORM_TOKEN_PREFIX)) throw new AppError("unauthorized");
     const hash = sha256Hex(raw);
     const hit = this.cache.get(hash);
     if (hit && hit.until > Date.now()) return hit.principal;
-    const row = this.db
+    const row = (await this.db
       .select()
       .from(platformTokens)
       .where(and(eq(platformTokens.tokenHash, hash), isNull(platformTokens.revokedAt)))
-      .get();
+      .limit(1))[0];
     if (!row || !constantTimeEqual(row.tokenHash, hash)) throw new AppError("unauthorized");
     const principal = { workspaceId: row.workspaceId, tokenId: row.id };
     if (this.cache.size > 10_000) this.cache.clear();
@@ -98,15 +110,15 @@ export class PlatformTokenVerifier {
   }
 
   /** The principal of an active (not revoked) token by id, or null; cached like `verify`. */
-  verifyId(tokenId: string): Principal | null {
+  async verifyId(tokenId: string): Promise<Principal | null> {
     const key = `id:${tokenId}`;
     const hit = this.cache.get(key);
     if (hit && hit.until > Date.now()) return hit.principal;
-    const row = this.db
+    const row = (await this.db
       .select({ id: platformTokens.id, workspaceId: platformTokens.workspaceId })
       .from(platformTokens)
       .where(and(eq(platformTokens.id, tokenId), isNull(platformTokens.revokedAt)))
-      .get();
+      .limit(1))[0];
     if (!row) return null;
     const principal = { workspaceId: row.workspaceId, tokenId: row.id };
     if (this.cache.size > 10_000) this.cache.clear();

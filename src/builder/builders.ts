@@ -51,42 +51,42 @@ export class Builders {
       env: input.env,
       jobType: input.job_type ?? "always_on",
     });
-    this.attachServiceKey(agent);
-    if (input.schedule) this.setSchedule(agent.id, input.schedule, input.job_type ?? "always_on");
-    this.deps.deployer.request(this.row(agent.id));
-    return this.view(this.row(agent.id));
+    await this.attachServiceKey(agent);
+    if (input.schedule) await this.setSchedule(agent.id, input.schedule, input.job_type ?? "always_on");
+    await this.deps.deployer.request(await this.row(agent.id));
+    return this.view(await this.row(agent.id));
   }
 
   /** Mints the service key of an agent (builders and conversations) and seals it. */
-  attachServiceKey(agent: AgentRow): string {
-    const { key, apiKey } = this.deps.keys.create(agent.workspaceId, agent.id, "service", "service");
-    this.deps.db
-      .update(agents)
-      .set({ serviceKeyId: apiKey.id, serviceKeyCipher: this.deps.box.seal(key, agent.id) })
-      .where(eq(agents.id, agent.id))
-      .run();
+  async attachServiceKey(agent: AgentRow): Promise<string> {
+    const { key, apiKey } = await this.deps.keys.create(agent.workspaceId, agent.id, "service", "service");
+    await this.deps.db.tx((tx) =>
+      tx
+        .update(agents)
+        .set({ serviceKeyId: apiKey.id, serviceKeyCipher: this.deps.box.seal(key, agent.id) })
+        .where(eq(agents.id, agent.id)),);
     return key;
   }
 
-  setSchedule(agentId: string, cron: string, mode: string, timezone?: string): void {
-    this.deps.schedules.set(agentId, { cron, timezone, mode: mode === "one_time" ? "one_time" : "always_on" });
+  async setSchedule(agentId: string, cron: string, mode: string, timezone?: string): Promise<void> {
+    await this.deps.schedules.set(agentId, { cron, timezone, mode: mode === "one_time" ? "one_time" : "always_on" });
   }
 
-  row(agentId: string): AgentRow {
+  row(agentId: string): Promise<AgentRow> {
     return agentById(this.deps.db, agentId);
   }
 
-  view(a: AgentRow, extra: { reviewPassed?: boolean | null; qaPassed?: boolean | null } = {}) {
-    const sched = this.deps.schedules.get(a.id);
+  async view(a: AgentRow, extra: { reviewPassed?: boolean | null; qaPassed?: boolean | null } = {}) {
+    const sched = await this.deps.schedules.get(a.id);
     const live = a.liveVersion ?? a.latestVersion;
     const v =
       live === null
         ? undefined
-        : this.deps.db
+        : (await this.deps.db
             .select({ entrypoint: versions.entrypoint })
             .from(versions)
             .where(and(eq(versions.agentId, a.id), eq(versions.number, live)))
-            .get();
+            .limit(1))[0];
     let serviceToken: string | null = null;
     if (a.serviceKeyCipher) {
       try {

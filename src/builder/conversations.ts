@@ -6,7 +6,7 @@
  *   that carries the next turn, so a restart mid-turn resumes from the queue.
  */
 import { and, desc, eq, lt, or } from "drizzle-orm";
-import type { Db, DbOrTx } from "../db";
+import type { Db } from "../db";
 import type { JobFailureCode } from "../jobs";
 import { agents, conversations } from "../db/schema";
 import { markFailed } from "../agents/lifecycle";
@@ -42,12 +42,12 @@ export interface HistoryEntry {
 }
 
 export class Conversations {
-  constructor(private deps: { db: Db; jobs: JobsPort; builderView: (agentId: string, c: ConversationRow) => unknown }) {}
+  constructor(private deps: { db: Db; jobs: JobsPort; builderView: (agentId: string, c: ConversationRow) => Promise<unknown> }) {}
 
-  create(workspaceId: string, input: { prompt: string; name?: string; skip_approval?: boolean; skip_review?: boolean }): ConversationRow {
+  create(workspaceId: string, input: { prompt: string; name?: string; skip_approval?: boolean; skip_review?: boolean }): Promise<ConversationRow> {
     const id = crypto.randomUUID();
-    return this.deps.db.transaction((tx) => {
-      tx.insert(conversations)
+    return this.deps.db.tx(async (tx) => {
+      await tx.insert(conversations)
         .values({
           id,
           workspaceId,
@@ -58,45 +58,43 @@ export class Conversations {
           skipApproval: input.skip_approval ?? false,
           skipReview: input.skip_review ?? false,
           history: [entry("user", "prompt", input.prompt)],
-        })
-        .run();
-      const job = this.deps.jobs.enqueueInTx(tx, "builder.turn", { conversationId: id, action: "intake" }, { workspaceId });
-      return tx.update(conversations).set({ jobId: job.id }).where(eq(conversations.id, id)).returning().get();
+        });
+      const job = await this.deps.jobs.enqueueInTx(tx, "builder.turn", { conversationId: id, action: "intake" }, { workspaceId });
+      return (await tx.update(conversations).set({ jobId: job.id }).where(eq(conversations.id, id)).returning())[0]!;
     });
   }
 
-  get(workspaceId: string, id: string): ConversationRow {
-    const row = this.deps.db.select().from(conversations).where(and(eq(conversations.id, id), eq(conversations.workspaceId, workspaceId))).get();
+  async get(workspaceId: string, id: string): Promise<ConversationRow> {
+    const row = (await this.deps.db.select().from(conversations).where(and(eq(conversations.id, id), eq(conversations.workspaceId, workspaceId))).limit(1))[0];
     if (!row) throw new AppError("conversation_not_found");
     return row;
   }
 
-  list(workspaceId: string, page: Page) {
-    const rows = this.deps.db
+  async list(workspaceId: string, page: Page) {
+    const rows = await this.deps.db
       .select()
       .from(conversations)
       .where(and(eq(conversations.workspaceId, workspaceId), page.cursor ? after(parseCompositeCursor(page.cursor)) : undefined))
       .orderBy(desc(conversations.createdAt), desc(conversations.id))
-      .limit(page.limit + 1)
-      .all();
+      .limit(page.limit + 1);
     return pageOf(rows, page.limit, (r) => compositeCursor(r.createdAt, r.id));
   }
 
-  answer(workspaceId: string, id: string, message: string): ConversationRow {
+  answer(workspaceId: string, id: string, message: string): Promise<ConversationRow> {
     return this.transition(workspaceId, id, "answers", "gathering", (c) => ({
       history: [...c.history, entry("user", "answer", message)],
       action: "intake",
     }));
   }
 
-  approve(workspaceId: string, id: string): ConversationRow {
+  approve(workspaceId: string, id: string): Promise<ConversationRow> {
     return this.transition(workspaceId, id, "approve", "awaiting_approval", (c) => ({
       history: [...c.history, entry("user", "approve", "approved")],
       action: "build",
     }));
   }
 
-  rebuild(workspaceId: string, id: string, message: string, replacePrompt: boolean): ConversationRow {
+  rebuild(workspaceId: string, id: string, message: string, replacePrompt: boolean): Promise<ConversationRow> {
     return this.transition(workspaceId, id, "rebuild", ["deployed", "failed"], (c) => ({
       history: [...c.history, entry("user", "rebuild", message, { replacePrompt, previousPrompt: c.prompt })],
       prompt: replacePrompt ? message : `${c.prompt}\n\nChange requested: ${message}`,
@@ -105,7 +103,7 @@ export class Conversations {
     }));
   }
 
-  view(c: ConversationRow) {
+  async view(c: ConversationRow) {
     const status = c.status as ConversationStatus;
     return {
       uuid: c.id,
@@ -115,7 +113,7 @@ export class Conversations {
       message: c.message,
       questions: status === "gathering" ? renderQuestions(c.asks) : [],
       asks: status === "gathering" ? c.asks : [],
-      builder: c.agentId && status === "deployed" ? this.deps.builderView(c.agentId, c) : null,
+      builder: c.agentId && status === "deployed" ? await this.deps.builderView(c.agentId, c) : null,
       agent_id: c.agentId,
       review_passed: c.reviewPassed,
       qa_passed: c.qaPassed,
@@ -136,10 +134,10 @@ export class Conversations {
     call: string,
     from: ConversationStatus | ConversationStatus[],
     change: (c: ConversationRow) => { history: HistoryEntry[]; action: string; prompt?: string; reset?: boolean },
-  ): ConversationRow {
+  ): Promise<ConversationRow> {
     const allowed = Array.isArray(from) ? from : [from];
-    return this.deps.db.transaction((tx) => {
-      const c = tx.select().from(conversations).where(and(eq(conversations.id, id), eq(conversations.workspaceId, workspaceId))).get();
+    return this.deps.db.tx(async (tx) => {
+      const c = (await tx.select().from(conversations).where(and(eq(conversations.id, id), eq(conversations.workspaceId, workspaceId))).limit(1))[0];
       if (!c) throw new AppError("conversation_not_found");
       if (!allowed.includes(c.status as ConversationStatus)) {
         const allowedNow = ALLOWED[c.status as ConversationStatus] ?? [];
@@ -148,8 +146,8 @@ export class Conversations {
         });
       }
       const ch = change(c);
-      const job = this.deps.jobs.enqueueInTx(tx, "builder.turn", { conversationId: id, action: ch.action }, { workspaceId, agentId: c.agentId ?? undefined });
-      return tx
+      const job = await this.deps.jobs.enqueueInTx(tx, "builder.turn", { conversationId: id, action: ch.action }, { workspaceId, agentId: c.agentId ?? undefined });
+      return (await tx
         .update(conversations)
         .set({
           status: "processing",
@@ -160,8 +158,7 @@ export class Conversations {
           ...(ch.reset ? { rounds: 0, asks: [], failure: null, reviewPassed: null, qaPassed: null } : {}),
         })
         .where(eq(conversations.id, id))
-        .returning()
-        .get();
+        .returning())[0]!;
     });
   }
 }
@@ -173,19 +170,21 @@ export class Conversations {
  * agent its build was generating; a conversation in any other state is left alone. Returns
  * true when it changed one.
  */
-export function abandonConversation(db: DbOrTx, conversationId: string, code: JobFailureCode, message: string): boolean {
-  const c = db.select().from(conversations).where(eq(conversations.id, conversationId)).get();
-  if (!c || c.status !== "processing") return false;
-  db.update(conversations)
-    .set({ status: "failed", message: `The build failed: ${message}`, failure: { code, message }, history: [...c.history, entry("builder", "failed", message)], updatedAt: Date.now() })
-    .where(eq(conversations.id, c.id))
-    .run();
-  // The agent its build was generating is not left "generating" either (a live one keeps serving).
-  if (c.agentId) {
-    const a = db.select({ status: agents.status }).from(agents).where(eq(agents.id, c.agentId)).get();
-    if (a && ["generating", "validating"].includes(a.status)) markFailed(db, c.agentId, { code, message });
-  }
-  return true;
+export function abandonConversation(db: Db, conversationId: string, code: JobFailureCode, message: string): Promise<boolean> {
+  return db.tx(async (tx) => {
+    const c = (await tx.select().from(conversations).where(eq(conversations.id, conversationId)).limit(1))[0];
+    if (!c || c.status !== "processing") return false;
+    await tx
+      .update(conversations)
+      .set({ status: "failed", message: `The build failed: ${message}`, failure: { code, message }, history: [...c.history, entry("builder", "failed", message)], updatedAt: Date.now() })
+      .where(eq(conversations.id, c.id));
+    // The agent its build was generating is not left "generating" either (a live one keeps serving).
+    if (c.agentId) {
+      const a = (await tx.select({ status: agents.status }).from(agents).where(eq(agents.id, c.agentId)).limit(1))[0];
+      if (a && ["generating", "validating"].includes(a.status)) await markFailed(tx, c.agentId, { code, message });
+    }
+    return true;
+  });
 }
 
 export function entry(role: HistoryEntry["role"], kind: string, message: string, data?: unknown): HistoryEntry {

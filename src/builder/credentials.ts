@@ -24,52 +24,54 @@ export function credentialView(c: CredentialRow) {
 export class Credentials {
   constructor(private db: Db, private box: CryptoBox) {}
 
-  create(workspaceId: string, input: { name: string; value: string; hosts: string[] }): CredentialRow {
+  async create(workspaceId: string, input: { name: string; value: string; hosts: string[] }): Promise<CredentialRow> {
     const hosts = canonicalHosts(input.hosts);
-    const exists = this.db.select({ id: secrets.id }).from(secrets).where(and(eq(secrets.workspaceId, workspaceId), eq(secrets.name, input.name))).get();
-    if (exists) throw new AppError("conflict", `A credential named ${input.name} already exists.`);
     const id = newId("cred");
-    return this.db
-      .insert(secrets)
-      .values({ id, workspaceId, name: input.name, hosts, ciphertext: this.box.seal(input.value, id) })
-      .returning()
-      .get();
+    // The check and the insert in one transaction: two creates of one name cannot both pass.
+    return this.db.tx(async (tx) => {
+      const exists = (await tx.select({ id: secrets.id }).from(secrets).where(and(eq(secrets.workspaceId, workspaceId), eq(secrets.name, input.name))).limit(1))[0];
+      if (exists) throw new AppError("conflict", `A credential named ${input.name} already exists.`);
+      return (await tx.insert(secrets).values({ id, workspaceId, name: input.name, hosts, ciphertext: this.box.seal(input.value, id) }).returning())[0]!;
+    });
   }
 
-  list(workspaceId: string): CredentialRow[] {
-    return this.db.select().from(secrets).where(eq(secrets.workspaceId, workspaceId)).orderBy(secrets.name).all();
+  async list(workspaceId: string): Promise<CredentialRow[]> {
+    return await this.db.select().from(secrets).where(eq(secrets.workspaceId, workspaceId)).orderBy(secrets.name);
   }
 
-  byName(workspaceId: string, name: string): CredentialRow | undefined {
-    return this.db.select().from(secrets).where(and(eq(secrets.workspaceId, workspaceId), eq(secrets.name, name))).get();
+  async byName(workspaceId: string, name: string): Promise<CredentialRow | undefined> {
+    return (await this.db.select().from(secrets).where(and(eq(secrets.workspaceId, workspaceId), eq(secrets.name, name))).limit(1))[0];
   }
 
-  delete(workspaceId: string, id: string): void {
-    const row = this.db.select().from(secrets).where(and(eq(secrets.workspaceId, workspaceId), eq(secrets.id, id))).get();
+  async delete(workspaceId: string, id: string): Promise<void> {
+    const row = (await this.db.select().from(secrets).where(and(eq(secrets.workspaceId, workspaceId), eq(secrets.id, id))).limit(1))[0];
     if (!row) throw new AppError("credential_not_found");
-    this.db.delete(secrets).where(eq(secrets.id, id)).run();
+    await this.db.tx((tx) => tx.delete(secrets).where(eq(secrets.id, id)));
   }
 
   /** Grants a credential to an agent as `alias`, for hosts (default: the credential's own hosts). */
-  grant(agentId: string, credential: CredentialRow, alias = credential.name, hosts: string[] = credential.hosts): void {
+  async grant(agentId: string, credential: CredentialRow, alias = credential.name, hosts: string[] = credential.hosts): Promise<void> {
     const approved = new Set(credential.hosts.map((h) => canonicalHost(h) ?? h));
     const allowed = [...new Set(hosts.map((h) => canonicalHost(h) ?? h))].filter((h) => approved.has(h));
     if (!allowed.length) throw new AppError("invalid_request", `Credential ${credential.name} is not approved for ${hosts.join(", ")}.`);
-    this.db
-      .insert(agentSecrets)
-      .values({ agentId, secretId: credential.id, alias, hosts: allowed })
-      .onConflictDoUpdate({ target: [agentSecrets.agentId, agentSecrets.alias], set: { secretId: credential.id, hosts: allowed } })
-      .run();
+    // The agent's runtime config names its grants: the live cache drops it on commit.
+    await this.db.tx(async (tx) => {
+      await tx
+        .insert(agentSecrets)
+        .values({ agentId, secretId: credential.id, alias, hosts: allowed })
+        .onConflictDoUpdate({ target: [agentSecrets.agentId, agentSecrets.alias], set: { secretId: credential.id, hosts: allowed } });
+      tx.publish("agent.live", { agentId });
+    });
   }
 
   /** The value of an agent's granted secret, for the egress proxy only. */
-  resolve(agentId: string, alias: string): string | null {
-    const row = this.db
+  async resolve(agentId: string, alias: string): Promise<string | null> {
+    const row = (await this.db
       .select({ id: secrets.id, ciphertext: secrets.ciphertext })
       .from(agentSecrets)
       .innerJoin(secrets, eq(secrets.id, agentSecrets.secretId))
       .where(and(eq(agentSecrets.agentId, agentId), eq(agentSecrets.alias, alias)))
-      .get();
+      .limit(1))[0];
     if (!row) return null;
     try {
       return this.box.open(row.ciphertext, row.id);

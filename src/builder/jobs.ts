@@ -29,7 +29,7 @@ export function builderTurnJob(turns: Turns) {
         const reason = ctx.signal.aborted ? String((ctx.signal.reason as Error | undefined)?.message ?? ctx.signal.reason) : "";
         if (reason && !reason.includes("lease_lost") && (ctx.attempt >= TURN_ATTEMPTS || reason.includes("cancelled"))) {
           const code = reason.includes("timed out") ? "timeout" : reason.includes("cancelled") ? "cancelled" : "interrupted";
-          abandonConversation(turns.db, ctx.payload.conversationId, code, `the turn was ${code === "timeout" ? "stopped at its time limit" : code} (${reason}); start again or rebuild`);
+          await abandonConversation(turns.db, ctx.payload.conversationId, code, `the turn was ${code === "timeout" ? "stopped at its time limit" : code} (${reason}); start again or rebuild`);
         }
         throw e;
       }

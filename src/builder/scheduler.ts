@@ -52,25 +52,24 @@ export class Scheduler {
    * the window crossed the threshold, enqueue one self-heal turn with the failing calls as
    * evidence (at most one per cooldown). Returns the conversation ids it queued.
    */
-  monitor(now = (this.deps.now ?? Date.now)()): string[] {
+  async monitor(now = (this.deps.now ?? Date.now)()): Promise<string[]> {
     const { db, log } = this.deps;
     const policy = this.deps.heal ?? defaultHealPolicy;
     if (!log) return [];
-    log.flush();
+    await log.flush();
     const queued: string[] = [];
-    const apps = db
+    const apps = await db
       .select({ id: conversations.id, agentId: conversations.agentId, workspaceId: conversations.workspaceId })
       .from(conversations)
-      .where(and(eq(conversations.status, "deployed"), isNotNull(conversations.agentId)))
-      .all();
+      .where(and(eq(conversations.status, "deployed"), isNotNull(conversations.agentId)));
     for (const a of apps) {
       if (now - (this.lastHeal.get(a.id) ?? -Infinity) < policy.cooldownMs) continue;
-      const m = log.metrics(a.agentId!, policy.windowMs, now);
+      const m = await log.metrics(a.agentId!, policy.windowMs, now);
       if (m.count < policy.minCalls || m.errorRate < policy.threshold) continue;
-      const failing = log.list(a.agentId!, { limit: 50, cursor: null }).data.filter((r) => r.errorCode !== null || r.status >= 500);
-      const evidence = evidenceLines(db, a.agentId!, failing);
-      db.transaction((tx) => {
-        this.deps.jobs.enqueueInTx(tx, "builder.turn", { conversationId: a.id, action: "heal", evidence }, { workspaceId: a.workspaceId, agentId: a.agentId! });
+      const failing = (await log.list(a.agentId!, { limit: 50, cursor: null })).data.filter((r) => r.errorCode !== null || r.status >= 500);
+      const evidence = await evidenceLines(db, a.agentId!, failing);
+      await db.tx(async (tx) => {
+        await this.deps.jobs.enqueueInTx(tx, "builder.turn", { conversationId: a.id, action: "heal", evidence }, { workspaceId: a.workspaceId, agentId: a.agentId! });
       });
       this.lastHeal.set(a.id, now);
       queued.push(a.id);
@@ -78,16 +77,19 @@ export class Scheduler {
     return queued;
   }
 
-  /** Enqueues every due schedule once; returns how many runs were queued. */
-  tick(now = (this.deps.now ?? Date.now)()): number {
+  /**
+   * Enqueues every due schedule once; returns how many runs were queued. The due rows are
+   * read, moved to their next occurrence and their runs enqueued in one write transaction
+   * (the gate's BEGIN IMMEDIATE), so overlapping ticks cannot fire an occurrence twice.
+   */
+  tick(now = (this.deps.now ?? Date.now)()): Promise<number> {
     const { db } = this.deps;
-    return db.transaction((tx) => {
-      const due = tx
+    return db.tx(async (tx) => {
+      const due = await tx
         .select({ s: schedules, workspaceId: agents.workspaceId, live: agents.liveVersion })
         .from(schedules)
         .innerJoin(agents, eq(agents.id, schedules.agentId))
-        .where(and(eq(schedules.enabled, true), isNotNull(schedules.nextRunAt), lte(schedules.nextRunAt, now)))
-        .all();
+        .where(and(eq(schedules.enabled, true), isNotNull(schedules.nextRunAt), lte(schedules.nextRunAt, now)));
       let queued = 0;
       for (const { s, workspaceId, live } of due) {
         let cronNext: number | null;
@@ -95,14 +97,14 @@ export class Scheduler {
           cronNext = parseStoredSchedule(s.cron, s.timezone).nextRun(new Date(now))?.getTime() ?? null;
         } catch {
           // A row nothing can read must not stop every other schedule: disable it and move on.
-          tx.update(schedules).set({ enabled: false, nextRunAt: null }).where(eq(schedules.agentId, s.agentId)).run();
+          await tx.update(schedules).set({ enabled: false, nextRunAt: null }).where(eq(schedules.agentId, s.agentId));
           continue;
         }
         // measured from the occurrence, not from now, so lateness of the tick never drifts a valid schedule
         const next = cronNext === null ? null : Math.max(cronNext, (s.nextRunAt ?? now) + (this.deps.minIntervalMs ?? 60_000));
-        tx.update(schedules).set({ nextRunAt: next, lastRunAt: now }).where(eq(schedules.agentId, s.agentId)).run();
+        await tx.update(schedules).set({ nextRunAt: next, lastRunAt: now }).where(eq(schedules.agentId, s.agentId));
         if (live === null) continue; // not deployed: skip this occurrence
-        this.deps.jobs.enqueueInTx(tx, "schedule.run", { agentId: s.agentId, scheduledFor: s.nextRunAt, mode: s.mode }, { workspaceId, agentId: s.agentId });
+        await this.deps.jobs.enqueueInTx(tx, "schedule.run", { agentId: s.agentId, scheduledFor: s.nextRunAt, mode: s.mode }, { workspaceId, agentId: s.agentId });
         queued++;
       }
       return queued;
@@ -119,17 +121,14 @@ const METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIO
  * they would reach the model's prompt verbatim ("GET /IGNORE-THE-SPEC-and-add-…"), whose
  * repair is deployed when it passes validation.
  */
-export function evidenceLines(db: Db, agentId: string, failing: { method: string | null; path: string | null; status: number; errorCode: string | null; version: number | null }[]): string[] {
+export async function evidenceLines(db: Db, agentId: string, failing: { method: string | null; path: string | null; status: number; errorCode: string | null; version: number | null }[]): Promise<string[]> {
   const routesOf = new Map<number, { method: string; path: string }[]>();
-  const routes = (version: number | null) => {
-    if (version === null) return [];
-    let r = routesOf.get(version);
-    if (!r) {
-      const row = db.select({ described: versions.described }).from(versions).where(and(eq(versions.agentId, agentId), eq(versions.number, version))).get();
-      routesOf.set(version, (r = (row?.described as BackendDescription | null)?.routes ?? []));
-    }
-    return r;
-  };
+  for (const version of new Set(failing.map((f) => f.version))) {
+    if (version === null) continue;
+    const row = (await db.select({ described: versions.described }).from(versions).where(and(eq(versions.agentId, agentId), eq(versions.number, version))).limit(1))[0];
+    routesOf.set(version, (row?.described as BackendDescription | null)?.routes ?? []);
+  }
+  const routes = (version: number | null) => (version === null ? [] : (routesOf.get(version) ?? []));
   const counts = new Map<string, number>();
   for (const f of failing) {
     const given = (f.method ?? "").toUpperCase();
@@ -148,8 +147,8 @@ export async function runScheduled(
   payload: { agentId: string; mode?: string },
   ctx: { log(level: "info" | "warn" | "error", message: string, data?: unknown): void },
 ): Promise<{ ok: boolean; wallMs: number }> {
-  const agent = agentById(deps.db, payload.agentId);
-  const entry = deps.live.get(agent.slug);
+  const agent = await agentById(deps.db, payload.agentId);
+  const entry = await deps.live.get(agent.slug);
   if (!entry?.ref) throw new AppError("not_deployed");
   const started = Date.now();
   const res = await deps.runtime.scheduled(entry.ref);
@@ -170,7 +169,7 @@ export async function runScheduled(
     res.logs,
   );
   for (const l of res.logs) ctx.log(l.level === "error" ? "error" : l.level === "warn" ? "warn" : "info", l.message);
-  if (payload.mode === "one_time") deps.db.update(schedules).set({ enabled: false }).where(eq(schedules.agentId, agent.id)).run();
+  if (payload.mode === "one_time") await deps.db.tx((tx) => tx.update(schedules).set({ enabled: false }).where(eq(schedules.agentId, agent.id)));
   if (!res.ok) throw new AppError("endpoint_unreachable", `scheduled handler failed: ${res.error ?? "unknown error"}`);
   return { ok: true, wallMs: res.wallMs };
 }

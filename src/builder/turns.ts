@@ -59,7 +59,7 @@ export class Turns {
   }
 
   async run(conversationId: string, action: string, ctx: PipelineContext): Promise<void> {
-    const c = this.load(conversationId);
+    const c = await this.load(conversationId);
     if (c.status !== "processing") return; // a retried job whose turn already finished
     try {
       if (action === "build") await this.build(c, ctx);
@@ -67,11 +67,11 @@ export class Turns {
     } catch (e) {
       if (ctx.signal.aborted) throw e;
       const message = (e as Error).message;
-      this.update(c.id, {
+      await this.update(c.id, {
         status: "failed",
         message: `The build failed: ${message}`,
         failure: { code: failureCode(e), message },
-        history: [...this.history(c.id), entry("builder", "failed", message)],
+        history: [...(await this.history(c.id)), entry("builder", "failed", message)],
       });
       ctx.log("error", `conversation failed: ${message}`);
     }
@@ -79,7 +79,7 @@ export class Turns {
 
   private async intake(c: ConversationRow, ctx: PipelineContext) {
     const { db, llm } = this.deps;
-    const creds = this.deps.credentials.list(c.workspaceId).map((x) => `${x.name} (hosts: ${x.hosts.join(", ")})`);
+    const creds = (await this.deps.credentials.list(c.workspaceId)).map((x) => `${x.name} (hosts: ${x.hosts.join(", ")})`);
     const transcript = c.history.map((h) => `${h.role} [${h.kind}]: ${h.message}`).join("\n");
     ctx.progress(10, "intake");
     const intake = await llm.json({
@@ -108,14 +108,14 @@ export class Turns {
     const name = (derived && suggestedName(intake.name)) || c.name || nameFromPrompt(c.prompt);
     if (!intake.ready && intake.asks.length) {
       if (c.rounds + 1 > this.deps.maxRounds) throw new AppError("invalid_state", `The builder still had questions after ${this.deps.maxRounds} rounds; start again with a more detailed prompt.`);
-      this.update(c.id, {
+      await this.update(c.id, {
         status: "gathering",
         name,
         message: intake.message,
         asks: intake.asks,
         facts,
         rounds: c.rounds + 1,
-        history: [...this.history(c.id), entry("builder", "questions", intake.message, { asks: intake.asks })],
+        history: [...(await this.history(c.id)), entry("builder", "questions", intake.message, { asks: intake.asks })],
       });
       return;
     }
@@ -133,9 +133,9 @@ export class Turns {
     if (cron) this.deps.builders.checkSchedule(cron, "schedule", facts.timezone); // refuse a bad schedule before anyone approves it
     const credential = facts.credential && facts.credential !== "paste new" ? `; uses the stored credential ${facts.credential}` : "";
     const summary = `${spec.summary} Routes: ${spec.routes.map((r) => `${r.method} ${r.path}`).join(", ")}${facts.schedule || spec.schedule ? `; runs on schedule ${facts.schedule ?? spec.schedule}` : ""}${credential}.`;
-    this.update(c.id, { name, facts, spec, asks: [], message: c.skipApproval ? `Building: ${summary}` : `Ready to build. ${summary} Approve to build and deploy.` });
-    if (c.skipApproval) return this.build(this.load(c.id), ctx);
-    this.update(c.id, { status: "awaiting_approval", history: [...this.history(c.id), entry("builder", "plan", summary)] });
+    await this.update(c.id, { name, facts, spec, asks: [], message: c.skipApproval ? `Building: ${summary}` : `Ready to build. ${summary} Approve to build and deploy.` });
+    if (c.skipApproval) return this.build(await this.load(c.id), ctx);
+    await this.update(c.id, { status: "awaiting_approval", history: [...(await this.history(c.id)), entry("builder", "plan", summary)] });
   }
 
   /**
@@ -185,25 +185,25 @@ export class Turns {
     if (!spec) throw new AppError("invalid_state", "No plan to build.");
     const cron = facts.schedule || spec.schedule;
     if (cron) this.deps.builders.checkSchedule(cron, "schedule", facts.timezone); // before anything is generated or deployed
-    const agentId = c.agentId ?? this.createAgent(c);
+    const agentId = c.agentId ?? await this.createAgent(c);
     const credName = facts.credential;
     if (credName && credName !== "paste new") {
-      const cred = this.deps.credentials.byName(c.workspaceId, credName);
+      const cred = await this.deps.credentials.byName(c.workspaceId, credName);
       if (!cred) throw new AppError("credential_not_found", `No stored credential named ${credName}.`);
       if (!userChose(c, cred.name))
         throw new AppError(
           "invalid_state",
           `The plan uses the stored credential ${cred.name}, which you did not name or pick from a credential question; nothing was granted. Rebuild naming the credential to use.`,
         );
-      this.deps.credentials.grant(agentId, cred);
+      await this.deps.credentials.grant(agentId, cred);
       ctx.log("info", `granted credential ${cred.name} for ${cred.hosts.join(", ")}`);
     }
-    const agentBefore = this.agent(agentId);
+    const agentBefore = await this.agent(agentId);
     const result = await runGeneration(this.deps.pipeline, { agentId, prompt: c.prompt, spec, facts, autoDeploy: false, origin: agentBefore.latestVersion ? "rebuild" : "generate" }, ctx);
     let reviewPassed: boolean | null = null;
     if (!c.skipReview) {
       ctx.progress(92, "review");
-      const v = getVersion(db, agentId, result.artifact.version);
+      const v = await getVersion(db, agentId, result.artifact.version);
       const review = await this.deps.llm.json({
         system: reviewMd.trim(),
         messages: [{ role: "user", content: `Requirements:\n${c.prompt}\n\nSpec:\n${JSON.stringify(spec)}\n\nModule:\n\`\`\`ts\n${Object.values(v.files).join("\n")}\n\`\`\`` }],
@@ -215,15 +215,15 @@ export class Turns {
       reviewPassed = review.passed;
       ctx.log(review.passed ? "info" : "warn", `review ${review.passed ? "passed" : "failed"}`, { issues: review.issues });
       if (!review.passed) {
-        this.update(c.id, { reviewPassed: false });
+        await this.update(c.id, { reviewPassed: false });
         throw new NonRetriableError("review_failed", `Pre-deploy review failed: ${review.issues.map((i) => i.message).join("; ")}`, "review");
       }
     }
     ctx.progress(95, "deploy");
-    await this.deps.deployer.deployNow(this.agent(agentId), result.artifact.version);
-    if (cron) this.deps.builders.setSchedule(agentId, cron, facts.mode === "one_time" ? "one_time" : "always_on", facts.timezone);
+    await this.deps.deployer.deployNow(await this.agent(agentId), result.artifact.version);
+    if (cron) await this.deps.builders.setSchedule(agentId, cron, facts.mode === "one_time" ? "one_time" : "always_on", facts.timezone);
     let qaPassed: boolean | null = null;
-    const history = [...this.history(c.id), entry("builder", "deployed", `version ${result.artifact.version} deployed`)];
+    const history = [...(await this.history(c.id)), entry("builder", "deployed", `version ${result.artifact.version} deployed`)];
     if (!c.skipReview) {
       ctx.progress(97, "qa");
       const failures = await this.qa(agentId, spec);
@@ -235,12 +235,12 @@ export class Turns {
         if (healed) qaPassed = (await this.qa(agentId, spec)).length === 0;
       }
     }
-    this.update(c.id, {
+    await this.update(c.id, {
       status: "deployed",
       agentId,
       reviewPassed,
       qaPassed,
-      message: `Deployed ${this.agent(agentId).name}.`,
+      message: `Deployed ${(await this.agent(agentId)).name}.`,
       history,
     });
     ctx.progress(100, "deployed");
@@ -252,12 +252,12 @@ export class Turns {
    * The conversation stays deployed; the attempt is recorded in its history.
    */
   async healLive(conversationId: string, evidence: string[], ctx: PipelineContext): Promise<void> {
-    const c = this.load(conversationId);
+    const c = await this.load(conversationId);
     if (c.status !== "deployed" || !c.agentId || !c.spec) return;
     const healed = await this.heal(c.agentId, c, c.spec!, evidence, ctx);
-    this.update(c.id, {
+    await this.update(c.id, {
       history: [
-        ...this.history(c.id),
+        ...(await this.history(c.id)),
         entry("system", "self_heal", healed ? "error rate over threshold: self-heal deployed a fix" : "error rate over threshold: no passing fix found; the deployed version keeps serving", {
           evidence: evidence.slice(0, 20),
         }),
@@ -273,11 +273,11 @@ export class Turns {
    */
   async qa(agentId: string, spec: Spec): Promise<string[]> {
     const { db, runtime, serverLimits } = this.deps.pipeline;
-    const agent = this.agent(agentId);
+    const agent = await this.agent(agentId);
     if (agent.liveVersion === null) return ["no version is deployed"];
-    const v = getVersion(db, agentId, agent.liveVersion);
+    const v = await getVersion(db, agentId, agent.liveVersion);
     if (!v.bundle) return [`version ${agent.liveVersion} has no bundle`];
-    const report = await validateBundle(runtime, { agentId, bundleId: v.id, code: v.bundle, config: runtimeConfigFor(db, agent, serverLimits) }, { ...spec, invalidInputs: [] });
+    const report = await validateBundle(runtime, { agentId, bundleId: v.id, code: v.bundle, config: await runtimeConfigFor(db, agent, serverLimits) }, { ...spec, invalidInputs: [] });
     return report.checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.errors.join("; ")}${c.environment?.length ? ` (sandbox environment: ${c.environment.join("; ")})` : ""}`);
   }
 
@@ -293,22 +293,22 @@ export class Turns {
       return r.deployed;
     } catch (e) {
       ctx.log("warn", `self-heal failed: ${(e as Error).message}`);
-      const a = this.agent(agentId);
+      const a = await this.agent(agentId);
       // A live agent shows deployed again; one that is not live keeps its status.
-      settle(this.deps.db, a, a.status);
+      await this.deps.db.tx((tx) => settle(tx, a, a.status));
       return false;
     }
   }
 
-  private createAgent(c: ConversationRow): string {
+  private async createAgent(c: ConversationRow): Promise<string> {
     const { db } = this.deps;
     const id = newId("agent");
-    const agent = db.transaction((tx) => {
-      const row = insertAgent(tx, { id, workspaceId: c.workspaceId, name: c.name || nameFromPrompt(c.prompt), status: "generating", prompt: c.prompt, jobType: "always_on" }, this.deps.maxAgents ?? Infinity);
-      tx.update(conversations).set({ agentId: id }).where(eq(conversations.id, c.id)).run();
+    const agent = await db.tx(async (tx) => {
+      const row = await insertAgent(tx, { id, workspaceId: c.workspaceId, name: c.name || nameFromPrompt(c.prompt), status: "generating", prompt: c.prompt, jobType: "always_on" }, this.deps.maxAgents ?? Infinity);
+      await tx.update(conversations).set({ agentId: id }).where(eq(conversations.id, c.id));
       return row;
     });
-    this.deps.builders.attachServiceKey(agent);
+    await this.deps.builders.attachServiceKey(agent);
     return id;
   }
 
@@ -316,18 +316,18 @@ export class Turns {
     return agentById(this.deps.db, id);
   }
 
-  private load(id: string): ConversationRow {
-    const c = this.deps.db.select().from(conversations).where(eq(conversations.id, id)).get();
+  private async load(id: string): Promise<ConversationRow> {
+    const c = (await this.deps.db.select().from(conversations).where(eq(conversations.id, id)).limit(1))[0];
     if (!c) throw new AppError("conversation_not_found");
     return c;
   }
 
-  private history(id: string): HistoryEntry[] {
-    return this.load(id).history;
+  private async history(id: string): Promise<HistoryEntry[]> {
+    return (await this.load(id)).history;
   }
 
-  private update(id: string, set: Partial<typeof conversations.$inferInsert>): void {
-    this.deps.db.update(conversations).set({ ...set, updatedAt: Date.now() }).where(eq(conversations.id, id)).run();
+  private async update(id: string, set: Partial<typeof conversations.$inferInsert>): Promise<void> {
+    await this.deps.db.tx((tx) => tx.update(conversations).set({ ...set, updatedAt: Date.now() }).where(eq(conversations.id, id)));
   }
 }
 

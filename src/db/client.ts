@@ -1,32 +1,70 @@
 /**
- * Opens the one SQLite file cantrip keeps its state in, with the pragmas every connection
- * needs (WAL, busy timeout, foreign keys), and applies the embedded migrations. Only the
- * composition root calls openDatabase; everything else receives the Db it returns.
+ * The SQLite driver: with raw.ts (raw statements) and files.ts (offline file tools), the only
+ * code that knows `bun:sqlite` and drizzle's bun-sqlite driver (issue 18 swaps in a Postgres
+ * twin behind the same `Db`). It opens the one file cantrip
+ * keeps its state in with two connections: a writer, owned by the write gate (gate.ts),
+ * on which every write transaction runs one at a time (`BEGIN IMMEDIATE`); and a reader,
+ * refused writes (`PRAGMA query_only`), on which every read outside a transaction runs and
+ * sees committed rows only (WAL). It applies the embedded migrations and wires the change
+ * bus (bus.ts) to the gate's commit hooks. Only the composition root calls openDatabase;
+ * everything else receives the `Db` it returns and uses it asynchronously:
+ *
+ * - reads: `await db.select()…` (an awaited query builder; never `.get()/.all()/.run()/
+ *   .values()`, which are synchronous and do not exist on Postgres);
+ * - writes: `await db.tx(async (t) => { await t.insert(…)…; t.publish(topic, payload) })`;
+ * - raw SQL: `queryRows(db, sql\`…\`)` / `execute(t, sql\`…\`)` from raw.ts.
+ *
+ * test/db/no-sync-calls.test.ts fails on a synchronous driver call anywhere outside src/db.
  */
 import { Database } from "bun:sqlite";
 import { createHash } from "node:crypto";
 import { dirname } from "node:path";
-import type { ExtractTablesWithRelations } from "drizzle-orm";
+import { sql } from "drizzle-orm";
 import { drizzle, type BunSQLiteDatabase } from "drizzle-orm/bun-sqlite";
-import type { SQLiteTransaction } from "drizzle-orm/sqlite-core";
 import * as schema from "./schema";
 import { migrations } from "./migrations/embedded";
 import { ensurePrivateDir, ensurePrivateFile, type ModeWarning } from "../lib/private-files";
+import { WriteGate } from "./gate";
+import { LocalBus, type BusSubscriber, type Topic, type Topics } from "./bus";
+import { queryRow } from "./raw";
 
-export type Db = BunSQLiteDatabase<typeof schema> & { $client: Database };
+type Drizzle = BunSQLiteDatabase<typeof schema>;
+/** drizzle's synchronous entry points, and its transaction (the trap): only src/db uses them. */
+type SyncOnly = "transaction" | "$client" | "run" | "all" | "get" | "values";
 
-/** An open transaction on the Db: what `db.transaction((tx) => …)` hands its callback. */
-export type Tx = SQLiteTransaction<"sync", void, typeof schema, ExtractTablesWithRelations<typeof schema>>;
+/** Reads: drizzle's query API without writes and without the synchronous entry points. */
+export type Reader = Omit<Drizzle, SyncOnly | "insert" | "update" | "delete">;
+
+/** An open write transaction (what `db.tx` hands its callback). */
+export interface Tx extends Omit<Drizzle, SyncOnly> {
+  /** Announces a change on the bus: delivered once this transaction commits, dropped if it rolls back. */
+  publish<K extends Topic>(topic: K, payload: Topics[K]): void;
+  /** Runs `fn` after this transaction commits (before `tx()` resolves); dropped on rollback. */
+  onCommit(fn: () => void): void;
+}
 
 /**
- * The database handle or an open transaction on it. Helpers that only read and write rows
- * take this, so a caller can run them inside its own transaction without a cast (both share
- * drizzle's `BaseSQLiteDatabase` query API; only `Db` has `$client` and `transaction`).
+ * Something rows can be read from: the database or an open transaction (whose reads see
+ * its own uncommitted writes). Helpers that only read take this; helpers that write take `Tx`.
  */
-export type DbOrTx = Db | Tx;
+export type DbOrTx = Reader | Tx;
+
+/** The data layer every module uses. */
+export interface Db extends Reader {
+  /** Runs `fn` in a write transaction through the gate (see gate.ts); joins an open one. */
+  tx<R>(fn: (t: Tx) => Promise<R> | R): Promise<R>;
+  /** Subscribe to committed changes (see bus.ts). */
+  readonly bus: BusSubscriber;
+  /** Tells every subscriber to drop what it cached (bus.ts `resync`). */
+  resync(): void;
+}
 
 export interface OpenedDatabase {
   db: Db;
+  /**
+   * The writer connection itself, for tests and offline tools (backup, restore) only: the
+   * server never touches it outside src/db.
+   */
   sqlite: Database;
   /** True when this open converted an existing file to auto_vacuum=INCREMENTAL (a one-time VACUUM). */
   convertedToIncrementalVacuum: boolean;
@@ -61,25 +99,74 @@ export const databaseFiles = (file: string) => [file, `${file}-wal`, `${file}-sh
  * file and its -wal/-shm at 0600: SQLite gives the companions the main file's mode, so the
  * main file is created 0600 before SQLite sees it. Looser modes are tightened through `warn`.
  */
-export function openDatabase(file: string, opts: { busyTimeoutMs?: number; warn?: ModeWarning } = {}): OpenedDatabase {
+export function openDatabase(
+  file: string,
+  opts: {
+    /** How long a write waits for another connection's write lock, in ms (default 5000). */
+    busyTimeoutMs?: number;
+    warn?: ModeWarning;
+    /** A bus subscriber threw (default: rethrown asynchronously, to the last-resort handler). */
+    onBusError?: (e: unknown, topic: string) => void;
+  } = {},
+): OpenedDatabase {
   if (file !== ":memory:") {
     ensurePrivateDir(dirname(file), opts.warn);
     databaseFiles(file).forEach((f, i) => ensurePrivateFile(f, opts.warn, { create: i === 0 }));
   }
+  const busy = `PRAGMA busy_timeout = ${opts.busyTimeoutMs ?? 5000}`;
   const sqlite = new Database(file, { create: true, strict: true });
-  sqlite.exec(`PRAGMA busy_timeout = ${opts.busyTimeoutMs ?? 5000}`);
+  sqlite.exec(busy);
   const convertedToIncrementalVacuum = ensureIncrementalVacuum(sqlite);
   sqlite.exec("PRAGMA journal_mode = WAL");
   sqlite.exec(`PRAGMA journal_size_limit = ${JOURNAL_SIZE_LIMIT}`);
   sqlite.exec("PRAGMA foreign_keys = ON");
   sqlite.exec("PRAGMA synchronous = NORMAL");
-  const db = drizzle({ client: sqlite, schema }) as Db;
-  migrate(db);
-  return { db, sqlite, convertedToIncrementalVacuum, close: () => sqlite.close() };
+  const writer = drizzle({ client: sqlite, schema });
+  migrate(writer);
+  // An in-memory database exists once per connection: there the reader is the writer, and a
+  // read outside a transaction can see an open transaction's rows (tests only).
+  const readConn = file === ":memory:" ? sqlite : new Database(file, { strict: true });
+  if (readConn !== sqlite) {
+    readConn.exec(busy);
+    readConn.exec("PRAGMA query_only = 1");
+  }
+  const reader = drizzle({ client: readConn, schema });
+  const bus = new LocalBus(opts.onBusError);
+  // The gate waits for other writers asynchronously (gate.ts): no busy wait inside SQLite.
+  sqlite.exec("PRAGMA busy_timeout = 0");
+  const gate = new WriteGate<Tx>(
+    sqlite,
+    (onCommit) =>
+      Object.assign(Object.create(writer) as Tx, {
+        onCommit,
+        publish: <K extends Topic>(topic: K, payload: Topics[K]) => onCommit(() => bus.deliver(topic, payload)),
+      }),
+    { isBusy: isBusyError, busyTimeoutMs: opts.busyTimeoutMs ?? 5000 },
+  );
+  const db = Object.assign(Object.create(reader) as Db, {
+    tx: <R>(fn: (t: Tx) => Promise<R> | R) => gate.tx(fn),
+    bus,
+    resync: () => bus.resync(),
+  });
+  return {
+    db,
+    sqlite,
+    convertedToIncrementalVacuum,
+    close: () => {
+      if (readConn !== sqlite) readConn.close();
+      sqlite.close();
+    },
+  };
+}
+
+/** SQLITE_BUSY (another connection holds the write lock). */
+function isBusyError(e: unknown): boolean {
+  const code = (e as { code?: unknown }).code;
+  return typeof code === "string" ? code.startsWith("SQLITE_BUSY") : /database is locked/i.test(String((e as Error)?.message));
 }
 
 /** Applies embedded migrations with drizzle's own bookkeeping table (__drizzle_migrations). */
-export function migrate(db: Db): void {
+function migrate(db: Drizzle): void {
   const metas = migrations.map((m) => ({
     sql: m.sql.split("--> statement-breakpoint"),
     bps: m.breakpoints,
@@ -94,11 +181,11 @@ export function migrate(db: Db): void {
   );
 }
 
-/** True when every embedded migration has been applied (for /readyz). */
-export function isMigrated(sqlite: Database): boolean {
+/** True when every embedded migration has been applied (for /readyz); false when the table is missing. */
+export async function isMigrated(db: DbOrTx): Promise<boolean> {
   try {
-    const row = sqlite.query("SELECT count(*) AS n FROM __drizzle_migrations").get() as { n: number };
-    return row.n >= migrations.length;
+    const row = await queryRow<{ n: number }>(db, sql`SELECT count(*) AS n FROM __drizzle_migrations`);
+    return (row?.n ?? 0) >= migrations.length;
   } catch {
     return false;
   }

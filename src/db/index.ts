@@ -1,3 +1,5 @@
-export { openDatabase, migrate, isMigrated, type Db, type Tx, type DbOrTx, type OpenedDatabase } from "./client";
+export { openDatabase, isMigrated, databaseFiles, type Db, type Tx, type DbOrTx, type Reader, type OpenedDatabase } from "./client";
+export { queryRows, queryRow, execute, preparedWrite } from "./raw";
+export type { BusSubscriber, Topic, Topics, Unsubscribe } from "./bus";
 export * as schema from "./schema";
 export * from "./schema";

@@ -8,7 +8,7 @@
  */
 import type { LimitPolicy } from "../agents/limits";
 import { and, desc, eq, ne } from "drizzle-orm";
-import type { Db, DbOrTx } from "../db";
+import type { Db, Tx } from "../db";
 import { agents, deployments, versions } from "../db/schema";
 import { AppError } from "../errors";
 import { newId } from "../lib/ids";
@@ -22,7 +22,7 @@ import { runtimeConfigFor } from "./runtime-config";
 export type DeploymentRow = typeof deployments.$inferSelect;
 
 /** Creates the deploy job inside the caller's transaction; returns its id. */
-export type EnqueueDeploy = (tx: DbOrTx, payload: { deploymentId: string }, meta: { workspaceId: string; agentId: string }) => string;
+export type EnqueueDeploy = (tx: Tx, payload: { deploymentId: string }, meta: { workspaceId: string; agentId: string }) => Promise<string>;
 
 export function deploymentView(d: DeploymentRow | undefined | null) {
   if (!d) return null;
@@ -40,8 +40,6 @@ export function deploymentView(d: DeploymentRow | undefined | null) {
 }
 
 export class Deployer {
-  /** Called after the live pointer of an agent moved (the gateway drops its cache entry). */
-  onLiveChange: (agentId: string) => void = () => {};
   enqueue: EnqueueDeploy = () => {
     throw new Error("deploy queue not wired");
   };
@@ -49,28 +47,28 @@ export class Deployer {
   constructor(private deps: { db: Db; runtime: SandboxRuntime; serverLimits?: LimitPolicy }) {}
 
   /** POST /v1/deploy/{agentId}: deploys the agent's newest version (or `version`). */
-  request(agent: AgentRow, version?: number) {
+  async request(agent: AgentRow, version?: number) {
     const { db } = this.deps;
-    const result = db.transaction((tx) => {
-      const fresh = agentById(tx, agent.id);
+    const result = await db.tx(async (tx) => {
+      const fresh = await agentById(tx, agent.id);
       if (!isDeployable(fresh.status) || fresh.latestVersion === null)
         throw new AppError("agent_not_ready", `The agent is ${fresh.status}; it can be deployed once it is ready.`, {
           details: { agentStatus: fresh.status },
         });
-      const running = tx
+      const running = (await tx
         .select({ id: deployments.id })
         .from(deployments)
         .where(and(eq(deployments.agentId, agent.id), eq(deployments.status, "deploying")))
-        .get();
+        .limit(1))[0];
       if (running || fresh.status === "deploying")
         throw new AppError("deploy_in_progress", undefined, { details: { deploymentId: running?.id ?? null } });
       const target = version ?? fresh.latestVersion;
-      getVersion(tx, agent.id, target);
+      await getVersion(tx, agent.id, target);
       const deploymentId = newId("dep");
-      tx.insert(deployments).values({ id: deploymentId, agentId: agent.id, version: target, status: "deploying", kind: "deploy" }).run();
-      const jobId = this.enqueue(tx, { deploymentId }, { workspaceId: fresh.workspaceId, agentId: agent.id });
-      tx.update(deployments).set({ jobId }).where(eq(deployments.id, deploymentId)).run();
-      startDeploying(tx, agent.id);
+      await tx.insert(deployments).values({ id: deploymentId, agentId: agent.id, version: target, status: "deploying", kind: "deploy" });
+      const jobId = await this.enqueue(tx, { deploymentId }, { workspaceId: fresh.workspaceId, agentId: agent.id });
+      await tx.update(deployments).set({ jobId }).where(eq(deployments.id, deploymentId));
+      await startDeploying(tx, agent.id);
       return { deploymentId, jobId };
     });
     return { ...result, agentId: agent.id, status: "deploying" as const, endpointUrl: null };
@@ -82,16 +80,16 @@ export class Deployer {
    */
   async deployNow(agent: AgentRow, version: number): Promise<void> {
     const { db } = this.deps;
-    const deploymentId = db.transaction((tx) => {
-      const running = tx
+    const deploymentId = await db.tx(async (tx) => {
+      const running = (await tx
         .select({ id: deployments.id })
         .from(deployments)
         .where(and(eq(deployments.agentId, agent.id), eq(deployments.status, "deploying")))
-        .get();
+        .limit(1))[0];
       if (running) throw new AppError("deploy_in_progress", undefined, { details: { deploymentId: running.id } });
       const id = newId("dep");
-      tx.insert(deployments).values({ id, agentId: agent.id, version, status: "deploying", kind: "deploy" }).run();
-      startDeploying(tx, agent.id);
+      await tx.insert(deployments).values({ id, agentId: agent.id, version, status: "deploying", kind: "deploy" });
+      await startDeploying(tx, agent.id);
       return id;
     });
     await this.execute(deploymentId);
@@ -100,84 +98,87 @@ export class Deployer {
   /** The deploy job: load once in the sandbox, then move the live pointer. */
   async execute(deploymentId: string): Promise<{ version: number }> {
     const { db, runtime } = this.deps;
-    const dep = db.select().from(deployments).where(eq(deployments.id, deploymentId)).get();
+    const dep = (await db.select().from(deployments).where(eq(deployments.id, deploymentId)).limit(1))[0];
     // Not a caller's mistake: the deploy job's own row is gone (the job fails internal_error).
     if (!dep) throw new Error(`deployment ${deploymentId} not found`);
     if (dep.status !== "deploying") return { version: dep.version };
-    const agent = agentById(db, dep.agentId);
-    const v = getVersion(db, agent.id, dep.version);
+    const agent = await agentById(db, dep.agentId);
+    const v = await getVersion(db, agent.id, dep.version);
     let ref: BundleRef;
     try {
       if (!v.bundle) throw new AppError("endpoint_unreachable", "The version has no bundle.");
-      ref = { agentId: agent.id, bundleId: v.id, code: v.bundle, config: runtimeConfigFor(db, agent, this.deps.serverLimits) };
+      ref = { agentId: agent.id, bundleId: v.id, code: v.bundle, config: await runtimeConfigFor(db, agent, this.deps.serverLimits) };
       await runtime.check(ref);
     } catch (e) {
       const error = { code: e instanceof AppError ? e.code : "internal_error", message: (e as Error).message };
-      db.transaction((tx) => {
-        tx.update(deployments).set({ status: "failed", error, updatedAt: Date.now() }).where(eq(deployments.id, deploymentId)).run();
-        settle(tx, agent);
+      await db.tx(async (tx) => {
+        await tx.update(deployments).set({ status: "failed", error, updatedAt: Date.now() }).where(eq(deployments.id, deploymentId));
+        await settle(tx, agent);
       });
       throw e;
     }
-    this.goLive(agent.id, dep.version, deploymentId);
+    await this.goLive(agent.id, dep.version, deploymentId);
     // The first call after the switch finds an instance loaded (or loading) with the live config.
     runtime.warm(ref);
     return { version: dep.version };
   }
 
   /** A deployment whose job ended without running (cancelled, or failed before execute). */
-  abandon(deploymentId: string, message: string): void {
+  async abandon(deploymentId: string, message: string): Promise<void> {
     const { db } = this.deps;
-    db.transaction((tx) => {
-      const dep = tx.select().from(deployments).where(eq(deployments.id, deploymentId)).get();
+    await db.tx(async (tx) => {
+      const dep = (await tx.select().from(deployments).where(eq(deployments.id, deploymentId)).limit(1))[0];
       if (!dep || dep.status !== "deploying") return;
-      tx.update(deployments).set({ status: "failed", error: { code: "internal_error", message }, updatedAt: Date.now() }).where(eq(deployments.id, deploymentId)).run();
-      const agent = tx.select().from(agents).where(eq(agents.id, dep.agentId)).get();
-      if (agent?.status === "deploying") settle(tx, agent);
+      await tx.update(deployments).set({ status: "failed", error: { code: "internal_error", message }, updatedAt: Date.now() }).where(eq(deployments.id, deploymentId));
+      const agent = (await tx.select().from(agents).where(eq(agents.id, dep.agentId)).limit(1))[0];
+      if (agent?.status === "deploying") await settle(tx, agent);
     });
   }
 
   /** Instant: a pointer move to an existing version. */
-  rollback(agent: AgentRow, version: number) {
+  async rollback(agent: AgentRow, version: number) {
     const { db } = this.deps;
-    getVersion(db, agent.id, version);
-    const running = db.select({ id: deployments.id }).from(deployments).where(and(eq(deployments.agentId, agent.id), eq(deployments.status, "deploying"))).get();
-    if (running) throw new AppError("deploy_in_progress", undefined, { details: { deploymentId: running.id } });
+    await getVersion(db, agent.id, version);
     const id = newId("dep");
-    db.insert(deployments).values({ id, agentId: agent.id, version, status: "deploying", kind: "rollback" }).run();
-    this.goLive(agent.id, version, id);
-    return deploymentView(db.select().from(deployments).where(eq(deployments.id, id)).get());
+    // The check and the insert in one transaction, so two rollbacks cannot both pass the check.
+    await db.tx(async (tx) => {
+      const running = (await tx.select({ id: deployments.id }).from(deployments).where(and(eq(deployments.agentId, agent.id), eq(deployments.status, "deploying"))).limit(1))[0];
+      if (running) throw new AppError("deploy_in_progress", undefined, { details: { deploymentId: running.id } });
+      await tx.insert(deployments).values({ id, agentId: agent.id, version, status: "deploying", kind: "rollback" });
+      await this.goLive(agent.id, version, id);
+    });
+    return deploymentView((await db.select().from(deployments).where(eq(deployments.id, id)).limit(1))[0]!);
   }
 
   /** Takes the agent offline; versions and keys are kept. */
-  stop(agent: AgentRow): void {
+  async stop(agent: AgentRow): Promise<void> {
     const { db } = this.deps;
-    db.transaction((tx) => {
-      tx.update(deployments).set({ status: "stopped", updatedAt: Date.now() }).where(and(eq(deployments.agentId, agent.id), eq(deployments.status, "deployed"))).run();
-      takeOffline(tx, agent);
+    await db.tx(async (tx) => {
+      await tx.update(deployments).set({ status: "stopped", updatedAt: Date.now() }).where(and(eq(deployments.agentId, agent.id), eq(deployments.status, "deployed")));
+      await takeOffline(tx, agent);
+      tx.publish("agent.live", { agentId: agent.id });
     });
-    this.onLiveChange(agent.id);
     this.deps.runtime.evict(agent.id);
   }
 
-  latest(agentId: string): DeploymentRow | undefined {
-    return this.deps.db.select().from(deployments).where(eq(deployments.agentId, agentId)).orderBy(desc(deployments.id)).limit(1).get();
+  async latest(agentId: string): Promise<DeploymentRow | undefined> {
+    return (await this.deps.db.select().from(deployments).where(eq(deployments.agentId, agentId)).orderBy(desc(deployments.id)).limit(1))[0];
   }
 
-  private goLive(agentId: string, version: number, deploymentId: string): void {
+  /** Moves the live pointer; the gateway's cache drops the agent when this commits (`agent.live`). */
+  private async goLive(agentId: string, version: number, deploymentId: string): Promise<void> {
     const { db } = this.deps;
-    db.transaction((tx) => {
-      tx.update(deployments)
+    await db.tx(async (tx) => {
+      await tx.update(deployments)
         .set({ status: "superseded", updatedAt: Date.now() })
-        .where(and(eq(deployments.agentId, agentId), eq(deployments.status, "deployed"), ne(deployments.id, deploymentId)))
-        .run();
-      tx.update(deployments).set({ status: "deployed", updatedAt: Date.now() }).where(eq(deployments.id, deploymentId)).run();
-      goLive(tx, agentId, version);
+        .where(and(eq(deployments.agentId, agentId), eq(deployments.status, "deployed"), ne(deployments.id, deploymentId)));
+      await tx.update(deployments).set({ status: "deployed", updatedAt: Date.now() }).where(eq(deployments.id, deploymentId));
+      await goLive(tx, agentId, version);
+      tx.publish("agent.live", { agentId });
     });
-    this.onLiveChange(agentId);
   }
 }
 
-export function versionIdOf(db: Db, agentId: string, number: number): string | undefined {
-  return db.select({ id: versions.id }).from(versions).where(and(eq(versions.agentId, agentId), eq(versions.number, number))).get()?.id;
+export async function versionIdOf(db: Db, agentId: string, number: number): Promise<string | undefined> {
+  return (await db.select({ id: versions.id }).from(versions).where(and(eq(versions.agentId, agentId), eq(versions.number, number))).limit(1))[0]?.id;
 }

@@ -10,8 +10,8 @@ import { effectiveLimits, type LimitPolicy } from "../agents/limits";
 import type { AgentRow } from "../agents/view";
 
 /** `policy`: the operator's defaults and maxima (src/agents/limits.ts); the built-in ones when absent. */
-export function runtimeConfigFor(db: Db, agent: AgentRow, policy?: LimitPolicy): AgentRuntimeConfig {
-  const grants = db.select().from(agentSecrets).where(eq(agentSecrets.agentId, agent.id)).all();
+export async function runtimeConfigFor(db: Db, agent: AgentRow, policy?: LimitPolicy): Promise<AgentRuntimeConfig> {
+  const grants = await db.select().from(agentSecrets).where(eq(agentSecrets.agentId, agent.id));
   return {
     agentId: agent.id,
     workspaceId: agent.workspaceId,

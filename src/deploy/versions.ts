@@ -29,24 +29,23 @@ export function versionView(v: VersionRow, liveVersion: number | null, full = fa
   };
 }
 
-export function listVersions(db: Db, agentId: string, page: Page) {
-  const rows = db
+export async function listVersions(db: Db, agentId: string, page: Page) {
+  const rows = await db
     .select()
     .from(versions)
     .where(and(eq(versions.agentId, agentId), page.cursor ? lt(versions.id, page.cursor) : undefined))
     // Paged by the key it is ordered by: ids are time-sortable and minted with the number.
     .orderBy(desc(versions.id))
-    .limit(page.limit + 1)
-    .all();
+    .limit(page.limit + 1);
   return pageOf(rows, page.limit, (r) => r.id);
 }
 
-export function getVersion(db: DbOrTx, agentId: string, number: number): VersionRow {
-  const v = db.select().from(versions).where(and(eq(versions.agentId, agentId), eq(versions.number, number))).get();
+export async function getVersion(db: DbOrTx, agentId: string, number: number): Promise<VersionRow> {
+  const v = (await db.select().from(versions).where(and(eq(versions.agentId, agentId), eq(versions.number, number))).limit(1))[0];
   if (!v) throw new AppError("version_not_found", `Version ${number} does not exist for this agent.`);
   return v;
 }
 
-export function latestVersion(db: Db, agentId: string): VersionRow | undefined {
-  return db.select().from(versions).where(eq(versions.agentId, agentId)).orderBy(desc(versions.number)).limit(1).get();
+export async function latestVersion(db: Db, agentId: string): Promise<VersionRow | undefined> {
+  return (await db.select().from(versions).where(eq(versions.agentId, agentId)).orderBy(desc(versions.number)).limit(1))[0];
 }

@@ -83,7 +83,7 @@ export class Gateway {
 
   private async invokeWith<T>(slug: string, authorization: string | null, rawBody: string, requestId: string, caller: WorkspaceCaller | undefined, decode: (res: GuestResponse) => T | Promise<T>) {
     const started = performance.now();
-    const { entry, keyId } = this.admit(slug, authorization, true, caller);
+    const { entry, keyId } = await this.admit(slug, authorization, true, caller);
     let body: Uint8Array | null = null;
     try {
       if (rawBody.trim() !== "") JSON.parse(rawBody);
@@ -113,7 +113,7 @@ export class Gateway {
   /** /apps/{slug}/...: any method and path, the backend's response passed through. */
   async app(call: AppCall): Promise<Response> {
     const started = performance.now();
-    const { entry, keyId } = this.admit(call.slug, call.headers.get("authorization"), false, undefined, call.clientAddress);
+    const { entry, keyId } = await this.admit(call.slug, call.headers.get("authorization"), false, undefined, call.clientAddress);
     const headers = appRequestHeaders(call.headers, call);
     headers.push(["x-request-id", call.requestId]);
     const req: GuestRequest = { method: call.method, url: `http://${call.slug}.cantrip.internal${call.pathAndQuery}`, headers, body: call.body };
@@ -139,12 +139,13 @@ export class Gateway {
   }
 
   /** The agent (for the app docs page), after the same key check as a call. */
-  entryFor(slug: string, authorization: string | null, clientAddress?: string | null): LiveEntry {
-    return this.admit(slug, authorization, false, undefined, clientAddress).entry;
+  async entryFor(slug: string, authorization: string | null, clientAddress?: string | null): Promise<LiveEntry> {
+    return (await this.admit(slug, authorization, false, undefined, clientAddress)).entry;
   }
 
-  private admit(slug: string, authorization: string | null, keyAlways: boolean, caller?: WorkspaceCaller, clientAddress?: string | null): { entry: LiveEntry; keyId: string | null } {
-    const entry = this.deps.live.get(slug);
+  /** Awaits the database only on a cache miss: a warm call reads the live and key caches in memory. */
+  private async admit(slug: string, authorization: string | null, keyAlways: boolean, caller?: WorkspaceCaller, clientAddress?: string | null): Promise<{ entry: LiveEntry; keyId: string | null }> {
+    const entry = this.deps.live.peek(slug) ?? (await this.deps.live.get(slug));
     if (caller) {
       // A workspace member calls its own agents without a key; another workspace's agent does not exist for it.
       if (!entry || entry.agent.workspaceId !== caller.workspaceId) throw new AppError("agent_not_found");
@@ -157,7 +158,8 @@ export class Gateway {
     let keyId: string | null = null;
     if (needsKey) {
       // Key checks first, so an unauthenticated caller learns nothing about which slugs exist.
-      const key = this.deps.keys.verify(authorization, entry?.agent.id ?? "\u0000unknown");
+      const verified = this.deps.keys.verify(authorization, entry?.agent.id ?? "\u0000unknown");
+      const key = verified instanceof Promise ? await verified : verified;
       keyId = key.id;
     }
     if (!entry) throw new AppError("agent_not_found");

@@ -8,7 +8,16 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openDatabase, type OpenedDatabase } from "../db";
+import { eq } from "drizzle-orm";
+import { agents } from "../db/schema";
 import { InvocationLog, type InvocationInsert } from "./invocation-log";
+
+/** Deletes an agent the way AgentService.delete does: the DELETE and its announcement in one transaction. */
+const deleteAgent = (id: string) =>
+  opened.db.tx(async (t) => {
+    await t.delete(agents).where(eq(agents.id, id));
+    t.publish("agent.deleted", { agentId: id });
+  });
 
 let opened: OpenedDatabase;
 let other: Database;
@@ -34,53 +43,72 @@ function setup(busyTimeoutMs = 30) {
 const row = (agentId: string, n: number): InvocationInsert => ({ agentId, source: "invoke", method: "POST", path: "/", status: 200, latencyMs: 1, requestId: `r${n}`, at: Date.now() });
 const count = () => (opened.sqlite.query("SELECT count(*) AS n FROM invocations").get() as { n: number }).n;
 
-test("rows of a deleted agent are dropped and reported; the others are written", () => {
+test("rows of a deleted agent are dropped and reported; the others are written", async () => {
   const { log, dropped } = setup();
   log.record(row("agent_a", 1), [{ level: "info", message: "a", at: 1 }]);
   log.record(row("agent_b", 2), [{ level: "info", message: "b", at: 1 }]);
   opened.sqlite.exec("DELETE FROM agents WHERE id = 'agent_b'");
-  expect(log.flush()).toBe(1);
+  expect(await log.flush()).toBe(1);
   expect(count()).toBe(1);
   expect(dropped).toEqual([{ rows: 2, reason: expect.stringContaining("FOREIGN KEY") }]);
   expect(log.pending).toBe(0);
 });
 
-test("forgetAgent discards the agent's buffered rows (the delete path), so the flush meets no foreign key", () => {
+test("agent.deleted on the bus discards the agent's buffered rows (the delete path), so the flush meets no foreign key", async () => {
   const { log, dropped } = setup();
   log.record(row("agent_a", 1));
   log.record(row("agent_b", 2), [{ level: "info", message: "b", at: 1 }]);
-  opened.sqlite.exec("DELETE FROM agents WHERE id = 'agent_b'");
-  log.forgetAgent("agent_b");
-  expect(log.flush()).toBe(1);
+  await deleteAgent("agent_b");
+  expect(await log.flush()).toBe(1);
   expect(dropped).toEqual([]);
 });
 
-test("a busy database keeps the batch for later (bounded attempts), without trying row by row", () => {
+test("a flush that waits for the gate while the agent is deleted takes its batch after the delete's announcement", async () => {
+  // The guarantee the synchronous DELETE + forgetAgent step used to give: no flush runs in
+  // between. Here the delete holds the gate across an await, and the flush queues behind it.
+  const { log, dropped } = setup();
+  log.record(row("agent_a", 1));
+  log.record(row("agent_b", 2), [{ level: "info", message: "b", at: 1 }]);
+  const deleting = opened.db.tx(async (t) => {
+    await t.delete(agents).where(eq(agents.id, "agent_b"));
+    await new Promise((r) => setTimeout(r, 20)); // the flush below starts meanwhile
+    t.publish("agent.deleted", { agentId: "agent_b" });
+  });
+  const flushed = log.flush();
+  await deleting;
+  expect(await flushed).toBe(1);
+  expect(dropped).toEqual([]);
+  expect(count()).toBe(1);
+});
+
+test("a busy database keeps the batch for later (bounded attempts), without trying row by row", async () => {
   const { log, dropped } = setup(30);
   for (let i = 0; i < 50; i++) log.record(row("agent_a", i));
   other.exec("BEGIN IMMEDIATE");
   const t0 = performance.now();
-  expect(log.flush()).toBe(0);
+  expect(await log.flush()).toBe(0);
   expect(performance.now() - t0).toBeLessThan(1000); // one busy wait, not fifty
   expect(log.pending).toBe(50);
   other.exec("COMMIT");
-  expect(log.flush()).toBe(50);
+  expect(await log.flush()).toBe(50);
   expect(count()).toBe(50);
 
   log.record(row("agent_a", 99));
   other.exec("BEGIN IMMEDIATE");
-  log.flush();
-  log.flush();
+  await log.flush();
+  await log.flush();
   expect(log.pending).toBe(1);
-  log.flush(); // third failure: out of attempts
+  await log.flush(); // third failure: out of attempts
   other.exec("COMMIT");
   expect(log.pending).toBe(0);
   expect(dropped).toEqual([{ rows: 1, reason: expect.stringMatching(/locked|busy/i) }]);
 });
 
-test("a flush prepares no SQL (issue 15: one prepared statement per table, made once) and writes every column", () => {
+test("a flush prepares no SQL (issue 15: one prepared statement per table, made once) and writes every column", async () => {
   const { log } = setup();
-  const client = opened.db.$client;
+  const client = opened.sqlite; // the writer connection the gate owns
+  log.record({ agentId: "agent_a", status: 200, latencyMs: 1, at: 1 }, [{ level: "info", message: "warm-up", at: 1 }]);
+  expect(await log.flush()).toBe(1); // the first flush prepares the two statements
   let prepared = 0;
   const { prepare, query } = client;
   client.prepare = ((...a: Parameters<typeof prepare>) => (prepared++, prepare.apply(client, a))) as typeof prepare;
@@ -89,7 +117,7 @@ test("a flush prepares no SQL (issue 15: one prepared statement per table, made 
     for (let flush = 0; flush < 3; flush++) {
       log.record({ agentId: "agent_a", version: 4, keyId: "key_1", source: "app", method: "GET", path: `/p${flush}`, status: 502, latencyMs: 7, errorCode: "bad_response", requestId: `r${flush}`, at: 1000 + flush }, [{ level: "warn", message: `line ${flush}`, at: 2000 + flush }]);
       log.record({ agentId: "agent_b", status: 200, latencyMs: 1, at: 3000 + flush });
-      expect(log.flush()).toBe(2);
+      expect(await log.flush()).toBe(2);
     }
   } finally {
     client.prepare = prepare;
@@ -98,12 +126,12 @@ test("a flush prepares no SQL (issue 15: one prepared statement per table, made 
   // (The old multi-row insert prepared one statement per table on every flush: 6 here.)
   expect(prepared).toBe(0);
   const rows = opened.sqlite.query("SELECT agent_id, version, key_id, source, method, path, status, latency_ms, error_code, request_id, at FROM invocations ORDER BY id").all();
-  expect(rows.slice(0, 2)).toEqual([
+  expect(rows.slice(1, 3)).toEqual([
     { agent_id: "agent_a", version: 4, key_id: "key_1", source: "app", method: "GET", path: "/p0", status: 502, latency_ms: 7, error_code: "bad_response", request_id: "r0", at: 1000 },
     { agent_id: "agent_b", version: null, key_id: null, source: "invoke", method: null, path: null, status: 200, latency_ms: 1, error_code: null, request_id: null, at: 3000 },
   ]);
-  expect(rows).toHaveLength(6);
-  expect(opened.sqlite.query("SELECT agent_id, invocation_request_id, level, message, at FROM agent_logs ORDER BY id").all()).toEqual(
+  expect(rows).toHaveLength(7);
+  expect(opened.sqlite.query("SELECT agent_id, invocation_request_id, level, message, at FROM agent_logs ORDER BY id").all().slice(1)).toEqual(
     [0, 1, 2].map((i) => ({ agent_id: "agent_a", invocation_request_id: `r${i}`, level: "warn", message: `line ${i}`, at: 2000 + i })),
   );
 });

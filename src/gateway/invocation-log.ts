@@ -1,16 +1,19 @@
 /**
  * The invocation log: one row per call, and the guest's console lines, collected in memory
- * and written in batches (one transaction per flush) so the hot path never waits on SQLite.
+ * and written in batches (one transaction per flush, through the write gate) so the hot path
+ * never waits on the database.
  * A batch that fails is retried row by row: a row that can never be written (its agent was
  * deleted, a constraint it breaks) is dropped and reported through `onDropped`; a row that
  * failed for a passing reason (database busy) is kept for the next flush, at most
  * MAX_ATTEMPTS times, so the buffer never grows without bound. Rows are written through two
  * statements prepared once (one row each, run inside the flush's transaction), not a
  * multi-row INSERT built and prepared again on every flush (issue 15: 14–29 µs per row
- * against 3.6–11 µs).
+ * against 3.6–11 µs). The batch is taken from the buffer inside the transaction, under the
+ * gate: an agent's deletion announces `agent.deleted` after its COMMIT and before the gate
+ * admits the next writer, so its buffered rows are gone before any flush could insert them.
  */
 import { and, desc, eq, gte, inArray, lt, sql } from "drizzle-orm";
-import type { Db } from "../db";
+import { preparedWrite, type Db, type Tx } from "../db";
 import { agentLogs, invocations } from "../db/schema";
 import type { GuestLogLine } from "../runtime/types";
 import { pageOf, type Page } from "../lib/pagination";
@@ -42,33 +45,34 @@ export function isPermanentWriteError(e: unknown): boolean {
 }
 
 /** One invocation row (every column named, so the statement's parameters never change shape). */
-function prepareRowInsert(db: Db) {
+const insertRow = preparedWrite((t) => {
   const p = (name: keyof InvocationInsert) => sql.placeholder(name);
-  const statement = db
+  return t
     .insert(invocations)
     .values({ agentId: p("agentId"), version: p("version"), keyId: p("keyId"), source: p("source"), method: p("method"), path: p("path"), status: p("status"), latencyMs: p("latencyMs"), errorCode: p("errorCode"), requestId: p("requestId"), at: p("at") })
     .prepare();
-  return (r: InvocationInsert) =>
-    statement.run({ agentId: r.agentId, version: r.version ?? null, keyId: r.keyId ?? null, source: r.source ?? "invoke", method: r.method ?? null, path: r.path ?? null, status: r.status, latencyMs: r.latencyMs, errorCode: r.errorCode ?? null, requestId: r.requestId ?? null, at: r.at });
-}
+});
+const rowValues = (r: InvocationInsert) => ({ agentId: r.agentId, version: r.version ?? null, keyId: r.keyId ?? null, source: r.source ?? "invoke", method: r.method ?? null, path: r.path ?? null, status: r.status, latencyMs: r.latencyMs, errorCode: r.errorCode ?? null, requestId: r.requestId ?? null, at: r.at });
 
 /** One console line. */
-function prepareLogInsert(db: Db) {
+const insertLog = preparedWrite((t) => {
   const p = (name: keyof LogInsert) => sql.placeholder(name);
-  const statement = db.insert(agentLogs).values({ agentId: p("agentId"), invocationRequestId: p("invocationRequestId"), level: p("level"), message: p("message"), at: p("at") }).prepare();
-  return (l: LogInsert) => statement.run({ agentId: l.agentId, invocationRequestId: l.invocationRequestId ?? null, level: l.level, message: l.message, at: l.at });
-}
+  return t.insert(agentLogs).values({ agentId: p("agentId"), invocationRequestId: p("invocationRequestId"), level: p("level"), message: p("message"), at: p("at") }).prepare();
+});
+const logValues = (l: LogInsert) => ({ agentId: l.agentId, invocationRequestId: l.invocationRequestId ?? null, level: l.level, message: l.message, at: l.at });
 
 export class InvocationLog {
   private rows: InvocationInsert[] = [];
   private logs: LogInsert[] = [];
   private attempts = new WeakMap<object, number>();
-  private readonly insertRow: (r: InvocationInsert) => unknown;
-  private readonly insertLog: (l: LogInsert) => unknown;
 
   constructor(private db: Db, private opts: InvocationLogOptions = {}) {
-    this.insertRow = prepareRowInsert(db);
-    this.insertLog = prepareLogInsert(db);
+    db.bus.subscribe("agent.deleted", (m) => this.forgetAgent(m.agentId), () => {});
+  }
+
+  /** The two prepared inserts, bound to this transaction. */
+  private statements(tx: Tx) {
+    return { row: (r: InvocationInsert) => insertRow(tx, rowValues(r)), log: (l: LogInsert) => insertLog(tx, logValues(l)) };
   }
 
   /** Buffered rows and log lines not yet written. */
@@ -77,11 +81,11 @@ export class InvocationLog {
   }
 
   /**
-   * Discards the buffered rows of a deleted agent. Called before the agent's row is
-   * deleted: the rows would be removed by the cascade anyway, and written afterwards they
-   * would break the foreign key.
+   * Discards the buffered rows of a deleted agent (on `agent.deleted`, delivered after the
+   * DELETE commits and before the next write transaction): the cascade removed the rows
+   * already written, and written afterwards these would break the foreign key.
    */
-  forgetAgent(agentId: string): void {
+  private forgetAgent(agentId: string): void {
     this.rows = this.rows.filter((r) => r.agentId !== agentId);
     this.logs = this.logs.filter((l) => l.agentId !== agentId);
   }
@@ -91,27 +95,39 @@ export class InvocationLog {
     this.opts.onRecord?.(row);
     for (const l of lines)
       this.logs.push({ agentId: row.agentId, invocationRequestId: row.requestId ?? null, level: l.level, message: l.message, at: l.at });
-    if (this.rows.length + this.logs.length >= (this.opts.maxBuffer ?? 2000)) this.flush();
+    if (this.rows.length + this.logs.length >= (this.opts.maxBuffer ?? 2000)) void this.flush();
   }
 
   /**
    * Writes everything buffered; returns the invocation rows written. Never throws: a
    * failed batch falls back to one row at a time (see the module comment).
    */
-  flush(): number {
+  async flush(): Promise<number> {
     if (!this.rows.length && !this.logs.length) return 0;
-    const rows = this.rows;
-    const logs = this.logs;
-    this.rows = [];
-    this.logs = [];
+    let rows: InvocationInsert[] = [];
+    let logs: LogInsert[] = [];
+    let taken = false;
     try {
-      // The prepared statements run on the same connection, so inside this transaction.
-      this.db.transaction(() => {
-        for (const r of rows) this.insertRow(r);
-        for (const l of logs) this.insertLog(l);
+      return await this.db.tx(async (tx) => {
+        // Taken under the gate (see the module comment).
+        taken = true;
+        rows = this.rows;
+        logs = this.logs;
+        this.rows = [];
+        this.logs = [];
+        const s = this.statements(tx);
+        for (const r of rows) await s.row(r);
+        for (const l of logs) await s.log(l);
+        return rows.length;
       });
-      return rows.length;
     } catch (e) {
+      if (!taken) {
+        // The transaction never began (the database stayed busy): the batch is still buffered.
+        rows = this.rows;
+        logs = this.logs;
+        this.rows = [];
+        this.logs = [];
+      }
       // A passing failure (busy, I/O) would fail every row alike, each after the busy
       // timeout: keep the whole batch for the next flush instead of trying row by row.
       if (!isPermanentWriteError(e)) {
@@ -141,16 +157,25 @@ export class InvocationLog {
   }
 
   /** After a constraint failure: each row alone; the ones that break a constraint are dropped. */
-  private flushRowByRow(rows: InvocationInsert[], logs: LogInsert[]): number {
+  private async flushRowByRow(rows: InvocationInsert[], logs: LogInsert[]): Promise<number> {
+    // One transaction: a statement that breaks a constraint is undone alone, the others stay.
+    return this.db.tx((tx) => this.rowByRow(tx, rows, logs)).catch((e) => {
+      this.keepForLater(rows, logs, e);
+      return 0;
+    });
+  }
+
+  private async rowByRow(tx: Tx, rows: InvocationInsert[], logs: LogInsert[]): Promise<number> {
+    const s = this.statements(tx);
     let written = 0;
     let dropped = 0;
     let reason = "";
     let passing: unknown = null;
     const later: { rows: InvocationInsert[]; logs: LogInsert[] } = { rows: [], logs: [] };
-    const one = <T extends object>(row: T, insert: (row: T) => void, rest: T[]) => {
+    const one = async <T extends object>(row: T, insert: (row: T) => Promise<unknown>, rest: T[]) => {
       if (passing) return void rest.push(row); // stop hammering a busy database
       try {
-        insert(row);
+        await insert(row);
         return true;
       } catch (e) {
         if (isPermanentWriteError(e)) {
@@ -163,22 +188,21 @@ export class InvocationLog {
         return false;
       }
     };
-    for (const r of rows) if (one(r, this.insertRow, later.rows)) written++;
-    for (const l of logs) one(l, this.insertLog, later.logs);
+    for (const r of rows) if (await one(r, s.row, later.rows)) written++;
+    for (const l of logs) await one(l, s.log, later.logs);
     if (dropped) this.opts.onDropped?.(dropped, reason);
     if (later.rows.length || later.logs.length) this.keepForLater(later.rows, later.logs, passing);
     return written;
   }
 
-  list(agentId: string, page: Page) {
+  async list(agentId: string, page: Page) {
     const cursor = page.cursor ? Number(page.cursor.replace(/^inv_/, "")) : null;
-    const rows = this.db
+    const rows = await this.db
       .select()
       .from(invocations)
       .where(and(eq(invocations.agentId, agentId), cursor ? lt(invocations.id, cursor) : undefined))
       .orderBy(desc(invocations.id))
-      .limit(page.limit + 1)
-      .all();
+      .limit(page.limit + 1);
     const p = pageOf(rows, page.limit, (r) => `inv_${r.id}`);
     return {
       data: p.data.map((r) => ({
@@ -199,15 +223,9 @@ export class InvocationLog {
     };
   }
 
-  recentLogs(agentId: string, limit: number) {
-    return this.db
-      .select()
-      .from(agentLogs)
-      .where(eq(agentLogs.agentId, agentId))
-      .orderBy(desc(agentLogs.id))
-      .limit(limit)
-      .all()
-      .map((l) => ({ level: l.level, message: l.message, requestId: l.invocationRequestId, at: iso(l.at) }));
+  async recentLogs(agentId: string, limit: number) {
+    const rows = await this.db.select().from(agentLogs).where(eq(agentLogs.agentId, agentId)).orderBy(desc(agentLogs.id)).limit(limit);
+    return rows.map((l) => ({ level: l.level, message: l.message, requestId: l.invocationRequestId, at: iso(l.at) }));
   }
 
   /**
@@ -217,16 +235,16 @@ export class InvocationLog {
    * into memory.
    * An error is a row with an error code or a 5xx status.
    */
-  metrics(agentId: string, windowMs: number, now = Date.now()) {
+  async metrics(agentId: string, windowMs: number, now = Date.now()) {
     const inWindow = and(eq(invocations.agentId, agentId), gte(invocations.at, now - windowMs));
-    const totals = this.db
+    const totals = (await this.db
       .select({
         count: sql<number>`count(*)`,
         errors: sql<number>`coalesce(sum(${invocations.errorCode} IS NOT NULL OR ${invocations.status} >= 500), 0)`,
       })
       .from(invocations)
       .where(inWindow)
-      .get()!;
+      .limit(1))[0]!;
     const n = totals.count;
     // Nearest rank: the smallest latency with at least p% of the window at or below it. One
     // sort of the window serves all three ranks (row_number over latency, 0-based).
@@ -239,7 +257,7 @@ export class InvocationLog {
         .from(invocations)
         .where(inWindow)
         .as("ranked");
-      for (const r of this.db.select().from(ranked).where(inArray(ranked.rank, [...ranks])).all()) at.set(r.rank, r.latencyMs);
+      for (const r of (await this.db.select().from(ranked).where(inArray(ranked.rank, [...ranks])))) at.set(r.rank, r.latencyMs);
     }
     const pct = (i: 0 | 1 | 2): number | null => (n > 0 ? (at.get(ranks[i]) ?? null) : null);
     return {

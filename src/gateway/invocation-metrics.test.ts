@@ -43,7 +43,7 @@ function expected(rows: Row[], agentId: string, windowMs: number, now: number) {
   return { windowMs, count: w.length, errors, errorRate: w.length ? errors / w.length : 0, latencyMs: { p50: pct(50), p95: pct(95), p99: pct(99) } };
 }
 
-test("metrics equal the brute-force definition over the window, per agent", () => {
+test("metrics equal the brute-force definition over the window, per agent", async () => {
   const log = setup();
   const now = 10_000_000;
   let seed = 7;
@@ -59,17 +59,17 @@ test("metrics equal the brute-force definition over the window, per agent", () =
     });
   insert(rows);
   for (const agentId of ["agent_a", "agent_b"])
-    for (const windowMs of [1, 1_000, 60_000, 200_000]) expect(log.metrics(agentId, windowMs, now)).toEqual(expected(rows, agentId, windowMs, now));
-  expect(log.metrics("agent_none", 60_000, now)).toEqual({ windowMs: 60_000, count: 0, errors: 0, errorRate: 0, latencyMs: { p50: null, p95: null, p99: null } });
+    for (const windowMs of [1, 1_000, 60_000, 200_000]) expect(await log.metrics(agentId, windowMs, now)).toEqual(expected(rows, agentId, windowMs, now));
+  expect(await log.metrics("agent_none", 60_000, now)).toEqual({ windowMs: 60_000, count: 0, errors: 0, errorRate: 0, latencyMs: { p50: null, p95: null, p99: null } });
 });
 
-test("more than 100 000 rows in the window are all counted", () => {
+test("more than 100 000 rows in the window are all counted", async () => {
   const log = setup();
   const now = 50_000_000;
   const n = 100_050;
   const rows: Row[] = Array.from({ length: n }, (_, i) => ({ agentId: "agent_a", status: i < 50 ? 500 : 200, latencyMs: i % 1000, errorCode: null, at: now - 1000 }));
   insert(rows);
-  const m = log.metrics("agent_a", 60_000, now);
+  const m = await log.metrics("agent_a", 60_000, now);
   expect(m.count).toBe(n);
   expect(m.errors).toBe(50);
   expect(m.latencyMs).toEqual(expected(rows, "agent_a", 60_000, now).latencyMs);

@@ -1,7 +1,11 @@
 /**
  * What the gateway needs per slug (the agent, its live bundle and runtime config), cached
- * in memory so a warm call reads nothing from SQLite. Deploy, rollback, stop, delete and
- * credential grants invalidate the agent's entry at once.
+ * in memory so a warm call reads nothing from the database and awaits nothing (`peek`).
+ * Deploy, rollback, stop, limits, credential grants and delete announce `agent.live` /
+ * `agent.deleted` on the change bus in their transaction; the entry is dropped when it
+ * commits, before the writer's call returns. A resync clears everything. A fill that read
+ * the database before an invalidation is not stored (the generation check), so a load
+ * racing a deploy cannot put the old version back.
  */
 import { and, eq } from "drizzle-orm";
 import type { Db } from "../db";
@@ -19,39 +23,60 @@ export interface LiveEntry {
 }
 
 export class LiveCache {
-  private bySlug = new Map<string, LiveEntry | null>();
+  private bySlug = new Map<string, LiveEntry>();
+  private generation = 0;
 
-  constructor(private db: Db, private serverLimits?: LimitPolicy) {}
+  constructor(private db: Db, private serverLimits?: LimitPolicy) {
+    db.bus.subscribe("agent.live", (m) => this.invalidate(m.agentId), () => this.clear());
+    db.bus.subscribe("agent.deleted", (m) => this.invalidate(m.agentId), () => this.clear());
+  }
 
-  get(slug: string): LiveEntry | null {
+  /** The cached entry, without touching the database; undefined when not cached. */
+  peek(slug: string): LiveEntry | undefined {
+    return this.bySlug.get(slug);
+  }
+
+  /** The slug of a cached agent (metrics labels; a scan, called once per new label). */
+  slugOf(agentId: string): string | undefined {
+    for (const e of this.bySlug.values()) if (e.agent.id === agentId) return e.agent.slug;
+    return undefined;
+  }
+
+  /** The entry for `slug` (cached, or read and cached); null when no agent has it. */
+  async get(slug: string): Promise<LiveEntry | null> {
     const hit = this.bySlug.get(slug);
     if (hit !== undefined) return hit;
-    const entry = this.load(slug);
-    if (this.bySlug.size > 10_000) this.bySlug.clear();
+    const generation = this.generation;
+    const entry = await this.load(slug);
     // Unknown slugs are not cached: an agent created later must be found at once.
-    if (entry) this.bySlug.set(slug, entry);
+    if (entry && generation === this.generation) {
+      if (this.bySlug.size > 10_000) this.bySlug.clear();
+      this.bySlug.set(slug, entry);
+    }
     return entry;
   }
 
-  invalidate(agentId: string): void {
-    for (const [slug, e] of this.bySlug) if (!e || e.agent.id === agentId) this.bySlug.delete(slug);
+  private invalidate(agentId: string): void {
+    this.generation++;
+    for (const [slug, e] of this.bySlug) if (e.agent.id === agentId) this.bySlug.delete(slug);
   }
 
-  clear(): void {
+  private clear(): void {
+    this.generation++;
     this.bySlug.clear();
   }
 
-  private load(slug: string): LiveEntry | null {
-    const agent = this.db.select().from(agents).where(eq(agents.slug, slug)).get();
+  private async load(slug: string): Promise<LiveEntry | null> {
+    const agent = (await this.db.select().from(agents).where(eq(agents.slug, slug)).limit(1))[0];
     if (!agent) return null;
     if (agent.liveVersion === null) return { agent, ref: null, version: null };
-    const v = this.db
+    const v = (await this.db
       .select({ id: versions.id, bundle: versions.bundle })
       .from(versions)
       .where(and(eq(versions.agentId, agent.id), eq(versions.number, agent.liveVersion)))
-      .get();
+      .limit(1))[0];
     if (!v?.bundle) return { agent, ref: null, version: null };
-    const config = runtimeConfigFor(this.db, agent, this.serverLimits);
+    const config = await runtimeConfigFor(this.db, agent, this.serverLimits);
     return { agent, version: agent.liveVersion, ref: { agentId: agent.id, bundleId: v.id, code: v.bundle, config } };
   }
 }

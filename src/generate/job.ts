@@ -42,16 +42,16 @@ export function generateJob(deps: PipelineDeps) {
         return await runGeneration(deps, { agentId: p.agentId, prompt: p.prompt, model: p.model, autoDeploy: p.autoDeploy }, pipelineContext(ctx as JobContext<unknown>));
       } catch (e) {
         if (ctx.signal.aborted) {
-          markFailed(deps.db, p.agentId, { code: "cancelled", message: "The generation was cancelled or interrupted." });
+          await deps.db.tx((tx) => markFailed(tx, p.agentId, { code: "cancelled", message: "The generation was cancelled or interrupted." }));
           throw e;
         }
         if (e instanceof GenerationFailed) {
-          markFailed(deps.db, p.agentId, { code: e.code, message: e.message, stage: e.stage, report: e.report });
+          await deps.db.tx((tx) => markFailed(tx, p.agentId, { code: e.code, message: e.message, stage: e.stage, report: e.report }));
           ctx.log("error", e.message, { report: e.report });
           throw new NonRetriableError(e.code, e.message, e.stage);
         }
         const code = e instanceof AppError ? e.code : "internal_error";
-        markFailed(deps.db, p.agentId, { code, message: (e as Error).message, stage: "model" });
+        await deps.db.tx((tx) => markFailed(tx, p.agentId, { code, message: (e as Error).message, stage: "model" }));
         throw new NonRetriableError(code, (e as Error).message, code.startsWith("model") ? "model" : undefined);
       }
     },
@@ -67,14 +67,14 @@ export function validateJob(deps: Pick<PipelineDeps, "db" | "runtime" | "serverL
     backoff: { baseMs: 200, maxMs: 2000 },
     async handler(ctx) {
       const { db, runtime } = deps;
-      const agent = db.select().from(agents).where(eq(agents.id, ctx.payload.agentId)).get();
+      const agent = (await db.select().from(agents).where(eq(agents.id, ctx.payload.agentId)).limit(1))[0];
       if (!agent) throw new NonRetriableError("agent_not_found", "The agent was deleted.");
-      const v = getVersion(db, agent.id, ctx.payload.version);
+      const v = await getVersion(db, agent.id, ctx.payload.version);
       if (!v.bundle) throw new NonRetriableError("version_not_found", "The version has no bundle.");
       const spec = v.spec ?? { examples: [], invalidInputs: [] };
       ctx.progress(20, "validate");
-      const report = await validateBundle(runtime, { agentId: agent.id, bundleId: v.id, code: v.bundle, config: runtimeConfigFor(db, agent, deps.serverLimits) }, spec);
-      db.update(versions).set({ validation: report }).where(eq(versions.id, v.id)).run();
+      const report = await validateBundle(runtime, { agentId: agent.id, bundleId: v.id, code: v.bundle, config: await runtimeConfigFor(db, agent, deps.serverLimits) }, spec);
+      await db.tx((tx) => tx.update(versions).set({ validation: report }).where(eq(versions.id, v.id)));
       ctx.log(report.ok ? "info" : "warn", `validation: ${report.passed} passed, ${report.failed} failed`);
       ctx.progress(100, "done");
       return { report, validation: { ok: report.ok, passed: report.passed, failed: report.failed } };

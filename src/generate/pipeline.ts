@@ -120,8 +120,8 @@ export async function runGeneration(deps: PipelineDeps, input: GenerateInput, ct
       ...c,
     });
   };
-  const agent = agentById(db, input.agentId);
-  beginWork(db, agent.id, "generating");
+  const agent = await agentById(db, input.agentId);
+  await db.tx((tx) => beginWork(tx, agent.id, "generating"));
   const model = input.model ?? undefined;
 
   let spec = input.spec;
@@ -172,10 +172,10 @@ export async function runGeneration(deps: PipelineDeps, input: GenerateInput, ct
       report = undefined;
     } else {
       built = b;
-      beginWork(db, agent.id, "validating");
+      await db.tx((tx) => beginWork(tx, agent.id, "validating"));
       ctx.progress(Math.min(base + 5, 85), "validate");
       // validateBundle runs it under a scratch identity of its own (see scratchRef).
-      const ref = { agentId: agent.id, bundleId: `cand_${b.hash.slice(0, 24)}`, code: b.code, config: runtimeConfigFor(db, probeAgent, deps.serverLimits) };
+      const ref = { agentId: agent.id, bundleId: `cand_${b.hash.slice(0, 24)}`, code: b.code, config: await runtimeConfigFor(db, probeAgent, deps.serverLimits) };
       report = await validateBundle(deps.runtime, ref, spec);
       ctx.log(report.ok ? "info" : "warn", `validation: ${report.passed} passed, ${report.failed} failed`, { report: summarize(report) });
       if (report.ok) break;
@@ -211,23 +211,23 @@ export async function runGeneration(deps: PipelineDeps, input: GenerateInput, ct
   // identity, unique to this run (never keyed by content alone, which another agent's
   // identical code would share), so its instance never mixes with any agent's.
   const candidate = newId("cand");
-  const described = await deps.runtime.check({ agentId: candidate, bundleId: candidate, code: built!.code, config: runtimeConfigFor(db, probeAgent, deps.serverLimits) });
+  const described = await deps.runtime.check({ agentId: candidate, bundleId: candidate, code: built!.code, config: await runtimeConfigFor(db, probeAgent, deps.serverLimits) });
   deps.runtime.evict(candidate);
   const schedule = planSchedule(deps, spec!, described.scheduled, ctx);
   const transcript = {
     calls: calls.map(({ step, model, tokensIn, tokensOut, latencyMs, ok, promptHash, promptTokens }) => ({ step, model, tokensIn, tokensOut, promptTokens, latencyMs, ok, promptHash })),
     repairs,
   };
-  const { versionId, number } = db.transaction((tx) => {
-    const fresh = agentById(tx, agent.id);
+  const { versionId, number } = await db.tx(async (tx) => {
+    const fresh = await agentById(tx, agent.id);
     const number = (fresh.latestVersion ?? 0) + 1;
-    const versionId = insertVersion(tx, agent.id, number, input.origin ?? "generate", { files: { [ENTRY]: source }, entrypoint: ENTRY }, { ...built!, described }, {
+    const versionId = await insertVersion(tx, agent.id, number, input.origin ?? "generate", { files: { [ENTRY]: source }, entrypoint: ENTRY }, { ...built!, described }, {
       spec,
       validation: report,
       transcript,
     });
-    versionAdded(tx, fresh, number, { allowedHosts: spec!.externalHosts, clearFailure: true });
-    if (schedule) deps.schedules!.set(agent.id, { cron: schedule }, tx);
+    await versionAdded(tx, fresh, number, { allowedHosts: spec!.externalHosts, clearFailure: true });
+    if (schedule) await deps.schedules!.set(agent.id, { cron: schedule }, tx);
     return { versionId, number };
   });
   ctx.log("info", `version ${number} saved${schedule ? `; its scheduled handler runs on "${schedule}" (UTC)` : ""}`);
@@ -235,7 +235,7 @@ export async function runGeneration(deps: PipelineDeps, input: GenerateInput, ct
   let deployed = false;
   if (input.autoDeploy) {
     ctx.progress(95, "deploy");
-    await deps.deployer.deployNow(agentById(db, agent.id), number);
+    await deps.deployer.deployNow(await agentById(db, agent.id), number);
     deployed = true;
     ctx.log("info", `version ${number} deployed`);
   }

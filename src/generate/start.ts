@@ -4,7 +4,7 @@
  * generate tool, so both create exactly the same thing.
  */
 import { insertAgent } from "../agents/lifecycle";
-import type { Db, DbOrTx } from "../db";
+import type { Db, Tx } from "../db";
 import { newId } from "../lib/ids";
 
 /** What a caller asks for (the body of POST /v1/generate). */
@@ -22,15 +22,15 @@ export interface GenerationRequest {
  * that already has `maxAgents` agents gets 409 agent_limit_reached (nothing is written).
  */
 export function startGeneration(
-  deps: { db: Db; jobs: { enqueueInTx(tx: DbOrTx, kind: string, payload: unknown, meta: { workspaceId?: string; agentId?: string }): { id: string } }; provider: string; defaultModel: string; maxAgents: number },
+  deps: { db: Db; jobs: { enqueueInTx(tx: Tx, kind: string, payload: unknown, meta: { workspaceId?: string; agentId?: string }): Promise<{ id: string }> }; provider: string; defaultModel: string; maxAgents: number },
   workspaceId: string,
   body: GenerationRequest,
 ) {
   const model = body.model ?? deps.defaultModel;
-  return deps.db.transaction((tx) => {
+  return deps.db.tx(async (tx) => {
     const id = newId("agent");
-    const agent = insertAgent(tx, { id, workspaceId, name: body.name, status: "generating", prompt: body.prompt, model, region: body.region ?? "auto" }, deps.maxAgents);
-    const job = deps.jobs.enqueueInTx(
+    const agent = await insertAgent(tx, { id, workspaceId, name: body.name, status: "generating", prompt: body.prompt, model, region: body.region ?? "auto" }, deps.maxAgents);
+    const job = await deps.jobs.enqueueInTx(
       tx,
       "generate",
       { agentId: id, prompt: body.prompt, model, autoDeploy: body.autoDeploy ?? false, provider: deps.provider },

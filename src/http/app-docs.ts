@@ -16,15 +16,15 @@ import type { LiveEntry } from "../gateway";
  * workspace's requirements prompt — callers learn only what is theirs (THREAT-MODEL.md §6),
  * and a prompt can name internal details (pricing rules, secrets' purposes, other systems).
  */
-export function backendSummary(db: Db, entry: LiveEntry): string | undefined {
+export async function backendSummary(db: Db, entry: LiveEntry): Promise<string | undefined> {
   if (entry.version === null) return undefined;
-  const summary = (getVersion(db, entry.agent.id, entry.version).spec as { summary?: unknown } | null)?.summary;
+  const summary = ((await getVersion(db, entry.agent.id, entry.version)).spec as { summary?: unknown } | null)?.summary;
   return typeof summary === "string" && summary.trim() ? summary : undefined;
 }
 
 /** The OpenAPI 3.1 document of `entry`'s live version, served at `serverUrl`. */
-export function backendOpenApi(db: Db, entry: LiveEntry, serverUrl: string) {
-  const v = entry.version === null ? null : getVersion(db, entry.agent.id, entry.version);
+export async function backendOpenApi(db: Db, entry: LiveEntry, serverUrl: string) {
+  const v = entry.version === null ? null : await getVersion(db, entry.agent.id, entry.version);
   const described = v?.described ?? { routes: [], scheduled: false };
   const paths: Record<string, Record<string, unknown>> = {};
   for (const r of described.routes) {
@@ -45,7 +45,7 @@ export function backendOpenApi(db: Db, entry: LiveEntry, serverUrl: string) {
   }
   return {
     openapi: "3.1.0",
-    info: { title: entry.agent.name, version: String(entry.version ?? 0), description: backendSummary(db, entry) },
+    info: { title: entry.agent.name, version: String(entry.version ?? 0), description: await backendSummary(db, entry) },
     servers: [{ url: serverUrl }],
     components: { securitySchemes: { agentKey: { type: "http", scheme: "bearer", description: "Agent API key: ctp_ak_..." } } },
     security: entry.agent.public ? [] : [{ agentKey: [] }],

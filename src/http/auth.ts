@@ -47,12 +47,12 @@ export class RequestAuth {
    * (a valid session cookie without its CSRF token, or sent by another site: Fetch
    * Metadata's Sec-Fetch-Site, when the browser sends it, must be same-origin).
    */
-  principalOf(request: Request): Principal {
+  async principalOf(request: Request): Promise<Principal> {
     const authorization = request.headers.get("authorization");
     if (authorization) return this.tokens.verify(authorization);
     const cookie = sessionCookieOf(request);
     if (!cookie) throw new AppError("unauthorized");
-    const session = this.sessions.verify(cookie);
+    const session = await this.sessions.verify(cookie);
     const site = request.headers.get("sec-fetch-site");
     if (site !== null && site !== "same-origin") throw new AppError("csrf_failed", `A session cookie is not accepted from a ${site} request.`);
     const given = request.headers.get(CSRF_HEADER) ?? "";
@@ -62,7 +62,7 @@ export class RequestAuth {
 }
 
 export function authPlugin(auth: RequestAuth) {
-  return new Elysia({ name: "auth" }).derive({ as: "scoped" }, ({ request }): { principal: Principal } => ({
-    principal: auth.principalOf(request),
+  return new Elysia({ name: "auth" }).derive({ as: "scoped" }, async ({ request }): Promise<{ principal: Principal }> => ({
+    principal: await auth.principalOf(request),
   }));
 }

@@ -2,7 +2,6 @@
  * What the HTTP layer is given by the composition root. Route files take what they
  * need from here; none of them builds an I/O client of its own.
  */
-import type { Database } from "bun:sqlite";
 import type { Config } from "../config";
 import type { Db } from "../db";
 import type { TokenSigner } from "../auth";
@@ -29,7 +28,6 @@ export interface ReadyCheck {
 
 export interface HttpDeps {
   db: Db;
-  sqlite: Database;
   config: Config;
   /** Public base URL, without a trailing slash. */
   baseUrl: string;
@@ -58,12 +56,12 @@ export interface HttpDeps {
   /** Operator tools (backups); absent in apps built without a data dir. */
   admin?: {
     /** The workspace whose platform tokens are the operator's (the one created at first start). */
-    operatorWorkspaceId(): string | null;
+    operatorWorkspaceId(): Promise<string | null>;
     /** Writes a snapshot into a temporary file inside the data dir and returns it. */
     backup(): Promise<{ file: string; bytes: number; ms: number }>;
   };
   /** The Prometheus registry behind GET /metrics. */
   metrics: Metrics;
   /** Recent scheduled runs of an agent (wired once schedules exist). */
-  scheduleRuns?: (agentId: string) => unknown[];
+  scheduleRuns?: (agentId: string) => Promise<unknown[]>;
 }

@@ -11,14 +11,14 @@ import type { HttpDeps } from "./deps";
 import type { JobRow } from "./jobs-port";
 
 /** The job, when it belongs to `workspaceId`; else 404 `job_not_found`. */
-export function workspaceJob(deps: Pick<HttpDeps, "jobs">, workspaceId: string, jobId: string): JobRow {
-  const job = deps.jobs.get(jobId);
+export async function workspaceJob(deps: Pick<HttpDeps, "jobs">, workspaceId: string, jobId: string): Promise<JobRow> {
+  const job = await deps.jobs.get(jobId);
   if (!job || job.workspaceId !== workspaceId) throw new AppError("job_not_found");
   return job;
 }
 
 /** The job's public view (status, progress, logs, artifact, validation, failure). */
-export function jobView(deps: Pick<HttpDeps, "db" | "jobs">, job: JobRow) {
-  const agent = job.agentId ? deps.db.select({ id: agents.id, slug: agents.slug }).from(agents).where(eq(agents.id, job.agentId)).get() : undefined;
-  return generationJobView(job, deps.jobs.events(job.id), agent ?? null);
+export async function jobView(deps: Pick<HttpDeps, "db" | "jobs">, job: JobRow) {
+  const agent = job.agentId ? (await deps.db.select({ id: agents.id, slug: agents.slug }).from(agents).where(eq(agents.id, job.agentId)).limit(1))[0] : undefined;
+  return generationJobView(job, await deps.jobs.events(job.id), agent ?? null);
 }

@@ -2,18 +2,18 @@
  * What HTTP routes need from the job queue: enqueue inside a transaction, read a job and
  * its events, subscribe to new events (SSE), cancel. src/jobs satisfies it.
  */
-import type { DbOrTx } from "../db";
+import type { Tx } from "../db";
 import type { jobEvents, jobs } from "../db/schema";
 
 export type JobRow = typeof jobs.$inferSelect;
 export type JobEventRow = typeof jobEvents.$inferSelect;
 
 export interface JobsPort {
-  enqueueInTx(tx: DbOrTx, kind: string, payload: unknown, meta: { workspaceId?: string; agentId?: string }): { id: string };
-  get(jobId: string): JobRow | undefined;
-  events(jobId: string, afterId?: number): JobEventRow[];
+  enqueueInTx(tx: Tx, kind: string, payload: unknown, meta: { workspaceId?: string; agentId?: string }): Promise<{ id: string }>;
+  get(jobId: string): Promise<JobRow | undefined>;
+  events(jobId: string, afterId?: number): Promise<JobEventRow[]>;
   subscribe(jobId: string, listener: (e: JobEventRow) => void): () => void;
-  cancel(jobId: string): JobRow | undefined;
+  cancel(jobId: string): Promise<JobRow | undefined>;
 }
 
 export const TERMINAL = new Set(["completed", "failed", "cancelled"]);

@@ -7,22 +7,22 @@ import { sseFrame } from "../generate/views";
 import type { JobEventRow, JobsPort } from "./jobs-port";
 import { TERMINAL } from "./jobs-port";
 
-export function jobEventStream(jobs: JobsPort, jobId: string, lastEventId: number): Response {
+export async function jobEventStream(jobs: JobsPort, jobId: string, lastEventId: number): Promise<Response> {
   let unsubscribe = () => {};
   let heartbeat: ReturnType<typeof setInterval> | undefined;
   const stream = new ReadableStream<Uint8Array>({
-    start(controller) {
+    async start(controller) {
       const enc = new TextEncoder();
       let last = lastEventId;
       let closed = false;
       const pending: JobEventRow[] = [];
       let replaying = true;
-      const close = () => {
+      const close = async () => {
         if (closed) return;
         closed = true;
         unsubscribe();
         clearInterval(heartbeat);
-        const job = jobs.get(jobId);
+        const job = await jobs.get(jobId);
         controller.enqueue(enc.encode(`event: done\ndata: ${JSON.stringify({ status: job?.status ?? "unknown", progress: job?.progress ?? 0 })}\n\n`));
         controller.close();
       };
@@ -34,11 +34,11 @@ export function jobEventStream(jobs: JobsPort, jobId: string, lastEventId: numbe
       };
       unsubscribe = jobs.subscribe(jobId, (e) => (replaying ? pending.push(e) : emit(e)));
       controller.enqueue(enc.encode(`retry: 2000\n\n`));
-      for (const e of jobs.events(jobId, last)) emit(e);
+      for (const e of await jobs.events(jobId, last)) emit(e);
       replaying = false;
       for (const e of pending) emit(e);
-      if (!closed && TERMINAL.has(jobs.get(jobId)?.status ?? "")) close();
-      heartbeat = setInterval(() => {
+      if (!closed && TERMINAL.has((await jobs.get(jobId))?.status ?? "")) close();
+      if (!closed) heartbeat = setInterval(() => {
         try {
           if (!closed) controller.enqueue(enc.encode(`: keep-alive\n\n`));
         } catch {

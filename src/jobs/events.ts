@@ -5,7 +5,8 @@
  */
 import { and, asc, eq, gt } from "drizzle-orm";
 import { jobEvents } from "../db/schema";
-import type { Executor, JobEventRow } from "./types";
+import type { DbOrTx, Tx } from "../db";
+import type { JobEventRow } from "./types";
 
 export interface NewEvent {
   jobId: string;
@@ -16,16 +17,15 @@ export interface NewEvent {
   at: number;
 }
 
-export function insertEvent(ex: Executor, e: NewEvent): JobEventRow {
-  return ex
+export async function insertEvent(ex: Tx, e: NewEvent): Promise<JobEventRow> {
+  return (await ex
     .insert(jobEvents)
     .values({ jobId: e.jobId, type: e.type, level: e.level ?? null, message: e.message ?? null, data: e.data ?? null, at: e.at })
-    .returning()
-    .get();
+    .returning())[0]!;
 }
 
-export function listEvents(ex: Executor, jobId: string, afterId = 0): JobEventRow[] {
-  return ex.select().from(jobEvents).where(and(eq(jobEvents.jobId, jobId), gt(jobEvents.id, afterId))).orderBy(asc(jobEvents.id)).all();
+export async function listEvents(ex: DbOrTx, jobId: string, afterId = 0): Promise<JobEventRow[]> {
+  return await ex.select().from(jobEvents).where(and(eq(jobEvents.jobId, jobId), gt(jobEvents.id, afterId))).orderBy(asc(jobEvents.id));
 }
 
 /** In-process fan-out of committed events, keyed by job id. */

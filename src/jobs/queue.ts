@@ -21,24 +21,26 @@ export interface Queue {
   /** workerId#boot-nonce: the lease owner written by this queue instance. */
   readonly owner: string;
   register<S extends TSchema, R>(def: JobKind<S, R>): Queue;
-  enqueue(kind: string, payload: unknown, opts?: EnqueueOptions): JobRow;
-  enqueueInTx(tx: Executor, kind: string, payload: unknown, opts?: EnqueueOptions): JobRow;
+  /** Enqueues in a transaction of its own. */
+  enqueue(kind: string, payload: unknown, opts?: EnqueueOptions): Promise<JobRow>;
+  /** Enqueues inside the caller's transaction; the queue wakes once it commits. */
+  enqueueInTx(tx: Executor, kind: string, payload: unknown, opts?: EnqueueOptions): Promise<JobRow>;
   start(): void;
   stop(opts?: { timeoutMs?: number }): Promise<void>;
-  recover(): { requeued: string[]; failed: string[]; cancelled: string[] };
-  cancel(jobId: string): JobRow | undefined;
-  get(jobId: string): JobRow | undefined;
-  events(jobId: string, afterId?: number): JobEventRow[];
+  recover(): Promise<{ requeued: string[]; failed: string[]; cancelled: string[] }>;
+  cancel(jobId: string): Promise<JobRow | undefined>;
+  get(jobId: string): Promise<JobRow | undefined>;
+  events(jobId: string, afterId?: number): Promise<JobEventRow[]>;
   subscribe(jobId: string, listener: (e: JobEventRow) => void): () => void;
   waitFor(jobId: string, timeoutMs: number): Promise<JobRow>;
   /** Jobs running in this queue right now. */
   running(): { id: string; kind: string }[];
   /** Jobs waiting or running in the database (every node), by kind and status. */
-  depth(): { kind: string; status: string; count: number }[];
+  depth(): Promise<{ kind: string; status: string; count: number }[]>;
   /** An agent's jobs (optionally of one kind), newest first, at most `limit` (default 50). */
-  list(filter: { agentId: string; kind?: string; limit?: number }): JobRow[];
+  list(filter: { agentId: string; kind?: string; limit?: number }): Promise<JobRow[]>;
   /** True when a job tagged with the agent is queued or running (on any node). */
-  hasActive(agentId: string): boolean;
+  hasActive(agentId: string): Promise<boolean>;
 }
 
 export function createQueue(opts: QueueOptions): Queue {
@@ -82,13 +84,21 @@ export function createQueue(opts: QueueOptions): Queue {
     return { free: free.map((k) => k.kind), roomy: roomy.map((k) => k.kind) };
   }
 
-  function tick() {
+  // One tick at a time: a wake-up during a tick's awaited claim asks for another pass.
+  let ticking = false;
+  let again = false;
+  async function tick() {
     timer = undefined;
     if (!started || stopping) return;
+    if (ticking) {
+      again = true;
+      return;
+    }
+    ticking = true;
     try {
-      while (runs.size < concurrency) {
+      while (runs.size < concurrency && started && !stopping) {
         const { free, roomy } = freeKinds();
-        const job = store.claim(free, owner, leaseMs, roomy);
+        const job = await store.claim(free, owner, leaseMs, roomy);
         if (!job) break;
         const onSettled = () => {
           runs.delete(job.id);
@@ -98,8 +108,13 @@ export function createQueue(opts: QueueOptions): Queue {
       }
     } catch (e) {
       onError(e, "poll");
+    } finally {
+      ticking = false;
     }
-    schedule(pollMs);
+    if (again) {
+      again = false;
+      schedule(0);
+    } else schedule(pollMs);
   }
 
   function schedule(ms: number) {
@@ -121,22 +136,20 @@ export function createQueue(opts: QueueOptions): Queue {
       return queue;
     },
     enqueue(kind, payload, o = {}) {
-      const job = queue.enqueueInTx(opts.db, kind, payload, o);
-      return job;
+      prepare(kind, payload); // refuse a bad payload before taking the write gate
+      return opts.db.tx((tx) => queue.enqueueInTx(tx, kind, payload, o));
     },
-    enqueueInTx(tx, kind, payload, o = {}) {
+    async enqueueInTx(tx, kind, payload, o = {}) {
       const { def, value } = prepare(kind, payload);
-      const job = store.insert(tx, { id: o.id ?? newId("job"), kind, payload: value, workspaceId: o.workspaceId, agentId: o.agentId, maxAttempts: def.maxAttempts, runAt: o.runAt });
-      // A synchronous transaction has committed (or rolled back) before this runs.
-      queueMicrotask(wake);
+      const job = await store.insert(tx, { id: o.id ?? newId("job"), kind, payload: value, workspaceId: o.workspaceId, agentId: o.agentId, maxAttempts: def.maxAttempts, runAt: o.runAt });
+      tx.onCommit(wake); // claimable only once committed; nothing to wake for on a rollback
       return job;
     },
     start() {
       if (started) return;
       started = true;
       stopping = false;
-      queue.recover();
-      wake();
+      void queue.recover().then(wake, (e) => onError(e, "poll"));
     },
     async stop(o = {}) {
       if (!started) return;
@@ -152,14 +165,18 @@ export function createQueue(opts: QueueOptions): Queue {
       await all;
       started = false;
     },
-    recover() {
-      const out = store.recover(workerId, owner);
+    async recover() {
+      const out = await store.recover(workerId, owner);
       if (out.requeued.length) wake();
       return out;
     },
-    cancel(jobId) {
-      const job = store.requestCancel(jobId);
-      if (job?.status === "running") runs.get(jobId)?.stop("cancel");
+    async cancel(jobId) {
+      const job = await store.requestCancel(jobId);
+      const run = job?.status === "running" ? runs.get(jobId) : undefined;
+      if (run) {
+        run.stop("cancel");
+        await run.done; // its outcome is written before cancel answers
+      }
       return store.get(jobId);
     },
     get: (jobId) => store.get(jobId),

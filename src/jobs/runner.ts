@@ -49,11 +49,11 @@ export function runJob(store: JobStore, def: JobKind, job: JobRow, s: RunSetting
   const live = () => !finished;
   const startedAt = performance.now();
 
-  const renew = () => {
+  const renew = async () => {
     if (finished) return;
     let lease;
     try {
-      lease = store.renew(job.id, s.owner, s.leaseMs);
+      lease = await store.renew(job.id, s.owner, s.leaseMs);
     } catch (e) {
       // A missed heartbeat is not fatal: the lease is longer than several heartbeats.
       s.onError?.(e, "heartbeat");
@@ -71,14 +71,14 @@ export function runJob(store: JobStore, def: JobKind, job: JobRow, s: RunSetting
     settle({ type: "stopped", reason });
   }
 
-  function settle(outcome: Outcome) {
+  async function settle(outcome: Outcome) {
     if (finished) return;
     finished = true;
     clearInterval(heartbeat);
     clearTimeout(timeout);
     let result: AttemptOutcome["outcome"] | undefined;
     try {
-      result = finalize(store, def, job, s.owner, outcome, stage);
+      result = await finalize(store, def, job, s.owner, outcome, stage);
     } catch (e) {
       s.onError?.(e, "finalize");
     } finally {
@@ -94,15 +94,16 @@ export function runJob(store: JobStore, def: JobKind, job: JobRow, s: RunSetting
     attempt: job.attempts,
     signal: controller.signal,
     log(level, message, data) {
-      if (live()) store.report(job.id, s.owner, { type: "log", level, message, data });
+      // Fire and forget: the gate keeps the order, and a late report is dropped by its lease condition.
+      if (live()) store.report(job.id, s.owner, { type: "log", level, message, data }).catch((e) => s.onError?.(e, "heartbeat"));
     },
     progress(pct, newStage) {
       if (!live()) return;
       const p = Math.max(0, Math.min(100, Math.round(pct)));
       if (newStage !== undefined) stage = newStage;
-      store.report(job.id, s.owner, { type: "progress", message: newStage, data: { progress: p, stage: stage ?? null } }, { pct: p, stage: newStage });
+      store.report(job.id, s.owner, { type: "progress", message: newStage, data: { progress: p, stage: stage ?? null } }, { pct: p, stage: newStage }).catch((e) => s.onError?.(e, "heartbeat"));
     },
-    heartbeat: renew,
+    heartbeat: () => void renew(),
   };
 
   queueMicrotask(() => {
@@ -121,39 +122,39 @@ export function runJob(store: JobStore, def: JobKind, job: JobRow, s: RunSetting
 }
 
 /** Writes the attempt's outcome; returns what it was. */
-function finalize(store: JobStore, def: JobKind, job: JobRow, owner: string, outcome: Outcome, stage: string | undefined): AttemptOutcome["outcome"] {
+async function finalize(store: JobStore, def: JobKind, job: JobRow, owner: string, outcome: Outcome, stage: string | undefined): Promise<AttemptOutcome["outcome"]> {
   const attempt = job.attempts;
   if (outcome.type === "ok") {
-    store.finish(job.id, owner, "completed", { result: outcome.value ?? null, progress: 100 });
+    await store.finish(job.id, owner, "completed", { result: outcome.value ?? null, progress: 100 });
     return "completed";
   }
   if (outcome.type === "stopped") {
     if (outcome.reason === "lease_lost") return "lost"; // another worker owns the job now
     if (outcome.reason === "cancel") {
-      store.finish(job.id, owner, "cancelled", {}, { reason: "cancelled while running" });
+      await store.finish(job.id, owner, "cancelled", {}, { reason: "cancelled while running" });
       return "cancelled";
     }
     if (outcome.reason === "shutdown") {
       if (attempt < job.maxAttempts) {
-        store.finish(job.id, owner, "queued", { runAt: store.now() }, { reason: "interrupted by shutdown" });
+        await store.finish(job.id, owner, "queued", { runAt: store.now() }, { reason: "interrupted by shutdown" });
         return "requeued";
       }
-      store.finish(job.id, owner, "failed", { failure: { code: "interrupted", message: `interrupted by shutdown (attempt ${attempt} of ${job.maxAttempts})`, stage } });
+      await store.finish(job.id, owner, "failed", { failure: { code: "interrupted", message: `interrupted by shutdown (attempt ${attempt} of ${job.maxAttempts})`, stage } });
       return "failed";
     }
   }
   const error = outcome.type === "error" ? outcome.error : new Error(`attempt ${attempt} timed out after ${def.timeoutMs} ms`);
   const failure = describe(error, outcome.type === "stopped" ? "timeout" : undefined, stage);
   if (error instanceof NonRetriableError) {
-    store.finish(job.id, owner, "failed", { failure });
+    await store.finish(job.id, owner, "failed", { failure });
     return "failed";
   }
   if (attempt >= job.maxAttempts) {
-    store.finish(job.id, owner, "failed", { failure: { ...failure, message: `${failure.message} (after ${attempt} attempt${attempt === 1 ? "" : "s"})` } });
+    await store.finish(job.id, owner, "failed", { failure: { ...failure, message: `${failure.message} (after ${attempt} attempt${attempt === 1 ? "" : "s"})` } });
     return "failed";
   }
   const delay = error instanceof RetryAfterError ? error.delayMs : backoffDelay(attempt, def.backoff);
-  store.finish(
+  await store.finish(
     job.id,
     owner,
     "queued",

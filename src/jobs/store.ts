@@ -1,15 +1,19 @@
 /**
  * Every SQL statement on the jobs table lives here (with events.ts), so a Postgres port
- * touches only this folder. Claims run in an IMMEDIATE transaction and re-check the
- * claimable condition in the UPDATE, so two queues on one file never take the same job.
+ * touches only this folder. Every write runs in a transaction through the write gate
+ * (`db.tx`, BEGIN IMMEDIATE on SQLite); claims re-check the claimable condition in the
+ * UPDATE, so two queues on one file never take the same job. Events written in a
+ * transaction reach this process's listeners once it commits.
  * Writes by a worker are conditioned on its lease, so a worker that lost its lease (it
  * stalled and another took over) cannot overwrite the new owner's state.
  */
 import { and, asc, desc, eq, gte, inArray, lt, lte, or, sql } from "drizzle-orm";
-import type { Db } from "../db";
+import type { Db, Tx } from "../db";
 import { jobs } from "../db/schema";
 import { EventBus, insertEvent, listEvents, type NewEvent } from "./events";
-import type { Clock, Executor, JobEventRow, JobRow } from "./types";
+import type { Clock, JobEventRow, JobRow } from "./types";
+
+type Emit = (e: Omit<NewEvent, "at">) => Promise<void>;
 
 type Patch = Partial<typeof jobs.$inferInsert>;
 
@@ -24,70 +28,68 @@ export class JobStore {
   ) {}
 
   /** Jobs waiting or running, counted by kind and status (for the queue-depth metric). */
-  depth(): { kind: string; status: string; count: number }[] {
-    return this.db
+  async depth(): Promise<{ kind: string; status: string; count: number }[]> {
+    return await this.db
       .select({ kind: jobs.kind, status: jobs.status, count: sql<number>`count(*)` })
       .from(jobs)
       .where(inArray(jobs.status, ["queued", "running"]))
-      .groupBy(jobs.kind, jobs.status)
-      .all();
+      .groupBy(jobs.kind, jobs.status);
   }
 
   /** An agent's jobs (optionally of one kind), newest first (ids sort by time). */
-  list(filter: { agentId: string; kind?: string; limit?: number }): JobRow[] {
+  async list(filter: { agentId: string; kind?: string; limit?: number }): Promise<JobRow[]> {
     const byAgent = eq(jobs.agentId, filter.agentId);
-    return this.db
+    return await this.db
       .select()
       .from(jobs)
       .where(filter.kind ? and(byAgent, eq(jobs.kind, filter.kind)) : byAgent)
       .orderBy(desc(jobs.id))
-      .limit(filter.limit ?? 50)
-      .all();
+      .limit(filter.limit ?? 50);
   }
 
   /** True when a job tagged with the agent is queued or running. */
-  hasActive(agentId: string): boolean {
-    return (
-      this.db
-        .select({ id: jobs.id })
-        .from(jobs)
-        .where(and(eq(jobs.agentId, agentId), inArray(jobs.status, ["queued", "running"])))
-        .limit(1)
-        .get() !== undefined
-    );
+  async hasActive(agentId: string): Promise<boolean> {
+    const rows = await this.db
+      .select({ id: jobs.id })
+      .from(jobs)
+      .where(and(eq(jobs.agentId, agentId), inArray(jobs.status, ["queued", "running"])))
+      .limit(1);
+    return rows.length > 0;
   }
 
   now(): number {
     return this.clock.now();
   }
 
-  /** Runs fn in a write transaction and publishes the events it wrote once committed. */
-  private write<T>(fn: (tx: Executor, emit: (e: Omit<NewEvent, "at">) => void) => T): T {
-    const written: JobEventRow[] = [];
-    const at = this.now();
-    const out = this.db.transaction((tx) => fn(tx, (e) => written.push(insertEvent(tx, { ...e, at }))), { behavior: "immediate" });
-    this.bus.emit(written);
-    return out;
+  /** Runs fn in a write transaction (through the gate) and publishes the events it wrote once committed. */
+  private write<T>(fn: (tx: Tx, emit: Emit) => Promise<T>): Promise<T> {
+    return this.db.tx(async (tx) => {
+      const written: JobEventRow[] = [];
+      const at = this.now();
+      tx.onCommit(() => this.bus.emit(written));
+      return fn(tx, async (e) => {
+        written.push(await insertEvent(tx, { ...e, at }));
+      });
+    });
   }
 
-  insert(ex: Executor, row: { id: string; kind: string; payload: unknown; workspaceId?: string; agentId?: string; maxAttempts: number; runAt?: number }): JobRow {
+  async insert(ex: Tx, row: { id: string; kind: string; payload: unknown; workspaceId?: string; agentId?: string; maxAttempts: number; runAt?: number }): Promise<JobRow> {
     const now = this.now();
-    const inserted = ex
+    const inserted = (await ex
       .insert(jobs)
       .values({ ...row, workspaceId: row.workspaceId ?? null, agentId: row.agentId ?? null, status: "queued", runAt: row.runAt ?? now, createdAt: now, updatedAt: now })
       .onConflictDoNothing()
-      .returning()
-      .get();
-    if (!inserted) return ex.select().from(jobs).where(eq(jobs.id, row.id)).get()!;
-    insertEvent(ex, { jobId: row.id, type: "status", message: "queued", data: { status: "queued" }, at: now });
+      .returning())[0];
+    if (!inserted) return (await ex.select().from(jobs).where(eq(jobs.id, row.id)).limit(1))[0]!;
+    await insertEvent(ex, { jobId: row.id, type: "status", message: "queued", data: { status: "queued" }, at: now });
     return inserted;
   }
 
-  get(id: string): JobRow | undefined {
-    return this.db.select().from(jobs).where(eq(jobs.id, id)).get();
+  async get(id: string): Promise<JobRow | undefined> {
+    return (await this.db.select().from(jobs).where(eq(jobs.id, id)).limit(1))[0];
   }
 
-  events(id: string, afterId?: number): JobEventRow[] {
+  events(id: string, afterId?: number): Promise<JobEventRow[]> {
     return listEvents(this.db, id, afterId);
   }
 
@@ -100,119 +102,114 @@ export class JobStore {
    * workspace: so one workspace's jobs, which mostly wait on the model, never hold every
    * slot while another workspace's job waits.
    */
-  claim(kinds: string[], owner: string, leaseMs: number, roomyKinds: string[] = kinds): JobRow | undefined {
+  async claim(kinds: string[], owner: string, leaseMs: number, roomyKinds: string[] = kinds): Promise<JobRow | undefined> {
     if (kinds.length === 0) return undefined;
-    return this.write((tx, emit) => {
+    return this.write(async (tx, emit) => {
       const now = this.now();
-      const lost = tx
+      const lost = await tx
         .select()
         .from(jobs)
-        .where(and(eq(jobs.status, "running"), lt(jobs.leaseUntil, now), or(gte(jobs.attempts, jobs.maxAttempts), eq(jobs.cancelRequested, true))))
-        .all();
+        .where(and(eq(jobs.status, "running"), lt(jobs.leaseUntil, now), or(gte(jobs.attempts, jobs.maxAttempts), eq(jobs.cancelRequested, true))));
       for (const j of lost) {
-        if (j.cancelRequested) this.settle(tx, emit, j, "cancelled", {}, { reason: "cancelled; its worker stopped answering" });
-        else this.settle(tx, emit, j, "failed", { failure: { code: "interrupted", message: `worker ${j.leaseOwner} stopped answering (lease expired) during the last attempt (${j.attempts} of ${j.maxAttempts})`, stage: j.stage ?? undefined } });
+        if (j.cancelRequested) await this.settle(tx, emit, j, "cancelled", {}, { reason: "cancelled; its worker stopped answering" });
+        else await this.settle(tx, emit, j, "failed", { failure: { code: "interrupted", message: `worker ${j.leaseOwner} stopped answering (lease expired) during the last attempt (${j.attempts} of ${j.maxAttempts})`, stage: j.stage ?? undefined } });
       }
       // Jobs its workspace has running (live leases); a job without a workspace counts those without one.
       const running = sql`(SELECT count(*) FROM jobs AS r WHERE r.workspace_id IS ${jobs.workspaceId} AND r.status = 'running' AND r.lease_until >= ${now})`;
       const fair = or(roomyKinds.length ? inArray(jobs.kind, roomyKinds) : sql`0`, sql`${jobs.workspaceId} IS NULL`, sql`${running} = 0`);
-      const next = tx.select({ id: jobs.id }).from(jobs).where(and(inArray(jobs.kind, kinds), claimable(now), fair)).orderBy(asc(running), asc(jobs.runAt), asc(jobs.id)).limit(1).get();
+      const next = (await tx.select({ id: jobs.id }).from(jobs).where(and(inArray(jobs.kind, kinds), claimable(now), fair)).orderBy(asc(running), asc(jobs.runAt), asc(jobs.id)).limit(1))[0];
       if (!next) return undefined;
-      const before = tx.select({ leaseOwner: jobs.leaseOwner, status: jobs.status }).from(jobs).where(eq(jobs.id, next.id)).get();
-      const job = tx
+      const before = (await tx.select({ leaseOwner: jobs.leaseOwner, status: jobs.status }).from(jobs).where(eq(jobs.id, next.id)).limit(1))[0];
+      const job = (await tx
         .update(jobs)
         .set({ status: "running", attempts: sql`${jobs.attempts} + 1`, leaseOwner: owner, leaseUntil: now + leaseMs, startedAt: sql`coalesce(${jobs.startedAt}, ${now})`, updatedAt: now })
         .where(and(eq(jobs.id, next.id), claimable(now)))
-        .returning()
-        .get();
+        .returning())[0];
       if (!job) return undefined;
       const takeover = before?.status === "running" ? { takenOverFrom: before.leaseOwner } : {};
-      emit({ jobId: job.id, type: "status", message: "running", data: { status: "running", attempt: job.attempts, worker: owner, ...takeover } });
+      await emit({ jobId: job.id, type: "status", message: "running", data: { status: "running", attempt: job.attempts, worker: owner, ...takeover } });
       return job;
     });
   }
 
   /** Extends the lease; undefined when this owner no longer holds it. */
-  renew(id: string, owner: string, leaseMs: number): { cancelRequested: boolean } | undefined {
+  async renew(id: string, owner: string, leaseMs: number): Promise<{ cancelRequested: boolean } | undefined> {
     const now = this.now();
-    return this.db
+    return this.db.tx(async (tx) => (await tx
       .update(jobs)
       .set({ leaseUntil: now + leaseMs })
       .where(and(eq(jobs.id, id), eq(jobs.leaseOwner, owner), eq(jobs.status, "running")))
-      .returning({ cancelRequested: jobs.cancelRequested })
-      .get();
+      .returning({ cancelRequested: jobs.cancelRequested }))[0]);
   }
 
   /** Progress and logs from a handler; dropped when the lease is gone. */
-  report(id: string, owner: string, event: Omit<NewEvent, "at" | "jobId">, progress?: { pct: number; stage?: string }): void {
-    this.write((tx, emit) => {
-      const held = tx
+  async report(id: string, owner: string, event: Omit<NewEvent, "at" | "jobId">, progress?: { pct: number; stage?: string }): Promise<void> {
+    await this.write(async (tx, emit) => {
+      const held = (await tx
         .update(jobs)
         .set({ updatedAt: this.now(), ...(progress ? { progress: progress.pct, ...(progress.stage !== undefined ? { stage: progress.stage } : {}) } : {}) })
         .where(and(eq(jobs.id, id), eq(jobs.leaseOwner, owner), eq(jobs.status, "running")))
-        .returning({ id: jobs.id })
-        .get();
-      if (held) emit({ ...event, jobId: id });
+        .returning({ id: jobs.id }))[0];
+      if (held) await emit({ ...event, jobId: id });
     });
   }
 
   /** Ends or requeues a running job this owner holds; false when the lease was lost. */
-  finish(id: string, owner: string, status: "completed" | "failed" | "cancelled" | "queued", patch: Patch, data: Record<string, unknown> = {}, log?: Omit<NewEvent, "at" | "jobId">): boolean {
-    return this.write((tx, emit) => {
-      const job = tx.select().from(jobs).where(and(eq(jobs.id, id), eq(jobs.leaseOwner, owner), eq(jobs.status, "running"))).get();
+  finish(id: string, owner: string, status: "completed" | "failed" | "cancelled" | "queued", patch: Patch, data: Record<string, unknown> = {}, log?: Omit<NewEvent, "at" | "jobId">): Promise<boolean> {
+    return this.write(async (tx, emit) => {
+      const job = (await tx.select().from(jobs).where(and(eq(jobs.id, id), eq(jobs.leaseOwner, owner), eq(jobs.status, "running"))).limit(1))[0];
       if (!job) return false;
-      if (log) emit({ ...log, jobId: id });
-      this.settle(tx, emit, job, status, patch, data);
+      if (log) await emit({ ...log, jobId: id });
+      await this.settle(tx, emit, job, status, patch, data);
       return true;
     });
   }
 
-  private settle(tx: Executor, emit: (e: Omit<NewEvent, "at">) => void, job: JobRow, status: string, patch: Patch, data: Record<string, unknown> = {}): void {
+  private async settle(tx: Tx, emit: Emit, job: JobRow, status: string, patch: Patch, data: Record<string, unknown> = {}): Promise<void> {
     const now = this.now();
     const terminal = status !== "queued";
-    tx.update(jobs)
+    await tx.update(jobs)
       .set({ status, leaseOwner: null, leaseUntil: null, updatedAt: now, ...(terminal ? { finishedAt: now } : {}), ...patch })
       .where(eq(jobs.id, job.id))
-      .run();
+      ;
     const failure = patch.failure;
-    emit({ jobId: job.id, type: "status", message: status, data: { status, attempt: job.attempts, ...(failure ? { failure } : {}), ...data } });
+    await emit({ jobId: job.id, type: "status", message: status, data: { status, attempt: job.attempts, ...(failure ? { failure } : {}), ...data } });
   }
 
   /** Queued → cancelled now; running → cancelRequested (its worker aborts it). */
-  requestCancel(id: string): JobRow | undefined {
-    return this.write((tx, emit) => {
-      const job = tx.select().from(jobs).where(eq(jobs.id, id)).get();
+  async requestCancel(id: string): Promise<JobRow | undefined> {
+    return this.write(async (tx, emit) => {
+      const job = (await tx.select().from(jobs).where(eq(jobs.id, id)).limit(1))[0];
       if (!job) return undefined;
-      if (job.status === "queued") this.settle(tx, emit, job, "cancelled", {}, { reason: "cancelled before it started" });
+      if (job.status === "queued") await this.settle(tx, emit, job, "cancelled", {}, { reason: "cancelled before it started" });
       else if (job.status === "running" && !job.cancelRequested) {
-        tx.update(jobs).set({ cancelRequested: true, updatedAt: this.now() }).where(eq(jobs.id, id)).run();
-        emit({ jobId: id, type: "log", level: "warn", message: "cancel requested" });
+        await tx.update(jobs).set({ cancelRequested: true, updatedAt: this.now() }).where(eq(jobs.id, id));
+        await emit({ jobId: id, type: "log", level: "warn", message: "cancel requested" });
       }
-      return tx.select().from(jobs).where(eq(jobs.id, id)).get();
+      return (await tx.select().from(jobs).where(eq(jobs.id, id)).limit(1))[0];
     });
   }
 
   /** Running jobs left by a previous life of `workerId`: requeued if attempts remain, else failed. */
-  recover(workerId: string, currentOwner: string): { requeued: string[]; failed: string[]; cancelled: string[] } {
+  async recover(workerId: string, currentOwner: string): Promise<{ requeued: string[]; failed: string[]; cancelled: string[] }> {
     const out = { requeued: [] as string[], failed: [] as string[], cancelled: [] as string[] };
     const prefix = `${workerId}#`;
-    this.write((tx, emit) => {
-      const stale = tx
+    await this.write(async (tx, emit) => {
+      const stale = await tx
         .select()
         .from(jobs)
-        .where(and(eq(jobs.status, "running"), sql`substr(${jobs.leaseOwner}, 1, ${prefix.length}) = ${prefix}`, sql`${jobs.leaseOwner} <> ${currentOwner}`))
-        .all();
+        .where(and(eq(jobs.status, "running"), sql`substr(${jobs.leaseOwner}, 1, ${prefix.length}) = ${prefix}`, sql`${jobs.leaseOwner} <> ${currentOwner}`));
       for (const j of stale) {
         const why = `interrupted by restart (attempt ${j.attempts} of ${j.maxAttempts})`;
         if (j.cancelRequested) {
-          this.settle(tx, emit, j, "cancelled", {}, { reason: why });
+          await this.settle(tx, emit, j, "cancelled", {}, { reason: why });
           out.cancelled.push(j.id);
         } else if (j.attempts < j.maxAttempts) {
-          emit({ jobId: j.id, type: "log", level: "warn", message: `${why}; requeued` });
-          this.settle(tx, emit, j, "queued", { runAt: this.now() }, { reason: why });
+          await emit({ jobId: j.id, type: "log", level: "warn", message: `${why}; requeued` });
+          await this.settle(tx, emit, j, "queued", { runAt: this.now() }, { reason: why });
           out.requeued.push(j.id);
         } else {
-          this.settle(tx, emit, j, "failed", { failure: { code: "interrupted", message: why, stage: j.stage ?? undefined } });
+          await this.settle(tx, emit, j, "failed", { failure: { code: "interrupted", message: why, stage: j.stage ?? undefined } });
           out.failed.push(j.id);
         }
       }

@@ -4,7 +4,7 @@
  * kinds are a catalogue: callers register them once at start-up and enqueue by name.
  */
 import type { Static, TSchema } from "@sinclair/typebox";
-import type { Db, DbOrTx } from "../db";
+import type { Db, Tx } from "../db";
 import type { JobFailureCode } from "./failure-codes";
 import type * as schema from "../db/schema";
 
@@ -20,8 +20,8 @@ export interface JobFailure {
   stage?: string;
 }
 
-/** The database handle or an open transaction on it (enqueueInTx): src/db's DbOrTx. */
-export type Executor = DbOrTx;
+/** An open write transaction (enqueueInTx): src/db's Tx. */
+export type Executor = Tx;
 
 export interface Clock {
   now(): number;

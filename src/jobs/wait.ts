@@ -8,29 +8,27 @@ import { TERMINAL_STATUSES, type JobRow, type JobStatus } from "./types";
 
 export function waitForJob(store: JobStore, jobId: string, timeoutMs: number, checkMs: number): Promise<JobRow> {
   return new Promise((resolve, reject) => {
-    const check = () => {
-      try {
-        const job = store.get(jobId);
-        if (job && TERMINAL_STATUSES.includes(job.status as JobStatus)) {
+    const check = () =>
+      store.get(jobId).then(
+        (job) => {
+          if (job && TERMINAL_STATUSES.includes(job.status as JobStatus)) {
+            cleanup();
+            resolve(job);
+          }
+        },
+        (e) => {
+          // e.g. the database was closed under us: stop polling instead of throwing from a timer.
           cleanup();
-          resolve(job);
-        }
-      } catch (e) {
-        // e.g. the database was closed under us: stop polling instead of throwing from a timer.
-        cleanup();
-        reject(e);
-      }
-    };
+          reject(e);
+        },
+      );
     const unsubscribe = store.bus.subscribe(jobId, (e) => {
       if (e.type === "status") check();
     });
     const interval = setInterval(check, checkMs);
-    const deadline = setTimeout(() => {
+    const deadline = setTimeout(async () => {
       cleanup();
-      let status: string | undefined;
-      try {
-        status = store.get(jobId)?.status;
-      } catch {}
+      const status = await store.get(jobId).then((j) => j?.status, () => undefined);
       reject(new Error(status ? `job ${jobId} still ${status} after ${timeoutMs} ms` : `job ${jobId} not found`));
     }, timeoutMs);
     function cleanup() {
@@ -38,6 +36,6 @@ export function waitForJob(store: JobStore, jobId: string, timeoutMs: number, ch
       clearInterval(interval);
       clearTimeout(deadline);
     }
-    check();
+    void check();
   });
 }

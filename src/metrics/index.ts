@@ -15,7 +15,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom
 /** Where the scrape-time gauges come from; each may be absent (the series is then not exported). */
 export interface MetricSources {
   sandbox?: () => { workers: number; instances: number; memoryBytes: number; memoryBudgetBytes: number; loads: number; evictions: number; watchdogKills?: number; zombieThreads?: number; queued?: number; refused?: number };
-  queue?: () => { kind: string; status: string; count: number }[];
+  queue?: () => Promise<{ kind: string; status: string; count: number }[]> | { kind: string; status: string; count: number }[];
   database?: () => { sizeBytes: number; prunedRows?: number; droppedRows?: number };
   backgroundFailures?: () => { loop: string; count: number }[];
 }
@@ -116,9 +116,10 @@ export class Metrics {
         help: "Jobs in the queue by kind and status (queued, running).",
         labelNames: ["kind", "status"],
         registers: reg,
-        collect() {
+        async collect() {
+          const rows = await read();
           this.reset();
-          for (const r of read()) this.set({ kind: r.kind, status: r.status }, r.count);
+          for (const r of rows) this.set({ kind: r.kind, status: r.status }, r.count);
         },
       });
     }

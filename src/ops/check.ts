@@ -5,7 +5,7 @@
  * hash. A file from an older cantrip is fine (the next start migrates it); one from a
  * newer cantrip, or with a migration this build does not know, is refused.
  */
-import { Database } from "bun:sqlite";
+import { inspectDatabaseFile } from "../db/files";
 import { createHash } from "node:crypto";
 import { migrations } from "../db/migrations/embedded";
 
@@ -22,32 +22,21 @@ export interface DatabaseCheck {
 
 export function checkDatabaseFile(file: string): DatabaseCheck {
   const known = migrations.length;
-  let db: Database;
+  let found: { integrity: string[]; hashes: string[] | null };
   try {
-    db = new Database(file, { readonly: true });
+    found = inspectDatabaseFile(file);
   } catch (e) {
-    return { ok: false, integrity: [], applied: 0, known, problem: `cannot open ${file}: ${(e as Error).message}` };
+    const stage = (e as { stage?: string }).stage;
+    const message = (e as Error).message;
+    if (stage === "open") return { ok: false, integrity: [], applied: 0, known, problem: `cannot open ${file}: ${message}` };
+    if (stage === "integrity") return { ok: false, integrity: [], applied: 0, known, problem: `not a SQLite database: ${message}` };
+    return { ok: false, integrity: ["ok"], applied: 0, known, problem: "not a cantrip database (no migration table)" };
   }
-  try {
-    let integrity: string[];
-    try {
-      integrity = (db.query("PRAGMA integrity_check(20)").all() as { integrity_check: string }[]).map((r) => r.integrity_check);
-    } catch (e) {
-      return { ok: false, integrity: [], applied: 0, known, problem: `not a SQLite database: ${(e as Error).message}` };
-    }
-    if (integrity.length !== 1 || integrity[0] !== "ok") return { ok: false, integrity, applied: 0, known, problem: `integrity_check failed: ${integrity.join("; ")}` };
-    let rows: { hash: string }[];
-    try {
-      rows = db.query("SELECT hash FROM __drizzle_migrations ORDER BY id").all() as { hash: string }[];
-    } catch {
-      return { ok: false, integrity, applied: 0, known, problem: "not a cantrip database (no migration table)" };
-    }
-    const ours = migrations.map((m) => createHash("sha256").update(m.sql).digest("hex"));
-    if (rows.length > known) return { ok: false, integrity, applied: rows.length, known, problem: `the file has ${rows.length} migrations applied; this cantrip knows ${known} (it comes from a newer version)` };
-    const bad = rows.findIndex((r, i) => r.hash !== ours[i]);
-    if (bad >= 0) return { ok: false, integrity, applied: rows.length, known, problem: `migration ${bad + 1} in the file differs from this build's` };
-    return { ok: true, integrity, applied: rows.length, known };
-  } finally {
-    db.close();
-  }
+  const { integrity, hashes } = found;
+  if (hashes === null) return { ok: false, integrity, applied: 0, known, problem: `integrity_check failed: ${integrity.join("; ")}` };
+  const ours = migrations.map((m) => createHash("sha256").update(m.sql).digest("hex"));
+  if (hashes.length > known) return { ok: false, integrity, applied: hashes.length, known, problem: `the file has ${hashes.length} migrations applied; this cantrip knows ${known} (it comes from a newer version)` };
+  const bad = hashes.findIndex((h, i) => h !== ours[i]);
+  if (bad >= 0) return { ok: false, integrity, applied: hashes.length, known, problem: `migration ${bad + 1} in the file differs from this build's` };
+  return { ok: true, integrity, applied: hashes.length, known };
 }

@@ -6,10 +6,10 @@
  * without its -wal), and the restored file is copied in through a temporary name and a
  * rename, 0600, so a failure at any step leaves the old database in place.
  */
-import { Database } from "bun:sqlite";
 import { copyFileSync, existsSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { databaseFiles } from "../db/client";
+import { checkpointDatabaseFile } from "../db/files";
 import { ensurePrivateDir, ensurePrivateFile } from "../lib/private-files";
 import { checkDatabaseFile, type DatabaseCheck } from "./check";
 import { pidFile, runningServer } from "./server-lock";
@@ -46,12 +46,7 @@ export function restoreDatabase(backup: string, dataDir: string, now = new Date(
   let previous: string | null = null;
   if (existsSync(live)) {
     // Fold the old WAL into the main file, so the kept copy is complete on its own.
-    const old = new Database(live, { readwrite: true, create: false });
-    try {
-      old.exec("PRAGMA wal_checkpoint(TRUNCATE)");
-    } finally {
-      old.close();
-    }
+    checkpointDatabaseFile(live);
     previous = `${live}.pre-restore-${now.toISOString().replace(/[:.]/g, "-")}`;
     renameSync(live, previous);
     ensurePrivateFile(previous, undefined, { create: false });

@@ -7,21 +7,9 @@
  */
 import { existsSync, renameSync, rmSync, statSync } from "node:fs";
 import { ensurePrivateFile } from "../lib/private-files";
+import { SNAPSHOT_WORKER_SOURCE } from "../db/files";
 
-const WORKER = `import { Database } from "bun:sqlite";
-self.onmessage = (e) => {
-  let db;
-  try {
-    db = new Database(e.data.source, { readwrite: true, create: false });
-    db.exec("PRAGMA busy_timeout = " + e.data.busyTimeoutMs);
-    db.query("VACUUM INTO ?").run(e.data.dest);
-    postMessage({ ok: true });
-  } catch (err) {
-    postMessage({ ok: false, message: String((err && err.message) || err) });
-  } finally {
-    try { db && db.close(); } catch {}
-  }
-};`;
+const WORKER = SNAPSHOT_WORKER_SOURCE;
 
 let workerUrl: string | null = null;
 

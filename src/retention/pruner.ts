@@ -9,12 +9,15 @@
  * a yield to the event loop between them, so a pass never holds the write lock or the loop
  * for long. Afterwards free pages are handed back to the file system with incremental
  * vacuum (the database is opened with auto_vacuum=INCREMENTAL, see src/db/client.ts).
+ * Every delete batch is its own write transaction through the gate, so other writers
+ * (the invocation log, kv, jobs) take turns with it.
  *
  * Ids are assigned in insertion order and `at` is the insertion time, so "older than the
  * cutoff" is taken as "id up to the newest row older than the cutoff".
  */
-import type { Database } from "bun:sqlite";
+import { sql } from "drizzle-orm";
 import { statSync } from "node:fs";
+import { execute, queryRow, queryRows, type Db } from "../db";
 import { ScheduleRunPruning } from "../jobs/retention";
 
 /** Retention limits; each applies per agent. 0 disables that limit. */
@@ -60,11 +63,11 @@ export class Pruner {
   private runs: ScheduleRunPruning;
 
   constructor(
-    private sqlite: Database,
+    private db: Db,
     private policy: RetentionPolicy,
     private opts: { now?: () => number; dbFile?: string } = {},
   ) {
-    this.runs = new ScheduleRunPruning(sqlite);
+    this.runs = new ScheduleRunPruning(db);
   }
 
   /** One pass over every agent; resolves with what it removed. Errors propagate to the caller's loop. */
@@ -72,14 +75,14 @@ export class Pruner {
     const out: PruneResult = { invocations: 0, logs: 0, jobs: 0, versions: 0, pagesFreed: 0 };
     const p = this.policy;
     const cutoff = p.maxAgeDays > 0 ? (this.opts.now ?? Date.now)() - p.maxAgeDays * 86_400_000 : null;
-    const agentIds = this.sqlite.query<{ id: string }, []>("SELECT id FROM agents").all().map((r) => r.id);
+    const agentIds = (await queryRows<{ id: string }>(this.db, sql`SELECT id FROM agents`)).map((r) => r.id);
     for (const agentId of agentIds) {
-      out.invocations += await this.deleteUpTo("invocations", agentId, this.threshold("invocations", agentId, cutoff, p.maxInvocations, 0));
-      out.logs += await this.deleteUpTo("agent_logs", agentId, this.threshold("agent_logs", agentId, cutoff, p.maxLogLines, p.maxLogBytes));
+      out.invocations += await this.deleteUpTo("invocations", agentId, await this.threshold("invocations", agentId, cutoff, p.maxInvocations, 0));
+      out.logs += await this.deleteUpTo("agent_logs", agentId, await this.threshold("agent_logs", agentId, cutoff, p.maxLogLines, p.maxLogBytes));
       out.jobs += await this.deleteScheduleRuns(agentId, cutoff);
       out.versions += await this.deleteOldVersions(agentId, p.maxVersions ?? 0);
     }
-    out.jobs += await this.batches(this.runs, (r) => r.deleteOrphans(BATCH));
+    out.jobs += await this.batches(() => this.runs.deleteOrphans(BATCH));
     if (out.invocations || out.logs || out.jobs || out.versions) out.pagesFreed = await this.vacuum();
     return out;
   }
@@ -88,10 +91,10 @@ export class Pruner {
   async vacuum(): Promise<number> {
     let freed = 0;
     for (let i = 0; i < 1000; i++) {
-      const free = this.pragma("freelist_count");
-      if (free < VACUUM_MIN_FREE_PAGES || this.pragma("auto_vacuum") !== 2) break;
-      this.sqlite.exec(`PRAGMA incremental_vacuum(${VACUUM_STEP_PAGES})`);
-      const after = this.pragma("freelist_count");
+      const free = await this.pragma("freelist_count");
+      if (free < VACUUM_MIN_FREE_PAGES || (await this.pragma("auto_vacuum")) !== 2) break;
+      await this.db.tx((t) => execute(t, sql.raw(`PRAGMA incremental_vacuum(${VACUUM_STEP_PAGES})`)));
+      const after = await this.pragma("freelist_count");
       freed += free - after;
       if (after >= free) break;
       await tick();
@@ -114,24 +117,24 @@ export class Pruner {
   }
 
   /** The highest id of `table` for `agentId` that falls outside the limits, or null. */
-  private threshold(table: "invocations" | "agent_logs", agentId: string, cutoff: number | null, maxRows: number, maxBytes: number): number | null {
+  private async threshold(table: "invocations" | "agent_logs", agentId: string, cutoff: number | null, maxRows: number, maxBytes: number): Promise<number | null> {
     const ids: number[] = [];
+    const t = sql.identifier(table);
     if (cutoff !== null) {
-      const r = this.sqlite.query<{ id: number | null }, [string, number]>(`SELECT max(id) AS id FROM ${table} WHERE agent_id = ? AND at < ?`).get(agentId, cutoff);
+      const r = await queryRow<{ id: number | null }>(this.db, sql`SELECT max(id) AS id FROM ${t} WHERE agent_id = ${agentId} AND at < ${cutoff}`);
       if (r?.id != null) ids.push(r.id);
     }
     if (maxRows > 0) {
-      const r = this.sqlite.query<{ id: number }, [string, number]>(`SELECT id FROM ${table} WHERE agent_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?`).get(agentId, maxRows);
+      const r = await queryRow<{ id: number }>(this.db, sql`SELECT id FROM ${t} WHERE agent_id = ${agentId} ORDER BY id DESC LIMIT 1 OFFSET ${maxRows}`);
       if (r) ids.push(r.id);
     }
     if (maxBytes > 0 && table === "agent_logs") {
       // The newest line at which the running total (newest first) passes the cap: it and everything older go.
-      const r = this.sqlite
-        .query<{ id: number }, [string, number]>(
-          `SELECT id FROM (SELECT id, sum(length(CAST(message AS BLOB))) OVER (ORDER BY id DESC ROWS UNBOUNDED PRECEDING) AS total
-             FROM agent_logs WHERE agent_id = ?) WHERE total > ? ORDER BY id DESC LIMIT 1`,
-        )
-        .get(agentId, maxBytes);
+      const r = await queryRow<{ id: number }>(
+        this.db,
+        sql`SELECT id FROM (SELECT id, sum(length(CAST(message AS BLOB))) OVER (ORDER BY id DESC ROWS UNBOUNDED PRECEDING) AS total
+              FROM agent_logs WHERE agent_id = ${agentId}) WHERE total > ${maxBytes} ORDER BY id DESC LIMIT 1`,
+      );
       if (r) ids.push(r.id);
     }
     return ids.length ? Math.max(...ids) : null;
@@ -139,35 +142,31 @@ export class Pruner {
 
   private async deleteUpTo(table: "invocations" | "agent_logs", agentId: string, upTo: number | null): Promise<number> {
     if (upTo === null) return 0;
-    const del = this.sqlite.query<unknown, [string, number, number]>(
-      `DELETE FROM ${table} WHERE id IN (SELECT id FROM ${table} WHERE agent_id = ? AND id <= ? ORDER BY id LIMIT ?)`,
-    );
-    return this.batches(del, (q) => q.run(agentId, upTo, BATCH).changes);
+    const t = sql.identifier(table);
+    return this.batches(() => this.db.tx((tx) => execute(tx, sql`DELETE FROM ${t} WHERE id IN (SELECT id FROM ${t} WHERE agent_id = ${agentId} AND id <= ${upTo} ORDER BY id LIMIT ${BATCH})`)));
   }
 
   /** Finished schedule.run jobs of the agent past the newest SCHEDULE_RUNS_KEPT and older than the cutoff. */
   private async deleteScheduleRuns(agentId: string, cutoff: number | null): Promise<number> {
-    const keptId = this.runs.oldestKept(agentId, SCHEDULE_RUNS_KEPT);
+    const keptId = await this.runs.oldestKept(agentId, SCHEDULE_RUNS_KEPT);
     if (keptId === null) return 0;
-    return this.batches(this.runs, (r) => r.deleteOlder(agentId, keptId, cutoff ?? Number.MAX_SAFE_INTEGER, BATCH));
+    return this.batches(() => this.runs.deleteOlder(agentId, keptId, cutoff ?? Number.MAX_SAFE_INTEGER, BATCH));
   }
 
   /** Versions past the newest `keep` (by number), except the live one and any a deployment is moving to. */
   private async deleteOldVersions(agentId: string, keep: number): Promise<number> {
     if (keep <= 0) return 0;
-    const edge = this.sqlite.query<{ number: number }, [string, number]>("SELECT number FROM versions WHERE agent_id = ? ORDER BY number DESC LIMIT 1 OFFSET ?").get(agentId, keep - 1);
+    const edge = await queryRow<{ number: number }>(this.db, sql`SELECT number FROM versions WHERE agent_id = ${agentId} ORDER BY number DESC LIMIT 1 OFFSET ${keep - 1}`);
     if (!edge) return 0;
     // Versions are large rows: small batches keep each statement short.
-    const del = this.sqlite.query<unknown, [string, number, number]>(
-      `DELETE FROM versions WHERE rowid IN (
-         SELECT v.rowid FROM versions v WHERE v.agent_id = ?1 AND v.number < ?2
-           AND v.number IS NOT (SELECT live_version FROM agents WHERE id = ?1)
-           AND v.number NOT IN (SELECT version FROM deployments WHERE agent_id = ?1 AND status = 'deploying')
-         ORDER BY v.number LIMIT ?3)`,
-    );
+    const del = sql`DELETE FROM versions WHERE rowid IN (
+         SELECT v.rowid FROM versions v WHERE v.agent_id = ${agentId} AND v.number < ${edge.number}
+           AND v.number IS NOT (SELECT live_version FROM agents WHERE id = ${agentId})
+           AND v.number NOT IN (SELECT version FROM deployments WHERE agent_id = ${agentId} AND status = 'deploying')
+         ORDER BY v.number LIMIT ${VERSION_BATCH})`;
     let total = 0;
     for (;;) {
-      const n = del.run(agentId, edge.number, VERSION_BATCH).changes;
+      const n = await this.db.tx((tx) => execute(tx, del));
       total += n;
       if (n < VERSION_BATCH) return total;
       await tick();
@@ -175,18 +174,18 @@ export class Pruner {
   }
 
   /** Runs a batch delete until it removes fewer than BATCH rows, yielding in between. */
-  private async batches<Q>(q: Q, run: (q: Q) => number): Promise<number> {
+  private async batches(run: () => Promise<number>): Promise<number> {
     let total = 0;
     for (;;) {
-      const n = run(q);
+      const n = await run();
       total += n;
       if (n < BATCH) return total;
       await tick();
     }
   }
 
-  private pragma(name: string): number {
-    const row = this.sqlite.query(`PRAGMA ${name}`).get() as Record<string, number> | null;
+  private async pragma(name: "freelist_count" | "auto_vacuum"): Promise<number> {
+    const row = await queryRow<Record<string, number>>(this.db, sql.raw(`PRAGMA ${name}`));
     return row ? Number(Object.values(row)[0]) : 0;
   }
 }

@@ -39,16 +39,16 @@ export function makeBridgeFactory(deps: { kv: KvStore; egress: ReturnType<typeof
         const c = parseHostCall(op, argsJson, bytes, limits);
         switch (c.op) {
           case "kv.get": {
-            const v = kv().get(agentId, c.key);
+            const v = await kv().get(agentId, c.key);
             return { json: v === undefined ? "" : JSON.stringify(v) };
           }
           case "kv.set":
-            kv().set(agentId, c.key, c.value, limits);
+            await kv().set(agentId, c.key, c.value, limits);
             return { json: "" };
           case "kv.delete":
-            return { json: JSON.stringify(kv().delete(agentId, c.key)) };
+            return { json: JSON.stringify(await kv().delete(agentId, c.key)) };
           case "kv.list":
-            return { json: JSON.stringify(kv().list(agentId, { prefix: c.prefix, limit: c.limit, cursor: c.cursor })) };
+            return { json: JSON.stringify(await kv().list(agentId, { prefix: c.prefix, limit: c.limit, cursor: c.cursor })) };
           case "fetch": {
             if (++fetches > limits.fetchPerCall) throw new Error(`fetch: at most ${limits.fetchPerCall} outbound requests per call`);
             const world = worldOf();

@@ -84,7 +84,7 @@ export function createEgress(opts: EgressOptions, secrets: SecretResolver, scrat
     const headers = new Headers();
     for (const [k, v] of req.headers) {
       if (/^(host|connection|content-length|transfer-encoding|keep-alive|upgrade|te|trailer|proxy-.*)$/i.test(k)) continue;
-      headers.append(k, injectSecrets(v, config, secrets, { scheme, host, port }));
+      headers.append(k, await injectSecrets(v, config, secrets, { scheme, host, port }));
     }
     const signal = AbortSignal.timeout(limits.fetchTimeoutMs);
     const tenant = config.workspaceId === undefined ? `agent:${config.agentId}` : `ws:${config.workspaceId}`;
@@ -110,7 +110,13 @@ export function createEgress(opts: EgressOptions, secrets: SecretResolver, scrat
   }
 }
 
-function injectSecrets(value: string, config: AgentRuntimeConfig, resolve: SecretResolver, to: { scheme: "http" | "https"; host: string; port: string }): string {
+/** Replaces each secret placeholder; the values are resolved first (the resolver may read the database). */
+async function injectSecrets(value: string, config: AgentRuntimeConfig, resolve: SecretResolver, to: { scheme: "http" | "https"; host: string; port: string }): Promise<string> {
+  const values = new Map<string, string | null>();
+  for (const m of value.matchAll(SECRET_PATTERN)) {
+    const name = m[1]!;
+    if (!values.has(name) && config.secrets.some((s) => s.name === name && secretMayGo(s.hosts, to.scheme, to.host, to.port))) values.set(name, await resolve(config.agentId, name));
+  }
   return value.replace(SECRET_PATTERN, (_m, name: string) => {
     const grant = config.secrets.find((s) => s.name === name);
     if (!grant) throw new Error(`fetch: secret ${name} is not granted to this agent`);
@@ -118,7 +124,7 @@ function injectSecrets(value: string, config: AgentRuntimeConfig, resolve: Secre
       const where = `${to.scheme}://${to.host.includes(":") ? `[${to.host}]` : to.host}:${to.port}`;
       throw new Error(`fetch: secret ${name} is not approved for ${where}; a grant for a bare host covers https on port 443 only, other schemes and ports must be granted by name (e.g. "${where}")`);
     }
-    const v = resolve(config.agentId, name);
+    const v = values.get(name) ?? null;
     if (v === null) throw new Error(`fetch: secret ${name} has no value`);
     return v;
   });

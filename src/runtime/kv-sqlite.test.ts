@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { openDatabase } from "../db";
 import { createSqliteKv, prefixEnd } from "./kv-sqlite";
 
-test("the running per-agent total follows overwrites, deletes and refusals, per agent, and starts from the rows on disk", () => {
+test("the running per-agent total follows overwrites, deletes and refusals, per agent, and starts from the rows on disk", async () => {
   const dir = mkdtempSync(join(tmpdir(), "cantrip-kv-"));
   const db = openDatabase(join(dir, "kv.db"));
   try {
@@ -15,14 +15,14 @@ test("the running per-agent total follows overwrites, deletes and refusals, per 
     db.sqlite.run("INSERT INTO kv (agent_id, key, value, size, updated_at) VALUES ('a', 'old', '\"xxxxxxx\"', 12, 0)");
     const kv = createSqliteKv(db.db);
     const limits = { kvValueBytes: 100, kvTotalBytes: 50 }; // size = key bytes + JSON text bytes
-    kv.set("a", "k1", "x".repeat(18), limits); // 2 + 20 = 22; total 34
+    await kv.set("a", "k1", "x".repeat(18), limits); // 2 + 20 = 22; total 34
     expect(() => kv.set("a", "k2", "x".repeat(18), limits)).toThrow(/would use 56 bytes/);
-    kv.set("a", "k1", "x".repeat(34), limits); // overwrite: 2 + 36 = 38 replaces 22; total 50
+    await kv.set("a", "k1", "x".repeat(34), limits); // overwrite: 2 + 36 = 38 replaces 22; total 50
     expect(() => kv.set("a", "k3", 1, limits)).toThrow(/would use 53 bytes/);
-    kv.set("b", "k3", "x".repeat(40), limits); // another agent has its own total
-    expect(kv.delete("a", "old")).toBe(true);
-    expect(kv.delete("a", "old")).toBe(false);
-    kv.set("a", "k3", 1, limits); // total 38 + 3 = 41
+    await kv.set("b", "k3", "x".repeat(40), limits); // another agent has its own total
+    expect(await kv.delete("a", "old")).toBe(true);
+    expect(await kv.delete("a", "old")).toBe(false);
+    await kv.set("a", "k3", 1, limits); // total 38 + 3 = 41
     expect(() => kv.set("a", "k4", "x".repeat(6), limits)).toThrow(/would use 51 bytes/); // 2 + 8 = 10
     expect(db.sqlite.query<{ t: number }, [string]>("SELECT sum(size) AS t FROM kv WHERE agent_id = ?").get("a")!.t).toBe(41);
   } finally {
@@ -40,7 +40,7 @@ test("prefixEnd: the least string after every string with the prefix", () => {
   expect(prefixEnd("a\uFFFF")).toBe("a\u{10000}");
 });
 
-test("list by prefix (a key range) returns exactly the keys with the prefix, in order, with cursors", () => {
+test("list by prefix (a key range) returns exactly the keys with the prefix, in order, with cursors", async () => {
   const dir = mkdtempSync(join(tmpdir(), "cantrip-kv-"));
   const db = openDatabase(join(dir, "kv.db"));
   try {
@@ -49,12 +49,12 @@ test("list by prefix (a key range) returns exactly the keys with the prefix, in 
     const kv = createSqliteKv(db.db);
     const limits = { kvValueBytes: 1000, kvTotalBytes: 100_000 };
     const keys = ["a", "ab", "ab\u{10FFFF}", "ab\u{10FFFF}z", "abc", "abd", "ac", "b", "é", "éa", "f", "\u{10FFFF}", "\u{10FFFF}x", "\u{1F600}"];
-    for (const k of keys) kv.set("a", k, 1, limits);
-    const all = (prefix: string) => {
+    for (const k of keys) await kv.set("a", k, 1, limits);
+    const all = async (prefix: string) => {
       const out: string[] = [];
       let cursor: string | undefined;
       for (;;) {
-        const page = kv.list("a", { prefix, limit: 2, cursor });
+        const page = await kv.list("a", { prefix, limit: 2, cursor });
         out.push(...page.keys);
         if (!page.cursor) return out;
         cursor = page.cursor;
@@ -62,7 +62,7 @@ test("list by prefix (a key range) returns exactly the keys with the prefix, in 
     };
     const sorted = [...keys].sort((x, y) => (Buffer.compare(Buffer.from(x), Buffer.from(y))));
     for (const p of ["", "a", "ab", "ab\u{10FFFF}", "abc", "é", "\u{10FFFF}", "\u{1F6}", "zz"])
-      expect({ p, keys: all(p) }).toEqual({ p, keys: sorted.filter((k) => k.startsWith(p)) });
+      expect({ p, keys: await all(p) }).toEqual({ p, keys: sorted.filter((k) => k.startsWith(p)) });
   } finally {
     db.close();
     rmSync(dir, { recursive: true, force: true });

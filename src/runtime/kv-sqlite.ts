@@ -9,73 +9,74 @@
  * ~100–450 ms of the main thread at a million small keys, which every tenant waited for
  * (threat model, promises 1 and 3; test/attack/kv-total-scan.test.ts). This store is the
  * only writer of the table while the server runs (restore needs the server stopped; an
- * agent's deletion cascades its rows away and its id is never reused).
+ * agent's deletion cascades its rows away and its id is never reused). Writes go through
+ * the write gate, so the running sum is read and moved by one transaction at a time.
  */
-import type { Db } from "../db";
+import { and, eq, gt, gte, lt, sql } from "drizzle-orm";
+import { execute, type Db, type Tx } from "../db";
+import { kv } from "../db/schema";
 import type { KvStore, Limits } from "./types";
 
 export function createSqliteKv(db: Db): KvStore {
-  const sql = db.$client;
-  const getQ = sql.query<{ value: string }, [string, string]>("SELECT value FROM kv WHERE agent_id = ? AND key = ?");
-  const sumQ = sql.query<{ total: number | null }, [string]>("SELECT sum(size) AS total FROM kv WHERE agent_id = ?");
-  const sizeOfQ = sql.query<{ size: number }, [string, string]>("SELECT size FROM kv WHERE agent_id = ? AND key = ?");
-  const putQ = sql.query<unknown, [string, string, string, number, number]>(
-    "INSERT INTO kv (agent_id, key, value, size, updated_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (agent_id, key) DO UPDATE SET value = excluded.value, size = excluded.size, updated_at = excluded.updated_at",
-  );
-  const delQ = sql.query<unknown, [string, string]>("DELETE FROM kv WHERE agent_id = ? AND key = ?");
-  // A prefix's keys are one range of the primary key, [prefix, prefixEnd(prefix)). Scanning
-  // from the cursor with only the substr() filter read every later key of the agent on each
-  // call: a prefix no key has scanned them all (seconds of the main thread at 1M keys).
-  const listRangeQ = sql.query<{ key: string }, [string, string, string, string, number]>(
-    "SELECT key FROM kv WHERE agent_id = ?1 AND key > ?2 AND key >= ?3 AND key < ?4 AND substr(key, 1, length(?3)) = ?3 ORDER BY key LIMIT ?5",
-  );
-  const listFromQ = sql.query<{ key: string }, [string, string, string, number]>(
-    "SELECT key FROM kv WHERE agent_id = ?1 AND key > ?2 AND key >= ?3 AND substr(key, 1, length(?3)) = ?3 ORDER BY key LIMIT ?4",
-  );
+  const byKey = (agentId: string, key: string) => and(eq(kv.agentId, agentId), eq(kv.key, key));
+  const sizeOf = async (t: Tx, agentId: string, key: string) => (await t.select({ size: kv.size }).from(kv).where(byKey(agentId, key)).limit(1))[0]?.size;
   /** Bytes each agent's rows use (keys + JSON text), filled on the agent's first write. */
   const totals = new Map<string, number>();
-  const totalOf = (agentId: string) => {
+  // Read and moved only inside write transactions, which the gate runs one at a time.
+  const totalOf = async (t: Tx, agentId: string) => {
     let used = totals.get(agentId);
-    if (used === undefined) totals.set(agentId, (used = sumQ.get(agentId)?.total ?? 0));
+    if (used === undefined) {
+      used = (await t.select({ total: sql<number | null>`sum(${kv.size})` }).from(kv).where(eq(kv.agentId, agentId)))[0]?.total ?? 0;
+      totals.set(agentId, used);
+    }
     return used;
   };
-  const put = sql.transaction((agentId: string, key: string, text: string, size: number, total: number) => {
-    const others = totalOf(agentId) - (sizeOfQ.get(agentId, key)?.size ?? 0);
-    if (others + size > total) throw new Error(`kv: storing ${key} would use ${others + size} bytes, over this agent's limit of ${total} bytes`);
-    putQ.run(agentId, key, text, size, Date.now());
-    return others + size;
-  });
-  const del = sql.transaction((agentId: string, key: string) => {
-    const old = sizeOfQ.get(agentId, key)?.size;
-    if (old === undefined) return false;
-    delQ.run(agentId, key);
-    return old;
-  });
 
   return {
-    get(agentId, key) {
-      const row = getQ.get(agentId, key);
+    async get(agentId, key) {
+      const row = (await db.select({ value: kv.value }).from(kv).where(byKey(agentId, key)).limit(1))[0];
       return row ? JSON.parse(row.value) : undefined;
     },
-    set(agentId, key, value, limits: Pick<Limits, "kvValueBytes" | "kvTotalBytes">) {
+    async set(agentId, key, value, limits: Pick<Limits, "kvValueBytes" | "kvTotalBytes">) {
       const text = JSON.stringify(value);
       if (text === undefined) throw new Error("kv: value must be JSON-serializable");
       const size = Buffer.byteLength(text) + Buffer.byteLength(key);
       if (size > limits.kvValueBytes) throw new Error(`kv: value for ${key} is ${size} bytes, over the limit of ${limits.kvValueBytes} bytes`);
-      const used = put(agentId, key, text, size, limits.kvTotalBytes);
-      totals.set(agentId, used); // after the commit: a refused or failed write leaves the sum as it was
+      await db.tx(async (t) => {
+        const others = (await totalOf(t, agentId)) - ((await sizeOf(t, agentId, key)) ?? 0);
+        if (others + size > limits.kvTotalBytes) throw new Error(`kv: storing ${key} would use ${others + size} bytes, over this agent's limit of ${limits.kvTotalBytes} bytes`);
+        const now = Date.now();
+        await t
+          .insert(kv)
+          .values({ agentId, key, value: text, size, updatedAt: now })
+          .onConflictDoUpdate({ target: [kv.agentId, kv.key], set: { value: text, size, updatedAt: now } });
+        t.onCommit(() => totals.set(agentId, others + size)); // a refused or failed write leaves the sum as it was
+      });
     },
-    delete(agentId, key) {
-      const old = del(agentId, key);
-      if (old === false) return false;
-      if (totals.has(agentId)) totals.set(agentId, totals.get(agentId)! - old);
-      return true;
+    async delete(agentId, key) {
+      return db.tx(async (t) => {
+        const old = await sizeOf(t, agentId, key);
+        if (old === undefined) return false;
+        await t.delete(kv).where(byKey(agentId, key));
+        t.onCommit(() => {
+          if (totals.has(agentId)) totals.set(agentId, totals.get(agentId)! - old);
+        });
+        return true;
+      });
     },
-    list(agentId, opts) {
+    async list(agentId, opts) {
       const prefix = opts.prefix ?? "";
       const limit = opts.limit ?? 100;
       const end = prefix.isWellFormed() ? prefixEnd(prefix) : null; // lone surrogates are bound as U+FFFD
-      const rows = end === null ? listFromQ.all(agentId, opts.cursor ?? "", prefix, limit + 1) : listRangeQ.all(agentId, opts.cursor ?? "", prefix, end, limit + 1);
+      // A prefix's keys are one range of the primary key, [prefix, prefixEnd(prefix)). Scanning
+      // from the cursor with only the substr() filter read every later key of the agent on each
+      // call: a prefix no key has scanned them all (seconds of the main thread at 1M keys).
+      const rows = await db
+        .select({ key: kv.key })
+        .from(kv)
+        .where(and(eq(kv.agentId, agentId), gt(kv.key, opts.cursor ?? ""), gte(kv.key, prefix), end === null ? undefined : lt(kv.key, end), sql`substr(${kv.key}, 1, length(${prefix})) = ${prefix}`))
+        .orderBy(kv.key)
+        .limit(limit + 1);
       const keys = rows.slice(0, limit).map((r) => r.key);
       return { keys, cursor: rows.length > limit ? keys[keys.length - 1]! : null };
     },
@@ -104,6 +105,6 @@ export function prefixEnd(prefix: string): string | null {
  * CASCADE would otherwise remove every row in one statement: ~3.8 s of the main thread at a
  * million keys, which every tenant waited for).
  */
-export function purgeKvBatch(db: Db, agentId: string, limit: number): number {
-  return db.$client.query("DELETE FROM kv WHERE rowid IN (SELECT rowid FROM kv WHERE agent_id = ? LIMIT ?)").run(agentId, limit).changes;
+export function purgeKvBatch(db: Db, agentId: string, limit: number): Promise<number> {
+  return db.tx((t) => execute(t, sql`DELETE FROM kv WHERE rowid IN (SELECT rowid FROM kv WHERE agent_id = ${agentId} LIMIT ${limit})`));
 }

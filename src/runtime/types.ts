@@ -244,11 +244,11 @@ export interface SandboxRuntime {
 
 /** Host-side services the runtime bridges into the guest's ctx. */
 export interface KvStore {
-  get(agentId: string, key: string): unknown | undefined;
-  set(agentId: string, key: string, value: unknown, limits: Pick<Limits, "kvValueBytes" | "kvTotalBytes">): void;
-  delete(agentId: string, key: string): boolean;
-  list(agentId: string, opts: { prefix?: string; limit?: number; cursor?: string }): { keys: string[]; cursor: string | null };
+  get(agentId: string, key: string): Promise<unknown | undefined> | unknown | undefined;
+  set(agentId: string, key: string, value: unknown, limits: Pick<Limits, "kvValueBytes" | "kvTotalBytes">): Promise<void> | void;
+  delete(agentId: string, key: string): Promise<boolean> | boolean;
+  list(agentId: string, opts: { prefix?: string; limit?: number; cursor?: string }): Promise<{ keys: string[]; cursor: string | null }> | { keys: string[]; cursor: string | null };
 }
 
 /** Resolves a secret's value for an agent; null when not granted. Values never enter the guest. */
-export type SecretResolver = (agentId: string, name: string) => string | null;
+export type SecretResolver = (agentId: string, name: string) => string | null | Promise<string | null>;

@@ -9,7 +9,7 @@ import { describe, expect, test } from "bun:test";
 import { join, relative } from "node:path";
 import { readFileSync } from "node:fs";
 import { eq } from "drizzle-orm";
-import { openDatabase } from "../../src/db";
+import { openDatabase, type Tx } from "../../src/db";
 import { agents, workspaces } from "../../src/db/schema";
 import {
   beginWork,
@@ -36,7 +36,8 @@ function statusWrites(text: string): string[] {
     // `.set({...})` in between names the columns it writes.
     const rest = text.slice(m.index!);
     const setAt = rest.search(/\.set\(/);
-    const endMatch = /\.(run|get|all|returning|execute)\s*\(/.exec(rest);
+    // (or, awaited, the end of the expression: `;` or the closing of a tx callback)
+    const endMatch = /\.(run|get|all|returning|execute)\s*\(|;|\)\);|\)\),/.exec(rest);
     const statement = rest.slice(0, endMatch ? endMatch.index : 400);
     if (setAt >= 0 && /\bstatus\b/.test(statement)) found.push(`${lineOf(m.index!)}: ${statement.slice(0, 120).replace(/\s+/g, " ")}`);
   }
@@ -54,8 +55,7 @@ describe("one owner of agents.status", () => {
       statusWrites(`tx.update(agents)
           .set({ status: agent.liveVersion !== null ? "deployed" : "ready", updatedAt: Date.now() })
           .where(eq(agents.id, agent.id))
-          .run();`),
-    ).toHaveLength(1);
+          .run();`),).toHaveLength(1);
     expect(statusWrites(`const s = "deployed";\ntx.update(agents).set({ latestVersion: n, status, updatedAt: Date.now() }).where(eq(agents.id, agent.id)).run();`)).toHaveLength(1);
     expect(statusWrites(`const row = tx\n  .insert(agents)\n  .values({ id, status: "generating" })`)).toHaveLength(1);
     expect(statusWrites(`sqlite.run("UPDATE agents SET status = 'ready' WHERE id = ?", [id])`)).toHaveLength(1);
@@ -82,24 +82,27 @@ describe("one owner of agents.status", () => {
 describe("transitions", () => {
   const opened = openDatabase(join(tempDir(), "lifecycle.db"));
   const { db } = opened;
-  db.insert(workspaces).values({ id: "ws_1", name: "w" }).run();
-  const row = (id: string) => db.select().from(agents).where(eq(agents.id, id)).get()!;
-  const fresh = (status: "ready" | "generating" = "generating") => insertAgent(db, { workspaceId: "ws_1", name: "Lead Scorer", status }, Infinity);
+  opened.sqlite.run("INSERT INTO workspaces (id, name) VALUES ('ws_1', 'w')");
+  const row = async (id: string) => (await db.select().from(agents).where(eq(agents.id, id)).limit(1))[0]!;
+  const fresh = (status: "ready" | "generating" = "generating") => db.tx((t) => insertAgent(t, { workspaceId: "ws_1", name: "Lead Scorer", status }, Infinity));
+  /** Runs one transition in a transaction of its own. */
+  const step = (fn: (t: Tx) => Promise<unknown>) => db.tx(fn);
 
-  test("insertAgent refuses a workspace's agent past maxAgents with 409 agent_limit_reached and writes nothing", () => {
-    db.insert(workspaces).values({ id: "ws_cap", name: "capped" }).run();
-    const add = () => insertAgent(db, { workspaceId: "ws_cap", name: "Capped", status: "ready" }, 2);
-    add();
-    add();
-    expect(add).toThrow(expect.objectContaining({ code: "agent_limit_reached", status: 409 }));
-    expect(db.select().from(agents).where(eq(agents.workspaceId, "ws_cap")).all().length).toBe(2);
+  test("insertAgent refuses a workspace's agent past maxAgents with 409 agent_limit_reached and writes nothing", async () => {
+    opened.sqlite.run("INSERT INTO workspaces (id, name) VALUES ('ws_cap', 'capped')");
+    const add = () => db.tx((t) => insertAgent(t, { workspaceId: "ws_cap", name: "Capped", status: "ready" }, 2));
+    await add();
+    await add();
+    expect(add()).rejects.toMatchObject({ code: "agent_limit_reached", status: 409 });
+    await Bun.sleep(10);
+    expect((await db.select().from(agents).where(eq(agents.workspaceId, "ws_cap"))).length).toBe(2);
     // Another workspace is not affected.
-    expect(insertAgent(db, { workspaceId: "ws_1", name: "Other", status: "ready" }, 2).workspaceId).toBe("ws_1");
+    expect((await db.tx((t) => insertAgent(t, { workspaceId: "ws_1", name: "Other", status: "ready" }, 2))).workspaceId).toBe("ws_1");
   });
 
-  test("insertAgent makes a unique slug from the name", () => {
-    const a = fresh();
-    const b = fresh();
+  test("insertAgent makes a unique slug from the name", async () => {
+    const a = await fresh();
+    const b = await fresh();
     expect(a.slug).toBe("lead-scorer");
     expect(b.slug).toBe("lead-scorer-2");
     expect(a.status).toBe("generating");
@@ -111,43 +114,49 @@ describe("transitions", () => {
     expect(restingStatus({ liveVersion: null }, "failed")).toBe("failed");
   });
 
-  test("generate → validate → version saved → deploying → deployed → offline", () => {
-    const a = fresh();
-    beginWork(db, a.id, "validating");
-    expect(row(a.id).status).toBe("validating");
-    db.update(agents).set({ failure: { code: "internal_error", message: "old" } }).where(eq(agents.id, a.id)).run();
-    versionAdded(db, row(a.id), 1, { allowedHosts: ["api.example.com"], clearFailure: true });
-    expect(row(a.id)).toMatchObject({ status: "ready", latestVersion: 1, allowedHosts: ["api.example.com"], failure: null });
-    startDeploying(db, a.id);
+  test("generate → validate → version saved → deploying → deployed → offline", async () => {
+    const a = await fresh();
+    await step((t) => beginWork(t, a.id, "validating"));
+    expect((await row(a.id)).status).toBe("validating");
+    await step((t) => t.update(agents).set({ failure: { code: "internal_error", message: "old" } }).where(eq(agents.id, a.id)));
+    const r1 = await row(a.id);
+    await step((t) => versionAdded(t, r1, 1, { allowedHosts: ["api.example.com"], clearFailure: true }));
+    expect(await row(a.id)).toMatchObject({ status: "ready", latestVersion: 1, allowedHosts: ["api.example.com"], failure: null });
+    await step((t) => startDeploying(t, a.id));
     // A version stored while a deploy runs keeps the agent deploying.
-    versionAdded(db, row(a.id), 2);
-    expect(row(a.id)).toMatchObject({ status: "deploying", latestVersion: 2 });
-    goLive(db, a.id, 2);
-    expect(row(a.id)).toMatchObject({ status: "deployed", liveVersion: 2 });
-    takeOffline(db, row(a.id));
-    expect(row(a.id)).toMatchObject({ status: "ready", liveVersion: null });
+    const r2 = await row(a.id);
+    await step((t) => versionAdded(t, r2, 2));
+    expect(await row(a.id)).toMatchObject({ status: "deploying", latestVersion: 2 });
+    await step((t) => goLive(t, a.id, 2));
+    expect(await row(a.id)).toMatchObject({ status: "deployed", liveVersion: 2 });
+    const r3 = await row(a.id);
+    await step((t) => takeOffline(t, r3));
+    expect(await row(a.id)).toMatchObject({ status: "ready", liveVersion: null });
   });
 
-  test("a failed deploy or generation rests by the idle rule; a live agent keeps showing deployed", () => {
-    const a = fresh();
-    markFailed(db, a.id, { code: "validation_failed", message: "no", stage: "validate" });
-    expect(row(a.id)).toMatchObject({ status: "failed", failure: { code: "validation_failed", stage: "validate" } });
-    goLive(db, a.id, 1);
-    expect(row(a.id).failure).toBeNull();
-    beginWork(db, a.id, "generating");
-    markFailed(db, a.id, { code: "cancelled", message: "stop" });
-    expect(row(a.id).status).toBe("deployed");
-    startDeploying(db, a.id);
-    settle(db, row(a.id));
-    expect(row(a.id).status).toBe("deployed");
-    const b = fresh("ready");
-    startDeploying(db, b.id);
-    settle(db, row(b.id));
-    expect(row(b.id).status).toBe("ready");
+  test("a failed deploy or generation rests by the idle rule; a live agent keeps showing deployed", async () => {
+    const a = await fresh();
+    await step((t) => markFailed(t, a.id, { code: "validation_failed", message: "no", stage: "validate" }));
+    expect(await row(a.id)).toMatchObject({ status: "failed", failure: { code: "validation_failed", stage: "validate" } });
+    await step((t) => goLive(t, a.id, 1));
+    expect((await row(a.id)).failure).toBeNull();
+    await step((t) => beginWork(t, a.id, "generating"));
+    await step((t) => markFailed(t, a.id, { code: "cancelled", message: "stop" }));
+    expect((await row(a.id)).status).toBe("deployed");
+    await step((t) => startDeploying(t, a.id));
+    const ra = await row(a.id);
+    await step((t) => settle(t, ra));
+    expect((await row(a.id)).status).toBe("deployed");
+    const b = await fresh("ready");
+    await step((t) => startDeploying(t, b.id));
+    const rb = await row(b.id);
+    await step((t) => settle(t, rb));
+    expect((await row(b.id)).status).toBe("ready");
     // Builder heal: a non-live agent keeps what it shows.
-    beginWork(db, b.id, "validating");
-    settle(db, row(b.id), row(b.id).status);
-    expect(row(b.id).status).toBe("validating");
-    markFailed(db, "agent_gone", { code: "internal_error", message: "y" });
+    await step((t) => beginWork(t, b.id, "validating"));
+    const rb2 = await row(b.id);
+    await step((t) => settle(t, rb2, rb2.status));
+    expect((await row(b.id)).status).toBe("validating");
+    await step((t) => markFailed(t, "agent_gone", { code: "internal_error", message: "y" }));
   });
 });

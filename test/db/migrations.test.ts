@@ -5,10 +5,10 @@ import { migrations } from "../../src/db/migrations/embedded";
 import { readFileSync } from "node:fs";
 import { tempDir } from "../harness";
 
-test("fresh file gets every table; reopening an already-migrated file is a no-op", () => {
+test("fresh file gets every table; reopening an already-migrated file is a no-op", async () => {
   const file = join(tempDir(), "c.db");
   const a = openDatabase(file);
-  expect(isMigrated(a.sqlite)).toBe(true);
+  expect(await isMigrated(a.db)).toBe(true);
   const tables = (a.sqlite.query("select name from sqlite_master where type='table'").all() as { name: string }[]).map((r) => r.name);
   for (const t of ["workspaces", "platform_tokens", "agents", "versions", "deployments", "jobs", "api_keys", "kv", "invocations"])
     expect(tables).toContain(t);

@@ -133,10 +133,10 @@ describe("the seed conversation", () => {
   test("a scheduled run (clock driven) stores leads; GET preview_url/leads returns them", async () => {
     const before = await fetch(conv.builder.preview_url + "leads", { headers: { authorization: `Bearer ${conv.builder.service_token}` } }).then((r) => r.json() as Promise<any>);
     expect(before.leads).toEqual([]);
-    const queued = s.app.internals.scheduler.tick(Date.now() + 5 * 60_000 + 1000);
+    const queued = await s.app.internals.scheduler.tick(Date.now() + 5 * 60_000 + 1000);
     expect(queued).toBe(1);
     // Missed runs collapse: a second tick at the same moment queues nothing.
-    expect(s.app.internals.scheduler.tick(Date.now() + 5 * 60_000 + 1000)).toBe(0);
+    expect(await s.app.internals.scheduler.tick(Date.now() + 5 * 60_000 + 1000)).toBe(0);
     let leads: any;
     for (let i = 0; i < 200; i++) {
       leads = await fetch(conv.builder.preview_url + "leads", { headers: { authorization: `Bearer ${conv.builder.service_token}` } }).then((r) => r.json() as Promise<any>);
@@ -157,8 +157,8 @@ describe("the seed conversation", () => {
     const now = Date.now();
     for (let i = 0; i < 25; i++)
       s.app.internals.invocations.record({ agentId, version: before, keyId: null, source: "app", method: "GET", path: "/leads", status: 502, latencyMs: 3, errorCode: "endpoint_unreachable", requestId: `r${i}`, at: now - i * 1000 });
-    expect(s.app.internals.scheduler.monitor(now)).toEqual([uuid]);
-    expect(s.app.internals.scheduler.monitor(now + 1000)).toEqual([]); // cooldown: one heal at a time
+    expect(await s.app.internals.scheduler.monitor(now)).toEqual([uuid]);
+    expect(await s.app.internals.scheduler.monitor(now + 1000)).toEqual([]); // cooldown: one heal at a time
     let c: any;
     for (let i = 0; i < 300; i++) {
       c = (await s.json(`/api/v1/builder-agents/${uuid}`)).body.data;

@@ -215,7 +215,7 @@ describe("workspaces are isolated", () => {
     const { join } = await import("node:path");
     const a = (await upload("Private One", echoBackend)).body.data.agent;
     const db = openDatabase(join(s.dataDir, "cantrip.db"));
-    const other = createWorkspace(db.db, "other").token.token;
+    const other = (await createWorkspace(db.db, "other")).token.token;
     db.close();
     const h = { authorization: `Bearer ${other}` };
     expect((await s.json(`/v1/agents/${a.id}`, { headers: h })).body.error.code).toBe("agent_not_found");

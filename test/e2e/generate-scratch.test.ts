@@ -36,7 +36,7 @@ async function generate(name: string, prompt: string, autoDeploy = true) {
   const r = await s.json("/v1/generate", { method: "POST", json: { name, prompt, autoDeploy } });
   expect(r.status).toBe(202);
   const job = await s.app.internals.queue.waitFor(r.body.data.job.id, 60_000);
-  return { agent: r.body.data.agent as { id: string; slug: string }, job, events: s.app.internals.queue.events(job.id) };
+  return { agent: r.body.data.agent as { id: string; slug: string }, job, events: await s.app.internals.queue.events(job.id) };
 }
 
 beforeAll(async () => {
@@ -129,7 +129,7 @@ describe("a stateful backend", () => {
     for (let i = 0; i < 25; i++)
       s.app.internals.invocations.record({ agentId, version, keyId: null, source: "app", method: "GET", path: "/todos", status: 502, latencyMs: 3, errorCode: "endpoint_unreachable", requestId: `r${i}`, at: now - i * 1000 });
     const callsBefore = fake.calls.length;
-    expect(s.app.internals.scheduler.monitor(now)).toEqual([uuid]);
+    expect(await s.app.internals.scheduler.monitor(now)).toEqual([uuid]);
     for (let i = 0; i < 300; i++) {
       c = (await s.json(`/api/v1/builder-agents/${uuid}`)).body.data;
       if (c.history.some((h: any) => h.kind === "self_heal")) break;

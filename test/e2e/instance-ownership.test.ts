@@ -48,7 +48,7 @@ beforeAll(async () => {
   fake.respond((call: RecordedCall) => (/\[cantrip:plan\]/.test(call.system) ? { json: spec } : { content: "```ts\n" + PROBE + "```\n" }));
   s = await startServer({ OPENAI_BASE_URL: fake.url, CANTRIP_MODEL: "fake-coder", CANTRIP_MODEL_TIMEOUT_MS: "2000" });
   const db = openDatabase(join(s.dataDir, "cantrip.db"));
-  otherToken = createWorkspace(db.db, "other").token.token;
+  otherToken = (await createWorkspace(db.db, "other")).token.token;
   db.close();
 });
 afterAll(async () => {

@@ -29,7 +29,7 @@ test("five agents' calls waiting on timers do not turn another workspace's call 
   s = await startServer();
   const tenant: Target = { url: s.url, token: s.token };
   const db = openDatabase(join(s.dataDir, "cantrip.db"));
-  const other: Target = { url: s.url, token: createWorkspace(db.db, "bystander").token.token };
+  const other: Target = { url: s.url, token: (await createWorkspace(db.db, "bystander")).token.token };
   db.close();
   const sleepers: { id: string; slug: string; key: string }[] = [];
   for (let i = 0; i < 5; i++) sleepers.push(await deploy(tenant, `sleeper ${i}`, sleeper));

@@ -28,7 +28,7 @@ test("four agents at the maximum memoryMb, one waiting call each, do not turn an
   s = await startServer();
   const tenant: Target = { url: s.url, token: s.token };
   const db = openDatabase(join(s.dataDir, "cantrip.db"));
-  const other: Target = { url: s.url, token: createWorkspace(db.db, "bystander").token.token };
+  const other: Target = { url: s.url, token: (await createWorkspace(db.db, "bystander")).token.token };
   db.close();
   const sleepers: { id: string; slug: string; key: string }[] = [];
   for (let i = 0; i < 4; i++) sleepers.push(await deploy(tenant, `big sleeper ${i}`, sleeper, { limits: { memoryMb: 256 } }));

@@ -96,11 +96,11 @@ describe("schedules: no seconds, a minimum interval, a clear 400", () => {
     s.app.internals.sqlite.run("UPDATE schedules SET cron = '* * * * * *', next_run_at = ? WHERE agent_id = ?", [now, uuid]);
     s.app.internals.sqlite.run("UPDATE schedules SET enabled = 0 WHERE agent_id != ?", [uuid]); // count this one only
     const sched = s.app.internals.scheduler;
-    expect(sched.tick(now)).toBe(1);
-    expect(sched.tick(now + 1000)).toBe(0);
-    expect(sched.tick(now + 30_000)).toBe(0);
-    expect(sched.tick(now + MIN_S * 1000 - 1)).toBe(0);
-    expect(sched.tick(now + MIN_S * 1000)).toBe(1);
+    expect(await sched.tick(now)).toBe(1);
+    expect(await sched.tick(now + 1000)).toBe(0);
+    expect(await sched.tick(now + 30_000)).toBe(0);
+    expect(await sched.tick(now + MIN_S * 1000 - 1)).toBe(0);
+    expect(await sched.tick(now + MIN_S * 1000)).toBe(1);
   });
 });
 

@@ -31,7 +31,7 @@ describe.skipIf(!existsSync(CHROMIUM))("a tenant's page on the apps port plants 
     const opened = openDatabase(join(s.dataDir, "cantrip.db"));
     let attackerToken: string;
     try {
-      const w = createWorkspace(opened.db, "attacker");
+      const w = await createWorkspace(opened.db, "attacker");
       attackerWs = w.workspaceId;
       attackerToken = w.token.token;
     } finally {

@@ -88,7 +88,7 @@ test("self-heal evidence names the route a failing call matched, never the calle
   for (let i = 0; i < 25; i++)
     s.app.internals.invocations.record({ agentId, version: live, keyId: null, source: "app", method: "GET", path: i % 2 ? injected : "/nowhere-" + "x".repeat(40), status: 500, latencyMs: 3, errorCode: "endpoint_unreachable", requestId: `r${i}`, at: now - i * 1000 });
   const before = fake.calls.length;
-  expect(s.app.internals.scheduler.monitor(now)).toEqual([r.body.data.uuid]);
+  expect(await s.app.internals.scheduler.monitor(now)).toEqual([r.body.data.uuid]);
   for (let i = 0; i < 300; i++) {
     conv = (await s.json(`/api/v1/builder-agents/${r.body.data.uuid}`)).body.data;
     if (conv.history.some((h: any) => h.kind === "self_heal")) break;

@@ -63,7 +63,7 @@ test("a conversation whose running turn is cancelled ends failed at once (no res
     const before = fake.calls.length;
     await untilCalls(before + 1);
     const jobId = s.app.internals.sqlite.query<{ job_id: string }, [string]>("SELECT job_id FROM conversations WHERE id = ?").get(uuid)!.job_id;
-    s.app.internals.queue.cancel(jobId);
+    await s.app.internals.queue.cancel(jobId);
     let c: any;
     for (const end = Date.now() + 10_000; Date.now() < end; await Bun.sleep(30)) {
       c = (await s.json(`/api/v1/builder-agents/${uuid}`)).body.data;
@@ -95,7 +95,7 @@ test("cancelling a turn mid-build also settles the agent it was generating", asy
     }
     expect(row?.agent_id).toBeString();
     expect((await s.json(`/v1/agents/${row!.agent_id}`)).body.data.status).toBe("generating");
-    s.app.internals.queue.cancel(row!.job_id);
+    await s.app.internals.queue.cancel(row!.job_id);
     let c: any;
     for (const end = Date.now() + 10_000; Date.now() < end; await Bun.sleep(30)) {
       c = (await s.json(`/api/v1/builder-agents/${uuid}`)).body.data;

@@ -168,7 +168,7 @@ test("assertions on a large response are quoted as excerpts: the job's report st
   expect(job.status).toBe("failed");
   expect(job.failure.code).toBe("validation_failed");
   expect(worst).toBeLessThan(BYSTANDER_BOUND_MS);
-  expect(JSON.stringify(s.app.internals.queue.events(job.id)).length).toBeLessThan(1024 * 1024);
+  expect(JSON.stringify(await s.app.internals.queue.events(job.id)).length).toBeLessThan(1024 * 1024);
 });
 
 test("references that would copy a large response many times fail the example as a plan error", async () => {
@@ -185,7 +185,7 @@ test("references that would copy a large response many times fail the example as
   const { job, worst } = await generateWatched("Reference amplifier");
   expect(job.status).toBe("failed");
   expect(worst).toBeLessThan(BYSTANDER_BOUND_MS);
-  const events = JSON.stringify(s.app.internals.queue.events(job.id));
+  const events = JSON.stringify(await s.app.internals.queue.events(job.id));
   expect(events.length).toBeLessThan(1024 * 1024);
   expect(events).toContain("plan error: the references in this example expand to more than");
 });

@@ -32,7 +32,7 @@ beforeAll(async () => {
   const { createWorkspace } = await import("../../src/auth");
   const { openDatabase } = await import("../../src/db");
   const db = openDatabase(join(s.dataDir, "cantrip.db"));
-  other = createWorkspace(db.db, "other").token.token;
+  other = (await createWorkspace(db.db, "other")).token.token;
   db.close();
 });
 afterAll(async () => {

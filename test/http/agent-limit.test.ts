@@ -27,7 +27,7 @@ beforeAll(async () => {
   s = await startServer({ CANTRIP_WORKSPACE_MAX_AGENTS: "2", OPENAI_BASE_URL: fake.url, CANTRIP_MODEL: "fake-coder", CANTRIP_MODEL_TIMEOUT_MS: "2000" });
   t = { url: s.url, token: s.token };
   const db = openDatabase(join(s.dataDir, "cantrip.db"));
-  other = { url: s.url, token: createWorkspace(db.db, "other").token.token };
+  other = { url: s.url, token: (await createWorkspace(db.db, "other")).token.token };
   db.close();
 });
 afterAll(async () => {

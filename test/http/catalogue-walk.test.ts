@@ -111,7 +111,7 @@ export default defineBackend({ routes: { "POST /": { handle: async () => { for (
     // A second tenant, made the way an operator makes one (`cantrip workspace create`), asks for a backup.
     const opened = openDatabase(join(s.dataDir, "cantrip.db"));
     try {
-      const { token } = createWorkspace(opened.db, "tenant-b");
+      const { token } = await createWorkspace(opened.db, "tenant-b");
       return await call({ url: t.url, token: token.token }, "POST", "/v1/admin/backup");
     } finally {
       opened.close();

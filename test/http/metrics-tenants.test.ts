@@ -27,7 +27,7 @@ beforeAll(async () => {
   expect((await invoke(t, a.slug, a.key, { n: 1 })).status).toBe(200);
   const opened = openDatabase(join(s.dataDir, "cantrip.db"));
   try {
-    tenantToken = createWorkspace(opened.db, "tenant-b").token.token;
+    tenantToken = (await createWorkspace(opened.db, "tenant-b")).token.token;
   } finally {
     opened.close();
   }

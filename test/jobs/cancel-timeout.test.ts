@@ -24,28 +24,28 @@ function waiter(opts: { timeoutMs?: number; maxAttempts?: number; ignoreSignal?:
 
 test("cancel a queued job: cancelled at once, never runs", async () => {
   const q = queueOn().register(echoJob);
-  const job = q.enqueue("echo", { message: "later" }, { runAt: Date.now() + 60_000 });
+  const job = await q.enqueue("echo", { message: "later" }, { runAt: Date.now() + 60_000 });
   q.start();
-  const row = q.cancel(job.id)!;
+  const row = (await q.cancel(job.id))!;
   expect(row.status).toBe("cancelled");
   expect(row.finishedAt).not.toBeNull();
-  expect(statuses(q, job.id)).toEqual(["queued", "cancelled"]);
-  expect(q.cancel(job.id)!.status).toBe("cancelled"); // idempotent
-  expect(q.cancel("job_missing")).toBeUndefined();
+  expect(await statuses(q, job.id)).toEqual(["queued", "cancelled"]);
+  expect((await q.cancel(job.id))!.status).toBe("cancelled"); // idempotent
+  expect(await q.cancel("job_missing")).toBeUndefined();
 });
 
 test("cancel a running job: its signal aborts and the job ends cancelled", async () => {
   const { def, seen } = waiter();
   const q = queueOn().register(def);
-  const job = q.enqueue("waiter", {});
+  const job = await q.enqueue("waiter", {});
   q.start();
-  await until(() => q.get(job.id)?.status === "running" && seen.started === 1, 2_000, "running");
-  const row = q.cancel(job.id)!;
+  await until(async () => (await q.get(job.id))?.status === "running" && seen.started === 1, 2_000, "running");
+  const row = (await q.cancel(job.id))!;
   expect(row.status).toBe("cancelled");
   expect(row.cancelRequested).toBe(true);
   expect(seen.abortReasons).toEqual(["job cancelled"]);
   expect(row.progress).toBe(30);
-  expect(statuses(q, job.id)).toEqual(["queued", "running", "cancelled"]);
+  expect(await statuses(q, job.id)).toEqual(["queued", "running", "cancelled"]);
   expect(q.running()).toEqual([]);
 });
 
@@ -53,10 +53,10 @@ test("cancel from another process reaches the running worker through its heartbe
   const { def, seen } = waiter();
   const worker = queueOn(undefined, { heartbeatMs: 30 }).register(def);
   const api = queueOn(worker.file); // no kinds, never started: like an API node
-  const job = worker.enqueue("waiter", {});
+  const job = await worker.enqueue("waiter", {});
   worker.start();
   await until(() => seen.started === 1, 2_000, "started");
-  expect(api.cancel(job.id)!.status).toBe("running"); // requested, not yet seen by the worker
+  expect((await api.cancel(job.id))!.status).toBe("running"); // requested, not yet seen by the worker
   const done = await api.waitFor(job.id, 2_000);
   expect(done.status).toBe("cancelled");
   expect(seen.abortReasons).toEqual(["job cancelled"]);
@@ -67,7 +67,7 @@ test("timeout: the signal aborts and the attempt fails with code timeout; retrie
   const q = queueOn().register(def);
   q.start();
   const t0 = Date.now();
-  const done = await q.waitFor(q.enqueue("waiter", {}).id, 3_000);
+  const done = await q.waitFor((await q.enqueue("waiter", {})).id, 3_000);
   expect(Date.now() - t0).toBeGreaterThanOrEqual(160);
   expect(done.status).toBe("failed");
   expect(done.attempts).toBe(2);
@@ -79,7 +79,7 @@ test("timeout ends the job even when the handler ignores its signal; its late wr
   const { def, seen } = waiter({ timeoutMs: 60, ignoreSignal: true });
   const q = queueOn().register(def);
   q.start();
-  const done = await q.waitFor(q.enqueue("waiter", {}).id, 2_000);
+  const done = await q.waitFor((await q.enqueue("waiter", {})).id, 2_000);
   expect(done.status).toBe("failed");
   expect(done.failure?.code).toBe("timeout");
   expect(seen.started).toBe(1);

@@ -25,7 +25,7 @@ function tracked(kind: string, opts: { ms?: number; concurrency?: number } = {})
 test("20 jobs with concurrency 3 never run more than 3 at once", async () => {
   const { def, stats } = tracked("work");
   const q = queueOn(undefined, { concurrency: 3 }).register(def);
-  const ids = Array.from({ length: 20 }, (_, n) => q.enqueue("work", { n }).id);
+  const ids = await Promise.all(Array.from({ length: 20 }, async (_, n) => (await q.enqueue("work", { n })).id));
   let observed = 0;
   const sampler = setInterval(() => (observed = Math.max(observed, q.running().length)), 2);
   q.start();
@@ -41,7 +41,7 @@ test("per-kind limit holds inside the global one", async () => {
   const slow = tracked("slow", { concurrency: 1, ms: 30 });
   const fast = tracked("fast", { ms: 30 });
   const q = queueOn(undefined, { concurrency: 3 }).register(slow.def).register(fast.def);
-  const ids = [...Array.from({ length: 4 }, (_, n) => q.enqueue("slow", { n }).id), ...Array.from({ length: 6 }, (_, n) => q.enqueue("fast", { n }).id)];
+  const ids = [...(await Promise.all(Array.from({ length: 4 }, async (_, n) => (await q.enqueue("slow", { n })).id))), ...(await Promise.all(Array.from({ length: 6 }, async (_, n) => (await q.enqueue("fast", { n })).id)))];
   q.start();
   for (const id of ids) await q.waitFor(id, 5_000);
   expect(slow.stats.max).toBe(1);
@@ -64,7 +64,7 @@ test("two queues on the same file never run the same job", async () => {
     });
   const a = queueOn(undefined, { concurrency: 4, pollMs: 5 }).register(make("a"));
   const b = queueOn(a.file, { concurrency: 4, pollMs: 5 }).register(make("b"));
-  const ids = Array.from({ length: 60 }, (_, n) => a.enqueue("work", { n }).id);
+  const ids = await Promise.all(Array.from({ length: 60 }, async (_, n) => (await a.enqueue("work", { n })).id));
   a.start();
   b.start();
   for (const id of ids) expect((await a.waitFor(id, 10_000)).status).toBe("completed");
@@ -91,13 +91,14 @@ test("one workspace's jobs never take the last free slot: another workspace's jo
   });
   const q = queueOn(undefined, { concurrency: 3 }).register(def);
   q.sqlite.run("INSERT INTO workspaces (id, name) VALUES ('ws_a', 'a'), ('ws_b', 'b')");
-  const a = Array.from({ length: 6 }, () => q.enqueue("gen", { ws: "a" }, { workspaceId: "ws_a" }).id);
+  const a: string[] = [];
+  for (let i = 0; i < 6; i++) a.push((await q.enqueue("gen", { ws: "a" }, { workspaceId: "ws_a" })).id);
   q.start();
   await sleep(100);
   expect(q.running().length).toBe(2); // the third slot is kept for a workspace with nothing running
   const t0 = performance.now();
-  const b = q.enqueue("gen", { ws: "b" }, { workspaceId: "ws_b" }).id;
-  const b2 = q.enqueue("gen", { ws: "b" }, { workspaceId: "ws_b" }).id;
+  const b = (await q.enqueue("gen", { ws: "b" }, { workspaceId: "ws_b" })).id;
+  const b2 = (await q.enqueue("gen", { ws: "b" }, { workspaceId: "ws_b" })).id;
   for (const id of [...a, b, b2]) expect((await q.waitFor(id, 10_000)).status).toBe("completed");
   const firstB = started.find((s) => s.ws === "b")!;
   expect(firstB.at - t0).toBeLessThan(200);

@@ -24,7 +24,7 @@ const flaky = (failures: number, extra: Partial<JobKind> = {}) => {
 
 test("happy path: queued → running → completed with progress and log events", async () => {
   const q = queueOn().register(echoJob);
-  const job = q.enqueue("echo", { message: "hello" }, { agentId: "agent_x" });
+  const job = await q.enqueue("echo", { message: "hello" }, { agentId: "agent_x" });
   expect(job).toMatchObject({ status: "queued", kind: "echo", attempts: 0, maxAttempts: 3, agentId: "agent_x" });
   const seen: string[] = [];
   q.subscribe(job.id, (e) => seen.push(`${e.type}:${e.message}`));
@@ -32,26 +32,26 @@ test("happy path: queued → running → completed with progress and log events"
   const done = await q.waitFor(job.id, 2_000);
   expect(done).toMatchObject({ status: "completed", progress: 100, stage: "echo", attempts: 1, result: { echoed: "hello", attempt: 1 }, leaseOwner: null });
   expect(done.finishedAt).toBeGreaterThanOrEqual(done.startedAt!);
-  const events = q.events(job.id);
+  const events = await q.events(job.id);
   expect(events.map((e) => `${e.type}:${e.message}`)).toEqual(["status:queued", "status:running", "progress:check", "log:echoing 5 characters", "progress:echo", "status:completed"]);
   expect(events.find((e) => e.type === "progress")!.data).toEqual({ progress: 10, stage: "check" });
   expect(events.find((e) => e.type === "log")!.level).toBe("info");
   expect(seen).toEqual(events.slice(1).map((e) => `${e.type}:${e.message}`)); // pushed live, in order
-  expect(q.events(job.id, events[3]!.id).map((e) => e.id)).toEqual([events[4]!.id, events[5]!.id]);
+  expect((await q.events(job.id, events[3]!.id)).map((e) => e.id)).toEqual([events[4]!.id, events[5]!.id]);
 });
 
 test("retry with exponential backoff, then success", async () => {
   const { def, runs } = flaky(2);
   const q = queueOn().register(def);
-  const job = q.enqueue("flaky", {});
+  const job = await q.enqueue("flaky", {});
   q.start();
   const done = await q.waitFor(job.id, 3_000);
   expect(done.status).toBe("completed");
   expect(done.attempts).toBe(3);
   expect(runs[1]! - runs[0]!).toBeGreaterThanOrEqual(55); // 60 ms
   expect(runs[2]! - runs[1]!).toBeGreaterThanOrEqual(115); // 120 ms
-  expect(statuses(q, job.id)).toEqual(["queued", "running", "queued", "running", "queued", "running", "completed"]);
-  const warns = q.events(job.id).filter((e) => e.level === "warn").map((e) => e.message);
+  expect(await statuses(q, job.id)).toEqual(["queued", "running", "queued", "running", "queued", "running", "completed"]);
+  const warns = (await q.events(job.id)).filter((e) => e.level === "warn").map((e) => e.message);
   expect(warns).toEqual(["attempt 1 of 3 failed (job_failed: boom 1); retrying in 60 ms", "attempt 2 of 3 failed (job_failed: boom 2); retrying in 120 ms"]);
 });
 
@@ -59,7 +59,7 @@ test("retries exhausted: failed with the last error, code and stage", async () =
   const { def } = flaky(9);
   const q = queueOn().register(def);
   q.start();
-  const done = await q.waitFor(q.enqueue("flaky", {}).id, 3_000);
+  const done = await q.waitFor((await q.enqueue("flaky", {})).id, 3_000);
   expect(done.status).toBe("failed");
   expect(done.attempts).toBe(3);
   expect(done.failure).toEqual({ code: "job_failed", message: "boom 3 (after 3 attempts)" });
@@ -68,12 +68,12 @@ test("retries exhausted: failed with the last error, code and stage", async () =
 test("NonRetriableError fails at once with its code and stage; AppError codes are kept", async () => {
   const q = queueOn().register(echoJob);
   q.start();
-  const done = await q.waitFor(q.enqueue("echo", { message: "forbidden" }).id, 2_000);
+  const done = await q.waitFor((await q.enqueue("echo", { message: "forbidden" })).id, 2_000);
   expect(done).toMatchObject({ status: "failed", attempts: 1, failure: { code: "invalid_message", message: "this message is never echoed", stage: "check" } });
 
   const q2 = queueOn().register({ ...flaky(0).def, maxAttempts: 1, handler: async (ctx) => (ctx.progress(40, "bundle"), Promise.reject(new AppError("model_unavailable", "no model"))) });
   q2.start();
-  const f = await q2.waitFor(q2.enqueue("flaky", {}).id, 2_000);
+  const f = await q2.waitFor((await q2.enqueue("flaky", {})).id, 2_000);
   expect(f.failure).toEqual({ code: "model_unavailable", message: "no model (after 1 attempt)", stage: "bundle" });
   expect(f.progress).toBe(40);
 });
@@ -90,17 +90,17 @@ test("RetryAfterError sets the delay of the next attempt", async () => {
     },
   });
   q.start();
-  const done = await q.waitFor(q.enqueue("flaky", {}).id, 2_000);
+  const done = await q.waitFor((await q.enqueue("flaky", {})).id, 2_000);
   expect(done).toMatchObject({ status: "completed", result: "ok", attempts: 2 });
   expect(runs[1]! - runs[0]!).toBeGreaterThanOrEqual(140);
   expect(runs[1]! - runs[0]!).toBeLessThan(1_000);
 });
 
-test("payload validation: invalid payload → invalid_request with field details; unknown kind throws", () => {
+test("payload validation: invalid payload → invalid_request with field details; unknown kind throws", async () => {
   const q = queueOn().register(echoJob);
   let err: any;
   try {
-    q.enqueue("echo", { message: "", delayMs: -1 });
+    await q.enqueue("echo", { message: "", delayMs: -1 });
   } catch (e) {
     err = e;
   }
@@ -115,21 +115,21 @@ test("payload validation: invalid payload → invalid_request with field details
 test("enqueueInTx: the job exists only if the caller's transaction commits; ids are idempotent", async () => {
   const q = queueOn().register(echoJob);
   const conn = open(q.file); // the caller's own connection, as an HTTP route would have
-  expect(() =>
-    conn.db.transaction((tx) => {
-      q.enqueueInTx(tx, "echo", { message: "rolled back" }, { id: "job_rollback" });
+  expect(
+    conn.db.tx(async (tx) => {
+      await q.enqueueInTx(tx, "echo", { message: "rolled back" }, { id: "job_rollback" });
       throw new Error("caller failed");
     }),
-  ).toThrow("caller failed");
-  expect(q.get("job_rollback")).toBeUndefined();
-  const id = conn.db.transaction((tx) => q.enqueueInTx(tx, "echo", { message: "kept" }, { id: "job_kept" }).id);
-  expect(q.enqueue("echo", { message: "again" }, { id: "job_kept" }).payload).toEqual({ message: "kept" });
+  ).rejects.toThrow("caller failed");
+  expect(await q.get("job_rollback")).toBeUndefined();
+  const id = await conn.db.tx(async (tx) => (await q.enqueueInTx(tx, "echo", { message: "kept" }, { id: "job_kept" })).id);
+  expect((await q.enqueue("echo", { message: "again" }, { id: "job_kept" })).payload).toEqual({ message: "kept" });
   q.start();
   expect((await q.waitFor(id, 2_000)).status).toBe("completed");
 });
 
 test("waitFor rejects on timeout with the current status", async () => {
   const q = queueOn().register(echoJob);
-  const job = q.enqueue("echo", { message: "never started" });
+  const job = await q.enqueue("echo", { message: "never started" });
   await expect(q.waitFor(job.id, 50)).rejects.toThrow("still queued");
 });

@@ -26,17 +26,17 @@ test("a refused heartbeat is reported and the job still completes; a refused fin
   const q = queueOn(undefined, { heartbeatMs: 30, onError: (e, where) => errors.push(`${where}: ${(e as Error).message}`) }).register(waits);
   q.sqlite.exec("CREATE TRIGGER no_renew BEFORE UPDATE OF lease_until ON jobs WHEN OLD.status = 'running' AND NEW.status = 'running' BEGIN SELECT RAISE(ABORT, 'injected heartbeat fault'); END");
   q.start();
-  const a = q.enqueue("waits", { ms: 200 });
+  const a = await q.enqueue("waits", { ms: 200 });
   await until(() => errors.some((e) => e.startsWith("heartbeat: injected heartbeat fault")), 5_000, "heartbeat error");
   q.sqlite.exec("DROP TRIGGER no_renew");
   expect((await q.waitFor(a.id, 5_000)).status).toBe("completed");
 
   q.sqlite.exec("CREATE TRIGGER no_finish BEFORE UPDATE OF status ON jobs WHEN NEW.status = 'completed' BEGIN SELECT RAISE(ABORT, 'injected finalize fault'); END");
-  const b = q.enqueue("waits", { ms: 10 });
+  const b = await q.enqueue("waits", { ms: 10 });
   await until(() => errors.some((e) => e.startsWith("finalize: injected finalize fault")), 5_000, "finalize error");
   expect(q.running()).toEqual([]); // the slot is free although the outcome was not written
-  expect(q.get(b.id)!.status).toBe("running"); // reclaimed once its lease expires, like a crashed worker's job
+  expect((await q.get(b.id))!.status).toBe("running"); // reclaimed once its lease expires, like a crashed worker's job
   q.sqlite.exec("DROP TRIGGER no_finish");
-  const c = q.enqueue("waits", { ms: 10 });
+  const c = await q.enqueue("waits", { ms: 10 });
   expect((await q.waitFor(c.id, 5_000)).status).toBe("completed");
 });

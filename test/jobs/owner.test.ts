@@ -45,15 +45,15 @@ test("no file outside src/jobs/ queries the jobs table (retention's pruning incl
 
 test("Queue.list: an agent's jobs of one kind, newest first, bounded; hasActive follows their status", async () => {
   const q = queueOn().register(echoJob);
-  const a1 = q.enqueue("echo", { message: "one" }, { agentId: "agent_a" });
-  const a2 = q.enqueue("echo", { message: "two" }, { agentId: "agent_a" });
-  q.enqueue("echo", { message: "other" }, { agentId: "agent_b" });
-  expect(q.list({ agentId: "agent_a" }).map((j) => j.id)).toEqual([a2.id, a1.id]);
-  expect(q.list({ agentId: "agent_a", limit: 1 }).map((j) => j.id)).toEqual([a2.id]);
-  expect(q.list({ agentId: "agent_a", kind: "schedule.run" })).toEqual([]);
-  expect(q.hasActive("agent_a")).toBe(true);
-  expect(q.hasActive("agent_none")).toBe(false);
+  const a1 = await q.enqueue("echo", { message: "one" }, { agentId: "agent_a" });
+  const a2 = await q.enqueue("echo", { message: "two" }, { agentId: "agent_a" });
+  await q.enqueue("echo", { message: "other" }, { agentId: "agent_b" });
+  expect((await q.list({ agentId: "agent_a" })).map((j) => j.id)).toEqual([a2.id, a1.id]);
+  expect((await q.list({ agentId: "agent_a", limit: 1 })).map((j) => j.id)).toEqual([a2.id]);
+  expect(await q.list({ agentId: "agent_a", kind: "schedule.run" })).toEqual([]);
+  expect(await q.hasActive("agent_a")).toBe(true);
+  expect(await q.hasActive("agent_none")).toBe(false);
   q.start();
-  await until(() => !q.hasActive("agent_a") && !q.hasActive("agent_b"), 10_000, "jobs finished");
-  expect(q.list({ agentId: "agent_a", kind: "echo" }).map((j) => j.status)).toEqual(["completed", "completed"]);
+  await until(async () => !await q.hasActive("agent_a") && !await q.hasActive("agent_b"), 10_000, "jobs finished");
+  expect((await q.list({ agentId: "agent_a", kind: "echo" })).map((j) => j.status)).toEqual(["completed", "completed"]);
 });

@@ -45,9 +45,9 @@ export function queueOn(file = dbFile(), opts: Partial<QueueOptions> = {}): Test
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export async function until(check: () => boolean, timeoutMs = 5_000, label = "condition"): Promise<void> {
+export async function until(check: () => boolean | Promise<boolean>, timeoutMs = 5_000, label = "condition"): Promise<void> {
   const end = Date.now() + timeoutMs;
-  while (!check()) {
+  while (!(await check())) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${label}`);
     await sleep(10);
   }
@@ -61,6 +61,6 @@ export function aborted(signal: AbortSignal): Promise<never> {
   });
 }
 
-export function statuses(q: Pick<Queue, "events">, jobId: string): string[] {
-  return q.events(jobId).filter((e) => e.type === "status").map((e) => e.message ?? "");
+export async function statuses(q: Pick<Queue, "events">, jobId: string): Promise<string[]> {
+  return (await q.events(jobId)).filter((e) => e.type === "status").map((e) => e.message ?? "");
 }

@@ -66,7 +66,7 @@ test("a chatty public app called anonymously stays within the configured limits;
     lastRequestId = r.headers.get("x-request-id")!;
   }
   for (let i = 0; i < 5; i++) await fetch(`${t.url}/apps/${quiet.slug}/`);
-  app.internals.invocations.flush();
+  await app.internals.invocations.flush();
   file.exec("PRAGMA wal_checkpoint(TRUNCATE)");
   expect(count("agent_logs", a.id)).toBe(600);
   const grown = dbBytes();

@@ -81,8 +81,8 @@ function requestFor(route: RouteInfo, shape: "fields" | "body" | "generic", args
 }
 
 /** The tools of one deployed backend, from its live version's description. */
-export function appTools(deps: HttpDeps, entry: LiveEntry, call: { authorization: string | null; requestId: string; clientAddress?: string | null }): Tool[] {
-  const v = entry.version === null ? null : getVersion(deps.db, entry.agent.id, entry.version);
+export async function appTools(deps: HttpDeps, entry: LiveEntry, call: { authorization: string | null; requestId: string; clientAddress?: string | null }): Promise<Tool[]> {
+  const v = entry.version === null ? null : await getVersion(deps.db, entry.agent.id, entry.version);
   const described = v?.described ?? { routes: [] };
   const seen = new Set<string>();
   return described.routes.map((route) => {

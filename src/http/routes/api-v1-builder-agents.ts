@@ -14,10 +14,10 @@ export function apiV1BuilderAgentsRoutes(deps: HttpDeps) {
     .use(authPlugin(deps.verifier))
     .post(
       "",
-      ({ body, principal, set }) => {
+      async ({ body, principal, set }) => {
         if (!deps.llm.configured) throw new AppError("model_not_configured");
         set.status = 202;
-        return ok(c.view(c.create(principal.workspaceId, body)), "Processing; poll this conversation.");
+        return ok(await c.view(await c.create(principal.workspaceId, body)), "Processing; poll this conversation.");
       },
       {
         body: ConversationBody,
@@ -26,29 +26,29 @@ export function apiV1BuilderAgentsRoutes(deps: HttpDeps) {
     )
     .get(
       "",
-      ({ query, principal }) => {
-        const page = c.list(principal.workspaceId, parsePage(query));
-        return { ...ok(page.data.map((r) => c.view(r))), next_cursor: page.nextCursor };
+      async ({ query, principal }) => {
+        const page = await c.list(principal.workspaceId, parsePage(query));
+        return { ...ok(await Promise.all(page.data.map((r) => c.view(r)))), next_cursor: page.nextCursor };
       },
       { query: t.Object({ limit: t.Optional(t.String()), cursor: t.Optional(t.String()) }), detail: { summary: "List conversations", tags } },
     )
-    .get("/:uuid", ({ params, principal }) => ok(c.view(c.get(principal.workspaceId, params.uuid))), {
+    .get("/:uuid", async ({ params, principal }) => ok(await c.view(await c.get(principal.workspaceId, params.uuid))), {
       detail: { summary: "Get a conversation: status, message, questions, builder", tags },
     })
-    .post("/:uuid/answers", ({ params, body, principal, set }) => {
+    .post("/:uuid/answers", async ({ params, body, principal, set }) => {
       set.status = 202;
-      return ok(c.view(c.answer(principal.workspaceId, params.uuid, body.message)), "Processing your answer.");
+      return ok(await c.view(await c.answer(principal.workspaceId, params.uuid, body.message)), "Processing your answer.");
     }, {
       body: t.Object({ message: t.String({ minLength: 1, maxLength: 20000 }) }),
       detail: { summary: "Answer the builder's questions (only in gathering)", tags },
     })
-    .post("/:uuid/approve", ({ params, principal, set }) => {
+    .post("/:uuid/approve", async ({ params, principal, set }) => {
       set.status = 202;
-      return ok(c.view(c.approve(principal.workspaceId, params.uuid)), "Approved; building.");
+      return ok(await c.view(await c.approve(principal.workspaceId, params.uuid)), "Approved; building.");
     }, { detail: { summary: "Approve the plan and build (only in awaiting_approval)", tags } })
-    .post("/:uuid/rebuild", ({ params, body, principal, set }) => {
+    .post("/:uuid/rebuild", async ({ params, body, principal, set }) => {
       set.status = 202;
-      return ok(c.view(c.rebuild(principal.workspaceId, params.uuid, body.message, body.replace_prompt ?? false)), "Rebuilding; the current version keeps serving.");
+      return ok(await c.view(await c.rebuild(principal.workspaceId, params.uuid, body.message, body.replace_prompt ?? false)), "Rebuilding; the current version keeps serving.");
     }, {
       body: t.Object({ message: t.String({ minLength: 1, maxLength: 100000 }), replace_prompt: t.Optional(t.Boolean({ default: false })) }),
       detail: { summary: "Change a deployed or failed app (409 while processing)", tags },

@@ -35,27 +35,26 @@ export function apiV1BuildersRoutes(deps: HttpDeps) {
     )
     .get(
       "",
-      ({ query, principal }) => {
+      async ({ query, principal }) => {
         const page = parsePage(query);
-        const rows = deps.db
+        const rows = await deps.db
           .select()
           .from(agents)
           .where(and(eq(agents.workspaceId, principal.workspaceId), page.cursor ? lt(agents.id, page.cursor) : undefined))
           .orderBy(desc(agents.id))
-          .limit(page.limit + 1)
-          .all();
+          .limit(page.limit + 1);
         const p = pageOf(rows, page.limit, (r) => r.id);
-        return { ...ok(p.data.map((a) => b.view(a))), next_cursor: p.nextCursor };
+        return { ...ok(await Promise.all(p.data.map((a) => b.view(a)))), next_cursor: p.nextCursor };
       },
       { query: t.Object({ limit: t.Optional(t.String()), cursor: t.Optional(t.String()) }), detail: { summary: "List builders", tags: ["builders"] } },
     )
-    .get("/:uuid", ({ params, principal }) => ok(b.view(getAgent(deps.db, principal.workspaceId, params.uuid))), {
+    .get("/:uuid", async ({ params, principal }) => ok(await b.view(await getAgent(deps.db, principal.workspaceId, params.uuid))), {
       detail: { summary: "Get a builder", tags: ["builders"] },
     })
     .delete(
       "/:uuid",
       async ({ params, principal }) => {
-        const agent = getAgent(deps.db, principal.workspaceId, params.uuid);
+        const agent = await getAgent(deps.db, principal.workspaceId, params.uuid);
         await deps.agents.delete(agent);
         return ok({ uuid: agent.id, deleted: true }, "Builder deleted.");
       },
@@ -63,43 +62,43 @@ export function apiV1BuildersRoutes(deps: HttpDeps) {
     )
     .post(
       "/:uuid/start",
-      ({ params, principal }) => {
-        const agent = getAgent(deps.db, principal.workspaceId, params.uuid);
-        if (agent.liveVersion !== null && agent.liveVersion === agent.latestVersion) return ok(b.view(agent), "Already running.");
-        deps.deployer.request(agent);
-        return ok(b.view(getAgent(deps.db, principal.workspaceId, agent.id)), "Deployment started.");
+      async ({ params, principal }) => {
+        const agent = await getAgent(deps.db, principal.workspaceId, params.uuid);
+        if (agent.liveVersion !== null && agent.liveVersion === agent.latestVersion) return ok(await b.view(agent), "Already running.");
+        await deps.deployer.request(agent);
+        return ok(await b.view(await getAgent(deps.db, principal.workspaceId, agent.id)), "Deployment started.");
       },
       { detail: { summary: "Start (deploy) a builder", tags: ["builders"] } },
     )
     .post(
       "/:uuid/stop",
-      ({ params, principal }) => {
-        const agent = getAgent(deps.db, principal.workspaceId, params.uuid);
-        deps.deployer.stop(agent);
-        return ok(b.view(getAgent(deps.db, principal.workspaceId, agent.id)), "Stopped; versions are kept.");
+      async ({ params, principal }) => {
+        const agent = await getAgent(deps.db, principal.workspaceId, params.uuid);
+        await deps.deployer.stop(agent);
+        return ok(await b.view(await getAgent(deps.db, principal.workspaceId, agent.id)), "Stopped; versions are kept.");
       },
       { detail: { summary: "Stop a builder (undeploy; versions are kept)", tags: ["builders"] } },
     )
     .get(
       "/:uuid/logs",
-      ({ params, principal }) => {
-        const agent = getAgent(deps.db, principal.workspaceId, params.uuid);
-        deps.invocations.flush();
+      async ({ params, principal }) => {
+        const agent = await getAgent(deps.db, principal.workspaceId, params.uuid);
+        await deps.invocations.flush();
         return ok({
-          invocations: deps.invocations.list(agent.id, { limit: 50, cursor: null }).data,
-          console: deps.invocations.recentLogs(agent.id, 200),
-          runs: deps.scheduleRuns?.(agent.id) ?? [],
+          invocations: (await deps.invocations.list(agent.id, { limit: 50, cursor: null })).data,
+          console: await deps.invocations.recentLogs(agent.id, 200),
+          runs: (await deps.scheduleRuns?.(agent.id)) ?? [],
         });
       },
       { detail: { summary: "Recent invocations, console lines and scheduled runs", tags: ["builders"] } },
     )
     .get(
       "/:uuid/files",
-      ({ params, principal }) => {
-        const agent = getAgent(deps.db, principal.workspaceId, params.uuid);
+      async ({ params, principal }) => {
+        const agent = await getAgent(deps.db, principal.workspaceId, params.uuid);
         const n = agent.liveVersion ?? agent.latestVersion;
         if (n === null) throw new AppError("version_not_found", "The builder has no version yet.");
-        const v = getVersion(deps.db, agent.id, n);
+        const v = await getVersion(deps.db, agent.id, n);
         return ok({ version: v.number, entrypoint: v.entrypoint, files: Object.entries(v.files).map(([path, content]) => ({ path, content, size: content.length })) });
       },
       { detail: { summary: "Source files of the builder's live (or newest) version", tags: ["builders"] } },

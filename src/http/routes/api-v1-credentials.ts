@@ -10,9 +10,9 @@ export function apiV1CredentialsRoutes(deps: HttpDeps) {
     .use(authPlugin(deps.verifier))
     .post(
       "",
-      ({ body, principal, set }) => {
+      async ({ body, principal, set }) => {
         set.status = 201;
-        return ok(credentialView(deps.credentials.create(principal.workspaceId, body)), "Credential stored; its value will not be shown again.");
+        return ok(credentialView(await deps.credentials.create(principal.workspaceId, body)), "Credential stored; its value will not be shown again.");
       },
       {
         body: t.Object({
@@ -27,13 +27,13 @@ export function apiV1CredentialsRoutes(deps: HttpDeps) {
         detail: { summary: "Store a credential (encrypted at rest) approved for hosts", tags: ["credentials"] },
       },
     )
-    .get("", ({ principal }) => ok(deps.credentials.list(principal.workspaceId).map(credentialView)), {
+    .get("", async ({ principal }) => ok((await deps.credentials.list(principal.workspaceId)).map(credentialView)), {
       detail: { summary: "List credentials (names and hosts, never values)", tags: ["credentials"] },
     })
     .delete(
       "/:id",
-      ({ params, principal }) => {
-        deps.credentials.delete(principal.workspaceId, params.id);
+      async ({ params, principal }) => {
+        await deps.credentials.delete(principal.workspaceId, params.id);
         return ok({ id: params.id, deleted: true }, "Credential deleted.");
       },
       { detail: { summary: "Delete a credential (grants to agents go with it)", tags: ["credentials"] } },

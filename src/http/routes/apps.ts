@@ -43,13 +43,13 @@ export function appForwarder(deps: HttpDeps, served: AppOrigin): AppForwarder {
     if (rest === "/_mcp" || rest === "/_mcp/") {
       const authorization = request.headers.get("authorization");
       const clientAddress = clientAddressOf(request);
-      const entry = deps.gateway.entryFor(params.slug, authorization, clientAddress);
-      const tools = appTools(deps, entry, { authorization, requestId: requestIdOf(request), clientAddress });
-      return serveMcp(request, { name: entry.agent.slug, version: String(entry.version ?? 0), instructions: backendSummary(deps.db, entry) }, tools);
+      const entry = await deps.gateway.entryFor(params.slug, authorization, clientAddress);
+      const tools = await appTools(deps, entry, { authorization, requestId: requestIdOf(request), clientAddress });
+      return serveMcp(request, { name: entry.agent.slug, version: String(entry.version ?? 0), instructions: await backendSummary(deps.db, entry) }, tools);
     }
     if (rest === "/_docs/openapi.json") {
-      const entry = deps.gateway.entryFor(params.slug, request.headers.get("authorization"), clientAddressOf(request));
-      return Response.json(backendOpenApi(deps.db, entry, deps.urls.app(params.slug).replace(/\/$/, "")));
+      const entry = await deps.gateway.entryFor(params.slug, request.headers.get("authorization"), clientAddressOf(request));
+      return Response.json(await backendOpenApi(deps.db, entry, deps.urls.app(params.slug).replace(/\/$/, "")));
     }
     const body = request.method === "GET" || request.method === "HEAD" ? null : new Uint8Array(await request.arrayBuffer());
     return deps.gateway.app({

@@ -9,8 +9,8 @@ import { platformTools } from "../mcp/platform";
 import { serveMcp } from "../mcp/serve";
 
 export function mcpRoutes(deps: HttpDeps) {
-  const handle = ({ request }: { request: Request }) => {
-    const principal = deps.verifier.tokens.verify(request.headers.get("authorization"));
+  const handle = async ({ request }: { request: Request }) => {
+    const principal = await deps.verifier.tokens.verify(request.headers.get("authorization"));
     return serveMcp(
       request,
       { name: "cantrip", version: deps.version, instructions: "Tools for cantrip, a platform that turns plain-English requirements into running backend APIs: generate, deploy, call and inspect backends, or run a builder conversation." },

@@ -23,8 +23,8 @@ export function metricsRoutes(deps: HttpDeps) {
     async ({ request }) => {
       const header = request.headers.get("authorization");
       if (!isMetricsToken(header, deps.config.metricsToken)) {
-        const principal = deps.verifier.tokens.verify(header);
-        if (!deps.admin || principal.workspaceId !== deps.admin.operatorWorkspaceId())
+        const principal = await deps.verifier.tokens.verify(header);
+        if (!deps.admin || principal.workspaceId !== await deps.admin.operatorWorkspaceId())
           throw new AppError("forbidden", "Metrics cover every workspace: scraping needs CANTRIP_METRICS_TOKEN or a platform token of the operator's workspace.");
       }
       const { body, contentType } = await deps.metrics.scrape();

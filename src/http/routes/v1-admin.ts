@@ -17,7 +17,7 @@ export function v1AdminRoutes(deps: HttpDeps) {
     .post(
       "/backup",
       async ({ principal }) => {
-        if (!deps.admin || principal.workspaceId !== deps.admin.operatorWorkspaceId())
+        if (!deps.admin || principal.workspaceId !== await deps.admin.operatorWorkspaceId())
           throw new AppError("forbidden", "Backups need a platform token of the operator's workspace.");
         const snap = await deps.admin.backup();
         // The snapshot is a temporary file inside the data dir: unlink it now, stream the open file.

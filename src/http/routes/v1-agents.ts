@@ -15,8 +15,8 @@ export function v1AgentsRoutes(deps: HttpDeps) {
     .use(authPlugin(deps.verifier))
     .get(
       "",
-      ({ query, principal }) => {
-        const page = listAgents(deps.db, principal.workspaceId, parsePage(query));
+      async ({ query, principal }) => {
+        const page = await listAgents(deps.db, principal.workspaceId, parsePage(query));
         return { data: page.data.map(view), nextCursor: page.nextCursor };
       },
       {
@@ -30,9 +30,9 @@ export function v1AgentsRoutes(deps: HttpDeps) {
       async ({ body, principal, set }) => {
         const agent = await deps.agents.create(principal.workspaceId, body);
         let deployment = null;
-        if (body.autoDeploy) deployment = deps.deployer.request(agent);
+        if (body.autoDeploy) deployment = await deps.deployer.request(agent);
         set.status = 201;
-        return { data: { agent: view(getAgent(deps.db, principal.workspaceId, agent.id)), version: 1, deployment } };
+        return { data: { agent: view(await getAgent(deps.db, principal.workspaceId, agent.id)), version: 1, deployment } };
       },
       {
         body: CreateAgentBody,
@@ -40,20 +40,20 @@ export function v1AgentsRoutes(deps: HttpDeps) {
         response: { 201: data(t.Object({ agent: Agent, version: t.Integer(), deployment: t.Any() })) },
       },
     )
-    .get("/by-slug/:slug", ({ params, principal }) => ({ data: view(getAgentBySlug(deps.db, principal.workspaceId, params.slug)) }), {
+    .get("/by-slug/:slug", async ({ params, principal }) => ({ data: view(await getAgentBySlug(deps.db, principal.workspaceId, params.slug)) }), {
       detail: { summary: "Get an agent by slug", tags: ["agents"] },
       response: data(Agent),
     })
-    .get("/:id", ({ params, principal }) => ({ data: view(getAgent(deps.db, principal.workspaceId, params.id)) }), {
+    .get("/:id", async ({ params, principal }) => ({ data: view(await getAgent(deps.db, principal.workspaceId, params.id)) }), {
       detail: { summary: "Get an agent", tags: ["agents"] },
       response: data(Agent),
     })
     .patch(
       "/:id",
-      ({ params, body, principal }) => {
-        const agent = getAgent(deps.db, principal.workspaceId, params.id);
-        if (body.limits !== undefined) deps.agents.setLimits(agent, body.limits);
-        return { data: view(getAgent(deps.db, principal.workspaceId, agent.id)) };
+      async ({ params, body, principal }) => {
+        const agent = await getAgent(deps.db, principal.workspaceId, params.id);
+        if (body.limits !== undefined) await deps.agents.setLimits(agent, body.limits);
+        return { data: view(await getAgent(deps.db, principal.workspaceId, agent.id)) };
       },
       {
         body: t.Object({ limits: t.Optional(LimitsInput) }),
@@ -64,7 +64,7 @@ export function v1AgentsRoutes(deps: HttpDeps) {
     .delete(
       "/:id",
       async ({ params, principal }) => {
-        const agent = getAgent(deps.db, principal.workspaceId, params.id);
+        const agent = await getAgent(deps.db, principal.workspaceId, params.id);
         await deps.agents.delete(agent);
         return { data: { id: agent.id, deleted: true } };
       },
@@ -73,9 +73,9 @@ export function v1AgentsRoutes(deps: HttpDeps) {
     .put(
       "/:id/source",
       async ({ params, body, principal }) => {
-        const agent = getAgent(deps.db, principal.workspaceId, params.id);
+        const agent = await getAgent(deps.db, principal.workspaceId, params.id);
         const version = await deps.agents.addSourceVersion(agent, body);
-        return { data: { agent: view(getAgent(deps.db, principal.workspaceId, agent.id)), version } };
+        return { data: { agent: view(await getAgent(deps.db, principal.workspaceId, agent.id)), version } };
       },
       {
         body: SourceBody,
@@ -85,28 +85,28 @@ export function v1AgentsRoutes(deps: HttpDeps) {
     )
     .get(
       "/:id/versions",
-      ({ params, query, principal }) => {
-        const agent = getAgent(deps.db, principal.workspaceId, params.id);
-        const page = listVersions(deps.db, agent.id, parsePage(query));
+      async ({ params, query, principal }) => {
+        const agent = await getAgent(deps.db, principal.workspaceId, params.id);
+        const page = await listVersions(deps.db, agent.id, parsePage(query));
         return { data: page.data.map((v) => versionView(v, agent.liveVersion)), nextCursor: page.nextCursor };
       },
       { query: PageQuery, detail: { summary: "List an agent's versions", tags: ["versions"] }, response: t.Object({ data: t.Array(Version), nextCursor: t.Nullable(t.String()) }) },
     )
     .get(
       "/:id/versions/:version",
-      ({ params, principal }) => {
-        const agent = getAgent(deps.db, principal.workspaceId, params.id);
+      async ({ params, principal }) => {
+        const agent = await getAgent(deps.db, principal.workspaceId, params.id);
         const n = Number(params.version);
-        return { data: versionView(getVersion(deps.db, agent.id, Number.isInteger(n) ? n : -1), agent.liveVersion, true) };
+        return { data: versionView(await getVersion(deps.db, agent.id, Number.isInteger(n) ? n : -1), agent.liveVersion, true) };
       },
       { detail: { summary: "Get one version with its source and spec", tags: ["versions"] }, response: data(Version) },
     )
     .post(
       "/:id/rollback",
-      ({ params, body, principal }) => {
-        const agent = getAgent(deps.db, principal.workspaceId, params.id);
-        const deployment = deps.deployer.rollback(agent, body.version);
-        return { data: { agent: view(getAgent(deps.db, principal.workspaceId, agent.id)), deployment } };
+      async ({ params, body, principal }) => {
+        const agent = await getAgent(deps.db, principal.workspaceId, params.id);
+        const deployment = await deps.deployer.rollback(agent, body.version);
+        return { data: { agent: view(await getAgent(deps.db, principal.workspaceId, agent.id)), deployment } };
       },
       {
         body: t.Object({ version: t.Integer({ minimum: 1 }) }),
@@ -116,24 +116,24 @@ export function v1AgentsRoutes(deps: HttpDeps) {
     )
     .get(
       "/:id/invocations",
-      ({ params, query, principal }) => {
-        const agent = getAgent(deps.db, principal.workspaceId, params.id);
-        deps.invocations.flush();
+      async ({ params, query, principal }) => {
+        const agent = await getAgent(deps.db, principal.workspaceId, params.id);
+        await deps.invocations.flush();
         return deps.invocations.list(agent.id, parsePage(query));
       },
       { query: PageQuery, detail: { summary: "Recent invocations of an agent, newest first", tags: ["invocations"] } },
     )
     .get(
       "/:id/metrics",
-      ({ params, query, principal }) => {
-        const agent = getAgent(deps.db, principal.workspaceId, params.id);
+      async ({ params, query, principal }) => {
+        const agent = await getAgent(deps.db, principal.workspaceId, params.id);
         const windowS = query.window === undefined ? 3600 : Number(query.window);
         if (!Number.isInteger(windowS) || windowS < 1 || windowS > 30 * 86400)
           throw new AppError("invalid_request", "window must be 1 to 2592000 seconds", {
             details: [{ field: "query.window", rule: "Range", message: "window must be 1 to 2592000 seconds" }],
           });
-        deps.invocations.flush();
-        return { data: deps.invocations.metrics(agent.id, windowS * 1000) };
+        await deps.invocations.flush();
+        return { data: await deps.invocations.metrics(agent.id, windowS * 1000) };
       },
       {
         query: t.Object({ window: t.Optional(t.String({ description: "seconds, default 3600" })) }),
@@ -142,10 +142,10 @@ export function v1AgentsRoutes(deps: HttpDeps) {
     )
     .get(
       "/:id/logs",
-      ({ params, principal }) => {
-        const agent = getAgent(deps.db, principal.workspaceId, params.id);
-        deps.invocations.flush();
-        return { data: deps.invocations.recentLogs(agent.id, 200) };
+      async ({ params, principal }) => {
+        const agent = await getAgent(deps.db, principal.workspaceId, params.id);
+        await deps.invocations.flush();
+        return { data: await deps.invocations.recentLogs(agent.id, 200) };
       },
       { detail: { summary: "Recent console lines from the agent's code", tags: ["invocations"] } },
     );

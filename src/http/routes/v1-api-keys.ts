@@ -11,18 +11,18 @@ export function v1ApiKeysRoutes(deps: HttpDeps) {
     .use(authPlugin(deps.verifier))
     .get(
       "",
-      ({ params, query, principal }) => {
-        const agent = getAgent(deps.db, principal.workspaceId, params.id);
+      async ({ params, query, principal }) => {
+        const agent = await getAgent(deps.db, principal.workspaceId, params.id);
         return deps.keys.list(principal.workspaceId, agent.id, parsePage(query));
       },
       { query: PageQuery, detail: { summary: "List an agent's API keys", tags: ["api-keys"] }, response: t.Object({ data: t.Array(ApiKey), nextCursor: t.Nullable(t.String()) }) },
     )
     .post(
       "",
-      ({ params, body, principal, set }) => {
-        const agent = getAgent(deps.db, principal.workspaceId, params.id);
+      async ({ params, body, principal, set }) => {
+        const agent = await getAgent(deps.db, principal.workspaceId, params.id);
         set.status = 201;
-        return { data: deps.keys.create(principal.workspaceId, agent.id, body?.name ?? "default") };
+        return { data: await deps.keys.create(principal.workspaceId, agent.id, body?.name ?? "default") };
       },
       {
         body: t.Optional(t.Object({ name: t.Optional(t.String({ minLength: 1, maxLength: 120 })) })),
@@ -32,17 +32,17 @@ export function v1ApiKeysRoutes(deps: HttpDeps) {
     )
     .post(
       "/:keyId/revoke",
-      ({ params, principal }) => {
-        const agent = getAgent(deps.db, principal.workspaceId, params.id);
-        return { data: { apiKey: deps.keys.revoke(principal.workspaceId, agent.id, params.keyId) } };
+      async ({ params, principal }) => {
+        const agent = await getAgent(deps.db, principal.workspaceId, params.id);
+        return { data: { apiKey: await deps.keys.revoke(principal.workspaceId, agent.id, params.keyId) } };
       },
       { detail: { summary: "Revoke an API key (takes effect at once)", tags: ["api-keys"] }, response: data(t.Object({ apiKey: ApiKey })) },
     )
     .post(
       "/:keyId/rotate",
-      ({ params, principal }) => {
-        const agent = getAgent(deps.db, principal.workspaceId, params.id);
-        return { data: deps.keys.rotate(principal.workspaceId, agent.id, params.keyId) };
+      async ({ params, principal }) => {
+        const agent = await getAgent(deps.db, principal.workspaceId, params.id);
+        return { data: await deps.keys.rotate(principal.workspaceId, agent.id, params.keyId) };
       },
       {
         detail: { summary: "Rotate an API key: revokes it and returns a new raw key with the same name", tags: ["api-keys"] },

@@ -13,10 +13,10 @@ export function v1DeployRoutes(deps: HttpDeps) {
     .use(authPlugin(deps.verifier))
     .post(
       "/:agentId",
-      ({ params, body, principal, set }) => {
-        const agent = getAgent(deps.db, principal.workspaceId, params.agentId);
+      async ({ params, body, principal, set }) => {
+        const agent = await getAgent(deps.db, principal.workspaceId, params.agentId);
         set.status = 202;
-        return { data: deps.deployer.request(agent, body?.version) };
+        return { data: await deps.deployer.request(agent, body?.version) };
       },
       {
         body: t.Optional(t.Object({ version: t.Optional(t.Integer({ minimum: 1, description: "default: the newest version" })) })),
@@ -28,15 +28,15 @@ export function v1DeployRoutes(deps: HttpDeps) {
     )
     .get(
       "/:agentId/status",
-      ({ params, principal }) => {
-        const agent = getAgent(deps.db, principal.workspaceId, params.agentId);
+      async ({ params, principal }) => {
+        const agent = await getAgent(deps.db, principal.workspaceId, params.agentId);
         return {
           data: {
             agentId: agent.id,
             agentStatus: agent.status,
             endpointUrl: agent.liveVersion === null ? null : endpointUrl(deps.baseUrl, agent.slug),
             liveVersion: agent.liveVersion,
-            deployment: deploymentView(deps.deployer.latest(agent.id)),
+            deployment: deploymentView(await deps.deployer.latest(agent.id)),
           },
         };
       },
@@ -47,8 +47,8 @@ export function v1DeployRoutes(deps: HttpDeps) {
     )
     .get(
       "/:agentId/endpoint",
-      ({ params, principal }) => {
-        const agent = getAgent(deps.db, principal.workspaceId, params.agentId);
+      async ({ params, principal }) => {
+        const agent = await getAgent(deps.db, principal.workspaceId, params.agentId);
         if (agent.liveVersion === null) throw new AppError("endpoint_not_available");
         return { data: { agentId: agent.id, endpointUrl: endpointUrl(deps.baseUrl, agent.slug) } };
       },
@@ -56,9 +56,9 @@ export function v1DeployRoutes(deps: HttpDeps) {
     )
     .post(
       "/:agentId/stop",
-      ({ params, principal }) => {
-        const agent = getAgent(deps.db, principal.workspaceId, params.agentId);
-        deps.deployer.stop(agent);
+      async ({ params, principal }) => {
+        const agent = await getAgent(deps.db, principal.workspaceId, params.agentId);
+        await deps.deployer.stop(agent);
         return { data: { agentId: agent.id, status: "ready" } };
       },
       { detail: { summary: "Take an agent offline (versions and keys are kept)", tags: ["deploy"] } },

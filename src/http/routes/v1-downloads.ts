@@ -10,10 +10,10 @@ import type { HttpDeps } from "../deps";
 const NAME = /^(?<slug>[a-z0-9-]+)-v(?<version>\d+)\.(?<ext>zip|tar\.gz)$/;
 
 export function v1DownloadsRoutes(deps: HttpDeps) {
-  const latestOf = (workspaceId: string, agentId: string) => {
-    const agent = getAgent(deps.db, workspaceId, agentId);
+  const latestOf = async (workspaceId: string, agentId: string) => {
+    const agent = await getAgent(deps.db, workspaceId, agentId);
     if (agent.latestVersion === null) throw new AppError("version_not_found", "The agent has no version to download yet.");
-    return { agent, version: getVersion(deps.db, agent.id, agent.latestVersion) };
+    return { agent, version: await getVersion(deps.db, agent.id, agent.latestVersion) };
   };
   const links = (agentId: string, workspaceId: string, slug: string, n: number) => {
     const { token, expiresAt } = deps.signer.sign("download", agentId, workspaceId, 60_000);
@@ -31,9 +31,9 @@ export function v1DownloadsRoutes(deps: HttpDeps) {
         const workspaceId = deps.signer.verify(query.token, "download", params.agentId);
         const m = NAME.exec(params.filename);
         if (!m) throw new AppError("file_not_found", "Unknown file: use <slug>-v<version>.zip or .tar.gz");
-        const agent = getAgent(deps.db, workspaceId, params.agentId);
+        const agent = await getAgent(deps.db, workspaceId, params.agentId);
         if (m.groups!.slug !== agent.slug) throw new AppError("file_not_found");
-        const v = getVersion(deps.db, agent.id, Number(m.groups!.version));
+        const v = await getVersion(deps.db, agent.id, Number(m.groups!.version));
         const files = artifactFiles(agent, v);
         const root = `${agent.slug}-v${v.number}`;
         const zip = m.groups!.ext === "zip";
@@ -54,16 +54,16 @@ export function v1DownloadsRoutes(deps: HttpDeps) {
     .use(authPlugin(deps.verifier))
     .post(
       "/:agentId/token",
-      ({ params, principal }) => {
-        const { agent, version } = latestOf(principal.workspaceId, params.agentId);
+      async ({ params, principal }) => {
+        const { agent, version } = await latestOf(principal.workspaceId, params.agentId);
         return { data: { agentId: agent.id, version: version.number, ...links(agent.id, principal.workspaceId, agent.slug, version.number) } };
       },
       { detail: { summary: "A signed download token (60 s) and the artifact URLs of the newest version", tags: ["downloads"] } },
     )
     .get(
       "/:agentId/latest",
-      ({ params, principal }) => {
-        const { agent, version } = latestOf(principal.workspaceId, params.agentId);
+      async ({ params, principal }) => {
+        const { agent, version } = await latestOf(principal.workspaceId, params.agentId);
         return {
           data: {
             agentId: agent.id,

@@ -10,17 +10,17 @@ import type { JobRow } from "../jobs-port";
 import { jobEventStream } from "../sse";
 
 export function v1GenerateRoutes(deps: HttpDeps) {
-  const jobFor = (workspaceId: string, jobId: string): JobRow => workspaceJob(deps, workspaceId, jobId);
+  const jobFor = (workspaceId: string, jobId: string): Promise<JobRow> => workspaceJob(deps, workspaceId, jobId);
   const view = (job: JobRow) => jobView(deps, job);
   return new Elysia({ name: "v1-generate", prefix: "/v1/generate" })
     .get(
       "/:jobId/stream",
-      ({ params, query, request }) => {
+      async ({ params, query, request }) => {
         // EventSource cannot send headers: a signed stream token in ?token= works too.
         let workspaceId: string;
         if (query.token) workspaceId = deps.signer.verify(query.token, "stream", params.jobId);
-        else workspaceId = deps.verifier.principalOf(request).workspaceId;
-        const job = jobFor(workspaceId, params.jobId);
+        else workspaceId = (await deps.verifier.principalOf(request)).workspaceId;
+        const job = await jobFor(workspaceId, params.jobId);
         const last = Number(request.headers.get("last-event-id") ?? query.lastEventId ?? 0);
         return jobEventStream(deps.jobs, job.id, Number.isFinite(last) ? last : 0);
       },
@@ -35,9 +35,9 @@ export function v1GenerateRoutes(deps: HttpDeps) {
     .use(authPlugin(deps.verifier))
     .post(
       "",
-      ({ body, principal, set }) => {
+      async ({ body, principal, set }) => {
         if (!deps.llm.configured) throw new AppError("model_not_configured");
-        const result = startGeneration({ db: deps.db, jobs: deps.jobs, provider: deps.llm.provider, defaultModel: deps.llm.defaultModel, maxAgents: deps.config.workspaceMaxAgents }, principal.workspaceId, body);
+        const result = await startGeneration({ db: deps.db, jobs: deps.jobs, provider: deps.llm.provider, defaultModel: deps.llm.defaultModel, maxAgents: deps.config.workspaceMaxAgents }, principal.workspaceId, body);
         const model = result.model;
         set.status = 202;
         return {
@@ -60,13 +60,13 @@ export function v1GenerateRoutes(deps: HttpDeps) {
         },
       },
     )
-    .get("/:jobId", ({ params, principal }) => ({ data: view(jobFor(principal.workspaceId, params.jobId)) }), {
+    .get("/:jobId", async ({ params, principal }) => ({ data: await view(await jobFor(principal.workspaceId, params.jobId)) }), {
       detail: { summary: "Status, progress, logs, artifact, validation and failure of a job", tags: ["generate"] },
     })
     .post(
       "/:jobId/stream-token",
-      ({ params, principal }) => {
-        const job = jobFor(principal.workspaceId, params.jobId);
+      async ({ params, principal }) => {
+        const job = await jobFor(principal.workspaceId, params.jobId);
         const { token, expiresAt } = deps.signer.sign("stream", job.id, principal.workspaceId, 60_000);
         return { data: { token, expiresAt: new Date(expiresAt).toISOString(), url: `${deps.baseUrl}/v1/generate/${job.id}/stream?token=${encodeURIComponent(token)}` } };
       },
@@ -77,11 +77,11 @@ export function v1GenerateRoutes(deps: HttpDeps) {
     )
     .post(
       "/:jobId/cancel",
-      ({ params, principal }) => {
-        const job = jobFor(principal.workspaceId, params.jobId);
+      async ({ params, principal }) => {
+        const job = await jobFor(principal.workspaceId, params.jobId);
         if (["completed", "failed", "cancelled"].includes(job.status)) throw new AppError("job_not_cancellable", `The job is already ${job.status}.`);
-        deps.jobs.cancel(job.id);
-        return { data: view(jobFor(principal.workspaceId, params.jobId)) };
+        await deps.jobs.cancel(job.id);
+        return { data: await view(await jobFor(principal.workspaceId, params.jobId)) };
       },
       { detail: { summary: "Cancel a queued or running job", tags: ["generate"] } },
     );

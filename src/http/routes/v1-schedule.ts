@@ -22,33 +22,33 @@ export function v1ScheduleRoutes(deps: HttpDeps) {
     .use(authPlugin(deps.verifier))
     .get(
       "",
-      ({ params, principal }) => {
-        const agent = getAgent(deps.db, principal.workspaceId, params.id);
-        const s = deps.schedules.get(agent.id);
+      async ({ params, principal }) => {
+        const agent = await getAgent(deps.db, principal.workspaceId, params.id);
+        const s = await deps.schedules.get(agent.id);
         return { data: s ? scheduleView(s) : null };
       },
       { detail: { summary: "The agent's schedule (null when it has none)", tags } },
     )
     .put(
       "",
-      ({ params, body, principal }) => {
-        const agent = getAgent(deps.db, principal.workspaceId, params.id);
+      async ({ params, body, principal }) => {
+        const agent = await getAgent(deps.db, principal.workspaceId, params.id);
         const version = agent.liveVersion ?? agent.latestVersion;
-        const described = version === null ? null : getVersion(deps.db, agent.id, version).described;
+        const described = version === null ? null : (await getVersion(deps.db, agent.id, version)).described;
         if (!described?.scheduled)
           throw new AppError("invalid_request", "The agent's backend exports no scheduled handler (defineBackend({ scheduled })), so a schedule would have nothing to run.", {
             details: [{ field: "cron", rule: "ScheduledHandler", message: "the backend has no scheduled handler" }],
           });
         deps.schedules.check(body, "cron");
-        return { data: scheduleView(deps.schedules.set(agent.id, body)) };
+        return { data: scheduleView(await deps.schedules.set(agent.id, body)) };
       },
       { body: ScheduleBody, detail: { summary: "Set (or replace) the agent's schedule", tags } },
     )
     .delete(
       "",
-      ({ params, principal }) => {
-        const agent = getAgent(deps.db, principal.workspaceId, params.id);
-        return { data: { agentId: agent.id, deleted: deps.schedules.clear(agent.id) } };
+      async ({ params, principal }) => {
+        const agent = await getAgent(deps.db, principal.workspaceId, params.id);
+        return { data: { agentId: agent.id, deleted: await deps.schedules.clear(agent.id) } };
       },
       { detail: { summary: "Remove the agent's schedule", tags } },
     );

@@ -24,14 +24,14 @@ export function v1SessionRoutes(deps: HttpDeps) {
   return new Elysia({ name: "v1-session", prefix: "/v1/session" })
     .post(
       "",
-      ({ body }) => {
-        const s = sessions.open(body.token.trim());
+      async ({ body }) => {
+        const s = await sessions.open(body.token.trim());
         const res = Response.json(
           { data: { workspaceId: s.principal.workspaceId, csrfToken: s.csrfToken, expiresAt: new Date(s.expiresAt).toISOString() } },
           { headers: privateHeaders },
         );
         for (const c of s.cookies) res.headers.append("set-cookie", c);
-        return res;
+        return res as never; // a Response passes through Elysia as is (its body is the documented Session)
       },
       {
         body: t.Object({ token: t.String({ minLength: 1, maxLength: 200, description: "a platform token, ctp_pt_..." }) }),
@@ -41,17 +41,17 @@ export function v1SessionRoutes(deps: HttpDeps) {
     )
     .get(
       "",
-      ({ request, set }) => {
+      async ({ request, set }) => {
         Object.assign(set.headers, privateHeaders);
         if (request.headers.get("authorization")) {
-          const p = deps.verifier.tokens.verify(request.headers.get("authorization"));
+          const p = await deps.verifier.tokens.verify(request.headers.get("authorization"));
           return { data: { workspaceId: p.workspaceId, csrfToken: null, expiresAt: null } };
         }
         const site = request.headers.get("sec-fetch-site");
         if (site !== null && site !== "same-origin" && site !== "none") throw new AppError("csrf_failed", `The session is not shown to a ${site} request.`);
         const cookie = sessionCookieOf(request);
         if (!cookie) throw new AppError("unauthorized", "No dashboard session. Sign in with a platform token.");
-        const s = sessions.verify(cookie);
+        const s = await sessions.verify(cookie);
         return { data: { workspaceId: s.principal.workspaceId, csrfToken: s.csrfToken, expiresAt: new Date(s.expiresAt).toISOString() } };
       },
       { detail: { summary: "The current session (cookie or bearer) and its CSRF token", tags: ["session"] }, response: data(Session) },

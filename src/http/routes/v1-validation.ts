@@ -15,12 +15,12 @@ export function v1ValidationRoutes(deps: HttpDeps) {
     .use(authPlugin(deps.verifier))
     .post(
       "/:agentId/validate",
-      ({ params, body, principal, set }) => {
-        const agent = getAgent(deps.db, principal.workspaceId, params.agentId);
+      async ({ params, body, principal, set }) => {
+        const agent = await getAgent(deps.db, principal.workspaceId, params.agentId);
         const n = body?.version ?? agent.liveVersion ?? agent.latestVersion;
         if (n === null || n === undefined) throw new AppError("agent_not_ready", "The agent has no version to validate yet.");
-        getVersion(deps.db, agent.id, n);
-        const job = deps.db.transaction((tx) =>
+        await getVersion(deps.db, agent.id, n);
+        const job = await deps.db.tx((tx) =>
           deps.jobs.enqueueInTx(tx, "validate", { agentId: agent.id, version: n }, { workspaceId: principal.workspaceId, agentId: agent.id }),
         );
         set.status = 202;
@@ -33,25 +33,24 @@ export function v1ValidationRoutes(deps: HttpDeps) {
     )
     .get(
       "/jobs/:jobId",
-      ({ params, principal }) => {
-        const job = deps.jobs.get(params.jobId);
+      async ({ params, principal }) => {
+        const job = await deps.jobs.get(params.jobId);
         if (!job || job.workspaceId !== principal.workspaceId || job.kind !== "validate") throw new AppError("job_not_found");
-        const view = generationJobView(job, deps.jobs.events(job.id), null);
+        const view = generationJobView(job, await deps.jobs.events(job.id), null);
         return { data: { ...view, report: (job.result as { report?: unknown } | null)?.report ?? null } };
       },
       { detail: { summary: "A validation job with its report", tags: ["validation"] } },
     )
     .get(
       "/agents/:agentId/reports",
-      ({ params, principal }) => {
-        const agent = getAgent(deps.db, principal.workspaceId, params.agentId);
-        const rows = deps.db
+      async ({ params, principal }) => {
+        const agent = await getAgent(deps.db, principal.workspaceId, params.agentId);
+        const rows = await deps.db
           .select({ number: versions.number, validation: versions.validation, createdAt: versions.createdAt })
           .from(versions)
           .where(and(eq(versions.agentId, agent.id), isNotNull(versions.validation)))
           .orderBy(desc(versions.number))
-          .limit(50)
-          .all();
+          .limit(50);
         return { data: rows.map((r) => ({ version: r.number, report: r.validation, versionCreatedAt: iso(r.createdAt) })) };
       },
       { detail: { summary: "Validation reports of an agent's versions, newest first", tags: ["validation"] } },

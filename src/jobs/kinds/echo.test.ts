@@ -25,13 +25,13 @@ afterEach(async () => {
 
 test("echo returns its message", async () => {
   setup();
-  const job = await queue.waitFor(queue.enqueue("echo", { message: "hi" }).id, 2_000);
+  const job = await queue.waitFor((await queue.enqueue("echo", { message: "hi" })).id, 2_000);
   expect(job).toMatchObject({ status: "completed", result: { echoed: "hi", attempt: 1 } });
 });
 
 test("echo retries planned failures, and refuses 'forbidden' without retrying", async () => {
   setup();
-  expect((await queue.waitFor(queue.enqueue("echo", { message: "x", failTimes: 2 }).id, 2_000)).result).toEqual({ echoed: "x", attempt: 3 });
-  const refused = await queue.waitFor(queue.enqueue("echo", { message: "forbidden" }).id, 2_000);
+  expect((await queue.waitFor((await queue.enqueue("echo", { message: "x", failTimes: 2 })).id, 2_000)).result).toEqual({ echoed: "x", attempt: 3 });
+  const refused = await queue.waitFor((await queue.enqueue("echo", { message: "forbidden" })).id, 2_000);
   expect(refused).toMatchObject({ status: "failed", attempts: 1, failure: { code: "invalid_message" } });
 });
