@@ -354,7 +354,7 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
       checks.sandbox = await checkSandbox();
       checks.model = { ok: true, detail: llm ? `${llm.provider} (${config.model})` : "not configured (generation disabled)" };
       counters.dbBytes = pruner.dbBytes();
-      return { ok: Object.values(checks).every((c) => c.ok), checks, details: { ...counters.snapshot(), pendingLogRows: invocations.pending } };
+      return { ok: Object.values(checks).every((c) => c.ok), checks, details: { ...counters.snapshot(), pendingLogRows: invocations.pending, zombieThreads: runtime.stats().zombieThreads } };
     },
   };
   const app = createApp(httpDeps);

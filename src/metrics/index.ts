@@ -14,7 +14,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom
 
 /** Where the scrape-time gauges come from; each may be absent (the series is then not exported). */
 export interface MetricSources {
-  sandbox?: () => { workers: number; instances: number; memoryBytes: number; memoryBudgetBytes: number; loads: number; evictions: number; watchdogKills?: number; queued?: number; refused?: number };
+  sandbox?: () => { workers: number; instances: number; memoryBytes: number; memoryBudgetBytes: number; loads: number; evictions: number; watchdogKills?: number; zombieThreads?: number; queued?: number; refused?: number };
   queue?: () => Promise<{ kind: string; status: string; count: number }[]> | { kind: string; status: string; count: number }[];
   database?: () => { sizeBytes: number; prunedRows?: number; droppedRows?: number };
   backgroundFailures?: () => { loop: string; count: number }[];
@@ -105,8 +105,9 @@ export class Metrics {
       gauge("cantrip_sandbox_loads", "Bundle loads since start (a counter exported as a gauge: it is read from the runtime).", (s) => s.loads);
       gauge("cantrip_sandbox_evictions", "Instances evicted since start.", (s) => s.evictions);
       gauge("cantrip_sandbox_watchdog_kills", "Workers (or V8 sidecars) terminated by the watchdog since start.", (s) => s.watchdogKills);
+      gauge("cantrip_sandbox_zombie_threads", "Watchdog-killed sandbox workers whose thread still runs now (at nice 19, until the guest's next interrupt poll).", (s) => s.zombieThreads);
       gauge("cantrip_sandbox_calls_queued", "Calls waiting for a sandbox slot now.", (s) => s.queued);
-      gauge("cantrip_sandbox_calls_refused", "Calls refused by the scheduler since start (429 rate_limited: the agent's own limits; 503 sandbox_busy: no free turn in time).", (s) => s.refused);
+      gauge("cantrip_sandbox_calls_refused", "Calls refused before running since start (429 rate_limited: the agent's own limits, or its killed thread still running; 503 sandbox_busy: no free turn in time).", (s) => s.refused);
     }
     if (sources.queue) {
       const read = sources.queue;

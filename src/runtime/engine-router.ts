@@ -64,6 +64,12 @@ class RoutedEngine implements Engine {
     return n;
   }
 
+  zombies(agentId?: string): number {
+    let n = 0;
+    for (const e of this.engines.values()) n += e.zombies(agentId);
+    return n;
+  }
+
   async close(): Promise<void> {
     await Promise.all([...this.engines.values()].map((e) => e.close()));
   }

@@ -45,6 +45,12 @@ export interface Engine {
   workers(): number;
   /** Workers (or sidecars) the host watchdog terminated since start. */
   watchdogKills(): number;
+  /**
+   * Killed workers whose OS thread still runs (a kill takes effect only when the guest next
+   * reaches the host's code), in all or left by `agentId`'s calls; 0 for an engine whose
+   * kill ends its work at once (the V8 engine's SIGKILL).
+   */
+  zombies(agentId?: string): number;
   close(): Promise<void>;
 }
 

@@ -19,6 +19,7 @@ import { Journal } from "./replay";
 import { defaultSchedulerOptions, Scheduler, type SchedulerOptions } from "./scheduler";
 import { ScratchWorlds } from "./scratch";
 import { EGRESS_SLOTS, EgressSlots } from "./egress-slots";
+import { AppError } from "../errors";
 
 export interface RuntimeOptions {
   /** Sandbox workers that run calls (default: 2, about one per core); split into lanes (lanes.ts). */
@@ -47,6 +48,18 @@ const MAX_REPLAYS = 2;
  * native call (~0.3–1 s for 860 KB here) that would stall a light worker on every reload.
  */
 export const LARGE_BUNDLE_BYTES = 512 * 1024;
+/**
+ * Killed workers whose thread still runs that one agent may leave (engine.zombies). Below
+ * the bound nothing changes: after one kill the agent serves again at once (the contract
+ * tests' promise). At the bound, the agent's next call waits up to ZOMBIE_WAIT_MS for one
+ * of those threads to end, then is refused (429 rate_limited); checked before and again
+ * after the scheduler admits the call. So however long its guest's native calls are, an
+ * agent keeps at most this many such threads (at nice 19), plus at most one per other
+ * worker its calls were already running on when the bound was reached.
+ */
+export const ZOMBIES_PER_AGENT = 2;
+/** How long a call waits for its agent's killed thread to end before it is refused (a plain runaway loop's thread ends within ms). */
+export const ZOMBIE_WAIT_MS = 250;
 
 export function createRuntime(opts: RuntimeOptions): SandboxRuntime {
   const workers = opts.workers ?? 2;
@@ -63,6 +76,18 @@ export function createRuntime(opts: RuntimeOptions): SandboxRuntime {
   const pool = new InstancePool(engine, opts.memoryBudgetBytes ?? 2 * 1024 ** 3, bridges, schedOpts.workspaceShare);
   const sched = new Scheduler(schedOpts);
   let replays = 0;
+  let zombieRefused = 0;
+  /** Holds, then refuses, a call of an agent that has ZOMBIES_PER_AGENT killed threads still running. */
+  async function zombieGate(agentId: string): Promise<void> {
+    const until = Date.now() + ZOMBIE_WAIT_MS;
+    while (engine.zombies(agentId) >= ZOMBIES_PER_AGENT) {
+      if (Date.now() >= until) {
+        zombieRefused++;
+        throw new AppError("rate_limited", "This agent's previous call was stopped for exceeding its limits and its sandbox thread is still winding down; retry shortly.", { headers: { "retry-after": "1" } });
+      }
+      await Bun.sleep(10);
+    }
+  }
   const logsOf = (agentId: string, lines: GuestLogLine[] | undefined) => {
     if (opts.onLog && lines?.length) opts.onLog(agentId, lines);
   };
@@ -70,7 +95,10 @@ export function createRuntime(opts: RuntimeOptions): SandboxRuntime {
   /** One call: admitted by the scheduler, run on a warm instance of its lane, re-run if a kill took it. */
   async function invoke<T extends { cpuMs: number; logs: GuestLogLine[] }>(ref: BundleRef, run: (inst: EngineInstance, bridge: CallBridge) => Promise<T>): Promise<T> {
     if (ref.code.length >= LARGE_BUNDLE_BYTES) sched.markHeavy(ref.agentId);
+    if (engine.zombies(ref.agentId) >= ZOMBIES_PER_AGENT) await zombieGate(ref.agentId);
     return sched.run(ref.agentId, async (lane) => {
+      // Again once admitted: a call that queued while another of the agent's calls was killed.
+      if (engine.zombies(ref.agentId) >= ZOMBIES_PER_AGENT) await zombieGate(ref.agentId);
       const journal = new Journal(bridges(ref.config)());
       for (let attempt = 0; ; attempt++) {
         const e = await pool.acquire(ref, lane);
@@ -142,7 +170,7 @@ export function createRuntime(opts: RuntimeOptions): SandboxRuntime {
       pool.evict(agentId, bundleId);
     },
     stats() {
-      return { workers: engine.workers(), instances: pool.count(), memoryBytes: pool.memoryBytes(), loads: pool.loads, evictions: pool.evictions, replays, lanes: sched.stats(), refused: sched.refused, watchdogKills: engine.watchdogKills() };
+      return { workers: engine.workers(), instances: pool.count(), memoryBytes: pool.memoryBytes(), loads: pool.loads, evictions: pool.evictions, replays, lanes: sched.stats(), refused: sched.refused + zombieRefused, watchdogKills: engine.watchdogKills(), zombieThreads: engine.zombies() };
     },
     async close() {
       pool.clear();

@@ -188,10 +188,12 @@ export interface RuntimeStats {
   replays: number;
   /** Calls running and waiting per lane (scheduler.ts). */
   lanes: { light: { active: number; queued: number }; heavy: { active: number; queued: number }; load: { queued: number } };
-  /** Calls the scheduler refused (429 rate_limited, 503 sandbox_busy) since start. */
+  /** Calls refused before running (429 rate_limited, 503 sandbox_busy) since start: by the scheduler, or while their agent's killed thread still ran (runtime.ts ZOMBIES_PER_AGENT). */
   refused: number;
   /** Workers or sidecars the watchdog terminated since start. */
   watchdogKills: number;
+  /** Killed sandbox workers whose thread still runs now (at nice 19, until its guest's next interrupt poll). */
+  zombieThreads: number;
 }
 
 export interface ScheduledResult {

@@ -45,7 +45,7 @@ self.onmessage = async (ev: MessageEvent<ToWorker | string>) => {
     if (m.nice) lowerPriority(m.nice);
     ready = init(m.watch, m.spares, m.memoryBytes);
     await ready.then(
-      () => post({ t: "ready" }),
+      () => post({ t: "ready", tid: threadId() }),
       (e) => post({ t: "init-failed", message: String((e as Error)?.message ?? e) }),
     );
     return;
@@ -83,10 +83,20 @@ async function init(watch: SharedArrayBuffer, spareCount: number, memoryBytes: n
   spares.refillSoon();
 }
 
+/** This worker's OS thread id (Linux: /proc/thread-self); 0 where that is not available. */
+function threadId(): number {
+  try {
+    const tid = Number(readlinkSync("/proc/thread-self").split("/").pop());
+    return tid > 0 ? tid : 0;
+  } catch {
+    return 0;
+  }
+}
+
 /** Linux: renice this thread only (setpriority on its thread id); best effort elsewhere. */
 function lowerPriority(nice: number): void {
   try {
-    const tid = Number(readlinkSync("/proc/thread-self").split("/").pop());
+    const tid = threadId();
     if (tid > 0) setPriority(tid, nice);
   } catch {}
 }

@@ -30,7 +30,7 @@ function documented(): Set<string> {
 test("every cantrip_* series has a row in the README's Monitoring table, and every row is real", async () => {
   const m = new Metrics(
     {
-      sandbox: () => ({ workers: 1, instances: 0, memoryBytes: 0, memoryBudgetBytes: 1, loads: 0, evictions: 0, watchdogKills: 0, queued: 0, refused: 0 }),
+      sandbox: () => ({ workers: 1, instances: 0, memoryBytes: 0, memoryBudgetBytes: 1, loads: 0, evictions: 0, watchdogKills: 0, zombieThreads: 0, queued: 0, refused: 0 }),
       queue: () => [],
       database: () => ({ sizeBytes: 0, prunedRows: 0, droppedRows: 0 }),
       backgroundFailures: () => [],

@@ -18,6 +18,7 @@ describe("health", () => {
     const r = await s.json("/readyz");
     expect(r.status).toBe(200);
     expect(r.body.checks.database).toEqual({ ok: true, detail: "migrated" });
+    expect(r.body.details.zombieThreads).toBe(0);
   });
 });
 

@@ -107,5 +107,6 @@ export default defineBackend({ routes: { "POST /": async () => {
   expect(value(after, 'cantrip_egress_requests_total{outcome="refused"}') - value(before, 'cantrip_egress_requests_total{outcome="refused"}')).toBe(1);
   expect(after).toMatch(/^cantrip_sandbox_calls_refused \d+$/m);
   expect(after).toMatch(/^cantrip_sandbox_watchdog_kills \d+$/m);
+  expect(after).toMatch(/^cantrip_sandbox_zombie_threads 0$/m);
   expect(after).toMatch(/^cantrip_sandbox_calls_queued \d+$/m);
 });

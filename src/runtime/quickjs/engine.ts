@@ -5,6 +5,8 @@
  * through shared memory) or whose call passes its wall deadline is terminated and
  * replaced; the culprit's call fails, the other calls on it fail as `worker_restarted`
  * (the runtime re-runs them elsewhere when safe) and its instances reload on demand.
+ * A killed worker's thread may run on (at nice 19) until its guest reaches the next
+ * interrupt poll (worker-slot.ts); such threads are counted as zombies until they end.
  */
 import type { Engine, EngineFactory, EngineFactoryOptions, EngineInstance, EngineLoadOptions, CallBridge } from "../engine";
 import type { BackendDescription, GuestRequest, GuestResponse, GuestStreamResponse, Limits, ScheduledResult } from "../types";
@@ -50,6 +52,15 @@ class QuickJsEngine implements Engine {
     return this.kills;
   }
 
+  /** Killed workers whose thread still runs (worker-slot.ts): the only ones the host cannot stop at once. */
+  private zombieSlots = new Set<WorkerSlot>();
+  zombies(agentId?: string): number {
+    if (agentId === undefined) return this.zombieSlots.size;
+    let n = 0;
+    for (const s of this.zombieSlots) if (s.culpritAgent === agentId) n++;
+    return n;
+  }
+
   id(): number {
     return this.nextId++;
   }
@@ -59,10 +70,12 @@ class QuickJsEngine implements Engine {
       { spares: SPARES_PER_WORKER, memoryBytes: this.opts.memoryBytes, nice },
       (slot, m) => this.onHost(slot, m),
       (slot) => this.onDeath(slot),
+      (slot) => this.zombieSlots.delete(slot),
     );
   }
 
   private onDeath(slot: WorkerSlot): void {
+    if (!slot.threadEnded) this.zombieSlots.add(slot);
     for (const inst of slot.instances) this.handles.get(inst)?.markDead();
     if (this.closed || !this.lanes.slots.includes(slot)) return;
     // A worker that never started (bad entry path, wasm missing) would fail again at once:
@@ -121,7 +134,7 @@ class QuickJsEngine implements Engine {
       config: { agentId: config.agentId, env: config.env ?? {}, secrets: config.secrets.map((s) => s.name), ...(config.dispatch ? { dispatch: config.dispatch } : {}) },
     };
     slot.instances.add(inst);
-    const m = await slot.request(id, msg, inst, Date.now() + o.limits.wallMs + WALL_GRACE_MS).catch((e) => {
+    const m = await slot.request(id, msg, inst, Date.now() + o.limits.wallMs + WALL_GRACE_MS, config.agentId).catch((e) => {
       slot.instances.delete(inst);
       throw e;
     });
@@ -130,7 +143,7 @@ class QuickJsEngine implements Engine {
       () => slot.instances.delete(inst),
       () => slot.post({ t: "dispose", inst }),
     );
-    const h = new QjsHandle(this, slot, inst, description, memoryBytes, o.limits, o.bridge);
+    const h = new QjsHandle(this, slot, inst, config.agentId, description, memoryBytes, o.limits, o.bridge);
     this.handles.set(inst, h);
     return h;
   }
@@ -151,6 +164,7 @@ class QjsHandle implements EngineInstance {
     private engine: QuickJsEngine,
     private slot: WorkerSlot,
     private inst: number,
+    private agentId: string,
     readonly description: BackendDescription,
     public memoryBytes: number,
     private limits: Limits,
@@ -182,7 +196,7 @@ class QjsHandle implements EngineInstance {
 
   /** A request on the worker, its reply's `dropped` honoured and a failure thrown as the AppError it names. */
   private async request(id: number, msg: ToWorker | string, killAt: number): Promise<Reply> {
-    const m = await this.slot.request(id, msg, this.inst, killAt);
+    const m = await this.slot.request(id, msg, this.inst, killAt, this.agentId);
     if ((m.t === "failed" || m.t === "scheduled-done" || m.t === "chunk") && m.dropped) this.dispose();
     if (m.t === "wire-response" && m.res.dropped) this.dispose();
     if (m.t === "failed") throw failure(m.reason, m.message, { logs: acceptLogs(m.logs, this.limits) });

@@ -33,7 +33,8 @@ export type ToWorker =
   | { t: "host-result"; hid: number; ok: boolean; json?: string; bytes?: Uint8Array; error?: string };
 
 export type FromWorker =
-  | { t: "ready" }
+  /** Started; `tid` is the worker's OS thread id (Linux /proc/thread-self; 0 elsewhere), which the watchdog renices before a kill. */
+  | { t: "ready"; tid: number }
   | { t: "init-failed"; message: string }
   | { t: "loaded"; id: number; describeJson: string | null; memoryBytes: number }
   /** A response whose body is bytes or long text: `wire` is wire.ts's response string with no text, `body` the (transferred) bytes. */

@@ -53,6 +53,11 @@ class V8Engine implements Engine {
 
   /** Terminations by the watchdog since start (metrics). */
   private kills = 0;
+  /** Always 0: a killed sidecar gets SIGKILL, which ends the process with no further guest code. */
+  zombies(): number {
+    return 0;
+  }
+
   watchdogKills(): number {
     return this.kills;
   }
