@@ -70,11 +70,16 @@ export function sampleOf(schema: unknown, depth = 0): unknown {
   }
 }
 
-function matches(route: CallRoute, method: string, path: string): boolean {
+/** Whether `path` (with an optional query) fits the declared route `route` for `method`. */
+export function routeMatches(route: CallRoute, method: string, path: string): boolean {
   return route.method.toUpperCase() === method.toUpperCase() && routePathMatches(route.path, path);
 }
 
-const hasBody = (method: string) => !["GET", "HEAD", "DELETE"].includes(method.toUpperCase());
+/** Whether a request with this method carries a JSON body (GET, HEAD and DELETE do not). */
+export const methodHasBody = (method: string): boolean => !["GET", "HEAD", "DELETE"].includes(method.toUpperCase());
+
+/** The backend's `POST /`, the route `/v1/invoke/{slug}` reaches. */
+const isInvokeRoute = (r: CallRoute) => r.method.toUpperCase() === "POST" && (r.path === "/" || r.path === "");
 
 /**
  * The call to print. `baseUrl` is the server's public URL without a trailing slash;
@@ -83,27 +88,27 @@ const hasBody = (method: string) => !["GET", "HEAD", "DELETE"].includes(method.t
 export function firstCall(baseUrl: string, slug: string, routes: CallRoute[], examples: CallExample[] = []): FirstCall {
   const invoke = `${baseUrl}/v1/invoke/${slug}`;
   const app = (path: string) => `${baseUrl}/apps/${slug}${path.startsWith("/") ? path : "/" + path}`;
-  const root = routes.find((r) => r.method.toUpperCase() === "POST" && (r.path === "/" || r.path === ""));
+  const root = routes.find(isInvokeRoute);
   // An example is usable when it names no earlier response and hits a declared route.
   const usable = examples.filter((e) => {
     const r = e.request;
-    return r?.path && r.method && !JSON.stringify(r).includes("{{") && routes.some((x) => matches(x, r.method!, r.path!));
+    return r?.path && r.method && !JSON.stringify(r).includes("{{") && routes.some((x) => routeMatches(x, r.method!, r.path!));
   });
   if (root) {
-    const ex = usable.find((e) => e.request!.method!.toUpperCase() === "POST" && matches(root, "POST", e.request!.path!));
+    const ex = usable.find((e) => e.request!.method!.toUpperCase() === "POST" && routeMatches(root, "POST", e.request!.path!));
     return { method: "POST", url: invoke, body: ex ? (ex.request!.body ?? {}) : sampleOf(root.input), via: "invoke" };
   }
   const ex = usable[0];
   if (ex) {
     const m = ex.request!.method!.toUpperCase();
-    return { method: m, url: app(ex.request!.path!), body: hasBody(m) ? (ex.request!.body ?? {}) : undefined, via: "app" };
+    return { method: m, url: app(ex.request!.path!), body: methodHasBody(m) ? (ex.request!.body ?? {}) : undefined, via: "app" };
   }
   const plain = routes.filter((r) => !r.path.includes(":"));
   const route = plain.find((r) => r.method.toUpperCase() === "POST") ?? plain.find((r) => r.method.toUpperCase() === "GET") ?? routes[0];
   if (!route) return { method: "POST", url: invoke, body: {}, via: "invoke" };
   const m = route.method.toUpperCase();
-  const path = route.path.replace(/:([A-Za-z0-9_]+)/g, "$1");
-  if (hasBody(m)) return { method: m, url: app(path), body: sampleOf(route.input), via: "app" };
+  const path = samplePath(route.path);
+  if (methodHasBody(m)) return { method: m, url: app(path), body: sampleOf(route.input), via: "app" };
   // GET/DELETE input is the query string.
   const sample = sampleOf(route.input);
   const query = sample && typeof sample === "object" && !Array.isArray(sample) ? Object.entries(sample).map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`).join("&") : "";
@@ -124,7 +129,7 @@ export interface CallTarget {
  */
 export function callTargets(routes: CallRoute[]): CallTarget[] {
   const out: CallTarget[] = [];
-  if (routes.some((r) => r.method.toUpperCase() === "POST" && (r.path === "/" || r.path === ""))) out.push({ method: "POST", route: "/", via: "invoke" });
+  if (routes.some(isInvokeRoute)) out.push({ method: "POST", route: "/", via: "invoke" });
   for (const r of routes) out.push({ method: r.method.toUpperCase(), route: r.path || "/", via: "app" });
   return out;
 }
@@ -132,14 +137,6 @@ export function callTargets(routes: CallRoute[]): CallTarget[] {
 /** A declared route's path with each `:param` replaced by the parameter's name, ready to edit. */
 export function samplePath(route: string): string {
   return route.replace(/:([A-Za-z0-9_]+)/g, "$1");
-}
-
-/** Whether a request with this method carries a JSON body (GET, HEAD and DELETE do not). */
-export { hasBody as methodHasBody };
-
-/** Whether `path` (with an optional query) fits the declared route `route` for `method`. */
-export function routeMatches(route: CallRoute, method: string, path: string): boolean {
-  return matches(route, method, path);
 }
 
 /** Single-quoted for POSIX shells: ' becomes '\''. */
