@@ -25,6 +25,36 @@ export interface GuestBodySource {
 }
 
 /**
+ * The engine-independent part of an engine's fetchStream. `head` checks the call's first
+ * reply (acceptHead, through the engine's own failure handling); a reply that carries the
+ * whole body is returned as it is, one that opens a stream is wrapped around `source`.
+ * `release` runs exactly once, when the call is over: at once if the head is refused or
+ * carries the whole body, else when the stream has finished.
+ */
+export function openGuestStream(
+  head: () => { response: GuestResponse; stream: boolean },
+  source: GuestBodySource,
+  limits: Limits,
+  startedAt: number,
+  release: () => void,
+): GuestResponse | GuestStreamResponse {
+  let h: { response: GuestResponse; stream: boolean };
+  try {
+    h = head();
+  } catch (e) {
+    release();
+    throw e;
+  }
+  if (!h.stream) {
+    release();
+    return h.response;
+  }
+  const out = streamGuestBody(source, h.response, limits, startedAt);
+  void out.finished.then(release);
+  return out;
+}
+
+/**
  * Wraps `source` (the call that produced `head`, started at epoch ms `startedAt`) as a
  * GuestStreamResponse. `finished` never rejects.
  */

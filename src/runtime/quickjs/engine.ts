@@ -12,7 +12,7 @@ import type { Engine, EngineFactory, EngineFactoryOptions, EngineInstance, Engin
 import type { BackendDescription, GuestRequest, GuestResponse, GuestStreamResponse, Limits, ScheduledResult } from "../types";
 import { failure } from "../failures";
 import { acceptHead, acceptLogs, acceptResponse, acceptScheduled, type RawGuestResponse, type RawStreamChunk } from "../guest-values";
-import { streamGuestBody } from "../stream-body";
+import { openGuestStream } from "../stream-body";
 import { acceptLoad } from "../load-reply";
 import { STREAM_ASKED, WATCH_CALL, WATCH_DEADLINE, type FromWorker, type ToWorker } from "./protocol";
 import { WorkerSlot, type Reply } from "./worker-slot";
@@ -212,17 +212,6 @@ class QjsHandle implements EngineInstance {
     const startedAt = Date.now();
     const keep = { id: this.engine.id(), killAt: startedAt + this.limits.wallMs + WALL_GRACE_MS };
     const m = await this.call(this.fetchMessage(req, true), bridge, keep);
-    let head: ReturnType<typeof acceptHead>;
-    try {
-      head = this.accept(() => acceptHead(this.rawOf(m), this.limits));
-    } catch (e) {
-      this.bridges.delete(keep.id); // the instance is gone with its open call
-      throw e;
-    }
-    if (!head.stream) {
-      this.bridges.delete(keep.id);
-      return head.response;
-    }
     const call = keep.id;
     const step = async (msg: (id: number) => ToWorker): Promise<RawStreamChunk> => {
       if (!this.alive) throw failure("crashed", "The sandbox instance is gone.");
@@ -232,22 +221,22 @@ class QjsHandle implements EngineInstance {
       this.memoryBytes = r.memoryBytes;
       return r;
     };
-    const out = streamGuestBody(
+    // The watchdog watches the slot while a stream is open (counted until the call is over).
+    const slot = this.slot;
+    slot.openStreams++;
+    return openGuestStream(
+      () => this.accept(() => acceptHead(this.rawOf(m), this.limits)),
       {
         pull: () => step((id) => ({ t: "pull", id, inst: this.inst, call })),
         cancel: (reason) => step((id) => ({ t: "cancel", id, inst: this.inst, call, reason })),
       },
-      head.response,
       this.limits,
       startedAt,
+      () => {
+        slot.openStreams--;
+        this.bridges.delete(call);
+      },
     );
-    const slot = this.slot;
-    slot.openStreams++;
-    void out.finished.then(() => {
-      slot.openStreams--;
-      this.bridges.delete(call);
-    });
-    return out;
   }
 
   /** The fetch request for the worker: one string (wire.ts), or a structured message when the body is not UTF-8 text. */

@@ -11,7 +11,7 @@ import type { CallBridge, Engine, EngineFactory, EngineFactoryOptions, EngineIns
 import type { BackendDescription, GuestRequest, GuestResponse, GuestStreamResponse, Limits, ScheduledResult } from "../types";
 import { failure } from "../failures";
 import { acceptHead, acceptLogs, acceptResponse, acceptScheduled, type RawGuestResponse, type RawStreamChunk } from "../guest-values";
-import { streamGuestBody } from "../stream-body";
+import { openGuestStream } from "../stream-body";
 import { acceptLoad } from "../load-reply";
 import type { FromSidecar, ToSidecar } from "./protocol";
 import { probeV8, type NodeRuntime, type ProbeOptions } from "./probe";
@@ -215,17 +215,6 @@ class V8Handle implements EngineInstance {
     const startedAt = Date.now();
     const keep = { id: this.engine.id(), killAt: startedAt + this.limits.wallMs + WALL_GRACE_MS };
     const r = await this.call(this.fetchMessage(req, true), req.body ?? undefined, bridge, keep);
-    let head: ReturnType<typeof acceptHead>;
-    try {
-      head = this.accept(() => acceptHead(this.rawOf(r), this.limits));
-    } catch (e) {
-      this.bridges.delete(keep.id); // the isolate is gone with its open call
-      throw e;
-    }
-    if (!head.stream) {
-      this.bridges.delete(keep.id);
-      return head.response;
-    }
     const call = keep.id;
     const step = async (msg: (id: number) => ToSidecar): Promise<RawStreamChunk> => {
       if (!this.alive) throw failure("crashed", "The sandbox instance is gone.");
@@ -235,17 +224,16 @@ class V8Handle implements EngineInstance {
       this.memoryBytes = m.memoryBytes;
       return { ...m, body: m.kind === "chunk" ? (bytes ?? new Uint8Array(0)) : undefined };
     };
-    const out = streamGuestBody(
+    return openGuestStream(
+      () => this.accept(() => acceptHead(this.rawOf(r), this.limits)),
       {
         pull: () => step((id) => ({ t: "pull", id, inst: this.inst, call })),
         cancel: (reason) => step((id) => ({ t: "cancel", id, inst: this.inst, call, reason })),
       },
-      head.response,
       this.limits,
       startedAt,
+      () => this.bridges.delete(call),
     );
-    void out.finished.then(() => this.bridges.delete(call));
-    return out;
   }
 
   async scheduled(bridge?: CallBridge): Promise<ScheduledResult> {
