@@ -44,14 +44,24 @@ export interface BusSubscriber {
   subscribe<K extends Topic>(topic: K, handler: (payload: Topics[K]) => void, onResync: () => void): Unsubscribe;
 }
 
-/** The in-process bus. `deliver` is called by the transaction's commit hook. */
-export class LocalBus implements BusSubscriber {
-  private handlers = new Map<Topic, Set<(payload: never) => void>>();
+/** The default error report: rethrown on a microtask, so one handler's error reaches the process's last resort without stopping the others. */
+const rethrowLater = (e: unknown): void =>
+  queueMicrotask(() => {
+    throw e;
+  });
+
+/**
+ * The subscriber registry every bus shares (this in-process one, and PostgreSQL's in
+ * pg-bus.ts): handlers per topic, resync callbacks, and delivery in which a handler that
+ * throws is reported to `onError` and does not stop the others. `T` maps topic to payload.
+ */
+export class Subscribers<T extends object> {
+  private handlers = new Map<keyof T, Set<(payload: never) => void>>();
   private resyncs = new Set<() => void>();
 
-  constructor(private onError: (e: unknown, topic: string) => void = (e) => queueMicrotask(() => { throw e; })) {}
+  constructor(protected readonly onError: (e: unknown, topic: string) => void = rethrowLater) {}
 
-  subscribe<K extends Topic>(topic: K, handler: (payload: Topics[K]) => void, onResync: () => void): Unsubscribe {
+  subscribe<K extends keyof T & string>(topic: K, handler: (payload: T[K]) => void, onResync: () => void): Unsubscribe {
     let set = this.handlers.get(topic);
     if (!set) this.handlers.set(topic, (set = new Set()));
     const h = handler as (payload: never) => void;
@@ -64,10 +74,10 @@ export class LocalBus implements BusSubscriber {
   }
 
   /** Hands one committed message to the topic's handlers. */
-  deliver<K extends Topic>(topic: K, payload: Topics[K]): void {
+  deliver<K extends keyof T & string>(topic: K, payload: T[K]): void {
     for (const h of this.handlers.get(topic) ?? []) {
       try {
-        (h as (p: Topics[K]) => void)(payload);
+        (h as (p: T[K]) => void)(payload);
       } catch (e) {
         this.onError(e, topic);
       }
@@ -85,3 +95,6 @@ export class LocalBus implements BusSubscriber {
     }
   }
 }
+
+/** The in-process bus. `deliver` is called by the transaction's commit hook. */
+export class LocalBus extends Subscribers<Topics> implements BusSubscriber {}

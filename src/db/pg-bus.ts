@@ -9,6 +9,7 @@
  * `subscribe(topic, handler, onResync)`. The driver stays in pg-driver.ts.
  */
 import { randomBytes } from "node:crypto";
+import { Subscribers } from "./bus";
 import { listen, notify, type PgConnection, type PgExecutor } from "./pg-driver";
 
 /** The channel every node LISTENs on (one channel: one LISTEN, one ordering). */
@@ -40,26 +41,22 @@ export interface PgBusOptions {
 
 /**
  * The bus for topics `T` (a map from topic to payload type). `start()` before use, `stop()`
- * at shutdown. A handler runs after the publishing transaction committed, on every node
+ * at shutdown. `subscribe` (from Subscribers) takes committed messages from every node;
+ * `onResync` runs on every (re)subscription of the LISTEN connection. A handler runs after the publishing transaction committed, on every node
  * (within a few milliseconds on a LAN; bench/pg.ts measures NOTIFY → callback).
  */
-export class PgBus<T extends Record<string, unknown>> {
+export class PgBus<T extends Record<string, unknown>> extends Subscribers<T> {
   readonly nodeId: string;
   private readonly channel: string;
-  private readonly onError: (e: unknown, topic: string) => void;
-  private handlers = new Map<string, Set<(payload: never) => void>>();
-  private resyncs = new Set<() => void>();
   private subscription: { unlisten(): Promise<void> } | undefined;
 
   constructor(
     private readonly pg: PgConnection,
     private readonly opts: PgBusOptions = {},
   ) {
+    super(opts.onError);
     this.nodeId = opts.nodeId ?? randomBytes(6).toString("hex");
     this.channel = opts.channel ?? BUS_CHANNEL;
-    this.onError = opts.onError ?? ((e) => queueMicrotask(() => {
-      throw e;
-    }));
   }
 
   /** LISTENs on the channel; resolves once the server acknowledged it. */
@@ -72,22 +69,6 @@ export class PgBus<T extends Record<string, unknown>> {
     const sub = this.subscription;
     this.subscription = undefined;
     await sub?.unlisten();
-  }
-
-  /**
-   * Calls `handler` with each committed message on `topic` (from any node), and `onResync`
-   * on every (re)subscription of the LISTEN connection. Returns the unsubscribe function.
-   */
-  subscribe<K extends keyof T & string>(topic: K, handler: (payload: T[K]) => void, onResync: () => void): () => void {
-    let set = this.handlers.get(topic);
-    if (!set) this.handlers.set(topic, (set = new Set()));
-    const h = handler as (payload: never) => void;
-    set.add(h);
-    this.resyncs.add(onResync);
-    return () => {
-      set!.delete(h);
-      this.resyncs.delete(onResync);
-    };
   }
 
   /**
@@ -113,22 +94,6 @@ export class PgBus<T extends Record<string, unknown>> {
       return;
     }
     if (this.opts.ignoreOwn && env.n === this.nodeId) return;
-    for (const h of this.handlers.get(env.t) ?? []) {
-      try {
-        h(env.p as never);
-      } catch (e) {
-        this.onError(e, env.t);
-      }
-    }
-  }
-
-  private resync(): void {
-    for (const r of this.resyncs) {
-      try {
-        r();
-      } catch (e) {
-        this.onError(e, "resync");
-      }
-    }
+    this.deliver(env.t as keyof T & string, env.p as T[keyof T & string]);
   }
 }
