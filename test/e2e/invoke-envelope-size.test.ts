@@ -11,7 +11,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { trivialBackend } from "../../bench/lib/backends";
 import { startServer, type TestServer } from "../harness";
-import { deploy, invoke, type Target } from "../reliability/host-helpers";
+import { deploy, keepInvoking, type Target } from "../reliability/host-helpers";
 
 let s: TestServer;
 let t: Target;
@@ -55,24 +55,15 @@ const raw = async (body: unknown) => {
 };
 
 test("four concurrent invokes answering 16 MB of JSON do not stall a bystander's invokes", async () => {
-  let done = false;
-  const ms: number[] = [];
-  const loop = (async () => {
-    while (!done) {
-      const t0 = performance.now();
-      const r = await invoke(t, bystander.slug, bystander.key, { n: 1 });
-      ms.push(performance.now() - t0);
-      expect(r.status).toBe(200);
-    }
-  })();
+  const bystanderCalls = keepInvoking(t, bystander);
+  const ms = bystanderCalls.ms;
   await Bun.sleep(100);
   const answers = await Promise.all(
     Array.from({ length: 4 }, () =>
       fetch(`${s.url}/v1/invoke/${culprit.slug}`, { method: "POST", headers: { authorization: `Bearer ${culprit.key}`, "content-type": "application/json" }, body: "{}" }).then(async (r) => ({ status: r.status, text: await r.text() })),
     ),
   );
-  done = true;
-  await loop;
+  await bystanderCalls.stop();
   expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 200]);
   const env = JSON.parse(answers[0]!.text) as { data: { status: number; ok: boolean; response: unknown[] } };
   expect(env.data.status).toBe(200);

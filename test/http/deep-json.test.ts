@@ -9,7 +9,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { trivialBackend } from "../../bench/lib/backends";
 import { MAX_JSON_DEPTH } from "../../src/http/server";
 import { startServer, type TestServer } from "../harness";
-import { call, deploy, invoke, type Target } from "../reliability/host-helpers";
+import { call, deploy, keepInvoking, type Target } from "../reliability/host-helpers";
 
 let s: TestServer;
 let t: Target;
@@ -33,16 +33,8 @@ const deep = (n: number) => "[".repeat(n) + "]".repeat(n);
 test("a 1 MB body of 500,000 nested arrays: 400 invalid_json within 100 ms on every JSON route, bystander invokes stay fast", async () => {
   expect(routes.length).toBeGreaterThan(15);
   const body = deep(500_000);
-  let done = false;
-  const bystanderMs: number[] = [];
-  const loop = (async () => {
-    while (!done) {
-      const t0 = performance.now();
-      const r = await invoke(t, bystander.slug, bystander.key, { n: 1 });
-      bystanderMs.push(performance.now() - t0);
-      expect(r.status).toBe(200);
-    }
-  })();
+  const bystanderCalls = keepInvoking(t, bystander);
+  const bystanderMs = bystanderCalls.ms;
   const slow: string[] = [];
   try {
     for (const r of routes) {
@@ -58,8 +50,7 @@ test("a 1 MB body of 500,000 nested arrays: 400 invalid_json within 100 ms on ev
       if (best > 100) slow.push(`${r.method} ${r.path}: ${Math.round(best)} ms`);
     }
   } finally {
-    done = true;
-    await loop;
+    await bystanderCalls.stop();
   }
   expect(slow).toEqual([]);
   expect(bystanderMs.length).toBeGreaterThan(0);

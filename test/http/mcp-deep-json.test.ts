@@ -10,7 +10,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { trivialBackend } from "../../bench/lib/backends";
 import { startServer, type TestServer } from "../harness";
-import { deploy, invoke, type Target } from "../reliability/host-helpers";
+import { deploy, keepInvoking, type Target } from "../reliability/host-helpers";
 
 let s: TestServer;
 let t: Target;
@@ -48,24 +48,15 @@ test("400,000 nested arrays as tool arguments: 400 invalid_json on both MCP serv
     { path: "/mcp", token: s.token, body: rpc("get_job", `{"jobId":${deep(400_000)}}`) },
     { path: "/mcp", token: s.token, body: rpc("invoke_backend", `{"agent":"${bystander.slug}","body":${deep(400_000)}}`) },
   ];
-  let done = false;
-  const bystanderMs: number[] = [];
-  const loop = (async () => {
-    while (!done) {
-      const t0 = performance.now();
-      const r = await invoke(t, bystander.slug, bystander.key, { n: 1 });
-      bystanderMs.push(performance.now() - t0);
-      expect(r.status).toBe(200);
-    }
-  })();
+  const bystanderCalls = keepInvoking(t, bystander);
+  const bystanderMs = bystanderCalls.ms;
   try {
     for (const c of cases) {
       const r = await mcpPost(c.path, c.body, c.token);
       expect({ path: c.path, status: r.status, code: r.json?.error?.code }).toEqual({ path: c.path, status: 400, code: "invalid_json" });
     }
   } finally {
-    done = true;
-    await loop;
+    await bystanderCalls.stop();
   }
   expect(bystanderMs.length).toBeGreaterThan(0);
   expect(Math.max(...bystanderMs)).toBeLessThan(500);

@@ -3,6 +3,7 @@
  * running cantrip (in-process test server or a spawned process) and get an agent key; a
  * direct connection to the data dir's SQLite file for fault injection with triggers.
  */
+import { expect } from "bun:test";
 import { Database } from "bun:sqlite";
 import { join } from "node:path";
 
@@ -45,6 +46,31 @@ export function invoke(t: Target, slug: string, key: string, body: unknown = {})
   return call(t, "POST", `/v1/invoke/${slug}`, body, { authorization: `Bearer ${key}` });
 }
 
+
+/**
+ * A bystander for stall tests: invokes `agent` back to back (body `{n: 1}`) until `stop()`,
+ * recording each call's latency in `ms` (milliseconds, in call order). Every call must answer
+ * 200; `stop()` ends the loop and rethrows the first failed expectation.
+ */
+export function keepInvoking(t: Target, agent: { slug: string; key: string }): { ms: number[]; stop(): Promise<void> } {
+  const ms: number[] = [];
+  let done = false;
+  const loop = (async () => {
+    while (!done) {
+      const t0 = performance.now();
+      const r = await invoke(t, agent.slug, agent.key, { n: 1 });
+      ms.push(performance.now() - t0);
+      expect(r.status).toBe(200);
+    }
+  })();
+  return {
+    ms,
+    async stop() {
+      done = true;
+      await loop;
+    },
+  };
+}
 /** A second connection to the server's database file (WAL), for triggers that inject faults. */
 export function openFile(dataDir: string): Database {
   const db = new Database(join(dataDir, "cantrip.db"));

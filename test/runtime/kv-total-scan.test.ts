@@ -18,7 +18,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { trivialBackend } from "../../bench/lib/backends";
 import { startServer, type TestServer } from "../harness";
-import { deploy, invoke, openFile, type Target } from "../reliability/host-helpers";
+import { deploy, invoke, openFile, keepInvoking, type Target } from "../reliability/host-helpers";
 
 let s: TestServer;
 let t: Target;
@@ -49,19 +49,10 @@ afterAll(() => s.stop());
 test("an agent holding 1M small kv keys: eight calls of ten sets each do not stall a bystander's invokes", async () => {
   // The running total is read once per agent per process: the first write pays one sum.
   expect((await invoke(t, culprit.slug, culprit.key, { n: 1 })).status).toBe(200);
-  let done = false;
-  const ms: number[] = [];
-  const loop = (async () => {
-    while (!done) {
-      const t0 = performance.now();
-      const r = await invoke(t, bystander.slug, bystander.key, { n: 1 });
-      ms.push(performance.now() - t0);
-      expect(r.status).toBe(200);
-    }
-  })();
+  const bystanderCalls = keepInvoking(t, bystander);
+  const ms = bystanderCalls.ms;
   const rs = await Promise.all(Array.from({ length: 8 }, () => invoke(t, culprit.slug, culprit.key, { n: 10 })));
-  done = true;
-  await loop;
+  await bystanderCalls.stop();
   console.log("culprit", rs.map((r) => `${r.status} ${r.body.error?.message ?? ""}`).join(" | "), "bystander n", ms.length, "max", Math.round(Math.max(...ms)), "median", Math.round(ms.sort((a, b) => a - b)[ms.length >> 1]!));
   expect(rs.map((r) => r.status)).toEqual(Array(8).fill(200));
   expect(ms.length).toBeGreaterThan(0);
@@ -69,19 +60,10 @@ test("an agent holding 1M small kv keys: eight calls of ten sets each do not sta
 }, 60_000);
 
 test("eight calls of ten kv.list calls with a prefix no key has do not stall a bystander's invokes", async () => {
-  let done = false;
-  const ms: number[] = [];
-  const loop = (async () => {
-    while (!done) {
-      const t0 = performance.now();
-      const r = await invoke(t, bystander.slug, bystander.key, { n: 1 });
-      ms.push(performance.now() - t0);
-      expect(r.status).toBe(200);
-    }
-  })();
+  const bystanderCalls = keepInvoking(t, bystander);
+  const ms = bystanderCalls.ms;
   const rs = await Promise.all(Array.from({ length: 8 }, () => invoke(t, culprit.slug, culprit.key, { n: 10, list: true })));
-  done = true;
-  await loop;
+  await bystanderCalls.stop();
   console.log("list culprit", rs.map((r) => r.status).join(), "bystander n", ms.length, "max", Math.round(Math.max(...ms)), "median", Math.round(ms.sort((a, b) => a - b)[ms.length >> 1]!));
   expect(rs.map((r) => r.status)).toEqual(Array(8).fill(200));
   expect(ms.length).toBeGreaterThan(0);
