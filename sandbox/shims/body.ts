@@ -149,10 +149,7 @@ class Body {
    * would: lone surrogates are U+FFFD (USVString) and a leading BOM is dropped (Bun keeps it there).
    */
   async text(): Promise<string> {
-    const b = await this.#take();
-    if (b === null) return "";
-    if (typeof b !== "string") return new TextDecoder().decode(b);
-    const s = b.toWellFormed();
+    const s = await this.#textWithBom();
     return s.charCodeAt(0) === 0xfeff ? s.slice(1) : s;
   }
   /** The body as text without BOM handling: the URL standard's "UTF-8 decode without BOM". */
