@@ -7,7 +7,7 @@
  */
 import { randomBytes } from "node:crypto";
 import type { Db } from "../db";
-import { getVersion } from "../deploy";
+import { getVersion, type VersionRow } from "../deploy";
 import type { LiveEntry } from "../gateway";
 
 /**
@@ -17,8 +17,12 @@ import type { LiveEntry } from "../gateway";
  * and a prompt can name internal details (pricing rules, secrets' purposes, other systems).
  */
 export async function backendSummary(db: Db, entry: LiveEntry): Promise<string | undefined> {
-  if (entry.version === null) return undefined;
-  const summary = ((await getVersion(db, entry.agent.id, entry.version)).spec as { summary?: unknown } | null)?.summary;
+  return entry.version === null ? undefined : summaryOf(await getVersion(db, entry.agent.id, entry.version));
+}
+
+/** The plan summary of a version row (see backendSummary). */
+function summaryOf(v: VersionRow): string | undefined {
+  const summary = (v.spec as { summary?: unknown } | null)?.summary;
   return typeof summary === "string" && summary.trim() ? summary : undefined;
 }
 
@@ -45,7 +49,7 @@ export async function backendOpenApi(db: Db, entry: LiveEntry, serverUrl: string
   }
   return {
     openapi: "3.1.0",
-    info: { title: entry.agent.name, version: String(entry.version ?? 0), description: await backendSummary(db, entry) },
+    info: { title: entry.agent.name, version: String(entry.version ?? 0), description: v ? summaryOf(v) : undefined },
     servers: [{ url: serverUrl }],
     components: { securitySchemes: { agentKey: { type: "http", scheme: "bearer", description: "Agent API key: ctp_ak_..." } } },
     security: entry.agent.public ? [] : [{ agentKey: [] }],
