@@ -128,7 +128,7 @@ describe("/apps streams a ReadableStream body as it is produced", () => {
     test(`${engine}: a client that disconnects cancels the guest's stream; the instance serves again`, async () => {
       const a = await deployed(`Sse Cancel ${engine}`, SSE_BACKEND, { engine });
       const ac = new AbortController();
-      const res = await app(a, "/forever", { signal: ac.signal });
+      const res = await app(a, "/forever", { signal: ac.signal, keepalive: false });
       const reader = res.body!.getReader();
       expect(dec.decode((await reader.read()).value)).toContain("data: tick");
       ac.abort();
@@ -146,13 +146,14 @@ describe("/apps streams a ReadableStream body as it is produced", () => {
 
     test(`${engine}: a guest error mid-stream and a stream past responseBytes abort the body and are logged with their reason`, async () => {
       const a = await deployed(`Sse Errors ${engine}`, SSE_BACKEND, { engine, limits: { responseBytes: 16384 } });
-      const res = await app(a, "/error");
+      // A cut body ends its connection: don't hand that socket to the next request.
+      const res = await app(a, "/error", { keepalive: false });
       expect(res.status).toBe(200);
       const reader = res.body!.getReader();
       expect(dec.decode((await reader.read()).value)).toBe("data: first\n\n");
       expect(await reader.read().then(() => "ended normally", (e) => `aborted: ${e}`)).toMatch(/^aborted/);
 
-      const huge = await app(a, "/huge");
+      const huge = await app(a, "/huge", { keepalive: false });
       let got = 0;
       const outcome = await (async () => {
         const r = huge.body!.getReader();
