@@ -45,7 +45,7 @@ export interface PgBusOptions {
  * `onResync` runs on every (re)subscription of the LISTEN connection. A handler runs after the publishing transaction committed, on every node
  * (within a few milliseconds on a LAN; bench/pg.ts measures NOTIFY → callback).
  */
-export class PgBus<T extends Record<string, unknown>> extends Subscribers<T> {
+export class PgBus<T extends object> extends Subscribers<T> {
   readonly nodeId: string;
   private readonly channel: string;
   private subscription: { unlisten(): Promise<void> } | undefined;

@@ -11,7 +11,7 @@ import { is, Table } from "drizzle-orm";
 import { bigint, index, integer, pgTable, primaryKey, text } from "drizzle-orm/pg-core";
 import type { PgTable } from "drizzle-orm/pg-core";
 import type { SQLiteTable } from "drizzle-orm/sqlite-core";
-import * as lite from "../../src/db/schema";
+import * as lite from "../../src/db/schema.sqlite";
 import * as pg from "../../src/db/schema.pg";
 import { tableDifferences, type Parity, type ParityCheck } from "./schema-parity";
 
