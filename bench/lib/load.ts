@@ -26,6 +26,12 @@ export interface LoadSpec {
   connections: number;
   seconds: number;
   threads?: number;
+  /**
+   * More servers to spread the load over (loopback URLs with the same path): wrk's threads
+   * (at least one per server) and the internal generator's connections go round-robin over
+   * `url` and these. Every request still carries `url`'s Host header.
+   */
+  alsoUrls?: string[];
 }
 
 export function assertLoopback(url: string) {
@@ -46,6 +52,7 @@ function ms(v: string): number {
 
 export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   assertLoopback(spec.url);
+  for (const u of spec.alsoUrls ?? []) assertLoopback(u);
   if (hasWrk() && process.env.CANTRIP_BENCH_LOADGEN !== "internal") return runWrk(spec);
   return runInternal(spec);
 }
@@ -56,12 +63,21 @@ function runWrk(spec: LoadSpec): LoadResult {
   const headers = Object.entries(spec.headers ?? {})
     .map(([k, v]) => `wrk.headers[${JSON.stringify(k)}] = ${JSON.stringify(v)}`)
     .join("\n");
+  const targets = [spec.url, ...(spec.alsoUrls ?? [])].map((u) => new URL(u));
+  const threads = Math.max(spec.threads ?? 2, targets.length);
+  // One server: wrk's own address. Several: each thread is pointed at the next one in setup().
+  const spread =
+    targets.length < 2
+      ? ""
+      : `local targets = { ${targets.map((t) => `{ ${JSON.stringify(t.hostname)}, ${JSON.stringify(t.port)} }`).join(", ")} }\nlocal nth = 0\n` +
+        `setup = function(thread)\n  local t = targets[(nth % #targets) + 1]\n  nth = nth + 1\n  thread.addr = wrk.lookup(t[1], t[2])[1]\nend\n`;
   writeFileSync(
     script,
+    spread +
     `wrk.method = ${JSON.stringify(spec.method ?? "GET")}\n${spec.body !== undefined ? `wrk.body = ${JSON.stringify(spec.body)}\n` : ""}${headers}\n` +
       `done = function(summary, latency, requests)\n  io.write(string.format("JSON %d %d %d %d %d %d\\n", summary.requests, summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout, summary.errors.status, latency:percentile(50), latency:percentile(99), summary.duration))\nend\n`,
   );
-  const r = spawnSync("wrk", ["-t", String(spec.threads ?? 2), "-c", String(spec.connections), "-d", `${spec.seconds}s`, "--timeout", "5s", "-s", script, spec.url], { encoding: "utf8" });
+  const r = spawnSync("wrk", ["-t", String(threads), "-c", String(spec.connections), "-d", `${spec.seconds}s`, "--timeout", "5s", "-s", script, spec.url], { encoding: "utf8" });
   const line = /JSON (\d+) (\d+) (\d+) (\d+) (\d+) (\d+)/.exec(r.stdout);
   if (!line) throw new Error(`wrk failed: ${r.stderr || r.stdout}`);
   const [requests, errors, non2xx, p50us, p99us, durUs] = line.slice(1).map(Number) as [number, number, number, number, number, number];
@@ -74,11 +90,13 @@ async function runInternal(spec: LoadSpec): Promise<LoadResult> {
   let non2xx = 0;
   const end = performance.now() + spec.seconds * 1000;
   const started = performance.now();
-  const worker = async () => {
+  const urls = [spec.url, ...(spec.alsoUrls ?? [])];
+  const worker = async (_: unknown, n: number) => {
+    const url = urls[n % urls.length]!;
     while (performance.now() < end) {
       const t0 = performance.now();
       try {
-        const r = await fetch(spec.url, { method: spec.method ?? "GET", body: spec.body, headers: spec.headers });
+        const r = await fetch(url, { method: spec.method ?? "GET", body: spec.body, headers: spec.headers });
         await r.arrayBuffer();
         if (r.status >= 300) non2xx++;
         lat.push(performance.now() - t0);
