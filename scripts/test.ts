@@ -3,11 +3,12 @@
  *
  * 1. SQLite: `bun test` over the whole suite, as a single node runs (test/cluster is left out:
  *    it is PostgreSQL-only and runs in pass 2).
- * 2. PostgreSQL: `CANTRIP_TEST_DB=postgres bun test` over POSTGRES_FOLDERS, against one
- *    throwaway server started around the run by scripts/pg-throwaway.ts (every test server
- *    gets a clone of a migrated template on it: test/pg/shared.ts). The reliability soak and
- *    the sandbox/runtime folders, which never touch the database differently, stay SQLite-only
- *    to bound the time.
+ * 2. PostgreSQL: `CANTRIP_TEST_DB=postgres bun test --isolate` over POSTGRES_FOLDERS, against
+ *    one throwaway server started around the run by scripts/pg-throwaway.ts (every test
+ *    server gets a clone of a migrated template on it: test/pg/shared.ts). `--isolate` runs
+ *    each file in a fresh global: the table bindings are process-wide (one dialect at a
+ *    time), and a file's SQLite fixtures or leaked servers must not meet the next file's
+ *    PostgreSQL ones.
  *
  * Prints one `tests (sqlite): N passed, N failed` and one `tests (postgres): N passed, N
  * failed` line (with each pass's wall time), and exits non-zero when either pass fails. When
@@ -20,8 +21,13 @@
 import { join } from "node:path";
 import { pgSkipReason } from "../test/pg/shared";
 
-/** The folders the PostgreSQL pass runs (issue 18: db, jobs, http, e2e, cluster; and the others that pass there). */
-export const POSTGRES_FOLDERS = ["test/db", "test/jobs", "test/http", "test/e2e", "test/cluster"];
+/**
+ * The folders the PostgreSQL pass runs: the ones issue 18 names (db, jobs, http, e2e, cluster)
+ * and the other folders whose tests start servers (hostile). The sandbox, runtime, bundle and
+ * guest-platform folders never reach the database differently, and the reliability soak is
+ * long: they run on SQLite only.
+ */
+export const POSTGRES_FOLDERS = ["test/db", "test/jobs", "test/http", "test/e2e", "test/cluster", "test/hostile"];
 
 const ROOT = join(import.meta.dir, "..");
 const bun = process.execPath;
