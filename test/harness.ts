@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { boot, type Cantrip } from "../src/boot";
 import { loadConfig } from "../src/config";
 import { silentLogger } from "../src/http";
+import type { Db } from "../src/db";
 import type { TestDatabase } from "./pg/shared";
 
 /** The database the suite runs on: `CANTRIP_TEST_DB=postgres` selects PostgreSQL. */
@@ -46,6 +47,11 @@ export interface TestServer {
   url: string;
   token: string;
   dataDir: string;
+  /**
+   * The server's own data layer (SQLite or PostgreSQL, whichever it runs on), for tests that
+   * set up or inspect rows directly: drizzle queries or src/db `queryRows/execute` work on both.
+   */
+  db: Db;
   /** fetch relative to the server, with the admin token unless headers.authorization is given. */
   req(path: string, init?: RequestInit & { json?: unknown }): Promise<Response>;
   json<T = any>(path: string, init?: RequestInit & { json?: unknown }): Promise<{ status: number; body: T; res: Response }>;
@@ -76,6 +82,7 @@ export async function startServer(env: Record<string, string> = {}, opts: { data
     url: app.url,
     token,
     dataDir,
+    db: app.internals.store.db,
     req,
     async json(path, init) {
       const res = await req(path, init);

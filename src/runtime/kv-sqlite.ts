@@ -11,10 +11,17 @@
  * only writer of the table while the server runs (restore needs the server stopped; an
  * agent's deletion cascades its rows away and its id is never reused). Writes go through
  * the write gate, so the running sum is read and moved by one transaction at a time.
+ *
+ * On PostgreSQL (cluster mode) other nodes write the same agent's rows, so a total kept in
+ * one process's memory goes stale: each write takes the agent's advisory lock
+ * (`t.lock("kv:" + agentId)`, held to COMMIT, cluster-wide) and sums the agent's rows under
+ * it, which makes the quota exact however many nodes write at once. The sum runs on the
+ * database server, not on this event loop; its cost grows with the agent's row count
+ * (a usage counter row would make it O(1); see docs/ARCHITECTURE.md).
  */
 import { and, eq, gt, gte, lt, sql } from "drizzle-orm";
 import { execute, type Db, type Tx } from "../db";
-import { kv } from "../db/schema";
+import { dialect, kv } from "../db/schema";
 import type { KvStore, Limits } from "./types";
 
 export function createSqliteKv(db: Db): KvStore {
@@ -23,10 +30,17 @@ export function createSqliteKv(db: Db): KvStore {
   /** Bytes each agent's rows use (keys + JSON text), filled on the agent's first write. */
   const totals = new Map<string, number>();
   // Read and moved only inside write transactions, which the gate runs one at a time.
+  const sumOf = async (t: Tx, agentId: string) =>
+    (await t.select({ total: sql<number>`coalesce(sum(${kv.size}), 0)`.mapWith(Number) }).from(kv).where(eq(kv.agentId, agentId)))[0]?.total ?? 0;
   const totalOf = async (t: Tx, agentId: string) => {
+    if (dialect() === "postgres") {
+      // Every node writes: the total is the rows' sum, read under the agent's lock.
+      await t.lock(`kv:${agentId}`);
+      return sumOf(t, agentId);
+    }
     let used = totals.get(agentId);
     if (used === undefined) {
-      used = (await t.select({ total: sql<number | null>`sum(${kv.size})` }).from(kv).where(eq(kv.agentId, agentId)))[0]?.total ?? 0;
+      used = await sumOf(t, agentId);
       totals.set(agentId, used);
     }
     return used;
@@ -50,11 +64,13 @@ export function createSqliteKv(db: Db): KvStore {
           .insert(kv)
           .values({ agentId, key, value: text, size, updatedAt: now })
           .onConflictDoUpdate({ target: [kv.agentId, kv.key], set: { value: text, size, updatedAt: now } });
-        t.onCommit(() => totals.set(agentId, others + size)); // a refused or failed write leaves the sum as it was
+        // A refused or failed write leaves the sum as it was.
+        if (dialect() === "sqlite") t.onCommit(() => totals.set(agentId, others + size));
       });
     },
     async delete(agentId, key) {
       return db.tx(async (t) => {
+        if (dialect() === "postgres") await t.lock(`kv:${agentId}`);
         const old = await sizeOf(t, agentId, key);
         if (old === undefined) return false;
         await t.delete(kv).where(byKey(agentId, key));
@@ -74,7 +90,7 @@ export function createSqliteKv(db: Db): KvStore {
       const rows = await db
         .select({ key: kv.key })
         .from(kv)
-        .where(and(eq(kv.agentId, agentId), gt(kv.key, opts.cursor ?? ""), gte(kv.key, prefix), end === null ? undefined : lt(kv.key, end), sql`substr(${kv.key}, 1, length(${prefix})) = ${prefix}`))
+        .where(and(eq(kv.agentId, agentId), gt(kv.key, opts.cursor ?? ""), gte(kv.key, prefix), end === null ? undefined : lt(kv.key, end), sql`substr(${kv.key}, 1, length(cast(${prefix} AS text))) = cast(${prefix} AS text)`))
         .orderBy(kv.key)
         .limit(limit + 1);
       const keys = rows.slice(0, limit).map((r) => r.key);
@@ -106,5 +122,7 @@ export function prefixEnd(prefix: string): string | null {
  * million keys, which every tenant waited for).
  */
 export function purgeKvBatch(db: Db, agentId: string, limit: number): Promise<number> {
-  return db.tx((t) => execute(t, sql`DELETE FROM kv WHERE rowid IN (SELECT rowid FROM kv WHERE agent_id = ${agentId} LIMIT ${limit})`));
+  // PostgreSQL has no rowid: its row address is ctid.
+  const row = sql.raw(dialect() === "postgres" ? "ctid" : "rowid");
+  return db.tx((t) => execute(t, sql`DELETE FROM kv WHERE ${row} IN (SELECT ${row} FROM kv WHERE agent_id = ${agentId} LIMIT ${limit})`));
 }

@@ -7,9 +7,7 @@
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { slowLoadBackend, trivialBackend } from "../../bench/lib/backends";
-import { join } from "node:path";
 import { createWorkspace } from "../../src/auth";
-import { openDatabase } from "../../src/db";
 import { catalogue, type ErrorCode } from "../../src/errors";
 import { startServer, type TestServer } from "../harness";
 import { call, deploy, type Target } from "../reliability/host-helpers";
@@ -109,13 +107,8 @@ export default defineBackend({ routes: { "POST /": { handle: async () => { for (
   },
   forbidden: async () => {
     // A second tenant, made the way an operator makes one (`cantrip workspace create`), asks for a backup.
-    const opened = openDatabase(join(s.dataDir, "cantrip.db"));
-    try {
-      const { token } = await createWorkspace(opened.db, "tenant-b");
-      return await call({ url: t.url, token: token.token }, "POST", "/v1/admin/backup");
-    } finally {
-      opened.close();
-    }
+    const { token } = await createWorkspace(s.db, "tenant-b");
+    return await call({ url: t.url, token: token.token }, "POST", "/v1/admin/backup");
   },
   bad_response: async () => {
     const a = await deploy(t, "nan-status", `import { defineBackend } from "cantrip";
