@@ -13,7 +13,8 @@ import { count, eq, sql } from "drizzle-orm";
 import { startServer, type TestServer } from "../harness";
 import { echoBackend, echoBackendV2 } from "../fixtures/backends";
 import { createSqliteKv } from "../../src/runtime/kv-sqlite";
-import { agents, kv } from "../../src/db/schema";
+import { agents, kv, workspaces } from "../../src/db/schema";
+import { insertAgent } from "../../src/agents/lifecycle";
 
 const N = 8;
 let s: TestServer;
@@ -99,4 +100,15 @@ test(`an agent's kv byte quota holds against ${N * 2} concurrent sets`, async ()
   await Promise.all([store.delete(a.id, stored[0]!), store.delete(a.id, stored[1]!), store.set(a.id, stored[2]!, "x", limits)]);
   const left = (await s.db.select({ n: sql<number>`coalesce(sum(${kv.size}), 0)`.mapWith(Number) }).from(kv).where(eq(kv.agentId, a.id)))[0]!.n;
   expect(left).toBe(50 - 20 - 4);
+});
+
+test(`${N} agent rows inserted at once into a workspace capped at 3: three, with distinct slugs`, async () => {
+  // Below the HTTP layer, where the bundle build (one load worker) no longer spaces the
+  // transactions out: each one counts the workspace's agents and picks a slug, then inserts.
+  await s.db.tx((t) => t.insert(workspaces).values({ id: "ws_race", name: "race" }));
+  const rs = await Promise.allSettled(Array.from({ length: N }, () => s.db.tx((t) => insertAgent(t, { workspaceId: "ws_race", name: "Row Race", status: "ready" }, 3))));
+  expect(rs.filter((r) => r.status === "fulfilled").length).toBe(3);
+  for (const r of rs) if (r.status === "rejected") expect((r.reason as { code?: string }).code).toBe("agent_limit_reached");
+  const rows = await s.db.select({ slug: agents.slug }).from(agents).where(eq(agents.workspaceId, "ws_race"));
+  expect(rows.map((r) => r.slug).sort()).toEqual(["row-race", "row-race-2", "row-race-3"]);
 });
