@@ -65,7 +65,12 @@ const insertLog = preparedWrite((t) => {
   const p = (name: keyof LogInsert) => sql.placeholder(name);
   return t.insert(agentLogs).values({ agentId: p("agentId"), invocationRequestId: p("invocationRequestId"), level: p("level"), message: p("message"), at: p("at") }).prepare();
 });
-const logValues = (l: LogInsert) => ({ agentId: l.agentId, invocationRequestId: l.invocationRequestId ?? null, level: l.level, message: l.message, at: l.at });
+/**
+ * PostgreSQL text cannot hold U+0000 (SQLSTATE 22021, the row would be dropped): there a NUL
+ * a guest logged is stored as U+FFFD. SQLite keeps the line as written.
+ */
+const storableText = (s: string) => (dialect() === "postgres" && s.includes("\u0000") ? s.replaceAll("\u0000", "\uFFFD") : s);
+const logValues = (l: LogInsert) => ({ agentId: l.agentId, invocationRequestId: l.invocationRequestId ?? null, level: l.level, message: storableText(l.message), at: l.at });
 
 export class InvocationLog {
   private rows: InvocationInsert[] = [];

@@ -26,6 +26,8 @@ import type { KvStore, Limits } from "./types";
 
 export function createSqliteKv(db: Db): KvStore {
   const byKey = (agentId: string, key: string) => and(eq(kv.agentId, agentId), eq(kv.key, key));
+  /** A key no row can have: PostgreSQL text cannot hold U+0000, and the query would fail. */
+  const unstorable = (key: string) => dialect() === "postgres" && key.includes("\u0000");
   const sizeOf = async (t: Tx, agentId: string, key: string) => (await t.select({ size: kv.size }).from(kv).where(byKey(agentId, key)).limit(1))[0]?.size;
   /** Bytes each agent's rows use (keys + JSON text), filled on the agent's first write. */
   const totals = new Map<string, number>();
@@ -48,6 +50,7 @@ export function createSqliteKv(db: Db): KvStore {
 
   return {
     async get(agentId, key) {
+      if (unstorable(key)) return undefined;
       const row = (await db.select({ value: kv.value }).from(kv).where(byKey(agentId, key)).limit(1))[0];
       return row ? JSON.parse(row.value) : undefined;
     },
@@ -56,6 +59,8 @@ export function createSqliteKv(db: Db): KvStore {
       if (text === undefined) throw new Error("kv: value must be JSON-serializable");
       const size = Buffer.byteLength(text) + Buffer.byteLength(key);
       if (size > limits.kvValueBytes) throw new Error(`kv: value for ${key} is ${size} bytes, over the limit of ${limits.kvValueBytes} bytes`);
+      // PostgreSQL text cannot hold U+0000 (JSON.stringify escapes it in values; a key is stored as given).
+      if (unstorable(key)) throw new Error("kv: a key cannot contain U+0000 on this server (its database is PostgreSQL)");
       await db.tx(async (t) => {
         const others = (await totalOf(t, agentId)) - ((await sizeOf(t, agentId, key)) ?? 0);
         if (others + size > limits.kvTotalBytes) throw new Error(`kv: storing ${key} would use ${others + size} bytes, over this agent's limit of ${limits.kvTotalBytes} bytes`);
@@ -69,6 +74,7 @@ export function createSqliteKv(db: Db): KvStore {
       });
     },
     async delete(agentId, key) {
+      if (unstorable(key)) return false;
       return db.tx(async (t) => {
         if (dialect() === "postgres") await t.lock(`kv:${agentId}`);
         const old = await sizeOf(t, agentId, key);
@@ -82,6 +88,7 @@ export function createSqliteKv(db: Db): KvStore {
     },
     async list(agentId, opts) {
       const prefix = opts.prefix ?? "";
+      if (unstorable(prefix) || unstorable(opts.cursor ?? "")) return { keys: [], cursor: null };
       const limit = opts.limit ?? 100;
       const end = prefix.isWellFormed() ? prefixEnd(prefix) : null; // lone surrogates are bound as U+FFFD
       // A prefix's keys are one range of the primary key, [prefix, prefixEnd(prefix)). Scanning
