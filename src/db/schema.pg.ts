@@ -336,3 +336,17 @@ export const clusterSingletons = pgTable("cluster_singletons", {
   name: text("name").primaryKey(),
   at: epochMs("at").notNull(),
 });
+
+/**
+ * Bytes each agent's kv rows use (key + JSON text, the sum of `kv.size`), kept by
+ * src/runtime/kv-sqlite.ts under the agent's kv lock, so the per-agent kv quota is exact
+ * across nodes at one primary-key read per write. A missing row means "not counted yet": the
+ * next write sums the agent's rows once and stores the total. (On SQLite one process writes,
+ * and the total is kept in its memory.)
+ */
+export const kvUsage = pgTable("kv_usage", {
+  agentId: text("agent_id")
+    .primaryKey()
+    .references(() => agents.id, { onDelete: "cascade" }),
+  bytes: bigint("bytes", { mode: "number" }).notNull(),
+});

@@ -1,0 +1,8 @@
+CREATE TABLE "kv_usage" (
+	"agent_id" text PRIMARY KEY NOT NULL,
+	"bytes" bigint NOT NULL
+);
+--> statement-breakpoint
+ALTER TABLE "kv_usage" ADD CONSTRAINT "kv_usage_agent_id_agents_id_fk" FOREIGN KEY ("agent_id") REFERENCES "public"."agents"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
+-- Agents whose kv already holds rows start counted (kv-sqlite.ts would otherwise sum them on their next write).
+INSERT INTO "kv_usage" ("agent_id", "bytes") SELECT "agent_id", sum("size") FROM "kv" GROUP BY "agent_id";
