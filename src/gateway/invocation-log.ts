@@ -11,6 +11,9 @@
  * against 3.6–11 µs). The batch is taken from the buffer inside the transaction, under the
  * gate: an agent's deletion announces `agent.deleted` after its COMMIT and before the gate
  * admits the next writer, so its buffered rows are gone before any flush could insert them.
+ * On PostgreSQL there is no gate and the deletion may come from another node: a flush that
+ * meets the foreign key falls back to row by row (each row in a savepoint there) and the
+ * deleted agent's rows are dropped as permanent errors.
  */
 import { and, desc, eq, gte, inArray, lt, sql } from "drizzle-orm";
 import { preparedWrite, type Db, type Tx } from "../db";
