@@ -52,6 +52,11 @@ export interface TestServer {
    * set up or inspect rows directly: drizzle queries or src/db `queryRows/execute` work on both.
    */
   db: Db;
+  /**
+   * The database settings the server runs with (`CANTRIP_DATABASE_URL` and the secret key in
+   * PostgreSQL mode, nothing on SQLite), for a CLI child process that must open the same database.
+   */
+  dbEnv: Record<string, string>;
   /** fetch relative to the server, with the admin token unless headers.authorization is given. */
   req(path: string, init?: RequestInit & { json?: unknown }): Promise<Response>;
   json<T = any>(path: string, init?: RequestInit & { json?: unknown }): Promise<{ status: number; body: T; res: Response }>;
@@ -64,7 +69,8 @@ export function tempDir(prefix = "cantrip-test-"): string {
 
 export async function startServer(env: Record<string, string> = {}, opts: { dataDir?: string; keep?: boolean } = {}): Promise<TestServer> {
   const dataDir = opts.dataDir ?? tempDir();
-  const config = loadConfig({ CANTRIP_PORT: "0", CANTRIP_DATA_DIR: dataDir, CANTRIP_LOG_REQUESTS: "false", ...(await databaseEnv(dataDir)), ...env });
+  const dbEnv = await databaseEnv(dataDir);
+  const config = loadConfig({ CANTRIP_PORT: "0", CANTRIP_DATA_DIR: dataDir, CANTRIP_LOG_REQUESTS: "false", ...dbEnv, ...env });
   const app = await boot(config, { logger: silentLogger });
   const token = readFileSync(app.adminTokenFile, "utf8").trim();
   const req = (path: string, init: RequestInit & { json?: unknown } = {}) => {
@@ -83,6 +89,7 @@ export async function startServer(env: Record<string, string> = {}, opts: { data
     token,
     dataDir,
     db: app.internals.store.db,
+    dbEnv,
     req,
     async json(path, init) {
       const res = await req(path, init);
