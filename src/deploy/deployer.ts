@@ -114,9 +114,11 @@ export class Deployer {
     } catch (e) {
       const error = { code: e instanceof AppError ? e.code : "internal_error", message: (e as Error).message };
       await db.tx(async (tx) => {
-        const now = await lockedAgent(tx, agent.id);
+        await lockAgent(tx, agent.id);
         await tx.update(deployments).set({ status: "failed", error, updatedAt: Date.now() }).where(eq(deployments.id, deploymentId));
-        await settle(tx, now);
+        // Read under the lock (a deleted agent has nothing to settle).
+        const now = (await tx.select().from(agents).where(eq(agents.id, agent.id)).limit(1))[0];
+        if (now) await settle(tx, now);
       });
       throw e;
     }
