@@ -14,7 +14,7 @@ export const migrations: EmbeddedMigration[] = [
     "sql": "CREATE TABLE \"cluster_meta\" (\n\t\"key\" text PRIMARY KEY NOT NULL,\n\t\"value\" text NOT NULL\n);\n--> statement-breakpoint\nCREATE TABLE \"cluster_singletons\" (\n\t\"name\" text PRIMARY KEY NOT NULL,\n\t\"at\" bigint NOT NULL\n);\n"
   },
   {
-    "tag": "0002_kv_usage",
+    "tag": "0003_kv_usage",
     "when": 1796023235095,
     "breakpoints": true,
     "sql": "CREATE TABLE \"kv_usage\" (\n\t\"agent_id\" text PRIMARY KEY NOT NULL,\n\t\"bytes\" bigint NOT NULL\n);\n--> statement-breakpoint\nALTER TABLE \"kv_usage\" ADD CONSTRAINT \"kv_usage_agent_id_agents_id_fk\" FOREIGN KEY (\"agent_id\") REFERENCES \"public\".\"agents\"(\"id\") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint\n-- Agents whose kv already holds rows start counted (kv-sqlite.ts would otherwise sum them on their next write).\nINSERT INTO \"kv_usage\" (\"agent_id\", \"bytes\") SELECT \"agent_id\", sum(\"size\") FROM \"kv\" GROUP BY \"agent_id\";\n"
