@@ -12,5 +12,11 @@ export const migrations: EmbeddedMigration[] = [
     "when": 1796012980759,
     "breakpoints": true,
     "sql": "CREATE TABLE \"cluster_meta\" (\n\t\"key\" text PRIMARY KEY NOT NULL,\n\t\"value\" text NOT NULL\n);\n--> statement-breakpoint\nCREATE TABLE \"cluster_singletons\" (\n\t\"name\" text PRIMARY KEY NOT NULL,\n\t\"at\" bigint NOT NULL\n);\n"
+  },
+  {
+    "tag": "0002_conversation_last_heal_at",
+    "when": 1796021848567,
+    "breakpoints": true,
+    "sql": "ALTER TABLE \"conversations\" ADD COLUMN \"last_heal_at\" bigint;"
   }
 ];
