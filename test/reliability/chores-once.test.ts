@@ -6,20 +6,25 @@
  * - ticks of both nodes, overlapping, fire every due occurrence exactly once (a naive port of
  *   the tick fired 400–450 of 550 twice on PostgreSQL in the notes' trial);
  * - the error-rate monitors of both nodes queue one repair per app per cooldown (the cooldown
- *   lives in `conversations.last_heal_at`, not in each node's memory).
+ *   lives in `conversations.last_heal_at`, not in each node's memory);
+ * - and, with two real servers on one PostgreSQL database, the periodic chores (retention, the
+ *   monitor) run once per interval across both, not once per node.
  * The PostgreSQL half runs wherever PostgreSQL is installed (always in CI).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { and, eq } from "drizzle-orm";
+import { boot, type Cantrip } from "../../src/boot";
 import { builderTurnJob, scheduleRunJob } from "../../src/builder/jobs";
 import { Scheduler, scheduleRunId, type HealPolicy } from "../../src/builder/scheduler";
 import { openStore, type Store } from "../../src/db";
 import { agents, conversations, invocations, jobs, schedules, workspaces } from "../../src/db/schema";
 import { InvocationLog } from "../../src/gateway";
 import { createQueue } from "../../src/jobs";
-import { tempDir } from "../harness";
+import { loadConfig } from "../../src/config";
+import { silentLogger } from "../../src/http";
+import { tempDir, TEST_SECRET_KEY } from "../harness";
 import { describePg, freshDatabase, type TestDatabase } from "../pg/shared";
 
 /** One node: its data layer, queue (never started: it only enqueues), invocation log and scheduler. */
@@ -148,5 +153,58 @@ describePg("two nodes on one PostgreSQL database", () => {
         await d.drop();
       },
     };
+  });
+});
+
+describePg("two servers on one PostgreSQL database: periodic chores once per interval", () => {
+  const EVERY = 200;
+  let d: TestDatabase;
+  const apps: Cantrip[] = [];
+  const dirs: string[] = [];
+  beforeAll(async () => {
+    d = await freshDatabase();
+    for (let i = 0; i < 2; i++) {
+      const dir = tempDir();
+      dirs.push(dir);
+      const config = loadConfig({ CANTRIP_PORT: "0", CANTRIP_DATA_DIR: dir, CANTRIP_LOG_REQUESTS: "false", CANTRIP_DATABASE_URL: d.url, CANTRIP_SECRET_KEY: TEST_SECRET_KEY, CANTRIP_DB_POOL_MAX: "4" });
+      apps.push(await boot(config, { logger: silentLogger, loopIntervalsMs: { retention: EVERY, "error-rate-monitor": EVERY } }));
+    }
+  });
+  afterAll(async () => {
+    for (const app of apps) await app.stop();
+    await d?.drop();
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  });
+
+  test(`retention and the monitor, each on a ${EVERY} ms timer on both nodes, run about once per ${EVERY} ms in all (not twice)`, async () => {
+    const runs = { retention: [] as number[], monitor: [] as number[] };
+    for (const app of apps) {
+      const { pruner, scheduler } = app.internals;
+      const prune = pruner.prune.bind(pruner);
+      const monitor = scheduler.monitor.bind(scheduler);
+      pruner.prune = () => (runs.retention.push(Date.now()), prune());
+      scheduler.monitor = (now?: number) => (runs.monitor.push(Date.now()), monitor(now));
+    }
+    const started = Date.now();
+    await Bun.sleep(3000);
+    const windowMs = Date.now() - started;
+    // Each chore's singleton admits one run per 180 ms (choreInterval(200)) across the cluster;
+    // per node, the timers alone would give about 2 × windowMs / 200.
+    const cap = Math.floor(windowMs / 180) + 2;
+    console.log(`[chores] in ${windowMs} ms with two nodes: retention ran ${runs.retention.length}×, the monitor ${runs.monitor.length}× (at most ${cap}; per-node timers alone ≈ ${Math.round((2 * windowMs) / EVERY)})`);
+    expect(runs.retention.length).toBeGreaterThanOrEqual(3);
+    expect(runs.monitor.length).toBeGreaterThanOrEqual(3);
+    expect(runs.retention.length).toBeLessThanOrEqual(cap);
+    expect(runs.monitor.length).toBeLessThanOrEqual(cap);
+  });
+
+  test("runNow runs the chore on this node whatever the singleton says (tests, operators)", async () => {
+    let ran = 0;
+    const pruner = apps[1]!.internals.pruner;
+    const prune = pruner.prune.bind(pruner);
+    pruner.prune = () => (ran++, prune());
+    await apps[1]!.internals.loops.get("retention")!.runNow();
+    await apps[1]!.internals.loops.get("retention")!.runNow();
+    expect(ran).toBe(2);
   });
 });
