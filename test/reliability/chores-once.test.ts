@@ -14,7 +14,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
-import { and, eq } from "drizzle-orm";
+import { and, count, eq } from "drizzle-orm";
 import { boot, type Cantrip } from "../../src/boot";
 import { builderTurnJob, scheduleRunJob } from "../../src/builder/jobs";
 import { Scheduler, scheduleRunId, type HealPolicy } from "../../src/builder/scheduler";
@@ -33,7 +33,7 @@ function node(store: Store, heal: HealPolicy) {
   // The handlers never run here (the queue is not started); only the kinds' payload schemas are used.
   queue.register(scheduleRunJob({} as never)).register(builderTurnJob({} as never));
   const log = new InvocationLog(store.db);
-  return { store, scheduler: new Scheduler({ db: store.db, jobs: queue, log, heal, minIntervalMs: 60_000 }) };
+  return { store, log, scheduler: new Scheduler({ db: store.db, jobs: queue, log, heal, minIntervalMs: 60_000 }) };
 }
 
 const T0 = Date.UTC(2026, 0, 5, 12, 0, 0); // on a minute boundary
@@ -88,6 +88,16 @@ function chores(open: () => Promise<{ a: Store; b: Store; close(): Promise<void>
     const again = await q.enqueue("schedule.run", { agentId: "agent_s001", scheduledFor: T0 }, { workspaceId: "ws_1", agentId: "agent_s001", id });
     expect(again.id).toBe(id);
     expect((await a.store.db.select({ id: jobs.id }).from(jobs).where(eq(jobs.id, id))).length).toBe(1);
+  });
+
+  test("flush() resolves once rows another flush (the loop's) was still writing are in: what the monitor reads after flushing", async () => {
+    const at = T0 + 1_000_000;
+    for (let i = 0; i < 300; i++)
+      a.log.record({ agentId: "agent_s003", version: 1, keyId: null, source: "invoke", method: "GET", path: "/", status: 200, latencyMs: 1, errorCode: null, requestId: null, at: at + i }, []);
+    void a.log.flush(); // the loop's flush, in flight
+    await a.log.flush(); // the monitor's
+    const [row] = await b.store.db.select({ n: count() }).from(invocations).where(eq(invocations.agentId, "agent_s003"));
+    expect(row!.n).toBe(300);
   });
 
   test("the error-rate monitors of both nodes queue ONE repair per app per cooldown", async () => {
