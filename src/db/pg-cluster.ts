@@ -49,8 +49,9 @@ export async function claimChore(db: Db, name: string, intervalMs: number, now?:
 
 /**
  * The interval a chore that runs every `everyMs` on each node claims its singleton for: a
- * tenth less (at most 5 s less), so timers of several nodes that drift against each other and
- * against the database's clock do not skip whole intervals, yet no two runs come closer.
+ * tenth less (at most 5 s less), so a node whose timer fires a little early against the
+ * database's clock still wins its turn instead of skipping a whole interval; two runs of the
+ * chore anywhere in the cluster are never closer than this.
  */
 export function choreInterval(everyMs: number): number {
   return Math.max(1, everyMs - Math.min(everyMs / 10, 5000));
