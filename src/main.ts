@@ -107,7 +107,7 @@ function refuseOnPostgres(flags: Record<string, unknown>, command: "backup" | "r
     );
 }
 
-const token = program.command("token").description("Platform tokens (operator access to the local data dir).");
+const token = program.command("token").description("Platform tokens (operator access to the local data dir, or to the cluster's database with --database-url).");
 addSettingFlags(
   token
     .command("create")
@@ -126,7 +126,7 @@ addSettingFlags(
   }
 });
 
-const workspace = program.command("workspace").description("Workspaces, the isolation unit between tenants (operator, local data dir).");
+const workspace = program.command("workspace").description("Workspaces, the isolation unit between tenants (operator: local data dir, or --database-url).");
 addSettingFlags(workspace.command("create <name>").description("Create a workspace and print its first platform token."), ["dataDir", "databaseUrl"]).action(async (name: string, flags: Record<string, unknown>) => {
   const trimmed = name.trim();
   if (trimmed.length < 1 || trimmed.length > 120) fail("workspace name must be 1 to 120 characters", 2);
