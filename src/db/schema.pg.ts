@@ -228,6 +228,8 @@ export const conversations = pgTable(
     qaPassed: boolean("qa_passed"),
     jobId: text("job_id"),
     failure: jsonText("failure").$type<{ code: JobFailureCode; message: string }>(),
+    /** When the error-rate monitor last queued a self-heal for this app (epoch ms; the cooldown, shared by every node). */
+    lastHealAt: epochMs("last_heal_at"),
     createdAt: epochMs("created_at").notNull().default(now),
     updatedAt: epochMs("updated_at").notNull().default(now),
   },

@@ -112,11 +112,24 @@ export class InvocationLog {
     if (this.rows.length + this.logs.length >= (this.opts.maxBuffer ?? 2000)) void this.flush();
   }
 
+  /** The flush in progress (flushes run one after another). */
+  private flushing: Promise<unknown> = Promise.resolve();
+
   /**
    * Writes everything buffered; returns the invocation rows written. Never throws: a
-   * failed batch falls back to one row at a time (see the module comment).
+   * failed batch falls back to one row at a time (see the module comment). Flushes run one
+   * after another, so when it resolves every row recorded before the call is written, also
+   * rows another flush (the loop's) had taken and was still writing: readers that flush
+   * first (the error-rate monitor, tests) see them. On PostgreSQL that write is truly
+   * concurrent, so returning early would have let a reader miss them.
    */
-  async flush(): Promise<number> {
+  flush(): Promise<number> {
+    const run = this.flushing.then(() => this.flushOnce());
+    this.flushing = run.catch(() => {});
+    return run;
+  }
+
+  private async flushOnce(): Promise<number> {
     if (!this.rows.length && !this.logs.length) return 0;
     let rows: InvocationInsert[] = [];
     let logs: LogInsert[] = [];

@@ -9,7 +9,8 @@ export type JobRow = typeof jobs.$inferSelect;
 export type JobEventRow = typeof jobEvents.$inferSelect;
 
 export interface JobsPort {
-  enqueueInTx(tx: Tx, kind: string, payload: unknown, meta: { workspaceId?: string; agentId?: string }): Promise<{ id: string }>;
+  /** Enqueues inside `tx`; `meta.id` is a caller-chosen id (enqueueing an existing id returns that job, nothing new). */
+  enqueueInTx(tx: Tx, kind: string, payload: unknown, meta: { workspaceId?: string; agentId?: string; id?: string }): Promise<{ id: string }>;
   get(jobId: string): Promise<JobRow | undefined>;
   events(jobId: string, afterId?: number): Promise<JobEventRow[]>;
   subscribe(jobId: string, listener: (e: JobEventRow) => void): () => void;

@@ -127,6 +127,7 @@ export default defineBackend({ routes: { "POST /": () => {
 /** Codes no outside request can produce on this server, and why. */
 const notProvokable: Partial<Record<ErrorCode, string>> = {
   internal_error: "only an unexpected bug produces it (the handler logs it with the request id)",
+  backup_not_supported: "answers only on a server that keeps its data in PostgreSQL; covered by test/ops/postgres-cli.test.ts",
   method_not_allowed: "unused: a wrong method on a known path answers not_found",
   quota_exceeded: "reserved: no route raises it yet",
   agent_not_ready: "needs an agent mid-generation; covered by the generation e2e tests with the fake model",
