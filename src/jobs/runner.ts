@@ -47,6 +47,12 @@ export function runJob(store: JobStore, def: JobKind, job: JobRow, s: RunSetting
   let resolveDone!: () => void;
   const done = new Promise<void>((r) => (resolveDone = r));
   const live = () => !finished;
+  // The handler's progress and log writes, one after another and before the outcome: on
+  // PostgreSQL transactions run concurrently, so the order is kept here, not by a write gate.
+  let writes: Promise<void> = Promise.resolve();
+  const inOrder = (write: () => Promise<void>) => {
+    writes = writes.then(write).catch((e) => s.onError?.(e, "heartbeat"));
+  };
   const startedAt = performance.now();
 
   const renew = async () => {
@@ -78,6 +84,7 @@ export function runJob(store: JobStore, def: JobKind, job: JobRow, s: RunSetting
     clearTimeout(timeout);
     let result: AttemptOutcome["outcome"] | undefined;
     try {
+      await writes;
       result = await finalize(store, def, job, s.owner, outcome, stage);
     } catch (e) {
       s.onError?.(e, "finalize");
@@ -94,14 +101,15 @@ export function runJob(store: JobStore, def: JobKind, job: JobRow, s: RunSetting
     attempt: job.attempts,
     signal: controller.signal,
     log(level, message, data) {
-      // Fire and forget: the gate keeps the order, and a late report is dropped by its lease condition.
-      if (live()) store.report(job.id, s.owner, { type: "log", level, message, data }).catch((e) => s.onError?.(e, "heartbeat"));
+      // Fire and forget, in order; a late report is dropped by its lease condition.
+      if (live()) inOrder(() => store.report(job.id, s.owner, { type: "log", level, message, data }));
     },
     progress(pct, newStage) {
       if (!live()) return;
       const p = Math.max(0, Math.min(100, Math.round(pct)));
       if (newStage !== undefined) stage = newStage;
-      store.report(job.id, s.owner, { type: "progress", message: newStage, data: { progress: p, stage: stage ?? null } }, { pct: p, stage: newStage }).catch((e) => s.onError?.(e, "heartbeat"));
+      const data = { progress: p, stage: stage ?? null };
+      inOrder(() => store.report(job.id, s.owner, { type: "progress", message: newStage, data }, { pct: p, stage: newStage }));
     },
     heartbeat: () => void renew(),
   };

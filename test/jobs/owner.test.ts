@@ -44,7 +44,7 @@ test("no file outside src/jobs/ queries the jobs table (retention's pruning incl
 });
 
 test("Queue.list: an agent's jobs of one kind, newest first, bounded; hasActive follows their status", async () => {
-  const q = queueOn().register(echoJob);
+  const q = (await queueOn()).register(echoJob);
   const a1 = await q.enqueue("echo", { message: "one" }, { agentId: "agent_a" });
   const a2 = await q.enqueue("echo", { message: "two" }, { agentId: "agent_a" });
   await q.enqueue("echo", { message: "other" }, { agentId: "agent_b" });
