@@ -88,3 +88,18 @@ export const p: ParityCheck<typeof liteSchema, typeof pgSchema> = true;
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("schema.ts binds every SQLite table by its export name, and useDialect rebinds each to its PostgreSQL twin", async () => {
+  const bound = await import("../../src/db/schema");
+  const names = Object.keys(tables(lite)).sort();
+  expect(Object.keys(tables(bound)).sort()).toEqual(names);
+  const before = bound.dialect();
+  try {
+    bound.useDialect("postgres");
+    for (const n of names) expect([n, (bound as Record<string, unknown>)[n] === (pg as Record<string, unknown>)[n]]).toEqual([n, true]);
+    bound.useDialect("sqlite");
+    for (const n of names) expect([n, (bound as Record<string, unknown>)[n] === (lite as Record<string, unknown>)[n]]).toEqual([n, true]);
+  } finally {
+    bound.useDialect(before);
+  }
+});
