@@ -64,7 +64,7 @@ export interface EventBusOptions {
    * no other node writes). When false (PostgreSQL), subscribers are fed by catch-up reads.
    */
   direct: boolean;
-  /** Backstop catch-up interval while anything is subscribed (ms; 0 = none). Default 2000 when not direct. */
+  /** Backstop catch-up interval while anything is subscribed (ms; 0 = none). Default 10 000 when not direct (the bus also resyncs when LISTEN stops delivering: pg-bus.ts heartbeat). */
   catchUpMs?: number;
   /** A catch-up read failed (the database refused it; the next message or backstop retries). */
   onError?: (e: unknown) => void;
@@ -168,7 +168,7 @@ export class EventBus {
       },
       () => this.catchUpAll(),
     );
-    const every = this.opts.catchUpMs ?? 2_000;
+    const every = this.opts.catchUpMs ?? 10_000;
     if (every > 0) {
       this.backstop = setInterval(() => this.catchUpAll(), every);
       this.backstop.unref?.();

@@ -1,7 +1,9 @@
 import { expect, test } from "bun:test";
 import { Type } from "@sinclair/typebox";
 import { defineJobKind, echoJob } from "../../src/jobs";
-import { aborted, queueOn, statuses, until } from "./setup";
+import { aborted, cleanupAfterEach, queueOn, statuses, until } from "./setup";
+
+cleanupAfterEach();
 
 function waiter(opts: { timeoutMs?: number; maxAttempts?: number; ignoreSignal?: boolean } = {}) {
   const seen = { started: 0, abortReasons: [] as string[] };

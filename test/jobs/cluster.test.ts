@@ -15,7 +15,9 @@ import { defineJobKind, type JobEventRow } from "../../src/jobs";
 import { EventBus } from "../../src/jobs/events";
 import { JobStore } from "../../src/jobs/store";
 import { describePg } from "../pg/shared";
-import { freshPgDatabase, open, queueOn, sleep, until } from "./setup";
+import { cleanupAfterEach, freshPgDatabase, open, queueOn, sleep, until } from "./setup";
+
+cleanupAfterEach();
 
 const WORKER = join(import.meta.dir, "fixtures/worker.ts");
 

@@ -1,7 +1,9 @@
 import { expect, test } from "bun:test";
 import { Type } from "@sinclair/typebox";
 import { defineJobKind } from "../../src/jobs";
-import { exec, queueOn, sleep } from "./setup";
+import { cleanupAfterEach, exec, queueOn, sleep } from "./setup";
+
+cleanupAfterEach();
 
 function tracked(kind: string, opts: { ms?: number; concurrency?: number } = {}) {
   const stats = { now: 0, max: 0, runs: new Map<string, number>() };

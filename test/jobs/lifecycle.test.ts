@@ -4,7 +4,9 @@ import { AppError } from "../../src/errors";
 import { defineJobKind, echoJob, NonRetriableError, RetryAfterError, type JobKind } from "../../src/jobs";
 import { count } from "drizzle-orm";
 import { jobs } from "../../src/db/schema";
-import { open, queueOn, statuses } from "./setup";
+import { cleanupAfterEach, open, queueOn, statuses } from "./setup";
+
+cleanupAfterEach();
 
 const flaky = (failures: number, extra: Partial<JobKind> = {}) => {
   const runs: number[] = [];

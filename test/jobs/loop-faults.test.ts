@@ -7,7 +7,9 @@
 import { expect, test } from "bun:test";
 import { Type } from "@sinclair/typebox";
 import { defineJobKind } from "../../src/jobs";
-import { exec, onPostgres, queueOn, sleep, until } from "./setup";
+import { cleanupAfterEach, exec, onPostgres, queueOn, sleep, until } from "./setup";
+
+cleanupAfterEach();
 
 /**
  * Makes UPDATEs of `column` on jobs fail with `message` when `when` holds (over OLD/NEW): a

@@ -8,7 +8,9 @@ import { expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { echoJob } from "../../src/jobs";
-import { queueOn, until } from "./setup";
+import { cleanupAfterEach, queueOn, until } from "./setup";
+
+cleanupAfterEach();
 
 const ROOT = join(import.meta.dir, "../..");
 

@@ -4,7 +4,9 @@ import { jobs } from "../../src/db/schema";
 import { eq } from "drizzle-orm";
 import type { TestQueue } from "./setup";
 import { sleepyJob } from "./fixtures/sleepy";
-import { newDatabase, open, queueOn, statuses, until } from "./setup";
+import { cleanupAfterEach, newDatabase, open, queueOn, statuses, until } from "./setup";
+
+cleanupAfterEach();
 
 const WORKER = join(import.meta.dir, "fixtures/worker.ts");
 

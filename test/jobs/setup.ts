@@ -23,12 +23,23 @@ const closers: (() => Promise<void> | void)[] = [];
 const dirs: string[] = [];
 const databases: TestDatabase[] = [];
 
-afterEach(async () => {
+/** Stops every queue, closes every connection and removes every database made since the last call. */
+export async function cleanup(): Promise<void> {
   while (queues.length) await queues.pop()!.stop({ timeoutMs: 0 });
   while (closers.length) await closers.pop()!();
   while (dirs.length) rmSync(dirs.pop()!, { recursive: true, force: true });
   while (databases.length) await databases.pop()!.drop();
-});
+}
+
+/**
+ * Registers `cleanup` after each test of the calling file. Every test file calls it at its
+ * top level: bun evaluates this module once per process, so a hook registered here at module
+ * level would apply to the first test file only (the others' queues kept polling, and their
+ * connections stayed open: a PostgreSQL file after them could not open its database).
+ */
+export function cleanupAfterEach(): void {
+  afterEach(cleanup);
+}
 
 /** A fresh PostgreSQL database (dropped after the test), whatever the run's dialect. */
 export async function freshPgDatabase(): Promise<string> {
