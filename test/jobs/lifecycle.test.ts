@@ -137,3 +137,10 @@ test("waitFor rejects on timeout with the current status", async () => {
   const job = await q.enqueue("echo", { message: "never started" });
   await expect(q.waitFor(job.id, 50)).rejects.toThrow("still queued");
 });
+
+test("depth: waiting jobs counted by kind and status, as numbers (PostgreSQL returns count(*) as a string)", async () => {
+  const q = (await queueOn()).register(echoJob);
+  await q.enqueue("echo", { message: "one" });
+  await q.enqueue("echo", { message: "two" });
+  expect(await q.depth()).toEqual([{ kind: "echo", status: "queued", count: 2 }]);
+});
