@@ -66,6 +66,16 @@ export function createQueue(opts: QueueOptions): Queue {
   let stopping = false;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let unsubscribeQueued: Unsubscribe | undefined;
+  // Wake-ups at the time a retried job becomes due (cleared on stop).
+  const retryTimers = new Set<ReturnType<typeof setTimeout>>();
+  const wakeIn = (ms: number) => {
+    if (!started || stopping || ms >= pollMs) return; // the poll comes first
+    const t = setTimeout(() => {
+      retryTimers.delete(t);
+      wake();
+    }, ms);
+    retryTimers.add(t);
+  };
 
   const prepare = (kind: string, payload: unknown) => {
     const def = kinds.get(kind);
@@ -111,7 +121,7 @@ export function createQueue(opts: QueueOptions): Queue {
           runs.delete(job.id);
           wake();
         };
-        runs.set(job.id, runJob(store, kinds.get(job.kind)!, job, { owner, leaseMs, heartbeatMs, onSettled, onAttempt: opts.onAttempt, onError: (e, where) => onError(e, where) }));
+        runs.set(job.id, runJob(store, kinds.get(job.kind)!, job, { owner, leaseMs, heartbeatMs, onSettled, onAttempt: opts.onAttempt, onRetryIn: wakeIn, onError: (e, where) => onError(e, where) }));
       }
     } catch (e) {
       onError(e, "poll");
@@ -165,6 +175,8 @@ export function createQueue(opts: QueueOptions): Queue {
       stopping = true;
       unsubscribeQueued?.();
       unsubscribeQueued = undefined;
+      for (const t of retryTimers) clearTimeout(t);
+      retryTimers.clear();
       if (timer) clearTimeout(timer);
       timer = undefined;
       const all = Promise.all([...runs.values()].map((r) => r.done));

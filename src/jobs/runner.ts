@@ -28,6 +28,8 @@ export interface RunSettings {
   onError?: (error: unknown, where: "heartbeat" | "finalize") => void;
   /** The attempt's outcome and duration, once written. */
   onAttempt?: (attempt: AttemptOutcome) => void;
+  /** The job was requeued to run again in `delayMs` (a retry after backoff): the queue looks again then, not at its next poll. */
+  onRetryIn?: (delayMs: number) => void;
 }
 
 export interface RunHandle {
@@ -85,7 +87,7 @@ export function runJob(store: JobStore, def: JobKind, job: JobRow, s: RunSetting
     let result: AttemptOutcome["outcome"] | undefined;
     try {
       await writes;
-      result = await finalize(store, def, job, s.owner, outcome, stage);
+      result = await finalize(store, def, job, s.owner, outcome, stage, s.onRetryIn);
     } catch (e) {
       s.onError?.(e, "finalize");
     } finally {
@@ -130,7 +132,7 @@ export function runJob(store: JobStore, def: JobKind, job: JobRow, s: RunSetting
 }
 
 /** Writes the attempt's outcome; returns what it was. */
-async function finalize(store: JobStore, def: JobKind, job: JobRow, owner: string, outcome: Outcome, stage: string | undefined): Promise<AttemptOutcome["outcome"]> {
+async function finalize(store: JobStore, def: JobKind, job: JobRow, owner: string, outcome: Outcome, stage: string | undefined, onRetryIn?: (delayMs: number) => void): Promise<AttemptOutcome["outcome"]> {
   const attempt = job.attempts;
   if (outcome.type === "ok") {
     await store.finish(job.id, owner, "completed", { result: outcome.value ?? null, progress: 100 });
@@ -162,7 +164,7 @@ async function finalize(store: JobStore, def: JobKind, job: JobRow, owner: strin
     return "failed";
   }
   const delay = error instanceof RetryAfterError ? error.delayMs : backoffDelay(attempt, def.backoff);
-  await store.finish(
+  const requeued = await store.finish(
     job.id,
     owner,
     "queued",
@@ -170,6 +172,7 @@ async function finalize(store: JobStore, def: JobKind, job: JobRow, owner: strin
     { retryInMs: delay, error: failure },
     { type: "log", level: "warn", message: `attempt ${attempt} of ${job.maxAttempts} failed (${failure.code}: ${failure.message}); retrying in ${delay} ms` },
   );
+  if (requeued) onRetryIn?.(delay);
   return "retried";
 }
 

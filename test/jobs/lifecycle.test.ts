@@ -144,3 +144,13 @@ test("depth: waiting jobs counted by kind and status, as numbers (PostgreSQL ret
   await q.enqueue("echo", { message: "two" });
   expect(await q.depth()).toEqual([{ kind: "echo", status: "queued", count: 2 }]);
 });
+
+test("a retry runs when its backoff ends, not at the next poll", async () => {
+  const { def, runs } = flaky(1, { backoff: { baseMs: 100, maxMs: 100 } });
+  const q = (await queueOn(undefined, { pollMs: 20_000 })).register(def);
+  q.start();
+  const done = await q.waitFor((await q.enqueue("flaky", {})).id, 3_000);
+  expect(done).toMatchObject({ status: "completed", attempts: 2 });
+  expect(runs[1]! - runs[0]!).toBeGreaterThanOrEqual(95);
+  expect(runs[1]! - runs[0]!).toBeLessThan(2_000);
+});
