@@ -1,7 +1,7 @@
 /**
  * The queue: a catalogue of job kinds, enqueue (alone or inside the caller's
  * transaction), and a poll loop that claims due jobs while global and per-kind slots are
- * free. Enqueueing and finishing wake the loop at once; so does a `job.queued` message on the
+ * free. Enqueueing and finishing wake the loop at once, a retry when its backoff ends; so does a `job.queued` message on the
  * bus for a kind this queue runs, published in the enqueueing transaction by any node (a
  * NOTIFY on PostgreSQL: an idle node claims within milliseconds). The poll interval is the
  * backstop: it bounds the delay for jobs made due by time (backoff, runAt), for a dead node's
