@@ -5,7 +5,10 @@
  *   queue is on the enqueuing node (woken at commit, in process) vs on the other node (woken
  *   by the `job.queued` NOTIFY);
  * - drain: N zero-work jobs claimed and completed by one queue vs two queues on two nodes
- *   (concurrency 4 each), with the double-run count (must be 0).
+ *   (concurrency 4 each), with the double-run count (must be 0);
+ * - takeover: a worker process (lease 2 s) is SIGKILLed mid-job; time until the job, taken
+ *   over by a queue here, completes: with PostgreSQL's default 2 s poll vs a 50 ms poll
+ *   (baseline: the lease alone).
  * Each node is its own `openPostgresDb` (own pool and LISTEN connection) in this process;
  * loopback, fsync off.
  *
@@ -18,6 +21,7 @@ import { openPostgresDb, type OpenedPostgres } from "../src/db/pg-client";
 import { migratePostgres } from "../src/db/pg-driver";
 import { createQueue, defineJobKind, type Queue } from "../src/jobs";
 import { startPgCluster } from "../test/pg/cluster";
+import { sleepyJob } from "../test/jobs/fixtures/sleepy";
 import { numberOpt } from "./lib/args";
 
 const wakes = numberOpt("wakes", 50);
@@ -123,6 +127,28 @@ try {
   console.log(
     `drain ${jobCount} zero-work jobs: 1 node ${ms(one.elapsed)} (${((jobCount / one.elapsed) * 1000).toFixed(0)}/s); ` +
       `2 nodes ${ms(two.elapsed)} (${((jobCount / two.elapsed) * 1000).toFixed(0)}/s, ratio ${(one.elapsed / two.elapsed).toFixed(2)}×); run twice: ${one.doubled} / ${two.doubled}`,
+  );
+
+  // 3. Takeover after a SIGKILL.
+  const takeover = async (name: string, pollMs?: number) => {
+    const url = await database(name);
+    const n = await node(url);
+    const q = createQueue({ db: n.db, workerId: `${name}-survivor`, pollMs, leaseMs: 2_000, onError: () => {} }).register(sleepyJob(2));
+    queues.push(q);
+    const job = await q.enqueue("sleepy", { hangOnAttempts: [1] });
+    const proc = Bun.spawn([process.execPath, "test/jobs/fixtures/worker.ts", url, `${name}-victim`, "2000", "2"], { stdout: "ignore", stderr: "inherit" });
+    while ((await q.get(job.id))?.progress !== 50) await Bun.sleep(10);
+    q.start();
+    proc.kill("SIGKILL");
+    const t0 = performance.now();
+    await proc.exited;
+    const done = await q.waitFor(job.id, 20_000);
+    return { ms: performance.now() - t0, attempts: done.attempts, status: done.status };
+  };
+  const fast = await takeover("takeover_fast", 50);
+  const dflt = await takeover("takeover_default");
+  console.log(
+    `takeover after SIGKILL (lease 2 s): poll 50 ms ${ms(fast.ms)} (${fast.status}, attempts ${fast.attempts}); default poll (2 s) ${ms(dflt.ms)} (${dflt.status}, attempts ${dflt.attempts}); ratio ${(dflt.ms / fast.ms).toFixed(2)}×`,
   );
   console.log(`load average after: ${load()}`);
 } finally {
