@@ -15,6 +15,7 @@
  *   bun bench/jobs-cluster.ts [--wakes 50] [--jobs 1000]
  */
 import { loadavg } from "node:os";
+import { join } from "node:path";
 import { SQL } from "bun";
 import { Type } from "@sinclair/typebox";
 import { openPostgresDb, type OpenedPostgres } from "../src/db/pg-client";
@@ -136,7 +137,7 @@ try {
     const q = createQueue({ db: n.db, workerId: `${name}-survivor`, pollMs, leaseMs: 2_000, onError: () => {} }).register(sleepyJob(2));
     queues.push(q);
     const job = await q.enqueue("sleepy", { hangOnAttempts: [1] });
-    const proc = Bun.spawn([process.execPath, "test/jobs/fixtures/worker.ts", url, `${name}-victim`, "2000", "2"], { stdout: "ignore", stderr: "inherit" });
+    const proc = Bun.spawn([process.execPath, join(import.meta.dir, "../test/jobs/fixtures/worker.ts"), url, `${name}-victim`, "2000", "2"], { stdout: "ignore", stderr: "inherit" });
     while ((await q.get(job.id))?.progress !== 50) await Bun.sleep(10);
     q.start();
     proc.kill("SIGKILL");
