@@ -32,6 +32,8 @@ export interface Topics {
   "job.queued": { jobId: string; kind: string };
   /** Job events were committed for `jobId`, the last with id `eventId`: subscribers read job_events after what they saw (src/jobs/events.ts). */
   "job.event": { jobId: string; eventId: number };
+  /** A cancel was requested for a running job: the node running it stops it now, not at its next heartbeat (src/jobs/queue.ts). */
+  "job.cancel": { jobId: string };
 }
 
 export type Topic = keyof Topics;

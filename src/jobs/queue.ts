@@ -65,7 +65,7 @@ export function createQueue(opts: QueueOptions): Queue {
   let started = false;
   let stopping = false;
   let timer: ReturnType<typeof setTimeout> | undefined;
-  let unsubscribeQueued: Unsubscribe | undefined;
+  let unsubscribeBus: Unsubscribe[] = [];
   // Wake-ups at the time a retried job becomes due (cleared on stop).
   const retryTimers = new Set<ReturnType<typeof setTimeout>>();
   const wakeIn = (ms: number) => {
@@ -167,14 +167,18 @@ export function createQueue(opts: QueueOptions): Queue {
       started = true;
       stopping = false;
       // Any node's enqueue of a kind registered here; a resync (wake-ups may have been lost) too.
-      unsubscribeQueued = opts.db.bus.subscribe("job.queued", (m) => void (kinds.has(m.kind) && wake()), wake);
+      // A cancel requested on any node stops the run here at once (the heartbeat is the backstop).
+      unsubscribeBus = [
+        opts.db.bus.subscribe("job.queued", (m) => void (kinds.has(m.kind) && wake()), wake),
+        opts.db.bus.subscribe("job.cancel", (m) => runs.get(m.jobId)?.stop("cancel"), () => {}),
+      ];
       void queue.recover().then(wake, (e) => onError(e, "poll"));
     },
     async stop(o = {}) {
       if (!started) return;
       stopping = true;
-      unsubscribeQueued?.();
-      unsubscribeQueued = undefined;
+      for (const u of unsubscribeBus) u();
+      unsubscribeBus = [];
       for (const t of retryTimers) clearTimeout(t);
       retryTimers.clear();
       if (timer) clearTimeout(timer);

@@ -227,7 +227,10 @@ export class JobStore {
       if (job.status === "queued") await this.settle(tx, emit, job, "cancelled", {}, { reason: "cancelled before it started" });
       else if (job.status === "running" && !job.cancelRequested) {
         const marked = await tx.update(jobs).set({ cancelRequested: true, updatedAt: this.now() }).where(and(unchanged(job), eq(jobs.cancelRequested, false))).returning({ id: jobs.id });
-        if (marked.length) await emit({ jobId: id, type: "log", level: "warn", message: "cancel requested" });
+        if (marked.length) {
+          await emit({ jobId: id, type: "log", level: "warn", message: "cancel requested" });
+          tx.publish("job.cancel", { jobId: id });
+        }
       }
       return (await tx.select().from(jobs).where(eq(jobs.id, id)).limit(1))[0];
     });

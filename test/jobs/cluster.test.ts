@@ -191,6 +191,33 @@ describePg("jobs on one PostgreSQL database, several nodes", () => {
     expect(latencies[19]!).toBeLessThan(3_000);
   }, 30_000);
 
+  test("a cancel requested on node A stops the run on node B at once, not at B's next heartbeat", async () => {
+    const url = await freshPgDatabase();
+    const aborts: number[] = [];
+    const kind = defineJobKind({
+      kind: "long",
+      payload: Type.Object({}),
+      timeoutMs: 60_000,
+      maxAttempts: 1,
+      backoff: { baseMs: 10, maxMs: 10 },
+      async handler({ signal, progress }) {
+        progress(10, "waiting");
+        await new Promise((_, reject) => signal.addEventListener("abort", () => (aborts.push(performance.now()), reject(signal.reason))));
+      },
+    });
+    const nodeA = (await queueOn(url, { workerId: "node-a" })).register(kind); // the API node, runs nothing
+    const nodeB = (await queueOn(url, { workerId: "node-b", leaseMs: 30_000, heartbeatMs: 10_000 })).register(kind);
+    nodeB.start();
+    const job = await nodeA.enqueue("long", {});
+    await until(async () => (await nodeA.get(job.id))?.progress === 10, 5_000, "node B to start the job");
+    const t0 = performance.now();
+    expect((await nodeA.cancel(job.id))!.status).toBe("running"); // requested; B owns the run
+    const done = await nodeA.waitFor(job.id, 5_000);
+    expect(done.status).toBe("cancelled");
+    expect(aborts).toHaveLength(1);
+    expect(aborts[0]! - t0).toBeLessThan(3_000); // the heartbeat would come after up to 10 s
+  }, 30_000);
+
   test("an SSE stream on node A follows a job that node B runs, to done", async () => {
     const url = await freshPgDatabase();
     let release!: () => void;
