@@ -211,7 +211,8 @@ describePg("jobs on one PostgreSQL database, several nodes", () => {
     const job = await nodeA.enqueue("long", {});
     await until(async () => (await nodeA.get(job.id))?.progress === 10, 5_000, "node B to start the job");
     const t0 = performance.now();
-    expect((await nodeA.cancel(job.id))!.status).toBe("running"); // requested; B owns the run
+    // Requested: B owns the run (and may already have ended it by the time A reads the row back).
+    expect(["running", "cancelled"]).toContain((await nodeA.cancel(job.id))!.status);
     const done = await nodeA.waitFor(job.id, 5_000);
     expect(done.status).toBe("cancelled");
     expect(aborts).toHaveLength(1);
