@@ -6,7 +6,9 @@
  * NOTIFY on PostgreSQL: an idle node claims within milliseconds). The poll interval is the
  * backstop: it bounds the delay for jobs made due by time (backoff, runAt), for a dead node's
  * jobs whose lease expired, and for wake-ups lost while the bus reconnected (a resync also
- * wakes the loop). start() first recovers jobs a previous life of this worker left running.
+ * wakes the loop). A `job.cancel` message (a cancel requested on any node) stops the run here
+ * at once; the heartbeat, which reads cancel_requested, is the backstop. start() first
+ * recovers jobs a previous life of this worker left running.
  */
 import type { TSchema } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
