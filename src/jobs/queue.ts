@@ -1,9 +1,10 @@
 /**
  * The queue: a catalogue of job kinds, enqueue (alone or inside the caller's
  * transaction), and a poll loop that claims due jobs while global and per-kind slots are
- * free. Enqueueing and finishing wake the loop at once, a retry when its backoff ends; so does a `job.queued` message on the
- * bus for a kind this queue runs, published in the enqueueing transaction by any node (a
- * NOTIFY on PostgreSQL: an idle node claims within milliseconds). The poll interval is the
+ * free. Enqueueing and finishing wake the loop at once, a retry when its backoff ends; so
+ * does a `job.queued` message on the bus for a kind this queue runs, published in the
+ * enqueueing transaction by any node (a NOTIFY on PostgreSQL: an idle node claims within
+ * milliseconds). The poll interval is the
  * backstop: it bounds the delay for jobs made due by time (backoff, runAt), for a dead node's
  * jobs whose lease expired, and for wake-ups lost while the bus reconnected (a resync also
  * wakes the loop). A `job.cancel` message (a cancel requested on any node) stops the run here
