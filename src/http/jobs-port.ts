@@ -13,6 +13,11 @@ export interface JobsPort {
   enqueueInTx(tx: Tx, kind: string, payload: unknown, meta: { workspaceId?: string; agentId?: string; id?: string }): Promise<{ id: string }>;
   get(jobId: string): Promise<JobRow | undefined>;
   events(jobId: string, afterId?: number): Promise<JobEventRow[]>;
+  /**
+   * New events of the job as they are committed, in id order, whichever node runs it (on
+   * PostgreSQL they arrive through the bus and a catch-up read of job_events: src/jobs/events.ts).
+   * Subscribe first, then read the backlog and skip ids already seen.
+   */
   subscribe(jobId: string, listener: (e: JobEventRow) => void): () => void;
   cancel(jobId: string): Promise<JobRow | undefined>;
 }
