@@ -1,6 +1,6 @@
 /**
  * The change bus across nodes on PostgreSQL (cluster mode; docs/ARCHITECTURE.md "PostgreSQL
- * (in progress)"): a writer publishes `(topic, payload)` inside its transaction as a NOTIFY
+ * (cluster mode)"): a writer publishes `(topic, payload)` inside its transaction as a NOTIFY
  * on one channel, so PostgreSQL delivers it to every node's LISTEN connection when the
  * transaction commits and drops it when it rolls back; each node hands it to the handlers of
  * that topic. Notifications sent while a node's LISTEN connection is down are lost, so every

@@ -1,6 +1,6 @@
 /**
  * Cluster-wide coordination rows on PostgreSQL (cluster mode; docs/ARCHITECTURE.md
- * "PostgreSQL (in progress)"), in the tables schema.pg.ts keeps for the cluster alone:
+ * "PostgreSQL (cluster mode)"), in the tables schema.pg.ts keeps for the cluster alone:
  * - `claimSingleton`: a periodic chore (pruning, the error-rate monitor) runs once per
  *   interval across all nodes, with no leader: each node tries one conditional upsert on
  *   the chore's row and only the node whose write lands runs it (pg-boss's pattern);

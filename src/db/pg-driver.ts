@@ -1,6 +1,6 @@
 /**
  * The one file that knows cantrip's PostgreSQL client (cluster mode; see docs/ARCHITECTURE.md
- * "PostgreSQL (in progress)"): Bun's built-in `Bun.SQL` through `drizzle-orm/bun-sql`, so a
+ * "PostgreSQL (cluster mode)"): Bun's built-in `Bun.SQL` through `drizzle-orm/bun-sql`, so a
  * switch to `postgres` + `drizzle-orm/postgres-js` stays local to this file. It opens a pool
  * from a `postgres://` URL (the value `CANTRIP_DATABASE_URL` will carry), applies the embedded
  * PostgreSQL migrations under a session advisory lock (two nodes starting on an empty
