@@ -79,8 +79,11 @@ const provoke: Partial<Record<ErrorCode, () => Promise<{ status: number; body: a
   },
   job_not_cancellable: async () => {
     const d = await call(t, "POST", `/v1/deploy/${other.id}`, {});
-    for (let i = 0; i < 200 && (await call(t, "GET", `/v1/deploy/${other.id}/status`)).body.data.deployment.status === "deploying"; i++) await Bun.sleep(25);
-    return call(t, "POST", `/v1/generate/${d.body.data.jobId}/cancel`);
+    // The job itself must have finished: the deployment row is settled before the job's own
+    // row (on PostgreSQL another transaction can run between the two).
+    const jobId = d.body.data.jobId;
+    for (let i = 0; i < 400 && !["completed", "failed", "cancelled"].includes((await call(t, "GET", `/v1/generate/${jobId}`)).body.data.status); i++) await Bun.sleep(25);
+    return call(t, "POST", `/v1/generate/${jobId}/cancel`);
   },
   payload_too_large: () => call(t, "POST", "/v1/agents", { name: "big", files: { "index.ts": "x".repeat(70_000) }, entrypoint: "index.ts" }),
   unsupported_media_type: () => call(t, "POST", "/v1/agents", "name=x", { "content-type": "text/plain" }),
