@@ -12,7 +12,7 @@ import { QjsInstance } from "./quickjs/instance";
 import { Failure } from "./quickjs/call-state";
 import type { HostResult } from "./quickjs/guest-host";
 import type { GuestLogLine } from "./types";
-import { onSliceStart, setWatch } from "./quickjs/slices";
+import { setWatch } from "./quickjs/slices";
 import { callEnded, callStarted, whenIdle } from "./quickjs/idle";
 import { readlinkSync } from "node:fs";
 import { setPriority } from "node:os";
@@ -30,8 +30,6 @@ let gcPending = false;
 
 /** Wire replies of this event-loop turn, posted as one message at its end (wire.ts). */
 const replies = new WireOutbox((s) => self.postMessage(s));
-// A reply never waits for another call's guest code: queued replies go before any slice starts.
-onSliceStart(replies.flush);
 /** A structured message, after the replies queued before it (order kept). */
 const post = (m: FromWorker, transfer?: Transferable[]) => {
   replies.flush();
@@ -44,7 +42,6 @@ self.onmessage = async (ev: MessageEvent<ToWorker | string>) => {
   if (isWire(m)) {
     await ready;
     if (!isBatch(m)) return void tracked(() => fetchCall(decodeFetch(m)));
-    // (A quick call's reply, settled before a later call's guest code starts, goes out first: onSliceStart.)
     for (const one of decodeBatch(m)) void tracked(() => fetchCall(decodeFetch(one)));
     return;
   }

@@ -33,18 +33,6 @@ let running: CallClock | null = null;
 let sliceStart = 0;
 let sliceCpuStart = 0;
 
-/** Run before a guest slice starts when no other slice is running (the worker sends its queued replies: wire.ts WireOutbox). */
-let beforeSlice: (() => void) | null = null;
-
-/**
- * Registers `fn` to run before each outermost slice, so work finished before the slice (a
- * call's reply queued for the end of the event-loop turn) never waits for another call's
- * guest code.
- */
-export function onSliceStart(fn: () => void): void {
-  beforeSlice = fn;
-}
-
 export function setWatch(buf: SharedArrayBuffer): void {
   watch = new Float64Array(buf);
 }
@@ -60,7 +48,6 @@ export function overBudget(): boolean {
 
 export function slice<T>(call: CallClock, fn: () => T): T {
   const outer = running;
-  if (!outer) beforeSlice?.();
   const outerStart = sliceStart;
   const cpuNow = threadCpu();
   if (outer) {

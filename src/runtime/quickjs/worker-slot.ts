@@ -108,16 +108,10 @@ export class WorkerSlot {
 
   /**
    * Posts a structured message, or queues a wire string (wire.ts) for the end of this
-   * event-loop turn; a structured message first sends what is queued, so order is kept. A
-   * call to a worker with nothing else in flight (likely idle) goes at once: it should not
-   * wait for the rest of this thread's turn.
+   * event-loop turn; a structured message first sends what is queued, so order is kept.
    */
   post(m: ToWorker | string): void {
-    if (typeof m === "string") {
-      this.outbox.push(m);
-      if (this.pending.size <= 1) this.outbox.flush();
-      return;
-    }
+    if (typeof m === "string") return this.outbox.push(m);
     this.outbox.flush();
     if (!this.dead) this.worker.postMessage(m);
   }
