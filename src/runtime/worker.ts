@@ -6,7 +6,7 @@
  */
 import wasmPath from "@jitl/quickjs-wasmfile-release-sync/wasm" with { type: "file" };
 import type { FromWorker, ToWorker } from "./quickjs/protocol";
-import { WIRE_TEXT_MAX, WireOutbox, decodeBatch, decodeFetch, encodeResponse, isBatch, isWire, type WireFetch } from "./quickjs/wire";
+import { WIRE_TEXT_MAX, decodeFetch, encodeResponse, isWire, type WireFetch } from "./quickjs/wire";
 import { SparePool, createVm, hasWasmModule, setWasmModule, type Vm } from "./quickjs/vm-factory";
 import { QjsInstance } from "./quickjs/instance";
 import { Failure } from "./quickjs/call-state";
@@ -28,22 +28,14 @@ let ready: Promise<void> | null = null;
 let early: Promise<Vm | null> | null = null;
 let gcPending = false;
 
-/** Wire replies of this event-loop turn, posted as one message at its end (wire.ts). */
-const replies = new WireOutbox((s) => self.postMessage(s));
-/** A structured message, after the replies queued before it (order kept). */
-const post = (m: FromWorker, transfer?: Transferable[]) => {
-  replies.flush();
-  self.postMessage(m, transfer ?? []);
-};
+const post = (m: FromWorker) => self.postMessage(m);
 
 // Set the handler before any await: messages posted during start-up must not be lost.
 self.onmessage = async (ev: MessageEvent<ToWorker | string>) => {
   const m = ev.data;
   if (isWire(m)) {
     await ready;
-    if (!isBatch(m)) return void tracked(() => fetchCall(decodeFetch(m)));
-    for (const one of decodeBatch(m)) void tracked(() => fetchCall(decodeFetch(one)));
-    return;
+    return void tracked(() => fetchCall(decodeFetch(m)));
   }
   if (m.t === "prestart") {
     early = prestart(m.memoryBytes);
@@ -144,11 +136,11 @@ async function fetchCall(m: WireFetch, bytes?: Uint8Array): Promise<void> {
   try {
     const { res, dropped } = await inst.fetch(m.id, m.meta, m.text, bytes);
     const reply = { id: m.id, memoryBytes: inst.memoryBytes, dropped, cpuMs: res.cpuMs as number, wallMs: res.wallMs as number, meta: res.meta, problem: res.problem, logs: res.logs as GuestLogLine[] };
-    if (typeof res.body === "string" && res.body.length <= WIRE_TEXT_MAX) return replies.push(encodeResponse({ ...reply, text: res.body }));
-    if (typeof res.body !== "string" && res.body.byteLength === 0) return replies.push(encodeResponse({ ...reply, text: "" }));
+    if (typeof res.body === "string" && res.body.length <= WIRE_TEXT_MAX) return self.postMessage(encodeResponse({ ...reply, text: res.body }));
+    if (typeof res.body !== "string" && res.body.byteLength === 0) return self.postMessage(encodeResponse({ ...reply, text: "" }));
     const body = typeof res.body === "string" ? new TextEncoder().encode(res.body) : res.body;
     // The body is a fresh copy out of the interpreter: move it instead of cloning it.
-    post({ t: "response-bytes", wire: encodeResponse({ ...reply, text: "" }), body }, body.byteLength ? [body.buffer as ArrayBuffer] : []);
+    self.postMessage({ t: "response-bytes", wire: encodeResponse({ ...reply, text: "" }), body } satisfies FromWorker, body.byteLength ? [body.buffer as ArrayBuffer] : []);
   } catch (e) {
     post(failed(m.id, e, inst.dead));
   }
@@ -198,7 +190,7 @@ async function handle(m: ToWorker): Promise<void> {
         const r = m.t === "pull" ? await inst.pull(m.call) : inst.cancel(m.call, m.reason);
         const reply: FromWorker = { t: "chunk", id: m.id, ...r, memoryBytes: inst.memoryBytes };
         // The chunk is a fresh copy out of the interpreter: move it.
-        post(reply, r.body && r.body.byteLength ? [r.body.buffer as ArrayBuffer] : []);
+        self.postMessage(reply, r.body && r.body.byteLength ? [r.body.buffer as ArrayBuffer] : []);
       } catch (e) {
         post(failed(m.id, e, inst.dead));
       }

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { WireOutbox, bodyText, decodeBatch, decodeFetch, decodeResponse, encodeBatch, encodeFetch, encodeResponse, isBatch, rawResponseOf } from "./wire";
+import { bodyText, decodeFetch, decodeResponse, encodeFetch, encodeResponse, rawResponseOf } from "./wire";
 
 describe("wire strings", () => {
   test("a request round-trips, whatever its metadata and text contain", () => {
@@ -35,30 +35,5 @@ describe("wire strings", () => {
     const raw = rawResponseOf({ id: 1, memoryBytes: 0, dropped: false, cpuMs: 1, wallMs: 2, meta: "{}", logs: [], text: "é" });
     expect([...raw.body]).toEqual([0xc3, 0xa9]);
     expect(raw.problem).toBeUndefined();
-  });
-});
-
-describe("batches", () => {
-  test("several wire strings round-trip as one, in order, whatever they contain", () => {
-    const parts = [encodeFetch({ id: 1, inst: 2, meta: "{}", text: "B12 3\n" }), encodeResponse({ id: 3, memoryBytes: 0, dropped: false, cpuMs: 1, wallMs: 1, meta: null, logs: [], text: "𝄞\n\u0000" }), "", "R"];
-    const b = encodeBatch(parts);
-    expect(isBatch(b)).toBe(true);
-    expect(parts.filter((p) => p).some(isBatch)).toBe(false);
-    expect(decodeBatch(b)).toEqual(parts);
-  });
-
-  test("WireOutbox sends what one turn queued as one message at its end; flush() sends at once", async () => {
-    const sent: string[] = [];
-    const box = new WireOutbox((s) => sent.push(s));
-    box.push("F1");
-    box.push("F2");
-    expect(sent).toEqual([]);
-    await new Promise((r) => setImmediate(r));
-    expect(sent).toEqual([encodeBatch(["F1", "F2"])]);
-    box.push("F3");
-    box.flush();
-    expect(sent.at(-1)).toBe("F3"); // one alone goes as itself
-    await new Promise((r) => setImmediate(r));
-    expect(sent).toHaveLength(2);
   });
 });

@@ -88,58 +88,6 @@ export function decodeResponse(s: string): WireResponse {
 /** Whether a message from a worker is a wire string (else a structured protocol.ts message). */
 export const isWire = (m: unknown): m is string => typeof m === "string";
 
-/**
- * Several wire strings as one (`B`, their lengths, "\n", the strings back to back): what one
- * thread posts in one event-loop turn crosses as a single message.
- */
-export function encodeBatch(parts: string[]): string {
-  let head = "B";
-  for (let i = 0; i < parts.length; i++) head += (i ? " " : "") + parts[i]!.length;
-  return `${head}\n${parts.join("")}`;
-}
-
-/** Whether a wire string is a batch (encodeBatch); single ones start with `F` or `R`. */
-export const isBatch = (s: string): boolean => s.charCodeAt(0) === 66; // "B"
-
-/** The wire strings of a batch, in order. */
-export function decodeBatch(s: string): string[] {
-  const { head, at } = parts(s);
-  const out: string[] = [];
-  let p = at;
-  for (const n of head) out.push(s.slice(p, (p += Number(n))));
-  return out;
-}
-
-/**
- * Collects the wire strings a thread posts and sends them at the end of the event-loop turn
- * (setImmediate), one message for all of them (issue 15: under load the main thread posted
- * ~10 calls per turn, each its own postMessage and wake-up of the worker). `flush()` sends
- * what is queued at once; the owner calls it before posting a structured message, so
- * messages keep their order.
- */
-export class WireOutbox {
-  private queue: string[] = [];
-  private armed = false;
-
-  constructor(private send: (message: string) => void) {}
-
-  push(s: string): void {
-    this.queue.push(s);
-    if (!this.armed) {
-      this.armed = true;
-      setImmediate(this.flush);
-    }
-  }
-
-  readonly flush = (): void => {
-    this.armed = false;
-    const q = this.queue;
-    if (!q.length) return;
-    this.queue = [];
-    this.send(q.length === 1 ? q[0]! : encodeBatch(q));
-  };
-}
-
 const encoder = new TextEncoder();
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 

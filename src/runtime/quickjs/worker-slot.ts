@@ -13,7 +13,7 @@ import type { RuntimeFailureReason } from "../types";
 import { BYSTANDER_MESSAGE, failure } from "../failures";
 import type { Lane } from "../lanes";
 import type { FromWorker, ToWorker } from "./protocol";
-import { WireOutbox, decodeBatch, decodeResponse, isBatch, isWire, type WireResponse } from "./wire";
+import { decodeResponse, isWire, type WireResponse } from "./wire";
 
 /** A reply to a request: a structured message, or a fetch call's response decoded from its wire string (with its bytes, when it had some). */
 export type Reply = FromWorker | { t: "wire-response"; res: WireResponse; bytes?: Uint8Array };
@@ -74,11 +74,7 @@ export class WorkerSlot {
     startup.unref?.();
     this.worker.onmessage = (ev: MessageEvent<FromWorker | string>) => {
       const m = ev.data;
-      if (isWire(m)) {
-        if (!isBatch(m)) return this.settle({ t: "wire-response", res: decodeResponse(m) });
-        for (const one of decodeBatch(m)) this.settle({ t: "wire-response", res: decodeResponse(one) });
-        return;
-      }
+      if (isWire(m)) return this.settle({ t: "wire-response", res: decodeResponse(m) });
       if (m.t === "response-bytes") return this.settle({ t: "wire-response", res: decodeResponse(m.wire), bytes: m.body });
       if (m.t === "ready") return (clearTimeout(startup), (this.started = true), (this.tid = m.tid ?? 0), markReady());
       if (m.t === "init-failed") return (clearTimeout(startup), this.kill("crashed", `The sandbox worker failed to start: ${m.message}`));
@@ -101,18 +97,8 @@ export class WorkerSlot {
     p?.resolve(m);
   }
 
-  /** Wire strings posted in this event-loop turn, sent as one message at its end. */
-  private readonly outbox = new WireOutbox((s) => {
-    if (!this.dead) this.worker.postMessage(s);
-  });
-
-  /**
-   * Posts a structured message, or queues a wire string (wire.ts) for the end of this
-   * event-loop turn; a structured message first sends what is queued, so order is kept.
-   */
+  /** Posts a structured message, or a wire string (wire.ts). */
   post(m: ToWorker | string): void {
-    if (typeof m === "string") return this.outbox.push(m);
-    this.outbox.flush();
     if (!this.dead) this.worker.postMessage(m);
   }
 
