@@ -83,9 +83,20 @@ const insertRows = preparedWrite((t) => {
 function rowsValues(rows: InvocationInsert[], from: number): Record<string, unknown> {
   const v: Record<string, unknown> = {};
   for (let i = 0; i < ROWS_PER_INSERT; i++) {
-    const r = rowValues(rows[from + i]!);
-    const names = rowNames[i]!;
-    for (let k = 0; k < ROW_COLUMNS.length; k++) v[names[k]!] = r[ROW_COLUMNS[k]!];
+    // The same values as rowValues(), without an object per row (ROW_COLUMNS order).
+    const r = rows[from + i]!;
+    const n = rowNames[i]!;
+    v[n[0]!] = r.agentId;
+    v[n[1]!] = r.version ?? null;
+    v[n[2]!] = r.keyId ?? null;
+    v[n[3]!] = r.source ?? "invoke";
+    v[n[4]!] = r.method ?? null;
+    v[n[5]!] = r.path ?? null;
+    v[n[6]!] = r.status;
+    v[n[7]!] = r.latencyMs;
+    v[n[8]!] = r.errorCode ?? null;
+    v[n[9]!] = r.requestId ?? null;
+    v[n[10]!] = r.at;
   }
   return v;
 }
