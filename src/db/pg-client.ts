@@ -73,6 +73,8 @@ export async function openPostgresDb(
     nodeId?: string;
     /** A bus subscriber threw (default: rethrown asynchronously). */
     onBusError?: (e: unknown, topic: string) => void;
+    /** How often the bus checks that LISTEN still delivers (pg-bus.ts `startHeartbeat`), in ms; default 5000. */
+    heartbeatMs?: number;
   } = {},
 ): Promise<OpenedPostgres> {
   const pg = openPostgres(url, opts);
@@ -83,6 +85,7 @@ export async function openPostgresDb(
     release = claimDialect("postgres");
     bus = new PgBus(pg, { nodeId: opts.nodeId, ignoreOwn: true, onError: opts.onBusError });
     await bus.start();
+    bus.startHeartbeat(opts.heartbeatMs ?? 5000);
     const cluster = bus;
     const handle = (t: PgTxHandle, state: Open): Tx =>
       Object.assign(Object.create(t) as Tx, {

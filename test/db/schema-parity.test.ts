@@ -19,7 +19,7 @@ import { tableDifferences, type Parity, type ParityCheck } from "./schema-parity
 // A mismatch reads e.g. `Type 'true' is not assignable to type '"select type of kv differs"'`.
 const parity: ParityCheck<typeof lite, typeof pg> = true;
 // ...and the only tables without a SQLite twin are the cluster's own (schema.pg.ts, last section).
-const CLUSTER_ONLY = ["clusterMeta", "clusterSingletons"] as const;
+const CLUSTER_ONLY = ["clusterMeta", "clusterSingletons", "kvUsage"] as const;
 type PgOnly = Exclude<keyof Parity<typeof pg, typeof lite>, keyof Parity<typeof lite, typeof pg>>;
 type Unlisted = Exclude<PgOnly, (typeof CLUSTER_ONLY)[number]>;
 const pgOnly: [Unlisted] extends [never] ? true : `${Unlisted & string} exists only in schema.pg.ts` = true;
@@ -86,5 +86,20 @@ export const p: ParityCheck<typeof liteSchema, typeof pgSchema> = true;
     expect(out).toContain("select type of kv differs");
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("schema.ts binds every SQLite table by its export name, and useDialect rebinds each to its PostgreSQL twin", async () => {
+  const bound = await import("../../src/db/schema");
+  const names = Object.keys(tables(lite)).sort();
+  expect(Object.keys(tables(bound)).sort()).toEqual(names);
+  const before = bound.dialect();
+  try {
+    bound.useDialect("postgres");
+    for (const n of names) expect([n, (bound as Record<string, unknown>)[n] === (pg as Record<string, unknown>)[n]]).toEqual([n, true]);
+    bound.useDialect("sqlite");
+    for (const n of names) expect([n, (bound as Record<string, unknown>)[n] === (lite as Record<string, unknown>)[n]]).toEqual([n, true]);
+  } finally {
+    bound.useDialect(before);
   }
 });
