@@ -7,7 +7,7 @@
 import wasmPath from "@jitl/quickjs-wasmfile-release-sync/wasm" with { type: "file" };
 import type { FromWorker, ToWorker } from "./quickjs/protocol";
 import { WIRE_TEXT_MAX, decodeFetch, encodeResponse, isWire, type WireFetch } from "./quickjs/wire";
-import { SparePool, createVm, hasWasmModule, setWasmModule, type Vm } from "./quickjs/vm-factory";
+import { SparePool, createVm, hasWasmModule, setWasmModule, wasmModule, type Vm } from "./quickjs/vm-factory";
 import { QjsInstance } from "./quickjs/instance";
 import { Failure } from "./quickjs/call-state";
 import type { HostResult } from "./quickjs/guest-host";
@@ -38,12 +38,12 @@ self.onmessage = async (ev: MessageEvent<ToWorker | string>) => {
     return void tracked(() => fetchCall(decodeFetch(m)));
   }
   if (m.t === "prestart") {
-    early = prestart(m.memoryBytes);
+    early = prestart(m.memoryBytes, m.share);
     return;
   }
   if (m.t === "init") {
     if (m.nice) lowerPriority(m.nice);
-    ready = init(m.watch, m.spares, m.memoryBytes);
+    ready = init(m.watch, m.spares, m.memoryBytes, m.module, m.share);
     await ready.then(
       () => post({ t: "ready", tid: threadId() }),
       (e) => post({ t: "init-failed", message: String((e as Error)?.message ?? e) }),
@@ -65,19 +65,35 @@ async function tracked(run: () => Promise<void>): Promise<void> {
   }
 }
 
-async function prestart(memoryBytes: number): Promise<Vm | null> {
+const compileWasm = async () => new WebAssembly.Module(await Bun.file(wasmPath).arrayBuffer());
+
+/** Gives the main thread this worker's compiled module for the workers started after it (spawn-worker.ts); without one if it could not compile it. */
+function shareModule(): void {
+  self.postMessage({ t: "module", module: wasmModule() } satisfies FromWorker);
+}
+
+/** A prestarted worker: compile and make the first interpreter now; shared (if asked) once that interpreter exists, its code tiered up. */
+async function prestart(memoryBytes: number, share: boolean | undefined): Promise<Vm | null> {
   try {
-    setWasmModule(new WebAssembly.Module(await Bun.file(wasmPath).arrayBuffer()));
+    setWasmModule(await compileWasm());
     return await createVm(memoryBytes);
   } catch {
     return null;
+  } finally {
+    if (share) shareModule();
   }
 }
 
-async function init(watch: SharedArrayBuffer, spareCount: number, memoryBytes: number): Promise<void> {
+async function init(watch: SharedArrayBuffer, spareCount: number, memoryBytes: number, module: WebAssembly.Module | undefined, share: boolean | undefined): Promise<void> {
   setWatch(watch);
   const made = early ? await early : null;
-  if (!hasWasmModule()) setWasmModule(new WebAssembly.Module(await Bun.file(wasmPath).arrayBuffer()));
+  if (!hasWasmModule()) {
+    try {
+      setWasmModule(module ?? (await compileWasm()));
+    } finally {
+      if (share && !early) shareModule();
+    }
+  }
   spares = new SparePool(spareCount, memoryBytes);
   if (made) spares.add(made);
   spares.refillSoon();

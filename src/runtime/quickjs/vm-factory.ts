@@ -10,7 +10,7 @@ import variant from "@jitl/quickjs-wasmfile-release-sync";
 import { PRELUDE_PARTS } from "../../../sandbox/dist/prelude.gen";
 import { installHost, type HostState } from "./guest-host";
 import { overBudget } from "./slices";
-import { whenIdle } from "./idle";
+import { idle, whenIdle } from "./idle";
 
 const PAGE = 65536;
 /** The QuickJS build declares 16 MiB of initial memory; a smaller cap cannot be honoured. */
@@ -30,19 +30,29 @@ export interface Vm {
   host: HostState;
 }
 
-let wasmModule: WebAssembly.Module | undefined;
+let compiled: WebAssembly.Module | undefined;
 
 export function setWasmModule(m: WebAssembly.Module): void {
-  wasmModule = m;
+  compiled = m;
 }
 
-export const hasWasmModule = (): boolean => wasmModule !== undefined;
+export const hasWasmModule = (): boolean => compiled !== undefined;
+
+/** The compiled module this thread uses (shared with later workers: spawn-worker.ts). */
+export const wasmModule = (): WebAssembly.Module | undefined => compiled;
 
 export function pagesFor(memoryBytes: number): number {
   return Math.ceil(Math.max(memoryBytes, MIN_MEMORY_BYTES) / PAGE);
 }
 
-export async function createVm(memoryBytes: number): Promise<Vm> {
+/**
+ * A new interpreter with the prelude evaluated, capped at `memoryBytes`. `pause`, if given, is
+ * awaited before each step (every prelude part, the SDK module): a spare refill passes one
+ * that waits while calls run on the worker, so a call that arrives mid-refill waits for one
+ * step at most, not for the whole interpreter.
+ */
+export async function createVm(memoryBytes: number, pause?: () => Promise<void>): Promise<Vm> {
+  const wasmModule = compiled;
   if (!wasmModule) throw new Error("QuickJS wasm module not loaded");
   const maxPages = pagesFor(memoryBytes);
   const memory = new WebAssembly.Memory({ initial: 256, maximum: maxPages });
@@ -54,7 +64,11 @@ export async function createVm(memoryBytes: number): Promise<Vm> {
   const vm = rt.newContext();
   const host = installHost(vm);
   // In parts: compiling one big script would grow every interpreter's memory for good (build-prelude.ts).
-  for (const [i, part] of PRELUDE_PARTS.entries()) vm.unwrapResult(vm.evalCode(part, `cantrip:prelude-${i}.js`, { type: "global" })).dispose();
+  for (const [i, part] of PRELUDE_PARTS.entries()) {
+    if (pause) await pause();
+    vm.unwrapResult(vm.evalCode(part, `cantrip:prelude-${i}.js`, { type: "global" })).dispose();
+  }
+  if (pause) await pause();
   // Instantiate "cantrip" once so it is cached by name, then hide the globals it came from.
   vm.unwrapResult(vm.evalCode(`import "cantrip";`, "cantrip:warm.js", { type: "module" })).dispose();
   rt.executePendingJobs(-1);
@@ -62,11 +76,27 @@ export async function createVm(memoryBytes: number): Promise<Vm> {
   return { memory, maxBytes: maxPages * PAGE, rt, vm, entry, host };
 }
 
+/**
+ * How long a worker must have been idle before a spare refill starts (ms): a load usually
+ * comes just before its first call (a deploy warms an instance, then its first call follows
+ * within a few ms), and that call should not find the thread making an interpreter.
+ */
+export const REFILL_IDLE_MS = 20;
+
 /** Pre-created interpreters for the most recently requested memory cap. */
 export class SparePool {
   private spares: Vm[] = [];
   private filling = false;
-  constructor(private target: number, private memoryBytes: number) {}
+  /**
+   * `pause`: what a refill awaits between its steps (createVm); by default it waits until
+   * no call is in flight on this worker (idle.ts).
+   */
+  constructor(private target: number, private memoryBytes: number, private pause: () => Promise<void> = () => idle()) {}
+
+  /** Spare interpreters ready now. */
+  get size(): number {
+    return this.spares.length;
+  }
 
   /** Adds an interpreter made ahead of the pool (a prestarted worker's), if it has this pool's cap. */
   add(vm: Vm): void {
@@ -85,17 +115,20 @@ export class SparePool {
   }
 
   /**
-   * Refill one interpreter at a time, each only while the worker is idle (idle.ts): creating
-   * one blocks the thread for ~7 ms. A load that finds no spare creates its own, as before.
+   * Refill one interpreter at a time, only while the worker is idle (idle.ts): creating one
+   * blocks the thread for ~7 ms (warm), so it starts after REFILL_IDLE_MS without calls and
+   * pauses between its steps while calls run. A load that finds no spare creates its own.
    */
   refillSoon(): void {
     if (this.filling || this.spares.length >= this.target) return;
     this.filling = true;
     const step = () =>
       whenIdle(() => {
-        createVm(this.memoryBytes).then(
+        const cap = this.memoryBytes;
+        createVm(cap, this.pause).then(
           (vm) => {
-            this.spares.push(vm);
+            // A take() for another cap meanwhile emptied the pool: this one is not wanted.
+            if (cap === this.memoryBytes) this.spares.push(vm);
             if (this.spares.length < this.target) step();
             else this.filling = false;
           },
@@ -103,7 +136,7 @@ export class SparePool {
             this.filling = false;
           },
         );
-      });
+      }, Infinity, REFILL_IDLE_MS);
     step();
   }
 }
