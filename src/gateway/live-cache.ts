@@ -42,6 +42,19 @@ export class LiveCache {
     return undefined;
   }
 
+  /**
+   * Caches `entry`, read by a writer inside the transaction that made it true — called from
+   * that transaction's onCommit, after the bus has dropped the agent's old entry (its own
+   * `agent.live` is delivered first). A deploy hands its new live entry over this way, so
+   * the first call after the switch reads nothing from the database (issue 15, cold start).
+   * Any later announced change drops it as usual; a change announced late (a bus that
+   * delivers asynchronously) only drops it early.
+   */
+  put(entry: LiveEntry): void {
+    if (this.bySlug.size > 10_000) this.bySlug.clear();
+    this.bySlug.set(entry.agent.slug, entry);
+  }
+
   /** The entry for `slug` (cached, or read and cached); null when no agent has it. */
   async get(slug: string): Promise<LiveEntry | null> {
     const hit = this.bySlug.get(slug);
