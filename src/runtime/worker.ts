@@ -43,7 +43,7 @@ self.onmessage = async (ev: MessageEvent<ToWorker | string>) => {
   }
   if (m.t === "init") {
     if (m.nice) lowerPriority(m.nice);
-    ready = init(m.watch, m.spares, m.memoryBytes, m.module, m.share);
+    ready = init(m.watch, m.spares, m.memoryBytes, m.module, m.share, m.lazySpares);
     await ready.then(
       () => post({ t: "ready", tid: threadId() }),
       (e) => post({ t: "init-failed", message: String((e as Error)?.message ?? e) }),
@@ -84,7 +84,7 @@ async function prestart(memoryBytes: number, share: boolean | undefined): Promis
   }
 }
 
-async function init(watch: SharedArrayBuffer, spareCount: number, memoryBytes: number, module: WebAssembly.Module | undefined, share: boolean | undefined): Promise<void> {
+async function init(watch: SharedArrayBuffer, spareCount: number, memoryBytes: number, module: WebAssembly.Module | undefined, share: boolean | undefined, lazySpares: boolean | undefined): Promise<void> {
   setWatch(watch);
   const made = early ? await early : null;
   if (!hasWasmModule()) {
@@ -96,7 +96,8 @@ async function init(watch: SharedArrayBuffer, spareCount: number, memoryBytes: n
   }
   spares = new SparePool(spareCount, memoryBytes);
   if (made) spares.add(made);
-  spares.refillSoon();
+  // Lazy: the first load's take() starts the refill.
+  if (!lazySpares) spares.refillSoon();
 }
 
 /** This worker's OS thread id (Linux: /proc/thread-self); 0 where that is not available. */
