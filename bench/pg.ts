@@ -14,7 +14,7 @@ import { SQL } from "bun";
 import { eq } from "drizzle-orm";
 import { Database } from "bun:sqlite";
 import { drizzle as sqliteDrizzle } from "drizzle-orm/bun-sqlite";
-import * as lite from "../src/db/schema";
+import * as lite from "../src/db/schema.sqlite";
 import { migrations as sqliteMigrations } from "../src/db/migrations/embedded";
 import * as pgSchema from "../src/db/schema.pg";
 import { applyMigrationsUnlocked, migratePostgres, openPostgres } from "../src/db/pg-driver";

@@ -14,7 +14,9 @@ import { Builders, Conversations, Credentials, Scheduler, Turns } from "./builde
 import { builderTurnJob, scheduleRunJob } from "./builder/jobs";
 import { limitValues, type Config } from "./config";
 import { limitPolicy } from "./agents/limits";
-import { isMigrated, openDatabase, type OpenedDatabase } from "./db";
+import { isMigrated, openStore, type Store } from "./db";
+import { checkClusterSecret } from "./db/pg-cluster";
+import { ConfigError } from "./config/load";
 import { Deployer } from "./deploy";
 import { deployJob } from "./deploy/job";
 import { Gateway, InvocationLog, LiveCache, RateLimiter } from "./gateway";
@@ -64,8 +66,10 @@ export interface Cantrip {
     runtime: SandboxRuntime;
     invocations: InvocationLog;
     keys: AgentKeys;
-    /** The database file's writer connection, for tests that prepare fixtures on the file. */
-    sqlite: OpenedDatabase["sqlite"];
+    /** The database file's writer connection, for tests that prepare fixtures on the file (null on PostgreSQL). */
+    sqlite: Store["sqlite"];
+    /** The open data layer (its dialect, size and close). */
+    store: Store;
     /** The host's health counters (what /readyz details and, later, metrics show). */
     counters: HealthCounters;
     /** The background loops by name (see LoopName). */
@@ -135,17 +139,24 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
   const health = { logger, counters };
   const dataDir = resolve(config.dataDir);
   checkDataDir(dataDir, logger);
-  let opened;
+  let store: Store;
   try {
-    opened = openDatabase(join(dataDir, "cantrip.db"), {
+    store = await openStore({
+      file: join(dataDir, "cantrip.db"),
+      url: config.databaseUrl,
+      poolMax: config.dbPoolMax,
+      nodeId: nodeId(dataDir),
       warn: (message, fields) => logger.warn(message, fields),
       onBusError: (e, topic) => logger.error("change bus subscriber failed", { topic, error: (e as Error)?.message ?? String(e) }),
     });
   } catch (e) {
-    throw new StartupError(`cannot open database in ${dataDir}: ${(e as Error).message}`);
+    if (e instanceof ConfigError) throw e;
+    const where = config.databaseUrl ? "the PostgreSQL database in CANTRIP_DATABASE_URL" : `database in ${dataDir}`;
+    throw new StartupError(`cannot open ${where}: ${(e as Error).message}`);
   }
-  const { db, sqlite } = opened;
-  if (opened.convertedToIncrementalVacuum) logger.info("database converted to auto_vacuum=incremental (one-time VACUUM)", { dataDir });
+  const { db, sqlite } = store;
+  if (store.convertedToIncrementalVacuum) logger.info("database converted to auto_vacuum=incremental (one-time VACUUM)", { dataDir });
+  if (store.migrationsApplied) logger.info("database migrated", { dialect: store.dialect, applied: store.migrationsApplied });
   const releaseServer = claimServer(dataDir);
   // Files an older cantrip (or a copy) may have left readable by others.
   for (const f of ["admin-token", "secret.key", "node-id"]) ensurePrivateFile(join(dataDir, f), (message, fields) => logger.warn(message, fields), { create: false });
@@ -160,6 +171,16 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
   }
 
   const masterKey = loadMasterKey(dataDir, config.secretKey);
+  if (store.dialect === "postgres") {
+    // Every node must seal and open credentials with one key (src/db/pg-cluster.ts).
+    try {
+      await checkClusterSecret(db as never, masterKey);
+    } catch (e) {
+      await store.close();
+      releaseServer();
+      throw e instanceof ConfigError ? e : new StartupError(`cannot check the cluster's secret key: ${(e as Error).message}`);
+    }
+  }
   const box = new CryptoBox(derive(masterKey, "cantrip/credentials"));
   const signer = new TokenSigner(derive(masterKey, "cantrip/signed-tokens"));
   const credentials = new Credentials(db, box);
@@ -269,7 +290,7 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
   const pruner = new Pruner(
     db,
     { maxAgeDays: config.retentionDays, maxInvocations: config.retentionInvocations, maxLogLines: config.retentionLogLines, maxLogBytes: config.retentionLogBytes, maxVersions: config.retentionVersions },
-    { dbFile },
+    { dbFile: store.file ?? undefined },
   );
   const retentionPass = async () => {
     const r = await pruner.prune();
@@ -408,7 +429,7 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
     config,
     adminTokenFile,
     bootstrapToken: created?.token ?? null,
-    internals: { queue, scheduler, runtime, invocations, keys, sqlite, counters, loops, pruner, elysia: { platform: platformElysia, apps: appsElysia }, http: httpDeps },
+    internals: { queue, scheduler, runtime, invocations, keys, sqlite, store, counters, loops, pruner, elysia: { platform: platformElysia, apps: appsElysia }, http: httpDeps },
     async stop() {
       await Promise.all([...loops.values()].map((l) => l.stop()));
       await server.stop(true);
@@ -423,7 +444,7 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
       removeLastResort();
       await runtime.close();
       await bundler.close();
-      sqlite.close();
+      await store.close();
       releaseServer();
     },
   };

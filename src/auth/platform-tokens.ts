@@ -34,6 +34,8 @@ export async function createPlatformToken(db: Tx, workspaceId: string, name: str
 /** First start on an empty database: one workspace and an admin token. Returns null otherwise. */
 export function bootstrapWorkspace(db: Db): Promise<CreatedToken | null> {
   return db.tx(async (tx) => {
+    // Nodes starting together on an empty PostgreSQL database create one workspace.
+    await tx.lock("cantrip.bootstrap");
     const any = (await tx.select({ id: workspaces.id }).from(workspaces).limit(1))[0];
     if (any) return null;
     const workspaceId = newId("ws");

@@ -2,6 +2,7 @@
  * Reads settings from flags and environment once. A bad value stops start-up with one
  * line naming the variable (ConfigError), never a stack trace.
  */
+import { parseDatabaseUrl } from "../db/pg-driver";
 import { Value } from "@sinclair/typebox/value";
 import { ConfigSchema, settings, type Config, type SettingSpec } from "./schema";
 import { limitSettingProblem } from "./limit-settings";
@@ -61,5 +62,10 @@ export function loadConfig(env: Record<string, string | undefined>, flags: Recor
   }
   const problem = limitSettingProblem(out as Config);
   if (problem) throw new ConfigError(problem);
+  if (out.databaseUrl) {
+    out.databaseUrl = parseDatabaseUrl(out.databaseUrl as string, flags["database-url"] !== undefined ? "--database-url" : "CANTRIP_DATABASE_URL");
+    // Every node must open credentials the others sealed: a key generated per data dir cannot be shared.
+    if (!out.secretKey) throw new ConfigError("CANTRIP_DATABASE_URL needs CANTRIP_SECRET_KEY: every node sharing the database must use the same key (base64 of 32 bytes, e.g. `openssl rand -base64 32`)");
+  }
   return out as Config;
 }

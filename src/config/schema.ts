@@ -73,7 +73,9 @@ export const settings = {
   retentionIntervalS: { env: "CANTRIP_RETENTION_INTERVAL_S", flag: "retention-interval-s", kind: "int", min: 1, max: 86_400, default: 60, doc: "Seconds between retention passes (pruning in batches of 500 rows, then incremental vacuum)." },
   metricsToken: { env: "CANTRIP_METRICS_TOKEN", flag: "metrics-token", kind: "string", default: "", doc: "Bearer token that may scrape GET /metrics (besides the operator workspace's platform tokens). Empty: those tokens only." },
   metricsAgentLabels: { env: "CANTRIP_METRICS_AGENT_LABELS", flag: "metrics-agent-labels", kind: "int", min: 0, max: 10_000, default: 50, doc: "Agents that get their own label in invoke metrics (the first N called since start); the rest are \"other\"." },
-  secretKey: { env: "CANTRIP_SECRET_KEY", flag: "secret-key", kind: "string", default: "", doc: "Base64 32-byte key for credentials at rest and signed tokens. Default: generated into <data-dir>/secret.key (0600)." },
+  secretKey: { env: "CANTRIP_SECRET_KEY", flag: "secret-key", kind: "string", default: "", doc: "Base64 32-byte key for credentials at rest and signed tokens. Default: generated into <data-dir>/secret.key (0600). Required with CANTRIP_DATABASE_URL (the same on every node)." },
+  databaseUrl: { env: "CANTRIP_DATABASE_URL", flag: "database-url", kind: "string", default: "", doc: "postgres://user:password@host:5432/db: keep all state in this PostgreSQL database (cluster mode: several nodes share it). Empty = the SQLite file in the data dir." },
+  dbPoolMax: { env: "CANTRIP_DB_POOL_MAX", flag: "db-pool-max", kind: "int", min: 2, max: 1000, default: 10, doc: "PostgreSQL connections per node (plus one for LISTEN). Unused on SQLite." },
   ...limitSettings,
 } as const satisfies Record<string, SettingSpec>;
 
@@ -121,6 +123,8 @@ export const ConfigSchema = T.Object({
   metricsToken: T.String(),
   metricsAgentLabels: T.Integer(),
   secretKey: T.String(),
+  databaseUrl: T.String(),
+  dbPoolMax: T.Integer(),
   ...limitSettingsSchema,
 });
 

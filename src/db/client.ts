@@ -21,12 +21,14 @@ import { createHash } from "node:crypto";
 import { dirname } from "node:path";
 import { sql } from "drizzle-orm";
 import { drizzle, type BunSQLiteDatabase } from "drizzle-orm/bun-sqlite";
-import * as schema from "./schema";
+import * as schema from "./schema.sqlite";
 import { migrations } from "./migrations/embedded";
 import { ensurePrivateDir, ensurePrivateFile, type ModeWarning } from "../lib/private-files";
 import { WriteGate } from "./gate";
 import { LocalBus, type BusSubscriber, type Topic, type Topics } from "./bus";
 import { queryRow } from "./raw";
+import { dialect, useDialect, type Dialect } from "./schema";
+import { migrations as pgMigrations } from "./migrations-pg/embedded";
 
 type Drizzle = BunSQLiteDatabase<typeof schema>;
 /** drizzle's synchronous entry points, and its transaction (the trap): only src/db uses them. */
@@ -41,6 +43,14 @@ export interface Tx extends Omit<Drizzle, SyncOnly> {
   publish<K extends Topic>(topic: K, payload: Topics[K]): void;
   /** Runs `fn` after this transaction commits (before `tx()` resolves); dropped on rollback. */
   onCommit(fn: () => void): void;
+  /**
+   * Serialises this transaction with every other one that locks `name`, until it ends: a
+   * transaction-scoped advisory lock on PostgreSQL (`pg_advisory_xact_lock`), where
+   * transactions of all nodes run concurrently; nothing on SQLite, where the write gate
+   * already runs one transaction at a time. Take it before the reads a write depends on
+   * (check-then-insert, a quota), with a name per aggregate (e.g. `kv:<agentId>`).
+   */
+  lock(name: string): Promise<void>;
 }
 
 /**
@@ -69,6 +79,27 @@ export interface OpenedDatabase {
   /** True when this open converted an existing file to auto_vacuum=INCREMENTAL (a one-time VACUUM). */
   convertedToIncrementalVacuum: boolean;
   close(): void;
+}
+
+const openByDialect: Record<Dialect, number> = { sqlite: 0, postgres: 0 };
+
+/**
+ * Marks a database of dialect `d` open for this process and points the schema's table
+ * bindings at it (schema.ts `useDialect`); returns the release to call on close. Throws
+ * while a database of the other dialect is open: the bindings are process-wide, so one
+ * process runs one dialect at a time.
+ */
+export function claimDialect(d: Dialect): () => void {
+  const other: Dialect = d === "sqlite" ? "postgres" : "sqlite";
+  if (openByDialect[other] > 0) throw new Error(`cannot open a ${d} database while a ${other} database is open in this process (one process runs one dialect)`);
+  useDialect(d);
+  openByDialect[d]++;
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    openByDialect[d]--;
+  };
 }
 
 /** The WAL file is truncated back to this size after a checkpoint (bytes). */
@@ -114,6 +145,16 @@ export function openDatabase(
     databaseFiles(file).forEach((f, i) => ensurePrivateFile(f, opts.warn, { create: i === 0 }));
   }
   const busy = `PRAGMA busy_timeout = ${opts.busyTimeoutMs ?? 5000}`;
+  const releaseDialect = claimDialect("sqlite");
+  try {
+    return openSqlite(file, busy, releaseDialect, opts);
+  } catch (e) {
+    releaseDialect();
+    throw e;
+  }
+}
+
+function openSqlite(file: string, busy: string, releaseDialect: () => void, opts: { busyTimeoutMs?: number; onBusError?: (e: unknown, topic: string) => void }): OpenedDatabase {
   const sqlite = new Database(file, { create: true, strict: true });
   sqlite.exec(busy);
   const convertedToIncrementalVacuum = ensureIncrementalVacuum(sqlite);
@@ -139,6 +180,7 @@ export function openDatabase(
     (onCommit) =>
       Object.assign(Object.create(writer) as Tx, {
         onCommit,
+        lock: () => Promise.resolve(),
         publish: <K extends Topic>(topic: K, payload: Topics[K]) => onCommit(() => bus.deliver(topic, payload)),
       }),
     { isBusy: isBusyError, busyTimeoutMs: opts.busyTimeoutMs ?? 5000 },
@@ -153,6 +195,7 @@ export function openDatabase(
     sqlite,
     convertedToIncrementalVacuum,
     close: () => {
+      releaseDialect();
       if (readConn !== sqlite) readConn.close();
       sqlite.close();
     },
@@ -184,6 +227,10 @@ function migrate(db: Drizzle): void {
 /** True when every embedded migration has been applied (for /readyz); false when the table is missing. */
 export async function isMigrated(db: DbOrTx): Promise<boolean> {
   try {
+    if (dialect() === "postgres") {
+      const row = await queryRow<{ n: number }>(db, sql`SELECT count(*)::int AS n FROM drizzle.__drizzle_migrations`);
+      return (row?.n ?? 0) >= pgMigrations.length;
+    }
     const row = await queryRow<{ n: number }>(db, sql`SELECT count(*) AS n FROM __drizzle_migrations`);
     return (row?.n ?? 0) >= migrations.length;
   } catch {

@@ -3,3 +3,4 @@ export { queryRows, queryRow, execute, preparedWrite } from "./raw";
 export type { BusSubscriber, Topic, Topics, Unsubscribe } from "./bus";
 export * as schema from "./schema";
 export * from "./schema";
+export { openStore, type Store, type StoreOptions } from "./open";

@@ -18,6 +18,9 @@ export const BUS_CHANNEL = "cantrip_events";
 /** PostgreSQL refuses NOTIFY payloads of 8000 bytes or more (the envelope included). */
 export const MAX_PAYLOAD_BYTES = 7999;
 
+/** The topic of a node's heartbeat to itself (never handed to subscribers). */
+const HEARTBEAT = "bus.heartbeat";
+
 /** What travels in a notification: the publishing node, the topic and the payload. */
 interface Envelope {
   n: string;
@@ -45,10 +48,11 @@ export interface PgBusOptions {
  * `onResync` runs on every (re)subscription of the LISTEN connection. A handler runs after the publishing transaction committed, on every node
  * (within a few milliseconds on a LAN; bench/pg.ts measures NOTIFY → callback).
  */
-export class PgBus<T extends Record<string, unknown>> extends Subscribers<T> {
+export class PgBus<T extends object> extends Subscribers<T> {
   readonly nodeId: string;
   private readonly channel: string;
   private subscription: { unlisten(): Promise<void> } | undefined;
+  private heartbeat: { timer: ReturnType<typeof setInterval>; sent: number; seen: number } | undefined;
 
   constructor(
     private readonly pg: PgConnection,
@@ -64,8 +68,35 @@ export class PgBus<T extends Record<string, unknown>> extends Subscribers<T> {
     this.subscription ??= await listen(this.pg.client, this.channel, (raw) => this.receive(raw), () => this.resync());
   }
 
+  /**
+   * The backstop for a LISTEN that stops delivering without the connection dropping (e.g. a
+   * PgBouncer in transaction mode, or a proxy that swallows notifications): every
+   * `intervalMs` this node NOTIFYs itself; when the previous heartbeat has not come back by
+   * the next tick, messages may have been lost, so every subscriber is told to resync
+   * (caches clear, as after a reconnect) and `onError` reports it once per outage. A cache
+   * is therefore never staler than about two intervals, whatever happens to LISTEN.
+   */
+  startHeartbeat(intervalMs: number): void {
+    if (this.heartbeat) return;
+    const hb = { sent: 0, seen: 0, timer: undefined as unknown as ReturnType<typeof setInterval> };
+    let reported = false;
+    hb.timer = setInterval(() => {
+      if (hb.sent > hb.seen) {
+        this.resync();
+        if (!reported) this.onError(new Error(`LISTEN on ${this.channel} did not deliver this node's heartbeat within ${intervalMs} ms: caches are cleared every ${intervalMs} ms until it does (a pooler in transaction mode drops notifications)`), HEARTBEAT);
+        reported = true;
+      } else reported = false;
+      const message = JSON.stringify({ n: this.nodeId, t: HEARTBEAT, p: ++hb.sent } satisfies Envelope);
+      this.pg.client`select pg_notify(${this.channel}, ${message})`.catch((e: unknown) => this.onError(e, HEARTBEAT));
+    }, intervalMs);
+    (hb.timer as { unref?: () => void }).unref?.();
+    this.heartbeat = hb;
+  }
+
   /** UNLISTENs (the pool itself belongs to the caller). */
   async stop(): Promise<void> {
+    if (this.heartbeat) clearInterval(this.heartbeat.timer);
+    this.heartbeat = undefined;
     const sub = this.subscription;
     this.subscription = undefined;
     await sub?.unlisten();
@@ -91,6 +122,10 @@ export class PgBus<T extends Record<string, unknown>> extends Subscribers<T> {
       if (typeof env?.t !== "string" || typeof env.n !== "string") throw new Error("not a bus envelope");
     } catch (e) {
       this.onError(new Error(`unreadable notification on ${this.channel}: ${(e as Error).message}`), "(unreadable)");
+      return;
+    }
+    if (env.t === HEARTBEAT) {
+      if (env.n === this.nodeId && this.heartbeat && typeof env.p === "number") this.heartbeat.seen = Math.max(this.heartbeat.seen, env.p);
       return;
     }
     if (this.opts.ignoreOwn && env.n === this.nodeId) return;

@@ -1,6 +1,6 @@
 /**
- * The PostgreSQL twin of `schema.ts`, for cluster mode (several nodes on one database; see
- * docs/ARCHITECTURE.md "PostgreSQL (in progress)"). `schema.ts` stays the source of the row
+ * The PostgreSQL twin of `schema.sqlite.ts`, for cluster mode (several nodes on one database; see
+ * docs/ARCHITECTURE.md "PostgreSQL (in progress)"). `schema.sqlite.ts` stays the source of the row
  * types: every table here has the same name, columns, SQL names, nullability, defaults,
  * keys and indexes, and the same inferred select/insert types, which
  * test/db/schema-parity.test.ts checks at compile time and at run time. The mapping:

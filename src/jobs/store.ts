@@ -115,8 +115,8 @@ export class JobStore {
         else await this.settle(tx, emit, j, "failed", { failure: { code: "interrupted", message: `worker ${j.leaseOwner} stopped answering (lease expired) during the last attempt (${j.attempts} of ${j.maxAttempts})`, stage: j.stage ?? undefined } });
       }
       // Jobs its workspace has running (live leases); a job without a workspace counts those without one.
-      const running = sql`(SELECT count(*) FROM jobs AS r WHERE r.workspace_id IS ${jobs.workspaceId} AND r.status = 'running' AND r.lease_until >= ${now})`;
-      const fair = or(roomyKinds.length ? inArray(jobs.kind, roomyKinds) : sql`0`, sql`${jobs.workspaceId} IS NULL`, sql`${running} = 0`);
+      const running = sql`(SELECT count(*) FROM jobs AS r WHERE r.workspace_id IS NOT DISTINCT FROM ${jobs.workspaceId} AND r.status = 'running' AND r.lease_until >= ${now})`;
+      const fair = or(roomyKinds.length ? inArray(jobs.kind, roomyKinds) : sql`false`, sql`${jobs.workspaceId} IS NULL`, sql`${running} = 0`);
       const next = (await tx.select({ id: jobs.id }).from(jobs).where(and(inArray(jobs.kind, kinds), claimable(now), fair)).orderBy(asc(running), asc(jobs.runAt), asc(jobs.id)).limit(1))[0];
       if (!next) return undefined;
       const before = (await tx.select({ leaseOwner: jobs.leaseOwner, status: jobs.status }).from(jobs).where(eq(jobs.id, next.id)).limit(1))[0];

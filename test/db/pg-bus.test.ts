@@ -135,4 +135,23 @@ describePg("PgBus: the change bus across nodes on PostgreSQL", () => {
       await own.stop();
     }
   });
+
+  test("a LISTEN that silently stops delivering is caught by the heartbeat: subscribers resync until it delivers again", async () => {
+    const lonely = new PgBus<Topics>(a, { nodeId: "A3", onError: (e, topic) => errors.push(`${topic}: ${(e as Error).message}`) });
+    await lonely.start();
+    let resyncs = 0;
+    const off = lonely.subscribe("agent.live", () => {}, () => resyncs++);
+    try {
+      lonely.startHeartbeat(100);
+      await Bun.sleep(350);
+      expect(resyncs).toBe(0); // heartbeats come back: nothing to do
+      // The connection stays up but nothing is delivered any more (what a transaction-mode pooler does).
+      await (lonely as unknown as { subscription: { unlisten(): Promise<void> } }).subscription.unlisten();
+      await until(() => resyncs >= 2, "repeated resyncs while LISTEN delivers nothing", 3000);
+      expect(errors.some((e) => e.startsWith("bus.heartbeat: LISTEN on cantrip_events did not deliver"))).toBe(true);
+    } finally {
+      off();
+      await lonely.stop().catch(() => {});
+    }
+  });
 });

@@ -11,7 +11,7 @@ import { is, Table } from "drizzle-orm";
 import { bigint, index, integer, pgTable, primaryKey, text } from "drizzle-orm/pg-core";
 import type { PgTable } from "drizzle-orm/pg-core";
 import type { SQLiteTable } from "drizzle-orm/sqlite-core";
-import * as lite from "../../src/db/schema";
+import * as lite from "../../src/db/schema.sqlite";
 import * as pg from "../../src/db/schema.pg";
 import { tableDifferences, type Parity, type ParityCheck } from "./schema-parity";
 
@@ -86,5 +86,20 @@ export const p: ParityCheck<typeof liteSchema, typeof pgSchema> = true;
     expect(out).toContain("select type of kv differs");
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("schema.ts binds every SQLite table by its export name, and useDialect rebinds each to its PostgreSQL twin", async () => {
+  const bound = await import("../../src/db/schema");
+  const names = Object.keys(tables(lite)).sort();
+  expect(Object.keys(tables(bound)).sort()).toEqual(names);
+  const before = bound.dialect();
+  try {
+    bound.useDialect("postgres");
+    for (const n of names) expect([n, (bound as Record<string, unknown>)[n] === (pg as Record<string, unknown>)[n]]).toEqual([n, true]);
+    bound.useDialect("sqlite");
+    for (const n of names) expect([n, (bound as Record<string, unknown>)[n] === (lite as Record<string, unknown>)[n]]).toEqual([n, true]);
+  } finally {
+    bound.useDialect(before);
   }
 });

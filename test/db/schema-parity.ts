@@ -1,5 +1,5 @@
 /**
- * How test/db/schema-parity.test.ts compares the SQLite schema (src/db/schema.ts, the source
+ * How test/db/schema-parity.test.ts compares the SQLite schema (src/db/schema.sqlite.ts, the source
  * of the row types) with its PostgreSQL twin (src/db/schema.pg.ts): at compile time, the
  * inferred select and insert types of each table must be mutually assignable; at run time,
  * `tableDifferences` lists every difference in name, columns (JS key, SQL name, type mapping,

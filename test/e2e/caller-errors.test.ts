@@ -49,7 +49,7 @@ async function deploy(name: string, code: string, engine: string): Promise<Deplo
   expect(r.status).toBe(201);
   const { id, slug } = r.body.data.agent;
   // Small limits so timeouts are quick (no public API sets them yet).
-  s.app.internals.sqlite.run("UPDATE agents SET limits = ? WHERE id = ?", [JSON.stringify({ cpuMs: 800, wallMs: 2000, memoryBytes: 32 * 1024 * 1024 }), id]);
+  s.app.internals.sqlite!.run("UPDATE agents SET limits = ? WHERE id = ?", [JSON.stringify({ cpuMs: 800, wallMs: 2000, memoryBytes: 32 * 1024 * 1024 }), id]);
   expect((await s.json(`/v1/deploy/${id}`, { method: "POST" })).status).toBe(202);
   for (let i = 0; i < 400; i++) {
     if ((await s.json(`/v1/deploy/${id}/status`)).body.data.agentStatus === "deployed") break;

@@ -30,7 +30,7 @@ function model(plans: Record<string, unknown>, code: Record<string, string>) {
   });
 }
 
-const liveKvRows = (agentId: string) => s.app.internals.sqlite.query<{ key: string; value: string }, [string]>("SELECT key, value FROM kv WHERE agent_id = ? ORDER BY key").all(agentId);
+const liveKvRows = (agentId: string) => s.app.internals.sqlite!.query<{ key: string; value: string }, [string]>("SELECT key, value FROM kv WHERE agent_id = ? ORDER BY key").all(agentId);
 
 async function generate(name: string, prompt: string, autoDeploy = true) {
   const r = await s.json("/v1/generate", { method: "POST", json: { name, prompt, autoDeploy } });

@@ -93,8 +93,8 @@ describe("schedules: no seconds, a minimum interval, a clear 400", () => {
     for (let i = 0; i < 400 && (await s.json(`/api/v1/builders/${uuid}`)).body.data.live_version === null; i++) await Bun.sleep(25);
     // a row stored before the rule existed
     const now = Date.now();
-    s.app.internals.sqlite.run("UPDATE schedules SET cron = '* * * * * *', next_run_at = ? WHERE agent_id = ?", [now, uuid]);
-    s.app.internals.sqlite.run("UPDATE schedules SET enabled = 0 WHERE agent_id != ?", [uuid]); // count this one only
+    s.app.internals.sqlite!.run("UPDATE schedules SET cron = '* * * * * *', next_run_at = ? WHERE agent_id = ?", [now, uuid]);
+    s.app.internals.sqlite!.run("UPDATE schedules SET enabled = 0 WHERE agent_id != ?", [uuid]); // count this one only
     const sched = s.app.internals.scheduler;
     expect(await sched.tick(now)).toBe(1);
     expect(await sched.tick(now + 1000)).toBe(0);

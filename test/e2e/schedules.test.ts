@@ -146,10 +146,10 @@ describe("the schedule API", () => {
     const a = await deployed("Sched Tz", ticker);
     await s.json(`/v1/agents/${a.id}/schedule`, { method: "PUT", json: { cron: "30 6 * * *", timezone: "Asia/Kolkata" } });
     const at = Date.UTC(2026, 0, 10, 1, 0, 0); // 06:30 in Kolkata is 01:00 UTC
-    s.app.internals.sqlite.run("UPDATE schedules SET enabled = 0 WHERE agent_id != ?", [a.id]);
-    s.app.internals.sqlite.run("UPDATE schedules SET next_run_at = ? WHERE agent_id = ?", [at, a.id]);
+    s.app.internals.sqlite!.run("UPDATE schedules SET enabled = 0 WHERE agent_id != ?", [a.id]);
+    s.app.internals.sqlite!.run("UPDATE schedules SET next_run_at = ? WHERE agent_id = ?", [at, a.id]);
     expect(await s.app.internals.scheduler.tick(at)).toBe(1);
-    const next = s.app.internals.sqlite.query("SELECT next_run_at AS n FROM schedules WHERE agent_id = ?").get(a.id) as { n: number };
+    const next = s.app.internals.sqlite!.query("SELECT next_run_at AS n FROM schedules WHERE agent_id = ?").get(a.id) as { n: number };
     expect(next.n).toBe(at + 86_400_000);
   });
 

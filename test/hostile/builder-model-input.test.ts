@@ -47,7 +47,7 @@ test("a model's intake facts cannot grant a workspace credential the user never 
     conv = (await s.json(`/api/v1/builder-agents/${r.body.data.uuid}`)).body.data;
     if (["deployed", "failed"].includes(conv.status)) break;
   }
-  const grants = s.app.internals.sqlite.query<{ alias: string }, []>("SELECT alias FROM agent_secrets").all();
+  const grants = s.app.internals.sqlite!.query<{ alias: string }, []>("SELECT alias FROM agent_secrets").all();
   expect(grants).toEqual([]);
   expect(conv.status).toBe("failed");
   expect(conv.failure.message).toContain("did not name or pick");
@@ -58,7 +58,7 @@ test("a model's intake facts cannot grant a workspace credential the user never 
     if (["deployed", "failed"].includes(conv.status)) break;
   }
   expect(conv.status).toBe("deployed");
-  expect(s.app.internals.sqlite.query<{ alias: string }, []>("SELECT alias FROM agent_secrets").all()).toEqual([{ alias: "PAYMENTS_LIVE" }]);
+  expect(s.app.internals.sqlite!.query<{ alias: string }, []>("SELECT alias FROM agent_secrets").all()).toEqual([{ alias: "PAYMENTS_LIVE" }]);
 });
 
 // Self-heal quotes the live app's failing calls to the model as evidence, and a call's path

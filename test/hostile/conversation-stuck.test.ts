@@ -62,7 +62,7 @@ test("a conversation whose running turn is cancelled ends failed at once (no res
     const uuid = r.body.data.uuid as string;
     const before = fake.calls.length;
     await untilCalls(before + 1);
-    const jobId = s.app.internals.sqlite.query<{ job_id: string }, [string]>("SELECT job_id FROM conversations WHERE id = ?").get(uuid)!.job_id;
+    const jobId = s.app.internals.sqlite!.query<{ job_id: string }, [string]>("SELECT job_id FROM conversations WHERE id = ?").get(uuid)!.job_id;
     await s.app.internals.queue.cancel(jobId);
     let c: any;
     for (const end = Date.now() + 10_000; Date.now() < end; await Bun.sleep(30)) {
@@ -90,7 +90,7 @@ test("cancelling a turn mid-build also settles the agent it was generating", asy
     const uuid = r.body.data.uuid as string;
     let row: { job_id: string; agent_id: string | null } | null = null;
     for (const end = Date.now() + 20_000; Date.now() < end; await Bun.sleep(30)) {
-      row = s.app.internals.sqlite.query<{ job_id: string; agent_id: string | null }, [string]>("SELECT job_id, agent_id FROM conversations WHERE id = ?").get(uuid);
+      row = s.app.internals.sqlite!.query<{ job_id: string; agent_id: string | null }, [string]>("SELECT job_id, agent_id FROM conversations WHERE id = ?").get(uuid);
       if (row?.agent_id && fake.calls.some((c) => /\[cantrip:code\]/.test(c.system) && c.lastUser.includes("todos"))) break;
     }
     expect(row?.agent_id).toBeString();
