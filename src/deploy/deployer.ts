@@ -46,7 +46,7 @@ export class Deployer {
   };
 
   /** `live`: the gateway's live cache, handed each new live entry as its deploy commits. */
-  constructor(private deps: { db: Db; runtime: SandboxRuntime; serverLimits?: LimitPolicy; live?: Pick<LiveCache, "put"> }) {}
+  constructor(private deps: { db: Db; runtime: SandboxRuntime; serverLimits?: LimitPolicy; live?: Pick<LiveCache, "mark" | "put"> }) {}
 
   /** POST /v1/deploy/{agentId}: deploys the agent's newest version (or `version`). */
   async request(agent: AgentRow, version?: number) {
@@ -177,19 +177,21 @@ export class Deployer {
   private async goLive(agentId: string, version: number, deploymentId: string, checked?: BundleRef): Promise<BundleRef | undefined> {
     const { db, live, serverLimits } = this.deps;
     return db.tx(async (tx) => {
+      const mark = checked && live ? live.mark(agentId) : undefined;
       await tx.update(deployments)
         .set({ status: "superseded", updatedAt: Date.now() })
         .where(and(eq(deployments.agentId, agentId), eq(deployments.status, "deployed"), ne(deployments.id, deploymentId)));
       await tx.update(deployments).set({ status: "deployed", updatedAt: Date.now() }).where(eq(deployments.id, deploymentId));
       await goLive(tx, agentId, version);
       tx.publish("agent.live", { agentId });
-      if (!checked || !live) return undefined;
+      if (!checked || !live || !mark) return undefined;
       const agent = await agentById(tx, agentId);
       const config = await runtimeConfigFor(tx, agent, serverLimits);
       // The same config object as the check's keeps one instance key for the warm-up and the calls.
       const ref = JSON.stringify(config) === JSON.stringify(checked.config) ? checked : { ...checked, config };
-      // Registered after publish: the bus drops the old entry first, then this one goes in.
-      tx.onCommit(() => live.put({ agent, ref, version }));
+      // Registered after publish: the bus drops the old entry first, then this one goes in
+      // (unless another transaction on the agent was delivered meanwhile: put's mark check).
+      tx.onCommit(() => live.put({ agent, ref, version }, mark));
       return ref;
     });
   }
