@@ -119,10 +119,12 @@ export class Deployer {
       });
       throw e;
     }
-    const live = await this.goLive(agent.id, dep.version, deploymentId, ref);
-    // The first call after the switch finds the live entry cached and an instance loaded (or
+    // The code passed its check: a light-lane instance starts loading now, beside the switch,
+    // so the first call after it finds the live entry cached and an instance loaded (or
     // loading) with the live config.
-    runtime.warm(live ?? ref);
+    runtime.warm(ref);
+    const live = await this.goLive(agent.id, dep.version, deploymentId, ref);
+    if (live && live !== ref) runtime.warm(live); // its runtime config changed since the check
     return { version: dep.version };
   }
 
