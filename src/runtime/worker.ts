@@ -72,11 +72,15 @@ function shareModule(): void {
   self.postMessage({ t: "module", module: wasmModule() } satisfies FromWorker);
 }
 
-/** A prestarted worker: compile and make the first interpreter now; shared (if asked) once that interpreter exists, its code tiered up. */
+/**
+ * A prestarted worker: compile and make the first interpreter now, with the URL library left
+ * to first use (it is most of the work, and the process's first call waits for this one);
+ * the module is shared (if asked) once that interpreter exists, its code tiered up.
+ */
 async function prestart(memoryBytes: number, share: boolean | undefined): Promise<Vm | null> {
   try {
     setWasmModule(await compileWasm());
-    return await createVm(memoryBytes);
+    return await createVm(memoryBytes, undefined, true);
   } catch {
     return null;
   } finally {

@@ -76,3 +76,23 @@ test("a refill does not start until the worker has been idle for REFILL_IDLE_MS"
   callEnded();
   await until(() => pool.size === 1);
 });
+
+test("the process's first interpreter (lazyUrl) leaves URL to first use, then behaves as an eager one", async () => {
+  const probe = `const d = () => Object.getOwnPropertyDescriptor(globalThis, "URL");
+    const before = typeof d().get;
+    const u = new URL("https://例え.jp:8443/a/../b?x=1&x=2#h");
+    const q = new URLSearchParams("a=1 2&b=%20");
+    JSON.stringify({ before, after: typeof d().get, href: u.href, x: u.searchParams.getAll("x"), q: q.toString(), name: URL.name, same: u.searchParams instanceof URLSearchParams })`;
+  const run = async (lazyUrl: boolean) => {
+    const vm = await createVm(MEMORY, undefined, lazyUrl);
+    return JSON.parse(vm.vm.dump(vm.vm.unwrapResult(vm.vm.evalCode(probe))));
+  };
+  const lazy = await run(true);
+  const eager = await run(false);
+  expect(lazy.before).toBe("function"); // a getter until first use
+  expect(eager.before).toBe("undefined"); // a value from the start
+  const { before: _a, ...lazyRest } = lazy;
+  const { before: _b, ...eagerRest } = eager;
+  expect(lazyRest).toEqual(eagerRest);
+  expect(lazy.href).toBe("https://xn--r8jz45g.jp:8443/b?x=1&x=2#h");
+});

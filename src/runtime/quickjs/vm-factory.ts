@@ -7,7 +7,7 @@
  */
 import { newQuickJSWASMModuleFromVariant, newVariant, type QuickJSContext, type QuickJSHandle, type QuickJSRuntime } from "quickjs-emscripten-core";
 import variant from "@jitl/quickjs-wasmfile-release-sync";
-import { PRELUDE_PARTS } from "../../../sandbox/dist/prelude.gen";
+import { PRELUDE_PARTS, PRELUDE_PARTS_LAZY_URL } from "../../../sandbox/dist/prelude.gen";
 import { installHost, type HostState } from "./guest-host";
 import { overBudget } from "./slices";
 import { idle, whenIdle } from "./idle";
@@ -49,9 +49,12 @@ export function pagesFor(memoryBytes: number): number {
  * A new interpreter with the prelude evaluated, capped at `memoryBytes`. `pause`, if given, is
  * awaited before each step (every prelude part, the SDK module): a spare refill passes one
  * that waits while calls run on the worker, so a call that arrives mid-refill waits for one
- * step at most, not for the whole interpreter.
+ * step at most, not for the whole interpreter. `lazyUrl`: the URL library (core-js, ~45% of
+ * the work) is evaluated on the guest's first use of URL/URLSearchParams instead, as on V8 —
+ * for the first interpreter of a process, which its first call waits for (worker.ts
+ * prestart); that use then costs the guest's call ~5–30 ms of CPU once.
  */
-export async function createVm(memoryBytes: number, pause?: () => Promise<void>): Promise<Vm> {
+export async function createVm(memoryBytes: number, pause?: () => Promise<void>, lazyUrl = false): Promise<Vm> {
   const wasmModule = compiled;
   if (!wasmModule) throw new Error("QuickJS wasm module not loaded");
   const maxPages = pagesFor(memoryBytes);
@@ -64,7 +67,7 @@ export async function createVm(memoryBytes: number, pause?: () => Promise<void>)
   const vm = rt.newContext();
   const host = installHost(vm);
   // In parts: compiling one big script would grow every interpreter's memory for good (build-prelude.ts).
-  for (const [i, part] of PRELUDE_PARTS.entries()) {
+  for (const [i, part] of (lazyUrl ? PRELUDE_PARTS_LAZY_URL : PRELUDE_PARTS).entries()) {
     if (pause) await pause();
     vm.unwrapResult(vm.evalCode(part, `cantrip:prelude-${i}.js`, { type: "global" })).dispose();
   }
