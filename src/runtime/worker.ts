@@ -13,7 +13,7 @@ import { Failure } from "./quickjs/call-state";
 import type { HostResult } from "./quickjs/guest-host";
 import type { GuestLogLine } from "./types";
 import { setWatch } from "./quickjs/slices";
-import { callEnded, callStarted, whenIdle } from "./quickjs/idle";
+import { callEnded, callStarted, expectCall, whenIdle } from "./quickjs/idle";
 import { readlinkSync } from "node:fs";
 import { setPriority } from "node:os";
 
@@ -122,6 +122,9 @@ function lowerPriority(nice: number): void {
   } catch {}
 }
 
+/** How long background work waits, after a load, for the loaded instance's first call (ms). */
+const FIRST_CALL_GRACE_MS = 100;
+
 /** Longest a forced GC waits for the worker to go idle: the sandbox's memory cap counts on dropped instances' memory coming back. */
 const GC_MAX_DELAY_MS = 50;
 
@@ -184,6 +187,8 @@ async function handle(m: ToWorker): Promise<void> {
         };
         const { instance, describeJson } = await QjsInstance.load(spares, m.id, `bundle-${m.inst}.js`, m.code, m.limits, m.config, bridgeFor(m.inst), onDrop);
         instances.set(m.inst, instance);
+        // Its first call is likely close behind: no refill or GC starts before it (idle.ts).
+        expectCall(FIRST_CALL_GRACE_MS);
         post({ t: "loaded", id: m.id, describeJson, memoryBytes: instance.memoryBytes });
       } catch (e) {
         post(failed(m.id, e, true));

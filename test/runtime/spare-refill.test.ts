@@ -10,7 +10,7 @@ import { beforeAll, expect, test } from "bun:test";
 import wasmPath from "@jitl/quickjs-wasmfile-release-sync/wasm" with { type: "file" };
 import { PRELUDE_PARTS } from "../../sandbox/dist/prelude.gen";
 import { REFILL_IDLE_MS, SparePool, createVm, setWasmModule } from "../../src/runtime/quickjs/vm-factory";
-import { callEnded, callStarted, idle } from "../../src/runtime/quickjs/idle";
+import { callEnded, callStarted, expectCall, idle } from "../../src/runtime/quickjs/idle";
 
 const MEMORY = 32 * 1024 * 1024;
 
@@ -74,6 +74,20 @@ test("a refill does not start until the worker has been idle for REFILL_IDLE_MS"
   await Bun.sleep(REFILL_IDLE_MS * 5);
   expect(pool.size).toBe(0);
   callEnded();
+  await until(() => pool.size === 1);
+});
+
+test("after a load, a refill waits for the loaded instance's first call (or the grace), not just the idle time", async () => {
+  const pool = new SparePool(1, MEMORY);
+  callStarted();
+  expectCall(5_000); // what the worker does as it answers a load
+  callEnded();
+  pool.refillSoon();
+  await Bun.sleep(REFILL_IDLE_MS * 5);
+  expect(pool.size).toBe(0); // idle, but the load's first call has not come yet
+  callStarted(); // it comes …
+  await Bun.sleep(5);
+  callEnded(); // … and goes: now the idle time counts
   await until(() => pool.size === 1);
 });
 

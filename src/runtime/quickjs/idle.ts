@@ -6,7 +6,8 @@
  * task may also name a deadline after which it runs even on a busy worker (the GC that hands
  * dropped instances' memory back: the sandbox's memory cap counts on it), and how long the
  * worker must have been idle first (a spare refill waits longer: a deploy's first call
- * follows its warm load by a few ms).
+ * follows its warm load by a few ms); after a load, idle time counts only once the call that
+ * usually follows it has come and gone (expectCall).
  */
 
 /** How long the worker must have been idle before a task runs (ms): a burst's next call usually arrives sooner. */
@@ -18,9 +19,22 @@ let idleSince = 0;
 const waiting: { task: () => void; queuedAt: number; due: number; idleMs: number }[] = [];
 let timer: ReturnType<typeof setTimeout> | null = null;
 
+/** Until when a call is expected (performance.now()); background work waits for it (expectCall). */
+let expectUntil = 0;
+
 /** A call (load, fetch, scheduled) started on this worker. */
 export function callStarted(): void {
   inFlight++;
+  expectUntil = 0;
+}
+
+/**
+ * A call is likely soon — a load was just answered, and its instance's first call usually
+ * follows within a few ms (a deploy's warm-up, a cold call) — so background work waits for
+ * that call to start and end, or at most `ms`, before its idle time counts.
+ */
+export function expectCall(ms: number): void {
+  expectUntil = performance.now() + ms;
 }
 
 /** A call ended; when it was the last one, waiting tasks run once the worker has been idle long enough. */
@@ -53,7 +67,7 @@ export function idle(idleMs = IDLE_DELAY_MS): Promise<void> {
 }
 
 /** When `w` may run on an idle worker. */
-const idleAt = (w: (typeof waiting)[number]) => Math.max(idleSince, w.queuedAt) + w.idleMs;
+const idleAt = (w: (typeof waiting)[number]) => Math.max(idleSince, w.queuedAt, expectUntil) + w.idleMs;
 
 /** The next wake-up: the earliest idle time (when idle) or forced deadline (none while busy: callEnded() wakes us). */
 function rearm(): void {
