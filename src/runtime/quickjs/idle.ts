@@ -45,6 +45,11 @@ export function callEnded(): void {
   }
 }
 
+/** No call in flight and none expected now (expectCall). */
+export function workerIdle(): boolean {
+  return inFlight === 0 && performance.now() >= expectUntil;
+}
+
 /** Calls in flight on this worker. */
 export function callsInFlight(): number {
   return inFlight;

@@ -10,7 +10,7 @@ import variant from "@jitl/quickjs-wasmfile-release-sync";
 import { PRELUDE_PARTS, PRELUDE_PARTS_LAZY_URL } from "../../../sandbox/dist/prelude.gen";
 import { installHost, type HostState } from "./guest-host";
 import { overBudget } from "./slices";
-import { idle, whenIdle } from "./idle";
+import { idle, whenIdle, workerIdle } from "./idle";
 
 const PAGE = 65536;
 /** The QuickJS build declares 16 MiB of initial memory; a smaller cap cannot be honoured. */
@@ -79,6 +79,12 @@ export async function createVm(memoryBytes: number, pause?: () => Promise<void>,
   return { memory, maxBytes: maxPages * PAGE, rt, vm, entry, host };
 }
 
+/** Between two steps of a refill: a call that arrived meanwhile runs first (and the refill waits until the worker is idle again). */
+async function yieldToCalls(): Promise<void> {
+  await new Promise<void>((r) => setTimeout(r, 0));
+  if (!workerIdle()) await idle();
+}
+
 /**
  * How long a worker must have been idle before a spare refill starts (ms): a load usually
  * comes just before its first call (a deploy warms an instance, then its first call follows
@@ -91,10 +97,10 @@ export class SparePool {
   private spares: Vm[] = [];
   private filling = false;
   /**
-   * `pause`: what a refill awaits between its steps (createVm); by default it waits until
-   * no call is in flight on this worker (idle.ts).
+   * `pause`: what a refill awaits between its steps (createVm); by default it lets waiting
+   * messages in, then waits only if a call is in flight (or expected) on this worker (idle.ts).
    */
-  constructor(private target: number, private memoryBytes: number, private pause: () => Promise<void> = () => idle()) {}
+  constructor(private target: number, private memoryBytes: number, private pause: () => Promise<void> = yieldToCalls) {}
 
   /** Spare interpreters ready now. */
   get size(): number {
