@@ -6,9 +6,9 @@
  * PostgreSQL database, which calls `useDialect("postgres")` and rebinds every name to the
  * twin: code written once against these names builds the right SQL on either database,
  * typed as the SQLite tables (their inferred row types are identical). One process runs one
- * dialect: openDatabase/openPostgresDb refuse to open one while a database of the other is
- * open (client.ts, pg-client.ts). A table must therefore never be captured at import time
- * (a module-level `const t = agents`): read the binding when the query is built.
+ * dialect: opening a database points the bindings at its dialect (client.ts `claimDialect`).
+ * A table must therefore never be captured at import time (a module-level `const t =
+ * agents`): read the binding when the query is built.
  */
 import * as lite from "./schema.sqlite";
 import * as pg from "./schema.pg";

@@ -39,15 +39,18 @@ describePg("openPostgresDb: the data layer on PostgreSQL", () => {
 
   const workspace = (id: string) => ({ id, name: id });
 
-  test("while open, the schema's tables are the PostgreSQL twins, and SQLite cannot be opened beside it", () => {
+  test("while open, the schema's tables are the PostgreSQL twins; opening SQLite points them back", async () => {
     expect(schema.dialect()).toBe("postgres");
     expect(schema.workspaces as unknown).toBe(pgSchema.workspaces);
     expect(schema.invocations as unknown).toBe(pgSchema.invocations);
     const dir = mkdtempSync(join(tmpdir(), "cantrip-dialect-"));
     try {
-      expect(() => openDatabase(join(dir, "x.db"))).toThrow(/one process runs one dialect/);
+      const lite = openDatabase(join(dir, "x.db"));
+      expect(schema.dialect()).toBe("sqlite");
+      lite.close();
     } finally {
       rmSync(dir, { recursive: true, force: true });
+      schema.useDialect("postgres");
     }
   });
 
