@@ -27,6 +27,8 @@ let ready: Promise<void> | null = null;
 /** A prestarted worker's head start (spawn-worker.ts): the wasm compiled and one interpreter made before init. */
 let early: Promise<Vm | null> | null = null;
 let gcPending = false;
+/** The load worker: its loads are load-checks, which no call follows. */
+let checksOnly = false;
 
 const post = (m: FromWorker) => self.postMessage(m);
 
@@ -43,6 +45,7 @@ self.onmessage = async (ev: MessageEvent<ToWorker | string>) => {
   }
   if (m.t === "init") {
     if (m.nice) lowerPriority(m.nice);
+    checksOnly = m.checksOnly === true;
     ready = init(m.watch, m.spares, m.memoryBytes, m.module, m.share, m.lazySpares);
     await ready.then(
       () => post({ t: "ready", tid: threadId() }),
@@ -187,9 +190,8 @@ async function handle(m: ToWorker): Promise<void> {
         };
         const { instance, describeJson } = await QjsInstance.load(spares, m.id, `bundle-${m.inst}.js`, m.code, m.limits, m.config, bridgeFor(m.inst), onDrop);
         instances.set(m.inst, instance);
-        // Its first call is likely close behind (on the load worker: the next check, e.g. an
-        // upload's and then its deploy's): no refill or GC starts before it (idle.ts).
-        expectCall(FIRST_CALL_GRACE_MS);
+        // Its first call is likely close behind: no refill or GC starts before it (idle.ts).
+        if (!checksOnly) expectCall(FIRST_CALL_GRACE_MS);
         post({ t: "loaded", id: m.id, describeJson, memoryBytes: instance.memoryBytes });
       } catch (e) {
         post(failed(m.id, e, true));

@@ -73,7 +73,7 @@ class QuickJsEngine implements Engine {
    */
   private spawn(lane: Lane, nice: number): WorkerSlot {
     return new WorkerSlot(
-      { spares: SPARES_PER_WORKER, lazySpares: lane !== "light", memoryBytes: this.opts.memoryBytes, nice },
+      { spares: SPARES_PER_WORKER, lazySpares: lane !== "light", checksOnly: lane === "load", memoryBytes: this.opts.memoryBytes, nice },
       (slot, m) => this.onHost(slot, m),
       (slot) => this.onDeath(slot),
       (slot) => this.zombieSlots.delete(slot),

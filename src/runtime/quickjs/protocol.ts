@@ -24,8 +24,9 @@ export type ToWorker =
    * `nice`: OS priority for this worker thread (its lane's, lanes.ts). `module`: the QuickJS
    * module another worker compiled (none: compile it here, and post it back if `share`).
    * `lazySpares`: make spare interpreters only after the first load (heavy and load lanes).
+   * `checksOnly`: the load worker, whose loads are load-checks no call follows.
    */
-  | { t: "init"; watch: SharedArrayBuffer; spares: number; lazySpares?: boolean; memoryBytes: number; nice: number; module?: WebAssembly.Module; share?: boolean }
+  | { t: "init"; watch: SharedArrayBuffer; spares: number; lazySpares?: boolean; checksOnly?: boolean; memoryBytes: number; nice: number; module?: WebAssembly.Module; share?: boolean }
   | { t: "load"; id: number; inst: number; code: string; limits: Limits; config: GuestConfig }
   /** A call whose body is not UTF-8 text: `wire` is wire.ts's request string with no text, `body` the bytes (calls with text go as the string alone). */
   | { t: "fetch-bytes"; wire: string; body: Uint8Array }

@@ -58,7 +58,7 @@ export class WorkerSlot {
   private failReady: (e: Error) => void = () => {};
 
   constructor(
-    opts: { spares: number; lazySpares?: boolean; memoryBytes: number; nice?: number },
+    opts: { spares: number; lazySpares?: boolean; checksOnly?: boolean; memoryBytes: number; nice?: number },
     private onHost: (slot: WorkerSlot, m: Extract<FromWorker, { t: "host" }>) => void,
     private onDeath: (slot: WorkerSlot) => void,
     private onThreadEnd: (slot: WorkerSlot) => void = () => {},
@@ -90,7 +90,7 @@ export class WorkerSlot {
     this.worker.onerror = (ev) => this.kill("crashed", `The sandbox worker failed: ${(ev as ErrorEvent).message ?? "error"}`);
     // The init waits for the shared QuickJS module while another worker compiles it (spawn-worker.ts).
     const init = (w: { module?: WebAssembly.Module; share: boolean }) =>
-      this.post({ t: "init", watch: this.watch.buffer as SharedArrayBuffer, spares: opts.spares, lazySpares: opts.lazySpares, memoryBytes: opts.memoryBytes, nice: opts.nice ?? 0, ...w });
+      this.post({ t: "init", watch: this.watch.buffer as SharedArrayBuffer, spares: opts.spares, lazySpares: opts.lazySpares, checksOnly: opts.checksOnly, memoryBytes: opts.memoryBytes, nice: opts.nice ?? 0, ...w });
     const wasm = wasmModuleFor(this.worker);
     if (wasm instanceof Promise) void wasm.then(init);
     else init(wasm);
