@@ -4,10 +4,10 @@
  * is not yet optimised) or a forced GC — runs only while no call is in flight on this worker
  * (issue 15), so it never stalls a call that is running or waiting for a host result. A
  * task may also name a deadline after which it runs even on a busy worker (the GC that hands
- * dropped instances' memory back: the sandbox's memory cap counts on it), and how long the
- * worker must have been idle first (a spare refill waits longer: a deploy's first call
- * follows its warm load by a few ms); after a load, idle time counts only once the call that
- * usually follows it has come and gone (expectCall).
+ * dropped instances' memory back: the sandbox's memory cap counts on it) and how long the
+ * worker must have been idle first; after a load, idle time counts only once the call that
+ * usually follows it (a deploy's first call, a few ms after its warm-up) has come and gone
+ * (expectCall).
  */
 
 /** How long the worker must have been idle before a task runs (ms): a burst's next call usually arrives sooner. */

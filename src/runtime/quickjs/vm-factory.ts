@@ -85,13 +85,6 @@ async function yieldToCalls(): Promise<void> {
   if (!workerIdle()) await idle();
 }
 
-/**
- * How long a worker must have been idle before a spare refill starts (ms): a load usually
- * comes just before its first call (a deploy warms an instance, then its first call follows
- * within a few ms), and that call should not find the thread making an interpreter.
- */
-export const REFILL_IDLE_MS = 20;
-
 /** Pre-created interpreters for the most recently requested memory cap. */
 export class SparePool {
   private spares: Vm[] = [];
@@ -124,9 +117,10 @@ export class SparePool {
   }
 
   /**
-   * Refill one interpreter at a time, only while the worker is idle (idle.ts): creating one
-   * blocks the thread for ~7 ms (warm), so it starts after REFILL_IDLE_MS without calls and
-   * pauses between its steps while calls run. A load that finds no spare creates its own.
+   * Refill one interpreter at a time, only while the worker is idle (idle.ts; after a load,
+   * once the call that usually follows it has come and gone): creating one blocks the thread
+   * for ~7 ms (warm), so it pauses between its steps while calls run. A load that finds no
+   * spare creates its own.
    */
   refillSoon(): void {
     if (this.filling || this.spares.length >= this.target) return;
@@ -145,7 +139,7 @@ export class SparePool {
             this.filling = false;
           },
         );
-      }, Infinity, REFILL_IDLE_MS);
+      });
     step();
   }
 }
