@@ -15,7 +15,7 @@ import { builderTurnJob, scheduleRunJob } from "./builder/jobs";
 import { limitValues, type Config } from "./config";
 import { limitPolicy } from "./agents/limits";
 import { isMigrated, openStore, type Store } from "./db";
-import { checkClusterSecret } from "./db/pg-cluster";
+import { checkClusterSecret, choreInterval, claimChore } from "./db/pg-cluster";
 import { ConfigError } from "./config/load";
 import { Deployer } from "./deploy";
 import { deployJob } from "./deploy/job";
@@ -36,7 +36,7 @@ import { createRuntime, createSqliteKv, runSelftest, serverEngines } from "./run
 import { dropPrestartedWorkers } from "./runtime/spawn-worker";
 import type { SandboxRuntime } from "./runtime/types";
 import { newId } from "./lib/ids";
-import { HealthCounters, installLastResort, reportLoopFailure, startLoop, type Loop } from "./health";
+import { HealthCounters, installLastResort, reportLoopFailure, startLoop, type Loop, type LoopTrigger } from "./health";
 import { Pruner } from "./retention";
 import { ensurePrivateDir, ensurePrivateFile } from "./lib/private-files";
 import { reconcile } from "./reconcile";
@@ -200,7 +200,6 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
   dropPrestartedWorkers();
   const bundler = createBundler({ dataDir });
   // Scrape-time sources read components built below; the closures run only when /metrics is scraped.
-  const dbFile = join(dataDir, "cantrip.db");
   const metrics = new Metrics(
     {
       sandbox: () => {
@@ -290,27 +289,40 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
   const pruner = new Pruner(
     db,
     { maxAgeDays: config.retentionDays, maxInvocations: config.retentionInvocations, maxLogLines: config.retentionLogLines, maxLogBytes: config.retentionLogBytes, maxVersions: config.retentionVersions },
-    { dbFile: store.file ?? undefined },
+    { sizeBytes: () => store.sizeBytes() },
   );
   const retentionPass = async () => {
     const r = await pruner.prune();
     counters.rowsPruned += r.invocations + r.logs;
     counters.jobsPruned += r.jobs;
     counters.pagesFreed += r.pagesFreed;
-    counters.dbBytes = pruner.dbBytes();
+    counters.dbBytes = await pruner.dbBytes();
     if (r.invocations || r.logs || r.jobs || r.versions)
       logger.info("retention", { invocationsPruned: r.invocations, logsPruned: r.logs, jobsPruned: r.jobs, versionsPruned: r.versions, pagesFreed: r.pagesFreed, dbBytes: counters.dbBytes, rowsDropped: counters.rowsDropped });
   };
   const every = (name: LoopName, ms: number) => opts.loopIntervalsMs?.[name] ?? ms;
   const loops = new Map<LoopName, Loop>();
-  const loop = (name: LoopName, ms: number, body: () => unknown) => loops.set(name, startLoop(name, every(name, ms), body, health));
+  const loop = (name: LoopName, ms: number, body: (trigger: LoopTrigger) => unknown) => loops.set(name, startLoop(name, every(name, ms), body, health));
+  /**
+   * A chore that must run once per interval cluster-wide, not once per node: a timer run goes
+   * ahead only on the node that claims the chore's singleton row (src/db/pg-cluster.ts; always
+   * on SQLite, one node); runNow (tests, operators) always runs.
+   */
+  const clusterChore = (name: LoopName, ms: number, body: () => unknown) =>
+    loop(name, ms, async (trigger) => {
+      if (trigger === "timer" && !(await claimChore(db, name, choreInterval(every(name, ms))))) return;
+      await body();
+    });
+  // Per node: each node flushes what it buffered itself (invocation rows, key last-used times)
+  // and keeps its own view of the workspace count (a read).
   loop("invocation-log", 200, () => invocations.flush());
   loop("key-usage", 5000, () => keys.flushUsage());
-  loop("retention", config.retentionIntervalS * 1000, retentionPass);
   loop("tenancy", 5000, async () => tenancy.setWorkspaceCount(await countWorkspaces(db)));
+  clusterChore("retention", config.retentionIntervalS * 1000, retentionPass);
   if (opts.scheduler !== false) {
+    // Every node ticks: each due occurrence is claimed by a compare-and-set (Scheduler.tick).
     loop("scheduler", 1000, () => scheduler.tick());
-    loop("error-rate-monitor", 60_000, () => scheduler.monitor());
+    clusterChore("error-rate-monitor", 60_000, () => scheduler.monitor());
   }
   const removeLastResort = installLastResort(logger, counters, (origin) => metrics.uncaughtError(origin === "uncaughtException" ? "exception" : "rejection"));
 
@@ -345,7 +357,9 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
     limits,
     admin: {
       operatorWorkspaceId: () => firstWorkspaceId(db),
-      backup: () => {
+      backup: async () => {
+        // A snapshot is of the SQLite file; a PostgreSQL database is backed up with its own tools.
+        if (store.dialect !== "sqlite") throw new AppError("backup_not_supported");
         const dir = join(dataDir, "backups");
         ensurePrivateDir(dir);
         return snapshotDatabase(join(dataDir, "cantrip.db"), join(dir, `snapshot-${newId("bak")}.db`));
@@ -374,7 +388,7 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
       }
       checks.sandbox = await checkSandbox();
       checks.model = { ok: true, detail: llm ? `${llm.provider} (${config.model})` : "not configured (generation disabled)" };
-      counters.dbBytes = pruner.dbBytes();
+      counters.dbBytes = await pruner.dbBytes().catch(() => counters.dbBytes);
       return { ok: Object.values(checks).every((c) => c.ok), checks, details: { ...counters.snapshot(), pendingLogRows: invocations.pending, zombieThreads: runtime.stats().zombieThreads } };
     },
   };

@@ -13,7 +13,7 @@ import { ConfigError, loadConfig, settings, type SettingSpec } from "./config";
 import { existsSync } from "node:fs";
 import { createPlatformToken, createWorkspace, findWorkspace, firstWorkspaceId, listWorkspaces } from "./auth";
 import { checkDatabaseFile, restoreDatabase, RestoreError, snapshotDatabase, SnapshotError } from "./ops";
-import { openDatabase } from "./db";
+import { openDatabase, openStore } from "./db";
 import { registerClientCommands, runCli } from "./cli";
 
 function fail(message: string, code = 1): never {
@@ -77,38 +77,60 @@ addSettingFlags(
   }
 });
 
-/** Opens the local data dir's database for an operator command; refuses a data dir no server has set up. */
-function operatorDb(flags: Record<string, unknown>) {
+/**
+ * Opens the database an operator command works on: the cluster's PostgreSQL database when
+ * CANTRIP_DATABASE_URL / --database-url is set (with the nodes' settings), else the local
+ * data dir's SQLite file; refuses a data dir no server has set up. Exits with one line when
+ * the database cannot be opened.
+ */
+async function operatorDb(flags: Record<string, unknown>) {
   const config = configFrom(flags);
   const file = join(resolve(config.dataDir), "cantrip.db");
-  if (!existsSync(file)) fail(`no database in ${resolve(config.dataDir)}: start the server once with \`cantrip serve\` first`);
-  return openDatabase(file);
+  if (!config.databaseUrl && !existsSync(file)) fail(`no database in ${resolve(config.dataDir)}: start the server once with \`cantrip serve\` first`);
+  try {
+    return await openStore({ file, url: config.databaseUrl, poolMax: 2 });
+  } catch (e) {
+    if (e instanceof ConfigError) fail(e.message, 2);
+    fail(`cannot open ${config.databaseUrl ? "the PostgreSQL database in CANTRIP_DATABASE_URL" : file}: ${(e as Error).message}`);
+  }
 }
 
-const token = program.command("token").description("Platform tokens (operator access to the local data dir).");
+/**
+ * The backup commands work on the SQLite file; with a PostgreSQL database (the flag or the
+ * variable, checked before the rest of the settings) they exit with one line naming its tools.
+ */
+function refuseOnPostgres(flags: Record<string, unknown>, command: "backup" | "restore"): void {
+  const url = (flags.databaseUrl as string | undefined) ?? process.env.CANTRIP_DATABASE_URL;
+  if (url)
+    fail(
+      `${command} works on the SQLite file in the data dir; this cantrip keeps its data in PostgreSQL (CANTRIP_DATABASE_URL): use ${command === "backup" ? "pg_dump (e.g. pg_dump -Fc -f cantrip.dump \"$CANTRIP_DATABASE_URL\")" : "pg_restore (e.g. pg_restore --clean -d \"$CANTRIP_DATABASE_URL\" cantrip.dump)"} instead`,
+    );
+}
+
+const token = program.command("token").description("Platform tokens (operator access to the local data dir, or to the cluster's database with --database-url).");
 addSettingFlags(
   token
     .command("create")
     .description("Mint a platform token (for the operator's workspace, or --workspace).")
     .requiredOption("--name <name>", "token name")
     .option("--workspace <id-or-name>", "workspace to mint it for (default: the operator's, created at first start)"),
-  ["dataDir"],
+  ["dataDir", "databaseUrl"],
 ).action(async (flags: Record<string, unknown>) => {
-  const { db, close } = operatorDb(flags);
+  const { db, close } = await operatorDb(flags);
   try {
     const ws = flags.workspace === undefined ? await firstWorkspaceId(db) : await findWorkspace(db, String(flags.workspace));
     if (!ws) fail(flags.workspace === undefined ? "no workspace yet: start the server once with `cantrip serve` first" : `no workspace with id or name "${flags.workspace}" (list them with \`cantrip workspace ls\`)`);
     process.stdout.write((await db.tx((tx) => createPlatformToken(tx, ws, String(flags.name)))).token + "\n");
   } finally {
-    close();
+    await close();
   }
 });
 
-const workspace = program.command("workspace").description("Workspaces, the isolation unit between tenants (operator, local data dir).");
-addSettingFlags(workspace.command("create <name>").description("Create a workspace and print its first platform token."), ["dataDir"]).action(async (name: string, flags: Record<string, unknown>) => {
+const workspace = program.command("workspace").description("Workspaces, the isolation unit between tenants (operator: local data dir, or --database-url).");
+addSettingFlags(workspace.command("create <name>").description("Create a workspace and print its first platform token."), ["dataDir", "databaseUrl"]).action(async (name: string, flags: Record<string, unknown>) => {
   const trimmed = name.trim();
   if (trimmed.length < 1 || trimmed.length > 120) fail("workspace name must be 1 to 120 characters", 2);
-  const { db, close } = operatorDb(flags);
+  const { db, close } = await operatorDb(flags);
   try {
     if (!await firstWorkspaceId(db)) fail("no workspace yet: start the server once with `cantrip serve` first (the first workspace is the operator's)");
     if (await findWorkspace(db, trimmed)) fail(`a workspace named "${trimmed}" already exists`);
@@ -116,22 +138,23 @@ addSettingFlags(workspace.command("create <name>").description("Create a workspa
     process.stderr.write(`workspace ${created.workspaceId} (${trimmed}) created; its first platform token:\n`);
     process.stdout.write(created.token.token + "\n");
   } finally {
-    close();
+    await close();
   }
 });
-addSettingFlags(workspace.command("ls").description("List workspaces (the first is the operator's)."), ["dataDir"]).action(async (flags: Record<string, unknown>) => {
-  const { db, close } = operatorDb(flags);
+addSettingFlags(workspace.command("ls").description("List workspaces (the first is the operator's)."), ["dataDir", "databaseUrl"]).action(async (flags: Record<string, unknown>) => {
+  const { db, close } = await operatorDb(flags);
   try {
     for (const w of await listWorkspaces(db)) process.stdout.write(`${w.id}\t${w.name}\t${new Date(w.createdAt).toISOString()}\n`);
   } finally {
-    close();
+    await close();
   }
 });
 
 addSettingFlags(
-  program.command("backup <file>").description("Write a consistent snapshot of the database to <file> (works while the server runs; keep secret.key safe too)."),
-  ["dataDir"],
+  program.command("backup <file>").description("Write a consistent snapshot of the database to <file> (works while the server runs; keep secret.key safe too). SQLite only: on PostgreSQL use pg_dump."),
+  ["dataDir", "databaseUrl"],
 ).action(async (file: string, flags: Record<string, unknown>) => {
+  refuseOnPostgres(flags, "backup");
   const dataDir = resolve(configFrom(flags).dataDir);
   try {
     const snap = await snapshotDatabase(join(dataDir, "cantrip.db"), resolve(file));
@@ -145,9 +168,10 @@ addSettingFlags(
 });
 
 addSettingFlags(
-  program.command("restore <file>").description("Replace the data dir's database with a backup (the server must be stopped; the old database is kept beside it)."),
-  ["dataDir"],
+  program.command("restore <file>").description("Replace the data dir's database with a backup (the server must be stopped; the old database is kept beside it). SQLite only: on PostgreSQL use pg_restore."),
+  ["dataDir", "databaseUrl"],
 ).action((file: string, flags: Record<string, unknown>) => {
+  refuseOnPostgres(flags, "restore");
   const dataDir = resolve(configFrom(flags).dataDir);
   try {
     const r = restoreDatabase(resolve(file), dataDir);

@@ -10,7 +10,7 @@ import { agents, conversations, deployments } from "./db/schema";
 import { abandonConversation } from "./builder/conversations";
 import type { Deployer } from "./deploy";
 import type { Queue } from "./jobs";
-import { markFailed, settle } from "./agents/lifecycle";
+import { lockAgent, markFailed, settle } from "./agents/lifecycle";
 
 const ACTIVE = ["queued", "running"];
 
@@ -30,7 +30,11 @@ export async function reconcile(db: Db, queue: Queue, deployer: Deployer): Promi
     if (a.status === "deploying") {
       const open = (await db.select({ id: deployments.id }).from(deployments).where(and(eq(deployments.agentId, a.id), eq(deployments.status, "deploying"))).limit(1))[0];
       if (open) continue;
-      await db.tx((tx) => settle(tx, a));
+      await db.tx(async (tx) => {
+        await lockAgent(tx, a.id);
+        const now = (await tx.select().from(agents).where(eq(agents.id, a.id)).limit(1))[0];
+        if (now?.status === "deploying") await settle(tx, now);
+      });
     } else {
       // A conversation build owns its agent through builder.turn jobs, which carry no agent
       // id until the agent exists; only settle agents with no active job of any kind.

@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { boot, type Cantrip } from "../src/boot";
 import { loadConfig } from "../src/config";
 import { silentLogger } from "../src/http";
+import type { Db } from "../src/db";
 import type { TestDatabase } from "./pg/shared";
 
 /** The database the suite runs on: `CANTRIP_TEST_DB=postgres` selects PostgreSQL. */
@@ -46,6 +47,16 @@ export interface TestServer {
   url: string;
   token: string;
   dataDir: string;
+  /**
+   * The server's own data layer (SQLite or PostgreSQL, whichever it runs on), for tests that
+   * set up or inspect rows directly: drizzle queries or src/db `queryRows/execute` work on both.
+   */
+  db: Db;
+  /**
+   * The database settings the server runs with (`CANTRIP_DATABASE_URL` and the secret key in
+   * PostgreSQL mode, nothing on SQLite), for a CLI child process that must open the same database.
+   */
+  dbEnv: Record<string, string>;
   /** fetch relative to the server, with the admin token unless headers.authorization is given. */
   req(path: string, init?: RequestInit & { json?: unknown }): Promise<Response>;
   json<T = any>(path: string, init?: RequestInit & { json?: unknown }): Promise<{ status: number; body: T; res: Response }>;
@@ -58,7 +69,8 @@ export function tempDir(prefix = "cantrip-test-"): string {
 
 export async function startServer(env: Record<string, string> = {}, opts: { dataDir?: string; keep?: boolean } = {}): Promise<TestServer> {
   const dataDir = opts.dataDir ?? tempDir();
-  const config = loadConfig({ CANTRIP_PORT: "0", CANTRIP_DATA_DIR: dataDir, CANTRIP_LOG_REQUESTS: "false", ...(await databaseEnv(dataDir)), ...env });
+  const dbEnv = await databaseEnv(dataDir);
+  const config = loadConfig({ CANTRIP_PORT: "0", CANTRIP_DATA_DIR: dataDir, CANTRIP_LOG_REQUESTS: "false", ...dbEnv, ...env });
   const app = await boot(config, { logger: silentLogger });
   const token = readFileSync(app.adminTokenFile, "utf8").trim();
   const req = (path: string, init: RequestInit & { json?: unknown } = {}) => {
@@ -76,6 +88,8 @@ export async function startServer(env: Record<string, string> = {}, opts: { data
     url: app.url,
     token,
     dataDir,
+    db: app.internals.store.db,
+    dbEnv,
     req,
     async json(path, init) {
       const res = await req(path, init);

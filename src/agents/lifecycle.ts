@@ -57,6 +57,23 @@ export function isDeployable(status: AgentStatus): boolean {
   return !NOT_DEPLOYABLE.has(status);
 }
 
+/**
+ * Takes the agent's cluster-wide lock for the rest of the transaction (`t.lock("agent:" +
+ * id)`; a no-op on SQLite, whose write gate already runs one writer at a time). A
+ * transaction that reads the agent (or its deployments) and writes on what it read takes it
+ * before the read: on PostgreSQL transactions run concurrently, and two deploy requests
+ * would otherwise both see "no deploy in progress".
+ */
+export async function lockAgent(tx: Tx, id: string): Promise<void> {
+  await tx.lock(`agent:${id}`);
+}
+
+/** The agent's row read under its lock (lockAgent): the state a transition decides on. 404 agent_not_found. */
+export async function lockedAgent(tx: Tx, id: string): Promise<AgentRow> {
+  await lockAgent(tx, id);
+  return agentById(tx, id);
+}
+
 /** Loads an agent by id (unscoped: callers already hold the id); 404 agent_not_found otherwise. */
 export async function agentById(db: DbOrTx, id: string): Promise<AgentRow> {
   const a = (await db.select().from(agents).where(eq(agents.id, id)).limit(1))[0];
@@ -93,9 +110,15 @@ export async function assertAgentRoom(db: DbOrTx, workspaceId: string, maxAgents
  * Inserts an agent row (call inside the transaction that also writes its version or job).
  * `maxAgents`: the most agents one workspace may have (CANTRIP_WORKSPACE_MAX_AGENTS); at
  * that count it throws 409 `agent_limit_reached` and writes nothing. Counted in the same
- * (gated) transaction as the insert, so concurrent creations cannot pass it.
+ * transaction as the insert, under the workspace's lock (the gate on SQLite), so concurrent
+ * creations cannot pass it.
  */
 export async function insertAgent(tx: Tx, input: NewAgent, maxAgents: number): Promise<AgentRow> {
+  // PostgreSQL: the count and the slug are read and then written on, so concurrent creations
+  // take the workspace's lock (its agent count) and the slug lock (slugs are unique per
+  // instance), always in this order.
+  await tx.lock(`workspace-agents:${input.workspaceId}`);
+  await tx.lock("agent-slugs");
   await assertAgentRoom(tx, input.workspaceId, maxAgents);
   const { id = newId("agent"), ...rest } = input;
   return (await tx
@@ -159,6 +182,7 @@ export async function takeOffline(db: Tx, agent: Pick<AgentRow, "id" | "latestVe
  * A deleted agent is ignored.
  */
 export async function markFailed(db: Tx, agentId: string, failure: AgentFailure): Promise<void> {
+  await lockAgent(db, agentId);
   const a = (await db.select().from(agents).where(eq(agents.id, agentId)).limit(1))[0];
   if (!a) return;
   await write(db, agentId, { status: restingStatus(a, "failed"), failure });

@@ -12,7 +12,7 @@ import { AppError } from "../errors";
 import { newId } from "../lib/ids";
 import type { BackendDescription, EngineName, SandboxRuntime } from "../runtime/types";
 import { runtimeConfigFor } from "../deploy/runtime-config";
-import { agentById, assertAgentRoom, insertAgent, takeOffline, versionAdded } from "./lifecycle";
+import { agentById, assertAgentRoom, insertAgent, lockedAgent, takeOffline, versionAdded } from "./lifecycle";
 import { purgeKvBatch } from "../runtime/kv-sqlite";
 import type { AgentRow } from "./view";
 
@@ -104,7 +104,8 @@ export class AgentService {
   async addSourceVersion(agent: AgentRow, src: SourceInput): Promise<number> {
     const built = await this.build(agent, src);
     return this.deps.db.tx(async (tx) => {
-      const fresh = await agentById(tx, agent.id);
+      // Under the agent's lock: two uploads at once get versions n and n + 1.
+      const fresh = await lockedAgent(tx, agent.id);
       const n = (fresh.latestVersion ?? 0) + 1;
       await insertVersion(tx, agent.id, n, "upload", src, built);
       await versionAdded(tx, fresh, n);
@@ -147,7 +148,7 @@ export class AgentService {
    */
   async delete(agent: AgentRow): Promise<void> {
     await this.deps.db.tx(async (tx) => {
-      await takeOffline(tx, agent);
+      await takeOffline(tx, await lockedAgent(tx, agent.id));
       tx.publish("agent.live", { agentId: agent.id });
     });
     this.deps.runtime.evict(agent.id);

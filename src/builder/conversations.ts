@@ -137,6 +137,8 @@ export class Conversations {
   ): Promise<ConversationRow> {
     const allowed = Array.isArray(from) ? from : [from];
     return this.deps.db.tx(async (tx) => {
+      // Under the conversation's lock: two calls at once cannot both pass the state check.
+      await tx.lock(`conversation:${id}`);
       const c = (await tx.select().from(conversations).where(and(eq(conversations.id, id), eq(conversations.workspaceId, workspaceId))).limit(1))[0];
       if (!c) throw new AppError("conversation_not_found");
       if (!allowed.includes(c.status as ConversationStatus)) {
@@ -172,6 +174,7 @@ export class Conversations {
  */
 export function abandonConversation(db: Db, conversationId: string, code: JobFailureCode, message: string): Promise<boolean> {
   return db.tx(async (tx) => {
+    await tx.lock(`conversation:${conversationId}`);
     const c = (await tx.select().from(conversations).where(eq(conversations.id, conversationId)).limit(1))[0];
     if (!c || c.status !== "processing") return false;
     await tx

@@ -29,6 +29,8 @@ export class Credentials {
     const id = newId("cred");
     // The check and the insert in one transaction: two creates of one name cannot both pass.
     return this.db.tx(async (tx) => {
+      // PostgreSQL: the name's lock makes the second of two creates answer 409, not a unique-index 500.
+      await tx.lock(`credential:${workspaceId}:${input.name}`);
       const exists = (await tx.select({ id: secrets.id }).from(secrets).where(and(eq(secrets.workspaceId, workspaceId), eq(secrets.name, input.name))).limit(1))[0];
       if (exists) throw new AppError("conflict", `A credential named ${input.name} already exists.`);
       return (await tx.insert(secrets).values({ id, workspaceId, name: input.name, hosts, ciphertext: this.box.seal(input.value, id) }).returning())[0]!;

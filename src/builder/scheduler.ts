@@ -5,12 +5,19 @@
  * A one_time schedule disables itself after its run. The clock is injectable for tests.
  * `tick` (every second) and `monitor` (every minute) are two background loops that the
  * composition root runs under their own names, so a failure of one never stops the other.
+ *
+ * Every node of a cluster ticks (docs/ARCHITECTURE.md, "PostgreSQL"); an occurrence fires
+ * once cluster-wide because each is claimed with a compare-and-set on `next_run_at` (only
+ * the node whose conditional UPDATE lands enqueues) and its job id is derived from the
+ * occurrence, so even a repeat insert is absorbed. The monitor's cooldown lives in
+ * `conversations.last_heal_at`, claimed the same way, so N monitors queue one repair per app.
  */
 import { agentById } from "../agents/lifecycle";
 import { parseStoredSchedule } from "../agents/schedule-policy";
-import { and, eq, isNotNull, lte } from "drizzle-orm";
+import { and, asc, eq, isNotNull, isNull, lte, or } from "drizzle-orm";
 import type { Db } from "../db";
 import { schedules, versions } from "../db/schema";
+import { occurrenceId } from "../lib/ids";
 import { routePathMatches } from "../lib/route-paths";
 import type { BackendDescription } from "../runtime/types";
 import type { JobsPort } from "../http/jobs-port";
@@ -18,6 +25,11 @@ import type { LiveCache, InvocationLog } from "../gateway";
 import type { SandboxRuntime } from "../runtime/types";
 import { AppError } from "../errors";
 import { agents, conversations } from "../db/schema";
+
+/** The `schedule.run` job id of agent `agentId`'s occurrence at `scheduledFor` (epoch ms): one id per occurrence. */
+export function scheduleRunId(agentId: string, scheduledFor: number): string {
+  return occurrenceId("job", scheduledFor, `schedule.run:${agentId}:${scheduledFor}`);
+}
 
 export interface HealPolicy {
   /** Window over which the error rate is computed. */
@@ -33,8 +45,6 @@ export interface HealPolicy {
 export const defaultHealPolicy: HealPolicy = { windowMs: 5 * 60_000, minCalls: 20, threshold: 0.5, cooldownMs: 15 * 60_000 };
 
 export class Scheduler {
-  private lastHeal = new Map<string, number>();
-
   constructor(
     private deps: {
       db: Db;
@@ -50,7 +60,9 @@ export class Scheduler {
   /**
    * The error-rate monitor: for each deployed conversation app whose live error rate over
    * the window crossed the threshold, enqueue one self-heal turn with the failing calls as
-   * evidence (at most one per cooldown). Returns the conversation ids it queued.
+   * evidence (at most one per cooldown, cluster-wide: the turn is queued in the transaction
+   * that moves `conversations.last_heal_at` from a value older than the cooldown to `now`,
+   * so of several monitors only the first queues it). Returns the conversation ids it queued.
    */
   async monitor(now = (this.deps.now ?? Date.now)()): Promise<string[]> {
     const { db, log } = this.deps;
@@ -59,56 +71,69 @@ export class Scheduler {
     await log.flush();
     const queued: string[] = [];
     const apps = await db
-      .select({ id: conversations.id, agentId: conversations.agentId, workspaceId: conversations.workspaceId })
+      .select({ id: conversations.id, agentId: conversations.agentId, workspaceId: conversations.workspaceId, lastHealAt: conversations.lastHealAt })
       .from(conversations)
       .where(and(eq(conversations.status, "deployed"), isNotNull(conversations.agentId)));
     for (const a of apps) {
-      if (now - (this.lastHeal.get(a.id) ?? -Infinity) < policy.cooldownMs) continue;
+      if (a.lastHealAt !== null && now - a.lastHealAt < policy.cooldownMs) continue; // cheap pre-check; the claim below decides
       const m = await log.metrics(a.agentId!, policy.windowMs, now);
       if (m.count < policy.minCalls || m.errorRate < policy.threshold) continue;
       const failing = (await log.list(a.agentId!, { limit: 50, cursor: null })).data.filter((r) => r.errorCode !== null || r.status >= 500);
       const evidence = await evidenceLines(db, a.agentId!, failing);
-      await db.tx(async (tx) => {
+      const claimed = await db.tx(async (tx) => {
+        const won = await tx
+          .update(conversations)
+          .set({ lastHealAt: now })
+          .where(and(eq(conversations.id, a.id), or(isNull(conversations.lastHealAt), lte(conversations.lastHealAt, now - policy.cooldownMs))))
+          .returning({ id: conversations.id });
+        if (won.length === 0) return false; // another monitor (node) queued this app's repair first
         await this.deps.jobs.enqueueInTx(tx, "builder.turn", { conversationId: a.id, action: "heal", evidence }, { workspaceId: a.workspaceId, agentId: a.agentId! });
+        return true;
       });
-      this.lastHeal.set(a.id, now);
-      queued.push(a.id);
+      if (claimed) queued.push(a.id);
     }
     return queued;
   }
 
   /**
-   * Enqueues every due schedule once; returns how many runs were queued. The due rows are
-   * read, moved to their next occurrence and their runs enqueued in one write transaction
-   * (the gate's BEGIN IMMEDIATE), so overlapping ticks cannot fire an occurrence twice.
+   * Enqueues every due schedule once; returns how many runs this call queued. Each due
+   * occurrence is claimed in its own write transaction by a compare-and-set that moves
+   * `next_run_at` from the value read to the next occurrence; only the caller whose update
+   * changed the row enqueues the run, under the occurrence's own job id (scheduleRunId). So
+   * overlapping ticks, in one process or on several nodes, fire each occurrence once.
    */
-  tick(now = (this.deps.now ?? Date.now)()): Promise<number> {
+  async tick(now = (this.deps.now ?? Date.now)()): Promise<number> {
     const { db } = this.deps;
-    return db.tx(async (tx) => {
-      const due = await tx
-        .select({ s: schedules, workspaceId: agents.workspaceId, live: agents.liveVersion })
-        .from(schedules)
-        .innerJoin(agents, eq(agents.id, schedules.agentId))
-        .where(and(eq(schedules.enabled, true), isNotNull(schedules.nextRunAt), lte(schedules.nextRunAt, now)));
-      let queued = 0;
-      for (const { s, workspaceId, live } of due) {
-        let cronNext: number | null;
-        try {
-          cronNext = parseStoredSchedule(s.cron, s.timezone).nextRun(new Date(now))?.getTime() ?? null;
-        } catch {
-          // A row nothing can read must not stop every other schedule: disable it and move on.
-          await tx.update(schedules).set({ enabled: false, nextRunAt: null }).where(eq(schedules.agentId, s.agentId));
-          continue;
-        }
-        // measured from the occurrence, not from now, so lateness of the tick never drifts a valid schedule
-        const next = cronNext === null ? null : Math.max(cronNext, (s.nextRunAt ?? now) + (this.deps.minIntervalMs ?? 60_000));
-        await tx.update(schedules).set({ nextRunAt: next, lastRunAt: now }).where(eq(schedules.agentId, s.agentId));
-        if (live === null) continue; // not deployed: skip this occurrence
-        await this.deps.jobs.enqueueInTx(tx, "schedule.run", { agentId: s.agentId, scheduledFor: s.nextRunAt, mode: s.mode }, { workspaceId, agentId: s.agentId });
-        queued++;
+    const due = await db
+      .select({ s: schedules, workspaceId: agents.workspaceId, live: agents.liveVersion })
+      .from(schedules)
+      .innerJoin(agents, eq(agents.id, schedules.agentId))
+      .where(and(eq(schedules.enabled, true), isNotNull(schedules.nextRunAt), lte(schedules.nextRunAt, now)))
+      .orderBy(asc(schedules.agentId));
+    let queued = 0;
+    for (const { s, workspaceId, live } of due) {
+      const seen = s.nextRunAt!;
+      // Only the caller that moves next_run_at away from the value it read owns this occurrence.
+      const mine = and(eq(schedules.agentId, s.agentId), eq(schedules.nextRunAt, seen), eq(schedules.enabled, true));
+      let cronNext: number | null;
+      try {
+        cronNext = parseStoredSchedule(s.cron, s.timezone).nextRun(new Date(now))?.getTime() ?? null;
+      } catch {
+        // A row nothing can read must not stop every other schedule: disable it and move on.
+        await db.tx((tx) => tx.update(schedules).set({ enabled: false, nextRunAt: null }).where(mine));
+        continue;
       }
-      return queued;
-    });
+      // measured from the occurrence, not from now, so lateness of the tick never drifts a valid schedule
+      const next = cronNext === null ? null : Math.max(cronNext, seen + (this.deps.minIntervalMs ?? 60_000));
+      const fired = await db.tx(async (tx) => {
+        const won = await tx.update(schedules).set({ nextRunAt: next, lastRunAt: now }).where(mine).returning({ agentId: schedules.agentId });
+        if (won.length === 0 || live === null) return false; // another tick claimed it, or not deployed: skip this occurrence
+        await this.deps.jobs.enqueueInTx(tx, "schedule.run", { agentId: s.agentId, scheduledFor: seen, mode: s.mode }, { workspaceId, agentId: s.agentId, id: scheduleRunId(s.agentId, seen) });
+        return true;
+      });
+      if (fired) queued++;
+    }
+    return queued;
   }
 }
 

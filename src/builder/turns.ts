@@ -12,7 +12,7 @@ import { conversations } from "../db/schema";
 import { AppError } from "../errors";
 import { NonRetriableError, type JobFailureCode } from "../jobs";
 import { newId } from "../lib/ids";
-import { agentById, insertAgent, settle } from "../agents/lifecycle";
+import { agentById, insertAgent, lockedAgent, settle } from "../agents/lifecycle";
 import { getVersion, type Deployer } from "../deploy";
 import type { Gateway } from "../gateway";
 import { GenerationFailed, MAX_TOKENS, runGeneration, type PipelineDeps } from "../generate/pipeline";
@@ -293,9 +293,11 @@ export class Turns {
       return r.deployed;
     } catch (e) {
       ctx.log("warn", `self-heal failed: ${(e as Error).message}`);
-      const a = await this.agent(agentId);
       // A live agent shows deployed again; one that is not live keeps its status.
-      await this.deps.db.tx((tx) => settle(tx, a, a.status));
+      await this.deps.db.tx(async (tx) => {
+        const a = await lockedAgent(tx, agentId);
+        await settle(tx, a, a.status);
+      });
       return false;
     }
   }

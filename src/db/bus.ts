@@ -28,6 +28,12 @@ export interface Topics {
   "key.changed": { keyHashes: string[] };
   /** A platform token was revoked or created: drop it (by hash) from the token cache. */
   "token.changed": { tokenHash: string };
+  /** A job became claimable now (enqueued, or requeued by a restart or shutdown): idle queues registered for `kind` claim at once (src/jobs/queue.ts). */
+  "job.queued": { jobId: string; kind: string };
+  /** Job events were committed for `jobId`, the last with id `eventId`: subscribers read job_events after what they saw (src/jobs/events.ts). */
+  "job.event": { jobId: string; eventId: number };
+  /** A cancel was requested for a running job: the node running it stops it now, not at its next heartbeat (src/jobs/queue.ts). */
+  "job.cancel": { jobId: string };
 }
 
 export type Topic = keyof Topics;

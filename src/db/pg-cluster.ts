@@ -11,7 +11,9 @@
 import { createHmac } from "node:crypto";
 import { sql } from "drizzle-orm";
 import { ConfigError } from "../config/load";
+import type { Db } from "./client";
 import type { PgDb } from "./pg-driver";
+import { dialect } from "./schema";
 import { clusterMeta, clusterSingletons } from "./schema.pg";
 
 /**
@@ -33,6 +35,26 @@ export async function claimSingleton(db: Pick<PgDb, "insert">, name: string, int
     })
     .returning({ name: clusterSingletons.name });
   return won.length === 1;
+}
+
+/**
+ * `claimSingleton` for whichever database `db` is: on SQLite always true (one node owns the
+ * file: src/ops/server-lock.ts), on PostgreSQL true for one caller per `intervalMs` across
+ * every node. The composition root gates its cluster-wide chores with it (src/boot.ts).
+ */
+export async function claimChore(db: Db, name: string, intervalMs: number, now?: number): Promise<boolean> {
+  if (dialect() !== "postgres") return true;
+  return claimSingleton(db as unknown as PgDb, name, intervalMs, now);
+}
+
+/**
+ * The interval a chore that runs every `everyMs` on each node claims its singleton for: a
+ * tenth less (at most 5 s less), so a node whose timer fires a little early against the
+ * database's clock still wins its turn instead of skipping a whole interval; two runs of the
+ * chore anywhere in the cluster are never closer than this.
+ */
+export function choreInterval(everyMs: number): number {
+  return Math.max(1, everyMs - Math.min(everyMs / 10, 5000));
 }
 
 /** The cluster_meta key under which the secret-key fingerprint is kept. */

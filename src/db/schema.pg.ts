@@ -228,6 +228,8 @@ export const conversations = pgTable(
     qaPassed: boolean("qa_passed"),
     jobId: text("job_id"),
     failure: jsonText("failure").$type<{ code: JobFailureCode; message: string }>(),
+    /** When the error-rate monitor last queued a self-heal for this app (epoch ms; the cooldown, shared by every node). */
+    lastHealAt: epochMs("last_heal_at"),
     createdAt: epochMs("created_at").notNull().default(now),
     updatedAt: epochMs("updated_at").notNull().default(now),
   },
@@ -335,4 +337,18 @@ export const clusterMeta = pgTable("cluster_meta", {
 export const clusterSingletons = pgTable("cluster_singletons", {
   name: text("name").primaryKey(),
   at: epochMs("at").notNull(),
+});
+
+/**
+ * Bytes each agent's kv rows use (key + JSON text, the sum of `kv.size`), kept by
+ * src/runtime/kv-sqlite.ts under the agent's kv lock, so the per-agent kv quota is exact
+ * across nodes at one primary-key read per write. A missing row means "not counted yet": the
+ * next write sums the agent's rows once and stores the total. (On SQLite one process writes,
+ * and the total is kept in its memory.)
+ */
+export const kvUsage = pgTable("kv_usage", {
+  agentId: text("agent_id")
+    .primaryKey()
+    .references(() => agents.id, { onDelete: "cascade" }),
+  bytes: bigint("bytes", { mode: "number" }).notNull(),
 });

@@ -208,6 +208,8 @@ export const conversations = sqliteTable(
     qaPassed: integer("qa_passed", { mode: "boolean" }),
     jobId: text("job_id"),
     failure: text("failure", { mode: "json" }).$type<{ code: JobFailureCode; message: string }>(),
+    /** When the error-rate monitor last queued a self-heal for this app (epoch ms; the cooldown, shared by every node). */
+    lastHealAt: integer("last_heal_at"),
     createdAt: integer("created_at").notNull().default(now),
     updatedAt: integer("updated_at").notNull().default(now),
   },

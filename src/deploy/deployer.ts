@@ -15,7 +15,7 @@ import { newId } from "../lib/ids";
 import { iso } from "../lib/time";
 import type { BundleRef, SandboxRuntime } from "../runtime/types";
 import type { AgentRow } from "../agents/view";
-import { agentById, goLive, isDeployable, settle, startDeploying, takeOffline } from "../agents/lifecycle";
+import { agentById, goLive, isDeployable, lockAgent, lockedAgent, settle, startDeploying, takeOffline } from "../agents/lifecycle";
 import { getVersion } from "./versions";
 import { runtimeConfigFor } from "./runtime-config";
 import type { LiveCache } from "../gateway/live-cache";
@@ -52,7 +52,8 @@ export class Deployer {
   async request(agent: AgentRow, version?: number) {
     const { db } = this.deps;
     const result = await db.tx(async (tx) => {
-      const fresh = await agentById(tx, agent.id);
+      // Under the agent's lock: two requests at once (on any nodes) see each other's deployment.
+      const fresh = await lockedAgent(tx, agent.id);
       if (!isDeployable(fresh.status) || fresh.latestVersion === null)
         throw new AppError("agent_not_ready", `The agent is ${fresh.status}; it can be deployed once it is ready.`, {
           details: { agentStatus: fresh.status },
@@ -83,6 +84,7 @@ export class Deployer {
   async deployNow(agent: AgentRow, version: number): Promise<void> {
     const { db } = this.deps;
     const deploymentId = await db.tx(async (tx) => {
+      await lockAgent(tx, agent.id);
       const running = (await tx
         .select({ id: deployments.id })
         .from(deployments)
@@ -114,8 +116,11 @@ export class Deployer {
     } catch (e) {
       const error = { code: e instanceof AppError ? e.code : "internal_error", message: (e as Error).message };
       await db.tx(async (tx) => {
+        await lockAgent(tx, agent.id);
         await tx.update(deployments).set({ status: "failed", error, updatedAt: Date.now() }).where(eq(deployments.id, deploymentId));
-        await settle(tx, agent);
+        // Read under the lock (a deleted agent has nothing to settle).
+        const now = (await tx.select().from(agents).where(eq(agents.id, agent.id)).limit(1))[0];
+        if (now) await settle(tx, now);
       });
       throw e;
     }
@@ -133,7 +138,11 @@ export class Deployer {
     const { db } = this.deps;
     await db.tx(async (tx) => {
       const dep = (await tx.select().from(deployments).where(eq(deployments.id, deploymentId)).limit(1))[0];
-      if (!dep || dep.status !== "deploying") return;
+      if (!dep) return;
+      await lockAgent(tx, dep.agentId);
+      // Read again under the lock: the deploy may have finished meanwhile.
+      const still = (await tx.select({ status: deployments.status }).from(deployments).where(eq(deployments.id, deploymentId)).limit(1))[0];
+      if (still?.status !== "deploying") return;
       await tx.update(deployments).set({ status: "failed", error: { code: "internal_error", message }, updatedAt: Date.now() }).where(eq(deployments.id, deploymentId));
       const agent = (await tx.select().from(agents).where(eq(agents.id, dep.agentId)).limit(1))[0];
       if (agent?.status === "deploying") await settle(tx, agent);
@@ -147,6 +156,7 @@ export class Deployer {
     const id = newId("dep");
     // The check and the insert in one transaction, so two rollbacks cannot both pass the check.
     await db.tx(async (tx) => {
+      await lockAgent(tx, agent.id);
       const running = (await tx.select({ id: deployments.id }).from(deployments).where(and(eq(deployments.agentId, agent.id), eq(deployments.status, "deploying"))).limit(1))[0];
       if (running) throw new AppError("deploy_in_progress", undefined, { details: { deploymentId: running.id } });
       await tx.insert(deployments).values({ id, agentId: agent.id, version, status: "deploying", kind: "rollback" });
@@ -159,8 +169,9 @@ export class Deployer {
   async stop(agent: AgentRow): Promise<void> {
     const { db } = this.deps;
     await db.tx(async (tx) => {
+      const now = await lockedAgent(tx, agent.id);
       await tx.update(deployments).set({ status: "stopped", updatedAt: Date.now() }).where(and(eq(deployments.agentId, agent.id), eq(deployments.status, "deployed")));
-      await takeOffline(tx, agent);
+      await takeOffline(tx, now);
       tx.publish("agent.live", { agentId: agent.id });
     });
     this.deps.runtime.evict(agent.id);
@@ -179,6 +190,8 @@ export class Deployer {
   private async goLive(agentId: string, version: number, deploymentId: string, checked?: BundleRef): Promise<BundleRef | undefined> {
     const { db, live, serverLimits } = this.deps;
     return db.tx(async (tx) => {
+      await lockAgent(tx, agentId);
+      // After the lock: writers that take it cannot commit between this mark and this commit.
       const mark = checked && live ? live.mark(agentId) : undefined;
       await tx.update(deployments)
         .set({ status: "superseded", updatedAt: Date.now() })

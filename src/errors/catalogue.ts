@@ -47,6 +47,7 @@ export const catalogue = {
   model_unavailable: { status: 503, message: "The model provider did not answer." },
   sandbox_busy: { status: 503, message: "The sandbox has no free capacity for this call right now; retry after the Retry-After delay." },
   sandbox_memory_exhausted: { status: 503, message: "The sandbox's memory budget is in use by other calls; retry shortly." },
+  backup_not_supported: { status: 501, message: "This server keeps its data in PostgreSQL (CANTRIP_DATABASE_URL): back it up with pg_dump and restore with pg_restore; /v1/admin/backup and `cantrip backup` snapshot only the SQLite file." },
   endpoint_timeout: { status: 504, message: "The backend exceeded its time limit." },
 } as const satisfies Record<string, { status: number; message: string }>;
 

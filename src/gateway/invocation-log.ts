@@ -11,10 +11,13 @@
  * against 3.6–11 µs). The batch is taken from the buffer inside the transaction, under the
  * gate: an agent's deletion announces `agent.deleted` after its COMMIT and before the gate
  * admits the next writer, so its buffered rows are gone before any flush could insert them.
+ * On PostgreSQL there is no gate and the deletion may come from another node: a flush that
+ * meets the foreign key falls back to row by row (each row in a savepoint there) and the
+ * deleted agent's rows are dropped as permanent errors.
  */
 import { and, desc, eq, gte, inArray, lt, sql } from "drizzle-orm";
 import { preparedWrite, type Db, type Tx } from "../db";
-import { agentLogs, invocations } from "../db/schema";
+import { agentLogs, dialect, invocations } from "../db/schema";
 import type { GuestLogLine } from "../runtime/types";
 import { pageOf, type Page } from "../lib/pagination";
 import { iso } from "../lib/time";
@@ -34,12 +37,18 @@ export interface InvocationLogOptions {
   onDropped?: (rows: number, reason: string) => void;
 }
 
-/** True for SQLite errors that retrying cannot fix (constraint violations: FK, NOT NULL, CHECK). */
+/**
+ * True for write errors that retrying cannot fix: SQLite constraint violations (FK, NOT
+ * NULL, CHECK) and type mismatches; on PostgreSQL the SQLSTATE classes 23 (integrity
+ * constraint violation) and 22 (data exception, e.g. a NUL in text), which Bun.SQL reports
+ * in `errno` (PostgreSQL manual, appendix A "Error Codes").
+ */
 export function isPermanentWriteError(e: unknown): boolean {
   for (let c: unknown = e, i = 0; c && i < 4; c = (c as { cause?: unknown }).cause, i++) {
-    const code = (c as { code?: unknown }).code;
+    const { code, errno } = c as { code?: unknown; errno?: unknown };
     if (typeof code === "string" && code.startsWith("SQLITE_CONSTRAINT")) return true;
     if (typeof code === "string" && code.startsWith("SQLITE_MISMATCH")) return true;
+    if (typeof errno === "string" && /^2[23][0-9A-Z]{3}$/.test(errno)) return true;
   }
   return false;
 }
@@ -59,7 +68,12 @@ const insertLog = preparedWrite((t) => {
   const p = (name: keyof LogInsert) => sql.placeholder(name);
   return t.insert(agentLogs).values({ agentId: p("agentId"), invocationRequestId: p("invocationRequestId"), level: p("level"), message: p("message"), at: p("at") }).prepare();
 });
-const logValues = (l: LogInsert) => ({ agentId: l.agentId, invocationRequestId: l.invocationRequestId ?? null, level: l.level, message: l.message, at: l.at });
+/**
+ * PostgreSQL text cannot hold U+0000 (SQLSTATE 22021, the row would be dropped): there a NUL
+ * a guest logged is stored as U+FFFD. SQLite keeps the line as written.
+ */
+const storableText = (s: string) => (dialect() === "postgres" && s.includes("\u0000") ? s.replaceAll("\u0000", "\uFFFD") : s);
+const logValues = (l: LogInsert) => ({ agentId: l.agentId, invocationRequestId: l.invocationRequestId ?? null, level: l.level, message: storableText(l.message), at: l.at });
 
 export class InvocationLog {
   private rows: InvocationInsert[] = [];
@@ -98,11 +112,24 @@ export class InvocationLog {
     if (this.rows.length + this.logs.length >= (this.opts.maxBuffer ?? 2000)) void this.flush();
   }
 
+  /** The flush in progress (flushes run one after another). */
+  private flushing: Promise<unknown> = Promise.resolve();
+
   /**
    * Writes everything buffered; returns the invocation rows written. Never throws: a
-   * failed batch falls back to one row at a time (see the module comment).
+   * failed batch falls back to one row at a time (see the module comment). Flushes run one
+   * after another, so when it resolves every row recorded before the call is written, also
+   * rows another flush (the loop's) had taken and was still writing: readers that flush
+   * first (the error-rate monitor, tests) see them. On PostgreSQL that write is truly
+   * concurrent, so returning early would have let a reader miss them.
    */
-  async flush(): Promise<number> {
+  flush(): Promise<number> {
+    const run = this.flushing.then(() => this.flushOnce());
+    this.flushing = run.catch(() => {});
+    return run;
+  }
+
+  private async flushOnce(): Promise<number> {
     if (!this.rows.length && !this.logs.length) return 0;
     let rows: InvocationInsert[] = [];
     let logs: LogInsert[] = [];
@@ -175,7 +202,10 @@ export class InvocationLog {
     const one = async <T extends object>(row: T, insert: (row: T) => Promise<unknown>, rest: T[]) => {
       if (passing) return void rest.push(row); // stop hammering a busy database
       try {
-        await insert(row);
+        // PostgreSQL aborts the whole transaction at a failed statement: each row goes in a
+        // savepoint of its own (a nested tx), so one bad row is undone alone, as on SQLite.
+        if (dialect() === "postgres") await this.db.tx(() => insert(row));
+        else await insert(row);
         return true;
       } catch (e) {
         if (isPermanentWriteError(e)) {
@@ -230,7 +260,7 @@ export class InvocationLog {
 
   /**
    * Count, error rate and latency percentiles (ms, nearest rank) over the last `windowMs`.
-   * Computed by SQLite: one aggregate for count and errors, one ranked pass for the three
+   * Computed by the database: one aggregate for count and errors, one ranked pass for the three
    * percentiles (the invocations_agent_at index bounds the window), so no rows are loaded
    * into memory.
    * An error is a row with an error code or a 5xx status.
@@ -239,8 +269,9 @@ export class InvocationLog {
     const inWindow = and(eq(invocations.agentId, agentId), gte(invocations.at, now - windowMs));
     const totals = (await this.db
       .select({
-        count: sql<number>`count(*)`,
-        errors: sql<number>`coalesce(sum(${invocations.errorCode} IS NOT NULL OR ${invocations.status} >= 500), 0)`,
+        // count() is bigint on PostgreSQL (a string from the driver): mapped to a number.
+        count: sql<number>`count(*)`.mapWith(Number),
+        errors: sql<number>`count(*) FILTER (WHERE ${invocations.errorCode} IS NOT NULL OR ${invocations.status} >= 500)`.mapWith(Number),
       })
       .from(invocations)
       .where(inWindow)
@@ -253,7 +284,7 @@ export class InvocationLog {
     const at = new Map<number, number>();
     if (n > 0) {
       const ranked = this.db
-        .select({ latencyMs: invocations.latencyMs, rank: sql<number>`row_number() OVER (ORDER BY ${invocations.latencyMs}) - 1`.as("rank") })
+        .select({ latencyMs: invocations.latencyMs, rank: sql<number>`cast(row_number() OVER (ORDER BY ${invocations.latencyMs}) - 1 AS integer)`.as("rank") })
         .from(invocations)
         .where(inWindow)
         .as("ranked");

@@ -8,7 +8,7 @@ import type { LimitPolicy } from "../agents/limits";
 import type { Db } from "../db";
 import { newId } from "../lib/ids";
 import { insertVersion, type AgentRow, type Schedules } from "../agents";
-import { agentById, beginWork, versionAdded } from "../agents/lifecycle";
+import { agentById, beginWork, lockedAgent, versionAdded } from "../agents/lifecycle";
 import { runtimeConfigFor, type Deployer } from "../deploy";
 import type { JobFailureCode } from "../jobs";
 import type { SandboxRuntime } from "../runtime/types";
@@ -219,7 +219,7 @@ export async function runGeneration(deps: PipelineDeps, input: GenerateInput, ct
     repairs,
   };
   const { versionId, number } = await db.tx(async (tx) => {
-    const fresh = await agentById(tx, agent.id);
+    const fresh = await lockedAgent(tx, agent.id);
     const number = (fresh.latestVersion ?? 0) + 1;
     const versionId = await insertVersion(tx, agent.id, number, input.origin ?? "generate", { files: { [ENTRY]: source }, entrypoint: ENTRY }, { ...built!, described }, {
       spec,

@@ -19,9 +19,9 @@ export interface HealthSnapshot {
   rowsPruned: number;
   /** Finished schedule.run jobs removed by retention. */
   jobsPruned: number;
-  /** Database file size in bytes (main file + WAL), as of the last retention pass or /readyz. */
+  /** Database size in bytes (SQLite: main file + WAL; PostgreSQL: pg_database_size), as of the last retention pass or /readyz. */
   dbBytes: number;
-  /** Pages handed back to the file system by incremental vacuum. */
+  /** Pages handed back to the file system by incremental vacuum (SQLite; 0 on PostgreSQL, where autovacuum does it). */
   pagesFreed: number;
 }
 

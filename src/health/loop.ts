@@ -12,9 +12,12 @@ export interface LoopLogger {
   error(message: string, fields?: Record<string, unknown>): void;
 }
 
+/** What started a run: the loop's timer, or `runNow` (an explicit request, e.g. from a test or an operator). */
+export type LoopTrigger = "timer" | "now";
+
 export interface Loop {
   readonly name: string;
-  /** Runs the body once now (guarded like a timer run); resolves when it is done. */
+  /** Runs the body once now (guarded like a timer run, with trigger "now"); resolves when it is done. */
   runNow(): Promise<void>;
   /** Stops the timer; resolves once a run in progress (if any) has finished. */
   stop(): Promise<void>;
@@ -32,15 +35,16 @@ export function reportLoopFailure(name: string, error: unknown, deps: { logger: 
 
 /**
  * Starts `body` every `everyMs` milliseconds under `name`. The timer is unref'd so a loop
- * never keeps a stopping process alive.
+ * never keeps a stopping process alive. The body learns what started the run (a cluster-wide
+ * chore skips a timer run another node already did, but not an explicit `runNow`).
  */
-export function startLoop(name: string, everyMs: number, body: () => unknown, deps: { logger: LoopLogger; counters: HealthCounters }): Loop {
+export function startLoop(name: string, everyMs: number, body: (trigger: LoopTrigger) => unknown, deps: { logger: LoopLogger; counters: HealthCounters }): Loop {
   let current: Promise<void> | null = null;
-  const run = (): Promise<void> => {
+  const run = (trigger: LoopTrigger): Promise<void> => {
     if (current) return current;
     // The body starts in a microtask, so `current` is set before a synchronous throw settles it.
     const p: Promise<void> = Promise.resolve()
-      .then(body)
+      .then(() => body(trigger))
       .then(
         () => {},
         (e) => reportLoopFailure(name, e, deps),
@@ -51,11 +55,11 @@ export function startLoop(name: string, everyMs: number, body: () => unknown, de
     current = p;
     return p;
   };
-  const timer = setInterval(run, everyMs);
+  const timer = setInterval(() => run("timer"), everyMs);
   (timer as { unref?: () => void }).unref?.();
   return {
     name,
-    runNow: run,
+    runNow: () => run("now"),
     async stop() {
       clearInterval(timer);
       await current;

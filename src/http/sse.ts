@@ -1,7 +1,8 @@
 /**
  * Server-Sent Events for a job: replays events after Last-Event-ID, then pushes new ones
  * as they are written, and ends with `done` once the job is terminal. Subscribes before
- * reading the backlog so no event falls between the two.
+ * reading the backlog so no event falls between the two. The job may run on another node
+ * (cluster mode): the subscription follows it there (JobsPort.subscribe).
  */
 import { sseFrame } from "../generate/views";
 import type { JobEventRow, JobsPort } from "./jobs-port";

@@ -1,15 +1,23 @@
 /**
  * The queue: a catalogue of job kinds, enqueue (alone or inside the caller's
  * transaction), and a poll loop that claims due jobs while global and per-kind slots are
- * free. Enqueueing and finishing wake the loop at once; the poll interval only bounds the
- * delay for jobs made due by time or by another process. start() first recovers jobs a
- * previous life of this worker left running.
+ * free. Enqueueing and finishing wake the loop at once, a retry when its backoff ends; so
+ * does a `job.queued` message on the bus for a kind this queue runs, published in the
+ * enqueueing transaction by any node (a NOTIFY on PostgreSQL: an idle node claims within
+ * milliseconds). The poll interval is the
+ * backstop: it bounds the delay for jobs made due by time (backoff, runAt), for a dead node's
+ * jobs whose lease expired, and for wake-ups lost while the bus reconnected (a resync also
+ * wakes the loop). A `job.cancel` message (a cancel requested on any node) stops the run here
+ * at once; the heartbeat, which reads cancel_requested, is the backstop. start() first
+ * recovers jobs a previous life of this worker left running.
  */
 import type { TSchema } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
 import { hostname } from "node:os";
 import { fieldIssues, invalidRequest } from "../errors";
 import { newId, randomBase62 } from "../lib/ids";
+import { dialect } from "../db/schema";
+import type { Unsubscribe } from "../db";
 import { EventBus } from "./events";
 import { runJob, type RunHandle } from "./runner";
 import { JobStore } from "./store";
@@ -45,20 +53,32 @@ export interface Queue {
 
 export function createQueue(opts: QueueOptions): Queue {
   const clock = opts.clock ?? { now: () => Date.now() };
-  const store = new JobStore(opts.db, new EventBus(), clock);
+  const onError = opts.onError ?? ((e, where) => console.error(`[jobs] ${where}:`, e));
+  const clustered = dialect() === "postgres";
+  const store = new JobStore(opts.db, new EventBus(opts.db, { direct: !clustered, onError: (e) => onError(e, "events") }), clock);
   const workerId = opts.workerId ?? hostname();
   const owner = `${workerId}#${randomBase62(8)}`;
   const concurrency = Math.max(1, opts.concurrency ?? 2);
-  const pollMs = opts.pollMs ?? 500;
+  const pollMs = opts.pollMs ?? (clustered ? 2_000 : 500);
   const leaseMs = opts.leaseMs ?? 30_000;
   const heartbeatMs = opts.heartbeatMs ?? Math.max(10, Math.floor(leaseMs / 3));
-  const onError = opts.onError ?? ((e, where) => console.error(`[jobs] ${where}:`, e));
   const reserveSlot = opts.reserveSlot ?? (() => true);
   const kinds = new Map<string, JobKind>();
   const runs = new Map<string, RunHandle>();
   let started = false;
   let stopping = false;
   let timer: ReturnType<typeof setTimeout> | undefined;
+  let unsubscribeBus: Unsubscribe[] = [];
+  // Wake-ups at the time a retried job becomes due (cleared on stop).
+  const retryTimers = new Set<ReturnType<typeof setTimeout>>();
+  const wakeIn = (ms: number) => {
+    if (!started || stopping || ms >= pollMs) return; // the poll comes first
+    const t = setTimeout(() => {
+      retryTimers.delete(t);
+      wake();
+    }, ms);
+    retryTimers.add(t);
+  };
 
   const prepare = (kind: string, payload: unknown) => {
     const def = kinds.get(kind);
@@ -113,7 +133,7 @@ export function createQueue(opts: QueueOptions): Queue {
           runs.delete(job.id);
           wake();
         };
-        runs.set(job.id, runJob(store, kinds.get(job.kind)!, job, { owner, leaseMs, heartbeatMs, onSettled, onAttempt: opts.onAttempt, onError: (e, where) => onError(e, where) }));
+        runs.set(job.id, runJob(store, kinds.get(job.kind)!, job, { owner, leaseMs, heartbeatMs, onSettled, onAttempt: opts.onAttempt, onRetryIn: wakeIn, onError: (e, where) => onError(e, where) }));
       }
     } catch (e) {
       onError(e, "poll");
@@ -158,11 +178,21 @@ export function createQueue(opts: QueueOptions): Queue {
       if (started) return;
       started = true;
       stopping = false;
+      // Any node's enqueue of a kind registered here; a resync (wake-ups may have been lost) too.
+      // A cancel requested on any node stops the run here at once (the heartbeat is the backstop).
+      unsubscribeBus = [
+        opts.db.bus.subscribe("job.queued", (m) => void (kinds.has(m.kind) && wake()), wake),
+        opts.db.bus.subscribe("job.cancel", (m) => runs.get(m.jobId)?.stop("cancel"), () => {}),
+      ];
       void queue.recover().then(wake, (e) => onError(e, "poll"));
     },
     async stop(o = {}) {
       if (!started) return;
       stopping = true;
+      for (const u of unsubscribeBus) u();
+      unsubscribeBus = [];
+      for (const t of retryTimers) clearTimeout(t);
+      retryTimers.clear();
       if (timer) clearTimeout(timer);
       timer = undefined;
       const all = Promise.all([...runs.values()].map((r) => r.done));

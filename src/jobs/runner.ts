@@ -28,6 +28,8 @@ export interface RunSettings {
   onError?: (error: unknown, where: "heartbeat" | "finalize") => void;
   /** The attempt's outcome and duration, once written. */
   onAttempt?: (attempt: AttemptOutcome) => void;
+  /** The job was requeued to run again in `delayMs` (a retry after backoff): the queue looks again then, not at its next poll. */
+  onRetryIn?: (delayMs: number) => void;
 }
 
 export interface RunHandle {
@@ -47,6 +49,12 @@ export function runJob(store: JobStore, def: JobKind, job: JobRow, s: RunSetting
   let resolveDone!: () => void;
   const done = new Promise<void>((r) => (resolveDone = r));
   const live = () => !finished;
+  // The handler's progress and log writes, one after another and before the outcome: on
+  // PostgreSQL transactions run concurrently, so the order is kept here, not by a write gate.
+  let writes: Promise<void> = Promise.resolve();
+  const inOrder = (write: () => Promise<void>) => {
+    writes = writes.then(write).catch((e) => s.onError?.(e, "heartbeat"));
+  };
   const startedAt = performance.now();
 
   const renew = async () => {
@@ -78,7 +86,8 @@ export function runJob(store: JobStore, def: JobKind, job: JobRow, s: RunSetting
     clearTimeout(timeout);
     let result: AttemptOutcome["outcome"] | undefined;
     try {
-      result = await finalize(store, def, job, s.owner, outcome, stage);
+      await writes;
+      result = await finalize(store, def, job, s.owner, outcome, stage, s.onRetryIn);
     } catch (e) {
       s.onError?.(e, "finalize");
     } finally {
@@ -94,14 +103,15 @@ export function runJob(store: JobStore, def: JobKind, job: JobRow, s: RunSetting
     attempt: job.attempts,
     signal: controller.signal,
     log(level, message, data) {
-      // Fire and forget: the gate keeps the order, and a late report is dropped by its lease condition.
-      if (live()) store.report(job.id, s.owner, { type: "log", level, message, data }).catch((e) => s.onError?.(e, "heartbeat"));
+      // Fire and forget, in order; a late report is dropped by its lease condition.
+      if (live()) inOrder(() => store.report(job.id, s.owner, { type: "log", level, message, data }));
     },
     progress(pct, newStage) {
       if (!live()) return;
       const p = Math.max(0, Math.min(100, Math.round(pct)));
       if (newStage !== undefined) stage = newStage;
-      store.report(job.id, s.owner, { type: "progress", message: newStage, data: { progress: p, stage: stage ?? null } }, { pct: p, stage: newStage }).catch((e) => s.onError?.(e, "heartbeat"));
+      const data = { progress: p, stage: stage ?? null };
+      inOrder(() => store.report(job.id, s.owner, { type: "progress", message: newStage, data }, { pct: p, stage: newStage }));
     },
     heartbeat: () => void renew(),
   };
@@ -122,7 +132,7 @@ export function runJob(store: JobStore, def: JobKind, job: JobRow, s: RunSetting
 }
 
 /** Writes the attempt's outcome; returns what it was. */
-async function finalize(store: JobStore, def: JobKind, job: JobRow, owner: string, outcome: Outcome, stage: string | undefined): Promise<AttemptOutcome["outcome"]> {
+async function finalize(store: JobStore, def: JobKind, job: JobRow, owner: string, outcome: Outcome, stage: string | undefined, onRetryIn?: (delayMs: number) => void): Promise<AttemptOutcome["outcome"]> {
   const attempt = job.attempts;
   if (outcome.type === "ok") {
     await store.finish(job.id, owner, "completed", { result: outcome.value ?? null, progress: 100 });
@@ -154,7 +164,7 @@ async function finalize(store: JobStore, def: JobKind, job: JobRow, owner: strin
     return "failed";
   }
   const delay = error instanceof RetryAfterError ? error.delayMs : backoffDelay(attempt, def.backoff);
-  await store.finish(
+  const requeued = await store.finish(
     job.id,
     owner,
     "queued",
@@ -162,6 +172,7 @@ async function finalize(store: JobStore, def: JobKind, job: JobRow, owner: strin
     { retryInMs: delay, error: failure },
     { type: "log", level: "warn", message: `attempt ${attempt} of ${job.maxAttempts} failed (${failure.code}: ${failure.message}); retrying in ${delay} ms` },
   );
+  if (requeued) onRetryIn?.(delay);
   return "retried";
 }
 

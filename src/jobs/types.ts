@@ -79,7 +79,11 @@ export interface QueueOptions {
   workerId?: string;
   /** Jobs run at once by this queue (all kinds). Default 2. */
   concurrency?: number;
-  /** How often to look for due jobs when nothing wakes the queue. Default 500. */
+  /**
+   * How often to look for due jobs when nothing wakes the queue (ms): the backstop behind the
+   * `job.queued` wake-ups. Default 500 on SQLite, 2000 on PostgreSQL (where every idle node
+   * polls the shared database, and enqueues on any node wake it through NOTIFY).
+   */
   pollMs?: number;
   /** How long a claim is valid without a heartbeat. Default 30 000. */
   leaseMs?: number;

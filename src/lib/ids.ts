@@ -2,7 +2,7 @@
  * Identifiers and random secrets. Ids are `prefix_` + 10 chars of time (base32, sortable)
  * + 12 random chars, so ordering by id is ordering by creation: cursor pagination relies on it.
  */
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 
 const CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz";
 const BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
@@ -57,6 +57,19 @@ function increment(s: string): string {
     chars[i] = "0";
   }
   return chars.join("");
+}
+
+/**
+ * The id of one occurrence of something that must exist at most once, e.g. a schedule's run
+ * for one scheduled time: the same `(atMs, key)` always gives the same id, so a second insert
+ * of it is absorbed by the primary key. Shaped like `newId` (`prefix_` + 10 chars of `atMs` +
+ * 12 chars of a SHA-256 of `key`), so it sorts by `atMs` among ids made by `newId`.
+ */
+export function occurrenceId(prefix: string, atMs: number, key: string): string {
+  const digest = createHash("sha256").update(key).digest();
+  let tail = "";
+  for (let i = 0; i < 12; i++) tail += CROCKFORD[digest[i]! % 32];
+  return `${prefix}_${encodeTime(Math.max(0, Math.floor(atMs)))}${tail}`;
 }
 
 /** `prefix` + 32 random base62 chars: ~190 bits. */

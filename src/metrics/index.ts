@@ -16,7 +16,8 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom
 export interface MetricSources {
   sandbox?: () => { workers: number; instances: number; memoryBytes: number; memoryBudgetBytes: number; loads: number; evictions: number; watchdogKills?: number; zombieThreads?: number; queued?: number; refused?: number };
   queue?: () => Promise<{ kind: string; status: string; count: number }[]> | { kind: string; status: string; count: number }[];
-  database?: () => { sizeBytes: number; prunedRows?: number; droppedRows?: number };
+  /** The database's size (bytes; a promise when it must be asked of the database) and retention counts. */
+  database?: () => { sizeBytes: number | Promise<number>; prunedRows?: number; droppedRows?: number };
   backgroundFailures?: () => { loop: string; count: number }[];
 }
 
@@ -125,7 +126,7 @@ export class Metrics {
     }
     if (sources.database) {
       const read = sources.database;
-      new Gauge({ name: "cantrip_database_size_bytes", help: "Size of the database file (with its WAL).", registers: reg, collect() { this.set(read().sizeBytes); } });
+      new Gauge({ name: "cantrip_database_size_bytes", help: "Size of the database: the SQLite file with its WAL, or pg_database_size on PostgreSQL.", registers: reg, async collect() { this.set(await read().sizeBytes); } });
       new Gauge({ name: "cantrip_retention_pruned_rows", help: "Invocation and log rows removed by retention since start.", registers: reg, collect() { const v = read().prunedRows; if (v !== undefined) this.set(v); } });
       new Gauge({ name: "cantrip_invocation_rows_dropped", help: "Invocation-log rows that could never be written (their agent was gone) since start.", registers: reg, collect() { const v = read().droppedRows; if (v !== undefined) this.set(v); } });
     }

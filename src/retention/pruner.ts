@@ -7,17 +7,19 @@
  * Per agent, rows older than the maximum age, beyond the maximum row count, and (for logs)
  * beyond the maximum bytes of message text are deleted, newest kept, in small batches with
  * a yield to the event loop between them, so a pass never holds the write lock or the loop
- * for long. Afterwards free pages are handed back to the file system with incremental
- * vacuum (the database is opened with auto_vacuum=INCREMENTAL, see src/db/client.ts).
- * Every delete batch is its own write transaction through the gate, so other writers
- * (the invocation log, kv, jobs) take turns with it.
+ * for long. Afterwards, on SQLite, free pages are handed back to the file system with
+ * incremental vacuum (the database is opened with auto_vacuum=INCREMENTAL, see
+ * src/db/client.ts); on PostgreSQL autovacuum reclaims the space and `pagesFreed` stays 0.
+ * Every delete batch is its own write transaction (through the gate on SQLite), so other
+ * writers (the invocation log, kv, jobs) take turns with it. The SQL is valid on both
+ * dialects: no rowid, `octet_length` for bytes, ids read back as numbers (PostgreSQL answers
+ * a bigint as a string). On a cluster one node runs a pass per interval (src/boot.ts).
  *
  * Ids are assigned in insertion order and `at` is the insertion time, so "older than the
  * cutoff" is taken as "id up to the newest row older than the cutoff".
  */
 import { sql } from "drizzle-orm";
-import { statSync } from "node:fs";
-import { execute, queryRow, queryRows, type Db } from "../db";
+import { dialect, execute, queryRow, queryRows, type Db } from "../db";
 import { ScheduleRunPruning } from "../jobs/retention";
 
 /** Retention limits; each applies per agent. 0 disables that limit. */
@@ -65,7 +67,11 @@ export class Pruner {
   constructor(
     private db: Db,
     private policy: RetentionPolicy,
-    private opts: { now?: () => number; dbFile?: string } = {},
+    private opts: {
+      now?: () => number;
+      /** The database's size in bytes (src/db/open.ts `Store.sizeBytes`); without it dbBytes() answers 0. */
+      sizeBytes?: () => Promise<number>;
+    } = {},
   ) {
     this.runs = new ScheduleRunPruning(db);
   }
@@ -87,8 +93,9 @@ export class Pruner {
     return out;
   }
 
-  /** Hands free pages back to the file system in steps; returns the pages freed. */
+  /** Hands free pages back to the file system in steps; returns the pages freed (SQLite; 0 on PostgreSQL, where autovacuum does this). */
   async vacuum(): Promise<number> {
+    if (dialect() !== "sqlite") return 0;
     let freed = 0;
     for (let i = 0; i < 1000; i++) {
       const free = await this.pragma("freelist_count");
@@ -102,18 +109,9 @@ export class Pruner {
     return freed;
   }
 
-  /** Size of the database file plus its WAL, in bytes (0 for an in-memory database). */
-  dbBytes(): number {
-    const file = this.opts.dbFile;
-    if (!file) return 0;
-    const size = (f: string) => {
-      try {
-        return statSync(f).size;
-      } catch {
-        return 0;
-      }
-    };
-    return size(file) + size(`${file}-wal`);
+  /** Size of the database in bytes: the SQLite file with its WAL, or `pg_database_size` (0 when no size source was given). */
+  async dbBytes(): Promise<number> {
+    return (await this.opts.sizeBytes?.()) ?? 0;
   }
 
   /** The highest id of `table` for `agentId` that falls outside the limits, or null. */
@@ -121,21 +119,21 @@ export class Pruner {
     const ids: number[] = [];
     const t = sql.identifier(table);
     if (cutoff !== null) {
-      const r = await queryRow<{ id: number | null }>(this.db, sql`SELECT max(id) AS id FROM ${t} WHERE agent_id = ${agentId} AND at < ${cutoff}`);
-      if (r?.id != null) ids.push(r.id);
+      const r = await queryRow<{ id: number | string | null }>(this.db, sql`SELECT max(id) AS id FROM ${t} WHERE agent_id = ${agentId} AND at < ${cutoff}`);
+      if (r?.id != null) ids.push(Number(r.id));
     }
     if (maxRows > 0) {
-      const r = await queryRow<{ id: number }>(this.db, sql`SELECT id FROM ${t} WHERE agent_id = ${agentId} ORDER BY id DESC LIMIT 1 OFFSET ${maxRows}`);
-      if (r) ids.push(r.id);
+      const r = await queryRow<{ id: number | string }>(this.db, sql`SELECT id FROM ${t} WHERE agent_id = ${agentId} ORDER BY id DESC LIMIT 1 OFFSET ${maxRows}`);
+      if (r) ids.push(Number(r.id));
     }
     if (maxBytes > 0 && table === "agent_logs") {
       // The newest line at which the running total (newest first) passes the cap: it and everything older go.
-      const r = await queryRow<{ id: number }>(
+      const r = await queryRow<{ id: number | string }>(
         this.db,
-        sql`SELECT id FROM (SELECT id, sum(length(CAST(message AS BLOB))) OVER (ORDER BY id DESC ROWS UNBOUNDED PRECEDING) AS total
-              FROM agent_logs WHERE agent_id = ${agentId}) WHERE total > ${maxBytes} ORDER BY id DESC LIMIT 1`,
+        sql`SELECT id FROM (SELECT id, sum(octet_length(message)) OVER (ORDER BY id DESC ROWS UNBOUNDED PRECEDING) AS total
+              FROM agent_logs WHERE agent_id = ${agentId}) AS running WHERE total > ${maxBytes} ORDER BY id DESC LIMIT 1`,
       );
-      if (r) ids.push(r.id);
+      if (r) ids.push(Number(r.id));
     }
     return ids.length ? Math.max(...ids) : null;
   }
@@ -159,9 +157,9 @@ export class Pruner {
     const edge = await queryRow<{ number: number }>(this.db, sql`SELECT number FROM versions WHERE agent_id = ${agentId} ORDER BY number DESC LIMIT 1 OFFSET ${keep - 1}`);
     if (!edge) return 0;
     // Versions are large rows: small batches keep each statement short.
-    const del = sql`DELETE FROM versions WHERE rowid IN (
-         SELECT v.rowid FROM versions v WHERE v.agent_id = ${agentId} AND v.number < ${edge.number}
-           AND v.number IS NOT (SELECT live_version FROM agents WHERE id = ${agentId})
+    const del = sql`DELETE FROM versions WHERE id IN (
+         SELECT v.id FROM versions v WHERE v.agent_id = ${agentId} AND v.number < ${edge.number}
+           AND v.number IS DISTINCT FROM (SELECT live_version FROM agents WHERE id = ${agentId})
            AND v.number NOT IN (SELECT version FROM deployments WHERE agent_id = ${agentId} AND status = 'deploying')
          ORDER BY v.number LIMIT ${VERSION_BATCH})`;
     let total = 0;

@@ -11,29 +11,31 @@
  * only writer of the table while the server runs (restore needs the server stopped; an
  * agent's deletion cascades its rows away and its id is never reused). Writes go through
  * the write gate, so the running sum is read and moved by one transaction at a time.
+ *
+ * On PostgreSQL (cluster mode) other nodes write the same agent's rows, so a total kept in
+ * one process's memory goes stale: there the total lives in the agent's `kv_usage` row
+ * (schema.pg.ts), read and moved under the agent's advisory lock (`t.lock("kv:" +
+ * agentId)`, held to COMMIT, cluster-wide), which makes the quota exact however many nodes
+ * write at once, still at one primary-key read per write. A missing row (rows seeded
+ * outside this store, or a purge) is filled by one `sum(size)` on the next write.
  */
 import { and, eq, gt, gte, lt, sql } from "drizzle-orm";
-import { execute, type Db, type Tx } from "../db";
-import { kv } from "../db/schema";
+import { execute, queryRow, type Db, type Tx } from "../db";
+import { dialect, kv } from "../db/schema";
 import type { KvStore, Limits } from "./types";
 
 export function createSqliteKv(db: Db): KvStore {
   const byKey = (agentId: string, key: string) => and(eq(kv.agentId, agentId), eq(kv.key, key));
+  /** A key no row can have: PostgreSQL text cannot hold U+0000, and the query would fail. */
+  const unstorable = (key: string) => dialect() === "postgres" && key.includes("\u0000");
+  const sumOf = async (t: Tx, agentId: string) =>
+    (await t.select({ total: sql<number>`coalesce(sum(${kv.size}), 0)`.mapWith(Number) }).from(kv).where(eq(kv.agentId, agentId)))[0]?.total ?? 0;
   const sizeOf = async (t: Tx, agentId: string, key: string) => (await t.select({ size: kv.size }).from(kv).where(byKey(agentId, key)).limit(1))[0]?.size;
-  /** Bytes each agent's rows use (keys + JSON text), filled on the agent's first write. */
-  const totals = new Map<string, number>();
-  // Read and moved only inside write transactions, which the gate runs one at a time.
-  const totalOf = async (t: Tx, agentId: string) => {
-    let used = totals.get(agentId);
-    if (used === undefined) {
-      used = (await t.select({ total: sql<number | null>`sum(${kv.size})` }).from(kv).where(eq(kv.agentId, agentId)))[0]?.total ?? 0;
-      totals.set(agentId, used);
-    }
-    return used;
-  };
+  const usage = dialect() === "postgres" ? usageRow(sumOf) : usageInMemory(sumOf);
 
   return {
     async get(agentId, key) {
+      if (unstorable(key)) return undefined;
       const row = (await db.select({ value: kv.value }).from(kv).where(byKey(agentId, key)).limit(1))[0];
       return row ? JSON.parse(row.value) : undefined;
     },
@@ -42,30 +44,33 @@ export function createSqliteKv(db: Db): KvStore {
       if (text === undefined) throw new Error("kv: value must be JSON-serializable");
       const size = Buffer.byteLength(text) + Buffer.byteLength(key);
       if (size > limits.kvValueBytes) throw new Error(`kv: value for ${key} is ${size} bytes, over the limit of ${limits.kvValueBytes} bytes`);
+      // PostgreSQL text cannot hold U+0000 (JSON.stringify escapes it in values; a key is stored as given).
+      if (unstorable(key)) throw new Error("kv: a key cannot contain U+0000 on this server (its database is PostgreSQL)");
       await db.tx(async (t) => {
-        const others = (await totalOf(t, agentId)) - ((await sizeOf(t, agentId, key)) ?? 0);
+        const others = (await usage.read(t, agentId)) - ((await sizeOf(t, agentId, key)) ?? 0);
         if (others + size > limits.kvTotalBytes) throw new Error(`kv: storing ${key} would use ${others + size} bytes, over this agent's limit of ${limits.kvTotalBytes} bytes`);
         const now = Date.now();
         await t
           .insert(kv)
           .values({ agentId, key, value: text, size, updatedAt: now })
           .onConflictDoUpdate({ target: [kv.agentId, kv.key], set: { value: text, size, updatedAt: now } });
-        t.onCommit(() => totals.set(agentId, others + size)); // a refused or failed write leaves the sum as it was
+        await usage.write(t, agentId, others + size);
       });
     },
     async delete(agentId, key) {
+      if (unstorable(key)) return false;
       return db.tx(async (t) => {
+        const total = await usage.read(t, agentId);
         const old = await sizeOf(t, agentId, key);
         if (old === undefined) return false;
         await t.delete(kv).where(byKey(agentId, key));
-        t.onCommit(() => {
-          if (totals.has(agentId)) totals.set(agentId, totals.get(agentId)! - old);
-        });
+        await usage.write(t, agentId, total - old);
         return true;
       });
     },
     async list(agentId, opts) {
       const prefix = opts.prefix ?? "";
+      if (unstorable(prefix) || unstorable(opts.cursor ?? "")) return { keys: [], cursor: null };
       const limit = opts.limit ?? 100;
       const end = prefix.isWellFormed() ? prefixEnd(prefix) : null; // lone surrogates are bound as U+FFFD
       // A prefix's keys are one range of the primary key, [prefix, prefixEnd(prefix)). Scanning
@@ -74,11 +79,50 @@ export function createSqliteKv(db: Db): KvStore {
       const rows = await db
         .select({ key: kv.key })
         .from(kv)
-        .where(and(eq(kv.agentId, agentId), gt(kv.key, opts.cursor ?? ""), gte(kv.key, prefix), end === null ? undefined : lt(kv.key, end), sql`substr(${kv.key}, 1, length(${prefix})) = ${prefix}`))
+        .where(and(eq(kv.agentId, agentId), gt(kv.key, opts.cursor ?? ""), gte(kv.key, prefix), end === null ? undefined : lt(kv.key, end), sql`substr(${kv.key}, 1, length(cast(${prefix} AS text))) = cast(${prefix} AS text)`))
         .orderBy(kv.key)
         .limit(limit + 1);
       const keys = rows.slice(0, limit).map((r) => r.key);
       return { keys, cursor: rows.length > limit ? keys[keys.length - 1]! : null };
+    },
+  };
+}
+
+/** An agent's kv byte total, read and moved inside the write transactions of this store. */
+interface Usage {
+  /** The agent's total now (this transaction's writes not counted yet). */
+  read(t: Tx, agentId: string): Promise<number>;
+  /** The total once this transaction commits (a rollback leaves it as it was). */
+  write(t: Tx, agentId: string, total: number): Promise<void>;
+}
+type SumOf = (t: Tx, agentId: string) => Promise<number>;
+
+/** SQLite: one process writes, one transaction at a time (the gate); the totals live in its memory. */
+function usageInMemory(sumOf: SumOf): Usage {
+  const totals = new Map<string, number>();
+  return {
+    async read(t, agentId) {
+      let used = totals.get(agentId);
+      if (used === undefined) totals.set(agentId, (used = await sumOf(t, agentId)));
+      return used;
+    },
+    async write(t, agentId, total) {
+      t.onCommit(() => totals.set(agentId, total));
+    },
+  };
+}
+
+/** PostgreSQL: every node writes; the total is the agent's `kv_usage` row, under the agent's kv lock. */
+function usageRow(sumOf: SumOf): Usage {
+  return {
+    async read(t, agentId) {
+      await t.lock(`kv:${agentId}`);
+      // kv_usage is PostgreSQL-only (schema.pg.ts), so the statements are written out here.
+      const row = await queryRow<{ bytes: string | number }>(t, sql`SELECT bytes FROM kv_usage WHERE agent_id = ${agentId}`);
+      return row ? Number(row.bytes) : sumOf(t, agentId);
+    },
+    async write(t, agentId, total) {
+      await execute(t, sql`INSERT INTO kv_usage (agent_id, bytes) VALUES (${agentId}, ${total}) ON CONFLICT (agent_id) DO UPDATE SET bytes = excluded.bytes`);
     },
   };
 }
@@ -106,5 +150,13 @@ export function prefixEnd(prefix: string): string | null {
  * million keys, which every tenant waited for).
  */
 export function purgeKvBatch(db: Db, agentId: string, limit: number): Promise<number> {
+  if (dialect() === "postgres")
+    // No rowid there (ctid is the row's address). The agent's usage row goes too, under its
+    // kv lock: a write after an interrupted delete counts the rows left afresh.
+    return db.tx(async (t) => {
+      await t.lock(`kv:${agentId}`);
+      await execute(t, sql`DELETE FROM kv_usage WHERE agent_id = ${agentId}`);
+      return execute(t, sql`DELETE FROM kv WHERE ctid IN (SELECT ctid FROM kv WHERE agent_id = ${agentId} LIMIT ${limit})`);
+    });
   return db.tx((t) => execute(t, sql`DELETE FROM kv WHERE rowid IN (SELECT rowid FROM kv WHERE agent_id = ${agentId} LIMIT ${limit})`));
 }

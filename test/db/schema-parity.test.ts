@@ -19,7 +19,7 @@ import { tableDifferences, type Parity, type ParityCheck } from "./schema-parity
 // A mismatch reads e.g. `Type 'true' is not assignable to type '"select type of kv differs"'`.
 const parity: ParityCheck<typeof lite, typeof pg> = true;
 // ...and the only tables without a SQLite twin are the cluster's own (schema.pg.ts, last section).
-const CLUSTER_ONLY = ["clusterMeta", "clusterSingletons"] as const;
+const CLUSTER_ONLY = ["clusterMeta", "clusterSingletons", "kvUsage"] as const;
 type PgOnly = Exclude<keyof Parity<typeof pg, typeof lite>, keyof Parity<typeof lite, typeof pg>>;
 type Unlisted = Exclude<PgOnly, (typeof CLUSTER_ONLY)[number]>;
 const pgOnly: [Unlisted] extends [never] ? true : `${Unlisted & string} exists only in schema.pg.ts` = true;

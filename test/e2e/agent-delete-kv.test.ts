@@ -5,13 +5,13 @@
  * call stalled every tenant: found by the attack review (1M rows, load average ~8: the DELETE
  * took 3.8 s and a bystander's invoke waited 3.8 s). Now the agent goes offline at once and
  * its kv rows are removed in batches with yields (src/agents/service.ts `delete`). The rows
- * are seeded through a second connection; a backend reaches the same state with ordinary
+ * are seeded in one transaction (seedKv); a backend reaches the same state with ordinary
  * `ctx.kv.set` calls.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { trivialBackend } from "../../bench/lib/backends";
 import { startServer, type TestServer } from "../harness";
-import { call, deploy, openFile, keepInvoking, type Target } from "../reliability/host-helpers";
+import { call, deploy, keepInvoking, seedKv, kvRowCount, type Target } from "../reliability/host-helpers";
 
 let s: TestServer;
 let t: Target;
@@ -23,12 +23,7 @@ beforeAll(async () => {
   t = { url: s.url, token: s.token };
   culprit = await deploy(t, "kv filler", trivialBackend(2));
   bystander = await deploy(t, "bystander", trivialBackend(1));
-  const db = openFile(s.dataDir);
-  const ins = db.query("INSERT INTO kv (agent_id, key, value, size, updated_at) VALUES (?, ?, '1', ?, 0)");
-  db.transaction(() => {
-    for (let i = 0; i < 1_000_000; i++) ins.run(culprit.id, "k" + i, 2 + String(i).length);
-  })();
-  db.close();
+  await seedKv(s.db, culprit.id, 1_000_000);
 }, 120_000);
 afterAll(() => s.stop());
 
@@ -42,7 +37,5 @@ test("deleting an agent that holds 1M kv rows does not stall a bystander's invok
   expect(r.status).toBe(200);
   expect((await call(t, "GET", `/v1/agents/${culprit.id}`)).status).toBe(404);
   expect(Math.max(...ms)).toBeLessThan(500);
-  const left = openFile(s.dataDir);
-  expect((left.query("SELECT count(*) AS n FROM kv WHERE agent_id = ?").get(culprit.id) as { n: number }).n).toBe(0);
-  left.close();
+  expect(await kvRowCount(s.db, culprit.id)).toBe(0);
 }, 60_000);

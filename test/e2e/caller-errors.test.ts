@@ -7,7 +7,9 @@
  * logs under the caller's request id. Both engines when V8 is available.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { eq } from "drizzle-orm";
 import { startServer, type TestServer } from "../harness";
+import { agents as agentsTable } from "../../src/db/schema";
 import { probeV8 } from "../../src/runtime/v8";
 
 let s: TestServer;
@@ -49,7 +51,7 @@ async function deploy(name: string, code: string, engine: string): Promise<Deplo
   expect(r.status).toBe(201);
   const { id, slug } = r.body.data.agent;
   // Small limits so timeouts are quick (no public API sets them yet).
-  s.app.internals.sqlite!.run("UPDATE agents SET limits = ? WHERE id = ?", [JSON.stringify({ cpuMs: 800, wallMs: 2000, memoryBytes: 32 * 1024 * 1024 }), id]);
+  await s.db.tx((t) => t.update(agentsTable).set({ limits: { cpuMs: 800, wallMs: 2000, memoryBytes: 32 * 1024 * 1024 } }).where(eq(agentsTable.id, id)));
   expect((await s.json(`/v1/deploy/${id}`, { method: "POST" })).status).toBe(202);
   for (let i = 0; i < 400; i++) {
     if ((await s.json(`/v1/deploy/${id}/status`)).body.data.agentStatus === "deployed") break;

@@ -211,12 +211,8 @@ describe("refusals", () => {
 describe("workspaces are isolated", () => {
   test("another workspace's token sees 404 for agents and keys", async () => {
     const { createWorkspace } = await import("../../src/auth");
-    const { openDatabase } = await import("../../src/db");
-    const { join } = await import("node:path");
     const a = (await upload("Private One", echoBackend)).body.data.agent;
-    const db = openDatabase(join(s.dataDir, "cantrip.db"));
-    const other = (await createWorkspace(db.db, "other")).token.token;
-    db.close();
+    const other = (await createWorkspace(s.db, "other")).token.token;
     const h = { authorization: `Bearer ${other}` };
     expect((await s.json(`/v1/agents/${a.id}`, { headers: h })).body.error.code).toBe("agent_not_found");
     expect((await s.json(`/v1/agents/${a.id}/api-keys`, { headers: h })).body.error.code).toBe("agent_not_found");

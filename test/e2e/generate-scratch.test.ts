@@ -7,7 +7,9 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { startFakeOpenAI, type FakeOpenAI, type RecordedCall, type Step } from "../fakes/fake-openai";
+import { asc, eq } from "drizzle-orm";
 import { startServer, type TestServer } from "../harness";
+import { kv } from "../../src/db/schema";
 import { todoCode, todoPrompt, todoSpec, weatherCode, weatherPrompt, weatherSpec, WEATHER_HOST } from "../fixtures/scratch-backends";
 
 const stepOf = (c: RecordedCall) => /\[cantrip:(\w+)\]/.exec(c.system)?.[1] ?? "unknown";
@@ -30,7 +32,7 @@ function model(plans: Record<string, unknown>, code: Record<string, string>) {
   });
 }
 
-const liveKvRows = (agentId: string) => s.app.internals.sqlite!.query<{ key: string; value: string }, [string]>("SELECT key, value FROM kv WHERE agent_id = ? ORDER BY key").all(agentId);
+const liveKvRows = (agentId: string) => s.db.select({ key: kv.key, value: kv.value }).from(kv).where(eq(kv.agentId, agentId)).orderBy(asc(kv.key));
 
 async function generate(name: string, prompt: string, autoDeploy = true) {
   const r = await s.json("/v1/generate", { method: "POST", json: { name, prompt, autoDeploy } });
@@ -68,7 +70,7 @@ describe("a stateful backend", () => {
     ]);
     // The template was filled with the id the create example returned.
     expect(checks[3]!.request!.path).toMatch(/^\/todos\/[0-9a-f-]{36}$/);
-    expect(liveKvRows(agent.id)).toEqual([]);
+    expect(await liveKvRows(agent.id)).toEqual([]);
     const key = (await s.json(`/v1/agents/${agent.id}/api-keys`, { method: "POST", json: { name: "t" } })).body.data.key;
     const list = await fetch(`${s.url}/apps/${agent.slug}/todos`, { headers: { authorization: `Bearer ${key}` } }).then((r) => r.json());
     expect(list).toEqual({ todos: [] });
@@ -77,7 +79,7 @@ describe("a stateful backend", () => {
     expect(again.status).toBe(202);
     const vjob = await s.app.internals.queue.waitFor(again.body.data.jobId, 60_000);
     expect((vjob.result as any).validation).toMatchObject({ ok: true, failed: 0 });
-    expect(liveKvRows(agent.id)).toEqual([]);
+    expect(await liveKvRows(agent.id)).toEqual([]);
     // Requirements and rules reach the code step; the SDK shown is cut to what it uses.
     const code = fake.calls.slice(before).find((c) => stepOf(c) === "code")!;
     expect(code.lastUser).toContain(todoPrompt);
@@ -113,7 +115,7 @@ describe("a stateful backend", () => {
     expect(c.status).toBe("deployed");
     expect(c.qa_passed).toBe(true);
     const agentId = c.builder.uuid;
-    expect(liveKvRows(agentId)).toEqual([]);
+    expect(await liveKvRows(agentId)).toEqual([]);
     // A user's own todo, then a self-heal: the scratch run's "empty list" passes anyway and
     // the user's todo is neither lost nor joined by the examples' "Buy milk".
     const mine = await fetch(c.builder.preview_url + "todos", {
@@ -122,7 +124,7 @@ describe("a stateful backend", () => {
       body: JSON.stringify({ title: "mine" }),
     });
     expect(mine.status).toBe(201);
-    const liveBefore = liveKvRows(agentId);
+    const liveBefore = await liveKvRows(agentId);
     expect(liveBefore.length).toBe(1);
     const version = (await s.json(`/v1/agents/${agentId}`)).body.data.liveVersion;
     const now = Date.now();
@@ -142,8 +144,8 @@ describe("a stateful backend", () => {
     expect(healCode.lastUser).toContain("- a new todo has done = false");
     expect(healCode.lastUser).toContain("Failures seen on the deployed version (fix their cause):\nGET /todos → 502 endpoint_unreachable");
     expect((await s.json(`/v1/agents/${agentId}`)).body.data.liveVersion).toBe(version + 1);
-    expect(liveKvRows(agentId)).toEqual(liveBefore);
-    expect(JSON.stringify(liveKvRows(agentId))).not.toContain("Buy milk");
+    expect(await liveKvRows(agentId)).toEqual(liveBefore);
+    expect(JSON.stringify(await liveKvRows(agentId))).not.toContain("Buy milk");
   });
 });
 

@@ -6,12 +6,10 @@
  * content hash, served the other workspace's validation with the first agent's kv.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { join } from "node:path";
 import { startFakeOpenAI, type FakeOpenAI, type RecordedCall } from "../fakes/fake-openai";
 import { startServer, type TestServer } from "../harness";
 import { leadSpec } from "../fixtures/lead-spec";
 import { createWorkspace } from "../../src/auth";
-import { openDatabase } from "../../src/db";
 
 /** Reveals what the instance it runs in can see: its agent id, kv keys, env. */
 const PROBE = `import { defineBackend, t } from "cantrip";
@@ -47,9 +45,7 @@ beforeAll(async () => {
   fake = startFakeOpenAI();
   fake.respond((call: RecordedCall) => (/\[cantrip:plan\]/.test(call.system) ? { json: spec } : { content: "```ts\n" + PROBE + "```\n" }));
   s = await startServer({ OPENAI_BASE_URL: fake.url, CANTRIP_MODEL: "fake-coder", CANTRIP_MODEL_TIMEOUT_MS: "2000" });
-  const db = openDatabase(join(s.dataDir, "cantrip.db"));
-  otherToken = (await createWorkspace(db.db, "other")).token.token;
-  db.close();
+  otherToken = (await createWorkspace(s.db, "other")).token.token;
 });
 afterAll(async () => {
   await s.stop();

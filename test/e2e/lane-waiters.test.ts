@@ -13,10 +13,8 @@
  * (429 rate_limited with Retry-After), and the bystander workspace's call is answered at once.
  */
 import { afterAll, expect, test } from "bun:test";
-import { join } from "node:path";
 import { trivialBackend } from "../../bench/lib/backends";
 import { createWorkspace } from "../../src/auth";
-import { openDatabase } from "../../src/db";
 import { startServer, type TestServer } from "../harness";
 import { deploy, invoke, type Target } from "../reliability/host-helpers";
 
@@ -28,9 +26,7 @@ export default defineBackend({ routes: { "POST /": { handle: async () => { await
 test("five agents' calls waiting on timers do not turn another workspace's call into 503 sandbox_busy", async () => {
   s = await startServer();
   const tenant: Target = { url: s.url, token: s.token };
-  const db = openDatabase(join(s.dataDir, "cantrip.db"));
-  const other: Target = { url: s.url, token: (await createWorkspace(db.db, "bystander")).token.token };
-  db.close();
+  const other: Target = { url: s.url, token: (await createWorkspace(s.db, "bystander")).token.token };
   const sleepers: { id: string; slug: string; key: string }[] = [];
   for (let i = 0; i < 5; i++) sleepers.push(await deploy(tenant, `sleeper ${i}`, sleeper));
   const bystander = await deploy(other, "bystander", trivialBackend(1));

@@ -6,10 +6,8 @@
  * six uploads whose load takes 600 ms each). Now it waits for at most about one of them.
  */
 import { afterAll, expect, test } from "bun:test";
-import { join } from "node:path";
 import { slowLoadBackend, trivialBackend } from "../../bench/lib/backends";
 import { createWorkspace } from "../../src/auth";
-import { openDatabase } from "../../src/db";
 import { startServer, type TestServer } from "../harness";
 import { call, type Target } from "../reliability/host-helpers";
 
@@ -19,9 +17,7 @@ afterAll(() => s?.stop());
 test("another workspace's upload is not queued behind one workspace's burst of new agents", async () => {
   s = await startServer();
   const busy: Target = { url: s.url, token: s.token };
-  const db = openDatabase(join(s.dataDir, "cantrip.db"));
-  const other: Target = { url: s.url, token: (await createWorkspace(db.db, "other")).token.token };
-  db.close();
+  const other: Target = { url: s.url, token: (await createWorkspace(s.db, "other")).token.token };
   const upload = (who: Target, name: string, code: string) => call(who, "POST", "/v1/agents", { name, files: { "index.ts": code }, entrypoint: "index.ts" });
   // Warm the load worker (it starts on first use).
   expect((await upload(other, "warm", trivialBackend(1))).status).toBe(201);

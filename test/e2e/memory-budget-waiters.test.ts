@@ -12,10 +12,8 @@
  * refused with its own workspace's reason, and the other workspace's call is answered.
  */
 import { afterAll, expect, test } from "bun:test";
-import { join } from "node:path";
 import { trivialBackend } from "../../bench/lib/backends";
 import { createWorkspace } from "../../src/auth";
-import { openDatabase } from "../../src/db";
 import { startServer, type TestServer } from "../harness";
 import { call, deploy, invoke, type Target } from "../reliability/host-helpers";
 
@@ -27,9 +25,7 @@ export default defineBackend({ routes: { "POST /": { handle: async (input) => { 
 test("four agents at the maximum memoryMb, one waiting call each, do not turn another workspace's call into 503", async () => {
   s = await startServer();
   const tenant: Target = { url: s.url, token: s.token };
-  const db = openDatabase(join(s.dataDir, "cantrip.db"));
-  const other: Target = { url: s.url, token: (await createWorkspace(db.db, "bystander")).token.token };
-  db.close();
+  const other: Target = { url: s.url, token: (await createWorkspace(s.db, "bystander")).token.token };
   const sleepers: { id: string; slug: string; key: string }[] = [];
   for (let i = 0; i < 4; i++) sleepers.push(await deploy(tenant, `big sleeper ${i}`, sleeper, { limits: { memoryMb: 256 } }));
   const bystander = await deploy(other, "bystander", trivialBackend(1));

@@ -7,7 +7,9 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { startFakeOpenAI, type FakeOpenAI } from "../fakes/fake-openai";
+import { eq, ne } from "drizzle-orm";
 import { startServer, type TestServer } from "../harness";
+import { schedules } from "../../src/db/schema";
 
 const MIN_S = 600; // this server's minimum interval: 10 minutes
 const BACKEND = `import { defineBackend } from "cantrip";
@@ -93,8 +95,10 @@ describe("schedules: no seconds, a minimum interval, a clear 400", () => {
     for (let i = 0; i < 400 && (await s.json(`/api/v1/builders/${uuid}`)).body.data.live_version === null; i++) await Bun.sleep(25);
     // a row stored before the rule existed
     const now = Date.now();
-    s.app.internals.sqlite!.run("UPDATE schedules SET cron = '* * * * * *', next_run_at = ? WHERE agent_id = ?", [now, uuid]);
-    s.app.internals.sqlite!.run("UPDATE schedules SET enabled = 0 WHERE agent_id != ?", [uuid]); // count this one only
+    await s.db.tx(async (t) => {
+      await t.update(schedules).set({ cron: "* * * * * *", nextRunAt: now }).where(eq(schedules.agentId, uuid));
+      await t.update(schedules).set({ enabled: false }).where(ne(schedules.agentId, uuid)); // count this one only
+    });
     const sched = s.app.internals.scheduler;
     expect(await sched.tick(now)).toBe(1);
     expect(await sched.tick(now + 1000)).toBe(0);

@@ -8,7 +8,9 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { startFakeOpenAI, type FakeOpenAI, type RecordedCall } from "../fakes/fake-openai";
 import { echoBackend } from "../fixtures/backends";
+import { eq, ne } from "drizzle-orm";
 import { startServer, type TestServer } from "../harness";
+import { schedules } from "../../src/db/schema";
 
 const ticker = `
 import { defineBackend } from "cantrip";
@@ -146,10 +148,12 @@ describe("the schedule API", () => {
     const a = await deployed("Sched Tz", ticker);
     await s.json(`/v1/agents/${a.id}/schedule`, { method: "PUT", json: { cron: "30 6 * * *", timezone: "Asia/Kolkata" } });
     const at = Date.UTC(2026, 0, 10, 1, 0, 0); // 06:30 in Kolkata is 01:00 UTC
-    s.app.internals.sqlite!.run("UPDATE schedules SET enabled = 0 WHERE agent_id != ?", [a.id]);
-    s.app.internals.sqlite!.run("UPDATE schedules SET next_run_at = ? WHERE agent_id = ?", [at, a.id]);
+    await s.db.tx(async (t) => {
+      await t.update(schedules).set({ enabled: false }).where(ne(schedules.agentId, a.id));
+      await t.update(schedules).set({ nextRunAt: at }).where(eq(schedules.agentId, a.id));
+    });
     expect(await s.app.internals.scheduler.tick(at)).toBe(1);
-    const next = s.app.internals.sqlite!.query("SELECT next_run_at AS n FROM schedules WHERE agent_id = ?").get(a.id) as { n: number };
+    const next = (await s.db.select({ n: schedules.nextRunAt }).from(schedules).where(eq(schedules.agentId, a.id)))[0]!;
     expect(next.n).toBe(at + 86_400_000);
   });
 

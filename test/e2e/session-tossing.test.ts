@@ -12,10 +12,8 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
-import { join } from "node:path";
 import type { Browser } from "playwright-core";
 import { createWorkspace } from "../../src/auth";
-import { openDatabase } from "../../src/db";
 import { startServer, type TestServer } from "../harness";
 import { deploy, type Target } from "../reliability/host-helpers";
 
@@ -28,15 +26,9 @@ describe.skipIf(!existsSync(CHROMIUM))("a tenant's page on the apps port plants 
   let appsBase: string;
   beforeAll(async () => {
     s = await startServer({ CANTRIP_APPS_PORT: "0" });
-    const opened = openDatabase(join(s.dataDir, "cantrip.db"));
-    let attackerToken: string;
-    try {
-      const w = await createWorkspace(opened.db, "attacker");
-      attackerWs = w.workspaceId;
-      attackerToken = w.token.token;
-    } finally {
-      opened.close();
-    }
+    const w = await createWorkspace(s.db, "attacker");
+    attackerWs = w.workspaceId;
+    const attackerToken = w.token.token;
     // The attacker signs in with its own token and keeps the session cookie's value.
     const signIn = await fetch(s.url + "/v1/session", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ token: attackerToken }) });
     const value = signIn.headers.getSetCookie()[0]!.split(";")[0]!.split("=").slice(1).join("=");

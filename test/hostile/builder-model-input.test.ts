@@ -11,6 +11,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { startFakeOpenAI, type FakeOpenAI, type RecordedCall } from "../fakes/fake-openai";
 import { startServer, type TestServer } from "../harness";
+import { agentSecrets } from "../../src/db/schema";
 import { todoCode, todoPrompt, todoSpec } from "../fixtures/scratch-backends";
 
 const step = (c: RecordedCall) => /\[cantrip:(\w+)\]/.exec(c.system)?.[1];
@@ -47,7 +48,7 @@ test("a model's intake facts cannot grant a workspace credential the user never 
     conv = (await s.json(`/api/v1/builder-agents/${r.body.data.uuid}`)).body.data;
     if (["deployed", "failed"].includes(conv.status)) break;
   }
-  const grants = s.app.internals.sqlite!.query<{ alias: string }, []>("SELECT alias FROM agent_secrets").all();
+  const grants = await s.db.select({ alias: agentSecrets.alias }).from(agentSecrets);
   expect(grants).toEqual([]);
   expect(conv.status).toBe("failed");
   expect(conv.failure.message).toContain("did not name or pick");
@@ -58,7 +59,7 @@ test("a model's intake facts cannot grant a workspace credential the user never 
     if (["deployed", "failed"].includes(conv.status)) break;
   }
   expect(conv.status).toBe("deployed");
-  expect(s.app.internals.sqlite!.query<{ alias: string }, []>("SELECT alias FROM agent_secrets").all()).toEqual([{ alias: "PAYMENTS_LIVE" }]);
+  expect(await s.db.select({ alias: agentSecrets.alias }).from(agentSecrets)).toEqual([{ alias: "PAYMENTS_LIVE" }]);
 });
 
 // Self-heal quotes the live app's failing calls to the model as evidence, and a call's path

@@ -9,7 +9,9 @@
 import { afterAll, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
 import { startFakeOpenAI } from "../fakes/fake-openai";
+import { eq } from "drizzle-orm";
 import { startServer, tempDir, type TestServer } from "../harness";
+import { conversations } from "../../src/db/schema";
 
 const fake = startFakeOpenAI();
 const dataDir = tempDir();
@@ -62,7 +64,7 @@ test("a conversation whose running turn is cancelled ends failed at once (no res
     const uuid = r.body.data.uuid as string;
     const before = fake.calls.length;
     await untilCalls(before + 1);
-    const jobId = s.app.internals.sqlite!.query<{ job_id: string }, [string]>("SELECT job_id FROM conversations WHERE id = ?").get(uuid)!.job_id;
+    const jobId = (await s.db.select({ jobId: conversations.jobId }).from(conversations).where(eq(conversations.id, uuid)))[0]!.jobId!;
     await s.app.internals.queue.cancel(jobId);
     let c: any;
     for (const end = Date.now() + 10_000; Date.now() < end; await Bun.sleep(30)) {
@@ -88,14 +90,14 @@ test("cancelling a turn mid-build also settles the agent it was generating", asy
   try {
     const r = await s.json("/api/v1/builder-agents", { method: "POST", json: { prompt: "A todo list API built then cancelled", skip_approval: true } });
     const uuid = r.body.data.uuid as string;
-    let row: { job_id: string; agent_id: string | null } | null = null;
+    let row: { job_id: string | null; agent_id: string | null } | undefined;
     for (const end = Date.now() + 20_000; Date.now() < end; await Bun.sleep(30)) {
-      row = s.app.internals.sqlite!.query<{ job_id: string; agent_id: string | null }, [string]>("SELECT job_id, agent_id FROM conversations WHERE id = ?").get(uuid);
+      row = (await s.db.select({ job_id: conversations.jobId, agent_id: conversations.agentId }).from(conversations).where(eq(conversations.id, uuid)))[0];
       if (row?.agent_id && fake.calls.some((c) => /\[cantrip:code\]/.test(c.system) && c.lastUser.includes("todos"))) break;
     }
     expect(row?.agent_id).toBeString();
     expect((await s.json(`/v1/agents/${row!.agent_id}`)).body.data.status).toBe("generating");
-    await s.app.internals.queue.cancel(row!.job_id);
+    await s.app.internals.queue.cancel(row!.job_id!);
     let c: any;
     for (const end = Date.now() + 10_000; Date.now() < end; await Bun.sleep(30)) {
       c = (await s.json(`/api/v1/builder-agents/${uuid}`)).body.data;

@@ -5,7 +5,6 @@
  * each mutating call leaves A's object as it was; A itself is served normally after.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { join } from "node:path";
 import { startFakeOpenAI, type FakeOpenAI } from "../fakes/fake-openai";
 import { startServer, type TestServer } from "../harness";
 import { echoBackend } from "../fixtures/backends";
@@ -30,10 +29,7 @@ beforeAll(async () => {
   a.val = (await s.json(`/v1/validation/${a.agent}/validate`, { method: "POST", json: {} })).body.data.jobId;
   a.conv = (await s.json("/api/v1/builder-agents", { method: "POST", json: { prompt: "a todo list api with ids" } })).body.data.uuid;
   const { createWorkspace } = await import("../../src/auth");
-  const { openDatabase } = await import("../../src/db");
-  const db = openDatabase(join(s.dataDir, "cantrip.db"));
-  other = (await createWorkspace(db.db, "other")).token.token;
-  db.close();
+  other = (await createWorkspace(s.db, "other")).token.token;
 });
 afterAll(async () => {
   await s.stop();

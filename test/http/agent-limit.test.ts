@@ -7,10 +7,8 @@
  * code the third upload answered 201.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { join } from "node:path";
 import { trivialBackend } from "../../bench/lib/backends";
 import { createWorkspace } from "../../src/auth";
-import { openDatabase } from "../../src/db";
 import { startFakeOpenAI, type FakeOpenAI } from "../fakes/fake-openai";
 import { startServer, type TestServer } from "../harness";
 import { call, type Target } from "../reliability/host-helpers";
@@ -26,9 +24,7 @@ beforeAll(async () => {
   fake.respond(() => ({ content: "no" }));
   s = await startServer({ CANTRIP_WORKSPACE_MAX_AGENTS: "2", OPENAI_BASE_URL: fake.url, CANTRIP_MODEL: "fake-coder", CANTRIP_MODEL_TIMEOUT_MS: "2000" });
   t = { url: s.url, token: s.token };
-  const db = openDatabase(join(s.dataDir, "cantrip.db"));
-  other = { url: s.url, token: (await createWorkspace(db.db, "other")).token.token };
-  db.close();
+  other = { url: s.url, token: (await createWorkspace(s.db, "other")).token.token };
 });
 afterAll(async () => {
   await s.stop();

@@ -6,10 +6,8 @@
  * scrape.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { join } from "node:path";
 import { trivialBackend } from "../../bench/lib/backends";
 import { createWorkspace } from "../../src/auth";
-import { openDatabase } from "../../src/db";
 import { startServer, type TestServer } from "../harness";
 import { deploy, invoke, type Target } from "../reliability/host-helpers";
 
@@ -25,12 +23,7 @@ beforeAll(async () => {
   const a = await deploy(t, "operator confidential launch", trivialBackend(1));
   secretSlug = a.slug;
   expect((await invoke(t, a.slug, a.key, { n: 1 })).status).toBe(200);
-  const opened = openDatabase(join(s.dataDir, "cantrip.db"));
-  try {
-    tenantToken = (await createWorkspace(opened.db, "tenant-b")).token.token;
-  } finally {
-    opened.close();
-  }
+  tenantToken = (await createWorkspace(s.db, "tenant-b")).token.token;
 });
 afterAll(() => s.stop());
 

@@ -1,7 +1,9 @@
 import { expect, test } from "bun:test";
 import { Type } from "@sinclair/typebox";
 import { defineJobKind } from "../../src/jobs";
-import { queueOn, sleep } from "./setup";
+import { cleanupAfterEach, exec, queueOn, sleep } from "./setup";
+
+cleanupAfterEach();
 
 function tracked(kind: string, opts: { ms?: number; concurrency?: number } = {}) {
   const stats = { now: 0, max: 0, runs: new Map<string, number>() };
@@ -24,7 +26,7 @@ function tracked(kind: string, opts: { ms?: number; concurrency?: number } = {})
 
 test("20 jobs with concurrency 3 never run more than 3 at once", async () => {
   const { def, stats } = tracked("work");
-  const q = queueOn(undefined, { concurrency: 3 }).register(def);
+  const q = (await queueOn(undefined, { concurrency: 3 })).register(def);
   const ids = await Promise.all(Array.from({ length: 20 }, async (_, n) => (await q.enqueue("work", { n })).id));
   let observed = 0;
   const sampler = setInterval(() => (observed = Math.max(observed, q.running().length)), 2);
@@ -40,7 +42,7 @@ test("20 jobs with concurrency 3 never run more than 3 at once", async () => {
 test("per-kind limit holds inside the global one", async () => {
   const slow = tracked("slow", { concurrency: 1, ms: 30 });
   const fast = tracked("fast", { ms: 30 });
-  const q = queueOn(undefined, { concurrency: 3 }).register(slow.def).register(fast.def);
+  const q = (await queueOn(undefined, { concurrency: 3 })).register(slow.def).register(fast.def);
   const ids = [...(await Promise.all(Array.from({ length: 4 }, async (_, n) => (await q.enqueue("slow", { n })).id))), ...(await Promise.all(Array.from({ length: 6 }, async (_, n) => (await q.enqueue("fast", { n })).id)))];
   q.start();
   for (const id of ids) await q.waitFor(id, 5_000);
@@ -62,8 +64,8 @@ test("two queues on the same file never run the same job", async () => {
         await sleep(3);
       },
     });
-  const a = queueOn(undefined, { concurrency: 4, pollMs: 5 }).register(make("a"));
-  const b = queueOn(a.file, { concurrency: 4, pollMs: 5 }).register(make("b"));
+  const a = (await queueOn(undefined, { concurrency: 4, pollMs: 5 })).register(make("a"));
+  const b = (await queueOn(a.location, { concurrency: 4, pollMs: 5 })).register(make("b"));
   const ids = await Promise.all(Array.from({ length: 60 }, async (_, n) => (await a.enqueue("work", { n })).id));
   a.start();
   b.start();
@@ -89,8 +91,8 @@ test("one workspace's jobs never take the last free slot: another workspace's jo
       await sleep(400); // waiting on the model, say
     },
   });
-  const q = queueOn(undefined, { concurrency: 3 }).register(def);
-  q.sqlite.run("INSERT INTO workspaces (id, name) VALUES ('ws_a', 'a'), ('ws_b', 'b')");
+  const q = (await queueOn(undefined, { concurrency: 3 })).register(def);
+  await exec(q.db, "INSERT INTO workspaces (id, name) VALUES ('ws_a', 'a'), ('ws_b', 'b')");
   const a: string[] = [];
   for (let i = 0; i < 6; i++) a.push((await q.enqueue("gen", { ws: "a" }, { workspaceId: "ws_a" })).id);
   q.start();
@@ -119,7 +121,7 @@ test("a kind with slots of its own runs while long jobs hold every shared slot, 
     handler: () => held,
   });
   const quick = tracked("quick", { concurrency: 2, ms: 40 });
-  const q = queueOn(undefined, { concurrency: 2 }).register(long).register({ ...quick.def, ownSlots: true });
+  const q = (await queueOn(undefined, { concurrency: 2 })).register(long).register({ ...quick.def, ownSlots: true });
   const longIds = await Promise.all([0, 1].map(async (n) => (await q.enqueue("long", { n })).id));
   q.start();
   for (let i = 0; i < 200 && q.running().filter((r) => r.kind === "long").length < 2; i++) await sleep(5);

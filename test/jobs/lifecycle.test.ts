@@ -2,7 +2,11 @@ import { expect, test } from "bun:test";
 import { Type } from "@sinclair/typebox";
 import { AppError } from "../../src/errors";
 import { defineJobKind, echoJob, NonRetriableError, RetryAfterError, type JobKind } from "../../src/jobs";
-import { open, queueOn, statuses } from "./setup";
+import { count } from "drizzle-orm";
+import { jobs } from "../../src/db/schema";
+import { cleanupAfterEach, open, queueOn, statuses } from "./setup";
+
+cleanupAfterEach();
 
 const flaky = (failures: number, extra: Partial<JobKind> = {}) => {
   const runs: number[] = [];
@@ -23,7 +27,7 @@ const flaky = (failures: number, extra: Partial<JobKind> = {}) => {
 };
 
 test("happy path: queued → running → completed with progress and log events", async () => {
-  const q = queueOn().register(echoJob);
+  const q = (await queueOn()).register(echoJob);
   const job = await q.enqueue("echo", { message: "hello" }, { agentId: "agent_x" });
   expect(job).toMatchObject({ status: "queued", kind: "echo", attempts: 0, maxAttempts: 3, agentId: "agent_x" });
   const seen: string[] = [];
@@ -42,7 +46,7 @@ test("happy path: queued → running → completed with progress and log events"
 
 test("retry with exponential backoff, then success", async () => {
   const { def, runs } = flaky(2);
-  const q = queueOn().register(def);
+  const q = (await queueOn()).register(def);
   const job = await q.enqueue("flaky", {});
   q.start();
   const done = await q.waitFor(job.id, 3_000);
@@ -57,7 +61,7 @@ test("retry with exponential backoff, then success", async () => {
 
 test("retries exhausted: failed with the last error, code and stage", async () => {
   const { def } = flaky(9);
-  const q = queueOn().register(def);
+  const q = (await queueOn()).register(def);
   q.start();
   const done = await q.waitFor((await q.enqueue("flaky", {})).id, 3_000);
   expect(done.status).toBe("failed");
@@ -66,12 +70,12 @@ test("retries exhausted: failed with the last error, code and stage", async () =
 });
 
 test("NonRetriableError fails at once with its code and stage; AppError codes are kept", async () => {
-  const q = queueOn().register(echoJob);
+  const q = (await queueOn()).register(echoJob);
   q.start();
   const done = await q.waitFor((await q.enqueue("echo", { message: "forbidden" })).id, 2_000);
   expect(done).toMatchObject({ status: "failed", attempts: 1, failure: { code: "invalid_message", message: "this message is never echoed", stage: "check" } });
 
-  const q2 = queueOn().register({ ...flaky(0).def, maxAttempts: 1, handler: async (ctx) => (ctx.progress(40, "bundle"), Promise.reject(new AppError("model_unavailable", "no model"))) });
+  const q2 = (await queueOn()).register({ ...flaky(0).def, maxAttempts: 1, handler: async (ctx) => (ctx.progress(40, "bundle"), Promise.reject(new AppError("model_unavailable", "no model"))) });
   q2.start();
   const f = await q2.waitFor((await q2.enqueue("flaky", {})).id, 2_000);
   expect(f.failure).toEqual({ code: "model_unavailable", message: "no model (after 1 attempt)", stage: "bundle" });
@@ -80,7 +84,7 @@ test("NonRetriableError fails at once with its code and stage; AppError codes ar
 
 test("RetryAfterError sets the delay of the next attempt", async () => {
   const runs: number[] = [];
-  const q = queueOn().register({
+  const q = (await queueOn()).register({
     ...flaky(0).def,
     backoff: { baseMs: 5_000, maxMs: 5_000 },
     async handler({ attempt }) {
@@ -97,7 +101,7 @@ test("RetryAfterError sets the delay of the next attempt", async () => {
 });
 
 test("payload validation: invalid payload → invalid_request with field details; unknown kind throws", async () => {
-  const q = queueOn().register(echoJob);
+  const q = (await queueOn()).register(echoJob);
   let err: any;
   try {
     await q.enqueue("echo", { message: "", delayMs: -1 });
@@ -109,27 +113,44 @@ test("payload validation: invalid payload → invalid_request with field details
   expect(err.details.map((d: { field: string }) => d.field).sort()).toEqual(["delayMs", "message"]);
   expect(() => q.enqueue("nope", {})).toThrow(/unknown job kind/);
   expect(() => q.register(echoJob)).toThrow(/already registered/);
-  expect(q.sqlite.query("select count(*) as n from jobs").get()).toEqual({ n: 0 });
+  expect(await q.db.select({ n: count() }).from(jobs)).toEqual([{ n: 0 }]);
 });
 
 test("enqueueInTx: the job exists only if the caller's transaction commits; ids are idempotent", async () => {
-  const q = queueOn().register(echoJob);
-  const conn = open(q.file); // the caller's own connection, as an HTTP route would have
+  const q = (await queueOn()).register(echoJob);
+  const conn = await open(q.location); // the caller's own connection, as an HTTP route would have
   expect(
-    conn.db.tx(async (tx) => {
+    conn.tx(async (tx) => {
       await q.enqueueInTx(tx, "echo", { message: "rolled back" }, { id: "job_rollback" });
       throw new Error("caller failed");
     }),
   ).rejects.toThrow("caller failed");
   expect(await q.get("job_rollback")).toBeUndefined();
-  const id = await conn.db.tx(async (tx) => (await q.enqueueInTx(tx, "echo", { message: "kept" }, { id: "job_kept" })).id);
+  const id = await conn.tx(async (tx) => (await q.enqueueInTx(tx, "echo", { message: "kept" }, { id: "job_kept" })).id);
   expect((await q.enqueue("echo", { message: "again" }, { id: "job_kept" })).payload).toEqual({ message: "kept" });
   q.start();
   expect((await q.waitFor(id, 2_000)).status).toBe("completed");
 });
 
 test("waitFor rejects on timeout with the current status", async () => {
-  const q = queueOn().register(echoJob);
+  const q = (await queueOn()).register(echoJob);
   const job = await q.enqueue("echo", { message: "never started" });
   await expect(q.waitFor(job.id, 50)).rejects.toThrow("still queued");
+});
+
+test("depth: waiting jobs counted by kind and status, as numbers (PostgreSQL returns count(*) as a string)", async () => {
+  const q = (await queueOn()).register(echoJob);
+  await q.enqueue("echo", { message: "one" });
+  await q.enqueue("echo", { message: "two" });
+  expect(await q.depth()).toEqual([{ kind: "echo", status: "queued", count: 2 }]);
+});
+
+test("a retry runs when its backoff ends, not at the next poll", async () => {
+  const { def, runs } = flaky(1, { backoff: { baseMs: 100, maxMs: 100 } });
+  const q = (await queueOn(undefined, { pollMs: 20_000 })).register(def);
+  q.start();
+  const done = await q.waitFor((await q.enqueue("flaky", {})).id, 3_000);
+  expect(done).toMatchObject({ status: "completed", attempts: 2 });
+  expect(runs[1]! - runs[0]!).toBeGreaterThanOrEqual(95);
+  expect(runs[1]! - runs[0]!).toBeLessThan(2_000);
 });

@@ -8,7 +8,9 @@ import { expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { echoJob } from "../../src/jobs";
-import { queueOn, until } from "./setup";
+import { cleanupAfterEach, queueOn, until } from "./setup";
+
+cleanupAfterEach();
 
 const ROOT = join(import.meta.dir, "../..");
 
@@ -44,7 +46,7 @@ test("no file outside src/jobs/ queries the jobs table (retention's pruning incl
 });
 
 test("Queue.list: an agent's jobs of one kind, newest first, bounded; hasActive follows their status", async () => {
-  const q = queueOn().register(echoJob);
+  const q = (await queueOn()).register(echoJob);
   const a1 = await q.enqueue("echo", { message: "one" }, { agentId: "agent_a" });
   const a2 = await q.enqueue("echo", { message: "two" }, { agentId: "agent_a" });
   await q.enqueue("echo", { message: "other" }, { agentId: "agent_b" });

@@ -4,7 +4,9 @@ import { jobs } from "../../src/db/schema";
 import { eq } from "drizzle-orm";
 import type { TestQueue } from "./setup";
 import { sleepyJob } from "./fixtures/sleepy";
-import { open, queueOn, statuses, until } from "./setup";
+import { cleanupAfterEach, newDatabase, open, queueOn, statuses, until } from "./setup";
+
+cleanupAfterEach();
 
 const WORKER = join(import.meta.dir, "fixtures/worker.ts");
 
@@ -24,9 +26,9 @@ async function crashWhileRunning(q: TestQueue, file: string, jobId: string, work
 }
 
 test("lease expiry: a job whose worker died is picked up by another worker (attempts + 1)", async () => {
-  const q = queueOn(undefined, { workerId: "node-b", leaseMs: 300 }).register(sleepyJob(3));
+  const q = (await queueOn(undefined, { workerId: "node-b", leaseMs: 300 })).register(sleepyJob(3));
   const job = await q.enqueue("sleepy", { hangOnAttempts: [1] });
-  const crashed = await crashWhileRunning(q, q.file, job.id, "node-a", 300, 3);
+  const crashed = await crashWhileRunning(q, q.location, job.id, "node-a", 300, 3);
   q.start(); // different workerId: recover() leaves node-a's job alone; only the lease decides
   expect((await q.get(job.id))!.status).toBe("running");
   const done = await q.waitFor(job.id, 4_000);
@@ -38,9 +40,9 @@ test("lease expiry: a job whose worker died is picked up by another worker (atte
 
 test("lease expiry on the last attempt fails the job instead of running it again", async () => {
   // Simulated with an injected clock: a dead worker's row, seen from 10 s in the future.
-  const q = queueOn(undefined, { clock: { now: () => Date.now() + 10_000 } }).register(sleepyJob(1));
+  const q = (await queueOn(undefined, { clock: { now: () => Date.now() + 10_000 } })).register(sleepyJob(1));
   const job = await q.enqueue("sleepy", { hangOnAttempts: [] });
-  await open(q.file).db.tx((t) => t.update(jobs).set({ status: "running", attempts: 1, leaseOwner: "ghost#1", leaseUntil: Date.now() + 1_000, stage: "plan" }).where(eq(jobs.id, job.id)));
+  await (await open(q.location)).tx((t) => t.update(jobs).set({ status: "running", attempts: 1, leaseOwner: "ghost#1", leaseUntil: Date.now() + 1_000, stage: "plan" }).where(eq(jobs.id, job.id)));
   q.start();
   const done = await q.waitFor(job.id, 2_000);
   expect(done.status).toBe("failed");
@@ -49,12 +51,12 @@ test("lease expiry on the last attempt fails the job instead of running it again
 });
 
 test("restart: jobs this worker left running are requeued at start and resume", async () => {
-  const file = queueOn().file;
-  const probe = queueOn(file).register(sleepyJob(3));
+  const file = await newDatabase();
+  const probe = (await queueOn(file)).register(sleepyJob(3));
   const job = await probe.enqueue("sleepy", { hangOnAttempts: [1] });
   await crashWhileRunning(probe, file, job.id, "node-1", 60_000, 3);
   // Same workerId, new life; the 60 s lease has not expired, so only recover() can free it.
-  const q = queueOn(file, { workerId: "node-1", leaseMs: 60_000 }).register(sleepyJob(3));
+  const q = (await queueOn(file, { workerId: "node-1", leaseMs: 60_000 })).register(sleepyJob(3));
   q.start();
   const done = await q.waitFor(job.id, 3_000);
   expect(done).toMatchObject({ status: "completed", attempts: 2 });
@@ -63,18 +65,18 @@ test("restart: jobs this worker left running are requeued at start and resume", 
 }, 20_000);
 
 test("restart: with no attempts left the job fails with a clear reason", async () => {
-  const file = queueOn().file;
-  const probe = queueOn(file).register(sleepyJob(1));
+  const file = await newDatabase();
+  const probe = (await queueOn(file)).register(sleepyJob(1));
   const job = await probe.enqueue("sleepy", { hangOnAttempts: [1] });
   await crashWhileRunning(probe, file, job.id, "node-1", 60_000, 1);
-  const q = queueOn(file, { workerId: "node-1", leaseMs: 60_000 }).register(sleepyJob(1));
+  const q = (await queueOn(file, { workerId: "node-1", leaseMs: 60_000 })).register(sleepyJob(1));
   expect(await q.recover()).toEqual({ requeued: [], failed: [job.id], cancelled: [] });
   expect(await q.get(job.id)).toMatchObject({ status: "failed", failure: { code: "interrupted", message: "interrupted by restart (attempt 1 of 1)", stage: "attempt-1" }, leaseOwner: null });
 }, 20_000);
 
 test("graceful stop: waits for running handlers, then requeues the ones that overrun", async () => {
-  const file = queueOn().file;
-  const q = queueOn(file, { workerId: "node-1" }).register(sleepyJob(3));
+  const file = await newDatabase();
+  const q = (await queueOn(file, { workerId: "node-1" })).register(sleepyJob(3));
   const quick = await q.enqueue("sleepy", { hangOnAttempts: [] });
   const stuck = await q.enqueue("sleepy", { hangOnAttempts: [1] });
   q.start();
@@ -82,7 +84,7 @@ test("graceful stop: waits for running handlers, then requeues the ones that ove
   await q.stop({ timeoutMs: 100 });
   expect((await q.get(quick.id))!.status).toBe("completed");
   expect(await q.get(stuck.id)).toMatchObject({ status: "queued", attempts: 1, leaseOwner: null });
-  const next = queueOn(file, { workerId: "node-1" }).register(sleepyJob(3));
+  const next = (await queueOn(file, { workerId: "node-1" })).register(sleepyJob(3));
   next.start();
   expect((await next.waitFor(stuck.id, 2_000)).attempts).toBe(2);
 });

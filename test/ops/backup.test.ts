@@ -9,7 +9,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
 import { copyFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { startServer, tempDir, type TestServer } from "../harness";
+import { startServer, tempDir, testDialect, type TestServer } from "../harness";
 import { cli, deployed, invoke } from "./helpers";
 
 let s: TestServer;
@@ -20,6 +20,8 @@ const out = tempDir("cantrip-backup-out-");
 const cliBackup = join(out, "cli.db");
 const httpBackup = join(out, "http.db");
 let agentsAtBackup: string[] = [];
+/** Backup and restore copy the SQLite file; on PostgreSQL they refuse, naming pg_dump (test/ops/postgres-cli.test.ts). */
+const onSqlite = test.skipIf(testDialect === "postgres");
 
 beforeAll(async () => {
   s = await startServer({}, { dataDir, keep: true });
@@ -51,7 +53,7 @@ function load(n: number) {
   };
 }
 
-test("a backup via the CLI and one via the admin route, both under invoke load, pass integrity_check", async () => {
+onSqlite("a backup via the CLI and one via the admin route, both under invoke load, pass integrity_check", async () => {
   const l = load(6);
   // Every loop has written kv at least once before the snapshots start (a fixed sleep was not enough under load).
   for (let i = 0; l.statuses.length < 12 && i < 800; i++) await Bun.sleep(25);
@@ -108,7 +110,7 @@ test("a backup via the CLI and one via the admin route, both under invoke load, 
 const statStatus = (f: string) => statSync(f).mode & 0o777;
 
 test("the admin route is for the operator's workspace only; another workspace's token gets 403 forbidden", async () => {
-  const ws = await cli(["workspace", "create", "tenant-b", "--data-dir", dataDir]);
+  const ws = await cli(["workspace", "create", "tenant-b", "--data-dir", dataDir], s.dbEnv);
   expect(ws.code).toBe(0);
   const other = ws.stdout.trim();
   expect(other).toMatch(/^ctp_pt_/);
@@ -119,7 +121,7 @@ test("the admin route is for the operator's workspace only; another workspace's 
   expect(none.status).toBe(401);
 });
 
-test("restore refuses while the server runs, then restores the backup: same agents, same keys", async () => {
+onSqlite("restore refuses while the server runs, then restores the backup: same agents, same keys", async () => {
   // Something to undo: agent A is deleted after the backup.
   expect((await s.json(`/v1/agents/${a.id}`, { method: "DELETE" })).status).toBe(200);
   const refused = await cli(["restore", cliBackup, "--data-dir", dataDir]);
@@ -143,7 +145,7 @@ test("restore refuses while the server runs, then restores the backup: same agen
   }
 });
 
-test("restore refuses a damaged file, a file that is not a cantrip database, and one from a newer schema", async () => {
+onSqlite("restore refuses a damaged file, a file that is not a cantrip database, and one from a newer schema", async () => {
   await s.stop();
   const damaged = join(out, "damaged.db");
   copyFileSync(httpBackup, damaged);

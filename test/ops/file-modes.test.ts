@@ -10,7 +10,7 @@ import { boot } from "../../src/boot";
 import { extractBinary } from "../../src/bundle/binary";
 import { loadConfig } from "../../src/config";
 import type { Logger } from "../../src/http";
-import { startServer, tempDir } from "../harness";
+import { startServer, tempDir, testDialect } from "../harness";
 
 const modeOf = (p: string) => statSync(p).mode & 0o777;
 const root = tempDir("cantrip-modes-");
@@ -23,6 +23,8 @@ afterAll(() => {
   rmSync(root, { recursive: true, force: true });
 });
 
+/** The modes of the SQLite file and its -wal/-shm; on PostgreSQL the data dir holds no database. */
+const onSqlite = test.skipIf(testDialect === "postgres");
 const FILES = ["cantrip.db", "cantrip.db-wal", "cantrip.db-shm", "admin-token", "secret.key", "node-id"];
 
 async function writeSomething(s: Awaited<ReturnType<typeof startServer>>) {
@@ -33,7 +35,7 @@ async function writeSomething(s: Awaited<ReturnType<typeof startServer>>) {
   expect(r.status).toBe(201);
 }
 
-test("a fresh data dir is 0700 and the database, its -wal/-shm and the key files are 0600", async () => {
+onSqlite("a fresh data dir is 0700 and the database, its -wal/-shm and the key files are 0600", async () => {
   const dataDir = join(root, "fresh", "data");
   const s = await startServer({}, { dataDir, keep: true });
   try {
@@ -50,7 +52,7 @@ test("a fresh data dir is 0700 and the database, its -wal/-shm and the key files
   }
 });
 
-test("an existing data dir with 0755/0644 modes is tightened at start, with a warning per path", async () => {
+onSqlite("an existing data dir with 0755/0644 modes is tightened at start, with a warning per path", async () => {
   const dataDir = join(root, "loose");
   const first = await startServer({}, { dataDir, keep: true });
   await writeSomething(first);

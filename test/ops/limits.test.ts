@@ -109,7 +109,7 @@ test("PATCH beyond a maximum is 400 and changes nothing; another workspace's age
   expect(r.body.error.details).toEqual([expect.objectContaining({ field: "limits.wallMs", rule: "maximum" })]);
   expect((await s.json(`/v1/agents/${id}`)).body.data.limitOverrides).toEqual({ cpuMs: 1000 });
   expect((await s.json("/v1/agents/agent_0000000000000000000000", { method: "PATCH", json: { limits: {} } })).status).toBe(404);
-  const other = (await cli(["workspace", "create", "other", "--data-dir", s.dataDir])).stdout.trim();
+  const other = (await cli(["workspace", "create", "other", "--data-dir", s.dataDir], s.dbEnv)).stdout.trim();
   const foreign = await s.json(`/v1/agents/${id}`, { method: "PATCH", json: { limits: { cpuMs: 10 } }, headers: { authorization: `Bearer ${other}` } });
   expect([foreign.status, foreign.body.error.code]).toEqual([404, "agent_not_found"]);
 });

@@ -6,6 +6,9 @@
 import { expect } from "bun:test";
 import { Database } from "bun:sqlite";
 import { join } from "node:path";
+import { count, eq, sql } from "drizzle-orm";
+import { execute, type Db } from "../../src/db";
+import { kv } from "../../src/db/schema";
 
 export interface Target {
   url: string;
@@ -76,6 +79,28 @@ export function openFile(dataDir: string): Database {
   const db = new Database(join(dataDir, "cantrip.db"));
   db.exec("PRAGMA busy_timeout = 5000");
   return db;
+}
+
+/**
+ * Writes `n` small kv rows ("k0" … `"k" + (n-1)`, value `1`, size = key bytes + 1) for
+ * `agentId` in one transaction of the server's own data layer, on SQLite or PostgreSQL (a
+ * recursive CTE both dialects run): the state a backend reaches with `n` ordinary
+ * `ctx.kv.set` calls, without making them.
+ */
+export async function seedKv(db: Db, agentId: string, n: number): Promise<void> {
+  await db.tx((t) =>
+    execute(
+      t,
+      sql`WITH RECURSIVE seq(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM seq WHERE i < ${n - 1})
+          INSERT INTO kv (agent_id, key, value, size, updated_at)
+          SELECT ${agentId}, 'k' || cast(i AS text), '1', 2 + length(cast(i AS text)), 0 FROM seq`,
+    ),
+  );
+}
+
+/** How many kv rows `agentId` holds. */
+export async function kvRowCount(db: Db, agentId: string): Promise<number> {
+  return (await db.select({ n: count() }).from(kv).where(eq(kv.agentId, agentId)))[0]!.n;
 }
 
 /** Polls `check` until it returns true or `ms` pass; returns the last result. */

@@ -5,7 +5,7 @@
  * under short keys, so a backend that had filled its kv with small keys made every later
  * set of its own cost ~100–450 ms of the event loop, and every other tenant waited.
  * Reaching that state needs only ordinary calls (a sequential `await ctx.kv.set` loop wrote
- * 1,000 keys in 412 ms); the test seeds the rows through a second connection to save time.
+ * 1,000 keys in 412 ms); the test seeds the rows in one transaction (seedKv) to save time.
  * Measured with this test on the old code (load average ~8): eight concurrent calls of ten
  * sets each; the bystander managed 3 invokes in ~13 s (median 923 ms, max 12,136 ms), and
  * the culprit's own calls ended 504 wall_timeout / 502 crashed. Now kv-sqlite.ts keeps a
@@ -18,7 +18,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { trivialBackend } from "../../bench/lib/backends";
 import { startServer, type TestServer } from "../harness";
-import { deploy, invoke, openFile, keepInvoking, type Target } from "../reliability/host-helpers";
+import { deploy, invoke, keepInvoking, seedKv, type Target } from "../reliability/host-helpers";
 
 let s: TestServer;
 let t: Target;
@@ -37,12 +37,7 @@ beforeAll(async () => {
   t = { url: s.url, token: s.token };
   culprit = await deploy(t, "kv filler", setter);
   bystander = await deploy(t, "bystander", trivialBackend(1));
-  const db = openFile(s.dataDir);
-  const ins = db.query("INSERT INTO kv (agent_id, key, value, size, updated_at) VALUES (?, ?, '1', ?, 0)");
-  db.transaction(() => {
-    for (let i = 0; i < 1_000_000; i++) ins.run(culprit.id, "k" + i, 2 + String(i).length);
-  })();
-  db.close();
+  await seedKv(s.db, culprit.id, 1_000_000);
 }, 120_000);
 afterAll(() => s.stop());
 

@@ -12,5 +12,17 @@ export const migrations: EmbeddedMigration[] = [
     "when": 1796012980759,
     "breakpoints": true,
     "sql": "CREATE TABLE \"cluster_meta\" (\n\t\"key\" text PRIMARY KEY NOT NULL,\n\t\"value\" text NOT NULL\n);\n--> statement-breakpoint\nCREATE TABLE \"cluster_singletons\" (\n\t\"name\" text PRIMARY KEY NOT NULL,\n\t\"at\" bigint NOT NULL\n);\n"
+  },
+  {
+    "tag": "0002_conversation_last_heal_at",
+    "when": 1796021848567,
+    "breakpoints": true,
+    "sql": "ALTER TABLE \"conversations\" ADD COLUMN \"last_heal_at\" bigint;"
+  },
+  {
+    "tag": "0003_kv_usage",
+    "when": 1796024838073,
+    "breakpoints": true,
+    "sql": "CREATE TABLE \"kv_usage\" (\n\t\"agent_id\" text PRIMARY KEY NOT NULL,\n\t\"bytes\" bigint NOT NULL\n);\n--> statement-breakpoint\nALTER TABLE \"kv_usage\" ADD CONSTRAINT \"kv_usage_agent_id_agents_id_fk\" FOREIGN KEY (\"agent_id\") REFERENCES \"public\".\"agents\"(\"id\") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint\n-- Agents whose kv already holds rows start counted (kv-sqlite.ts would otherwise sum them on their next write).\nINSERT INTO \"kv_usage\" (\"agent_id\", \"bytes\") SELECT \"agent_id\", sum(\"size\") FROM \"kv\" GROUP BY \"agent_id\";\n--> statement-breakpoint\n-- kv keys compare in code point order on every database, as on SQLite (kv-sqlite.ts answers a\n-- prefix with a key range; a linguistic collation such as en-US put \"a:\" before \"a9\").\nALTER TABLE \"kv\" ALTER COLUMN \"key\" SET DATA TYPE text COLLATE \"C\";\n"
   }
 ];

@@ -12,5 +12,11 @@ export const migrations: EmbeddedMigration[] = [
     "when": 1796004640116,
     "breakpoints": true,
     "sql": "ALTER TABLE `schedules` ADD `timezone` text DEFAULT 'UTC' NOT NULL;"
+  },
+  {
+    "tag": "0002_conversation_last_heal_at",
+    "when": 1796021847095,
+    "breakpoints": true,
+    "sql": "ALTER TABLE `conversations` ADD `last_heal_at` integer;"
   }
 ];
