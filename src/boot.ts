@@ -254,7 +254,7 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
       rateLimitAnonAgent: config.rateLimitAnonAgent,
     },
   );
-  const deployer = new Deployer({ db, runtime, serverLimits: limits });
+  const deployer = new Deployer({ db, runtime, serverLimits: limits, live });
   deployer.enqueue = async (tx, payload, meta) => (await queue.enqueueInTx(tx, "deploy", payload, meta)).id;
   const agentsSvc = new AgentService({ db, bundler, runtime, defaultEngine: config.sandbox, serverLimits: limits, maxAgents: config.workspaceMaxAgents });
   const schedules = new Schedules({ db, minIntervalMs: config.scheduleMinIntervalS * 1000 });

@@ -4,6 +4,8 @@
  * evaluates it as a prelude part of its own (see sandbox/build-prelude.ts); V8 hands over a
  * function that fetches its source text, evaluated on first use (`__cantripLazyLibs`: a bare
  * isolate pays ~0.5 MB for it) through urlLibs() and the two globals, getters until then.
+ * A process's first QuickJS interpreter does the same (PRELUDE_PARTS_LAZY_URL: its first call
+ * waits for it to be made).
  * The incoming request's URL is split without it (body.ts canonicalParts), so a backend that
  * never touches URL never loads it.
  */

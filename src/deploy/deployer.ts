@@ -18,6 +18,7 @@ import type { AgentRow } from "../agents/view";
 import { agentById, goLive, isDeployable, lockAgent, lockedAgent, settle, startDeploying, takeOffline } from "../agents/lifecycle";
 import { getVersion } from "./versions";
 import { runtimeConfigFor } from "./runtime-config";
+import type { LiveCache } from "../gateway/live-cache";
 
 export type DeploymentRow = typeof deployments.$inferSelect;
 
@@ -44,7 +45,8 @@ export class Deployer {
     throw new Error("deploy queue not wired");
   };
 
-  constructor(private deps: { db: Db; runtime: SandboxRuntime; serverLimits?: LimitPolicy }) {}
+  /** `live`: the gateway's live cache, handed each new live entry as its deploy commits. */
+  constructor(private deps: { db: Db; runtime: SandboxRuntime; serverLimits?: LimitPolicy; live?: Pick<LiveCache, "mark" | "put"> }) {}
 
   /** POST /v1/deploy/{agentId}: deploys the agent's newest version (or `version`). */
   async request(agent: AgentRow, version?: number) {
@@ -122,9 +124,12 @@ export class Deployer {
       });
       throw e;
     }
-    await this.goLive(agent.id, dep.version, deploymentId);
-    // The first call after the switch finds an instance loaded (or loading) with the live config.
+    // The code passed its check: a light-lane instance starts loading now, beside the switch,
+    // so the first call after it finds the live entry cached and an instance loaded (or
+    // loading) with the live config.
     runtime.warm(ref);
+    const live = await this.goLive(agent.id, dep.version, deploymentId, ref);
+    if (live && live !== ref) runtime.warm(live); // its runtime config changed since the check
     return { version: dep.version };
   }
 
@@ -176,17 +181,33 @@ export class Deployer {
     return (await this.deps.db.select().from(deployments).where(eq(deployments.agentId, agentId)).orderBy(desc(deployments.id)).limit(1))[0];
   }
 
-  /** Moves the live pointer; the gateway's cache drops the agent when this commits (`agent.live`). */
-  private async goLive(agentId: string, version: number, deploymentId: string): Promise<void> {
-    const { db } = this.deps;
-    await db.tx(async (tx) => {
+  /**
+   * Moves the live pointer; the gateway's cache drops the agent when this commits (`agent.live`).
+   * With `checked` (the bundle a deploy just load-checked), the new live entry is read in the
+   * same transaction and handed to the cache as it commits; returns its bundle ref (the
+   * checked one, unless the agent's runtime config changed since the check).
+   */
+  private async goLive(agentId: string, version: number, deploymentId: string, checked?: BundleRef): Promise<BundleRef | undefined> {
+    const { db, live, serverLimits } = this.deps;
+    return db.tx(async (tx) => {
       await lockAgent(tx, agentId);
+      // After the lock: writers that take it cannot commit between this mark and this commit.
+      const mark = checked && live ? live.mark(agentId) : undefined;
       await tx.update(deployments)
         .set({ status: "superseded", updatedAt: Date.now() })
         .where(and(eq(deployments.agentId, agentId), eq(deployments.status, "deployed"), ne(deployments.id, deploymentId)));
       await tx.update(deployments).set({ status: "deployed", updatedAt: Date.now() }).where(eq(deployments.id, deploymentId));
       await goLive(tx, agentId, version);
       tx.publish("agent.live", { agentId });
+      if (!checked || !live || !mark) return undefined;
+      const agent = await agentById(tx, agentId);
+      const config = await runtimeConfigFor(tx, agent, serverLimits);
+      // The same config object as the check's keeps one instance key for the warm-up and the calls.
+      const ref = JSON.stringify(config) === JSON.stringify(checked.config) ? checked : { ...checked, config };
+      // Registered after publish: the bus drops the old entry first, then this one goes in
+      // (unless another transaction on the agent was delivered meanwhile: put's mark check).
+      tx.onCommit(() => live.put({ agent, ref, version }, mark));
+      return ref;
     });
   }
 }

@@ -9,6 +9,10 @@ export function deployJob(deployer: Deployer) {
     kind: "deploy",
     payload: T.Object({ deploymentId: T.String() }),
     timeoutMs: 120_000,
+    // A deploy is short and its caller waits for it: it never queues behind generations
+    // holding every shared slot while they wait on the model.
+    ownSlots: true,
+    concurrency: 2,
     // A restart mid-deploy re-runs it: execute() is idempotent on the deployment's status.
     maxAttempts: 3,
     backoff: { baseMs: 200, maxMs: 2000 },

@@ -3,14 +3,14 @@
  * code: its limits over the server defaults, capped by the operator's maxima, declared hosts, secret names and hosts.
  */
 import { eq } from "drizzle-orm";
-import type { Db } from "../db";
+import type { DbOrTx } from "../db";
 import { agentSecrets } from "../db/schema";
 import type { AgentRuntimeConfig, BundleRef } from "../runtime/types";
 import { effectiveLimits, type LimitPolicy } from "../agents/limits";
 import type { AgentRow } from "../agents/view";
 
-/** `policy`: the operator's defaults and maxima (src/agents/limits.ts); the built-in ones when absent. */
-export async function runtimeConfigFor(db: Db, agent: AgentRow, policy?: LimitPolicy): Promise<AgentRuntimeConfig> {
+/** `db`: the database or an open transaction (a deploy reads it in the one that switches). `policy`: the operator's defaults and maxima (src/agents/limits.ts); the built-in ones when absent. */
+export async function runtimeConfigFor(db: DbOrTx, agent: AgentRow, policy?: LimitPolicy): Promise<AgentRuntimeConfig> {
   const grants = await db.select().from(agentSecrets).where(eq(agentSecrets.agentId, agent.id));
   return {
     agentId: agent.id,

@@ -86,8 +86,9 @@ export class Gateway {
     const { entry, keyId } = await this.admit(slug, authorization, true, caller);
     let body: Uint8Array | null = null;
     try {
-      if (rawBody.trim() !== "") JSON.parse(rawBody);
-      body = new TextEncoder().encode(rawBody.trim() === "" ? "{}" : rawBody);
+      const empty = rawBody.trim() === "";
+      if (!empty) JSON.parse(rawBody);
+      body = utf8.encode(empty ? "{}" : rawBody);
     } catch {
       this.logRefusal(entry, keyId, "POST", "/", "invalid_json", started, requestId, "invoke");
       throw new AppError("invalid_json");
@@ -276,9 +277,11 @@ async function envelopeJson(res: GuestResponse): Promise<string | Uint8Array> {
   return JSON.stringify(text);
 }
 
+const utf8Decoder = new TextDecoder();
+
 function decodeBody(res: GuestResponse): unknown {
   if (!res.body.byteLength) return null;
-  const text = new TextDecoder().decode(res.body);
+  const text = utf8Decoder.decode(res.body);
   if (isJsonType(res)) {
     if (nestsDeeperThan(text, MAX_ENVELOPE_DEPTH)) throw tooDeep();
     try {

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { openDatabase, type OpenedDatabase } from "../db";
 import { eq } from "drizzle-orm";
 import { agents } from "../db/schema";
-import { InvocationLog, type InvocationInsert } from "./invocation-log";
+import { InvocationLog, ROWS_PER_INSERT, ROWS_PER_TURN, ROWS_PER_TX, type InvocationInsert } from "./invocation-log";
 
 /** Deletes an agent the way AgentService.delete does: the DELETE and its announcement in one transaction. */
 const deleteAgent = (id: string) =>
@@ -28,7 +28,7 @@ afterEach(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function setup(busyTimeoutMs = 30) {
+function setup(busyTimeoutMs = 30, maxBuffer?: number) {
   dir = mkdtempSync(join(tmpdir(), "cantrip-log-"));
   const file = join(dir, "log.db");
   opened = openDatabase(file, { busyTimeoutMs });
@@ -36,7 +36,7 @@ function setup(busyTimeoutMs = 30) {
   for (const id of ["agent_a", "agent_b"]) opened.sqlite.query("INSERT INTO agents (id, workspace_id, slug, name, status) VALUES (?, 'ws_1', ?, ?, 'ready')").run(id, id, id);
   other = new Database(file);
   const dropped: { rows: number; reason: string }[] = [];
-  const log = new InvocationLog(opened.db, { onDropped: (rows, reason) => dropped.push({ rows, reason }) });
+  const log = new InvocationLog(opened.db, { maxBuffer, onDropped: (rows, reason) => dropped.push({ rows, reason }) });
   return { log, dropped };
 }
 
@@ -109,6 +109,8 @@ test("a flush prepares no SQL (issue 15: one prepared statement per table, made 
   const client = opened.sqlite; // the writer connection the gate owns
   log.record({ agentId: "agent_a", status: 200, latencyMs: 1, at: 1 }, [{ level: "info", message: "warm-up", at: 1 }]);
   expect(await log.flush()).toBe(1); // the first flush prepares the two statements
+  for (let i = 0; i < ROWS_PER_INSERT; i++) log.record({ agentId: "agent_a", status: 200, latencyMs: 1, at: 1 });
+  expect(await log.flush()).toBe(ROWS_PER_INSERT); // and the multi-row one
   let prepared = 0;
   const { prepare, query } = client;
   client.prepare = ((...a: Parameters<typeof prepare>) => (prepared++, prepare.apply(client, a))) as typeof prepare;
@@ -119,6 +121,8 @@ test("a flush prepares no SQL (issue 15: one prepared statement per table, made 
       log.record({ agentId: "agent_b", status: 200, latencyMs: 1, at: 3000 + flush });
       expect(await log.flush()).toBe(2);
     }
+    for (let i = 0; i < ROWS_PER_INSERT + 1; i++) log.record({ agentId: "agent_b", status: 200, latencyMs: 1, at: 1 });
+    expect(await log.flush()).toBe(ROWS_PER_INSERT + 1);
   } finally {
     client.prepare = prepare;
     client.query = query;
@@ -126,12 +130,63 @@ test("a flush prepares no SQL (issue 15: one prepared statement per table, made 
   // (The old multi-row insert prepared one statement per table on every flush: 6 here.)
   expect(prepared).toBe(0);
   const rows = opened.sqlite.query("SELECT agent_id, version, key_id, source, method, path, status, latency_ms, error_code, request_id, at FROM invocations ORDER BY id").all();
-  expect(rows.slice(1, 3)).toEqual([
+  expect(rows.slice(1 + ROWS_PER_INSERT, 3 + ROWS_PER_INSERT)).toEqual([
     { agent_id: "agent_a", version: 4, key_id: "key_1", source: "app", method: "GET", path: "/p0", status: 502, latency_ms: 7, error_code: "bad_response", request_id: "r0", at: 1000 },
     { agent_id: "agent_b", version: null, key_id: null, source: "invoke", method: null, path: null, status: 200, latency_ms: 1, error_code: null, request_id: null, at: 3000 },
   ]);
-  expect(rows).toHaveLength(7);
+  expect(rows).toHaveLength(7 + 2 * ROWS_PER_INSERT + 1);
   expect(opened.sqlite.query("SELECT agent_id, invocation_request_id, level, message, at FROM agent_logs ORDER BY id").all().slice(1)).toEqual(
     [0, 1, 2].map((i) => ({ agent_id: "agent_a", invocation_request_id: `r${i}`, level: "warn", message: `line ${i}`, at: 2000 + i })),
+  );
+});
+
+test("a large flush frees the event loop every ROWS_PER_TURN rows and commits once per ROWS_PER_TX (issue 15: 2,000 rows held it 9–23 ms)", async () => {
+  const { log } = setup(30, 1e9);
+  const n = ROWS_PER_TX + ROWS_PER_TURN * 2 + 7;
+  for (let i = 0; i < n; i++) log.record(row(i % 2 ? "agent_a" : "agent_b", i), i % 100 ? [] : [{ level: "info", message: `l${i}`, at: i }]);
+  // Each time the event loop gets a turn during the flush: the rows written so far inside the
+  // open transaction (the writer connection sees them) and the rows committed (another connection).
+  const committed = () => (other.query("SELECT count(*) AS n FROM invocations").get() as { n: number }).n;
+  const seen: { written: number; committed: number }[] = [];
+  let done = false;
+  const spin = () => {
+    if (done) return;
+    seen.push({ written: count(), committed: committed() });
+    setImmediate(spin);
+  };
+  setImmediate(spin);
+  expect(await log.flush()).toBe(n);
+  done = true;
+  expect(committed()).toBe(n);
+  expect(log.pending).toBe(0);
+  expect(seen.filter((x) => x.written > 0 && x.written < n).length).toBeGreaterThanOrEqual(3); // the loop ran between the groups
+  const steps = [...seen.map((x) => x.written), n].map((c, i, all) => c - (all[i - 1] ?? 0));
+  expect(Math.max(...steps)).toBeLessThanOrEqual(ROWS_PER_TURN);
+  // Commits: the first ROWS_PER_TX rows together, then the rest.
+  expect([...new Set(seen.map((x) => x.committed))].every((c) => c === 0 || c === ROWS_PER_TX)).toBe(true);
+  expect((other.query("SELECT count(*) AS n FROM agent_logs").get() as { n: number }).n).toBe(Math.ceil(n / 100));
+});
+
+test("record() starts a flush on its own once ROWS_PER_TX rows are buffered, and only one at a time", async () => {
+  const { log } = setup();
+  for (let i = 0; i < ROWS_PER_TX - 1; i++) log.record(row("agent_a", i));
+  await new Promise((r) => setTimeout(r, 20));
+  expect(log.pending).toBe(ROWS_PER_TX - 1);
+  for (let i = 0; i < ROWS_PER_TX; i++) log.record(row("agent_a", i));
+  // Nobody calls flush(): the rows reach the database on record()'s own flushes.
+  for (let i = 0; i < 200 && (other.query("SELECT count(*) AS n FROM invocations").get() as { n: number }).n < 2 * ROWS_PER_TX - 1; i++) await new Promise((r) => setTimeout(r, 10));
+  expect(log.pending).toBe(0);
+  expect((other.query("SELECT count(*) AS n FROM invocations").get() as { n: number }).n).toBe(2 * ROWS_PER_TX - 1);
+});
+
+test("rows written through the multi-row insert keep every column and their order", async () => {
+  const { log } = setup();
+  const n = ROWS_PER_INSERT * 2 + 3;
+  for (let i = 0; i < n; i++)
+    log.record({ agentId: i % 3 ? "agent_a" : "agent_b", version: i % 4 || undefined, keyId: i % 2 ? `key_${i}` : null, source: i % 5 ? "invoke" : "app", method: "POST", path: `/p${i}`, status: 200 + i, latencyMs: i, errorCode: i % 7 ? null : "bad_response", requestId: `r${i}`, at: 1000 + i });
+  expect(await log.flush()).toBe(n);
+  const rows = opened.sqlite.query("SELECT agent_id, version, key_id, source, method, path, status, latency_ms, error_code, request_id, at FROM invocations ORDER BY id").all();
+  expect(rows).toEqual(
+    Array.from({ length: n }, (_, i) => ({ agent_id: i % 3 ? "agent_a" : "agent_b", version: i % 4 || null, key_id: i % 2 ? `key_${i}` : null, source: i % 5 ? "invoke" : "app", method: "POST", path: `/p${i}`, status: 200 + i, latency_ms: i, error_code: i % 7 ? null : "bad_response", request_id: `r${i}`, at: 1000 + i })),
   );
 });

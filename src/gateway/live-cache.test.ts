@@ -78,3 +78,39 @@ test("a fill whose read began before an invalidation is answered but not kept", 
   await live.get("a");
   expect(live.peek("a")?.agent.name).toBe("A");
 });
+
+test("put: a writer's entry is kept when its own announcement was the agent's only one since its mark", async () => {
+  const live = setup();
+  const before = (await live.get("a"))!;
+  const mark = live.mark("agent_a");
+  let kept: boolean | undefined;
+  await opened.db.tx(async (t) => {
+    await t.update(agents).set({ name: "Put" }).where(eq(agents.id, "agent_a"));
+    t.publish("agent.live", { agentId: "agent_a" });
+    t.onCommit(() => (kept = live.put({ ...before, agent: { ...before.agent, name: "Put" } }, mark)));
+  });
+  expect(kept).toBe(true);
+  expect(live.peek("a")?.agent.name).toBe("Put");
+  await rename("Later", { announce: true }); // a later change still drops it
+  expect(live.peek("a")).toBeUndefined();
+});
+
+test("put: another writer's change delivered around the writer's own, or a resync, wins over its entry", async () => {
+  const live = setup();
+  const before = (await live.get("a"))!;
+  // Two transactions on the agent delivered before the writer's hook runs (PostgreSQL runs them concurrently).
+  const mark = live.mark("agent_a");
+  await rename("Other", { announce: true });
+  await rename("Mine", { announce: true });
+  expect(live.put({ ...before, agent: { ...before.agent, name: "Mine" } }, mark)).toBe(false);
+  expect(live.peek("a")).toBeUndefined();
+  // A resync between the mark and the put.
+  const mark2 = live.mark("agent_a");
+  await rename("Mine again", { announce: true });
+  opened.db.resync();
+  expect(live.put({ ...before, agent: { ...before.agent, name: "Mine again" } }, mark2)).toBe(false);
+  expect(live.peek("a")).toBeUndefined();
+  // Without any announcement of its own (a put that is not from a committing writer).
+  expect(live.put(before, live.mark("agent_a"))).toBe(false);
+  expect((await live.get("a"))?.agent.name).toBe("Mine again");
+});

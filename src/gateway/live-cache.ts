@@ -22,9 +22,19 @@ export interface LiveEntry {
   version: number | null;
 }
 
+/** An agent's invalidation count when a writer began (LiveCache.mark / put). */
+export interface LiveMark {
+  agentId: string;
+  count: number;
+  epoch: number;
+}
+
 export class LiveCache {
   private bySlug = new Map<string, LiveEntry>();
   private generation = 0;
+  /** Invalidations delivered per agent (since the last resync), and resyncs so far: what put() checks a mark against. */
+  private invalidations = new Map<string, number>();
+  private epoch = 0;
 
   constructor(private db: Db, private serverLimits?: LimitPolicy) {
     db.bus.subscribe("agent.live", (m) => this.invalidate(m.agentId), () => this.clear());
@@ -40,6 +50,29 @@ export class LiveCache {
   slugOf(agentId: string): string | undefined {
     for (const e of this.bySlug.values()) if (e.agent.id === agentId) return e.agent.slug;
     return undefined;
+  }
+
+  /**
+   * Where the agent's invalidations stand now: a writer takes this at the start of the
+   * transaction whose result it will `put` (see there).
+   */
+  mark(agentId: string): LiveMark {
+    return { agentId, count: this.invalidations.get(agentId) ?? 0, epoch: this.epoch };
+  }
+
+  /**
+   * Caches `entry`, read by a writer inside the transaction that made it true (a deploy
+   * handing over its new live entry, so the first call after the switch reads nothing from
+   * the database: issue 15, cold start). Called from that transaction's onCommit, after the
+   * bus delivered its own `agent.live`. Kept only if that was the agent's one invalidation
+   * since `mark` was taken and nothing was resynced: on PostgreSQL another transaction on the
+   * same agent may commit and be delivered around this one, and its newer state must win.
+   */
+  put(entry: LiveEntry, mark: LiveMark): boolean {
+    if (entry.agent.id !== mark.agentId || this.epoch !== mark.epoch || (this.invalidations.get(mark.agentId) ?? 0) !== mark.count + 1) return false;
+    if (this.bySlug.size > 10_000) this.bySlug.clear();
+    this.bySlug.set(entry.agent.slug, entry);
+    return true;
   }
 
   /** The entry for `slug` (cached, or read and cached); null when no agent has it. */
@@ -58,11 +91,15 @@ export class LiveCache {
 
   private invalidate(agentId: string): void {
     this.generation++;
+    if (this.invalidations.size > 100_000) this.clear();
+    this.invalidations.set(agentId, (this.invalidations.get(agentId) ?? 0) + 1);
     for (const [slug, e] of this.bySlug) if (e.agent.id === agentId) this.bySlug.delete(slug);
   }
 
   private clear(): void {
     this.generation++;
+    this.epoch++;
+    this.invalidations.clear();
     this.bySlug.clear();
   }
 

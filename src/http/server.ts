@@ -79,7 +79,7 @@ export function createHandler(handle: (req: Request) => Promise<Response> | Resp
       else req = new Request(req.url, { method: req.method, headers: req.headers, body: bytes as Uint8Array<ArrayBuffer> });
     }
     const json = !tooLarge && needsJson(req.method, url.pathname) && hasBody(req);
-    const jsonType = /^application\/(.+\+)?json\b/i.test(req.headers.get("content-type") ?? "");
+    const jsonType = json && /^application\/(.+\+)?json\b/i.test(req.headers.get("content-type") ?? ""); // (only read for JSON routes)
     if (json && jsonType && bytes === null) {
       // Buffered here (the size is already capped) so the depth scan sees the body before any parser.
       bytes = new Uint8Array(await req.arrayBuffer());

@@ -90,17 +90,25 @@ export function createQueue(opts: QueueOptions): Queue {
     return { def, value };
   };
 
+  /** A kind's own limit: its `concurrency`, else the queue's (1 for a kind with slots of its own). */
+  const capOf = (k: JobKind) => k.concurrency ?? (k.ownSlots ? 1 : concurrency);
+
   /**
    * Kinds with a free slot, and of them those with more than one (`roomy`): the last free
    * slot, of a kind or of the queue, is kept for workspaces with no job running (JobStore.claim).
+   * Kinds with `ownSlots` count only against their own limit, never the queue's.
    */
   function freeKinds(): { free: string[]; roomy: string[] } {
     const perKind = new Map<string, number>();
-    for (const r of runs.values()) perKind.set(r.kind, (perKind.get(r.kind) ?? 0) + 1);
-    const free = [...kinds.values()].filter((k) => (perKind.get(k.kind) ?? 0) < (k.concurrency ?? concurrency));
+    let shared = 0;
+    for (const r of runs.values()) {
+      perKind.set(r.kind, (perKind.get(r.kind) ?? 0) + 1);
+      if (!kinds.get(r.kind)?.ownSlots) shared++;
+    }
+    const free = [...kinds.values()].filter((k) => (perKind.get(k.kind) ?? 0) < capOf(k) && (k.ownSlots || shared < concurrency));
     if (!reserveSlot()) return { free: free.map((k) => k.kind), roomy: free.map((k) => k.kind) };
-    if (concurrency > 1 && runs.size === concurrency - 1) return { free: free.map((k) => k.kind), roomy: [] };
-    const roomy = free.filter((k) => (k.concurrency ?? concurrency) <= 1 || (perKind.get(k.kind) ?? 0) < (k.concurrency ?? concurrency) - 1);
+    const lastShared = concurrency > 1 && shared === concurrency - 1;
+    const roomy = free.filter((k) => (k.ownSlots || !lastShared) && (capOf(k) <= 1 || (perKind.get(k.kind) ?? 0) < capOf(k) - 1));
     return { free: free.map((k) => k.kind), roomy: roomy.map((k) => k.kind) };
   }
 
@@ -116,8 +124,9 @@ export function createQueue(opts: QueueOptions): Queue {
     }
     ticking = true;
     try {
-      while (runs.size < concurrency && started && !stopping) {
+      while (started && !stopping) {
         const { free, roomy } = freeKinds();
+        if (free.length === 0) break;
         const job = await store.claim(free, owner, leaseMs, roomy);
         if (!job) break;
         const onSettled = () => {

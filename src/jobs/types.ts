@@ -53,8 +53,14 @@ export interface JobKind<S extends TSchema = TSchema, R = unknown> {
   maxAttempts: number;
   /** Delay before retry n is min(maxMs, baseMs * 2^(n-1)). */
   backoff: { baseMs: number; maxMs: number };
-  /** At most this many jobs of this kind run at once in one queue (default: the global limit). */
+  /** At most this many jobs of this kind run at once in one queue (default: the global limit; 1 with `ownSlots`). */
   concurrency?: number;
+  /**
+   * Runs in `concurrency` slots of its own, outside the queue's shared limit: for short jobs
+   * a caller waits on (a deploy), which must not wait behind long ones holding every shared
+   * slot (generations waiting on the model). Issue 15, cold start.
+   */
+  ownSlots?: boolean;
   /** The value returned is stored as jobs.result. */
   handler(ctx: JobContext<Static<S>>): Promise<R>;
 }

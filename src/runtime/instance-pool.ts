@@ -207,7 +207,10 @@ export class InstancePool {
   }
 
   private live(key: string, lane: Lane): Entry[] {
-    for (const e of [...this.entries]) {
+    // Backwards over the array itself: remove() splices only at or after the current index.
+    for (let i = this.entries.length - 1; i >= 0; i--) {
+      const e = this.entries[i];
+      if (!e) continue;
       if (!e.inst.alive && e.inflight === 0) this.remove(e);
       else if (e.key === key && e.lane !== lane && !e.retiring) {
         e.retiring = true;
@@ -315,6 +318,7 @@ export class InstancePool {
   }
 
   private wakeMemory(): void {
+    if (this.memoryWaiters.size === 0) return; // (every release calls this: no copy when nobody waits)
     for (const w of [...this.memoryWaiters]) w();
   }
 

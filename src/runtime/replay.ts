@@ -41,12 +41,18 @@ export class Journal {
   private attempt = 0;
   private abortError: AppError | null = null;
   private rejectAborted: (e: AppError) => void = () => {};
-  private readonly abortedP: Promise<never>;
+  /** Made on the first re-run (only a re-run can be given up): a first attempt allocates nothing for it. */
+  private abortedP: Promise<never> | null = null;
+  private realBridge: CallBridge | null = null;
 
-  /** `real` is the call's one host bridge (its per-call counters span every attempt). */
-  constructor(private real: CallBridge) {
-    this.abortedP = new Promise<never>((_, reject) => (this.rejectAborted = reject));
-    this.abortedP.catch(() => {});
+  /**
+   * `makeReal` makes the call's one host bridge (its per-call counters span every attempt),
+   * on the first host call: a call that makes none never builds it.
+   */
+  constructor(private makeReal: () => CallBridge) {}
+
+  private get real(): CallBridge {
+    return (this.realBridge ??= this.makeReal());
   }
 
   /** Host calls recorded so far, and how many of them had side effects. */
@@ -85,8 +91,17 @@ export class Journal {
     };
   }
 
-  /** `p`, unless the journal gives up on the attempt first (then that failure). */
+  /**
+   * `p`, unless the journal gives up on the attempt first (then that failure). Only a re-run
+   * can be given up (abort() is reached only while replaying), so the first attempt's `p`
+   * is returned as it is.
+   */
   guard<T>(p: Promise<T>): Promise<T> {
+    if (this.attempt <= 1) return p;
+    if (!this.abortedP) {
+      this.abortedP = this.abortError ? Promise.reject(this.abortError) : new Promise<never>((_, reject) => (this.rejectAborted = reject));
+      this.abortedP.catch(() => {});
+    }
     return Promise.race([p, this.abortedP]);
   }
 

@@ -99,7 +99,7 @@ export function createRuntime(opts: RuntimeOptions): SandboxRuntime {
     return sched.run(ref.agentId, async (lane) => {
       // Again once admitted: a call that queued while another of the agent's calls was killed.
       if (engine.zombies(ref.agentId) >= ZOMBIES_PER_AGENT) await zombieGate(ref.agentId);
-      const journal = new Journal(bridges(ref.config)());
+      const journal = new Journal(bridges(ref.config));
       for (let attempt = 0; ; attempt++) {
         const e = await pool.acquire(ref, lane);
         try {

@@ -7,13 +7,13 @@
 import wasmPath from "@jitl/quickjs-wasmfile-release-sync/wasm" with { type: "file" };
 import type { FromWorker, ToWorker } from "./quickjs/protocol";
 import { WIRE_TEXT_MAX, decodeFetch, encodeResponse, isWire, type WireFetch } from "./quickjs/wire";
-import { SparePool, createVm, hasWasmModule, setWasmModule, type Vm } from "./quickjs/vm-factory";
+import { SparePool, createVm, hasWasmModule, setWasmModule, wasmModule, type Vm } from "./quickjs/vm-factory";
 import { QjsInstance } from "./quickjs/instance";
 import { Failure } from "./quickjs/call-state";
 import type { HostResult } from "./quickjs/guest-host";
 import type { GuestLogLine } from "./types";
 import { setWatch } from "./quickjs/slices";
-import { callEnded, callStarted, whenIdle } from "./quickjs/idle";
+import { callEnded, callStarted, expectCall, whenIdle } from "./quickjs/idle";
 import { readlinkSync } from "node:fs";
 import { setPriority } from "node:os";
 
@@ -27,6 +27,8 @@ let ready: Promise<void> | null = null;
 /** A prestarted worker's head start (spawn-worker.ts): the wasm compiled and one interpreter made before init. */
 let early: Promise<Vm | null> | null = null;
 let gcPending = false;
+/** The load worker: its loads are load-checks, which no call follows. */
+let checksOnly = false;
 
 const post = (m: FromWorker) => self.postMessage(m);
 
@@ -38,12 +40,13 @@ self.onmessage = async (ev: MessageEvent<ToWorker | string>) => {
     return void tracked(() => fetchCall(decodeFetch(m)));
   }
   if (m.t === "prestart") {
-    early = prestart(m.memoryBytes);
+    early = prestart(m.memoryBytes, m.share);
     return;
   }
   if (m.t === "init") {
     if (m.nice) lowerPriority(m.nice);
-    ready = init(m.watch, m.spares, m.memoryBytes);
+    checksOnly = m.checksOnly === true;
+    ready = init(m.watch, m.spares, m.memoryBytes, m.module, m.share, m.lazySpares);
     await ready.then(
       () => post({ t: "ready", tid: threadId() }),
       (e) => post({ t: "init-failed", message: String((e as Error)?.message ?? e) }),
@@ -65,22 +68,43 @@ async function tracked(run: () => Promise<void>): Promise<void> {
   }
 }
 
-async function prestart(memoryBytes: number): Promise<Vm | null> {
+const compileWasm = async () => new WebAssembly.Module(await Bun.file(wasmPath).arrayBuffer());
+
+/** Gives the main thread this worker's compiled module for the workers started after it (spawn-worker.ts); without one if it could not compile it. */
+function shareModule(): void {
+  self.postMessage({ t: "module", module: wasmModule() } satisfies FromWorker);
+}
+
+/**
+ * A prestarted worker: compile and make the first interpreter now, with the URL library left
+ * to first use (it is most of the work, and the process's first call waits for this one);
+ * the module is shared (if asked) once that interpreter exists, its code tiered up.
+ */
+async function prestart(memoryBytes: number, share: boolean | undefined): Promise<Vm | null> {
   try {
-    setWasmModule(new WebAssembly.Module(await Bun.file(wasmPath).arrayBuffer()));
-    return await createVm(memoryBytes);
+    setWasmModule(await compileWasm());
+    return await createVm(memoryBytes, undefined, true);
   } catch {
     return null;
+  } finally {
+    if (share) shareModule();
   }
 }
 
-async function init(watch: SharedArrayBuffer, spareCount: number, memoryBytes: number): Promise<void> {
+async function init(watch: SharedArrayBuffer, spareCount: number, memoryBytes: number, module: WebAssembly.Module | undefined, share: boolean | undefined, lazySpares: boolean | undefined): Promise<void> {
   setWatch(watch);
   const made = early ? await early : null;
-  if (!hasWasmModule()) setWasmModule(new WebAssembly.Module(await Bun.file(wasmPath).arrayBuffer()));
+  if (!hasWasmModule()) {
+    try {
+      setWasmModule(module ?? (await compileWasm()));
+    } finally {
+      if (share && !early) shareModule();
+    }
+  }
   spares = new SparePool(spareCount, memoryBytes);
   if (made) spares.add(made);
-  spares.refillSoon();
+  // Lazy: the first load's take() starts the refill.
+  if (!lazySpares) spares.refillSoon();
 }
 
 /** This worker's OS thread id (Linux: /proc/thread-self); 0 where that is not available. */
@@ -100,6 +124,9 @@ function lowerPriority(nice: number): void {
     if (tid > 0) setPriority(tid, nice);
   } catch {}
 }
+
+/** How long background work waits, after a load, for the loaded instance's first call (ms). */
+const FIRST_CALL_GRACE_MS = 100;
 
 /** Longest a forced GC waits for the worker to go idle: the sandbox's memory cap counts on dropped instances' memory coming back. */
 const GC_MAX_DELAY_MS = 50;
@@ -163,6 +190,8 @@ async function handle(m: ToWorker): Promise<void> {
         };
         const { instance, describeJson } = await QjsInstance.load(spares, m.id, `bundle-${m.inst}.js`, m.code, m.limits, m.config, bridgeFor(m.inst), onDrop);
         instances.set(m.inst, instance);
+        // Its first call is likely close behind: no refill or GC starts before it (idle.ts).
+        if (!checksOnly) expectCall(FIRST_CALL_GRACE_MS);
         post({ t: "loaded", id: m.id, describeJson, memoryBytes: instance.memoryBytes });
       } catch (e) {
         post(failed(m.id, e, true));

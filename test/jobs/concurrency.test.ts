@@ -108,3 +108,28 @@ test("one workspace's jobs never take the last free slot: another workspace's jo
   // free for an idle workspace; B's first ends: B's second goes before A's remaining ones.
   expect(started.map((s) => s.ws).join("")).toBe("aababaaa");
 });
+
+test("a kind with slots of its own runs while long jobs hold every shared slot, within its own limit", async () => {
+  let release!: () => void;
+  const held = new Promise<void>((r) => (release = r));
+  const long = defineJobKind({
+    kind: "long",
+    payload: Type.Object({ n: Type.Integer() }),
+    timeoutMs: 10_000,
+    maxAttempts: 1,
+    backoff: { baseMs: 10, maxMs: 10 },
+    handler: () => held,
+  });
+  const quick = tracked("quick", { concurrency: 2, ms: 40 });
+  const q = (await queueOn(undefined, { concurrency: 2 })).register(long).register({ ...quick.def, ownSlots: true });
+  const longIds = await Promise.all([0, 1].map(async (n) => (await q.enqueue("long", { n })).id));
+  q.start();
+  for (let i = 0; i < 200 && q.running().filter((r) => r.kind === "long").length < 2; i++) await sleep(5);
+  expect(q.running().filter((r) => r.kind === "long").length).toBe(2); // every shared slot held
+  const quickIds = await Promise.all([0, 1, 2, 3, 4].map(async (n) => (await q.enqueue("quick", { n })).id));
+  for (const id of quickIds) expect((await q.waitFor(id, 3_000)).status).toBe("completed");
+  expect(quick.stats.max).toBe(2); // its own limit
+  expect(q.running().filter((r) => r.kind === "long").length).toBe(2); // the long ones still run
+  release();
+  for (const id of longIds) expect((await q.waitFor(id, 3_000)).status).toBe("completed");
+});

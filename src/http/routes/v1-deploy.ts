@@ -29,6 +29,12 @@ export function v1DeployRoutes(deps: HttpDeps) {
     .get(
       "/:agentId/status",
       async ({ params, principal }) => {
+        await getAgent(deps.db, principal.workspaceId, params.agentId); // 404 for another workspace's agent
+        // The deployment is read before the agent: a deployment's outcome and the agent's status
+        // commit together, and each read sees what committed before it (on PostgreSQL, other
+        // nodes commit between the two reads), so an answer never shows a finished deployment
+        // beside the agent's status from before it.
+        const deployment = await deps.deployer.latest(params.agentId);
         const agent = await getAgent(deps.db, principal.workspaceId, params.agentId);
         return {
           data: {
@@ -36,7 +42,7 @@ export function v1DeployRoutes(deps: HttpDeps) {
             agentStatus: agent.status,
             endpointUrl: agent.liveVersion === null ? null : endpointUrl(deps.baseUrl, agent.slug),
             liveVersion: agent.liveVersion,
-            deployment: deploymentView(await deps.deployer.latest(agent.id)),
+            deployment: deploymentView(deployment),
           },
         };
       },

@@ -18,6 +18,7 @@ import { STREAM_ASKED, WATCH_CALL, WATCH_DEADLINE, type FromWorker, type ToWorke
 import { WorkerSlot, type Reply } from "./worker-slot";
 import { bodyText, encodeFetch, rawResponseOf } from "./wire";
 import { LaneSlots } from "../lane-slots";
+import type { Lane } from "../lanes";
 
 const CPU_GRACE_MS = 25;
 const WALL_GRACE_MS = 150;
@@ -37,7 +38,7 @@ class QuickJsEngine implements Engine {
   private failedStarts = 0;
 
   constructor(private opts: EngineFactoryOptions) {
-    this.lanes = new LaneSlots(opts.workers, (_lane, nice) => this.spawn(nice));
+    this.lanes = new LaneSlots(opts.workers, (lane, nice) => this.spawn(lane, nice));
     this.timer = setInterval(() => this.tick(), TICK_MS);
     this.timer.unref?.();
   }
@@ -65,9 +66,14 @@ class QuickJsEngine implements Engine {
     return this.nextId++;
   }
 
-  private spawn(nice: number): WorkerSlot {
+  /**
+   * Light workers keep spares from the start; heavy and load workers make their first spares
+   * after their first load (issue 15, cold start: at process start only the interpreters the
+   * first calls need are made, not six).
+   */
+  private spawn(lane: Lane, nice: number): WorkerSlot {
     return new WorkerSlot(
-      { spares: SPARES_PER_WORKER, memoryBytes: this.opts.memoryBytes, nice },
+      { spares: SPARES_PER_WORKER, lazySpares: lane !== "light", checksOnly: lane === "load", memoryBytes: this.opts.memoryBytes, nice },
       (slot, m) => this.onHost(slot, m),
       (slot) => this.onDeath(slot),
       (slot) => this.zombieSlots.delete(slot),

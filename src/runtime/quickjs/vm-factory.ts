@@ -7,10 +7,10 @@
  */
 import { newQuickJSWASMModuleFromVariant, newVariant, type QuickJSContext, type QuickJSHandle, type QuickJSRuntime } from "quickjs-emscripten-core";
 import variant from "@jitl/quickjs-wasmfile-release-sync";
-import { PRELUDE_PARTS } from "../../../sandbox/dist/prelude.gen";
+import { PRELUDE_PARTS, PRELUDE_PARTS_LAZY_URL } from "../../../sandbox/dist/prelude.gen";
 import { installHost, type HostState } from "./guest-host";
 import { overBudget } from "./slices";
-import { whenIdle } from "./idle";
+import { idle, whenIdle, workerIdle } from "./idle";
 
 const PAGE = 65536;
 /** The QuickJS build declares 16 MiB of initial memory; a smaller cap cannot be honoured. */
@@ -30,19 +30,32 @@ export interface Vm {
   host: HostState;
 }
 
-let wasmModule: WebAssembly.Module | undefined;
+let compiled: WebAssembly.Module | undefined;
 
 export function setWasmModule(m: WebAssembly.Module): void {
-  wasmModule = m;
+  compiled = m;
 }
 
-export const hasWasmModule = (): boolean => wasmModule !== undefined;
+export const hasWasmModule = (): boolean => compiled !== undefined;
+
+/** The compiled module this thread uses (shared with later workers: spawn-worker.ts). */
+export const wasmModule = (): WebAssembly.Module | undefined => compiled;
 
 export function pagesFor(memoryBytes: number): number {
   return Math.ceil(Math.max(memoryBytes, MIN_MEMORY_BYTES) / PAGE);
 }
 
-export async function createVm(memoryBytes: number): Promise<Vm> {
+/**
+ * A new interpreter with the prelude evaluated, capped at `memoryBytes`. `pause`, if given, is
+ * awaited before each step (every prelude part, the SDK module): a spare refill passes one
+ * that waits while calls run on the worker, so a call that arrives mid-refill waits for one
+ * step at most, not for the whole interpreter. `lazyUrl`: the URL library (core-js, ~45% of
+ * the work) is evaluated on the guest's first use of URL/URLSearchParams instead, as on V8 —
+ * for the first interpreter of a process, which its first call waits for (worker.ts
+ * prestart); that use then costs the guest's call ~5–30 ms of CPU once.
+ */
+export async function createVm(memoryBytes: number, pause?: () => Promise<void>, lazyUrl = false): Promise<Vm> {
+  const wasmModule = compiled;
   if (!wasmModule) throw new Error("QuickJS wasm module not loaded");
   const maxPages = pagesFor(memoryBytes);
   const memory = new WebAssembly.Memory({ initial: 256, maximum: maxPages });
@@ -54,7 +67,11 @@ export async function createVm(memoryBytes: number): Promise<Vm> {
   const vm = rt.newContext();
   const host = installHost(vm);
   // In parts: compiling one big script would grow every interpreter's memory for good (build-prelude.ts).
-  for (const [i, part] of PRELUDE_PARTS.entries()) vm.unwrapResult(vm.evalCode(part, `cantrip:prelude-${i}.js`, { type: "global" })).dispose();
+  for (const [i, part] of (lazyUrl ? PRELUDE_PARTS_LAZY_URL : PRELUDE_PARTS).entries()) {
+    if (pause) await pause();
+    vm.unwrapResult(vm.evalCode(part, `cantrip:prelude-${i}.js`, { type: "global" })).dispose();
+  }
+  if (pause) await pause();
   // Instantiate "cantrip" once so it is cached by name, then hide the globals it came from.
   vm.unwrapResult(vm.evalCode(`import "cantrip";`, "cantrip:warm.js", { type: "module" })).dispose();
   rt.executePendingJobs(-1);
@@ -62,11 +79,26 @@ export async function createVm(memoryBytes: number): Promise<Vm> {
   return { memory, maxBytes: maxPages * PAGE, rt, vm, entry, host };
 }
 
+/** Between two steps of a refill: a call that arrived meanwhile runs first (and the refill waits until the worker is idle again). */
+async function yieldToCalls(): Promise<void> {
+  await new Promise<void>((r) => setTimeout(r, 0));
+  if (!workerIdle()) await idle();
+}
+
 /** Pre-created interpreters for the most recently requested memory cap. */
 export class SparePool {
   private spares: Vm[] = [];
   private filling = false;
-  constructor(private target: number, private memoryBytes: number) {}
+  /**
+   * `pause`: what a refill awaits between its steps (createVm); by default it lets waiting
+   * messages in, then waits only if a call is in flight (or expected) on this worker (idle.ts).
+   */
+  constructor(private target: number, private memoryBytes: number, private pause: () => Promise<void> = yieldToCalls) {}
+
+  /** Spare interpreters ready now. */
+  get size(): number {
+    return this.spares.length;
+  }
 
   /** Adds an interpreter made ahead of the pool (a prestarted worker's), if it has this pool's cap. */
   add(vm: Vm): void {
@@ -85,17 +117,21 @@ export class SparePool {
   }
 
   /**
-   * Refill one interpreter at a time, each only while the worker is idle (idle.ts): creating
-   * one blocks the thread for ~7 ms. A load that finds no spare creates its own, as before.
+   * Refill one interpreter at a time, only while the worker is idle (idle.ts; after a load,
+   * once the call that usually follows it has come and gone): creating one blocks the thread
+   * for ~7 ms (warm), so it pauses between its steps while calls run. A load that finds no
+   * spare creates its own.
    */
   refillSoon(): void {
     if (this.filling || this.spares.length >= this.target) return;
     this.filling = true;
     const step = () =>
       whenIdle(() => {
-        createVm(this.memoryBytes).then(
+        const cap = this.memoryBytes;
+        createVm(cap, this.pause).then(
           (vm) => {
-            this.spares.push(vm);
+            // A take() for another cap meanwhile emptied the pool: this one is not wanted.
+            if (cap === this.memoryBytes) this.spares.push(vm);
             if (this.spares.length < this.target) step();
             else this.filling = false;
           },

@@ -17,7 +17,7 @@ import { decodeResponse, isWire, type WireResponse } from "./wire";
 
 /** A reply to a request: a structured message, or a fetch call's response decoded from its wire string (with its bytes, when it had some). */
 export type Reply = FromWorker | { t: "wire-response"; res: WireResponse; bytes?: Uint8Array };
-import { spawnSandboxWorker } from "../spawn-worker";
+import { spawnSandboxWorker, wasmModuleFor } from "../spawn-worker";
 import { setPriority } from "node:os";
 
 /** The nice value a killed worker's thread gets (the lowest priority Linux has for ordinary threads). */
@@ -58,7 +58,7 @@ export class WorkerSlot {
   private failReady: (e: Error) => void = () => {};
 
   constructor(
-    opts: { spares: number; memoryBytes: number; nice?: number },
+    opts: { spares: number; lazySpares?: boolean; checksOnly?: boolean; memoryBytes: number; nice?: number },
     private onHost: (slot: WorkerSlot, m: Extract<FromWorker, { t: "host" }>) => void,
     private onDeath: (slot: WorkerSlot) => void,
     private onThreadEnd: (slot: WorkerSlot) => void = () => {},
@@ -79,6 +79,7 @@ export class WorkerSlot {
       if (m.t === "ready") return (clearTimeout(startup), (this.started = true), (this.tid = m.tid ?? 0), markReady());
       if (m.t === "init-failed") return (clearTimeout(startup), this.kill("crashed", `The sandbox worker failed to start: ${m.message}`));
       if (m.t === "host") return this.onHost(this, m);
+      if (m.t === "module") return; // for spawn-worker.ts's own listener
       this.settle(m);
     };
     this.worker.addEventListener("close", () => {
@@ -87,7 +88,12 @@ export class WorkerSlot {
       this.onThreadEnd(this);
     });
     this.worker.onerror = (ev) => this.kill("crashed", `The sandbox worker failed: ${(ev as ErrorEvent).message ?? "error"}`);
-    this.post({ t: "init", watch: this.watch.buffer as SharedArrayBuffer, spares: opts.spares, memoryBytes: opts.memoryBytes, nice: opts.nice ?? 0 });
+    // The init waits for the shared QuickJS module while another worker compiles it (spawn-worker.ts).
+    const init = (w: { module?: WebAssembly.Module; share: boolean }) =>
+      this.post({ t: "init", watch: this.watch.buffer as SharedArrayBuffer, spares: opts.spares, lazySpares: opts.lazySpares, checksOnly: opts.checksOnly, memoryBytes: opts.memoryBytes, nice: opts.nice ?? 0, ...w });
+    const wasm = wasmModuleFor(this.worker);
+    if (wasm instanceof Promise) void wasm.then(init);
+    else init(wasm);
   }
 
   private settle(m: Reply & { t: "wire-response" | "loaded" | "scheduled-done" | "failed" | "chunk" }): void {

@@ -7,6 +7,7 @@ import { describe, expect, test } from "bun:test";
 import { bundle, failureOf, json, req, text, type Harness } from "../harness";
 import { BYSTANDER, EVAL } from "./fixtures";
 import type { Limits } from "../../../src/runtime";
+import { ZOMBIES_PER_AGENT } from "../../../src/runtime/runtime";
 
 /** Where an engine legitimately behaves differently (not a weaker limit). */
 export interface EngineTraits {
@@ -24,8 +25,15 @@ export function limitTests(h: () => Harness, traits: EngineTraits = {}) {
   };
   const run = async (H: Harness, code: string, limits: Partial<Limits> = {}) => H.runtime.fetch(await evalRef(H, limits), req("POST", "/eval", { code }));
 
-  /** The host still answers, the culprit agent reloads and serves, and the bystander is fine. */
+  /**
+   * The host still answers, the culprit agent reloads and serves, and the bystander is fine.
+   * Every test here uses one culprit agent, and a killed worker's thread can run on for
+   * seconds (at nice 19, until its guest's native call reaches an interrupt poll): at
+   * ZOMBIES_PER_AGENT such threads the runtime refuses the agent's next call (429, "retry
+   * shortly") by design, so the culprit is called once its threads are below that bound.
+   */
   const healthy = async (H: Harness) => {
+    for (let i = 0; i < 300 && H.runtime.stats().zombieThreads >= ZOMBIES_PER_AGENT; i++) await Bun.sleep(50);
     bystanderCode ||= await bundle(BYSTANDER);
     const by = H.ref("bystander", bystanderCode, { bundleId: "bystander-v1" });
     const before = (H.db.sqlite.query("SELECT value FROM kv WHERE agent_id = 'bystander' AND key = 'total'").get() as { value: string } | null)?.value ?? "0";
