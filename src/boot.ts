@@ -167,7 +167,10 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
     writeSecretFile(adminTokenFile, created.token + "\n");
     opts.announce?.(`Created workspace and admin token (also written to ${adminTokenFile}, mode 0600):\n\n    ${created.token}\n\nIt is shown only once.`);
   } else if (!existsSync(adminTokenFile)) {
-    logger.warn("admin token file missing; mint a new token with `cantrip token create --name NAME`", { file: adminTokenFile });
+    if (store.dialect === "postgres")
+      // Another node created the cluster's workspace and holds its first token; any token works here.
+      logger.info("the cluster's workspace exists (created by another node); mint a token with `cantrip token create --name NAME --database-url …`", { file: adminTokenFile });
+    else logger.warn("admin token file missing; mint a new token with `cantrip token create --name NAME`", { file: adminTokenFile });
   }
 
   const masterKey = loadMasterKey(dataDir, config.secretKey);
