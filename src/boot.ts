@@ -4,7 +4,7 @@
  * job catalogue, recovers interrupted work, and starts listening. `src/main.ts` calls it
  * for `serve`; tests call it to get a real server on a random port with a fresh SQLite file.
  */
-import { accessSync, constants, existsSync, readFileSync } from "node:fs";
+import { accessSync, constants, existsSync, readFileSync, statSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { join, resolve } from "node:path";
 import pkg from "../package.json" with { type: "json" };
@@ -102,6 +102,7 @@ function checkDataDir(dir: string, logger: Logger): void {
   try {
     ensurePrivateDir(dir, (message, fields) => logger.warn(message, fields));
     accessSync(dir, constants.W_OK);
+    if (!statSync(dir).isDirectory()) throw Object.assign(new Error("not a directory"), { code: "ENOTDIR" });
   } catch (e) {
     const why = (e as NodeJS.ErrnoException).code ?? String(e);
     throw new StartupError(`data dir ${dir} is not writable (${why}); set CANTRIP_DATA_DIR or --data-dir to a writable directory`);

@@ -267,6 +267,7 @@ describe("a data dir that cannot be used", () => {
       const lines = stderr.trim().split("\n");
       expect(lines).toHaveLength(1);
       expect(lines[0]).toContain(dir);
+      expect(lines[0]).toContain("set CANTRIP_DATA_DIR or --data-dir to a writable directory");
       expect(stderr).not.toMatch(/\n\s+at |Error:|\.ts:\d+/);
     }, 20_000);
   }
