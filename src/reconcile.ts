@@ -37,8 +37,21 @@ export async function reconcile(db: Db, queue: Queue, deployer: Deployer): Promi
       });
     } else {
       // A conversation build owns its agent through builder.turn jobs, which carry no agent
-      // id until the agent exists; only settle agents with no active job of any kind.
-      await db.tx((tx) => markFailed(tx, a.id, { code: "interrupted", message: "The generation was interrupted and could not resume." }));
+      // id until the agent exists: an agent whose conversation's turn is still queued or
+      // running (in cluster mode, possibly on another node right now) is left to that turn.
+      const owner = (await db.select({ jobId: conversations.jobId }).from(conversations).where(and(eq(conversations.agentId, a.id), eq(conversations.status, "processing"))).limit(1))[0];
+      const turn = owner?.jobId ? await queue.get(owner.jobId) : undefined;
+      if (turn && ACTIVE.includes(turn.status)) continue;
+      // Read again under the agent's lock: on PostgreSQL a peer may have finished the
+      // generation since the scan (a `ready` agent must not become `failed`).
+      const failed = await db.tx(async (tx) => {
+        await lockAgent(tx, a.id);
+        const now = (await tx.select({ status: agents.status }).from(agents).where(eq(agents.id, a.id)).limit(1))[0];
+        if (!now || !["generating", "validating"].includes(now.status)) return false;
+        await markFailed(tx, a.id, { code: "interrupted", message: "The generation was interrupted and could not resume." });
+        return true;
+      });
+      if (!failed) continue;
     }
     fixedAgents++;
   }
