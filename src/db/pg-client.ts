@@ -21,6 +21,7 @@
  * starting together on an empty database apply each migration once.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
+import { randomBytes } from "node:crypto";
 import { sql } from "drizzle-orm";
 import type { Db, Tx } from "./client";
 import { claimDialect } from "./client";
@@ -69,7 +70,7 @@ interface PgTxHandle {
 export async function openPostgresDb(
   url: string,
   opts: PgOptions & {
-    /** This node's id on the bus (default random). */
+    /** This node's id; the bus names this process `<nodeId>#<random>` (default node#<random>). */
     nodeId?: string;
     /** A bus subscriber threw (default: rethrown asynchronously). */
     onBusError?: (e: unknown, topic: string) => void;
@@ -83,7 +84,11 @@ export async function openPostgresDb(
   try {
     const migrationsApplied = await migratePostgres(pg.client);
     release = claimDialect("postgres");
-    bus = new PgBus(pg, { nodeId: opts.nodeId, ignoreOwn: true, onError: opts.onBusError });
+    // The bus skips its own messages by this name, so it names this process, not the data
+    // dir: two nodes started from copies of one data dir (one node-id) would otherwise skip
+    // each other's messages and never hear of a revoke or a deploy.
+    const busId = `${opts.nodeId ?? "node"}#${randomBytes(6).toString("hex")}`;
+    bus = new PgBus(pg, { nodeId: busId, ignoreOwn: true, onError: opts.onBusError });
     await bus.start();
     bus.startHeartbeat(opts.heartbeatMs ?? 5000);
     const cluster = bus;

@@ -9,7 +9,7 @@
  * killed run would otherwise leave servers behind).
  */
 import { spawn as spawnChild } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
@@ -69,6 +69,8 @@ export interface NodeOptions {
   env?: Record<string, string>;
   /** Wait for GET /readyz to answer 200 (default true). */
   waitReady?: boolean;
+  /** Pre-seeds `<data-dir>/node-id` (e.g. a data dir copied from another node). */
+  nodeId?: string;
   /** How long to wait for readiness (ms, default 30 s). */
   readyTimeoutMs?: number;
 }
@@ -80,6 +82,7 @@ export interface NodeOptions {
 export async function startNode(opts: NodeOptions): Promise<ClusterNode> {
   const dataDir = mkdtempSync(join(tmpdir(), `cantrip-node-${opts.name ?? "x"}-`));
   const port = freePort();
+  if (opts.nodeId !== undefined) writeFileSync(join(dataDir, "node-id"), opts.nodeId + "\n", { mode: 0o600 });
   const child = Bun.spawn([process.execPath, join(ROOT, "src", "main.ts"), "serve", "--port", String(port), "--data-dir", dataDir], {
     cwd: ROOT,
     env: {
