@@ -81,18 +81,6 @@ export interface OpenedDatabase {
   close(): void;
 }
 
-/**
- * Points the schema's table bindings at dialect `d` for this process (schema.ts
- * `useDialect`) as a database of that dialect opens; returns the release to call on close.
- * The bindings are process-wide: a server process opens one database, so one dialect. A
- * test process may open one after another; a database of the other dialect still open
- * then must not be queried (its queries would name the other dialect's tables).
- */
-export function claimDialect(d: Dialect): () => void {
-  useDialect(d);
-  return () => {};
-}
-
 /** The WAL file is truncated back to this size after a checkpoint (bytes). */
 const JOURNAL_SIZE_LIMIT = 64 * 1024 * 1024;
 
@@ -136,16 +124,8 @@ export function openDatabase(
     databaseFiles(file).forEach((f, i) => ensurePrivateFile(f, opts.warn, { create: i === 0 }));
   }
   const busy = `PRAGMA busy_timeout = ${opts.busyTimeoutMs ?? 5000}`;
-  const releaseDialect = claimDialect("sqlite");
-  try {
-    return openSqlite(file, busy, releaseDialect, opts);
-  } catch (e) {
-    releaseDialect();
-    throw e;
-  }
-}
-
-function openSqlite(file: string, busy: string, releaseDialect: () => void, opts: { busyTimeoutMs?: number; onBusError?: (e: unknown, topic: string) => void }): OpenedDatabase {
+  // The process's queries name the SQLite tables from here on (schema.ts).
+  useDialect("sqlite");
   const sqlite = new Database(file, { create: true, strict: true });
   sqlite.exec(busy);
   const convertedToIncrementalVacuum = ensureIncrementalVacuum(sqlite);
@@ -186,7 +166,6 @@ function openSqlite(file: string, busy: string, releaseDialect: () => void, opts
     sqlite,
     convertedToIncrementalVacuum,
     close: () => {
-      releaseDialect();
       if (readConn !== sqlite) readConn.close();
       sqlite.close();
     },

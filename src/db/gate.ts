@@ -68,6 +68,23 @@ class Mutex {
   }
 }
 
+/**
+ * Runs a committed transaction's `onCommit` callbacks in order; one that throws is rethrown
+ * on a microtask (to the process's last resort) and does not stop the others. Shared by the
+ * SQLite gate and the PostgreSQL data layer (pg-client.ts).
+ */
+export function runCommitHooks(hooks: readonly (() => void)[]): void {
+  for (const h of hooks) {
+    try {
+      h();
+    } catch (e) {
+      queueMicrotask(() => {
+        throw e;
+      });
+    }
+  }
+}
+
 export class WriteGate<T> {
   private mutex = new Mutex();
   private als = new AsyncLocalStorage<Open>();
@@ -133,15 +150,7 @@ export class WriteGate<T> {
         throw e;
       }
       state.open = false;
-      for (const h of state.hooks) {
-        try {
-          h();
-        } catch (e) {
-          queueMicrotask(() => {
-            throw e;
-          });
-        }
-      }
+      runCommitHooks(state.hooks);
       return result;
     } finally {
       state.open = false;

@@ -74,7 +74,7 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
 }
 
 /** The SQLite file and its WAL companions' total size in bytes (0 for a file not there). */
-export function fileBytes(file: string): number {
+function fileBytes(file: string): number {
   let total = 0;
   for (const f of databaseFiles(file)) {
     try {

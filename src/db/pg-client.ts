@@ -24,9 +24,10 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import { randomBytes } from "node:crypto";
 import { sql } from "drizzle-orm";
 import type { Db, Tx } from "./client";
-import { claimDialect } from "./client";
+import { useDialect } from "./schema";
+import { runCommitHooks } from "./gate";
 import { PgBus } from "./pg-bus";
-import { migratePostgres, openPostgres, withSessionLock, type PgConnection, type PgOptions } from "./pg-driver";
+import { migratePostgres, openPostgres, type PgConnection, type PgOptions } from "./pg-driver";
 import type { Topic, Topics } from "./bus";
 
 /** The bus on PostgreSQL carries cantrip's topics. */
@@ -38,11 +39,6 @@ export interface OpenedPostgres {
   /** The pool and drizzle over it, for src/db and tests. */
   pg: PgConnection;
   bus: ClusterBus;
-  /**
-   * Runs `fn` holding the cluster-wide session advisory lock `name` (e.g. the first-start
-   * bootstrap, so two nodes starting on an empty database create one workspace).
-   */
-  withLock<T>(name: string, fn: () => Promise<T>): Promise<T>;
   /** How many migrations this open applied (0 when the database was up to date). */
   migrationsApplied: number;
   close(): Promise<void>;
@@ -79,11 +75,10 @@ export async function openPostgresDb(
   } = {},
 ): Promise<OpenedPostgres> {
   const pg = openPostgres(url, opts);
-  let release: (() => void) | undefined;
   let bus: ClusterBus | undefined;
   try {
     const migrationsApplied = await migratePostgres(pg.client);
-    release = claimDialect("postgres");
+    useDialect("postgres");
     // The bus skips its own messages by this name, so it names this process, not the data
     // dir: two nodes started from copies of one data dir (one node-id) would otherwise skip
     // each other's messages and never hear of a revoke or a deploy.
@@ -133,15 +128,7 @@ export async function openPostgresDb(
       } finally {
         state.open = false;
       }
-      for (const h of state.hooks) {
-        try {
-          h();
-        } catch (e) {
-          queueMicrotask(() => {
-            throw e;
-          });
-        }
-      }
+      runCommitHooks(state.hooks);
       return result;
     };
     const db = Object.assign(Object.create(pg.db) as Db, { tx, bus: cluster, resync: () => cluster.resync() });
@@ -151,17 +138,14 @@ export async function openPostgresDb(
       pg,
       bus: cluster,
       migrationsApplied,
-      withLock: (name, fn) => withSessionLock(pg.client, name, () => fn()),
       close: async () => {
         if (closed) return;
         closed = true;
-        release?.();
         await cluster.stop().catch(() => {});
         await pg.close();
       },
     };
   } catch (e) {
-    release?.();
     await bus?.stop().catch(() => {});
     await pg.close(0).catch(() => {});
     throw e;

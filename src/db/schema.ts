@@ -6,7 +6,8 @@
  * PostgreSQL database, which calls `useDialect("postgres")` and rebinds every name to the
  * twin: code written once against these names builds the right SQL on either database,
  * typed as the SQLite tables (their inferred row types are identical). One process runs one
- * dialect: opening a database points the bindings at its dialect (client.ts `claimDialect`).
+ * dialect: opening a database points the bindings at its dialect (`useDialect`, called by
+ * client.ts and pg-client.ts).
  * A table must therefore never be captured at import time (a module-level `const t =
  * agents`): read the binding when the query is built.
  */
