@@ -7,8 +7,7 @@
  * Usage: bun bench/prelude.ts [baseline prelude.gen.ts] (default: this checkout's only).
  */
 import { newQuickJSWASMModuleFromVariant, newVariant } from "quickjs-emscripten-core";
-import variant from "@jitl/quickjs-wasmfile-release-sync";
-import wasmPath from "@jitl/quickjs-wasmfile-release-sync/wasm" with { type: "file" };
+import { variant, wasmPath } from "../src/runtime/quickjs/wasm-build";
 import { PRELUDE_PARTS } from "../sandbox/dist/prelude.gen";
 
 const med = (xs: number[]) => xs.toSorted((a, b) => a - b)[xs.length >> 1]!;

@@ -9,8 +9,7 @@
 import * as esbuild from "esbuild";
 import { join } from "node:path";
 import { newQuickJSWASMModuleFromVariant, newVariant } from "quickjs-emscripten-core";
-import variant from "@jitl/quickjs-wasmfile-release-sync";
-import wasmPath from "@jitl/quickjs-wasmfile-release-sync/wasm" with { type: "file" };
+import { variant, wasmPath } from "../src/runtime/quickjs/wasm-build";
 import { createRuntime, defaultLimits, probeV8, quickjsEngine, v8Engine, type BundleRef, type EngineFactory, type KvStore } from "../src/runtime";
 import { encodeFrame, frameReader } from "../src/runtime/v8/frames";
 import { PRELUDE } from "../sandbox/dist/prelude.gen";

@@ -13,3 +13,8 @@ export const PRELUDE_SOURCES: { readonly streams: string; readonly libs: string 
 export const PRELUDE_MAIN: string = PRELUDE_PARTS[2]!;
 /** PRELUDE_PARTS with the URL library parked for evaluation on first use instead of evaluated (QuickJS, vm-factory.ts `lazyUrl`). */
 export const PRELUDE_PARTS_LAZY_URL: readonly string[] = PRELUDE_PARTS.map((p, i) => (i === 1 ? `Object.defineProperty(globalThis, "__cantripLibsSource", { value: () => ${JSON.stringify(PRELUDE_SOURCES.libs)}, configurable: true }); Object.defineProperty(globalThis, "__cantripLazyLibs", { value: true, configurable: true });` : p));
+/**
+ * PRELUDE_PARTS and PRELUDE_PARTS_LAZY_URL compiled by the QuickJS build `build` (the sha256 of
+ * its .wasm): [offset, length] of each part's bytecode in sandbox/dist/prelude.qjsbc.
+ */
+export const PRELUDE_BYTECODE: { readonly build: string; readonly parts: readonly (readonly [number, number])[]; readonly lazyUrlParts: readonly (readonly [number, number])[] } = {"build":"99aceffb7902f6ccc07581ff460511f1f6e889c9d625b430250c338db5b33c4c","parts":[[0,62314],[62314,255978],[318292,210446]],"lazyUrlParts":[[0,62314],[528738,101706],[318292,210446]]};

@@ -4,7 +4,7 @@
  * guests' host calls (kv, fetch) back to the main thread. The main thread's watchdog
  * terminates this worker if a guest slice overruns; nothing here has to survive that.
  */
-import wasmPath from "@jitl/quickjs-wasmfile-release-sync/wasm" with { type: "file" };
+import { wasmPath } from "./quickjs/wasm-build";
 import type { FromWorker, ToWorker } from "./quickjs/protocol";
 import { WIRE_TEXT_MAX, decodeFetch, encodeResponse, isWire, type WireFetch } from "./quickjs/wire";
 import { SparePool, createVm, hasWasmModule, setWasmModule, wasmModule, type Vm } from "./quickjs/vm-factory";

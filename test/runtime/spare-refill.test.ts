@@ -7,7 +7,7 @@
  * modules (vm-factory.ts, idle.ts) on the test's thread with the real QuickJS WebAssembly.
  */
 import { beforeAll, expect, test } from "bun:test";
-import wasmPath from "@jitl/quickjs-wasmfile-release-sync/wasm" with { type: "file" };
+import { wasmPath } from "../../src/runtime/quickjs/wasm-build";
 import { PRELUDE_PARTS } from "../../sandbox/dist/prelude.gen";
 import { SparePool, createVm, setWasmModule } from "../../src/runtime/quickjs/vm-factory";
 import { callEnded, callStarted, expectCall, idle } from "../../src/runtime/quickjs/idle";

@@ -6,8 +6,11 @@
  * kept ready so a cold load only evaluates the agent's bundle.
  */
 import { newQuickJSWASMModuleFromVariant, newVariant, type QuickJSContext, type QuickJSHandle, type QuickJSRuntime } from "quickjs-emscripten-core";
-import variant from "@jitl/quickjs-wasmfile-release-sync";
-import { PRELUDE_PARTS, PRELUDE_PARTS_LAZY_URL } from "../../../sandbox/dist/prelude.gen";
+import { variant } from "./wasm-build";
+import { PRELUDE_BYTECODE, PRELUDE_PARTS, PRELUDE_PARTS_LAZY_URL } from "../../../sandbox/dist/prelude.gen";
+import bytecodePath from "../../../sandbox/dist/prelude.qjsbc" with { type: "file" };
+import buildInfo from "../../../sandbox/quickjs/dist/BUILD-INFO" with { type: "text" };
+import { runBytecode } from "./bytecode";
 import { installHost, type HostState } from "./guest-host";
 import { overBudget } from "./slices";
 import { idle, whenIdle, workerIdle } from "./idle";
@@ -41,6 +44,16 @@ export const hasWasmModule = (): boolean => compiled !== undefined;
 /** The compiled module this thread uses (shared with later workers: spawn-worker.ts). */
 export const wasmModule = (): WebAssembly.Module | undefined => compiled;
 
+let preludeBytes: Promise<Uint8Array | null> | undefined;
+
+/**
+ * The prelude's bytecode (sandbox/dist/prelude.qjsbc), read once per thread; null when it was
+ * compiled by another QuickJS build than the one running (then the source is evaluated).
+ */
+function preludeBytecode(): Promise<Uint8Array | null> {
+  return (preludeBytes ??= buildInfo.includes(`${PRELUDE_BYTECODE.build}  emscripten-module.wasm`) ? Bun.file(bytecodePath).bytes() : Promise.resolve(null));
+}
+
 export function pagesFor(memoryBytes: number): number {
   return Math.ceil(Math.max(memoryBytes, MIN_MEMORY_BYTES) / PAGE);
 }
@@ -67,8 +80,14 @@ export async function createVm(memoryBytes: number, pause?: () => Promise<void>,
   const vm = rt.newContext();
   const host = installHost(vm);
   // In parts: compiling one big script would grow every interpreter's memory for good (build-prelude.ts).
+  // From bytecode when it matches this build: ~7× faster than parsing the source (bytecode.ts).
+  const bytecode = await preludeBytecode();
+  const spans = lazyUrl ? PRELUDE_BYTECODE.lazyUrlParts : PRELUDE_BYTECODE.parts;
   for (const [i, part] of (lazyUrl ? PRELUDE_PARTS_LAZY_URL : PRELUDE_PARTS).entries()) {
     if (pause) await pause();
+    const span = spans[i];
+    if (bytecode && span && runBytecode(vm, bytecode.subarray(span[0], span[0] + span[1]))) continue;
+    // No bytecode, or it threw: the source says why (a throw here is a broken prelude either way).
     vm.unwrapResult(vm.evalCode(part, `cantrip:prelude-${i}.js`, { type: "global" })).dispose();
   }
   if (pause) await pause();

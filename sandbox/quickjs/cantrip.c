@@ -1,0 +1,45 @@
+/*
+ * cantrip's own entries into QuickJS, linked beside quickjs-emscripten's interface.c:
+ * compile a script to bytecode once and run that bytecode in other interpreters of the
+ * same build, so a new interpreter does not parse the same source again.
+ */
+#include <emscripten.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include "quickjs.h"
+
+/*
+ * Compiles `code` (`len` bytes of UTF-8, global script) without running it and returns its
+ * bytecode in a malloc'd buffer (the caller frees it), its size in *out_len; NULL when it
+ * does not compile (the exception is left pending in ctx and is cleared here).
+ */
+EMSCRIPTEN_KEEPALIVE uint8_t *CANTRIP_CompileScript(JSContext *ctx, const char *code, size_t len, const char *filename, size_t *out_len) {
+  JSValue fn = JS_Eval(ctx, code, len, filename, JS_EVAL_TYPE_GLOBAL | JS_EVAL_FLAG_COMPILE_ONLY);
+  if (JS_IsException(fn)) {
+    JS_FreeValue(ctx, JS_GetException(ctx));
+    return NULL;
+  }
+  size_t n = 0;
+  uint8_t *buf = JS_WriteObject(ctx, &n, fn, JS_WRITE_OBJ_BYTECODE);
+  JS_FreeValue(ctx, fn);
+  if (!buf) return NULL;
+  uint8_t *out = malloc(n);
+  if (out) memcpy(out, buf, n);
+  js_free(ctx, buf);
+  *out_len = n;
+  return out;
+}
+
+/*
+ * Runs bytecode CANTRIP_CompileScript made (with the same build). Returns 0, or -1 when
+ * reading or running it threw (the exception is left pending in ctx).
+ */
+EMSCRIPTEN_KEEPALIVE int CANTRIP_RunScript(JSContext *ctx, const uint8_t *buf, size_t len) {
+  JSValue fn = JS_ReadObject(ctx, buf, len, JS_READ_OBJ_BYTECODE);
+  if (JS_IsException(fn)) return -1;
+  JSValue r = JS_EvalFunction(ctx, fn);
+  if (JS_IsException(r)) return -1;
+  JS_FreeValue(ctx, r);
+  return 0;
+}
