@@ -54,7 +54,13 @@ for p in "${pids[@]}"; do wait "$p"; done
   -o "$OUT/emscripten-module.mjs" \
   "$OBJ/quickjs.o" "$OBJ/dtoa.o" "$OBJ/libregexp.o" "$OBJ/libunicode.o" "$OBJ/cutils.o" "$OBJ/quickjs-libc.o" "$OBJ/interface.o" "$OBJ/cantrip.o"
 
+# Every input, in a fixed order: test/runtime/quickjs-build.test.ts recomputes this to catch
+# a source change committed without a rebuild (no compiler needed for that check).
+inputs() {
+  { ls vendor/quickjs/*.c vendor/quickjs/*.h vendor/quickjs/VERSION vendor/quickjs-emscripten/* sandbox/quickjs/cantrip.c sandbox/quickjs/exported-functions.json scripts/build-quickjs.sh | LC_ALL=C sort; } | while read -r f; do cat "$f"; done | sha256sum | cut -d" " -f1
+}
 {
+  echo "inputs: $(inputs)"
   echo "emcc: $("$EMCC" --version | head -1)"
   echo "flags: $OPT"
   echo "quickjs: $(cat $Q/VERSION)"

@@ -2,13 +2,16 @@
 # CI preparation (called by .ci/run when present): installs from Debian packages, when
 # missing, Chromium for the dashboard's browser test (test/e2e/dashboard.test.ts) and
 # PostgreSQL for the PostgreSQL tests (test/pg/cluster.ts starts a throwaway server from
-# /usr/lib/postgresql/*/bin; under CI=true those tests never skip, so a missing server fails).
+# /usr/lib/postgresql/*/bin; under CI=true those tests never skip, so a missing server fails),
+# and emscripten with node-acorn, which .ci/run uses to rebuild the sandbox's QuickJS from
+# vendor/ and check it matches the committed build (scripts/build-quickjs.sh --check).
 set -euo pipefail
 SUDO=""
 if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1; then SUDO="sudo"; fi
 missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
+command -v emcc >/dev/null && [ -d /usr/share/nodejs/acorn ] || missing+=(emscripten node-acorn)
 if [ "${#missing[@]}" -gt 0 ]; then
   $SUDO apt-get update
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y "${missing[@]}"

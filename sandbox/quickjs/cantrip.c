@@ -12,7 +12,7 @@
 /*
  * Compiles `code` (`len` bytes of UTF-8, global script) without running it and returns its
  * bytecode in a malloc'd buffer (the caller frees it), its size in *out_len; NULL when it
- * does not compile (the exception is left pending in ctx and is cleared here).
+ * does not compile (the exception is cleared).
  */
 EMSCRIPTEN_KEEPALIVE uint8_t *CANTRIP_CompileScript(JSContext *ctx, const char *code, size_t len, const char *filename, size_t *out_len) {
   JSValue fn = JS_Eval(ctx, code, len, filename, JS_EVAL_TYPE_GLOBAL | JS_EVAL_FLAG_COMPILE_ONLY);
@@ -32,14 +32,21 @@ EMSCRIPTEN_KEEPALIVE uint8_t *CANTRIP_CompileScript(JSContext *ctx, const char *
 }
 
 /*
- * Runs bytecode CANTRIP_CompileScript made (with the same build). Returns 0, or -1 when
- * reading or running it threw (the exception is left pending in ctx).
+ * Runs bytecode CANTRIP_CompileScript made (with the same build) in ctx's global scope.
+ * Returns 0, or -1 when reading or running it threw (the exception is cleared: the caller
+ * evaluates the source instead, which reports it).
  */
 EMSCRIPTEN_KEEPALIVE int CANTRIP_RunScript(JSContext *ctx, const uint8_t *buf, size_t len) {
   JSValue fn = JS_ReadObject(ctx, buf, len, JS_READ_OBJ_BYTECODE);
-  if (JS_IsException(fn)) return -1;
+  if (JS_IsException(fn)) {
+    JS_FreeValue(ctx, JS_GetException(ctx));
+    return -1;
+  }
   JSValue r = JS_EvalFunction(ctx, fn);
-  if (JS_IsException(r)) return -1;
+  if (JS_IsException(r)) {
+    JS_FreeValue(ctx, JS_GetException(ctx));
+    return -1;
+  }
   JS_FreeValue(ctx, r);
   return 0;
 }

@@ -63,8 +63,8 @@ export function compileScript(vm: QuickJSContext, code: string, filename: string
 
 /**
  * Runs bytecode `compileScript` made with this same build in `vm`'s global scope. Returns
- * false when it threw (the exception is left pending in the interpreter: the caller drops
- * the interpreter or evaluates the source instead, which reports the error).
+ * false when it threw (the exception is cleared: evaluate the source for the error, or drop
+ * the interpreter; what the script did before it threw stays done).
  */
 export function runBytecode(vm: QuickJSContext, bytes: Uint8Array): boolean {
   const { mod, ctx } = raw(vm);

@@ -1,0 +1,36 @@
+/**
+ * The committed QuickJS build (sandbox/quickjs/dist) is the one its committed inputs make
+ * (issue 15). Rebuilding needs emscripten, which CI installs and checks byte for byte
+ * (`scripts/build-quickjs.sh --check` in .ci/run); these checks need no compiler: the outputs
+ * are the files BUILD-INFO names, and BUILD-INFO's input digest is that of today's sources,
+ * so a change to the C sources or the build script committed without a rebuild fails here.
+ */
+import { expect, test } from "bun:test";
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
+
+const root = join(import.meta.dir, "..", "..");
+const info = await Bun.file(join(root, "sandbox/quickjs/dist/BUILD-INFO")).text();
+const sha256 = (bytes: Uint8Array | string) => new Bun.CryptoHasher("sha256").update(bytes).digest("hex");
+
+test("the committed .mjs and .wasm are the files BUILD-INFO records", async () => {
+  for (const f of ["emscripten-module.mjs", "emscripten-module.wasm"]) {
+    const recorded = new RegExp(`^([0-9a-f]{64})  ${f.replace(".", "\\.")}$`, "m").exec(info)?.[1];
+    expect(recorded).toBeDefined();
+    expect(sha256(await Bun.file(join(root, "sandbox/quickjs/dist", f)).bytes())).toBe(recorded!);
+  }
+});
+
+test("BUILD-INFO's input digest is that of the committed sources (rebuild with scripts/build-quickjs.sh after changing them)", async () => {
+  // The same files in the same order as the script's inputs(): byte order of their paths.
+  const files = [
+    ...readdirSync(join(root, "vendor/quickjs")).filter((f) => f.endsWith(".c") || f.endsWith(".h") || f === "VERSION").map((f) => `vendor/quickjs/${f}`),
+    ...readdirSync(join(root, "vendor/quickjs-emscripten")).map((f) => `vendor/quickjs-emscripten/${f}`),
+    "sandbox/quickjs/cantrip.c",
+    "sandbox/quickjs/exported-functions.json",
+    "scripts/build-quickjs.sh",
+  ].sort((a, b) => (a < b ? -1 : 1)); // ASCII paths: code-unit order is byte order (LC_ALL=C sort)
+  const hasher = new Bun.CryptoHasher("sha256");
+  for (const f of files) hasher.update(await Bun.file(join(root, f)).bytes());
+  expect(/^inputs: ([0-9a-f]{64})$/m.exec(info)?.[1]).toBe(hasher.digest("hex"));
+});
