@@ -68,10 +68,23 @@ const pieces: Record<string, string> = {
   "response meta JSON": `JSON.stringify({ status: 200, headers: [["content-type","application/json"]] })`,
   "new AbortController().signal": `new AbortController().signal`,
   "async fn + await": `(async () => { await 1; })()`,
+  "3 nested async fns, each awaiting": `(async () => { await (async () => { await (async () => { await 1; })(); })(); })()`,
+  "JSON.stringify(result)": `JSON.stringify({ ok: true, n: 1 })`,
+  "ctx eager (kv, fetch, log made)": `CTX_EAGER(7)`,
+  "ctx lazy (kv, fetch, log on first read)": `CTX_LAZY(7)`,
 };
 const META = JSON.stringify(metaFor(1));
+const CTX_DEFS = `
+const hc = (op, a, b, c) => Promise.resolve(null);
+const kvFor = (call) => ({ get: (key) => hc("kv.get", { key }, undefined, call), set: (key, value) => hc("kv.set", { key, value }, undefined, call), delete: (key) => hc("kv.delete", { key }, undefined, call), list: (o = {}) => hc("kv.list", o, undefined, call) });
+const logFor = (call) => { const at = (level) => (...a) => hc(level, a, call); const info = at("info"); return Object.assign((...a) => info(...a), { debug: at("debug"), info, warn: at("warn"), error: at("error") }); };
+const fetchAs = (call) => (i, n) => hc("fetch", i, n, call);
+const ENV = { A: "1" }; const secrets = {};
+const CTX_EAGER = (call) => { let req, sp, hr = false, hs = false; return { get request() { if (!hr) { req = 1; hr = true; } return req; }, set request(v) { req = v; hr = true; }, params: {}, query: {}, get searchParams() { if (!hs) { sp = 1; hs = true; } return sp; }, set searchParams(v) { sp = v; hs = true; }, env: { ...ENV }, kv: kvFor(call), fetch: fetchAs(call), secrets, log: logFor(call), agentId: "a" }; };
+const CTX_LAZY = (call) => { let req, sp, env, kv, f, log, hr = false, hs = false, he = false, hk = false, hf = false, hl = false; return { get request() { if (!hr) { req = 1; hr = true; } return req; }, set request(v) { req = v; hr = true; }, params: {}, query: {}, get searchParams() { if (!hs) { sp = 1; hs = true; } return sp; }, set searchParams(v) { sp = v; hs = true; }, get env() { if (!he) { env = { ...ENV }; he = true; } return env; }, set env(v) { env = v; he = true; }, get kv() { if (!hk) { kv = kvFor(call); hk = true; } return kv; }, set kv(v) { kv = v; hk = true; }, get fetch() { if (!hf) { f = fetchAs(call); hf = true; } return f; }, set fetch(v) { f = v; hf = true; }, secrets, get log() { if (!hl) { log = logFor(call); hl = true; } return log; }, set log(v) { log = v; hl = true; }, agentId: "a" }; };
+`;
 function timePiece(code: string): number {
-  const src = `(() => { const META = ${META}; const t = Date.now(); for (let i = 0; i < ${calls}; i++) { ${code}; } return 0; })()`;
+  const src = `(() => { const META = ${META}; ${CTX_DEFS} const t = Date.now(); for (let i = 0; i < ${calls}; i++) { ${code}; } return 0; })()`;
   const t = performance.now();
   const r = vm.evalCode(src, "piece.js", { type: "global" });
   rt.executePendingJobs(-1);

@@ -42,9 +42,12 @@ export function validate(s: Schema, value: unknown, opts: { coerce?: boolean } =
   return { value: out, issues };
 }
 
+/** Records an issue at `path` (the whole body when empty). */
+function issue(issues: Issue[], path: string, rule: string, message: string): void {
+  issues.push({ field: path || "(body)", rule, message });
+}
+
 function check(s: Schema, v: unknown, path: string, issues: Issue[], doCoerce: boolean): unknown {
-  const field = path || "(body)";
-  const add = (rule: string, message: string) => issues.push({ field, rule, message });
   if (doCoerce) v = coerce(s, v);
   if (s.anyOf) {
     for (const alt of s.anyOf as Schema[]) {
@@ -52,26 +55,26 @@ function check(s: Schema, v: unknown, path: string, issues: Issue[], doCoerce: b
       const r = check(alt, v, path, sub, doCoerce);
       if (!sub.length) return r;
     }
-    add("anyOf", "must match one of the allowed shapes");
+    issue(issues, path, "anyOf", "must match one of the allowed shapes");
     return v;
   }
-  if ("const" in s && v !== s.const) return add("const", `must be ${JSON.stringify(s.const)}`), v;
-  if (s.enum && !(s.enum as unknown[]).includes(v)) return add("enum", `must be one of ${(s.enum as unknown[]).map((x) => JSON.stringify(x)).join(", ")}`), v;
-  if (s.type && !matchesType(s.type, v)) return add("type", `must be ${s.type === "integer" ? "an integer" : `a${/^[aeiou]/.test(s.type) ? "n" : ""} ${s.type}`}`), v;
+  if ("const" in s && v !== s.const) return issue(issues, path, "const", `must be ${JSON.stringify(s.const)}`), v;
+  if (s.enum && !(s.enum as unknown[]).includes(v)) return issue(issues, path, "enum", `must be one of ${(s.enum as unknown[]).map((x) => JSON.stringify(x)).join(", ")}`), v;
+  if (s.type && !matchesType(s.type, v)) return issue(issues, path, "type", `must be ${s.type === "integer" ? "an integer" : `a${/^[aeiou]/.test(s.type) ? "n" : ""} ${s.type}`}`), v;
   if (typeof v === "string") {
-    if (s.minLength !== undefined && v.length < s.minLength) add("minLength", `must be at least ${s.minLength} characters`);
-    if (s.maxLength !== undefined && v.length > s.maxLength) add("maxLength", `must be at most ${s.maxLength} characters`);
-    if (s.pattern && !new RegExp(s.pattern).test(v)) add("pattern", `must match ${s.pattern}`);
-    if (s.format && FORMATS[s.format] && !FORMATS[s.format]!.test(v)) add("format", `must be a valid ${s.format}`);
+    if (s.minLength !== undefined && v.length < s.minLength) issue(issues, path, "minLength", `must be at least ${s.minLength} characters`);
+    if (s.maxLength !== undefined && v.length > s.maxLength) issue(issues, path, "maxLength", `must be at most ${s.maxLength} characters`);
+    if (s.pattern && !new RegExp(s.pattern).test(v)) issue(issues, path, "pattern", `must match ${s.pattern}`);
+    if (s.format && FORMATS[s.format] && !FORMATS[s.format]!.test(v)) issue(issues, path, "format", `must be a valid ${s.format}`);
   } else if (typeof v === "number") {
-    if (s.minimum !== undefined && v < s.minimum) add("minimum", `must be >= ${s.minimum}`);
-    if (s.maximum !== undefined && v > s.maximum) add("maximum", `must be <= ${s.maximum}`);
-    if (s.exclusiveMinimum !== undefined && v <= s.exclusiveMinimum) add("exclusiveMinimum", `must be > ${s.exclusiveMinimum}`);
-    if (s.exclusiveMaximum !== undefined && v >= s.exclusiveMaximum) add("exclusiveMaximum", `must be < ${s.exclusiveMaximum}`);
-    if (s.multipleOf !== undefined && Math.abs(v / s.multipleOf - Math.round(v / s.multipleOf)) > 1e-9) add("multipleOf", `must be a multiple of ${s.multipleOf}`);
+    if (s.minimum !== undefined && v < s.minimum) issue(issues, path, "minimum", `must be >= ${s.minimum}`);
+    if (s.maximum !== undefined && v > s.maximum) issue(issues, path, "maximum", `must be <= ${s.maximum}`);
+    if (s.exclusiveMinimum !== undefined && v <= s.exclusiveMinimum) issue(issues, path, "exclusiveMinimum", `must be > ${s.exclusiveMinimum}`);
+    if (s.exclusiveMaximum !== undefined && v >= s.exclusiveMaximum) issue(issues, path, "exclusiveMaximum", `must be < ${s.exclusiveMaximum}`);
+    if (s.multipleOf !== undefined && Math.abs(v / s.multipleOf - Math.round(v / s.multipleOf)) > 1e-9) issue(issues, path, "multipleOf", `must be a multiple of ${s.multipleOf}`);
   } else if (Array.isArray(v)) {
-    if (s.minItems !== undefined && v.length < s.minItems) add("minItems", `must have at least ${s.minItems} items`);
-    if (s.maxItems !== undefined && v.length > s.maxItems) add("maxItems", `must have at most ${s.maxItems} items`);
+    if (s.minItems !== undefined && v.length < s.minItems) issue(issues, path, "minItems", `must have at least ${s.minItems} items`);
+    if (s.maxItems !== undefined && v.length > s.maxItems) issue(issues, path, "maxItems", `must have at most ${s.maxItems} items`);
     if (s.items) for (let i = 0; i < v.length; i++) v[i] = check(s.items, v[i], `${path}[${i}]`, issues, doCoerce);
   } else if (v && typeof v === "object") {
     const o = v as Record<string, unknown>;

@@ -213,13 +213,22 @@ const CANONICAL = /^https?:\/\/[a-z0-9.-]+(?::[1-9][0-9]{0,4})?(\/[A-Za-z0-9\-._
 const DOT_SEGMENT = /\/\.{1,2}(?:\/|$)|%2e/i;
 const BAD_PERCENT = /%(?![0-9A-Fa-f]{2})/;
 
+/** The last URL split (a backend is mostly called on a few URLs): its pathname and search, or null. */
+let lastUrl: string | undefined;
+let lastSplit: [pathname: string, search: string] | null = null;
+
 export function canonicalParts(url: string): UrlParts | null {
-  const m = CANONICAL.exec(url);
-  if (!m || DOT_SEGMENT.test(m[1]!) || BAD_PERCENT.test(url) || url.endsWith("?")) return null;
-  const search = m[2] ?? "";
+  if (url !== lastUrl) {
+    const m = CANONICAL.exec(url);
+    lastSplit = !m || DOT_SEGMENT.test(m[1]!) || BAD_PERCENT.test(url) || url.endsWith("?") ? null : [m[1]!, m[2] ?? ""];
+    lastUrl = url;
+  }
+  if (lastSplit === null) return null;
+  const [pathname, search] = lastSplit;
+  // A fresh object every time: its searchParams is the caller's own (mutable) object.
   let params: URLSearchParams | null = null;
   return {
-    pathname: m[1]!,
+    pathname,
     search,
     get searchParams() {
       return (params ??= new (urlLibs().URLSearchParams)(search));

@@ -111,7 +111,9 @@ function indexOf(hay: Uint8Array, needle: Uint8Array, from: number): number {
 
 /** `type/subtype` lower-cased, and the parameters of a Content-Type-like header. */
 export function mediaType(header: string | null): { type: string; params: Record<string, string> } {
-  const [head, ...rest] = (header ?? "").split(";");
+  // No parameters (e.g. "application/json", every call of most backends): no split.
+  if (header === null || header.indexOf(";") < 0) return { type: (header ?? "").trim().toLowerCase(), params: {} };
+  const [head, ...rest] = header.split(";");
   const params: Record<string, string> = {};
   for (const p of rest) {
     const i = p.indexOf("=");

@@ -44,6 +44,12 @@ export default defineBackend({
     "GET /cycle": () => { const o = {}; o.o = o; return o; },
     "GET /tojson": () => ({ toJSON() { seen.add("x"); return { calls: seen.size, at: "once" }; } }),
     "POST /reassign": (input, ctx) => { const before = ctx.request.url; ctx.request = "replaced"; ctx.searchParams = 7; return { before, after: ctx.request, sp: ctx.searchParams }; },
+    "POST /reassign-all": (input, ctx) => {
+      const spread = Object.keys({ ...ctx });
+      ctx.env = "e"; ctx.kv = "k"; ctx.fetch = "f"; ctx.log = "l";
+      return { spread, after: [ctx.env, ctx.kv, ctx.fetch, ctx.log], kinds: [typeof Object.getOwnPropertyDescriptor(ctx, "kv").value, typeof Object.getOwnPropertyDescriptor(ctx, "kv").get] };
+    },
+    "GET /sp/:n": (input, ctx) => { ctx.searchParams.append("added", ctx.params.n); return { path: new URL(ctx.request.url).pathname, sp: [...ctx.searchParams] }; },
     "POST /kv": async (input, ctx) => { await ctx.kv.set("k", input); ctx.log("stored", input); return { back: await ctx.kv.get("k") }; },
   },
 });
@@ -132,9 +138,25 @@ export function sdkCallTests(h: () => Harness) {
 
     test("ctx.request and ctx.searchParams can be assigned; ctx.kv and ctx.log name the call", async () => {
       expect(json(await sdk("POST", "/reassign", "{}"))).toEqual({ before: "http://sdk.cantrip.internal/reassign", after: "replaced", sp: 7 });
+      // env, kv, fetch and log too: assignable like data properties, all in a spread of ctx.
+      const all = json(await sdk("POST", "/reassign-all", "{}"));
+      expect(all.spread).toEqual(["request", "params", "query", "searchParams", "env", "kv", "fetch", "secrets", "log", "agentId"]);
+      expect(all.after).toEqual(["e", "k", "f", "l"]);
+      // Lean: accessors made on first read; full: data properties.
+      expect(all.kinds).toEqual(h().dispatch === "lean" ? ["undefined", "function"] : ["string", "undefined"]);
       const r = await sdk("POST", "/kv", '{"v":1}');
       expect(json(r)).toEqual({ back: { v: 1 } });
       expect(r.logs.map((l) => l.message)).toEqual(['stored {"v":1}']);
+    });
+
+    test("each call gets its own URL parts and searchParams, also when the same URL comes again", async () => {
+      const H = h();
+      const ref = H.ref("sdk-sp", await bundle(SDK));
+      const get = (path: string) => H.runtime.fetch(ref, { method: "GET", url: `http://sdk.cantrip.internal${path}`, headers: [], body: null });
+      expect(json(await get("/sp/1?x=1"))).toEqual({ path: "/sp/1", sp: [["x", "1"], ["added", "1"]] });
+      expect(json(await get("/sp/2"))).toEqual({ path: "/sp/2", sp: [["added", "2"]] });
+      // The first call's append does not show in a later call on the same URL.
+      expect(json(await get("/sp/1?x=1"))).toEqual({ path: "/sp/1", sp: [["x", "1"], ["added", "1"]] });
     });
 
     test("HEAD, a URL not in serialized form and a replaced fetch are answered as before", async () => {
