@@ -93,89 +93,49 @@ export function makeContext(request: Request | null, params: Record<string, stri
  * the getter makes is bound to it.
  */
 export function makeLazyContext(call: number | undefined, request: () => Request, params: Record<string, string>, query: Record<string, string>, searchParams: () => URLSearchParams) {
-  let req: Request | undefined;
-  let sp: URLSearchParams | undefined;
-  let env: Record<string, string> | undefined;
-  let kv: ReturnType<typeof kvFor> | undefined;
-  let fetch: ReturnType<typeof fetchAs> | undefined;
-  let log: ReturnType<typeof logFor> | undefined;
-  let haveReq = false;
-  let haveSp = false;
-  let haveEnv = false;
-  let haveKv = false;
-  let haveFetch = false;
-  let haveLog = false;
-  // env, kv, fetch and log too are made on first read (a handler that never logs makes no
-  // logger: ~1.2 µs of ~25 per call in QuickJS, bench/guest-dispatch.ts), each assignable.
+  // Each member is made on its first read (a handler that never logs makes no logger: ~1.2 µs
+  // of ~25 per call in QuickJS, bench/guest-dispatch.ts) and, as a data property would be,
+  // can be assigned; `made` holds what was made or assigned.
+  const made: { request?: Request; searchParams?: URLSearchParams; env?: Record<string, string>; kv?: ReturnType<typeof kvFor>; fetch?: ReturnType<typeof fetchAs>; log?: ReturnType<typeof logFor> } = {};
   return {
     get request(): Request {
-      if (!haveReq) {
-        req = request();
-        haveReq = true;
-      }
-      return req!;
+      return "request" in made ? made.request! : (made.request = request());
     },
     set request(v: Request) {
-      req = v;
-      haveReq = true;
+      made.request = v;
     },
     params,
     query,
     get searchParams(): URLSearchParams {
-      if (!haveSp) {
-        sp = searchParams();
-        haveSp = true;
-      }
-      return sp!;
+      return "searchParams" in made ? made.searchParams! : (made.searchParams = searchParams());
     },
     set searchParams(v: URLSearchParams) {
-      sp = v;
-      haveSp = true;
+      made.searchParams = v;
     },
     get env(): Record<string, string> {
-      if (!haveEnv) {
-        env = { ...config.env };
-        haveEnv = true;
-      }
-      return env!;
+      return "env" in made ? made.env! : (made.env = { ...config.env });
     },
     set env(v: Record<string, string>) {
-      env = v;
-      haveEnv = true;
+      made.env = v;
     },
     get kv(): ReturnType<typeof kvFor> {
-      if (!haveKv) {
-        kv = kvFor(call);
-        haveKv = true;
-      }
-      return kv!;
+      return "kv" in made ? made.kv! : (made.kv = kvFor(call));
     },
     set kv(v: ReturnType<typeof kvFor>) {
-      kv = v;
-      haveKv = true;
+      made.kv = v;
     },
     get fetch(): ReturnType<typeof fetchAs> {
-      if (!haveFetch) {
-        fetch = fetchAs(call);
-        haveFetch = true;
-      }
-      return fetch!;
+      return "fetch" in made ? made.fetch! : (made.fetch = fetchAs(call));
     },
     set fetch(v: ReturnType<typeof fetchAs>) {
-      fetch = v;
-      haveFetch = true;
+      made.fetch = v;
     },
     secrets,
     get log(): ReturnType<typeof logFor> {
-      if (!haveLog) {
-        log = logFor(call);
-        haveLog = true;
-      }
-      return log!;
+      return "log" in made ? made.log! : (made.log = logFor(call));
     },
     set log(v: ReturnType<typeof logFor>) {
-      log = v;
-      haveLog = true;
+      made.log = v;
     },
     agentId: config.agentId,
   };
