@@ -38,8 +38,28 @@ function coerce(s: Schema, v: unknown): unknown {
 /** Validates (and fills defaults into) `value`; returns the possibly updated value and issues. */
 export function validate(s: Schema, value: unknown, opts: { coerce?: boolean } = {}): { value: unknown; issues: Issue[] } {
   const issues: Issue[] = [];
-  const out = check(s, value, "", issues, opts.coerce ?? false);
+  const out = checkerFor(s)(value, "", issues, opts.coerce ?? false);
   return { value: out, issues };
+}
+
+/** Checks `v` at `path` against one schema, pushing issues; returns the (coerced, defaulted) value. */
+type Checker = (v: unknown, path: string, issues: Issue[], doCoerce: boolean) => unknown;
+
+/**
+ * Each schema object's checker, compiled on its first use (issue 15: a route's input schema
+ * is walked once, not on every call; a sub-schema's checker is made when first reached, so
+ * a schema that refers to itself compiles too). A schema changed after its first use keeps
+ * the checker of what it was then.
+ */
+const checkers = new WeakMap<Schema, Checker>();
+
+function checkerFor(s: Schema): Checker {
+  let c = checkers.get(s);
+  if (!c) {
+    c = compile(s);
+    checkers.set(s, c);
+  }
+  return c;
 }
 
 /** Records an issue at `path` (the whole body when empty). */
@@ -47,55 +67,74 @@ function issue(issues: Issue[], path: string, rule: string, message: string): vo
   issues.push({ field: path || "(body)", rule, message });
 }
 
-function check(s: Schema, v: unknown, path: string, issues: Issue[], doCoerce: boolean): unknown {
-  if (doCoerce) v = coerce(s, v);
-  if (s.anyOf) {
-    for (const alt of s.anyOf as Schema[]) {
-      const sub: Issue[] = [];
-      const r = check(alt, v, path, sub, doCoerce);
-      if (!sub.length) return r;
-    }
-    issue(issues, path, "anyOf", "must match one of the allowed shapes");
-    return v;
-  }
-  if ("const" in s && v !== s.const) return issue(issues, path, "const", `must be ${JSON.stringify(s.const)}`), v;
-  if (s.enum && !(s.enum as unknown[]).includes(v)) return issue(issues, path, "enum", `must be one of ${(s.enum as unknown[]).map((x) => JSON.stringify(x)).join(", ")}`), v;
-  if (s.type && !matchesType(s.type, v)) return issue(issues, path, "type", `must be ${s.type === "integer" ? "an integer" : `a${/^[aeiou]/.test(s.type) ? "n" : ""} ${s.type}`}`), v;
-  if (typeof v === "string") {
-    if (s.minLength !== undefined && v.length < s.minLength) issue(issues, path, "minLength", `must be at least ${s.minLength} characters`);
-    if (s.maxLength !== undefined && v.length > s.maxLength) issue(issues, path, "maxLength", `must be at most ${s.maxLength} characters`);
-    if (s.pattern && !new RegExp(s.pattern).test(v)) issue(issues, path, "pattern", `must match ${s.pattern}`);
-    if (s.format && FORMATS[s.format] && !FORMATS[s.format]!.test(v)) issue(issues, path, "format", `must be a valid ${s.format}`);
-  } else if (typeof v === "number") {
-    if (s.minimum !== undefined && v < s.minimum) issue(issues, path, "minimum", `must be >= ${s.minimum}`);
-    if (s.maximum !== undefined && v > s.maximum) issue(issues, path, "maximum", `must be <= ${s.maximum}`);
-    if (s.exclusiveMinimum !== undefined && v <= s.exclusiveMinimum) issue(issues, path, "exclusiveMinimum", `must be > ${s.exclusiveMinimum}`);
-    if (s.exclusiveMaximum !== undefined && v >= s.exclusiveMaximum) issue(issues, path, "exclusiveMaximum", `must be < ${s.exclusiveMaximum}`);
-    if (s.multipleOf !== undefined && Math.abs(v / s.multipleOf - Math.round(v / s.multipleOf)) > 1e-9) issue(issues, path, "multipleOf", `must be a multiple of ${s.multipleOf}`);
-  } else if (Array.isArray(v)) {
-    if (s.minItems !== undefined && v.length < s.minItems) issue(issues, path, "minItems", `must have at least ${s.minItems} items`);
-    if (s.maxItems !== undefined && v.length > s.maxItems) issue(issues, path, "maxItems", `must have at most ${s.maxItems} items`);
-    if (s.items) for (let i = 0; i < v.length; i++) v[i] = check(s.items, v[i], `${path}[${i}]`, issues, doCoerce);
-  } else if (v && typeof v === "object") {
-    const o = v as Record<string, unknown>;
-    const props = (s.properties ?? {}) as Record<string, Schema>;
-    for (const k of Object.keys(props)) {
-      const p = props[k]!;
-      const sub = path ? `${path}.${k}` : k;
-      if (o[k] === undefined) {
-        if (p.default !== undefined) o[k] = structuredClone(p.default);
-        else if ((s.required as string[] | undefined)?.includes(k)) issues.push({ field: sub, rule: "required", message: "is required" });
-        continue;
+/** The checker of one schema: the same rules, in the same order and with the same messages, as the schema read on every call. */
+function compile(s: Schema): Checker {
+  const anyOf = s.anyOf as Schema[] | undefined;
+  const hasConst = "const" in s;
+  const constant = s.const;
+  const constMsg = hasConst ? `must be ${JSON.stringify(s.const)}` : "";
+  const en = s.enum as unknown[] | undefined;
+  const enumMsg = en ? `must be one of ${en.map((x) => JSON.stringify(x)).join(", ")}` : "";
+  const type = s.type;
+  const typeMsg = type ? `must be ${type === "integer" ? "an integer" : `a${/^[aeiou]/.test(type) ? "n" : ""} ${type}`}` : "";
+  // Made on the first string it tests: a pattern that is not a valid RegExp throws only where it did before.
+  let pattern: RegExp | undefined;
+  const format = s.format ? FORMATS[s.format] : undefined;
+  const props = (s.properties ?? {}) as Record<string, Schema>;
+  const propNames = Object.keys(props);
+  const required = s.required as string[] | undefined;
+  const extra = s.additionalProperties;
+  return function check(v, path, issues, doCoerce) {
+    if (doCoerce) v = coerce(s, v);
+    if (anyOf) {
+      for (const alt of anyOf) {
+        const sub: Issue[] = [];
+        const r = checkerFor(alt)(v, path, sub, doCoerce);
+        if (!sub.length) return r;
       }
-      o[k] = check(p, o[k], sub, issues, doCoerce);
+      issue(issues, path, "anyOf", "must match one of the allowed shapes");
+      return v;
     }
-    const extra = s.additionalProperties;
-    for (const k of Object.keys(o)) {
-      if (k in props) continue;
-      const sub = path ? `${path}.${k}` : k;
-      if (extra === false) issues.push({ field: sub, rule: "additionalProperties", message: "is not allowed" });
-      else if (extra && typeof extra === "object") o[k] = check(extra, o[k], sub, issues, doCoerce);
+    if (hasConst && v !== constant) return issue(issues, path, "const", constMsg), v;
+    if (en && !en.includes(v)) return issue(issues, path, "enum", enumMsg), v;
+    if (type && !matchesType(type, v)) return issue(issues, path, "type", typeMsg), v;
+    if (typeof v === "string") {
+      if (s.minLength !== undefined && v.length < s.minLength) issue(issues, path, "minLength", `must be at least ${s.minLength} characters`);
+      if (s.maxLength !== undefined && v.length > s.maxLength) issue(issues, path, "maxLength", `must be at most ${s.maxLength} characters`);
+      if (s.pattern && !(pattern ??= new RegExp(s.pattern)).test(v)) issue(issues, path, "pattern", `must match ${s.pattern}`);
+      if (format && !format.test(v)) issue(issues, path, "format", `must be a valid ${s.format}`);
+    } else if (typeof v === "number") {
+      if (s.minimum !== undefined && v < s.minimum) issue(issues, path, "minimum", `must be >= ${s.minimum}`);
+      if (s.maximum !== undefined && v > s.maximum) issue(issues, path, "maximum", `must be <= ${s.maximum}`);
+      if (s.exclusiveMinimum !== undefined && v <= s.exclusiveMinimum) issue(issues, path, "exclusiveMinimum", `must be > ${s.exclusiveMinimum}`);
+      if (s.exclusiveMaximum !== undefined && v >= s.exclusiveMaximum) issue(issues, path, "exclusiveMaximum", `must be < ${s.exclusiveMaximum}`);
+      if (s.multipleOf !== undefined && Math.abs(v / s.multipleOf - Math.round(v / s.multipleOf)) > 1e-9) issue(issues, path, "multipleOf", `must be a multiple of ${s.multipleOf}`);
+    } else if (Array.isArray(v)) {
+      if (s.minItems !== undefined && v.length < s.minItems) issue(issues, path, "minItems", `must have at least ${s.minItems} items`);
+      if (s.maxItems !== undefined && v.length > s.maxItems) issue(issues, path, "maxItems", `must have at most ${s.maxItems} items`);
+      if (s.items) {
+        const item = checkerFor(s.items);
+        for (let i = 0; i < v.length; i++) v[i] = item(v[i], `${path}[${i}]`, issues, doCoerce);
+      }
+    } else if (v && typeof v === "object") {
+      const o = v as Record<string, unknown>;
+      for (const k of propNames) {
+        const p = props[k]!;
+        const sub = path ? `${path}.${k}` : k;
+        if (o[k] === undefined) {
+          if (p.default !== undefined) o[k] = structuredClone(p.default);
+          else if (required?.includes(k)) issues.push({ field: sub, rule: "required", message: "is required" });
+          continue;
+        }
+        o[k] = checkerFor(p)(o[k], sub, issues, doCoerce);
+      }
+      for (const k of Object.keys(o)) {
+        if (k in props) continue;
+        const sub = path ? `${path}.${k}` : k;
+        if (extra === false) issues.push({ field: sub, rule: "additionalProperties", message: "is not allowed" });
+        else if (extra && typeof extra === "object") o[k] = checkerFor(extra as Schema)(o[k], sub, issues, doCoerce);
+      }
     }
-  }
-  return v;
+    return v;
+  };
 }

@@ -50,6 +50,22 @@ export default defineBackend({
       return { spread, after: [ctx.env, ctx.kv, ctx.fetch, ctx.log], kinds: [typeof Object.getOwnPropertyDescriptor(ctx, "kv").value, typeof Object.getOwnPropertyDescriptor(ctx, "kv").get] };
     },
     "GET /sp/:n": (input, ctx) => { ctx.searchParams.append("added", ctx.params.n); return { path: new URL(ctx.request.url).pathname, sp: [...ctx.searchParams] }; },
+    "POST /rules": {
+      input: t.Object({
+        name: t.String({ minLength: 2, maxLength: 4, pattern: "^[a-z]+$" }),
+        mail: t.Optional(t.String({ format: "email" })),
+        n: t.Optional(t.Number({ minimum: 1, maximum: 9, multipleOf: 0.5 })),
+        k: t.Optional(t.Integer({ exclusiveMinimum: 0, exclusiveMaximum: 3 })),
+        kind: t.Optional(t.Union([t.Literal("a"), t.Literal(2)])),
+        color: t.Optional(t.Enum(["red", "blue"])),
+        list: t.Optional(t.Array(t.Object({ id: t.Integer() }), { minItems: 1, maxItems: 2 })),
+        tags: t.Optional(t.Record(t.String(), t.Boolean())),
+        mode: t.Optional(t.String({ default: "fast" })),
+        nothing: t.Optional(t.Nullable(t.String())),
+      }, { additionalProperties: false }),
+      handle: (input) => ({ input }),
+    },
+    "GET /coerce": { input: t.Object({ n: t.Number(), b: t.Boolean(), i: t.Optional(t.Integer()) }), handle: (input) => ({ input }) },
     "POST /kv": async (input, ctx) => { await ctx.kv.set("k", input); ctx.log("stored", input); return { back: await ctx.kv.get("k") }; },
   },
 });
@@ -147,6 +163,29 @@ export function sdkCallTests(h: () => Harness) {
       const r = await sdk("POST", "/kv", '{"v":1}');
       expect(json(r)).toEqual({ back: { v: 1 } });
       expect(r.logs.map((l) => l.message)).toEqual(['stored {"v":1}']);
+    });
+
+    test("input validation: every rule's issue and message, defaults, coercion of query strings, twice in a row", async () => {
+      const bad = JSON.stringify({ name: "A1bcde", mail: "nope", n: 9.25, k: 3, kind: "b", color: "green", list: [{ id: 1.5 }, { id: 2 }, { id: "x" }], tags: { ok: true, no: "yes" }, nothing: 5, extra: 1 });
+      const expected = [
+        "name:maxLength:must be at most 4 characters", "name:pattern:must match ^[a-z]+$", "mail:format:must be a valid email",
+        "n:maximum:must be <= 9", "n:multipleOf:must be a multiple of 0.5", "k:exclusiveMaximum:must be < 3",
+        "kind:anyOf:must match one of the allowed shapes", "color:enum:must be one of \"red\", \"blue\"",
+        "list:maxItems:must have at most 2 items", "list[0].id:type:must be an integer", "list[2].id:type:must be an integer",
+        "tags.no:type:must be a boolean", "nothing:anyOf:must match one of the allowed shapes", "extra:additionalProperties:is not allowed",
+      ];
+      for (let i = 0; i < 2; i++) {
+        const r = await sdk("POST", "/rules", bad);
+        expect(r.status).toBe(400);
+        expect(json(r).error.code).toBe("invalid_request");
+        expect(json(r).error.details.map((d: { field: string; rule: string; message: string }) => `${d.field}:${d.rule}:${d.message}`)).toEqual(expected);
+      }
+      const missing = await sdk("POST", "/rules", JSON.stringify({ list: [] }));
+      expect(json(missing).error.details.map((d: { field: string; rule: string }) => `${d.field}:${d.rule}`)).toEqual(["name:required", "list:minItems"]);
+      expect(json(await sdk("POST", "/rules", JSON.stringify({ name: "ab", kind: 2, nothing: null })))).toEqual({ input: { name: "ab", kind: 2, nothing: null, mode: "fast" } });
+      expect(json(await sdk("GET", "/coerce?n=1.5&b=false&i=7"))).toEqual({ input: { n: 1.5, b: false, i: 7 } });
+      const notNumber = await sdk("GET", "/coerce?n=x&b=true");
+      expect(json(notNumber).error.details.map((d: { field: string; rule: string }) => `${d.field}:${d.rule}`)).toEqual(["n:type"]);
     });
 
     test("each call gets its own URL parts and searchParams, also when the same URL comes again", async () => {
