@@ -23,9 +23,12 @@
  * commit per 256 rows was measured at 3–9% more server CPU per invoke: the same index pages
  * written to the WAL again and again). Full groups of ROWS_PER_INSERT rows go through one
  * multi-row INSERT, also prepared once (2.5–3 µs per row against 4.4–11 µs one at a time).
+ * On SQLite the three statements run straight on the driver with positional values
+ * (db/raw.ts positionalWrite), synchronously inside the transaction: drizzle's placeholder
+ * filling was about two thirds of the per-row cost; PostgreSQL keeps drizzle's statements.
  */
 import { and, desc, eq, gte, inArray, lt, sql } from "drizzle-orm";
-import { preparedWrite, type Db, type Tx } from "../db";
+import { positionalWrite, preparedWrite, type Db, type Tx } from "../db";
 import { agentLogs, dialect, invocations } from "../db/schema";
 import type { GuestLogLine } from "../runtime/types";
 import { pageOf, type Page } from "../lib/pagination";
@@ -63,13 +66,13 @@ export function isPermanentWriteError(e: unknown): boolean {
 }
 
 /** One invocation row (every column named, so the statement's parameters never change shape). */
-const insertRow = preparedWrite((t) => {
+const insertRowQuery = (t: Tx) => {
   const p = (name: keyof InvocationInsert) => sql.placeholder(name);
   return t
     .insert(invocations)
-    .values({ agentId: p("agentId"), version: p("version"), keyId: p("keyId"), source: p("source"), method: p("method"), path: p("path"), status: p("status"), latencyMs: p("latencyMs"), errorCode: p("errorCode"), requestId: p("requestId"), at: p("at") })
-    .prepare();
-});
+    .values({ agentId: p("agentId"), version: p("version"), keyId: p("keyId"), source: p("source"), method: p("method"), path: p("path"), status: p("status"), latencyMs: p("latencyMs"), errorCode: p("errorCode"), requestId: p("requestId"), at: p("at") });
+};
+const insertRow = preparedWrite((t) => insertRowQuery(t).prepare());
 const rowValues = (r: InvocationInsert) => ({ agentId: r.agentId, version: r.version ?? null, keyId: r.keyId ?? null, source: r.source ?? "invoke", method: r.method ?? null, path: r.path ?? null, status: r.status, latencyMs: r.latencyMs, errorCode: r.errorCode ?? null, requestId: r.requestId ?? null, at: r.at });
 
 /** Rows one multi-row INSERT writes (its statement is prepared once, like the one-row one). */
@@ -86,13 +89,14 @@ const ROW_COLUMNS = ["agentId", "version", "keyId", "source", "method", "path", 
 const rowNames = Array.from({ length: ROWS_PER_INSERT }, (_, i) => ROW_COLUMNS.map((c) => `${c}${i}`));
 
 /** ROWS_PER_INSERT invocation rows in one statement. */
-const insertRows = preparedWrite((t) => {
+const insertRowsQuery = (t: Tx) => {
   const row = (names: string[]) => {
     const p = (k: number) => sql.placeholder(names[k]!);
     return { agentId: p(0), version: p(1), keyId: p(2), source: p(3), method: p(4), path: p(5), status: p(6), latencyMs: p(7), errorCode: p(8), requestId: p(9), at: p(10) };
   };
-  return t.insert(invocations).values(rowNames.map(row)).prepare();
-});
+  return t.insert(invocations).values(rowNames.map(row));
+};
+const insertRows = preparedWrite((t) => insertRowsQuery(t).prepare());
 
 /** The parameters of insertRows for rows[from, from + ROWS_PER_INSERT). */
 function rowsValues(rows: InvocationInsert[], from: number): Record<string, unknown> {
@@ -117,16 +121,69 @@ function rowsValues(rows: InvocationInsert[], from: number): Record<string, unkn
 }
 
 /** One console line. */
-const insertLog = preparedWrite((t) => {
+const insertLogQuery = (t: Tx) => {
   const p = (name: keyof LogInsert) => sql.placeholder(name);
-  return t.insert(agentLogs).values({ agentId: p("agentId"), invocationRequestId: p("invocationRequestId"), level: p("level"), message: p("message"), at: p("at") }).prepare();
-});
+  return t.insert(agentLogs).values({ agentId: p("agentId"), invocationRequestId: p("invocationRequestId"), level: p("level"), message: p("message"), at: p("at") });
+};
+const insertLog = preparedWrite((t) => insertLogQuery(t).prepare());
 /**
  * PostgreSQL text cannot hold U+0000 (SQLSTATE 22021, the row would be dropped): there a NUL
  * a guest logged is stored as U+FFFD. SQLite keeps the line as written.
  */
 const storableText = (s: string) => (dialect() === "postgres" && s.includes("\u0000") ? s.replaceAll("\u0000", "\uFFFD") : s);
 const logValues = (l: LogInsert) => ({ agentId: l.agentId, invocationRequestId: l.invocationRequestId ?? null, level: l.level, message: storableText(l.message), at: l.at });
+
+/*
+ * SQLite: the same three statements run straight on the driver with positional values
+ * (raw.ts positionalWrite; issue 15: drizzle's placeholder filling cost ~2 µs per row of the
+ * 32-row insert). Each row's values are the ones rowValues()/logValues() give, in
+ * ROW_COLUMNS / LOG_COLUMNS order. PostgreSQL keeps the drizzle statements above.
+ */
+const LOG_COLUMNS = ["agentId", "invocationRequestId", "level", "message", "at"] as const;
+const sqliteRow = positionalWrite((t) => insertRowQuery(t), ROW_COLUMNS);
+const sqliteRows = positionalWrite((t) => insertRowsQuery(t), rowNames.flat());
+const sqliteLog = positionalWrite((t) => insertLogQuery(t), LOG_COLUMNS);
+/** The positional values of insertRows, reused from flush to flush (the statement runs synchronously). */
+const rowsBuffer: (string | number | null)[] = new Array(ROWS_PER_INSERT * ROW_COLUMNS.length).fill(null);
+
+/** Writes row `r`'s values at `out[at…at + 11)` (ROW_COLUMNS order, the values of rowValues()). */
+function putRow(out: (string | number | null)[], at: number, r: InvocationInsert): void {
+  out[at] = r.agentId;
+  out[at + 1] = r.version ?? null;
+  out[at + 2] = r.keyId ?? null;
+  out[at + 3] = r.source ?? "invoke";
+  out[at + 4] = r.method ?? null;
+  out[at + 5] = r.path ?? null;
+  out[at + 6] = r.status;
+  out[at + 7] = r.latencyMs;
+  out[at + 8] = r.errorCode ?? null;
+  out[at + 9] = r.requestId ?? null;
+  out[at + 10] = r.at;
+}
+
+/** The statements a flush writes through: drizzle's prepared ones on PostgreSQL, positional ones on SQLite. */
+interface Statements {
+  /** ROWS_PER_INSERT rows from rows[from]. */
+  rows(rows: InvocationInsert[], from: number): Promise<void> | void;
+  row(r: InvocationInsert): Promise<void> | void;
+  log(l: LogInsert): Promise<void> | void;
+}
+
+function statementsOf(tx: Tx): Statements {
+  if (dialect() === "postgres") return { rows: (rows, from) => insertRows(tx, rowsValues(rows, from)), row: (r) => insertRow(tx, rowValues(r)), log: (l) => insertLog(tx, logValues(l)) };
+  return {
+    rows: (rows, from) => {
+      for (let i = 0; i < ROWS_PER_INSERT; i++) putRow(rowsBuffer, i * ROW_COLUMNS.length, rows[from + i]!);
+      sqliteRows(tx, rowsBuffer);
+    },
+    row: (r) => {
+      const v: (string | number | null)[] = new Array(ROW_COLUMNS.length);
+      putRow(v, 0, r);
+      sqliteRow(tx, v);
+    },
+    log: (l) => sqliteLog(tx, [l.agentId, l.invocationRequestId ?? null, l.level, l.message, l.at]),
+  };
+}
 
 export class InvocationLog {
   private rows: InvocationInsert[] = [];
@@ -142,25 +199,22 @@ export class InvocationLog {
   /** The last flush queued: flushes run one after another, so one that returns leaves nothing of its batch uncommitted. */
   private chain: Promise<unknown> = Promise.resolve();
 
-  /** The prepared inserts, bound to this transaction. */
-  private statements(tx: Tx) {
-    return { row: (r: InvocationInsert) => insertRow(tx, rowValues(r)), log: (l: LogInsert) => insertLog(tx, logValues(l)) };
-  }
-
   /**
    * Writes `rows` and `logs` in this transaction, ROWS_PER_TURN of each at a time with a
    * yield to the event loop in between: full groups of rows through the multi-row insert,
    * the rest one by one.
    */
   private async writeAll(tx: Tx, rows: InvocationInsert[], logs: LogInsert[]): Promise<void> {
-    const s = this.statements(tx);
+    const s = statementsOf(tx);
     for (let from = 0; from < rows.length || from < logs.length; from += ROWS_PER_TURN) {
       if (from > 0) await new Promise<void>((r) => setImmediate(r));
       const end = Math.min(rows.length, from + ROWS_PER_TURN);
       let i = from;
-      for (; i + ROWS_PER_INSERT <= end; i += ROWS_PER_INSERT) await insertRows(tx, rowsValues(rows, i));
-      for (; i < end; i++) await s.row(rows[i]!);
-      for (const l of logs.slice(from, from + ROWS_PER_TURN)) await s.log(l);
+      // SQLite's statements run synchronously and return nothing: no await (a microtask) per statement there.
+      let p: Promise<void> | void;
+      for (; i + ROWS_PER_INSERT <= end; i += ROWS_PER_INSERT) if ((p = s.rows(rows, i))) await p;
+      for (; i < end; i++) if ((p = s.row(rows[i]!))) await p;
+      for (let j = from; j < logs.length && j < from + ROWS_PER_TURN; j++) if ((p = s.log(logs[j]!))) await p;
     }
   }
 
@@ -277,13 +331,13 @@ export class InvocationLog {
   }
 
   private async rowByRow(tx: Tx, rows: InvocationInsert[], logs: LogInsert[]): Promise<number> {
-    const s = this.statements(tx);
+    const s = statementsOf(tx);
     let written = 0;
     let dropped = 0;
     let reason = "";
     let passing: unknown = null;
     const later: { rows: InvocationInsert[]; logs: LogInsert[] } = { rows: [], logs: [] };
-    const one = async <T extends object>(row: T, insert: (row: T) => Promise<unknown>, rest: T[]) => {
+    const one = async <T extends object>(row: T, insert: (row: T) => Promise<unknown> | void, rest: T[]) => {
       if (passing) return void rest.push(row); // stop hammering a busy database
       try {
         // PostgreSQL aborts the whole transaction at a failed statement: each row goes in a
