@@ -11,6 +11,10 @@
  * models likewise (default 20).
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+import { CounterSeries, HistogramSeries } from "./series";
+
+/** Label tuples http() and invocation() each keep a series for (series.ts). */
+export const SERIES_CACHE_LIMIT = 10_000;
 
 /** Where the scrape-time gauges come from; each may be absent (the series is then not exported). */
 export interface MetricSources {
@@ -145,16 +149,21 @@ export class Metrics {
     }
   }
 
-  // Label children cached by key: prom-client hashes a labels object on every call otherwise (hot path).
-  private readonly httpChildren = new Map<string, { count: { inc(): void }; duration: { observe(v: number): void } }>();
-  private readonly invokeChildren = new Map<string, { observe(v: number): void }>();
+  // Series cached by label tuple (series.ts: no label hashing per call on the hot path), at
+  // most SERIES_CACHE_LIMIT per map: past it (agents beyond the label cap share a child but
+  // not a key) calls take prom-client's own path, so the caches never grow with traffic.
+  private readonly httpSeries = new Map<string, { count: CounterSeries; duration: HistogramSeries }>();
+  private readonly invokeSeries = new Map<string, HistogramSeries>();
 
   /** One HTTP response. */
   http(pathname: string, status: number, seconds: number): void {
     const family = routeFamily(pathname);
     const key = `${family}|${status}`;
-    let c = this.httpChildren.get(key);
-    if (!c) this.httpChildren.set(key, (c = { count: this.httpRequests.labels({ family, status: String(status) }), duration: this.httpDuration.labels({ family }) }));
+    let c = this.httpSeries.get(key);
+    if (!c) {
+      c = { count: new CounterSeries(this.httpRequests, { family, status: String(status) }), duration: new HistogramSeries(this.httpDuration, { family }) };
+      if (this.httpSeries.size < SERIES_CACHE_LIMIT) this.httpSeries.set(key, c);
+    }
     c.count.inc();
     c.duration.observe(seconds);
   }
@@ -162,13 +171,17 @@ export class Metrics {
   /** One backend call; `agentName` names it (slug) the first time it is seen. */
   invocation(agentId: string, agentName: () => string, source: string, outcome: string, seconds: number): void {
     const key = `${agentId}|${source}|${outcome}`;
-    let c = this.invokeChildren.get(key);
+    let c = this.invokeSeries.get(key);
     if (!c) {
-      c = this.invokeDuration.labels({ agent: this.agents.of(agentId, agentName), source, outcome });
-      // Agents past the label cap share one child; do not let the cache grow with them.
-      if (this.invokeChildren.size < 10_000) this.invokeChildren.set(key, c);
+      c = new HistogramSeries(this.invokeDuration, { agent: this.agents.of(agentId, agentName), source, outcome });
+      if (this.invokeSeries.size < SERIES_CACHE_LIMIT) this.invokeSeries.set(key, c);
     }
     c.observe(seconds);
+  }
+
+  /** Label tuples cached for http() and invocation() (each), for tests. */
+  get cachedSeries(): { http: number; invoke: number } {
+    return { http: this.httpSeries.size, invoke: this.invokeSeries.size };
   }
 
   /** One HTTP attempt to the model server. */
