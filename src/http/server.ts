@@ -9,7 +9,7 @@ import { AppError } from "../errors";
 import { errorResponse, familyOf } from "./envelope";
 import type { Logger } from "./logger";
 import { bytesNestDeeperThan } from "../lib/json-nesting";
-import { setClientAddress, setRequestId } from "./request-context";
+import { setClientAddressSource, setRequestId } from "./request-context";
 import { randomBase62 } from "../lib/ids";
 import { applyBaseline } from "./security-headers";
 
@@ -63,7 +63,7 @@ export interface PeerInfo {
 
 export function createHandler(handle: (req: Request) => Promise<Response> | Response, opts: HandlerOptions) {
   return async (req: Request, server?: PeerInfo): Promise<Response> => {
-    const peer = server?.requestIP(req)?.address ?? null;
+    const original = req; // (requestIP knows only the request Bun handed in, not a rebuilt one)
     const started = performance.now();
     const given = req.headers.get("x-request-id");
     const requestId = given && CLIENT_ID.test(given) ? given : `req_${randomBase62(16)}`;
@@ -86,7 +86,7 @@ export function createHandler(handle: (req: Request) => Promise<Response> | Resp
       req = new Request(req.url, { method: req.method, headers: req.headers, body: bytes as Uint8Array<ArrayBuffer> });
     }
     setRequestId(req, requestId);
-    setClientAddress(req, peer);
+    if (server) setClientAddressSource(req, () => server.requestIP(original)?.address);
     if (tooLarge) {
       res = errorResponse(familyOf(url.pathname), new AppError("payload_too_large", `The request body is larger than ${opts.bodyLimitBytes} bytes.`), requestId);
     } else if (json && !jsonType) {
