@@ -9,14 +9,10 @@ const ids = new WeakMap<Request, string>();
 /** The client's address, or where to read it on first use. */
 const clients = new WeakMap<Request, string | (() => string | null | undefined)>();
 
-/** Records the peer address of the connection (Bun's server.requestIP), not a forwarded header. */
-export function setClientAddress(req: Request, address: string | null | undefined): void {
-  if (address) clients.set(req, address);
-}
-
 /**
- * Records how to read the peer address (Bun's server.requestIP) when a route first asks
- * for it: most requests (every invoke call) never do, and reading it costs ~0.65 µs.
+ * Records how to read the client's address when a route first asks for it: the peer address
+ * of the connection (Bun's server.requestIP), never a forwarded header. Most requests
+ * (every invoke call) never ask, and reading it costs ~0.65 µs.
  */
 export function setClientAddressSource(req: Request, read: () => string | null | undefined): void {
   clients.set(req, read);
