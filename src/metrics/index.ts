@@ -149,20 +149,27 @@ export class Metrics {
     }
   }
 
-  // Series cached by label tuple (series.ts: no label hashing per call on the hot path), at
-  // most SERIES_CACHE_LIMIT per map: past it (agents beyond the label cap share a child but
+  // Series cached by label tuple (series.ts: no label hashing per call on the hot path), in
+  // maps nested by label so that no key string is built per call, at most
+  // SERIES_CACHE_LIMIT per metric: past it (agents beyond the label cap share a child but
   // not a key) calls take prom-client's own path, so the caches never grow with traffic.
-  private readonly httpSeries = new Map<string, { count: CounterSeries; duration: HistogramSeries }>();
-  private readonly invokeSeries = new Map<string, HistogramSeries>();
+  private readonly httpSeries = new Map<RouteFamily, Map<number, { count: CounterSeries; duration: HistogramSeries }>>();
+  private httpCount = 0;
+  private readonly invokeSeries = new Map<string, Map<string, Map<string, HistogramSeries>>>();
+  private invokeCount = 0;
 
   /** One HTTP response. */
   http(pathname: string, status: number, seconds: number): void {
     const family = routeFamily(pathname);
-    const key = `${family}|${status}`;
-    let c = this.httpSeries.get(key);
+    let byStatus = this.httpSeries.get(family);
+    if (!byStatus) this.httpSeries.set(family, (byStatus = new Map()));
+    let c = byStatus.get(status);
     if (!c) {
       c = { count: new CounterSeries(this.httpRequests, { family, status: String(status) }), duration: new HistogramSeries(this.httpDuration, { family }) };
-      if (this.httpSeries.size < SERIES_CACHE_LIMIT) this.httpSeries.set(key, c);
+      if (this.httpCount < SERIES_CACHE_LIMIT) {
+        byStatus.set(status, c);
+        this.httpCount++;
+      }
     }
     c.count.inc();
     c.duration.observe(seconds);
@@ -170,18 +177,30 @@ export class Metrics {
 
   /** One backend call; `agentName` names it (slug) the first time it is seen. */
   invocation(agentId: string, agentName: () => string, source: string, outcome: string, seconds: number): void {
-    const key = `${agentId}|${source}|${outcome}`;
-    let c = this.invokeSeries.get(key);
+    let bySource = this.invokeSeries.get(agentId);
+    if (!bySource) {
+      if (this.invokeCount >= SERIES_CACHE_LIMIT) return this.uncachedInvocation(agentId, agentName, source, outcome, seconds);
+      this.invokeSeries.set(agentId, (bySource = new Map()));
+    }
+    let byOutcome = bySource.get(source);
+    if (!byOutcome) bySource.set(source, (byOutcome = new Map()));
+    let c = byOutcome.get(outcome);
     if (!c) {
+      if (this.invokeCount >= SERIES_CACHE_LIMIT) return this.uncachedInvocation(agentId, agentName, source, outcome, seconds);
       c = new HistogramSeries(this.invokeDuration, { agent: this.agents.of(agentId, agentName), source, outcome });
-      if (this.invokeSeries.size < SERIES_CACHE_LIMIT) this.invokeSeries.set(key, c);
+      byOutcome.set(outcome, c);
+      this.invokeCount++;
     }
     c.observe(seconds);
   }
 
+  private uncachedInvocation(agentId: string, agentName: () => string, source: string, outcome: string, seconds: number): void {
+    this.invokeDuration.observe({ agent: this.agents.of(agentId, agentName), source, outcome }, seconds);
+  }
+
   /** Label tuples cached for http() and invocation() (each), for tests. */
   get cachedSeries(): { http: number; invoke: number } {
-    return { http: this.httpSeries.size, invoke: this.invokeSeries.size };
+    return { http: this.httpCount, invoke: this.invokeCount };
   }
 
   /** One HTTP attempt to the model server. */
