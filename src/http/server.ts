@@ -9,7 +9,7 @@ import { AppError } from "../errors";
 import { errorResponse, familyOf } from "./envelope";
 import type { Logger } from "./logger";
 import { bytesNestDeeperThan } from "../lib/json-nesting";
-import { setClientAddressSource, setRequestId } from "./request-context";
+import { setRequestContext } from "./request-context";
 import { randomBase62 } from "../lib/ids";
 import { applyBaseline } from "./security-headers";
 
@@ -113,8 +113,7 @@ export function createHandler(handle: (req: Request) => Promise<Response> | Resp
       bytes = new Uint8Array(await req.arrayBuffer());
       req = new Request(req.url, { method: req.method, headers: req.headers, body: bytes as Uint8Array<ArrayBuffer> });
     }
-    setRequestId(req, requestId);
-    if (server) setClientAddressSource(req, () => server.requestIP(original)?.address);
+    setRequestContext(req, requestId, server ? () => server.requestIP(original)?.address : undefined);
     if (tooLarge) {
       res = errorResponse(familyOf(url.pathname), new AppError("payload_too_large", `The request body is larger than ${opts.bodyLimitBytes} bytes.`), requestId);
     } else if (json && !jsonType) {
