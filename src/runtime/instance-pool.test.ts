@@ -5,7 +5,7 @@ import type { AgentRuntimeConfig, BundleRef } from "./types";
 
 const config = (hosts: string[]) => ({ limits: { cpuMs: 100 }, allowedHosts: hosts }) as unknown as AgentRuntimeConfig;
 
-test("instanceKey gives one string object per ref, and a new key when the ref's agent, bundle or config changes", () => {
+test("instanceKey is cached per ref and follows the ref when its agent, bundle or config changes", () => {
   const ref: BundleRef = { agentId: "agent_a", bundleId: "v1", code: "", config: config([]) };
   const key = instanceKey(ref);
   expect(instanceKey(ref)).toBe(key);
