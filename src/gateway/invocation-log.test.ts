@@ -7,9 +7,9 @@ import { Database } from "bun:sqlite";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { openDatabase, type OpenedDatabase } from "../db";
-import { eq } from "drizzle-orm";
-import { agents } from "../db/schema";
+import { openDatabase, positionalWrite, type OpenedDatabase } from "../db";
+import { eq, sql } from "drizzle-orm";
+import { agentLogs, agents, invocations } from "../db/schema";
 import { InvocationLog, ROWS_PER_INSERT, ROWS_PER_TURN, ROWS_PER_TX, type InvocationInsert } from "./invocation-log";
 
 /** Deletes an agent the way AgentService.delete does: the DELETE and its announcement in one transaction. */
@@ -189,4 +189,45 @@ test("rows written through the multi-row insert keep every column and their orde
   expect(rows).toEqual(
     Array.from({ length: n }, (_, i) => ({ agent_id: i % 3 ? "agent_a" : "agent_b", version: i % 4 || null, key_id: i % 2 ? `key_${i}` : null, source: i % 5 ? "invoke" : "app", method: "POST", path: `/p${i}`, status: 200 + i, latency_ms: i, error_code: i % 7 ? null : "bad_response", request_id: `r${i}`, at: 1000 + i })),
   );
+});
+
+test("on SQLite the driver-level statements write exactly the rows drizzle's insert writes (every column, defaults, a NUL kept as written)", async () => {
+  const { log } = setup();
+  const n = ROWS_PER_INSERT + 5; // one multi-row insert and five one-row inserts
+  const rows: InvocationInsert[] = Array.from({ length: n }, (_, i) =>
+    i % 2
+      ? { agentId: "agent_a", version: i, keyId: `key_${i}`, source: "app", method: "PUT", path: `/p\u0000${i}`, status: 500 + i, latencyMs: i * 3, errorCode: "bad_response", requestId: `r${i}`, at: 10_000 + i }
+      : { agentId: "agent_b", status: 200, latencyMs: 0, at: 20_000 + i }, // every optional column left out
+  );
+  const lines = (i: number) => [{ level: "info" as const, message: `a\u0000b ${i} é`, at: 30_000 + i }];
+  rows.forEach((r, i) => log.record(r, i % 3 ? [] : lines(i)));
+  expect(await log.flush()).toBe(n);
+  const readBack = () => ({
+    rows: opened.sqlite.query("SELECT agent_id, version, key_id, source, method, path, status, latency_ms, error_code, request_id, at FROM invocations ORDER BY id").all(),
+    logs: opened.sqlite.query("SELECT agent_id, invocation_request_id, level, message, at FROM agent_logs ORDER BY id").all(),
+  });
+  const raw = readBack();
+  opened.sqlite.exec("DELETE FROM invocations; DELETE FROM agent_logs");
+  // The same rows through drizzle's query builder (what the log wrote before issue 15).
+  await opened.db.tx(async (t) => {
+    for (const [i, r] of rows.entries()) {
+      await t.insert(invocations).values(r);
+      if (i % 3 === 0) await t.insert(agentLogs).values(lines(i).map((l) => ({ agentId: r.agentId, invocationRequestId: r.requestId ?? null, ...l })));
+    }
+  });
+  expect(raw).toEqual(readBack());
+  expect(raw.rows).toHaveLength(n);
+  expect(raw.logs).toHaveLength(Math.ceil(n / 3));
+  expect((raw.logs[0] as { message: string }).message).toBe("a\u0000b 0 é"); // SQLite keeps the NUL (PostgreSQL stores U+FFFD)
+});
+
+test("positionalWrite refuses a statement it cannot bind exactly: a column that maps its values, a literal parameter", async () => {
+  setup();
+  const mapped = positionalWrite((t) => t.update(agents).set({ public: sql.placeholder("p") as unknown as boolean }).where(eq(agents.id, sql.placeholder("id") as unknown as string)), ["p", "id"]);
+  await expect(opened.db.tx((t) => mapped(t, [1, "agent_a"]))).rejects.toThrow(/maps its values/);
+  const literal = positionalWrite((t) => t.update(agents).set({ name: "x" }).where(eq(agents.id, sql.placeholder("id") as unknown as string)), ["id"]);
+  await expect(opened.db.tx((t) => literal(t, ["agent_a"]))).rejects.toThrow(/not a placeholder/);
+  const reordered = positionalWrite((t) => t.update(agents).set({ name: sql.placeholder("name") as unknown as string }).where(eq(agents.id, sql.placeholder("id") as unknown as string)), ["id", "name"]);
+  await opened.db.tx((t) => reordered(t, ["agent_a", "renamed"]));
+  expect(opened.sqlite.query("SELECT name FROM agents WHERE id = 'agent_a'").get()).toEqual({ name: "renamed" });
 });

@@ -23,16 +23,19 @@
  * commit per 256 rows was measured at 3–9% more server CPU per invoke: the same index pages
  * written to the WAL again and again). Full groups of ROWS_PER_INSERT rows go through one
  * multi-row INSERT, also prepared once (2.5–3 µs per row against 4.4–11 µs one at a time).
+ * On SQLite the three statements run straight on the driver with positional values
+ * (db/raw.ts positionalWrite), synchronously inside the transaction: drizzle's placeholder
+ * filling was about two thirds of the per-row cost; PostgreSQL keeps drizzle's statements.
  */
 import { and, desc, eq, gte, inArray, lt, sql } from "drizzle-orm";
-import { preparedWrite, type Db, type Tx } from "../db";
+import type { Db, Tx } from "../db";
 import { agentLogs, dialect, invocations } from "../db/schema";
+import { ROWS_PER_INSERT, statementsOf, type InvocationInsert, type LogInsert } from "./invocation-statements";
 import type { GuestLogLine } from "../runtime/types";
 import { pageOf, type Page } from "../lib/pagination";
 import { iso } from "../lib/time";
 
-export type InvocationInsert = typeof invocations.$inferInsert;
-type LogInsert = typeof agentLogs.$inferInsert;
+export { ROWS_PER_INSERT, type InvocationInsert } from "./invocation-statements";
 
 /** Flushes a row may fail for a passing reason (busy, I/O) before it is dropped. */
 const MAX_ATTEMPTS = 3;
@@ -62,71 +65,12 @@ export function isPermanentWriteError(e: unknown): boolean {
   return false;
 }
 
-/** One invocation row (every column named, so the statement's parameters never change shape). */
-const insertRow = preparedWrite((t) => {
-  const p = (name: keyof InvocationInsert) => sql.placeholder(name);
-  return t
-    .insert(invocations)
-    .values({ agentId: p("agentId"), version: p("version"), keyId: p("keyId"), source: p("source"), method: p("method"), path: p("path"), status: p("status"), latencyMs: p("latencyMs"), errorCode: p("errorCode"), requestId: p("requestId"), at: p("at") })
-    .prepare();
-});
-const rowValues = (r: InvocationInsert) => ({ agentId: r.agentId, version: r.version ?? null, keyId: r.keyId ?? null, source: r.source ?? "invoke", method: r.method ?? null, path: r.path ?? null, status: r.status, latencyMs: r.latencyMs, errorCode: r.errorCode ?? null, requestId: r.requestId ?? null, at: r.at });
-
-/** Rows one multi-row INSERT writes (its statement is prepared once, like the one-row one). */
-export const ROWS_PER_INSERT = 32;
-
 /** Rows (and, separately, console lines) a flush writes between two yields to the event loop (~1 ms of work). */
 export const ROWS_PER_TURN = 256;
 
 /** Rows (and, separately, console lines) one flush transaction takes at most. */
 export const ROWS_PER_TX = 2048;
 
-const ROW_COLUMNS = ["agentId", "version", "keyId", "source", "method", "path", "status", "latencyMs", "errorCode", "requestId", "at"] as const;
-/** The placeholder names of row i of the multi-row insert, by column: `agentId0`, `version0`, …. */
-const rowNames = Array.from({ length: ROWS_PER_INSERT }, (_, i) => ROW_COLUMNS.map((c) => `${c}${i}`));
-
-/** ROWS_PER_INSERT invocation rows in one statement. */
-const insertRows = preparedWrite((t) => {
-  const row = (names: string[]) => {
-    const p = (k: number) => sql.placeholder(names[k]!);
-    return { agentId: p(0), version: p(1), keyId: p(2), source: p(3), method: p(4), path: p(5), status: p(6), latencyMs: p(7), errorCode: p(8), requestId: p(9), at: p(10) };
-  };
-  return t.insert(invocations).values(rowNames.map(row)).prepare();
-});
-
-/** The parameters of insertRows for rows[from, from + ROWS_PER_INSERT). */
-function rowsValues(rows: InvocationInsert[], from: number): Record<string, unknown> {
-  const v: Record<string, unknown> = {};
-  for (let i = 0; i < ROWS_PER_INSERT; i++) {
-    // The same values as rowValues(), without an object per row (ROW_COLUMNS order).
-    const r = rows[from + i]!;
-    const n = rowNames[i]!;
-    v[n[0]!] = r.agentId;
-    v[n[1]!] = r.version ?? null;
-    v[n[2]!] = r.keyId ?? null;
-    v[n[3]!] = r.source ?? "invoke";
-    v[n[4]!] = r.method ?? null;
-    v[n[5]!] = r.path ?? null;
-    v[n[6]!] = r.status;
-    v[n[7]!] = r.latencyMs;
-    v[n[8]!] = r.errorCode ?? null;
-    v[n[9]!] = r.requestId ?? null;
-    v[n[10]!] = r.at;
-  }
-  return v;
-}
-
-/** One console line. */
-const insertLog = preparedWrite((t) => {
-  const p = (name: keyof LogInsert) => sql.placeholder(name);
-  return t.insert(agentLogs).values({ agentId: p("agentId"), invocationRequestId: p("invocationRequestId"), level: p("level"), message: p("message"), at: p("at") }).prepare();
-});
-/**
- * PostgreSQL text cannot hold U+0000 (SQLSTATE 22021, the row would be dropped): there a NUL
- * a guest logged is stored as U+FFFD. SQLite keeps the line as written.
- */
-const storableText = (s: string) => (dialect() === "postgres" && s.includes("\u0000") ? s.replaceAll("\u0000", "\uFFFD") : s);
-const logValues = (l: LogInsert) => ({ agentId: l.agentId, invocationRequestId: l.invocationRequestId ?? null, level: l.level, message: storableText(l.message), at: l.at });
 
 export class InvocationLog {
   private rows: InvocationInsert[] = [];
@@ -142,25 +86,22 @@ export class InvocationLog {
   /** The last flush queued: flushes run one after another, so one that returns leaves nothing of its batch uncommitted. */
   private chain: Promise<unknown> = Promise.resolve();
 
-  /** The prepared inserts, bound to this transaction. */
-  private statements(tx: Tx) {
-    return { row: (r: InvocationInsert) => insertRow(tx, rowValues(r)), log: (l: LogInsert) => insertLog(tx, logValues(l)) };
-  }
-
   /**
    * Writes `rows` and `logs` in this transaction, ROWS_PER_TURN of each at a time with a
    * yield to the event loop in between: full groups of rows through the multi-row insert,
    * the rest one by one.
    */
   private async writeAll(tx: Tx, rows: InvocationInsert[], logs: LogInsert[]): Promise<void> {
-    const s = this.statements(tx);
+    const s = statementsOf(tx);
     for (let from = 0; from < rows.length || from < logs.length; from += ROWS_PER_TURN) {
       if (from > 0) await new Promise<void>((r) => setImmediate(r));
       const end = Math.min(rows.length, from + ROWS_PER_TURN);
       let i = from;
-      for (; i + ROWS_PER_INSERT <= end; i += ROWS_PER_INSERT) await insertRows(tx, rowsValues(rows, i));
-      for (; i < end; i++) await s.row(rows[i]!);
-      for (const l of logs.slice(from, from + ROWS_PER_TURN)) await s.log(l);
+      // SQLite's statements run synchronously and return nothing: no await (a microtask) per statement there.
+      let p: Promise<void> | void;
+      for (; i + ROWS_PER_INSERT <= end; i += ROWS_PER_INSERT) if ((p = s.rows(rows, i))) await p;
+      for (; i < end; i++) if ((p = s.row(rows[i]!))) await p;
+      for (let j = from; j < logs.length && j < from + ROWS_PER_TURN; j++) if ((p = s.log(logs[j]!))) await p;
     }
   }
 
@@ -277,13 +218,13 @@ export class InvocationLog {
   }
 
   private async rowByRow(tx: Tx, rows: InvocationInsert[], logs: LogInsert[]): Promise<number> {
-    const s = this.statements(tx);
+    const s = statementsOf(tx);
     let written = 0;
     let dropped = 0;
     let reason = "";
     let passing: unknown = null;
     const later: { rows: InvocationInsert[]; logs: LogInsert[] } = { rows: [], logs: [] };
-    const one = async <T extends object>(row: T, insert: (row: T) => Promise<unknown>, rest: T[]) => {
+    const one = async <T extends object>(row: T, insert: (row: T) => Promise<unknown> | void, rest: T[]) => {
       if (passing) return void rest.push(row); // stop hammering a busy database
       try {
         // PostgreSQL aborts the whole transaction at a failed statement: each row goes in a

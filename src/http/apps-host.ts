@@ -5,7 +5,7 @@
  * request goes to the listener's usual app. Applies on both listeners, so an operator's
  * wildcard DNS may point at either.
  */
-import { appOriginOf, clientAddressOf, requestIdOf, setAppOrigin, setClientAddress, setRequestId } from "./request-context";
+import { appOriginOf, clientAddressOf, requestIdOf, setAppOrigin, setClientAddressSource, setRequestId } from "./request-context";
 
 type Handle = (req: Request) => Promise<Response> | Response;
 
@@ -30,7 +30,7 @@ export function hostRouter(domain: string, apps: Handle, rest: Handle): Handle {
     const url = new URL(req.url);
     const inner = new Request(new URL(`/apps/${slug}${url.pathname}${url.search}`, url), req);
     setRequestId(inner, requestIdOf(req));
-    setClientAddress(inner, clientAddressOf(req)); // the anonymous rate limit counts per client
+    setClientAddressSource(inner, () => clientAddressOf(req)); // the anonymous rate limit counts per client
     setAppOrigin(inner, "own");
     return apps(inner);
   };

@@ -11,6 +11,10 @@
  * models likewise (default 20).
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+import { CounterSeries, HistogramSeries } from "./series";
+
+/** Label tuples http() and invocation() each keep a series for (series.ts). */
+export const SERIES_CACHE_LIMIT = 10_000;
 
 /** Where the scrape-time gauges come from; each may be absent (the series is then not exported). */
 export interface MetricSources {
@@ -145,30 +149,58 @@ export class Metrics {
     }
   }
 
-  // Label children cached by key: prom-client hashes a labels object on every call otherwise (hot path).
-  private readonly httpChildren = new Map<string, { count: { inc(): void }; duration: { observe(v: number): void } }>();
-  private readonly invokeChildren = new Map<string, { observe(v: number): void }>();
+  // Series cached by label tuple (series.ts: no label hashing per call on the hot path), in
+  // maps nested by label so that no key string is built per call, at most
+  // SERIES_CACHE_LIMIT per metric: past it (agents beyond the label cap share a child but
+  // not a key) calls take prom-client's own path, so the caches never grow with traffic.
+  private readonly httpSeries = new Map<RouteFamily, Map<number, { count: CounterSeries; duration: HistogramSeries }>>();
+  private httpCount = 0;
+  private readonly invokeSeries = new Map<string, Map<string, Map<string, HistogramSeries>>>();
+  private invokeCount = 0;
 
   /** One HTTP response. */
   http(pathname: string, status: number, seconds: number): void {
     const family = routeFamily(pathname);
-    const key = `${family}|${status}`;
-    let c = this.httpChildren.get(key);
-    if (!c) this.httpChildren.set(key, (c = { count: this.httpRequests.labels({ family, status: String(status) }), duration: this.httpDuration.labels({ family }) }));
+    let byStatus = this.httpSeries.get(family);
+    if (!byStatus) this.httpSeries.set(family, (byStatus = new Map()));
+    let c = byStatus.get(status);
+    if (!c) {
+      c = { count: new CounterSeries(this.httpRequests, { family, status: String(status) }), duration: new HistogramSeries(this.httpDuration, { family }) };
+      if (this.httpCount < SERIES_CACHE_LIMIT) {
+        byStatus.set(status, c);
+        this.httpCount++;
+      }
+    }
     c.count.inc();
     c.duration.observe(seconds);
   }
 
   /** One backend call; `agentName` names it (slug) the first time it is seen. */
   invocation(agentId: string, agentName: () => string, source: string, outcome: string, seconds: number): void {
-    const key = `${agentId}|${source}|${outcome}`;
-    let c = this.invokeChildren.get(key);
+    let bySource = this.invokeSeries.get(agentId);
+    if (!bySource) {
+      if (this.invokeCount >= SERIES_CACHE_LIMIT) return this.uncachedInvocation(agentId, agentName, source, outcome, seconds);
+      this.invokeSeries.set(agentId, (bySource = new Map()));
+    }
+    let byOutcome = bySource.get(source);
+    if (!byOutcome) bySource.set(source, (byOutcome = new Map()));
+    let c = byOutcome.get(outcome);
     if (!c) {
-      c = this.invokeDuration.labels({ agent: this.agents.of(agentId, agentName), source, outcome });
-      // Agents past the label cap share one child; do not let the cache grow with them.
-      if (this.invokeChildren.size < 10_000) this.invokeChildren.set(key, c);
+      if (this.invokeCount >= SERIES_CACHE_LIMIT) return this.uncachedInvocation(agentId, agentName, source, outcome, seconds);
+      c = new HistogramSeries(this.invokeDuration, { agent: this.agents.of(agentId, agentName), source, outcome });
+      byOutcome.set(outcome, c);
+      this.invokeCount++;
     }
     c.observe(seconds);
+  }
+
+  private uncachedInvocation(agentId: string, agentName: () => string, source: string, outcome: string, seconds: number): void {
+    this.invokeDuration.observe({ agent: this.agents.of(agentId, agentName), source, outcome }, seconds);
+  }
+
+  /** Label tuples cached for http() and invocation() (each), for tests. */
+  get cachedSeries(): { http: number; invoke: number } {
+    return { http: this.httpCount, invoke: this.invokeCount };
   }
 
   /** One HTTP attempt to the model server. */

@@ -54,14 +54,22 @@ const fingerprints = new WeakMap<AgentRuntimeConfig, string>();
  * config's JSON is cached per config object (the gateway reuses one per live agent).
  */
 export function instanceKey(ref: BundleRef): string {
+  // The key is also cached per ref (the live cache hands the same ref to every call): one
+  // string object, so comparing it with an entry's key and hashing it for a Map lookup do not
+  // walk a fresh ~hundreds-of-characters string on every acquire (issue 15).
+  const cached = keys.get(ref);
+  if (cached !== undefined && cached.config === ref.config && cached.agentId === ref.agentId && cached.bundleId === ref.bundleId) return cached.key;
   let fp = fingerprints.get(ref.config);
   if (fp === undefined) {
     // The whole config: every field it has (or gains) is a capability of the instance.
     fp = JSON.stringify(ref.config);
     fingerprints.set(ref.config, fp);
   }
-  return `${ref.agentId}\u0000${ref.bundleId}\u0000${fp}`;
+  const key = `${ref.agentId}\u0000${ref.bundleId}\u0000${fp}`;
+  keys.set(ref, { config: ref.config, agentId: ref.agentId, bundleId: ref.bundleId, key });
+  return key;
 }
+const keys = new WeakMap<BundleRef, { config: AgentRuntimeConfig; agentId: string; bundleId: string; key: string }>();
 
 export class InstancePool {
   private entries: Entry[] = [];

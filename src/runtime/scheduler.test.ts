@@ -202,3 +202,57 @@ test("load-checks go round-robin across workspaces, not agents: many agents of o
   await Promise.all([first, ...rest]);
   expect(order).toEqual(["a1", "a1b", "b1", "a2", "a3"]);
 });
+
+test("queued calls each wait queueWaitMs from their own arrival, oldest first, with one timer per agent, not one per call", async () => {
+  const s = new Scheduler({ ...opts, agentConcurrency: 1, queueWaitMs: 150 });
+  s.record("A", 1); // seen, light: no probation
+  const running = gate();
+  const first = s.run("A", () => running.p);
+  const timers = { set: 0 };
+  const real = globalThis.setTimeout;
+  globalThis.setTimeout = ((...a: Parameters<typeof setTimeout>) => (timers.set++, real(...a))) as typeof setTimeout;
+  const arrived: number[] = [];
+  const ended: { at: number; code: string }[] = [];
+  const queued: Promise<unknown>[] = [];
+  try {
+    for (let i = 0; i < 20; i++) {
+      arrived.push(performance.now());
+      queued.push(s.run("A", async () => "ran").catch((e) => ended.push({ at: performance.now(), code: e.code })));
+      if (i % 5 === 4 && i < 19) await new Promise((r) => real(r, 40)); // four groups, 40 ms apart
+    }
+    expect(timers.set).toBe(1); // 20 calls queued, one timer (the old scheduler: 20)
+    await Promise.all(queued);
+    expect(timers.set).toBeLessThanOrEqual(8); // re-armed per group (twice when a timer fires early), not per call
+  } finally {
+    globalThis.setTimeout = real;
+  }
+  expect(ended.map((e) => e.code)).toEqual(Array(20).fill("rate_limited")); // the agent's own running call kept them waiting
+  for (const [i, e] of ended.entries()) {
+    expect(e.at - arrived[i]!).toBeGreaterThanOrEqual(149);
+    expect(e.at - arrived[i]!).toBeLessThan(150 + 500); // generous: a shared machine
+  }
+  // The groups ended apart, as they arrived (each at its own deadline, not all at the first one's).
+  expect(ended[19]!.at - ended[0]!.at).toBeGreaterThanOrEqual(100);
+  running.open();
+  await first;
+  expect(await s.run("A", async () => "ran")).toBe("ran"); // nothing left over
+});
+
+test("a queue that empties by starting its calls leaves no timer running", async () => {
+  const s = new Scheduler({ ...opts, agentConcurrency: 1, queueWaitMs: 60_000 });
+  s.record("A", 1);
+  const running = gate();
+  const first = s.run("A", () => running.p);
+  const cleared: unknown[] = [];
+  const real = globalThis.clearTimeout;
+  globalThis.clearTimeout = ((t: Parameters<typeof clearTimeout>[0]) => (cleared.push(t), real(t))) as typeof clearTimeout;
+  try {
+    const second = s.run("A", async () => "second");
+    running.open();
+    await first;
+    expect(await second).toBe("second");
+  } finally {
+    globalThis.clearTimeout = real;
+  }
+  expect(cleared).toHaveLength(1); // the agent's one 60 s timer, cleared when its last waiting call started
+});

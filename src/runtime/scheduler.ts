@@ -78,12 +78,25 @@ interface Waiter {
   fail(e: Error): void;
 }
 
+/** A call waiting in its agent's queue, until `deadline` (performance.now() ms). */
+interface QueuedCall {
+  start(lane: Lane): void;
+  fail(e: Error): void;
+  deadline: number;
+}
+
 interface AgentState {
   id: string;
   /** The workspace of its latest call (undefined: not attributed). */
   workspace?: string;
   active: number;
-  queue: Waiter[];
+  /**
+   * Waiting calls, oldest first. Every call waits at most queueWaitMs, so the oldest's
+   * deadline comes first: one timer per agent (`expiry`, armed for the oldest) ends the
+   * waits, not a timer per call (issue 15: a setTimeout and clearTimeout per queued call).
+   */
+  queue: QueuedCall[];
+  expiry: ReturnType<typeof setTimeout> | null;
   /** Finished calls recorded since start-up. */
   calls: number;
   cpuEwmaMs: number;
@@ -249,7 +262,7 @@ export class Scheduler {
     let a = this.agents.get(id);
     if (!a) {
       if (this.agents.size >= MAX_IDLE_AGENTS) for (const x of [...this.agents.values()]) this.forget(x, true);
-      a = { id, active: 0, queue: [], calls: 0, cpuEwmaMs: 0, heavyUntil: 0, probationEnds: 0, probationMs: 1000 + PROBATION_GRACE_MS };
+      a = { id, active: 0, queue: [], expiry: null, calls: 0, cpuEwmaMs: 0, heavyUntil: 0, probationEnds: 0, probationMs: 1000 + PROBATION_GRACE_MS };
       this.agents.set(id, a);
     }
     return a;
@@ -308,25 +321,36 @@ export class Scheduler {
       return Promise.reject(this.count(limited(`The agent has ${a.active} calls running and ${a.queue.length} waiting (limits ${this.opts.agentConcurrency} and ${this.opts.agentQueue}).`)));
     }
     return new Promise((resolve, reject) => {
-      const w: Waiter = {
-        start: (l) => (clearTimeout(t), resolve(this.begin(a, l as "light" | "heavy"))),
-        fail: (e) => (clearTimeout(t), reject(e)),
-      };
-      const t = setTimeout(() => {
-        const i = a.queue.indexOf(w);
-        if (i < 0) return;
-        a.queue.splice(i, 1);
-        if (a.queue.length === 0) this.ring.splice(this.ring.indexOf(a.id) >>> 0, 1);
-        const secs = Math.ceil(this.opts.queueWaitMs / 1000);
-        const lane = this.laneOf(a.id);
-        if (a.active >= this.limitOf(a)) reject(this.count(limited(`The agent's own ${a.active} running calls kept this call waiting for ${secs} s.`)));
-        else if (this.tenantFull(a, lane)) reject(this.count(limited(`The workspace's ${this.held(a.workspace, lane)} running calls (its share of the sandbox's ${lane} lane: ${this.workspaceCapacity(lane)} of ${this.lanes[lane].capacity}) kept this call waiting for ${secs} s.`)));
-        else reject(this.count(busy(`The sandbox had no free capacity for this call within ${secs} s.`)));
-      }, this.opts.queueWaitMs);
-      a.queue.push(w);
+      a.queue.push({ start: (l) => resolve(this.begin(a, l as "light" | "heavy")), fail: reject, deadline: performance.now() + this.opts.queueWaitMs });
       if (a.queue.length === 1) this.ring.push(a.id);
+      this.armExpiry(a);
       this.pump();
     });
+  }
+
+  /** Arms the agent's timer for its oldest waiting call, unless it is armed already. */
+  private armExpiry(a: AgentState): void {
+    if (a.expiry !== null || a.queue.length === 0) return;
+    a.expiry = setTimeout(() => {
+      a.expiry = null;
+      this.expire(a);
+    }, Math.max(0, a.queue[0]!.deadline - performance.now()));
+  }
+
+  /** Ends the waits of the agent's calls past their deadline (429 or 503, as the wait's cause was), then re-arms. */
+  private expire(a: AgentState): void {
+    // Timers have millisecond resolution and may fire a fraction of one early: within 1 ms is due.
+    const now = performance.now() + 1;
+    while (a.queue.length > 0 && a.queue[0]!.deadline <= now) {
+      const w = a.queue.shift()!;
+      if (a.queue.length === 0) this.ring.splice(this.ring.indexOf(a.id) >>> 0, 1);
+      const secs = Math.ceil(this.opts.queueWaitMs / 1000);
+      const lane = this.laneOf(a.id);
+      if (a.active >= this.limitOf(a)) w.fail(this.count(limited(`The agent's own ${a.active} running calls kept this call waiting for ${secs} s.`)));
+      else if (this.tenantFull(a, lane)) w.fail(this.count(limited(`The workspace's ${this.held(a.workspace, lane)} running calls (its share of the sandbox's ${lane} lane: ${this.workspaceCapacity(lane)} of ${this.lanes[lane].capacity}) kept this call waiting for ${secs} s.`)));
+      else w.fail(this.count(busy(`The sandbox had no free capacity for this call within ${secs} s.`)));
+    }
+    this.armExpiry(a);
   }
 
   /**
@@ -350,6 +374,11 @@ export class Scheduler {
       a.queue.shift()!.start(lane);
       this.ring.splice(i, 1);
       if (a.queue.length) this.ring.push(id);
+      else if (a.expiry !== null) {
+        // Nothing left to time out: the timer would only keep the process awake.
+        clearTimeout(a.expiry);
+        a.expiry = null;
+      }
       i = 0;
     }
   }

@@ -174,6 +174,22 @@ describe("pre-router: same answers as Elysia", () => {
     expect(reached).toEqual(["/v1/agents", `/v1/invoke/${echo.slug}/`]);
   });
 
+  test("the peer address is read only when a route needs it (an anonymous app call), from the request Bun handed in", async () => {
+    const asked: Request[] = [];
+    const peer: PeerInfo = { requestIP: (req) => (asked.push(req), { address: "127.0.0.1" }) };
+    const handle = createHandler(preRouter(s.app.internals.http, { invoke: true, apps: "platform" }, s.app.internals.elysia.platform), { bodyLimitBytes: s.app.config.bodyLimitBytes, logger: silentLogger, logRequests: false });
+    const invoke = new Request(`${s.url}/v1/invoke/${echo.slug}`, { method: "POST", headers: { authorization: `Bearer ${echo.key}` }, body: "{}" });
+    expect((await handle(invoke, peer)).status).toBe(200);
+    expect(asked).toEqual([]); // (it cost ~0.65 µs on every invoke call)
+    const keyed = new Request(`${s.url}/apps/${echo.slug}/ping`, { headers: { authorization: `Bearer ${echo.key}` } });
+    expect((await handle(keyed, peer)).status).toBe(200);
+    expect(asked).toEqual([]); // a keyed app call is limited per key: no address needed
+    const app = new Request(`${s.url}/apps/${open.slug}/`); // anonymous: limited per client address
+    expect((await handle(app, peer)).status).toBe(200);
+    expect(asked.length).toBe(1);
+    expect(asked[0]).toBe(app);
+  });
+
   test("/openapi.json still describes POST /v1/invoke/{slug}", async () => {
     const doc = await s.json("/openapi.json");
     expect(doc.status).toBe(200);

@@ -59,7 +59,7 @@ export function appForwarder(deps: HttpDeps, served: AppOrigin): AppForwarder {
       headers: request.headers,
       body: body && body.byteLength ? body : null,
       requestId: requestIdOf(request),
-      clientAddress: clientAddressOf(request),
+      clientAddress: () => clientAddressOf(request),
       origin,
     });
   };

@@ -7,6 +7,7 @@
 import { Elysia } from "elysia";
 import type { HttpDeps } from "../deps";
 import { requestIdOf } from "../request-context";
+import { withBaseline } from "../security-headers";
 
 /**
  * The invocation envelope `{data: {status, ok, latencyMs, response}}` as a 200 JSON response
@@ -15,8 +16,11 @@ import { requestIdOf } from "../request-context";
  */
 export async function invokeResponse(deps: HttpDeps, slug: string, request: Request, rawBody: string): Promise<Response> {
   const envelope = await deps.gateway.invokeEnvelope(slug, request.headers.get("authorization"), rawBody, requestIdOf(request));
-  return new Response(envelope as string | Uint8Array<ArrayBuffer>, { headers: { "content-type": "application/json" } });
+  return new Response(envelope as string | Uint8Array<ArrayBuffer>, { headers: INVOKE_HEADERS });
 }
+
+/** The envelope's headers, with the security baseline the outer wrapper would add anyway (withBaseline). */
+const INVOKE_HEADERS = withBaseline({ "content-type": "application/json" });
 
 export function v1InvokeRoutes(deps: HttpDeps) {
   return new Elysia({ name: "v1-invoke" }).post(
