@@ -17,11 +17,11 @@
  *   bun bench/cluster.ts [--seconds 5] [--rounds 3] [--connections 50] [--cp-rounds 10]
  */
 import { loadavg } from "node:os";
-import { readFileSync } from "node:fs";
 import { startPgCluster } from "../test/pg/cluster";
 import { client, startNode, stopAllNodes, type ClusterNode } from "../test/cluster/nodes";
 import { deployTrivial, startCantrip, type CantripProcess } from "./lib/cantrip-process";
 import { fmt, median, runLoad, type LoadResult, type LoadSpec } from "./lib/load";
+import { processCpuSeconds } from "./lib/proc-cpu";
 import { numberOpt } from "./lib/args";
 
 const seconds = numberOpt("seconds", 5);
@@ -37,17 +37,6 @@ export default defineBackend({
 `;
 const load = () => loadavg().map((l) => l.toFixed(2)).join(" ");
 
-/** CPU seconds a process has used so far, from /proc (Linux; NaN elsewhere). */
-function cpuSeconds(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(f[11]) + Number(f[12])) / 100;
-  } catch {
-    return NaN;
-  }
-}
-
 /** The slice of a node bench/lib/cantrip-process.ts's deployTrivial needs. */
 const asProcess = (n: ClusterNode, token: string) => ({ url: n.url, token }) as CantripProcess;
 
@@ -57,9 +46,9 @@ interface Row {
 }
 
 async function measure(spec: LoadSpec, pids: number[]): Promise<LoadResult & { cpuUs: number }> {
-  const before = pids.map(cpuSeconds);
+  const before = pids.map(processCpuSeconds);
   const r = await runLoad(spec);
-  const used = pids.reduce((s, p, i) => s + cpuSeconds(p) - before[i]!, 0);
+  const used = pids.reduce((s, p, i) => s + processCpuSeconds(p) - before[i]!, 0);
   return { ...r, cpuUs: (used * 1e6) / Math.max(1, r.requests) };
 }
 

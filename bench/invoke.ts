@@ -9,7 +9,8 @@
 import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { fmt, median, runLoad, type LoadResult, type LoadSpec } from "./lib/load";
-import { readdirSync, readFileSync, rmSync } from "node:fs";
+import { rmSync } from "node:fs";
+import { processCpuSeconds, threadCpuSeconds } from "./lib/proc-cpu";
 import { deployTrivial, exportCommit, freePort, startCantrip, type CantripProcess } from "./lib/cantrip-process";
 import { flag, numberOpt, stringOpt } from "./lib/args";
 
@@ -41,49 +42,14 @@ async function startPlainEcho(): Promise<{ url: string; pid: number; stop(): voi
   return { url, pid: child.pid!, stop: () => child.kill("SIGTERM") };
 }
 
-/** CPU seconds a process (all its threads) has used so far, from /proc (Linux; NaN elsewhere). */
-function cpuSeconds(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(f[11]) + Number(f[12])) / 100; // utime + stime, in USER_HZ (100/s)
-  } catch {
-    return NaN;
-  }
-}
-
-/**
- * CPU seconds of a process's threads so far, split: its main thread, its Worker threads (the
- * sandbox workers) and the rest (JIT, GC and I/O helpers), from /proc/PID/task (Linux; NaN elsewhere).
- */
-function threadSeconds(pid: number): { main: number; workers: number; other: number } {
-  const out = { main: 0, workers: 0, other: 0 };
-  try {
-    for (const tid of readdirSync(`/proc/${pid}/task`)) {
-      try {
-        const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
-        const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
-        const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-        const secs = (Number(f[11]) + Number(f[12])) / 100;
-        if (tid === String(pid)) out.main += secs;
-        else if (name === "Worker") out.workers += secs;
-        else out.other += secs;
-      } catch {} // a thread that ended meanwhile
-    }
-  } catch {
-    return { main: NaN, workers: NaN, other: NaN };
-  }
-  return out;
-}
-
-/** One load run plus the server's CPU per answered request, in µs: all threads, and split as threadSeconds splits it. */
+/** One load run plus the server's CPU per answered request, in µs: all threads, and split as threadCpuSeconds splits it. */
 async function measure(spec: LoadSpec, pid: number): Promise<LoadResult & { cpuUs: number; split: { main: number; workers: number; other: number } }> {
-  const before = cpuSeconds(pid);
-  const t0 = threadSeconds(pid);
+  const before = processCpuSeconds(pid);
+  const t0 = threadCpuSeconds(pid);
   const r = await runLoad(spec);
-  const t1 = threadSeconds(pid);
+  const t1 = threadCpuSeconds(pid);
   const per = (x: number) => (x * 1e6) / Math.max(1, r.requests);
-  return { ...r, cpuUs: per(cpuSeconds(pid) - before), split: { main: per(t1.main - t0.main), workers: per(t1.workers - t0.workers), other: per(t1.other - t0.other) } };
+  return { ...r, cpuUs: per(processCpuSeconds(pid) - before), split: { main: per(t1.main - t0.main), workers: per(t1.workers - t0.workers), other: per(t1.other - t0.other) } };
 }
 
 type Measured = Awaited<ReturnType<typeof measure>>;

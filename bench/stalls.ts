@@ -10,9 +10,10 @@
  *
  *   bun bench/stalls.ts [--against main] [--rounds 3] [--seconds 5] [--connections 50]
  */
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { threadCpuSeconds } from "./lib/proc-cpu";
 import { deployTrivial, exportCommit, startCantrip, type CantripProcess } from "./lib/cantrip-process";
 import { runLoad, type LoadSpec } from "./lib/load";
 import { numberOpt, stringOpt } from "./lib/args";
@@ -29,20 +30,10 @@ export default defineBackend({
 });
 `;
 
-/** CPU ms so far of the process's main thread and of its threads named "Worker" (Linux /proc). */
+/** CPU ms so far of the process's main thread and of its threads named "Worker". */
 function threadCpu(pid: number): { main: number; workers: number } {
-  const r = { main: 0, workers: 0 };
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
-      const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
-      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      const ms = (Number(f[11]) + Number(f[12])) * 10;
-      if (Number(tid) === pid) r.main += ms;
-      else if (name === "Worker") r.workers += ms;
-    } catch {}
-  }
-  return r;
+  const t = threadCpuSeconds(pid);
+  return { main: t.main * 1000, workers: t.workers * 1000 };
 }
 
 const dir = mkdtempSync(join(tmpdir(), "cantrip-stalls-"));
