@@ -66,6 +66,12 @@ export default defineBackend({
       handle: (input) => ({ input }),
     },
     "GET /coerce": { input: t.Object({ n: t.Number(), b: t.Boolean(), i: t.Optional(t.Integer()) }), handle: (input) => ({ input }) },
+    "POST /global-pattern": { input: t.Object({ s: t.String({ pattern: /^a+$/g }) }), handle: (input) => input },
+    "GET /proto-kv": (input, ctx) => {
+      // A library that adds to Object.prototype does not change what ctx's members are.
+      Object.prototype.kv = "inherited"; Object.prototype.log = "inherited"; Object.prototype.env = "inherited";
+      try { return { kv: typeof ctx.kv, log: typeof ctx.log, env: typeof ctx.env }; } finally { delete Object.prototype.kv; delete Object.prototype.log; delete Object.prototype.env; }
+    },
     "POST /kv": async (input, ctx) => { await ctx.kv.set("k", input); ctx.log("stored", input); return { back: await ctx.kv.get("k") }; },
   },
 });
@@ -186,6 +192,18 @@ export function sdkCallTests(h: () => Harness) {
       expect(json(await sdk("GET", "/coerce?n=1.5&b=false&i=7"))).toEqual({ input: { n: 1.5, b: false, i: 7 } });
       const notNumber = await sdk("GET", "/coerce?n=x&b=true");
       expect(json(notNumber).error.details.map((d: { field: string; rule: string }) => `${d.field}:${d.rule}`)).toEqual(["n:type"]);
+    });
+
+    test("a call's validation does not depend on an earlier call's: a global-flag pattern is matched from the start every time", async () => {
+      const H = h();
+      const ref = H.ref("sdk-pattern", await bundle(SDK));
+      const post = (body: string) => H.runtime.fetch(ref, { method: "POST", url: "http://sdk.cantrip.internal/global-pattern", headers: [["content-type", "application/json"]], body: enc(body) });
+      for (let i = 0; i < 3; i++) expect(json(await post('{"s":"aaa"}'))).toEqual({ s: "aaa" });
+      expect(json(await post('{"s":"ab"}')).error.details).toEqual([{ field: "s", rule: "pattern", message: "must match /^a+$/g" }]);
+    });
+
+    test("ctx's members are its own: names added to Object.prototype do not replace them", async () => {
+      expect(json(await sdk("GET", "/proto-kv"))).toEqual({ kv: "object", log: "function", env: "object" });
     });
 
     test("each call gets its own URL parts and searchParams, also when the same URL comes again", async () => {
