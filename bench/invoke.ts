@@ -1,14 +1,15 @@
 /**
  * bench/invoke.ts — throughput and latency of POST /v1/invoke/{slug} on a trivial JSON
  * backend, next to a plain Bun.serve JSON echo measured in the same run with the same load
- * generator (loopback only, bounded in time). Prints medians over rounds and the ratio.
+ * generator (loopback only, bounded in time). Prints medians over rounds and the ratio, and
+ * the server's CPU per request split into its main thread, sandbox workers and other threads.
  *
  *   bun bench/invoke.ts [--seconds 5] [--rounds 3] [--connections 50] [--compiled]
  */
 import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { fmt, median, runLoad, type LoadResult, type LoadSpec } from "./lib/load";
-import { readFileSync, rmSync } from "node:fs";
+import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { deployTrivial, exportCommit, freePort, startCantrip, type CantripProcess } from "./lib/cantrip-process";
 import { flag, numberOpt, stringOpt } from "./lib/args";
 
@@ -51,14 +52,41 @@ function cpuSeconds(pid: number): number {
   }
 }
 
-/** One load run plus the server's CPU per answered request, in µs. */
-async function measure(spec: LoadSpec, pid: number): Promise<LoadResult & { cpuUs: number }> {
-  const before = cpuSeconds(pid);
-  const r = await runLoad(spec);
-  return { ...r, cpuUs: ((cpuSeconds(pid) - before) * 1e6) / Math.max(1, r.requests) };
+/**
+ * CPU seconds of a process's threads so far, split: its main thread, its Worker threads (the
+ * sandbox workers) and the rest (JIT, GC and I/O helpers), from /proc/PID/task (Linux; NaN elsewhere).
+ */
+function threadSeconds(pid: number): { main: number; workers: number; other: number } {
+  const out = { main: 0, workers: 0, other: 0 };
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
+        const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+        const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+        const secs = (Number(f[11]) + Number(f[12])) / 100;
+        if (tid === String(pid)) out.main += secs;
+        else if (name === "Worker") out.workers += secs;
+        else out.other += secs;
+      } catch {} // a thread that ended meanwhile
+    }
+  } catch {
+    return { main: NaN, workers: NaN, other: NaN };
+  }
+  return out;
 }
 
-type Measured = LoadResult & { cpuUs: number };
+/** One load run plus the server's CPU per answered request, in µs: all threads, and split as threadSeconds splits it. */
+async function measure(spec: LoadSpec, pid: number): Promise<LoadResult & { cpuUs: number; split: { main: number; workers: number; other: number } }> {
+  const before = cpuSeconds(pid);
+  const t0 = threadSeconds(pid);
+  const r = await runLoad(spec);
+  const t1 = threadSeconds(pid);
+  const per = (x: number) => (x * 1e6) / Math.max(1, r.requests);
+  return { ...r, cpuUs: per(cpuSeconds(pid) - before), split: { main: per(t1.main - t0.main), workers: per(t1.workers - t0.workers), other: per(t1.other - t0.other) } };
+}
+
+type Measured = Awaited<ReturnType<typeof measure>>;
 
 interface Target {
   name: string;
@@ -101,7 +129,7 @@ try {
     }
   }
   const row = (name: string, rs: Measured[]) =>
-    `${name.padEnd(36)} ${fmt(median(rs.map((x) => x.rps)), 0).padStart(9)} req/s   p50 ${fmt(median(rs.map((x) => x.p50))).padStart(6)} ms   p99 ${fmt(median(rs.map((x) => x.p99))).padStart(6)} ms   server CPU ${fmt(median(rs.map((x) => x.cpuUs)), 0).padStart(4)} µs/req   errors ${rs.reduce((n, x) => n + x.errors + x.non2xx, 0)}`;
+    `${name.padEnd(36)} ${fmt(median(rs.map((x) => x.rps)), 0).padStart(9)} req/s   p50 ${fmt(median(rs.map((x) => x.p50))).padStart(6)} ms   p99 ${fmt(median(rs.map((x) => x.p99))).padStart(6)} ms   server CPU ${fmt(median(rs.map((x) => x.cpuUs)), 0).padStart(4)} µs/req (main ${fmt(median(rs.map((x) => x.split.main)), 0)}, workers ${fmt(median(rs.map((x) => x.split.workers)), 0)}, other ${fmt(median(rs.map((x) => x.split.other)), 0)})   errors ${rs.reduce((n, x) => n + x.errors + x.non2xx, 0)}`;
   const each = (rs: LoadResult[]) => rs.map((x, i) => `${fmt((x.rps / base[i]!.rps) * 100, 1)}%`).join(" ");
   const ratioLine = (label: string, rs: LoadResult[]) =>
     `ratio: ${label.padEnd(30)} ${fmt((median(rs.map((x) => x.rps)) / median(base.map((x) => x.rps))) * 100, 1).padStart(5)}% of plain Bun; p99 ${fmt(median(rs.map((x) => x.p99)))} ms; per round: ${each(rs)}`;
