@@ -4,9 +4,9 @@
  * scripts/build-quickjs.sh) has a 32-bit time_t, so QuickJS clamped every time after
  * 2038-01-19 (or before 1901-12-13) and gave such dates the offset of that edge instead
  * (sandbox/quickjs/cantrip.c asks the JS Date for the full time's offset). Needs a zone
- * with summer time: the process's TZ is set before any interpreter is made.
+ * with summer time: the process's TZ is set for the test (and restored: other test files in
+ * the same process keep theirs).
  */
-process.env.TZ = "America/New_York";
 import { expect, test } from "bun:test";
 import { wasmPath } from "../../src/runtime/quickjs/wasm-build";
 import { createVm, setWasmModule } from "../../src/runtime/quickjs/vm-factory";
@@ -25,10 +25,17 @@ test("getTimezoneOffset and local fields agree with the host's for dates before 
     if (y >= 0 && y < 100) u.setUTCFullYear(y);
     return [y, m, t.getTimezoneOffset(), t.getTime(), u.getHours()];
   });
-  expect(probe([[2040, 6]])[0]![2]).toBe(240); // the host is on summer time then
-  const v = await createVm(64 * 1024 * 1024);
-  const h = v.vm.unwrapResult(v.vm.evalCode(`(${probe.toString()})(${JSON.stringify(dates)})`, "tz.js", { type: "global" }));
-  const guest = v.vm.dump(h);
-  h.dispose();
-  expect(guest).toEqual(probe(dates));
+  const before = process.env.TZ;
+  process.env.TZ = "America/New_York";
+  try {
+    expect(probe([[2040, 6]])[0]![2]).toBe(240); // the host is on summer time then
+    const v = await createVm(64 * 1024 * 1024);
+    const h = v.vm.unwrapResult(v.vm.evalCode(`(${probe.toString()})(${JSON.stringify(dates)})`, "tz.js", { type: "global" }));
+    const guest = v.vm.dump(h);
+    h.dispose();
+    expect(guest).toEqual(probe(dates));
+  } finally {
+    if (before === undefined) delete process.env.TZ;
+    else process.env.TZ = before;
+  }
 });
