@@ -7,7 +7,7 @@
  */
 import { expect, test } from "bun:test";
 import { newQuickJSWASMModuleFromVariant, newVariant, type QuickJSContext } from "quickjs-emscripten-core";
-import { PRELUDE_BYTECODE, PRELUDE_PARTS } from "../../sandbox/dist/prelude.gen";
+import { PRELUDE_BYTECODE, PRELUDE_PARTS, PRELUDE_PARTS_LAZY_URL } from "../../sandbox/dist/prelude.gen";
 import { preludeBytecodePath, quickjsBuildId } from "../../sandbox/build-prelude";
 import { compileScript, runBytecode } from "../../src/runtime/quickjs/bytecode";
 import { installHost } from "../../src/runtime/quickjs/guest-host";
@@ -74,5 +74,19 @@ test("createVm makes a working interpreter from the bytecode, with the URL libra
   for (const lazyUrl of [false, true]) {
     const v = await createVm(64 * 1024 * 1024, undefined, lazyUrl);
     expect(evalText(v.vm, `typeof globalThis.__cantripEntry + " " + new URLSearchParams("a=1&b=2").get("b") + " " + typeof Response.json`)).toBe("undefined 2 function");
+  }
+});
+
+test("the committed bytecode is exactly the compilation of the source parts a fallback would evaluate, for both part sets", async () => {
+  // build-prelude.ts writes the lazy-URL part's text twice (compiled, and as a template in
+  // prelude.gen.ts); if the two drifted, interpreters from bytecode and from source would differ.
+  const bytes = await Bun.file(preludeBytecodePath).bytes();
+  const vm = await fresh();
+  for (const [parts, spans] of [[PRELUDE_PARTS, PRELUDE_BYTECODE.parts], [PRELUDE_PARTS_LAZY_URL, PRELUDE_BYTECODE.lazyUrlParts]] as const) {
+    expect(spans.length).toBe(parts.length);
+    for (const [i, part] of parts.entries()) {
+      const [off, len] = spans[i]!;
+      expect(Buffer.from(compileScript(vm, part, `cantrip:prelude-${i}.js`)).equals(Buffer.from(bytes.subarray(off, off + len)))).toBe(true);
+    }
   }
 });
