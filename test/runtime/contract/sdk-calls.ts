@@ -180,8 +180,12 @@ export function sdkCallTests(h: () => Harness) {
         "list:maxItems:must have at most 2 items", "list[0].id:type:must be an integer", "list[2].id:type:must be an integer",
         "tags.no:type:must be a boolean", "nothing:anyOf:must match one of the allowed shapes", "extra:additionalProperties:is not allowed",
       ];
+      // Twice on one instance (each sdk() call is a fresh bundle, so a fresh instance): the
+      // second call runs the checkers the first compiled.
+      const H = h();
+      const ref = H.ref("sdk-rules", await bundle(SDK));
       for (let i = 0; i < 2; i++) {
-        const r = await sdk("POST", "/rules", bad);
+        const r = await H.runtime.fetch(ref, { method: "POST", url: "http://sdk.cantrip.internal/rules", headers: [["content-type", "application/json"]], body: enc(bad) });
         expect(r.status).toBe(400);
         expect(json(r).error.code).toBe("invalid_request");
         expect(json(r).error.details.map((d: { field: string; rule: string; message: string }) => `${d.field}:${d.rule}:${d.message}`)).toEqual(expected);
