@@ -6,6 +6,9 @@
  * silently. Real interpreters of the committed build.
  */
 import { expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { newQuickJSWASMModuleFromVariant, newVariant, type QuickJSContext } from "quickjs-emscripten-core";
 import { PRELUDE_BYTECODE, PRELUDE_PARTS, PRELUDE_PARTS_LAZY_URL } from "../../sandbox/dist/prelude.gen";
 import { preludeBytecodePath, quickjsBuildId } from "../../sandbox/build-prelude";
@@ -89,4 +92,31 @@ test("the committed bytecode is exactly the compilation of the source parts a fa
       expect(Buffer.from(compileScript(vm, part, `cantrip:prelude-${i}.js`)).equals(Buffer.from(bytes.subarray(off, off + len)))).toBe(true);
     }
   }
+});
+
+test("an interpreter is made from the source when the bytecode file cannot be read, and the read is tried again", async () => {
+  // In a process of its own: vm-factory reads the file once per thread.
+  const script = `
+    const realFile = Bun.file;
+    let reads = 0;
+    Bun.file = (p, ...rest) => (String(p).endsWith("prelude.qjsbc") && ++reads === 1 ? realFile("/nonexistent/prelude.qjsbc") : realFile(p, ...rest));
+    const { wasmPath } = await import(${JSON.stringify(new URL("../../src/runtime/quickjs/wasm-build.ts", import.meta.url).pathname)});
+    const { createVm, setWasmModule } = await import(${JSON.stringify(new URL("../../src/runtime/quickjs/vm-factory.ts", import.meta.url).pathname)});
+    setWasmModule(new WebAssembly.Module(await realFile(wasmPath).arrayBuffer()));
+    const out = [];
+    for (let i = 0; i < 2; i++) {
+      const v = await createVm(64 * 1024 * 1024);
+      const h = v.vm.unwrapResult(v.vm.evalCode("typeof Response.json", "t.js"));
+      out.push(v.vm.dump(h));
+      h.dispose();
+    }
+    console.log(JSON.stringify({ out, reads }));`;
+  const dir = mkdtempSync(join(tmpdir(), "cantrip-bc-"));
+  const file = join(dir, "read-fails.ts");
+  await Bun.write(file, script);
+  const p = Bun.spawn(["bun", file], { stdout: "pipe", stderr: "pipe" });
+  const [stdout, stderr] = [await new Response(p.stdout).text(), await new Response(p.stderr).text()];
+  rmSync(dir, { recursive: true, force: true });
+  expect(await p.exited, stderr).toBe(0);
+  expect(JSON.parse(stdout.trim())).toEqual({ out: ["function", "function"], reads: 2 });
 });
