@@ -135,7 +135,9 @@ function compile(s: Schema): Checker {
         o[k] = checkerFor(p)(o[k], sub, issues, doCoerce);
       }
       for (const k of Object.keys(o)) {
-        if (k in props) continue;
+        // Own keys only: a body key named like an Object.prototype member ("constructor",
+        // "toString") is an undeclared key like any other, not a declared property.
+        if (Object.hasOwn(props, k)) continue;
         const sub = path ? `${path}.${k}` : k;
         if (extra === false) issues.push({ field: sub, rule: "additionalProperties", message: "is not allowed" });
         else if (extra && typeof extra === "object") o[k] = checkerFor(extra as Schema)(o[k], sub, issues, doCoerce);

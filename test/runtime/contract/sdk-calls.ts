@@ -198,6 +198,12 @@ export function sdkCallTests(h: () => Harness) {
       expect(json(notNumber).error.details.map((d: { field: string; rule: string }) => `${d.field}:${d.rule}`)).toEqual(["n:type"]);
     });
 
+    test("keys named like Object.prototype's members are checked as any other: refused when not allowed, validated in a record", async () => {
+      const r = await sdk("POST", "/rules", '{"name":"ab","constructor":1,"toString":2,"tags":{"valueOf":"x","hasOwnProperty":true}}');
+      expect(r.status).toBe(400);
+      expect(json(r).error.details.map((d: { field: string; rule: string }) => `${d.field}:${d.rule}`)).toEqual(["tags.valueOf:type", "constructor:additionalProperties", "toString:additionalProperties"]);
+    });
+
     test("a call's validation does not depend on an earlier call's: a global-flag pattern is matched from the start every time", async () => {
       const H = h();
       const ref = H.ref("sdk-pattern", await bundle(SDK));
