@@ -4,7 +4,9 @@
 #                               WebKit-wasm workaround applied (vendor/quickjs-emscripten/0166-*.patch)
 #   vendor/quickjs-emscripten/  quickjs-emscripten's C interface (v0.32.0, MIT), whose FFI the
 #                               npm package @jitl/quickjs-wasmfile-release-sync@0.32.0 provides
-#   sandbox/quickjs/cantrip.c   cantrip's own entries (bytecode compile/run)
+#   sandbox/quickjs/cantrip.c   cantrip's own entries (bytecode compile/run) and the time zone
+#                               offset QuickJS asks for (applied to vendor/quickjs/quickjs.c:
+#                               sandbox/quickjs/0001-timezone-offset.patch; time_t is 32-bit here)
 # into sandbox/quickjs/dist/{emscripten-module.mjs,emscripten-module.wasm,BUILD-INFO}, which
 # are committed: running cantrip needs no compiler. Needs Debian's emscripten (3.1.6) and
 # node-acorn (scripts/ci-prepare.sh installs them). The build is reproducible: the same

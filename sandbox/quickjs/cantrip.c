@@ -1,7 +1,8 @@
 /*
  * cantrip's own entries into QuickJS, linked beside quickjs-emscripten's interface.c:
  * compile a script to bytecode once and run that bytecode in other interpreters of the
- * same build, so a new interpreter does not parse the same source again.
+ * same build, so a new interpreter does not parse the same source again; and the local time
+ * zone's offset QuickJS asks for (0001-timezone-offset.patch).
  */
 #include <emscripten.h>
 #include <stdint.h>
@@ -50,3 +51,16 @@ EMSCRIPTEN_KEEPALIVE int CANTRIP_RunScript(JSContext *ctx, const uint8_t *buf, s
   JS_FreeValue(ctx, r);
   return 0;
 }
+
+/*
+ * The local time zone's offset at `time` (ms since 1970, UTC) in minutes, as Date's
+ * getTimezoneOffset gives it (UTC minus local; whole minutes, truncated as QuickJS's
+ * -tm_gmtoff / 60 is), for QuickJS's getTimezoneOffset (0001-timezone-offset.patch).
+ * Emscripten 3.1.6's time_t is 32 bits, so through localtime_r QuickJS clamped every time
+ * after 2038-01-19 or before 1901-12-13 to that edge and gave it the edge's offset (a
+ * summer date in 2040 got winter's); the JS Date takes the whole range. 0 for an invalid time.
+ */
+EM_JS(int, cantrip_timezone_offset, (double time), {
+  var offset = new Date(time).getTimezoneOffset();
+  return offset === offset ? offset | 0 : 0;
+});

@@ -96,7 +96,8 @@ export function makeLazyContext(call: number | undefined, request: () => Request
   // Each member is made on its first read (a handler that never logs makes no logger: ~1.2 µs
   // of ~25 per call in QuickJS, bench/guest-dispatch.ts) and, as a data property would be,
   // can be assigned; `made` holds what was made or assigned.
-  const made: { request?: Request; searchParams?: URLSearchParams; env?: Record<string, string>; kv?: ReturnType<typeof kvFor>; fetch?: ReturnType<typeof fetchAs>; log?: ReturnType<typeof logFor> } = {};
+  // No prototype: `in` sees only what was made here, never a name a library added to Object.prototype.
+  const made: { request?: Request; searchParams?: URLSearchParams; env?: Record<string, string>; kv?: ReturnType<typeof kvFor>; fetch?: ReturnType<typeof fetchAs>; log?: ReturnType<typeof logFor> } = Object.create(null);
   return {
     get request(): Request {
       return "request" in made ? made.request! : (made.request = request());

@@ -101,7 +101,13 @@ function compile(s: Schema): Checker {
     if (typeof v === "string") {
       if (s.minLength !== undefined && v.length < s.minLength) issue(issues, path, "minLength", `must be at least ${s.minLength} characters`);
       if (s.maxLength !== undefined && v.length > s.maxLength) issue(issues, path, "maxLength", `must be at most ${s.maxLength} characters`);
-      if (s.pattern && !(pattern ??= new RegExp(s.pattern)).test(v)) issue(issues, path, "pattern", `must match ${s.pattern}`);
+      if (s.pattern) {
+        pattern ??= new RegExp(s.pattern);
+        // Matched from the start on every call, as a RegExp made per call was: a global or sticky
+        // pattern's lastIndex must not carry one call's input into the next call's check.
+        pattern.lastIndex = 0;
+        if (!pattern.test(v)) issue(issues, path, "pattern", `must match ${s.pattern}`);
+      }
       if (format && !format.test(v)) issue(issues, path, "format", `must be a valid ${s.format}`);
     } else if (typeof v === "number") {
       if (s.minimum !== undefined && v < s.minimum) issue(issues, path, "minimum", `must be >= ${s.minimum}`);
@@ -129,7 +135,9 @@ function compile(s: Schema): Checker {
         o[k] = checkerFor(p)(o[k], sub, issues, doCoerce);
       }
       for (const k of Object.keys(o)) {
-        if (k in props) continue;
+        // Own keys only: a body key named like an Object.prototype member ("constructor",
+        // "toString") is an undeclared key like any other, not a declared property.
+        if (Object.hasOwn(props, k)) continue;
         const sub = path ? `${path}.${k}` : k;
         if (extra === false) issues.push({ field: sub, rule: "additionalProperties", message: "is not allowed" });
         else if (extra && typeof extra === "object") o[k] = checkerFor(extra as Schema)(o[k], sub, issues, doCoerce);

@@ -22,16 +22,16 @@ function contextOf(req: Request): RequestContext {
 }
 
 /**
- * Records the request id and how to read the client's address when a route first asks
- * for it: the peer address of the connection (Bun's server.requestIP), never a forwarded
+ * Records the request id and the client's address, or how to read it when a route first
+ * asks for it: the peer address of the connection (Bun's server.requestIP), never a forwarded
  * header. Most requests (every invoke call) never ask, and reading it costs ~0.65 µs.
  */
-export function setRequestContext(req: Request, id: string, client?: () => string | null | undefined): void {
+export function setRequestContext(req: Request, id: string, client?: string | null | (() => string | null | undefined)): void {
   const c = contexts.get(req);
   if (c) {
     c.id = id;
-    c.client = client;
-  } else contexts.set(req, { id, client });
+    c.client = client ?? undefined;
+  } else contexts.set(req, { id, client: client ?? undefined });
 }
 
 /** Records how to read the client's address on first use (see setRequestContext). */

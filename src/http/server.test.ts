@@ -1,4 +1,4 @@
-/** pathnameOf: the request path without a URL parse when the path is plain, the parser's answer otherwise. */
+/** The HTTP wrapper: pathnameOf (the request path without a URL parse when the path is plain), and the client address an anonymous call is limited by. */
 import { expect, test } from "bun:test";
 import { pathnameOf } from "./server";
 
@@ -26,4 +26,37 @@ test("pathnameOf answers new URL(url).pathname for plain and unusual URLs alike"
     "http://h/apps/x/~y",
   ];
   for (const u of urls) expect({ u, path: pathnameOf(u) }).toEqual({ u, path: new URL(u).pathname });
+});
+
+test("an anonymous caller's address is the peer's even when it is read after the client has gone", async () => {
+  const { connect } = await import("node:net");
+  const { createHandler } = await import("./server");
+  const { clientAddressOf } = await import("./request-context");
+  const { silentLogger } = await import("./logger");
+  let gone!: () => void;
+  const disconnected = new Promise<void>((r) => (gone = r));
+  let read: (v: string | null) => void;
+  const address = new Promise<string | null>((r) => (read = r));
+  const handler = createHandler(
+    async (req) => {
+      // As a route that awaits (a cold cache, a database read) before the rate limit asks.
+      await disconnected;
+      await Bun.sleep(50);
+      read(clientAddressOf(req));
+      return new Response("late");
+    },
+    { bodyLimitBytes: 1024, logger: silentLogger, logRequests: false },
+  );
+  const server = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: (req, s) => handler(req, s) });
+  try {
+    const socket = connect(server.port!, "127.0.0.1", () => {
+      socket.write("GET /apps/public/x HTTP/1.1\r\nHost: localhost\r\n\r\n");
+      setTimeout(() => socket.destroy(), 20);
+    });
+    socket.on("error", () => {});
+    socket.on("close", () => gone());
+    expect(await address).toMatch(/127\.0\.0\.1$/);
+  } finally {
+    server.stop(true);
+  }
 });

@@ -6,8 +6,11 @@
  * silently. Real interpreters of the committed build.
  */
 import { expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { newQuickJSWASMModuleFromVariant, newVariant, type QuickJSContext } from "quickjs-emscripten-core";
-import { PRELUDE_BYTECODE, PRELUDE_PARTS } from "../../sandbox/dist/prelude.gen";
+import { PRELUDE_BYTECODE, PRELUDE_PARTS, PRELUDE_PARTS_LAZY_URL } from "../../sandbox/dist/prelude.gen";
 import { preludeBytecodePath, quickjsBuildId } from "../../sandbox/build-prelude";
 import { compileScript, runBytecode } from "../../src/runtime/quickjs/bytecode";
 import { installHost } from "../../src/runtime/quickjs/guest-host";
@@ -75,4 +78,45 @@ test("createVm makes a working interpreter from the bytecode, with the URL libra
     const v = await createVm(64 * 1024 * 1024, undefined, lazyUrl);
     expect(evalText(v.vm, `typeof globalThis.__cantripEntry + " " + new URLSearchParams("a=1&b=2").get("b") + " " + typeof Response.json`)).toBe("undefined 2 function");
   }
+});
+
+test("the committed bytecode is exactly the compilation of the source parts a fallback would evaluate, for both part sets", async () => {
+  // build-prelude.ts writes the lazy-URL part's text twice (compiled, and as a template in
+  // prelude.gen.ts); if the two drifted, interpreters from bytecode and from source would differ.
+  const bytes = await Bun.file(preludeBytecodePath).bytes();
+  const vm = await fresh();
+  for (const [parts, spans] of [[PRELUDE_PARTS, PRELUDE_BYTECODE.parts], [PRELUDE_PARTS_LAZY_URL, PRELUDE_BYTECODE.lazyUrlParts]] as const) {
+    expect(spans.length).toBe(parts.length);
+    for (const [i, part] of parts.entries()) {
+      const [off, len] = spans[i]!;
+      expect(Buffer.from(compileScript(vm, part, `cantrip:prelude-${i}.js`)).equals(Buffer.from(bytes.subarray(off, off + len)))).toBe(true);
+    }
+  }
+});
+
+test("an interpreter is made from the source when the bytecode file cannot be read, and the read is tried again", async () => {
+  // In a process of its own: vm-factory reads the file once per thread.
+  const script = `
+    const realFile = Bun.file;
+    let reads = 0;
+    Bun.file = (p, ...rest) => (String(p).endsWith("prelude.qjsbc") && ++reads === 1 ? realFile("/nonexistent/prelude.qjsbc") : realFile(p, ...rest));
+    const { wasmPath } = await import(${JSON.stringify(new URL("../../src/runtime/quickjs/wasm-build.ts", import.meta.url).pathname)});
+    const { createVm, setWasmModule } = await import(${JSON.stringify(new URL("../../src/runtime/quickjs/vm-factory.ts", import.meta.url).pathname)});
+    setWasmModule(new WebAssembly.Module(await realFile(wasmPath).arrayBuffer()));
+    const out = [];
+    for (let i = 0; i < 2; i++) {
+      const v = await createVm(64 * 1024 * 1024);
+      const h = v.vm.unwrapResult(v.vm.evalCode("typeof Response.json", "t.js"));
+      out.push(v.vm.dump(h));
+      h.dispose();
+    }
+    console.log(JSON.stringify({ out, reads }));`;
+  const dir = mkdtempSync(join(tmpdir(), "cantrip-bc-"));
+  const file = join(dir, "read-fails.ts");
+  await Bun.write(file, script);
+  const p = Bun.spawn(["bun", file], { stdout: "pipe", stderr: "pipe" });
+  const [stdout, stderr] = [await new Response(p.stdout).text(), await new Response(p.stderr).text()];
+  rmSync(dir, { recursive: true, force: true });
+  expect(await p.exited, stderr).toBe(0);
+  expect(JSON.parse(stdout.trim())).toEqual({ out: ["function", "function"], reads: 2 });
 });

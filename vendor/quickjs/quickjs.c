@@ -46763,8 +46763,14 @@ static const JSCFunctionListEntry js_math_obj[] = {
 
 /* OS dependent. d = argv[0] is in ms from 1970. Return the difference
    between UTC time and local time 'd' in minutes */
+#if defined(__EMSCRIPTEN__) // cantrip: emscripten 3.1.6's time_t is 32 bits (sandbox/quickjs/0001-timezone-offset.patch)
+int cantrip_timezone_offset(double time);
+#endif
 static int getTimezoneOffset(int64_t time)
 {
+#if defined(__EMSCRIPTEN__)
+    return cantrip_timezone_offset((double)time);
+#else
     time_t ti;
     int res;
 
@@ -46815,6 +46821,7 @@ static int getTimezoneOffset(int64_t time)
     }
 #endif
     return res;
+#endif // !defined(__EMSCRIPTEN__)
 }
 
 #if 0

@@ -48,10 +48,19 @@ let preludeBytes: Promise<Uint8Array | null> | undefined;
 
 /**
  * The prelude's bytecode (sandbox/dist/prelude.qjsbc), read once per thread; null when it was
- * compiled by another QuickJS build than the one running (then the source is evaluated).
+ * compiled by another QuickJS build than the one running, or could not be read (then the
+ * source is evaluated; a failed read, say EMFILE under load, is tried again next time rather
+ * than kept: a kept rejection would fail every interpreter this thread makes).
  */
 function preludeBytecode(): Promise<Uint8Array | null> {
-  return (preludeBytes ??= buildInfo.includes(`${PRELUDE_BYTECODE.build}  emscripten-module.wasm`) ? Bun.file(bytecodePath).bytes() : Promise.resolve(null));
+  if (preludeBytes) return preludeBytes;
+  if (!buildInfo.includes(`${PRELUDE_BYTECODE.build}  emscripten-module.wasm`)) return (preludeBytes = Promise.resolve(null));
+  return (preludeBytes = Bun.file(bytecodePath)
+    .bytes()
+    .catch(() => {
+      preludeBytes = undefined;
+      return null;
+    }));
 }
 
 export function pagesFor(memoryBytes: number): number {

@@ -66,6 +66,12 @@ export default defineBackend({
       handle: (input) => ({ input }),
     },
     "GET /coerce": { input: t.Object({ n: t.Number(), b: t.Boolean(), i: t.Optional(t.Integer()) }), handle: (input) => ({ input }) },
+    "POST /global-pattern": { input: t.Object({ s: t.String({ pattern: /^a+$/g }) }), handle: (input) => input },
+    "GET /proto-kv": (input, ctx) => {
+      // A library that adds to Object.prototype does not change what ctx's members are.
+      Object.prototype.kv = "inherited"; Object.prototype.log = "inherited"; Object.prototype.env = "inherited";
+      try { return { kv: typeof ctx.kv, log: typeof ctx.log, env: typeof ctx.env }; } finally { delete Object.prototype.kv; delete Object.prototype.log; delete Object.prototype.env; }
+    },
     "POST /kv": async (input, ctx) => { await ctx.kv.set("k", input); ctx.log("stored", input); return { back: await ctx.kv.get("k") }; },
   },
 });
@@ -174,8 +180,12 @@ export function sdkCallTests(h: () => Harness) {
         "list:maxItems:must have at most 2 items", "list[0].id:type:must be an integer", "list[2].id:type:must be an integer",
         "tags.no:type:must be a boolean", "nothing:anyOf:must match one of the allowed shapes", "extra:additionalProperties:is not allowed",
       ];
+      // Twice on one instance (each sdk() call is a fresh bundle, so a fresh instance): the
+      // second call runs the checkers the first compiled.
+      const H = h();
+      const ref = H.ref("sdk-rules", await bundle(SDK));
       for (let i = 0; i < 2; i++) {
-        const r = await sdk("POST", "/rules", bad);
+        const r = await H.runtime.fetch(ref, { method: "POST", url: "http://sdk.cantrip.internal/rules", headers: [["content-type", "application/json"]], body: enc(bad) });
         expect(r.status).toBe(400);
         expect(json(r).error.code).toBe("invalid_request");
         expect(json(r).error.details.map((d: { field: string; rule: string; message: string }) => `${d.field}:${d.rule}:${d.message}`)).toEqual(expected);
@@ -186,6 +196,24 @@ export function sdkCallTests(h: () => Harness) {
       expect(json(await sdk("GET", "/coerce?n=1.5&b=false&i=7"))).toEqual({ input: { n: 1.5, b: false, i: 7 } });
       const notNumber = await sdk("GET", "/coerce?n=x&b=true");
       expect(json(notNumber).error.details.map((d: { field: string; rule: string }) => `${d.field}:${d.rule}`)).toEqual(["n:type"]);
+    });
+
+    test("keys named like Object.prototype's members are checked as any other: refused when not allowed, validated in a record", async () => {
+      const r = await sdk("POST", "/rules", '{"name":"ab","constructor":1,"toString":2,"tags":{"valueOf":"x","hasOwnProperty":true}}');
+      expect(r.status).toBe(400);
+      expect(json(r).error.details.map((d: { field: string; rule: string }) => `${d.field}:${d.rule}`)).toEqual(["tags.valueOf:type", "constructor:additionalProperties", "toString:additionalProperties"]);
+    });
+
+    test("a call's validation does not depend on an earlier call's: a global-flag pattern is matched from the start every time", async () => {
+      const H = h();
+      const ref = H.ref("sdk-pattern", await bundle(SDK));
+      const post = (body: string) => H.runtime.fetch(ref, { method: "POST", url: "http://sdk.cantrip.internal/global-pattern", headers: [["content-type", "application/json"]], body: enc(body) });
+      for (let i = 0; i < 3; i++) expect(json(await post('{"s":"aaa"}'))).toEqual({ s: "aaa" });
+      expect(json(await post('{"s":"ab"}')).error.details).toEqual([{ field: "s", rule: "pattern", message: "must match /^a+$/g" }]);
+    });
+
+    test("ctx's members are its own: names added to Object.prototype do not replace them", async () => {
+      expect(json(await sdk("GET", "/proto-kv"))).toEqual({ kv: "object", log: "function", env: "object" });
     });
 
     test("each call gets its own URL parts and searchParams, also when the same URL comes again", async () => {
