@@ -7,8 +7,10 @@
  * one config vs N cantrip agents); cold start (workerd: process start → first 2xx; cantrip:
  * deploy request → first 2xx, plus process restart → first 2xx). Ratios are cantrip/workerd.
  *
- *   bun bench/peer.ts [--seconds 5] [--rounds 3] [--connections 50] [--backends 50] [--cold 7] [--compiled] [--only cold]
- * `--only cold` runs the cold-start part alone (with its workerd baseline).
+ *   bun bench/peer.ts [--seconds 5] [--rounds 3] [--connections 50] [--backends 50] [--cold 7] [--compiled] [--only warm|memory|cold] [--root DIR]
+ * `--only X` runs that part alone (with its workerd baseline). `--root DIR` runs cantrip from
+ * another checkout's source (e.g. an older commit exported with `git archive`, sharing this
+ * checkout's node_modules) for a before/after against the same workerd figures.
  */
 import { rmSync } from "node:fs";
 import { trivialBackend, workerdTrivialModule } from "./lib/backends";
@@ -26,6 +28,8 @@ const backends = numberOpt("backends", 50);
 const coldSamples = numberOpt("cold", 7);
 const compiled = flag("compiled");
 const only = stringOpt("only");
+const root = stringOpt("root");
+if (only !== undefined && !["warm", "memory", "cold"].includes(only)) throw new Error(`--only takes warm, memory or cold, not ${only}`);
 const body = JSON.stringify({ n: 1 });
 const cantripEnv = { CANTRIP_LOG_REQUESTS: "false" };
 
@@ -54,7 +58,9 @@ async function invokeUntilOk(p: CantripProcess, slug: string, key: string, timeo
 // 1. Warm throughput, alternating rounds.
 async function throughput() {
   const w = await startWorkerd({ services: 1, module: workerdTrivialModule, body });
-  const c = await startCantrip({ env: cantripEnv, compiled });
+  // One agent takes all the connections: its queue must hold them all (default 8 running + 32
+  // waiting), or the surplus is answered 429 and the figure measures refusals (as bench/invoke.ts).
+  const c = await startCantrip({ env: { ...cantripEnv, CANTRIP_SANDBOX_AGENT_QUEUE: String(Math.max(32, connections * 2)) }, compiled, root });
   try {
     const { slug, key } = await deployTrivial(c, "peer trivial", trivialBackend(1));
     const wSpec = { url: w.urls[0]!, method: "POST", body, headers: { "content-type": "application/json" }, connections, seconds };
@@ -84,7 +90,7 @@ async function memory() {
   const wLoaded = await settledRss(wN.pid);
   await wN.stop();
 
-  const c = await startCantrip({ env: cantripEnv, compiled });
+  const c = await startCantrip({ env: cantripEnv, compiled, root });
   try {
     const first = await deployTrivial(c, "mem 0", trivialBackend(1));
     await invokeUntilOk(c, first.slug, first.key);
@@ -109,7 +115,7 @@ async function coldStart() {
     wMs.push(w.firstOkMs);
     await w.stop();
   }
-  const c = await startCantrip({ env: cantripEnv, compiled });
+  const c = await startCantrip({ env: cantripEnv, compiled, root });
   const deployMs: number[] = [];
   const uploadMs: number[] = [];
   let keep: { slug: string; key: string } | undefined;
@@ -137,7 +143,7 @@ async function coldStart() {
   try {
     for (let i = 0; i < coldSamples; i++) {
       const t0 = performance.now();
-      const r = await startCantrip({ env: cantripEnv, compiled, dataDir: c.dataDir, pollMs: 2 });
+      const r = await startCantrip({ env: cantripEnv, compiled, root, dataDir: c.dataDir, pollMs: 2 });
       await invokeUntilOk(r, keep!.slug, keep!.key);
       restartMs.push(performance.now() - t0);
       await r.stop();
@@ -149,21 +155,22 @@ async function coldStart() {
 }
 
 const loadBefore = loadavg()[0]!;
-const tp = only === "cold" ? null : await throughput();
-const mem = only === "cold" ? null : await memory();
-const cold = await coldStart();
+const tp = only === undefined || only === "warm" ? await throughput() : null;
+const mem = only === undefined || only === "memory" ? await memory() : null;
+const cold = only === undefined || only === "cold" ? await coldStart() : null;
 
 const med = (rs: LoadResult[], k: "rps" | "p50" | "p99") => median(rs.map((x) => x[k]));
 const row = (name: string, rs: LoadResult[]) =>
   `${name.padEnd(30)} ${fmt(med(rs, "rps"), 0).padStart(9)} req/s   p50 ${fmt(med(rs, "p50")).padStart(6)} ms   p99 ${fmt(med(rs, "p99")).padStart(6)} ms   errors ${rs.reduce((n, x) => n + x.errors + x.non2xx, 0)}`;
 console.log(`\nmachine: ${cpus().length} cores; 1-min load average ${fmt(loadBefore)} before, ${fmt(loadavg()[0]!)} after (figures are only comparable on a quiet machine)`);
 console.log(`peer benchmark: cantrip ${compiled ? "(compiled executable)" : "(bun src/main.ts)"} vs workerd (one process, one thread of JS), same machine, loopback`);
-if (tp && mem) {
+if (tp) {
   console.log(`\nwarm throughput — load: ${tp.cr[0]!.tool}, ${connections} connections, ${seconds}s x ${rounds} rounds (medians)`);
   console.log(row("workerd (baseline)", tp.wr));
   console.log(row("cantrip POST /v1/invoke", tp.cr));
   console.log(`ratio cantrip/workerd: throughput ${fmt(med(tp.cr, "rps") / med(tp.wr, "rps"), 2)}x, p50 ${fmt(med(tp.cr, "p50") / med(tp.wr, "p50"), 2)}x, p99 ${fmt(med(tp.cr, "p99") / med(tp.wr, "p99"), 2)}x`);
-
+}
+if (mem) {
   const wPer = (mem.wLoaded - mem.wBase) / backends;
   const cPer = (mem.cLoaded - mem.cBase) / backends;
   console.log(`\nmemory per loaded backend — RSS delta over ${backends} backends, each loaded by one call (median of 5 readings)`);
@@ -172,9 +179,11 @@ if (tp && mem) {
   console.log(`ratio cantrip/workerd: memory per backend ${fmt(cPer / wPer, 2)}x`);
 }
 
-console.log(`\ncold start — median of ${coldSamples}`);
-console.log(`workerd (baseline)  process start → first 2xx           ${fmt(median(cold.wMs), 1)} ms   (samples ${cold.wMs.map((x) => fmt(x, 0)).join(" ")})`);
-console.log(`cantrip             deploy request → first 2xx          ${fmt(median(cold.deployMs), 1)} ms   (samples ${cold.deployMs.map((x) => fmt(x, 0)).join(" ")})`);
-console.log(`cantrip             upload + key + deploy → first 2xx   ${fmt(median(cold.uploadMs), 1)} ms`);
-console.log(`cantrip             process start → first 2xx           ${fmt(median(cold.restartMs), 1)} ms`);
-console.log(`ratio cantrip/workerd: cold start (deploy → first 2xx vs process start → first 2xx) ${fmt(median(cold.deployMs) / median(cold.wMs), 2)}x; process start vs process start ${fmt(median(cold.restartMs) / median(cold.wMs), 2)}x`);
+if (cold) {
+  console.log(`\ncold start — median of ${coldSamples}`);
+  console.log(`workerd (baseline)  process start → first 2xx           ${fmt(median(cold.wMs), 1)} ms   (samples ${cold.wMs.map((x) => fmt(x, 0)).join(" ")})`);
+  console.log(`cantrip             deploy request → first 2xx          ${fmt(median(cold.deployMs), 1)} ms   (samples ${cold.deployMs.map((x) => fmt(x, 0)).join(" ")})`);
+  console.log(`cantrip             upload + key + deploy → first 2xx   ${fmt(median(cold.uploadMs), 1)} ms`);
+  console.log(`cantrip             process start → first 2xx           ${fmt(median(cold.restartMs), 1)} ms`);
+  console.log(`ratio cantrip/workerd: cold start (deploy → first 2xx vs process start → first 2xx) ${fmt(median(cold.deployMs) / median(cold.wMs), 2)}x; process start vs process start ${fmt(median(cold.restartMs) / median(cold.wMs), 2)}x`);
+}

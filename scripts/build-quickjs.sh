@@ -44,6 +44,11 @@ for p in "${pids[@]}"; do wait "$p"; done
 
 # The link options of quickjs-emscripten's variant Makefile (templates/Variant.mk, v0.32.0),
 # minus what emscripten 3.1.6 lacks (-lccall.js: cwrap comes with EXPORTED_RUNTIME_METHODS).
+# NODEJS_CATCH_EXIT=0 and NODEJS_CATCH_REJECTION=0 (upstream sets the first; 3.1.6 defaults the
+# second on): without them every interpreter's glue adds process "uncaughtException" and
+# "unhandledRejection" listeners that hold its module and memory for good — a dropped
+# interpreter was never collected (~2 MB per deploy's load check) and a host rejection
+# nobody handled was rethrown by emscripten's handler.
 "$EMCC" $OPT -Wno-everything \
   -s MODULARIZE=1 -s IMPORTED_MEMORY=1 -s EXPORT_NAME=QuickJSRaw -s INVOKE_RUN=0 \
   -s ALLOW_MEMORY_GROWTH=1 -s ALLOW_TABLE_GROWTH=1 -s TOTAL_STACK=5MB -s SUPPORT_ERRNO=0 \
@@ -51,7 +56,7 @@ for p in "${pids[@]}"; do wait "$p"; done
   -s DEFAULT_TO_CXX=0 -s ALLOW_UNIMPLEMENTED_SYSCALLS=0 -s FILESYSTEM=0 \
   -s EXPORTED_RUNTIME_METHODS=@vendor/quickjs-emscripten/exportedRuntimeMethods.json \
   -s EXPORTED_FUNCTIONS=@sandbox/quickjs/exported-functions.json \
-  -s ENVIRONMENT=node -s EXPORT_ES6=1 \
+  -s ENVIRONMENT=node -s EXPORT_ES6=1 -s NODEJS_CATCH_EXIT=0 -s NODEJS_CATCH_REJECTION=0 \
   --pre-js vendor/quickjs-emscripten/pre-extension.js --pre-js vendor/quickjs-emscripten/pre-wasmMemory.js \
   -o "$OUT/emscripten-module.mjs" \
   "$OBJ/quickjs.o" "$OBJ/dtoa.o" "$OBJ/libregexp.o" "$OBJ/libunicode.o" "$OBJ/cutils.o" "$OBJ/quickjs-libc.o" "$OBJ/interface.o" "$OBJ/cantrip.o"

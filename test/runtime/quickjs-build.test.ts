@@ -34,3 +34,13 @@ test("BUILD-INFO's input digest is that of the committed sources (rebuild with s
   for (const f of files) hasher.update(await Bun.file(join(root, f)).bytes());
   expect(/^inputs: ([0-9a-f]{64})$/m.exec(info)?.[1]).toBe(hasher.digest("hex"));
 });
+
+test("making interpreters adds no process listeners (emscripten's Node glue would hold every interpreter's module and memory for good, and rethrow the host's unhandled rejections)", async () => {
+  const { createVm, setWasmModule } = await import("../../src/runtime/quickjs/vm-factory");
+  const { wasmPath } = await import("../../src/runtime/quickjs/wasm-build");
+  setWasmModule(new WebAssembly.Module(await Bun.file(wasmPath).arrayBuffer()));
+  const events = ["uncaughtException", "unhandledRejection", "exit"] as const;
+  const before = events.map((e) => process.listenerCount(e));
+  for (let i = 0; i < 3; i++) await createVm(32 * 1024 * 1024);
+  expect(events.map((e) => process.listenerCount(e))).toEqual(before);
+});
