@@ -66,7 +66,10 @@ afterAll(() => H.close());
  * terminate() takes effect early, and the zombie this test needs would end at once.
  */
 async function warm(ref: ReturnType<Harness["ref"]>): Promise<void> {
-  for (let i = 0; i < 50; i++) expect(json(await H.runtime.fetch(ref, req("POST", "/search", { n: 2_000, m: 100 })))).toEqual({ at: -1 });
+  // 200 searches of 2M comparisons each (the call killed below does 8G): on a busy machine the
+  // optimising compile lags, and a call killed before it lands ran on in a slower tier for
+  // minutes in full-suite CI runs (50 searches of 200k had been enough alone).
+  for (let i = 0; i < 200; i++) expect(json(await H.runtime.fetch(ref, req("POST", "/search", { n: 20_000, m: 100 })))).toEqual({ at: -1 });
 }
 
 /** A search of ~5 s CPU (n·m comparisons) under a 100 ms CPU limit: the watchdog kills its worker mid-call. */
