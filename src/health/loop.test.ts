@@ -26,6 +26,25 @@ test("a run that throws synchronously or rejects is logged and counted; the loop
   ]);
 });
 
+test("runNow during a timer run that skips its work runs the body as \"now\" after it (a cluster chore another node did)", async () => {
+  const deps = setup();
+  const triggers: string[] = [];
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  const loop = startLoop("chore", 5, async (trigger) => {
+    triggers.push(trigger);
+    if (trigger === "timer") await gate; // the timer run finds another node did it and does nothing
+  }, deps);
+  while (triggers.length === 0) await Bun.sleep(1);
+  const a = loop.runNow();
+  const b = loop.runNow();
+  expect(a).toBe(b);
+  release();
+  await a;
+  expect(triggers.slice(0, 2)).toEqual(["timer", "now"]);
+  await loop.stop();
+});
+
 test("runs never overlap; runNow joins the run in progress; stop waits for it", async () => {
   const deps = setup();
   let active = 0;
