@@ -11,13 +11,14 @@
  * metric was reset, a value that is not a finite number, an entry this prom-client does not
  * keep where 15.x does) takes prom-client's own path.
  */
-import { createRequire } from "node:module";
 import type { Counter, Histogram } from "prom-client";
+// A static import, so the compiled executable bundles it (a runtime require of it was not found there).
+import { hashObject } from "prom-client/lib/util";
 
 type Labels = Record<string, string>;
 
 /** prom-client's key of a label set in a metric's `hashMap` (lib/util.js, the function its metrics use). */
-const { hashObject } = createRequire(import.meta.url)("prom-client/lib/util") as { hashObject(labels: Labels, sortedNames?: string[]): string };
+
 
 /** The fields of a prom-client 15 metric the series reads (lib/counter.js, lib/histogram.js). */
 interface Internals<E> {
