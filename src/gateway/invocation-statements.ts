@@ -20,7 +20,6 @@ const insertRowQuery = (t: Tx) => {
     .values({ agentId: p("agentId"), version: p("version"), keyId: p("keyId"), source: p("source"), method: p("method"), path: p("path"), status: p("status"), latencyMs: p("latencyMs"), errorCode: p("errorCode"), requestId: p("requestId"), at: p("at") });
 };
 const insertRow = preparedWrite((t) => insertRowQuery(t).prepare());
-const rowValues = (r: InvocationInsert) => ({ agentId: r.agentId, version: r.version ?? null, keyId: r.keyId ?? null, source: r.source ?? "invoke", method: r.method ?? null, path: r.path ?? null, status: r.status, latencyMs: r.latencyMs, errorCode: r.errorCode ?? null, requestId: r.requestId ?? null, at: r.at });
 
 /** Rows one multi-row INSERT writes (its statement is prepared once, like the one-row one). */
 export const ROWS_PER_INSERT = 32;
@@ -39,28 +38,6 @@ const insertRowsQuery = (t: Tx) => {
 };
 const insertRows = preparedWrite((t) => insertRowsQuery(t).prepare());
 
-/** The parameters of insertRows for rows[from, from + ROWS_PER_INSERT). */
-function rowsValues(rows: InvocationInsert[], from: number): Record<string, unknown> {
-  const v: Record<string, unknown> = {};
-  for (let i = 0; i < ROWS_PER_INSERT; i++) {
-    // The same values as rowValues(), without an object per row (ROW_COLUMNS order).
-    const r = rows[from + i]!;
-    const n = rowNames[i]!;
-    v[n[0]!] = r.agentId;
-    v[n[1]!] = r.version ?? null;
-    v[n[2]!] = r.keyId ?? null;
-    v[n[3]!] = r.source ?? "invoke";
-    v[n[4]!] = r.method ?? null;
-    v[n[5]!] = r.path ?? null;
-    v[n[6]!] = r.status;
-    v[n[7]!] = r.latencyMs;
-    v[n[8]!] = r.errorCode ?? null;
-    v[n[9]!] = r.requestId ?? null;
-    v[n[10]!] = r.at;
-  }
-  return v;
-}
-
 /** One console line. */
 const insertLogQuery = (t: Tx) => {
   const p = (name: keyof LogInsert) => sql.placeholder(name);
@@ -72,23 +49,11 @@ const insertLog = preparedWrite((t) => insertLogQuery(t).prepare());
  * a guest logged is stored as U+FFFD. SQLite keeps the line as written.
  */
 const storableText = (s: string) => (dialect() === "postgres" && s.includes("\u0000") ? s.replaceAll("\u0000", "\uFFFD") : s);
-const logValues = (l: LogInsert) => ({ agentId: l.agentId, invocationRequestId: l.invocationRequestId ?? null, level: l.level, message: storableText(l.message), at: l.at });
 
-/*
- * SQLite: the same three statements run straight on the driver with positional values
- * (raw.ts positionalWrite; issue 15: drizzle's placeholder filling cost ~2 µs per row of the
- * 32-row insert). Each row's values are the ones rowValues()/logValues() give, in
- * ROW_COLUMNS / LOG_COLUMNS order. PostgreSQL keeps the drizzle statements above.
- */
-const LOG_COLUMNS = ["agentId", "invocationRequestId", "level", "message", "at"] as const;
-const sqliteRow = positionalWrite((t) => insertRowQuery(t), ROW_COLUMNS);
-const sqliteRows = positionalWrite((t) => insertRowsQuery(t), rowNames.flat());
-const sqliteLog = positionalWrite((t) => insertLogQuery(t), LOG_COLUMNS);
-/** The positional values of insertRows, reused from flush to flush (the statement runs synchronously). */
-const rowsBuffer: (string | number | null)[] = new Array(ROWS_PER_INSERT * ROW_COLUMNS.length).fill(null);
+type Value = string | number | null;
 
-/** Writes row `r`'s values at `out[at…at + 11)` (ROW_COLUMNS order, the values of rowValues()). */
-function putRow(out: (string | number | null)[], at: number, r: InvocationInsert): void {
+/** Row `r`'s values at `out[at…at + 11)`, in ROW_COLUMNS order: the one place a row becomes its columns' values. */
+function putRow(out: Value[], at: number, r: InvocationInsert): void {
   out[at] = r.agentId;
   out[at + 1] = r.version ?? null;
   out[at + 2] = r.keyId ?? null;
@@ -102,6 +67,42 @@ function putRow(out: (string | number | null)[], at: number, r: InvocationInsert
   out[at + 10] = r.at;
 }
 
+const LOG_COLUMNS = ["agentId", "invocationRequestId", "level", "message", "at"] as const;
+/** A console line's values in LOG_COLUMNS order. */
+const logRow = (l: LogInsert): Value[] => [l.agentId, l.invocationRequestId ?? null, l.level, storableText(l.message), l.at];
+
+/** `values` named by `names` (position k → names[k]): the parameters of a drizzle prepared statement. */
+function named(names: readonly string[], values: Value[]): Record<string, Value> {
+  const v: Record<string, Value> = {};
+  for (let k = 0; k < names.length; k++) v[names[k]!] = values[k]!;
+  return v;
+}
+
+/*
+ * SQLite: the same three statements run straight on the driver with positional values
+ * (raw.ts positionalWrite; issue 15: drizzle's placeholder filling cost ~2 µs per row of the
+ * 32-row insert). PostgreSQL keeps the drizzle statements above, given the same values by name.
+ */
+const rowsNames = rowNames.flat();
+const sqliteRow = positionalWrite((t) => insertRowQuery(t), ROW_COLUMNS);
+const sqliteRows = positionalWrite((t) => insertRowsQuery(t), rowsNames);
+const sqliteLog = positionalWrite((t) => insertLogQuery(t), LOG_COLUMNS);
+/** The values of the 32-row insert, reused from statement to statement (each runs synchronously on SQLite, or takes its named copy on PostgreSQL). */
+const rowsBuffer: Value[] = new Array(ROWS_PER_INSERT * ROW_COLUMNS.length).fill(null);
+
+/** rows[from, from + ROWS_PER_INSERT) into rowsBuffer. */
+function fillRows(rows: InvocationInsert[], from: number): Value[] {
+  for (let i = 0; i < ROWS_PER_INSERT; i++) putRow(rowsBuffer, i * ROW_COLUMNS.length, rows[from + i]!);
+  return rowsBuffer;
+}
+
+/** One row's values. */
+function oneRow(r: InvocationInsert): Value[] {
+  const v: Value[] = new Array(ROW_COLUMNS.length);
+  putRow(v, 0, r);
+  return v;
+}
+
 /** The statements a flush writes through: drizzle's prepared ones on PostgreSQL, positional ones on SQLite. */
 export interface Statements {
   /** ROWS_PER_INSERT rows from rows[from]. */
@@ -111,17 +112,15 @@ export interface Statements {
 }
 
 export function statementsOf(tx: Tx): Statements {
-  if (dialect() === "postgres") return { rows: (rows, from) => insertRows(tx, rowsValues(rows, from)), row: (r) => insertRow(tx, rowValues(r)), log: (l) => insertLog(tx, logValues(l)) };
+  if (dialect() === "postgres")
+    return {
+      rows: (rows, from) => insertRows(tx, named(rowsNames, fillRows(rows, from))),
+      row: (r) => insertRow(tx, named(ROW_COLUMNS, oneRow(r))),
+      log: (l) => insertLog(tx, named(LOG_COLUMNS, logRow(l))),
+    };
   return {
-    rows: (rows, from) => {
-      for (let i = 0; i < ROWS_PER_INSERT; i++) putRow(rowsBuffer, i * ROW_COLUMNS.length, rows[from + i]!);
-      sqliteRows(tx, rowsBuffer);
-    },
-    row: (r) => {
-      const v: (string | number | null)[] = new Array(ROW_COLUMNS.length);
-      putRow(v, 0, r);
-      sqliteRow(tx, v);
-    },
-    log: (l) => sqliteLog(tx, [l.agentId, l.invocationRequestId ?? null, l.level, l.message, l.at]),
+    rows: (rows, from) => sqliteRows(tx, fillRows(rows, from)),
+    row: (r) => sqliteRow(tx, oneRow(r)),
+    log: (l) => sqliteLog(tx, logRow(l)),
   };
 }
