@@ -11,6 +11,11 @@
  */
 import type { QuickJSContext } from "quickjs-emscripten-core";
 
+/** The sha256 of a QuickJS build's .wasm as scripts/build-quickjs.sh records it in BUILD-INFO, or null when it names none. */
+export function quickjsBuildId(buildInfo: string): string | null {
+  return /^([0-9a-f]{64})  emscripten-module\.wasm$/m.exec(buildInfo)?.[1] ?? null;
+}
+
 /** The parts of the emscripten module (quickjs-emscripten-core 0.32's QuickJSContext.module) used here. */
 interface RawModule {
   HEAPU8: Uint8Array;

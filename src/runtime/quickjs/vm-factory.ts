@@ -10,7 +10,7 @@ import { variant } from "./wasm-build";
 import { PRELUDE_BYTECODE, PRELUDE_PARTS, PRELUDE_PARTS_LAZY_URL } from "../../../sandbox/dist/prelude.gen";
 import bytecodePath from "../../../sandbox/dist/prelude.qjsbc" with { type: "file" };
 import buildInfo from "../../../sandbox/quickjs/dist/BUILD-INFO" with { type: "text" };
-import { runBytecode } from "./bytecode";
+import { quickjsBuildId, runBytecode } from "./bytecode";
 import { installHost, type HostState } from "./guest-host";
 import { overBudget } from "./slices";
 import { idle, whenIdle, workerIdle } from "./idle";
@@ -54,7 +54,7 @@ let preludeBytes: Promise<Uint8Array | null> | undefined;
  */
 function preludeBytecode(): Promise<Uint8Array | null> {
   if (preludeBytes) return preludeBytes;
-  if (!buildInfo.includes(`${PRELUDE_BYTECODE.build}  emscripten-module.wasm`)) return (preludeBytes = Promise.resolve(null));
+  if (quickjsBuildId(buildInfo) !== PRELUDE_BYTECODE.build) return (preludeBytes = Promise.resolve(null));
   return (preludeBytes = Bun.file(bytecodePath)
     .bytes()
     .catch(() => {
