@@ -79,9 +79,7 @@ interface Waiter {
 }
 
 /** A call waiting in its agent's queue, until `deadline` (performance.now() ms). */
-interface QueuedCall {
-  start(lane: Lane): void;
-  fail(e: Error): void;
+interface QueuedCall extends Waiter {
   deadline: number;
 }
 

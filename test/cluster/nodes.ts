@@ -175,18 +175,8 @@ export function client(node: ClusterNode, token: string) {
 }
 
 /** POST /v1/invoke/{slug} on `node` with an API key; returns the status and parsed body. */
-export async function invoke(node: ClusterNode, slug: string, key: string, body: unknown = {}): Promise<{ status: number; body: any }> {
-  const r = await fetch(`${node.url}/v1/invoke/${slug}`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
-    body: JSON.stringify(body),
-  });
-  const text = await r.text();
-  let parsed: any = text;
-  try {
-    parsed = JSON.parse(text);
-  } catch {}
-  return { status: r.status, body: parsed };
+export function invoke(node: ClusterNode, slug: string, key: string, body: unknown = {}): Promise<{ status: number; body: any }> {
+  return client(node, key)("POST", `/v1/invoke/${slug}`, body);
 }
 
 /**
