@@ -33,6 +33,15 @@ export const POSTGRES_FOLDERS = ["test/db", "test/jobs", "test/http", "test/e2e"
 /** Files of POSTGRES_FOLDERS left to the SQLite pass. */
 export const POSTGRES_SKIP = ["test/reliability/soak.test.ts"];
 
+/**
+ * Files the SQLite pass runs in a bun process of their own, after the rest. The zombie-thread
+ * test kills a worker in the middle of one long WebAssembly call and waits for that thread to
+ * end: alone (as in a server, one process compiling the QuickJS module once) it ends in ~5 s,
+ * but late in the whole suite's single process the killed call ran on in a slower tier for
+ * minutes in about half of the CI runs (cause not established; issue 15's closing note).
+ */
+export const SOLO_FILES = ["test/runtime/zombie-workers.test.ts"];
+
 const ROOT = join(import.meta.dir, "..");
 const bun = process.execPath;
 const TEST = [bun, "test", "--timeout", "60000"];
@@ -73,8 +82,14 @@ if (args.length > 0) {
 
 const lines: string[] = [];
 let failed = false;
-const report = (name: string, r: { code: number; tail: string; seconds: number }) => {
+const report = (name: string, r: { code: number; tail: string; seconds: number }, also?: { code: number; tail: string; seconds: number }) => {
   const c = summaryCounts(r.tail);
+  if (also) {
+    const d = summaryCounts(also.tail);
+    c.passed += d.passed;
+    c.failed += d.failed;
+    r = { code: r.code || also.code, tail: r.tail, seconds: r.seconds + also.seconds };
+  }
   const ok = r.code === 0 && c.failed === 0 && c.passed > 0;
   if (!ok) failed = true;
   lines.push(`tests (${name}): ${c.passed} passed, ${c.failed} failed (${Math.round(r.seconds)} s${r.code !== 0 ? `, exit ${r.code}` : ""}${c.passed === 0 ? ", no tests ran" : ""})`);
@@ -82,8 +97,9 @@ const report = (name: string, r: { code: number; tail: string; seconds: number }
 
 const sqliteEnv: Record<string, string | undefined> = { ...process.env, CANTRIP_TEST_DB: "sqlite" };
 delete sqliteEnv.CANTRIP_TEST_DATABASE_URL;
-console.log("== tests on SQLite: bun test (all but test/cluster)");
-report("sqlite", await run([...TEST, "--path-ignore-patterns", "test/cluster/**"], sqliteEnv));
+console.log("== tests on SQLite: bun test (all but test/cluster; SOLO_FILES after, in a process of their own)");
+const main = await run([...TEST, "--path-ignore-patterns", "test/cluster/**", ...SOLO_FILES.flatMap((f) => ["--path-ignore-patterns", f])], sqliteEnv);
+report("sqlite", main, await run([...TEST, ...SOLO_FILES], sqliteEnv));
 
 const skip = pgSkipReason();
 if (skip) {
