@@ -97,6 +97,24 @@ async function answer(res: unknown, method: string, m: { call?: number; stream?:
   }
 }
 
+type RequestMeta = { method: string; url: string; headers: [string, string][]; call?: number; stream?: boolean };
+
+/**
+ * The host's request metadata: its JSON form, or the flat form (first character 1, or 2
+ * when a streamed body is asked for; then method, url, call id and header names and values,
+ * cut at "\n"; the host's protocol.ts requestMeta writes it).
+ */
+function readMeta(meta: string): RequestMeta {
+  const kind = meta.charCodeAt(0);
+  if (kind !== 1 && kind !== 2) return JSON.parse(meta) as RequestMeta;
+  const f = meta.split("\n");
+  const headers: [string, string][] = [];
+  for (let i = 3; i + 1 < f.length; i += 2) headers.push([f[i]!, f[i + 1]!]);
+  const m: RequestMeta = { method: f[0]!.slice(1), url: f[1]!, headers, call: Number(f[2]) };
+  if (kind === 2) m.stream = true;
+  return m;
+}
+
 /** What a JSON result's Response.json would give the host as metadata (the same code makes it, once). */
 const JSON_RESULT_META = JSON.stringify({ status: 200, headers: Response.json(null).headers._list() });
 
@@ -111,7 +129,7 @@ const entry = {
   },
   /** `body`: the request body as bytes, or as a string when the host already decoded it (valid UTF-8). */
   async dispatch(b: unknown, meta: string, body: ArrayBuffer | string | undefined): Promise<[string, string | ArrayBuffer | null]> {
-    const m = JSON.parse(meta) as { method: string; url: string; headers: [string, string][]; call?: number; stream?: boolean };
+    const m = readMeta(meta);
     const method = m.method.toUpperCase();
     const hasBody = body !== undefined && body !== null && method !== "GET" && method !== "HEAD";
     const stored = hasBody ? (typeof body === "string" ? body : new Uint8Array(body)) : null;

@@ -14,7 +14,7 @@ import { failure } from "../failures";
 import { acceptHead, acceptLogs, acceptResponse, acceptScheduled, type RawGuestResponse, type RawStreamChunk } from "../guest-values";
 import { openGuestStream } from "../stream-body";
 import { acceptLoad } from "../load-reply";
-import { STREAM_ASKED, WATCH_CALL, WATCH_DEADLINE, type FromWorker, type ToWorker } from "./protocol";
+import { WATCH_CALL, WATCH_DEADLINE, requestMeta, type FromWorker, type ToWorker } from "./protocol";
 import { WorkerSlot, type Reply } from "./worker-slot";
 import { bodyText, encodeFetch, rawResponseOf } from "./wire";
 import { LaneSlots } from "../lane-slots";
@@ -249,9 +249,8 @@ class QjsHandle implements EngineInstance {
   private fetchMessage(req: GuestRequest, stream: boolean): (id: number) => ToWorker | string {
     const text = bodyText(req.body);
     return (id) => {
-      // The metadata text is the one the prelude's dispatch reads; a streamed call's ends with STREAM_ASKED.
-      const head = JSON.stringify({ method: req.method, url: req.url, headers: req.headers, call: id });
-      const meta = stream ? head.slice(0, -1) + STREAM_ASKED : head;
+      // The metadata text the prelude's dispatch reads (protocol.ts requestMeta: it also says whether the body is streamed).
+      const meta = requestMeta(req.method, req.url, req.headers, id, stream);
       const wire = encodeFetch({ id, inst: this.inst, meta, text: text ?? "" });
       return text === null ? ({ t: "fetch-bytes", wire, body: req.body! } satisfies ToWorker) : wire;
     };

@@ -8,7 +8,7 @@ import type { QuickJSHandle } from "quickjs-emscripten-core";
 import type { Limits } from "../types";
 import type { RawScheduledResult } from "../guest-values";
 import { timerDelay } from "../host-calls";
-import { STREAM_ASKED, type GuestConfig } from "./protocol";
+import { metaAsksStream, type GuestConfig } from "./protocol";
 import { Call, Failure } from "./call-state";
 import { currentCall, slice } from "./slices";
 import type { HostResult, Settler } from "./guest-host";
@@ -170,9 +170,9 @@ export class QjsInstance {
       // handler turns into a 500; an interpreter that hit its cap doing so ran out of memory.
       if (this.memoryBytes >= this.v.maxBytes * 0.9 && peekStatus(raw.meta) >= 500) throw new Failure("memory_limit", `The sandbox ran out of memory (limit ${this.limits.memoryBytes} bytes).`);
       const res: WorkerResponse = { ...raw, logs: call.logs, cpuMs: call.threadCpuMs, wallMs: call.wallMs };
-      // The host asked for a streamed body (its metadata text ends so) and the guest's head says
+      // The host asked for a streamed body (its metadata text says so) and the guest's head says
       // one follows: the call stays open for pull()/cancel(). The host checks the same head.
-      if (meta.endsWith(STREAM_ASKED) && metaSaysStream(raw.meta)) {
+      if (metaAsksStream(meta) && metaSaysStream(raw.meta)) {
         open = true;
         this.streams.add(id);
         return { res, dropped: false };

@@ -72,6 +72,14 @@ export default defineBackend({
       Object.prototype.kv = "inherited"; Object.prototype.log = "inherited"; Object.prototype.env = "inherited";
       try { return { kv: typeof ctx.kv, log: typeof ctx.log, env: typeof ctx.env }; } finally { delete Object.prototype.kv; delete Object.prototype.log; delete Object.prototype.env; }
     },
+    "GET /ctx-proto/:n": (input, ctx) => {
+      // A ctx used as a prototype (a library extending it) reads through to it.
+      const child = Object.create(ctx);
+      const read = { agentId: child.agentId, env: child.env, kv: typeof child.kv, same: child.kv === ctx.kv, params: child.params };
+      ctx.env = "assigned";
+      const two = Object.create(child);
+      return { read, own: Object.keys(child), grand: [two.env, typeof two.log, two.log === ctx.log, two.query.q] };
+    },
     "POST /kv": async (input, ctx) => { await ctx.kv.set("k", input); ctx.log("stored", input); return { back: await ctx.kv.get("k") }; },
   },
 });
@@ -214,6 +222,14 @@ export function sdkCallTests(h: () => Harness) {
 
     test("ctx's members are its own: names added to Object.prototype do not replace them", async () => {
       expect(json(await sdk("GET", "/proto-kv"))).toEqual({ kv: "object", log: "function", env: "object" });
+    });
+
+    test("a ctx used as a prototype reads through to it", async () => {
+      expect(json(await sdk("GET", "/ctx-proto/4?q=z"))).toEqual({
+        read: { agentId: "sdkcalls", env: { REGION: "eu" }, kv: "object", same: true, params: { n: "4" } },
+        own: [],
+        grand: ["assigned", "function", true, "z"],
+      });
     });
 
     test("each call gets its own URL parts and searchParams, also when the same URL comes again", async () => {
