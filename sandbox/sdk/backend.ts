@@ -150,7 +150,9 @@ async function handle(routes: ReturnType<typeof compileRoutes>, req: Incoming): 
   if (url.search !== "") for (const [k, v] of url.searchParams) if (!(k in query)) query[k] = v;
   try {
     let input: any;
-    let coerce = Object.keys(found.params).length > 0;
+    // The keys of found.params, listed once per route (router.ts).
+    const paramNames = found.route.keys;
+    let coerce = paramNames.length > 0;
     if (BODYLESS.has(req.method)) {
       input = url.search === "" ? {} : queryInput(url.searchParams, def.input);
       coerce = true;
@@ -165,7 +167,10 @@ async function handle(routes: ReturnType<typeof compileRoutes>, req: Incoming): 
       }
     }
     if (input && typeof input === "object" && !Array.isArray(input) && !(input instanceof Uint8Array)) {
-      for (const k of Object.keys(found.params)) if (!def.input || def.input.properties?.[k]) input[k] = found.params[k];
+      for (let i = 0; i < paramNames.length; i++) {
+        const k = paramNames[i]!;
+        if (!def.input || def.input.properties?.[k]) input[k] = found.params[k];
+      }
     }
     if (def.input) {
       const r = validate(def.input, input, { coerce });

@@ -86,75 +86,58 @@ export function makeContext(request: Request | null, params: Record<string, stri
   };
 }
 
-type Made = { request?: Request; searchParams?: URLSearchParams; env?: Record<string, string>; kv?: ReturnType<typeof kvFor>; fetch?: ReturnType<typeof fetchAs>; log?: ReturnType<typeof logFor> };
-
-/** A lazy ctx's own state: what its members are made from, and what was made or assigned. */
-interface LazyState {
-  call: number | undefined;
-  request: () => Request;
-  searchParams: () => URLSearchParams;
-  /** No prototype: `in` sees only what was made here, never a name a library added to Object.prototype. */
-  made: Made;
-}
-
-/** Each lazy ctx's state (the accessors are shared by every ctx, so they find it through their receiver). */
-const lazyStates = new WeakMap<object, LazyState>();
-const protoOf = Object.getPrototypeOf;
-const createWith = Object.create;
-
-/** The state of the lazy ctx `self` is or inherits from (a ctx used as a prototype answers as itself). */
-function stateOf(self: unknown, name: string): LazyState {
-  for (let o = self; o !== null && (typeof o === "object" || typeof o === "function"); o = protoOf(o)) {
-    const s = lazyStates.get(o as object);
-    if (s) return s;
-  }
-  throw new TypeError(`ctx.${name} was read from something that is not a ctx`);
-}
-
-/** A member made on its first read from the ctx's state, and assignable like a data property. */
-function lazyMember<K extends keyof Made>(name: K, make: (s: LazyState) => Made[K]): PropertyDescriptor {
-  return {
-    get(this: unknown) {
-      const s = stateOf(this, name);
-      return name in s.made ? s.made[name] : (s.made[name] = make(s));
-    },
-    set(this: unknown, v: Made[K]) {
-      stateOf(this, name).made[name] = v;
-    },
-    enumerable: true,
-    configurable: true,
-  };
-}
-
-const dataMember = (value?: unknown): PropertyDescriptor => ({ value, writable: true, enumerable: true, configurable: true });
-
-/** The lazy ctx's properties, in makeContext's order; params, query and agentId are filled in per ctx. */
-const LAZY_MEMBERS: PropertyDescriptorMap = {
-  request: lazyMember("request", (s) => s.request()),
-  params: dataMember(),
-  query: dataMember(),
-  searchParams: lazyMember("searchParams", (s) => s.searchParams()),
-  env: lazyMember("env", () => ({ ...config.env })),
-  kv: lazyMember("kv", (s) => kvFor(s.call)),
-  fetch: lazyMember("fetch", (s) => fetchAs(s.call)),
-  secrets: dataMember(secrets),
-  log: lazyMember("log", (s) => logFor(s.call)),
-  agentId: dataMember(),
-};
-
 /**
  * The lean calling convention's ctx (issue 15): the same properties in the same order as
- * makeContext's, but `request`, `searchParams`, `env`, `kv`, `fetch` and `log` are made on
- * first read (once; an assignment replaces the value, as it would on a data property).
- * `call` is the host's id of this call; the Request the getter makes is bound to it. The
- * accessors are shared by every ctx and find its state through their receiver (a ctx made
- * with a literal of per-call getters cost ~6 µs more per call in QuickJS).
+ * makeContext's, but `request`, `env`, `kv`, `fetch` and `log` are made on first read too
+ * (once; an assignment replaces the value, as it would on a data property). `call` is the host's id of this call; the Request
+ * the getter makes is bound to it.
  */
 export function makeLazyContext(call: number | undefined, request: () => Request, params: Record<string, string>, query: Record<string, string>, searchParams: () => URLSearchParams) {
-  const ctx = createWith(Object.prototype, LAZY_MEMBERS) as ReturnType<typeof makeContext>;
-  ctx.params = params;
-  ctx.query = query;
-  ctx.agentId = config.agentId;
-  lazyStates.set(ctx, { call, request, searchParams, made: createWith(null) as Made });
-  return ctx;
+  // Each member is made on its first read (a handler that never logs makes no logger: ~1.2 µs
+  // of ~25 per call in QuickJS, bench/guest-dispatch.ts) and, as a data property would be,
+  // can be assigned; `made` holds what was made or assigned.
+  // No prototype: `in` sees only what was made here, never a name a library added to Object.prototype.
+  const made: { request?: Request; searchParams?: URLSearchParams; env?: Record<string, string>; kv?: ReturnType<typeof kvFor>; fetch?: ReturnType<typeof fetchAs>; log?: ReturnType<typeof logFor> } = Object.create(null);
+  return {
+    get request(): Request {
+      return "request" in made ? made.request! : (made.request = request());
+    },
+    set request(v: Request) {
+      made.request = v;
+    },
+    params,
+    query,
+    get searchParams(): URLSearchParams {
+      return "searchParams" in made ? made.searchParams! : (made.searchParams = searchParams());
+    },
+    set searchParams(v: URLSearchParams) {
+      made.searchParams = v;
+    },
+    get env(): Record<string, string> {
+      return "env" in made ? made.env! : (made.env = { ...config.env });
+    },
+    set env(v: Record<string, string>) {
+      made.env = v;
+    },
+    get kv(): ReturnType<typeof kvFor> {
+      return "kv" in made ? made.kv! : (made.kv = kvFor(call));
+    },
+    set kv(v: ReturnType<typeof kvFor>) {
+      made.kv = v;
+    },
+    get fetch(): ReturnType<typeof fetchAs> {
+      return "fetch" in made ? made.fetch! : (made.fetch = fetchAs(call));
+    },
+    set fetch(v: ReturnType<typeof fetchAs>) {
+      made.fetch = v;
+    },
+    secrets,
+    get log(): ReturnType<typeof logFor> {
+      return "log" in made ? made.log! : (made.log = logFor(call));
+    },
+    set log(v: ReturnType<typeof logFor>) {
+      made.log = v;
+    },
+    agentId: config.agentId,
+  };
 }

@@ -18,6 +18,8 @@ export interface Route {
   def: RouteDef;
   re: RegExp;
   names: string[];
+  /** Object.keys of the params object a match makes (names deduplicated, as assignment leaves them), listed once. */
+  keys: string[];
 }
 
 const METHODS = new Set(["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]);
@@ -35,7 +37,9 @@ export function compileRoutes(routes: Record<string, RouteDef | RouteDef["handle
       .split("/")
       .map((seg) => (seg.startsWith(":") ? (names.push(seg.slice(1)), "([^/]+)") : seg.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")))
       .join("/");
-    return { method: m[1]!.toUpperCase(), path, def, names, re: new RegExp(`^${pattern === "" ? "/" : pattern}/?$`) };
+    const shape: Record<string, string> = {};
+    for (const n of names) shape[n] = "";
+    return { method: m[1]!.toUpperCase(), path, def, names, keys: Object.keys(shape), re: new RegExp(`^${pattern === "" ? "/" : pattern}/?$`) };
   });
 }
 
@@ -46,7 +50,7 @@ export function matchRoute(routes: Route[], method: string, pathname: string): {
     if (!m) continue;
     if (r.method === method || (method === "HEAD" && r.method === "GET")) {
       const params: Record<string, string> = {};
-      r.names.forEach((n, i) => (params[n] = safeDecode(m[i + 1]!)));
+      for (let i = 0; i < r.names.length; i++) params[r.names[i]!] = safeDecode(m[i + 1]!);
       return { route: r, params, allowed };
     }
     allowed.push(r.method);

@@ -224,16 +224,17 @@ export function canonicalParts(url: string): UrlParts | null {
     lastUrl = url;
   }
   if (lastSplit === null) return null;
-  const [pathname, search] = lastSplit;
   // A fresh object every time: its searchParams is the caller's own (mutable) object.
-  let params: URLSearchParams | null = null;
-  return {
-    pathname,
-    search,
-    get searchParams() {
-      return (params ??= new (urlLibs().URLSearchParams)(search));
-    },
-  };
+  return new SplitUrl(lastSplit[0], lastSplit[1]);
+}
+
+/** canonicalParts' answer: searchParams made on first read (a class: no closure and accessor made per call, issue 15). */
+class SplitUrl implements UrlParts {
+  #params: URLSearchParams | null = null;
+  constructor(readonly pathname: string, readonly search: string) {}
+  get searchParams(): URLSearchParams {
+    return (this.#params ??= new (urlLibs().URLSearchParams)(this.search));
+  }
 }
 
 const INCOMING: { url: string; method: string; headers: [string, string][]; body: Stored } = { url: "", method: "", headers: [], body: null };

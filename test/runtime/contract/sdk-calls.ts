@@ -72,6 +72,7 @@ export default defineBackend({
       Object.prototype.kv = "inherited"; Object.prototype.log = "inherited"; Object.prototype.env = "inherited";
       try { return { kv: typeof ctx.kv, log: typeof ctx.log, env: typeof ctx.env }; } finally { delete Object.prototype.kv; delete Object.prototype.log; delete Object.prototype.env; }
     },
+    "GET /dup/:id/x/:id": (input, ctx) => ({ input, params: ctx.params }),
     "GET /ctx-proto/:n": (input, ctx) => {
       // A ctx used as a prototype (a library extending it) reads through to it.
       const child = Object.create(ctx);
@@ -222,6 +223,10 @@ export function sdkCallTests(h: () => Harness) {
 
     test("ctx's members are its own: names added to Object.prototype do not replace them", async () => {
       expect(json(await sdk("GET", "/proto-kv"))).toEqual({ kv: "object", log: "function", env: "object" });
+    });
+
+    test("a path parameter named twice: the last segment's value, in params and in the input", async () => {
+      expect(json(await sdk("GET", "/dup/a/x/b"))).toEqual({ input: { id: "b" }, params: { id: "b" } });
     });
 
     test("a ctx used as a prototype reads through to it", async () => {
