@@ -30,14 +30,38 @@ let gcPending = false;
 /** The load worker: its loads are load-checks, which no call follows. */
 let checksOnly = false;
 
-const post = (m: FromWorker) => self.postMessage(m);
+/** Wire replies waiting for the end of this event-loop turn: sent together, as one array (see WorkerSlot.post). */
+let outbox: string[] = [];
+
+function flush(): void {
+  const out = outbox;
+  if (out.length === 0) return;
+  outbox = [];
+  self.postMessage(out.length === 1 ? out[0] : out);
+}
+
+/** A wire reply: goes with the others of this turn. */
+function reply(wire: string): void {
+  if (outbox.push(wire) === 1) setImmediate(flush);
+}
+
+/** A structured message, after the wire replies before it (the main thread sees them in order). */
+function post(m: FromWorker, transfer: Transferable[] = []): void {
+  flush();
+  self.postMessage(m, transfer);
+}
 
 // Set the handler before any await: messages posted during start-up must not be lost.
-self.onmessage = async (ev: MessageEvent<ToWorker | string>) => {
+self.onmessage = async (ev: MessageEvent<ToWorker | string | string[]>) => {
   const m = ev.data;
   if (isWire(m)) {
     await ready;
     return void tracked(() => fetchCall(decodeFetch(m)));
+  }
+  if (Array.isArray(m)) {
+    await ready;
+    for (const one of m) void tracked(() => fetchCall(decodeFetch(one)));
+    return;
   }
   if (m.t === "prestart") {
     early = prestart(m.memoryBytes, m.share);
@@ -72,7 +96,7 @@ const compileWasm = async () => new WebAssembly.Module(await Bun.file(wasmPath).
 
 /** Gives the main thread this worker's compiled module for the workers started after it (spawn-worker.ts); without one if it could not compile it. */
 function shareModule(): void {
-  self.postMessage({ t: "module", module: wasmModule() } satisfies FromWorker);
+  post({ t: "module", module: wasmModule() });
 }
 
 /**
@@ -162,12 +186,12 @@ async function fetchCall(m: WireFetch, bytes?: Uint8Array): Promise<void> {
   if (!inst || inst.dead) return post(failed(m.id, new Failure("crashed", "The sandbox instance is gone."), true));
   try {
     const { res, dropped } = await inst.fetch(m.id, m.meta, m.text, bytes);
-    const reply = { id: m.id, memoryBytes: inst.memoryBytes, dropped, cpuMs: res.cpuMs as number, wallMs: res.wallMs as number, meta: res.meta, problem: res.problem, logs: res.logs as GuestLogLine[] };
-    if (typeof res.body === "string" && res.body.length <= WIRE_TEXT_MAX) return self.postMessage(encodeResponse({ ...reply, text: res.body }));
-    if (typeof res.body !== "string" && res.body.byteLength === 0) return self.postMessage(encodeResponse({ ...reply, text: "" }));
+    const head = { id: m.id, memoryBytes: inst.memoryBytes, dropped, cpuMs: res.cpuMs as number, wallMs: res.wallMs as number, meta: res.meta, problem: res.problem, logs: res.logs as GuestLogLine[] };
+    if (typeof res.body === "string" && res.body.length <= WIRE_TEXT_MAX) return reply(encodeResponse({ ...head, text: res.body }));
+    if (typeof res.body !== "string" && res.body.byteLength === 0) return reply(encodeResponse({ ...head, text: "" }));
     const body = typeof res.body === "string" ? new TextEncoder().encode(res.body) : res.body;
     // The body is a fresh copy out of the interpreter: move it instead of cloning it.
-    self.postMessage({ t: "response-bytes", wire: encodeResponse({ ...reply, text: "" }), body } satisfies FromWorker, body.byteLength ? [body.buffer as ArrayBuffer] : []);
+    post({ t: "response-bytes", wire: encodeResponse({ ...head, text: "" }), body }, body.byteLength ? [body.buffer as ArrayBuffer] : []);
   } catch (e) {
     post(failed(m.id, e, inst.dead));
   }
@@ -217,9 +241,9 @@ async function handle(m: ToWorker): Promise<void> {
       if (!inst || inst.dead) return post(failed(m.id, new Failure("crashed", "The sandbox instance is gone."), true));
       try {
         const r = m.t === "pull" ? await inst.pull(m.call) : inst.cancel(m.call, m.reason);
-        const reply: FromWorker = { t: "chunk", id: m.id, ...r, memoryBytes: inst.memoryBytes };
+        const chunk: FromWorker = { t: "chunk", id: m.id, ...r, memoryBytes: inst.memoryBytes };
         // The chunk is a fresh copy out of the interpreter: move it.
-        self.postMessage(reply, r.body && r.body.byteLength ? [r.body.buffer as ArrayBuffer] : []);
+        post(chunk, r.body && r.body.byteLength ? [r.body.buffer as ArrayBuffer] : []);
       } catch (e) {
         post(failed(m.id, e, inst.dead));
       }
