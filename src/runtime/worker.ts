@@ -30,7 +30,11 @@ let gcPending = false;
 /** The load worker: its loads are load-checks, which no call follows. */
 let checksOnly = false;
 
-/** Wire replies waiting for the end of this event-loop turn: sent together, as one array (see WorkerSlot.post). */
+/**
+ * Wire replies waiting to be sent: the calls of one batch from the main thread (WorkerSlot.post)
+ * that answer at once all answer in the same microtask checkpoint, and go back together as one
+ * array (flushed by a microtask, so no timer or background task can run in between).
+ */
 let outbox: string[] = [];
 
 function flush(): void {
@@ -40,9 +44,9 @@ function flush(): void {
   self.postMessage(out.length === 1 ? out[0] : out);
 }
 
-/** A wire reply: goes with the others of this turn. */
+/** A wire reply: goes with the others ready now. */
 function reply(wire: string): void {
-  if (outbox.push(wire) === 1) setImmediate(flush);
+  if (outbox.push(wire) === 1) queueMicrotask(flush);
 }
 
 /** A structured message, after the wire replies before it (the main thread sees them in order). */
