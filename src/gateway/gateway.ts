@@ -52,6 +52,9 @@ export interface WorkspaceCaller {
   workspaceId: string;
 }
 
+/** An admitted call: its agent's live entry and the key it came with (null: none). */
+type Admitted = { entry: LiveEntry; keyId: string | null };
+
 export class Gateway {
   constructor(
     private deps: { keys: AgentKeys; live: LiveCache; runtime: SandboxRuntime; log: InvocationLog; limiter: RateLimiter },
@@ -89,7 +92,8 @@ export class Gateway {
 
   private async invokeWith<T>(slug: string, authorization: string | null, rawBody: string, requestId: string, caller: WorkspaceCaller | undefined, decode: (res: GuestResponse) => T | Promise<T>) {
     const started = performance.now();
-    const { entry, keyId } = await this.admit(slug, authorization, true, caller);
+    const admitted = this.admit(slug, authorization, true, caller);
+    const { entry, keyId } = admitted instanceof Promise ? await admitted : admitted;
     let body: Uint8Array | null = null;
     try {
       const empty = rawBody.trim() === "";
@@ -106,8 +110,10 @@ export class Gateway {
       body,
     };
     let response!: T;
-    const res = await this.call(entry, keyId, req, started, requestId, caller ? "mcp" : "invoke", "/", async (r) => {
-      response = await decode(r);
+    const res = await this.call(entry, keyId, req, started, requestId, caller ? "mcp" : "invoke", "/", (r) => {
+      const d = decode(r);
+      if (!(d instanceof Promise)) response = d;
+      else return d.then((v) => void (response = v));
     });
     return {
       status: res.status,
@@ -120,7 +126,8 @@ export class Gateway {
   /** /apps/{slug}/...: any method and path, the backend's response passed through. */
   async app(call: AppCall): Promise<Response> {
     const started = performance.now();
-    const { entry, keyId } = await this.admit(call.slug, call.headers.get("authorization"), false, undefined, call.clientAddress);
+    const admitted = this.admit(call.slug, call.headers.get("authorization"), false, undefined, call.clientAddress);
+    const { entry, keyId } = admitted instanceof Promise ? await admitted : admitted;
     const headers = appRequestHeaders(call.headers, call);
     headers.push(["x-request-id", call.requestId]);
     const req: GuestRequest = { method: call.method, url: `http://${call.slug}.cantrip.internal${call.pathAndQuery}`, headers, body: call.body };
@@ -150,9 +157,18 @@ export class Gateway {
     return (await this.admit(slug, authorization, false, undefined, clientAddress)).entry;
   }
 
-  /** Awaits the database only on a cache miss: a warm call reads the live and key caches in memory. */
-  private async admit(slug: string, authorization: string | null, keyAlways: boolean, caller?: WorkspaceCaller, clientAddress?: ClientAddress): Promise<{ entry: LiveEntry; keyId: string | null }> {
-    const entry = this.deps.live.peek(slug) ?? (await this.deps.live.get(slug));
+  /**
+   * Awaits the database only on a cache miss: a warm call reads the live and key caches in
+   * memory and is admitted synchronously (no promise; issue 15), else the answer is a
+   * promise of the same. Throws (or rejects with) the same AppErrors either way.
+   */
+  private admit(slug: string, authorization: string | null, keyAlways: boolean, caller?: WorkspaceCaller, clientAddress?: ClientAddress): Admitted | Promise<Admitted> {
+    const peeked = this.deps.live.peek(slug);
+    if (peeked === undefined) return this.deps.live.get(slug).then((entry) => this.admitEntry(entry, authorization, keyAlways, caller, clientAddress));
+    return this.admitEntry(peeked, authorization, keyAlways, caller, clientAddress);
+  }
+
+  private admitEntry(entry: LiveEntry | null, authorization: string | null, keyAlways: boolean, caller?: WorkspaceCaller, clientAddress?: ClientAddress): Admitted | Promise<Admitted> {
     if (caller) {
       // A workspace member calls its own agents without a key; another workspace's agent does not exist for it.
       if (!entry || entry.agent.workspaceId !== caller.workspaceId) throw new AppError("agent_not_found");
@@ -162,13 +178,17 @@ export class Gateway {
     }
     // A public app needs no key, but a caller who presents one is a keyed caller (its limits, its row).
     const needsKey = keyAlways || !entry?.agent.public || (authorization ?? "").includes(AGENT_KEY_PREFIX);
-    let keyId: string | null = null;
     if (needsKey) {
       // Key checks first, so an unauthenticated caller learns nothing about which slugs exist.
       const verified = this.deps.keys.verify(authorization, entry?.agent.id ?? "\u0000unknown");
-      const key = verified instanceof Promise ? await verified : verified;
-      keyId = key.id;
+      if (verified instanceof Promise) return verified.then((key) => this.limit(entry, key.id, clientAddress));
+      return this.limit(entry, verified.id, clientAddress);
     }
+    return this.limit(entry, null, clientAddress);
+  }
+
+  /** The rest of admit once the key (if any) is known: the agent deployed, then the rate limits. */
+  private limit(entry: LiveEntry | null, keyId: string | null, clientAddress?: ClientAddress): Admitted {
     if (!entry) throw new AppError("agent_not_found");
     if (!entry.ref) throw new AppError("not_deployed");
     if (keyId) this.deps.limiter.take(`k:${keyId}`, this.opts.rateLimitPerKey);
@@ -186,10 +206,11 @@ export class Gateway {
    * failure) before it is logged as served. A failure is logged with the guest's console
    * lines and the runtime's full message, and reaches the caller as callerError() made it.
    */
-  private async call(entry: LiveEntry, keyId: string | null, req: GuestRequest, started: number, requestId: string, source: string, path: string, accept?: (res: GuestResponse) => Promise<void>): Promise<GuestResponse> {
+  private async call(entry: LiveEntry, keyId: string | null, req: GuestRequest, started: number, requestId: string, source: string, path: string, accept?: (res: GuestResponse) => Promise<void> | void): Promise<GuestResponse> {
     try {
       const res = await this.deps.runtime.fetch(entry.ref!, req);
-      if (accept) await accept(res);
+      const accepted = accept?.(res);
+      if (accepted) await accepted;
       this.served(entry, keyId, req.method, path, res.status, null, started, requestId, source, res.logs);
       return res;
     } catch (e) {
@@ -263,8 +284,13 @@ const CLOSE = utf8.encode("}}");
  * anything that is not JSON is the text as a JSON string, as decodeBody makes it. Same
  * failures as decodeBody.
  */
-async function envelopeJson(res: GuestResponse): Promise<string | Uint8Array> {
+function envelopeJson(res: GuestResponse): string | Promise<string | Uint8Array> {
+  // A short answer synchronously (no promise per call; issue 15).
   if (res.body.byteLength <= ENVELOPE_EXACT_BYTES) return JSON.stringify(decodeBody(res));
+  return longEnvelopeJson(res);
+}
+
+async function longEnvelopeJson(res: GuestResponse): Promise<string | Uint8Array> {
   const json = isJsonType(res);
   if (json) {
     const scan = await scanJson(res.body, MAX_ENVELOPE_DEPTH);

@@ -132,6 +132,22 @@ export class InstancePool {
     }
   }
 
+  /**
+   * acquire's first step, synchronously: the instance acquire would take without waiting
+   * (the busiest one with a free slot, else an idle one that fits the memory budget), or
+   * null when acquire would have to wait or load one. Saves the usual call a promise and
+   * the arrays acquire's loop makes (issue 15).
+   */
+  acquireNow(ref: BundleRef, lane: Lane = "light"): Entry | null {
+    const limits = ref.config.limits;
+    // The same pick as acquire: among instances with a free slot, the first with the most calls in flight.
+    let best: Entry | null = null;
+    for (const e of this.live(instanceKey(ref), lane)) if (e.inflight < limits.concurrency && (!best || e.inflight > best.inflight)) best = e;
+    if (!best) return null;
+    if (best.inflight > 0) return this.take(best);
+    return this.fits(ref, this.capOf(ref, best), this.capOf(ref, best) - this.charge(best), best) ? this.take(best) : null;
+  }
+
   async acquire(ref: BundleRef, lane: Lane = "light"): Promise<Entry> {
     const limits = ref.config.limits;
     const key = instanceKey(ref);

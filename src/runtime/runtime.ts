@@ -101,7 +101,7 @@ export function createRuntime(opts: RuntimeOptions): SandboxRuntime {
       if (engine.zombies(ref.agentId) >= ZOMBIES_PER_AGENT) await zombieGate(ref.agentId);
       const journal = new Journal(bridges(ref.config));
       for (let attempt = 0; ; attempt++) {
-        const e = await pool.acquire(ref, lane);
+        const e = pool.acquireNow(ref, lane) ?? (await pool.acquire(ref, lane));
         try {
           const out = await journal.guard(run(e.inst, journal.bridge()));
           sched.record(ref.agentId, out.cpuMs);

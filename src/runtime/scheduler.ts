@@ -166,7 +166,9 @@ export class Scheduler {
     const a = this.agent(agentId);
     a.probationMs = cpuLimitMs + PROBATION_GRACE_MS;
     a.workspace = workspaceId;
-    const { lane, workspace } = await this.admit(a);
+    // (Admitted at once in the usual case: no promise to await then.)
+    const admitted = this.admit(a);
+    const { lane, workspace } = admitted instanceof Promise ? await admitted : admitted;
     try {
       return await fn(lane);
     } finally {
@@ -312,9 +314,10 @@ export class Scheduler {
     return a.active < this.limitOf(a) && this.lanes[lane].active < this.lanes[lane].capacity && !this.tenantFull(a, lane);
   }
 
-  private admit(a: AgentState): Promise<{ lane: "light" | "heavy"; workspace?: string }> {
+  /** The call's lane (and workspace) at once when it can start now, else a promise of them once its turn comes (or its refusal). */
+  private admit(a: AgentState): { lane: "light" | "heavy"; workspace?: string } | Promise<{ lane: "light" | "heavy"; workspace?: string }> {
     const lane = this.laneOf(a.id);
-    if (a.queue.length === 0 && this.canStart(a, lane)) return Promise.resolve(this.begin(a, lane));
+    if (a.queue.length === 0 && this.canStart(a, lane)) return this.begin(a, lane);
     if (a.queue.length >= this.opts.agentQueue) {
       return Promise.reject(this.count(limited(`The agent has ${a.active} calls running and ${a.queue.length} waiting (limits ${this.opts.agentConcurrency} and ${this.opts.agentQueue}).`)));
     }
