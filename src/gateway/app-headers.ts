@@ -85,11 +85,14 @@ export function appResponse(body: Uint8Array | ReadableStream<Uint8Array> | null
  * separate policy next to the backend's own CSP, so it can only narrow what runs).
  */
 export function appResponseHeaders(headers: Iterable<readonly [string, string]>, where: { origin: AppOrigin; slug: string }): Headers {
-  const pairs = [...headers].map(([k, v]) => [k.toLowerCase(), v] as const);
-  const named = new Set(pairs.filter(([k]) => k === "connection").flatMap(([, v]) => v.split(",").map((s) => s.trim().toLowerCase())));
+  // Two passes over the pairs as given (no copies per call; issue 15): the fields Connection names, then the filter.
+  const pairs = Array.isArray(headers) ? (headers as readonly (readonly [string, string])[]) : [...headers];
+  let named: Set<string> | null = null;
+  for (const [k, v] of pairs) if (k.length === 10 && k.toLowerCase() === "connection") for (const s of v.split(",")) (named ??= new Set()).add(s.trim().toLowerCase());
   const out = new Headers();
-  for (const [k, v] of pairs) {
-    if (HOP_BY_HOP.has(k) || k.startsWith("proxy-") || named.has(k) || PLATFORM_OWNED.has(k)) continue;
+  for (const [name, v] of pairs) {
+    const k = name.toLowerCase();
+    if (HOP_BY_HOP.has(k) || k.startsWith("proxy-") || named?.has(k) || PLATFORM_OWNED.has(k)) continue;
     if (where.origin === "platform" && PLATFORM_ORIGIN_ONLY.has(k)) continue;
     if (k === "set-cookie" && !cookieAllowed(v, where)) continue;
     out.append(k, v);
