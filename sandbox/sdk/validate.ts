@@ -84,6 +84,10 @@ function compile(s: Schema): Checker {
   const propNames = Object.keys(props);
   const required = s.required as string[] | undefined;
   const extra = s.additionalProperties;
+  // Only these make the undeclared keys' loop do anything (any other value allows them as they are).
+  const checksExtra = extra === false || (!!extra && typeof extra === "object");
+  // Each property's checker, looked up when its value first comes (as before), then kept here instead of read from the WeakMap per call.
+  const propCheckers: (Checker | undefined)[] = [];
   return function check(v, path, issues, doCoerce) {
     if (doCoerce) v = coerce(s, v);
     if (anyOf) {
@@ -124,7 +128,8 @@ function compile(s: Schema): Checker {
       }
     } else if (v && typeof v === "object") {
       const o = v as Record<string, unknown>;
-      for (const k of propNames) {
+      for (let i = 0; i < propNames.length; i++) {
+        const k = propNames[i]!;
         const p = props[k]!;
         const sub = path ? `${path}.${k}` : k;
         if (o[k] === undefined) {
@@ -132,9 +137,9 @@ function compile(s: Schema): Checker {
           else if (required?.includes(k)) issues.push({ field: sub, rule: "required", message: "is required" });
           continue;
         }
-        o[k] = checkerFor(p)(o[k], sub, issues, doCoerce);
+        o[k] = (propCheckers[i] ??= checkerFor(p))(o[k], sub, issues, doCoerce);
       }
-      for (const k of Object.keys(o)) {
+      if (checksExtra) for (const k of Object.keys(o)) {
         // Own keys only: a body key named like an Object.prototype member ("constructor",
         // "toString") is an undeclared key like any other, not a declared property.
         if (Object.hasOwn(props, k)) continue;
