@@ -6,7 +6,9 @@
 #                               npm package @jitl/quickjs-wasmfile-release-sync@0.32.0 provides
 #   sandbox/quickjs/cantrip.c   cantrip's own entries (bytecode compile/run) and the time zone
 #                               offset QuickJS asks for (applied to vendor/quickjs/quickjs.c:
-#                               sandbox/quickjs/0001-timezone-offset.patch; time_t is 32-bit here)
+#                               sandbox/quickjs/0001-timezone-offset.patch; time_t is 32-bit here);
+#                               also applied there: sandbox/quickjs/0002-shape-keep.patch (recent
+#                               object shapes kept alive, so objects built alike reuse them)
 # into sandbox/quickjs/dist/{emscripten-module.mjs,emscripten-module.wasm,BUILD-INFO}, which
 # are committed: running cantrip needs no compiler. Needs Debian's emscripten (3.1.6) and
 # node-acorn (scripts/ci-prepare.sh installs them). The build is reproducible: the same

@@ -17,4 +17,4 @@ export const PRELUDE_PARTS_LAZY_URL: readonly string[] = PRELUDE_PARTS.map((p, i
  * PRELUDE_PARTS and PRELUDE_PARTS_LAZY_URL compiled by the QuickJS build `build` (the sha256 of
  * its .wasm): [offset, length] of each part's bytecode in sandbox/dist/prelude.qjsbc.
  */
-export const PRELUDE_BYTECODE: { readonly build: string; readonly parts: readonly (readonly [number, number])[]; readonly lazyUrlParts: readonly (readonly [number, number])[] } = {"build":"f3b06da4ccb1cdb82a24df5e49f0abaf296937ea920571af0485454b99c056e1","parts":[[0,62314],[62314,255978],[318292,218377]],"lazyUrlParts":[[0,62314],[536669,101706],[318292,218377]]};
+export const PRELUDE_BYTECODE: { readonly build: string; readonly parts: readonly (readonly [number, number])[]; readonly lazyUrlParts: readonly (readonly [number, number])[] } = {"build":"3ac0ba933c887a857adddd59ffedd54dc7c3295427d0a4052c54f56c637d4f95","parts":[[0,62314],[62314,255978],[318292,218377]],"lazyUrlParts":[[0,62314],[536669,101706],[318292,218377]]};

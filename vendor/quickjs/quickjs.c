@@ -235,7 +235,15 @@ typedef enum {
 
 typedef enum OPCodeEnum OPCodeEnum;
 
+/* cantrip (sandbox/quickjs/0002-shape-keep.patch): the last JS_SHAPE_KEEP hashed shapes that
+   add_property made are kept alive, so an object built the same way again (an object
+   literal, a closure's length and name, call after call) finds each step in the shape hash
+   instead of cloning and growing a fresh shape: a shape nothing else holds is freed at once. */
+#define JS_SHAPE_KEEP 256
+
 struct JSRuntime {
+    struct JSShape *shape_keep[JS_SHAPE_KEEP];
+    int shape_keep_pos;
     JSMallocFunctions mf;
     JSMallocState malloc_state;
     const char *rt_info;
@@ -1980,6 +1988,14 @@ void JS_FreeRuntime(JSRuntime *rt)
     int i;
 
     JS_FreeValueRT(rt, rt->current_exception);
+
+    /* cantrip: the kept shapes (0002-shape-keep.patch) */
+    for(i = 0; i < JS_SHAPE_KEEP; i++) {
+        if (rt->shape_keep[i]) {
+            js_free_shape(rt, rt->shape_keep[i]);
+            rt->shape_keep[i] = NULL;
+        }
+    }
 
     list_for_each_safe(el, el1, &rt->job_list) {
         JSJobEntry *e = list_entry(el, JSJobEntry, link);
@@ -8819,6 +8835,15 @@ static JSProperty *add_property(JSContext *ctx,
     assert(p->shape->header.ref_count == 1);
     if (add_shape_property(ctx, &p->shape, p, prop, prop_flags))
         return NULL;
+    if (p->shape->is_hashed) {
+        /* cantrip: keep the new shape (the object's next property then makes another) */
+        JSRuntime *rt = ctx->rt;
+        JSShape *evicted = rt->shape_keep[rt->shape_keep_pos];
+        rt->shape_keep[rt->shape_keep_pos] = js_dup_shape(p->shape);
+        rt->shape_keep_pos = (rt->shape_keep_pos + 1) % JS_SHAPE_KEEP;
+        if (evicted)
+            js_free_shape(rt, evicted);
+    }
     return &p->prop[p->shape->prop_count - 1];
 }
 
