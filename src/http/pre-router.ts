@@ -18,6 +18,9 @@ import { invokeResponse } from "./routes/v1-invoke";
 
 type Handle = (req: Request) => Promise<Response> | Response;
 
+/** What the pre-router answers with: the part of HttpDeps the data plane is built from before the listeners open (src/boot.ts). */
+export type FrontDeps = Pick<HttpDeps, "gateway" | "db" | "urls" | "logger">;
+
 export interface PreRouterOptions {
   /** Answer `POST /v1/invoke/{slug}` (the platform listener; the apps listener has no invoke route). */
   invoke: boolean;
@@ -68,7 +71,7 @@ function errorCodeOf(e: unknown): string | number {
  * Elysia's onError would render ("PARSE" when the body could not be read, as Elysia's
  * text parser reports it).
  */
-export function preRouter(deps: HttpDeps, opts: PreRouterOptions, fallback: Handle): Handle {
+export function preRouter(deps: FrontDeps, opts: PreRouterOptions, fallback: Handle): Handle {
   const forward = appForwarder(deps, opts.apps);
   const fail = (req: Request, code: string | number, e: unknown) => renderError(code, e, req, deps.logger);
   // Elysia hands onError `error.code ?? "UNKNOWN"` for an error a handler throws (compose.ts).
