@@ -272,6 +272,15 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
     return h ? h(req) : controlPlane!.then(() => pick()!(req));
   };
   const front = { gateway, db, urls, logger };
+  // Data-plane calls in flight while the control plane is being built: its steps wait for them.
+  const dataPlane = new QuietWaiter();
+  let controlPlaneBuilt = false;
+  const onCall = (answer: Promise<Response>) => {
+    if (controlPlaneBuilt) return;
+    dataPlane.begin();
+    const end = () => dataPlane.end();
+    answer.then(end, end);
+  };
   const handlerOpts = {
     bodyLimitBytes: config.bodyLimitBytes,
     logger,
@@ -279,7 +288,7 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
     onResponse: (path: string, status: number, seconds: number) => metrics.http(path, status, seconds),
   };
   // Invoke and app calls skip Elysia (src/http/pre-router.ts); Elysia answers everything else.
-  const appsHandle = preRouter(front, { invoke: false, apps: "apps" }, whenBuilt(() => appsElysia));
+  const appsHandle = preRouter(front, { invoke: false, apps: "apps", onCall }, whenBuilt(() => appsElysia));
   const listen = (port: number, handle: Handle) =>
     Bun.serve({
       hostname: config.host,
@@ -296,7 +305,7 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
         return errorResponse("control", new AppError("internal_error"), "unknown");
       },
     });
-  const server = listen(config.port, preRouter(front, { invoke: true, apps: "platform" }, whenBuilt(() => platformElysia)));
+  const server = listen(config.port, preRouter(front, { invoke: true, apps: "platform", onCall }, whenBuilt(() => platformElysia)));
   let appsServer: ReturnType<typeof listen> | null = null;
   try {
     appsServer = config.appsPort >= 0 ? listen(config.appsPort, appsHandle) : null;
@@ -339,10 +348,10 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
 
   /** Builds what the data plane does not need; see "The data plane listens first" above. */
   const buildControlPlane = async (): Promise<void> => {
-    // One step per turn of the event loop, so a call that arrives meanwhile (or a sandbox
-    // worker's answer to one) waits for one step, not for all of them.
+    // One step per turn of the event loop, each after the data-plane calls in flight have been
+    // answered (at most 100 ms each): a call that arrives meanwhile waits for one step at most.
     await opts.controlPlaneGate;
-    await nextTurn();
+    await dataPlane.quiet();
     const { generateJob, validateJob } = await import("./generate/job");
     const { builderTurnJob, scheduleRunJob } = await import("./builder/jobs");
     const unconfigured: GenerationLlm = {
@@ -361,25 +370,26 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
       .register(validateJob(pipeline))
       .register(builderTurnJob(turns))
       .register(scheduleRunJob({ db, runtime, live, log: invocations }));
-    await nextTurn();
+    await dataPlane.quiet();
     const recovered = await queue.recover();
     if (recovered.requeued.length || recovered.failed.length) logger.warn("recovered interrupted jobs", recovered);
     await reconcile(db, queue, deployer);
     queue.start();
     startLoops();
-    await nextTurn();
+    await dataPlane.quiet();
     const { createApp, createAppsApp } = await import("./http/app");
     const httpDeps = httpDepsFor();
-    await nextTurn();
+    await dataPlane.quiet();
     const app = createApp(httpDeps);
-    await nextTurn();
+    await dataPlane.quiet();
     // Tenant content gets its own origin where the operator gave it one (docs/ARCHITECTURE.md, "Origins").
     const appsApp = createAppsApp(httpDeps);
     platformElysia = (req: Request) => app.handle(req);
     appsElysia = (req: Request) => appsApp.handle(req);
     builtHttpDeps = httpDeps;
-    await nextTurn();
+    await dataPlane.quiet();
     metrics.collectProcessMetrics();
+    controlPlaneBuilt = true;
   };
 
   const retentionPass = async () => {
@@ -526,3 +536,37 @@ type Handle = (req: Request) => Promise<Response> | Response;
 
 /** Resolves on a later turn of the event loop, after the I/O that is ready (accepted connections, requests) has been handled. */
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/**
+ * Counts calls in flight (begin/end). `quiet()` resolves on a later turn of the event loop once
+ * none is, or after `maxWaitMs` of waiting (so a server busy from its first moment still
+ * finishes starting).
+ */
+class QuietWaiter {
+  private calls = 0;
+  private wake: (() => void) | null = null;
+  constructor(private readonly maxWaitMs = 100) {}
+
+  begin(): void {
+    this.calls++;
+  }
+
+  end(): void {
+    if (--this.calls === 0) this.wake?.();
+  }
+
+  async quiet(): Promise<void> {
+    await nextTurn();
+    if (this.calls === 0) return;
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.wake = null;
+        resolve();
+      };
+      const timer = setTimeout(done, this.maxWaitMs);
+      this.wake = done;
+    });
+    await nextTurn(); // (the answer that ended the wait is written first)
+  }
+}

@@ -26,6 +26,8 @@ export interface PreRouterOptions {
   invoke: boolean;
   /** The origin this listener serves `/apps/{slug}/...` on (see app-headers.ts). */
   apps: AppOrigin;
+  /** Told of each call the pre-router answers itself (invoke and apps), with the promise of its answer (boot counts them while it builds the control plane). */
+  onCall?: (answer: Promise<Response>) => void;
 }
 
 /** A slug segment the pre-router takes: no percent-encoding (Elysia would decode it) and no dots. */
@@ -96,14 +98,23 @@ export function preRouter(deps: FrontDeps, opts: PreRouterOptions, fallback: Han
       return thrown(req, e);
     }
   };
+  const told = opts.onCall;
   return (req) => {
     const path = routedPath(req.url);
     if (opts.invoke && req.method === "POST") {
       const slug = invokeSlugOfPath(path);
-      if (slug !== null) return invoke(req, slug);
+      if (slug !== null) {
+        const answer = invoke(req, slug);
+        told?.(answer);
+        return answer;
+      }
     }
     const slug = appSlugOfPath(path);
-    if (slug !== null) return app(req, slug);
+    if (slug !== null) {
+      const answer = app(req, slug);
+      told?.(answer);
+      return answer;
+    }
     return fallback(req);
   };
 }
