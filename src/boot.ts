@@ -99,6 +99,8 @@ export interface BootOptions {
    * answered meanwhile: invoke and app calls are, other requests wait for the build).
    */
   controlPlaneGate?: Promise<void>;
+  /** Called once the listeners are open (before the control plane is built and boot() resolves). */
+  onListening?: () => void;
 }
 
 /** Every background loop the server runs, by the name its failures are logged and counted under. */
@@ -319,6 +321,7 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
   const url = `http://${hostPart}:${port}`;
   const appsUrl = appsServer ? `http://${hostPart}:${appsServer.port}` : null;
   urls.listening({ mainUrl: url, appsUrl });
+  opts.onListening?.();
 
   const deployer = new Deployer({ db, runtime, serverLimits: limits, live });
   deployer.enqueue = async (tx, payload, meta) => (await queue.enqueueInTx(tx, "deploy", payload, meta)).id;

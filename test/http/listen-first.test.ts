@@ -11,6 +11,8 @@ import { boot, type Cantrip } from "../../src/boot";
 import { loadConfig } from "../../src/config";
 import { silentLogger } from "../../src/http";
 import { freePort } from "../../bench/lib/cantrip-process";
+import { eq } from "drizzle-orm";
+import { invocations } from "../../src/db/schema";
 import { startServer } from "../harness";
 import { deployed, invoke } from "../ops/helpers";
 
@@ -82,3 +84,35 @@ test("a started server with a model configured has not loaded the openai package
   expect(out.loaded).toBe(false);
   expect(JSON.stringify(out.ready)).toContain("compatible");
 }, 30_000);
+
+test("SIGTERM right after a restart's first answer stops gracefully: exit code 0 and that call's invocation row is written", async () => {
+  const first = await startServer({}, { keep: true });
+  const agent = await deployed(first, "stop-early");
+  await first.stop();
+  cleanups.push(() => rmSync(first.dataDir, { recursive: true, force: true }));
+
+  const port = await freePort();
+  const child = Bun.spawn([process.execPath, join(ROOT, "src", "main.ts"), "serve", "--port", String(port), "--data-dir", first.dataDir, "--log-requests", "false"], {
+    env: { ...process.env, ...first.dbEnv },
+    stdout: "ignore",
+    stderr: "pipe",
+  });
+  cleanups.push(() => void child.kill("SIGKILL"));
+  let answer: { status: number } | null = null;
+  for (let i = 0; i < 1500 && answer?.status !== 200; i++) {
+    answer = await invoke(`http://127.0.0.1:${port}`, agent.slug, agent.key).catch(() => null);
+    if (answer?.status !== 200) await Bun.sleep(2);
+  }
+  expect(answer?.status).toBe(200);
+  child.kill("SIGTERM"); // (most likely while the control plane is still being built)
+  expect(await child.exited).toBe(0);
+  expect(child.signalCode).toBeNull();
+
+  const again = await startServer({}, { dataDir: first.dataDir, keep: true });
+  try {
+    const rows = await again.db.select().from(invocations).where(eq(invocations.agentId, agent.id));
+    expect(rows.length).toBe(1);
+  } finally {
+    await again.app.stop();
+  }
+}, 60_000);
