@@ -30,6 +30,7 @@ import { createHandler } from "./http/server";
 import type { HttpDeps } from "./http/deps";
 import { PublicUrls } from "./lib/public-urls";
 import { Tenancy } from "./lib/tenancy";
+import { QuietWaiter } from "./lib/quiet-waiter";
 import { errorResponse } from "./http/envelope";
 import { createQueue, type Queue } from "./jobs";
 import { lazyLlm } from "./llm/lazy";
@@ -264,8 +265,8 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
 
   // The data plane listens first (issue 15, process start → first 2xx): invoke and app calls
   // need only the gateway and the pre-router. The control plane (Elysia's routes, the job
-  // queue's recovery, the model client, background loops, process metrics) is built right
-  // after, between turns of the event loop; a request for it that arrives before waits for it.
+  // queue's recovery, background loops, process metrics) is built right after, between turns
+  // of the event loop; a request for it that arrives before waits for it.
   let platformElysia: ((req: Request) => Promise<Response>) | null = null;
   let appsElysia: ((req: Request) => Promise<Response>) | null = null;
   let controlPlane: Promise<void> | null = null;
@@ -537,39 +538,3 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
 
 type Handle = (req: Request) => Promise<Response> | Response;
 
-/** Resolves on a later turn of the event loop, after the I/O that is ready (accepted connections, requests) has been handled. */
-const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
-
-/**
- * Counts calls in flight (begin/end). `quiet()` resolves on a later turn of the event loop once
- * none is, or after `maxWaitMs` of waiting (so a server busy from its first moment still
- * finishes starting).
- */
-class QuietWaiter {
-  private calls = 0;
-  private wake: (() => void) | null = null;
-  constructor(private readonly maxWaitMs = 100) {}
-
-  begin(): void {
-    this.calls++;
-  }
-
-  end(): void {
-    if (--this.calls === 0) this.wake?.();
-  }
-
-  async quiet(): Promise<void> {
-    await nextTurn();
-    if (this.calls === 0) return;
-    await new Promise<void>((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.wake = null;
-        resolve();
-      };
-      const timer = setTimeout(done, this.maxWaitMs);
-      this.wake = done;
-    });
-    await nextTurn(); // (the answer that ended the wait is written first)
-  }
-}
