@@ -30,13 +30,28 @@ let gcPending = false;
 /** The load worker: its loads are load-checks, which no call follows. */
 let checksOnly = false;
 
-/** A wire reply (wire.ts), sent at once: the main thread handles it while this worker runs the next call of its batch. */
-function reply(wire: string): void {
-  self.postMessage(wire);
+/**
+ * Wire replies waiting to be sent: the calls of one batch from the main thread (WorkerSlot.post)
+ * that answer at once all answer in the same microtask checkpoint, and go back together as one
+ * array (flushed by a microtask, so no timer or background task can run in between).
+ */
+let outbox: string[] = [];
+
+function flush(): void {
+  const out = outbox;
+  if (out.length === 0) return;
+  outbox = [];
+  self.postMessage(out.length === 1 ? out[0] : out);
 }
 
-/** A structured message. */
+/** A wire reply: goes with the others ready now. */
+function reply(wire: string): void {
+  if (outbox.push(wire) === 1) queueMicrotask(flush);
+}
+
+/** A structured message, after the wire replies before it (the main thread sees them in order). */
 function post(m: FromWorker, transfer: Transferable[] = []): void {
+  flush();
   self.postMessage(m, transfer);
 }
 

@@ -111,19 +111,16 @@ export class WorkerSlot {
   private outbox: string[] = [];
 
   /**
-   * Posts a structured message, or a wire string (wire.ts). A call for an idle worker goes at
-   * once (it starts while this thread goes on); the calls posted while the worker is busy
-   * with others go together at the end of this event-loop turn, as one array (issue 15: every
-   * postMessage is a system call here and a wake-up there, and a busy worker would only
-   * queue them). A structured message first sends the strings before it, so the worker sees
-   * every message in the order it was posted.
+   * Posts a structured message, or a wire string (wire.ts). Wire strings posted in one turn
+   * of the event loop go together, as one array (issue 15: every postMessage wakes the
+   * worker's thread, a system call and often a context switch on each side; under load
+   * several calls arrive per turn). A structured message first sends the strings before it,
+   * so the worker sees every message in the order it was posted.
    */
   post(m: ToWorker | string): void {
     if (this.dead) return;
     if (typeof m === "string") {
-      // (request() registers the call before posting it: one pending call is this one.)
-      if (this.outbox.length === 0 && this.pending.size <= 1) this.worker.postMessage(m);
-      else if (this.outbox.push(m) === 1) setImmediate(this.flush);
+      if (this.outbox.push(m) === 1) setImmediate(this.flush);
       return;
     }
     this.flush();
