@@ -30,42 +30,14 @@ let gcPending = false;
 /** The load worker: its loads are load-checks, which no call follows. */
 let checksOnly = false;
 
-/**
- * Wire replies waiting to be sent: the calls of one batch from the main thread (WorkerSlot.post)
- * that answer at once all answer in the same microtask checkpoint, and go back together as one
- * array (flushed by a microtask, so no timer or background task can run in between).
- */
-let outbox: string[] = [];
-
-function flush(): void {
-  const out = outbox;
-  if (out.length === 0) return;
-  outbox = [];
-  self.postMessage(out.length === 1 ? out[0] : out);
-}
-
-/** A wire reply: goes with the others ready now. */
-function reply(wire: string): void {
-  if (outbox.push(wire) === 1) queueMicrotask(flush);
-}
-
-/** A structured message, after the wire replies before it (the main thread sees them in order). */
-function post(m: FromWorker, transfer: Transferable[] = []): void {
-  flush();
-  self.postMessage(m, transfer);
-}
+const post = (m: FromWorker) => self.postMessage(m);
 
 // Set the handler before any await: messages posted during start-up must not be lost.
-self.onmessage = async (ev: MessageEvent<ToWorker | string | string[]>) => {
+self.onmessage = async (ev: MessageEvent<ToWorker | string>) => {
   const m = ev.data;
   if (isWire(m)) {
     await ready;
     return void tracked(() => fetchCall(decodeFetch(m)));
-  }
-  if (Array.isArray(m)) {
-    await ready;
-    for (const one of m) void tracked(() => fetchCall(decodeFetch(one)));
-    return;
   }
   if (m.t === "prestart") {
     early = prestart(m.memoryBytes, m.share);
@@ -100,7 +72,7 @@ const compileWasm = async () => new WebAssembly.Module(await Bun.file(wasmPath).
 
 /** Gives the main thread this worker's compiled module for the workers started after it (spawn-worker.ts); without one if it could not compile it. */
 function shareModule(): void {
-  post({ t: "module", module: wasmModule() });
+  self.postMessage({ t: "module", module: wasmModule() } satisfies FromWorker);
 }
 
 /**
@@ -190,12 +162,12 @@ async function fetchCall(m: WireFetch, bytes?: Uint8Array): Promise<void> {
   if (!inst || inst.dead) return post(failed(m.id, new Failure("crashed", "The sandbox instance is gone."), true));
   try {
     const { res, dropped } = await inst.fetch(m.id, m.meta, m.text, bytes);
-    const head = { id: m.id, memoryBytes: inst.memoryBytes, dropped, cpuMs: res.cpuMs as number, wallMs: res.wallMs as number, meta: res.meta, problem: res.problem, logs: res.logs as GuestLogLine[] };
-    if (typeof res.body === "string" && res.body.length <= WIRE_TEXT_MAX) return reply(encodeResponse({ ...head, text: res.body }));
-    if (typeof res.body !== "string" && res.body.byteLength === 0) return reply(encodeResponse({ ...head, text: "" }));
+    const reply = { id: m.id, memoryBytes: inst.memoryBytes, dropped, cpuMs: res.cpuMs as number, wallMs: res.wallMs as number, meta: res.meta, problem: res.problem, logs: res.logs as GuestLogLine[] };
+    if (typeof res.body === "string" && res.body.length <= WIRE_TEXT_MAX) return self.postMessage(encodeResponse({ ...reply, text: res.body }));
+    if (typeof res.body !== "string" && res.body.byteLength === 0) return self.postMessage(encodeResponse({ ...reply, text: "" }));
     const body = typeof res.body === "string" ? new TextEncoder().encode(res.body) : res.body;
     // The body is a fresh copy out of the interpreter: move it instead of cloning it.
-    post({ t: "response-bytes", wire: encodeResponse({ ...head, text: "" }), body }, body.byteLength ? [body.buffer as ArrayBuffer] : []);
+    self.postMessage({ t: "response-bytes", wire: encodeResponse({ ...reply, text: "" }), body } satisfies FromWorker, body.byteLength ? [body.buffer as ArrayBuffer] : []);
   } catch (e) {
     post(failed(m.id, e, inst.dead));
   }
@@ -245,9 +217,9 @@ async function handle(m: ToWorker): Promise<void> {
       if (!inst || inst.dead) return post(failed(m.id, new Failure("crashed", "The sandbox instance is gone."), true));
       try {
         const r = m.t === "pull" ? await inst.pull(m.call) : inst.cancel(m.call, m.reason);
-        const chunk: FromWorker = { t: "chunk", id: m.id, ...r, memoryBytes: inst.memoryBytes };
+        const reply: FromWorker = { t: "chunk", id: m.id, ...r, memoryBytes: inst.memoryBytes };
         // The chunk is a fresh copy out of the interpreter: move it.
-        post(chunk, r.body && r.body.byteLength ? [r.body.buffer as ArrayBuffer] : []);
+        self.postMessage(reply, r.body && r.body.byteLength ? [r.body.buffer as ArrayBuffer] : []);
       } catch (e) {
         post(failed(m.id, e, inst.dead));
       }

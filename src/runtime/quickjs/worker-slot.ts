@@ -72,13 +72,9 @@ export class WorkerSlot {
     this.ready.catch(() => {});
     const startup = setTimeout(() => this.kill("crashed", "The sandbox worker did not start within 15 s."), 15_000);
     startup.unref?.();
-    this.worker.onmessage = (ev: MessageEvent<FromWorker | string | string[]>) => {
+    this.worker.onmessage = (ev: MessageEvent<FromWorker | string>) => {
       const m = ev.data;
       if (isWire(m)) return this.settle({ t: "wire-response", res: decodeResponse(m) });
-      if (Array.isArray(m)) {
-        for (const one of m) this.settle({ t: "wire-response", res: decodeResponse(one) });
-        return;
-      }
       if (m.t === "response-bytes") return this.settle({ t: "wire-response", res: decodeResponse(m.wire), bytes: m.body });
       if (m.t === "ready") return (clearTimeout(startup), (this.started = true), (this.tid = m.tid ?? 0), markReady());
       if (m.t === "init-failed") return (clearTimeout(startup), this.kill("crashed", `The sandbox worker failed to start: ${m.message}`));
@@ -107,32 +103,10 @@ export class WorkerSlot {
     p?.resolve(m);
   }
 
-  /** Wire strings waiting for the end of this event-loop turn (see post). */
-  private outbox: string[] = [];
-
-  /**
-   * Posts a structured message, or a wire string (wire.ts). Wire strings posted in one turn
-   * of the event loop go together, as one array (issue 15: every postMessage wakes the
-   * worker's thread, a system call and often a context switch on each side; under load
-   * several calls arrive per turn). A structured message first sends the strings before it,
-   * so the worker sees every message in the order it was posted.
-   */
+  /** Posts a structured message, or a wire string (wire.ts). */
   post(m: ToWorker | string): void {
-    if (this.dead) return;
-    if (typeof m === "string") {
-      if (this.outbox.push(m) === 1) setImmediate(this.flush);
-      return;
-    }
-    this.flush();
-    this.worker.postMessage(m);
+    if (!this.dead) this.worker.postMessage(m);
   }
-
-  private readonly flush = (): void => {
-    const out = this.outbox;
-    if (out.length === 0) return;
-    this.outbox = [];
-    if (!this.dead) this.worker.postMessage(out.length === 1 ? out[0] : out);
-  };
 
   request(id: number, m: ToWorker | string, inst: number, killAt: number, agent?: string): Promise<Reply> {
     if (this.dead) return Promise.reject(failure("crashed", "The sandbox worker is gone."));
