@@ -1,8 +1,8 @@
 /**
- * Calls posted to a sandbox worker in one event-loop turn cross as one batch each way
- * (worker-slot.ts post, worker.ts reply): every call still gets its own answer, and a
- * structured message posted after them (here: the instance's dispose) reaches the worker
- * after them, so calls already sent are answered.
+ * Many calls posted to one sandbox worker in the same event-loop turn: every call gets its own
+ * answer, and a structured message posted right after them (here: the instance's dispose)
+ * reaches the worker after them, so calls already sent are answered. (A guard for the order
+ * of the main thread's messages; an experiment that batched them per turn had to keep it.)
  */
 import { afterAll, expect, test } from "bun:test";
 import { quickjsEngine } from "../../src/runtime/quickjs/engine";
