@@ -9,6 +9,7 @@ import type { QuickJSContext, QuickJSHandle } from "quickjs-emscripten-core";
 import { captureJson, getStringExact, newStringExact } from "./exact-strings";
 import { TextDecoders } from "../web-bridge";
 import { IntlBridge } from "../web-intl";
+import { PRELUDE_SOURCES } from "../../../sandbox/dist/prelude.gen";
 
 export interface HostResult {
   json: string;
@@ -108,6 +109,12 @@ export function installHost(vm: QuickJSContext): HostState {
     const num = (h: QuickJSHandle) => (vm.typeof(h) === "number" ? vm.getNumber(h) : 0);
     const out = decoders.decode(num(id), str(label), num(flags), bytes);
     return out === null ? vm.null : newStringExact(vm, out);
+  });
+  // The source texts the prelude evaluates on first use (sandbox/shims/streams.ts, url.ts):
+  // kept here once per thread instead of in every interpreter (sandbox/build-prelude.ts).
+  fn("source", (name) => {
+    const which = vm.typeof(name) === "string" ? str(name) : "";
+    return which === "streams" || which === "libs" ? vm.newString(PRELUDE_SOURCES[which]) : vm.undefined;
   });
   const intl = new IntlBridge();
   fn("intl", (req) => newStringExact(vm, intl.call(vm.typeof(req) === "string" ? str(req) : "")));

@@ -10,7 +10,7 @@ import { variant } from "./wasm-build";
 import { PRELUDE_BYTECODE, PRELUDE_PARTS, PRELUDE_PARTS_LAZY_URL } from "../../../sandbox/dist/prelude.gen";
 import bytecodePath from "../../../sandbox/dist/prelude.qjsbc" with { type: "file" };
 import buildInfo from "../../../sandbox/quickjs/dist/BUILD-INFO" with { type: "text" };
-import { quickjsBuildId, runBytecode } from "./bytecode";
+import { PRELUDE_COMPILE, compileScript, quickjsBuildId, runBytecode } from "./bytecode";
 import { installHost, type HostState } from "./guest-host";
 import { overBudget } from "./slices";
 import { idle, whenIdle, workerIdle } from "./idle";
@@ -95,9 +95,13 @@ export async function createVm(memoryBytes: number, pause?: () => Promise<void>,
   for (const [i, part] of (lazyUrl ? PRELUDE_PARTS_LAZY_URL : PRELUDE_PARTS).entries()) {
     if (pause) await pause();
     const span = spans[i];
+    const name = `cantrip:prelude-${i}.js`;
     if (bytecode && span && runBytecode(vm, bytecode.subarray(span[0], span[0] + span[1]))) continue;
-    // No bytecode, or it threw: the source says why (a throw here is a broken prelude either way).
-    vm.unwrapResult(vm.evalCode(part, `cantrip:prelude-${i}.js`, { type: "global" })).dispose();
+    // No bytecode for this build: compile the part here as build-prelude.ts does (without source
+    // text), so the interpreter is the same as one made from the file.
+    if (!bytecode && runBytecode(vm, compileScript(vm, part, name, PRELUDE_COMPILE))) continue;
+    // It threw: the source says why (a throw here is a broken prelude either way).
+    vm.unwrapResult(vm.evalCode(part, name, { type: "global" })).dispose();
   }
   if (pause) await pause();
   // Instantiate "cantrip" once so it is cached by name, then hide the globals it came from.
