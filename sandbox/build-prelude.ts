@@ -130,11 +130,12 @@ export async function buildPrelude(): Promise<{ module: string; bytecode: Uint8A
   // memory per loaded backend). The host object is captured now; the main part hides it.
   const streams = `(() => { const h = globalThis.__cantripHost; Object.defineProperty(globalThis, "__cantripStreamsSource", { value: () => h.source("streams"), configurable: true }); })();`;
   const parts = [streams, libs, main];
-  // The same part for an interpreter that loads the URL library on first use, as V8 does (its
-  // text fetched from the host, like the streams text; url.ts): the first interpreter of a
-  // process, made while its first call waits (issue 15, cold start: core-js is ~45% of making
-  // an interpreter, 51–88 ms of the first one before the WebAssembly is optimised).
-  const lazyLibs = `(() => { const h = globalThis.__cantripHost; Object.defineProperty(globalThis, "__cantripLibsSource", { value: () => h.source("libs"), configurable: true }); Object.defineProperty(globalThis, "__cantripLazyLibs", { value: true, configurable: true }); })();`;
+  // The same part for an interpreter that loads the URL library on first use, as V8 does
+  // (url.ts): the first interpreter of a process, made while its first call waits (issue 15,
+  // cold start: core-js is ~45% of making an interpreter; vm-factory.ts `lazyUrl`).
+  // The host runs the eager part's bytecode then (its classes parked on the same global), or
+  // hands over the text when it has no bytecode for its build.
+  const lazyLibs = `(() => { const h = globalThis.__cantripHost; Object.defineProperty(globalThis, "__cantripLibsSource", { value: () => { const s = h.source("libs"); if (s !== undefined) return s; const v = globalThis.__cantripLibsSource; delete globalThis.__cantripLibsSource; return v; }, configurable: true }); Object.defineProperty(globalThis, "__cantripLazyLibs", { value: true, configurable: true }); })();`;
   const bc = await preludeBytecode(parts, parts.map((p, i) => (i === 1 ? lazyLibs : p)));
   const build = quickjsBuildId(await Bun.file(join(import.meta.dir, "quickjs", "dist", "BUILD-INFO")).text());
   if (!build) throw new Error("sandbox/quickjs/dist/BUILD-INFO names no emscripten-module.wasm");

@@ -74,6 +74,17 @@ test("the Web Streams text comes from the host on first use, and streams work", 
   expect(held(v)).toContain("streams");
 });
 
+test("a lazy-URL interpreter runs the URL library from bytecode on first use, or evaluates its text when that fails", async () => {
+  const probe = `JSON.stringify([new URL("https://a.example/p?q=1").searchParams.get("q"), URL.name, String(URLSearchParams).includes("[native code]")])`;
+  const fromBytecode = await createVm(64 * 1024 * 1024, undefined, true);
+  expect(evalText(fromBytecode.vm, probe)).toBe(JSON.stringify(["1", "URL", true]));
+  expect(held(fromBytecode)).toEqual([]);
+  const fromText = await createVm(64 * 1024 * 1024, undefined, true);
+  fromText.host.libs = () => false;
+  expect(evalText(fromText.vm, probe)).toBe(JSON.stringify(["1", "URL", false]));
+  expect(held(fromText)).toContain("libs");
+});
+
 test("an interpreter made without the bytecode file holds no prelude source either", async () => {
   // In a process of its own: vm-factory reads the file once per thread.
   const script = `

@@ -34,6 +34,12 @@ export interface HostState {
   /** setTimeout: guest timer `id` in the running slice's call; `ms` as the guest passed it (typed by timerDelay()); throws past the per-call limit. */
   timer(id: number, ms: unknown, settler: Settler): void;
   clearTimer(id: number): void;
+  /**
+   * Runs the URL library's prelude part in this interpreter from bytecode, which parks its
+   * classes on `__cantripLibsSource` (vm-factory.ts); false when it could not (then the guest
+   * is handed the library's text to evaluate).
+   */
+  libs(): boolean;
 }
 
 const unset = (): never => {
@@ -41,7 +47,7 @@ const unset = (): never => {
 };
 
 export function installHost(vm: QuickJSContext): HostState {
-  const state: HostState = { log: unset, call: unset, timer: unset, clearTimer: unset };
+  const state: HostState = { log: unset, call: unset, timer: unset, clearTimer: unset, libs: () => false };
   const enc = new TextEncoder();
   const dec = new TextDecoder();
   captureJson(vm);
@@ -110,10 +116,12 @@ export function installHost(vm: QuickJSContext): HostState {
     const out = decoders.decode(num(id), str(label), num(flags), bytes);
     return out === null ? vm.null : newStringExact(vm, out);
   });
-  // The source texts the prelude evaluates on first use (sandbox/shims/streams.ts, url.ts):
-  // kept here once per thread instead of in every interpreter (sandbox/build-prelude.ts).
+  // What the prelude loads on first use (sandbox/shims/streams.ts, url.ts), kept here once per
+  // thread instead of in every interpreter (sandbox/build-prelude.ts): the streams text; for
+  // "libs", undefined once the URL library ran from bytecode (its classes parked), else its text.
   fn("source", (name) => {
     const which = vm.typeof(name) === "string" ? str(name) : "";
+    if (which === "libs" && state.libs()) return vm.undefined;
     return which === "streams" || which === "libs" ? vm.newString(PRELUDE_SOURCES[which]) : vm.undefined;
   });
   const intl = new IntlBridge();
