@@ -81,8 +81,14 @@ async function throughput() {
   }
 }
 
-// 2. Memory per loaded backend.
+// 2. Memory per loaded backend: `rounds` rounds, each a fresh workerd pair and a fresh cantrip.
 async function memory() {
+  const rs: Awaited<ReturnType<typeof memoryRound>>[] = [];
+  for (let r = 0; r < rounds; r++) rs.push(await memoryRound());
+  return rs;
+}
+
+async function memoryRound() {
   const w1 = await startWorkerd({ services: 1, module: workerdTrivialModule, body });
   const wBase = await settledRss(w1.pid);
   await w1.stop();
@@ -171,12 +177,15 @@ if (tp) {
   console.log(`ratio cantrip/workerd: throughput ${fmt(med(tp.cr, "rps") / med(tp.wr, "rps"), 2)}x, p50 ${fmt(med(tp.cr, "p50") / med(tp.wr, "p50"), 2)}x, p99 ${fmt(med(tp.cr, "p99") / med(tp.wr, "p99"), 2)}x`);
 }
 if (mem) {
-  const wPer = (mem.wLoaded - mem.wBase) / backends;
-  const cPer = (mem.cLoaded - mem.cBase) / backends;
-  console.log(`\nmemory per loaded backend — RSS delta over ${backends} backends, each loaded by one call (median of 5 readings)`);
-  console.log(`workerd (baseline)  1 service ${fmt(mb(mem.wBase), 1)} MB → ${backends + 1} services ${fmt(mb(mem.wLoaded), 1)} MB   = ${fmt(mb(wPer), 2)} MB per backend`);
-  console.log(`cantrip             1 agent ${fmt(mb(mem.cBase), 1)} MB → ${backends + 1} agents ${fmt(mb(mem.cLoaded), 1)} MB   = ${fmt(mb(cPer), 2)} MB per backend (deployed, not yet called: ${fmt(mb((mem.cDeployed - mem.cBase) / backends), 2)} MB)`);
-  console.log(`ratio cantrip/workerd: memory per backend ${fmt(cPer / wPer, 2)}x`);
+  const wPer = mem.map((m) => (m.wLoaded - m.wBase) / backends);
+  const cPer = mem.map((m) => (m.cLoaded - m.cBase) / backends);
+  const cDep = mem.map((m) => (m.cDeployed - m.cBase) / backends);
+  const mbs = (xs: number[]) => xs.map((x) => fmt(mb(x), 2)).join(" ");
+  const last = mem[mem.length - 1]!;
+  console.log(`\nmemory per loaded backend — RSS delta over ${backends} backends, each loaded by one call (each reading the median of 5); medians of ${rounds} rounds`);
+  console.log(`workerd (baseline)  1 service ${fmt(mb(last.wBase), 1)} MB → ${backends + 1} services ${fmt(mb(last.wLoaded), 1)} MB   = ${fmt(mb(median(wPer)), 2)} MB per backend (rounds: ${mbs(wPer)})`);
+  console.log(`cantrip             1 agent ${fmt(mb(last.cBase), 1)} MB → ${backends + 1} agents ${fmt(mb(last.cLoaded), 1)} MB   = ${fmt(mb(median(cPer)), 2)} MB per backend (rounds: ${mbs(cPer)}; deployed, not yet called: ${fmt(mb(median(cDep)), 2)} MB)`);
+  console.log(`ratio cantrip/workerd: memory per backend ${fmt(median(cPer) / median(wPer), 2)}x (per round: ${cPer.map((c, i) => fmt(c / wPer[i]!, 2)).join(" ")})`);
 }
 
 if (cold) {
