@@ -15,7 +15,7 @@
  * the slower tier for the rest of the process: after 30 runtimes were closed just after their
  * calls, a watchdog-killed call's thread used 10.7–13.6 s of CPU instead of 3.8–4.0 s, and in
  * about half the full-suite CI runs 224 s (the interpreter); with a module per worker it is
- * back to 4.0 s (test/runtime/wasm-module-per-worker.test.ts). A worker's own module ends with
+ * back to 3.9–4.9 s (test/runtime/wasm-module-per-worker.test.ts). A worker's own module ends with
  * it, so its cancelled compiles harm nobody.
  *
  * Workers spawned while the process's first worker compiles still wait for it (the start
