@@ -86,18 +86,32 @@ test("workers that end just after hot calls leave a later worker's WebAssembly a
   expect(after).toBeLessThan(fresh * 1.8);
 }, 120_000);
 
-test("the heavy and load workers and a killed worker's replacement start (each compiling its own module) and answer", async () => {
-  const h = makeHarness(quickjsEngine, {}, { workers: 2 });
-  opened.push(h);
-  const light = h.ref("light-agent", await bundle(hello));
-  expect((await h.runtime.fetch(light, get())).status).toBe(200);
-  // The load worker (started on first use) runs the check; the light worker answers the call.
-  expect((await h.runtime.check(h.ref("checked-agent", await bundle(hello)))).routes.length).toBe(1);
-  // A runaway call is killed by the watchdog; its worker's replacement starts and serves.
-  const runaway = h.ref("runaway-agent", await bundle(runawaySource), { limits: { cpuMs: 100, wallMs: 5000 } });
-  const kills = h.runtime.stats().watchdogKills;
-  await expect(h.runtime.fetch(runaway, get("/search"))).rejects.toMatchObject({ code: expect.any(String) });
-  expect(h.runtime.stats().watchdogKills).toBe(kills + 1);
-  expect((await h.runtime.fetch(light, get())).status).toBe(200);
-  expect((await h.runtime.fetch(runaway, get())).status).toBe(200);
+test("the heavy and load workers and a killed worker's replacement start, none given a compiled module, and answer", async () => {
+  // Every message the main thread posts to a worker meanwhile (the inits among them).
+  const posted: unknown[] = [];
+  const postMessage = Worker.prototype.postMessage;
+  Worker.prototype.postMessage = function (this: Worker, message: unknown, options?: StructuredSerializeOptions) {
+    posted.push(message);
+    return postMessage.call(this, message, options);
+  } as Worker["postMessage"];
+  try {
+    const h = makeHarness(quickjsEngine, {}, { workers: 2 });
+    opened.push(h);
+    const light = h.ref("light-agent", await bundle(hello));
+    expect((await h.runtime.fetch(light, get())).status).toBe(200);
+    // The load worker (started on first use) runs the check; the light worker answers the call.
+    expect((await h.runtime.check(h.ref("checked-agent", await bundle(hello)))).routes.length).toBe(1);
+    // A runaway call is killed by the watchdog; its worker's replacement starts and serves.
+    const runaway = h.ref("runaway-agent", await bundle(runawaySource), { limits: { cpuMs: 100, wallMs: 5000 } });
+    const kills = h.runtime.stats().watchdogKills;
+    await expect(h.runtime.fetch(runaway, get("/search"))).rejects.toMatchObject({ code: expect.any(String) });
+    expect(h.runtime.stats().watchdogKills).toBe(kills + 1);
+    expect((await h.runtime.fetch(light, get())).status).toBe(200);
+    expect((await h.runtime.fetch(runaway, get())).status).toBe(200);
+  } finally {
+    Worker.prototype.postMessage = postMessage;
+  }
+  const inits = posted.filter((m): m is Record<string, unknown> => typeof m === "object" && m !== null && (m as { t?: unknown }).t === "init");
+  expect(inits.length).toBeGreaterThanOrEqual(4); // two light, the heavy or load worker, the replacement
+  expect(inits.filter((m) => Object.values(m).some((v) => v instanceof WebAssembly.Module))).toEqual([]);
 });
