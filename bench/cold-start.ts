@@ -7,6 +7,8 @@
  *   - process start → first 2xx of an agent deployed before the restart (the data dir of that
  *     server; the client retries every 2 ms from spawn on, refused connections included);
  *   - process start → /readyz 200 (a second restart; what an orchestrator waits for).
+ * With the CPU each side's process had used when its first 2xx arrived (main thread, sandbox
+ * workers, the rest; from /proc schedstat), steadier than time on a shared machine.
  * Plus workerd's process start → first 2xx as the peer baseline (bench/lib/workerd.ts).
  * Medians, every sample, ratios this/REF and this/workerd, and the 1-minute load average.
  *
@@ -22,6 +24,7 @@ import { api, deployTrivial, exportCommit, freePort, type CantripProcess } from 
 import { fmt, median } from "./lib/load";
 import { startWorkerd } from "./lib/workerd";
 import { flag, numberOpt, stringOpt } from "./lib/args";
+import { threadCpuMs } from "./lib/proc-cpu";
 
 const ROOT = join(import.meta.dir, "..");
 const against = stringOpt("against") ?? "main";
@@ -36,6 +39,8 @@ interface Side {
   cmd: string[];
   deployMs: number[];
   restartMs: number[];
+  /** The process's CPU (ms, per thread group) when its first 2xx arrived, one per restart sample. */
+  restartCpu: ReturnType<typeof threadCpuMs>[];
   readyMs: number[];
   server?: CantripProcess;
   kept?: { slug: string; key: string };
@@ -49,7 +54,7 @@ function build(root: string): void {
 function side(name: string, root: string): Side {
   if (compiled) build(root);
   const cmd = compiled ? [join(root, "dist", "cantrip")] : [process.execPath, join(root, "src", "main.ts")];
-  return { name, root, cmd, deployMs: [], restartMs: [], readyMs: [] };
+  return { name, root, cmd, deployMs: [], restartMs: [], restartCpu: [], readyMs: [] };
 }
 
 const invoke = (url: string, k: { slug: string; key: string }) =>
@@ -87,7 +92,7 @@ async function deploySample(s: Side, i: number): Promise<void> {
 }
 
 /** Process start → the first `probe` that answers true (the process is stopped after). */
-async function restartSample(s: Side, dataDir: string, probe: (url: string) => Promise<boolean>): Promise<number> {
+async function restartSample(s: Side, dataDir: string, probe: (url: string) => Promise<boolean>, cpu?: ReturnType<typeof threadCpuMs>[]): Promise<number> {
   const port = await freePort();
   const t0 = performance.now();
   const child = spawn(s.cmd[0]!, [...s.cmd.slice(1), "serve", "--port", String(port), "--data-dir", dataDir, "--log-requests", "false"], {
@@ -97,7 +102,9 @@ async function restartSample(s: Side, dataDir: string, probe: (url: string) => P
   const exited = new Promise<void>((r) => child.once("exit", () => r()));
   try {
     await until(() => probe(`http://127.0.0.1:${port}`), 2);
-    return performance.now() - t0;
+    const ms = performance.now() - t0;
+    cpu?.push(threadCpuMs(child.pid!));
+    return ms;
   } finally {
     child.kill("SIGTERM");
     await exited;
@@ -129,7 +136,7 @@ try {
           const r = await invoke(url, s.kept!);
           await r.arrayBuffer();
           return r.ok;
-        }),
+        }, s.restartCpu),
       );
       s.readyMs.push(await restartSample(s, s.server!.dataDir, async (url) => (await fetch(`${url}/readyz`)).status === 200));
     }
@@ -173,4 +180,10 @@ console.log(`workerd (peer)  process start → first 2xx   ${fmt(w, 1)} ms   [${
 line("deploy request → first 2xx", (s) => s.deployMs);
 line("process start → first 2xx", (s) => s.restartMs);
 line("process start → /readyz 200", (s) => s.readyMs);
+// CPU is steadier than time on a shared machine: what each side had spent when its first 2xx arrived.
+const cpuLine = (s: Side) => {
+  const m = (pick: (c: ReturnType<typeof threadCpuMs>) => number) => fmt(median(s.restartCpu.map(pick)), 1);
+  return `main ${m((c) => c.main)} + workers ${m((c) => c.workers)} + other ${m((c) => c.other)} = ${m((c) => c.main + c.workers + c.other)} ms (main thread waited for a CPU ${m((c) => c.mainWaitMs)} ms)`;
+};
+console.log(`CPU at the first 2xx after a start, medians:\n  this            ${cpuLine(me)}\n  ${against.padEnd(15)} ${cpuLine(ref)}`);
 process.exit(0);

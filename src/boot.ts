@@ -11,7 +11,6 @@ import pkg from "../package.json" with { type: "json" };
 import { AgentKeys, bootstrapWorkspace, countWorkspaces, DashboardSessions, firstWorkspaceId, PlatformTokenVerifier, TokenSigner, loadMasterKey, writeSecretFile } from "./auth";
 import { AgentService, Schedules } from "./agents";
 import { Builders, Conversations, Credentials, Scheduler, Turns } from "./builder";
-import { builderTurnJob, scheduleRunJob } from "./builder/jobs";
 import { limitValues, type Config } from "./config";
 import { limitPolicy } from "./agents/limits";
 import { isMigrated, openStore, type Store } from "./db";
@@ -20,16 +19,21 @@ import { ConfigError } from "./config/load";
 import { Deployer } from "./deploy";
 import { deployJob } from "./deploy/job";
 import { Gateway, InvocationLog, LiveCache, RateLimiter } from "./gateway";
-import { generateJob, validateJob } from "./generate/job";
 import type { PipelineDeps } from "./generate/pipeline";
 import type { GenerationLlm } from "./generate/ports";
 import { AppError } from "./errors";
-import { appSlugOfHost, createApp, createAppsApp, createHandler, createLogger, hostRouter, preRouter, RequestAuth, type HttpDeps, type Logger } from "./http";
+import { appSlugOfHost, hostRouter } from "./http/apps-host";
+import { RequestAuth } from "./http/auth";
+import { createLogger, type Logger } from "./http/logger";
+import { preRouter } from "./http/pre-router";
+import { createHandler } from "./http/server";
+import type { HttpDeps } from "./http/deps";
 import { PublicUrls } from "./lib/public-urls";
 import { Tenancy } from "./lib/tenancy";
+import { QuietWaiter } from "./lib/quiet-waiter";
 import { errorResponse } from "./http/envelope";
 import { createQueue, type Queue } from "./jobs";
-import { createLlm } from "./llm";
+import { lazyLlm } from "./llm/lazy";
 import { CryptoBox } from "./lib/crypto-box";
 import { createBundler } from "./bundle";
 import { createRuntime, createSqliteKv, runSelftest, serverEngines } from "./runtime";
@@ -91,6 +95,13 @@ export interface BootOptions {
   scheduler?: boolean;
   /** Override the period of background loops (tests use short periods). */
   loopIntervalsMs?: Partial<Record<LoopName, number>>;
+  /**
+   * Held before the control plane is built, after the listeners are up (tests check what is
+   * answered meanwhile: invoke and app calls are, other requests wait for the build).
+   */
+  controlPlaneGate?: Promise<void>;
+  /** Called once the listeners are open (before the control plane is built and boot() resolves). */
+  onListening?: () => void;
 }
 
 /** Every background loop the server runs, by the name its failures are logged and counted under. */
@@ -214,7 +225,8 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
       database: () => ({ sizeBytes: pruner.dbBytes(), prunedRows: counters.rowsPruned, droppedRows: counters.rowsDropped }),
       backgroundFailures: () => Object.entries(counters.snapshot().loopFailures).map(([loop, count]) => ({ loop, count })),
     },
-    { agentLabelLimit: config.metricsAgentLabels },
+    // (prom-client's process metrics are registered after the listeners are up: collectProcessMetrics below.)
+    { agentLabelLimit: config.metricsAgentLabels, processMetrics: false },
   );
   const queue = createQueue({
     db,
@@ -224,15 +236,6 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
     onAttempt: (a) => metrics.job(a.kind, a.outcome, a.ms / 1000),
     reserveSlot: () => tenancy.shared,
   });
-  const llm = createLlm({
-    baseURL: config.openaiBaseUrl,
-    apiKey: config.openaiApiKey,
-    model: config.model,
-    timeoutMs: config.modelTimeoutMs,
-    structuredOutput: config.structuredOutput,
-    observe: (call) => metrics.modelCall(call),
-  });
-
   const tokens = new PlatformTokenVerifier(db);
   const sessions = new DashboardSessions(tokens, derive(masterKey, "cantrip/dashboard-sessions"), { ttlMs: SESSION_TTL_MS, secure: /^https:/i.test(config.publicUrl) });
   const verifier = new RequestAuth(tokens, sessions);
@@ -258,6 +261,69 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
       rateLimitAnonAgent: config.rateLimitAnonAgent,
     },
   );
+  const removeLastResort = installLastResort(logger, counters, (origin) => metrics.uncaughtError(origin === "uncaughtException" ? "exception" : "rejection"));
+
+  // The data plane listens first (issue 15, process start → first 2xx): invoke and app calls
+  // need only the gateway and the pre-router. The control plane (Elysia's routes, the job
+  // queue's recovery, background loops, process metrics) is built right after, between turns
+  // of the event loop; a request for it that arrives before waits for it.
+  let platformElysia: ((req: Request) => Promise<Response>) | null = null;
+  let appsElysia: ((req: Request) => Promise<Response>) | null = null;
+  let controlPlane: Promise<void> | null = null;
+  const whenBuilt = (pick: () => Handle | null): Handle => (req) => {
+    const h = pick();
+    return h ? h(req) : controlPlane!.then(() => pick()!(req));
+  };
+  const front = { gateway, db, urls, logger };
+  // Data-plane calls in flight while the control plane is being built: its steps wait for them.
+  const dataPlane = new QuietWaiter();
+  let controlPlaneBuilt = false;
+  const onCall = (answer: Promise<Response>) => {
+    if (controlPlaneBuilt) return;
+    dataPlane.begin();
+    const end = () => dataPlane.end();
+    answer.then(end, end);
+  };
+  const handlerOpts = {
+    bodyLimitBytes: config.bodyLimitBytes,
+    logger,
+    logRequests: config.logRequests,
+    onResponse: (path: string, status: number, seconds: number) => metrics.http(path, status, seconds),
+  };
+  // Invoke and app calls skip Elysia (src/http/pre-router.ts); Elysia answers everything else.
+  const appsHandle = preRouter(front, { invoke: false, apps: "apps", onCall }, whenBuilt(() => appsElysia));
+  const listen = (port: number, handle: Handle) =>
+    Bun.serve({
+      hostname: config.host,
+      port,
+      fetch: createHandler(hostRouter(config.appsDomain, appsHandle, handle), handlerOpts),
+      // Bun's own cap answers in plain text; ours (in createHandler) answers JSON, so Bun's is a backstop.
+      maxRequestBodySize: config.bodyLimitBytes * 4 + 1024 * 1024,
+      idleTimeout: 120,
+      development: false,
+      // A failure outside Elysia's error handling (e.g. a client that vanished mid-body) is one
+      // request's problem: logged and answered in the envelope, never a crash or a stack page.
+      error(e) {
+        logger.error("request failed outside the app", { error: e instanceof Error ? (e.stack ?? e.message) : String(e) });
+        return errorResponse("control", new AppError("internal_error"), "unknown");
+      },
+    });
+  const server = listen(config.port, preRouter(front, { invoke: true, apps: "platform", onCall }, whenBuilt(() => platformElysia)));
+  let appsServer: ReturnType<typeof listen> | null = null;
+  try {
+    appsServer = config.appsPort >= 0 ? listen(config.appsPort, appsHandle) : null;
+  } catch (e) {
+    await server.stop(true);
+    throw new StartupError(`cannot listen on the apps port ${config.appsPort}: ${(e as Error).message}`);
+  }
+  const port = server.port!;
+  const shownHost = config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host;
+  const hostPart = shownHost.includes(":") ? `[${shownHost}]` : shownHost;
+  const url = `http://${hostPart}:${port}`;
+  const appsUrl = appsServer ? `http://${hostPart}:${appsServer.port}` : null;
+  urls.listening({ mainUrl: url, appsUrl });
+  opts.onListening?.();
+
   const deployer = new Deployer({ db, runtime, serverLimits: limits, live });
   deployer.enqueue = async (tx, payload, meta) => (await queue.enqueueInTx(tx, "deploy", payload, meta)).id;
   const agentsSvc = new AgentService({ db, bundler, runtime, defaultEngine: config.sandbox, serverLimits: limits, maxAgents: config.workspaceMaxAgents });
@@ -268,33 +334,68 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
     jobs: queue,
     builderView: async (agentId, c) => builders.view(await builders.row(agentId), { reviewPassed: c.reviewPassed, qaPassed: c.qaPassed }),
   });
-  const unconfigured: GenerationLlm = {
-    json: async () => {
-      throw new AppError("model_not_configured");
-    },
-    text: async () => {
-      throw new AppError("model_not_configured");
-    },
-  };
-  const pipeline: PipelineDeps = { db, llm: llm ?? unconfigured, bundler, runtime, deployer, schedules, maxRepairs: config.maxRepairs, serverLimits: limits };
-  const turns = new Turns({ db, llm: llm ?? unconfigured, pipeline, deployer, builders, credentials, gateway, maxRounds: 8, maxAgents: config.workspaceMaxAgents });
   const scheduler = new Scheduler({ db, jobs: queue, log: invocations, minIntervalMs: config.scheduleMinIntervalS * 1000 });
-
-  queue
-    .register(deployJob(deployer))
-    .register(generateJob(pipeline))
-    .register(validateJob(pipeline))
-    .register(builderTurnJob(turns))
-    .register(scheduleRunJob({ db, runtime, live, log: invocations }));
-  const recovered = await queue.recover();
-  if (recovered.requeued.length || recovered.failed.length) logger.warn("recovered interrupted jobs", recovered);
-  await reconcile(db, queue, deployer);
-  queue.start();
   const pruner = new Pruner(
     db,
     { maxAgeDays: config.retentionDays, maxInvocations: config.retentionInvocations, maxLogLines: config.retentionLogLines, maxLogBytes: config.retentionLogBytes, maxVersions: config.retentionVersions },
     { sizeBytes: () => store.sizeBytes() },
   );
+  const loops = new Map<LoopName, Loop>();
+  const llm = lazyLlm({
+    baseURL: config.openaiBaseUrl,
+    apiKey: config.openaiApiKey,
+    model: config.model,
+    timeoutMs: config.modelTimeoutMs,
+    structuredOutput: config.structuredOutput,
+    observe: (call) => metrics.modelCall(call),
+  });
+
+  /** Builds what the data plane does not need; see "The data plane listens first" above. */
+  const buildControlPlane = async (): Promise<void> => {
+    // One step per turn of the event loop, each after the data-plane calls in flight have been
+    // answered (at most 100 ms each): a call that arrives meanwhile waits for one step at most.
+    await opts.controlPlaneGate;
+    await dataPlane.quiet();
+    const { generateJob, validateJob } = await import("./generate/job");
+    const { builderTurnJob, scheduleRunJob } = await import("./builder/jobs");
+    const unconfigured: GenerationLlm = {
+      json: async () => {
+        throw new AppError("model_not_configured");
+      },
+      text: async () => {
+        throw new AppError("model_not_configured");
+      },
+    };
+    const pipeline: PipelineDeps = { db, llm: llm ?? unconfigured, bundler, runtime, deployer, schedules, maxRepairs: config.maxRepairs, serverLimits: limits };
+    const turns = new Turns({ db, llm: llm ?? unconfigured, pipeline, deployer, builders, credentials, gateway, maxRounds: 8, maxAgents: config.workspaceMaxAgents });
+    queue
+      .register(deployJob(deployer))
+      .register(generateJob(pipeline))
+      .register(validateJob(pipeline))
+      .register(builderTurnJob(turns))
+      .register(scheduleRunJob({ db, runtime, live, log: invocations }));
+    await dataPlane.quiet();
+    const recovered = await queue.recover();
+    if (recovered.requeued.length || recovered.failed.length) logger.warn("recovered interrupted jobs", recovered);
+    await reconcile(db, queue, deployer);
+    queue.start();
+    startLoops();
+    await dataPlane.quiet();
+    const { createApp, createAppsApp } = await import("./http/app");
+    const httpDeps = httpDepsFor();
+    await dataPlane.quiet();
+    const app = createApp(httpDeps);
+    await dataPlane.quiet();
+    // Tenant content gets its own origin where the operator gave it one (docs/ARCHITECTURE.md, "Origins").
+    const appsApp = createAppsApp(httpDeps);
+    platformElysia = (req: Request) => app.handle(req);
+    appsElysia = (req: Request) => appsApp.handle(req);
+    builtHttpDeps = httpDeps;
+    await dataPlane.quiet();
+    metrics.collectProcessMetrics();
+    controlPlaneBuilt = true;
+  };
+
   const retentionPass = async () => {
     const r = await pruner.prune();
     counters.rowsPruned += r.invocations + r.logs;
@@ -305,7 +406,6 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
       logger.info("retention", { invocationsPruned: r.invocations, logsPruned: r.logs, jobsPruned: r.jobs, versionsPruned: r.versions, pagesFreed: r.pagesFreed, dbBytes: counters.dbBytes, rowsDropped: counters.rowsDropped });
   };
   const every = (name: LoopName, ms: number) => opts.loopIntervalsMs?.[name] ?? ms;
-  const loops = new Map<LoopName, Loop>();
   const loop = (name: LoopName, ms: number, body: (trigger: LoopTrigger) => unknown) => loops.set(name, startLoop(name, every(name, ms), body, health));
   /**
    * A chore that must run once per interval cluster-wide, not once per node: a timer run goes
@@ -317,18 +417,19 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
       if (trigger === "timer" && !(await claimChore(db, name, choreInterval(every(name, ms))))) return;
       await body();
     });
-  // Per node: each node flushes what it buffered itself (invocation rows, key last-used times)
-  // and keeps its own view of the workspace count (a read).
-  loop("invocation-log", 200, () => invocations.flush());
-  loop("key-usage", 5000, () => keys.flushUsage());
-  loop("tenancy", 5000, async () => tenancy.setWorkspaceCount(await countWorkspaces(db)));
-  clusterChore("retention", config.retentionIntervalS * 1000, retentionPass);
-  if (opts.scheduler !== false) {
-    // Every node ticks: each due occurrence is claimed by a compare-and-set (Scheduler.tick).
-    loop("scheduler", 1000, () => scheduler.tick());
-    clusterChore("error-rate-monitor", 60_000, () => scheduler.monitor());
-  }
-  const removeLastResort = installLastResort(logger, counters, (origin) => metrics.uncaughtError(origin === "uncaughtException" ? "exception" : "rejection"));
+  const startLoops = () => {
+    // Per node: each node flushes what it buffered itself (invocation rows, key last-used times)
+    // and keeps its own view of the workspace count (a read).
+    loop("invocation-log", 200, () => invocations.flush());
+    loop("key-usage", 5000, () => keys.flushUsage());
+    loop("tenancy", 5000, async () => tenancy.setWorkspaceCount(await countWorkspaces(db)));
+    clusterChore("retention", config.retentionIntervalS * 1000, retentionPass);
+    if (opts.scheduler !== false) {
+      // Every node ticks: each due occurrence is claimed by a compare-and-set (Scheduler.tick).
+      loop("scheduler", 1000, () => scheduler.tick());
+      clusterChore("error-rate-monitor", 60_000, () => scheduler.monitor());
+    }
+  };
 
   let selftest: { ok: boolean; detail: string } | null = null;
   const checkSandbox = async (): Promise<{ ok: boolean; detail: string }> => {
@@ -337,7 +438,8 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
     selftest = result;
     return result;
   };
-  const httpDeps: HttpDeps = {
+  let builtHttpDeps: HttpDeps | null = null;
+  const httpDepsFor = (): HttpDeps => ({
     db,
     config,
     get baseUrl() {
@@ -395,50 +497,32 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
       counters.dbBytes = await pruner.dbBytes().catch(() => counters.dbBytes);
       return { ok: Object.values(checks).every((c) => c.ok), checks, details: { ...counters.snapshot(), pendingLogRows: invocations.pending, zombieThreads: runtime.stats().zombieThreads } };
     },
-  };
-  const app = createApp(httpDeps);
-  // Tenant content gets its own origin where the operator gave it one (docs/ARCHITECTURE.md, "Origins").
-  const appsApp = createAppsApp(httpDeps);
-  const handlerOpts = {
-    bodyLimitBytes: config.bodyLimitBytes,
-    logger,
-    logRequests: config.logRequests,
-    onResponse: (path: string, status: number, seconds: number) => metrics.http(path, status, seconds),
-  };
-  // Invoke and app calls skip Elysia (src/http/pre-router.ts); Elysia answers everything else.
-  const appsElysia = (req: Request) => appsApp.handle(req);
-  const platformElysia = (req: Request) => app.handle(req);
-  const appsHandle = preRouter(httpDeps, { invoke: false, apps: "apps" }, appsElysia);
-  const listen = (port: number, handle: (req: Request) => Promise<Response> | Response) =>
-    Bun.serve({
-      hostname: config.host,
-      port,
-      fetch: createHandler(hostRouter(config.appsDomain, appsHandle, handle), handlerOpts),
-      // Bun's own cap answers in plain text; ours (in createHandler) answers JSON, so Bun's is a backstop.
-      maxRequestBodySize: config.bodyLimitBytes * 4 + 1024 * 1024,
-      idleTimeout: 120,
-      development: false,
-      // A failure outside Elysia's error handling (e.g. a client that vanished mid-body) is one
-      // request's problem: logged and answered in the envelope, never a crash or a stack page.
-      error(e) {
-        logger.error("request failed outside the app", { error: e instanceof Error ? (e.stack ?? e.message) : String(e) });
-        return errorResponse("control", new AppError("internal_error"), "unknown");
-      },
-    });
-  const server = listen(config.port, preRouter(httpDeps, { invoke: true, apps: "platform" }, platformElysia));
-  let appsServer: ReturnType<typeof listen> | null = null;
-  try {
-    appsServer = config.appsPort >= 0 ? listen(config.appsPort, appsHandle) : null;
-  } catch (e) {
+  });
+
+  const stop = async () => {
+    await Promise.all([...loops.values()].map((l) => l.stop()));
     await server.stop(true);
-    throw new StartupError(`cannot listen on the apps port ${config.appsPort}: ${(e as Error).message}`);
+    await appsServer?.stop(true);
+    await queue.stop({ timeoutMs: 5000 });
+    await invocations.flush();
+    try {
+      await keys.flushUsage();
+    } catch (e) {
+      reportLoopFailure("key-usage", e, health);
+    }
+    removeLastResort();
+    await runtime.close();
+    await bundler.close();
+    await store.close();
+    releaseServer();
+  };
+  controlPlane = buildControlPlane();
+  try {
+    await controlPlane;
+  } catch (e) {
+    await stop().catch(() => {});
+    throw e instanceof StartupError ? e : new StartupError(`cannot start: ${(e as Error).message}`);
   }
-  const port = server.port!;
-  const shownHost = config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host;
-  const hostPart = shownHost.includes(":") ? `[${shownHost}]` : shownHost;
-  const url = `http://${hostPart}:${port}`;
-  const appsUrl = appsServer ? `http://${hostPart}:${appsServer.port}` : null;
-  urls.listening({ mainUrl: url, appsUrl });
 
   return {
     url,
@@ -447,23 +531,10 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
     config,
     adminTokenFile,
     bootstrapToken: created?.token ?? null,
-    internals: { queue, scheduler, runtime, invocations, keys, sqlite, store, counters, loops, pruner, elysia: { platform: platformElysia, apps: appsElysia }, http: httpDeps },
-    async stop() {
-      await Promise.all([...loops.values()].map((l) => l.stop()));
-      await server.stop(true);
-      await appsServer?.stop(true);
-      await queue.stop({ timeoutMs: 5000 });
-      await invocations.flush();
-      try {
-        await keys.flushUsage();
-      } catch (e) {
-        reportLoopFailure("key-usage", e, health);
-      }
-      removeLastResort();
-      await runtime.close();
-      await bundler.close();
-      await store.close();
-      releaseServer();
-    },
+    internals: { queue, scheduler, runtime, invocations, keys, sqlite, store, counters, loops, pruner, elysia: { platform: platformElysia!, apps: appsElysia! }, http: builtHttpDeps! },
+    stop,
   };
 }
+
+type Handle = (req: Request) => Promise<Response> | Response;
+

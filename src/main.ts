@@ -68,16 +68,29 @@ addSettingFlags(
 ).action(async (flags: Record<string, unknown>) => {
   const config = configFrom(flags);
   const { boot, StartupError } = await import("./boot");
+  let listening = false;
+  const booting = boot(config, { announce: (line) => process.stdout.write(line + "\n\n"), onListening: () => (listening = true) });
+  // Handled from the start: the listeners open before boot() resolves (the data plane listens
+  // first, src/boot.ts), and a stop then must still answer the calls in flight and flush the
+  // invocation log. Before the listeners open there is nothing to drain, and a second signal
+  // means "now": both exit at once, as an unhandled signal would.
+  let stopping: Promise<void> | null = null;
+  const shutdown = (signal: NodeJS.Signals) => {
+    if (stopping || !listening) process.exit(signal === "SIGINT" ? 130 : 143);
+    stopping = booting.then(
+      async (app) => {
+        await app.stop();
+        process.exit(0);
+      },
+      () => {}, // (boot failed: the catch below reports it and exits)
+    );
+  };
+  process.on("SIGINT", shutdown);
+  process.on("SIGTERM", shutdown);
   try {
-    const app = await boot(config, { announce: (line) => process.stdout.write(line + "\n\n") });
+    const app = await booting;
     process.stdout.write(`cantrip ${VERSION} listening on ${app.url}  (docs: ${app.url}/docs, dashboard: ${app.url}/)\n`);
     if (app.appsUrl) process.stdout.write(`apps listening on ${app.appsUrl}  (/apps/{slug}/ on their own origin)\n`);
-    const shutdown = async () => {
-      await app.stop();
-      process.exit(0);
-    };
-    process.on("SIGINT", shutdown);
-    process.on("SIGTERM", shutdown);
   } catch (e) {
     if (e instanceof StartupError) fail(e.message);
     throw e;

@@ -2,7 +2,6 @@
  * Reads settings from flags and environment once. A bad value stops start-up with one
  * line naming the variable (ConfigError), never a stack trace.
  */
-import { parseDatabaseUrl } from "../db/pg-driver";
 import { Value } from "@sinclair/typebox/value";
 import { ConfigSchema, settings, type Config, type SettingSpec } from "./schema";
 import { limitSettingProblem } from "./limit-settings";
@@ -42,6 +41,32 @@ function parseValue(key: string, spec: SettingSpec, raw: string, source: string)
 }
 
 /** flags: parsed `--name value` pairs (kebab-case names, without dashes). */
+/**
+ * Checks that `raw` is a PostgreSQL connection URL (`postgres://` or `postgresql://`, with a
+ * host, or a Unix socket directory as `?host=/dir`, which Bun.SQL accepts) and returns it. Throws ConfigError naming `setting` otherwise; the message never
+ * repeats the URL, which may hold a password.
+ */
+export function parseDatabaseUrl(raw: string, setting = "CANTRIP_DATABASE_URL"): string {
+  const value = raw.trim();
+  const expected = "expected postgres://user:password@host:5432/database, or ?host=/socket/dir for a Unix socket";
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(value)?.[1]?.toLowerCase();
+  if (!scheme) throw new ConfigError(`${setting}: not a URL (${expected})`);
+  if (scheme !== "postgres" && scheme !== "postgresql") throw new ConfigError(`${setting}: expected a postgres:// or postgresql:// URL, got a ${scheme}:// URL`);
+  let host = "";
+  let socketDir = false;
+  try {
+    const url = new URL(value);
+    host = url.hostname;
+    socketDir = !!url.searchParams.get("host");
+  } catch {
+    // libpq's `postgres://user@/db?host=/dir` is not a WHATWG URL; Bun.SQL reads it.
+    socketDir = /[?&]host=[^&]+/.test(value);
+    if (!socketDir) throw new ConfigError(`${setting}: not a URL (${expected})`);
+  }
+  if (!host && !socketDir) throw new ConfigError(`${setting}: the URL has no host (${expected})`);
+  return value;
+}
+
 export function loadConfig(env: Record<string, string | undefined>, flags: Record<string, string | boolean | undefined> = {}): Config {
   const out: Record<string, unknown> = {};
   for (const [key, spec] of Object.entries(settings) as [string, SettingSpec][]) {

@@ -8,11 +8,11 @@
  * correctness on this Bun is checked by test/db/pg-driver.test.ts.
  */
 import { createHash } from "node:crypto";
-import { SQL } from "bun";
+import type { SQL } from "bun";
 import { sql } from "drizzle-orm";
 import { drizzle, type BunSQLDatabase } from "drizzle-orm/bun-sql";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
-import { ConfigError } from "../config/load";
+import { parseDatabaseUrl } from "../config/load";
 import * as pgSchema from "./schema.pg";
 import { migrations } from "./migrations-pg/embedded";
 
@@ -43,38 +43,17 @@ export interface PgOptions {
   prepare?: boolean;
 }
 
+// The URL check lives with the settings (src/config/load.ts), so loading the config does not load
+// this driver; it is exported here too, for the driver's users.
+export { parseDatabaseUrl };
+
 /** Migrations and first-start bootstrap serialise on this session advisory lock. */
 export const MIGRATION_LOCK = "cantrip.migrate";
 
-/**
- * Checks that `raw` is a PostgreSQL connection URL (`postgres://` or `postgresql://`, with a
- * host, or a Unix socket directory as `?host=/dir`, which Bun.SQL accepts) and returns it. Throws ConfigError naming `setting` otherwise; the message never
- * repeats the URL, which may hold a password.
- */
-export function parseDatabaseUrl(raw: string, setting = "CANTRIP_DATABASE_URL"): string {
-  const value = raw.trim();
-  const expected = "expected postgres://user:password@host:5432/database, or ?host=/socket/dir for a Unix socket";
-  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(value)?.[1]?.toLowerCase();
-  if (!scheme) throw new ConfigError(`${setting}: not a URL (${expected})`);
-  if (scheme !== "postgres" && scheme !== "postgresql") throw new ConfigError(`${setting}: expected a postgres:// or postgresql:// URL, got a ${scheme}:// URL`);
-  let host = "";
-  let socketDir = false;
-  try {
-    const url = new URL(value);
-    host = url.hostname;
-    socketDir = !!url.searchParams.get("host");
-  } catch {
-    // libpq's `postgres://user@/db?host=/dir` is not a WHATWG URL; Bun.SQL reads it.
-    socketDir = /[?&]host=[^&]+/.test(value);
-    if (!socketDir) throw new ConfigError(`${setting}: not a URL (${expected})`);
-  }
-  if (!host && !socketDir) throw new ConfigError(`${setting}: the URL has no host (${expected})`);
-  return value;
-}
-
 /** Opens a pool on `url` (checked by parseDatabaseUrl) with drizzle over it. Connects lazily. */
 export function openPostgres(url: string, opts: PgOptions = {}): PgConnection {
-  const client = new SQL({ url: parseDatabaseUrl(url), max: opts.poolMax ?? 10, prepare: opts.prepare ?? true });
+  // Bun.SQL is read here, not imported: reading it loads bun:sql (~3 ms), which SQLite mode never needs.
+  const client = new Bun.SQL({ url: parseDatabaseUrl(url), max: opts.poolMax ?? 10, prepare: opts.prepare ?? true });
   const db = drizzle({ client, schema: pgSchema }) as PgDb;
   return { db, client, close: (timeoutSec = 5) => client.close({ timeout: timeoutSec }) };
 }

@@ -12,7 +12,7 @@ import { agentById, beginWork, lockedAgent, versionAdded } from "../agents/lifec
 import { runtimeConfigFor, type Deployer } from "../deploy";
 import type { JobFailureCode } from "../jobs";
 import type { SandboxRuntime } from "../runtime/types";
-import { extractCode } from "../llm";
+import { extractCode } from "../llm/extract";
 import { codeSystem, codeUserMessage, estimateTokens, planUserMessage, prompts, repairSystem, repairUserMessage, type AttemptNote } from "./prompts";
 import { Spec } from "./spec";
 import { describeFailures, validateBundle, type ValidationReport } from "./validate";

@@ -18,11 +18,16 @@ import { invokeResponse } from "./routes/v1-invoke";
 
 type Handle = (req: Request) => Promise<Response> | Response;
 
+/** What the pre-router answers with: the part of HttpDeps the data plane is built from before the listeners open (src/boot.ts). */
+export type FrontDeps = Pick<HttpDeps, "gateway" | "db" | "urls" | "logger">;
+
 export interface PreRouterOptions {
   /** Answer `POST /v1/invoke/{slug}` (the platform listener; the apps listener has no invoke route). */
   invoke: boolean;
   /** The origin this listener serves `/apps/{slug}/...` on (see app-headers.ts). */
   apps: AppOrigin;
+  /** Told of each call the pre-router answers itself (invoke and apps), with the promise of its answer (boot counts them while it builds the control plane). */
+  onCall?: (answer: Promise<Response>) => void;
 }
 
 /** A slug segment the pre-router takes: no percent-encoding (Elysia would decode it) and no dots. */
@@ -68,7 +73,7 @@ function errorCodeOf(e: unknown): string | number {
  * Elysia's onError would render ("PARSE" when the body could not be read, as Elysia's
  * text parser reports it).
  */
-export function preRouter(deps: HttpDeps, opts: PreRouterOptions, fallback: Handle): Handle {
+export function preRouter(deps: FrontDeps, opts: PreRouterOptions, fallback: Handle): Handle {
   const forward = appForwarder(deps, opts.apps);
   const fail = (req: Request, code: string | number, e: unknown) => renderError(code, e, req, deps.logger);
   // Elysia hands onError `error.code ?? "UNKNOWN"` for an error a handler throws (compose.ts).
@@ -93,14 +98,23 @@ export function preRouter(deps: HttpDeps, opts: PreRouterOptions, fallback: Hand
       return thrown(req, e);
     }
   };
+  const told = opts.onCall;
   return (req) => {
     const path = routedPath(req.url);
     if (opts.invoke && req.method === "POST") {
       const slug = invokeSlugOfPath(path);
-      if (slug !== null) return invoke(req, slug);
+      if (slug !== null) {
+        const answer = invoke(req, slug);
+        told?.(answer);
+        return answer;
+      }
     }
     const slug = appSlugOfPath(path);
-    if (slug !== null) return app(req, slug);
+    if (slug !== null) {
+      const answer = app(req, slug);
+      told?.(answer);
+      return answer;
+    }
     return fallback(req);
   };
 }

@@ -10,7 +10,12 @@
  * `agentLabelLimit` agents seen since start (default 50), every later one is "other";
  * models likewise (default 20).
  */
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+// prom-client's files one by one, not its index (which also loads the Pushgateway's node:http,
+// the cluster aggregator and the default metrics): prom-client-lib.d.ts.
+import Counter from "prom-client/lib/counter";
+import Gauge from "prom-client/lib/gauge";
+import Histogram from "prom-client/lib/histogram";
+import Registry from "prom-client/lib/registry";
 import { CounterSeries, HistogramSeries } from "./series";
 
 /** Label tuples http() and invocation() each keep a series for (series.ts). */
@@ -28,7 +33,12 @@ export interface MetricSources {
 export interface MetricsOptions {
   agentLabelLimit?: number;
   modelLabelLimit?: number;
-  /** Registers prom-client's default process metrics (RSS, event-loop lag, …). Default true. */
+  /**
+   * Registers prom-client's default process metrics (RSS, event-loop lag, …) in the
+   * constructor. Default true; with false they can be registered later by
+   * `collectProcessMetrics()` (the server does, once its listeners are up: registering them
+   * reads the heap statistics, a few ms).
+   */
   processMetrics?: boolean;
 }
 
@@ -86,10 +96,21 @@ export class Metrics {
   private readonly egress = new Counter({ name: "cantrip_egress_requests_total", help: "Outbound requests from backends through the egress proxy, by outcome (allowed, refused, failed, fixture).", labelNames: ["outcome"], registers: [this.registry] });
   private readonly uncaught = new Counter({ name: "cantrip_uncaught_errors_total", help: "Uncaught exceptions and unhandled rejections caught by the last line of defence.", labelNames: ["kind"], registers: [this.registry] });
 
+  private processMetrics = false;
+
+  /** Registers prom-client's default process metrics once (later calls do nothing). */
+  collectProcessMetrics(): void {
+    if (this.processMetrics) return;
+    this.processMetrics = true;
+    // Loaded on this first call, not with this module (~40% of prom-client's loading).
+    const collectDefaultMetrics: typeof import("prom-client").collectDefaultMetrics = require("prom-client/lib/defaultMetrics");
+    collectDefaultMetrics({ register: this.registry });
+  }
+
   constructor(sources: MetricSources = {}, opts: MetricsOptions = {}) {
     this.agents = new BoundedLabels(opts.agentLabelLimit ?? 50);
     this.models = new BoundedLabels(opts.modelLabelLimit ?? 20);
-    if (opts.processMetrics !== false) collectDefaultMetrics({ register: this.registry });
+    if (opts.processMetrics !== false) this.collectProcessMetrics();
     const reg = [this.registry];
     if (sources.sandbox) {
       const read = sources.sandbox;

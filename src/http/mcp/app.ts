@@ -81,7 +81,7 @@ function requestFor(route: RouteInfo, shape: "fields" | "body" | "generic", args
 }
 
 /** The tools of one deployed backend, from its live version's description. */
-export async function appTools(deps: HttpDeps, entry: LiveEntry, call: { authorization: string | null; requestId: string; clientAddress?: string | null }): Promise<Tool[]> {
+export async function appTools(deps: Pick<HttpDeps, "db" | "gateway">, entry: LiveEntry, call: { authorization: string | null; requestId: string; clientAddress?: string | null }): Promise<Tool[]> {
   const v = entry.version === null ? null : await getVersion(deps.db, entry.agent.id, entry.version);
   const described = v?.described ?? { routes: [] };
   const seen = new Set<string>();

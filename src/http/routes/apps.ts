@@ -21,7 +21,7 @@ import { serveMcp } from "../mcp/serve";
 export type AppForwarder = (request: Request, slug: string) => Promise<Response>;
 
 /** The /apps/{slug}/... handler for a listener that serves apps on origin `served`. */
-export function appForwarder(deps: HttpDeps, served: AppOrigin): AppForwarder {
+export function appForwarder(deps: Pick<HttpDeps, "gateway" | "db" | "urls">, served: AppOrigin): AppForwarder {
   return async (request, slug) => {
     const params = { slug };
     const origin = appOriginOf(request) ?? served;

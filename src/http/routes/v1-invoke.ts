@@ -14,7 +14,7 @@ import { withBaseline } from "../security-headers";
  * (`content-type: application/json`, as Elysia maps an object). Throws the gateway's
  * AppErrors (key checks, rate limits, invalid_json, runtime failures); the caller renders them.
  */
-export async function invokeResponse(deps: HttpDeps, slug: string, request: Request, rawBody: string): Promise<Response> {
+export async function invokeResponse(deps: Pick<HttpDeps, "gateway">, slug: string, request: Request, rawBody: string): Promise<Response> {
   const envelope = await deps.gateway.invokeEnvelope(slug, request.headers.get("authorization"), rawBody, requestIdOf(request));
   return new Response(envelope as string | Uint8Array<ArrayBuffer>, { headers: INVOKE_HEADERS });
 }
