@@ -15,8 +15,10 @@
  * the slower tier for the rest of the process: after 30 runtimes were closed just after their
  * calls, a watchdog-killed call's thread used 10.7–13.6 s of CPU instead of 3.8–4.0 s, and in
  * about half the full-suite CI runs 224 s (the interpreter); with a module per worker it is
- * back to 3.9–4.9 s (test/runtime/wasm-module-per-worker.test.ts). A worker's own module ends with
- * it, so its cancelled compiles harm nobody.
+ * back to 3.9–4.9 s (test/runtime/wasm-module-per-worker.test.ts). A worker's own module ends
+ * with it, so its cancelled compiles harm nobody. The price is a colder start: a new one-worker
+ * runtime answers its first call in 51–55 ms instead of 29–30 ms (medians, same run), ~40 ms
+ * more CPU per worker, since its first interpreter runs on not-yet-optimised WebAssembly.
  *
  * Workers spawned while the process's first worker compiles still wait for it (the start
  * gate: up to MODULE_WAIT_MS) instead of competing with it for the CPU at process start.
@@ -87,9 +89,9 @@ export function startGate(worker: Worker): { announce: boolean } | Promise<{ ann
  * (issue 15: process start → first 2xx): each loads its modules, compiles the QuickJS
  * WebAssembly and makes one interpreter for `memoryBytes` while the main thread is still
  * importing, instead of after boot. The runtime's engine takes them as its first workers;
- * dropPrestartedWorkers ends any it did not take (another engine, fewer workers). The first
- * one's compiled module is shared with the workers started later (see above), once it has
- * made its interpreter — so they do not take the CPU from it meanwhile.
+ * dropPrestartedWorkers ends any it did not take (another engine, fewer workers). Workers
+ * spawned later wait at the start gate (see above) until the first one has made its
+ * interpreter — so they do not take the CPU from it meanwhile.
  */
 export function prestartSandboxWorkers(n: number, memoryBytes: number): void {
   for (let i = 0; i < n; i++) {
