@@ -22,13 +22,17 @@ afterEach(async () => {
   while (cleanups.length) await cleanups.pop()!();
 });
 
-test("an invoke is answered while the control plane is held; a control-plane request waits for it and gets its real answer", async () => {
+/** A data dir with one deployed agent and no server running on it, plus a free port to restart on. */
+async function stoppedWithAgent(name: string) {
   const first = await startServer({}, { keep: true });
-  const agent = await deployed(first, "listen-first");
+  const agent = await deployed(first, name);
   await first.stop();
   cleanups.push(() => rmSync(first.dataDir, { recursive: true, force: true }));
+  return { first, agent, port: await freePort() };
+}
 
-  const port = await freePort();
+test("an invoke is answered while the control plane is held; a control-plane request waits for it and gets its real answer", async () => {
+  const { first, agent, port } = await stoppedWithAgent("listen-first");
   const config = loadConfig({ ...first.dbEnv, CANTRIP_PORT: String(port), CANTRIP_DATA_DIR: first.dataDir, CANTRIP_LOG_REQUESTS: "false" });
   let release!: () => void;
   const gate = new Promise<void>((r) => (release = r));
@@ -86,12 +90,7 @@ test("a started server with a model configured has not loaded the openai package
 }, 30_000);
 
 test("SIGTERM right after a restart's first answer stops gracefully: exit code 0 and that call's invocation row is written", async () => {
-  const first = await startServer({}, { keep: true });
-  const agent = await deployed(first, "stop-early");
-  await first.stop();
-  cleanups.push(() => rmSync(first.dataDir, { recursive: true, force: true }));
-
-  const port = await freePort();
+  const { first, agent, port } = await stoppedWithAgent("stop-early");
   const child = Bun.spawn([process.execPath, join(ROOT, "src", "main.ts"), "serve", "--port", String(port), "--data-dir", first.dataDir, "--log-requests", "false"], {
     env: { ...process.env, ...first.dbEnv },
     stdout: "ignore",

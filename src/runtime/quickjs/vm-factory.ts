@@ -39,10 +39,8 @@ export function setWasmModule(m: WebAssembly.Module): void {
   compiled = m;
 }
 
+/** Whether this thread has compiled its QuickJS module (worker.ts; never one from another worker: spawn-worker.ts). */
 export const hasWasmModule = (): boolean => compiled !== undefined;
-
-/** The compiled module this thread uses (shared with later workers: spawn-worker.ts). */
-export const wasmModule = (): WebAssembly.Module | undefined => compiled;
 
 let preludeBytes: Promise<Uint8Array | null> | undefined;
 
