@@ -438,7 +438,8 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
   let selftest: { ok: boolean; detail: string } | null = null;
   const checkSandbox = async (): Promise<{ ok: boolean; detail: string }> => {
     if (selftest?.ok) return selftest;
-    const result = await runSelftest(runtime).catch((e: unknown) => ({ ok: false, detail: (e as Error).message }));
+    // The call path only (SelftestOptions): the load worker's first start is not waited for.
+    const result = await runSelftest(runtime, { loadCheck: false }).catch((e: unknown) => ({ ok: false, detail: (e as Error).message }));
     selftest = result;
     return result;
   };
