@@ -210,6 +210,9 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
     secrets: (agentId: string, name: string) => credentials.resolve(agentId, name),
     egress: { allowPrivate: config.egressAllowPrivate, allowHosts: config.egressAllowHosts, onRequest: (outcome) => metrics.egressRequest(outcome) },
     engine: serverEngines({ sandbox: config.sandbox, node: config.node }),
+    // The heavy lane's workers start once the control plane is built (buildControlPlane), not
+    // while the first calls after a start wait for the light worker.
+    deferHeavyWorkers: true,
   });
   // A worker src/prestart.ts started that this runtime's engine did not take (V8) is not needed.
   dropPrestartedWorkers();
@@ -393,6 +396,7 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
     builtHttpDeps = httpDeps;
     await dataPlane.quiet();
     metrics.collectProcessMetrics();
+    runtime.startDeferredWorkers();
     controlPlaneBuilt = true;
   };
 
@@ -434,7 +438,8 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
   let selftest: { ok: boolean; detail: string } | null = null;
   const checkSandbox = async (): Promise<{ ok: boolean; detail: string }> => {
     if (selftest?.ok) return selftest;
-    const result = await runSelftest(runtime).catch((e: unknown) => ({ ok: false, detail: (e as Error).message }));
+    // The call path only (SelftestOptions): the load worker's first start is not waited for.
+    const result = await runSelftest(runtime, { loadCheck: false }).catch((e: unknown) => ({ ok: false, detail: (e as Error).message }));
     selftest = result;
     return result;
   };

@@ -58,6 +58,12 @@ class RoutedEngine implements Engine {
     return this.engines.get(this.defaultName)!.workers();
   }
 
+  startDeferred(): void {
+    // An engine made after this (an agent's first call on it) starts all its workers at once.
+    this.opts = { ...this.opts, deferHeavy: false };
+    for (const e of this.engines.values()) e.startDeferred();
+  }
+
   watchdogKills(): number {
     let n = 0;
     for (const e of this.engines.values()) n += e.watchdogKills();

@@ -51,6 +51,8 @@ export interface Engine {
    * kill ends its work at once (the V8 engine's SIGKILL).
    */
   zombies(agentId?: string): number;
+  /** Starts the workers `EngineFactoryOptions.deferHeavy` held back (idempotent). */
+  startDeferred(): void;
   close(): Promise<void>;
 }
 
@@ -58,6 +60,12 @@ export interface EngineFactoryOptions {
   workers: number;
   /** Default memory cap, so pre-created interpreters match the common case. */
   memoryBytes: number;
+  /**
+   * Start the heavy lane's workers on `startDeferred()` (or that lane's first call), not with
+   * the engine: the server holds them back until its first calls have been answered (a new
+   * worker compiles its own QuickJS module, ~10 ms of CPU, spawn-worker.ts).
+   */
+  deferHeavy?: boolean;
 }
 
 export type EngineFactory = (opts: EngineFactoryOptions) => Engine;

@@ -17,11 +17,29 @@ export class LaneSlots<S extends LaneSlot> {
   slots: S[] = [];
   readonly sizes: LaneSizes;
 
-  /** `spawn(lane, nice)` starts a worker for `lane` at OS priority `nice` (laneNice). */
-  constructor(workers: number, private spawn: (lane: Lane, nice: number) => S) {
+  /**
+   * `spawn(lane, nice)` starts a worker for `lane` at OS priority `nice` (laneNice). The
+   * workers of the lanes in `defer` are not started here but by `startDeferred()` (or, one,
+   * by the lane's first `pick`).
+   */
+  constructor(workers: number, private spawn: (lane: Lane, nice: number) => S, defer: readonly ("light" | "heavy")[] = []) {
     this.sizes = laneSizes(workers);
-    for (let i = 0; i < this.sizes.light; i++) this.slots.push(this.make("light"));
-    for (let i = 0; i < this.sizes.heavy; i++) this.slots.push(this.make("heavy"));
+    this.deferred = new Set(defer);
+    for (const lane of ["light", "heavy"] as const) if (!this.deferred.has(lane)) this.fill(lane);
+  }
+
+  private deferred: Set<"light" | "heavy">;
+
+  /** Starts the deferred lanes' workers (up to each lane's size, counting any started since). */
+  startDeferred(): void {
+    for (const lane of this.deferred) this.fill(lane);
+    this.deferred.clear();
+  }
+
+  private fill(lane: "light" | "heavy"): void {
+    let have = 0;
+    for (const s of this.slots) if (s.lane === lane) have++;
+    for (let i = have; i < this.sizes[lane]; i++) this.slots.push(this.make(lane));
   }
 
   /** Workers that run calls (the load worker is not counted). */

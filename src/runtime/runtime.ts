@@ -33,6 +33,8 @@ export interface RuntimeOptions {
   onLog?: (agentId: string, lines: GuestLogLine[]) => void;
   /** The engine; QuickJS-in-workers unless a test or a second engine says otherwise. */
   engine?: EngineFactory;
+  /** Hold the heavy lane's workers back until `startDeferredWorkers()` (or that lane's first call); see EngineFactoryOptions.deferHeavy. */
+  deferHeavyWorkers?: boolean;
   /**
    * Per-agent admission limits, the heavy-lane threshold and the workspace share (defaults:
    * defaultSchedulerOptions); the share bounds a workspace's part of the memory budget and
@@ -63,7 +65,7 @@ export const ZOMBIE_WAIT_MS = 250;
 
 export function createRuntime(opts: RuntimeOptions): SandboxRuntime {
   const workers = opts.workers ?? 2;
-  const engine = (opts.engine ?? quickjsEngine)({ workers, memoryBytes: defaultLimits.memoryBytes });
+  const engine = (opts.engine ?? quickjsEngine)({ workers, memoryBytes: defaultLimits.memoryBytes, deferHeavy: opts.deferHeavyWorkers });
   const scratch = new ScratchWorlds();
   const serveScratch = (config: AgentRuntimeConfig, req: EgressRequest, body: Uint8Array | undefined) => {
     const w = scratch.get(config.scratch!.namespace);
@@ -168,6 +170,9 @@ export function createRuntime(opts: RuntimeOptions): SandboxRuntime {
     },
     evict(agentId, bundleId) {
       pool.evict(agentId, bundleId);
+    },
+    startDeferredWorkers() {
+      engine.startDeferred();
     },
     stats() {
       return { workers: engine.workers(), instances: pool.count(), memoryBytes: pool.memoryBytes(), loads: pool.loads, evictions: pool.evictions, replays, lanes: sched.stats(), refused: sched.refused + zombieRefused, watchdogKills: engine.watchdogKills(), zombieThreads: engine.zombies() };

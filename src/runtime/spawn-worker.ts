@@ -5,13 +5,23 @@
  * (/$bunfs/root/<name>) and the worker entry is embedded at its path relative to the
  * entries' common root (src/) — /$bunfs/root/runtime/worker.ts — so look there.
  *
- * Also shares the QuickJS WebAssembly module between workers (issue 15, cold start): the
- * first worker compiles it and posts the compiled `WebAssembly.Module` back; every worker
- * started after it gets that module in its `init` instead of compiling its own. JavaScriptCore
- * keeps a module's tiered-up machine code with the module, so a worker given a module that
- * has already run makes its first interpreter in ~25 ms instead of ~80–200 ms of
- * not-yet-optimised WebAssembly (measured: 23–31 vs 80–113 ms, same process), and workers
- * started while the first one compiles do not compete with it for the CPU.
+ * Every worker compiles its own QuickJS WebAssembly module (~10 ms); none is handed to another
+ * worker. JavaScriptCore keeps a module's tier-up state (per function: not compiled / compiling
+ * / compiled) with the module, and each tier-up compile (IPInt → BBQ, BBQ → OMG) is queued
+ * for the one VM that asked for it; a VM that ends — a worker killed by the watchdog, retired
+ * or closed — cancels its queued compiles (Wasm::Worklist::stopAllPlansForContext) without
+ * resetting that state, so the function stays "compiling" for good. With one module shared by
+ * all workers (as from 8d143af until 2026-11-30), every other worker then ran that function in
+ * the slower tier for the rest of the process: after 30 runtimes were closed just after their
+ * calls, a watchdog-killed call's thread used 10.7–13.6 s of CPU instead of 3.8–4.0 s, and in
+ * about half the full-suite CI runs 224 s (the interpreter); with a module per worker it is
+ * back to 3.9–4.9 s (test/runtime/wasm-module-per-worker.test.ts). A worker's own module ends
+ * with it, so its cancelled compiles harm nobody. The price is a colder start: a new one-worker
+ * runtime answers its first call in 51–55 ms instead of 29–30 ms (medians, same run), ~40 ms
+ * more CPU per worker, since its first interpreter runs on not-yet-optimised WebAssembly.
+ *
+ * Workers spawned while the process's first worker compiles still wait for it (the start
+ * gate: up to MODULE_WAIT_MS) instead of competing with it for the CPU at process start.
  */
 import { existsSync } from "node:fs";
 
@@ -27,61 +37,51 @@ export function workerEntry(): string {
 const prestarted: Worker[] = [];
 
 /**
- * How long a new worker waits for the compiling worker's module before it compiles its own
- * (that worker may be slow on a crowded machine, or die): compiling alone takes ~10 ms.
+ * How long a new worker waits at the start gate for the first worker to compile (that worker
+ * may be slow on a crowded machine, or die) before it goes ahead: compiling alone takes ~10 ms.
  */
 export const MODULE_WAIT_MS = 5000;
 
-/** The compiled QuickJS module, once a worker has posted it. */
-let sharedModule: WebAssembly.Module | undefined;
-/** The worker compiling the module now, and the promise its waiters hold (settles with the module, or undefined if it never comes). */
-let compiling: { worker: Worker; module: Promise<WebAssembly.Module | undefined> } | undefined;
+/** Whether a worker of this process has compiled its module (the start gate is open). */
+let compiledOnce = false;
+/** The worker compiling now, and the promise its waiters hold (true once it has compiled; false if it ended or timed out first). */
+let compiling: { worker: Worker; done: Promise<boolean> } | undefined;
 
-/**
- * Marks `worker` as the one that compiles the module (it posts `{ t: "module" }` when asked
- * to share, see worker.ts); workers asking meanwhile wait for that message.
- */
+/** Marks `worker` as the one the start gate waits for: it posts `{ t: "compiled" }` when told to announce (worker.ts). */
 function compiledBy(worker: Worker): void {
-  let settle!: (m: WebAssembly.Module | undefined) => void;
-  const module = new Promise<WebAssembly.Module | undefined>((r) => (settle = r));
-  const done = (m: WebAssembly.Module | undefined) => {
+  let settle!: (ok: boolean) => void;
+  const done = new Promise<boolean>((r) => (settle = r));
+  const finish = (ok: boolean) => {
     worker.removeEventListener("message", onMessage);
     worker.removeEventListener("close", onClose);
     clearTimeout(timer);
-    if (m) sharedModule = m;
+    if (ok) compiledOnce = true;
     if (compiling?.worker === worker) compiling = undefined;
-    settle(m);
+    settle(ok);
   };
   const onMessage = (ev: MessageEvent) => {
-    const m = ev.data as { t?: string; module?: unknown } | null;
-    if (m && typeof m === "object" && m.t === "module") done(m.module instanceof WebAssembly.Module ? m.module : undefined);
+    const m = ev.data as { t?: string } | null;
+    if (m && typeof m === "object" && m.t === "compiled") finish(true);
   };
-  const onClose = () => done(undefined);
-  const timer = setTimeout(() => done(undefined), MODULE_WAIT_MS);
+  const onClose = () => finish(false);
+  const timer = setTimeout(() => finish(false), MODULE_WAIT_MS);
   timer.unref?.();
   worker.addEventListener("message", onMessage);
   worker.addEventListener("close", onClose);
-  compiling = { worker, module };
-}
-
-/** Workers whose init carried the shared module (a diagnostic for tests and benchmarks). */
-let sharedInits = 0;
-
-/** The shared module and how many workers started from it, so far in this process. */
-export function sharedWasmModule(): { module: WebAssembly.Module | undefined; workersStarted: number } {
-  return { module: sharedModule, workersStarted: sharedInits };
+  compiling = { worker, done };
 }
 
 /**
- * What `worker`'s init should carry: the shared module (now, or once the compiling worker
- * posts it), or `share: true` when this worker is the one to compile it and post it back.
+ * The start gate for `worker`'s init: now, or once the compiling worker has compiled (or
+ * ended, or timed out: then this worker may be the one to announce). `announce: true` when
+ * `worker` is the one the others wait for.
  */
-export function wasmModuleFor(worker: Worker): { module?: WebAssembly.Module; share: boolean } | Promise<{ module?: WebAssembly.Module; share: boolean }> {
-  if (sharedModule) return (sharedInits++, { module: sharedModule, share: false });
-  if (compiling?.worker === worker) return { share: true };
-  if (compiling) return compiling.module.then((module) => (module ? (sharedInits++, { module, share: false }) : wasmModuleFor(worker)));
+export function startGate(worker: Worker): { announce: boolean } | Promise<{ announce: boolean }> {
+  if (compiledOnce) return { announce: false };
+  if (compiling?.worker === worker) return { announce: true };
+  if (compiling) return compiling.done.then((ok) => (ok ? { announce: false } : startGate(worker)));
   compiledBy(worker);
-  return { share: true };
+  return { announce: true };
 }
 
 /**
@@ -89,16 +89,16 @@ export function wasmModuleFor(worker: Worker): { module?: WebAssembly.Module; sh
  * (issue 15: process start → first 2xx): each loads its modules, compiles the QuickJS
  * WebAssembly and makes one interpreter for `memoryBytes` while the main thread is still
  * importing, instead of after boot. The runtime's engine takes them as its first workers;
- * dropPrestartedWorkers ends any it did not take (another engine, fewer workers). The first
- * one's compiled module is shared with the workers started later (see above), once it has
- * made its interpreter — so they do not take the CPU from it meanwhile.
+ * dropPrestartedWorkers ends any it did not take (another engine, fewer workers). Workers
+ * spawned later wait at the start gate (see above) until the first one has made its
+ * interpreter — so they do not take the CPU from it meanwhile.
  */
 export function prestartSandboxWorkers(n: number, memoryBytes: number): void {
   for (let i = 0; i < n; i++) {
     const w = new Worker(workerEntry());
-    const share = !sharedModule && !compiling;
-    if (share) compiledBy(w);
-    w.postMessage({ t: "prestart", memoryBytes, share });
+    const announce = !compiledOnce && !compiling;
+    if (announce) compiledBy(w);
+    w.postMessage({ t: "prestart", memoryBytes, announce });
     prestarted.push(w);
   }
 }

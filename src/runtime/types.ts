@@ -238,6 +238,8 @@ export interface SandboxRuntime {
    * once; a failed load is ignored here (the first call loads again and reports its own).
    */
   warm(ref: BundleRef): void;
+  /** Starts the workers `RuntimeOptions.deferHeavyWorkers` held back (idempotent). */
+  startDeferredWorkers(): void;
   stats(): RuntimeStats;
   close(): Promise<void>;
 }

@@ -7,7 +7,7 @@
 import { wasmPath } from "./quickjs/wasm-build";
 import type { FromWorker, ToWorker } from "./quickjs/protocol";
 import { WIRE_TEXT_MAX, decodeFetch, encodeResponse, isWire, type WireFetch } from "./quickjs/wire";
-import { SparePool, createVm, hasWasmModule, setWasmModule, wasmModule, type Vm } from "./quickjs/vm-factory";
+import { SparePool, createVm, hasWasmModule, setWasmModule, type Vm } from "./quickjs/vm-factory";
 import { QjsInstance } from "./quickjs/instance";
 import { Failure } from "./quickjs/call-state";
 import type { HostResult } from "./quickjs/guest-host";
@@ -40,13 +40,13 @@ self.onmessage = async (ev: MessageEvent<ToWorker | string>) => {
     return void tracked(() => fetchCall(decodeFetch(m)));
   }
   if (m.t === "prestart") {
-    early = prestart(m.memoryBytes, m.share);
+    early = prestart(m.memoryBytes, m.announce);
     return;
   }
   if (m.t === "init") {
     if (m.nice) lowerPriority(m.nice);
     checksOnly = m.checksOnly === true;
-    ready = init(m.watch, m.spares, m.memoryBytes, m.module, m.share, m.lazySpares);
+    ready = init(m.watch, m.spares, m.memoryBytes, m.announce, m.lazySpares);
     await ready.then(
       () => post({ t: "ready", tid: threadId() }),
       (e) => post({ t: "init-failed", message: String((e as Error)?.message ?? e) }),
@@ -68,37 +68,43 @@ async function tracked(run: () => Promise<void>): Promise<void> {
   }
 }
 
+/**
+ * This worker's own QuickJS module, compiled here and never posted to another worker:
+ * JavaScriptCore keeps a module's tier-up state with it, and a worker that ends while one of
+ * its tier-up compiles is still queued leaves that function marked "compiling" for every
+ * other holder of the module — which then run it in a slower tier for good (spawn-worker.ts).
+ */
 const compileWasm = async () => new WebAssembly.Module(await Bun.file(wasmPath).arrayBuffer());
 
-/** Gives the main thread this worker's compiled module for the workers started after it (spawn-worker.ts); without one if it could not compile it. */
-function shareModule(): void {
-  self.postMessage({ t: "module", module: wasmModule() } satisfies FromWorker);
+/** Tells the main thread this worker has compiled (spawn-worker.ts's start gate opens). */
+function announceCompiled(): void {
+  self.postMessage({ t: "compiled" } satisfies FromWorker);
 }
 
 /**
  * A prestarted worker: compile and make the first interpreter now, with the URL library left
  * to first use (it is most of the work, and the process's first call waits for this one);
- * the module is shared (if asked) once that interpreter exists, its code tiered up.
+ * the start gate opens (if asked) once that interpreter exists.
  */
-async function prestart(memoryBytes: number, share: boolean | undefined): Promise<Vm | null> {
+async function prestart(memoryBytes: number, announce: boolean | undefined): Promise<Vm | null> {
   try {
     setWasmModule(await compileWasm());
     return await createVm(memoryBytes, undefined, true);
   } catch {
     return null;
   } finally {
-    if (share) shareModule();
+    if (announce) announceCompiled();
   }
 }
 
-async function init(watch: SharedArrayBuffer, spareCount: number, memoryBytes: number, module: WebAssembly.Module | undefined, share: boolean | undefined, lazySpares: boolean | undefined): Promise<void> {
+async function init(watch: SharedArrayBuffer, spareCount: number, memoryBytes: number, announce: boolean | undefined, lazySpares: boolean | undefined): Promise<void> {
   setWatch(watch);
   const made = early ? await early : null;
   if (!hasWasmModule()) {
     try {
-      setWasmModule(module ?? (await compileWasm()));
+      setWasmModule(await compileWasm());
     } finally {
-      if (share && !early) shareModule();
+      if (announce && !early) announceCompiled();
     }
   }
   spares = new SparePool(spareCount, memoryBytes);

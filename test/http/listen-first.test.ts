@@ -115,3 +115,19 @@ test("SIGTERM right after a restart's first answer stops gracefully: exit code 0
     await again.app.stop();
   }
 }, 60_000);
+
+test("/readyz checks the call path: it does not wait for the load worker's first start", async () => {
+  const s = await startServer();
+  cleanups.push(() => s.stop());
+  const runtime = s.app.internals.runtime;
+  let checks = 0;
+  const check = runtime.check.bind(runtime);
+  runtime.check = (ref) => {
+    checks++;
+    return check(ref);
+  };
+  const r = await s.json("/readyz");
+  expect(r.status).toBe(200);
+  expect(JSON.stringify(r.body)).toContain("sandbox answered");
+  expect(checks).toBe(0);
+});

@@ -38,13 +38,17 @@ class QuickJsEngine implements Engine {
   private failedStarts = 0;
 
   constructor(private opts: EngineFactoryOptions) {
-    this.lanes = new LaneSlots(opts.workers, (lane, nice) => this.spawn(lane, nice));
+    this.lanes = new LaneSlots(opts.workers, (lane, nice) => this.spawn(lane, nice), opts.deferHeavy ? ["heavy"] : []);
     this.timer = setInterval(() => this.tick(), TICK_MS);
     this.timer.unref?.();
   }
 
   workers(): number {
     return this.lanes.callWorkers();
+  }
+
+  startDeferred(): void {
+    if (!this.closed) this.lanes.startDeferred();
   }
 
   /** Terminations by the watchdog since start (metrics). */

@@ -18,15 +18,16 @@ export interface GuestConfig {
 
 export type ToWorker =
   /** Sent by spawn-worker.ts's prestart before init: compile the wasm and make one interpreter for `memoryBytes` now. */
-  /** `share`: post the compiled module back (`module` message) once the interpreter is made (spawn-worker.ts). */
-  | { t: "prestart"; memoryBytes: number; share?: boolean }
+  /** `announce`: post `compiled` once the interpreter is made (spawn-worker.ts's start gate). */
+  | { t: "prestart"; memoryBytes: number; announce?: boolean }
   /**
-   * `nice`: OS priority for this worker thread (its lane's, lanes.ts). `module`: the QuickJS
-   * module another worker compiled (none: compile it here, and post it back if `share`).
+   * `nice`: OS priority for this worker thread (its lane's, lanes.ts). The worker compiles its
+   * own QuickJS module (spawn-worker.ts says why none is shared); `announce`: post `compiled`
+   * once it has (spawn-worker.ts's start gate).
    * `lazySpares`: make spare interpreters only after the first load (heavy and load lanes).
    * `checksOnly`: the load worker, whose loads are load-checks no call follows.
    */
-  | { t: "init"; watch: SharedArrayBuffer; spares: number; lazySpares?: boolean; checksOnly?: boolean; memoryBytes: number; nice: number; module?: WebAssembly.Module; share?: boolean }
+  | { t: "init"; watch: SharedArrayBuffer; spares: number; lazySpares?: boolean; checksOnly?: boolean; memoryBytes: number; nice: number; announce?: boolean }
   | { t: "load"; id: number; inst: number; code: string; limits: Limits; config: GuestConfig }
   /** A call whose body is not UTF-8 text: `wire` is wire.ts's request string with no text, `body` the bytes (calls with text go as the string alone). */
   | { t: "fetch-bytes"; wire: string; body: Uint8Array }
@@ -42,8 +43,8 @@ export type FromWorker =
   /** Started; `tid` is the worker's OS thread id (Linux /proc/thread-self; 0 elsewhere), which the watchdog renices before a kill. */
   | { t: "ready"; tid: number }
   | { t: "init-failed"; message: string }
-  /** The worker's compiled QuickJS module, for the workers started after it (absent if it could not compile one). */
-  | { t: "module"; module?: WebAssembly.Module }
+  /** This worker has compiled its QuickJS module (or failed to): the workers waiting at spawn-worker.ts's start gate may start. */
+  | { t: "compiled" }
   | { t: "loaded"; id: number; describeJson: string | null; memoryBytes: number }
   /** A response whose body is bytes or long text: `wire` is wire.ts's response string with no text, `body` the (transferred) bytes. */
   | { t: "response-bytes"; wire: string; body: Uint8Array }

@@ -17,7 +17,7 @@ import { decodeResponse, isWire, type WireResponse } from "./wire";
 
 /** A reply to a request: a structured message, or a fetch call's response decoded from its wire string (with its bytes, when it had some). */
 export type Reply = FromWorker | { t: "wire-response"; res: WireResponse; bytes?: Uint8Array };
-import { spawnSandboxWorker, wasmModuleFor } from "../spawn-worker";
+import { spawnSandboxWorker, startGate } from "../spawn-worker";
 import { setPriority } from "node:os";
 
 /** The nice value a killed worker's thread gets (the lowest priority Linux has for ordinary threads). */
@@ -79,7 +79,7 @@ export class WorkerSlot {
       if (m.t === "ready") return (clearTimeout(startup), (this.started = true), (this.tid = m.tid ?? 0), markReady());
       if (m.t === "init-failed") return (clearTimeout(startup), this.kill("crashed", `The sandbox worker failed to start: ${m.message}`));
       if (m.t === "host") return this.onHost(this, m);
-      if (m.t === "module") return; // for spawn-worker.ts's own listener
+      if (m.t === "compiled") return; // for spawn-worker.ts's own listener
       this.settle(m);
     };
     this.worker.addEventListener("close", () => {
@@ -88,12 +88,12 @@ export class WorkerSlot {
       this.onThreadEnd(this);
     });
     this.worker.onerror = (ev) => this.kill("crashed", `The sandbox worker failed: ${(ev as ErrorEvent).message ?? "error"}`);
-    // The init waits for the shared QuickJS module while another worker compiles it (spawn-worker.ts).
-    const init = (w: { module?: WebAssembly.Module; share: boolean }) =>
-      this.post({ t: "init", watch: this.watch.buffer as SharedArrayBuffer, spares: opts.spares, lazySpares: opts.lazySpares, checksOnly: opts.checksOnly, memoryBytes: opts.memoryBytes, nice: opts.nice ?? 0, ...w });
-    const wasm = wasmModuleFor(this.worker);
-    if (wasm instanceof Promise) void wasm.then(init);
-    else init(wasm);
+    // The init waits while the process's first worker compiles its QuickJS module (spawn-worker.ts).
+    const init = (g: { announce: boolean }) =>
+      this.post({ t: "init", watch: this.watch.buffer as SharedArrayBuffer, spares: opts.spares, lazySpares: opts.lazySpares, checksOnly: opts.checksOnly, memoryBytes: opts.memoryBytes, nice: opts.nice ?? 0, ...g });
+    const gate = startGate(this.worker);
+    if (gate instanceof Promise) void gate.then(init);
+    else init(gate);
   }
 
   private settle(m: Reply & { t: "wire-response" | "loaded" | "scheduled-done" | "failed" | "chunk" }): void {

@@ -42,13 +42,17 @@ class V8Engine implements Engine {
   private files = writeSidecar();
 
   constructor(private opts: EngineFactoryOptions, private node: NodeRuntime, private prelude?: V8Prelude) {
-    this.lanes = new LaneSlots(opts.workers, (_lane, nice) => this.spawn(nice));
+    this.lanes = new LaneSlots(opts.workers, (_lane, nice) => this.spawn(nice), opts.deferHeavy ? ["heavy"] : []);
     this.timer = setInterval(() => this.tick(), TICK_MS);
     this.timer.unref?.();
   }
 
   workers(): number {
     return this.lanes.callWorkers();
+  }
+
+  startDeferred(): void {
+    if (!this.closed) this.lanes.startDeferred();
   }
 
   /** Terminations by the watchdog since start (metrics). */
