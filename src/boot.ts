@@ -326,13 +326,28 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
         return errorResponse("control", new AppError("internal_error"), "unknown");
       },
     });
-  const server = listen(config.port, preRouter(front, { invoke: true, apps: "platform", onCall }, whenBuilt(() => platformElysia)));
+  // A listener that cannot open (a port in use) ends the start with what was opened so far
+  // closed: the sandbox's workers, the database, the last-resort handlers, the server.pid.
+  const unwind = async (cause: string, e: unknown): Promise<never> => {
+    removeLastResort();
+    await runtime.close().catch(() => {});
+    await bundler.close().catch(() => {});
+    await store.close().catch(() => {});
+    releaseServer();
+    throw new StartupError(`${cause}: ${(e as Error).message}`);
+  };
+  let server: ReturnType<typeof listen>;
+  try {
+    server = listen(config.port, preRouter(front, { invoke: true, apps: "platform", onCall }, whenBuilt(() => platformElysia)));
+  } catch (e) {
+    return unwind(`cannot listen on port ${config.port}`, e);
+  }
   let appsServer: ReturnType<typeof listen> | null = null;
   try {
     appsServer = config.appsPort >= 0 ? listen(config.appsPort, appsHandle) : null;
   } catch (e) {
     await server.stop(true);
-    throw new StartupError(`cannot listen on the apps port ${config.appsPort}: ${(e as Error).message}`);
+    return unwind(`cannot listen on the apps port ${config.appsPort}`, e);
   }
   const port = server.port!;
   const shownHost = config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host;

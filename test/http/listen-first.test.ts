@@ -5,15 +5,15 @@
  * them and gets its real answer, never a 404 or a 5xx from a half-built server.
  */
 import { afterEach, expect, test } from "bun:test";
-import { rmSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { boot, type Cantrip } from "../../src/boot";
+import { boot, StartupError, type Cantrip } from "../../src/boot";
 import { loadConfig } from "../../src/config";
 import { silentLogger } from "../../src/http";
 import { freePort } from "../../bench/lib/cantrip-process";
 import { eq } from "drizzle-orm";
 import { invocations } from "../../src/db/schema";
-import { startServer } from "../harness";
+import { startServer, tempDir } from "../harness";
 import { deployed, invoke } from "../ops/helpers";
 import { startFakeOpenAI } from "../fakes/fake-openai";
 
@@ -244,3 +244,26 @@ test("a stop ends the job event streams open on it at once, without done (the cl
   expect(text).not.toContain("event: done");
   await stopped;
 }, 60_000);
+
+test("a port in use ends the start with one line, and what the start opened is closed (server.pid, last-resort handlers)", async () => {
+  const taken = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response("taken") });
+  cleanups.push(() => taken.stop(true));
+  const handlers = () => process.listeners("uncaughtException").length + process.listeners("unhandledRejection").length;
+  for (const [setting, said] of [
+    ["CANTRIP_PORT", `cannot listen on port ${taken.port}`],
+    ["CANTRIP_APPS_PORT", `cannot listen on the apps port ${taken.port}`],
+  ] as const) {
+    const dataDir = tempDir();
+    cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
+    const before = handlers();
+    const config = loadConfig({ CANTRIP_HOST: "127.0.0.1", CANTRIP_PORT: "0", CANTRIP_DATA_DIR: dataDir, CANTRIP_LOG_REQUESTS: "false", [setting]: String(taken.port) });
+    const error = await boot(config, { logger: silentLogger }).then(
+      (app) => app.stop().then(() => null),
+      (e: Error) => e,
+    );
+    expect(error).toBeInstanceOf(StartupError);
+    expect(error!.message).toStartWith(said);
+    expect(existsSync(join(dataDir, "server.pid"))).toBe(false);
+    expect(handlers()).toBe(before);
+  }
+});
