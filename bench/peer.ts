@@ -4,7 +4,8 @@
  * socket and by cantrip's invoke path (QuickJS in WebAssembly), measured in one run with
  * the same load generator. Figures (medians): warm throughput and p50/p99; memory per
  * loaded backend (RSS delta over N backends each loaded by one call: N workerd services in
- * one config vs N cantrip agents); cold start (workerd: process start → first 2xx; cantrip:
+ * one config vs N cantrip agents; and the second half's delta alone, without start-up and
+ * warm-up); cold start (workerd: process start → first 2xx; cantrip:
  * deploy request → first 2xx, plus process restart → first 2xx). Ratios are cantrip/workerd.
  *
  *   bun bench/peer.ts [--seconds 5] [--rounds 3] [--connections 50] [--backends 50] [--cold 7] [--compiled] [--only warm|memory|cold] [--root DIR]
@@ -81,11 +82,23 @@ async function throughput() {
   }
 }
 
-// 2. Memory per loaded backend.
+// 2. Memory per loaded backend: `rounds` rounds, each a fresh workerd pair and a fresh cantrip.
 async function memory() {
+  const rs: Awaited<ReturnType<typeof memoryRound>>[] = [];
+  for (let r = 0; r < rounds; r++) rs.push(await memoryRound());
+  return rs;
+}
+
+/** Half the backends: the marginal figure is the second half's RSS delta (no process start-up or warm-up in it). */
+const half = Math.floor(backends / 2);
+
+async function memoryRound() {
   const w1 = await startWorkerd({ services: 1, module: workerdTrivialModule, body });
   const wBase = await settledRss(w1.pid);
   await w1.stop();
+  const wH = await startWorkerd({ services: half + 1, module: workerdTrivialModule, body });
+  const wHalf = await settledRss(wH.pid);
+  await wH.stop();
   const wN = await startWorkerd({ services: backends + 1, module: workerdTrivialModule, body });
   const wLoaded = await settledRss(wN.pid);
   await wN.stop();
@@ -96,11 +109,16 @@ async function memory() {
     await invokeUntilOk(c, first.slug, first.key);
     const cBase = await settledRss(c.child.pid!);
     const more: { slug: string; key: string }[] = [];
-    for (let i = 1; i <= backends; i++) more.push(await deployTrivial(c, `mem ${i}`, trivialBackend(1)));
+    let cHalf = NaN;
+    for (let i = 1; i <= backends; i++) {
+      more.push(await deployTrivial(c, `mem ${i}`, trivialBackend(1)));
+      // A deploy warms one instance of the new version (deployer.ts), so these are loaded already.
+      if (i === half) cHalf = await settledRss(c.child.pid!);
+    }
     const cDeployed = await settledRss(c.child.pid!);
     for (const a of more) await invokeUntilOk(c, a.slug, a.key);
     const cLoaded = await settledRss(c.child.pid!);
-    return { wBase, wLoaded, cBase, cDeployed, cLoaded };
+    return { wBase, wHalf, wLoaded, cBase, cHalf, cDeployed, cLoaded };
   } finally {
     await c.stop();
     rmSync(c.dataDir, { recursive: true, force: true });
@@ -171,12 +189,19 @@ if (tp) {
   console.log(`ratio cantrip/workerd: throughput ${fmt(med(tp.cr, "rps") / med(tp.wr, "rps"), 2)}x, p50 ${fmt(med(tp.cr, "p50") / med(tp.wr, "p50"), 2)}x, p99 ${fmt(med(tp.cr, "p99") / med(tp.wr, "p99"), 2)}x`);
 }
 if (mem) {
-  const wPer = (mem.wLoaded - mem.wBase) / backends;
-  const cPer = (mem.cLoaded - mem.cBase) / backends;
-  console.log(`\nmemory per loaded backend — RSS delta over ${backends} backends, each loaded by one call (median of 5 readings)`);
-  console.log(`workerd (baseline)  1 service ${fmt(mb(mem.wBase), 1)} MB → ${backends + 1} services ${fmt(mb(mem.wLoaded), 1)} MB   = ${fmt(mb(wPer), 2)} MB per backend`);
-  console.log(`cantrip             1 agent ${fmt(mb(mem.cBase), 1)} MB → ${backends + 1} agents ${fmt(mb(mem.cLoaded), 1)} MB   = ${fmt(mb(cPer), 2)} MB per backend (deployed, not yet called: ${fmt(mb((mem.cDeployed - mem.cBase) / backends), 2)} MB)`);
-  console.log(`ratio cantrip/workerd: memory per backend ${fmt(cPer / wPer, 2)}x`);
+  const wPer = mem.map((m) => (m.wLoaded - m.wBase) / backends);
+  const cPer = mem.map((m) => (m.cLoaded - m.cBase) / backends);
+  const cDep = mem.map((m) => (m.cDeployed - m.cBase) / backends);
+  const mbs = (xs: number[]) => xs.map((x) => fmt(mb(x), 2)).join(" ");
+  const last = mem[mem.length - 1]!;
+  console.log(`\nmemory per loaded backend — RSS delta over ${backends} backends, each loaded by one call (each reading the median of 5); medians of ${rounds} rounds`);
+  console.log(`workerd (baseline)  1 service ${fmt(mb(last.wBase), 1)} MB → ${backends + 1} services ${fmt(mb(last.wLoaded), 1)} MB   = ${fmt(mb(median(wPer)), 2)} MB per backend (rounds: ${mbs(wPer)})`);
+  console.log(`cantrip             1 agent ${fmt(mb(last.cBase), 1)} MB → ${backends + 1} agents ${fmt(mb(last.cLoaded), 1)} MB   = ${fmt(mb(median(cPer)), 2)} MB per backend (rounds: ${mbs(cPer)}; deployed, not yet called: ${fmt(mb(median(cDep)), 2)} MB)`);
+  console.log(`ratio cantrip/workerd: memory per backend ${fmt(median(cPer) / median(wPer), 2)}x (per round: ${cPer.map((c, i) => fmt(c / wPer[i]!, 2)).join(" ")})`);
+  // The second half alone: what one more backend costs once both processes are warm.
+  const wMarg = mem.map((m) => (m.wLoaded - m.wHalf) / (backends - half));
+  const cMarg = mem.map((m) => (m.cDeployed - m.cHalf) / (backends - half));
+  console.log(`marginal, backends ${half + 1}–${backends}: workerd ${fmt(mb(median(wMarg)), 2)} MB (rounds: ${mbs(wMarg)}), cantrip ${fmt(mb(median(cMarg)), 2)} MB (deployed, each warmed by its deploy; rounds: ${mbs(cMarg)}); ratio ${fmt(median(cMarg) / median(wMarg), 2)}x`);
 }
 
 if (cold) {

@@ -5,8 +5,8 @@
  * A test fails when the generated file is stale.
  *
  * The prelude comes in parts evaluated one after another (PRELUDE_PARTS; PRELUDE is the
- * same parts joined, for engines that take one script): the Web Streams source text, the
- * bundled libraries' source text (core-js-pure's URL), then the shims and SDK. Compiling a script in
+ * same parts joined, for engines that take one script): a getter for the Web Streams source
+ * text (kept by the host), the bundled libraries (core-js-pure's URL), then the shims and SDK. Compiling a script in
  * QuickJS needs several times its size in transient memory, and a WebAssembly memory never
  * gives pages back, so compiling the parts separately keeps every interpreter smaller
  * (measured: ~0.5 MB less per interpreter than one script of the same code).
@@ -14,7 +14,7 @@
 import * as esbuild from "esbuild";
 import { join } from "node:path";
 import { newQuickJSWASMModuleFromVariant, newVariant } from "quickjs-emscripten-core";
-import { compileScript, quickjsBuildId } from "../src/runtime/quickjs/bytecode";
+import { PRELUDE_COMPILE, compileScript, quickjsBuildId } from "../src/runtime/quickjs/bytecode";
 import { variant, wasmPath } from "../src/runtime/quickjs/wasm-build";
 
 const common = { bundle: true, format: "iife", platform: "neutral", target: "es2023", write: false, legalComments: "none" } as const;
@@ -55,9 +55,6 @@ export { URL, URLSearchParams };`,
   });
   return `(() => { ${out.outputFiles[0]!.text}; return __libs; })()`;
 }
-
-/** A prelude part that parks a source text on a hidden global (the main part takes it). */
-const parked = (name: string, source: string) => `Object.defineProperty(globalThis, ${JSON.stringify(name)}, { value: ${JSON.stringify(source)}, configurable: true });`;
 
 /** The shims and SDK; "cantrip:libs-source" and "cantrip:streams-source" read (and remove) what the earlier parts left. */
 async function mainPart(): Promise<string> {
@@ -100,7 +97,7 @@ async function preludeBytecode(parts: string[], lazyParts: string[]): Promise<{ 
   const place = (code: string, i: number): [number, number] => {
     const known = seen.get(code);
     if (known) return known;
-    const bc = compileScript(vm, code, `cantrip:prelude-${i}.js`);
+    const bc = compileScript(vm, code, `cantrip:prelude-${i}.js`, PRELUDE_COMPILE);
     const span: [number, number] = [at, bc.length];
     chunks.push(bc);
     at += bc.length;
@@ -128,32 +125,35 @@ export async function buildPrelude(): Promise<{ module: string; bytecode: Uint8A
   // The URL library is evaluated as its own part (QuickJS: compiling it apart keeps interpreters
   // smaller, measured ~0.3 MB against an eval inside the main part); V8 gets its text on demand.
   const libs = `Object.defineProperty(globalThis, "__cantripLibsSource", { value: ${sources.libs}, configurable: true });`;
-  const parts = [parked("__cantripStreamsSource", sources.streams), libs, main];
-  // The same part for an interpreter that loads the URL library on first use, as V8 does (the
-  // text parked behind a function; url.ts): the first interpreter of a process, made while
-  // its first call waits (issue 15, cold start: core-js is ~45% of making an interpreter,
-  // 51–88 ms of the first one before the WebAssembly is optimised).
-  // Built from PRELUDE_SOURCES.libs when the generated module loads (one copy of the text in the file).
-  const lazyLibsText = `Object.defineProperty(globalThis, "__cantripLibsSource", { value: () => ${JSON.stringify(sources.libs)}, configurable: true }); Object.defineProperty(globalThis, "__cantripLazyLibs", { value: true, configurable: true });`;
-  const bc = await preludeBytecode(parts, parts.map((p, i) => (i === 1 ? lazyLibsText : p)));
+  // The streams text stays with the host (QuickJS's guest-host.ts `source`), fetched on first
+  // use as on V8: parked as a string it was ~62 KB of every interpreter's heap (issue 15,
+  // memory per loaded backend). The host object is captured now; the main part hides it.
+  const streams = `(() => { const h = globalThis.__cantripHost; Object.defineProperty(globalThis, "__cantripStreamsSource", { value: () => h.source("streams"), configurable: true }); })();`;
+  const parts = [streams, libs, main];
+  // The same part for an interpreter that loads the URL library on first use, as V8 does
+  // (url.ts): the first interpreter of a process, made while its first call waits (issue 15,
+  // cold start: core-js is ~45% of making an interpreter; vm-factory.ts `lazyUrl`).
+  // The host runs the eager part's bytecode then (its classes parked on the same global), or
+  // hands over the text when it has no bytecode for its build.
+  const lazyLibs = `(() => { const h = globalThis.__cantripHost; Object.defineProperty(globalThis, "__cantripLibsSource", { value: () => { const s = h.source("libs"); if (s !== undefined) return s; const v = globalThis.__cantripLibsSource; delete globalThis.__cantripLibsSource; return v; }, configurable: true }); Object.defineProperty(globalThis, "__cantripLazyLibs", { value: true, configurable: true }); })();`;
+  const bc = await preludeBytecode(parts, parts.map((p, i) => (i === 1 ? lazyLibs : p)));
   const build = quickjsBuildId(await Bun.file(join(import.meta.dir, "quickjs", "dist", "BUILD-INFO")).text());
   if (!build) throw new Error("sandbox/quickjs/dist/BUILD-INFO names no emscripten-module.wasm");
-  const lazyLibs = "`Object.defineProperty(globalThis, \"__cantripLibsSource\", { value: () => ${JSON.stringify(PRELUDE_SOURCES.libs)}, configurable: true }); Object.defineProperty(globalThis, \"__cantripLazyLibs\", { value: true, configurable: true });`";
   const module = `// GENERATED by sandbox/build-prelude.ts from sandbox/prelude.ts — do not edit.
 /** The prelude's scripts, to evaluate in order in one global scope (QuickJS: one by one). */
 export const PRELUDE_PARTS: readonly string[] = ${JSON.stringify(parts)};
 /** The same scripts as one. */
 export const PRELUDE = PRELUDE_PARTS.join("\\n;\\n");
 /**
- * The source texts the first two parts park, for an engine that hands them to the main part
- * on demand instead (V8: \`__cantripStreamsSource\` / \`__cantripLibsSource\` as functions that
- * fetch the text from the host, so an isolate holds it only once it needs it).
+ * The source texts the main part evaluates on first use, which the host hands over on demand
+ * (\`__cantripStreamsSource\` / \`__cantripLibsSource\` as functions that fetch the text: V8's
+ * sidecar, QuickJS's \`__cantripHost.source\`), so an interpreter holds one only once it needs it.
  */
 export const PRELUDE_SOURCES: { readonly streams: string; readonly libs: string } = ${JSON.stringify(sources)};
 /** The last part alone: the shims and SDK. */
 export const PRELUDE_MAIN: string = PRELUDE_PARTS[${parts.length - 1}]!;
 /** PRELUDE_PARTS with the URL library parked for evaluation on first use instead of evaluated (QuickJS, vm-factory.ts \`lazyUrl\`). */
-export const PRELUDE_PARTS_LAZY_URL: readonly string[] = PRELUDE_PARTS.map((p, i) => (i === 1 ? ${lazyLibs} : p));
+export const PRELUDE_PARTS_LAZY_URL: readonly string[] = PRELUDE_PARTS.map((p, i) => (i === 1 ? ${JSON.stringify(lazyLibs)} : p));
 /**
  * PRELUDE_PARTS and PRELUDE_PARTS_LAZY_URL compiled by the QuickJS build \`build\` (the sha256 of
  * its .wasm): [offset, length] of each part's bytecode in sandbox/dist/prelude.qjsbc.

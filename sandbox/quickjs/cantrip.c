@@ -13,10 +13,16 @@
 /*
  * Compiles `code` (`len` bytes of UTF-8, global script) without running it and returns its
  * bytecode in a malloc'd buffer (the caller frees it), its size in *out_len; NULL when it
- * does not compile (the exception is cleared).
+ * does not compile (the exception is cleared). `strip` is QuickJS's JS_STRIP_* flags for this
+ * compile only (JS_STRIP_SOURCE: its functions keep no copy of their source text, and
+ * Function.prototype.toString answers "[native code]" for them, as for a built-in).
  */
-EMSCRIPTEN_KEEPALIVE uint8_t *CANTRIP_CompileScript(JSContext *ctx, const char *code, size_t len, const char *filename, size_t *out_len) {
+EMSCRIPTEN_KEEPALIVE uint8_t *CANTRIP_CompileScript(JSContext *ctx, const char *code, size_t len, const char *filename, size_t *out_len, int strip) {
+  JSRuntime *rt = JS_GetRuntime(ctx);
+  int was = JS_GetStripInfo(rt);
+  JS_SetStripInfo(rt, strip);
   JSValue fn = JS_Eval(ctx, code, len, filename, JS_EVAL_TYPE_GLOBAL | JS_EVAL_FLAG_COMPILE_ONLY);
+  JS_SetStripInfo(rt, was);
   if (JS_IsException(fn)) {
     JS_FreeValue(ctx, JS_GetException(ctx));
     return NULL;

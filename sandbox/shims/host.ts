@@ -30,6 +30,8 @@ export interface Host {
    */
   timer(id: number, ms: number): Promise<void>;
   clearTimer(id: number): void;
+  /** QuickJS: the text of a prelude source the host keeps ("streams", "libs"), for the prelude's parts that park it (build-prelude.ts). */
+  source?(name: string): string | undefined;
 }
 
 const g = globalThis as any;

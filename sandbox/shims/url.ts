@@ -1,11 +1,11 @@
 /**
  * URL and URLSearchParams: core-js-pure's WHATWG implementation (URL Standard parsing,
  * setters, IDNA via punycode, IPv4/IPv6 hosts, URL.parse/canParse, searchParams). QuickJS
- * evaluates it as a prelude part of its own (see sandbox/build-prelude.ts); V8 hands over a
- * function that fetches its source text, evaluated on first use (`__cantripLazyLibs`: a bare
- * isolate pays ~0.5 MB for it) through urlLibs() and the two globals, getters until then.
- * A process's first QuickJS interpreter does the same (PRELUDE_PARTS_LAZY_URL: its first call
- * waits for it to be made).
+ * is loaded on first use (`__cantripLazyLibs`) through urlLibs() and the two globals, getters
+ * until then: V8 hands over a function that fetches its source text (a bare isolate pays ~0.5 MB
+ * for it); a process's first QuickJS interpreter (PRELUDE_PARTS_LAZY_URL: its first call waits
+ * for it to be made) one that has the host run the library's prelude part from bytecode and
+ * returns the classes.
  * The incoming request's URL is split without it (body.ts canonicalParts), so a backend that
  * never touches URL never loads it.
  */
@@ -19,7 +19,7 @@ export interface UrlLibs {
   URLSearchParams: typeof globalThis.URLSearchParams;
 }
 
-let source: (() => string) | null = typeof SOURCE === "function" ? SOURCE : null;
+let source: (() => string | UrlLibs) | null = typeof SOURCE === "function" ? (SOURCE as () => string | UrlLibs) : null;
 /** Evaluated already when the prelude's own part did it (QuickJS). */
 let loaded: UrlLibs | null = typeof SOURCE === "function" ? null : named(SOURCE as unknown as UrlLibs);
 
@@ -39,7 +39,8 @@ export function urlLibs(): UrlLibs {
   const saved = NAMES.map((n) => Object.getOwnPropertyDescriptor(g, n));
   for (const n of NAMES) delete g[n];
   try {
-    loaded = indirectEval(source!()) as UrlLibs;
+    const s = source!();
+    loaded = typeof s === "string" ? (indirectEval(s) as UrlLibs) : s;
   } finally {
     NAMES.forEach((n, i) => saved[i] && Object.defineProperty(g, n, saved[i]!));
   }

@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { newQuickJSWASMModuleFromVariant, newVariant, type QuickJSContext } from "quickjs-emscripten-core";
 import { PRELUDE_BYTECODE, PRELUDE_PARTS, PRELUDE_PARTS_LAZY_URL } from "../../sandbox/dist/prelude.gen";
 import { preludeBytecodePath } from "../../sandbox/build-prelude";
-import { compileScript, quickjsBuildId, runBytecode } from "../../src/runtime/quickjs/bytecode";
+import { PRELUDE_COMPILE, compileScript, quickjsBuildId, runBytecode } from "../../src/runtime/quickjs/bytecode";
 import { installHost } from "../../src/runtime/quickjs/guest-host";
 import { variant, wasmPath } from "../../src/runtime/quickjs/wasm-build";
 import { createVm, setWasmModule } from "../../src/runtime/quickjs/vm-factory";
@@ -89,7 +89,7 @@ test("the committed bytecode is exactly the compilation of the source parts a fa
     expect(spans.length).toBe(parts.length);
     for (const [i, part] of parts.entries()) {
       const [off, len] = spans[i]!;
-      expect(Buffer.from(compileScript(vm, part, `cantrip:prelude-${i}.js`)).equals(Buffer.from(bytes.subarray(off, off + len)))).toBe(true);
+      expect(Buffer.from(compileScript(vm, part, `cantrip:prelude-${i}.js`, PRELUDE_COMPILE)).equals(Buffer.from(bytes.subarray(off, off + len)))).toBe(true);
     }
   }
 });

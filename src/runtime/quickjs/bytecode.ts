@@ -21,7 +21,7 @@ interface RawModule {
   HEAPU8: Uint8Array;
   _malloc(n: number): number;
   _free(p: number): void;
-  _CANTRIP_CompileScript(ctx: number, code: number, len: number, filename: number, outLen: number): number;
+  _CANTRIP_CompileScript(ctx: number, code: number, len: number, filename: number, outLen: number, strip: number): number;
   _CANTRIP_RunScript(ctx: number, buf: number, len: number): number;
 }
 
@@ -41,11 +41,26 @@ function copyIn(mod: RawModule, bytes: Uint8Array, cString = false): number {
   return p;
 }
 
+/** QuickJS's JS_STRIP_SOURCE (quickjs.h): compiled functions keep no copy of their source text. */
+const STRIP_SOURCE = 1;
+
+/**
+ * How the guest prelude is compiled (sandbox/build-prelude.ts, and vm-factory.ts when it has
+ * no matching bytecode): without source text. Every interpreter carried a copy of each
+ * prelude function's text, nested functions again inside their parents' (issue 15: memory
+ * per loaded backend); the prelude is platform code, so `toString` answering "[native code]"
+ * is what a guest sees of a built-in anywhere else.
+ */
+export const PRELUDE_COMPILE: { readonly stripSource: boolean } = { stripSource: true };
+
 /**
  * The bytecode of global script `code` (named `filename` in stack traces), compiled in `vm`
  * without running it. Throws when it does not compile (evaluate the source for the error).
+ * `stripSource`: its functions carry no copy of their source text (QuickJS keeps one per
+ * function, nested ones included, for Function.prototype.toString, which then answers
+ * `function name() { [native code] }` as for a built-in); line numbers stay.
  */
-export function compileScript(vm: QuickJSContext, code: string, filename: string): Uint8Array {
+export function compileScript(vm: QuickJSContext, code: string, filename: string, opts: { stripSource?: boolean } = {}): Uint8Array {
   const { mod, ctx } = raw(vm);
   const enc = new TextEncoder();
   const src = enc.encode(code);
@@ -53,7 +68,7 @@ export function compileScript(vm: QuickJSContext, code: string, filename: string
   const nameP = copyIn(mod, enc.encode(filename), true);
   const lenP = mod._malloc(4);
   try {
-    const out = mod._CANTRIP_CompileScript(ctx, codeP, src.length, nameP, lenP);
+    const out = mod._CANTRIP_CompileScript(ctx, codeP, src.length, nameP, lenP, opts.stripSource ? STRIP_SOURCE : 0);
     if (out === 0) throw new Error(`QuickJS: ${filename} does not compile`);
     const n = new DataView(mod.HEAPU8.buffer).getUint32(lenP, true);
     const bytes = mod.HEAPU8.slice(out, out + n);

@@ -9,6 +9,7 @@ import type { QuickJSContext, QuickJSHandle } from "quickjs-emscripten-core";
 import { captureJson, getStringExact, newStringExact } from "./exact-strings";
 import { TextDecoders } from "../web-bridge";
 import { IntlBridge } from "../web-intl";
+import { PRELUDE_SOURCES } from "../../../sandbox/dist/prelude.gen";
 
 export interface HostResult {
   json: string;
@@ -33,6 +34,12 @@ export interface HostState {
   /** setTimeout: guest timer `id` in the running slice's call; `ms` as the guest passed it (typed by timerDelay()); throws past the per-call limit. */
   timer(id: number, ms: unknown, settler: Settler): void;
   clearTimer(id: number): void;
+  /**
+   * Runs the URL library's prelude part in this interpreter from bytecode, which parks its
+   * classes on `__cantripLibsSource` (vm-factory.ts); false when it could not (then the guest
+   * is handed the library's text to evaluate).
+   */
+  libs(): boolean;
 }
 
 const unset = (): never => {
@@ -40,7 +47,7 @@ const unset = (): never => {
 };
 
 export function installHost(vm: QuickJSContext): HostState {
-  const state: HostState = { log: unset, call: unset, timer: unset, clearTimer: unset };
+  const state: HostState = { log: unset, call: unset, timer: unset, clearTimer: unset, libs: () => false };
   const enc = new TextEncoder();
   const dec = new TextDecoder();
   captureJson(vm);
@@ -108,6 +115,14 @@ export function installHost(vm: QuickJSContext): HostState {
     const num = (h: QuickJSHandle) => (vm.typeof(h) === "number" ? vm.getNumber(h) : 0);
     const out = decoders.decode(num(id), str(label), num(flags), bytes);
     return out === null ? vm.null : newStringExact(vm, out);
+  });
+  // What the prelude loads on first use (sandbox/shims/streams.ts, url.ts), kept here once per
+  // thread instead of in every interpreter (sandbox/build-prelude.ts): the streams text; for
+  // "libs", undefined once the URL library ran from bytecode (its classes parked), else its text.
+  fn("source", (name) => {
+    const which = vm.typeof(name) === "string" ? str(name) : "";
+    if (which === "libs" && state.libs()) return vm.undefined;
+    return which === "streams" || which === "libs" ? vm.newString(PRELUDE_SOURCES[which]) : vm.undefined;
   });
   const intl = new IntlBridge();
   fn("intl", (req) => newStringExact(vm, intl.call(vm.typeof(req) === "string" ? str(req) : "")));

@@ -10,7 +10,7 @@ import { variant } from "./wasm-build";
 import { PRELUDE_BYTECODE, PRELUDE_PARTS, PRELUDE_PARTS_LAZY_URL } from "../../../sandbox/dist/prelude.gen";
 import bytecodePath from "../../../sandbox/dist/prelude.qjsbc" with { type: "file" };
 import buildInfo from "../../../sandbox/quickjs/dist/BUILD-INFO" with { type: "text" };
-import { quickjsBuildId, runBytecode } from "./bytecode";
+import { PRELUDE_COMPILE, compileScript, quickjsBuildId, runBytecode } from "./bytecode";
 import { installHost, type HostState } from "./guest-host";
 import { overBudget } from "./slices";
 import { idle, whenIdle, workerIdle } from "./idle";
@@ -70,9 +70,12 @@ export function pagesFor(memoryBytes: number): number {
  * awaited before each step (every prelude part, the SDK module): a spare refill passes one
  * that waits while calls run on the worker, so a call that arrives mid-refill waits for one
  * step at most, not for the whole interpreter. `lazyUrl`: the URL library (core-js, ~45% of
- * the work) is evaluated on the guest's first use of URL/URLSearchParams instead, as on V8 —
- * for the first interpreter of a process, which its first call waits for (worker.ts
- * prestart); that use then costs the guest's call ~5–30 ms of CPU once.
+ * the work) is run on the guest's first use of URL/URLSearchParams instead, as on V8 — for the
+ * first interpreter of a process, which its first call waits for (worker.ts prestart). That
+ * use runs the library's part from bytecode (HostState.libs: ~2 ms warm; evaluating its text
+ * took 5–30 ms and left the interpreter ~350 KB larger). Not for spares: a lazy interpreter is
+ * ~130 KB smaller until its guest touches URL, and ~135 KB larger than an eager one after
+ * (measured, issue 15), so backends that use URL would pay for the others' saving.
  */
 export async function createVm(memoryBytes: number, pause?: () => Promise<void>, lazyUrl = false): Promise<Vm> {
   const wasmModule = compiled;
@@ -89,13 +92,18 @@ export async function createVm(memoryBytes: number, pause?: () => Promise<void>,
   // In parts: compiling one big script would grow every interpreter's memory for good (build-prelude.ts).
   // From bytecode when it matches this build: ~7× faster than parsing the source (bytecode.ts).
   const bytecode = await preludeBytecode();
+  host.libs = () => runLibs(vm, bytecode);
   const spans = lazyUrl ? PRELUDE_BYTECODE.lazyUrlParts : PRELUDE_BYTECODE.parts;
   for (const [i, part] of (lazyUrl ? PRELUDE_PARTS_LAZY_URL : PRELUDE_PARTS).entries()) {
     if (pause) await pause();
     const span = spans[i];
+    const name = `cantrip:prelude-${i}.js`;
     if (bytecode && span && runBytecode(vm, bytecode.subarray(span[0], span[0] + span[1]))) continue;
-    // No bytecode, or it threw: the source says why (a throw here is a broken prelude either way).
-    vm.unwrapResult(vm.evalCode(part, `cantrip:prelude-${i}.js`, { type: "global" })).dispose();
+    // No bytecode for this build: compile the part here as build-prelude.ts does (without source
+    // text), so the interpreter is the same as one made from the file.
+    if (!bytecode && runBytecode(vm, compileScript(vm, part, name, PRELUDE_COMPILE))) continue;
+    // It threw: the source says why (a throw here is a broken prelude either way).
+    vm.unwrapResult(vm.evalCode(part, name, { type: "global" })).dispose();
   }
   if (pause) await pause();
   // Instantiate "cantrip" once so it is cached by name, then hide the globals it came from.
@@ -103,6 +111,24 @@ export async function createVm(memoryBytes: number, pause?: () => Promise<void>,
   rt.executePendingJobs(-1);
   const entry = vm.unwrapResult(vm.evalCode(`const e = globalThis.__cantripEntry; delete globalThis.__cantripEntry; delete globalThis.__cantripSdk; e`, "cantrip:entry.js", { type: "global" }));
   return { memory, maxBytes: maxPages * PAGE, rt, vm, entry, host };
+}
+
+/** The prelude part that evaluates the URL library (build-prelude.ts: parts[1]), whose lazy form parks a loader instead. */
+const LIBS_PART = 1;
+
+/**
+ * Runs the URL library's eager prelude part in `vm` (a guest's first use of URL, inside its
+ * call and CPU budget): from the committed bytecode, or compiled here without source text when
+ * there is none for this build. False when it threw (the guest then evaluates the text).
+ */
+function runLibs(vm: QuickJSContext, bytecode: Uint8Array | null): boolean {
+  const span = PRELUDE_BYTECODE.parts[LIBS_PART];
+  if (bytecode && span) return runBytecode(vm, bytecode.subarray(span[0], span[0] + span[1]));
+  try {
+    return runBytecode(vm, compileScript(vm, PRELUDE_PARTS[LIBS_PART]!, `cantrip:prelude-${LIBS_PART}.js`, PRELUDE_COMPILE));
+  } catch {
+    return false;
+  }
 }
 
 /** Between two steps of a refill: a call that arrived meanwhile runs first (and the refill waits until the worker is idle again). */
