@@ -2,7 +2,10 @@
  * The server listens before its control plane is built (src/boot.ts, issue 15: process start
  * → first 2xx): invoke and app calls need only the gateway, so they are answered as soon as
  * the listeners are up; any other request that arrives before Elysia's routes exist waits for
- * them and gets its real answer, never a 404 or a 5xx from a half-built server.
+ * them and gets its real answer, never a 404 or a 5xx from a half-built server. Around that:
+ * the routes are published only once the whole server is built, a build that fails answers
+ * the waiting requests in the envelope, a port in use closes what the start opened, and a stop
+ * answers the calls in flight before it closes the listeners.
  */
 import { afterEach, expect, test } from "bun:test";
 import { existsSync, rmSync } from "node:fs";
