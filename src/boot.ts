@@ -26,12 +26,13 @@ import { appSlugOfHost, hostRouter } from "./http/apps-host";
 import { RequestAuth } from "./http/auth";
 import { createLogger, type Logger } from "./http/logger";
 import { preRouter } from "./http/pre-router";
-import { createHandler } from "./http/server";
+import { createHandler, pathnameOf } from "./http/server";
 import type { HttpDeps } from "./http/deps";
 import { PublicUrls } from "./lib/public-urls";
 import { Tenancy } from "./lib/tenancy";
 import { QuietWaiter } from "./lib/quiet-waiter";
-import { errorResponse } from "./http/envelope";
+import { errorResponse, familyOf } from "./http/envelope";
+import { requestIdOf } from "./http/request-context";
 import { createQueue, type Queue } from "./jobs";
 import { lazyLlm } from "./llm/lazy";
 import { CryptoBox } from "./lib/crypto-box";
@@ -53,6 +54,15 @@ export const VERSION: string = pkg.version;
 
 /** How long a dashboard sign-in lasts (the session cookie's Max-Age). */
 const SESSION_TTL_MS = 12 * 60 * 60 * 1000;
+
+/**
+ * How long a stop waits for the requests in flight (calls, app responses, downloads) to be
+ * answered once the listeners stopped accepting, in milliseconds; connections still open after
+ * it (a slow client, a response streaming past it) are closed. The same bound as the job
+ * queue's stop. Job event streams do not wait for it: a stop ends them at once (the client
+ * reconnects with Last-Event-ID, to another node or to the restarted server).
+ */
+export const STOP_DRAIN_MS = 5000;
 
 export interface Cantrip {
   url: string;
@@ -273,13 +283,18 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
   let platformElysia: ((req: Request) => Promise<Response>) | null = null;
   let appsElysia: ((req: Request) => Promise<Response>) | null = null;
   let controlPlane: Promise<void> | null = null;
+  // A request that waited for a control plane whose build failed gets the envelope's
+  // internal_error (the server then stops: src/main.ts exits), not a dropped connection.
+  const unbuilt = (req: Request) => errorResponse(familyOf(pathnameOf(req.url)), new AppError("internal_error", "The server failed to start; retry against a running server."), requestIdOf(req));
   const whenBuilt = (pick: () => Handle | null): Handle => (req) => {
     const h = pick();
-    return h ? h(req) : controlPlane!.then(() => pick()!(req));
+    return h ? h(req) : controlPlane!.then(() => pick()!(req), () => unbuilt(req));
   };
   const front = { gateway, db, urls, logger };
   // Data-plane calls in flight while the control plane is being built: its steps wait for them.
   const dataPlane = new QuietWaiter();
+  // Aborted when the server stops (the job event streams end on it: src/http/sse.ts).
+  const stopping = new AbortController();
   let controlPlaneBuilt = false;
   const onCall = (answer: Promise<Response>) => {
     if (controlPlaneBuilt) return;
@@ -311,13 +326,28 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
         return errorResponse("control", new AppError("internal_error"), "unknown");
       },
     });
-  const server = listen(config.port, preRouter(front, { invoke: true, apps: "platform", onCall }, whenBuilt(() => platformElysia)));
+  // A listener that cannot open (a port in use) ends the start with what was opened so far
+  // closed: the sandbox's workers, the database, the last-resort handlers, the server.pid.
+  const unwind = async (cause: string, e: unknown): Promise<never> => {
+    removeLastResort();
+    await runtime.close().catch(() => {});
+    await bundler.close().catch(() => {});
+    await store.close().catch(() => {});
+    releaseServer();
+    throw new StartupError(`${cause}: ${(e as Error).message}`);
+  };
+  let server: ReturnType<typeof listen>;
+  try {
+    server = listen(config.port, preRouter(front, { invoke: true, apps: "platform", onCall }, whenBuilt(() => platformElysia)));
+  } catch (e) {
+    return unwind(`cannot listen on port ${config.port}`, e);
+  }
   let appsServer: ReturnType<typeof listen> | null = null;
   try {
     appsServer = config.appsPort >= 0 ? listen(config.appsPort, appsHandle) : null;
   } catch (e) {
     await server.stop(true);
-    throw new StartupError(`cannot listen on the apps port ${config.appsPort}: ${(e as Error).message}`);
+    return unwind(`cannot listen on the apps port ${config.appsPort}`, e);
   }
   const port = server.port!;
   const shownHost = config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host;
@@ -391,12 +421,14 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
     await dataPlane.quiet();
     // Tenant content gets its own origin where the operator gave it one (docs/ARCHITECTURE.md, "Origins").
     const appsApp = createAppsApp(httpDeps);
-    platformElysia = (req: Request) => app.handle(req);
-    appsElysia = (req: Request) => appsApp.handle(req);
-    builtHttpDeps = httpDeps;
     await dataPlane.quiet();
     metrics.collectProcessMetrics();
     runtime.startDeferredWorkers();
+    // Last: a request answered by Elysia sees the whole server (e.g. the first /metrics scrape
+    // has the process metrics), whether it waited for the build or arrived after this line.
+    platformElysia = (req: Request) => app.handle(req);
+    appsElysia = (req: Request) => appsApp.handle(req);
+    builtHttpDeps = httpDeps;
     controlPlaneBuilt = true;
   };
 
@@ -477,6 +509,7 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
       },
     },
     metrics,
+    stopping: stopping.signal,
     schedules,
     llm: { configured: llm !== null, provider: llm?.provider ?? "none", defaultModel: config.model },
     scheduleRuns: async (agentId) =>
@@ -504,10 +537,22 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
     },
   });
 
+  /**
+   * Stops accepting on both listeners and waits for the requests in flight to be answered, at
+   * most STOP_DRAIN_MS, then closes what is still open. Job event streams end first (stopping).
+   */
+  const drainListeners = async () => {
+    stopping.abort();
+    const listeners = appsServer ? [server, appsServer] : [server];
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const bound = new Promise<void>((resolve) => (timer = setTimeout(resolve, STOP_DRAIN_MS)));
+    await Promise.race([Promise.all(listeners.map((l) => l.stop(false))), bound]);
+    clearTimeout(timer);
+    await Promise.all(listeners.map((l) => l.stop(true)));
+  };
   const stop = async () => {
     await Promise.all([...loops.values()].map((l) => l.stop()));
-    await server.stop(true);
-    await appsServer?.stop(true);
+    await drainListeners();
     await queue.stop({ timeoutMs: 5000 });
     await invocations.flush();
     try {

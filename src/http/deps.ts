@@ -62,6 +62,8 @@ export interface HttpDeps {
   };
   /** The Prometheus registry behind GET /metrics. */
   metrics: Metrics;
+  /** Aborted when the server stops: open job event streams end (clients reconnect with Last-Event-ID). Absent: they end with their job. */
+  stopping?: AbortSignal;
   /** Recent scheduled runs of an agent (wired once schedules exist). */
   scheduleRuns?: (agentId: string) => Promise<unknown[]>;
 }

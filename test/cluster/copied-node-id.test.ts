@@ -29,13 +29,15 @@ describePg("two nodes with one node-id", () => {
 
   test("B serves a deploy made on A, and refuses a key revoked on A, within the cluster bound", async () => {
     const onA = client(a, (a.adminToken() ?? b.adminToken())!);
-    const created = await onA("POST", "/v1/agents", { name: "Copied Id", files: { "index.ts": echoBackend }, entrypoint: "index.ts", autoDeploy: true });
+    const created = await onA("POST", "/v1/agents", { name: "Copied Id", files: { "index.ts": echoBackend }, entrypoint: "index.ts", autoDeploy: false });
     expect(created.status).toBe(201);
     const { id, slug } = created.body.data.agent;
     const k = await onA("POST", `/v1/agents/${id}/api-keys`, { name: "doomed" });
     const key: string = k.body.data.key;
-    // B looks the agent up (and caches it) before and after the deploy A runs.
+    // B looks the agent up (and caches it) before and after the deploy A runs (started only
+    // now: with autoDeploy the deploy could finish before B's first look).
     expect((await invoke(b, slug, key)).status).not.toBe(200);
+    expect((await onA("POST", `/v1/deploy/${id}`)).status).toBe(202);
     await until(async () => (await invoke(a, slug, key)).status === 200, 30_000, "A serving the agent", 25);
     await until(async () => (await invoke(b, slug, key)).status === 200, 1_000, "B serving the agent deployed on A", 5);
     expect((await onA("POST", `/v1/agents/${id}/api-keys/${k.body.data.apiKey.id}/revoke`)).status).toBe(200);

@@ -22,7 +22,7 @@ export function v1GenerateRoutes(deps: HttpDeps) {
         else workspaceId = (await deps.verifier.principalOf(request)).workspaceId;
         const job = await jobFor(workspaceId, params.jobId);
         const last = Number(request.headers.get("last-event-id") ?? query.lastEventId ?? 0);
-        return jobEventStream(deps.jobs, job.id, Number.isFinite(last) ? last : 0);
+        return jobEventStream(deps.jobs, job.id, Number.isFinite(last) ? last : 0, deps.stopping);
       },
       {
         query: t.Object({ token: t.Optional(t.String()), lastEventId: t.Optional(t.String()) }),
