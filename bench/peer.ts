@@ -161,8 +161,13 @@ async function coldStart() {
   try {
     for (let i = 0; i < coldSamples; i++) {
       const t0 = performance.now();
-      const r = await startCantrip({ env: cantripEnv, compiled, root, dataDir: c.dataDir, pollMs: 2 });
-      await invokeUntilOk(r, keep!.slug, keep!.key);
+      // Polls the kept agent's invoke itself (not /healthz, which waits for the control plane).
+      const invokeOk = async (url: string) => {
+        const res = await fetch(`${url}/v1/invoke/${keep!.slug}`, { method: "POST", body, headers: { authorization: `Bearer ${keep!.key}`, "content-type": "application/json" } });
+        await res.arrayBuffer();
+        return res.ok;
+      };
+      const r = await startCantrip({ env: cantripEnv, compiled, root, dataDir: c.dataDir, pollMs: 2, ready: invokeOk });
       restartMs.push(performance.now() - t0);
       await r.stop();
     }

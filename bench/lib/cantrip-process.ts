@@ -33,9 +33,12 @@ const ROOT = join(import.meta.dir, "..", "..");
 
 /**
  * Starts cantrip. `root` runs another checkout's source (default: this one), e.g. an
- * exported older commit for a same-run before/after comparison.
+ * exported older commit for a same-run before/after comparison. `ready` is what is polled
+ * (every `pollMs`) before it returns: by default GET /healthz answering 2xx, which waits for
+ * the control plane (src/boot.ts builds it after the listeners open); a restart measured to
+ * its first invoke polls that invoke instead.
  */
-export async function startCantrip(opts: { env?: Record<string, string>; dataDir?: string; compiled?: boolean; port?: number; pollMs?: number; root?: string } = {}): Promise<CantripProcess> {
+export async function startCantrip(opts: { env?: Record<string, string>; dataDir?: string; compiled?: boolean; port?: number; pollMs?: number; root?: string; ready?: (url: string) => Promise<boolean> } = {}): Promise<CantripProcess> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), "cantrip-bench-"));
   const port = opts.port ?? (await freePort());
   const exe = join(ROOT, "dist", "cantrip");
@@ -53,7 +56,7 @@ export async function startCantrip(opts: { env?: Record<string, string>; dataDir
   const deadline = performance.now() + 15_000;
   while (performance.now() < deadline) {
     try {
-      if ((await fetch(`${url}/healthz`)).ok) break;
+      if (opts.ready ? await opts.ready(url) : (await fetch(`${url}/healthz`)).ok) break;
     } catch {}
     if (child.exitCode !== null) throw new Error(`cantrip exited: ${stderr}`);
     await Bun.sleep(opts.pollMs ?? 50);
