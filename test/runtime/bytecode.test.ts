@@ -6,8 +6,7 @@
  * silently. Real interpreters of the committed build.
  */
 import { expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { runInFreshProcess } from "./fresh-process";
 import { join } from "node:path";
 import { newQuickJSWASMModuleFromVariant, newVariant, type QuickJSContext } from "quickjs-emscripten-core";
 import { PRELUDE_BYTECODE, PRELUDE_PARTS, PRELUDE_PARTS_LAZY_URL } from "../../sandbox/dist/prelude.gen";
@@ -111,12 +110,6 @@ test("an interpreter is made from the source when the bytecode file cannot be re
       h.dispose();
     }
     console.log(JSON.stringify({ out, reads }));`;
-  const dir = mkdtempSync(join(tmpdir(), "cantrip-bc-"));
-  const file = join(dir, "read-fails.ts");
-  await Bun.write(file, script);
-  const p = Bun.spawn(["bun", file], { stdout: "pipe", stderr: "pipe" });
-  const [stdout, stderr] = [await new Response(p.stdout).text(), await new Response(p.stderr).text()];
-  rmSync(dir, { recursive: true, force: true });
-  expect(await p.exited, stderr).toBe(0);
+  const stdout = await runInFreshProcess("read-fails", script);
   expect(JSON.parse(stdout.trim())).toEqual({ out: ["function", "function"], reads: 2 });
 });

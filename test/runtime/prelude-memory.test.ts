@@ -7,8 +7,7 @@
  * bytecode and from the fallback that compiles the parts itself.
  */
 import { expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { runInFreshProcess } from "./fresh-process";
 import { join } from "node:path";
 import type { QuickJSContext } from "quickjs-emscripten-core";
 import { PRELUDE_MAIN, PRELUDE_SOURCES } from "../../sandbox/dist/prelude.gen";
@@ -100,12 +99,6 @@ test("an interpreter made without the bytecode file holds no prelude source eith
     h.dispose();
     const s = Buffer.from(PRELUDE_MAIN.slice(PRELUDE_MAIN.length >> 1, (PRELUDE_MAIN.length >> 1) + 64), "latin1");
     console.log(JSON.stringify({ text, held: Buffer.from(v.memory.buffer).indexOf(s) >= 0 }));`;
-  const dir = mkdtempSync(join(tmpdir(), "cantrip-pm-"));
-  const file = join(dir, "no-bytecode.ts");
-  await Bun.write(file, script);
-  const p = Bun.spawn(["bun", file], { stdout: "pipe", stderr: "pipe" });
-  const [stdout, stderr] = [await new Response(p.stdout).text(), await new Response(p.stderr).text()];
-  rmSync(dir, { recursive: true, force: true });
-  expect(await p.exited, stderr).toBe(0);
+  const stdout = await runInFreshProcess("no-bytecode", script);
   expect(JSON.parse(stdout.trim())).toEqual({ text: "function Headers() {\n    [native code]\n}", held: false });
 });
