@@ -17,4 +17,4 @@ export const PRELUDE_PARTS_LAZY_URL: readonly string[] = PRELUDE_PARTS.map((p, i
  * PRELUDE_PARTS and PRELUDE_PARTS_LAZY_URL compiled by the QuickJS build `build` (the sha256 of
  * its .wasm): [offset, length] of each part's bytecode in sandbox/dist/prelude.qjsbc.
  */
-export const PRELUDE_BYTECODE: { readonly build: string; readonly parts: readonly (readonly [number, number])[]; readonly lazyUrlParts: readonly (readonly [number, number])[] } = {"build":"3aa4acc3963156f44ff4461243e45d4837e662ef58755d870c9bdf6ee1058d50","parts":[[0,259],[259,76404],[76663,88780]],"lazyUrlParts":[[0,259],[165443,412],[76663,88780]]};
+export const PRELUDE_BYTECODE: { readonly build: string; readonly parts: readonly (readonly [number, number])[]; readonly lazyUrlParts: readonly (readonly [number, number])[] } = {"build":"3ea8e18ffde97b64659a2345ef24a5726e79bdac75d4f4a150f43724be13d8b2","parts":[[0,259],[259,76404],[76663,88780]],"lazyUrlParts":[[0,259],[165443,412],[76663,88780]]};

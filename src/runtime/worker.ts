@@ -168,7 +168,7 @@ async function fetchCall(m: WireFetch, bytes?: Uint8Array): Promise<void> {
   if (!inst || inst.dead) return post(failed(m.id, new Failure("crashed", "The sandbox instance is gone."), true));
   try {
     const { res, dropped } = await inst.fetch(m.id, m.meta, m.text, bytes);
-    const reply = { id: m.id, memoryBytes: inst.memoryBytes, dropped, cpuMs: res.cpuMs as number, wallMs: res.wallMs as number, meta: res.meta, problem: res.problem, logs: res.logs as GuestLogLine[] };
+    const reply = { id: m.id, memoryBytes: inst.residentBytes, dropped, cpuMs: res.cpuMs as number, wallMs: res.wallMs as number, meta: res.meta, problem: res.problem, logs: res.logs as GuestLogLine[] };
     if (typeof res.body === "string" && res.body.length <= WIRE_TEXT_MAX) return self.postMessage(encodeResponse({ ...reply, text: res.body }));
     if (typeof res.body !== "string" && res.body.byteLength === 0) return self.postMessage(encodeResponse({ ...reply, text: "" }));
     const body = typeof res.body === "string" ? new TextEncoder().encode(res.body) : res.body;
@@ -198,7 +198,7 @@ async function handle(m: ToWorker): Promise<void> {
         instances.set(m.inst, instance);
         // Its first call is likely close behind: no refill or GC starts before it (idle.ts).
         if (!checksOnly) expectCall(FIRST_CALL_GRACE_MS);
-        post({ t: "loaded", id: m.id, describeJson, memoryBytes: instance.memoryBytes });
+        post({ t: "loaded", id: m.id, describeJson, memoryBytes: instance.residentBytes });
       } catch (e) {
         post(failed(m.id, e, true));
       }
@@ -223,7 +223,7 @@ async function handle(m: ToWorker): Promise<void> {
       if (!inst || inst.dead) return post(failed(m.id, new Failure("crashed", "The sandbox instance is gone."), true));
       try {
         const r = m.t === "pull" ? await inst.pull(m.call) : inst.cancel(m.call, m.reason);
-        const reply: FromWorker = { t: "chunk", id: m.id, ...r, memoryBytes: inst.memoryBytes };
+        const reply: FromWorker = { t: "chunk", id: m.id, ...r, memoryBytes: inst.residentBytes };
         // The chunk is a fresh copy out of the interpreter: move it.
         self.postMessage(reply, r.body && r.body.byteLength ? [r.body.buffer as ArrayBuffer] : []);
       } catch (e) {

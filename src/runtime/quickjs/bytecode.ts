@@ -23,6 +23,7 @@ interface RawModule {
   _free(p: number): void;
   _CANTRIP_CompileScript(ctx: number, code: number, len: number, filename: number, outLen: number, strip: number): number;
   _CANTRIP_RunScript(ctx: number, buf: number, len: number): number;
+  _CANTRIP_HeapTop(): number;
 }
 
 /** The context's emscripten module and JSContext pointer (protected fields of QuickJSContext 0.32, pinned). */
@@ -94,4 +95,15 @@ export function runBytecode(vm: QuickJSContext, bytes: Uint8Array): boolean {
   } finally {
     mod._free(p);
   }
+}
+
+/**
+ * The top of the interpreter's allocator heap (`CANTRIP_HeapTop`, sbrk(0)), in bytes from the
+ * start of its WebAssembly memory: static data, C stack and heap all lie below it, so it bounds
+ * the pages the interpreter has written (what it holds resident). Throws for a build without
+ * cantrip's entries.
+ */
+export function heapTop(vm: QuickJSContext): number {
+  const { mod } = raw(vm);
+  return mod._CANTRIP_HeapTop() >>> 0;
 }
