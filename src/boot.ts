@@ -14,7 +14,7 @@ import { Builders, Conversations, Credentials, Scheduler, Turns } from "./builde
 import { limitValues, type Config } from "./config";
 import { limitPolicy } from "./agents/limits";
 import { isMigrated, openStore, type Store } from "./db";
-import { checkClusterSecret, choreInterval, claimChore } from "./db/pg-cluster";
+import { checkClusterSecret } from "./db/pg-cluster";
 import { ConfigError } from "./config/load";
 import { Deployer } from "./deploy";
 import { deployJob } from "./deploy/job";
@@ -41,10 +41,11 @@ import { createRuntime, createSqliteKv, runSelftest, serverEngines } from "./run
 import { dropPrestartedWorkers } from "./runtime/spawn-worker";
 import type { SandboxRuntime } from "./runtime/types";
 import { newId } from "./lib/ids";
-import { HealthCounters, installLastResort, reportLoopFailure, startLoop, type Loop, type LoopTrigger } from "./health";
+import { HealthCounters, installLastResort, reportLoopFailure, type Loop } from "./health";
 import { Pruner } from "./retention";
 import { ensurePrivateDir, ensurePrivateFile } from "./lib/private-files";
 import { reconcile } from "./reconcile";
+import { startServerLoops, type LoopName } from "./server-loops";
 import { claimServer, snapshotDatabase } from "./ops";
 import { agents } from "./db/schema";
 import { Metrics } from "./metrics";
@@ -114,8 +115,7 @@ export interface BootOptions {
   onListening?: () => void;
 }
 
-/** Every background loop the server runs, by the name its failures are logged and counted under. */
-export type LoopName = "invocation-log" | "key-usage" | "scheduler" | "error-rate-monitor" | "retention" | "tenancy";
+export type { LoopName } from "./server-loops";
 
 export class StartupError extends Error {}
 
@@ -412,7 +412,7 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
     if (recovered.requeued.length || recovered.failed.length) logger.warn("recovered interrupted jobs", recovered);
     await reconcile(db, queue, deployer);
     queue.start();
-    startLoops();
+    startServerLoops(loops, { db, config, invocations, keys, tenancy, scheduler, pruner, health }, { scheduler: opts.scheduler, intervalsMs: opts.loopIntervalsMs });
     await dataPlane.quiet();
     const { createApp, createAppsApp } = await import("./http/app");
     const httpDeps = httpDepsFor();
@@ -430,41 +430,6 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
     appsElysia = (req: Request) => appsApp.handle(req);
     builtHttpDeps = httpDeps;
     controlPlaneBuilt = true;
-  };
-
-  const retentionPass = async () => {
-    const r = await pruner.prune();
-    counters.rowsPruned += r.invocations + r.logs;
-    counters.jobsPruned += r.jobs;
-    counters.pagesFreed += r.pagesFreed;
-    counters.dbBytes = await pruner.dbBytes();
-    if (r.invocations || r.logs || r.jobs || r.versions)
-      logger.info("retention", { invocationsPruned: r.invocations, logsPruned: r.logs, jobsPruned: r.jobs, versionsPruned: r.versions, pagesFreed: r.pagesFreed, dbBytes: counters.dbBytes, rowsDropped: counters.rowsDropped });
-  };
-  const every = (name: LoopName, ms: number) => opts.loopIntervalsMs?.[name] ?? ms;
-  const loop = (name: LoopName, ms: number, body: (trigger: LoopTrigger) => unknown) => loops.set(name, startLoop(name, every(name, ms), body, health));
-  /**
-   * A chore that must run once per interval cluster-wide, not once per node: a timer run goes
-   * ahead only on the node that claims the chore's singleton row (src/db/pg-cluster.ts; always
-   * on SQLite, one node); runNow (tests, operators) always runs.
-   */
-  const clusterChore = (name: LoopName, ms: number, body: () => unknown) =>
-    loop(name, ms, async (trigger) => {
-      if (trigger === "timer" && !(await claimChore(db, name, choreInterval(every(name, ms))))) return;
-      await body();
-    });
-  const startLoops = () => {
-    // Per node: each node flushes what it buffered itself (invocation rows, key last-used times)
-    // and keeps its own view of the workspace count (a read).
-    loop("invocation-log", 200, () => invocations.flush());
-    loop("key-usage", 5000, () => keys.flushUsage());
-    loop("tenancy", 5000, async () => tenancy.setWorkspaceCount(await countWorkspaces(db)));
-    clusterChore("retention", config.retentionIntervalS * 1000, retentionPass);
-    if (opts.scheduler !== false) {
-      // Every node ticks: each due occurrence is claimed by a compare-and-set (Scheduler.tick).
-      loop("scheduler", 1000, () => scheduler.tick());
-      clusterChore("error-rate-monitor", 60_000, () => scheduler.monitor());
-    }
   };
 
   let selftest: { ok: boolean; detail: string } | null = null;
