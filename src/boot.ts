@@ -25,7 +25,7 @@ import { AppError } from "./errors";
 import { appSlugOfHost, hostRouter } from "./http/apps-host";
 import { RequestAuth } from "./http/auth";
 import { createLogger, type Logger } from "./http/logger";
-import { preRouter } from "./http/pre-router";
+import { preRouter, type Handle } from "./http/pre-router";
 import { createHandler, pathnameOf } from "./http/server";
 import type { HttpDeps } from "./http/deps";
 import { PublicUrls } from "./lib/public-urls";
@@ -295,9 +295,8 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
   const dataPlane = new QuietWaiter();
   // Aborted when the server stops (the job event streams end on it: src/http/sse.ts).
   const stopping = new AbortController();
-  let controlPlaneBuilt = false;
   const onCall = (answer: Promise<Response>) => {
-    if (controlPlaneBuilt) return;
+    if (platformElysia) return; // (built: the last step of buildControlPlane sets it)
     dataPlane.begin();
     const end = () => dataPlane.end();
     answer.then(end, end);
@@ -415,7 +414,6 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
     startServerLoops(loops, { db, config, invocations, keys, tenancy, scheduler, pruner, health }, { scheduler: opts.scheduler, intervalsMs: opts.loopIntervalsMs });
     await dataPlane.quiet();
     const { createApp, createAppsApp } = await import("./http/app");
-    const httpDeps = httpDepsFor();
     await dataPlane.quiet();
     const app = createApp(httpDeps);
     await dataPlane.quiet();
@@ -428,8 +426,6 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
     // has the process metrics), whether it waited for the build or arrived after this line.
     platformElysia = (req: Request) => app.handle(req);
     appsElysia = (req: Request) => appsApp.handle(req);
-    builtHttpDeps = httpDeps;
-    controlPlaneBuilt = true;
   };
 
   let selftest: { ok: boolean; detail: string } | null = null;
@@ -440,8 +436,7 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
     selftest = result;
     return result;
   };
-  let builtHttpDeps: HttpDeps | null = null;
-  const httpDepsFor = (): HttpDeps => ({
+  const httpDeps: HttpDeps = {
     db,
     config,
     get baseUrl() {
@@ -500,7 +495,7 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
       counters.dbBytes = await pruner.dbBytes().catch(() => counters.dbBytes);
       return { ok: Object.values(checks).every((c) => c.ok), checks, details: { ...counters.snapshot(), pendingLogRows: invocations.pending, zombieThreads: runtime.stats().zombieThreads } };
     },
-  });
+  };
 
   /**
    * Stops accepting on both listeners and waits for the requests in flight to be answered, at
@@ -546,10 +541,8 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
     config,
     adminTokenFile,
     bootstrapToken: created?.token ?? null,
-    internals: { queue, scheduler, runtime, invocations, keys, sqlite, store, counters, loops, pruner, elysia: { platform: platformElysia!, apps: appsElysia! }, http: builtHttpDeps! },
+    internals: { queue, scheduler, runtime, invocations, keys, sqlite, store, counters, loops, pruner, elysia: { platform: platformElysia!, apps: appsElysia! }, http: httpDeps },
     stop,
   };
 }
-
-type Handle = (req: Request) => Promise<Response> | Response;
 

@@ -19,58 +19,51 @@ export function processCpuSeconds(pid: number): number {
   }
 }
 
+/** The thread groups CPU is split into: the main thread, threads named "Worker" (Bun's Worker threads: cantrip's sandbox workers), the rest (JIT, GC, I/O helpers). */
+type Group = "main" | "workers" | "other";
+
 /**
- * CPU seconds so far of a process's threads, split: its main thread, its threads named
- * "Worker" (Bun's Worker threads: cantrip's sandbox workers) and the rest (JIT, GC, I/O helpers).
+ * Calls `each(tid, group, stat)` for every thread of `pid` (its /proc `stat` line read);
+ * false when the process is gone. A thread that ends meanwhile is skipped, and so is one
+ * whose `each` throws (its file vanished between two reads).
  */
-export function threadCpuSeconds(pid: number): { main: number; workers: number; other: number } {
-  const out = { main: 0, workers: 0, other: 0 };
+function forEachThread(pid: number, each: (tid: string, group: Group, stat: string) => void): boolean {
   let tids: string[];
   try {
     tids = readdirSync(`/proc/${pid}/task`);
   } catch {
-    return { main: NaN, workers: NaN, other: NaN };
+    return false;
   }
   for (const tid of tids) {
     try {
       const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
       const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
-      const secs = statSeconds(stat);
-      if (tid === String(pid)) out.main += secs;
-      else if (name === "Worker") out.workers += secs;
-      else out.other += secs;
+      each(tid, tid === String(pid) ? "main" : name === "Worker" ? "workers" : "other", stat);
     } catch {} // a thread that ended meanwhile
   }
+  return true;
+}
+
+/** CPU seconds so far of a process's threads, split by Group. */
+export function threadCpuSeconds(pid: number): { main: number; workers: number; other: number } {
+  const out = { main: 0, workers: 0, other: 0 };
+  if (!forEachThread(pid, (_tid, group, stat) => (out[group] += statSeconds(stat)))) return { main: NaN, workers: NaN, other: NaN };
   return out;
 }
 
 /**
- * Nanosecond-precise CPU time of a process's threads so far, in milliseconds, split as
- * threadCpuSeconds splits it, plus the main thread's time spent runnable but waiting for a
- * CPU (`mainWaitMs`: what other load on the machine cost it). Read from each thread's
- * /proc/PID/task/TID/schedstat (run time and run-queue wait, in ns; Linux with schedstats);
- * NaN where that is missing. Threads that already ended are not counted.
+ * Nanosecond-precise CPU time of a process's threads so far, in milliseconds, split by Group,
+ * plus the main thread's time spent runnable but waiting for a CPU (`mainWaitMs`: what other
+ * load on the machine cost it). Read from each thread's /proc/PID/task/TID/schedstat (run time
+ * and run-queue wait, in ns; Linux with schedstats); NaN where that is missing. Threads that
+ * already ended are not counted.
  */
 export function threadCpuMs(pid: number): { main: number; workers: number; other: number; mainWaitMs: number } {
   const out = { main: 0, workers: 0, other: 0, mainWaitMs: 0 };
-  let tids: string[];
-  try {
-    tids = readdirSync(`/proc/${pid}/task`);
-  } catch {
-    return { main: NaN, workers: NaN, other: NaN, mainWaitMs: NaN };
-  }
-  for (const tid of tids) {
-    try {
-      const [runNs, waitNs] = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").trim().split(" ").map(Number);
-      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
-      const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
-      const ms = runNs! / 1e6;
-      if (tid === String(pid)) {
-        out.main += ms;
-        out.mainWaitMs += waitNs! / 1e6;
-      } else if (name === "Worker") out.workers += ms;
-      else out.other += ms;
-    } catch {} // a thread that ended meanwhile
-  }
-  return out;
+  const read = forEachThread(pid, (tid, group) => {
+    const [runNs, waitNs] = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").trim().split(" ").map(Number);
+    out[group] += runNs! / 1e6;
+    if (group === "main") out.mainWaitMs += waitNs! / 1e6;
+  });
+  return read ? out : { main: NaN, workers: NaN, other: NaN, mainWaitMs: NaN };
 }

@@ -16,7 +16,8 @@ import { renderError } from "./error-handler";
 import { appForwarder } from "./routes/apps";
 import { invokeResponse } from "./routes/v1-invoke";
 
-type Handle = (req: Request) => Promise<Response> | Response;
+/** A listener's request handler (Bun.serve's fetch, before createHandler's wrapper). */
+export type Handle = (req: Request) => Promise<Response> | Response;
 
 /** What the pre-router answers with: the part of HttpDeps the data plane is built from before the listeners open (src/boot.ts). */
 export type FrontDeps = Pick<HttpDeps, "gateway" | "db" | "urls" | "logger">;

@@ -7,13 +7,13 @@
 import OpenAI from "openai";
 import type { ChatSettings } from "./chat";
 import { chat } from "./chat";
-import { describeProvider } from "./provider";
+import { describeProvider, normalBaseUrl } from "./provider";
 import { limitedFetch, MODEL_REPLY_MAX_BYTES } from "./reply-limit";
 import { Structured } from "./structured";
 import type { Llm, LlmOptions, TextRequest } from "./types";
 
 export function createLlm(opts: LlmOptions): Llm | null {
-  const baseURL = opts.baseURL.trim().replace(/\/+$/, "");
+  const baseURL = normalBaseUrl(opts.baseURL);
   if (!baseURL) return null;
   const settings: ChatSettings = {
     timeoutMs: opts.timeoutMs ?? 120_000,

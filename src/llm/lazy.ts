@@ -4,7 +4,7 @@
  * call instead of at process start (issue 15, process start → first 2xx). A server with no
  * model configured never loads it.
  */
-import { describeProvider } from "./provider";
+import { describeProvider, normalBaseUrl } from "./provider";
 import type { Llm, LlmOptions } from "./types";
 
 /**
@@ -14,7 +14,7 @@ import type { Llm, LlmOptions } from "./types";
  * Errors are `createLlm`'s and the client's own.
  */
 export function lazyLlm(opts: LlmOptions): Llm | null {
-  const baseURL = opts.baseURL.trim().replace(/\/+$/, "");
+  const baseURL = normalBaseUrl(opts.baseURL);
   if (!baseURL) return null;
   let made: Promise<Llm> | null = null;
   const client = () => (made ??= import("./create").then(({ createLlm }) => createLlm(opts)!));

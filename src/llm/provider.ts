@@ -1,9 +1,14 @@
 /**
- * Names the kind of model server behind a base URL, for the job's `provider` field and for
- * log lines. A heuristic: api.openai.com is OpenAI, port 11434 or "ollama" in the host is
+ * A model server's base URL, normalised, and the kind of server behind it, for the job's
+ * `provider` field and for log lines. The kind is a heuristic: api.openai.com is OpenAI, port 11434 or "ollama" in the host is
  * Ollama, anything else is a generic OpenAI-compatible server (vLLM, LM Studio, llama.cpp).
  */
 import type { ProviderKind } from "./types";
+
+/** The base URL as the client is given it: trimmed, without trailing slashes; "" means no model is configured. */
+export function normalBaseUrl(raw: string): string {
+  return raw.trim().replace(/\/+$/, "");
+}
 
 export function describeProvider(baseURL: string): ProviderKind {
   let url: URL;

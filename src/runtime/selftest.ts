@@ -2,6 +2,8 @@
  * A start-up check of the sandbox (for /readyz and `cantrip selftest`): loads a small
  * embedded backend bundle into a fresh instance and calls it, through the real workers.
  */
+import type { BundleRef, SandboxRuntime } from "./types";
+import { defaultLimits } from "./types";
 
 /**
  * `loadCheck` (default true): first load-check the bundle on the load worker, as a deploy does,
@@ -13,8 +15,6 @@
 export interface SelftestOptions {
   loadCheck?: boolean;
 }
-import type { BundleRef, SandboxRuntime } from "./types";
-import { defaultLimits } from "./types";
 
 const BUNDLE = `import { defineBackend, t } from "cantrip";
 export default defineBackend({
