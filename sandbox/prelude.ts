@@ -118,6 +118,28 @@ function readMeta(meta: string): RequestMeta {
 /** What a JSON result's Response.json would give the host as metadata (the same code makes it, once). */
 const JSON_RESULT_META = JSON.stringify({ status: 200, headers: Response.json(null).headers._list() });
 
+/** What dispatch answers the host: the response's metadata text and its body. */
+type Dispatched = [string, string | ArrayBuffer | null];
+
+/** The lean path's answer for the host: a JSON result as it is, a Response read by answer(). */
+function leanAnswer(out: Response | JsonText, method: string, m: RequestMeta): Dispatched | Promise<Dispatched> {
+  return out instanceof JsonText ? [JSON_RESULT_META, out.text] : answer(out, method, m);
+}
+
+/** The full calling convention: the backend's fetch(request) with a Request made for it. */
+async function dispatchFull(b: unknown, m: RequestMeta, method: string, stored: string | Uint8Array | null): Promise<Dispatched> {
+  const req = Request._incoming(m.url, method, m.headers, stored);
+  if (typeof m.call === "number") bindCall(req, m.call);
+  const backend = asBackend(b);
+  let res: unknown;
+  try {
+    res = backend.__cantrip ? await backend.fetch!(req) : await backend.fetch!(req, config.env, makeContext(req));
+  } catch (e) {
+    res = toErrorResponse(e);
+  }
+  return answer(res, method, m);
+}
+
 const entry = {
   configure(json: string): void {
     Object.assign(config, JSON.parse(json));
@@ -127,37 +149,33 @@ const entry = {
     const d = backend.__cantrip && backend.describe ? backend.describe() : { routes: [], scheduled: typeof backend.scheduled === "function" };
     return JSON.stringify(d);
   },
-  /** `body`: the request body as bytes, or as a string when the host already decoded it (valid UTF-8). */
-  async dispatch(b: unknown, meta: string, body: ArrayBuffer | string | undefined): Promise<[string, string | ArrayBuffer | null]> {
-    const m = readMeta(meta);
-    const method = m.method.toUpperCase();
-    const hasBody = body !== undefined && body !== null && method !== "GET" && method !== "HEAD";
-    const stored = hasBody ? (typeof body === "string" ? body : new Uint8Array(body)) : null;
-    // The lean calling convention (issue 15): an SDK backend gets the request's parts and
-    // builds its Request only if the handler reads ctx.request; anything unusual (HEAD, a URL
-    // not in serialized form, a replaced fetch, dispatch "full") takes the full path below.
-    const lean = method !== "HEAD" && config.dispatch !== "full" && b && typeof b === "object" ? leanHandler(b) : undefined;
-    const parts = lean ? canonicalParts(m.url) : null;
-    if (lean && parts) {
-      let out: Response | JsonText;
-      try {
-        out = await lean({ method, url: m.url, parts, headers: m.headers, body: stored, call: typeof m.call === "number" ? m.call : undefined });
-      } catch (e) {
-        out = toErrorResponse(e);
-      }
-      if (out instanceof JsonText) return [JSON_RESULT_META, out.text];
-      return answer(out, method, m);
-    }
-    const req = Request._incoming(m.url, method, m.headers, stored);
-    if (typeof m.call === "number") bindCall(req, m.call);
-    const backend = asBackend(b);
-    let res: unknown;
+  /**
+   * `body`: the request body as bytes, or as a string when the host already decoded it (valid
+   * UTF-8). The [metadata, body] pair at once when the lean path's handler answered
+   * synchronously (the host reads a non-promise as fulfilled), else a promise of it; never
+   * throws (a throw is a rejected promise, as from the async function this was).
+   */
+  dispatch(b: unknown, meta: string, body: ArrayBuffer | string | undefined): Dispatched | Promise<Dispatched> {
     try {
-      res = backend.__cantrip ? await backend.fetch!(req) : await backend.fetch!(req, config.env, makeContext(req));
+      const m = readMeta(meta);
+      const method = m.method.toUpperCase();
+      const hasBody = body !== undefined && body !== null && method !== "GET" && method !== "HEAD";
+      const stored = hasBody ? (typeof body === "string" ? body : new Uint8Array(body)) : null;
+      // The lean calling convention (issue 15): an SDK backend gets the request's parts and
+      // builds its Request only if the handler reads ctx.request; anything unusual (HEAD, a URL
+      // not in serialized form, a replaced fetch, dispatch "full") takes the full path below.
+      const lean = method !== "HEAD" && config.dispatch !== "full" && b && typeof b === "object" ? leanHandler(b) : undefined;
+      const parts = lean ? canonicalParts(m.url) : null;
+      if (!lean || !parts) return dispatchFull(b, m, method, stored);
+      const done = (a: Response | JsonText) => leanAnswer(a, method, m);
+      try {
+        return lean({ method, url: m.url, parts, headers: m.headers, body: stored, call: typeof m.call === "number" ? m.call : undefined }, done);
+      } catch (e) {
+        return done(toErrorResponse(e));
+      }
     } catch (e) {
-      res = toErrorResponse(e);
+      return Promise.reject(e);
     }
-    return answer(res, method, m);
   },
   /**
    * The next chunk of call `call`'s streamed body: ["c", bytes] or ["e", null] at its end.

@@ -111,6 +111,8 @@
   // guest can replace. What it reports is still checked by the host (guest-values.ts).
   const apply = Reflect.apply;
   const then = Promise.prototype.then;
+  const PromiseCtor = Promise;
+  const promiseResolve = Promise.resolve;
   const byteLength = Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, "byteLength").get;
   const isArrayBuffer = (x) => {
     try {
@@ -159,7 +161,8 @@
           backend = ns.default;
           return entry.describe(backend);
         },
-        start: (id, meta, body) => report(id, entry.dispatch(backend, meta, body ?? undefined)),
+        // (dispatch answers synchronously when it can: reported through a promise all the same.)
+        start: (id, meta, body) => report(id, apply(promiseResolve, PromiseCtor, [entry.dispatch(backend, meta, body ?? undefined)])),
         scheduled: (id) => report(id, apply(then, entry.scheduled(backend, id), [() => ["", null]])),
         /** The next step of call `id`'s streamed body, reported through $done like a response: ["c", bytes] or ["e", null]. */
         pull: (id) => report(id, entry.pull(id)),

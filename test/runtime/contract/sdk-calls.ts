@@ -15,8 +15,19 @@ import type { GuestResponse } from "../../../src/runtime";
 const SDK = `
 import { defineBackend, t, HttpError } from "cantrip";
 const seen = new Set();
-export default defineBackend({
+const swap = { handle: (input) => ({ first: true }) };
+const backend = defineBackend({
   routes: {
+    // Handlers that can reach their second argument get ctx; only a plain one-parameter arrow may go without it (router.ts ctxFree).
+    "POST /args-fn": function (input) { return { n: arguments.length, agentId: arguments[1].agentId }; },
+    "POST /args-method": { handle(input) { return { n: arguments.length, agentId: arguments[1].agentId }; } },
+    "POST /args-default": (input, ctx = null) => ({ agentId: ctx && ctx.agentId }),
+    "POST /args-pattern": (input, { agentId } = {}) => ({ agentId }),
+    "POST /args-rest": (...args) => ({ n: args.length, agentId: args[1].agentId }),
+    "POST /args-comment": (input /* , ctx */) => ({ n: 1 }),
+    "POST /swap": swap,
+    "POST /thenable": () => ({ then(resolve) { resolve({ via: "thenable" }); } }),
+    "POST /thenable-throws": () => ({ then() { throw new Error("thenable broke"); } }),
     "POST /req/:id": {
       input: t.Object({ id: t.Integer(), n: t.Optional(t.Number()), tags: t.Optional(t.Array(t.String())) }),
       handle: async (input, ctx) => {
@@ -84,6 +95,9 @@ export default defineBackend({
     "POST /kv": async (input, ctx) => { await ctx.kv.set("k", input); ctx.log("stored", input); return { back: await ctx.kv.get("k") }; },
   },
 });
+// Replaced after defineBackend: the new handler reads ctx, so it gets one.
+swap.handle = (input, ctx) => ({ agentId: ctx.agentId });
+export default backend;
 `;
 
 /** A module that replaced the SDK backend's fetch: it is called through that fetch. */
@@ -165,6 +179,17 @@ export function sdkCallTests(h: () => Harness) {
       const notAllowed = await sdk("PUT", "/plain", "{}");
       expect(notAllowed.status).toBe(405);
       expect(notAllowed.headers).toContainEqual(["allow", "POST"]);
+    });
+
+    test("every handler that can read its second argument gets ctx (a function, a method, a default, a pattern, a rest, a handler replaced after defineBackend); thenables are adopted", async () => {
+      for (const p of ["/args-fn", "/args-method"]) expect(json(await sdk("POST", p, "{}"))).toEqual({ n: 2, agentId: "sdkcalls" });
+      for (const p of ["/args-default", "/args-pattern", "/swap"]) expect(json(await sdk("POST", p, "{}"))).toEqual({ agentId: "sdkcalls" });
+      expect(json(await sdk("POST", "/args-rest", "{}"))).toEqual({ n: 2, agentId: "sdkcalls" });
+      expect(json(await sdk("POST", "/args-comment", "{}"))).toEqual({ n: 1 });
+      expect(json(await sdk("POST", "/thenable", "{}"))).toEqual({ via: "thenable" });
+      const broke = await sdk("POST", "/thenable-throws", "{}");
+      expect(broke.status).toBe(500);
+      expect(json(broke)).toEqual({ error: { code: "internal_error", message: "thenable broke" } });
     });
 
     test("ctx.request and ctx.searchParams can be assigned; ctx.kv and ctx.log name the call", async () => {
