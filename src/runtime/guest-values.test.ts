@@ -38,6 +38,23 @@ describe("acceptResponse", () => {
     expect(problem(() => acceptResponse(raw({ status: 200, headers: many }), defaultLimits))).toMatch(/257 headers \(limit 256\)/);
   });
 
+  test("the same metadata text again: the same answer, with header pairs of its own; other texts and problems are checked anew", () => {
+    const text = JSON.stringify({ status: 201, headers: [["content-type", " application/json "]] });
+    const first = acceptResponse(raw(text), defaultLimits);
+    first.headers[0]![1] = "changed";
+    first.headers.push(["x-added", "1"]);
+    const again = acceptResponse(raw(text), defaultLimits);
+    expect([again.status, again.headers]).toEqual([201, [["content-type", "application/json"]]]);
+    expect(again.headers).not.toBe(first.headers);
+    // A problem the engine saw, or a body over the limit, fails even with a text accepted before.
+    expect(problem(() => acceptResponse(raw(text, { problem: "the body is not bytes or text" }), defaultLimits))).toMatch(/not bytes or text/);
+    expect(problem(() => acceptResponse(raw(text), { ...defaultLimits, responseBytes: 1 }))).toMatch(/exceeds the limit/);
+    // A different text is parsed and checked; a bad one is not remembered in place of the good one.
+    expect(problem(() => acceptResponse(raw({ status: 700, headers: [] }), defaultLimits))).toMatch(/status 700/);
+    expect(acceptResponse(raw(text), defaultLimits).status).toBe(201);
+    expect(problem(() => acceptResponse(raw({ status: 700, headers: [] }), defaultLimits))).toMatch(/status 700/);
+  });
+
   test("metadata: JSON object of bounded size; the prelude's `bad` and engine problems are reported", () => {
     expect(problem(() => acceptResponse(raw("x".repeat(20)), defaultLimits))).toMatch(/not JSON \(starts "xxxx/);
     expect(problem(() => acceptResponse({ ...raw({}), meta: null }, defaultLimits))).toMatch(/was not text/);

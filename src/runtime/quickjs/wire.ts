@@ -65,13 +65,21 @@ export function encodeResponse(m: WireResponse): string {
 }
 
 export function decodeResponse(s: string): WireResponse {
-  const { head, at } = parts(s);
-  const [id, memoryBytes, dropped, cpuMs, wallMs, metaLen, problemLen, logsLen] = head.map(Number) as [number, number, number, number, number, number, number, number];
+  // The eight header fields read in place (issue 15: a split and a map per reply cost ~0.5 µs).
+  let at = 1;
+  const nl = s.indexOf("\n");
+  const next = (last: boolean) => {
+    const end = last ? nl : s.indexOf(" ", at);
+    const v = Number(s.slice(at, end));
+    at = end + 1;
+    return v;
+  };
+  const id = next(false), memoryBytes = next(false), dropped = next(false), cpuMs = next(false), wallMs = next(false);
+  const metaLen = next(false), problemLen = next(false), logsLen = next(true);
   let p = at;
-  const take = (n: number) => s.slice(p, (p += n));
-  const meta = metaLen < 0 ? null : take(metaLen);
-  const problem = take(problemLen);
-  const logs = take(logsLen);
+  const meta = metaLen < 0 ? null : s.slice(p, (p += metaLen));
+  const problem = s.slice(p, (p += problemLen));
+  const logs = s.slice(p, (p += logsLen));
   return {
     id,
     memoryBytes,
