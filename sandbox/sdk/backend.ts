@@ -83,7 +83,7 @@ interface Incoming {
  * A backend's lean handler: the call's answer passed through `done`, at once when the
  * route's handler returned a value, else a promise of done's result (issue 15).
  */
-export type LeanHandler = <T>(p: RequestParts, done: (a: Response | JsonText) => T) => T | Promise<T>;
+export type LeanHandler = <T>(p: RequestParts, done: (a: Response | JsonText) => T | Promise<T>) => T | Promise<T>;
 
 const leanHandlers = new WeakMap<object, { fetch: unknown; lean: LeanHandler }>();
 
@@ -167,7 +167,7 @@ function fromParts(p: RequestParts): Incoming {
  * QuickJS). Throws, or rejects with, only what escapes toErrorResponse (out of memory) and
  * what reading the URL's query throws, as the async function it replaces rejected.
  */
-function handle<T>(routes: Route[], req: Incoming, done: (a: Response | JsonText) => T): T | Promise<T> {
+function handle<T>(routes: Route[], req: Incoming, done: (a: Response | JsonText) => T | Promise<T>): T | Promise<T> {
   const a = callRoute(routes, req);
   if (!(a instanceof Pending)) return done(a);
   const lean = req.lean;

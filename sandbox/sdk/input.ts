@@ -70,16 +70,21 @@ export function queryInput(params: URLSearchParams, schema: Schema | undefined):
 
 const utf8 = (raw: string | Uint8Array): string => (typeof raw === "string" ? raw : new TextDecoder().decode(raw));
 
+/** The last Content-Type bodyInput parsed, and its parse. */
+let lastType: { header: string | null | undefined; parsed: ReturnType<typeof mediaType> } = { header: undefined, parsed: { type: "", params: {} } };
+
 /**
  * The body as input: `{ value, coerce }` where `coerce` says field strings may be coerced to
  * the schema's numbers and booleans (forms), or throws BodyError. `raw` is the stored body.
  */
 export function bodyInput(raw: string | Uint8Array | null, contentType: string | null, schema: Schema | undefined): { value: unknown; coerce: boolean } {
   if (raw === null || (typeof raw === "string" ? raw.trim() === "" : raw.byteLength === 0)) return { value: {}, coerce: false };
-  const { type, params } = mediaType(contentType);
+  // (Most calls of a backend carry the same Content-Type: its parse is kept for the next one; bodyInput only reads it.)
+  if (contentType !== lastType.header) lastType = { header: contentType, parsed: mediaType(contentType) };
+  const { type, params } = lastType.parsed;
   if (type === "" || type === "application/json" || type.endsWith("+json") || looksLikeJson(raw, type, schema)) {
     const text = utf8(raw);
-    if (text.trim() === "") return { value: {}, coerce: false };
+    if (typeof raw !== "string" && text.trim() === "") return { value: {}, coerce: false };
     if (tooDeep(text)) throw new BodyError("invalid_json", `The request body nests deeper than ${MAX_JSON_DEPTH} levels.`);
     try {
       return { value: JSON.parse(text), coerce: false };

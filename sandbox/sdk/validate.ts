@@ -88,6 +88,10 @@ function compile(s: Schema): Checker {
   const checksExtra = extra === false || (!!extra && typeof extra === "object");
   // Each property's checker, looked up when its value first comes (as before), then kept here instead of read from the WeakMap per call.
   const propCheckers: (Checker | undefined)[] = [];
+  // Which kinds of bounds this schema has at all (read once: most schemas have none, and each
+  // absent one was a property lookup per call).
+  const stringRules = s.minLength !== undefined || s.maxLength !== undefined || !!s.pattern || !!format;
+  const numberRules = s.minimum !== undefined || s.maximum !== undefined || s.exclusiveMinimum !== undefined || s.exclusiveMaximum !== undefined || s.multipleOf !== undefined;
   return function check(v, path, issues, doCoerce) {
     if (doCoerce) v = coerce(s, v);
     if (anyOf) {
@@ -103,6 +107,7 @@ function compile(s: Schema): Checker {
     if (en && !en.includes(v)) return issue(issues, path, "enum", enumMsg), v;
     if (type && !matchesType(type, v)) return issue(issues, path, "type", typeMsg), v;
     if (typeof v === "string") {
+      if (!stringRules) return v;
       if (s.minLength !== undefined && v.length < s.minLength) issue(issues, path, "minLength", `must be at least ${s.minLength} characters`);
       if (s.maxLength !== undefined && v.length > s.maxLength) issue(issues, path, "maxLength", `must be at most ${s.maxLength} characters`);
       if (s.pattern) {
@@ -114,6 +119,7 @@ function compile(s: Schema): Checker {
       }
       if (format && !format.test(v)) issue(issues, path, "format", `must be a valid ${s.format}`);
     } else if (typeof v === "number") {
+      if (!numberRules) return v;
       if (s.minimum !== undefined && v < s.minimum) issue(issues, path, "minimum", `must be >= ${s.minimum}`);
       if (s.maximum !== undefined && v > s.maximum) issue(issues, path, "maximum", `must be <= ${s.maximum}`);
       if (s.exclusiveMinimum !== undefined && v <= s.exclusiveMinimum) issue(issues, path, "exclusiveMinimum", `must be > ${s.exclusiveMinimum}`);
