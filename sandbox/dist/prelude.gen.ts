@@ -17,4 +17,4 @@ export const PRELUDE_PARTS_LAZY_URL: readonly string[] = PRELUDE_PARTS.map((p, i
  * PRELUDE_PARTS and PRELUDE_PARTS_LAZY_URL compiled by the QuickJS build `build` (the sha256 of
  * its .wasm): [offset, length] of each part's bytecode in sandbox/dist/prelude.qjsbc.
  */
-export const PRELUDE_BYTECODE: { readonly build: string; readonly parts: readonly (readonly [number, number])[]; readonly lazyUrlParts: readonly (readonly [number, number])[] } = {"build":"3ea8e18ffde97b64659a2345ef24a5726e79bdac75d4f4a150f43724be13d8b2","parts":[[0,259],[259,76404],[76663,91229]],"lazyUrlParts":[[0,259],[167892,412],[76663,91229]]};
+export const PRELUDE_BYTECODE: { readonly build: string; readonly parts: readonly (readonly [number, number])[]; readonly lazyUrlParts: readonly (readonly [number, number])[] } = {"build":"8c6e938a83e4c1108c89acb7932a981e5274fa65c9a45dc633fc9a041181b14d","parts":[[0,259],[259,76404],[76663,91229]],"lazyUrlParts":[[0,259],[167892,412],[76663,91229]]};

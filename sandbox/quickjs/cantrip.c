@@ -82,3 +82,101 @@ EM_JS(int, cantrip_timezone_offset, (double time), {
   var offset = new Date(time).getTimezoneOffset();
   return offset === offset ? offset | 0 : 0;
 });
+
+/* quickjs-emscripten's interface.c: a malloc'd copy of a JSValue, the form its handles hold (QTS_FreeValuePointer frees it). */
+JSValue *jsvalue_to_heap(JSValueConst value);
+
+/* Whether UTF-8 from JS_ToCStringLen2 holds a lone surrogate (which it writes as ED A0–BF xx). */
+static int has_lone_surrogate(const uint8_t *s, size_t n) {
+  for (size_t i = 0; i + 1 < n; i++)
+    if (s[i] == 0xED && s[i + 1] >= 0xA0) return 1;
+  return 0;
+}
+
+/* The words of CANTRIP_Dispatch's `out` (uint32 each; see there). */
+enum { OUT_META, OUT_META_LEN, OUT_BODY, OUT_BODY_LEN, OUT_SLOW, OUT_JOB_ERROR, OUT_WORDS };
+
+/* A CANTRIP_Dispatch result: answered (read out[]); the call threw; the host reads the rest itself. */
+enum { DISPATCH_ANSWERED = 0, DISPATCH_THREW = 1, DISPATCH_SLOW = 2 };
+
+/*
+ * One call of the prelude's dispatch entry in one crossing (issue 15: the same through
+ * quickjs-emscripten's handles took ~20 calls across the boundary, ~4 µs per call):
+ * fn.call(thisv, backend, meta, body) with meta and body made from `in` (metaLen then
+ * bodyLen bytes of UTF-8; body is undefined when !hasBody; `in` is freed here), then every
+ * pending job run, as QTS_ExecutePendingJob(-1) runs them.
+ * DISPATCH_ANSWERED: the result (or the value its fulfilled promise holds) was an array of a
+ * string and a string, undefined or null; out[OUT_META] is that metadata's UTF-8 (0 when it
+ * was not a string) and out[OUT_BODY] the body's (0 for none), with their lengths, to be
+ * released with CANTRIP_DispatchDone. DISPATCH_THREW: out[OUT_SLOW] holds the exception.
+ * DISPATCH_SLOW (pending or rejected, another shape, bytes, a lone surrogate): out[OUT_SLOW]
+ * holds the call's result for the host's own reading. With either of the last two,
+ * out[OUT_JOB_ERROR] holds the exception a pending job threw, if one did (jobs stop there).
+ */
+EMSCRIPTEN_KEEPALIVE int CANTRIP_Dispatch(JSContext *ctx, JSValueConst *fn, JSValueConst *thisv, JSValueConst *backend, char *in, uint32_t metaLen, uint32_t bodyLen, int hasBody, uint32_t *out) {
+  memset(out, 0, OUT_WORDS * sizeof(uint32_t));
+  JSValue args[3];
+  args[0] = JS_DupValue(ctx, *backend);
+  args[1] = JS_NewStringLen(ctx, in, metaLen);
+  args[2] = hasBody ? JS_NewStringLen(ctx, in + metaLen, bodyLen) : JS_UNDEFINED;
+  free(in);
+  JSValue r;
+  if (JS_IsException(args[1]) || JS_IsException(args[2])) r = JS_EXCEPTION;
+  else r = JS_Call(ctx, *fn, *thisv, 3, args);
+  for (int i = 0; i < 3; i++) JS_FreeValue(ctx, args[i]);
+  if (JS_IsException(r)) {
+    out[OUT_SLOW] = (uint32_t)(uintptr_t)jsvalue_to_heap(JS_GetException(ctx));
+    return DISPATCH_THREW;
+  }
+  JSRuntime *rt = JS_GetRuntime(ctx);
+  for (;;) {
+    JSContext *pctx;
+    int st = JS_ExecutePendingJob(rt, &pctx);
+    if (st == 0) break;
+    if (st < 0) {
+      out[OUT_JOB_ERROR] = (uint32_t)(uintptr_t)jsvalue_to_heap(JS_GetException(pctx));
+      out[OUT_SLOW] = (uint32_t)(uintptr_t)jsvalue_to_heap(r);
+      return DISPATCH_SLOW;
+    }
+  }
+  int state = JS_PromiseState(ctx, r);
+  JSValue val;
+  if ((int)state < 0) val = JS_DupValue(ctx, r);
+  else if (state == JS_PROMISE_FULFILLED) val = JS_PromiseResult(ctx, r);
+  else goto slow;
+  if (JS_IsArray(ctx, val) != 1) goto slow_val;
+  JSValue m = JS_GetPropertyUint32(ctx, val, 0);
+  JSValue b = JS_GetPropertyUint32(ctx, val, 1);
+  const char *ms = NULL, *bs = NULL;
+  size_t ml = 0, bl = 0;
+  int ok = !JS_IsException(m) && !JS_IsException(b) && (JS_IsString(b) || JS_IsUndefined(b) || JS_IsNull(b));
+  if (ok && JS_IsString(m)) ok = (ms = JS_ToCStringLen(ctx, &ml, m)) != NULL && !has_lone_surrogate((const uint8_t *)ms, ml);
+  if (ok && JS_IsString(b)) ok = (bs = JS_ToCStringLen(ctx, &bl, b)) != NULL && !has_lone_surrogate((const uint8_t *)bs, bl);
+  JS_FreeValue(ctx, m);
+  JS_FreeValue(ctx, b);
+  if (!ok) {
+    if (ms) JS_FreeCString(ctx, ms);
+    if (bs) JS_FreeCString(ctx, bs);
+    if (JS_HasException(ctx)) JS_FreeValue(ctx, JS_GetException(ctx));
+    goto slow_val;
+  }
+  JS_FreeValue(ctx, val);
+  JS_FreeValue(ctx, r);
+  out[OUT_META] = (uint32_t)(uintptr_t)ms;
+  out[OUT_META_LEN] = (uint32_t)ml;
+  out[OUT_BODY] = (uint32_t)(uintptr_t)bs;
+  out[OUT_BODY_LEN] = (uint32_t)bl;
+  return DISPATCH_ANSWERED;
+slow_val:
+  JS_FreeValue(ctx, val);
+slow:
+  out[OUT_SLOW] = (uint32_t)(uintptr_t)jsvalue_to_heap(r);
+  return DISPATCH_SLOW;
+}
+
+/* Releases the strings a DISPATCH_ANSWERED result left in `out`. */
+EMSCRIPTEN_KEEPALIVE void CANTRIP_DispatchDone(JSContext *ctx, uint32_t *out) {
+  if (out[OUT_META]) JS_FreeCString(ctx, (const char *)(uintptr_t)out[OUT_META]);
+  if (out[OUT_BODY]) JS_FreeCString(ctx, (const char *)(uintptr_t)out[OUT_BODY]);
+  out[OUT_META] = out[OUT_BODY] = 0;
+}

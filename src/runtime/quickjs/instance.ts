@@ -15,6 +15,7 @@ import type { HostResult, Settler } from "./guest-host";
 import type { SparePool, Vm } from "./vm-factory";
 import { newStringExact } from "./exact-strings";
 import { heapTop } from "./bytecode";
+import { dispatchInOneCrossing } from "./dispatch-entry";
 import { EMPTY, classify, errorText, metaSaysStream, peekStatus, readPair, type StreamReply, type WorkerResponse } from "./guest-reads";
 
 export type Bridge = (callId: number, op: string, args: string, bytes: Uint8Array | undefined) => Promise<HostResult>;
@@ -168,6 +169,22 @@ export class QjsInstance {
     let open = false;
     try {
       const first = this.run(call, () => {
+        // Text in, the usual pair out: one crossing into the interpreter (dispatch-entry.ts).
+        const one = text !== "" || !bytes?.byteLength ? dispatchInOneCrossing(vm, this.fns.dispatch, this.v.entry, this.backend, meta, text) : null;
+        if (one?.kind === "answered") return { meta: one.meta, body: one.body };
+        if (one?.kind === "threw") {
+          const t = this.errorText(one.error);
+          throw new Failure(classify(t) === "crashed" ? "load_failed" : classify(t), t);
+        }
+        if (one?.kind === "slow") {
+          try {
+            if (one.jobError) this.jobFailed(one.jobError);
+            const settled = this.settledOrWatch(call, one.result);
+            return settled instanceof Promise ? settled : this.readResponse(call, settled);
+          } finally {
+            one.result.dispose();
+          }
+        }
         const body = text !== "" ? newStringExact(vm, text) : bytes && bytes.byteLength ? vm.newArrayBuffer(bytes.slice().buffer as ArrayBuffer) : vm.undefined;
         const p = this.callEntry("dispatch", this.backend.dup(), vm.newString(meta), body);
         try {
@@ -393,10 +410,13 @@ export class QjsInstance {
 
   private pump(): void {
     const r = this.v.rt.executePendingJobs(-1);
-    if (r.error) {
-      const text = this.errorText(r.error);
-      if (classify(text) !== "crashed") throw new Failure(classify(text), text);
-    }
+    if (r.error) this.jobFailed(r.error);
+  }
+
+  /** A pending job threw: an interrupt or out of memory fails the call; the guest's own error is its business. */
+  private jobFailed(error: QuickJSHandle): void {
+    const text = this.errorText(error);
+    if (classify(text) !== "crashed") throw new Failure(classify(text), text);
   }
 
   private callEntry(name: keyof QjsInstance["fns"], ...args: QuickJSHandle[]): QuickJSHandle {
