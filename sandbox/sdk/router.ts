@@ -60,7 +60,9 @@ export function compileRoutes(routes: Record<string, RouteDef | RouteDef["handle
     if (!m || !METHODS.has(m[1]!.toUpperCase())) throw new Error(`defineBackend: route key "${key}" must look like "GET /path/:id"`);
     const raw = routes[key]!;
     const def: RouteDef = typeof raw === "function" ? { handle: raw } : raw;
-    if (typeof def.handle !== "function") throw new Error(`defineBackend: route "${key}" has no handle function`);
+    // Read once: a getter (or proxy) could give ctxFree one function and ctxFreeHandle another.
+    const handle = def.handle;
+    if (typeof handle !== "function") throw new Error(`defineBackend: route "${key}" has no handle function`);
     const names: string[] = [];
     const path = m[2]!.length > 1 ? m[2]!.replace(/\/$/, "") : m[2]!;
     const pattern = path
@@ -69,7 +71,7 @@ export function compileRoutes(routes: Record<string, RouteDef | RouteDef["handle
       .join("/");
     const shape: Record<string, string> = {};
     for (const n of names) shape[n] = "";
-    return { method: m[1]!.toUpperCase(), path, def, names, keys: Object.keys(shape), re: new RegExp(`^${pattern === "" ? "/" : pattern}/?$`), ctxFreeHandle: ctxFree(def.handle) ? def.handle : null };
+    return { method: m[1]!.toUpperCase(), path, def, names, keys: Object.keys(shape), re: new RegExp(`^${pattern === "" ? "/" : pattern}/?$`), ctxFreeHandle: ctxFree(handle) ? handle : null };
   });
 }
 

@@ -16,6 +16,10 @@ const SDK = `
 import { defineBackend, t, HttpError } from "cantrip";
 const seen = new Set();
 const swap = { handle: (input) => ({ first: true }) };
+// A route whose handle is a getter: one read gives a one-parameter arrow, the others a function that reads ctx.
+const readsOfGetter = { n: 0 };
+const needsCtx = function (input, ctx) { return { n: arguments.length, agentId: ctx.agentId }; };
+const getter = { get handle() { return ++readsOfGetter.n === 2 ? (input) => ({ arrow: true }) : needsCtx; } };
 const backend = defineBackend({
   routes: {
     // Handlers that can reach their second argument get ctx; only a plain one-parameter arrow may go without it (router.ts ctxFree).
@@ -26,6 +30,7 @@ const backend = defineBackend({
     "POST /args-rest": (...args) => ({ n: args.length, agentId: args[1].agentId }),
     "POST /args-comment": (input /* , ctx */) => ({ n: 1 }),
     "POST /swap": swap,
+    "POST /getter": getter,
     "POST /thenable": () => ({ then(resolve) { resolve({ via: "thenable" }); } }),
     "POST /thenable-throws": () => ({ then() { throw new Error("thenable broke"); } }),
     "POST /req/:id": {
@@ -190,6 +195,30 @@ export function sdkCallTests(h: () => Harness) {
       const broke = await sdk("POST", "/thenable-throws", "{}");
       expect(broke.status).toBe(500);
       expect(json(broke)).toEqual({ error: { code: "internal_error", message: "thenable broke" } });
+    });
+
+    test("a handle getter: whichever function it gives at call time gets ctx if it can read it (the route is compiled from one read)", async () => {
+      for (let i = 0; i < 3; i++) {
+        const r = await sdk("POST", "/getter", "{}");
+        expect(r.status).toBe(200);
+        const out = json(r);
+        expect(out.arrow ? out : { n: out.n, agentId: out.agentId }).toEqual(out.arrow ? { arrow: true } : { n: 2, agentId: "sdkcalls" });
+      }
+    });
+
+    test("backend.fetch answers with a real promise even when the module replaced Promise.resolve", async () => {
+      const code = `import { defineBackend } from "cantrip";
+const b = defineBackend({ routes: { "POST /": () => ({ ok: 1 }), "POST /async": async () => ({ ok: 2 }) } });
+export default { async fetch(req) {
+  const resolve = Promise.resolve, reject = Promise.reject;
+  Promise.resolve = () => "not a promise";
+  Promise.reject = () => "not a promise";
+  let p;
+  try { p = b.fetch(req); } finally { Promise.resolve = resolve; Promise.reject = reject; }
+  const r = await p;
+  return Response.json({ kind: Object.prototype.toString.call(p), body: await r.json() });
+} };`;
+      for (const [path, ok] of [["/", 1], ["/async", 2]] as const) expect(json(await call(code, "POST", path, "{}"))).toEqual({ kind: "[object Promise]", body: { ok } });
     });
 
     test("ctx.request and ctx.searchParams can be assigned; ctx.kv and ctx.log name the call", async () => {
