@@ -126,6 +126,16 @@ function leanAnswer(out: Response | JsonText, method: string, m: RequestMeta): D
   return out instanceof JsonText ? [JSON_RESULT_META, out.text] : answer(out, method, m);
 }
 
+/**
+ * A promise rejected with `e`, made the way the async function dispatch was settled: not
+ * through the global Promise, which a module may replace so that Promise.reject throws or
+ * returns anything — dispatch would then throw, and a call the async entry failed as a bad
+ * response (the guest's text kept in its log) would fail as a crash with that text.
+ */
+const rejected = async (e: unknown): Promise<never> => {
+  throw e;
+};
+
 /** The full calling convention: the backend's fetch(request) with a Request made for it. */
 async function dispatchFull(b: unknown, m: RequestMeta, method: string, stored: string | Uint8Array | null): Promise<Dispatched> {
   const req = Request._incoming(m.url, method, m.headers, stored);
@@ -174,7 +184,7 @@ const entry = {
         return done(toErrorResponse(e));
       }
     } catch (e) {
-      return Promise.reject(e);
+      return rejected(e);
     }
   },
   /**

@@ -28,10 +28,9 @@ export function defineBackend(spec: BackendSpec) {
   const fetch = (req: Request): Promise<Response> => {
     const incoming = fromRequest(req);
     try {
-      const r = handle(routes, incoming, asResponse);
-      return r instanceof Promise ? r : Promise.resolve(r);
+      return asPromise(handle(routes, incoming, asResponse));
     } catch (e) {
-      return Promise.reject(e);
+      return rejectWith(e);
     }
   };
   const backend = {
@@ -244,6 +243,15 @@ function callRoute(routes: Route[], req: Incoming): Response | JsonText | Pendin
 
 // Captured before any backend code runs (a module that replaces Reflect.apply does not change how handlers are called).
 const apply = Reflect.apply;
+// Likewise Promise and Promise.resolve: backend.fetch's answer is a real promise, as from the async function it was.
+const PromiseCtor = Promise;
+const promiseResolve = Promise.resolve;
+/** `v` as a promise (the same promise when it is one), whatever the module did to the global Promise. */
+const asPromise = <T>(v: T | Promise<T>): Promise<T> => apply(promiseResolve, PromiseCtor, [v]) as Promise<T>;
+/** A promise rejected with `e` (an async function's, so the global Promise plays no part). */
+const rejectWith = async (e: unknown): Promise<never> => {
+  throw e;
+};
 
 /** A handler's value as the response: the Response it returned, 204 for undefined, else its JSON (JsonText on the lean path). Throws for a value JSON cannot hold. */
 function answerOf(out: unknown, lean: boolean): Response | JsonText {
