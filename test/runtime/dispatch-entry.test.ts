@@ -10,7 +10,7 @@ import { expect, test } from "bun:test";
 import type { QuickJSHandle } from "quickjs-emscripten-core";
 import { wasmPath } from "../../src/runtime/quickjs/wasm-build";
 import { createVm, setWasmModule } from "../../src/runtime/quickjs/vm-factory";
-import { dispatchInOneCrossing, type DispatchOutcome } from "../../src/runtime/quickjs/dispatch-entry";
+import { dispatchInOneCrossing, scratchBytes, type DispatchOutcome } from "../../src/runtime/quickjs/dispatch-entry";
 
 setWasmModule(new WebAssembly.Module(await Bun.file(wasmPath).arrayBuffer()));
 
@@ -62,6 +62,25 @@ test("CANTRIP_Dispatch: answered, threw, slow (pending, rejected, bytes, lone su
     expect(dispatchInOneCrossing(vm, fnOf("() => ['m', 'b']"), thisv, backend, "\ud800", "")).toBeNull();
   } finally {
     for (const h of handles) h.dispose();
+    vm.dispose();
+  }
+});
+
+test("a large body crosses exactly, and the thread keeps no encoding buffer sized by it", async () => {
+  const v = await createVm(64 * 1024 * 1024);
+  const { vm } = v;
+  const fn = vm.unwrapResult(vm.evalCode(`((b, m, t) => [m, t])`, "t.js", { type: "global" }));
+  const thisv = vm.newObject();
+  const backend = vm.newString("b");
+  try {
+    // 1 Mi code units of mixed widths (UTF-8: 1, 2, 3 and 4 bytes): the old scratch grew to 3 bytes per unit and stayed.
+    const big = "a\u00e9\u20ac\u{1F600}".repeat(1 << 18);
+    for (const text of [big, "small é", `${big}!`]) {
+      expect(dispatchInOneCrossing(vm, fn, thisv, backend, "m\u00e9", text)).toEqual({ kind: "answered", meta: "m\u00e9", body: text });
+      expect(scratchBytes()).toBeLessThanOrEqual(3 * 64 * 1024);
+    }
+  } finally {
+    for (const h of [fn, thisv, backend]) h.dispose();
     vm.dispose();
   }
 });

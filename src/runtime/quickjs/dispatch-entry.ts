@@ -45,8 +45,29 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
 /** The out words of each module (one per interpreter), made on its first call. */
 const outs = new WeakMap<object, number>();
-/** Where the inputs are encoded before they are copied into the module's heap (grown as needed; one per thread). */
+/**
+ * Where the inputs are encoded before they are copied into the module's heap (one per
+ * thread). It grows to at most SCRATCH_MAX bytes: a larger call encodes into a buffer of its
+ * own, which goes with it — a worker does not keep 3× the largest body it ever saw (up to
+ * the operator's body limit, 256 MiB) for its whole life, charged to no one.
+ */
 let scratch = new Uint8Array(4096);
+/** Largest scratch kept between calls: 3 bytes per UTF-16 code unit of a 64 Ki-unit request. */
+const SCRATCH_MAX = 3 * 64 * 1024;
+
+/** Bytes the encoding scratch holds between calls (for tests: it stays within SCRATCH_MAX). */
+export const scratchBytes = (): number => scratch.length;
+
+/** The UTF-8 of meta and text: views of the scratch for a small call, buffers of their own for a large one. */
+function encodeInputs(meta: string, text: string): [Uint8Array, Uint8Array] {
+  // UTF-8 takes at most 3 bytes per UTF-16 code unit (a surrogate pair's 4 bytes are 2 units).
+  const need = (meta.length + text.length) * 3;
+  if (need > SCRATCH_MAX) return [encoder.encode(meta), encoder.encode(text)];
+  if (scratch.length < need) scratch = new Uint8Array(Math.min(Math.max(need, scratch.length * 2), SCRATCH_MAX));
+  const metaLen = encoder.encodeInto(meta, scratch).written;
+  const bodyLen = text === "" ? 0 : encoder.encodeInto(text, scratch.subarray(metaLen)).written;
+  return [scratch.subarray(0, metaLen), scratch.subarray(metaLen, metaLen + bodyLen)];
+}
 
 /**
  * fn.call(thisv, backend, meta, text) through CANTRIP_Dispatch (`text` "" passes no body, as
@@ -59,10 +80,9 @@ export function dispatchInOneCrossing(vm: QuickJSContext, fn: QuickJSHandle, thi
   const raw = vm as unknown as Raw;
   const mod = raw.module;
   if (typeof mod?._CANTRIP_Dispatch !== "function" || !meta.isWellFormed() || !text.isWellFormed()) return null;
-  const need = (meta.length + text.length) * 3;
-  if (scratch.length < need) scratch = new Uint8Array(Math.max(need, scratch.length * 2));
-  const metaLen = encoder.encodeInto(meta, scratch).written;
-  const bodyLen = text === "" ? 0 : encoder.encodeInto(text, scratch.subarray(metaLen)).written;
+  const [metaBytes, bodyBytes] = encodeInputs(meta, text);
+  const metaLen = metaBytes.length;
+  const bodyLen = bodyBytes.length;
   let out = outs.get(mod);
   if (out === undefined) {
     out = mod._malloc(OUT_WORDS * 4);
@@ -71,7 +91,9 @@ export function dispatchInOneCrossing(vm: QuickJSContext, fn: QuickJSHandle, thi
   }
   const input = mod._malloc(metaLen + bodyLen || 1);
   if (input === 0) return null;
-  mod.HEAPU8.set(scratch.subarray(0, metaLen + bodyLen), input);
+  const heapIn = mod.HEAPU8;
+  heapIn.set(metaBytes, input);
+  heapIn.set(bodyBytes, input + metaLen);
   // The entry frees `input`. The heap views are read again after the call: it may have grown memory.
   const code = mod._CANTRIP_Dispatch(raw.ctx.value, fn.value as number, thisv.value as number, backend.value as number, input, metaLen, bodyLen, text === "" ? 0 : 1, out);
   const words = mod.HEAPU32;
