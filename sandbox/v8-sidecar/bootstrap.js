@@ -154,7 +154,17 @@
       delete g.__cantripSdk;
       delete g.__cantripV8Finish;
       let backend;
-      const report = (id, p) => apply(then, p, [(r) => reply(id, r), (e) => $done(id, false, errText(e), null)]);
+      // Promise.prototype.then and Promise.resolve read the promise's `constructor`, which a
+      // guest may make a throwing getter: that is reported as the entry's failure (a bad
+      // response, the text in the call's log), never thrown into the sidecar as a crash.
+      const failed = (id, e) => $done(id, false, errText(e), null);
+      const report = (id, p) => {
+        try {
+          apply(then, p, [(r) => reply(id, r), (e) => failed(id, e)]);
+        } catch (e) {
+          failed(id, e);
+        }
+      };
       return {
         configure: (json) => entry.configure(json),
         setBackend(ns) {
@@ -162,8 +172,24 @@
           return entry.describe(backend);
         },
         // (dispatch answers synchronously when it can: reported through a promise all the same.)
-        start: (id, meta, body) => report(id, apply(promiseResolve, PromiseCtor, [entry.dispatch(backend, meta, body ?? undefined)])),
-        scheduled: (id) => report(id, apply(then, entry.scheduled(backend, id), [() => ["", null]])),
+        start: (id, meta, body) => {
+          let p;
+          try {
+            p = apply(promiseResolve, PromiseCtor, [entry.dispatch(backend, meta, body ?? undefined)]);
+          } catch (e) {
+            return failed(id, e);
+          }
+          report(id, p);
+        },
+        scheduled: (id) => {
+          let p;
+          try {
+            p = apply(then, entry.scheduled(backend, id), [() => ["", null]]);
+          } catch (e) {
+            return failed(id, e);
+          }
+          report(id, p);
+        },
         /** The next step of call `id`'s streamed body, reported through $done like a response: ["c", bytes] or ["e", null]. */
         pull: (id) => report(id, entry.pull(id)),
         cancelBody: (id, reason) => entry.cancelBody(id, reason),

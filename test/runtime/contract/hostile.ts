@@ -50,6 +50,27 @@ export function hostileTests(h: () => Harness) {
       expect(failureLogs(caught).some((l) => l.level === "error" && l.message.includes("secret-in-console"))).toBe(true);
     });
 
+    test("a throwing Promise constructor getter fails the call as the guest's own failure (an error answer or bad_response), never as a crash carrying its text", async () => {
+      const H = h();
+      const poison = `Object.defineProperty(Promise.prototype, "constructor", { configurable: true, get() { throw new Error("secret-in-ctor"); } });`;
+      const code = `import { defineBackend } from "cantrip";
+export default defineBackend({ routes: {
+  "POST /async": async () => { ${poison} return { ok: 1 }; },
+  "POST /sync": () => { ${poison} return { ok: 2 }; },
+  "POST /response": async () => { ${poison} return new Response("r"); },
+} });`;
+      const ref = H.ref("hostile-ctor", await bundle(code), { bundleId: "hostile-ctor" });
+      for (const path of ["/async", "/sync", "/response"]) {
+        const out = await H.runtime.fetch(ref, req("POST", path, {})).then(
+          (r) => ({ status: r.status }),
+          (e: { code?: string; message: string }) => ({ code: e.code, secret: e.message.includes("secret-in-ctor") }),
+        );
+        // (QuickJS's SDK turns the throw inside the handler's settling into its 500 answer; V8's bootstrap reports it as the entry's failure.)
+        expect({ path, out }).toEqual({ path, out: "status" in out ? { status: out.status === 200 ? 200 : 500 } : { code: "bad_response", secret: false } });
+      }
+      await bystander(H);
+    });
+
     test("a fetch handler that returns something other than a Response is bad_response", async () => {
       const H = h();
       for (const [i, value] of ["42", "null", "({ status: 200 })"].entries()) {
