@@ -26,6 +26,7 @@ const backend = defineBackend({
     "POST /args-rest": (...args) => ({ n: args.length, agentId: args[1].agentId }),
     "POST /args-comment": (input /* , ctx */) => ({ n: 1 }),
     "POST /swap": swap,
+    "GET /static/a.b": () => ({ hit: "static" }),
     "POST /thenable": () => ({ then(resolve) { resolve({ via: "thenable" }); } }),
     "POST /thenable-throws": () => ({ then() { throw new Error("thenable broke"); } }),
     "POST /req/:id": {
@@ -190,6 +191,11 @@ export function sdkCallTests(h: () => Harness) {
       const broke = await sdk("POST", "/thenable-throws", "{}");
       expect(broke.status).toBe(500);
       expect(json(broke)).toEqual({ error: { code: "internal_error", message: "thenable broke" } });
+    });
+
+    test("a path without parameters matches as its pattern did: with or without a trailing slash, a dot as a dot, case as written", async () => {
+      for (const p of ["/static/a.b", "/static/a.b/", "/static/a.b?x=1"]) expect(json(await sdk("GET", p))).toEqual({ hit: "static" });
+      for (const p of ["/static/aXb", "/Static/a.b", "/static/a.b//", "/static/a.b/c", "/static"]) expect((await sdk("GET", p)).status).toBe(404);
     });
 
     test("ctx.request and ctx.searchParams can be assigned; ctx.kv and ctx.log name the call", async () => {
