@@ -20,6 +20,8 @@ export interface Route {
   names: string[];
   /** Object.keys of the params object a match makes (names deduplicated, as assignment leaves them), listed once. */
   keys: string[];
+  /** For a path without parameters: the two pathnames `re` matches (the path, and with a trailing slash); else null. */
+  exact: [string, string] | null;
   /**
    * The route's handler as compiled when it cannot read a second argument (ctxFree), else
    * null: while `def.handle` is still this function, a call makes no ctx for it.
@@ -71,14 +73,18 @@ export function compileRoutes(routes: Record<string, RouteDef | RouteDef["handle
       .join("/");
     const shape: Record<string, string> = {};
     for (const n of names) shape[n] = "";
-    return { method: m[1]!.toUpperCase(), path, def, names, keys: Object.keys(shape), re: new RegExp(`^${pattern === "" ? "/" : pattern}/?$`), ctxFreeHandle: ctxFree(handle) ? handle : null };
+    const re = new RegExp(`^${pattern === "" ? "/" : pattern}/?$`);
+    return { method: m[1]!.toUpperCase(), path, def, names, keys: Object.keys(shape), re, exact: names.length === 0 ? [path, `${path}/`] : null, ctxFreeHandle: ctxFree(handle) ? handle : null };
   });
 }
+
+const NO_CAPTURES: string[] = [];
 
 export function matchRoute(routes: Route[], method: string, pathname: string): { route?: Route; params: Record<string, string>; allowed: string[] } {
   const allowed: string[] = [];
   for (const r of routes) {
-    const m = r.re.exec(pathname);
+    // A path without parameters is compared as text (what its pattern matches; no RegExp run per route and call).
+    const m = r.exact !== null ? (pathname === r.exact[0] || pathname === r.exact[1] ? NO_CAPTURES : null) : r.re.exec(pathname);
     if (!m) continue;
     if (r.method === method || (method === "HEAD" && r.method === "GET")) {
       const params: Record<string, string> = {};

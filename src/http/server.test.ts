@@ -1,6 +1,6 @@
 /** The HTTP wrapper: pathnameOf (the request path without a URL parse when the path is plain), and the client address an anonymous call is limited by. */
 import { expect, test } from "bun:test";
-import { pathnameOf } from "./server";
+import { pathAndSearchOf, pathnameOf } from "./server";
 
 test("pathnameOf answers new URL(url).pathname for plain and unusual URLs alike", () => {
   const urls = [
@@ -26,6 +26,12 @@ test("pathnameOf answers new URL(url).pathname for plain and unusual URLs alike"
     "http://h/apps/x/~y",
   ];
   for (const u of urls) expect({ u, path: pathnameOf(u) }).toEqual({ u, path: new URL(u).pathname });
+  // pathAndSearchOf: the same, and the query as URL serializes it (an empty one is none; the characters it escapes are parsed).
+  const queries = ["?", "?a=1&b=2", "?a=%20b", "?q=x y", "?q=\"x\"", "?q=<a>", "?q='a'", "?q=é", "?q=a#frag", "?q=a?b/c:d@e", "?q=~!$&()*+,;=", "?q=%zz", "??"];
+  for (const u of [...urls, ...queries.map((q) => `http://127.0.0.1:8080/apps/a/b${q}`)]) {
+    const parsed = new URL(u);
+    expect({ u, ...pathAndSearchOf(u) }).toEqual({ u, pathname: parsed.pathname, search: parsed.search });
+  }
 });
 
 test("an anonymous caller's address is the peer's even when it is read after the client has gone", async () => {

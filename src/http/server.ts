@@ -67,21 +67,41 @@ const PLAIN_ORIGIN = /^https?:\/\/[A-Za-z0-9.\-:[\]]+$/i;
  * when the path is plain (PLAIN_PATH), else parsed (issue 15: the parse was ~0.7 µs per request).
  */
 export function pathnameOf(url: string): string {
+  return plainParts(url)?.pathname ?? new URL(url).pathname;
+}
+
+/**
+ * A query the URL parser leaves as it is (WHATWG URL, query state: it percent-encodes C0
+ * controls, space, `"`, `#`, `<`, `>`, `'` and non-ASCII; nothing here is any of those).
+ */
+const PLAIN_QUERY = /^\?[A-Za-z0-9_\-.~%!$&()*+,;=:@/?]*$/;
+
+/**
+ * `new URL(url)`'s `pathname` and `search` of an absolute http(s) URL (a request's `url`),
+ * read off the string when origin, path and query are plain (PLAIN_ORIGIN, PLAIN_PATH,
+ * PLAIN_QUERY), else parsed (issue 15: the parse was ~0.7 µs per request).
+ */
+export function pathAndSearchOf(url: string): { pathname: string; search: string } {
+  const plain = plainParts(url);
+  if (plain) return plain;
+  const u = new URL(url);
+  return { pathname: u.pathname, search: u.search };
+}
+
+/** pathAndSearchOf's answer when the URL is plain, else null. */
+function plainParts(url: string): { pathname: string; search: string } | null {
   const authority = url.indexOf("://");
   const start = authority === -1 ? -1 : url.indexOf("/", authority + 3);
-  if (start !== -1) {
-    let end = url.length;
-    for (let i = start; i < url.length; i++) {
-      const c = url.charCodeAt(i);
-      if (c === 63 /* ? */ || c === 35 /* # */) {
-        end = i;
-        break;
-      }
-    }
-    const path = url.substring(start, end);
-    if (PLAIN_PATH.test(path) && PLAIN_ORIGIN.test(url.substring(0, start))) return path;
-  }
-  return new URL(url).pathname;
+  if (start === -1) return null;
+  const q = url.indexOf("?", start);
+  const end = q === -1 ? url.length : q;
+  const path = url.substring(start, end);
+  if (!PLAIN_PATH.test(path) || !PLAIN_ORIGIN.test(url.substring(0, start))) return null;
+  if (q === -1) return { pathname: path, search: "" };
+  const query = url.substring(q);
+  if (!PLAIN_QUERY.test(query)) return null;
+  // An empty query serializes as no query at all ("?" → "").
+  return { pathname: path, search: query === "?" ? "" : query };
 }
 
 /** The part of Bun's Server the handler uses: the peer address of a request's connection. */

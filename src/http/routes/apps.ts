@@ -13,6 +13,7 @@ import { Elysia } from "elysia";
 import type { AppOrigin } from "../../gateway";
 import type { HttpDeps } from "../deps";
 import { appOriginOf, clientAddressOf, requestIdOf } from "../request-context";
+import { pathAndSearchOf } from "../server";
 import { backendOpenApi, backendSummary, tryItPage, tryItPageHeaders } from "../app-docs";
 import { appTools } from "../mcp/app";
 import { serveMcp } from "../mcp/serve";
@@ -25,7 +26,7 @@ export function appForwarder(deps: Pick<HttpDeps, "gateway" | "db" | "urls">, se
   return async (request, slug) => {
     const params = { slug };
     const origin = appOriginOf(request) ?? served;
-    const url = new URL(request.url);
+    const url = pathAndSearchOf(request.url);
     const prefix = `/apps/${params.slug}`;
     // The path the browser sees: an app on its own host has no /apps/{slug} prefix.
     const seen = origin === "own" ? "" : prefix;

@@ -31,6 +31,7 @@ const backend = defineBackend({
     "POST /args-comment": (input /* , ctx */) => ({ n: 1 }),
     "POST /swap": swap,
     "POST /getter": getter,
+    "GET /static/a.b": () => ({ hit: "static" }),
     "POST /thenable": () => ({ then(resolve) { resolve({ via: "thenable" }); } }),
     "POST /thenable-throws": () => ({ then() { throw new Error("thenable broke"); } }),
     "POST /req/:id": {
@@ -219,6 +220,11 @@ export default { async fetch(req) {
   return Response.json({ kind: Object.prototype.toString.call(p), body: await r.json() });
 } };`;
       for (const [path, ok] of [["/", 1], ["/async", 2]] as const) expect(json(await call(code, "POST", path, "{}"))).toEqual({ kind: "[object Promise]", body: { ok } });
+    });
+
+    test("a path without parameters matches as its pattern did: with or without a trailing slash, a dot as a dot, case as written", async () => {
+      for (const p of ["/static/a.b", "/static/a.b/", "/static/a.b?x=1"]) expect(json(await sdk("GET", p))).toEqual({ hit: "static" });
+      for (const p of ["/static/aXb", "/Static/a.b", "/static/a.b//", "/static/a.b/c", "/static"]) expect((await sdk("GET", p)).status).toBe(404);
     });
 
     test("ctx.request and ctx.searchParams can be assigned; ctx.kv and ctx.log name the call", async () => {
