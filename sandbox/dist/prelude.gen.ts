@@ -17,4 +17,4 @@ export const PRELUDE_PARTS_LAZY_URL: readonly string[] = PRELUDE_PARTS.map((p, i
  * PRELUDE_PARTS and PRELUDE_PARTS_LAZY_URL compiled by the QuickJS build `build` (the sha256 of
  * its .wasm): [offset, length] of each part's bytecode in sandbox/dist/prelude.qjsbc.
  */
-export const PRELUDE_BYTECODE: { readonly build: string; readonly parts: readonly (readonly [number, number])[]; readonly lazyUrlParts: readonly (readonly [number, number])[] } = {"build":"8c6e938a83e4c1108c89acb7932a981e5274fa65c9a45dc633fc9a041181b14d","parts":[[0,259],[259,76404],[76663,91588]],"lazyUrlParts":[[0,259],[168251,412],[76663,91588]]};
+export const PRELUDE_BYTECODE: { readonly build: string; readonly parts: readonly (readonly [number, number])[]; readonly lazyUrlParts: readonly (readonly [number, number])[] } = {"build":"d79e675218cd3fb3dd4d67a2613876ca4edce0eec82889e95e2fac0025158251","parts":[[0,259],[259,76404],[76663,91588]],"lazyUrlParts":[[0,259],[168251,412],[76663,91588]]};

@@ -144,7 +144,9 @@ EMSCRIPTEN_KEEPALIVE int CANTRIP_Dispatch(JSContext *ctx, JSValueConst *fn, JSVa
   if ((int)state < 0) val = JS_DupValue(ctx, r);
   else if (state == JS_PROMISE_FULFILLED) val = JS_PromiseResult(ctx, r);
   else goto slow;
-  if (JS_IsArray(ctx, val) != 1) goto slow_val;
+  int is_array = JS_IsArray(ctx, val);
+  if (is_array < 0) JS_FreeValue(ctx, JS_GetException(ctx)); /* (a revoked proxy: the host's own reading meets it again) */
+  if (is_array != 1) goto slow_val;
   JSValue m = JS_GetPropertyUint32(ctx, val, 0);
   JSValue b = JS_GetPropertyUint32(ctx, val, 1);
   const char *ms = NULL, *bs = NULL;
