@@ -170,6 +170,7 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
       nodeId: nodeId(dataDir),
       warn: (message, fields) => logger.warn(message, fields),
       onBusError: (e, topic) => logger.error("change bus subscriber failed", { topic, error: (e as Error)?.message ?? String(e) }),
+      checkpointInBackground: { onFailure: (message) => logger.warn("background WAL checkpoints stopped; commits checkpoint again", { error: message }) },
     });
   } catch (e) {
     if (e instanceof ConfigError) throw e;

@@ -16,6 +16,7 @@
  *
  * test/db/no-sync-calls.test.ts fails on a synchronous driver call anywhere outside src/db.
  */
+import { startCheckpointer } from "./checkpointer";
 import { Database } from "bun:sqlite";
 import { createHash } from "node:crypto";
 import { dirname } from "node:path";
@@ -117,6 +118,11 @@ export function openDatabase(
     warn?: ModeWarning;
     /** A bus subscriber threw (default: rethrown asynchronously, to the last-resort handler). */
     onBusError?: (e: unknown, topic: string) => void;
+    /**
+     * Checkpoint the WAL from a worker instead of on the writer's commits (checkpointer.ts;
+     * the server sets it). `onFailure` hears why, if the worker fails (commits checkpoint again).
+     */
+    checkpointInBackground?: { onFailure(message: string): void };
   } = {},
 ): OpenedDatabase {
   if (file !== ":memory:") {
@@ -135,6 +141,8 @@ export function openDatabase(
   sqlite.exec("PRAGMA synchronous = NORMAL");
   const writer = drizzle({ client: sqlite, schema });
   migrate(writer);
+  // After the migrations (their commits may checkpoint as usual): the file exists for the worker to open.
+  const checkpointer = opts.checkpointInBackground && file !== ":memory:" ? startCheckpointer(file, sqlite, opts.checkpointInBackground.onFailure) : null;
   // An in-memory database exists once per connection: there the reader is the writer, and a
   // read outside a transaction can see an open transaction's rows (tests only).
   const readConn = file === ":memory:" ? sqlite : new Database(file, { strict: true });
@@ -166,6 +174,7 @@ export function openDatabase(
     sqlite,
     convertedToIncrementalVacuum,
     close: () => {
+      checkpointer?.stop();
       if (readConn !== sqlite) readConn.close();
       sqlite.close();
     },

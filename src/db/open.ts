@@ -39,6 +39,8 @@ export interface StoreOptions {
   nodeId?: string;
   warn?: ModeWarning;
   onBusError?: (e: unknown, topic: string) => void;
+  /** SQLite: checkpoint the WAL from a worker, not on the main thread's commits (db/checkpointer.ts); `onFailure` hears if that worker fails. */
+  checkpointInBackground?: { onFailure(message: string): void };
 }
 
 /** Opens the store `opts` names; throws the driver's error (the caller words it for the operator). */
@@ -60,7 +62,7 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
       close: () => pg.close(),
     };
   }
-  const opened = openDatabase(opts.file, { warn: opts.warn, onBusError: opts.onBusError });
+  const opened = openDatabase(opts.file, { warn: opts.warn, onBusError: opts.onBusError, checkpointInBackground: opts.checkpointInBackground });
   return {
     db: opened.db,
     dialect: "sqlite",

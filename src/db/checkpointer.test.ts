@@ -1,0 +1,79 @@
+/**
+ * Background WAL checkpoints (checkpointer.ts, issue 15): the server's writer connection never
+ * checkpoints on commit, the worker copies the WAL into the database file meanwhile, and the
+ * WAL is started over once copied, so it stays about one interval of writes long instead of
+ * growing; a database opened without the option keeps SQLite's default.
+ */
+import { afterEach, expect, test } from "bun:test";
+import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { openDatabase, type OpenedDatabase } from "./client";
+import { CHECKPOINT_EVERY_MS } from "./checkpointer";
+
+let opened: OpenedDatabase | undefined;
+let dir: string;
+afterEach(() => {
+  opened?.close();
+  opened = undefined;
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const size = (f: string) => {
+  try {
+    return statSync(f).size;
+  } catch {
+    return 0;
+  }
+};
+
+test("a writer opened with checkpointInBackground never checkpoints on commit; the worker copies the WAL and it is reused", async () => {
+  dir = mkdtempSync(join(tmpdir(), "cantrip-ckpt-"));
+  const file = join(dir, "c.db");
+  const failures: string[] = [];
+  opened = openDatabase(file, { checkpointInBackground: { onFailure: (m) => failures.push(m) } });
+  const w = opened.sqlite;
+  expect((w.query("PRAGMA wal_autocheckpoint").get() as { wal_autocheckpoint: number }).wal_autocheckpoint).toBe(0);
+  w.exec("CREATE TABLE blob_rows (id INTEGER PRIMARY KEY, b BLOB)");
+  const chunk = new Uint8Array(64 * 1024).fill(7);
+  const insert = w.query("INSERT INTO blob_rows (b) VALUES (?)");
+  // 6 rounds of ~6 MB (more than SQLite's 1,000-page default each), a few checkpoint intervals apart.
+  let walMax = 0;
+  const dbBefore = size(file);
+  for (let round = 0; round < 6; round++) {
+    w.transaction(() => {
+      for (let i = 0; i < 96; i++) insert.run(chunk);
+    })();
+    walMax = Math.max(walMax, size(`${file}-wal`));
+    await Bun.sleep(CHECKPOINT_EVERY_MS * 3);
+  }
+  // Copied into the database file by the worker: nothing on this thread checkpointed.
+  expect(size(file) - dbBefore).toBeGreaterThan(30 * 1024 * 1024);
+  // Started over after each copy: the WAL never held much more than one round (~6.4 MB), not all ~38 MB.
+  expect(walMax).toBeLessThan(16 * 1024 * 1024);
+  expect(failures).toEqual([]);
+}, 20_000);
+
+test("without the option the writer keeps SQLite's default checkpoint on commit", () => {
+  dir = mkdtempSync(join(tmpdir(), "cantrip-ckpt-"));
+  opened = openDatabase(join(dir, "d.db"));
+  expect((opened.sqlite.query("PRAGMA wal_autocheckpoint").get() as { wal_autocheckpoint: number }).wal_autocheckpoint).toBe(1000);
+});
+
+test("a worker that cannot open the file: commits checkpoint again and the failure is reported", async () => {
+  dir = mkdtempSync(join(tmpdir(), "cantrip-ckpt-"));
+  const { startCheckpointer } = await import("./checkpointer");
+  const { Database } = await import("bun:sqlite");
+  const writer = new Database(join(dir, "w.db"), { create: true });
+  try {
+    writer.exec("PRAGMA journal_mode = WAL");
+    const failures: string[] = [];
+    startCheckpointer(join(dir, "missing", "nope.db"), writer, (m) => failures.push(m));
+    expect((writer.query("PRAGMA wal_autocheckpoint").get() as { wal_autocheckpoint: number }).wal_autocheckpoint).toBe(0);
+    for (let i = 0; i < 100 && failures.length === 0; i++) await Bun.sleep(20);
+    expect(failures.length).toBe(1);
+    expect((writer.query("PRAGMA wal_autocheckpoint").get() as { wal_autocheckpoint: number }).wal_autocheckpoint).toBe(1000);
+  } finally {
+    writer.close();
+  }
+});
