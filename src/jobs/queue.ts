@@ -68,6 +68,8 @@ export function createQueue(opts: QueueOptions): Queue {
   let started = false;
   let stopping = false;
   let timer: ReturnType<typeof setTimeout> | undefined;
+  /** A pass asked for on the next turn of the event loop (a wake-up), until it runs. */
+  let soon: ReturnType<typeof setImmediate> | undefined;
   let unsubscribeBus: Unsubscribe[] = [];
   // Wake-ups at the time a retried job becomes due (cleared on stop).
   const retryTimers = new Set<ReturnType<typeof setTimeout>>();
@@ -147,12 +149,19 @@ export function createQueue(opts: QueueOptions): Queue {
   }
 
   function schedule(ms: number) {
-    if (!started || stopping) return;
-    if (timer !== undefined) {
-      if (ms > 0) return;
-      clearTimeout(timer);
+    if (!started || stopping || soon !== undefined) return;
+    if (ms === 0) {
+      // A wake-up runs on the next turn of the event loop, not at the next timer tick (≥ 1 ms
+      // later in Bun): a deploy's job starts that much sooner after its enqueue commits.
+      if (timer !== undefined) clearTimeout(timer);
+      timer = undefined;
+      soon = setImmediate(() => {
+        soon = undefined;
+        void tick();
+      });
+      return;
     }
-    timer = setTimeout(tick, ms);
+    if (timer === undefined) timer = setTimeout(tick, ms);
   }
   const wake = () => schedule(0);
 
@@ -195,6 +204,8 @@ export function createQueue(opts: QueueOptions): Queue {
       retryTimers.clear();
       if (timer) clearTimeout(timer);
       timer = undefined;
+      if (soon) clearImmediate(soon);
+      soon = undefined;
       const all = Promise.all([...runs.values()].map((r) => r.done));
       let t: ReturnType<typeof setTimeout> | undefined;
       const graceOver = new Promise<void>((r) => (t = setTimeout(r, o.timeoutMs ?? opts.stopTimeoutMs ?? 10_000)));
