@@ -20,7 +20,7 @@ import { AbortController, AbortSignal, DOMException, Event, EventTarget } from "
 import { fetch } from "./shims/fetch";
 import { installStreamGlobals } from "./shims/streams";
 import { installIntl } from "./shims/intl";
-import { JsonText, defineBackend, leanHandler, toErrorResponse } from "./sdk/backend";
+import { JsonText, defineBackend, leanHandler, rejectWith, toErrorResponse } from "./sdk/backend";
 import { HttpError } from "./sdk/errors";
 import { t } from "./sdk/schema";
 import { bindCall, config, enterCall, makeContext } from "./sdk/context";
@@ -126,16 +126,6 @@ function leanAnswer(out: Response | JsonText, method: string, m: RequestMeta): D
   return out instanceof JsonText ? [JSON_RESULT_META, out.text] : answer(out, method, m);
 }
 
-/**
- * A promise rejected with `e`, made the way the async function dispatch was settled: not
- * through the global Promise, which a module may replace so that Promise.reject throws or
- * returns anything — dispatch would then throw, and a call the async entry failed as a bad
- * response (the guest's text kept in its log) would fail as a crash with that text.
- */
-const rejected = async (e: unknown): Promise<never> => {
-  throw e;
-};
-
 /** The full calling convention: the backend's fetch(request) with a Request made for it. */
 async function dispatchFull(b: unknown, m: RequestMeta, method: string, stored: string | Uint8Array | null): Promise<Dispatched> {
   const req = Request._incoming(m.url, method, m.headers, stored);
@@ -184,7 +174,7 @@ const entry = {
         return done(toErrorResponse(e));
       }
     } catch (e) {
-      return rejected(e);
+      return rejectWith(e);
     }
   },
   /**

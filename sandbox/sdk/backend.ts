@@ -248,8 +248,12 @@ const PromiseCtor = Promise;
 const promiseResolve = Promise.resolve;
 /** `v` as a promise (the same promise when it is one), whatever the module did to the global Promise. */
 const asPromise = <T>(v: T | Promise<T>): Promise<T> => apply(promiseResolve, PromiseCtor, [v]) as Promise<T>;
-/** A promise rejected with `e` (an async function's, so the global Promise plays no part). */
-const rejectWith = async (e: unknown): Promise<never> => {
+/**
+ * A promise rejected with `e`, made by an async function: not through the global Promise,
+ * which a module may replace so that Promise.reject throws or returns anything (the entry and
+ * backend.fetch would then throw where the async functions they were rejected).
+ */
+export const rejectWith = async (e: unknown): Promise<never> => {
   throw e;
 };
 
