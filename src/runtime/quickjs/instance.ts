@@ -170,25 +170,19 @@ export class QjsInstance {
     try {
       const first = this.run(call, () => {
         // Text in, the usual pair out: one crossing into the interpreter (dispatch-entry.ts).
+        // Anything else it hands back as the call's result (its jobs run already), read below.
         const one = text !== "" || !bytes?.byteLength ? dispatchInOneCrossing(vm, this.fns.dispatch, this.v.entry, this.backend, meta, text) : null;
         if (one?.kind === "answered") return { meta: one.meta, body: one.body };
-        if (one?.kind === "threw") {
-          const t = this.errorText(one.error);
-          throw new Failure(classify(t) === "crashed" ? "load_failed" : classify(t), t);
+        if (one?.kind === "threw") throw this.entryFailure(one.error);
+        let p: QuickJSHandle;
+        if (one) p = one.result;
+        else {
+          const body = text !== "" ? newStringExact(vm, text) : bytes && bytes.byteLength ? vm.newArrayBuffer(bytes.slice().buffer as ArrayBuffer) : vm.undefined;
+          p = this.callEntry("dispatch", this.backend.dup(), vm.newString(meta), body);
         }
-        if (one?.kind === "slow") {
-          try {
-            if (one.jobError) this.jobFailed(one.jobError);
-            const settled = this.settledOrWatch(call, one.result);
-            return settled instanceof Promise ? settled : this.readResponse(call, settled);
-          } finally {
-            one.result.dispose();
-          }
-        }
-        const body = text !== "" ? newStringExact(vm, text) : bytes && bytes.byteLength ? vm.newArrayBuffer(bytes.slice().buffer as ArrayBuffer) : vm.undefined;
-        const p = this.callEntry("dispatch", this.backend.dup(), vm.newString(meta), body);
         try {
-          this.pump();
+          if (!one) this.pump();
+          else if (one.jobError) this.jobFailed(one.jobError);
           // Settled already (the usual case): read the response in this same slice (a slice
           // costs two thread-CPU clock reads, each a system call of ~1-2 µs).
           const settled = this.settledOrWatch(call, p);
@@ -423,11 +417,14 @@ export class QjsInstance {
     const { vm } = this.v;
     const r = vm.callFunction(this.fns[name], this.v.entry, ...args);
     for (const a of args) if (a !== vm.undefined) a.dispose();
-    if (r.error) {
-      const text = this.errorText(r.error);
-      throw new Failure(classify(text) === "crashed" ? "load_failed" : classify(text), text);
-    }
+    if (r.error) throw this.entryFailure(r.error);
     return r.value;
+  }
+
+  /** What an entry call that threw fails with: an interrupt or out of memory as such, anything else as load_failed. */
+  private entryFailure(error: QuickJSHandle): Failure {
+    const text = this.errorText(error);
+    return new Failure(classify(text) === "crashed" ? "load_failed" : classify(text), text);
   }
 
   /**
