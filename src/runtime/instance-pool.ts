@@ -133,14 +133,14 @@ export class InstancePool {
   }
 
   /**
-   * acquire's first step, synchronously: the instance acquire would take without waiting
-   * (the busiest one with a free slot, else an idle one that fits the memory budget), or
-   * null when acquire would have to wait or load one. Saves the usual call a promise and
-   * the arrays acquire's loop makes (issue 15).
+   * acquire's first step, synchronously: the instance acquire takes without waiting (the
+   * busiest one with a free slot, else an idle one that fits the memory budget), or null
+   * when acquire would have to wait or load one. Saves the usual call a promise (issue 15).
    */
   acquireNow(ref: BundleRef, lane: Lane = "light"): Entry | null {
     const limits = ref.config.limits;
-    // The same pick as acquire: among instances with a free slot, the first with the most calls in flight.
+    // Among instances with a free slot, the first with the most calls in flight: a busy one
+    // costs no extra memory; an idle one may grow to its cap, so it must fit the budget.
     let best: Entry | null = null;
     for (const e of this.live(instanceKey(ref), lane)) if (e.inflight < limits.concurrency && (!best || e.inflight > best.inflight)) best = e;
     if (!best) return null;
@@ -154,14 +154,11 @@ export class InstancePool {
     const deadline = performance.now() + limits.wallMs;
     let memory: ReturnType<InstancePool["memoryWait"]> | null = null;
     for (;;) {
+      const now = this.acquireNow(ref, lane);
+      if (now) return now;
       const mine = this.live(key, lane);
-      const open = mine.filter((e) => e.inflight < limits.concurrency).sort((a, b) => b.inflight - a.inflight);
-      // A busy instance with a free slot costs no extra memory; an idle one may grow to its cap.
-      const busy = open.find((e) => e.inflight > 0);
-      if (busy) return this.take(busy);
-      const idle = open[0];
-      if (idle) {
-        if (this.fits(ref, this.capOf(ref, idle), this.capOf(ref, idle) - this.charge(idle), idle)) return this.take(idle);
+      // An instance with a free slot that acquireNow did not take is idle and does not fit the memory budget yet.
+      if (mine.some((e) => e.inflight < limits.concurrency)) {
         await (memory ??= this.memoryWait(ref)).wait();
         continue;
       }
