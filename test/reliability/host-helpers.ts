@@ -82,6 +82,21 @@ export function openFile(dataDir: string): Database {
 }
 
 /**
+ * Folds the whole WAL into the database file through `db` (`wal_checkpoint(TRUNCATE)`),
+ * retrying while another connection's checkpoint — the server's background one
+ * (src/db/checkpointer.ts) — holds the checkpoint lock: SQLite then answers busy at once,
+ * without its busy handler, and copies nothing. Throws after ~5 s of busy answers.
+ */
+export async function foldWal(db: Database): Promise<void> {
+  for (let i = 0; i < 500; i++) {
+    const r = db.query("PRAGMA wal_checkpoint(TRUNCATE)").get() as { busy: number };
+    if (r.busy === 0) return;
+    await Bun.sleep(10);
+  }
+  throw new Error("the WAL checkpoint stayed busy for 5 s");
+}
+
+/**
  * Writes `n` small kv rows ("k0" … `"k" + (n-1)`, value `1`, size = key bytes + 1) for
  * `agentId` in one transaction of the server's own data layer, on SQLite or PostgreSQL (a
  * recursive CTE both dialects run): the state a backend reaches with `n` ordinary

@@ -20,7 +20,7 @@ import { execute, openDatabase, queryRow, queryRows } from "../../src/db";
 import type { Logger } from "../../src/http";
 import { tempDir, TEST_SECRET_KEY, testDialect } from "../harness";
 import { describePg, freshDatabase, type TestDatabase } from "../pg/shared";
-import { call, chattyBackend, deploy, openFile, type Target } from "./host-helpers";
+import { call, chattyBackend, deploy, foldWal, openFile, type Target } from "./host-helpers";
 
 const LIMITS = { invocations: 20, logLines: 30, logBytes: 64 * 1024 };
 
@@ -85,7 +85,7 @@ function retentionSuite(dialect: "sqlite" | "postgres") {
     }
     for (let i = 0; i < 5; i++) await fetch(`${t.url}/apps/${quiet.slug}/`);
     await app.internals.invocations.flush();
-    file?.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+    if (file) await foldWal(file);
     expect(await count("agent_logs", a.id)).toBe(600);
     const grown = onSqlite ? dbBytes() : 0;
     if (onSqlite) expect(grown).toBeGreaterThan(4 * 1024 * 1024);
@@ -103,7 +103,7 @@ function retentionSuite(dialect: "sqlite" | "postgres") {
     expect(await count("agent_logs", quiet.id)).toBe(5);
 
     if (file) {
-      file.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+      await foldWal(file);
       expect((file.query("PRAGMA auto_vacuum").get() as { auto_vacuum: number }).auto_vacuum).toBe(2);
       expect((file.query("PRAGMA freelist_count").get() as { freelist_count: number }).freelist_count).toBeLessThan(256);
       const after = dbBytes();
