@@ -163,7 +163,7 @@ async function startServer(s: Side): Promise<CantripProcess> {
     if (child.exitCode === null) child.kill("SIGTERM");
     await exited;
   };
-  return { url, port, dataDir, token, child, stop, kill9: stop };
+  return { url, port, dataDir, token, child, stderr: () => "", stop, kill9: stop };
 }
 
 const w = median(workerdMs);

@@ -46,6 +46,12 @@ function ensureDeps(bun) {
 
 const bun = findBun();
 ensureDeps(bun);
-const child = spawn(bun, process.argv.slice(2), { cwd: process.cwd(), stdio: "inherit" });
+// The JavaScriptCore options the server runs with (src/runtime/jsc-options.ts, SERVER_JSC_OPTIONS;
+// test/runtime/jsc-options.test.ts checks the two agree): set here, `serve` starts once instead
+// of re-executing itself, and the tests' in-process sandboxes run as the server's do.
+const JSC_OPTIONS = { "BUN_JSC_maxNumWasmFastMemories": "1024" };
+const env = { ...process.env };
+for (const [k, v] of Object.entries(JSC_OPTIONS)) env[k] ??= v;
+const child = spawn(bun, process.argv.slice(2), { cwd: process.cwd(), stdio: "inherit", env });
 for (const sig of ["SIGINT", "SIGTERM"]) process.on(sig, () => child.kill(sig));
 child.on("exit", (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

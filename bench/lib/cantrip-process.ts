@@ -15,6 +15,8 @@ export interface CantripProcess {
   dataDir: string;
   token: string;
   child: ChildProcess;
+  /** What the process wrote to stderr so far (empty where the bench does not capture it). */
+  stderr(): string;
   stop(): Promise<void>;
   kill9(): Promise<void>;
 }
@@ -38,13 +40,13 @@ const ROOT = join(import.meta.dir, "..", "..");
  * the control plane (src/boot.ts builds it after the listeners open); a restart measured to
  * its first invoke polls that invoke instead.
  */
-export async function startCantrip(opts: { env?: Record<string, string>; dataDir?: string; compiled?: boolean; port?: number; pollMs?: number; root?: string; ready?: (url: string) => Promise<boolean> } = {}): Promise<CantripProcess> {
+export async function startCantrip(opts: { env?: Record<string, string>; unsetEnv?: string[]; dataDir?: string; compiled?: boolean; port?: number; pollMs?: number; root?: string; ready?: (url: string) => Promise<boolean> } = {}): Promise<CantripProcess> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), "cantrip-bench-"));
   const port = opts.port ?? (await freePort());
   const exe = join(ROOT, "dist", "cantrip");
   const cmd = opts.compiled && existsSync(exe) ? [exe] : [process.execPath, join(opts.root ?? ROOT, "src", "main.ts")];
   const child = spawn(cmd[0]!, [...cmd.slice(1), "serve", "--port", String(port), "--data-dir", dataDir, "--log-requests", "false"], {
-    env: { ...process.env, ...opts.env },
+    env: withoutKeys({ ...process.env, ...opts.env }, opts.unsetEnv ?? []),
     stdio: ["ignore", "pipe", "pipe"],
   });
   let stderr = "";
@@ -68,6 +70,7 @@ export async function startCantrip(opts: { env?: Record<string, string>; dataDir
     dataDir,
     token,
     child,
+    stderr: () => stderr,
     async stop() {
       if (child.exitCode === null) child.kill("SIGTERM");
       await exited;
@@ -77,6 +80,11 @@ export async function startCantrip(opts: { env?: Record<string, string>; dataDir
       await exited;
     },
   };
+}
+
+function withoutKeys(env: Record<string, string | undefined>, keys: string[]): Record<string, string | undefined> {
+  for (const k of keys) delete env[k];
+  return env;
 }
 
 /** JSON request helper with the admin token. */
