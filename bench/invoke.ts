@@ -4,7 +4,11 @@
  * generator (loopback only, bounded in time). Prints medians over rounds and the ratio, and
  * the server's CPU per request split into its main thread, sandbox workers and other threads.
  *
- *   bun bench/invoke.ts [--seconds 5] [--rounds 3] [--connections 50] [--compiled]
+ *   bun bench/invoke.ts [--seconds 5] [--rounds 3] [--connections 50] [--compiled] [--filler N] [--against REF]
+ *
+ * `--filler N`: N other backends are deployed and called once first, so the measured one is
+ * not among the process's first interpreters (JavaScriptCore gives only a limited number of
+ * WebAssembly memories its fast, guard-page form: src/runtime/jsc-options.ts).
  */
 import { spawn } from "node:child_process";
 import { join } from "node:path";
@@ -19,6 +23,7 @@ const rounds = numberOpt("rounds", 3);
 const connections = numberOpt("connections", 50);
 const withApps = !flag("no-apps");
 const against = stringOpt("against");
+const filler = numberOpt("filler", 0);
 
 const TRIVIAL = `
 import { defineBackend, t } from "cantrip";
@@ -75,6 +80,11 @@ try {
   const body = JSON.stringify({ n: 1 });
   const targets: Target[] = [];
   for (const { name, proc } of procs) {
+    for (let i = 0; i < filler; i++) {
+      const f = await deployTrivial(proc, `bench filler ${i}`, TRIVIAL);
+      const r = await fetch(`${proc.url}/v1/invoke/${f.slug}`, { method: "POST", body: "{}", headers: { authorization: `Bearer ${f.key}`, "content-type": "application/json" } });
+      if (!r.ok) throw new Error(`filler ${i}: ${r.status} ${await r.text()}`);
+    }
     const { slug, key } = await deployTrivial(proc, "bench trivial", TRIVIAL);
     const invoke = { url: `${proc.url}/v1/invoke/${slug}`, method: "POST", body, headers: { authorization: `Bearer ${key}`, "content-type": "application/json" }, connections, seconds };
     targets.push({ name, proc, invoke, apps: { ...invoke, url: `${proc.url}/apps/${slug}/` }, inv: [], app: [] });
