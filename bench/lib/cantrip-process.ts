@@ -38,16 +38,18 @@ const ROOT = join(import.meta.dir, "..", "..");
  * exported older commit for a same-run before/after comparison. `ready` is what is polled
  * (every `pollMs`) before it returns: by default GET /healthz answering 2xx, which waits for
  * the control plane (src/boot.ts builds it after the listeners open); a restart measured to
- * its first invoke polls that invoke instead.
+ * its first invoke polls that invoke instead. `execArgv` are Bun's flags before the script
+ * (from source only), `cwd` the working directory, `ipc` opens an IPC channel to the child.
  */
-export async function startCantrip(opts: { env?: Record<string, string>; unsetEnv?: string[]; dataDir?: string; compiled?: boolean; port?: number; pollMs?: number; root?: string; ready?: (url: string) => Promise<boolean> } = {}): Promise<CantripProcess> {
+export async function startCantrip(opts: { env?: Record<string, string>; unsetEnv?: string[]; dataDir?: string; compiled?: boolean; port?: number; pollMs?: number; root?: string; ready?: (url: string) => Promise<boolean>; execArgv?: string[]; cwd?: string; ipc?: boolean } = {}): Promise<CantripProcess> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), "cantrip-bench-"));
   const port = opts.port ?? (await freePort());
   const exe = join(ROOT, "dist", "cantrip");
-  const cmd = opts.compiled && existsSync(exe) ? [exe] : [process.execPath, join(opts.root ?? ROOT, "src", "main.ts")];
+  const cmd = opts.compiled && existsSync(exe) ? [exe] : [process.execPath, ...(opts.execArgv ?? []), join(opts.root ?? ROOT, "src", "main.ts")];
   const child = spawn(cmd[0]!, [...cmd.slice(1), "serve", "--port", String(port), "--data-dir", dataDir, "--log-requests", "false"], {
     env: withoutKeys({ ...process.env, ...opts.env }, opts.unsetEnv ?? []),
-    stdio: ["ignore", "pipe", "pipe"],
+    cwd: opts.cwd,
+    stdio: opts.ipc ? ["ignore", "pipe", "pipe", "ipc"] : ["ignore", "pipe", "pipe"],
   });
   let stderr = "";
   child.stderr?.on("data", (d) => (stderr += d));

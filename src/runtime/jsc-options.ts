@@ -2,9 +2,14 @@
  * JavaScriptCore options the server process needs before its first WebAssembly.Memory, set
  * the only way JSC takes them: from `BUN_JSC_*` environment variables read at process
  * start (they are process-wide and frozen once the VM exists). `serve` re-executes itself in
- * place (`process.execve`: same pid, same file descriptors) when one is missing; `npm start`
- * and `npm test` set it already (scripts/bun.mjs), so only a directly started executable or
- * `bun src/main.ts serve` pays the second start (measured in README, "Performance").
+ * place (`process.execve`: same pid, same standard streams; Bun, like Node, closes every other
+ * inherited descriptor) when one is missing; `npm start` and `npm test` set it already
+ * (scripts/bun.mjs), so only a directly started executable or `bun src/main.ts serve` pays the
+ * second start (measured in README, "Performance"). "Missing" means missing from the
+ * environment the process started with, which is all JSC reads: `process.env` also holds the
+ * values of `.env` files, which Bun loads after JSC has started. Where a restart would drop
+ * something the process holds (a debugger's session, an IPC channel to its parent) or fails,
+ * the server keeps running with JSC's defaults and says so on stderr.
  *
  * `maxNumWasmFastMemories`: JSC gives a WebAssembly.Memory a "fast memory" (a 4 GiB + guard
  * virtual reservation whose guard pages replace bounds checks in the compiled code) only
@@ -20,15 +25,53 @@
  * 128 TiB a 64-bit Linux process has. Where the reservation fails (a `ulimit -v`, a small
  * address space) JSC falls back to a bounds-checked memory, as it does today past eight.
  */
+import { readFileSync } from "node:fs";
 
 /** The options and the values `serve` runs with (a value already in the environment is kept). */
 export const SERVER_JSC_OPTIONS: Readonly<Record<string, string>> = { BUN_JSC_maxNumWasmFastMemories: "1024" };
 
-/** The options of SERVER_JSC_OPTIONS that `env` lacks, as environment entries; empty when none is missing. */
-export function missingJscOptions(env: Record<string, string | undefined>): Record<string, string> {
+/**
+ * The options of SERVER_JSC_OPTIONS that the start environment `start` lacks, as environment
+ * entries; empty when none is missing. Each takes the value `env` has (the operator's, from a
+ * `.env` file: JSC never saw it) or else ours.
+ */
+export function missingJscOptions(start: Record<string, string | undefined>, env: Record<string, string | undefined> = start): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(SERVER_JSC_OPTIONS)) if (env[k] === undefined) out[k] = v;
+  for (const [k, v] of Object.entries(SERVER_JSC_OPTIONS)) if (start[k] === undefined) out[k] = env[k] ?? v;
   return out;
+}
+
+/**
+ * The environment this process image started with, which is what JSC read its options from
+ * (Linux: /proc/self/environ, "NAME=value" entries separated by NUL); undefined where it
+ * cannot be read (no /proc), and the caller then goes by `process.env`.
+ */
+export function startEnvironment(): Record<string, string> | undefined {
+  let text: string;
+  try {
+    text = readFileSync("/proc/self/environ", "utf8");
+  } catch {
+    return undefined;
+  }
+  const env: Record<string, string> = {};
+  for (const entry of text.split("\0")) {
+    const i = entry.indexOf("=");
+    if (i > 0) env[entry.slice(0, i)] = entry.slice(i + 1);
+  }
+  return env;
+}
+
+/**
+ * What a restart would take from the process, in words; undefined when nothing. A debugger
+ * (`--inspect`, `--inspect-wait`, `--inspect-brk`, or Bun's BUN_INSPECT variables) would lose
+ * its session, and one waiting to be attached would have to attach twice; a parent's IPC
+ * channel (`fork()`, pm2's fork mode: `process.send` exists, and Bun has taken NODE_CHANNEL_FD
+ * out of `process.env`) is a descriptor that execve closes.
+ */
+export function restartWouldDrop(p: { execArgv: string[]; send?: unknown }, env: Record<string, string | undefined>): string | undefined {
+  if (p.execArgv.some((a) => /^--inspect(-brk|-wait)?(=|$)/.test(a)) || env.BUN_INSPECT || env.BUN_INSPECT_CONNECT_TO) return "the debugger's session";
+  if (typeof p.send === "function" || env.NODE_CHANNEL_FD !== undefined) return "the IPC channel to the parent process";
+  return undefined;
 }
 
 /**
@@ -41,17 +84,22 @@ export function restartArgv(p: { execPath: string; execArgv: string[]; argv: str
 }
 
 /**
- * Re-executes the process in place with SERVER_JSC_OPTIONS when some are missing (does not
- * return then). Returns normally when none is missing, or when `process.execve` is not
- * available or fails (Windows; a platform without it): the server then runs with JSC's
- * defaults, slower but correct.
+ * Re-executes the process in place with SERVER_JSC_OPTIONS when some are missing from its
+ * start environment (does not return then). Returns normally when none is missing, or when
+ * `process.execve` is not available (Windows), or would drop something (restartWouldDrop),
+ * or fails (E2BIG: an environment at the kernel's size limit; a vanished executable): the
+ * server then runs with JSC's defaults, slower but correct, and the last two say so on stderr.
  */
 export function ensureServerJscOptions(compiled: boolean): void {
-  const missing = missingJscOptions(process.env);
+  const missing = missingJscOptions(startEnvironment() ?? process.env, process.env);
   if (Object.keys(missing).length === 0 || typeof process.execve !== "function") return;
+  const set = Object.entries(missing).map(([k, v]) => `${k}=${v}`).join(" ");
+  const notice = (why: string) => process.stderr.write(`cantrip: running with JavaScriptCore's defaults, not ${set}: ${why}; set it in the environment to have it\n`);
+  const dropped = restartWouldDrop(process, process.env);
+  if (dropped) return void notice(`restarting with it would drop ${dropped}`);
   try {
     process.execve(process.execPath, restartArgv(process, compiled), { ...process.env, ...missing } as Record<string, string>);
-  } catch {
-    // Not replaced: go on with the defaults.
+  } catch (e) {
+    notice(`could not restart with it (${(e as Error).message})`);
   }
 }

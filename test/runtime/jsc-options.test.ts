@@ -3,22 +3,35 @@
  * started without them it re-executes itself in place with them (same pid, same arguments),
  * an operator's own value is kept, and with them every QuickJS interpreter the server makes
  * gets a fast memory without a synchronous full collection first — which, with JSC's default
- * of 8, every interpreter after the eighth paid (issue 15).
+ * of 8, every interpreter after the eighth paid (issue 15). A value in a `.env` file (which JSC
+ * never reads) is passed on by the restart; where a restart would drop a debugger's session or
+ * a parent's IPC channel, or fails, the server keeps its process and says so.
  */
 import { afterEach, expect, test } from "bun:test";
-import { readFileSync, rmSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { api, startCantrip, type CantripProcess } from "../../bench/lib/cantrip-process";
-import { missingJscOptions, restartArgv, SERVER_JSC_OPTIONS } from "../../src/runtime/jsc-options";
+import { api, freePort, startCantrip, type CantripProcess } from "../../bench/lib/cantrip-process";
+import { missingJscOptions, restartArgv, restartWouldDrop, SERVER_JSC_OPTIONS } from "../../src/runtime/jsc-options";
 
 const KEY = "BUN_JSC_maxNumWasmFastMemories";
+const ROOT = join(import.meta.dir, "..", "..");
 const started: CantripProcess[] = [];
+const dirs: string[] = [];
 afterEach(async () => {
   for (const p of started.splice(0)) {
     await p.stop();
     rmSync(p.dataDir, { recursive: true, force: true });
   }
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
+
+function tempDir(prefix: string): string {
+  const d = mkdtempSync(join(tmpdir(), prefix));
+  dirs.push(d);
+  return d;
+}
 
 /** The environment and argument vector the process `pid` runs with now (Linux /proc). */
 function procOf(pid: number): { env: Record<string, string>; argv: string[] } {
@@ -65,9 +78,21 @@ test.skipIf(process.platform !== "linux")("an operator's own value is kept, with
   expect(procOf(p.child.pid!).env[KEY]).toBe("16");
 });
 
-test("missingJscOptions names only what the environment lacks", () => {
+test("missingJscOptions names only what the start environment lacks, with a .env file's value where there is one", () => {
   expect(missingJscOptions({})).toEqual({ ...SERVER_JSC_OPTIONS });
   expect(missingJscOptions({ [KEY]: "4" })).toEqual({});
+  expect(missingJscOptions({}, { [KEY]: "16" })).toEqual({ [KEY]: "16" });
+  expect(missingJscOptions({ [KEY]: "4" }, { [KEY]: "4" })).toEqual({});
+});
+
+test("restartWouldDrop names a debugger or a parent's IPC channel, and nothing else", () => {
+  const send = () => true;
+  expect(restartWouldDrop({ execArgv: [] }, {})).toBeUndefined();
+  expect(restartWouldDrop({ execArgv: ["--smol", "--inspector-like"] }, { NODE_ENV: "production" })).toBeUndefined();
+  for (const flag of ["--inspect", "--inspect=127.0.0.1:9229", "--inspect-wait", "--inspect-brk=9229"]) expect(restartWouldDrop({ execArgv: [flag] }, {})).toContain("debugger");
+  expect(restartWouldDrop({ execArgv: [] }, { BUN_INSPECT: "ws://127.0.0.1:6499/x" })).toContain("debugger");
+  expect(restartWouldDrop({ execArgv: [], send }, {})).toContain("IPC");
+  expect(restartWouldDrop({ execArgv: [] }, { NODE_CHANNEL_FD: "3" })).toContain("IPC");
 });
 
 test("restartArgv starts the same program again, from source or as the executable", () => {
@@ -83,4 +108,88 @@ test("scripts/bun.mjs sets the same options (npm start and npm test start once)"
   const set = /const JSC_OPTIONS = (\{[^}]*\});/.exec(text)?.[1];
   expect(set).toBeDefined();
   expect(JSON.parse(set!)).toEqual({ ...SERVER_JSC_OPTIONS });
+});
+
+test.skipIf(process.platform !== "linux")("a value in a .env file, which JSC never reads, is passed on by the restart, and JSC runs with it", async () => {
+  const cwd = tempDir("cantrip-dotenv-");
+  writeFileSync(join(cwd, ".env"), `${KEY}=16\n`);
+  const p = await startCantrip({ cwd, unsetEnv: [KEY], env: { BUN_JSC_logWasmMemory: "1" } });
+  started.push(p);
+  expect(procOf(p.child.pid!).env[KEY]).toBe("16");
+  // JSC's own count of fast memories, against the operator's 16 (the prestarted worker makes the first one).
+  const deadline = Date.now() + 20_000;
+  while (!/fast memories = +\d+\/\d+,/.test(p.stderr()) && Date.now() < deadline) await Bun.sleep(50);
+  expect(p.stderr()).toMatch(/fast memories = +\d+\/16,/);
+});
+
+test.skipIf(process.platform !== "linux")("under a debugger the server keeps its process: the debugger URL it printed stays the one to attach to", async () => {
+  const inspectPort = await freePort();
+  const p = await startCantrip({ unsetEnv: [KEY], execArgv: [`--inspect=127.0.0.1:${inspectPort}`] });
+  started.push(p);
+  const urls = p.stderr().match(/ws:\/\/\S+/g) ?? [];
+  expect(urls).toHaveLength(1);
+  const attached = await new Promise<boolean>((resolve) => {
+    const ws = new WebSocket(urls[0]!);
+    ws.onopen = () => (ws.close(), resolve(true));
+    ws.onerror = () => resolve(false);
+  });
+  expect(attached).toBe(true);
+  expect(procOf(p.child.pid!).env[KEY]).toBeUndefined();
+  expect(p.stderr()).toContain("restarting with it would drop the debugger's session");
+});
+
+test.skipIf(process.platform !== "linux")("started with an IPC channel (fork(), pm2's fork mode) the server keeps its process and the channel", async () => {
+  const p = await startCantrip({ unsetEnv: [KEY], ipc: true });
+  started.push(p);
+  let disconnected = false;
+  p.child.on("disconnect", () => (disconnected = true));
+  await Bun.sleep(200);
+  expect(disconnected).toBe(false);
+  expect(p.child.connected).toBe(true);
+  expect(p.stderr()).toContain("restarting with it would drop the IPC channel to the parent process");
+});
+
+test.skipIf(process.platform !== "linux")("a restart that fails (an environment at the kernel's size limit) leaves the server serving with JSC's defaults, and it says why", async () => {
+  const main = join(ROOT, "src", "main.ts");
+  const dataDir = tempDir("cantrip-e2big-");
+  const port = await freePort();
+  const args = [main, "serve", "--port", String(port), "--data-dir", dataDir, "--log-requests", "false"];
+  // The largest environment this exact start fits in: `bun -e <code>` with as many arguments
+  // and bytes ("-e" and the code stand in for the script and "serve") probes the kernel's limit
+  // on argument and environment size; the restart adds the option to it and cannot fit.
+  const probeArgs = ["-e", "0".padEnd(main.length + "serve".length - "-e".length), ...args.slice(2)];
+  const envOf = (bytes: number) => {
+    const env: Record<string, string> = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? "/tmp" };
+    for (let i = 0; i < Math.floor(bytes / 100_000); i++) env[`FILL${i}`] = "x".repeat(100_000);
+    env.FILL_REST = "y".repeat(bytes % 100_000);
+    return env;
+  };
+  const fits = (bytes: number) => spawnSync(process.execPath, probeArgs, { env: envOf(bytes), stdio: "ignore" }).error === undefined;
+  let lo = 0;
+  let hi = 8_000_000; // above the limit on any Linux (at most 3/4 of the 8 MiB _STK_LIM)
+  expect(fits(lo)).toBe(true);
+  expect(fits(hi)).toBe(false);
+  while (hi - lo > 1) {
+    const mid = (lo + hi) >> 1;
+    if (fits(mid)) lo = mid;
+    else hi = mid;
+  }
+  const child = spawn(process.execPath, args, { env: envOf(lo), stdio: ["ignore", "ignore", "pipe"] });
+  let stderr = "";
+  child.stderr!.on("data", (d) => (stderr += d));
+  const exited = new Promise<void>((r) => child.once("exit", () => r()));
+  try {
+    let healthy = false;
+    const deadline = Date.now() + 20_000;
+    while (!healthy && child.exitCode === null && Date.now() < deadline) {
+      healthy = await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false);
+      if (!healthy) await Bun.sleep(50);
+    }
+    expect(healthy).toBe(true);
+    expect(procOf(child.pid!).env[KEY]).toBeUndefined();
+    expect(stderr).toMatch(/cantrip: running with JavaScriptCore's defaults, not BUN_JSC_maxNumWasmFastMemories=1024: could not restart with it \(E2BIG/);
+  } finally {
+    if (child.exitCode === null) child.kill("SIGTERM");
+    await exited;
+  }
 });
