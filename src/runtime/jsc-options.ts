@@ -33,11 +33,12 @@ export const SERVER_JSC_OPTIONS: Readonly<Record<string, string>> = { BUN_JSC_ma
 /**
  * The options of SERVER_JSC_OPTIONS that the start environment `start` lacks, as environment
  * entries; empty when none is missing. Each takes the value `env` has (the operator's, from a
- * `.env` file: JSC never saw it) or else ours.
+ * `.env` file: JSC never saw it) or else ours; an empty one, which JSC would refuse to start
+ * with, is taken as none.
  */
 export function missingJscOptions(start: Record<string, string | undefined>, env: Record<string, string | undefined> = start): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(SERVER_JSC_OPTIONS)) if (start[k] === undefined) out[k] = env[k] ?? v;
+  for (const [k, v] of Object.entries(SERVER_JSC_OPTIONS)) if (start[k] === undefined) out[k] = env[k] || v;
   return out;
 }
 
@@ -77,10 +78,15 @@ export function restartWouldDrop(p: { execArgv: string[]; send?: unknown }, env:
 /**
  * The argument vector that starts this same program again: the executable, Bun's own flags
  * (`execArgv`), the script (when run from source; a compiled executable's `argv[1]` is its
- * embedded path, which the executable supplies itself) and the program's arguments.
+ * embedded path, which the executable supplies itself) and the program's arguments. Bun's
+ * `--cwd <dir>` has been applied already (the process is in `cwd` now, and Bun resolves the
+ * other flags' paths from there), so it is given as that absolute directory: a relative one
+ * would be taken again from inside itself.
  */
-export function restartArgv(p: { execPath: string; execArgv: string[]; argv: string[] }, compiled: boolean): string[] {
-  return compiled ? [p.execPath, ...p.argv.slice(2)] : [p.execPath, ...p.execArgv, ...p.argv.slice(1)];
+export function restartArgv(p: { execPath: string; execArgv: string[]; argv: string[] }, compiled: boolean, cwd: string = process.cwd()): string[] {
+  if (compiled) return [p.execPath, ...p.argv.slice(2)];
+  const flags = p.execArgv.map((a, i) => (a.startsWith("--cwd=") ? `--cwd=${cwd}` : p.execArgv[i - 1] === "--cwd" ? cwd : a));
+  return [p.execPath, ...flags, ...p.argv.slice(1)];
 }
 
 /**

@@ -11,7 +11,7 @@ import { afterEach, expect, test } from "bun:test";
 import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { api, freePort, startCantrip, type CantripProcess } from "../../bench/lib/cantrip-process";
 import { missingJscOptions, restartArgv, restartWouldDrop, SERVER_JSC_OPTIONS } from "../../src/runtime/jsc-options";
 
@@ -82,6 +82,7 @@ test("missingJscOptions names only what the start environment lacks, with a .env
   expect(missingJscOptions({})).toEqual({ ...SERVER_JSC_OPTIONS });
   expect(missingJscOptions({ [KEY]: "4" })).toEqual({});
   expect(missingJscOptions({}, { [KEY]: "16" })).toEqual({ [KEY]: "16" });
+  expect(missingJscOptions({}, { [KEY]: "" })).toEqual({ ...SERVER_JSC_OPTIONS });
   expect(missingJscOptions({ [KEY]: "4" }, { [KEY]: "4" })).toEqual({});
 });
 
@@ -101,6 +102,17 @@ test("restartArgv starts the same program again, from source or as the executabl
   // A compiled executable's argv[0] is "bun" and argv[1] its embedded path: the executable supplies its own entry.
   const compiled = { execPath: "/opt/cantrip", execArgv: [], argv: ["bun", "/$bunfs/root/cantrip", "serve", "--port", "1"] };
   expect(restartArgv(compiled, true)).toEqual(["/opt/cantrip", "serve", "--port", "1"]);
+  // Bun's --cwd has been applied: the restart is given the directory the process is in now.
+  const moved = { execPath: "/usr/bin/bun", execArgv: ["--cwd=app", "--smol", "--cwd", "app"], argv: ["/usr/bin/bun", "/srv/app/src/main.ts", "serve"] };
+  expect(restartArgv(moved, false, "/srv/app")).toEqual(["/usr/bin/bun", "--cwd=/srv/app", "--smol", "--cwd", "/srv/app", "/srv/app/src/main.ts", "serve"]);
+});
+
+test.skipIf(process.platform !== "linux")("started with a relative `bun --cwd`, the restarted server starts (it is given the directory the first start moved to)", async () => {
+  const p = await startCantrip({ cwd: dirname(ROOT), execArgv: [`--cwd=${basename(ROOT)}`], unsetEnv: [KEY] });
+  started.push(p);
+  const now = procOf(p.child.pid!);
+  expect(now.env[KEY]).toBe(SERVER_JSC_OPTIONS[KEY]!);
+  expect(now.argv).toContain(`--cwd=${ROOT}`);
 });
 
 test("scripts/bun.mjs sets the same options (npm start and npm test start once)", () => {
