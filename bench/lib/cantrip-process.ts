@@ -39,13 +39,14 @@ const ROOT = join(import.meta.dir, "..", "..");
  * (every `pollMs`) before it returns: by default GET /healthz answering 2xx, which waits for
  * the control plane (src/boot.ts builds it after the listeners open); a restart measured to
  * its first invoke polls that invoke instead. `execArgv` are Bun's flags before the script
- * (from source only), `cwd` the working directory, `ipc` opens an IPC channel to the child.
+ * (from source only), `cwd` the working directory, `ipc` opens an IPC channel to the child,
+ * `bun` the path Bun is started by (e.g. a link to it; default: this process's executable).
  */
-export async function startCantrip(opts: { env?: Record<string, string>; unsetEnv?: string[]; dataDir?: string; compiled?: boolean; port?: number; pollMs?: number; root?: string; ready?: (url: string) => Promise<boolean>; execArgv?: string[]; cwd?: string; ipc?: boolean } = {}): Promise<CantripProcess> {
+export async function startCantrip(opts: { env?: Record<string, string>; unsetEnv?: string[]; dataDir?: string; compiled?: boolean; port?: number; pollMs?: number; root?: string; ready?: (url: string) => Promise<boolean>; execArgv?: string[]; cwd?: string; ipc?: boolean; bun?: string } = {}): Promise<CantripProcess> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), "cantrip-bench-"));
   const port = opts.port ?? (await freePort());
   const exe = join(ROOT, "dist", "cantrip");
-  const cmd = opts.compiled && existsSync(exe) ? [exe] : [process.execPath, ...(opts.execArgv ?? []), join(opts.root ?? ROOT, "src", "main.ts")];
+  const cmd = opts.compiled && existsSync(exe) ? [exe] : [opts.bun ?? process.execPath, ...(opts.execArgv ?? []), join(opts.root ?? ROOT, "src", "main.ts")];
   const child = spawn(cmd[0]!, [...cmd.slice(1), "serve", "--port", String(port), "--data-dir", dataDir, "--log-requests", "false"], {
     env: withoutKeys({ ...process.env, ...opts.env }, opts.unsetEnv ?? []),
     cwd: opts.cwd,

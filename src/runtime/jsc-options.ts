@@ -25,7 +25,7 @@
  * 128 TiB a 64-bit Linux process has. Where the reservation fails (a `ulimit -v`, a small
  * address space) JSC falls back to a bounds-checked memory, as it does today past eight.
  */
-import { readFileSync } from "node:fs";
+import { readFileSync, realpathSync } from "node:fs";
 
 /** The options and the values `serve` runs with (a value already in the environment is kept). */
 export const SERVER_JSC_OPTIONS: Readonly<Record<string, string>> = { BUN_JSC_maxNumWasmFastMemories: "1024" };
@@ -83,10 +83,29 @@ export function restartWouldDrop(p: { execArgv: string[]; send?: unknown }, env:
  * other flags' paths from there), so it is given as that absolute directory: a relative one
  * would be taken again from inside itself.
  */
-export function restartArgv(p: { execPath: string; execArgv: string[]; argv: string[] }, compiled: boolean, cwd: string = process.cwd()): string[] {
-  if (compiled) return [p.execPath, ...p.argv.slice(2)];
+export function restartArgv(p: { execPath: string; execArgv: string[]; argv: string[]; argv0?: string }, compiled: boolean, cwd: string = process.cwd()): string[] {
+  const first = p.argv0 || p.execPath; // as started (`ps` shows it); Bun finds itself through /proc/self/exe
+  if (compiled) return [first, ...p.argv.slice(2)];
   const flags = p.execArgv.map((a, i) => (a.startsWith("--cwd=") ? `--cwd=${cwd}` : p.execArgv[i - 1] === "--cwd" ? cwd : a));
-  return [p.execPath, ...flags, ...p.argv.slice(1)];
+  return [first, ...flags, ...p.argv.slice(1)];
+}
+
+/**
+ * The file to restart: the path the program was started by (`argv0`: a path, or a name found
+ * on `PATH`) when it is the same file as `execPath`, else `execPath`. The kernel names a
+ * process (`comm`: what pidof, pkill -x, killall and top match) after the last part of the
+ * path it was executed by, and `execPath` is the resolved file — bun.exe behind npm's `bun`
+ * link, the versioned file behind a /usr/local/bin/cantrip link — so a restart by it would
+ * rename the process.
+ */
+export function restartFile(argv0: string, execPath: string, PATH: string | undefined): string {
+  try {
+    const found = argv0.includes("/") ? argv0 : Bun.which(argv0, { PATH: PATH ?? "" });
+    if (found && realpathSync(found) === realpathSync(execPath)) return found;
+  } catch {
+    // (argv0 names nothing that exists now)
+  }
+  return execPath;
 }
 
 /**
@@ -97,14 +116,16 @@ export function restartArgv(p: { execPath: string; execArgv: string[]; argv: str
  * server then runs with JSC's defaults, slower but correct, and the last two say so on stderr.
  */
 export function ensureServerJscOptions(compiled: boolean): void {
-  const missing = missingJscOptions(startEnvironment() ?? process.env, process.env);
+  const start = startEnvironment() ?? process.env;
+  const missing = missingJscOptions(start, process.env);
   if (Object.keys(missing).length === 0 || typeof process.execve !== "function") return;
   const set = Object.entries(missing).map(([k, v]) => `${k}=${v}`).join(" ");
   const notice = (why: string) => process.stderr.write(`cantrip: running with JavaScriptCore's defaults, not ${set}: ${why}; set it in the environment to have it\n`);
   const dropped = restartWouldDrop(process, process.env);
   if (dropped) return void notice(`restarting with it would drop ${dropped}`);
   try {
-    process.execve(process.execPath, restartArgv(process, compiled), { ...process.env, ...missing } as Record<string, string>);
+    const file = restartFile(process.argv0, process.execPath, start.PATH);
+    process.execve(file, restartArgv(process, compiled), { ...process.env, ...missing } as Record<string, string>);
   } catch (e) {
     notice(`could not restart with it (${(e as Error).message})`);
   }

@@ -9,11 +9,11 @@
  */
 import { afterEach, expect, test } from "bun:test";
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { api, freePort, startCantrip, type CantripProcess } from "../../bench/lib/cantrip-process";
-import { missingJscOptions, restartArgv, restartWouldDrop, SERVER_JSC_OPTIONS } from "../../src/runtime/jsc-options";
+import { missingJscOptions, restartArgv, restartFile, restartWouldDrop, SERVER_JSC_OPTIONS } from "../../src/runtime/jsc-options";
 
 const KEY = "BUN_JSC_maxNumWasmFastMemories";
 const ROOT = join(import.meta.dir, "..", "..");
@@ -99,12 +99,37 @@ test("restartWouldDrop names a debugger or a parent's IPC channel, and nothing e
 test("restartArgv starts the same program again, from source or as the executable", () => {
   const fromSource = { execPath: "/usr/bin/bun", execArgv: ["--smol"], argv: ["/usr/bin/bun", "/app/src/main.ts", "serve", "--port", "1"] };
   expect(restartArgv(fromSource, false)).toEqual(["/usr/bin/bun", "--smol", "/app/src/main.ts", "serve", "--port", "1"]);
+  // argv[0] stays what the process was started with.
+  expect(restartArgv({ ...fromSource, argv0: "bun" }, false)[0]).toBe("bun");
   // A compiled executable's argv[0] is "bun" and argv[1] its embedded path: the executable supplies its own entry.
   const compiled = { execPath: "/opt/cantrip", execArgv: [], argv: ["bun", "/$bunfs/root/cantrip", "serve", "--port", "1"] };
   expect(restartArgv(compiled, true)).toEqual(["/opt/cantrip", "serve", "--port", "1"]);
+  expect(restartArgv({ ...compiled, argv0: "/usr/local/bin/cantrip" }, true)).toEqual(["/usr/local/bin/cantrip", "serve", "--port", "1"]);
   // Bun's --cwd has been applied: the restart is given the directory the process is in now.
   const moved = { execPath: "/usr/bin/bun", execArgv: ["--cwd=app", "--smol", "--cwd", "app"], argv: ["/usr/bin/bun", "/srv/app/src/main.ts", "serve"] };
   expect(restartArgv(moved, false, "/srv/app")).toEqual(["/usr/bin/bun", "--cwd=/srv/app", "--smol", "--cwd", "/srv/app", "/srv/app/src/main.ts", "serve"]);
+});
+
+test("restartFile restarts by the path the program was started by when it is the same file", () => {
+  const dir = tempDir("cantrip-restart-file-");
+  const link = join(dir, "cantrip-serve");
+  symlinkSync(process.execPath, link);
+  expect(restartFile(link, process.execPath, undefined)).toBe(link);
+  expect(restartFile("cantrip-serve", process.execPath, `/nonexistent:${dir}`)).toBe(link);
+  // Not found, or another file: the resolved executable.
+  expect(restartFile("cantrip-serve", process.execPath, "/nonexistent")).toBe(process.execPath);
+  expect(restartFile("/bin/sh", process.execPath, undefined)).toBe(process.execPath);
+});
+
+test.skipIf(process.platform !== "linux")("started through a link, the restarted server keeps its name (pidof, pkill -x and killall match it) and its argv[0]", async () => {
+  const link = join(tempDir("cantrip-link-"), "cantrip-serve");
+  symlinkSync(process.execPath, link);
+  const p = await startCantrip({ bun: link, unsetEnv: [KEY] });
+  started.push(p);
+  const now = procOf(p.child.pid!);
+  expect(now.env[KEY]).toBe(SERVER_JSC_OPTIONS[KEY]!);
+  expect(readFileSync(`/proc/${p.child.pid}/comm`, "utf8").trim()).toBe("cantrip-serve");
+  expect(now.argv[0]).toBe(link);
 });
 
 test.skipIf(process.platform !== "linux")("started with a relative `bun --cwd`, the restarted server starts (it is given the directory the first start moved to)", async () => {
