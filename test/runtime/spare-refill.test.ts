@@ -64,6 +64,36 @@ test("a refill pauses while a call is in flight and finishes once the worker is 
   expect(steps).toBe(PRELUDE_PARTS.length + 1);
 });
 
+test("a load that finds a refill under way takes that interpreter, finished without its pauses, and makes none of its own", async () => {
+  let steps = 0;
+  // The worker's own pause, counting steps; at the second step a load arrives (a call in flight), so the refill stalls there.
+  const pool = new SparePool(1, MEMORY, async () => {
+    steps++;
+    if (steps === 2) callStarted();
+    await idle();
+  });
+  const Memory = WebAssembly.Memory;
+  let memories = 0;
+  // Counts the interpreters made from here on (each has a WebAssembly.Memory of its own).
+  (WebAssembly as { Memory: unknown }).Memory = new Proxy(Memory, { construct: (M, args) => (memories++, new M(...(args as [WebAssembly.MemoryDescriptor]))) });
+  try {
+    pool.refillSoon();
+    await until(() => steps === 2);
+    await Bun.sleep(50);
+    expect(pool.size).toBe(0); // stalled: the "load" is in flight
+    // The load takes a spare: it must not wait for the worker to go idle (it is what keeps it busy) nor make a second interpreter.
+    const vm = await pool.take(MEMORY);
+    expect(vm.vm.dump(vm.vm.unwrapResult(vm.vm.evalCode("typeof Response")))).toBe("function");
+    expect(memories).toBe(1);
+    expect(steps).toBe(2); // no further pause once hurried
+  } finally {
+    (WebAssembly as { Memory: unknown }).Memory = Memory;
+    callEnded();
+  }
+  // The pool refills as before once the worker is idle.
+  await until(() => pool.size === 1);
+});
+
 test("after a load, a refill waits for the loaded instance's first call (or the grace), not just the idle time", async () => {
   const pool = new SparePool(1, MEMORY);
   callStarted();
