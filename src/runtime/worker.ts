@@ -139,15 +139,12 @@ const GC_MAX_DELAY_MS = 50;
 
 function collectSoon(): void {
   // Dropped interpreters hold their WebAssembly memory until a GC runs; don't wait for one,
-  // but don't stall running calls with it either (idle.ts) unless it is overdue. The full
-  // collection is started, not waited for (Bun.gc(false): JSC marks concurrently and frees
-  // the memories when it ends, a few ms later): a synchronous one held the thread 2–9 ms,
-  // and the next message — on the load worker, the next deploy's check — waited behind it.
+  // but don't stall running calls with it either (idle.ts) unless it is overdue.
   if (gcPending) return;
   gcPending = true;
   whenIdle(() => {
     gcPending = false;
-    Bun.gc(false);
+    Bun.gc(true);
   }, GC_MAX_DELAY_MS);
 }
 
