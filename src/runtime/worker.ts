@@ -13,7 +13,8 @@ import { Failure } from "./quickjs/call-state";
 import type { HostResult } from "./quickjs/guest-host";
 import type { GuestLogLine } from "./types";
 import { setWatch } from "./quickjs/slices";
-import { callEnded, callStarted, expectCall, whenIdle } from "./quickjs/idle";
+import { callEnded, callStarted, expectCall } from "./quickjs/idle";
+import { DroppedMemory } from "./quickjs/collect";
 import { readlinkSync } from "node:fs";
 import { setPriority } from "node:os";
 
@@ -26,7 +27,6 @@ let spares: SparePool;
 let ready: Promise<void> | null = null;
 /** A prestarted worker's head start (spawn-worker.ts): the wasm compiled and one interpreter made before init. */
 let early: Promise<Vm | null> | null = null;
-let gcPending = false;
 /** The load worker: its loads are load-checks, which no call follows. */
 let checksOnly = false;
 
@@ -134,19 +134,8 @@ function lowerPriority(nice: number): void {
 /** How long background work waits, after a load, for the loaded instance's first call (ms). */
 const FIRST_CALL_GRACE_MS = 100;
 
-/** Longest a forced GC waits for the worker to go idle: the sandbox's memory cap counts on dropped instances' memory coming back. */
-const GC_MAX_DELAY_MS = 50;
-
-function collectSoon(): void {
-  // Dropped interpreters hold their WebAssembly memory until a GC runs; don't wait for one,
-  // but don't stall running calls with it either (idle.ts) unless it is overdue.
-  if (gcPending) return;
-  gcPending = true;
-  whenIdle(() => {
-    gcPending = false;
-    Bun.gc(true);
-  }, GC_MAX_DELAY_MS);
-}
+/** Dropped interpreters hold their WebAssembly memory until a full GC runs: when it runs (collect.ts). */
+const dropped = new DroppedMemory(() => Bun.gc(true));
 
 function bridgeFor(inst: number) {
   return (call: number, op: string, args: string, bytes: Uint8Array | undefined) =>
@@ -190,9 +179,9 @@ async function handle(m: ToWorker): Promise<void> {
     }
     case "load": {
       try {
-        const onDrop = () => {
+        const onDrop = (residentBytes: number) => {
           instances.delete(m.inst);
-          collectSoon();
+          dropped.dropped(residentBytes);
         };
         const { instance, describeJson } = await QjsInstance.load(spares, m.id, `bundle-${m.inst}.js`, m.code, m.limits, m.config, bridgeFor(m.inst), onDrop);
         instances.set(m.inst, instance);

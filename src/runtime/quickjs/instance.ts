@@ -36,7 +36,7 @@ export class QjsInstance {
   /** `(promise, callId) => void`: reports the promise's outcome through one persistent host function. */
   private watchFn: QuickJSHandle;
 
-  private constructor(private v: Vm, private limits: Limits, private bridge: Bridge, private onDrop: () => void) {
+  private constructor(private v: Vm, private limits: Limits, private bridge: Bridge, private onDrop: (residentBytes: number) => void) {
     const { vm } = v;
     // One settle callback per interpreter instead of vm.resolvePromise's two new host functions per call.
     const settled = vm.newFunction("settled", (idH, okH, valH) => {
@@ -101,7 +101,7 @@ export class QjsInstance {
     }
   }
 
-  static async load(spares: SparePool, callId: number, name: string, code: string, limits: Limits, config: GuestConfig, bridge: Bridge, onDrop: () => void): Promise<{ instance: QjsInstance; describeJson: string | null }> {
+  static async load(spares: SparePool, callId: number, name: string, code: string, limits: Limits, config: GuestConfig, bridge: Bridge, onDrop: (residentBytes: number) => void): Promise<{ instance: QjsInstance; describeJson: string | null }> {
     const v = await spares.take(limits.memoryBytes);
     const inst = new QjsInstance(v, limits, bridge, onDrop);
     const call = inst.begin(callId);
@@ -327,7 +327,7 @@ export class QjsInstance {
     if (this.dead) return;
     this.dead = true;
     for (const c of this.calls.values()) c.fail(new Failure("crashed", "The sandbox instance was dropped during this call."));
-    this.onDrop();
+    this.onDrop(this.residentBytes);
   }
 
   private begin(id: number): Call {
