@@ -14,7 +14,9 @@ afterEach(() => {
   while (busy > 0) (callEnded(), busy--);
 });
 
-function collector() {
+/** A DroppedMemory whose collections are recorded (ms after it was made); `busy`: a call is in flight on the worker throughout. */
+function collector(opts: { busy?: boolean } = {}) {
+  if (opts.busy) (callStarted(), busy++);
   const at: number[] = [];
   const t0 = performance.now();
   const d = new DroppedMemory(() => at.push(performance.now() - t0));
@@ -36,9 +38,7 @@ test("a few small drops are collected once, after a long idle spell, not 5 ms af
 });
 
 test("small drops on a worker that never goes idle are collected by the lazy deadline", async () => {
-  const { d, at } = collector();
-  callStarted();
-  busy++;
+  const { d, at } = collector({ busy: true });
   d.dropped(MiB);
   await Bun.sleep(LAZY_MAX_DELAY_MS / 2);
   expect(at).toEqual([]);
@@ -59,9 +59,7 @@ test("16 MiB dropped in all is collected as soon as the worker is idle, even wit
 });
 
 test("an urgent collection on a busy worker waits at most its deadline", async () => {
-  const { d, at } = collector();
-  callStarted();
-  busy++;
+  const { d, at } = collector({ busy: true });
   d.dropped(DROPPED_BYTES_URGENT);
   await Bun.sleep(URGENT_MAX_DELAY_MS + 100);
   expect(at.length).toBe(1);
