@@ -43,14 +43,14 @@ export function missingJscOptions(start: Record<string, string | undefined>, env
 }
 
 /**
- * The environment this process image started with, which is what JSC read its options from
- * (Linux: /proc/self/environ, "NAME=value" entries separated by NUL); undefined where it
- * cannot be read (no /proc), and the caller then goes by `process.env`.
+ * The environment a process image started with (this one's by default), which is what JSC read
+ * its options from (Linux: /proc/PID/environ, "NAME=value" entries separated by NUL);
+ * undefined where it cannot be read (no /proc), and the caller then goes by `process.env`.
  */
-export function startEnvironment(): Record<string, string> | undefined {
+export function startEnvironment(pid: number | "self" = "self"): Record<string, string> | undefined {
   let text: string;
   try {
-    text = readFileSync("/proc/self/environ", "utf8");
+    text = readFileSync(`/proc/${pid}/environ`, "utf8");
   } catch {
     return undefined;
   }

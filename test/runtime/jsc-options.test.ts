@@ -13,7 +13,7 @@ import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "n
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { api, freePort, startCantrip, type CantripProcess } from "../../bench/lib/cantrip-process";
-import { missingJscOptions, restartArgv, restartFile, restartWouldDrop, SERVER_JSC_OPTIONS } from "../../src/runtime/jsc-options";
+import { missingJscOptions, restartArgv, restartFile, restartWouldDrop, SERVER_JSC_OPTIONS, startEnvironment } from "../../src/runtime/jsc-options";
 
 const KEY = "BUN_JSC_maxNumWasmFastMemories";
 const ROOT = join(import.meta.dir, "..", "..");
@@ -35,12 +35,7 @@ function tempDir(prefix: string): string {
 
 /** The environment and argument vector the process `pid` runs with now (Linux /proc). */
 function procOf(pid: number): { env: Record<string, string>; argv: string[] } {
-  const env: Record<string, string> = {};
-  for (const kv of readFileSync(`/proc/${pid}/environ`, "utf8").split("\0")) {
-    const i = kv.indexOf("=");
-    if (i > 0) env[kv.slice(0, i)] = kv.slice(i + 1);
-  }
-  return { env, argv: readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter(Boolean) };
+  return { env: startEnvironment(pid)!, argv: readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter(Boolean) };
 }
 
 const CODE = `import { defineBackend } from "cantrip";
