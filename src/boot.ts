@@ -512,6 +512,7 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
     await Promise.all(listeners.map((l) => l.stop(true)));
   };
   const stop = async () => {
+    pruner.stop(); // (a pass in progress ends after its current batch instead of running on)
     await Promise.all([...loops.values()].map((l) => l.stop()));
     await drainListeners();
     await queue.stop({ timeoutMs: 5000 });

@@ -95,19 +95,36 @@ export class Pruner {
     this.runs = new ScheduleRunPruning(db);
   }
 
+  /** Set by stop(): a pass in progress ends at its next step, and later ones do nothing. */
+  private stopped = false;
+
+  /**
+   * For shutdown: a pass in progress ends after the batch or vacuum step under way (each is
+   * its own committed transaction, so what it deleted stays deleted and the next start's
+   * pass goes on from there), and later passes do nothing. Paced, a busy agent's pass takes
+   * seconds (paceAfter); the server's stop waits for the running pass.
+   */
+  stop(): void {
+    this.stopped = true;
+  }
+
   /** One pass over every agent; resolves with what it removed. Errors propagate to the caller's loop. */
   async prune(): Promise<PruneResult> {
     const out: PruneResult = { invocations: 0, logs: 0, jobs: 0, versions: 0, pagesFreed: 0 };
+    if (this.stopped) return out;
     const p = this.policy;
     const cutoff = p.maxAgeDays > 0 ? (this.opts.now ?? Date.now)() - p.maxAgeDays * 86_400_000 : null;
     const agentIds = (await queryRows<{ id: string }>(this.db, sql`SELECT id FROM agents`)).map((r) => r.id);
     for (const agentId of agentIds) {
+      if (this.stopped) return out;
       out.invocations += await this.deleteUpTo("invocations", agentId, await this.threshold("invocations", agentId, cutoff, p.maxInvocations, 0));
       out.logs += await this.deleteUpTo("agent_logs", agentId, await this.threshold("agent_logs", agentId, cutoff, p.maxLogLines, p.maxLogBytes));
       out.jobs += await this.deleteScheduleRuns(agentId, cutoff);
       out.versions += await this.deleteOldVersions(agentId, p.maxVersions ?? 0);
     }
+    if (this.stopped) return out;
     out.jobs += await this.batches(() => this.runs.deleteOrphans(BATCH));
+    if (this.stopped) return out;
     if (out.invocations || out.logs || out.jobs || out.versions) out.pagesFreed = await this.vacuum();
     return out;
   }
@@ -116,7 +133,7 @@ export class Pruner {
   async vacuum(): Promise<number> {
     if (dialect() !== "sqlite") return 0;
     let freed = 0;
-    for (let i = 0; i < VACUUM_PAGES_PER_PASS / VACUUM_STEP_PAGES; i++) {
+    for (let i = 0; i < VACUUM_PAGES_PER_PASS / VACUUM_STEP_PAGES && !this.stopped; i++) {
       const started = performance.now();
       const free = await this.pragma("freelist_count");
       if (free < VACUUM_MIN_FREE_PAGES || (await this.pragma("auto_vacuum")) !== 2) break;
@@ -183,25 +200,27 @@ export class Pruner {
            AND v.number NOT IN (SELECT version FROM deployments WHERE agent_id = ${agentId} AND status = 'deploying')
          ORDER BY v.number LIMIT ${VERSION_BATCH})`;
     let total = 0;
-    for (;;) {
+    while (!this.stopped) {
       const started = performance.now();
       const n = await this.db.tx((tx) => execute(tx, del));
       total += n;
       if (n > 0) await paceAfter(performance.now() - started);
-      if (n < VERSION_BATCH) return total;
+      if (n < VERSION_BATCH) break;
     }
+    return total;
   }
 
   /** Runs a batch delete until it removes fewer than BATCH rows, pausing after each that removed any (paceAfter). */
   private async batches(run: () => Promise<number>): Promise<number> {
     let total = 0;
-    for (;;) {
+    while (!this.stopped) {
       const started = performance.now();
       const n = await run();
       total += n;
       if (n > 0) await paceAfter(performance.now() - started);
-      if (n < BATCH) return total;
+      if (n < BATCH) break;
     }
+    return total;
   }
 
   private async pragma(name: "freelist_count" | "auto_vacuum"): Promise<number> {
