@@ -8,7 +8,7 @@ import { afterEach, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { openDatabase, type OpenedDatabase } from "./client";
+import { JOURNAL_SIZE_LIMIT, openDatabase, type OpenedDatabase } from "./client";
 import { CHECKPOINT_EVERY_MS } from "./checkpointer";
 
 let opened: OpenedDatabase | undefined;
@@ -53,6 +53,33 @@ test("a writer opened with checkpointInBackground never checkpoints on commit; t
   expect(walMax).toBeLessThan(16 * 1024 * 1024);
   expect(failures).toEqual([]);
 }, 20_000);
+
+test("a WAL grown past the size limit is truncated by the worker, not on a commit of the writer's", async () => {
+  dir = mkdtempSync(join(tmpdir(), "cantrip-ckpt-"));
+  const file = join(dir, "t.db");
+  const failures: string[] = [];
+  opened = openDatabase(file, { checkpointInBackground: { onFailure: (m) => failures.push(m) } });
+  const w = opened.sqlite;
+  // The writer never truncates (that ftruncate held the main thread ~165 ms after a 525 MB WAL).
+  expect((w.query("PRAGMA journal_size_limit").get() as { journal_size_limit: number }).journal_size_limit).toBe(-1);
+  w.exec("CREATE TABLE blob_rows (id INTEGER PRIMARY KEY, b BLOB)");
+  const chunk = new Uint8Array(256 * 1024).fill(9);
+  const insert = w.query("INSERT INTO blob_rows (b) VALUES (?)");
+  // One transaction past the limit: the WAL file holds all of it.
+  w.transaction(() => {
+    for (let i = 0; i < (JOURNAL_SIZE_LIMIT * 1.25) / chunk.byteLength; i++) insert.run(chunk);
+  })();
+  expect(size(`${file}-wal`)).toBeGreaterThan(JOURNAL_SIZE_LIMIT);
+  // No further commit on the writer: only the worker can shrink the file.
+  const deadline = Date.now() + 40 * CHECKPOINT_EVERY_MS;
+  while (size(`${file}-wal`) > JOURNAL_SIZE_LIMIT && Date.now() < deadline) await Bun.sleep(CHECKPOINT_EVERY_MS);
+  expect(size(`${file}-wal`)).toBe(0);
+  expect(size(file)).toBeGreaterThan(JOURNAL_SIZE_LIMIT);
+  // The next write starts the WAL afresh.
+  insert.run(chunk);
+  expect((w.query("SELECT count(*) AS n FROM blob_rows").get() as { n: number }).n).toBe((JOURNAL_SIZE_LIMIT * 1.25) / chunk.byteLength + 1);
+  expect(failures).toEqual([]);
+}, 30_000);
 
 test("without the option the writer keeps SQLite's default checkpoint on commit", () => {
   dir = mkdtempSync(join(tmpdir(), "cantrip-ckpt-"));

@@ -82,8 +82,12 @@ export interface OpenedDatabase {
   close(): void;
 }
 
-/** The WAL file is truncated back to this size after a checkpoint (bytes). */
-const JOURNAL_SIZE_LIMIT = 64 * 1024 * 1024;
+/**
+ * A WAL file larger than this (bytes) is truncated once copied: by SQLite on the writer's
+ * first commit after the WAL starts over (`journal_size_limit`), or, with the background
+ * checkpointer, by its worker, to zero bytes (checkpointer.ts).
+ */
+export const JOURNAL_SIZE_LIMIT = 64 * 1024 * 1024;
 
 /**
  * Puts the file in auto_vacuum=INCREMENTAL mode, so retention can hand free pages back to
@@ -142,7 +146,7 @@ export function openDatabase(
   const writer = drizzle({ client: sqlite, schema });
   migrate(writer);
   // After the migrations (their commits may checkpoint as usual): the file exists for the worker to open.
-  const checkpointer = opts.checkpointInBackground && file !== ":memory:" ? startCheckpointer(file, sqlite, opts.checkpointInBackground.onFailure) : null;
+  const checkpointer = opts.checkpointInBackground && file !== ":memory:" ? startCheckpointer(file, sqlite, opts.checkpointInBackground.onFailure, JOURNAL_SIZE_LIMIT) : null;
   // An in-memory database exists once per connection: there the reader is the writer, and a
   // read outside a transaction can see an open transaction's rows (tests only).
   const readConn = file === ":memory:" ? sqlite : new Database(file, { strict: true });
