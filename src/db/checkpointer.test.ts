@@ -27,16 +27,21 @@ const size = (f: string) => {
   }
 };
 
-test("a writer opened with checkpointInBackground never checkpoints on commit; the worker copies the WAL and it is reused", async () => {
+/** A database file opened as the server opens it (background checkpoints), with a blob table; the worker's failures collected. */
+function openWithWorker(name: string) {
   dir = mkdtempSync(join(tmpdir(), "cantrip-ckpt-"));
-  const file = join(dir, "c.db");
+  const file = join(dir, name);
   const failures: string[] = [];
   opened = openDatabase(file, { checkpointInBackground: { onFailure: (m) => failures.push(m) } });
   const w = opened.sqlite;
-  expect((w.query("PRAGMA wal_autocheckpoint").get() as { wal_autocheckpoint: number }).wal_autocheckpoint).toBe(0);
   w.exec("CREATE TABLE blob_rows (id INTEGER PRIMARY KEY, b BLOB)");
+  return { file, w, failures, insert: w.query("INSERT INTO blob_rows (b) VALUES (?)") };
+}
+
+test("a writer opened with checkpointInBackground never checkpoints on commit; the worker copies the WAL and it is reused", async () => {
+  const { file, w, failures, insert } = openWithWorker("c.db");
+  expect((w.query("PRAGMA wal_autocheckpoint").get() as { wal_autocheckpoint: number }).wal_autocheckpoint).toBe(0);
   const chunk = new Uint8Array(64 * 1024).fill(7);
-  const insert = w.query("INSERT INTO blob_rows (b) VALUES (?)");
   // 6 rounds of ~6 MB (more than SQLite's 1,000-page default each), a few checkpoint intervals apart.
   let walMax = 0;
   const dbBefore = size(file);
@@ -55,16 +60,10 @@ test("a writer opened with checkpointInBackground never checkpoints on commit; t
 }, 20_000);
 
 test("a WAL grown past the size limit is truncated by the worker, not on a commit of the writer's", async () => {
-  dir = mkdtempSync(join(tmpdir(), "cantrip-ckpt-"));
-  const file = join(dir, "t.db");
-  const failures: string[] = [];
-  opened = openDatabase(file, { checkpointInBackground: { onFailure: (m) => failures.push(m) } });
-  const w = opened.sqlite;
+  const { file, w, failures, insert } = openWithWorker("t.db");
   // The writer never truncates (that ftruncate held the main thread ~165 ms after a 525 MB WAL).
   expect((w.query("PRAGMA journal_size_limit").get() as { journal_size_limit: number }).journal_size_limit).toBe(-1);
-  w.exec("CREATE TABLE blob_rows (id INTEGER PRIMARY KEY, b BLOB)");
   const chunk = new Uint8Array(256 * 1024).fill(9);
-  const insert = w.query("INSERT INTO blob_rows (b) VALUES (?)");
   // One transaction past the limit: the WAL file holds all of it.
   w.transaction(() => {
     for (let i = 0; i < (JOURNAL_SIZE_LIMIT * 1.25) / chunk.byteLength; i++) insert.run(chunk);
