@@ -60,9 +60,10 @@ test("a conversation whose running turn is cancelled ends failed at once (no res
   fake.respond(() => ({ hang: true }));
   const s = await boot();
   try {
+    // Counted before the request: its turn may reach the model before the 202 is read.
+    const before = fake.calls.length;
     const r = await s.json("/api/v1/builder-agents", { method: "POST", json: { prompt: "A todo list API that will be cancelled" } });
     const uuid = r.body.data.uuid as string;
-    const before = fake.calls.length;
     await untilCalls(before + 1);
     const jobId = (await s.db.select({ jobId: conversations.jobId }).from(conversations).where(eq(conversations.id, uuid)))[0]!.jobId!;
     await s.app.internals.queue.cancel(jobId);
