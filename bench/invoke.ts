@@ -14,7 +14,7 @@ import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { fmt, median, runLoad, type LoadResult, type LoadSpec } from "./lib/load";
 import { rmSync } from "node:fs";
-import { processCpuSeconds, threadCpuSeconds } from "./lib/proc-cpu";
+import { machineTicks, processCpuSeconds, threadCpuMs, threadCpuSeconds } from "./lib/proc-cpu";
 import { deployTrivial, exportCommit, freePort, startCantrip, type CantripProcess } from "./lib/cantrip-process";
 import { flag, numberOpt, stringOpt } from "./lib/args";
 
@@ -47,14 +47,26 @@ async function startPlainEcho(): Promise<{ url: string; pid: number; stop(): voi
   return { url, pid: child.pid!, stop: () => child.kill("SIGTERM") };
 }
 
-/** One load run plus the server's CPU per answered request, in µs: all threads, and split as threadCpuSeconds splits it. */
-async function measure(spec: LoadSpec, pid: number): Promise<LoadResult & { cpuUs: number; split: { main: number; workers: number; other: number } }> {
+/**
+ * One load run plus the server's CPU per answered request, in µs: all threads, and split as
+ * threadCpuSeconds splits it. `sched`: shares (0–1) of the run's wall time in which the
+ * server's main thread ran and in which it was runnable but waited for a CPU, and the share
+ * of the machine's CPUs that stood idle (Linux schedstat and /proc/stat; NaN elsewhere).
+ */
+async function measure(spec: LoadSpec, pid: number): Promise<LoadResult & { cpuUs: number; split: { main: number; workers: number; other: number }; sched: { mainRun: number; mainWait: number; idle: number } }> {
   const before = processCpuSeconds(pid);
   const t0 = threadCpuSeconds(pid);
+  const ms0 = threadCpuMs(pid);
+  const m0 = machineTicks();
+  const w0 = performance.now();
   const r = await runLoad(spec);
+  const wall = performance.now() - w0;
+  const m1 = machineTicks();
+  const ms1 = threadCpuMs(pid);
   const t1 = threadCpuSeconds(pid);
   const per = (x: number) => (x * 1e6) / Math.max(1, r.requests);
-  return { ...r, cpuUs: per(processCpuSeconds(pid) - before), split: { main: per(t1.main - t0.main), workers: per(t1.workers - t0.workers), other: per(t1.other - t0.other) } };
+  const sched = { mainRun: (ms1.main - ms0.main) / wall, mainWait: (ms1.mainWaitMs - ms0.mainWaitMs) / wall, idle: (m1.idle - m0.idle) / (m1.total - m0.total) };
+  return { ...r, cpuUs: per(processCpuSeconds(pid) - before), split: { main: per(t1.main - t0.main), workers: per(t1.workers - t0.workers), other: per(t1.other - t0.other) }, sched };
 }
 
 type Measured = Awaited<ReturnType<typeof measure>>;
@@ -114,6 +126,17 @@ try {
   for (const t of targets) {
     console.log(row(`${t.name} POST /v1/invoke`, t.inv));
     if (withApps) console.log(row(`${t.name} POST /apps/{slug}/`, t.app));
+  }
+  // Where the main thread's time went: on 2 cores shared with the load generator, a server
+  // whose main thread waits for a CPU while the machine has idle CPU is held back by
+  // scheduling, not by its own CPU per request.
+  const pct = (x: number) => `${fmt(x * 100, 0)}%`;
+  const schedLine = (name: string, rs: Measured[]) =>
+    `scheduling: ${name.padEnd(30)} main thread running ${pct(median(rs.map((x) => x.sched.mainRun)))}, waiting for a CPU ${pct(median(rs.map((x) => x.sched.mainWait)))}; machine idle ${pct(median(rs.map((x) => x.sched.idle)))}`;
+  console.log(schedLine("plain Bun.serve JSON echo", base));
+  for (const t of targets) {
+    console.log(schedLine(`${t.name} invoke`, t.inv));
+    if (withApps) console.log(schedLine(`${t.name} /apps`, t.app));
   }
   for (const t of targets) {
     console.log(ratioLine(`${t.name} invoke`, t.inv));

@@ -67,3 +67,17 @@ export function threadCpuMs(pid: number): { main: number; workers: number; other
   });
   return read ? out : { main: NaN, workers: NaN, other: NaN, mainWaitMs: NaN };
 }
+
+/**
+ * The machine's CPU time so far, from the first line of /proc/stat, in USER_HZ ticks:
+ * `idle` (idle + iowait) and `total` (every state). Differences of two readings give the
+ * share of the machine's CPUs that stood idle meanwhile. NaN where /proc/stat is missing.
+ */
+export function machineTicks(): { idle: number; total: number } {
+  try {
+    const f = readFileSync("/proc/stat", "utf8").split("\n", 1)[0]!.trim().split(/\s+/).slice(1).map(Number);
+    return { idle: f[3]! + f[4]!, total: f.reduce((a, b) => a + b, 0) };
+  } catch {
+    return { idle: NaN, total: NaN };
+  }
+}
