@@ -54,7 +54,7 @@ export function startServerLoops(loops: Map<LoopName, Loop>, d: ServerLoopDeps, 
     counters.jobsPruned += r.jobs;
     counters.pagesFreed += r.pagesFreed;
     counters.dbBytes = await d.pruner.dbBytes();
-    if (r.invocations || r.logs || r.jobs || r.versions)
+    if (r.invocations || r.logs || r.jobs || r.versions || r.pagesFreed)
       logger.info("retention", { invocationsPruned: r.invocations, logsPruned: r.logs, jobsPruned: r.jobs, versionsPruned: r.versions, pagesFreed: r.pagesFreed, dbBytes: counters.dbBytes, rowsDropped: counters.rowsDropped });
   };
   // Per node: each node flushes what it buffered itself (invocation rows, key last-used times)
