@@ -1,9 +1,9 @@
 /**
- * Attack on `Pruner.stop()` as the server uses it (src/boot.ts stop): a graceful stop
- * (SIGTERM) that arrives while a retention pass is handing free pages back (its paced
+ * Found by an attack on `Pruner.stop()` as the server uses it (src/boot.ts stop): a graceful
+ * stop (SIGTERM) that arrives while a retention pass is handing free pages back (its paced
  * incremental-vacuum phase) ends the pass there, as intended; but the next start's passes
- * never go on with it, since a pass vacuums only when it deleted rows itself. The file keeps
- * every page the stopped pass had not yet returned, pass after pass. Docs: ARCHITECTURE
+ * never went on with it, since a pass vacuumed only when it deleted rows itself, and the file
+ * kept every page the stopped pass had not yet returned, pass after pass. Docs: ARCHITECTURE
  * "Background loops and retention" ("a server that stops ends a pass after the step under
  * way (`Pruner.stop`), and the next start's pass goes on"); pruner.ts stop().
  * Real process, real file; a 1-second retention interval.

@@ -1,11 +1,12 @@
 /**
- * Attack on the paced retention pass (issue 15; pruner.ts `paceAfter`): the pass pauses only
- * after a step that deleted or vacuumed something. Its per-agent reads (the thresholds: for
- * logs a window sum over every line the agent has; the schedule-run and version edges) run
- * on the main thread on SQLite, synchronously, and between agents nothing yields to the
- * event loop at all. A pass over one workspace at its default agent limit (200), each agent
- * at its default log cap (5,000 lines) and so with nothing to delete, holds the main thread
- * in one piece for the whole pass, every retention interval: every call in flight waits.
+ * Found by an attack on the paced retention pass (issue 15; pruner.ts `paceAfter`): the pass
+ * paused only after a step that deleted or vacuumed something. Its per-agent reads (the
+ * thresholds: for logs a window sum over every line the agent has; the schedule-run and
+ * version edges) run on the main thread on SQLite, synchronously, and between agents nothing
+ * yielded to the event loop at all. A pass over one workspace at its default agent limit
+ * (200), each agent at its default log cap (5,000 lines) and so with nothing to delete, held
+ * the main thread in one piece for the whole pass (771 ms measured), every retention
+ * interval: every call in flight waited. Reads now count toward the pacing (READS_PACE_MS).
  * Docs: pruner.ts ("a pass never holds the write lock or the loop for long and takes at most
  * about half of the main thread"); README "Retention" ("calls keep being served at close to
  * their usual latency while a pass runs").
