@@ -19,6 +19,7 @@ import type { Db } from "../db";
 import { schedules, versions } from "../db/schema";
 import { occurrenceId } from "../lib/ids";
 import { routePathMatches } from "../lib/route-paths";
+import { Pacer } from "../lib/pacing";
 import type { BackendDescription } from "../runtime/types";
 import type { JobsPort } from "../http/jobs-port";
 import type { LiveCache, InvocationLog } from "../gateway";
@@ -70,13 +71,18 @@ export class Scheduler {
     if (!log) return [];
     await log.flush();
     const queued: string[] = [];
-    const apps = await db
-      .select({ id: conversations.id, agentId: conversations.agentId, workspaceId: conversations.workspaceId, lastHealAt: conversations.lastHealAt })
-      .from(conversations)
-      .where(and(eq(conversations.status, "deployed"), isNotNull(conversations.agentId)));
+    // On SQLite these reads run on the main thread: paced (src/lib/pacing.ts), 200 busy apps
+    // read back to back held the event loop for ~850 ms.
+    const pacer = new Pacer();
+    const apps = await pacer.read(() =>
+      db
+        .select({ id: conversations.id, agentId: conversations.agentId, workspaceId: conversations.workspaceId, lastHealAt: conversations.lastHealAt })
+        .from(conversations)
+        .where(and(eq(conversations.status, "deployed"), isNotNull(conversations.agentId))),
+    );
     for (const a of apps) {
       if (a.lastHealAt !== null && now - a.lastHealAt < policy.cooldownMs) continue; // cheap pre-check; the claim below decides
-      const m = await log.metrics(a.agentId!, policy.windowMs, now);
+      const m = await pacer.read(() => log.errorRate(a.agentId!, policy.windowMs, now));
       if (m.count < policy.minCalls || m.errorRate < policy.threshold) continue;
       const failing = (await log.list(a.agentId!, { limit: 50, cursor: null })).data.filter((r) => r.errorCode !== null || r.status >= 500);
       const evidence = await evidenceLines(db, a.agentId!, failing);

@@ -292,15 +292,7 @@ export class InvocationLog {
    */
   async metrics(agentId: string, windowMs: number, now = Date.now()) {
     const inWindow = and(eq(invocations.agentId, agentId), gte(invocations.at, now - windowMs));
-    const totals = (await this.db
-      .select({
-        // count() is bigint on PostgreSQL (a string from the driver): mapped to a number.
-        count: sql<number>`count(*)`.mapWith(Number),
-        errors: sql<number>`count(*) FILTER (WHERE ${invocations.errorCode} IS NOT NULL OR ${invocations.status} >= 500)`.mapWith(Number),
-      })
-      .from(invocations)
-      .where(inWindow)
-      .limit(1))[0]!;
+    const totals = await this.errorRate(agentId, windowMs, now);
     const n = totals.count;
     // Nearest rank: the smallest latency with at least p% of the window at or below it. One
     // sort of the window serves all three ranks (row_number over latency, 0-based).
@@ -316,12 +308,24 @@ export class InvocationLog {
       for (const r of (await this.db.select().from(ranked).where(inArray(ranked.rank, [...ranks])))) at.set(r.rank, r.latencyMs);
     }
     const pct = (i: 0 | 1 | 2): number | null => (n > 0 ? (at.get(ranks[i]) ?? null) : null);
-    return {
-      windowMs,
-      count: n,
-      errors: totals.errors,
-      errorRate: n ? totals.errors / n : 0,
-      latencyMs: { p50: pct(0), p95: pct(1), p99: pct(2) },
-    };
+    return { ...totals, latencyMs: { p50: pct(0), p95: pct(1), p99: pct(2) } };
+  }
+
+  /**
+   * Count, errors and error rate (0–1) over the last `windowMs` (ms before `now`, epoch ms):
+   * metrics() without the percentiles' sort, for the error-rate monitor. An error is a row
+   * with an error code or a 5xx status.
+   */
+  async errorRate(agentId: string, windowMs: number, now = Date.now()): Promise<{ windowMs: number; count: number; errors: number; errorRate: number }> {
+    const totals = (await this.db
+      .select({
+        // count() is bigint on PostgreSQL (a string from the driver): mapped to a number.
+        count: sql<number>`count(*)`.mapWith(Number),
+        errors: sql<number>`count(*) FILTER (WHERE ${invocations.errorCode} IS NOT NULL OR ${invocations.status} >= 500)`.mapWith(Number),
+      })
+      .from(invocations)
+      .where(and(eq(invocations.agentId, agentId), gte(invocations.at, now - windowMs)))
+      .limit(1))[0]!;
+    return { windowMs, count: totals.count, errors: totals.errors, errorRate: totals.count ? totals.errors / totals.count : 0 };
   }
 }

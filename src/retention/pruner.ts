@@ -6,9 +6,9 @@
  * go, since jobs keep no foreign key to agents).
  * Per agent, rows older than the maximum age, beyond the maximum row count, and (for logs)
  * beyond the maximum bytes of message text are deleted, newest kept, in small batches with
- * a pause between them at least as long as the batch took (paceAfter), and the reads that
- * find the limits pause likewise once they add up to READS_PACE_MS, so a pass never holds
- * the write lock or the loop for long and takes at most about half of the main thread.
+ * a pause between them at least as long as the batch took, and the reads that find the
+ * limits pause likewise once they add up to a few ms (src/lib/pacing.ts), so a pass never
+ * holds the write lock or the loop for long and takes at most about half of the main thread.
  * Afterwards, on SQLite, free pages are handed back to the file system with incremental
  * vacuum in small paced steps (the database is opened with auto_vacuum=INCREMENTAL, see
  * src/db/client.ts); on PostgreSQL autovacuum reclaims the space and `pagesFreed` stays 0.
@@ -23,6 +23,7 @@
 import { sql } from "drizzle-orm";
 import { dialect, execute, queryRow, queryRows, type Db } from "../db";
 import { ScheduleRunPruning } from "../jobs/retention";
+import { Pacer } from "../lib/pacing";
 
 /** Retention limits; each applies per agent. 0 disables that limit. */
 export interface RetentionPolicy {
@@ -69,25 +70,6 @@ const VACUUM_PAGES_PER_PASS = 1_000_000;
 /** Free pages tolerated before incremental vacuum runs (about 1 MB at 4 KiB pages). */
 const VACUUM_MIN_FREE_PAGES = 256;
 
-/**
- * The pause after a step of a pass (a delete batch, a vacuum step) that took `stepMs`: at
- * least as long as the step, and at least 1 ms, so the event loop serves requests for at
- * least half of a pass's time. A setImmediate between steps was not enough (issue 15): at
- * ~25,000 invocations/s a pass deletes ~1.5 million rows a minute, ~3.6 s of SQLite work on
- * the main thread, and with only a turn of the loop between batches the calls answered in
- * those seconds fell to ~40% with a p99 of 35–95 ms (50 connections; 7 ms otherwise).
- */
-export function paceAfter(stepMs: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, Math.max(1, Math.ceil(stepMs))));
-}
-
-/**
- * Main-thread time (ms) of a pass's steps that removed nothing (reads: each agent's
- * thresholds, for logs a window sum over its newest lines; deletes that found no row) after
- * which the pass pauses as paceAfter says. Without it a pass with nothing to delete never
- * paused: 200 agents at their 5,000-line log cap held the event loop for ~770 ms in one piece.
- */
-const READS_PACE_MS = 2;
 
 export class Pruner {
   private runs: ScheduleRunPruning;
@@ -106,29 +88,10 @@ export class Pruner {
 
   /** Set by stop(): a pass in progress ends at its next step, and later ones do nothing. */
   private stopped = false;
-  /** Main-thread ms of steps since the pass last paused (step()). */
-  private unpaced = 0;
-
-  /**
-   * Accounts a step of a pass that took `ms` on the main thread: after one that removed
-   * something, or once the steps since the last pause add up to READS_PACE_MS, the pass
-   * pauses as long as they took (paceAfter).
-   */
-  private async step(ms: number, removed: boolean): Promise<void> {
-    this.unpaced += ms;
-    if (!removed && this.unpaced < READS_PACE_MS) return;
-    const owed = this.unpaced;
-    this.unpaced = 0;
-    await paceAfter(owed);
-  }
-
-  /** A read of a pass, accounted by step(). */
-  private async read<T>(q: () => Promise<T>): Promise<T> {
-    const started = performance.now();
-    const r = await q();
-    await this.step(performance.now() - started, false);
-    return r;
-  }
+  /** Pauses between the pass's steps (src/lib/pacing.ts). */
+  private pacer = new Pacer();
+  private step = (ms: number, removed: boolean) => this.pacer.step(ms, removed);
+  private read = <T>(q: () => Promise<T>) => this.pacer.read(q);
 
   /**
    * For shutdown: a pass in progress ends after the batch or vacuum step under way (each is
