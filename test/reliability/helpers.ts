@@ -153,3 +153,58 @@ export async function keeperProblems(p: CantripProcess, k: Keeper): Promise<stri
   if (revoked.status !== 401 || revoked.body?.error?.code !== "agent_api_key_revoked") problems.push(`revoked key: ${revoked.status} ${JSON.stringify(revoked.body)}`);
   return problems;
 }
+
+/**
+ * Writes `rows` invocation rows of `agentId` into the server's file from a connection of its
+ * own, in one transaction (so the WAL grows by their whole size: ~120 MB for 300,000).
+ */
+export function seedInvocations(dataDir: string, agentId: string, rows: number): void {
+  const db = openDb(dataDir);
+  try {
+    const insert = db.prepare(
+      "INSERT INTO invocations (agent_id, version, key_id, source, method, path, status, latency_ms, request_id, at) VALUES (?, 1, 'key_x', 'invoke', 'POST', ?, 200, 1, ?, ?)",
+    );
+    const pad = "/" + "x".repeat(200);
+    db.transaction(() => {
+      for (let i = 0; i < rows; i++) insert.run(agentId, pad, `req_seed_${i}`, Date.now());
+    })();
+  } finally {
+    db.close();
+  }
+}
+
+/** The invocation rows `agentId` has in the file and the file's free pages, read directly. */
+export function invocationsAndFreePages(dataDir: string, agentId: string): { rows: number; free: number } {
+  const db = openDb(dataDir);
+  try {
+    const rows = (db.query("SELECT count(*) AS n FROM invocations WHERE agent_id = ?").get(agentId) as { n: number }).n;
+    const free = (db.query("PRAGMA freelist_count").get() as { freelist_count: number }).freelist_count;
+    return { rows, free };
+  } finally {
+    db.close();
+  }
+}
+
+/**
+ * Runs `work` and measures the event loop meanwhile: the longest stretch (ms) in which a
+ * zero-delay timer chain did not get to run, i.e. how long `work` held the loop in one piece.
+ */
+export async function longestLoopStall<T>(work: () => Promise<T>): Promise<{ result: T; ms: number; stallMs: number }> {
+  let last = performance.now();
+  let worst = 0;
+  let ticking = true;
+  const tick = () => {
+    const now = performance.now();
+    worst = Math.max(worst, now - last);
+    last = now;
+    if (ticking) setTimeout(tick, 0);
+  };
+  setTimeout(tick, 0);
+  await Bun.sleep(5);
+  const started = performance.now();
+  const result = await work();
+  const ms = performance.now() - started;
+  await Bun.sleep(5);
+  ticking = false;
+  return { result, ms, stallMs: worst };
+}

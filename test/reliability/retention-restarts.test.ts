@@ -1,11 +1,19 @@
 /**
- * Attack on the paced retention pass and the WAL-truncating checkpoint worker: cantrip as a
- * real process, a busy agent with far more invocation rows than its cap (written into the file
- * in one large transaction, so the WAL passes 64 MB and the worker has to truncate it), a
- * 1-second retention interval, and SIGKILL while the pass is deleting. After the kill and
- * after the restart: the file passes its integrity check, the pass resumes and reaches the
- * cap, and a bystander agent's calls answered well before the kill are in the log and it
- * keeps serving.
+ * Retention across restarts, with cantrip as a real process, a busy agent with far more
+ * invocation rows than its cap (written into the file in one large transaction, so the WAL
+ * passes 64 MB and the checkpoint worker has to truncate it) and a 1-second retention interval.
+ *
+ * SIGKILL while the pass is deleting (an attack on the paced pass and the WAL-truncating
+ * checkpoint worker; it held): after the kill and after the restart, the file passes its
+ * integrity check, the pass resumes and reaches the cap, and a bystander agent's calls
+ * answered well before the kill are in the log and it keeps serving.
+ *
+ * A graceful stop (SIGTERM) during the pass's vacuum phase (found by an attack on
+ * `Pruner.stop()`): the stop ends the pass there, as intended, but the next start's passes
+ * never went on with it, since a pass vacuumed only when it deleted rows itself, and the file
+ * kept every page the stopped pass had not yet returned, pass after pass. Docs: ARCHITECTURE
+ * "Background loops and retention" ("a server that stops ends a pass after the step under
+ * way (`Pruner.stop`), and the next start's pass goes on"); pruner.ts stop().
  */
 import { afterAll, expect, test } from "bun:test";
 import { rmSync, statSync } from "node:fs";
@@ -13,7 +21,7 @@ import { join } from "node:path";
 import { trivialBackend } from "../../bench/lib/backends";
 import { deployTrivial, startCantrip, type CantripProcess } from "../../bench/lib/cantrip-process";
 import { testDialect } from "../harness";
-import { integrity, openDb, until } from "./helpers";
+import { integrity, invocationsAndFreePages, openDb, seedInvocations, until } from "./helpers";
 
 const ROWS = 300_000;
 const KEPT = 100;
@@ -25,14 +33,7 @@ afterAll(async () => {
 });
 
 const env = { CANTRIP_RETENTION_INTERVAL_S: "1", CANTRIP_RETENTION_INVOCATIONS: String(KEPT) };
-const count = (dataDir: string, agentId: string) => {
-  const db = openDb(dataDir);
-  try {
-    return (db.query("SELECT count(*) AS n FROM invocations WHERE agent_id = ?").get(agentId) as { n: number }).n;
-  } finally {
-    db.close();
-  }
-};
+const count = (dataDir: string, agentId: string) => invocationsAndFreePages(dataDir, agentId).rows;
 const walBytes = (dataDir: string) => {
   try {
     return statSync(join(dataDir, "cantrip.db-wal")).size;
@@ -67,15 +68,7 @@ test.skipIf(testDialect !== "sqlite")("SIGKILL mid retention pass (WAL past 64 M
   expect(answered.length).toBe(20);
 
   // The busy agent's backlog, in one transaction from another connection: the WAL grows past 64 MB.
-  const db = openDb(p.dataDir);
-  const insert = db.prepare(
-    "INSERT INTO invocations (agent_id, version, key_id, source, method, path, status, latency_ms, request_id, at) VALUES (?, 1, 'key_x', 'invoke', 'POST', ?, 200, 1, ?, ?)",
-  );
-  const pad = "/" + "x".repeat(200);
-  db.transaction(() => {
-    for (let i = 0; i < ROWS; i++) insert.run(busy.agentId, pad, `req_busy_${i}`, Date.now());
-  })();
-  db.close();
+  seedInvocations(p.dataDir, busy.agentId, ROWS);
   const walAtSeed = walBytes(p.dataDir);
   expect(walAtSeed).toBeGreaterThan(64 * 1024 * 1024);
 
@@ -102,3 +95,31 @@ test.skipIf(testDialect !== "sqlite")("SIGKILL mid retention pass (WAL past 64 M
   await q.stop();
   expect(integrity(q.dataDir)).toBe("ok");
 }, 240_000);
+
+test.skipIf(testDialect !== "sqlite")("a server stopped during a pass's vacuum phase: after the restart, passes hand the remaining free pages back", async () => {
+  const p = await startCantrip({ env });
+  procs.push(p);
+  dirs.push(p.dataDir);
+  const busy = await deployTrivial(p, "busy", trivialBackend(1));
+  seedInvocations(p.dataDir, busy.agentId, ROWS);
+
+  // The pass has deleted down to the cap and is vacuuming: stop the server gracefully now.
+  const atStop = await until("the pass's vacuum phase", () => {
+    const s = invocationsAndFreePages(p.dataDir, busy.agentId);
+    return s.rows <= KEPT && s.free > 2000 ? s : undefined;
+  }, 60_000, 10);
+  await p.stop();
+  const afterStop = invocationsAndFreePages(p.dataDir, busy.agentId);
+  expect(afterStop.free).toBeGreaterThan(2000); // (the stop ended the pass with these pages still free)
+
+  // Next start: five retention intervals.
+  const q = await startCantrip({ env, dataDir: p.dataDir });
+  procs.push(q);
+  await Bun.sleep(5_000);
+  const later = invocationsAndFreePages(q.dataDir, busy.agentId);
+  await q.stop();
+  expect(integrity(q.dataDir)).toBe("ok");
+  console.log(`free pages: at stop ${atStop.free}, after stop ${afterStop.free}, after 5 passes of the next start ${later.free}`);
+  // An uninterrupted pass ends with fewer than 256 free pages (pruner.ts VACUUM_MIN_FREE_PAGES).
+  expect(later.free).toBeLessThan(256);
+}, 120_000);
