@@ -11,6 +11,7 @@ import { apiKeys } from "../db/schema";
 import { AppError } from "../errors";
 import { sha256Hex } from "../lib/hash";
 import { newId, newSecret } from "../lib/ids";
+import { Pacer } from "../lib/pacing";
 import { pageOf, type Page } from "../lib/pagination";
 import { iso } from "../lib/time";
 import { bearer } from "./platform-tokens";
@@ -43,6 +44,8 @@ interface CachedKey {
 
 /** Entries each cache holds before it is cleared (a bound, not an LRU: refilling costs one read per key). */
 const CACHE_MAX = 50_000;
+/** Keys whose last-used time one transaction of flushUsage writes (~4 ms on SQLite). */
+const USAGE_BATCH = 256;
 
 export class AgentKeys {
   /** Key hash → what the database says about it (null: no such key). Revoke, rotate and delete evict here. */
@@ -65,6 +68,8 @@ export class AgentKeys {
    */
   private hashes = new Map<string, string>();
   private used = new Map<string, number>();
+  /** The values a flush in progress is writing (flushUsage writes them in paced batches; readers still see them). */
+  private writing = new Map<string, number>();
 
   /** Bumped by every eviction: a cache fill that read the database before it is not stored. */
   private generation = 0;
@@ -182,38 +187,48 @@ export class AgentKeys {
   }
 
   /**
-   * Writes collected lastUsedAt values in one transaction. If the batch fails, each value
-   * is tried alone; values that still fail are discarded (lastUsedAt is a hint, and the next
-   * call of the key records it again) and one error naming how many is thrown, for the
-   * caller's loop to log.
+   * Writes collected lastUsedAt values, USAGE_BATCH keys per transaction with a pause between
+   * transactions (src/lib/pacing.ts: on SQLite they run on the main thread, and 5,000 keys in
+   * one transaction held the event loop ~75 ms). If a batch fails, each of its values is tried
+   * alone; values that still fail are discarded (lastUsedAt is a hint, and the next call of
+   * the key records it again) and one error naming how many is thrown, for the caller's loop
+   * to log. Returns the number of keys whose time was taken for writing.
    */
   async flushUsage(): Promise<number> {
     if (this.used.size === 0) return 0;
     const entries = [...this.used];
-    this.used.clear();
-    try {
-      await this.db.tx(async (tx) => {
-        for (const [id, at] of entries) await tx.update(apiKeys).set({ lastUsedAt: at }).where(eq(apiKeys.id, id));
-      });
-      return entries.length;
-    } catch {
-      let failed = 0;
-      let first: unknown;
-      for (const [id, at] of entries) {
-        try {
-          await this.db.tx((tx) => tx.update(apiKeys).set({ lastUsedAt: at }).where(eq(apiKeys.id, id)));
-        } catch (e) {
-          failed++;
-          first ??= e;
+    this.writing = this.used;
+    this.used = new Map();
+    const pacer = new Pacer();
+    const write = (tx: Tx, [id, at]: [string, number]) => tx.update(apiKeys).set({ lastUsedAt: at }).where(eq(apiKeys.id, id));
+    let failed = 0;
+    let first: unknown;
+    for (let from = 0; from < entries.length; from += USAGE_BATCH) {
+      const batch = entries.slice(from, from + USAGE_BATCH);
+      const started = performance.now();
+      try {
+        await this.db.tx(async (tx) => {
+          for (const e of batch) await write(tx, e);
+        });
+      } catch {
+        for (const e of batch) {
+          try {
+            await this.db.tx((tx) => write(tx, e));
+          } catch (err) {
+            failed++;
+            first ??= err;
+          }
         }
       }
-      if (failed) throw new Error(`lastUsedAt not written for ${failed} of ${entries.length} keys: ${(first as Error)?.message ?? first}`, { cause: first });
-      return entries.length;
+      if (from + USAGE_BATCH < entries.length) await pacer.step(performance.now() - started, true);
     }
+    this.writing = new Map();
+    if (failed) throw new Error(`lastUsedAt not written for ${failed} of ${entries.length} keys: ${(first as Error)?.message ?? first}`, { cause: first });
+    return entries.length;
   }
 
   private withPendingUse(r: ApiKeyRow): ApiKeyRow {
-    const at = this.used.get(r.id);
+    const at = this.used.get(r.id) ?? this.writing.get(r.id);
     return at ? { ...r, lastUsedAt: at } : r;
   }
 
