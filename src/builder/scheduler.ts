@@ -117,27 +117,35 @@ export class Scheduler {
       .where(and(eq(schedules.enabled, true), isNotNull(schedules.nextRunAt), lte(schedules.nextRunAt, now)))
       .orderBy(asc(schedules.agentId));
     let queued = 0;
+    // On SQLite each claim runs on the main thread: paced (src/lib/pacing.ts); 1,000 schedules
+    // due at one minute boundary, claimed back to back, held the event loop ~490 ms.
+    const pacer = new Pacer();
     for (const { s, workspaceId, live } of due) {
-      const seen = s.nextRunAt!;
-      // Only the caller that moves next_run_at away from the value it read owns this occurrence.
-      const mine = and(eq(schedules.agentId, s.agentId), eq(schedules.nextRunAt, seen), eq(schedules.enabled, true));
-      let cronNext: number | null;
+      const started = performance.now();
       try {
-        cronNext = parseStoredSchedule(s.cron, s.timezone).nextRun(new Date(now))?.getTime() ?? null;
-      } catch {
-        // A row nothing can read must not stop every other schedule: disable it and move on.
-        await db.tx((tx) => tx.update(schedules).set({ enabled: false, nextRunAt: null }).where(mine));
-        continue;
+        const seen = s.nextRunAt!;
+        // Only the caller that moves next_run_at away from the value it read owns this occurrence.
+        const mine = and(eq(schedules.agentId, s.agentId), eq(schedules.nextRunAt, seen), eq(schedules.enabled, true));
+        let cronNext: number | null;
+        try {
+          cronNext = parseStoredSchedule(s.cron, s.timezone).nextRun(new Date(now))?.getTime() ?? null;
+        } catch {
+          // A row nothing can read must not stop every other schedule: disable it and move on.
+          await db.tx((tx) => tx.update(schedules).set({ enabled: false, nextRunAt: null }).where(mine));
+          continue;
+        }
+        // measured from the occurrence, not from now, so lateness of the tick never drifts a valid schedule
+        const next = cronNext === null ? null : Math.max(cronNext, seen + (this.deps.minIntervalMs ?? 60_000));
+        const fired = await db.tx(async (tx) => {
+          const won = await tx.update(schedules).set({ nextRunAt: next, lastRunAt: now }).where(mine).returning({ agentId: schedules.agentId });
+          if (won.length === 0 || live === null) return false; // another tick claimed it, or not deployed: skip this occurrence
+          await this.deps.jobs.enqueueInTx(tx, "schedule.run", { agentId: s.agentId, scheduledFor: seen, mode: s.mode }, { workspaceId, agentId: s.agentId, id: scheduleRunId(s.agentId, seen) });
+          return true;
+        });
+        if (fired) queued++;
+      } finally {
+        await pacer.step(performance.now() - started, false);
       }
-      // measured from the occurrence, not from now, so lateness of the tick never drifts a valid schedule
-      const next = cronNext === null ? null : Math.max(cronNext, seen + (this.deps.minIntervalMs ?? 60_000));
-      const fired = await db.tx(async (tx) => {
-        const won = await tx.update(schedules).set({ nextRunAt: next, lastRunAt: now }).where(mine).returning({ agentId: schedules.agentId });
-        if (won.length === 0 || live === null) return false; // another tick claimed it, or not deployed: skip this occurrence
-        await this.deps.jobs.enqueueInTx(tx, "schedule.run", { agentId: s.agentId, scheduledFor: seen, mode: s.mode }, { workspaceId, agentId: s.agentId, id: scheduleRunId(s.agentId, seen) });
-        return true;
-      });
-      if (fired) queued++;
     }
     return queued;
   }
