@@ -43,6 +43,12 @@ export interface HealPolicy {
   cooldownMs: number;
 }
 
+/**
+ * The error-rate monitor judges an app by its newest calls in the window, at most this many
+ * (InvocationLog.errorRate's `newest`: one read then costs at most that many rows).
+ */
+export const MONITOR_NEWEST_CALLS = 10_000;
+
 export const defaultHealPolicy: HealPolicy = { windowMs: 5 * 60_000, minCalls: 20, threshold: 0.5, cooldownMs: 15 * 60_000 };
 
 export class Scheduler {
@@ -82,7 +88,7 @@ export class Scheduler {
     );
     for (const a of apps) {
       if (a.lastHealAt !== null && now - a.lastHealAt < policy.cooldownMs) continue; // cheap pre-check; the claim below decides
-      const m = await pacer.read(() => log.errorRate(a.agentId!, policy.windowMs, now));
+      const m = await pacer.read(() => log.errorRate(a.agentId!, policy.windowMs, now, MONITOR_NEWEST_CALLS));
       if (m.count < policy.minCalls || m.errorRate < policy.threshold) continue;
       const failing = (await log.list(a.agentId!, { limit: 50, cursor: null })).data.filter((r) => r.errorCode !== null || r.status >= 500);
       const evidence = await evidenceLines(db, a.agentId!, failing);

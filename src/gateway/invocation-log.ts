@@ -313,10 +313,19 @@ export class InvocationLog {
 
   /**
    * Count, errors and error rate (0–1) over the last `windowMs` (ms before `now`, epoch ms):
-   * metrics() without the percentiles' sort, for the error-rate monitor. An error is a row
-   * with an error code or a 5xx status.
+   * metrics() without the percentiles' sort. An error is a row with an error code or a 5xx
+   * status. `newest`: only the agent's newest `newest` rows count (those of them in the
+   * window), so the read costs at most that many rows however busy the agent is — the
+   * error-rate monitor's form: a minute of one app at ~25,000 calls/s is 1.5 million rows in
+   * the window, one read of which held the event loop ~140 ms.
    */
-  async errorRate(agentId: string, windowMs: number, now = Date.now()): Promise<{ windowMs: number; count: number; errors: number; errorRate: number }> {
+  async errorRate(agentId: string, windowMs: number, now = Date.now(), newest?: number): Promise<{ windowMs: number; count: number; errors: number; errorRate: number }> {
+    let from: number | null = null;
+    if (newest !== undefined) {
+      // The id of the newest-th newest row (the (agent_id, id) index alone); none: the agent has fewer.
+      const edge = (await this.db.select({ id: invocations.id }).from(invocations).where(eq(invocations.agentId, agentId)).orderBy(desc(invocations.id)).limit(1).offset(Math.max(0, newest - 1)))[0];
+      if (edge) from = Number(edge.id);
+    }
     const totals = (await this.db
       .select({
         // count() is bigint on PostgreSQL (a string from the driver): mapped to a number.
@@ -324,7 +333,14 @@ export class InvocationLog {
         errors: sql<number>`count(*) FILTER (WHERE ${invocations.errorCode} IS NOT NULL OR ${invocations.status} >= 500)`.mapWith(Number),
       })
       .from(invocations)
-      .where(and(eq(invocations.agentId, agentId), gte(invocations.at, now - windowMs)))
+      .where(
+        from === null
+          ? and(eq(invocations.agentId, agentId), gte(invocations.at, now - windowMs))
+          : // `+at`: the window's bound read from each row, not an index range, so the planner
+            // walks the (agent_id, id) range of at most `newest` rows (SQLite took the
+            // (agent_id, at) index and read the whole window otherwise).
+            and(eq(invocations.agentId, agentId), gte(invocations.id, from), sql`+${invocations.at} >= ${now - windowMs}`),
+      )
       .limit(1))[0]!;
     return { windowMs, count: totals.count, errors: totals.errors, errorRate: totals.count ? totals.errors / totals.count : 0 };
   }

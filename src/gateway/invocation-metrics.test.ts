@@ -74,3 +74,20 @@ test("more than 100 000 rows in the window are all counted", async () => {
   expect(m.errors).toBe(50);
   expect(m.latencyMs).toEqual(expected(rows, "agent_a", 60_000, now).latencyMs);
 });
+
+test("errorRate with `newest` counts only the agent's newest rows in the window (the error-rate monitor's bounded read)", async () => {
+  const log = setup();
+  const now = 10_000_000;
+  const rows: Row[] = [];
+  // Older first: 20 errors, then 10 good calls, all in the window; another agent's rows between.
+  for (let i = 0; i < 20; i++) rows.push({ agentId: "agent_a", status: 500, latencyMs: 1, errorCode: null, at: now - 1000 + i });
+  for (let i = 0; i < 5; i++) rows.push({ agentId: "agent_b", status: 500, latencyMs: 1, errorCode: null, at: now - 500 });
+  for (let i = 0; i < 10; i++) rows.push({ agentId: "agent_a", status: 200, latencyMs: 1, errorCode: null, at: now - 100 + i });
+  // And one of agent_a's newest rows outside the window (an old timestamp written late).
+  rows.push({ agentId: "agent_a", status: 200, latencyMs: 1, errorCode: null, at: now - 999_999 });
+  insert(rows);
+  expect(await log.errorRate("agent_a", 60_000, now)).toEqual({ windowMs: 60_000, count: 30, errors: 20, errorRate: 20 / 30 });
+  expect(await log.errorRate("agent_a", 60_000, now, 11)).toEqual({ windowMs: 60_000, count: 10, errors: 0, errorRate: 0 });
+  expect(await log.errorRate("agent_a", 60_000, now, 15)).toEqual({ windowMs: 60_000, count: 14, errors: 4, errorRate: 4 / 14 });
+  expect(await log.errorRate("agent_a", 60_000, now, 1_000)).toEqual(await log.errorRate("agent_a", 60_000, now));
+});

@@ -24,14 +24,24 @@ export class ScheduleRunPruning {
     );
   }
 
-  /** Deletes up to `limit` finished runs whose agent no longer exists (jobs keep no foreign key to agents). */
-  deleteOrphans(limit: number): Promise<number> {
-    return this.db.tx((t) =>
-      execute(
-        t,
-        sql`DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE kind = 'schedule.run' AND status IN ('completed', 'failed', 'cancelled')
-              AND agent_id IS NOT NULL AND agent_id NOT IN (SELECT id FROM agents) LIMIT ${limit})`,
-      ),
+  /**
+   * The next agent id (after `after`, in index order) that has jobs, and whether that agent
+   * still exists; null past the last. One seek of the `jobs_agent` index each, so walking
+   * every agent that has jobs costs one read per agent, however many jobs they have (a
+   * single statement looking for orphans read every finished run: ~1 million of them, a
+   * minutely cron's week over 100 agents, held the loop and the write lock ~320 ms).
+   */
+  async nextAgentWithJobs(after: string | null): Promise<{ agentId: string; exists: boolean } | null> {
+    const r = await queryRow<{ agentId: string; exists: number | boolean }>(
+      this.db,
+      sql`SELECT j.agent_id AS "agentId", EXISTS (SELECT 1 FROM agents a WHERE a.id = j.agent_id) AS "exists"
+            FROM jobs j WHERE j.agent_id > ${after ?? ""} ORDER BY j.agent_id LIMIT 1`,
     );
+    return r ? { agentId: r.agentId, exists: Boolean(r.exists) } : null;
+  }
+
+  /** Deletes up to `limit` finished runs of an agent that no longer exists (jobs keep no foreign key to agents); returns the count. */
+  deleteRunsOfGone(agentId: string, limit: number): Promise<number> {
+    return this.db.tx((t) => execute(t, sql`DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE ${finishedRuns(agentId)} LIMIT ${limit})`));
   }
 }

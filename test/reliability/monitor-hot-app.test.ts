@@ -1,5 +1,5 @@
 /**
- * Attack on the paced error-rate monitor (e6dbc92, src/builder/scheduler.ts `monitor`, src/lib/pacing.ts):
+ * Found by an attack on the paced error-rate monitor (e6dbc92, src/builder/scheduler.ts `monitor`, src/lib/pacing.ts):
  * the monitor now pauses between its reads, but each app's read (InvocationLog.errorRate: count
  * and errors over the last five minutes) is one statement, and on SQLite it runs on the main
  * thread in one piece. Its cost grows with the app's calls in the window: the index
@@ -8,7 +8,9 @@
  * in the window: at the ~25,000 calls/s of README issue 15 that is ~1.5 million rows, and one
  * tenant's busy app then holds every other tenant's calls for that one read, every minute
  * (130–150 ms measured at 1.5 million rows on a 2-core machine). The bound is the one
- * test/reliability/monitor-paced.test.ts sets for 200 busy apps (100 ms).
+ * test/reliability/monitor-paced.test.ts sets for 200 busy apps (100 ms). The monitor now
+ * judges an app by its newest 10,000 calls in the window (MONITOR_NEWEST_CALLS): one read of
+ * at most that many rows (7 ms here).
  * Real SQLite file, real InvocationLog and Scheduler with the default heal policy.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";

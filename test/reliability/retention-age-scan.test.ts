@@ -1,5 +1,5 @@
 /**
- * Attack on the paced retention pass (a71b1dc, e6dbc92; src/retention/pruner.ts `threshold`,
+ * Found by an attack on the paced retention pass (a71b1dc, e6dbc92; src/retention/pruner.ts `threshold`,
  * src/lib/pacing.ts): reads now count toward the pacing and the log-bytes window sum is bounded
  * by the row cap, but the age read for logs, `SELECT max(id) FROM agent_logs WHERE agent_id = ?
  * AND at < cutoff`, is still one statement whose cost is every line the agent wrote since the
@@ -11,7 +11,8 @@
  * the pass holds every other tenant's calls for that one read, every minute (131 ms for the read
  * alone at 1 million lines, 2-core machine). The bound is the one the change's own test uses
  * (test/reliability/retention-unpaced-scan.test.ts, 100 ms). Measured: 225 ms; the same pass with
- * maxAgeDays 0 (no age read) stalls 9 ms, so the age read is the block.
+ * maxAgeDays 0 (no age read) stalls 9 ms, so the age read is the block. The age read now looks
+ * only above the row cap's id (everything at or below it goes anyway): at most maxRows lines.
  * Real SQLite file (checkpoints on their own thread, as the server opens it), real Pruner with
  * the server's default policy.
  */

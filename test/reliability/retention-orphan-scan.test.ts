@@ -1,5 +1,5 @@
 /**
- * Attack on the paced retention pass (a71b1dc, e6dbc92; src/retention/pruner.ts, src/lib/pacing.ts,
+ * Found by an attack on the paced retention pass (a71b1dc, e6dbc92; src/retention/pruner.ts, src/lib/pacing.ts,
  * src/jobs/retention.ts `deleteOrphans`): a pass pauses between its steps, but its last delete,
  * the finished `schedule.run` jobs of deleted agents, is one statement that reads every finished
  * schedule.run job in the table (`agent_id NOT IN (SELECT id FROM agents)`: the only index it can
@@ -9,7 +9,8 @@
  * workspace's default agent limit) keep ~1 million, and every pass then holds the main thread,
  * and the SQLite write lock, for that one statement in one piece (on a 2-core machine: the statement alone 354 ms at
  * 1 million runs, the pass's longest stall 307–324 ms; each agent's oldestKept read ~6 ms). The bound is the one the change's own test
- * uses (test/reliability/retention-unpaced-scan.test.ts, 100 ms).
+ * uses (test/reliability/retention-unpaced-scan.test.ts, 100 ms). The pass now finds agents
+ * that are gone one agent id at a time (one seek of jobs_agent each) and deletes only theirs.
  * Real SQLite file (checkpoints on their own thread, as the server opens it), real Pruner with
  * the server's default policy; nothing is old enough to delete.
  */
