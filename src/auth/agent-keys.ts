@@ -6,7 +6,7 @@
  * `hashes` for why that is as safe); lastUsedAt is collected in memory and written in batches.
  */
 import { and, desc, eq, inArray, lt, ne } from "drizzle-orm";
-import type { Db, Tx } from "../db";
+import { dialect, type Db, type Tx } from "../db";
 import { apiKeys } from "../db/schema";
 import { AppError } from "../errors";
 import { sha256Hex } from "../lib/hash";
@@ -199,7 +199,7 @@ export class AgentKeys {
     const entries = [...this.used];
     this.writing = this.used;
     this.used = new Map();
-    const pacer = new Pacer();
+    const pacer = new Pacer(dialect() === "sqlite");
     const write = (tx: Tx, [id, at]: [string, number]) => tx.update(apiKeys).set({ lastUsedAt: at }).where(eq(apiKeys.id, id));
     let failed = 0;
     let first: unknown;

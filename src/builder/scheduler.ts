@@ -15,7 +15,7 @@
 import { agentById } from "../agents/lifecycle";
 import { parseStoredSchedule } from "../agents/schedule-policy";
 import { and, asc, eq, isNotNull, isNull, lte, or } from "drizzle-orm";
-import type { Db } from "../db";
+import { dialect, type Db } from "../db";
 import { schedules, versions } from "../db/schema";
 import { occurrenceId } from "../lib/ids";
 import { routePathMatches } from "../lib/route-paths";
@@ -79,7 +79,7 @@ export class Scheduler {
     const queued: string[] = [];
     // On SQLite these reads run on the main thread: paced (src/lib/pacing.ts), 200 busy apps
     // read back to back held the event loop for ~850 ms.
-    const pacer = new Pacer();
+    const pacer = new Pacer(dialect() === "sqlite");
     const apps = await pacer.read(() =>
       db
         .select({ id: conversations.id, agentId: conversations.agentId, workspaceId: conversations.workspaceId, lastHealAt: conversations.lastHealAt })
@@ -125,7 +125,7 @@ export class Scheduler {
     let queued = 0;
     // On SQLite each claim runs on the main thread: paced (src/lib/pacing.ts); 1,000 schedules
     // due at one minute boundary, claimed back to back, held the event loop ~490 ms.
-    const pacer = new Pacer();
+    const pacer = new Pacer(dialect() === "sqlite");
     for (const { s, workspaceId, live } of due) {
       const started = performance.now();
       try {

@@ -26,16 +26,23 @@ export function paceAfter(stepMs: number): Promise<void> {
  */
 export const READS_PACE_MS = 2;
 
-/** One pass's pacing: accounts its steps and pauses between them (paceAfter). */
+/**
+ * One pass's pacing: accounts its steps and pauses between them (paceAfter). `active`: false
+ * where the statements do not run on the main thread (PostgreSQL: they are asynchronous I/O,
+ * and pauses would only make a pass longer), and then it never pauses.
+ */
 export class Pacer {
   /** Main-thread ms of steps since the pass last paused. */
   private unpaced = 0;
+
+  constructor(private readonly active = true) {}
 
   /**
    * Accounts a step that took `ms`: after one that `worked` (removed rows, freed pages), or
    * once the steps since the last pause add up to READS_PACE_MS, pauses as long as they took.
    */
   async step(ms: number, worked: boolean): Promise<void> {
+    if (!this.active) return;
     this.unpaced += ms;
     if (!worked && this.unpaced < READS_PACE_MS) return;
     const owed = this.unpaced;

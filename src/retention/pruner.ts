@@ -89,7 +89,7 @@ export class Pruner {
   /** Set by stop(): a pass in progress ends at its next step, and later ones do nothing. */
   private stopped = false;
   /** Pauses between the pass's steps (src/lib/pacing.ts). */
-  private pacer = new Pacer();
+  private pacer = new Pacer(dialect() === "sqlite");
   private step = (ms: number, removed: boolean) => this.pacer.step(ms, removed);
   private read = <T>(q: () => Promise<T>) => this.pacer.read(q);
 
