@@ -4,7 +4,7 @@
  * key used since the last flush: on SQLite that runs on the main thread in one piece, and a
  * workspace may hold any number of keys, so 5,000 keys used within 5 s held the event loop
  * ~75 ms every 5 s (the same kind of fault as retention's and the error-rate monitor's
- * unpaced passes: test/reliability/retention-unpaced-scan, monitor-paced). Real SQLite file,
+ * unpaced passes: test/reliability/retention-paced, monitor-paced). Real SQLite file,
  * real AgentKeys: the keys are made and used through its own methods.
  */
 import { afterAll, expect, test } from "bun:test";

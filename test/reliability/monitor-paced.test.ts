@@ -2,7 +2,7 @@
  * The error-rate monitor (src/builder/scheduler.ts `monitor`, a chore every minute) reads each
  * deployed builder app's recent invocations: on SQLite those reads run on the main thread
  * synchronously, and an `await` of them yields only to microtasks. Two faults of the kind an
- * attack found in the retention pass (test/reliability/retention-unpaced-scan):
+ * attack found in the retention pass (test/reliability/retention-paced):
  * - between apps nothing yielded to the event loop: 200 apps with 10,000 calls each in the
  *   window held the loop ~850 ms in one piece, every minute (now paced, src/lib/pacing.ts);
  * - found by a later attack: each app's read covered its whole five-minute window, and

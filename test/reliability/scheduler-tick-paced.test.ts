@@ -4,7 +4,7 @@
  * the main thread, and between schedules nothing yielded to the event loop: at a minute
  * boundary every per-minute schedule is due at once, so 1,000 of them (five workspaces at the
  * agent limit) held the loop in one piece (the same kind of fault as retention's and the
- * error-rate monitor's unpaced passes: test/reliability/retention-unpaced-scan,
+ * error-rate monitor's unpaced passes: test/reliability/retention-paced,
  * monitor-paced). Real SQLite file, real queue and Scheduler.
  */
 import { afterAll, expect, test } from "bun:test";
