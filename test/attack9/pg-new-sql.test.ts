@@ -1,0 +1,52 @@
+/**
+ * attack9: the new SQL of the bounded reads (errorRate's `newest`, the orphan walk, the
+ * threshold's `id > pastRows`) run against PostgreSQL, compared with their definitions.
+ */
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { sql } from "drizzle-orm";
+import { execute } from "../../src/db";
+import { openPostgresDb, type OpenedPostgres } from "../../src/db/pg-client";
+import { InvocationLog } from "../../src/gateway";
+import { ScheduleRunPruning } from "../../src/jobs/retention";
+import { describePg, freshDatabase, type TestDatabase } from "../pg/shared";
+
+describePg("attack9: new bounded reads on PostgreSQL", () => {
+  let d: TestDatabase;
+  let o: OpenedPostgres;
+  beforeAll(async () => {
+    d = await freshDatabase();
+    o = await openPostgresDb(d.url, { poolMax: 2, nodeId: "A" });
+    await execute(o.db, sql`INSERT INTO workspaces (id, name) VALUES ('ws_1', 'w')`);
+    for (const id of ["agent_a", "agent_b"]) await execute(o.db, sql`INSERT INTO agents (id, workspace_id, slug, name, status) VALUES (${id}, 'ws_1', ${id}, ${id}, 'ready')`);
+  });
+  afterAll(async () => {
+    await o?.close();
+    await d?.drop();
+  });
+
+  test("errorRate with `newest` on PostgreSQL equals the SQLite answers", async () => {
+    const now = 10_000_000;
+    const rows: [string, number, number][] = [];
+    for (let i = 0; i < 20; i++) rows.push(["agent_a", 500, now - 1000 + i]);
+    for (let i = 0; i < 5; i++) rows.push(["agent_b", 500, now - 500]);
+    for (let i = 0; i < 10; i++) rows.push(["agent_a", 200, now - 100 + i]);
+    rows.push(["agent_a", 200, now - 999_999]);
+    for (const [a, s, at] of rows) await execute(o.db, sql`INSERT INTO invocations (agent_id, source, status, latency_ms, at) VALUES (${a}, 'invoke', ${s}, 1, ${at})`);
+    const log = new InvocationLog(o.db);
+    expect(await log.errorRate("agent_a", 60_000, now)).toEqual({ windowMs: 60_000, count: 30, errors: 20, errorRate: 20 / 30 });
+    expect(await log.errorRate("agent_a", 60_000, now, 11)).toEqual({ windowMs: 60_000, count: 10, errors: 0, errorRate: 0 });
+    expect(await log.errorRate("agent_a", 60_000, now, 15)).toEqual({ windowMs: 60_000, count: 14, errors: 4, errorRate: 4 / 14 });
+    expect(await log.errorRate("agent_a", 60_000, now, 1_000)).toEqual(await log.errorRate("agent_a", 60_000, now));
+  });
+
+  test("the orphan walk on PostgreSQL visits every agent id with jobs and says which exist", async () => {
+    const runs = new ScheduleRunPruning(o.db);
+    const ids = ["agent_a", "agent_gone_1", "Agent_gone_2", "agent-gone-3", "agent_b"];
+    let n = 0;
+    for (const a of ids) await execute(o.db, sql`INSERT INTO jobs (id, kind, status, payload, agent_id, workspace_id) VALUES (${`job_${n++}`}, 'schedule.run', 'completed', '{}', ${a}, 'ws_1')`);
+    const seen: [string, boolean][] = [];
+    for (let at = await runs.nextAgentWithJobs(null); at; at = await runs.nextAgentWithJobs(at.agentId)) seen.push([at.agentId, at.exists]);
+    expect(seen.map((s) => s[0]).sort()).toEqual([...ids].sort());
+    expect(seen.filter((s) => s[1]).map((s) => s[0]).sort()).toEqual(["agent_a", "agent_b"]);
+  });
+});
