@@ -13,11 +13,12 @@ import { describePg, freshDatabase, type TestDatabase } from "../pg/shared";
 describePg("attack9: new bounded reads on PostgreSQL", () => {
   let d: TestDatabase;
   let o: OpenedPostgres;
+  const run = (q: ReturnType<typeof sql>) => o.db.tx((t) => execute(t, q));
   beforeAll(async () => {
     d = await freshDatabase();
     o = await openPostgresDb(d.url, { poolMax: 2, nodeId: "A" });
-    await execute(o.db, sql`INSERT INTO workspaces (id, name) VALUES ('ws_1', 'w')`);
-    for (const id of ["agent_a", "agent_b"]) await execute(o.db, sql`INSERT INTO agents (id, workspace_id, slug, name, status) VALUES (${id}, 'ws_1', ${id}, ${id}, 'ready')`);
+    await run(sql`INSERT INTO workspaces (id, name) VALUES ('ws_1', 'w')`);
+    for (const id of ["agent_a", "agent_b"]) await run(sql`INSERT INTO agents (id, workspace_id, slug, name, status) VALUES (${id}, 'ws_1', ${id}, ${id}, 'ready')`);
   });
   afterAll(async () => {
     await o?.close();
@@ -31,7 +32,7 @@ describePg("attack9: new bounded reads on PostgreSQL", () => {
     for (let i = 0; i < 5; i++) rows.push(["agent_b", 500, now - 500]);
     for (let i = 0; i < 10; i++) rows.push(["agent_a", 200, now - 100 + i]);
     rows.push(["agent_a", 200, now - 999_999]);
-    for (const [a, s, at] of rows) await execute(o.db, sql`INSERT INTO invocations (agent_id, source, status, latency_ms, at) VALUES (${a}, 'invoke', ${s}, 1, ${at})`);
+    for (const [a, s, at] of rows) await run(sql`INSERT INTO invocations (agent_id, source, status, latency_ms, at) VALUES (${a}, 'invoke', ${s}, 1, ${at})`);
     const log = new InvocationLog(o.db);
     expect(await log.errorRate("agent_a", 60_000, now)).toEqual({ windowMs: 60_000, count: 30, errors: 20, errorRate: 20 / 30 });
     expect(await log.errorRate("agent_a", 60_000, now, 11)).toEqual({ windowMs: 60_000, count: 10, errors: 0, errorRate: 0 });
@@ -43,7 +44,7 @@ describePg("attack9: new bounded reads on PostgreSQL", () => {
     const runs = new ScheduleRunPruning(o.db);
     const ids = ["agent_a", "agent_gone_1", "Agent_gone_2", "agent-gone-3", "agent_b"];
     let n = 0;
-    for (const a of ids) await execute(o.db, sql`INSERT INTO jobs (id, kind, status, payload, agent_id, workspace_id) VALUES (${`job_${n++}`}, 'schedule.run', 'completed', '{}', ${a}, 'ws_1')`);
+    for (const a of ids) await run(sql`INSERT INTO jobs (id, kind, status, payload, agent_id, workspace_id) VALUES (${`job_${n++}`}, 'schedule.run', 'completed', '{}', ${a}, 'ws_1')`);
     const seen: [string, boolean][] = [];
     for (let at = await runs.nextAgentWithJobs(null); at; at = await runs.nextAgentWithJobs(at.agentId)) seen.push([at.agentId, at.exists]);
     expect(seen.map((s) => s[0]).sort()).toEqual([...ids].sort());
