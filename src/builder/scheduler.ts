@@ -144,7 +144,11 @@ export class Scheduler {
         const next = cronNext === null ? null : Math.max(cronNext, seen + (this.deps.minIntervalMs ?? 60_000));
         const fired = await db.tx(async (tx) => {
           const won = await tx.update(schedules).set({ nextRunAt: next, lastRunAt: now }).where(mine).returning({ agentId: schedules.agentId });
-          if (won.length === 0 || live === null) return false; // another tick claimed it, or not deployed: skip this occurrence
+          if (won.length === 0) return false; // another tick claimed it
+          // Deployed now, not only when the due schedules were read: the tick pauses between
+          // claims (and on PostgreSQL every statement waits), so the agent may have been
+          // stopped since. Not deployed: skip this occurrence.
+          if (live === null || (await tx.select({ live: agents.liveVersion }).from(agents).where(eq(agents.id, s.agentId)).limit(1))[0]?.live == null) return false;
           await this.deps.jobs.enqueueInTx(tx, "schedule.run", { agentId: s.agentId, scheduledFor: seen, mode: s.mode }, { workspaceId, agentId: s.agentId, id: scheduleRunId(s.agentId, seen) });
           return true;
         });

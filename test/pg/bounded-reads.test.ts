@@ -1,6 +1,7 @@
 /**
- * attack9: the new SQL of the bounded reads (errorRate's `newest`, the orphan walk, the
- * threshold's `id > pastRows`) run against PostgreSQL, compared with their definitions.
+ * The SQL of retention's and the error-rate monitor's bounded reads (errorRate's `newest`, the
+ * orphan walk, the thresholds' `id > pastRows`) on PostgreSQL, compared with their definitions
+ * (written by an attack review; it held).
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { sql } from "drizzle-orm";
@@ -10,7 +11,7 @@ import { InvocationLog } from "../../src/gateway";
 import { ScheduleRunPruning } from "../../src/jobs/retention";
 import { describePg, freshDatabase, type TestDatabase } from "../pg/shared";
 
-describePg("attack9: new bounded reads on PostgreSQL", () => {
+describePg("bounded reads on PostgreSQL", () => {
   let d: TestDatabase;
   let o: OpenedPostgres;
   const run = (q: ReturnType<typeof sql>) => o.db.tx((t) => execute(t, q));

@@ -1,4 +1,4 @@
-/** attack9: the new bounded reads with invocation ids past 2^32 on PostgreSQL (bigserial; ~2 days at 25,000 calls/s). */
+/** The bounded reads with invocation ids past 2^32 on PostgreSQL (bigserial; ~2 days at 25,000 calls/s); written by an attack review, it held. */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { sql } from "drizzle-orm";
 import { execute } from "../../src/db";
@@ -7,7 +7,7 @@ import { InvocationLog } from "../../src/gateway";
 import { Pruner } from "../../src/retention";
 import { describePg, freshDatabase, type TestDatabase } from "../pg/shared";
 
-describePg("attack9: big ids on PostgreSQL", () => {
+describePg("big ids on PostgreSQL", () => {
   let d: TestDatabase;
   let o: OpenedPostgres;
   const run = (q: ReturnType<typeof sql>) => o.db.tx((t) => execute(t, q));

@@ -1,5 +1,5 @@
 /**
- * attack9: the tick's claims are now paced (src/builder/scheduler.ts `tick`, commit b5bc05e):
+ * Found by an attack review: the tick's claims are paced (src/builder/scheduler.ts `tick`, b5bc05e):
  * on SQLite the event loop now runs between claims, so requests are served in the middle of
  * a tick. But the tick still decides "deployed or not" from `live`, read once for every due
  * schedule before the first claim. An agent taken offline (deployer.stop → takeOffline sets
@@ -7,7 +7,8 @@
  * gets a schedule.run queued: the code's own rule is "not deployed: skip this occurrence",
  * and the run then fails with not_deployed (runScheduled) as a failed scheduled run in the
  * agent's job list. Before the pacing, nothing could be served between the due read and the
- * claims on SQLite.
+ * claims on SQLite (on PostgreSQL the race was there already). The claim now re-reads the
+ * agent's live version in its own transaction.
  */
 import { afterAll, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
