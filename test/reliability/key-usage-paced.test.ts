@@ -3,7 +3,7 @@
  * `flushUsage`, a background loop). They were written in one transaction of one UPDATE per
  * key used since the last flush: on SQLite that runs on the main thread in one piece, and a
  * workspace may hold any number of keys, so 5,000 keys used within 5 s held the event loop
- * ~75 ms every 5 s (the same kind of fault as retention's and the error-rate monitor's
+ * ~75 ms every 5 s (10,000: ~150 ms) (the same kind of fault as retention's and the error-rate monitor's
  * unpaced passes: test/reliability/retention-paced, monitor-paced). Real SQLite file,
  * real AgentKeys: the keys are made and used through its own methods.
  */
@@ -17,11 +17,11 @@ import { apiKeys } from "../../src/db/schema";
 import { tempDir, testDialect } from "../harness";
 import { longestLoopStall } from "./helpers";
 
-const KEYS = 5_000;
+const KEYS = 10_000;
 const dir = tempDir("cantrip-key-usage-");
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-test.skipIf(testDialect !== "sqlite")("writing 5,000 keys' last-used times does not hold the event loop for long, and writes every one", async () => {
+test.skipIf(testDialect !== "sqlite")("writing 10,000 keys' last-used times does not hold the event loop for long, and writes every one", async () => {
   const opened = openDatabase(join(dir, "keys.db"));
   try {
     opened.sqlite.exec("INSERT INTO workspaces (id, name) VALUES ('ws_1', 'w')");
@@ -39,7 +39,7 @@ test.skipIf(testDialect !== "sqlite")("writing 5,000 keys' last-used times does 
     expect(result).toBe(KEYS);
     const unwritten = (await opened.db.select({ id: apiKeys.id, at: apiKeys.lastUsedAt }).from(apiKeys).where(eq(apiKeys.agentId, "agent_a"))).filter((r) => r.at === null || r.at < before);
     expect(unwritten).toEqual([]);
-    expect(stallMs).toBeLessThan(30);
+    expect(stallMs).toBeLessThan(60); // (the old code: ~75 ms at 5,000 keys, ~150 at 10,000)
   } finally {
     opened.close();
   }
