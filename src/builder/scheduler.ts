@@ -126,38 +126,36 @@ export class Scheduler {
     // On SQLite each claim runs on the main thread: paced (src/lib/pacing.ts); 1,000 schedules
     // due at one minute boundary, claimed back to back, held the event loop ~490 ms.
     const pacer = new Pacer(dialect() === "sqlite");
-    for (const { s, workspaceId, live } of due) {
-      const started = performance.now();
-      try {
-        const seen = s.nextRunAt!;
-        // Only the caller that moves next_run_at away from the value it read owns this occurrence.
-        const mine = and(eq(schedules.agentId, s.agentId), eq(schedules.nextRunAt, seen), eq(schedules.enabled, true));
-        let cronNext: number | null;
-        try {
-          cronNext = parseStoredSchedule(s.cron, s.timezone).nextRun(new Date(now))?.getTime() ?? null;
-        } catch {
-          // A row nothing can read must not stop every other schedule: disable it and move on.
-          await db.tx((tx) => tx.update(schedules).set({ enabled: false, nextRunAt: null }).where(mine));
-          continue;
-        }
-        // measured from the occurrence, not from now, so lateness of the tick never drifts a valid schedule
-        const next = cronNext === null ? null : Math.max(cronNext, seen + (this.deps.minIntervalMs ?? 60_000));
-        const fired = await db.tx(async (tx) => {
-          const won = await tx.update(schedules).set({ nextRunAt: next, lastRunAt: now }).where(mine).returning({ agentId: schedules.agentId });
-          if (won.length === 0) return false; // another tick claimed it
-          // Deployed now, not only when the due schedules were read: the tick pauses between
-          // claims (and on PostgreSQL every statement waits), so the agent may have been
-          // stopped since. Not deployed: skip this occurrence.
-          if (live === null || (await tx.select({ live: agents.liveVersion }).from(agents).where(eq(agents.id, s.agentId)).limit(1))[0]?.live == null) return false;
-          await this.deps.jobs.enqueueInTx(tx, "schedule.run", { agentId: s.agentId, scheduledFor: seen, mode: s.mode }, { workspaceId, agentId: s.agentId, id: scheduleRunId(s.agentId, seen) });
-          return true;
-        });
-        if (fired) queued++;
-      } finally {
-        await pacer.step(performance.now() - started, false);
-      }
-    }
+    for (const row of due) if (await pacer.read(() => this.claim(row, now))) queued++;
     return queued;
+  }
+
+  /** One due occurrence: claimed, and its run enqueued when the agent is deployed; true when this call queued it. */
+  private async claim({ s, workspaceId, live }: { s: typeof schedules.$inferSelect; workspaceId: string; live: number | null }, now: number): Promise<boolean> {
+    const { db } = this.deps;
+    const seen = s.nextRunAt!;
+    // Only the caller that moves next_run_at away from the value it read owns this occurrence.
+    const mine = and(eq(schedules.agentId, s.agentId), eq(schedules.nextRunAt, seen), eq(schedules.enabled, true));
+    let cronNext: number | null;
+    try {
+      cronNext = parseStoredSchedule(s.cron, s.timezone).nextRun(new Date(now))?.getTime() ?? null;
+    } catch {
+      // A row nothing can read must not stop every other schedule: disable it and move on.
+      await db.tx((tx) => tx.update(schedules).set({ enabled: false, nextRunAt: null }).where(mine));
+      return false;
+    }
+    // measured from the occurrence, not from now, so lateness of the tick never drifts a valid schedule
+    const next = cronNext === null ? null : Math.max(cronNext, seen + (this.deps.minIntervalMs ?? 60_000));
+    return db.tx(async (tx) => {
+      const won = await tx.update(schedules).set({ nextRunAt: next, lastRunAt: now }).where(mine).returning({ agentId: schedules.agentId });
+      if (won.length === 0) return false; // another tick claimed it
+      // Deployed now, not only when the due schedules were read: the tick pauses between
+      // claims (and on PostgreSQL every statement waits), so the agent may have been
+      // stopped since. Not deployed: skip this occurrence.
+      if (live === null || (await tx.select({ live: agents.liveVersion }).from(agents).where(eq(agents.id, s.agentId)).limit(1))[0]?.live == null) return false;
+      await this.deps.jobs.enqueueInTx(tx, "schedule.run", { agentId: s.agentId, scheduledFor: seen, mode: s.mode }, { workspaceId, agentId: s.agentId, id: scheduleRunId(s.agentId, seen) });
+      return true;
+    });
   }
 }
 

@@ -50,11 +50,16 @@ export class Pacer {
     await paceAfter(owed);
   }
 
-  /** Runs the read `q` and accounts it as a step that did no work (step()). */
-  async read<T>(q: () => Promise<T>): Promise<T> {
+  /** Runs the step `q` and accounts it (step()); `worked` says from its result whether it did work. */
+  async time<T>(q: () => Promise<T>, worked: (r: T) => boolean): Promise<T> {
     const started = performance.now();
     const r = await q();
-    await this.step(performance.now() - started, false);
+    await this.step(performance.now() - started, worked(r));
     return r;
+  }
+
+  /** Runs the read `q` and accounts it as a step that did no work (step()). */
+  read<T>(q: () => Promise<T>): Promise<T> {
+    return this.time(q, () => false);
   }
 }

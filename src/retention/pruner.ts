@@ -69,6 +69,8 @@ export const VACUUM_STEP_PAGES = 64;
 const VACUUM_PAGES_PER_PASS = 1_000_000;
 /** Free pages tolerated before incremental vacuum runs (about 1 MB at 4 KiB pages). */
 const VACUUM_MIN_FREE_PAGES = 256;
+/** Whether a delete step removed any row (then the pass pauses after it: Pacer.step). */
+const removed = (n: number) => n > 0;
 
 
 export class Pruner {
@@ -90,8 +92,6 @@ export class Pruner {
   private stopped = false;
   /** Pauses between the pass's steps (src/lib/pacing.ts). */
   private pacer = new Pacer(dialect() === "sqlite");
-  private step = (ms: number, removed: boolean) => this.pacer.step(ms, removed);
-  private read = <T>(q: () => Promise<T>) => this.pacer.read(q);
 
   /**
    * For shutdown: a pass in progress ends after the batch or vacuum step under way (each is
@@ -109,7 +109,7 @@ export class Pruner {
     if (this.stopped) return out;
     const p = this.policy;
     const cutoff = p.maxAgeDays > 0 ? (this.opts.now ?? Date.now)() - p.maxAgeDays * 86_400_000 : null;
-    const agentIds = (await this.read(() => queryRows<{ id: string }>(this.db, sql`SELECT id FROM agents`))).map((r) => r.id);
+    const agentIds = (await this.pacer.read(() => queryRows<{ id: string }>(this.db, sql`SELECT id FROM agents`))).map((r) => r.id);
     for (const agentId of agentIds) {
       if (this.stopped) return out;
       out.invocations += await this.deleteUpTo("invocations", agentId, await this.threshold("invocations", agentId, cutoff, p.maxInvocations, 0));
@@ -139,7 +139,7 @@ export class Pruner {
       const after = await this.pragma("freelist_count");
       freed += free - after;
       if (after >= free) break;
-      await this.step(performance.now() - started, true);
+      await this.pacer.step(performance.now() - started, true);
     }
     return freed;
   }
@@ -159,18 +159,18 @@ export class Pruner {
     // index on `at`, and one agent's 1.5 million recent lines took ~225 ms in one piece).
     let pastRows: number | null = null;
     if (maxRows > 0) {
-      const r = await this.read(() => queryRow<{ id: number | string }>(this.db, sql`SELECT id FROM ${t} WHERE agent_id = ${agentId} ORDER BY id DESC LIMIT 1 OFFSET ${maxRows}`));
+      const r = await this.pacer.read(() => queryRow<{ id: number | string }>(this.db, sql`SELECT id FROM ${t} WHERE agent_id = ${agentId} ORDER BY id DESC LIMIT 1 OFFSET ${maxRows}`));
       if (r) ids.push((pastRows = Number(r.id)));
     }
     const kept = pastRows === null ? sql`` : sql` AND id > ${pastRows}`;
     if (cutoff !== null) {
-      const r = await this.read(() => queryRow<{ id: number | string | null }>(this.db, sql`SELECT max(id) AS id FROM ${t} WHERE agent_id = ${agentId} AND at < ${cutoff}${kept}`));
+      const r = await this.pacer.read(() => queryRow<{ id: number | string | null }>(this.db, sql`SELECT max(id) AS id FROM ${t} WHERE agent_id = ${agentId} AND at < ${cutoff}${kept}`));
       if (r?.id != null) ids.push(Number(r.id));
     }
     if (maxBytes > 0 && table === "agent_logs") {
       // The newest line at which the running total (newest first) passes the cap: it and
       // everything older go (only the lines above the row cap's id are summed, as above).
-      const r = await this.read(() =>
+      const r = await this.pacer.read(() =>
         queryRow<{ id: number | string }>(
           this.db,
           sql`SELECT id FROM (SELECT id, sum(octet_length(message)) OVER (ORDER BY id DESC ROWS UNBOUNDED PRECEDING) AS total
@@ -190,7 +190,7 @@ export class Pruner {
 
   /** Finished schedule.run jobs of the agent past the newest SCHEDULE_RUNS_KEPT and older than the cutoff. */
   private async deleteScheduleRuns(agentId: string, cutoff: number | null): Promise<number> {
-    const keptId = await this.read(() => this.runs.oldestKept(agentId, SCHEDULE_RUNS_KEPT));
+    const keptId = await this.pacer.read(() => this.runs.oldestKept(agentId, SCHEDULE_RUNS_KEPT));
     if (keptId === null) return 0;
     return this.batches(() => this.runs.deleteOlder(agentId, keptId, cutoff ?? Number.MAX_SAFE_INTEGER, BATCH));
   }
@@ -198,7 +198,7 @@ export class Pruner {
   /** Finished schedule.run jobs of agents that no longer exist, found one agent id at a time (ScheduleRunPruning.nextAgentWithJobs). */
   private async deleteOrphanRuns(): Promise<number> {
     let total = 0;
-    for (let at = await this.read(() => this.runs.nextAgentWithJobs(null)); at && !this.stopped; at = await this.read(() => this.runs.nextAgentWithJobs(at!.agentId))) {
+    for (let at = await this.pacer.read(() => this.runs.nextAgentWithJobs(null)); at && !this.stopped; at = await this.pacer.read(() => this.runs.nextAgentWithJobs(at!.agentId))) {
       if (!at.exists) total += await this.batches(() => this.runs.deleteRunsOfGone(at!.agentId, BATCH));
     }
     return total;
@@ -207,7 +207,7 @@ export class Pruner {
   /** Versions past the newest `keep` (by number), except the live one and any a deployment is moving to. */
   private async deleteOldVersions(agentId: string, keep: number): Promise<number> {
     if (keep <= 0) return 0;
-    const edge = await this.read(() => queryRow<{ number: number }>(this.db, sql`SELECT number FROM versions WHERE agent_id = ${agentId} ORDER BY number DESC LIMIT 1 OFFSET ${keep - 1}`));
+    const edge = await this.pacer.read(() => queryRow<{ number: number }>(this.db, sql`SELECT number FROM versions WHERE agent_id = ${agentId} ORDER BY number DESC LIMIT 1 OFFSET ${keep - 1}`));
     if (!edge) return 0;
     // Versions are large rows: small batches keep each statement short.
     const del = sql`DELETE FROM versions WHERE id IN (
@@ -217,23 +217,19 @@ export class Pruner {
          ORDER BY v.number LIMIT ${VERSION_BATCH})`;
     let total = 0;
     while (!this.stopped) {
-      const started = performance.now();
-      const n = await this.db.tx((tx) => execute(tx, del));
+      const n = await this.pacer.time(() => this.db.tx((tx) => execute(tx, del)), removed);
       total += n;
-      await this.step(performance.now() - started, n > 0);
       if (n < VERSION_BATCH) break;
     }
     return total;
   }
 
-  /** Runs a batch delete until it removes fewer than BATCH rows, pausing after each that removed any (step()). */
+  /** Runs a batch delete until it removes fewer than BATCH rows, pausing after each that removed any (Pacer.time). */
   private async batches(run: () => Promise<number>): Promise<number> {
     let total = 0;
     while (!this.stopped) {
-      const started = performance.now();
-      const n = await run();
+      const n = await this.pacer.time(run, removed);
       total += n;
-      await this.step(performance.now() - started, n > 0);
       if (n < BATCH) break;
     }
     return total;
