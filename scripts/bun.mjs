@@ -49,7 +49,7 @@ ensureDeps(bun);
 // The JavaScriptCore options the server runs with (src/runtime/jsc-options.ts, SERVER_JSC_OPTIONS;
 // test/runtime/jsc-options.test.ts checks the two agree): set here, `serve` starts once instead
 // of re-executing itself, and the tests' in-process sandboxes run as the server's do.
-const JSC_OPTIONS = { "BUN_JSC_maxNumWasmFastMemories": "1024" };
+const JSC_OPTIONS = { "BUN_JSC_maxNumWasmFastMemories": "1024", "BUN_JSC_useWarmUpMarkedBlocks": "0" };
 const env = { ...process.env };
 for (const [k, v] of Object.entries(JSC_OPTIONS)) env[k] ??= v;
 const child = spawn(bun, process.argv.slice(2), { cwd: process.cwd(), stdio: "inherit", env });

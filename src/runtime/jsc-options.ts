@@ -24,11 +24,25 @@
  * address space only (PROT_NONE, no commit charge): 1,024 of them reserve ~4 TiB of the
  * 128 TiB a 64-bit Linux process has. Where the reservation fails (a `ulimit -v`, a small
  * address space) JSC falls back to a bounds-checked memory, as it does today past eight.
+ *
+ * `useWarmUpMarkedBlocks = 0`: JSC keeps a supply of 32 garbage-collected heap blocks (16 KB
+ * each) whose pages a helper thread, `JSCWarmUp`, has already written once, so that a heap
+ * ramping up takes its page faults there rather than on the thread that allocates (WebKit,
+ * Source/JavaScriptCore/heap/FastMallocAlignedMemoryAllocator.cpp, `WarmUpBlockProvider`).
+ * A server under steady load is not ramping up: every block the supply hands out is replaced
+ * by a fresh allocation whose pages are faulted in again, while without the supply a new block
+ * reuses one the collector has just freed, already resident. Under `bench/invoke.ts` the
+ * helper took 11–12.5 µs of CPU per call and the allocator's `mi-scavenger` another 4–8 µs
+ * (against ~2 µs without it), on 2 cores the server shares with its load: server CPU per
+ * invoke 1.02–1.28x and throughput 0.79–0.98x of the same code without the supply, per round
+ * (issue 15; README, "Performance"). The cost is at start, when the heap does ramp up: the
+ * main thread's CPU to the first answer after a start rose ~15–20 ms (process start → first
+ * 2xx 1.01–1.06x).
  */
 import { readFileSync, realpathSync } from "node:fs";
 
 /** The options and the values `serve` runs with (a value already in the environment is kept). */
-export const SERVER_JSC_OPTIONS: Readonly<Record<string, string>> = { BUN_JSC_maxNumWasmFastMemories: "1024" };
+export const SERVER_JSC_OPTIONS: Readonly<Record<string, string>> = { BUN_JSC_maxNumWasmFastMemories: "1024", BUN_JSC_useWarmUpMarkedBlocks: "0" };
 
 /**
  * The options of SERVER_JSC_OPTIONS that the start environment `start` lacks, as environment

@@ -9,13 +9,14 @@
  */
 import { afterEach, expect, test } from "bun:test";
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { api, freePort, startCantrip, type CantripProcess } from "../../bench/lib/cantrip-process";
 import { missingJscOptions, restartArgv, restartFile, restartWouldDrop, SERVER_JSC_OPTIONS, startEnvironment } from "../../src/runtime/jsc-options";
 
 const KEY = "BUN_JSC_maxNumWasmFastMemories";
+const WARM_UP = "BUN_JSC_useWarmUpMarkedBlocks";
 const ROOT = join(import.meta.dir, "..", "..");
 const started: CantripProcess[] = [];
 const dirs: string[] = [];
@@ -67,6 +68,39 @@ test.skipIf(process.platform !== "linux")("serve started without the options re-
   expect(log).toContain(`/${SERVER_JSC_OPTIONS[KEY]}`);
 });
 
+/** The names (`comm`) of the threads process `pid` has now (Linux /proc). */
+function threadNames(pid: number): string[] {
+  return readdirSync(`/proc/${pid}/task`).flatMap((tid) => {
+    try {
+      return [readFileSync(`/proc/${pid}/task/${tid}/comm`, "utf8").trim()];
+    } catch {
+      return []; // (the thread ended meanwhile)
+    }
+  });
+}
+
+test.skipIf(process.platform !== "linux")("serve runs without JSC's block warm-up thread (JSCWarmUp), which under load re-faults every heap block it hands out (issue 15)", async () => {
+  const p = await startCantrip({ unsetEnv: [KEY, WARM_UP] });
+  started.push(p);
+  const pid = p.child.pid!;
+  expect(procOf(pid).env[WARM_UP]).toBe("0");
+  const created = await api(p, "POST", "/v1/agents", { name: "warm up", files: { "index.ts": CODE }, entrypoint: "index.ts", autoDeploy: true });
+  expect(created.status).toBe(201);
+  const { id, slug } = created.data.agent;
+  const deadline = Date.now() + 20_000;
+  while ((await api(p, "GET", `/v1/deploy/${id}/status`)).data.deployment?.status !== "deployed" && Date.now() < deadline) await Bun.sleep(25);
+  const key = (await api(p, "POST", `/v1/agents/${id}/api-keys`, { name: "warm up" })).data.key;
+  // Enough calls that JSC has allocated far more heap blocks than the supply holds (the helper
+  // starts with the first blocks a process allocates, and by then a default server has it).
+  for (let i = 0; i < 50; i++) {
+    const calls = Array.from({ length: 20 }, () => fetch(`${p.url}/v1/invoke/${slug}`, { method: "POST", body: JSON.stringify({ pad: "x".repeat(2000) }), headers: { authorization: `Bearer ${key}`, "content-type": "application/json" } }).then((r) => r.status));
+    expect(new Set(await Promise.all(calls))).toEqual(new Set([200]));
+  }
+  const names = threadNames(pid);
+  expect(names).toContain("Worker"); // (the list is the server's threads: its sandbox workers are there)
+  expect(names).not.toContain("JSCWarmUp");
+});
+
 test.skipIf(process.platform !== "linux")("an operator's own value is kept, without a re-exec", async () => {
   const p = await startCantrip({ env: { [KEY]: "16" } });
   started.push(p);
@@ -75,10 +109,11 @@ test.skipIf(process.platform !== "linux")("an operator's own value is kept, with
 
 test("missingJscOptions names only what the start environment lacks, with a .env file's value where there is one", () => {
   expect(missingJscOptions({})).toEqual({ ...SERVER_JSC_OPTIONS });
-  expect(missingJscOptions({ [KEY]: "4" })).toEqual({});
-  expect(missingJscOptions({}, { [KEY]: "16" })).toEqual({ [KEY]: "16" });
+  expect(missingJscOptions({ [KEY]: "4" })).toEqual({ [WARM_UP]: "0" });
+  expect(missingJscOptions({ [KEY]: "4", [WARM_UP]: "1" })).toEqual({});
+  expect(missingJscOptions({}, { [KEY]: "16" })).toEqual({ ...SERVER_JSC_OPTIONS, [KEY]: "16" });
   expect(missingJscOptions({}, { [KEY]: "" })).toEqual({ ...SERVER_JSC_OPTIONS });
-  expect(missingJscOptions({ [KEY]: "4" }, { [KEY]: "4" })).toEqual({});
+  expect(missingJscOptions({ [KEY]: "4", [WARM_UP]: "0" }, { [KEY]: "4", [WARM_UP]: "0" })).toEqual({});
 });
 
 test("restartWouldDrop names a debugger or a parent's IPC channel, and nothing else", () => {
@@ -219,7 +254,7 @@ test.skipIf(process.platform !== "linux")("a restart that fails (an environment 
     }
     expect(healthy).toBe(true);
     expect(procOf(child.pid!).env[KEY]).toBeUndefined();
-    expect(stderr).toMatch(/cantrip: running with JavaScriptCore's defaults, not BUN_JSC_maxNumWasmFastMemories=1024: could not restart with it \(E2BIG/);
+    expect(stderr).toMatch(/cantrip: running with JavaScriptCore's defaults, not BUN_JSC_maxNumWasmFastMemories=1024 BUN_JSC_useWarmUpMarkedBlocks=0: could not restart with it \(E2BIG/);
   } finally {
     if (child.exitCode === null) child.kill("SIGTERM");
     await exited;
