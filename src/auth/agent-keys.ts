@@ -5,7 +5,7 @@
  * revoke, rotate and agent deletion invalidate through the change bus before they return, and a warm call does not hash the key (see
  * `hashes` for why that is as safe); lastUsedAt is collected in memory and written in batches.
  */
-import { and, desc, eq, inArray, lt, ne } from "drizzle-orm";
+import { and, count, desc, eq, inArray, lt, ne } from "drizzle-orm";
 import { dialect, type Db, type Tx } from "../db";
 import { apiKeys } from "../db/schema";
 import { AppError } from "../errors";
@@ -74,13 +74,35 @@ export class AgentKeys {
   /** Bumped by every eviction: a cache fill that read the database before it is not stored. */
   private generation = 0;
 
-  constructor(private db: Db) {
+  /**
+   * `opts.maxKeysPerAgent`: the most active keys of type "agent" one agent may have
+   * (CANTRIP_AGENT_MAX_KEYS; unlimited when absent). Each active key can be held in the
+   * caches above and has its last-used time written, so the count bounds what one tenant
+   * makes this process keep. The builder's service keys are not counted (one per agent, the
+   * platform's own).
+   */
+  constructor(private db: Db, private opts: { maxKeysPerAgent?: number } = {}) {
     db.bus.subscribe("key.changed", (m) => this.evict(new Set(m.keyHashes)), () => this.reset());
     db.bus.subscribe("agent.deleted", (m) => this.forgetAgent(m.agentId), () => this.reset());
   }
 
+  /**
+   * Creates a key; the raw key is in the answer only. A key of type "agent" is refused with
+   * 409 `key_limit_reached` (`details: {keys, limit}`), nothing written, when the agent already
+   * has `maxKeysPerAgent` active ones: counted in the insert's transaction under the agent's
+   * key lock (the write gate on SQLite, an advisory lock on PostgreSQL), so concurrent
+   * creations cannot pass it together.
+   */
   async create(workspaceId: string, agentId: string, name: string, type = "agent"): Promise<{ key: string; apiKey: ReturnType<typeof apiKeyView> }> {
-    const row = await this.db.tx((tx) => this.insert(tx, workspaceId, agentId, name, type));
+    const max = type === "agent" ? (this.opts.maxKeysPerAgent ?? Infinity) : Infinity;
+    const row = await this.db.tx(async (tx) => {
+      if (max !== Infinity) {
+        await tx.lock(`agent-keys:${agentId}`);
+        const have = (await tx.select({ n: count() }).from(apiKeys).where(and(eq(apiKeys.agentId, agentId), eq(apiKeys.type, "agent"), ne(apiKeys.status, "revoked"))))[0]?.n ?? 0;
+        if (Number(have) >= max) throw new AppError("key_limit_reached", `The agent has ${have} active API keys, the most one agent may have (${max}); revoke one first.`, { details: { keys: Number(have), limit: max } });
+      }
+      return this.insert(tx, workspaceId, agentId, name, type);
+    });
     return { key: row.key, apiKey: apiKeyView(row.row) };
   }
 

@@ -32,6 +32,7 @@ export const catalogue = {
   invalid_state: { status: 409, message: "This call is not allowed in the conversation's current state." },
   conflict: { status: 409, message: "The resource already exists." },
   agent_limit_reached: { status: 409, message: "The workspace has as many agents as one workspace may have (CANTRIP_WORKSPACE_MAX_AGENTS); delete one first." },
+  key_limit_reached: { status: 409, message: "The agent has as many active API keys as one agent may have (CANTRIP_AGENT_MAX_KEYS); revoke one first." },
   job_not_cancellable: { status: 409, message: "The job has already finished." },
   payload_too_large: { status: 413, message: "The request body is larger than the configured limit." },
   unsupported_media_type: { status: 415, message: "The request body must be application/json." },

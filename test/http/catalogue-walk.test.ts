@@ -137,6 +137,7 @@ const notProvokable: Partial<Record<ErrorCode, string>> = {
   invalid_state: "needs a builder conversation, which needs a model; covered by test/e2e/builder.test.ts",
   sandbox_memory_exhausted: "needs the whole sandbox memory budget held by concurrent calls; covered by test/runtime/memory-cap.test.ts",
   agent_limit_reached: "needs a server started with a small CANTRIP_WORKSPACE_MAX_AGENTS (this walk creates agents in several provokes); covered by test/http/agent-limit.test.ts",
+  key_limit_reached: "needs a server started with a small CANTRIP_AGENT_MAX_KEYS (this walk creates keys in several provokes); covered by test/http/key-limit.test.ts",
   sandbox_busy: "needs the sandbox's capacity taken by concurrent calls; covered by test/runtime/scheduling.test.ts",
   model_unavailable: "model calls run inside jobs, so their failures land in the job, not in an HTTP answer",
   model_output_invalid: "model calls run inside jobs, so their failures land in the job, not in an HTTP answer",

@@ -1,0 +1,83 @@
+/**
+ * An agent may have at most CANTRIP_AGENT_MAX_KEYS active API keys (noticed in issue 15's
+ * sixth round: keys were unbounded, and each active key may be held in the key caches and
+ * has its last-used time written). Past the cap every way of creating one — the HTTP API,
+ * the MCP `create_agent_key` tool — answers 409 key_limit_reached and writes nothing; a
+ * rotation is never refused; revoking one makes room; another agent is not affected; and
+ * concurrent creations cannot pass the cap together. On the old code the third key answered
+ * 201.
+ */
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { trivialBackend } from "../../bench/lib/backends";
+import { startServer, type TestServer } from "../harness";
+import { call, type Target } from "../reliability/host-helpers";
+
+let s: TestServer;
+let t: Target;
+
+beforeAll(async () => {
+  s = await startServer({ CANTRIP_AGENT_MAX_KEYS: "2" });
+  t = { url: s.url, token: s.token };
+});
+afterAll(() => s.stop());
+
+async function agent(name: string): Promise<string> {
+  const created = await call(t, "POST", "/v1/agents", { name, files: { "index.ts": trivialBackend(1) }, entrypoint: "index.ts" });
+  expect(created.status).toBe(201);
+  return created.body.data.agent.id;
+}
+const create = (id: string, name: string) => call(t, "POST", `/v1/agents/${id}/api-keys`, { name });
+const keysOf = async (id: string) => (await call(t, "GET", `/v1/agents/${id}/api-keys`)).body.data as { id: string; name: string; status: string }[];
+
+/** One MCP tools/call on the platform's /mcp endpoint; the tool's text answer. */
+async function mcpTool(name: string, args: unknown): Promise<{ isError: boolean; text: string }> {
+  const r = await fetch(`${s.url}/mcp`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${s.token}`, "content-type": "application/json", accept: "application/json, text/event-stream" },
+    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/call", params: { name, arguments: args } }),
+  });
+  expect(r.status).toBe(200);
+  // The answer is JSON or, as here, one server-sent event whose data line is the JSON-RPC response.
+  const text = await r.text();
+  const json = text.trimStart().startsWith("{") ? text : text.split("\n").find((l) => l.startsWith("data: "))!.slice(6);
+  const result = JSON.parse(json).result;
+  return { isError: result.isError === true, text: result.content.map((c: { text: string }) => c.text).join("") };
+}
+
+test("past the cap a key is refused with 409 key_limit_reached over HTTP and MCP, nothing written; rotation still works; a revoke makes room; another agent is unaffected", async () => {
+  const a = await agent("capped");
+  expect((await create(a, "one")).status).toBe(201);
+  const second = await create(a, "two");
+  expect(second.status).toBe(201);
+
+  const refused = await create(a, "three");
+  expect([refused.status, refused.body.error?.code]).toEqual([409, "key_limit_reached"]);
+  expect(refused.body.error.message).toContain("(2)");
+  expect(refused.body.error.details).toEqual({ keys: 2, limit: 2 });
+  const viaMcp = await mcpTool("create_agent_key", { agent: a, name: "four" });
+  expect(viaMcp.isError).toBe(true);
+  expect(viaMcp.text).toContain("key_limit_reached");
+  expect((await keysOf(a)).map((k) => k.name).sort()).toEqual(["one", "two"]);
+
+  // A rotation replaces a key: the count stays at the cap, and it is not refused.
+  const rotated = await call(t, "POST", `/v1/agents/${a}/api-keys/${second.body.data.apiKey.id}/rotate`);
+  expect(rotated.status).toBeLessThan(300);
+  expect((await keysOf(a)).filter((k) => k.status !== "revoked")).toHaveLength(2);
+
+  // Another agent has its own count.
+  const b = await agent("elsewhere");
+  expect((await create(b, "b1")).status).toBe(201);
+
+  // Revoking one makes room; revoked keys do not count.
+  const one = (await keysOf(a)).find((k) => k.name === "one")!;
+  expect((await call(t, "POST", `/v1/agents/${a}/api-keys/${one.id}/revoke`)).status).toBe(200);
+  expect((await create(a, "five")).status).toBe(201);
+  expect((await create(a, "six")).status).toBe(409);
+});
+
+test("concurrent creations cannot pass the cap together", async () => {
+  const a = await agent("racing");
+  const answers = await Promise.all(Array.from({ length: 8 }, (_, i) => create(a, `k${i}`)));
+  expect(answers.map((r) => r.status).sort()).toEqual([201, 201, 409, 409, 409, 409, 409, 409]);
+  expect(await keysOf(a)).toHaveLength(2);
+});
