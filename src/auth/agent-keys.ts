@@ -5,7 +5,7 @@
  * revoke, rotate and agent deletion invalidate through the change bus before they return, and a warm call does not hash the key (see
  * `hashes` for why that is as safe); lastUsedAt is collected in memory and written in batches.
  */
-import { and, count, desc, eq, inArray, lt, ne } from "drizzle-orm";
+import { and, count, desc, eq, inArray, lt, ne, notInArray } from "drizzle-orm";
 import { dialect, type Db, type Tx } from "../db";
 import { apiKeys } from "../db/schema";
 import { AppError } from "../errors";
@@ -46,6 +46,14 @@ interface CachedKey {
 const CACHE_MAX = 50_000;
 /** Keys whose last-used time one transaction of flushUsage writes (~4 ms on SQLite). */
 const USAGE_BATCH = 256;
+/**
+ * Revoked keys kept per agent, the most recently revoked first (the key list shows them, and
+ * a caller presenting one is told it was revoked). Older ones are deleted by the revoke or
+ * rotation that passes this number: every revoke and rotation leaves a revoked row, so without
+ * it a tenant grows api_keys one row per call, forever, and each create's count (under the
+ * agent's key lock, on SQLite the write gate on the main thread) reads them all.
+ */
+export const REVOKED_KEPT = 100;
 
 export class AgentKeys {
   /** Key hash → what the database says about it (null: no such key). Revoke, rotate and delete evict here. */
@@ -127,7 +135,10 @@ export class AgentKeys {
   async revoke(workspaceId: string, agentId: string, keyId: string) {
     const row = await this.get(workspaceId, agentId, keyId);
     await this.db.tx(async (tx) => {
-      if (row.status !== "revoked") await tx.update(apiKeys).set({ status: "revoked", revokedAt: Date.now() }).where(eq(apiKeys.id, keyId));
+      if (row.status !== "revoked") {
+        await tx.update(apiKeys).set({ status: "revoked", revokedAt: Date.now() }).where(eq(apiKeys.id, keyId));
+        await pruneRevoked(tx, agentId);
+      }
       tx.publish("key.changed", { keyHashes: [row.keyHash] });
     });
     return apiKeyView({ ...row, status: "revoked", revokedAt: row.revokedAt ?? Date.now() });
@@ -142,6 +153,7 @@ export class AgentKeys {
       const revoked = await tx.update(apiKeys).set({ status: "revoked", revokedAt: Date.now() }).where(and(eq(apiKeys.id, keyId), ne(apiKeys.status, "revoked"))).returning({ id: apiKeys.id });
       if (!revoked.length) throw new AppError("agent_api_key_revoked", "A revoked key cannot be rotated.");
       tx.publish("key.changed", { keyHashes: [old.keyHash] });
+      await pruneRevoked(tx, agentId);
       return this.insert(tx, workspaceId, agentId, old.name, old.type);
     });
     return { key: created.key, apiKey: apiKeyView(created.row), rotatedFrom: keyId };
@@ -262,6 +274,17 @@ export class AgentKeys {
       .returning())[0]!;
     return { key, row };
   }
+}
+
+/**
+ * Deletes the agent's revoked keys past the REVOKED_KEPT most recently revoked (in the
+ * caller's transaction). Their hashes need no eviction: a cached entry of a revoked key
+ * already refuses it, and a cold lookup now answers invalid_agent_api_key instead.
+ */
+async function pruneRevoked(tx: Tx, agentId: string): Promise<void> {
+  const revoked = and(eq(apiKeys.agentId, agentId), eq(apiKeys.status, "revoked"));
+  const kept = tx.select({ id: apiKeys.id }).from(apiKeys).where(revoked).orderBy(desc(apiKeys.revokedAt), desc(apiKeys.id)).limit(REVOKED_KEPT);
+  await tx.delete(apiKeys).where(and(revoked, notInArray(apiKeys.id, kept)));
 }
 
 /** Revokes every key of these agents (inside the caller's transaction), announcing the change. */

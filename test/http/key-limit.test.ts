@@ -81,3 +81,38 @@ test("concurrent creations cannot pass the cap together", async () => {
   expect(answers.map((r) => r.status).sort()).toEqual([201, 201, 409, 409, 409, 409, 409, 409]);
   expect(await keysOf(a)).toHaveLength(2);
 });
+
+/** Every row of an agent's key list, following nextCursor. */
+async function allKeysOf(id: string) {
+  const rows: { id: string; name: string; status: string }[] = [];
+  let cursor: string | null = null;
+  do {
+    const r = await call(t, "GET", `/v1/agents/${id}/api-keys?limit=100${cursor ? `&cursor=${cursor}` : ""}`);
+    rows.push(...r.body.data);
+    cursor = r.body.nextCursor;
+  } while (cursor);
+  return rows;
+}
+
+test("rotations and create/revoke cycles do not grow an agent's stored keys without bound (revoked rows are kept only to REVOKED_KEPT)", async () => {
+  // The cap counts active keys only; every rotation and every revoke leaves a revoked row.
+  // Without a bound on those, a tenant grows the api_keys table (and the rows each create's
+  // count reads under the key lock) one row per call, forever.
+  const a = await agent("churning");
+  let current = (await create(a, "rotated")).body.data.apiKey.id as string;
+  for (let i = 0; i < 110; i++) {
+    const r = await call(t, "POST", `/v1/agents/${a}/api-keys/${current}/rotate`);
+    expect(r.status).toBe(200);
+    current = r.body.data.apiKey.id;
+  }
+  for (let i = 0; i < 20; i++) {
+    const k = await create(a, `temp${i}`);
+    expect(k.status).toBe(201);
+    expect((await call(t, "POST", `/v1/agents/${a}/api-keys/${k.body.data.apiKey.id}/revoke`)).status).toBe(200);
+  }
+  const rows = await allKeysOf(a);
+  expect(rows.filter((k) => k.status === "active").map((k) => k.id)).toEqual([current]);
+  expect(rows.filter((k) => k.status === "revoked").length).toBe(100);
+  // The newest revoked ones are the ones kept: the last temp key is still listed.
+  expect(rows.some((k) => k.name === "temp19")).toBe(true);
+});
