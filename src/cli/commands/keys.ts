@@ -11,7 +11,15 @@ export function registerKeyCommands(program: Command, g: () => GlobalOptions) {
     .action(async (ref: string) => {
       const client = clientFrom(g());
       const a = await resolveAgent(client, ref);
-      const res = await client.request("GET", `/v1/agents/${a.id}/api-keys?limit=100`);
+      // Every page: the list is newest first and keeps up to 100 revoked keys, which would
+      // otherwise hide an agent's oldest active keys (the ones to revoke at the key cap).
+      const res: { data: any[]; nextCursor: null } = { data: [], nextCursor: null };
+      let cursor: string | null = null;
+      do {
+        const page: { data: any[]; nextCursor: string | null } = await client.request("GET", `/v1/agents/${a.id}/api-keys?limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`);
+        res.data.push(...page.data);
+        cursor = page.nextCursor;
+      } while (cursor);
       print(g(), res, () => table(res.data.map((k: any) => ({ ...k, key: `${k.prefix}…${k.lastFour}` })), ["id", "name", "status", "key", "lastUsedAt"]));
     });
   keys

@@ -48,7 +48,15 @@ export function keysSection(ctx: AgentContext): HTMLElement {
   };
   const load = async () => {
     try {
-      const { data } = await apiPage<ApiKey>(`${base}?limit=100`);
+      // Every page (newest first, up to 100 revoked keys kept): one page could hide the
+      // oldest active keys, the ones to revoke when a create answers key_limit_reached.
+      const data: ApiKey[] = [];
+      let cursor: string | null = null;
+      do {
+        const page: { data: ApiKey[]; nextCursor: string | null } = await apiPage<ApiKey>(`${base}?limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`);
+        data.push(...page.data);
+        cursor = page.nextCursor;
+      } while (cursor && ctx.page.alive);
       if (!ctx.page.alive) return;
       mount(
         table,
