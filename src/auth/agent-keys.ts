@@ -136,6 +136,7 @@ export class AgentKeys {
     const row = await this.get(workspaceId, agentId, keyId);
     await this.db.tx(async (tx) => {
       if (row.status !== "revoked") {
+        await tx.lock(`agent-keys:${agentId}`); // pruneRevoked below reads every revoked key of the agent
         await tx.update(apiKeys).set({ status: "revoked", revokedAt: Date.now() }).where(eq(apiKeys.id, keyId));
         await pruneRevoked(tx, agentId);
       }
@@ -149,6 +150,7 @@ export class AgentKeys {
     const old = await this.get(workspaceId, agentId, keyId);
     if (old.status === "revoked") throw new AppError("agent_api_key_revoked", "A revoked key cannot be rotated.");
     const created = await this.db.tx(async (tx) => {
+      await tx.lock(`agent-keys:${agentId}`); // pruneRevoked below reads every revoked key of the agent
       // Conditional, so two rotations of one key cannot both issue a successor.
       const revoked = await tx.update(apiKeys).set({ status: "revoked", revokedAt: Date.now() }).where(and(eq(apiKeys.id, keyId), ne(apiKeys.status, "revoked"))).returning({ id: apiKeys.id });
       if (!revoked.length) throw new AppError("agent_api_key_revoked", "A revoked key cannot be rotated.");
@@ -278,7 +280,8 @@ export class AgentKeys {
 
 /**
  * Deletes the agent's revoked keys past the REVOKED_KEPT most recently revoked (in the
- * caller's transaction). Their hashes need no eviction: a cached entry of a revoked key
+ * caller's transaction, which holds the agent's key lock: on PostgreSQL two concurrent
+ * revokes would otherwise each keep the other's uncommitted revoked key, 101 left). Their hashes need no eviction: a cached entry of a revoked key
  * already refuses it, and a cold lookup now answers invalid_agent_api_key instead.
  */
 async function pruneRevoked(tx: Tx, agentId: string): Promise<void> {

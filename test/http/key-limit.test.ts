@@ -116,3 +116,23 @@ test("rotations and create/revoke cycles do not grow an agent's stored keys with
   // The newest revoked ones are the ones kept: the last temp key is still listed.
   expect(rows.some((k) => k.name === "temp19")).toBe(true);
 });
+
+test("concurrent rotations, revokes and creations at the cap: one successor per key, the cap holds, the revoked rows stay bounded, no 5xx", async () => {
+  const a = await agent("stampede");
+  for (let i = 0; i < 101; i++) {
+    const k = await create(a, `old${i}`);
+    await call(t, "POST", `/v1/agents/${a}/api-keys/${k.body.data.apiKey.id}/revoke`);
+  }
+  const k1 = (await create(a, "k1")).body.data.apiKey.id as string;
+  const k2 = (await create(a, "k2")).body.data.apiKey.id as string;
+  const rotate = (id: string) => call(t, "POST", `/v1/agents/${a}/api-keys/${id}/rotate`);
+  const answers = await Promise.all([...Array.from({ length: 6 }, () => rotate(k1)), ...Array.from({ length: 6 }, () => rotate(k2)), ...Array.from({ length: 4 }, (_, i) => create(a, `more${i}`))]);
+  const statuses = answers.map((r) => r.status);
+  expect(statuses.filter((s) => s >= 500)).toEqual([]);
+  expect(statuses.slice(0, 6).filter((s) => s === 200)).toHaveLength(1);
+  expect(statuses.slice(6, 12).filter((s) => s === 200)).toHaveLength(1);
+  expect(statuses.slice(12)).toEqual([409, 409, 409, 409]);
+  const rows = await allKeysOf(a);
+  expect(rows.filter((k) => k.status === "active")).toHaveLength(2);
+  expect(rows.filter((k) => k.status === "revoked").length).toBe(100);
+});
