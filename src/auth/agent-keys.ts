@@ -161,7 +161,7 @@ export class AgentKeys {
     return { key: created.key, apiKey: apiKeyView(created.row), rotatedFrom: keyId };
   }
 
-  /** Drops every cached entry of an agent (agent deleted) and its pending lastUsedAt values. */
+  /** Drops every cached entry of an agent (agent deleted). Its pending lastUsedAt values stay until the next flushUsage, whose UPDATE then matches no row. */
   private forgetAgent(agentId: string): void {
     const gone = new Set<string>();
     for (const [h, v] of this.cache) if (v?.agentId === agentId) gone.add(h);
