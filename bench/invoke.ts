@@ -14,7 +14,7 @@ import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { fmt, median, runLoad, type LoadResult, type LoadSpec } from "./lib/load";
 import { rmSync } from "node:fs";
-import { machineTicks, processCpuSeconds, threadCpuMs, threadCpuSeconds } from "./lib/proc-cpu";
+import { machineTicks, otherThreadCpuMs, processCpuSeconds, threadCpuMs, threadCpuSeconds } from "./lib/proc-cpu";
 import { deployTrivial, exportCommit, freePort, startCantrip, type CantripProcess } from "./lib/cantrip-process";
 import { flag, numberOpt, stringOpt } from "./lib/args";
 
@@ -53,8 +53,9 @@ async function startPlainEcho(): Promise<{ url: string; pid: number; stop(): voi
  * server's main thread ran and in which it was runnable but waited for a CPU, and the share
  * of the machine's CPUs that stood idle (Linux schedstat and /proc/stat; NaN elsewhere).
  */
-async function measure(spec: LoadSpec, pid: number): Promise<LoadResult & { cpuUs: number; split: { main: number; workers: number; other: number }; sched: { mainRun: number; mainWait: number; idle: number } }> {
+async function measure(spec: LoadSpec, pid: number): Promise<LoadResult & { cpuUs: number; split: { main: number; workers: number; other: number }; sched: { mainRun: number; mainWait: number; idle: number }; others: Map<string, number> }> {
   const before = processCpuSeconds(pid);
+  const o0 = otherThreadCpuMs(pid);
   const t0 = threadCpuSeconds(pid);
   const ms0 = threadCpuMs(pid);
   const m0 = machineTicks();
@@ -64,9 +65,12 @@ async function measure(spec: LoadSpec, pid: number): Promise<LoadResult & { cpuU
   const m1 = machineTicks();
   const ms1 = threadCpuMs(pid);
   const t1 = threadCpuSeconds(pid);
+  // µs per answered request of each "other" thread name (JIT, GC helpers, the allocator's).
+  const others = new Map<string, number>();
+  for (const [name, ms] of otherThreadCpuMs(pid)) others.set(name, ((ms - (o0.get(name) ?? 0)) * 1e3) / Math.max(1, r.requests));
   const per = (x: number) => (x * 1e6) / Math.max(1, r.requests);
   const sched = { mainRun: (ms1.main - ms0.main) / wall, mainWait: (ms1.mainWaitMs - ms0.mainWaitMs) / wall, idle: (m1.idle - m0.idle) / (m1.total - m0.total) };
-  return { ...r, cpuUs: per(processCpuSeconds(pid) - before), split: { main: per(t1.main - t0.main), workers: per(t1.workers - t0.workers), other: per(t1.other - t0.other) }, sched };
+  return { ...r, cpuUs: per(processCpuSeconds(pid) - before), split: { main: per(t1.main - t0.main), workers: per(t1.workers - t0.workers), other: per(t1.other - t0.other) }, sched, others };
 }
 
 type Measured = Awaited<ReturnType<typeof measure>>;
@@ -137,6 +141,17 @@ try {
   for (const t of targets) {
     console.log(schedLine(`${t.name} invoke`, t.inv));
     if (withApps) console.log(schedLine(`${t.name} /apps`, t.app));
+  }
+  // The "other" threads by name (issue 15: JavaScriptCore's JSCWarmUp took 10–13 µs per call
+  // until the server turned it off), medians of the rounds, those above 0.05 µs.
+  const othersLine = (name: string, rs: Measured[]) => {
+    const names = [...new Set(rs.flatMap((x) => [...x.others.keys()]))];
+    const each = names.map((n) => [n, median(rs.map((x) => x.others.get(n) ?? 0))] as const).filter(([, us]) => us >= 0.05).sort((a, b) => b[1] - a[1]);
+    return `other threads: ${name.padEnd(27)} ${each.map(([n, us]) => `${n} ${fmt(us, 1)}`).join(", ") || "none"} (µs per request)`;
+  };
+  for (const t of targets) {
+    console.log(othersLine(`${t.name} invoke`, t.inv));
+    if (withApps) console.log(othersLine(`${t.name} /apps`, t.app));
   }
   for (const t of targets) {
     console.log(ratioLine(`${t.name} invoke`, t.inv));

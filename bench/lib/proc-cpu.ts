@@ -69,6 +69,23 @@ export function threadCpuMs(pid: number): { main: number; workers: number; other
 }
 
 /**
+ * CPU milliseconds so far of a process's "other" threads (neither its main thread nor a
+ * sandbox Worker), summed by thread name (`comm`: JavaScriptCore's HeapHelper, JITWorker,
+ * JSCWarmUp; mimalloc's mi-scavenger; …), from each thread's schedstat. Empty when the process
+ * is gone; threads that already ended are not counted.
+ */
+export function otherThreadCpuMs(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  forEachThread(pid, (tid, group, stat) => {
+    if (group !== "other") return;
+    const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+    const runNs = Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0]);
+    out.set(name, (out.get(name) ?? 0) + runNs / 1e6);
+  });
+  return out;
+}
+
+/**
  * The machine's CPU time so far, from the first line of /proc/stat, in USER_HZ ticks:
  * `idle` (idle + iowait) and `total` (every state). Differences of two readings give the
  * share of the machine's CPUs that stood idle meanwhile. NaN where /proc/stat is missing.
