@@ -105,9 +105,9 @@ export class AgentKeys {
     const max = type === "agent" ? (this.opts.maxKeysPerAgent ?? Infinity) : Infinity;
     const row = await this.db.tx(async (tx) => {
       if (max !== Infinity) {
-        await tx.lock(`agent-keys:${agentId}`);
-        const have = (await tx.select({ n: count() }).from(apiKeys).where(and(eq(apiKeys.agentId, agentId), eq(apiKeys.type, "agent"), ne(apiKeys.status, "revoked"))))[0]?.n ?? 0;
-        if (Number(have) >= max) throw new AppError("key_limit_reached", `The agent has ${have} active API keys, the most one agent may have (${max}); revoke one first.`, { details: { keys: Number(have), limit: max } });
+        await lockAgentKeys(tx, agentId);
+        const have = Number((await tx.select({ n: count() }).from(apiKeys).where(and(eq(apiKeys.agentId, agentId), eq(apiKeys.type, "agent"), ne(apiKeys.status, "revoked"))))[0]?.n ?? 0);
+        if (have >= max) throw new AppError("key_limit_reached", `The agent has ${have} active API keys, the most one agent may have (${max}); revoke one first.`, { details: { keys: have, limit: max } });
       }
       return this.insert(tx, workspaceId, agentId, name, type);
     });
@@ -136,7 +136,7 @@ export class AgentKeys {
     const row = await this.get(workspaceId, agentId, keyId);
     await this.db.tx(async (tx) => {
       if (row.status !== "revoked") {
-        await tx.lock(`agent-keys:${agentId}`); // pruneRevoked below reads every revoked key of the agent
+        await lockAgentKeys(tx, agentId); // pruneRevoked below reads every revoked key of the agent
         await tx.update(apiKeys).set({ status: "revoked", revokedAt: Date.now() }).where(eq(apiKeys.id, keyId));
         await pruneRevoked(tx, agentId);
       }
@@ -150,7 +150,7 @@ export class AgentKeys {
     const old = await this.get(workspaceId, agentId, keyId);
     if (old.status === "revoked") throw new AppError("agent_api_key_revoked", "A revoked key cannot be rotated.");
     const created = await this.db.tx(async (tx) => {
-      await tx.lock(`agent-keys:${agentId}`); // pruneRevoked below reads every revoked key of the agent
+      await lockAgentKeys(tx, agentId); // pruneRevoked below reads every revoked key of the agent
       // Conditional, so two rotations of one key cannot both issue a successor.
       const revoked = await tx.update(apiKeys).set({ status: "revoked", revokedAt: Date.now() }).where(and(eq(apiKeys.id, keyId), ne(apiKeys.status, "revoked"))).returning({ id: apiKeys.id });
       if (!revoked.length) throw new AppError("agent_api_key_revoked", "A revoked key cannot be rotated.");
@@ -276,6 +276,15 @@ export class AgentKeys {
       .returning())[0]!;
     return { key, row };
   }
+}
+
+/**
+ * Takes the agent's key lock for the rest of the caller's transaction: the key cap's count in
+ * create and the revoked-key pruning of revoke and rotate run under it, so concurrent ones
+ * each see the others' committed keys (the write gate already serialises them on SQLite).
+ */
+function lockAgentKeys(tx: Tx, agentId: string): Promise<void> {
+  return tx.lock(`agent-keys:${agentId}`);
 }
 
 /**
