@@ -23,11 +23,12 @@ export function processCpuSeconds(pid: number): number {
 type Group = "main" | "workers" | "other";
 
 /**
- * Calls `each(tid, group, stat)` for every thread of `pid` (its /proc `stat` line read);
+ * Calls `each(tid, group, stat, name)` for every thread of `pid` (its /proc `stat` line read,
+ * and the thread's name from it);
  * false when the process is gone. A thread that ends meanwhile is skipped, and so is one
  * whose `each` throws (its file vanished between two reads).
  */
-function forEachThread(pid: number, each: (tid: string, group: Group, stat: string) => void): boolean {
+function forEachThread(pid: number, each: (tid: string, group: Group, stat: string, name: string) => void): boolean {
   let tids: string[];
   try {
     tids = readdirSync(`/proc/${pid}/task`);
@@ -38,7 +39,7 @@ function forEachThread(pid: number, each: (tid: string, group: Group, stat: stri
     try {
       const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
       const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
-      each(tid, tid === String(pid) ? "main" : name === "Worker" ? "workers" : "other", stat);
+      each(tid, tid === String(pid) ? "main" : name === "Worker" ? "workers" : "other", stat, name);
     } catch {} // a thread that ended meanwhile
   }
   return true;
@@ -76,9 +77,8 @@ export function threadCpuMs(pid: number): { main: number; workers: number; other
  */
 export function otherThreadCpuMs(pid: number): Map<string, number> {
   const out = new Map<string, number>();
-  forEachThread(pid, (tid, group, stat) => {
+  forEachThread(pid, (tid, group, _stat, name) => {
     if (group !== "other") return;
-    const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
     const runNs = Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0]);
     out.set(name, (out.get(name) ?? 0) + runNs / 1e6);
   });
