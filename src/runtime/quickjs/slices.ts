@@ -8,7 +8,9 @@
  * Besides that budget clock (wall time of the slices), each call also gets the thread's
  * real CPU time in its slices (`threadCpuMs`, from getrusage per thread): that is what it
  * reports as cpuMs and what the scheduler classifies agents by, because on a crowded
- * machine a slice's wall time can be several times the CPU it used.
+ * machine a slice's wall time can be several times the CPU it used. Reading that clock is a
+ * system call, so a stretch of a slice shorter than SHORT_STRETCH_MS is charged its wall time
+ * instead (see chargeStretch).
  */
 import { WATCH_CALL, WATCH_DEADLINE } from "./protocol";
 
@@ -16,7 +18,7 @@ export interface CallClock {
   id: number;
   cpuMs: number;
   budgetMs: number;
-  /** Real CPU time of this thread inside the call's slices (ms). */
+  /** CPU time of this thread inside the call's slices (ms), as chargeStretch counts it. */
   threadCpuMs: number;
 }
 
@@ -28,10 +30,56 @@ const threadCpu: () => number =
       }
     : () => performance.now();
 
+/**
+ * A stretch of a slice (from its start, or from the end of a slice nested in it, to its end
+ * or the start of a nested one) at least this long (wall ms) is charged the thread's CPU
+ * time in it, read from the clock; a shorter one is charged its wall time, which is at least
+ * the CPU it used and exceeds it by no more than the time the thread was descheduled within
+ * it, under SHORT_STRETCH_MS. Issue 15: the clock is getrusage(RUSAGE_THREAD), a system call
+ * (1.3 µs in a tight loop on a 2-vCPU VM with page-table isolation), and reading it at both
+ * ends of every slice cost the worker ~5 µs of its 37–42 µs per warm invoke call there.
+ */
+export const SHORT_STRETCH_MS = 0.25;
+
+/**
+ * How old (wall ms) the last clock reading may be to serve as the CPU at the start of a
+ * stretch; an older one is read again when a stretch starts. A long stretch is charged
+ * min(its wall time, CPU now − that reading), so the host work in the reading's age, at most
+ * this much CPU, is the most a long stretch can be overcharged.
+ */
+export const CPU_READING_MAX_AGE_MS = 1;
+
 let watch: Float64Array | null = null;
 let running: CallClock | null = null;
+/** performance.now() at which the running call's current stretch started. */
 let sliceStart = 0;
-let sliceCpuStart = 0;
+/** The thread's CPU clock (ms) at or before sliceStart: a long stretch's CPU is measured from it. */
+let stretchCpuStart = 0;
+/** The last reading of the thread's CPU clock (ms), and performance.now() when it was taken. */
+let cpuReading = 0;
+let cpuReadAt = -Infinity;
+
+function readCpu(now: number): number {
+  cpuReading = threadCpu();
+  cpuReadAt = now;
+  return cpuReading;
+}
+
+/**
+ * Charges `call` for the stretch from sliceStart to `now` (wall ms): cpuMs (the budget clock)
+ * its wall time, threadCpuMs its CPU time (see SHORT_STRETCH_MS).
+ */
+function chargeStretch(call: CallClock, now: number): void {
+  const wall = now - sliceStart;
+  call.cpuMs += wall;
+  call.threadCpuMs += wall < SHORT_STRETCH_MS ? wall : Math.max(0, Math.min(wall, readCpu(now) - stretchCpuStart));
+}
+
+/** Starts a stretch at `now`, with a clock reading no older than CPU_READING_MAX_AGE_MS. */
+function startStretch(now: number): void {
+  sliceStart = now;
+  stretchCpuStart = now - cpuReadAt > CPU_READING_MAX_AGE_MS ? readCpu(now) : cpuReading;
+}
 
 export function setWatch(buf: SharedArrayBuffer): void {
   watch = new Float64Array(buf);
@@ -48,15 +96,10 @@ export function overBudget(): boolean {
 
 export function slice<T>(call: CallClock, fn: () => T): T {
   const outer = running;
-  const outerStart = sliceStart;
-  const cpuNow = threadCpu();
-  if (outer) {
-    outer.cpuMs += performance.now() - outerStart;
-    outer.threadCpuMs += cpuNow - sliceCpuStart;
-  }
+  const started = performance.now();
+  if (outer) chargeStretch(outer, started);
   running = call;
-  sliceStart = performance.now();
-  sliceCpuStart = cpuNow;
+  startStretch(started);
   if (watch) {
     watch[WATCH_CALL] = call.id;
     watch[WATCH_DEADLINE] = Date.now() + Math.max(0, call.budgetMs - call.cpuMs);
@@ -64,12 +107,10 @@ export function slice<T>(call: CallClock, fn: () => T): T {
   try {
     return fn();
   } finally {
-    call.cpuMs += performance.now() - sliceStart;
-    const cpuEnd = threadCpu();
-    call.threadCpuMs += cpuEnd - sliceCpuStart;
+    const ended = performance.now();
+    chargeStretch(call, ended);
     running = outer;
-    sliceStart = performance.now();
-    sliceCpuStart = cpuEnd;
+    if (outer) startStretch(ended);
     if (watch) {
       watch[WATCH_DEADLINE] = outer ? Date.now() + Math.max(0, outer.budgetMs - outer.cpuMs) : 0;
       watch[WATCH_CALL] = outer ? outer.id : 0;
