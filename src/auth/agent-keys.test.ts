@@ -111,3 +111,28 @@ test("a resync empties the caches: the next call reads the database again", asyn
   opened.db.resync();
   expect(await codeOf(() => keys.verify(`Bearer ${key}`, "agent_a"))).toBe("agent_api_key_revoked");
 });
+
+test("random well-formed keys do not push known keys out of memory (their misses have their own bound)", async () => {
+  const keys = setup();
+  const { key, apiKey } = await keys.create("ws_1", "agent_a", "k");
+  await keys.verify(`Bearer ${key}`, "agent_a");
+  expect(keys.verify(`Bearer ${key}`, "agent_a")).not.toBeInstanceOf(Promise); // warm: answered from memory
+  const { CACHE_MAX } = await import("./agent-keys");
+  const random = () => `ctp_ak_${crypto.randomUUID().replaceAll("-", "")}`;
+  for (let i = 0; i <= CACHE_MAX; i++) expect(await codeOf(() => keys.verify(`Bearer ${random()}`, "agent_a"))).toBe("invalid_agent_api_key");
+  // Still warm: no database read, and its answers unchanged.
+  const after = keys.verify(`Bearer ${key}`, "agent_a");
+  expect(after).not.toBeInstanceOf(Promise);
+  expect((after as { id: string }).id).toBe(apiKey.id);
+  // A repeated unknown key is refused from memory too.
+  const bad = random();
+  expect(await codeOf(() => keys.verify(`Bearer ${bad}`, "agent_a"))).toBe("invalid_agent_api_key");
+  expect(await codeOf(() => keys.verify(`Bearer ${bad}`, "agent_a"))).toBe("invalid_agent_api_key");
+  let sync = true;
+  try {
+    const r = keys.verify(`Bearer ${bad}`, "agent_a");
+    sync = !(r instanceof Promise);
+    if (!sync) await (r as Promise<unknown>).catch(() => {});
+  } catch {}
+  expect(sync).toBe(true);
+}, 120_000);

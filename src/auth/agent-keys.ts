@@ -42,8 +42,8 @@ interface CachedKey {
   status: string;
 }
 
-/** Entries each cache holds before it is cleared (a bound, not an LRU: refilling costs one read per key). */
-const CACHE_MAX = 50_000;
+/** Entries each cache (known keys, unknown hashes, remembered hashes) holds before it is cleared (a bound, not an LRU: refilling costs one read per key). */
+export const CACHE_MAX = 50_000;
 /** Keys whose last-used time one transaction of flushUsage writes (~4 ms on SQLite). */
 const USAGE_BATCH = 256;
 /**
@@ -56,8 +56,15 @@ const USAGE_BATCH = 256;
 export const REVOKED_KEPT = 100;
 
 export class AgentKeys {
-  /** Key hash → what the database says about it (null: no such key). Revoke, rotate and delete evict here. */
-  private cache = new Map<string, CachedKey | null>();
+  /** Key hash → the stored key it names. Revoke, rotate and delete evict here. */
+  private cache = new Map<string, CachedKey>();
+  /**
+   * Hashes of presented keys that name no stored key, kept apart from `cache` with their own
+   * bound: anyone can present well-formed random keys, and had their misses shared `cache`,
+   * a caller sending CACHE_MAX of them would clear it, making every tenant's warm keys read
+   * the database again.
+   */
+  private unknown = new Set<string>();
   /**
    * Presented key → its SHA-256, for keys that matched a stored key when first seen, so a
    * warm call does not hash (issue 15). Why this is as safe as hashing every call:
@@ -164,14 +171,17 @@ export class AgentKeys {
   /** Drops every cached entry of an agent (agent deleted). Its pending lastUsedAt values stay until the next flushUsage, whose UPDATE then matches no row. */
   private forgetAgent(agentId: string): void {
     const gone = new Set<string>();
-    for (const [h, v] of this.cache) if (v?.agentId === agentId) gone.add(h);
+    for (const [h, v] of this.cache) if (v.agentId === agentId) gone.add(h);
     this.evict(gone);
   }
 
   /** Forgets key hashes in both caches (the next call with such a key reads the database). */
   private evict(keyHashes: Set<string>): void {
     this.generation++;
-    for (const h of keyHashes) this.cache.delete(h);
+    for (const h of keyHashes) {
+      this.cache.delete(h);
+      this.unknown.delete(h);
+    }
     for (const [raw, h] of this.hashes) if (keyHashes.has(h)) this.hashes.delete(raw);
   }
 
@@ -179,6 +189,7 @@ export class AgentKeys {
   private reset(): void {
     this.generation++;
     this.cache.clear();
+    this.unknown.clear();
     this.hashes.clear();
   }
 
@@ -195,8 +206,9 @@ export class AgentKeys {
     const known = this.hashes.get(raw);
     const hash = known ?? sha256Hex(raw);
     const key = this.cache.get(hash);
-    if (key === undefined) return this.load(raw, hash, agentId);
-    return this.admit(raw, hash, known !== undefined, key, agentId);
+    if (key !== undefined) return this.admit(raw, hash, known !== undefined, key, agentId);
+    if (this.unknown.has(hash)) throw new AppError("invalid_agent_api_key");
+    return this.load(raw, hash, agentId);
   }
 
   private async load(raw: string, hash: string, agentId: string): Promise<CachedKey> {
@@ -204,8 +216,13 @@ export class AgentKeys {
     const row = (await this.db.select().from(apiKeys).where(eq(apiKeys.keyHash, hash)).limit(1))[0];
     const key = row ? { id: row.id, agentId: row.agentId, workspaceId: row.workspaceId, status: row.status } : null;
     if (generation === this.generation) {
-      if (this.cache.size >= CACHE_MAX) this.cache.clear();
-      this.cache.set(hash, key);
+      if (!key) {
+        if (this.unknown.size >= CACHE_MAX) this.unknown.clear();
+        this.unknown.add(hash);
+      } else {
+        if (this.cache.size >= CACHE_MAX) this.cache.clear();
+        this.cache.set(hash, key);
+      }
     }
     return this.admit(raw, hash, false, key, agentId, generation === this.generation);
   }
