@@ -44,8 +44,17 @@ export const SHORT_STRETCH_MS = 0.25;
 /**
  * How old (wall ms) the last clock reading may be to serve as the CPU at the start of a
  * stretch; an older one is read again when a stretch starts. A long stretch is charged
- * min(its wall time, CPU now − that reading), so the host work in the reading's age, at most
- * this much CPU, is the most a long stretch can be overcharged.
+ * CPU now − that reading, so the host work in the reading's age, at most this much CPU, is
+ * the most a long stretch can be overcharged beyond the clock's own granularity.
+ *
+ * That charge is not capped at the stretch's wall time: getrusage(RUSAGE_THREAD) of a running
+ * thread advances only when the kernel updates its runtime (a scheduler tick, 4 ms at HZ=250,
+ * or a context switch), so two reads 0.3 ms apart usually show no change and then one shows a
+ * jump of milliseconds. Consecutive charges telescope to the clock's true total only if each
+ * jump is charged whole to the stretch that sees it; capped at wall time, a guest whose work
+ * came in back-to-back stretches just over SHORT_STRETCH_MS was charged ~1/10 of its CPU
+ * (slices.test.ts, "coarse thread clock"). So a stretch's threadCpuMs can exceed its wall time
+ * by up to a tick, and is right on average, not per stretch.
  */
 export const CPU_READING_MAX_AGE_MS = 1;
 
@@ -72,7 +81,7 @@ function readCpu(now: number): number {
 function chargeStretch(call: CallClock, now: number): void {
   const wall = now - sliceStart;
   call.cpuMs += wall;
-  call.threadCpuMs += wall < SHORT_STRETCH_MS ? wall : Math.max(0, Math.min(wall, readCpu(now) - stretchCpuStart));
+  call.threadCpuMs += wall < SHORT_STRETCH_MS ? wall : Math.max(0, readCpu(now) - stretchCpuStart);
 }
 
 /** Starts a stretch at `now`, with a clock reading no older than CPU_READING_MAX_AGE_MS. */
