@@ -115,3 +115,38 @@ test("a call waits for its turn only queueWaitMs: 503 sandbox_busy with Retry-Af
   expect(f.ms).toBeLessThan(1400);
   expect((await Promise.all(hold)).map((r) => r.status)).toEqual([200, 200]);
 });
+
+// A guest that computes a little, then waits for host work, again and again: its thread sleeps
+// between slices. The worker read its CPU with getrusage, which on Linux moves only at a
+// scheduler tick or a context switch: such a call was charged 12–55% of its CPU, so its agent
+// could burn twice heavyCpuMs per call and more and stay in the light lane beside everyone else.
+const CHUNKS = `
+import { defineBackend, t } from "cantrip";
+export default defineBackend({ routes: {
+  "POST /chunks": { input: t.Object({ n: t.Number(), ms: t.Number() }), handle: async ({ n, ms }) => {
+    let x = 0;
+    for (let i = 0; i < n; i++) {
+      const t0 = Date.now();
+      while (Date.now() - t0 < ms) x++;
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    return { x };
+  } },
+} });`;
+
+test.skipIf(process.platform !== "linux")("a call that computes between waits is charged the CPU it burns, and its agent moves to the heavy lane", async () => {
+  H = makeHarness(quickjsEngine);
+  const agent = H.ref("chunky", await bundle(CHUNKS), { limits: { cpuMs: 8000, wallMs: 15_000 } });
+  // 40 chunks of ≥ 2 ms of busy loop (each 2–3 ms by QuickJS's millisecond clock), a 2 ms timer after each.
+  const res = await H.runtime.fetch(agent, req("POST", "/chunks", { n: 40, ms: 3 }));
+  expect(res.status).toBe(200);
+  expect(res.cpuMs).toBeGreaterThan(50); // ≥ 80 ms of busy loop; getrusage's clock charged about half of it or less
+  expect(res.cpuMs).toBeLessThan(res.wallMs + 1);
+  // A few more and the scheduler's average of the agent's CPU per call passes heavyCpuMs (50
+  // ms): its next call runs in the heavy lane.
+  for (let i = 0; i < 3; i++) await H.runtime.fetch(agent, req("POST", "/chunks", { n: 40, ms: 3 }));
+  const next = H.runtime.fetch(agent, req("POST", "/chunks", { n: 20, ms: 1 }));
+  await Bun.sleep(10);
+  expect(H.runtime.stats().lanes).toMatchObject({ light: { active: 0 }, heavy: { active: 1 } });
+  expect((await next).status).toBe(200);
+});

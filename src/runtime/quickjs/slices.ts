@@ -6,13 +6,15 @@
  * published in shared memory for the main-thread watchdog, which kills the worker when a
  * slice overruns (a native builtin that never reaches the interrupt check).
  * Besides that budget clock (wall time of the slices), each call also gets the thread's
- * real CPU time in its slices (`threadCpuMs`, from getrusage per thread): that is what it
- * reports as cpuMs and what the scheduler classifies agents by, because on a crowded
- * machine a slice's wall time can be several times the CPU it used. Reading that clock is a
- * system call, so a stretch of a slice shorter than SHORT_STRETCH_MS is charged its wall time
- * instead (see chargeStretch).
+ * real CPU time in its slices (`threadCpuMs`, from the thread's CPU clock, thread-clock.ts):
+ * that is what it reports as cpuMs and what the scheduler classifies agents by, because on a
+ * crowded machine a slice's wall time can be several times the CPU it used. Reading that
+ * clock is a system call, so a stretch of a slice shorter than SHORT_STRETCH_MS is charged its
+ * wall time instead (see chargeStretch). No rule here charges a call less than the CPU its
+ * slices used: that would let a tenant stay in the light lane while burning CPU.
  */
 import { WATCH_CALL, WATCH_DEADLINE } from "./protocol";
+import { threadClock } from "./thread-clock";
 
 export interface CallClock {
   id: number;
@@ -22,22 +24,28 @@ export interface CallClock {
   threadCpuMs: number;
 }
 
-const threadCpu: () => number =
-  typeof process.threadCpuUsage === "function"
-    ? () => {
-        const u = process.threadCpuUsage();
-        return (u.user + u.system) / 1000;
-      }
-    : () => performance.now();
+/** This thread's CPU clock (ms): clock_gettime's where it can be called, exact (thread-clock.ts). */
+let threadCpu = threadClock().read;
+
+/**
+ * Replaces this thread's CPU clock (ms) and returns the one it replaced; the next stretch
+ * reads the new one. For tests, which count its reads or give it getrusage's coarse steps.
+ */
+export function useThreadClock(read: () => number): () => number {
+  const previous = threadCpu;
+  threadCpu = read;
+  cpuReadAt = -Infinity;
+  return previous;
+}
 
 /**
  * A stretch of a slice (from its start, or from the end of a slice nested in it, to its end
  * or the start of a nested one) at least this long (wall ms) is charged the thread's CPU
  * time in it, read from the clock; a shorter one is charged its wall time, which is at least
  * the CPU it used and exceeds it by no more than the time the thread was descheduled within
- * it, under SHORT_STRETCH_MS. Issue 15: the clock is getrusage(RUSAGE_THREAD), a system call
- * (1.3 µs in a tight loop on a 2-vCPU VM with page-table isolation), and reading it at both
- * ends of every slice cost the worker ~5 µs of its 37–42 µs per warm invoke call there.
+ * it, under SHORT_STRETCH_MS. Issue 15: reading the clock is a system call (1.2–1.6 µs in a
+ * tight loop on a 2-vCPU VM with page-table isolation), and reading it at both ends of every
+ * slice cost the worker ~5 µs of its 37–42 µs per warm invoke call there.
  */
 export const SHORT_STRETCH_MS = 0.25;
 
@@ -45,16 +53,14 @@ export const SHORT_STRETCH_MS = 0.25;
  * How old (wall ms) the last clock reading may be to serve as the CPU at the start of a
  * stretch; an older one is read again when a stretch starts. A long stretch is charged
  * CPU now − that reading, so the host work in the reading's age, at most this much CPU, is
- * the most a long stretch can be overcharged beyond the clock's own granularity.
+ * the most a long stretch can be overcharged.
  *
- * That charge is not capped at the stretch's wall time: getrusage(RUSAGE_THREAD) of a running
- * thread advances only when the kernel updates its runtime (a scheduler tick, 4 ms at HZ=250,
- * or a context switch), so two reads 0.3 ms apart usually show no change and then one shows a
- * jump of milliseconds. Consecutive charges telescope to the clock's true total only if each
- * jump is charged whole to the stretch that sees it; capped at wall time, a guest whose work
- * came in back-to-back stretches just over SHORT_STRETCH_MS was charged ~1/10 of its CPU
- * (slices.test.ts, "coarse thread clock"). So a stretch's threadCpuMs can exceed its wall time
- * by up to a tick, and is right on average, not per stretch.
+ * That charge is not capped at the stretch's wall time, for the platforms where the clock is
+ * getrusage's (thread-clock.ts): that clock advances only at a scheduler tick or a context
+ * switch, so two reads 0.3 ms apart usually show no change and then one shows a jump of
+ * milliseconds, and consecutive charges add up to the CPU used only if each jump is charged
+ * whole to the stretch that sees it (capped at wall time, back-to-back stretches just over
+ * SHORT_STRETCH_MS were charged ~1/10 of their CPU: slices.test.ts, "coarse thread clock").
  */
 export const CPU_READING_MAX_AGE_MS = 1;
 
