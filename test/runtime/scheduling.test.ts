@@ -118,7 +118,7 @@ test("a call waits for its turn only queueWaitMs: 503 sandbox_busy with Retry-Af
 
 // A guest that computes a little, then waits for host work, again and again: its thread sleeps
 // between slices. The worker read its CPU with getrusage, which on Linux moves only at a
-// scheduler tick or a context switch: such a call was charged 12–55% of its CPU, so its agent
+// scheduler tick or a context switch: such a call was charged 7–55% of its CPU, so its agent
 // could burn twice heavyCpuMs per call and more and stay in the light lane beside everyone else.
 const CHUNKS = `
 import { defineBackend, t } from "cantrip";

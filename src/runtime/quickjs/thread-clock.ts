@@ -6,7 +6,7 @@
  * tick (every 4 ms at HZ=250) or a context switch (measured here: 61 distinct values in 200 ms
  * of a busy loop). CPU spent since the last tick shows up only when the thread next sleeps, and
  * a reading taken after that sleep already includes it: a guest computing a few ms between
- * awaits was charged 12–55% of its CPU and could stay in the light lane while burning it. POSIX
+ * awaits was charged 7–55% of its CPU and could stay in the light lane while burning it. POSIX
  * clock_gettime(CLOCK_THREAD_CPUTIME_ID) brings the runtime up to date first (Linux
  * `task_sched_runtime`), so it is exact to the nanosecond. Neither Bun nor Node exposes it, so
  * it is called through bun:ffi from the C library; both are system calls (~1.2–1.6 µs each on
