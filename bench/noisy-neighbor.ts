@@ -22,7 +22,6 @@
 import { loadavg } from "node:os";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
-import { Database } from "bun:sqlite";
 import { deployTrivial, exportCommit, startCantrip, type CantripProcess } from "./lib/cantrip-process";
 import { flag, numberOpt, stringOpt } from "./lib/args";
 import { fmt, median } from "./lib/load";
@@ -87,15 +86,14 @@ async function measureLight(url: string, key: string): Promise<Phase> {
 
 /** A second workspace with a platform token, made in the server's database (as `cantrip workspace create` does). */
 async function secondWorkspace(p: CantripProcess): Promise<CantripProcess> {
-  const db = new Database(join(p.dataDir, "cantrip.db"));
+  const { createWorkspace } = await import("../src/auth");
+  const { openDatabase } = await import("../src/db");
+  const { db, close } = openDatabase(join(p.dataDir, "cantrip.db"));
   try {
-    db.exec("PRAGMA busy_timeout = 5000");
-    const { createWorkspace } = await import("../src/auth");
-    const { drizzle } = await import("drizzle-orm/bun-sqlite");
-    const token = (await createWorkspace(drizzle(db) as never, "noisy bench tenant")).token.token;
+    const token = (await createWorkspace(db, "noisy bench tenant")).token.token;
     return { ...p, token };
   } finally {
-    db.close();
+    close();
   }
 }
 
