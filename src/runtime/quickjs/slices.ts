@@ -96,10 +96,12 @@ function startStretch(now: number): void {
   stretchCpuStart = now - cpuReadAt > CPU_READING_MAX_AGE_MS ? readCpu(now) : cpuReading;
 }
 
+/** Publishes slice deadlines in `buf` (a Float64Array's memory: WATCH_DEADLINE, WATCH_CALL of protocol.ts) for the main thread's watchdog. */
 export function setWatch(buf: SharedArrayBuffer): void {
   watch = new Float64Array(buf);
 }
 
+/** The call whose slice is running on this thread, or null between slices. */
 export function currentCall(): CallClock | null {
   return running;
 }
@@ -109,6 +111,13 @@ export function overBudget(): boolean {
   return running !== null && running.cpuMs + (performance.now() - sliceStart) > running.budgetMs;
 }
 
+/**
+ * Runs `fn` (guest code: a call into the interpreter or a pump of its jobs) as a slice of
+ * `call`: its wall time goes to call.cpuMs (the budget overBudget() enforces) and its CPU to
+ * call.threadCpuMs (chargeStretch), and its deadline is published for the watchdog. Slices
+ * nest: a slice begun inside another pauses the outer call's clocks until it returns. Returns
+ * what `fn` returns; rethrows what it throws, with the time charged either way.
+ */
 export function slice<T>(call: CallClock, fn: () => T): T {
   const outer = running;
   const started = performance.now();
