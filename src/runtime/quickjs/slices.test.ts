@@ -1,14 +1,9 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { CPU_READING_MAX_AGE_MS, slice, SHORT_STRETCH_MS, useThreadClock, type CallClock } from "./slices";
-import { threadClock } from "./thread-clock";
+import { threadClock, usageClock } from "./thread-clock";
 import { join } from "node:path";
 
 const precise = threadClock();
-/** getrusage(RUSAGE_THREAD): on Linux it moves only at a scheduler tick or a context switch. */
-const usage = () => {
-  const u = process.threadCpuUsage();
-  return (u.user + u.system) / 1000;
-};
 
 let restore: (() => number) | null = null;
 /** Runs the slices on `read` until the test ends. */
@@ -153,7 +148,7 @@ describe("slice CPU accounting on getrusage's clock (platforms without clock_get
   // all of it, or a guest whose work comes in stretches just over SHORT_STRETCH_MS is charged
   // a fraction of its CPU and stays in the light lane ("coarse thread clock").
   test("back-to-back busy slices just over SHORT_STRETCH_MS are charged about the CPU they burn", () => {
-    withClock(usage);
+    withClock(usageClock().read);
     const c = call(7);
     const before = precise.read();
     for (let i = 0; i < 400; i++) slice(c, () => spin(SHORT_STRETCH_MS * 1.4));

@@ -29,8 +29,8 @@ const LIBC: Partial<Record<NodeJS.Platform, string[]>> = {
   darwin: ["/usr/lib/libSystem.B.dylib"],
 };
 
-/** getrusage's clock, for platforms where clock_gettime cannot be reached. */
-function usageClock(): ThreadClock {
+/** getrusage's clock (imprecise on Linux, see above), for platforms where clock_gettime cannot be reached. */
+export function usageClock(): ThreadClock {
   return {
     read: () => {
       const u = process.threadCpuUsage();
@@ -60,7 +60,8 @@ export function threadClock(): ThreadClock {
       const at = ptr(ts);
       const gettime = lib.symbols.clock_gettime;
       if (id === undefined || gettime(id, at) !== 0) continue;
-      const now = () => (gettime(id, at) === 0 ? (read.u32(at, 0) + read.i32(at, 4) * 4294967296) * 1e3 + read.i32(at, 8) / 1e6 : NaN);
+      // (It answered once for this clock id on this thread, so it cannot fail later: no check per read.)
+      const now = () => (gettime(id, at), (read.u32(at, 0) + read.i32(at, 4) * 4294967296) * 1e3 + read.i32(at, 8) / 1e6);
       return { read: now, precise: true };
     } catch {
       // (not this name, or no FFI here: the next one, then getrusage)
