@@ -68,6 +68,22 @@ describe("the thread CPU clock", () => {
     expect(rounds).toHaveLength(8);
     for (const advanced of rounds) expect(advanced).toBeGreaterThan(8); // of ~20 ms of CPU each
   });
+
+  test.skipIf(process.platform !== "linux")("writes only its own memory after a garbage collection (the timespec buffer stays alive)", () => {
+    // The reader kept only ptr(timespec), a number: once the garbage collector freed the typed
+    // array, every read had clock_gettime write 16 bytes into memory reused by other objects (here
+    // another array; measured: one of 20000 overwritten each run, or Bun aborting in the allocator).
+    const script = `
+      const { threadClock } = await import(${JSON.stringify(join(import.meta.dir, "thread-clock.ts"))});
+      const c = threadClock();
+      for (let i = 0; i < 3; i++) Bun.gc(true);
+      const others = Array.from({ length: 20000 }, () => new Int32Array(4).fill(0x5a5a5a5a));
+      const a = c.read(), b = c.read();
+      console.log(JSON.stringify({ overwritten: others.filter((x) => x.some((v) => v !== 0x5a5a5a5a)).length, moved: b >= a }));`;
+    const run = Bun.spawnSync([process.execPath, "-e", script], { stderr: "pipe" });
+    expect(run.exitCode).toBe(0);
+    expect(JSON.parse(run.stdout.toString())).toEqual({ overwritten: 0, moved: true });
+  });
 });
 
 describe("slice CPU accounting", () => {

@@ -29,6 +29,14 @@ const LIBC: Partial<Record<NodeJS.Platform, string[]>> = {
   darwin: ["/usr/lib/libSystem.B.dylib"],
 };
 
+/**
+ * The struct timespec clock_gettime writes, for every clock made on this thread (each read
+ * writes then reads it synchronously). It lives as long as the module: a reader that kept only
+ * ptr() of it, a plain number, let the garbage collector free the array, and every read then
+ * wrote 16 bytes into memory reused by other objects (slices.test.ts, "writes only its own memory").
+ */
+const TIMESPEC = new Int32Array(4);
+
 /** getrusage's clock (imprecise on Linux, see above), for platforms where clock_gettime cannot be reached. */
 export function usageClock(): ThreadClock {
   return {
@@ -56,8 +64,7 @@ export function threadClock(): ThreadClock {
       // bun:ffi's `read`, not a typed array over the same memory: JavaScriptCore's optimizing
       // tiers do not see the foreign call write it and reuse the array's earlier values, so once
       // hot such a clock stood still (measured: charged 0 ms for 100 ms of CPU per round).
-      const ts = new Int32Array(4);
-      const at = ptr(ts);
+      const at = ptr(TIMESPEC);
       const gettime = lib.symbols.clock_gettime;
       if (id === undefined || gettime(id, at) !== 0) continue;
       // (It answered once for this clock id on this thread, so it cannot fail later: no check per read.)
