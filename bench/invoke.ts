@@ -4,7 +4,10 @@
  * generator (loopback only, bounded in time). Prints medians over rounds and the ratio, and
  * the server's CPU per request split into its main thread, sandbox workers and other threads.
  *
- *   bun bench/invoke.ts [--seconds 5] [--rounds 3] [--connections 50] [--compiled] [--filler N] [--against REF]
+ *   bun bench/invoke.ts [--seconds 5] [--rounds 3] [--connections 50] [--compiled] [--filler N] [--kv] [--against REF]
+ *
+ * `--kv`: the measured backend reads one kv key per call (`await ctx.kv.get`), the host call
+ * most backends make.
  *
  * `--filler N`: N other backends are deployed and called once first, so the measured one is
  * not among the process's first interpreters (JavaScriptCore gives only a limited number of
@@ -24,11 +27,19 @@ const connections = numberOpt("connections", 50);
 const withApps = !flag("no-apps");
 const against = stringOpt("against");
 const filler = numberOpt("filler", 0);
+const withKv = flag("kv");
 
 const TRIVIAL = `
 import { defineBackend, t } from "cantrip";
 export default defineBackend({
   routes: { "POST /": { input: t.Object({ n: t.Optional(t.Number()) }), handle: async (input) => ({ ok: true, n: input.n ?? 0 }) } },
+});
+`;
+
+const KV_READ = `
+import { defineBackend, t } from "cantrip";
+export default defineBackend({
+  routes: { "POST /": { input: t.Object({ n: t.Optional(t.Number()) }), handle: async (input, ctx) => ({ ok: true, n: input.n ?? 0, seen: (await ctx.kv.get("seen")) ?? 0 }) } },
 });
 `;
 
@@ -101,7 +112,7 @@ try {
       const r = await fetch(`${proc.url}/v1/invoke/${f.slug}`, { method: "POST", body: "{}", headers: { authorization: `Bearer ${f.key}`, "content-type": "application/json" } });
       if (!r.ok) throw new Error(`filler ${i}: ${r.status} ${await r.text()}`);
     }
-    const { slug, key } = await deployTrivial(proc, "bench trivial", TRIVIAL);
+    const { slug, key } = await deployTrivial(proc, "bench trivial", withKv ? KV_READ : TRIVIAL);
     const invoke = { url: `${proc.url}/v1/invoke/${slug}`, method: "POST", body, headers: { authorization: `Bearer ${key}`, "content-type": "application/json" }, connections, seconds };
     targets.push({ name, proc, invoke, apps: { ...invoke, url: `${proc.url}/apps/${slug}/` }, inv: [], app: [] });
   }

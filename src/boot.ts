@@ -218,6 +218,8 @@ export async function boot(config: Config, opts: BootOptions = {}): Promise<Cant
     memoryBudgetBytes: config.sandboxMemoryBudgetMb * 1024 * 1024,
     scheduling: { agentConcurrency: config.sandboxAgentConcurrency, agentQueue: config.sandboxAgentQueue, queueWaitMs: config.sandboxQueueWaitMs, heavyCpuMs: config.sandboxHeavyCpuMs, workspaceShare: tenancy },
     kv: createSqliteKv(db),
+    // Sandbox workers answer kv reads from their own connection to this file (SQLite only).
+    kvReadFile: store.dialect === "sqlite" ? join(dataDir, "cantrip.db") : undefined,
     secrets: (agentId: string, name: string) => credentials.resolve(agentId, name),
     egress: { allowPrivate: config.egressAllowPrivate, allowHosts: config.egressAllowHosts, onRequest: (outcome) => metrics.egressRequest(outcome) },
     engine: serverEngines({ sandbox: config.sandbox, node: config.node }),

@@ -74,12 +74,42 @@ interface Compilable {
   toSQL(): { sql: string; params: unknown[] };
 }
 
-/** The SQLite statement of a positionalWrite, with the position of each name in its values. */
+/** The SQLite statement of a positionalWrite or positionalRead, with the position of each name in its values. */
 interface Positional {
   stmt: ReturnType<Database["prepare"]>;
   /** order[i]: the index in `values` of the statement's i-th `?`; null when they are in the same order. */
   order: number[] | null;
 }
+
+/**
+ * Compiles `query` once on connection `conn` with its parameters mapped to `names`: every
+ * parameter must be a `sql.placeholder` listed in `names`, bound as given (a column whose
+ * driver mapping is not the identity is refused), and every name must be used once.
+ */
+function positional(conn: Database, query: Compilable, names: readonly string[]): Positional {
+  const q = query.toSQL();
+  const order = q.params.map((p, i) => {
+    // drizzle fills a bare placeholder as given, and one bound to a column through the column's mapping.
+    let placeholder: Placeholder;
+    if (is(p, Placeholder)) placeholder = p;
+    else if (is(p, Param) && is(p.value, Placeholder)) {
+      placeholder = p.value;
+      if (p.encoder && (p.encoder as { mapToDriverValue: unknown }).mapToDriverValue !== Column.prototype.mapToDriverValue) throw new Error(`positional statement: column ${(p.encoder as Column).name} maps its values; bind it through drizzle`);
+    } else throw new Error(`positional statement: parameter ${i} of "${q.sql}" is not a placeholder`);
+    const at = names.indexOf(placeholder.name);
+    if (at === -1) throw new Error(`positional statement: placeholder ${placeholder.name} is not in names`);
+    return at;
+  });
+  if (order.length !== names.length) throw new Error(`positional statement: ${names.length} names for ${order.length} parameters`);
+  const inOrder = order.every((at, i) => at === i);
+  return { stmt: conn.prepare(q.sql), order: inOrder ? null : order };
+}
+
+/** `values` in the order of the statement's parameters. */
+const bound = (p: Positional, values: SQLQueryBindings[]) => (p.order ? p.order.map((at) => values[at]!) : values);
+
+/** The SQLite connection behind a drizzle handle (the reader, or the writer inside a transaction). */
+const clientOf = (db: DbOrTx | Tx) => (db as unknown as { $client: Database }).$client;
 
 /**
  * A write statement prepared once on the SQLite writer and run synchronously on the driver
@@ -92,35 +122,50 @@ interface Positional {
  * (JSON, timestamp, boolean modes) is refused when the statement is prepared. SQLite only
  * (it throws on PostgreSQL, where the caller keeps drizzle's path: check schema.ts
  * `dialect()`). Must be called inside a write transaction (`db.tx`), whose handle is `t`.
+ * Returns the rows it changed.
  */
-export function positionalWrite(build: (t: Tx) => Compilable, names: readonly string[]): (t: Tx, values: SQLQueryBindings[]) => void {
+export function positionalWrite(build: (t: Tx) => Compilable, names: readonly string[]): (t: Tx, values: SQLQueryBindings[]) => number {
   const byConnection = new WeakMap<object, Positional>();
-  const prepare = (t: Tx): Positional => {
-    const q = build(t).toSQL();
-    const order = q.params.map((p, i) => {
-      // drizzle fills a bare placeholder as given, and one bound to a column through the column's mapping.
-      let placeholder: Placeholder;
-      if (is(p, Placeholder)) placeholder = p;
-      else if (is(p, Param) && is(p.value, Placeholder)) {
-        placeholder = p.value;
-        if (p.encoder && (p.encoder as { mapToDriverValue: unknown }).mapToDriverValue !== Column.prototype.mapToDriverValue) throw new Error(`positionalWrite: column ${(p.encoder as Column).name} maps its values; bind it through drizzle`);
-      } else throw new Error(`positionalWrite: parameter ${i} of "${q.sql}" is not a placeholder`);
-      const at = names.indexOf(placeholder.name);
-      if (at === -1) throw new Error(`positionalWrite: placeholder ${placeholder.name} is not in names`);
-      return at;
-    });
-    if (order.length !== names.length) throw new Error(`positionalWrite: ${names.length} names for ${order.length} parameters`);
-    const inOrder = order.every((at, i) => at === i);
-    return { stmt: (t as unknown as { $client: Database }).$client.prepare(q.sql), order: inOrder ? null : order };
-  };
   return (t, values) => {
-    const conn = (t as unknown as { $client: object }).$client;
+    const conn = clientOf(t);
     let p = byConnection.get(conn);
     if (!p) {
       if (dialect() === "postgres") throw new Error("positionalWrite runs on SQLite only");
-      byConnection.set(conn, (p = prepare(t)));
+      byConnection.set(conn, (p = positional(conn, build(t), names)));
     }
-    if (p.order) p.stmt.run(...p.order.map((at) => values[at]!));
-    else p.stmt.run(...values);
+    return p.stmt.run(...bound(p, values)).changes;
+  };
+}
+
+/**
+ * A read statement prepared once per SQLite connection (the reader, or the writer inside a
+ * transaction) and run synchronously on the driver with positional values: what
+ * positionalWrite is for writes (issue 15: drizzle building a kv point lookup's query cost
+ * ~30 µs of the main thread per call, the statement itself ~3 µs). `build` makes the query
+ * from the handle, every value a `sql.placeholder` listed in `names` (the order the caller
+ * passes values); the same binding rules apply. Rows come back as objects keyed by the
+ * selected column names, without drizzle's result mapping, so select only plain text and
+ * integer columns. SQLite only (it throws on PostgreSQL).
+ */
+export function positionalRead<Row>(build: (db: DbOrTx) => Compilable, names: readonly string[]): { get(db: DbOrTx, values: SQLQueryBindings[]): Row | undefined; all(db: DbOrTx, values: SQLQueryBindings[]): Row[] } {
+  const byConnection = new WeakMap<object, Positional>();
+  const statementOn = (db: DbOrTx): Positional => {
+    const conn = clientOf(db);
+    let p = byConnection.get(conn);
+    if (!p) {
+      if (dialect() === "postgres") throw new Error("positionalRead runs on SQLite only");
+      byConnection.set(conn, (p = positional(conn, build(db), names)));
+    }
+    return p;
+  };
+  return {
+    get(db, values) {
+      const p = statementOn(db);
+      return (p.stmt.get(...bound(p, values)) as Row | null) ?? undefined;
+    },
+    all(db, values) {
+      const p = statementOn(db);
+      return p.stmt.all(...bound(p, values)) as Row[];
+    },
   };
 }

@@ -7,8 +7,8 @@ import { Database } from "bun:sqlite";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { openDatabase, positionalWrite, type OpenedDatabase } from "../db";
-import { eq, sql } from "drizzle-orm";
+import { openDatabase, positionalRead, positionalWrite, type OpenedDatabase } from "../db";
+import { and, eq, sql } from "drizzle-orm";
 import { agentLogs, agents, invocations } from "../db/schema";
 import { InvocationLog, ROWS_PER_INSERT, ROWS_PER_TURN, ROWS_PER_TX, type InvocationInsert } from "./invocation-log";
 
@@ -230,4 +230,17 @@ test("positionalWrite refuses a statement it cannot bind exactly: a column that 
   const reordered = positionalWrite((t) => t.update(agents).set({ name: sql.placeholder("name") as unknown as string }).where(eq(agents.id, sql.placeholder("id") as unknown as string)), ["id", "name"]);
   await opened.db.tx((t) => reordered(t, ["agent_a", "renamed"]));
   expect(opened.sqlite.query("SELECT name FROM agents WHERE id = 'agent_a'").get()).toEqual({ name: "renamed" });
+});
+
+test("positionalRead binds values by name, on the reader and inside a transaction, and refuses a literal parameter", async () => {
+  setup();
+  const p = (name: string) => sql.placeholder(name) as unknown as string;
+  const byIdAndName = positionalRead<{ name: string }>((d) => d.select({ name: agents.name }).from(agents).where(and(eq(agents.name, p("name")), eq(agents.id, p("id")))), ["id", "name"]);
+  const name = (opened.sqlite.query("SELECT name FROM agents WHERE id = 'agent_a'").get() as { name: string }).name;
+  expect(byIdAndName.get(opened.db, ["agent_a", name])).toEqual({ name });
+  expect(byIdAndName.get(opened.db, ["agent_a", "not its name"])).toBeUndefined();
+  expect(byIdAndName.all(opened.db, ["agent_a", name])).toEqual([{ name }]);
+  expect(await opened.db.tx((t) => byIdAndName.get(t, ["agent_a", name]))).toEqual({ name });
+  const literal = positionalRead((d) => d.select({ name: agents.name }).from(agents).where(eq(agents.id, "agent_a")), []);
+  expect(() => literal.get(opened.db, [])).toThrow(/not a placeholder/);
 });

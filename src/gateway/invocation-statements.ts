@@ -119,8 +119,8 @@ export function statementsOf(tx: Tx): Statements {
       log: (l) => insertLog(tx, named(LOG_COLUMNS, logRow(l))),
     };
   return {
-    rows: (rows, from) => sqliteRows(tx, fillRows(rows, from)),
-    row: (r) => sqliteRow(tx, oneRow(r)),
-    log: (l) => sqliteLog(tx, logRow(l)),
+    rows: (rows, from) => void sqliteRows(tx, fillRows(rows, from)),
+    row: (r) => void sqliteRow(tx, oneRow(r)),
+    log: (l) => void sqliteLog(tx, logRow(l)),
   };
 }

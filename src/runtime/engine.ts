@@ -10,6 +10,19 @@ import type { BackendDescription, BundleRef, GuestRequest, GuestResponse, GuestS
 /** Host services for one call: kv.get/set/delete/list and fetch, scoped to the agent. */
 export interface CallBridge {
   call(op: string, args: string, bytes: Uint8Array | undefined): Promise<{ json: string; bytes?: Uint8Array }>;
+  /**
+   * A host call the engine answered without the bridge (a kv.get the sandbox worker read
+   * from its own SQLite connection: EngineFactoryOptions.kvReadFile), reported in its place
+   * among the call's host calls with the JSON it answered, so the replay journal holds it as
+   * if it had come through `call`. Absent: nothing records such reads.
+   */
+  record?(op: string, args: string, json: string): void;
+  /**
+   * True when this bridge serves a re-run of a call (replay.ts): its reads must come
+   * through `call`, which answers what the first attempt saw, not from the engine's own
+   * connection.
+   */
+  readonly replaying?: boolean;
 }
 
 export interface EngineInstance {
@@ -66,6 +79,13 @@ export interface EngineFactoryOptions {
    * worker compiles its own QuickJS module, ~10 ms of CPU, spawn-worker.ts).
    */
   deferHeavy?: boolean;
+  /**
+   * The SQLite database file the kv store (kv-sqlite.ts) writes. When set, a sandbox worker
+   * answers a guest's `kv.get` from its own read-only connection to it instead of asking
+   * the main thread (issue 15: the round trip cost a kv-reading call ~50 µs of the main
+   * thread and ~90 µs of the worker). Unset on PostgreSQL and for in-memory databases.
+   */
+  kvReadFile?: string;
 }
 
 export type EngineFactory = (opts: EngineFactoryOptions) => Engine;

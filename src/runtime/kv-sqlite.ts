@@ -20,24 +20,48 @@
  * outside this store, or a purge) is filled by one `sum(size)` on the next write.
  */
 import { and, eq, gt, gte, lt, sql } from "drizzle-orm";
-import { execute, queryRow, type Db, type Tx } from "../db";
+import { execute, positionalRead, positionalWrite, queryRow, type Db, type Tx } from "../db";
 import { dialect, kv } from "../db/schema";
 import type { KvStore, Limits } from "./types";
 
+const byKey = (agentId: string, key: string) => and(eq(kv.agentId, agentId), eq(kv.key, key));
+/** `sql.placeholder(name)` typed as the column value it stands for. */
+const p = <T = string>(name: string) => sql.placeholder(name) as unknown as T;
+const byKeyPlaceholders = () => and(eq(kv.agentId, p("agentId")), eq(kv.key, p("key")));
+
+/**
+ * The point statements of a kv call on SQLite, each compiled by drizzle once per connection
+ * and run straight on bun:sqlite (db/raw.ts): building a query through drizzle on every call
+ * cost ~30 µs of the main thread per kv.get, which every backend's calls wait behind (issue
+ * 15; bench: a backend doing one kv.get per call). PostgreSQL keeps drizzle's queries.
+ */
+const sqliteValue = positionalRead<{ value: string }>((db) => db.select({ value: kv.value }).from(kv).where(byKeyPlaceholders()).limit(p<number>("limit")), ["agentId", "key", "limit"]);
+const sqliteSize = positionalRead<{ size: number }>((db) => db.select({ size: kv.size }).from(kv).where(byKeyPlaceholders()).limit(p<number>("limit")), ["agentId", "key", "limit"]);
+const sqliteUpsert = positionalWrite(
+  (t) =>
+    t
+      .insert(kv)
+      .values({ agentId: p("agentId"), key: p("key"), value: p("value"), size: p<number>("size"), updatedAt: p<number>("updatedAt") })
+      .onConflictDoUpdate({ target: [kv.agentId, kv.key], set: { value: sql`excluded.value`, size: sql`excluded.size`, updatedAt: sql`excluded.updated_at` } }),
+  ["agentId", "key", "value", "size", "updatedAt"],
+);
+const sqliteDelete = positionalWrite((t) => t.delete(kv).where(byKeyPlaceholders()), ["agentId", "key"]);
+
 export function createSqliteKv(db: Db): KvStore {
-  const byKey = (agentId: string, key: string) => and(eq(kv.agentId, agentId), eq(kv.key, key));
+  const pg = dialect() === "postgres";
   /** A key no row can have: PostgreSQL text cannot hold U+0000, and the query would fail. */
-  const unstorable = (key: string) => dialect() === "postgres" && key.includes("\u0000");
+  const unstorable = (key: string) => pg && key.includes("\u0000");
   const sumOf = async (t: Tx, agentId: string) =>
     (await t.select({ total: sql<number>`coalesce(sum(${kv.size}), 0)`.mapWith(Number) }).from(kv).where(eq(kv.agentId, agentId)))[0]?.total ?? 0;
-  const sizeOf = async (t: Tx, agentId: string, key: string) => (await t.select({ size: kv.size }).from(kv).where(byKey(agentId, key)).limit(1))[0]?.size;
-  const usage = dialect() === "postgres" ? usageRow(sumOf) : usageInMemory(sumOf);
+  const sizeOf = async (t: Tx, agentId: string, key: string) =>
+    pg ? (await t.select({ size: kv.size }).from(kv).where(byKey(agentId, key)).limit(1))[0]?.size : sqliteSize.get(t, [agentId, key, 1])?.size;
+  const usage = pg ? usageRow(sumOf) : usageInMemory(sumOf);
 
   return {
     async get(agentId, key) {
       if (unstorable(key)) return undefined;
-      const row = (await db.select({ value: kv.value }).from(kv).where(byKey(agentId, key)).limit(1))[0];
-      return row ? JSON.parse(row.value) : undefined;
+      const value = pg ? (await db.select({ value: kv.value }).from(kv).where(byKey(agentId, key)).limit(1))[0]?.value : sqliteValue.get(db, [agentId, key, 1])?.value;
+      return value === undefined ? undefined : JSON.parse(value);
     },
     async set(agentId, key, value, limits: Pick<Limits, "kvValueBytes" | "kvTotalBytes">) {
       const text = JSON.stringify(value);
@@ -50,10 +74,12 @@ export function createSqliteKv(db: Db): KvStore {
         const others = (await usage.read(t, agentId)) - ((await sizeOf(t, agentId, key)) ?? 0);
         if (others + size > limits.kvTotalBytes) throw new Error(`kv: storing ${key} would use ${others + size} bytes, over this agent's limit of ${limits.kvTotalBytes} bytes`);
         const now = Date.now();
-        await t
-          .insert(kv)
-          .values({ agentId, key, value: text, size, updatedAt: now })
-          .onConflictDoUpdate({ target: [kv.agentId, kv.key], set: { value: text, size, updatedAt: now } });
+        if (pg)
+          await t
+            .insert(kv)
+            .values({ agentId, key, value: text, size, updatedAt: now })
+            .onConflictDoUpdate({ target: [kv.agentId, kv.key], set: { value: text, size, updatedAt: now } });
+        else sqliteUpsert(t, [agentId, key, text, size, now]);
         await usage.write(t, agentId, others + size);
       });
     },
@@ -63,7 +89,8 @@ export function createSqliteKv(db: Db): KvStore {
         const total = await usage.read(t, agentId);
         const old = await sizeOf(t, agentId, key);
         if (old === undefined) return false;
-        await t.delete(kv).where(byKey(agentId, key));
+        if (pg) await t.delete(kv).where(byKey(agentId, key));
+        else sqliteDelete(t, [agentId, key]);
         await usage.write(t, agentId, total - old);
         return true;
       });

@@ -66,6 +66,15 @@ export class Journal {
     let cursor = 0;
     let live = attempt === 1;
     return {
+      replaying: attempt > 1,
+      // A read the engine answered itself (a first attempt's kv.get from the worker's own
+      // connection): recorded in its place, so a re-run is answered what this attempt saw.
+      // Only a live attempt's reads are recorded; a re-run's reads come through call().
+      record: (op, args, json) => {
+        if (attempt !== this.attempt || this.abortError || !live) return;
+        this.records.push({ op, args, bytes: undefined, result: Promise.resolve({ json }), effect: EFFECTS.has(op) });
+        cursor++;
+      },
       call: (op, args, bytes) => {
         if (attempt !== this.attempt || this.abortError) return Promise.reject(new Error("the call has ended"));
         if (!live) {

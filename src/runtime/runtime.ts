@@ -33,6 +33,8 @@ export interface RuntimeOptions {
   onLog?: (agentId: string, lines: GuestLogLine[]) => void;
   /** The engine; QuickJS-in-workers unless a test or a second engine says otherwise. */
   engine?: EngineFactory;
+  /** The SQLite file `kv` writes, for sandbox workers to answer kv reads from (EngineFactoryOptions.kvReadFile); unset on PostgreSQL. */
+  kvReadFile?: string;
   /** Hold the heavy lane's workers back until `startDeferredWorkers()` (or that lane's first call); see EngineFactoryOptions.deferHeavy. */
   deferHeavyWorkers?: boolean;
   /**
@@ -65,7 +67,7 @@ export const ZOMBIE_WAIT_MS = 250;
 
 export function createRuntime(opts: RuntimeOptions): SandboxRuntime {
   const workers = opts.workers ?? 2;
-  const engine = (opts.engine ?? quickjsEngine)({ workers, memoryBytes: defaultLimits.memoryBytes, deferHeavy: opts.deferHeavyWorkers });
+  const engine = (opts.engine ?? quickjsEngine)({ workers, memoryBytes: defaultLimits.memoryBytes, deferHeavy: opts.deferHeavyWorkers, kvReadFile: opts.kvReadFile });
   const scratch = new ScratchWorlds();
   const serveScratch = (config: AgentRuntimeConfig, req: EgressRequest, body: Uint8Array | undefined) => {
     const w = scratch.get(config.scratch!.namespace);

@@ -6,7 +6,7 @@
  */
 import { wasmPath } from "./quickjs/wasm-build";
 import type { FromWorker, ToWorker } from "./quickjs/protocol";
-import { WIRE_TEXT_MAX, decodeFetch, encodeResponse, isWire, type WireFetch } from "./quickjs/wire";
+import { WIRE_TEXT_MAX, decodeFetch, encodeRead, encodeResponse, isWire, type WireFetch } from "./quickjs/wire";
 import { SparePool, createVm, hasWasmModule, setWasmModule, type Vm } from "./quickjs/vm-factory";
 import { QjsInstance } from "./quickjs/instance";
 import { Failure } from "./quickjs/call-state";
@@ -15,6 +15,9 @@ import type { GuestLogLine } from "./types";
 import { setWatch } from "./quickjs/slices";
 import { callEnded, callStarted, expectCall } from "./quickjs/idle";
 import { DroppedMemory } from "./quickjs/collect";
+import { WorkerKvReads } from "./quickjs/kv-reads";
+import type { GuestConfig } from "./quickjs/protocol";
+import type { Limits } from "./types";
 import { readlinkSync } from "node:fs";
 import { setPriority } from "node:os";
 
@@ -29,8 +32,36 @@ let ready: Promise<void> | null = null;
 let early: Promise<Vm | null> | null = null;
 /** The load worker: its loads are load-checks, which no call follows. */
 let checksOnly = false;
+/** This worker's own connection for guests' kv reads (init's kvReadFile), or null: every read goes through the main thread. */
+let kvReads: WorkerKvReads | null = null;
 
-const post = (m: FromWorker) => self.postMessage(m);
+/**
+ * Records of kv reads this worker answered itself (wire.ts encodeRead), not yet sent. The
+ * main thread's journal needs a call's records only to re-run it after a kill, and a kill
+ * can only catch a call that is waiting across turns of this worker (a remote host call, a
+ * timer, a streamed body): a call that reads and answers within one turn has ended before any
+ * other call's slice runs. So records are sent before any host request (keeping their order
+ * among the call's host calls) or at the end of the turn for calls still running, and a
+ * call that has ended by then sends none (issue 15: one message per read cost the main
+ * thread ~15 µs).
+ */
+let unsentReads: { inst: number; call: number; record: string }[] = [];
+let readsFlush: ReturnType<typeof setImmediate> | null = null;
+
+function sendReads(): void {
+  if (readsFlush) clearImmediate(readsFlush);
+  readsFlush = null;
+  if (!unsentReads.length) return;
+  const still = unsentReads.filter((r) => instances.get(r.inst)?.running(r.call) === true);
+  unsentReads = [];
+  for (const r of still) self.postMessage(r.record);
+}
+
+const post = (m: FromWorker) => {
+  // Host requests keep their place after the reads that came before them.
+  if (m.t === "host" && unsentReads.length) sendReads();
+  self.postMessage(m);
+};
 
 // Set the handler before any await: messages posted during start-up must not be lost.
 self.onmessage = async (ev: MessageEvent<ToWorker | string>) => {
@@ -46,6 +77,7 @@ self.onmessage = async (ev: MessageEvent<ToWorker | string>) => {
   if (m.t === "init") {
     if (m.nice) lowerPriority(m.nice);
     checksOnly = m.checksOnly === true;
+    if (m.kvReadFile) kvReads = new WorkerKvReads(m.kvReadFile);
     ready = init(m.watch, m.spares, m.memoryBytes, m.announce, m.lazySpares);
     await ready.then(
       () => post({ t: "ready", tid: threadId() }),
@@ -137,13 +169,29 @@ const FIRST_CALL_GRACE_MS = 100;
 /** Dropped interpreters hold their WebAssembly memory until a full GC runs: when it runs (collect.ts). */
 const dropped = new DroppedMemory(() => Bun.gc(true));
 
-function bridgeFor(inst: number) {
-  return (call: number, op: string, args: string, bytes: Uint8Array | undefined) =>
-    new Promise<HostResult>((resolve, reject) => {
+/**
+ * Instance `inst`'s host calls. A kv.get of a call that may read locally (a fetch's first
+ * attempt, of an instance whose config allows it) is answered from this worker's own
+ * connection (kv-reads.ts) and reported to the main thread for the call's journal; every
+ * other host call goes to the main thread and waits for its answer.
+ */
+function bridgeFor(inst: number, config: GuestConfig, limits: Limits) {
+  const reads = config.kvReads ? kvReads : null;
+  return (call: number, op: string, args: string, bytes: Uint8Array | undefined, localReads: boolean) => {
+    if (reads && localReads && op === "kv.get") {
+      const json = reads.get(config.agentId, args, limits);
+      if (json !== null) {
+        unsentReads.push({ inst, call, record: encodeRead({ inst, call, op, args, json }) });
+        readsFlush ??= setImmediate(sendReads);
+        return Promise.resolve<HostResult>({ json });
+      }
+    }
+    return new Promise<HostResult>((resolve, reject) => {
       const hid = nextHid++;
       hostWaits.set(hid, { resolve, reject });
       post({ t: "host", hid, inst, call, op, args, bytes });
     });
+  };
 }
 
 function failed(id: number, e: unknown, dropped: boolean): FromWorker {
@@ -156,7 +204,7 @@ async function fetchCall(m: WireFetch, bytes?: Uint8Array): Promise<void> {
   const inst = instances.get(m.inst);
   if (!inst || inst.dead) return post(failed(m.id, new Failure("crashed", "The sandbox instance is gone."), true));
   try {
-    const { res, dropped } = await inst.fetch(m.id, m.meta, m.text, bytes);
+    const { res, dropped } = await inst.fetch(m.id, m.meta, m.text, bytes, kvReads !== null && !m.bridgedReads);
     const reply = { id: m.id, memoryBytes: inst.residentBytes, dropped, cpuMs: res.cpuMs as number, wallMs: res.wallMs as number, meta: res.meta, problem: res.problem, logs: res.logs as GuestLogLine[] };
     if (typeof res.body === "string" && res.body.length <= WIRE_TEXT_MAX) return self.postMessage(encodeResponse({ ...reply, text: res.body }));
     if (typeof res.body !== "string" && res.body.byteLength === 0) return self.postMessage(encodeResponse({ ...reply, text: "" }));
@@ -183,7 +231,7 @@ async function handle(m: ToWorker): Promise<void> {
           instances.delete(m.inst);
           dropped.dropped(residentBytes);
         };
-        const { instance, describeJson } = await QjsInstance.load(spares, m.id, `bundle-${m.inst}.js`, m.code, m.limits, m.config, bridgeFor(m.inst), onDrop);
+        const { instance, describeJson } = await QjsInstance.load(spares, m.id, `bundle-${m.inst}.js`, m.code, m.limits, m.config, bridgeFor(m.inst, m.config, m.limits), onDrop);
         instances.set(m.inst, instance);
         // Its first call is likely close behind: no refill or GC starts before it (idle.ts).
         if (!checksOnly) expectCall(FIRST_CALL_GRACE_MS);

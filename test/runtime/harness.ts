@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openDatabase, type OpenedDatabase } from "../../src/db";
-import { createRuntime, createSqliteKv, defaultLimits, type BundleRef, type EngineFactory, type GuestResponse, type Limits, type SandboxRuntime, type SecretGrant } from "../../src/runtime";
+import { createRuntime, createSqliteKv, defaultLimits, type BundleRef, type EngineFactory, type GuestResponse, type KvStore, type Limits, type SandboxRuntime, type SecretGrant } from "../../src/runtime";
 import type { EgressOptions, RuntimeOptions } from "../../src/runtime";
 
 // Sandboxes start real workers; on a busy 2-core box that can take longer than bun's 5 s default.
@@ -35,13 +35,19 @@ export interface Harness {
 
 let seq = 0;
 
-/** `dispatch`: every ref's AgentRuntimeConfig.dispatch ("full": the guest always builds the Request first). */
-export function makeHarness(engine: EngineFactory, egress: EgressOptions = {}, opts: { memoryBudgetBytes?: number; workers?: number; scheduling?: RuntimeOptions["scheduling"]; dispatch?: "full" } = {}): Harness {
+/**
+ * `dispatch`: every ref's AgentRuntimeConfig.dispatch ("full": the guest always builds the
+ * Request first). `workerKvReads`: the sandbox workers answer kv.get from their own
+ * connection to the file, as the server runs (RuntimeOptions.kvReadFile; default true).
+ * `kv`: wraps the kv store the runtime gets (to observe what reaches it).
+ */
+export function makeHarness(engine: EngineFactory, egress: EgressOptions = {}, opts: { memoryBudgetBytes?: number; workers?: number; scheduling?: RuntimeOptions["scheduling"]; dispatch?: "full"; workerKvReads?: boolean; kv?: (store: KvStore) => KvStore } = {}): Harness {
   const dir = mkdtempSync(join(tmpdir(), "cantrip-rt-"));
   const db = openDatabase(join(dir, "test.db"));
   db.sqlite.run("INSERT INTO workspaces (id, name) VALUES ('ws', 'test')");
   const secrets = new Map<string, string>();
-  const runtime = createRuntime({ workers: opts.workers ?? 2, scheduling: opts.scheduling, memoryBudgetBytes: opts.memoryBudgetBytes, kv: createSqliteKv(db.db), secrets: (agentId, name) => secrets.get(`${agentId}/${name}`) ?? null, egress, engine });
+  const kv = createSqliteKv(db.db);
+  const runtime = createRuntime({ workers: opts.workers ?? 2, scheduling: opts.scheduling, memoryBudgetBytes: opts.memoryBudgetBytes, kv: opts.kv ? opts.kv(kv) : kv, kvReadFile: opts.workerKvReads === false ? undefined : join(dir, "test.db"), secrets: (agentId, name) => secrets.get(`${agentId}/${name}`) ?? null, egress, engine });
   const made = new Set<string>();
   const agent = (id: string) => {
     if (!made.has(id)) {

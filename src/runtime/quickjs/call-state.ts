@@ -34,6 +34,8 @@ export class Call implements CallClock {
   private failedP: Promise<never> | null = null;
   private rejectFailed: ((f: Failure) => void) | null = null;
   done = false;
+  /** The call's kv reads may be answered from the worker's own connection (a fetch's first attempt; kv-reads.ts). */
+  localReads = false;
 
   constructor(readonly id: number, readonly limits: Limits, readonly onWall: (c: Call) => void) {
     this.budgetMs = limits.cpuMs;

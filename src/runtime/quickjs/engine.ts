@@ -77,7 +77,7 @@ class QuickJsEngine implements Engine {
    */
   private spawn(lane: Lane, nice: number): WorkerSlot {
     return new WorkerSlot(
-      { spares: SPARES_PER_WORKER, lazySpares: lane !== "light", checksOnly: lane === "load", memoryBytes: this.opts.memoryBytes, nice },
+      { spares: SPARES_PER_WORKER, lazySpares: lane !== "light", checksOnly: lane === "load", memoryBytes: this.opts.memoryBytes, nice, kvReadFile: lane === "load" ? undefined : this.opts.kvReadFile },
       (slot, m) => this.onHost(slot, m),
       (slot) => this.onDeath(slot),
       (slot) => this.zombieSlots.delete(slot),
@@ -102,8 +102,10 @@ class QuickJsEngine implements Engine {
     this.lanes.replace(slot);
   }
 
-  private onHost(slot: WorkerSlot, m: Extract<FromWorker, { t: "host" }>): void {
+  private onHost(slot: WorkerSlot, m: Extract<FromWorker, { t: "host" | "host-read" }>): void {
     const bridge = this.handles.get(m.inst)?.bridges.get(m.call);
+    // A kv read the worker answered itself: into the call's journal, in its place (nothing to answer).
+    if (m.t === "host-read") return bridge?.record?.(m.op, m.args, m.json);
     if (!bridge) return slot.post({ t: "host-result", hid: m.hid, ok: false, error: "the call has ended" });
     bridge.call(m.op, m.args, m.bytes).then(
       (r) => slot.post({ t: "host-result", hid: m.hid, ok: true, json: r.json, bytes: r.bytes }),
@@ -141,7 +143,14 @@ class QuickJsEngine implements Engine {
     const { config } = o.ref;
     const msg: ToWorker = {
       t: "load", id, inst, code: o.ref.code, limits: o.limits,
-      config: { agentId: config.agentId, env: config.env ?? {}, secrets: config.secrets.map((s) => s.name), ...(config.dispatch ? { dispatch: config.dispatch } : {}) },
+      config: {
+        agentId: config.agentId,
+        env: config.env ?? {},
+        secrets: config.secrets.map((s) => s.name),
+        ...(config.dispatch ? { dispatch: config.dispatch } : {}),
+        // A scratch run's kv is its world's, held by the main thread (bridges.ts): never the table.
+        ...(this.opts.kvReadFile && !config.scratch ? { kvReads: true } : {}),
+      },
     };
     slot.instances.add(inst);
     const m = await slot.request(id, msg, inst, Date.now() + o.limits.wallMs + WALL_GRACE_MS, config.agentId).catch((e) => {
@@ -219,14 +228,14 @@ class QjsHandle implements EngineInstance {
   }
 
   async fetch(req: GuestRequest, bridge?: CallBridge): Promise<GuestResponse> {
-    const m = await this.call(this.fetchMessage(req, false), bridge);
+    const m = await this.call(this.fetchMessage(req, false, bridge), bridge);
     return this.accept(() => acceptResponse(this.rawOf(m), this.limits));
   }
 
   async fetchStream(req: GuestRequest, bridge?: CallBridge): Promise<GuestResponse | GuestStreamResponse> {
     const startedAt = Date.now();
     const keep = { id: this.engine.id(), killAt: startedAt + this.limits.wallMs + WALL_GRACE_MS };
-    const m = await this.call(this.fetchMessage(req, true), bridge, keep);
+    const m = await this.call(this.fetchMessage(req, true, bridge), bridge, keep);
     const call = keep.id;
     const step = async (msg: (id: number) => ToWorker): Promise<RawStreamChunk> => {
       if (!this.alive) throw failure("crashed", "The sandbox instance is gone.");
@@ -254,13 +263,17 @@ class QjsHandle implements EngineInstance {
     );
   }
 
-  /** The fetch request for the worker: one string (wire.ts), or a structured message when the body is not UTF-8 text. */
-  private fetchMessage(req: GuestRequest, stream: boolean): (id: number) => ToWorker | string {
+  /**
+   * The fetch request for the worker: one string (wire.ts), or a structured message when the
+   * body is not UTF-8 text. A re-run (`bridge.replaying`) tells the worker to send its kv
+   * reads through the bridge, whose journal answers what the first attempt read.
+   */
+  private fetchMessage(req: GuestRequest, stream: boolean, bridge: CallBridge | undefined): (id: number) => ToWorker | string {
     const text = bodyText(req.body);
     return (id) => {
       // The metadata text the prelude's dispatch reads (protocol.ts requestMeta: it also says whether the body is streamed).
       const meta = requestMeta(req.method, req.url, req.headers, id, stream);
-      const wire = encodeFetch({ id, inst: this.inst, meta, text: text ?? "" });
+      const wire = encodeFetch({ id, inst: this.inst, meta, text: text ?? "", bridgedReads: bridge?.replaying === true });
       return text === null ? ({ t: "fetch-bytes", wire, body: req.body! } satisfies ToWorker) : wire;
     };
   }

@@ -18,7 +18,8 @@ import { heapTop } from "./bytecode";
 import { dispatchInOneCrossing } from "./dispatch-entry";
 import { EMPTY, classify, errorText, metaSaysStream, peekStatus, readPair, type StreamReply, type WorkerResponse } from "./guest-reads";
 
-export type Bridge = (callId: number, op: string, args: string, bytes: Uint8Array | undefined) => Promise<HostResult>;
+/** A guest's host call of call `callId`; `localReads`: the call's kv reads may be answered from the worker's own connection (Call.localReads). */
+export type Bridge = (callId: number, op: string, args: string, bytes: Uint8Array | undefined, localReads: boolean) => Promise<HostResult>;
 
 type Settled = { value?: QuickJSHandle; error?: QuickJSHandle };
 
@@ -55,7 +56,7 @@ export class QjsInstance {
     s.call = (op, args, bytes, claimed, settler) => {
       const call = this.owner(claimed);
       if (!call) throw new Error("no active call");
-      this.bridge(call.id, op, args, bytes).then(
+      this.bridge(call.id, op, args, bytes, call.localReads).then(
         (r) => this.deliver(call, settler, (st) => st.resolve(r)),
         (e) => this.deliver(call, settler, (st) => st.reject(e instanceof Error ? e.message : String(e))),
       );
@@ -162,9 +163,11 @@ export class QjsInstance {
    * One call of the guest's fetch handler. `meta` is the request's metadata text for the
    * prelude's dispatch; the body is `text` when it is UTF-8 ("" = none) or else `bytes`.
    * The response body comes back as the guest gave it: text, or a fresh copy of its bytes.
+   * `localReads`: its kv reads may be answered from the worker's own connection (kv-reads.ts).
    */
-  async fetch(id: number, meta: string, text: string, bytes?: Uint8Array): Promise<{ res: WorkerResponse; dropped: boolean }> {
+  async fetch(id: number, meta: string, text: string, bytes?: Uint8Array, localReads = false): Promise<{ res: WorkerResponse; dropped: boolean }> {
     const call = this.begin(id);
+    call.localReads = localReads;
     const { vm } = this.v;
     let open = false;
     try {
@@ -328,6 +331,11 @@ export class QjsInstance {
     this.dead = true;
     for (const c of this.calls.values()) c.fail(new Failure("crashed", "The sandbox instance was dropped during this call."));
     this.onDrop(this.residentBytes);
+  }
+
+  /** True while call `id` runs on this instance (begun, not yet ended: a streamed body keeps it open). */
+  running(id: number): boolean {
+    return this.calls.has(id);
   }
 
   private begin(id: number): Call {

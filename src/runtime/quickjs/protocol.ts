@@ -14,6 +14,8 @@ export interface GuestConfig {
   secrets: string[];
   /** "full": the guest always builds the Request first (AgentRuntimeConfig.dispatch). */
   dispatch?: "full";
+  /** The worker may answer this instance's kv.get from its own connection (init's `kvReadFile`; kv-reads.ts). */
+  kvReads?: true;
 }
 
 export type ToWorker =
@@ -27,7 +29,7 @@ export type ToWorker =
    * `lazySpares`: make spare interpreters only after the first load (heavy and load lanes).
    * `checksOnly`: the load worker, whose loads are load-checks no call follows.
    */
-  | { t: "init"; watch: SharedArrayBuffer; spares: number; lazySpares?: boolean; checksOnly?: boolean; memoryBytes: number; nice: number; announce?: boolean }
+  | { t: "init"; watch: SharedArrayBuffer; spares: number; lazySpares?: boolean; checksOnly?: boolean; memoryBytes: number; nice: number; announce?: boolean; kvReadFile?: string }
   | { t: "load"; id: number; inst: number; code: string; limits: Limits; config: GuestConfig }
   /** A call whose body is not UTF-8 text: `wire` is wire.ts's request string with no text, `body` the bytes (calls with text go as the string alone). */
   | { t: "fetch-bytes"; wire: string; body: Uint8Array }
@@ -52,7 +54,9 @@ export type FromWorker =
   /** A pull's or cancel's answer: `kind` chunk (body), end or error (problem); the last two end the call and carry its logs and timings. */
   | { t: "chunk"; id: number; kind: "chunk" | "end" | "error"; body?: Uint8Array; problem?: string; logs?: GuestLogLine[]; cpuMs?: number; wallMs?: number; dropped: boolean; memoryBytes: number }
   | { t: "failed"; id: number; reason: RuntimeFailureReason; message: string; dropped: boolean; logs: GuestLogLine[] }
-  | { t: "host"; hid: number; inst: number; call: number; op: string; args: string; bytes?: Uint8Array };
+  | { t: "host"; hid: number; inst: number; call: number; op: string; args: string; bytes?: Uint8Array }
+  /** A host call the worker answered itself (a kv.get from its own connection), with the JSON it answered: for the call's replay journal. Sent as a wire string (wire.ts encodeRead). */
+  | { t: "host-read"; inst: number; call: number; op: string; args: string; json: string };
 
 /** How the host's request metadata text ends when it asks for a streamed body (QjsHandle.fetchStream; the worker keeps such a call open). */
 export const STREAM_ASKED = ',"stream":true}';

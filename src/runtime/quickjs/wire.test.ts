@@ -1,12 +1,25 @@
 import { describe, expect, test } from "bun:test";
-import { bodyText, decodeFetch, decodeResponse, encodeFetch, encodeResponse, rawResponseOf } from "./wire";
+import { bodyText, decodeFetch, decodeRead, decodeResponse, encodeFetch, encodeRead, encodeResponse, isReadRecord, rawResponseOf } from "./wire";
 
 describe("wire strings", () => {
   test("a request round-trips, whatever its metadata and text contain", () => {
     const meta = JSON.stringify({ method: "POST", url: "http://a.cantrip.internal/x?y=\n", headers: [["k", "v \u2028"]], call: 7 });
     for (const text of ["", "plain", "line\nbreak 12 34\n", "\uFEFF𝄞\u0000", "\ud800 lone"]) {
-      expect(decodeFetch(encodeFetch({ id: 123456789, inst: 42, meta, text }))).toEqual({ id: 123456789, inst: 42, meta, text });
+      for (const bridgedReads of [false, true]) expect(decodeFetch(encodeFetch({ id: 123456789, inst: 42, meta, text, bridgedReads }))).toEqual({ id: 123456789, inst: 42, meta, text, bridgedReads });
     }
+  });
+
+  test("a read record round-trips, whatever its arguments and JSON contain, and is told apart from a response", () => {
+    for (const args of ["", '{"key":"k 1\n2"}', "\ud800 \n"]) {
+      for (const json of ["", "null", '"a\nb 3 4\n"', "\uFEFF𝄞"]) {
+        const m = { inst: 42, call: 123456789, op: "kv.get", args, json };
+        const s = encodeRead(m);
+        expect(isReadRecord(s)).toBe(true);
+        expect(decodeRead(s)).toEqual({ t: "host-read", ...m });
+      }
+    }
+    const reply = encodeResponse({ id: 1, memoryBytes: 0, dropped: false, cpuMs: 0, wallMs: 0, meta: null, logs: [], text: "K" });
+    expect(isReadRecord(reply)).toBe(false);
   });
 
   test("a response round-trips: null or present metadata, problem, console lines, timings, text", () => {

@@ -26,6 +26,8 @@ export interface WireFetch {
   meta: string;
   /** The body as text; "" when there is none (the guest then gets `undefined`, as for an empty body). */
   text: string;
+  /** The call's kv reads go through the main thread's bridge (a re-run: replay.ts), not the worker's own connection. */
+  bridgedReads?: boolean;
 }
 
 /** A call's response as the worker reports it. `text` is the body (a string the guest returned). */
@@ -48,13 +50,13 @@ function parts(s: string): { head: string[]; at: number } {
 }
 
 export function encodeFetch(m: WireFetch): string {
-  return `F${m.id} ${m.inst} ${m.meta.length}\n${m.meta}${m.text}`;
+  return `F${m.id} ${m.inst} ${m.meta.length}${m.bridgedReads ? " 1" : ""}\n${m.meta}${m.text}`;
 }
 
 export function decodeFetch(s: string): WireFetch {
   const { head, at } = parts(s);
   const metaLen = Number(head[2]);
-  return { id: Number(head[0]), inst: Number(head[1]), meta: s.slice(at, at + metaLen), text: s.slice(at + metaLen) };
+  return { id: Number(head[0]), inst: Number(head[1]), meta: s.slice(at, at + metaLen), text: s.slice(at + metaLen), bridgedReads: head[3] === "1" };
 }
 
 export function encodeResponse(m: WireResponse): string {
@@ -95,6 +97,26 @@ export function decodeResponse(s: string): WireResponse {
 
 /** Whether a message from a worker is a wire string (else a structured protocol.ts message). */
 export const isWire = (m: unknown): m is string => typeof m === "string";
+
+/**
+ * A host call the worker answered itself (protocol.ts "host-read": a kv.get read from its
+ * own connection), for the call's replay journal: `K`, then instance, call and the lengths
+ * of op and args, then op, args and the JSON answered back to back. One per local read, so a
+ * string (a structured message cost the main thread ~10 µs more per read).
+ */
+export function encodeRead(m: { inst: number; call: number; op: string; args: string; json: string }): string {
+  return `K${m.inst} ${m.call} ${m.op.length} ${m.args.length}\n${m.op}${m.args}${m.json}`;
+}
+
+/** Whether a worker's wire string is a read record (encodeRead) rather than a response. */
+export const isReadRecord = (s: string): boolean => s.charCodeAt(0) === 75; // "K"
+
+export function decodeRead(s: string): { t: "host-read"; inst: number; call: number; op: string; args: string; json: string } {
+  const { head, at } = parts(s);
+  const opEnd = at + Number(head[2]);
+  const argsEnd = opEnd + Number(head[3]);
+  return { t: "host-read", inst: Number(head[0]), call: Number(head[1]), op: s.slice(at, opEnd), args: s.slice(opEnd, argsEnd), json: s.slice(argsEnd) };
+}
 
 const encoder = new TextEncoder();
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });

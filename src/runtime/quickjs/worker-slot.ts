@@ -13,7 +13,7 @@ import type { RuntimeFailureReason } from "../types";
 import { BYSTANDER_MESSAGE, failure } from "../failures";
 import type { Lane } from "../lanes";
 import type { FromWorker, ToWorker } from "./protocol";
-import { decodeResponse, isWire, type WireResponse } from "./wire";
+import { decodeRead, decodeResponse, isReadRecord, isWire, type WireResponse } from "./wire";
 
 /** A reply to a request: a structured message, or a fetch call's response decoded from its wire string (with its bytes, when it had some). */
 export type Reply = FromWorker | { t: "wire-response"; res: WireResponse; bytes?: Uint8Array };
@@ -58,8 +58,8 @@ export class WorkerSlot {
   private failReady: (e: Error) => void = () => {};
 
   constructor(
-    opts: { spares: number; lazySpares?: boolean; checksOnly?: boolean; memoryBytes: number; nice?: number },
-    private onHost: (slot: WorkerSlot, m: Extract<FromWorker, { t: "host" }>) => void,
+    opts: { spares: number; lazySpares?: boolean; checksOnly?: boolean; memoryBytes: number; nice?: number; kvReadFile?: string },
+    private onHost: (slot: WorkerSlot, m: Extract<FromWorker, { t: "host" | "host-read" }>) => void,
     private onDeath: (slot: WorkerSlot) => void,
     private onThreadEnd: (slot: WorkerSlot) => void = () => {},
   ) {
@@ -74,11 +74,11 @@ export class WorkerSlot {
     startup.unref?.();
     this.worker.onmessage = (ev: MessageEvent<FromWorker | string>) => {
       const m = ev.data;
-      if (isWire(m)) return this.settle({ t: "wire-response", res: decodeResponse(m) });
+      if (isWire(m)) return isReadRecord(m) ? this.onHost(this, decodeRead(m)) : this.settle({ t: "wire-response", res: decodeResponse(m) });
       if (m.t === "response-bytes") return this.settle({ t: "wire-response", res: decodeResponse(m.wire), bytes: m.body });
       if (m.t === "ready") return (clearTimeout(startup), (this.started = true), (this.tid = m.tid ?? 0), markReady());
       if (m.t === "init-failed") return (clearTimeout(startup), this.kill("crashed", `The sandbox worker failed to start: ${m.message}`));
-      if (m.t === "host") return this.onHost(this, m);
+      if (m.t === "host" || m.t === "host-read") return this.onHost(this, m);
       if (m.t === "compiled") return; // for spawn-worker.ts's own listener
       this.settle(m);
     };
@@ -90,7 +90,7 @@ export class WorkerSlot {
     this.worker.onerror = (ev) => this.kill("crashed", `The sandbox worker failed: ${(ev as ErrorEvent).message ?? "error"}`);
     // The init waits while the process's first worker compiles its QuickJS module (spawn-worker.ts).
     const init = (g: { announce: boolean }) =>
-      this.post({ t: "init", watch: this.watch.buffer as SharedArrayBuffer, spares: opts.spares, lazySpares: opts.lazySpares, checksOnly: opts.checksOnly, memoryBytes: opts.memoryBytes, nice: opts.nice ?? 0, ...g });
+      this.post({ t: "init", watch: this.watch.buffer as SharedArrayBuffer, spares: opts.spares, lazySpares: opts.lazySpares, checksOnly: opts.checksOnly, memoryBytes: opts.memoryBytes, nice: opts.nice ?? 0, kvReadFile: opts.kvReadFile, ...g });
     const gate = startGate(this.worker);
     if (gate instanceof Promise) void gate.then(init);
     else init(gate);
