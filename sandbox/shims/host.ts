@@ -24,6 +24,11 @@ export interface Host {
   /** Asynchronous host operation; resolves to [resultJson, bytes?]. */
   call(op: string, args: string, body?: ArrayBuffer, call?: number): Promise<[string, ArrayBuffer | undefined]>;
   /**
+   * A host operation the host can answer at once (QuickJS: a kv.get its worker reads itself):
+   * the result's JSON, or undefined when it must go through `call`. Absent on engines without it.
+   */
+  now?(op: string, args: string, call?: number): string | undefined;
+  /**
    * A timer of `ms` (never fires early; one that would outlast the call's wall deadline
    * never fires). Rejects when cancelled: clearTimer, or its call ended first. Throws at
    * once past the per-call timer limit.
@@ -38,8 +43,17 @@ const g = globalThis as any;
 export const host: Host = g.__cantripHost;
 delete g.__cantripHost;
 
-/** Calls an async host op with JSON args and parses the JSON result; `call` names the owning call. */
+/** Host operations worth asking `host.now` for first (the host may answer them without a round trip). */
+const NOW_OPS = new Set(["kv.get"]);
+
+/**
+ * Calls an async host op with JSON args and parses the JSON result; `call` names the owning
+ * call. An op the host can answer at once (host.now) settles without waiting for the host's
+ * event loop: the promise still resolves asynchronously, as before.
+ */
 export async function hostCall<T>(op: string, args: unknown, body?: ArrayBuffer, call?: number): Promise<T> {
-  const [json] = await host.call(op, JSON.stringify(args ?? null), body, call);
+  const text = JSON.stringify(args ?? null);
+  const now = body === undefined && host.now && NOW_OPS.has(op) ? host.now(op, text, call) : undefined;
+  const json = now !== undefined ? now : (await host.call(op, text, body, call))[0];
   return json === "" ? (undefined as T) : (JSON.parse(json) as T);
 }

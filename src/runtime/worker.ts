@@ -169,28 +169,31 @@ const FIRST_CALL_GRACE_MS = 100;
 /** Dropped interpreters hold their WebAssembly memory until a full GC runs: when it runs (collect.ts). */
 const dropped = new DroppedMemory(() => Bun.gc(true));
 
-/**
- * Instance `inst`'s host calls. A kv.get of a call that may read locally (a fetch's first
- * attempt, of an instance whose config allows it) is answered from this worker's own
- * connection (kv-reads.ts) and reported to the main thread for the call's journal; every
- * other host call goes to the main thread and waits for its answer.
- */
-function bridgeFor(inst: number, config: GuestConfig, limits: Limits) {
-  const reads = config.kvReads ? kvReads : null;
-  return (call: number, op: string, args: string, bytes: Uint8Array | undefined, localReads: boolean) => {
-    if (reads && localReads && op === "kv.get") {
-      const json = reads.get(config.agentId, args, limits);
-      if (json !== null) {
-        unsentReads.push({ inst, call, record: encodeRead({ inst, call, op, args, json }) });
-        readsFlush ??= setImmediate(sendReads);
-        return Promise.resolve<HostResult>({ json });
-      }
-    }
-    return new Promise<HostResult>((resolve, reject) => {
+/** Instance `inst`'s host calls: each goes to the main thread and waits for its answer. */
+function bridgeFor(inst: number) {
+  return (call: number, op: string, args: string, bytes: Uint8Array | undefined) =>
+    new Promise<HostResult>((resolve, reject) => {
       const hid = nextHid++;
       hostWaits.set(hid, { resolve, reject });
       post({ t: "host", hid, inst, call, op, args, bytes });
     });
+}
+
+/**
+ * Instance `inst`'s host calls answered inside the guest's slice: a kv.get of an instance
+ * whose config allows it, read from this worker's own connection (kv-reads.ts), its record
+ * kept for the main thread's journal (unsentReads). Undefined: no such answers.
+ */
+function answerNowFor(inst: number, config: GuestConfig, limits: Limits) {
+  const reads = config.kvReads ? kvReads : null;
+  if (!reads) return undefined;
+  return (call: number, op: string, args: string): string | undefined => {
+    if (op !== "kv.get") return undefined;
+    const json = reads.get(config.agentId, args, limits);
+    if (json === null) return undefined;
+    unsentReads.push({ inst, call, record: encodeRead({ inst, call, op, args, json }) });
+    readsFlush ??= setImmediate(sendReads);
+    return json;
   };
 }
 
@@ -231,7 +234,7 @@ async function handle(m: ToWorker): Promise<void> {
           instances.delete(m.inst);
           dropped.dropped(residentBytes);
         };
-        const { instance, describeJson } = await QjsInstance.load(spares, m.id, `bundle-${m.inst}.js`, m.code, m.limits, m.config, bridgeFor(m.inst, m.config, m.limits), onDrop);
+        const { instance, describeJson } = await QjsInstance.load(spares, m.id, `bundle-${m.inst}.js`, m.code, m.limits, m.config, bridgeFor(m.inst), onDrop, answerNowFor(m.inst, m.config, m.limits));
         instances.set(m.inst, instance);
         // Its first call is likely close behind: no refill or GC starts before it (idle.ts).
         if (!checksOnly) expectCall(FIRST_CALL_GRACE_MS);

@@ -31,6 +31,12 @@ export interface HostState {
   log(level: string, message: string, call: number | undefined): void;
   /** A host operation (kv, fetch) for `call` (named by the guest's ctx) or the running slice's call; throws when there is none. */
   call(op: string, args: string, bytes: Uint8Array | undefined, call: number | undefined, settler: Settler): void;
+  /**
+   * A host operation answered at once, inside the guest's slice: its JSON result, or
+   * undefined when it cannot be (the guest then makes it through `call`). Only a kv.get the
+   * worker reads from its own connection is (kv-reads.ts).
+   */
+  now(op: string, args: string, call: number | undefined): string | undefined;
   /** setTimeout: guest timer `id` in the running slice's call; `ms` as the guest passed it (typed by timerDelay()); throws past the per-call limit. */
   timer(id: number, ms: unknown, settler: Settler): void;
   clearTimer(id: number): void;
@@ -47,7 +53,7 @@ const unset = (): never => {
 };
 
 export function installHost(vm: QuickJSContext): HostState {
-  const state: HostState = { log: unset, call: unset, timer: unset, clearTimer: unset, libs: () => false };
+  const state: HostState = { log: unset, call: unset, now: () => undefined, timer: unset, clearTimer: unset, libs: () => false };
   const enc = new TextEncoder();
   const dec = new TextDecoder();
   captureJson(vm);
@@ -141,6 +147,10 @@ export function installHost(vm: QuickJSContext): HostState {
       throw e;
     }
     return d.handle;
+  });
+  fn("now", (op, args, call) => {
+    const json = state.now(str(op), str(args), callId(call));
+    return json === undefined ? vm.undefined : newStringExact(vm, json);
   });
   fn("timer", (id, ms) => {
     const d = vm.newPromise();

@@ -18,8 +18,12 @@ import { heapTop } from "./bytecode";
 import { dispatchInOneCrossing } from "./dispatch-entry";
 import { EMPTY, classify, errorText, metaSaysStream, peekStatus, readPair, type StreamReply, type WorkerResponse } from "./guest-reads";
 
-/** A guest's host call of call `callId`; `localReads`: the call's kv reads may be answered from the worker's own connection (Call.localReads). */
-export type Bridge = (callId: number, op: string, args: string, bytes: Uint8Array | undefined, localReads: boolean) => Promise<HostResult>;
+export type Bridge = (callId: number, op: string, args: string, bytes: Uint8Array | undefined) => Promise<HostResult>;
+/**
+ * A guest's host call of call `callId` answered at once (HostState.now): its JSON, or
+ * undefined. Asked only for calls whose kv reads may be answered in the worker (Call.localReads).
+ */
+export type AnswerNow = (callId: number, op: string, args: string) => string | undefined;
 
 type Settled = { value?: QuickJSHandle; error?: QuickJSHandle };
 
@@ -37,7 +41,7 @@ export class QjsInstance {
   /** `(promise, callId) => void`: reports the promise's outcome through one persistent host function. */
   private watchFn: QuickJSHandle;
 
-  private constructor(private v: Vm, private limits: Limits, private bridge: Bridge, private onDrop: (residentBytes: number) => void) {
+  private constructor(private v: Vm, private limits: Limits, private bridge: Bridge, private onDrop: (residentBytes: number) => void, private answerNow?: AnswerNow) {
     const { vm } = v;
     // One settle callback per interpreter instead of vm.resolvePromise's two new host functions per call.
     const settled = vm.newFunction("settled", (idH, okH, valH) => {
@@ -56,10 +60,14 @@ export class QjsInstance {
     s.call = (op, args, bytes, claimed, settler) => {
       const call = this.owner(claimed);
       if (!call) throw new Error("no active call");
-      this.bridge(call.id, op, args, bytes, call.localReads).then(
+      this.bridge(call.id, op, args, bytes).then(
         (r) => this.deliver(call, settler, (st) => st.resolve(r)),
         (e) => this.deliver(call, settler, (st) => st.reject(e instanceof Error ? e.message : String(e))),
       );
+    };
+    s.now = (op, args, claimed) => {
+      const call = this.owner(claimed);
+      return call?.localReads && this.answerNow ? this.answerNow(call.id, op, args) : undefined;
     };
     s.timer = (id, ms, settler) => {
       const call = currentCall() as Call | null;
@@ -102,9 +110,10 @@ export class QjsInstance {
     }
   }
 
-  static async load(spares: SparePool, callId: number, name: string, code: string, limits: Limits, config: GuestConfig, bridge: Bridge, onDrop: (residentBytes: number) => void): Promise<{ instance: QjsInstance; describeJson: string | null }> {
+  /** `answerNow`: host calls the worker can answer inside the guest's slice (worker.ts, kv-reads.ts); absent: none. */
+  static async load(spares: SparePool, callId: number, name: string, code: string, limits: Limits, config: GuestConfig, bridge: Bridge, onDrop: (residentBytes: number) => void, answerNow?: AnswerNow): Promise<{ instance: QjsInstance; describeJson: string | null }> {
     const v = await spares.take(limits.memoryBytes);
-    const inst = new QjsInstance(v, limits, bridge, onDrop);
+    const inst = new QjsInstance(v, limits, bridge, onDrop, answerNow);
     const call = inst.begin(callId);
     try {
       const { vm } = v;
