@@ -31,6 +31,47 @@ test("the running per-agent total follows overwrites, deletes and refusals, per 
   }
 });
 
+test("concurrent writes share transactions (group commit), and each keeps its own outcome and the quota holds", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "cantrip-kv-"));
+  const db = openDatabase(join(dir, "kv.db"));
+  try {
+    db.sqlite.run("INSERT INTO workspaces (id, name) VALUES ('ws', 'test')");
+    for (const id of ["a", "b"]) db.sqlite.run("INSERT INTO agents (id, workspace_id, slug, name, status) VALUES (?, 'ws', ?, ?, 'deployed')", [id, id, id]);
+    const kv = createSqliteKv(db.db);
+    // The gate runs BEGIN/COMMIT on the writer connection: count the commits.
+    let commits = 0;
+    const exec = db.sqlite.exec.bind(db.sqlite);
+    db.sqlite.exec = ((sql: string, ...rest: []) => {
+      if (sql === "COMMIT") commits++;
+      return exec(sql, ...rest);
+    }) as typeof db.sqlite.exec;
+    const limits = { kvValueBytes: 20, kvTotalBytes: 50 }; // size = key bytes + JSON text bytes
+    const writes = [
+      ...Array.from({ length: 30 }, (_, i) => kv.set("b", `k${i}`, i, { ...limits, kvTotalBytes: 1000 })), // another agent, room for all
+      kv.set("a", "big", "x".repeat(30), limits), // over the value limit: refused alone
+      ...Array.from({ length: 8 }, (_, i) => kv.set("a", `q${i}`, "xxxx", limits)), // 2 + 6 = 8 each: six fit in 50
+    ];
+    const settled = await Promise.allSettled(writes);
+    expect(settled.slice(0, 30).every((r) => r.status === "fulfilled")).toBe(true);
+    expect(String((settled[30] as PromiseRejectedResult).reason)).toMatch(/over the limit of 20 bytes/);
+    const quota = settled.slice(31);
+    expect(quota.filter((r) => r.status === "fulfilled").length).toBe(6);
+    for (const r of quota) if (r.status === "rejected") expect(String(r.reason)).toMatch(/over this agent's limit of 50 bytes/);
+    // 39 writes, far fewer transactions: a transaction per write committed 39 times.
+    expect(commits).toBeGreaterThan(0);
+    expect(commits).toBeLessThanOrEqual(3);
+    const sum = (agent: string) => db.sqlite.query<{ t: number; n: number }, [string]>("SELECT sum(size) AS t, count(*) AS n FROM kv WHERE agent_id = ?").get(agent)!;
+    expect(sum("a")).toEqual({ t: 48, n: 6 });
+    expect(sum("b").n).toBe(30);
+    // The committed totals carry on: two more bytes fit agent a, three do not.
+    await kv.set("a", "z", 1, limits); // 1 + 1 = 2: total 50
+    await expect(kv.set("a", "y", 1, limits)).rejects.toThrow(/would use 52 bytes/);
+  } finally {
+    db.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test("prefixEnd: the least string after every string with the prefix", () => {
   expect(prefixEnd("")).toBeNull();
   expect(prefixEnd("ab")).toBe("ac");

@@ -40,26 +40,33 @@ let kvReads: WorkerKvReads | null = null;
  * main thread's journal needs a call's records only to re-run it after a kill, and a kill
  * can only catch a call that is waiting across turns of this worker (a remote host call, a
  * timer, a streamed body): a call that reads and answers within one turn has ended before any
- * other call's slice runs. So records are sent before any host request (keeping their order
- * among the call's host calls) or at the end of the turn for calls still running, and a
- * call that has ended by then sends none (issue 15: one message per read cost the main
- * thread ~15 µs).
+ * other call's slice runs. So records ride on the next host request (ahead of it: their order
+ * among the calls' host calls is kept) or are sent at the end of the turn for calls still
+ * running, and a call that has ended by then sends none (issue 15: a message per read cost
+ * the main thread ~15 µs).
  */
 let unsentReads: { inst: number; call: number; record: string }[] = [];
 let readsFlush: ReturnType<typeof setImmediate> | null = null;
 
-function sendReads(): void {
+/** The unsent records of calls still running (and forgets the rest). */
+function takeReads(): string[] {
   if (readsFlush) clearImmediate(readsFlush);
   readsFlush = null;
-  if (!unsentReads.length) return;
-  const still = unsentReads.filter((r) => instances.get(r.inst)?.running(r.call) === true);
+  const still = unsentReads.filter((r) => instances.get(r.inst)?.running(r.call) === true).map((r) => r.record);
   unsentReads = [];
-  for (const r of still) self.postMessage(r.record);
+  return still;
+}
+
+function sendReads(): void {
+  for (const r of takeReads()) self.postMessage(r);
 }
 
 const post = (m: FromWorker) => {
-  // Host requests keep their place after the reads that came before them.
-  if (m.t === "host" && unsentReads.length) sendReads();
+  // A host request carries the reads that came before it, which the main thread records first.
+  if (m.t === "host" && unsentReads.length) {
+    const reads = takeReads();
+    if (reads.length) m.reads = reads;
+  }
   self.postMessage(m);
 };
 

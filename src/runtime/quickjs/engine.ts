@@ -16,7 +16,7 @@ import { openGuestStream } from "../stream-body";
 import { acceptLoad } from "../load-reply";
 import { WATCH_CALL, WATCH_DEADLINE, requestMeta, type FromWorker, type ToWorker } from "./protocol";
 import { WorkerSlot, type Reply } from "./worker-slot";
-import { bodyText, encodeFetch, rawResponseOf } from "./wire";
+import { bodyText, decodeRead, encodeFetch, rawResponseOf } from "./wire";
 import { LaneSlots } from "../lane-slots";
 import type { Lane } from "../lanes";
 
@@ -103,6 +103,7 @@ class QuickJsEngine implements Engine {
   }
 
   private onHost(slot: WorkerSlot, m: Extract<FromWorker, { t: "host" | "host-read" }>): void {
+    if (m.t === "host" && m.reads) for (const r of m.reads) this.onHost(slot, decodeRead(r));
     const bridge = this.handles.get(m.inst)?.bridges.get(m.call);
     // A kv read the worker answered itself: into the call's journal, in its place (nothing to answer).
     if (m.t === "host-read") return bridge?.record?.(m.op, m.args, m.json);

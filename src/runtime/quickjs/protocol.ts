@@ -54,7 +54,8 @@ export type FromWorker =
   /** A pull's or cancel's answer: `kind` chunk (body), end or error (problem); the last two end the call and carry its logs and timings. */
   | { t: "chunk"; id: number; kind: "chunk" | "end" | "error"; body?: Uint8Array; problem?: string; logs?: GuestLogLine[]; cpuMs?: number; wallMs?: number; dropped: boolean; memoryBytes: number }
   | { t: "failed"; id: number; reason: RuntimeFailureReason; message: string; dropped: boolean; logs: GuestLogLine[] }
-  | { t: "host"; hid: number; inst: number; call: number; op: string; args: string; bytes?: Uint8Array }
+  /** `reads`: read records (wire.ts encodeRead) of this worker's own kv answers that came before this request, recorded first. */
+  | { t: "host"; hid: number; inst: number; call: number; op: string; args: string; bytes?: Uint8Array; reads?: string[] }
   /** A host call the worker answered itself (a kv.get from its own connection), with the JSON it answered: for the call's replay journal. Sent as a wire string (wire.ts encodeRead). */
   | { t: "host-read"; inst: number; call: number; op: string; args: string; json: string };
 
