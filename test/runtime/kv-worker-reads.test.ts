@@ -17,6 +17,13 @@ export default defineBackend({ routes: {
   "POST /get": { input: t.Object({ key: t.Any() }), handle: async ({ key }, ctx) => {
     try { return { value: (await ctx.kv.get(key)) ?? null }; } catch (e) { return { error: String(e.message ?? e) }; }
   } },
+  "POST /read-loop": { input: t.Object({ ms: t.Number() }), handle: async ({ ms }, ctx) => {
+    const until = Date.now() + ms;
+    let reads = 0;
+    while (Date.now() < until) { await ctx.kv.get("loop"); reads++; }
+    return { reads };
+  } },
+  "POST /ok": () => ({ ok: true }),
   "POST /set-get": { input: t.Object({ key: t.String(), value: t.Any() }), handle: async ({ key, value }, ctx) => {
     const before = (await ctx.kv.get(key)) ?? null;
     await ctx.kv.set(key, value);
@@ -115,4 +122,21 @@ test("a scratch run reads its world's kv, never the agent's table", async () => 
     world.discard();
     local.runtime.evict("kv-scratch", "scratch-b");
   }
+});
+
+test("a guest awaiting kv.get in a loop leaves other calls on its worker their turns", async () => {
+  // One light worker (the harness's two workers: one light, one heavy); both agents are new, so light.
+  const reader = local.ref("kv-loop-reader", code, { limits: { cpuMs: 5000, wallMs: 10_000 } });
+  const other = local.ref("kv-loop-other", code);
+  expect(json(await local.runtime.fetch(other, req("POST", "/ok", {})))).toEqual({ ok: true });
+  const loop = local.runtime.fetch(reader, req("POST", "/read-loop", { ms: 1000 }));
+  await Bun.sleep(150);
+  const t0 = performance.now();
+  expect(json(await local.runtime.fetch(other, req("POST", "/ok", {})))).toEqual({ ok: true });
+  const waited = performance.now() - t0;
+  const r = await loop;
+  expect(r.status).toBe(200);
+  expect(json(r).reads).toBeGreaterThan(100);
+  // Answered between the reader's turns, not after its loop (which ran on for ~850 ms more).
+  expect(waited).toBeLessThan(500);
 });
