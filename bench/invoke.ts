@@ -4,10 +4,10 @@
  * generator (loopback only, bounded in time). Prints medians over rounds and the ratio, and
  * the server's CPU per request split into its main thread, sandbox workers and other threads.
  *
- *   bun bench/invoke.ts [--seconds 5] [--rounds 3] [--connections 50] [--compiled] [--filler N] [--kv] [--against REF]
+ *   bun bench/invoke.ts [--seconds 5] [--rounds 3] [--connections 50] [--compiled] [--filler N] [--kv | --kv-write] [--against REF]
  *
  * `--kv`: the measured backend reads one kv key per call (`await ctx.kv.get`), the host call
- * most backends make.
+ * most backends make; `--kv-write`: it reads a counter and writes it back (`get` then `set`).
  *
  * `--filler N`: N other backends are deployed and called once first, so the measured one is
  * not among the process's first interpreters (JavaScriptCore gives only a limited number of
@@ -28,6 +28,7 @@ const withApps = !flag("no-apps");
 const against = stringOpt("against");
 const filler = numberOpt("filler", 0);
 const withKv = flag("kv");
+const withKvWrite = flag("kv-write");
 
 const TRIVIAL = `
 import { defineBackend, t } from "cantrip";
@@ -36,6 +37,16 @@ export default defineBackend({
 });
 `;
 
+const KV_WRITE = `
+import { defineBackend, t } from "cantrip";
+export default defineBackend({
+  routes: { "POST /": { input: t.Object({ n: t.Optional(t.Number()) }), handle: async (input, ctx) => {
+    const seen = ((await ctx.kv.get("seen")) ?? 0) + 1;
+    await ctx.kv.set("seen", seen);
+    return { ok: true, n: input.n ?? 0, seen };
+  } } },
+});
+`;
 const KV_READ = `
 import { defineBackend, t } from "cantrip";
 export default defineBackend({
@@ -112,7 +123,7 @@ try {
       const r = await fetch(`${proc.url}/v1/invoke/${f.slug}`, { method: "POST", body: "{}", headers: { authorization: `Bearer ${f.key}`, "content-type": "application/json" } });
       if (!r.ok) throw new Error(`filler ${i}: ${r.status} ${await r.text()}`);
     }
-    const { slug, key } = await deployTrivial(proc, "bench trivial", withKv ? KV_READ : TRIVIAL);
+    const { slug, key } = await deployTrivial(proc, "bench trivial", withKvWrite ? KV_WRITE : withKv ? KV_READ : TRIVIAL);
     const invoke = { url: `${proc.url}/v1/invoke/${slug}`, method: "POST", body, headers: { authorization: `Bearer ${key}`, "content-type": "application/json" }, connections, seconds };
     targets.push({ name, proc, invoke, apps: { ...invoke, url: `${proc.url}/apps/${slug}/` }, inv: [], app: [] });
   }
