@@ -47,8 +47,6 @@ let kvReads: WorkerKvReads | null = null;
  */
 let unsentReads: { inst: number; call: number; record: string }[] = [];
 let readsFlush: ReturnType<typeof setImmediate> | null = null;
-/** Ends kvReads' turn (kv-reads.ts READS_PER_TURN) after the turn its first read was in. */
-let readsTurn: ReturnType<typeof setImmediate> | null = null;
 
 /** The unsent records of calls still running (and forgets the rest). */
 function takeReads(): string[] {
@@ -198,11 +196,6 @@ function answerNowFor(inst: number, config: GuestConfig, limits: Limits) {
   if (!reads) return undefined;
   return (call: number, op: string, args: string): string | undefined => {
     if (op !== "kv.get") return undefined;
-    // The turn's count of local reads starts again once this turn of the event loop is over.
-    readsTurn ??= setImmediate(() => {
-      readsTurn = null;
-      reads.turnEnded();
-    });
     const json = reads.get(config.agentId, args, limits);
     if (json === null) return undefined;
     unsentReads.push({ inst, call, record: encodeRead({ inst, call, op, args, json }) });

@@ -36,6 +36,8 @@ export class Call implements CallClock {
   done = false;
   /** The call's kv reads may be answered from the worker's own connection (a fetch's first attempt; kv-reads.ts). */
   localReads = false;
+  /** Host calls answered at once in the running slice of this call (instance.ts READS_PER_SLICE). */
+  sliceReads = 0;
 
   constructor(readonly id: number, readonly limits: Limits, readonly onWall: (c: Call) => void) {
     this.budgetMs = limits.cpuMs;

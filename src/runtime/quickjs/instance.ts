@@ -23,6 +23,12 @@ export type Bridge = (callId: number, op: string, args: string, bytes: Uint8Arra
  * A guest's host call of call `callId` answered at once (HostState.now): its JSON, or
  * undefined. Asked only for calls whose kv reads may be answered in the worker (Call.localReads).
  */
+/**
+ * Host calls answered at once per slice (kv-reads.ts): the next goes through the main thread,
+ * which ends the slice, so a guest awaiting reads in a loop leaves the worker's other calls
+ * their turns, as it did when every read went through the main thread.
+ */
+export const READS_PER_SLICE = 32;
 export type AnswerNow = (callId: number, op: string, args: string) => string | undefined;
 
 type Settled = { value?: QuickJSHandle; error?: QuickJSHandle };
@@ -67,7 +73,11 @@ export class QjsInstance {
     };
     s.now = (op, args, claimed) => {
       const call = this.owner(claimed);
-      return call?.localReads && this.answerNow ? this.answerNow(call.id, op, args) : undefined;
+      const running = currentCall() as Call | null;
+      if (!call?.localReads || !this.answerNow || !running || running.sliceReads >= READS_PER_SLICE) return undefined;
+      const json = this.answerNow(call.id, op, args);
+      if (json !== undefined) running.sliceReads++;
+      return json;
     };
     s.timer = (id, ms, settler) => {
       const call = currentCall() as Call | null;
@@ -403,6 +413,7 @@ export class QjsInstance {
   /** A slice of guest work; host exceptions and an exhausted budget become Failures. */
   private run<T>(call: Call, fn: () => T): T {
     let out: T;
+    call.sliceReads = 0;
     try {
       out = slice(call, fn);
     } catch (e) {

@@ -18,40 +18,30 @@
  * - A re-run after a worker kill (replay.ts) must see what its first attempt saw, so each
  *   read is reported to the main thread's journal (worker.ts `unsentReads`), and a re-run's
  *   reads go through the main thread (wire.ts `bridgedReads`).
- * - The other calls on the worker still get their turns: at most READS_PER_TURN reads are
- *   answered here per turn of the worker's event loop; the next one goes through the main
- *   thread, which ends the guest's slice (a guest awaiting reads in a loop yields as before).
+ * - The other calls on the worker still get their turns: at most READS_PER_SLICE reads
+ *   (instance.ts) are answered here per slice of a call; the next one goes through the main
+ *   thread, which ends the slice (a guest awaiting reads in a loop yields as before).
  * Never for scratch runs (their kv is a world the main thread holds) or on PostgreSQL.
  */
 import { KvFileReader } from "../../db/kv-file-reader";
 import { parseHostCall } from "../host-calls";
 import type { Limits } from "../types";
 
-/** kv reads answered in the worker per turn of its event loop (see above). */
-export const READS_PER_TURN = 32;
-
 export class WorkerKvReads {
   private reader: KvFileReader;
-  private thisTurn = 0;
 
   /** `file`: the server's SQLite database (EngineFactoryOptions.kvReadFile). Opened on first read. */
   constructor(file: string) {
     this.reader = new KvFileReader(file);
   }
 
-  /** A new turn of the worker's event loop has begun (the reads' flush runs between turns). */
-  turnEnded(): void {
-    this.thisTurn = 0;
-  }
-
   /**
    * The JSON text the main thread would answer for `kv.get` with `argsJson` of agent
    * `agentId` ("" when the key holds nothing), or null when this read must go through the
-   * main thread instead (this turn's reads are used up, arguments the validation point
-   * refuses, a database that cannot be read here).
+   * main thread instead (arguments the validation point refuses, a database that cannot be
+   * read here).
    */
   get(agentId: string, argsJson: string, limits: Pick<Limits, "kvValueBytes">): string | null {
-    if (this.thisTurn >= READS_PER_TURN) return null;
     let key: string;
     try {
       const c = parseHostCall("kv.get", argsJson, undefined, limits);
@@ -60,9 +50,7 @@ export class WorkerKvReads {
     } catch {
       return null;
     }
-    const value = this.reader.value(agentId, key);
-    if (value !== null) this.thisTurn++;
-    return value;
+    return this.reader.value(agentId, key);
   }
 
   close(): void {
