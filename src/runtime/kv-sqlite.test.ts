@@ -2,15 +2,25 @@ import { expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { openDatabase } from "../db";
+import { openDatabase, type OpenedDatabase } from "../db";
 import { createSqliteKv, prefixEnd } from "./kv-sqlite";
 
-test("the running per-agent total follows overwrites, deletes and refusals, per agent, and starts from the rows on disk", async () => {
+/** A database file in a fresh temp dir with agents "a" and "b"; `run` gets it, and it is removed after. */
+async function withAgents(run: (db: OpenedDatabase) => Promise<void>): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "cantrip-kv-"));
   const db = openDatabase(join(dir, "kv.db"));
   try {
     db.sqlite.run("INSERT INTO workspaces (id, name) VALUES ('ws', 'test')");
     for (const id of ["a", "b"]) db.sqlite.run("INSERT INTO agents (id, workspace_id, slug, name, status) VALUES (?, 'ws', ?, ?, 'deployed')", [id, id, id]);
+    await run(db);
+  } finally {
+    db.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test("the running per-agent total follows overwrites, deletes and refusals, per agent, and starts from the rows on disk", () =>
+  withAgents(async (db) => {
     // Rows written before this store existed (an earlier process) count from the first write.
     db.sqlite.run("INSERT INTO kv (agent_id, key, value, size, updated_at) VALUES ('a', 'old', '\"xxxxxxx\"', 12, 0)");
     const kv = createSqliteKv(db.db);
@@ -25,18 +35,10 @@ test("the running per-agent total follows overwrites, deletes and refusals, per 
     await kv.set("a", "k3", 1, limits); // total 38 + 3 = 41
     expect(() => kv.set("a", "k4", "x".repeat(6), limits)).toThrow(/would use 51 bytes/); // 2 + 8 = 10
     expect(db.sqlite.query<{ t: number }, [string]>("SELECT sum(size) AS t FROM kv WHERE agent_id = ?").get("a")!.t).toBe(41);
-  } finally {
-    db.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+  }));
 
-test("concurrent writes share transactions (group commit), and each keeps its own outcome and the quota holds", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "cantrip-kv-"));
-  const db = openDatabase(join(dir, "kv.db"));
-  try {
-    db.sqlite.run("INSERT INTO workspaces (id, name) VALUES ('ws', 'test')");
-    for (const id of ["a", "b"]) db.sqlite.run("INSERT INTO agents (id, workspace_id, slug, name, status) VALUES (?, 'ws', ?, ?, 'deployed')", [id, id, id]);
+test("concurrent writes share transactions (group commit), and each keeps its own outcome and the quota holds", () =>
+  withAgents(async (db) => {
     const kv = createSqliteKv(db.db);
     // The gate runs BEGIN/COMMIT on the writer connection: count the commits.
     let commits = 0;
@@ -66,11 +68,7 @@ test("concurrent writes share transactions (group commit), and each keeps its ow
     // The committed totals carry on: two more bytes fit agent a, three do not.
     await kv.set("a", "z", 1, limits); // 1 + 1 = 2: total 50
     await expect(kv.set("a", "y", 1, limits)).rejects.toThrow(/would use 52 bytes/);
-  } finally {
-    db.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+  }));
 
 test("prefixEnd: the least string after every string with the prefix", () => {
   expect(prefixEnd("")).toBeNull();
@@ -81,12 +79,8 @@ test("prefixEnd: the least string after every string with the prefix", () => {
   expect(prefixEnd("a\uFFFF")).toBe("a\u{10000}");
 });
 
-test("list by prefix (a key range) returns exactly the keys with the prefix, in order, with cursors", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "cantrip-kv-"));
-  const db = openDatabase(join(dir, "kv.db"));
-  try {
-    db.sqlite.run("INSERT INTO workspaces (id, name) VALUES ('ws', 'test')");
-    db.sqlite.run("INSERT INTO agents (id, workspace_id, slug, name, status) VALUES ('a', 'ws', 'a', 'a', 'deployed')");
+test("list by prefix (a key range) returns exactly the keys with the prefix, in order, with cursors", () =>
+  withAgents(async (db) => {
     const kv = createSqliteKv(db.db);
     const limits = { kvValueBytes: 1000, kvTotalBytes: 100_000 };
     const keys = ["a", "ab", "ab\u{10FFFF}", "ab\u{10FFFF}z", "abc", "abd", "ac", "b", "é", "éa", "f", "\u{10FFFF}", "\u{10FFFF}x", "\u{1F600}"];
@@ -104,8 +98,4 @@ test("list by prefix (a key range) returns exactly the keys with the prefix, in 
     const sorted = [...keys].sort((x, y) => (Buffer.compare(Buffer.from(x), Buffer.from(y))));
     for (const p of ["", "a", "ab", "ab\u{10FFFF}", "abc", "é", "\u{10FFFF}", "\u{1F6}", "zz"])
       expect({ p, keys: await all(p) }).toEqual({ p, keys: sorted.filter((k) => k.startsWith(p)) });
-  } finally {
-    db.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+  }));
