@@ -12,7 +12,11 @@
  * that already holds the gate) joins it through a SAVEPOINT instead of waiting for itself.
  * Callbacks registered with `onCommit` run after COMMIT, before the gate is released and
  * before `tx()` resolves; a rollback (of the transaction or of a joined savepoint) drops
- * the ones registered inside it. The change bus delivers through them.
+ * the ones registered inside it. The change bus delivers through them. Some errors
+ * (SQLITE_FULL, SQLITE_IOERR, SQLITE_NOMEM) roll SQLite's whole transaction back, not just
+ * the statement: then the failing savepoint's error fails every later savepoint of the
+ * transaction and the transaction itself (had they run, each would have committed on its
+ * own, outside any transaction: kv's group commit puts several agents' writes in one).
  *
  * Another process (or another Db on the same file) may hold the file's write lock. Waiting
  * for it inside SQLite (busy_timeout) would block the event loop while this process holds
@@ -27,6 +31,13 @@ import { AsyncLocalStorage } from "node:async_hooks";
 /** What the gate needs of the writer connection: run one statement with no result. */
 export interface GateConnection {
   exec(sql: string): void;
+  /**
+   * False once the connection has no open transaction (bun:sqlite's Database has it). Some
+   * errors (SQLITE_FULL, SQLITE_IOERR, SQLITE_NOMEM) make SQLite roll back the whole
+   * transaction, not just the failing statement; the gate reads this after a joined
+   * savepoint fails to know whether the transaction is still there. Absent: assumed open.
+   */
+  readonly inTransaction?: boolean;
 }
 
 interface Open {
@@ -34,6 +45,12 @@ interface Open {
   open: boolean;
   hooks: (() => void)[];
   depth: number;
+  /**
+   * Set when a joined savepoint's error made SQLite roll back the whole transaction: the
+   * savepoints after it would run in autocommit (each committed at once), so they fail with
+   * it instead, and so does the transaction.
+   */
+  lost?: { error: unknown };
 }
 
 export interface GateOptions {
@@ -139,6 +156,7 @@ export class WriteGate<T> {
       let result: R;
       try {
         result = await this.als.run(state, () => fn(this.handle((h) => state.hooks.push(h))));
+        if (state.lost) throw state.lost.error; // SQLite rolled it back already: nothing to commit
         await this.execRetrying("COMMIT"); // a busy COMMIT leaves the transaction open: retrying is allowed
       } catch (e) {
         state.open = false;
@@ -159,6 +177,8 @@ export class WriteGate<T> {
   }
 
   private async nested<R>(state: Open, fn: (t: T) => Promise<R> | R): Promise<R> {
+    // Outside a transaction, SAVEPOINT … RELEASE would commit on its own (not when the outer tx() does).
+    if (state.lost) throw state.lost.error;
     const name = `sp_${++this.savepoints}`;
     const mark = state.hooks.length;
     this.conn.exec(`SAVEPOINT ${name}`);
@@ -168,7 +188,8 @@ export class WriteGate<T> {
       this.conn.exec(`RELEASE ${name}`);
       return r;
     } catch (e) {
-      if (state.open) {
+      if (state.open && !state.lost && this.conn.inTransaction === false) state.lost = { error: e };
+      if (state.open && !state.lost) {
         this.conn.exec(`ROLLBACK TO ${name}`);
         this.conn.exec(`RELEASE ${name}`);
       }

@@ -70,6 +70,26 @@ test("concurrent writes share transactions (group commit), and each keeps its ow
     await expect(kv.set("a", "y", 1, limits)).rejects.toThrow(/would use 52 bytes/);
   }));
 
+test("a write that fills the disk, in a batch with other agents' writes: no write reported failed is stored, and the totals stay the rows", () =>
+  withAgents(async (db) => {
+    const kv = createSqliteKv(db.db);
+    const limits = { kvValueBytes: 256 * 1024, kvTotalBytes: 1024 * 1024 };
+    await kv.set("b", "seed", 1, limits);
+    const pages = db.sqlite.query<{ page_count: number }, []>("PRAGMA page_count").get()!.page_count;
+    db.sqlite.exec(`PRAGMA max_page_count = ${pages + 8}`); // room for small rows, not for a 200 KB value
+    // SQLITE_FULL rolls SQLite's whole transaction back, not just the statement: the writes after
+    // it in the batch had run in autocommit (stored) and were then rejected with the batch.
+    const settled = await Promise.allSettled([kv.set("b", "k1", 1, limits), kv.set("a", "big", "x".repeat(200_000), limits), kv.set("b", "k2", 2, limits)]);
+    const has = (agent: string, key: string) => db.sqlite.query("SELECT 1 FROM kv WHERE agent_id = ? AND key = ?").get(agent, key) !== null;
+    expect([has("b", "k1"), has("a", "big"), has("b", "k2")]).toEqual(settled.map((s) => s.status === "fulfilled"));
+    db.sqlite.exec("PRAGMA max_page_count = 1073741823");
+    // The in-memory total is the rows': agent b fills its limit exactly, and not a byte more.
+    const used = db.sqlite.query<{ t: number }, [string]>("SELECT sum(size) AS t FROM kv WHERE agent_id = ?").get("b")!.t;
+    const small = { kvValueBytes: 1024, kvTotalBytes: 64 };
+    await kv.set("b", "f", "x".repeat(64 - used - 3), small); // 1 + (n + 2)
+    await expect(kv.set("b", "g", 1, small)).rejects.toThrow(/over this agent's limit of 64 bytes/);
+  }));
+
 test("prefixEnd: the least string after every string with the prefix", () => {
   expect(prefixEnd("")).toBeNull();
   expect(prefixEnd("ab")).toBe("ac");

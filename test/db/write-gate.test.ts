@@ -123,3 +123,29 @@ test("the gate: a tx() inside an open transaction joins it through a savepoint (
   expect(gate.inTransaction()).toBe(false);
   expect(values(reader)).toEqual(["inner-kept", "outer"]);
 });
+
+test("the gate: an error that makes SQLite roll back the whole transaction (disk full) fails the savepoints after it and the transaction, and commits nothing", async () => {
+  const { writer, reader, values } = open();
+  const gate = new WriteGate(writer, () => drizzle({ client: writer }));
+  const pages = (writer.query("PRAGMA page_count").get() as { page_count: number }).page_count;
+  writer.exec(`PRAGMA max_page_count = ${pages + 4}`); // room for a short row, not for 200 KB
+  const outcomes: string[] = [];
+  const step = (v: string) =>
+    gate.tx(async (u) => u.insert(rows).values({ v }).run()).then(
+      () => outcomes.push("ok"),
+      (e: Error) => outcomes.push(e.message),
+    );
+  const whole = gate.tx(async () => {
+    // Independent steps sharing one transaction, each in its savepoint (kv's group commit).
+    await step("a");
+    await step("x".repeat(200_000)); // SQLITE_FULL: SQLite rolls back the transaction, "a" with it
+    await step("c"); // would run in autocommit, committed at once, were it not refused
+  });
+  await expect(whole).rejects.toThrow(/full/);
+  expect(outcomes).toEqual(["ok", "database or disk is full", "database or disk is full"]);
+  expect(gate.inTransaction()).toBe(false);
+  expect(values(reader)).toEqual([]);
+  writer.exec("PRAGMA max_page_count = 1073741823");
+  await gate.tx(async (t) => t.insert(rows).values({ v: "after" }).run());
+  expect(values(reader)).toEqual(["after"]);
+});
