@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openDatabase, type OpenedDatabase } from "../db";
-import { createSqliteKv, prefixEnd } from "./kv-sqlite";
+import { KV_BATCH_BYTES, createSqliteKv, prefixEnd } from "./kv-sqlite";
 
 /** A database file in a fresh temp dir with agents "a" and "b"; `run` gets it, and it is removed after. */
 async function withAgents(run: (db: OpenedDatabase) => Promise<void>): Promise<void> {
@@ -68,6 +68,38 @@ test("concurrent writes share transactions (group commit), and each keeps its ow
     // The committed totals carry on: two more bytes fit agent a, three do not.
     await kv.set("a", "z", 1, limits); // 1 + 1 = 2: total 50
     await expect(kv.set("a", "y", 1, limits)).rejects.toThrow(/would use 52 bytes/);
+  }));
+
+test("a batch stops taking writes once it has written KV_BATCH_BYTES (large values), and the rest follow in order", () =>
+  withAgents(async (db) => {
+    const kv = createSqliteKv(db.db);
+    // Writes per transaction: the gate opens a savepoint per write.
+    let inTx = 0;
+    let most = 0;
+    let commits = 0;
+    const exec = db.sqlite.exec.bind(db.sqlite);
+    db.sqlite.exec = ((sql: string, ...rest: []) => {
+      if (sql.startsWith("SAVEPOINT")) most = Math.max(most, ++inTx);
+      if (sql === "COMMIT") (commits++, (inTx = 0));
+      return exec(sql, ...rest);
+    }) as typeof db.sqlite.exec;
+    // One agent overwriting 8 keys with values near the 256 KiB limit from 64 concurrent
+    // kv.set calls, within its quota: in one transaction they held the event loop ~55 ms.
+    const limits = { kvValueBytes: 256 * 1024, kvTotalBytes: 16 * 1024 * 1024 };
+    const big = "x".repeat(200_000);
+    await Promise.all(Array.from({ length: 64 }, (_, i) => kv.set("a", `k${i % 8}`, big + i, limits)));
+    expect(most).toBeLessThanOrEqual(Math.ceil(KV_BATCH_BYTES / 200_000));
+    expect(commits).toBeGreaterThanOrEqual(Math.floor((64 * 200_000) / (KV_BATCH_BYTES + 200_000)));
+    // In order: each key holds its last write.
+    for (let j = 0; j < 8; j++) expect(await kv.get("a", `k${j}`)).toBe(big + (56 + j));
+    // Deletes count the bytes they remove.
+    most = 0;
+    expect(await Promise.all(Array.from({ length: 8 }, (_, j) => kv.delete("a", `k${j}`)))).toEqual(Array(8).fill(true));
+    expect(most).toBeLessThanOrEqual(Math.ceil(KV_BATCH_BYTES / 200_000));
+    // Small writes still share one transaction.
+    most = 0;
+    await Promise.all(Array.from({ length: 200 }, (_, i) => kv.set("b", `s${i}`, i, limits)));
+    expect(most).toBe(200);
   }));
 
 test("a write that fills the disk, in a batch with other agents' writes: no write reported failed is stored, and the totals stay the rows", () =>

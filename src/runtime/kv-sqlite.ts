@@ -49,6 +49,17 @@ const sqliteDelete = positionalWrite((t) => t.delete(kv).where(byKeyPlaceholders
 
 /** Most kv writes one group-commit transaction takes (each a few µs; the batch holds the write gate). */
 export const KV_BATCH_MAX = 256;
+/**
+ * Bytes (key and JSON text, as the quota counts them) that one group-commit transaction
+ * writes or deletes before it takes no more writes: the batch runs on the main thread in one
+ * piece, and a 256 KiB value costs ~0.2 ms to write (~0.07 ms to delete), so 256 of them in
+ * one batch had held the event loop ~55 ms (one agent overwriting one key from concurrent
+ * kv.set calls, within its quota). The first write of a batch is always taken.
+ */
+export const KV_BATCH_BYTES = 1024 * 1024;
+
+/** A kv write's body: runs in its transaction (or savepoint); `charge(bytes)` says how many bytes it wrote or deleted. */
+type WriteRun<R> = (t: Tx, charge: (bytes: number) => void) => Promise<R>;
 
 /**
  * Group commit for kv writes on SQLite: writes that arrive while the process is in one turn
@@ -57,19 +68,21 @@ export const KV_BATCH_MAX = 256;
  * its savepoint alone and rejects alone; each resolves after the shared COMMIT (so a read
  * after it sees it), and a COMMIT that fails rejects every write of its batch. A
  * transaction per write cost ~22 µs of the main thread in BEGIN/COMMIT alone (the WAL's
- * writes), ~2 µs each when 20 share one (issue 15). PostgreSQL keeps a transaction per
+ * writes), ~2 µs each when 20 share one (issue 15). A batch takes at most KV_BATCH_MAX
+ * writes and stops taking once it has written KV_BATCH_BYTES; the rest wait, in order, for
+ * the next batch, a turn of the event loop later. PostgreSQL keeps a transaction per
  * write: its writes take per-agent advisory locks held to COMMIT, which a batch of several
  * agents' writes must not hold together.
  */
 class WriteBatches {
-  private queue: { run: (t: Tx) => Promise<unknown>; resolve: (v: unknown) => void; reject: (e: unknown) => void }[] = [];
+  private queue: { run: WriteRun<unknown>; resolve: (v: unknown) => void; reject: (e: unknown) => void }[] = [];
   private started = false;
 
   /** `ended`: a batch's transaction has committed or rolled back (after its commit hooks ran). */
   constructor(private db: Db, private ended: () => void) {}
 
   /** Runs `run` inside a savepoint of the next batch's transaction; resolves with its result once that commits. */
-  write<R>(run: (t: Tx) => Promise<R>): Promise<R> {
+  write<R>(run: WriteRun<R>): Promise<R> {
     return new Promise<R>((resolve, reject) => {
       this.queue.push({ run, resolve: resolve as (v: unknown) => void, reject });
       if (!this.started) {
@@ -82,17 +95,24 @@ class WriteBatches {
 
   private flush(): void {
     const outcomes: { ok: boolean; value: unknown }[] = [];
-    let ops: typeof this.queue = [];
+    const ops: typeof this.queue = [];
     this.db
       .tx(async () => {
-        // Taken once the gate is held: writes queued while waiting for it join this batch.
-        ops = this.queue.splice(0, KV_BATCH_MAX);
-        for (const op of ops) {
-          try {
-            outcomes.push({ ok: true, value: await this.db.tx(op.run) });
-          } catch (e) {
-            outcomes.push({ ok: false, value: e });
+        // Taken once the gate is held, in order: writes queued while waiting for it join this batch.
+        let bytes = 0;
+        const charge = (n: number) => (bytes += n);
+        try {
+          while (ops.length < this.queue.length && ops.length < KV_BATCH_MAX && bytes < KV_BATCH_BYTES) {
+            const op = this.queue[ops.length]!;
+            ops.push(op);
+            try {
+              outcomes.push({ ok: true, value: await this.db.tx((t) => op.run(t, charge)) });
+            } catch (e) {
+              outcomes.push({ ok: false, value: e });
+            }
           }
+        } finally {
+          this.queue.splice(0, ops.length);
         }
       })
       .then(
@@ -117,7 +137,7 @@ export function createSqliteKv(db: Db): KvStore {
   const inMemory = pg ? null : usageInMemory((t, agentId) => sumOf(t, agentId));
   const batches = inMemory ? new WriteBatches(db, () => inMemory.ended()) : null;
   /** A kv write in its own transaction (PostgreSQL) or in a savepoint of a shared one (SQLite). */
-  const write = <R>(run: (t: Tx) => Promise<R>): Promise<R> => (batches ? batches.write(run) : db.tx(run));
+  const write = <R>(run: WriteRun<R>): Promise<R> => (batches ? batches.write(run) : db.tx((t) => run(t, () => {})));
   /** A key no row can have: PostgreSQL text cannot hold U+0000, and the query would fail. */
   const unstorable = (key: string) => pg && key.includes("\u0000");
   const sumOf = async (t: Tx, agentId: string) =>
@@ -139,7 +159,7 @@ export function createSqliteKv(db: Db): KvStore {
       if (size > limits.kvValueBytes) throw new Error(`kv: value for ${key} is ${size} bytes, over the limit of ${limits.kvValueBytes} bytes`);
       // PostgreSQL text cannot hold U+0000 (JSON.stringify escapes it in values; a key is stored as given).
       if (unstorable(key)) throw new Error("kv: a key cannot contain U+0000 on this server (its database is PostgreSQL)");
-      await write(async (t) => {
+      await write(async (t, charge) => {
         const others = (await usage.read(t, agentId)) - ((await sizeOf(t, agentId, key)) ?? 0);
         if (others + size > limits.kvTotalBytes) throw new Error(`kv: storing ${key} would use ${others + size} bytes, over this agent's limit of ${limits.kvTotalBytes} bytes`);
         const now = Date.now();
@@ -149,17 +169,19 @@ export function createSqliteKv(db: Db): KvStore {
             .values({ agentId, key, value: text, size, updatedAt: now })
             .onConflictDoUpdate({ target: [kv.agentId, kv.key], set: { value: text, size, updatedAt: now } });
         else sqliteUpsert(t, [agentId, key, text, size, now]);
+        charge(size);
         await usage.write(t, agentId, others + size);
       });
     },
     async delete(agentId, key) {
       if (unstorable(key)) return false;
-      return write(async (t) => {
+      return write(async (t, charge) => {
         const total = await usage.read(t, agentId);
         const old = await sizeOf(t, agentId, key);
         if (old === undefined) return false;
         if (pg) await t.delete(kv).where(byKey(agentId, key));
         else sqliteDelete(t, [agentId, key]);
+        charge(old);
         await usage.write(t, agentId, total - old);
         return true;
       });
