@@ -1,3 +1,4 @@
+import { Database } from "bun:sqlite";
 import { expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -6,13 +7,14 @@ import { openDatabase, type OpenedDatabase } from "../db";
 import { KV_BATCH_BYTES, createSqliteKv, prefixEnd } from "./kv-sqlite";
 
 /** A database file in a fresh temp dir with agents "a" and "b"; `run` gets it, and it is removed after. */
-async function withAgents(run: (db: OpenedDatabase) => Promise<void>): Promise<void> {
+async function withAgents(run: (db: OpenedDatabase, file: string) => Promise<void>, opts: { busyTimeoutMs?: number } = {}): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "cantrip-kv-"));
-  const db = openDatabase(join(dir, "kv.db"));
+  const file = join(dir, "kv.db");
+  const db = openDatabase(file, opts);
   try {
     db.sqlite.run("INSERT INTO workspaces (id, name) VALUES ('ws', 'test')");
     for (const id of ["a", "b"]) db.sqlite.run("INSERT INTO agents (id, workspace_id, slug, name, status) VALUES (?, 'ws', ?, ?, 'deployed')", [id, id, id]);
-    await run(db);
+    await run(db, file);
   } finally {
     db.close();
     rmSync(dir, { recursive: true, force: true });
@@ -121,6 +123,30 @@ test("a write that fills the disk, in a batch with other agents' writes: no writ
     await kv.set("b", "f", "x".repeat(64 - used - 3), small); // 1 + (n + 2)
     await expect(kv.set("b", "g", 1, small)).rejects.toThrow(/over this agent's limit of 64 bytes/);
   }));
+
+test("writes waiting while another connection holds the file's write lock past the busy timeout fail, as a transaction of their own would", () =>
+  withAgents(
+    async (db, file) => {
+      const kv = createSqliteKv(db.db);
+      const limits = { kvValueBytes: 1000, kvTotalBytes: 100_000 };
+      const other = new Database(file);
+      try {
+        other.exec("BEGIN IMMEDIATE");
+        // The batch's BEGIN failed and its writes stayed queued, retried without end.
+        const outcome = await Promise.race([
+          Promise.allSettled([kv.set("a", "k", 1, limits), kv.delete("a", "j")]).then((r) => r.map((x) => (x.status === "rejected" ? String(x.reason) : "stored"))),
+          Bun.sleep(3000).then(() => "still waiting after 3 s"),
+        ]);
+        expect(outcome).toEqual([expect.stringMatching(/locked/), expect.stringMatching(/locked/)]);
+        other.exec("ROLLBACK");
+        await kv.set("a", "k", 2, limits); // the lock gone, writes go on
+        expect(await kv.get("a", "k")).toBe(2);
+      } finally {
+        other.close();
+      }
+    },
+    { busyTimeoutMs: 200 },
+  ));
 
 test("prefixEnd: the least string after every string with the prefix", () => {
   expect(prefixEnd("")).toBeNull();

@@ -66,7 +66,9 @@ type WriteRun<R> = (t: Tx, charge: (bytes: number) => void) => Promise<R>;
  * of its event loop, or while the previous batch holds the write gate, share one
  * transaction, each in its own savepoint. A write that throws (a quota refusal) rolls back
  * its savepoint alone and rejects alone; each resolves after the shared COMMIT (so a read
- * after it sees it), and a COMMIT that fails rejects every write of its batch. A
+ * after it sees it), and a COMMIT that fails rejects every write of its batch, as a BEGIN
+ * that fails (the file's write lock held elsewhere past the busy timeout) rejects the writes
+ * that were waiting for it. A
  * transaction per write cost ~22 µs of the main thread in BEGIN/COMMIT alone (the WAL's
  * writes), ~2 µs each when 20 share one (issue 15). A batch takes at most KV_BATCH_MAX
  * writes and stops taking once it has written KV_BATCH_BYTES; the rest wait, in order, for
@@ -96,6 +98,10 @@ class WriteBatches {
   private flush(): void {
     const outcomes: { ok: boolean; value: unknown }[] = [];
     const ops: typeof this.queue = [];
+    // The writes waiting now: if the gate cannot begin the transaction (another connection
+    // held the file's write lock past the busy timeout), they fail, as a write's own
+    // transaction would; writes that arrive meanwhile get the next attempt.
+    const waiting = this.queue.length;
     this.db
       .tx(async () => {
         // Taken once the gate is held, in order: writes queued while waiting for it join this batch.
@@ -122,7 +128,7 @@ class WriteBatches {
         },
         (e) => {
           this.ended();
-          ops.forEach((op) => op.reject(e));
+          (ops.length ? ops : this.queue.splice(0, waiting)).forEach((op) => op.reject(e));
         },
       )
       .finally(() => {
