@@ -148,6 +148,28 @@ test("writes waiting while another connection holds the file's write lock past t
     { busyTimeoutMs: 200 },
   ));
 
+test("a read waits for the agent's writes queued before it, not for later ones or other agents'", () =>
+  withAgents(async (db) => {
+    const kv = createSqliteKv(db.db);
+    const limits = { kvValueBytes: 1000, kvTotalBytes: 100_000 };
+    // Not awaited: the write is queued for the next turn's batch; the read still sees it.
+    const first = kv.set("a", "k", 1, limits);
+    expect(await kv.get("a", "k")).toBe(1);
+    await first;
+    // A steady stream of the agent's writes does not hold a read back past the ones before it.
+    let stop = false;
+    const writer = (async () => {
+      for (let i = 2; !stop; i++) await Promise.all([kv.set("a", "k", i, limits), kv.set("a", "j", i, limits)]);
+    })();
+    for (let i = 0; i < 20; i++) expect(typeof (await kv.get("a", "k"))).toBe("number");
+    stop = true;
+    await writer;
+    // Another agent's reads do not wait at all.
+    const late = kv.set("a", "k", "late", limits);
+    expect(await kv.get("b", "k")).toBeUndefined();
+    await late;
+  }));
+
 test("prefixEnd: the least string after every string with the prefix", () => {
   expect(prefixEnd("")).toBeNull();
   expect(prefixEnd("ab")).toBe("ac");

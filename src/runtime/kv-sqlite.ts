@@ -74,25 +74,45 @@ type WriteRun<R> = (t: Tx, charge: (bytes: number) => void) => Promise<R>;
  * writes and stops taking once it has written KV_BATCH_BYTES; the rest wait, in order, for
  * the next batch, a turn of the event loop later. PostgreSQL keeps a transaction per
  * write: its writes take per-agent advisory locks held to COMMIT, which a batch of several
- * agents' writes must not hold together.
+ * agents' writes must not hold together. A read of an agent with writes not yet settled
+ * waits for them (`settled`): a guest's `kv.set` it did not await, then its `kv.get`, read
+ * the write before group commit deferred it to the next turn, and still does.
  */
 class WriteBatches {
   private queue: { run: WriteRun<unknown>; resolve: (v: unknown) => void; reject: (e: unknown) => void }[] = [];
   private started = false;
+  /**
+   * Per agent: a promise that settles with its latest write not yet settled. Writes settle in
+   * the order they were queued (batches run in order, and a batch's writes settle together),
+   * so it settles once every write of the agent queued before it has.
+   */
+  private latest = new Map<string, Promise<void>>();
 
   /** `ended`: a batch's transaction has committed or rolled back (after its commit hooks ran). */
   constructor(private db: Db, private ended: () => void) {}
 
-  /** Runs `run` inside a savepoint of the next batch's transaction; resolves with its result once that commits. */
-  write<R>(run: WriteRun<R>): Promise<R> {
+  /** Runs `run` (a write of `agentId`'s) inside a savepoint of the next batch's transaction; resolves with its result once that commits. */
+  write<R>(agentId: string, run: WriteRun<R>): Promise<R> {
+    let settle!: () => void;
+    const done = new Promise<void>((r) => (settle = r));
+    this.latest.set(agentId, done);
+    const settled = () => {
+      if (this.latest.get(agentId) === done) this.latest.delete(agentId);
+      settle();
+    };
     return new Promise<R>((resolve, reject) => {
-      this.queue.push({ run, resolve: resolve as (v: unknown) => void, reject });
+      this.queue.push({ run, resolve: (v) => (settled(), resolve(v as R)), reject: (e) => (settled(), reject(e)) });
       if (!this.started) {
         this.started = true;
         // Next turn: the writes the main thread takes from this turn's messages join.
         setImmediate(() => this.flush());
       }
     });
+  }
+
+  /** Settles once `agentId`'s writes queued before now have settled (later ones are not waited for); undefined when there are none. */
+  settled(agentId: string): Promise<void> | undefined {
+    return this.latest.get(agentId);
   }
 
   private flush(): void {
@@ -143,7 +163,7 @@ export function createSqliteKv(db: Db): KvStore {
   const inMemory = pg ? null : usageInMemory((t, agentId) => sumOf(t, agentId));
   const batches = inMemory ? new WriteBatches(db, () => inMemory.ended()) : null;
   /** A kv write in its own transaction (PostgreSQL) or in a savepoint of a shared one (SQLite). */
-  const write = <R>(run: WriteRun<R>): Promise<R> => (batches ? batches.write(run) : db.tx((t) => run(t, () => {})));
+  const write = <R>(agentId: string, run: WriteRun<R>): Promise<R> => (batches ? batches.write(agentId, run) : db.tx((t) => run(t, () => {})));
   /** A key no row can have: PostgreSQL text cannot hold U+0000, and the query would fail. */
   const unstorable = (key: string) => pg && key.includes("\u0000");
   const sumOf = async (t: Tx, agentId: string) =>
@@ -155,6 +175,9 @@ export function createSqliteKv(db: Db): KvStore {
   return {
     async get(agentId, key) {
       if (unstorable(key)) return undefined;
+      // After the agent's writes that have not settled yet (group commit defers them a turn).
+      const writes = batches?.settled(agentId);
+      if (writes) await writes;
       const value = pg ? (await db.select({ value: kv.value }).from(kv).where(byKey(agentId, key)).limit(1))[0]?.value : sqliteValue.get(db, [agentId, key, 1])?.value;
       return value === undefined ? undefined : JSON.parse(value);
     },
@@ -165,7 +188,7 @@ export function createSqliteKv(db: Db): KvStore {
       if (size > limits.kvValueBytes) throw new Error(`kv: value for ${key} is ${size} bytes, over the limit of ${limits.kvValueBytes} bytes`);
       // PostgreSQL text cannot hold U+0000 (JSON.stringify escapes it in values; a key is stored as given).
       if (unstorable(key)) throw new Error("kv: a key cannot contain U+0000 on this server (its database is PostgreSQL)");
-      await write(async (t, charge) => {
+      await write(agentId, async (t, charge) => {
         const others = (await usage.read(t, agentId)) - ((await sizeOf(t, agentId, key)) ?? 0);
         if (others + size > limits.kvTotalBytes) throw new Error(`kv: storing ${key} would use ${others + size} bytes, over this agent's limit of ${limits.kvTotalBytes} bytes`);
         const now = Date.now();
@@ -181,7 +204,7 @@ export function createSqliteKv(db: Db): KvStore {
     },
     async delete(agentId, key) {
       if (unstorable(key)) return false;
-      return write(async (t, charge) => {
+      return write(agentId, async (t, charge) => {
         const total = await usage.read(t, agentId);
         const old = await sizeOf(t, agentId, key);
         if (old === undefined) return false;

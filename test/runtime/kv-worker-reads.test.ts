@@ -24,6 +24,10 @@ export default defineBackend({ routes: {
     return { reads };
   } },
   "POST /ok": () => ({ ok: true }),
+  "POST /unawaited": { input: t.Object({ key: t.String(), value: t.Any() }), handle: async ({ key, value }, ctx) => {
+    ctx.kv.set(key, value);
+    return { got: (await ctx.kv.get(key)) ?? null };
+  } },
   "POST /set-get": { input: t.Object({ key: t.String(), value: t.Any() }), handle: async ({ key, value }, ctx) => {
     const before = (await ctx.kv.get(key)) ?? null;
     await ctx.kv.set(key, value);
@@ -139,4 +143,11 @@ test("a guest awaiting kv.get in a loop leaves other calls on its worker their t
   expect(json(r).reads).toBeGreaterThan(100);
   // Answered between the reader's turns, not after its loop (which ran on for ~1.85 s more).
   expect(waited).toBeLessThan(1000);
+});
+
+test("a kv.get after a kv.set the guest did not await reads the write", async () => {
+  for (const h of [local, bridged]) {
+    const ref = h.ref("kv-unawaited", code);
+    for (let i = 0; i < 20; i++) expect(json(await h.runtime.fetch(ref, req("POST", "/unawaited", { key: "k", value: i })))).toEqual({ got: i });
+  }
 });
