@@ -177,24 +177,26 @@ const FIRST_CALL_GRACE_MS = 100;
 const dropped = new DroppedMemory(() => Bun.gc(true));
 
 /**
- * Per agent on this worker: its kv writes sent to the main thread and not answered yet. While
- * there are any, the agent's kv reads go through the main thread too, which orders them after
- * the writes (kv-sqlite.ts: a guest's `kv.set` it did not await, then its `kv.get`, reads the write).
+ * Per call on this worker: its kv writes sent to the main thread and not answered yet. While
+ * there are any, the call's kv reads go through the main thread too, which orders them after
+ * the agent's earlier writes (kv-sqlite.ts: a guest's `kv.set` it did not await, then its
+ * `kv.get`, reads the write). Per call, not per agent: concurrent calls promise each other no
+ * order, and a per-agent rule sent every read of a busy agent through the main thread.
  */
-const kvWritesInFlight = new Map<string, number>();
+const kvWritesInFlight = new Map<number, number>();
 const isKvWrite = (op: string) => op === "kv.set" || op === "kv.delete";
 
 /** Instance `inst`'s host calls: each goes to the main thread and waits for its answer. */
-function bridgeFor(inst: number, agentId: string) {
+function bridgeFor(inst: number) {
   return (call: number, op: string, args: string, bytes: Uint8Array | undefined) =>
     new Promise<HostResult>((resolve, reject) => {
       const hid = nextHid++;
       if (isKvWrite(op)) {
-        kvWritesInFlight.set(agentId, (kvWritesInFlight.get(agentId) ?? 0) + 1);
+        kvWritesInFlight.set(call, (kvWritesInFlight.get(call) ?? 0) + 1);
         const answered = () => {
-          const n = (kvWritesInFlight.get(agentId) ?? 1) - 1;
-          if (n > 0) kvWritesInFlight.set(agentId, n);
-          else kvWritesInFlight.delete(agentId);
+          const n = (kvWritesInFlight.get(call) ?? 1) - 1;
+          if (n > 0) kvWritesInFlight.set(call, n);
+          else kvWritesInFlight.delete(call);
         };
         hostWaits.set(hid, { resolve: (r) => (answered(), resolve(r)), reject: (e) => (answered(), reject(e)) });
       } else hostWaits.set(hid, { resolve, reject });
@@ -211,7 +213,7 @@ function answerNowFor(inst: number, config: GuestConfig, limits: Limits) {
   const reads = config.kvReads ? kvReads : null;
   if (!reads) return undefined;
   return (call: number, op: string, args: string): string | undefined => {
-    if (op !== "kv.get" || kvWritesInFlight.has(config.agentId)) return undefined;
+    if (op !== "kv.get" || kvWritesInFlight.has(call)) return undefined;
     const json = reads.get(config.agentId, args, limits);
     if (json === null) return undefined;
     unsentReads.push({ inst, call, record: encodeRead({ inst, call, op, args, json }) });
@@ -257,7 +259,7 @@ async function handle(m: ToWorker): Promise<void> {
           instances.delete(m.inst);
           dropped.dropped(residentBytes);
         };
-        const { instance, describeJson } = await QjsInstance.load(spares, m.id, `bundle-${m.inst}.js`, m.code, m.limits, m.config, bridgeFor(m.inst, m.config.agentId), onDrop, answerNowFor(m.inst, m.config, m.limits));
+        const { instance, describeJson } = await QjsInstance.load(spares, m.id, `bundle-${m.inst}.js`, m.code, m.limits, m.config, bridgeFor(m.inst), onDrop, answerNowFor(m.inst, m.config, m.limits));
         instances.set(m.inst, instance);
         // Its first call is likely close behind: no refill or GC starts before it (idle.ts).
         if (!checksOnly) expectCall(FIRST_CALL_GRACE_MS);
