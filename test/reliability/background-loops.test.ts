@@ -133,10 +133,15 @@ test("job runner: an outcome the database refuses to record is logged; the slot 
 });
 
 test("the counters are in /readyz details", async () => {
+  // Retention may still be pruning: the answer lies between the counters before and after it.
+  const before = { rowsDropped: counters().rowsDropped, rowsPruned: counters().rowsPruned };
   const ready = await call(t, "GET", "/readyz");
+  const after = { rowsDropped: counters().rowsDropped, rowsPruned: counters().rowsPruned };
   expect(ready.body.details.loopFailures["key-usage"]).toBeGreaterThan(0);
-  expect(ready.body.details.rowsDropped).toBe(counters().rowsDropped);
-  expect(ready.body.details.rowsPruned).toBe(counters().rowsPruned);
+  for (const k of ["rowsDropped", "rowsPruned"] as const) {
+    expect(ready.body.details[k]).toBeGreaterThanOrEqual(before[k]);
+    expect(ready.body.details[k]).toBeLessThanOrEqual(after[k]);
+  }
   expect(ready.body.details.dbBytes).toBeGreaterThan(0);
   const metrics = await (await fetch(`${t.url}/metrics`, { headers: { authorization: `Bearer ${t.token}` } })).text();
   expect(metrics).toMatch(/cantrip_background_loop_failures\{loop="key-usage"\} [1-9]/);
