@@ -82,7 +82,7 @@ export interface EngineFactoryOptions {
   /**
    * The SQLite database file the kv store (kv-sqlite.ts) writes. When set, a sandbox worker
    * answers a guest's `kv.get` from its own read-only connection to it instead of asking
-   * the main thread (issue 15: the round trip cost a kv-reading call ~50 µs of the main
+   * the main thread (issue 15: the round trip cost a kv-reading call ~85 µs of the main
    * thread and ~90 µs of the worker). Unset on PostgreSQL and for in-memory databases.
    */
   kvReadFile?: string;

@@ -2,7 +2,7 @@
  * Worker side: a guest's `kv.get` answered from the sandbox worker's own read-only
  * connection to the server's SQLite file (src/db/kv-file-reader.ts), inside the guest's
  * slice, instead of a round trip to the main thread (issue 15: with a kv.get in a call, the
- * trip cost the main thread ~50 µs and the worker ~90 µs of CPU, more than the rest of a
+ * trip cost the main thread ~85 µs and the worker ~90 µs of CPU, more than the rest of a
  * trivial call; bench/invoke.ts `--kv`).
  *
  * What keeps it equal to the main thread's answer (bridges.ts → kv-sqlite.ts):
