@@ -20,7 +20,7 @@ const CACHE_KIB = 512;
 const MAX_OPEN_FAILURES = 3;
 
 export class KvFileReader {
-  private db: Database | null = null;
+  /** The statement of the connection opened on first read (held for the worker's life: it ends with the thread). */
   private stmt: ReturnType<Database["prepare"]> | null = null;
   private failures = 0;
 
@@ -50,7 +50,6 @@ export class KvFileReader {
       db.exec("PRAGMA busy_timeout = 0");
       db.exec(`PRAGMA cache_size = -${CACHE_KIB}`);
       this.stmt = db.prepare(KV_VALUE_SQL);
-      this.db = db;
       return this.stmt;
     } catch {
       this.failures++;
@@ -59,11 +58,5 @@ export class KvFileReader {
       } catch {}
       return null;
     }
-  }
-
-  close(): void {
-    this.db?.close();
-    this.db = null;
-    this.stmt = null;
   }
 }

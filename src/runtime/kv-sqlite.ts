@@ -160,17 +160,17 @@ class WriteBatches {
 
 export function createSqliteKv(db: Db): KvStore {
   const pg = dialect() === "postgres";
-  const inMemory = pg ? null : usageInMemory((t, agentId) => sumOf(t, agentId));
-  const batches = inMemory ? new WriteBatches(db, () => inMemory.ended()) : null;
-  /** A kv write in its own transaction (PostgreSQL) or in a savepoint of a shared one (SQLite). */
-  const write = <R>(agentId: string, run: WriteRun<R>): Promise<R> => (batches ? batches.write(agentId, run) : db.tx((t) => run(t, () => {})));
   /** A key no row can have: PostgreSQL text cannot hold U+0000, and the query would fail. */
   const unstorable = (key: string) => pg && key.includes("\u0000");
   const sumOf = async (t: Tx, agentId: string) =>
     (await t.select({ total: sql<number>`coalesce(sum(${kv.size}), 0)`.mapWith(Number) }).from(kv).where(eq(kv.agentId, agentId)))[0]?.total ?? 0;
   const sizeOf = async (t: Tx, agentId: string, key: string) =>
     pg ? (await t.select({ size: kv.size }).from(kv).where(byKey(agentId, key)).limit(1))[0]?.size : sqliteSize.get(t, [agentId, key, 1])?.size;
+  const inMemory = pg ? null : usageInMemory(sumOf);
   const usage = inMemory ?? usageRow(sumOf);
+  const batches = inMemory ? new WriteBatches(db, () => inMemory.ended()) : null;
+  /** A kv write in its own transaction (PostgreSQL) or in a savepoint of a shared one (SQLite). */
+  const write = <R>(agentId: string, run: WriteRun<R>): Promise<R> => (batches ? batches.write(agentId, run) : db.tx((t) => run(t, () => {})));
 
   return {
     async get(agentId, key) {

@@ -16,7 +16,7 @@ import { openGuestStream } from "../stream-body";
 import { acceptLoad } from "../load-reply";
 import { WATCH_CALL, WATCH_DEADLINE, requestMeta, type FromWorker, type ToWorker } from "./protocol";
 import { WorkerSlot, type Reply } from "./worker-slot";
-import { bodyText, decodeRead, encodeFetch, rawResponseOf } from "./wire";
+import { bodyText, decodeRead, encodeFetch, rawResponseOf, type ReadRecord } from "./wire";
 import { LaneSlots } from "../lane-slots";
 import type { Lane } from "../lanes";
 
@@ -102,7 +102,7 @@ class QuickJsEngine implements Engine {
     this.lanes.replace(slot);
   }
 
-  private onHost(slot: WorkerSlot, m: Extract<FromWorker, { t: "host" | "host-read" }>): void {
+  private onHost(slot: WorkerSlot, m: Extract<FromWorker, { t: "host" }> | ReadRecord): void {
     if (m.t === "host" && m.reads) for (const r of m.reads) this.onHost(slot, decodeRead(r));
     const bridge = this.handles.get(m.inst)?.bridges.get(m.call);
     // A kv read the worker answered itself: into the call's journal, in its place (nothing to answer).

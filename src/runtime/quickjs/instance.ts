@@ -23,13 +23,13 @@ export type Bridge = (callId: number, op: string, args: string, bytes: Uint8Arra
  * A guest's host call of call `callId` answered at once (HostState.now): its JSON, or
  * undefined. Asked only for calls whose kv reads may be answered in the worker (Call.localReads).
  */
+export type AnswerNow = (callId: number, op: string, args: string) => string | undefined;
 /**
  * Host calls answered at once per slice (kv-reads.ts): the next goes through the main thread,
  * which ends the slice, so a guest awaiting reads in a loop leaves the worker's other calls
  * their turns, as it did when every read went through the main thread.
  */
 export const READS_PER_SLICE = 32;
-export type AnswerNow = (callId: number, op: string, args: string) => string | undefined;
 
 type Settled = { value?: QuickJSHandle; error?: QuickJSHandle };
 

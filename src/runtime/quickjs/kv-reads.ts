@@ -52,8 +52,4 @@ export class WorkerKvReads {
     }
     return this.reader.value(agentId, key);
   }
-
-  close(): void {
-    this.reader.close();
-  }
 }

@@ -55,9 +55,7 @@ export type FromWorker =
   | { t: "chunk"; id: number; kind: "chunk" | "end" | "error"; body?: Uint8Array; problem?: string; logs?: GuestLogLine[]; cpuMs?: number; wallMs?: number; dropped: boolean; memoryBytes: number }
   | { t: "failed"; id: number; reason: RuntimeFailureReason; message: string; dropped: boolean; logs: GuestLogLine[] }
   /** `reads`: read records (wire.ts encodeRead) of this worker's own kv answers that came before this request, recorded first. */
-  | { t: "host"; hid: number; inst: number; call: number; op: string; args: string; bytes?: Uint8Array; reads?: string[] }
-  /** A host call the worker answered itself (a kv.get from its own connection), with the JSON it answered: for the call's replay journal. Sent as a wire string (wire.ts encodeRead). */
-  | { t: "host-read"; inst: number; call: number; op: string; args: string; json: string };
+  | { t: "host"; hid: number; inst: number; call: number; op: string; args: string; bytes?: Uint8Array; reads?: string[] };
 
 /** How the host's request metadata text ends when it asks for a streamed body (QjsHandle.fetchStream; the worker keeps such a call open). */
 export const STREAM_ASKED = ',"stream":true}';

@@ -98,20 +98,30 @@ export function decodeResponse(s: string): WireResponse {
 /** Whether a message from a worker is a wire string (else a structured protocol.ts message). */
 export const isWire = (m: unknown): m is string => typeof m === "string";
 
+/** A host call the worker answered itself (a kv.get read from its own connection), with the JSON it answered: for the call's replay journal. */
+export interface ReadRecord {
+  t: "host-read";
+  inst: number;
+  call: number;
+  op: string;
+  args: string;
+  json: string;
+}
+
 /**
- * A host call the worker answered itself (protocol.ts "host-read": a kv.get read from its
- * own connection), for the call's replay journal: `K`, then instance, call and the lengths
- * of op and args, then op, args and the JSON answered back to back. One per local read, so a
- * string (a structured message cost the main thread ~10 µs more per read).
+ * A ReadRecord as a wire string: `K`, then instance, call and the lengths of op and args,
+ * then op, args and the JSON answered back to back. Sent on its own or in a host request's
+ * `reads` (protocol.ts), a string either way (a structured message cost the main thread ~10 µs
+ * more per read).
  */
-export function encodeRead(m: { inst: number; call: number; op: string; args: string; json: string }): string {
+export function encodeRead(m: Omit<ReadRecord, "t">): string {
   return `K${m.inst} ${m.call} ${m.op.length} ${m.args.length}\n${m.op}${m.args}${m.json}`;
 }
 
 /** Whether a worker's wire string is a read record (encodeRead) rather than a response. */
 export const isReadRecord = (s: string): boolean => s.charCodeAt(0) === 75; // "K"
 
-export function decodeRead(s: string): { t: "host-read"; inst: number; call: number; op: string; args: string; json: string } {
+export function decodeRead(s: string): ReadRecord {
   const { head, at } = parts(s);
   const opEnd = at + Number(head[2]);
   const argsEnd = opEnd + Number(head[3]);

@@ -13,7 +13,7 @@ import type { RuntimeFailureReason } from "../types";
 import { BYSTANDER_MESSAGE, failure } from "../failures";
 import type { Lane } from "../lanes";
 import type { FromWorker, ToWorker } from "./protocol";
-import { decodeRead, decodeResponse, isReadRecord, isWire, type WireResponse } from "./wire";
+import { decodeRead, decodeResponse, isReadRecord, isWire, type ReadRecord, type WireResponse } from "./wire";
 
 /** A reply to a request: a structured message, or a fetch call's response decoded from its wire string (with its bytes, when it had some). */
 export type Reply = FromWorker | { t: "wire-response"; res: WireResponse; bytes?: Uint8Array };
@@ -59,7 +59,7 @@ export class WorkerSlot {
 
   constructor(
     opts: { spares: number; lazySpares?: boolean; checksOnly?: boolean; memoryBytes: number; nice?: number; kvReadFile?: string },
-    private onHost: (slot: WorkerSlot, m: Extract<FromWorker, { t: "host" | "host-read" }>) => void,
+    private onHost: (slot: WorkerSlot, m: Extract<FromWorker, { t: "host" }> | ReadRecord) => void,
     private onDeath: (slot: WorkerSlot) => void,
     private onThreadEnd: (slot: WorkerSlot) => void = () => {},
   ) {
@@ -78,7 +78,7 @@ export class WorkerSlot {
       if (m.t === "response-bytes") return this.settle({ t: "wire-response", res: decodeResponse(m.wire), bytes: m.body });
       if (m.t === "ready") return (clearTimeout(startup), (this.started = true), (this.tid = m.tid ?? 0), markReady());
       if (m.t === "init-failed") return (clearTimeout(startup), this.kill("crashed", `The sandbox worker failed to start: ${m.message}`));
-      if (m.t === "host" || m.t === "host-read") return this.onHost(this, m);
+      if (m.t === "host") return this.onHost(this, m);
       if (m.t === "compiled") return; // for spawn-worker.ts's own listener
       this.settle(m);
     };
