@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openDatabase, type OpenedDatabase } from "../db";
-import { KV_BATCH_BYTES, createSqliteKv, prefixEnd } from "./kv-sqlite";
+import { KV_BATCH_BYTES, KV_BATCH_MAX, createSqliteKv, prefixEnd } from "./kv-sqlite";
 
 /** A database file in a fresh temp dir with agents "a" and "b"; `run` gets it, and it is removed after. */
 async function withAgents(run: (db: OpenedDatabase, file: string) => Promise<void>, opts: { busyTimeoutMs?: number } = {}): Promise<void> {
@@ -19,6 +19,23 @@ async function withAgents(run: (db: OpenedDatabase, file: string) => Promise<voi
     db.close();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Watches the writer connection's transactions (the gate runs BEGIN, SAVEPOINT and COMMIT on
+ * it): `commits` so far, and `most`, the largest number of writes (savepoints) one transaction
+ * held since the last `most = 0`.
+ */
+function watchTransactions(db: OpenedDatabase): { commits: number; most: number } {
+  const seen = { commits: 0, most: 0 };
+  let inTx = 0;
+  const exec = db.sqlite.exec.bind(db.sqlite);
+  db.sqlite.exec = ((sql: string, ...rest: []) => {
+    if (sql.startsWith("SAVEPOINT")) seen.most = Math.max(seen.most, ++inTx);
+    if (sql === "COMMIT") (seen.commits++, (inTx = 0));
+    return exec(sql, ...rest);
+  }) as typeof db.sqlite.exec;
+  return seen;
 }
 
 test("the running per-agent total follows overwrites, deletes and refusals, per agent, and starts from the rows on disk", () =>
@@ -42,13 +59,7 @@ test("the running per-agent total follows overwrites, deletes and refusals, per 
 test("concurrent writes share transactions (group commit), and each keeps its own outcome and the quota holds", () =>
   withAgents(async (db) => {
     const kv = createSqliteKv(db.db);
-    // The gate runs BEGIN/COMMIT on the writer connection: count the commits.
-    let commits = 0;
-    const exec = db.sqlite.exec.bind(db.sqlite);
-    db.sqlite.exec = ((sql: string, ...rest: []) => {
-      if (sql === "COMMIT") commits++;
-      return exec(sql, ...rest);
-    }) as typeof db.sqlite.exec;
+    const tx = watchTransactions(db);
     const limits = { kvValueBytes: 20, kvTotalBytes: 50 }; // size = key bytes + JSON text bytes
     const writes = [
       ...Array.from({ length: 30 }, (_, i) => kv.set("b", `k${i}`, i, { ...limits, kvTotalBytes: 1000 })), // another agent, room for all
@@ -62,8 +73,8 @@ test("concurrent writes share transactions (group commit), and each keeps its ow
     expect(quota.filter((r) => r.status === "fulfilled").length).toBe(6);
     for (const r of quota) if (r.status === "rejected") expect(String(r.reason)).toMatch(/over this agent's limit of 50 bytes/);
     // 39 writes, far fewer transactions: a transaction per write committed 39 times.
-    expect(commits).toBeGreaterThan(0);
-    expect(commits).toBeLessThanOrEqual(3);
+    expect(tx.commits).toBeGreaterThan(0);
+    expect(tx.commits).toBeLessThanOrEqual(3);
     const sum = (agent: string) => db.sqlite.query<{ t: number; n: number }, [string]>("SELECT sum(size) AS t, count(*) AS n FROM kv WHERE agent_id = ?").get(agent)!;
     expect(sum("a")).toEqual({ t: 48, n: 6 });
     expect(sum("b").n).toBe(30);
@@ -72,36 +83,33 @@ test("concurrent writes share transactions (group commit), and each keeps its ow
     await expect(kv.set("a", "y", 1, limits)).rejects.toThrow(/would use 52 bytes/);
   }));
 
-test("a batch stops taking writes once it has written KV_BATCH_BYTES (large values), and the rest follow in order", () =>
+test("a batch stops taking writes once it has written KV_BATCH_BYTES (large values) or taken KV_BATCH_MAX, and the rest follow in order", () =>
   withAgents(async (db) => {
     const kv = createSqliteKv(db.db);
     // Writes per transaction: the gate opens a savepoint per write.
-    let inTx = 0;
-    let most = 0;
-    let commits = 0;
-    const exec = db.sqlite.exec.bind(db.sqlite);
-    db.sqlite.exec = ((sql: string, ...rest: []) => {
-      if (sql.startsWith("SAVEPOINT")) most = Math.max(most, ++inTx);
-      if (sql === "COMMIT") (commits++, (inTx = 0));
-      return exec(sql, ...rest);
-    }) as typeof db.sqlite.exec;
+    const tx = watchTransactions(db);
     // One agent overwriting 8 keys with values near the 256 KiB limit from 64 concurrent
     // kv.set calls, within its quota: in one transaction they held the event loop ~55 ms.
     const limits = { kvValueBytes: 256 * 1024, kvTotalBytes: 16 * 1024 * 1024 };
     const big = "x".repeat(200_000);
     await Promise.all(Array.from({ length: 64 }, (_, i) => kv.set("a", `k${i % 8}`, big + i, limits)));
-    expect(most).toBeLessThanOrEqual(Math.ceil(KV_BATCH_BYTES / 200_000));
-    expect(commits).toBeGreaterThanOrEqual(Math.floor((64 * 200_000) / (KV_BATCH_BYTES + 200_000)));
+    expect(tx.most).toBeLessThanOrEqual(Math.ceil(KV_BATCH_BYTES / 200_000));
+    expect(tx.commits).toBeGreaterThanOrEqual(Math.floor((64 * 200_000) / (KV_BATCH_BYTES + 200_000)));
     // In order: each key holds its last write.
     for (let j = 0; j < 8; j++) expect(await kv.get("a", `k${j}`)).toBe(big + (56 + j));
     // Deletes count the bytes they remove.
-    most = 0;
+    tx.most = 0;
     expect(await Promise.all(Array.from({ length: 8 }, (_, j) => kv.delete("a", `k${j}`)))).toEqual(Array(8).fill(true));
-    expect(most).toBeLessThanOrEqual(Math.ceil(KV_BATCH_BYTES / 200_000));
+    expect(tx.most).toBeLessThanOrEqual(Math.ceil(KV_BATCH_BYTES / 200_000));
     // Small writes still share one transaction.
-    most = 0;
+    tx.most = 0;
     await Promise.all(Array.from({ length: 200 }, (_, i) => kv.set("b", `s${i}`, i, limits)));
-    expect(most).toBe(200);
+    expect(tx.most).toBe(200);
+    // ... at most KV_BATCH_MAX of them; the rest follow, in order.
+    tx.most = 0;
+    await Promise.all(Array.from({ length: KV_BATCH_MAX + 44 }, (_, i) => kv.set("b", `m${i % 50}`, i, limits)));
+    expect(tx.most).toBe(KV_BATCH_MAX);
+    for (let j = 0; j < 50; j++) expect(await kv.get("b", `m${j}`)).toBe(KV_BATCH_MAX - 6 + j);
   }));
 
 test("a write that fills the disk, in a batch with other agents' writes: no write reported failed is stored, and the totals stay the rows", () =>
