@@ -4,7 +4,7 @@
  * leaves `__cantripEntry` for the worker to take (and delete) — the functions the host
  * calls to configure, describe and invoke a backend.
  */
-import "./shims/host";
+import { settleRequest } from "./shims/host";
 import "./shims/lockdown";
 import { Headers } from "./shims/headers";
 import { installUrlGlobals } from "./shims/url";
@@ -208,6 +208,15 @@ const entry = {
     const reader = bodies.get(call);
     bodies.delete(call);
     if (reader) reader.cancel(reason).catch(() => {});
+  },
+  /**
+   * The host answers a `host.send` request (shims/host.ts settleRequest: `head`, `text`) and
+   * gets `result` back: the waiting call's dispatch promise, whose answer the host reads
+   * after running the jobs this unblocks, in the same crossing (QuickJS: dispatch-entry.ts).
+   */
+  settle<T>(result: T, head: string, text: string | undefined): T {
+    settleRequest(head, text);
+    return result;
   },
   /** `call`: the host's id of this run, so the ctx the handler gets names it. */
   async scheduled(b: unknown, call?: number): Promise<void> {

@@ -7,6 +7,7 @@
  */
 import type { QuickJSContext, QuickJSHandle } from "quickjs-emscripten-core";
 import { captureJson, getStringExact, newStringExact } from "./exact-strings";
+import { newRawFunction, type RawArgs, type RawResult } from "./raw-host";
 import { TextDecoders } from "../web-bridge";
 import { IntlBridge } from "../web-intl";
 import { PRELUDE_SOURCES } from "../../../sandbox/dist/prelude.gen";
@@ -32,6 +33,12 @@ export interface HostState {
   /** A host operation (kv, fetch) for `call` (named by the guest's ctx) or the running slice's call; throws when there is none. */
   call(op: string, args: string, bytes: Uint8Array | undefined, call: number | undefined, settler: Settler): void;
   /**
+   * The same operation for a guest that waits on its own promise (the prelude's `host.send`):
+   * returns the request's id, which the instance answers through the entry's `settle`
+   * (instance.ts resume); throws when there is no call.
+   */
+  send(op: string, args: string, call: number | undefined): number;
+  /**
    * A host operation answered at once, inside the guest's slice: its JSON result, or
    * undefined when it cannot be (the guest then makes it through `call`). Only a kv.get the
    * worker reads from its own connection is (kv-reads.ts).
@@ -53,7 +60,7 @@ const unset = (): never => {
 };
 
 export function installHost(vm: QuickJSContext): HostState {
-  const state: HostState = { log: unset, call: unset, now: () => undefined, timer: unset, clearTimer: unset, libs: () => false };
+  const state: HostState = { log: unset, call: unset, send: unset, now: () => undefined, timer: unset, clearTimer: unset, libs: () => false };
   const enc = new TextEncoder();
   const dec = new TextDecoder();
   captureJson(vm);
@@ -148,10 +155,19 @@ export function installHost(vm: QuickJSContext): HostState {
     }
     return d.handle;
   });
-  fn("now", (op, args, call) => {
-    const json = state.now(str(op), str(args), callId(call));
-    return json === undefined ? vm.undefined : newStringExact(vm, json);
-  });
+  // The kv calls' two (raw-host.ts): op is the prelude's literal, args the guest's JSON text and units its length, call a number.
+  const exact = (s: string) => newStringExact(vm, s);
+  const raw = (name: string, f: (a: RawArgs) => RawResult) => {
+    const h = newRawFunction(vm, name, f, exact);
+    vm.setProp(host, name, h);
+    h.dispose();
+  };
+  const request = (a: RawArgs): [string, string, number | undefined] => {
+    const op = a.text(0);
+    return [op === undefined ? "" : op, a.text(1, a.number(3)) ?? "", a.number(2)];
+  };
+  raw("send", (a) => state.send(...request(a)));
+  raw("now", (a) => state.now(...request(a)));
   fn("timer", (id, ms) => {
     const d = vm.newPromise();
     try {

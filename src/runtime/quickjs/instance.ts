@@ -16,6 +16,7 @@ import type { SparePool, Vm } from "./vm-factory";
 import { newStringExact } from "./exact-strings";
 import { heapTop } from "./bytecode";
 import { dispatchInOneCrossing } from "./dispatch-entry";
+import { newRawFunction } from "./raw-host";
 import { EMPTY, classify, errorText, metaSaysStream, peekStatus, readPair, type StreamReply, type WorkerResponse } from "./guest-reads";
 
 export type Bridge = (callId: number, op: string, args: string, bytes: Uint8Array | undefined) => Promise<HostResult>;
@@ -37,7 +38,7 @@ export class QjsInstance {
   dead = false;
   private calls = new Map<number, Call>();
   private backend!: QuickJSHandle;
-  private fns = {} as Record<"configure" | "describe" | "dispatch" | "scheduled" | "pull" | "cancelBody", QuickJSHandle>;
+  private fns = {} as Record<"configure" | "describe" | "dispatch" | "settle" | "scheduled" | "pull" | "cancelBody", QuickJSHandle>;
   /** Calls whose streamed body is still open (their fetch answered with a stream head), by call id. */
   private streams = new Set<number>();
   /** Open streams the host has cancelled: an in-flight pull of one answers "end". */
@@ -46,17 +47,30 @@ export class QjsInstance {
   private waits = new Map<number, (r: Settled) => void>();
   /** `(promise, callId) => void`: reports the promise's outcome through one persistent host function. */
   private watchFn: QuickJSHandle;
+  /** Fetch calls waiting on their dispatch promise (after the first slice): a handle to it, by call id, for the entry's `settle` to hand back (resume). */
+  private results = new Map<number, QuickJSHandle>();
+  /** A waiting fetch call's [metadata, body], read by the crossing that settled it (resume), by call id: its fetch takes it instead of reading the promise again. */
+  private answers = new Map<number, { meta: string | null; body: string }>();
+  /** Ids of `host.send` requests dropped unanswered (no call left to run them in): the next settle tells the guest to forget them. */
+  private forgotten: number[] = [];
+  private nextRequest = 0;
 
   private constructor(private v: Vm, private limits: Limits, private bridge: Bridge, private onDrop: (residentBytes: number) => void, private answerNow?: AnswerNow) {
     const { vm } = v;
     // One settle callback per interpreter instead of vm.resolvePromise's two new host functions per call.
-    const settled = vm.newFunction("settled", (idH, okH, valH) => {
-      const id = vm.getNumber(idH);
-      const w = this.waits.get(id);
-      if (!w) return;
-      this.waits.delete(id);
-      w(vm.getNumber(okH) === 1 ? { value: valH.dup() } : { error: valH.dup() });
-    });
+    const settled = newRawFunction(
+      vm,
+      "settled",
+      (a) => {
+        const id = a.number(0);
+        const w = id === undefined ? undefined : this.waits.get(id);
+        if (!w) return undefined;
+        this.waits.delete(id!);
+        w(a.number(1) === 1 ? { value: a.handle(2) } : { error: a.handle(2) });
+        return undefined;
+      },
+      (s) => newStringExact(vm, s),
+    );
     const make = vm.unwrapResult(vm.evalCode("(f) => { const apply = Reflect.apply, then = Promise.prototype.then; return (p, id) => { apply(then, p, [(v) => f(id, 1, v), (e) => f(id, 0, e)]); }; }", "cantrip:watch.js", { type: "global" }));
     this.watchFn = vm.unwrapResult(vm.callFunction(make, vm.undefined, settled));
     make.dispose();
@@ -70,6 +84,16 @@ export class QjsInstance {
         (r) => this.deliver(call, settler, (st) => st.resolve(r)),
         (e) => this.deliver(call, settler, (st) => st.reject(e instanceof Error ? e.message : String(e))),
       );
+    };
+    s.send = (op, args, claimed) => {
+      const call = this.owner(claimed);
+      if (!call) throw new Error("no active call");
+      const id = ++this.nextRequest;
+      this.bridge(call.id, op, args, undefined).then(
+        (r) => this.resume(call, id, true, r.json),
+        (e) => this.resume(call, id, false, e instanceof Error ? e.message : String(e)),
+      );
+      return id;
     };
     s.now = (op, args, claimed) => {
       const call = this.owner(claimed);
@@ -120,6 +144,62 @@ export class QjsInstance {
     }
   }
 
+  /**
+   * Answers a `host.send` request of `owner` (its result's JSON, or the failure's message when
+   * !ok) in a slice of that call, or of a call still running here when it has ended (as
+   * deliver does), through the entry's `settle` in one crossing with the jobs it unblocks
+   * (dispatch-entry.ts). Through quickjs-emscripten's handles the same took a promise made per
+   * request, its settlement, the job pump and the response's read, ~20 crossings. With no
+   * call left, the request is forgotten by the guest at the next settle.
+   */
+  private resume(owner: Call, id: number, ok: boolean, text: string): void {
+    if (this.dead) return;
+    let call: Call | undefined = owner;
+    if (call.done) call = [...this.calls.values()].find((c) => !c.done);
+    if (!call) {
+      this.forgotten.push(id);
+      return;
+    }
+    const target = call;
+    try {
+      this.run(target, () => this.settleIn(target, ok ? String(id) : `-${id}`, text));
+    } catch (e) {
+      target.fail(e instanceof Failure ? e : new Failure("crashed", String(e)));
+    }
+  }
+
+  /** entry.settle(result, head, text) in `call`'s slice, then the pending jobs; keeps the call's answer when that settled its dispatch promise. */
+  private settleIn(call: Call, id: string, text: string): void {
+    const { vm } = this.v;
+    const head = this.forgotten.length ? `${id} ${this.forgotten.splice(0).join(" ")}` : id;
+    const result = this.results.get(call.id);
+    const one = dispatchInOneCrossing(vm, this.fns.settle, this.v.entry, result ?? vm.undefined, head, text);
+    if (one === null) {
+      // A text the entry does not take (a lone surrogate): the same call through handles.
+      const args = [result ? result.dup() : vm.undefined, vm.newString(head), text === "" ? vm.undefined : newStringExact(vm, text)];
+      const r = vm.callFunction(this.fns.settle, this.v.entry, ...args);
+      for (const a of args) if (a !== vm.undefined) a.dispose();
+      if (r.error) throw this.guestFailure(r.error);
+      r.value.dispose();
+      this.pump();
+      return;
+    }
+    if (one.kind === "threw") throw this.guestFailure(one.error);
+    if (one.kind === "answered") {
+      if (result) this.answers.set(call.id, { meta: one.meta, body: one.body });
+      return;
+    }
+    one.result.dispose();
+    if (one.jobError) this.jobFailed(one.jobError);
+  }
+
+  /** An exception from the prelude's own host entry: an interrupt or out of memory as such, anything else a crash. */
+  private guestFailure(error: QuickJSHandle): Failure {
+    const text = this.errorText(error);
+    const reason = classify(text);
+    return new Failure(reason, reason === "memory_limit" ? `The sandbox ran out of memory (limit ${this.limits.memoryBytes} bytes).` : `The sandbox crashed: ${text}`);
+  }
+
   /** `answerNow`: host calls the worker can answer inside the guest's slice (worker.ts, kv-reads.ts); absent: none. */
   static async load(spares: SparePool, callId: number, name: string, code: string, limits: Limits, config: GuestConfig, bridge: Bridge, onDrop: (residentBytes: number) => void, answerNow?: AnswerNow): Promise<{ instance: QjsInstance; describeJson: string | null }> {
     const v = await spares.take(limits.memoryBytes);
@@ -127,7 +207,7 @@ export class QjsInstance {
     const call = inst.begin(callId);
     try {
       const { vm } = v;
-      for (const k of ["configure", "describe", "dispatch", "scheduled", "pull", "cancelBody"] as const) inst.fns[k] = vm.getProp(v.entry, k);
+      for (const k of ["configure", "describe", "dispatch", "settle", "scheduled", "pull", "cancelBody"] as const) inst.fns[k] = vm.getProp(v.entry, k);
       const describeJson = inst.run(call, () => {
         inst.callEntry("configure", vm.newString(JSON.stringify(config)));
         const r = vm.evalCode(code, name, { type: "module" });
@@ -208,7 +288,9 @@ export class QjsInstance {
           // Settled already (the usual case): read the response in this same slice (a slice
           // costs two thread-CPU clock reads, each a system call of ~1-2 µs).
           const settled = this.settledOrWatch(call, p);
-          return settled instanceof Promise ? settled : this.readResponse(call, settled);
+          if (!(settled instanceof Promise)) return this.readResponse(call, settled);
+          this.results.set(id, p.dup());
+          return settled;
         } finally {
           p.dispose();
         }
@@ -216,7 +298,13 @@ export class QjsInstance {
       let raw: Awaited<typeof first>;
       if (first instanceof Promise) {
         const settled = await Promise.race([first, call.failed]);
-        raw = this.run(call, () => this.readResponse(call, settled));
+        const read = this.answers.get(id);
+        if (read) {
+          // The crossing that settled it read the answer already (resume).
+          this.answers.delete(id);
+          (settled.value ?? settled.error)?.dispose();
+          raw = read;
+        } else raw = this.run(call, () => this.readResponse(call, settled));
       } else raw = first;
       // An allocation failure can surface as a catchable error (even `throw null`) that the
       // handler turns into a 500; an interpreter that hit its cap doing so ran out of memory.
@@ -383,6 +471,12 @@ export class QjsInstance {
     call.finish();
     this.calls.delete(call.id);
     this.waits.delete(call.id);
+    const result = this.results.get(call.id);
+    if (result) {
+      this.results.delete(call.id);
+      this.answers.delete(call.id);
+      if (!this.dead) result.dispose();
+    }
   }
 
   /** The outcome of the entry's promise if it already settled (the usual case), else a promise of it. */
