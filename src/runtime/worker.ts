@@ -6,7 +6,7 @@
  */
 import { wasmPath } from "./quickjs/wasm-build";
 import type { FromWorker, ToWorker } from "./quickjs/protocol";
-import { WIRE_TEXT_MAX, decodeFetch, encodeRead, encodeResponse, isWire, type WireFetch } from "./quickjs/wire";
+import { WIRE_TEXT_MAX, decodeFetch, decodeHostResult, encodeHostRequest, encodeRead, encodeResponse, isHostResult, isWire, type WireFetch } from "./quickjs/wire";
 import { SparePool, createVm, hasWasmModule, setWasmModule, type Vm } from "./quickjs/vm-factory";
 import { QjsInstance } from "./quickjs/instance";
 import { Failure } from "./quickjs/call-state";
@@ -67,6 +67,8 @@ const post = (m: FromWorker) => {
     const reads = takeReads();
     if (reads.length) m.reads = reads;
   }
+  // One without bytes goes as one string (wire.ts).
+  if (m.t === "host" && !m.bytes) return self.postMessage(encodeHostRequest({ hid: m.hid, inst: m.inst, call: m.call, op: m.op, args: m.args, reads: m.reads ?? [] }));
   self.postMessage(m);
 };
 
@@ -75,6 +77,10 @@ self.onmessage = async (ev: MessageEvent<ToWorker | string>) => {
   const m = ev.data;
   if (isWire(m)) {
     await ready;
+    if (isHostResult(m)) {
+      const r = decodeHostResult(m);
+      return hostResult(r.hid, r.ok, r.ok ? r.text : undefined, undefined, r.ok ? undefined : r.text);
+    }
     return void tracked(() => fetchCall(decodeFetch(m)));
   }
   if (m.t === "prestart") {
@@ -222,6 +228,14 @@ function answerNowFor(inst: number, config: GuestConfig, limits: Limits) {
   };
 }
 
+/** Host request `hid`'s answer (a wire string or, with bytes, a structured message): its waiting guest call goes on. */
+function hostResult(hid: number, ok: boolean, json: string | undefined, bytes: Uint8Array | undefined, error: string | undefined): void {
+  const w = hostWaits.get(hid);
+  hostWaits.delete(hid);
+  if (ok) w?.resolve({ json: json ?? "", bytes });
+  else w?.reject(new Error(error ?? "host call failed"));
+}
+
 function failed(id: number, e: unknown, dropped: boolean): FromWorker {
   const f = e instanceof Failure ? e : new Failure("crashed", String((e as Error)?.message ?? e));
   return { t: "failed", id, reason: f.reason, message: f.message, dropped, logs: (f as { logs?: [] }).logs ?? [] };
@@ -246,13 +260,8 @@ async function fetchCall(m: WireFetch, bytes?: Uint8Array): Promise<void> {
 
 async function handle(m: ToWorker): Promise<void> {
   switch (m.t) {
-    case "host-result": {
-      const w = hostWaits.get(m.hid);
-      hostWaits.delete(m.hid);
-      if (m.ok) w?.resolve({ json: m.json ?? "", bytes: m.bytes });
-      else w?.reject(new Error(m.error ?? "host call failed"));
-      return;
-    }
+    case "host-result":
+      return hostResult(m.hid, m.ok, m.json, m.bytes, m.error);
     case "load": {
       try {
         const onDrop = (residentBytes: number) => {

@@ -16,7 +16,7 @@ import { openGuestStream } from "../stream-body";
 import { acceptLoad } from "../load-reply";
 import { WATCH_CALL, WATCH_DEADLINE, requestMeta, type FromWorker, type ToWorker } from "./protocol";
 import { WorkerSlot, type Reply } from "./worker-slot";
-import { bodyText, decodeRead, encodeFetch, rawResponseOf, type ReadRecord } from "./wire";
+import { bodyText, decodeRead, encodeFetch, encodeHostResult, rawResponseOf, type ReadRecord } from "./wire";
 import { LaneSlots } from "../lane-slots";
 import type { Lane } from "../lanes";
 
@@ -107,10 +107,11 @@ class QuickJsEngine implements Engine {
     const bridge = this.handles.get(m.inst)?.bridges.get(m.call);
     // A kv read the worker answered itself: into the call's journal, in its place (nothing to answer).
     if (m.t === "host-read") return bridge?.record?.(m.op, m.args, m.json);
-    if (!bridge) return slot.post({ t: "host-result", hid: m.hid, ok: false, error: "the call has ended" });
+    // Answers go as one string (wire.ts encodeHostResult) unless they carry bytes.
+    if (!bridge) return slot.post(encodeHostResult(m.hid, false, "the call has ended"));
     bridge.call(m.op, m.args, m.bytes).then(
-      (r) => slot.post({ t: "host-result", hid: m.hid, ok: true, json: r.json, bytes: r.bytes }),
-      (e) => slot.post({ t: "host-result", hid: m.hid, ok: false, error: e instanceof Error ? e.message : String(e) }),
+      (r) => slot.post(r.bytes ? { t: "host-result", hid: m.hid, ok: true, json: r.json, bytes: r.bytes } : encodeHostResult(m.hid, true, r.json)),
+      (e) => slot.post(encodeHostResult(m.hid, false, e instanceof Error ? e.message : String(e))),
     );
   }
 

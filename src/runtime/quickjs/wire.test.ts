@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { bodyText, decodeFetch, decodeRead, decodeResponse, encodeFetch, encodeRead, encodeResponse, isReadRecord, rawResponseOf } from "./wire";
+import { bodyText, decodeFetch, decodeHostRequest, decodeHostResult, decodeRead, decodeResponse, encodeFetch, encodeHostRequest, encodeHostResult, encodeRead, encodeResponse, isHostRequest, isHostResult, isReadRecord, rawResponseOf } from "./wire";
 
 describe("wire strings", () => {
   test("a request round-trips, whatever its metadata and text contain", () => {
@@ -20,6 +20,31 @@ describe("wire strings", () => {
     }
     const reply = encodeResponse({ id: 1, memoryBytes: 0, dropped: false, cpuMs: 0, wallMs: 0, meta: null, logs: [], text: "K" });
     expect(isReadRecord(reply)).toBe(false);
+  });
+
+  test("a host request round-trips with the read records before it, whatever its texts contain, and is told apart from the rest", () => {
+    const records = [encodeRead({ inst: 4, call: 5, op: "kv.get", args: '{"key":"a\n"}', json: '"x 1 2"' }), encodeRead({ inst: 4, call: 5, op: "kv.get", args: "\ud800", json: "" })];
+    for (const args of ["", '{"key":"k 1\n2","value":[1]}', "\ud800 \n\u0000", "\uFEFF𝄞"]) {
+      for (const reads of [[], records.slice(0, 1), records]) {
+        const m = { hid: 987654321, inst: 42, call: 123456789, op: "kv.set", args, reads };
+        const s = encodeHostRequest(m);
+        expect(isHostRequest(s)).toBe(true);
+        expect(isReadRecord(s) || isHostResult(s)).toBe(false);
+        expect(decodeHostRequest(s)).toEqual(m);
+      }
+    }
+    for (const other of [records[0]!, encodeResponse({ id: 1, memoryBytes: 0, dropped: false, cpuMs: 0, wallMs: 0, meta: null, logs: [], text: "H" })]) expect(isHostRequest(other)).toBe(false);
+  });
+
+  test("a host request's answer round-trips (a result's JSON or a failure's message) and is told apart from a fetch", () => {
+    for (const text of ["", "null", '{"a":"b\n 1"}', "kv: storing k would use 2000 bytes\n", "\ud800 \u0000"]) {
+      for (const ok of [true, false]) {
+        const s = encodeHostResult(123456789, ok, text);
+        expect(isHostResult(s)).toBe(true);
+        expect(decodeHostResult(s)).toEqual({ hid: 123456789, ok, text });
+      }
+    }
+    expect(isHostResult(encodeFetch({ id: 1, inst: 2, meta: "h", text: "h" }))).toBe(false);
   });
 
   test("a response round-trips: null or present metadata, problem, console lines, timings, text", () => {

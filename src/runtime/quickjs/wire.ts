@@ -128,6 +128,58 @@ export function decodeRead(s: string): ReadRecord {
   return { t: "host-read", inst: Number(head[0]), call: Number(head[1]), op: s.slice(at, opEnd), args: s.slice(opEnd, argsEnd), json: s.slice(argsEnd) };
 }
 
+/**
+ * A guest's host request without bytes (kv; fetch and Web Crypto carry a body and stay
+ * structured: protocol.ts), as the worker posts it: `reads` are the read records (encodeRead)
+ * of the worker's own kv answers that came before it, which the main thread records first.
+ */
+export interface WireHostRequest {
+  hid: number;
+  inst: number;
+  call: number;
+  op: string;
+  args: string;
+  reads: string[];
+}
+
+/**
+ * `H`, then hid, instance, call, the lengths of op and args and of each read record, then
+ * op, args and the records back to back. One string each way (with encodeHostResult) instead
+ * of an object (issue 15: the hot path's messages are flat).
+ */
+export function encodeHostRequest(m: WireHostRequest): string {
+  let head = `H${m.hid} ${m.inst} ${m.call} ${m.op.length} ${m.args.length}`;
+  for (const r of m.reads) head += ` ${r.length}`;
+  return `${head}\n${m.op}${m.args}${m.reads.join("")}`;
+}
+
+/** Whether a worker's wire string is a host request (encodeHostRequest). */
+export const isHostRequest = (s: string): boolean => s.charCodeAt(0) === 72; // "H"
+
+export function decodeHostRequest(s: string): WireHostRequest {
+  const { head, at } = parts(s);
+  let p = at;
+  const take = (n: number) => s.slice(p, (p += n));
+  const op = take(Number(head[3]));
+  const args = take(Number(head[4]));
+  const reads: string[] = [];
+  for (let i = 5; i < head.length; i++) reads.push(take(Number(head[i])));
+  return { hid: Number(head[0]), inst: Number(head[1]), call: Number(head[2]), op, args, reads };
+}
+
+/** A host request's answer without bytes: `h`, hid and 1 (the result's JSON follows) or 0 (the failure's message follows). */
+export function encodeHostResult(hid: number, ok: boolean, text: string): string {
+  return `h${hid} ${ok ? 1 : 0}\n${text}`;
+}
+
+/** Whether a main-thread wire string is a host request's answer (encodeHostResult) rather than a fetch. */
+export const isHostResult = (s: string): boolean => s.charCodeAt(0) === 104; // "h"
+
+export function decodeHostResult(s: string): { hid: number; ok: boolean; text: string } {
+  const { head, at } = parts(s);
+  return { hid: Number(head[0]), ok: head[1] === "1", text: s.slice(at) };
+}
+
 const encoder = new TextEncoder();
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 

@@ -13,7 +13,7 @@ import type { RuntimeFailureReason } from "../types";
 import { BYSTANDER_MESSAGE, failure } from "../failures";
 import type { Lane } from "../lanes";
 import type { FromWorker, ToWorker } from "./protocol";
-import { decodeRead, decodeResponse, isReadRecord, isWire, type ReadRecord, type WireResponse } from "./wire";
+import { decodeHostRequest, decodeRead, decodeResponse, isHostRequest, isReadRecord, isWire, type ReadRecord, type WireResponse } from "./wire";
 
 /** A reply to a request: a structured message, or a fetch call's response decoded from its wire string (with its bytes, when it had some). */
 export type Reply = FromWorker | { t: "wire-response"; res: WireResponse; bytes?: Uint8Array };
@@ -74,7 +74,10 @@ export class WorkerSlot {
     startup.unref?.();
     this.worker.onmessage = (ev: MessageEvent<FromWorker | string>) => {
       const m = ev.data;
-      if (isWire(m)) return isReadRecord(m) ? this.onHost(this, decodeRead(m)) : this.settle({ t: "wire-response", res: decodeResponse(m) });
+      if (isWire(m)) {
+        if (isHostRequest(m)) return this.onHost(this, { t: "host", ...decodeHostRequest(m) });
+        return isReadRecord(m) ? this.onHost(this, decodeRead(m)) : this.settle({ t: "wire-response", res: decodeResponse(m) });
+      }
       if (m.t === "response-bytes") return this.settle({ t: "wire-response", res: decodeResponse(m.wire), bytes: m.body });
       if (m.t === "ready") return (clearTimeout(startup), (this.started = true), (this.tid = m.tid ?? 0), markReady());
       if (m.t === "init-failed") return (clearTimeout(startup), this.kill("crashed", `The sandbox worker failed to start: ${m.message}`));
