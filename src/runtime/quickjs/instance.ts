@@ -51,7 +51,10 @@ export class QjsInstance {
   private results = new Map<number, QuickJSHandle>();
   /** A waiting fetch call's [metadata, body], read by the crossing that settled it (resume), by call id: its fetch takes it instead of reading the promise again. */
   private answers = new Map<number, { meta: string | null; body: string }>();
-  /** Ids of `host.send` requests dropped unanswered (no call left to run them in): the next settle tells the guest to forget them. */
+  /**
+   * Ids of `host.send` requests dropped unanswered (no call left to run them in): the next
+   * settle tells the guest to forget them, or the next call's first slice does (forgetDropped).
+   */
   private forgotten: number[] = [];
   private nextRequest = 0;
 
@@ -193,6 +196,17 @@ export class QjsInstance {
     if (one.jobError) this.jobFailed(one.jobError);
   }
 
+  /**
+   * At the start of a call, tells the guest to forget the requests dropped while no call ran
+   * here (settle with head "0 …": no request has id 0). Waiting for the next answered request
+   * to carry them was not enough: a backend whose calls end before their kv answers come (a
+   * `kv.set` not awaited) and that never waits on one (its reads answered in the worker) kept
+   * every request's entry in the guest's map (~1 KB each) until its interpreter was recycled.
+   */
+  private forgetDropped(call: Call): void {
+    if (this.forgotten.length) this.settleIn(call, "0", "");
+  }
+
   /** An exception from the prelude's own host entry: an interrupt or out of memory as such, anything else a crash. */
   private guestFailure(error: QuickJSHandle): Failure {
     const text = this.errorText(error);
@@ -271,6 +285,7 @@ export class QjsInstance {
     let open = false;
     try {
       const first = this.run(call, () => {
+        this.forgetDropped(call);
         // Text in, the usual pair out: one crossing into the interpreter (dispatch-entry.ts).
         // Anything else it hands back as the call's result (its jobs run already), read below.
         const one = text !== "" || !bytes?.byteLength ? dispatchInOneCrossing(vm, this.fns.dispatch, this.v.entry, this.backend, meta, text) : null;
@@ -409,6 +424,7 @@ export class QjsInstance {
     const call = this.begin(id);
     try {
       const first = this.run(call, () => {
+        this.forgetDropped(call);
         const p = this.callEntry("scheduled", this.backend.dup(), this.v.vm.newNumber(id));
         try {
           this.pump();
