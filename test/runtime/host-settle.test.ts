@@ -5,7 +5,8 @@
  * reads the call's answer — no promise made by the host, no separate job pump (instance.ts
  * resume). What the guest sees is what it saw before: the result, a failure as an Error with
  * the host's message, text exactly; a request whose call ended with no other running is
- * forgotten by the guest at the next settle or the start of the next call.
+ * forgotten by the guest at the next settle or the start of the next call; what the guest
+ * hands over where the host reads text is read as text, whatever it is.
  */
 import { expect, test } from "bun:test";
 import type { QuickJSContext } from "quickjs-emscripten-core";
@@ -14,6 +15,7 @@ import { SparePool, setWasmModule } from "../../src/runtime/quickjs/vm-factory";
 import { QjsInstance } from "../../src/runtime/quickjs/instance";
 import { requestMeta } from "../../src/runtime/quickjs/protocol";
 import { defaultLimits } from "../../src/runtime";
+import { parseHostCall } from "../../src/runtime/host-calls";
 import type { HostResult } from "../../src/runtime/quickjs/guest-host";
 import { bundle } from "./harness";
 
@@ -28,6 +30,8 @@ export default defineBackend({
     "POST /twice": { input: t.Object({}), handle: async (input, ctx) => ({ a: await ctx.kv.get("a"), b: await ctx.kv.get("b") }) },
     "POST /fail": { input: t.Object({}), handle: async (input, ctx) => { try { await ctx.kv.set("k", 1); return { thrown: false }; } catch (e) { return { thrown: true, isError: e instanceof Error, message: e.message }; } } },
     "POST /forget": { input: t.Object({}), handle: async (input, ctx) => { ctx.kv.set("late", 1).catch(() => {}); return { ok: true }; } },
+    "POST /tampered": { input: t.Object({ n: t.Number() }), handle: async (input, ctx) => { const big = Array.from({ length: input.n }, () => []); const stringify = JSON.stringify; JSON.stringify = () => big; try { await ctx.kv.set("k", 1); return { thrown: false }; } catch (e) { return { thrown: true, message: e.message }; } finally { JSON.stringify = stringify; } } },
+    "POST /logobj": { input: t.Object({}), handle: async (input, ctx) => { const join = Array.prototype.join; Array.prototype.join = function () { Array.prototype.join = join; return { length: 0, big: [[], [], []] }; }; console.log("x", 1); return { ok: true }; } },
     "POST /burst": { input: t.Object({ n: t.Number() }), handle: async (input, ctx) => { for (let i = 0; i < input.n; i++) ctx.kv.set("k" + i, i).catch(() => {}); return { ok: true }; } },
   },
 });
@@ -35,12 +39,13 @@ export default defineBackend({
 
 /** An instance whose host calls the test answers (asynchronously, as the main thread does), with its FFI and dispatch entry counted. */
 async function setup(answer: (op: string, args: string) => HostResult | Error) {
-  const seen: { op: string; args: string }[] = [];
-  const bridge = (_call: number, op: string, args: string) =>
+  const seen: { op: string; args: unknown }[] = [];
+  const bridge = (_call: number, op: string, args: unknown) =>
     new Promise<HostResult>((resolve, reject) =>
       setTimeout(() => {
         seen.push({ op, args });
-        const r = answer(op, args);
+        // As the main thread checks it (host-calls.ts parseHostCall).
+        const r = typeof args !== "string" ? new Error(`${op}: arguments are not text`) : answer(op, args);
         if (r instanceof Error) reject(r);
         else resolve(r);
       }, 1),
@@ -70,13 +75,15 @@ async function setup(answer: (op: string, args: string) => HostResult | Error) {
   const call = async (path: string, body: unknown) => {
     const n = ++id;
     const { res } = await instance.fetch(n, requestMeta("POST", `http://t.cantrip.internal${path}`, [["content-type", "application/json"]], n, false), JSON.stringify(body));
+    logs = res.logs;
     return JSON.parse(res.body as string);
   };
+  let logs: unknown = [];
   const reset = () => {
     for (const k in counts) delete counts[k];
     heads.length = 0;
   };
-  return { call, counts, heads, seen, reset, instance };
+  return { call, counts, heads, seen, reset, instance, logs: () => logs };
 }
 
 test("a kv call answered by the main thread settles in one crossing: no host-made promise, no separate job pump, the answer read there", async () => {
@@ -153,4 +160,21 @@ test("kv writes a backend does not await, answered after their call ended, do no
   for (let i = 0; i < 50; i++) await burst();
   // 1000 requests: each kept ~900 bytes of the guest's heap (its map entry, promise and async frame) until a request was answered while its call ran.
   expect(used() - before).toBeLessThan(100_000);
+});
+
+test("a guest that hands the host something other than text where it reads text gives its ToString, never a host-made copy of its object", async () => {
+  const s = await setup((op, args) => {
+    try {
+      parseHostCall(op, args, undefined, defaultLimits);
+      return { json: "" };
+    } catch (e) {
+      return e as Error;
+    }
+  });
+  // A request's arguments, an array of 1000 arrays: its ToString (999 commas) is not its length long, so the host read it again — as the JSON of the array, which it parsed into 1000 arrays of its own and posted to the main thread (which deserializes all of it before refusing it: ~0.5 s of its event loop for 2M).
+  expect(await s.call("/tampered", { n: 1000 })).toEqual({ thrown: true, message: "kv.set: arguments are not JSON" });
+  expect(s.seen.at(-1)).toEqual({ op: "kv.set", args: ",".repeat(999) });
+  // A log line whose text the guest made an object (its `length` 0: the log's byte cap did not count it).
+  expect(await s.call("/logobj", {})).toEqual({ ok: true });
+  expect(s.logs()).toMatchObject([{ level: "log", message: "[object Object]" }]);
 });

@@ -45,7 +45,11 @@ export function newStringExact(vm: QuickJSContext, s: string): QuickJSHandle {
   }
 }
 
-/** The exact value of a guest string handle (U+0000 and lone surrogates included). */
+/**
+ * The exact value of a guest string handle (U+0000 and lone surrogates included). Always a
+ * string: a handle that is not one (a guest that replaced what makes the text the host is
+ * handed, e.g. JSON.stringify) gives its ToString as the C-string read made it.
+ */
 export function getStringExact(vm: QuickJSContext, h: QuickJSHandle): string {
   const s = vm.getString(h);
   // A NUL shortens the C string; a lone surrogate comes back as U+FFFDs: either way the
@@ -56,6 +60,10 @@ export function getStringExact(vm: QuickJSContext, h: QuickJSHandle): string {
     lh.dispose();
     if (n === s.length) return s;
   }
+  // Not a string: the JSON below would be its object's, parsed into a host object that every
+  // caller takes for text (a host request's arguments went to the main thread that way, which
+  // deserialized all of it before refusing it: ~0.5 s of its event loop for 2M empty arrays).
+  if (vm.typeof(h) !== "string") return s;
   const lit = vm.unwrapResult(vm.callFunction(json(vm).stringify, vm.undefined, h));
   try {
     return JSON.parse(vm.getString(lit)) as string;
