@@ -53,6 +53,8 @@ test("a raw host function reads text, numbers and handles, and answers text, num
     seen.length = 0;
     run(`raw({ a: [1, "two"] })`);
     expect(seen).toEqual([{ a: [1, "two"] }]);
+    // Not past the arguments passed (their memory is the guest's stack).
+    expect(run(`(() => { try { raw(); return "read"; } catch (e) { return e.message; } })()`)).toBe("host function argument 0 of 0");
     // Answers: text exactly, numbers, undefined.
     for (const out of ["back", "é 😀", "a\u0000b", "x\ud800y", "", 7.5, undefined]) {
       answer = () => out;

@@ -313,6 +313,8 @@ export class QjsInstance {
       let raw: Awaited<typeof first>;
       if (first instanceof Promise) {
         const settled = await Promise.race([first, call.failed]);
+        // Its dispatch promise has settled: later settles of this call (an open stream's) need not read it.
+        this.dropResult(id);
         const read = this.answers.get(id);
         if (read) {
           // The crossing that settled it read the answer already (resume).
@@ -487,12 +489,16 @@ export class QjsInstance {
     call.finish();
     this.calls.delete(call.id);
     this.waits.delete(call.id);
-    const result = this.results.get(call.id);
-    if (result) {
-      this.results.delete(call.id);
-      this.answers.delete(call.id);
-      if (!this.dead) result.dispose();
-    }
+    this.dropResult(call.id);
+    this.answers.delete(call.id);
+  }
+
+  /** Forgets call `id`'s dispatch promise handle (resume reads the answer no more). */
+  private dropResult(id: number): void {
+    const result = this.results.get(id);
+    if (!result) return;
+    this.results.delete(id);
+    if (!this.dead) result.dispose();
   }
 
   /** The outcome of the entry's promise if it already settled (the usual case), else a promise of it. */

@@ -113,8 +113,13 @@ function hookCalls(vm: QuickJSContext): void {
       return Number.isNaN(n) ? undefined : n;
     },
     handle(i) {
+      if (i >= argc) throw new RangeError(`host function argument ${i} of ${argc}`);
       return raw.memory.heapValueHandle(ffi.QTS_DupValuePointer(ctx.value, arg(i)));
     },
+  };
+  const made = (ptr: number) => {
+    if (ptr === 0) throw new Error("out of memory");
+    return ptr;
   };
   callbacks.callFunction = (c, thisPtr, n, v, fnId) => {
     const entry = (raw.getFunction(fnId) as { [RAW]?: { fn: (a: RawArgs) => RawResult; exact: (s: string) => QuickJSHandle } })[RAW];
@@ -126,7 +131,8 @@ function hookCalls(vm: QuickJSContext): void {
     try {
       const r = entry.fn(args);
       if (r === undefined) return 0;
-      if (typeof r === "number") return ffi.QTS_NewFloat64(ctx.value, r);
+      // A value pointer of 0 would reach the guest as undefined: the interpreter's malloc failed.
+      if (typeof r === "number") return made(ffi.QTS_NewFloat64(ctx.value, r));
       if (r.indexOf("\0") >= 0 || !r.isWellFormed()) {
         const h = entry.exact(r);
         try {
@@ -140,7 +146,7 @@ function hookCalls(vm: QuickJSContext): void {
       if (p === 0) throw new Error("out of memory");
       try {
         module.stringToUTF8(r, p, bytes);
-        return ffi.QTS_NewString(ctx.value, p);
+        return made(ffi.QTS_NewString(ctx.value, p));
       } finally {
         module._free(p);
       }
