@@ -11,7 +11,6 @@ import type { QuickJSHandle } from "quickjs-emscripten-core";
 import { wasmPath } from "../../src/runtime/quickjs/wasm-build";
 import { createVm, setWasmModule } from "../../src/runtime/quickjs/vm-factory";
 import { newRawFunction, type RawArgs } from "../../src/runtime/quickjs/raw-host";
-import { newStringExact } from "../../src/runtime/quickjs/exact-strings";
 
 setWasmModule(new WebAssembly.Module(await Bun.file(wasmPath).arrayBuffer()));
 
@@ -20,7 +19,7 @@ test("a raw host function reads text, numbers and handles, and answers text, num
   const seen: unknown[] = [];
   let answer: (a: RawArgs) => string | number | undefined = () => undefined;
   const defs: [string, QuickJSHandle][] = [
-    ["raw", newRawFunction(vm, "raw", (a) => answer(a), (s) => newStringExact(vm, s))],
+    ["raw", newRawFunction(vm, "raw", (a) => answer(a))],
     ["plain", vm.newFunction("plain", (x) => vm.newString(`plain:${vm.getString(x)}`))],
   ];
   for (const [name, h] of defs) {
@@ -72,7 +71,7 @@ test("a raw host function reads text, numbers and handles, and answers text, num
     // Other host functions of the context keep their own path.
     expect(run(`plain("x")`)).toBe("plain:x");
     // Re-entry: a raw function calling into the guest, which calls another raw function, reads its own arguments after.
-    const inner = newRawFunction(vm, "inner", (a) => `inner:${a.text(0)}`, (s) => newStringExact(vm, s));
+    const inner = newRawFunction(vm, "inner", (a) => `inner:${a.text(0)}`);
     vm.setProp(vm.global, "inner", inner);
     inner.dispose();
     const cb = vm.unwrapResult(vm.evalCode(`() => inner("deep")`, "cb.js", { type: "global" }));

@@ -156,16 +156,12 @@ export function installHost(vm: QuickJSContext): HostState {
     return d.handle;
   });
   // The kv calls' two (raw-host.ts): op is the prelude's literal, args the guest's JSON text and units its length, call a number.
-  const exact = (s: string) => newStringExact(vm, s);
   const raw = (name: string, f: (a: RawArgs) => RawResult) => {
-    const h = newRawFunction(vm, name, f, exact);
+    const h = newRawFunction(vm, name, f);
     vm.setProp(host, name, h);
     h.dispose();
   };
-  const request = (a: RawArgs): [string, string, number | undefined] => {
-    const op = a.text(0);
-    return [op === undefined ? "" : op, a.text(1, a.number(3)) ?? "", a.number(2)];
-  };
+  const request = (a: RawArgs): [string, string, number | undefined] => [a.text(0) ?? "", a.text(1, a.number(3)) ?? "", a.number(2)];
   raw("send", (a) => state.send(...request(a)));
   raw("now", (a) => state.now(...request(a)));
   fn("timer", (id, ms) => {

@@ -61,19 +61,14 @@ export class QjsInstance {
   private constructor(private v: Vm, private limits: Limits, private bridge: Bridge, private onDrop: (residentBytes: number) => void, private answerNow?: AnswerNow) {
     const { vm } = v;
     // One settle callback per interpreter instead of vm.resolvePromise's two new host functions per call.
-    const settled = newRawFunction(
-      vm,
-      "settled",
-      (a) => {
-        const id = a.number(0);
-        const w = id === undefined ? undefined : this.waits.get(id);
-        if (!w) return undefined;
-        this.waits.delete(id!);
-        w(a.number(1) === 1 ? { value: a.handle(2) } : { error: a.handle(2) });
-        return undefined;
-      },
-      (s) => newStringExact(vm, s),
-    );
+    const settled = newRawFunction(vm, "settled", (a) => {
+      const id = a.number(0);
+      const w = id === undefined ? undefined : this.waits.get(id);
+      if (!w) return undefined;
+      this.waits.delete(id!);
+      w(a.number(1) === 1 ? { value: a.handle(2) } : { error: a.handle(2) });
+      return undefined;
+    });
     const make = vm.unwrapResult(vm.evalCode("(f) => { const apply = Reflect.apply, then = Promise.prototype.then; return (p, id) => { apply(then, p, [(v) => f(id, 1, v), (e) => f(id, 0, e)]); }; }", "cantrip:watch.js", { type: "global" }));
     this.watchFn = vm.unwrapResult(vm.callFunction(make, vm.undefined, settled));
     make.dispose();
@@ -132,19 +127,24 @@ export class QjsInstance {
    * still running here — the only code that can be waiting for it — or is dropped.
    */
   private deliver(owner: Call, settler: Settler, apply: (s: Settler) => void): void {
-    if (this.dead) return;
-    let call: Call | undefined = owner;
-    if (call.done) call = [...this.calls.values()].find((c) => !c.done);
-    if (!call) return settler.discard();
-    const target = call;
+    if (!this.inSliceOf(owner, () => (apply(settler), this.pump()))) settler.discard();
+  }
+
+  /**
+   * Runs `work` in a slice of `owner`, or, when it has ended, of a call still running here
+   * (the only code that can be waiting for what it settles); a failure fails that call. False
+   * when there is no such call (nothing ran). A dropped instance runs nothing (true).
+   */
+  private inSliceOf(owner: Call, work: (target: Call) => void): boolean {
+    if (this.dead) return true;
+    const target = owner.done ? [...this.calls.values()].find((c) => !c.done) : owner;
+    if (!target) return false;
     try {
-      this.run(target, () => {
-        apply(settler);
-        this.pump();
-      });
+      this.run(target, () => work(target));
     } catch (e) {
       target.fail(e instanceof Failure ? e : new Failure("crashed", String(e)));
     }
+    return true;
   }
 
   /**
@@ -156,19 +156,7 @@ export class QjsInstance {
    * call left, the request is forgotten by the guest at the next settle.
    */
   private resume(owner: Call, id: number, ok: boolean, text: string): void {
-    if (this.dead) return;
-    let call: Call | undefined = owner;
-    if (call.done) call = [...this.calls.values()].find((c) => !c.done);
-    if (!call) {
-      this.forgotten.push(id);
-      return;
-    }
-    const target = call;
-    try {
-      this.run(target, () => this.settleIn(target, ok ? String(id) : `-${id}`, text));
-    } catch (e) {
-      target.fail(e instanceof Failure ? e : new Failure("crashed", String(e)));
-    }
+    if (!this.inSliceOf(owner, (target) => this.settleIn(target, ok ? String(id) : `-${id}`, text))) this.forgotten.push(id);
   }
 
   /** entry.settle(result, head, text) in `call`'s slice, then the pending jobs; keeps the call's answer when that settled its dispatch promise. */
@@ -182,12 +170,12 @@ export class QjsInstance {
       const args = [result ? result.dup() : vm.undefined, vm.newString(head), text === "" ? vm.undefined : newStringExact(vm, text)];
       const r = vm.callFunction(this.fns.settle, this.v.entry, ...args);
       for (const a of args) if (a !== vm.undefined) a.dispose();
-      if (r.error) throw this.guestFailure(r.error);
+      if (r.error) throw new Error(this.errorText(r.error)); // run() makes it the call's Failure
       r.value.dispose();
       this.pump();
       return;
     }
-    if (one.kind === "threw") throw this.guestFailure(one.error);
+    if (one.kind === "threw") throw new Error(this.errorText(one.error)); // (as above)
     if (one.kind === "answered") {
       if (result) this.answers.set(call.id, { meta: one.meta, body: one.body });
       return;
@@ -205,13 +193,6 @@ export class QjsInstance {
    */
   private forgetDropped(call: Call): void {
     if (this.forgotten.length) this.settleIn(call, "0", "");
-  }
-
-  /** An exception from the prelude's own host entry: an interrupt or out of memory as such, anything else a crash. */
-  private guestFailure(error: QuickJSHandle): Failure {
-    const text = this.errorText(error);
-    const reason = classify(text);
-    return new Failure(reason, reason === "memory_limit" ? `The sandbox ran out of memory (limit ${this.limits.memoryBytes} bytes).` : `The sandbox crashed: ${text}`);
   }
 
   /** `answerNow`: host calls the worker can answer inside the guest's slice (worker.ts, kv-reads.ts); absent: none. */

@@ -14,7 +14,7 @@
  * pinned, and test/runtime/raw-host.test.ts checks the functions against the handle path.
  */
 import type { QuickJSContext, QuickJSHandle } from "quickjs-emscripten-core";
-import { getStringExact } from "./exact-strings";
+import { getStringExact, newStringExact } from "./exact-strings";
 
 /** The parts of a context this reads (quickjs-emscripten-core 0.32). */
 interface RawContext {
@@ -62,13 +62,13 @@ const RAW = Symbol("cantrip.rawHost");
 /**
  * A host function whose calls take the raw path (a new handle; the caller disposes it):
  * `fn(args)` gets its arguments as RawArgs and returns a string (made exactly: one with U+0000
- * or a lone surrogate goes through `exact`, e.g. exact-strings.ts newStringExact), a number or
- * undefined; a throw becomes the guest's exception, as with newFunction.
+ * or a lone surrogate goes through exact-strings.ts newStringExact), a number or undefined; a
+ * throw becomes the guest's exception, as with newFunction.
  */
-export function newRawFunction(vm: QuickJSContext, name: string, fn: (args: RawArgs) => RawResult, exact: (s: string) => QuickJSHandle): QuickJSHandle {
+export function newRawFunction(vm: QuickJSContext, name: string, fn: (args: RawArgs) => RawResult): QuickJSHandle {
   hookCalls(vm);
   // Made by newFunction (its name, length and host reference), entered by the hook below.
-  const marker = Object.assign(() => undefined, { [RAW]: { fn, exact } });
+  const marker = Object.assign(() => undefined, { [RAW]: fn });
   return vm.newFunction(name, marker);
 }
 
@@ -117,24 +117,24 @@ function hookCalls(vm: QuickJSContext): void {
       return raw.memory.heapValueHandle(ffi.QTS_DupValuePointer(ctx.value, arg(i)));
     },
   };
+  /** A pointer the interpreter's malloc gave (0: it failed, and would reach the guest as undefined). */
   const made = (ptr: number) => {
     if (ptr === 0) throw new Error("out of memory");
     return ptr;
   };
   callbacks.callFunction = (c, thisPtr, n, v, fnId) => {
-    const entry = (raw.getFunction(fnId) as { [RAW]?: { fn: (a: RawArgs) => RawResult; exact: (s: string) => QuickJSHandle } })[RAW];
-    if (!entry) return handled(c, thisPtr, n, v, fnId);
+    const fn = (raw.getFunction(fnId) as { [RAW]?: (a: RawArgs) => RawResult })[RAW];
+    if (!fn) return handled(c, thisPtr, n, v, fnId);
     const outerArgv = argv;
     const outerArgc = argc;
     argv = v;
     argc = n;
     try {
-      const r = entry.fn(args);
+      const r = fn(args);
       if (r === undefined) return 0;
-      // A value pointer of 0 would reach the guest as undefined: the interpreter's malloc failed.
       if (typeof r === "number") return made(ffi.QTS_NewFloat64(ctx.value, r));
       if (r.indexOf("\0") >= 0 || !r.isWellFormed()) {
-        const h = entry.exact(r);
+        const h = newStringExact(vm, r);
         try {
           return ffi.QTS_DupValuePointer(ctx.value, h.value as number);
         } finally {
@@ -142,8 +142,7 @@ function hookCalls(vm: QuickJSContext): void {
         }
       }
       const bytes = module.lengthBytesUTF8(r) + 1;
-      const p = module._malloc(bytes);
-      if (p === 0) throw new Error("out of memory");
+      const p = made(module._malloc(bytes));
       try {
         module.stringToUTF8(r, p, bytes);
         return made(ffi.QTS_NewString(ctx.value, p));
