@@ -167,31 +167,6 @@ test("a large flush frees the event loop every ROWS_PER_TURN rows and commits on
   expect((other.query("SELECT count(*) AS n FROM agent_logs").get() as { n: number }).n).toBe(Math.ceil(n / 100));
 });
 
-test("a flush hands the write gate to a writer that waits for it: it commits what it wrote and goes on behind that writer (issue 15)", async () => {
-  const { log, dropped } = setup(30, 1e9);
-  const n = ROWS_PER_TX + 100;
-  for (let i = 0; i < n; i++) log.record(row(i % 2 ? "agent_a" : "agent_b", i), i % 10 ? [] : [{ level: "info", message: `l${i}`, at: i }]);
-  const committed = () => (other.query("SELECT count(*) AS n FROM invocations").get() as { n: number }).n;
-  const flushed = log.flush();
-  // Once the flush has written its first piece inside its transaction, another writer queues for the gate.
-  while (count() === 0) await new Promise((r) => setImmediate(r));
-  let seenByWriter = -1;
-  await opened.db.tx(async (t) => {
-    await t.update(agents).set({ name: "renamed" }).where(eq(agents.id, "agent_a"));
-    seenByWriter = committed();
-  });
-  // The writer ran after a commit of part of the batch, long before the whole of it (held to the end, it would have waited for ROWS_PER_TX rows).
-  expect(seenByWriter).toBeGreaterThan(0);
-  expect(seenByWriter).toBeLessThan(ROWS_PER_TX / 4);
-  expect(await flushed).toBe(n);
-  expect(committed()).toBe(n);
-  expect(log.pending).toBe(0);
-  expect(dropped).toEqual([]);
-  // Nothing written twice or lost: every request id once, every tenth row's line once.
-  expect((other.query("SELECT count(DISTINCT request_id) AS n FROM invocations").get() as { n: number }).n).toBe(n);
-  expect((other.query("SELECT count(*) AS n FROM agent_logs").get() as { n: number }).n).toBe(Math.ceil(n / 10));
-});
-
 test("record() starts a flush on its own once ROWS_PER_TX rows are buffered, and only one at a time", async () => {
   const { log } = setup();
   for (let i = 0; i < ROWS_PER_TX - 1; i++) log.record(row("agent_a", i));

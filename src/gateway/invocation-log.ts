@@ -19,17 +19,10 @@
  * in one piece, every ~125 ms under load — the invoke path's p99): inside its transaction it
  * writes ROWS_PER_TURN rows (and as many console lines) at a time and yields to the event
  * loop between them (the gate lets a transaction await; no other writer's statement lands in
- * it). A turn is one multi-row INSERT: with 256 rows a turn (~1 ms of the main thread, often
- * more under load) the invoke path answered 4–10% fewer calls per second and its p99 was
- * 2–3 ms longer (`bun bench/invoke.ts`, same runs), the calls in flight waiting behind each
- * piece. A transaction takes at most ROWS_PER_TX rows, so commits stay rare (a commit per 256
- * rows was measured at 3–9% more server CPU per invoke: the same index pages written to the
- * WAL again and again); but a transaction that spans many turns holds the write gate all that
- * time, so between turns it ends early, committing what it wrote, as soon as another writer
- * waits for the gate (a kv write, a deploy): the rest goes back to the front of the buffer
- * and the flush goes on in a new transaction behind that writer. Full groups of
- * ROWS_PER_INSERT rows go through one multi-row INSERT, also prepared once (2.5–3 µs per row
- * against 4.4–11 µs one at a time).
+ * it). A transaction takes at most ROWS_PER_TX rows, so commits stay as rare as before (a
+ * commit per 256 rows was measured at 3–9% more server CPU per invoke: the same index pages
+ * written to the WAL again and again). Full groups of ROWS_PER_INSERT rows go through one
+ * multi-row INSERT, also prepared once (2.5–3 µs per row against 4.4–11 µs one at a time).
  * On SQLite the three statements run straight on the driver with positional values
  * (db/raw.ts positionalWrite), synchronously inside the transaction: drizzle's placeholder
  * filling was about two thirds of the per-row cost; PostgreSQL keeps drizzle's statements.
@@ -72,8 +65,8 @@ export function isPermanentWriteError(e: unknown): boolean {
   return false;
 }
 
-/** Rows (and, separately, console lines) a flush writes between two yields to the event loop: one multi-row INSERT. */
-export const ROWS_PER_TURN = ROWS_PER_INSERT;
+/** Rows (and, separately, console lines) a flush writes between two yields to the event loop (~1 ms of work). */
+export const ROWS_PER_TURN = 256;
 
 /** Rows (and, separately, console lines) one flush transaction takes at most. */
 export const ROWS_PER_TX = 2048;
@@ -96,17 +89,12 @@ export class InvocationLog {
   /**
    * Writes `rows` and `logs` in this transaction, ROWS_PER_TURN of each at a time with a
    * yield to the event loop in between: full groups of rows through the multi-row insert,
-   * the rest one by one. Between turns it stops once another writer waits for the gate
-   * (see the module comment). Returns how many rows and lines it wrote: the first of each list.
+   * the rest one by one.
    */
-  private async writeAll(tx: Tx, rows: InvocationInsert[], logs: LogInsert[]): Promise<{ rows: number; logs: number }> {
+  private async writeAll(tx: Tx, rows: InvocationInsert[], logs: LogInsert[]): Promise<void> {
     const s = statementsOf(tx);
-    let from = 0;
-    for (; from < rows.length || from < logs.length; from += ROWS_PER_TURN) {
-      if (from > 0) {
-        await new Promise<void>((r) => setImmediate(r));
-        if ((this.db.writersWaiting?.() ?? 0) > 0) break;
-      }
+    for (let from = 0; from < rows.length || from < logs.length; from += ROWS_PER_TURN) {
+      if (from > 0) await new Promise<void>((r) => setImmediate(r));
       const end = Math.min(rows.length, from + ROWS_PER_TURN);
       let i = from;
       // SQLite's statements run synchronously and return nothing: no await (a microtask) per statement there.
@@ -115,7 +103,6 @@ export class InvocationLog {
       for (; i < end; i++) if ((p = s.row(rows[i]!))) await p;
       for (let j = from; j < logs.length && j < from + ROWS_PER_TURN; j++) if ((p = s.log(logs[j]!))) await p;
     }
-    return { rows: Math.min(from, rows.length), logs: Math.min(from, logs.length) };
   }
 
   /** Buffered rows and log lines not yet written. */
@@ -183,15 +170,7 @@ export class InvocationLog {
         taken = true;
         rows = this.rows.splice(0, ROWS_PER_TX);
         logs = this.logs.splice(0, ROWS_PER_TX);
-        const done = await this.writeAll(tx, rows, logs);
-        // Stopped early for a waiting writer: the rest goes back while the gate is still held
-        // (an agent's deletion, next, then forgets its rows there), and this chunk is what was written.
-        if (done.rows < rows.length || done.logs < logs.length) {
-          this.rows = rows.slice(done.rows).concat(this.rows);
-          this.logs = logs.slice(done.logs).concat(this.logs);
-          rows = rows.slice(0, done.rows);
-          logs = logs.slice(0, done.logs);
-        }
+        await this.writeAll(tx, rows, logs);
         return rows.length;
       });
       return { written, taken: rows.length + logs.length, stop: false };
