@@ -20,9 +20,9 @@
  */
 import { spawn } from "node:child_process";
 import { join } from "node:path";
-import { fmt, median, runLoad, type LoadResult, type LoadSpec } from "./lib/load";
+import { fmt, median, pairedRatios, runLoad, type LoadResult, type LoadSpec } from "./lib/load";
 import { rmSync } from "node:fs";
-import { machineTicks, otherThreadCpuMs, processCpuSeconds, threadCpuMs, threadCpuSeconds } from "./lib/proc-cpu";
+import { machineTicks, otherThreadCpuMs, processCpuSeconds, settled, threadCpuMs, threadCpuSeconds } from "./lib/proc-cpu";
 import { deployTrivial, exportCommit, freePort, startCantrip, type CantripProcess } from "./lib/cantrip-process";
 import { flag, numberOpt, stringOpt } from "./lib/args";
 
@@ -72,15 +72,6 @@ async function startPlainEcho(): Promise<{ url: string; pid: number; stop(): voi
     }
   }
   return { url, pid: child.pid!, stop: () => child.kill("SIGTERM") };
-}
-
-/** Resolves once process `pid` has used under 5% of a CPU over 250 ms (at most 5 s). */
-async function settled(pid: number): Promise<void> {
-  for (let i = 0; i < 20; i++) {
-    const before = processCpuSeconds(pid);
-    await Bun.sleep(250);
-    if (!((processCpuSeconds(pid) - before) / 0.25 >= 0.05)) return;
-  }
 }
 
 /**
@@ -210,8 +201,7 @@ try {
     // so each pair of rounds is also given as the geometric mean of its two ratios, in which
     // that order effect cancels, and the median of those.
     const pairs = (a: LoadResult[], b: LoadResult[]) => {
-      const ratios: number[] = [];
-      for (let i = 0; i + 1 < a.length; i += 2) ratios.push(Math.sqrt((a[i]!.rps / b[i]!.rps) * (a[i + 1]!.rps / b[i + 1]!.rps)));
+      const ratios = pairedRatios(a, b);
       return ratios.length ? `${ratios.map((x) => fmt(x, 2) + "x").join(" ")} (median ${fmt(median(ratios), 2)}x)` : "needs 2 rounds";
     };
     console.log(`this tree vs ${against}, throughput per pair of rounds (both orders): invoke ${pairs(now.inv, ref.inv)}${withApps ? `; /apps ${pairs(now.app, ref.app)}` : ""}`);

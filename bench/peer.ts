@@ -17,8 +17,9 @@ import { rmSync } from "node:fs";
 import { trivialBackend, workerdTrivialModule } from "./lib/backends";
 import { api, deployTrivial, startCantrip, type CantripProcess } from "./lib/cantrip-process";
 import { cpus, loadavg } from "node:os";
-import { fmt, median, runLoad, type LoadResult } from "./lib/load";
+import { fmt, median, pairedRatios, runLoad, type LoadResult } from "./lib/load";
 import { mb, rssBytes } from "./lib/rss";
+import { settled } from "./lib/proc-cpu";
 import { startWorkerd } from "./lib/workerd";
 import { flag, numberOpt, stringOpt } from "./lib/args";
 
@@ -70,9 +71,12 @@ async function throughput() {
     await runLoad({ ...cSpec, seconds: 1 });
     const wr: LoadResult[] = [];
     const cr: LoadResult[] = [];
+    // The two take turns going first, each left to go quiet before the other runs (see
+    // lib/load.ts pairedRatios: the one measured second in a round did worse in A/A runs).
     for (let r = 0; r < rounds; r++) {
-      wr.push(await runLoad(wSpec));
-      cr.push(await runLoad(cSpec));
+      const workerdSide = async () => (wr.push(await runLoad(wSpec)), await settled(w.pid));
+      const cantripSide = async () => (cr.push(await runLoad(cSpec)), await settled(c.child.pid!));
+      for (const side of r % 2 === 0 ? [workerdSide, cantripSide] : [cantripSide, workerdSide]) await side();
     }
     return { wr, cr };
   } finally {
@@ -192,6 +196,8 @@ if (tp) {
   console.log(row("workerd (baseline)", tp.wr));
   console.log(row("cantrip POST /v1/invoke", tp.cr));
   console.log(`ratio cantrip/workerd: throughput ${fmt(med(tp.cr, "rps") / med(tp.wr, "rps"), 2)}x, p50 ${fmt(med(tp.cr, "p50") / med(tp.wr, "p50"), 2)}x, p99 ${fmt(med(tp.cr, "p99") / med(tp.wr, "p99"), 2)}x`);
+  const pairs = pairedRatios(tp.cr, tp.wr);
+  console.log(`throughput cantrip/workerd per round: ${tp.cr.map((x, i) => fmt(x.rps / tp.wr[i]!.rps, 2) + "x").join(" ")} (workerd first in rounds 1, 3, …); per pair of rounds (both orders): ${pairs.length ? `${pairs.map((x) => fmt(x, 2) + "x").join(" ")}, median ${fmt(median(pairs), 2)}x` : "needs 2 rounds"}`);
 }
 if (mem) {
   const wPer = mem.map((m) => (m.wLoaded - m.wBase) / backends);

@@ -119,4 +119,16 @@ export function median(xs: number[]): number {
 }
 
 export const fmt = (n: number, d = 2) => (Number.isFinite(n) ? n.toFixed(d) : "n/a");
+
+/**
+ * Throughput of `a` over `b` per pair of rounds (rounds 0–1, 2–3, …), as the geometric mean of
+ * the pair's two ratios: for benches whose two sides take turns going first, so that an order
+ * effect (on the 2-vCPU VMs measured here, the side measured second in a round did worse in
+ * A/A runs) cancels within each pair. Empty with fewer than two rounds.
+ */
+export function pairedRatios(a: LoadResult[], b: LoadResult[]): number[] {
+  const out: number[] = [];
+  for (let i = 0; i + 1 < a.length && i + 1 < b.length; i += 2) out.push(Math.sqrt((a[i]!.rps / b[i]!.rps) * (a[i + 1]!.rps / b[i + 1]!.rps)));
+  return out;
+}
 export { ms as parseDuration };

@@ -19,6 +19,19 @@ export function processCpuSeconds(pid: number): number {
   }
 }
 
+/**
+ * Resolves once process `pid` has used under 5% of a CPU over 250 ms (waits at most 5 s): a
+ * server whose load just stopped still runs its after-load work (a GC, buffered writes, WAL
+ * checkpoints), which the next server measured would share the machine with.
+ */
+export async function settled(pid: number): Promise<void> {
+  for (let i = 0; i < 20; i++) {
+    const before = processCpuSeconds(pid);
+    await Bun.sleep(250);
+    if (!((processCpuSeconds(pid) - before) / 0.25 >= 0.05)) return;
+  }
+}
+
 /** The thread groups CPU is split into: the main thread, threads named "Worker" (Bun's Worker threads: cantrip's sandbox workers), the rest (JIT, GC, I/O helpers). */
 type Group = "main" | "workers" | "other";
 
