@@ -144,8 +144,8 @@ try {
     base.push(await measure(plainSpec, plain.pid));
     // Each round in the other order, and each server left to finish what it does once its
     // load stops (a GC, the log's flush, WAL checkpoints) before the next is measured: in an
-    // A/A run (this tree against its own commit) the server measured second answered 10–30%
-    // fewer calls with ~2 ms more p99 when it shared the machine with that.
+    // A/A run (this tree against its own commit, always in the same order) the server
+    // measured second had ~2 ms more p99, and in alternated rounds did 0.68–0.97x of the other.
     for (const t of r % 2 === 0 ? targets : [...targets].reverse()) {
       t.inv.push(await measure(t.invoke, t.proc.child.pid!));
       await settled(t.proc.child.pid!);
