@@ -186,45 +186,44 @@ function turnCounter() {
   return () => ((on = false), turns);
 }
 
-test("under steady traffic a reader's flush() (an agent's invocations page, the error-rate monitor) resolves within a few turns", async () => {
-  const { log } = setup(30, 1e9);
+/** 40 rows buffered, then one call a turn with ~100 µs of other work: `recorded()` so far; `stop()` ends it. */
+function steadyTraffic(log: InvocationLog) {
   for (let i = 0; i < 40; i++) log.record(row("agent_a", i));
   let done = false;
   let k = 40;
   const traffic = (async () => {
     for (; !done; await turn()) (log.record(row("agent_a", k++)), busy(100));
   })();
+  return { recorded: () => k, stop: () => ((done = true), traffic) };
+}
+
+test("under steady traffic a reader's flush() (an agent's invocations page, the error-rate monitor) resolves within a few turns", async () => {
+  const { log } = setup(30, 1e9);
+  const traffic = steadyTraffic(log);
   void log.flush(); // the loop's flush, already running
   await turn();
-  const before = k;
+  const before = traffic.recorded();
   const stop = turnCounter();
   await log.flush();
   const turns = stop();
   const written = new Set((other.query("SELECT request_id AS r FROM invocations").all() as { r: string }[]).map((x) => x.r));
-  done = true;
-  await traffic;
+  await traffic.stop();
   expect(Array.from({ length: before }, (_, i) => `r${i}`).filter((r) => !written.has(r))).toEqual([]);
   expect(turns).toBeLessThan(50);
 });
 
 test("a writer that queues for the gate while a flush's transaction is open gets it within a few turns", async () => {
   const { log } = setup(30, 1e9);
-  for (let i = 0; i < 40; i++) log.record(row("agent_a", i));
-  let done = false;
-  let k = 40;
-  const traffic = (async () => {
-    for (; !done; await turn()) (log.record(row("agent_a", k++)), busy(100));
-  })();
+  const traffic = steadyTraffic(log);
   const flushed = log.flush();
   while (count() === 0) await turn(); // its transaction is open
   const stop = turnCounter();
   await touchAgent(); // a kv write, a deploy
   const turns = stop();
-  done = true;
-  await traffic;
+  await traffic.stop();
   await flushed;
   await log.flush();
-  expect(count()).toBe(k);
+  expect(count()).toBe(traffic.recorded());
   expect(turns).toBeLessThan(16);
 });
 
