@@ -104,6 +104,30 @@ test("a busy database keeps the batch for later (bounded attempts), without tryi
   expect(dropped).toEqual([{ rows: 1, reason: expect.stringMatching(/locked|busy/i) }]);
 });
 
+test("rows a row-by-row retry could not write (the database busy again) keep their place ahead of rows recorded later", async () => {
+  const { log, dropped } = setup(30, 1e9);
+  opened.sqlite.exec("DELETE FROM agents WHERE id = 'agent_b'"); // with SQL: no agent.deleted, so the batch meets the foreign key
+  for (let i = 0; i < 100; i++) log.record(row(i === 50 ? "agent_b" : "agent_a", i));
+  // Another connection takes the write lock right after the failed batch rolls back.
+  const exec = opened.sqlite.exec.bind(opened.sqlite);
+  let armed = true;
+  opened.sqlite.exec = ((q: string) => {
+    const r = exec(q);
+    if (armed && q === "ROLLBACK") (armed = false), other.exec("BEGIN IMMEDIATE");
+    return r;
+  }) as typeof opened.sqlite.exec;
+  const flushed = log.flush();
+  await new Promise((r) => setImmediate(r));
+  log.record(row("agent_a", 100)); // a call recorded while the flush runs
+  await flushed;
+  other.exec("COMMIT");
+  opened.sqlite.exec = exec as typeof opened.sqlite.exec;
+  await log.flush();
+  expect(dropped).toEqual([{ rows: 1, reason: expect.stringContaining("FOREIGN KEY") }]);
+  const written = (other.query("SELECT request_id AS r FROM invocations ORDER BY id").all() as { r: string }[]).map((x) => x.r);
+  expect(written).toEqual([...Array.from({ length: 100 }, (_, i) => i).filter((i) => i !== 50), 100].map((i) => `r${i}`));
+});
+
 test("a flush prepares no SQL (issue 15: one prepared statement per table, made once) and writes every column", async () => {
   const { log } = setup();
   const client = opened.sqlite; // the writer connection the gate owns

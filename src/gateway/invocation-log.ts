@@ -190,21 +190,28 @@ export class InvocationLog {
     }
   }
 
-  /** Requeues rows after a passing failure; rows out of attempts are dropped and reported. */
+  /**
+   * Requeues rows after a passing failure, at the front of the buffer: they were taken before
+   * anything buffered now, so they are written before it (at the back, the rows of a row-by-row
+   * retry that met a busy database were written after calls recorded later). Rows out of
+   * attempts are dropped and reported.
+   */
   private keepForLater(rows: InvocationInsert[], logs: LogInsert[], error: unknown): void {
     let dropped = 0;
-    const keep = <T extends object>(list: T[], into: T[]) => {
+    const keep = <T extends object>(list: T[]): T[] => {
+      const kept: T[] = [];
       for (const row of list) {
         const tries = (this.attempts.get(row) ?? 0) + 1;
         if (tries >= MAX_ATTEMPTS) dropped++;
         else {
           this.attempts.set(row, tries);
-          into.push(row);
+          kept.push(row);
         }
       }
+      return kept;
     };
-    keep(rows, this.rows);
-    keep(logs, this.logs);
+    this.rows = keep(rows).concat(this.rows);
+    this.logs = keep(logs).concat(this.logs);
     if (dropped) this.opts.onDropped?.(dropped, error instanceof Error ? error.message : String(error));
   }
 
