@@ -20,7 +20,7 @@
  */
 import { spawn } from "node:child_process";
 import { join } from "node:path";
-import { fmt, median, pairedRatios, runLoad, type LoadResult, type LoadSpec } from "./lib/load";
+import { fmt, median, pairedRatiosText, runLoad, type LoadResult, type LoadSpec } from "./lib/load";
 import { rmSync } from "node:fs";
 import { machineTicks, otherThreadCpuMs, processCpuSeconds, settled, threadCpuMs, threadCpuSeconds } from "./lib/proc-cpu";
 import { deployTrivial, exportCommit, freePort, startCantrip, type CantripProcess } from "./lib/cantrip-process";
@@ -149,8 +149,10 @@ try {
     for (const t of r % 2 === 0 ? targets : [...targets].reverse()) {
       t.inv.push(await measure(t.invoke, t.proc.child.pid!));
       await settled(t.proc.child.pid!);
-      if (withApps) t.app.push(await measure(t.apps, t.proc.child.pid!));
-      if (withApps) await settled(t.proc.child.pid!);
+      if (withApps) {
+        t.app.push(await measure(t.apps, t.proc.child.pid!));
+        await settled(t.proc.child.pid!);
+      }
     }
   }
   const row = (name: string, rs: Measured[]) =>
@@ -200,11 +202,7 @@ try {
     // second still did worse (an A/A run: 1.05x 1.11x 1.06x first, 0.91x 0.97x 0.85x second),
     // so each pair of rounds is also given as the geometric mean of its two ratios, in which
     // that order effect cancels, and the median of those.
-    const pairs = (a: LoadResult[], b: LoadResult[]) => {
-      const ratios = pairedRatios(a, b);
-      return ratios.length ? `${ratios.map((x) => fmt(x, 2) + "x").join(" ")} (median ${fmt(median(ratios), 2)}x)` : "needs 2 rounds";
-    };
-    console.log(`this tree vs ${against}, throughput per pair of rounds (both orders): invoke ${pairs(now.inv, ref.inv)}${withApps ? `; /apps ${pairs(now.app, ref.app)}` : ""}`);
+    console.log(`this tree vs ${against}, throughput per pair of rounds (both orders): invoke ${pairedRatiosText(now.inv, ref.inv)}${withApps ? `; /apps ${pairedRatiosText(now.app, ref.app)}` : ""}`);
   }
 } finally {
   plain.stop();

@@ -17,7 +17,7 @@ import { rmSync } from "node:fs";
 import { trivialBackend, workerdTrivialModule } from "./lib/backends";
 import { api, deployTrivial, startCantrip, type CantripProcess } from "./lib/cantrip-process";
 import { cpus, loadavg } from "node:os";
-import { fmt, median, pairedRatios, runLoad, type LoadResult } from "./lib/load";
+import { fmt, median, pairedRatiosText, runLoad, type LoadResult } from "./lib/load";
 import { mb, rssBytes } from "./lib/rss";
 import { settled } from "./lib/proc-cpu";
 import { startWorkerd } from "./lib/workerd";
@@ -196,8 +196,7 @@ if (tp) {
   console.log(row("workerd (baseline)", tp.wr));
   console.log(row("cantrip POST /v1/invoke", tp.cr));
   console.log(`ratio cantrip/workerd: throughput ${fmt(med(tp.cr, "rps") / med(tp.wr, "rps"), 2)}x, p50 ${fmt(med(tp.cr, "p50") / med(tp.wr, "p50"), 2)}x, p99 ${fmt(med(tp.cr, "p99") / med(tp.wr, "p99"), 2)}x`);
-  const pairs = pairedRatios(tp.cr, tp.wr);
-  console.log(`throughput cantrip/workerd per round: ${tp.cr.map((x, i) => fmt(x.rps / tp.wr[i]!.rps, 2) + "x").join(" ")} (workerd first in rounds 1, 3, …); per pair of rounds (both orders): ${pairs.length ? `${pairs.map((x) => fmt(x, 2) + "x").join(" ")}, median ${fmt(median(pairs), 2)}x` : "needs 2 rounds"}`);
+  console.log(`throughput cantrip/workerd per round: ${tp.cr.map((x, i) => fmt(x.rps / tp.wr[i]!.rps, 2) + "x").join(" ")} (workerd first in rounds 1, 3, …); per pair of rounds (both orders): ${pairedRatiosText(tp.cr, tp.wr)}`);
 }
 if (mem) {
   const wPer = mem.map((m) => (m.wLoaded - m.wBase) / backends);

@@ -131,4 +131,10 @@ export function pairedRatios(a: LoadResult[], b: LoadResult[]): number[] {
   for (let i = 0; i + 1 < a.length && i + 1 < b.length; i += 2) out.push(Math.sqrt((a[i]!.rps / b[i]!.rps) * (a[i + 1]!.rps / b[i + 1]!.rps)));
   return out;
 }
+
+/** pairedRatios as a line: "1.02x 0.97x (median 1.00x)", or why there is none. */
+export function pairedRatiosText(a: LoadResult[], b: LoadResult[]): string {
+  const ratios = pairedRatios(a, b);
+  return ratios.length ? `${ratios.map((x) => fmt(x, 2) + "x").join(" ")} (median ${fmt(median(ratios), 2)}x)` : "needs 2 rounds";
+}
 export { ms as parseDuration };

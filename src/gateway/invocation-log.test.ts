@@ -42,6 +42,8 @@ function setup(busyTimeoutMs = 30, maxBuffer?: number) {
 
 const row = (agentId: string, n: number): InvocationInsert => ({ agentId, source: "invoke", method: "POST", path: "/", status: 200, latencyMs: 1, requestId: `r${n}`, at: Date.now() });
 const count = () => (opened.sqlite.query("SELECT count(*) AS n FROM invocations").get() as { n: number }).n;
+/** One turn of the event loop. */
+const turn = () => new Promise<void>((r) => setImmediate(r));
 
 test("rows of a deleted agent are dropped and reported; the others are written", async () => {
   const { log, dropped } = setup();
@@ -117,7 +119,7 @@ test("rows a row-by-row retry could not write (the database busy again) keep the
     return r;
   }) as typeof opened.sqlite.exec;
   const flushed = log.flush();
-  await new Promise((r) => setImmediate(r));
+  await turn();
   log.record(row("agent_a", 100)); // a call recorded while the flush runs
   await flushed;
   other.exec("COMMIT");
@@ -193,7 +195,6 @@ test("a large flush frees the event loop every ROWS_PER_TURN rows and commits on
 
 // Promises a faster log must keep (issue 15: a "steady trickle" version gave 7–9% more
 // invoke throughput but broke each of these; they hold for this code with wide margins).
-const turn = () => new Promise<void>((r) => setImmediate(r));
 /** ~`us` µs of other work in this turn, as a server's calls would do. */
 const busy = (us: number) => {
   const end = performance.now() + us / 1000;
