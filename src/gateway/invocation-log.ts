@@ -17,11 +17,27 @@
  *
  * A flush never holds the main thread for long (issue 15: a flush of 2,000 rows took 9–23 ms
  * in one piece, every ~125 ms under load — the invoke path's p99): inside its transaction it
- * writes ROWS_PER_TURN rows (and as many console lines) at a time and yields to the event
- * loop between them (the gate lets a transaction await; no other writer's statement lands in
- * it). A transaction takes at most ROWS_PER_TX rows, so commits stay as rare as before (a
- * commit per 256 rows was measured at 3–9% more server CPU per invoke: the same index pages
- * written to the WAL again and again). Full groups of ROWS_PER_INSERT rows go through one
+ * takes rows (and console lines) from the front of the buffer a piece at a time, writes the
+ * piece and yields to the event loop before the next (the gate lets a transaction await; no
+ * other writer's statement lands in it). A piece is one multi-row INSERT while the log keeps
+ * up and an eighth of what waits when it is behind (rowsThisTurn, up to MAX_ROWS_PER_TURN),
+ * so the log writes faster than the calls add rows; a flush starts on its own once FLUSH_AT
+ * rows are buffered, and its transaction goes on while rows keep coming, so under load the
+ * log writes a steady trickle in rare transactions rather than a backlog in 256-row pieces
+ * every 200 ms (~1 ms of the main thread each, and the calls in flight waited behind each;
+ * README, "Performance"). A transaction ends, committing what it took:
+ * - after a turn that found nothing buffered, or at ROWS_PER_TX rows or lines (a commit per
+ *   256 rows was measured at 3–9% more server CPU per invoke: the same index pages written to
+ *   the WAL again and again), or TX_OPEN_MS after it began (rows in it are lost to a crash as
+ *   buffered ones are);
+ * - as soon as every row and line a waiting reader's flush() needs is in it (each buffered
+ *   row and line carries its call's sequence number; a flush() waits for the ones up to the
+ *   last recorded before it), so a reader under steady traffic waits a few turns;
+ * - when another transaction waits for the gate (`Db.writersWaiting`, SQLite only): after
+ *   HANDOVER_TURNS turns of that, or at once once it has written ROWS_BEFORE_HANDOVER rows and
+ *   lines (its pieces are MAX_ROWS_PER_TURN while a writer waits); the flush goes on behind
+ *   that writer.
+ * Full groups of ROWS_PER_INSERT rows go through one
  * multi-row INSERT, also prepared once (2.5–3 µs per row against 4.4–11 µs one at a time).
  * On SQLite the three statements run straight on the driver with positional values
  * (db/raw.ts positionalWrite), synchronously inside the transaction: drizzle's placeholder
@@ -147,6 +163,8 @@ export class InvocationLog {
 
   record(row: InvocationInsert, lines: GuestLogLine[] = []): void {
     const seq = ++this.seq;
+    // (The same object recorded twice would take the newer number and hide the older row from flush().)
+    if (this.seqOf.has(row)) row = { ...row };
     this.rows.push(row);
     this.seqOf.set(row, seq);
     this.opts.onRecord?.(row);
@@ -155,7 +173,7 @@ export class InvocationLog {
       this.logs.push(line);
       this.seqOf.set(line, seq);
     }
-    if (!this.running && this.rows.length + this.logs.length >= (this.opts.maxBuffer ?? FLUSH_AT)) void this.wait(false);
+    if (!this.running && this.full()) void this.wait(false);
   }
 
   /**
@@ -170,6 +188,12 @@ export class InvocationLog {
    */
   flush(): Promise<number> {
     return this.wait(true);
+  }
+
+  /** True when record() should start a flush: FLUSH_AT (or `maxBuffer`) rows and lines buffered, and at least one. */
+  private full(): boolean {
+    const n = this.rows.length + this.logs.length;
+    return n > 0 && n >= (this.opts.maxBuffer ?? FLUSH_AT);
   }
 
   private wait(urgent: boolean): Promise<number> {
@@ -209,13 +233,20 @@ export class InvocationLog {
       for (;;) {
         this.settle(false);
         // What record() would have started meanwhile (it starts nothing while a run goes on).
-        if (!this.waiters.length && this.rows.length + this.logs.length >= (this.opts.maxBuffer ?? FLUSH_AT)) this.waiters.push({ mark: this.seq, urgent: false, written: 0, resolve: () => {} });
+        if (!this.waiters.length && this.full()) this.waiters.push({ mark: this.seq, urgent: false, written: 0, resolve: () => {} });
         // (`running` turns false in the same microtask as this check: a flush() after it starts a new run.)
         if (!this.waiters.length) return;
         const tx = await this.writeBatch();
         for (const w of this.waiters) w.written += tx.written;
         if (tx.stop) return this.settle(true);
       }
+    } catch (e) {
+      // A fault of ours (a flush never throws otherwise): no waiter is left hanging, and the
+      // process's last resort reports it.
+      this.settle(true);
+      queueMicrotask(() => {
+        throw e;
+      });
     } finally {
       this.running = false;
     }
@@ -240,7 +271,10 @@ export class InvocationLog {
         await nextTurn();
         if (this.readerServed()) return;
         waited = (this.db.writersWaiting?.() ?? 0) > 0 ? waited + 1 : 0;
-        if (waited >= HANDOVER_TURNS || (waited > 0 && rows.length + logs.length >= ROWS_BEFORE_HANDOVER)) return;
+        // Behind (a full piece waits), the log keeps the gate for HANDOVER_TURNS turns: handed
+        // over after every piece, it would write less than calls add while other writers' transactions span turns.
+        const behind = this.rows.length >= MAX_ROWS_PER_TURN || this.logs.length >= MAX_ROWS_PER_TURN;
+        if (waited >= HANDOVER_TURNS || (waited > 0 && !behind && rows.length + logs.length >= ROWS_BEFORE_HANDOVER)) return;
         if (performance.now() - opened >= TX_OPEN_MS) return;
       }
       const roomRows = Math.min(ROWS_PER_TX - rows.length, this.rows.length);
@@ -321,27 +355,50 @@ export class InvocationLog {
     };
     this.rows = keep(rows).concat(this.rows);
     this.logs = keep(logs).concat(this.logs);
-    if (dropped) this.opts.onDropped?.(dropped, error instanceof Error ? error.message : String(error));
+    if (dropped) this.reportDropped(dropped, error instanceof Error ? error.message : String(error));
   }
 
-  /** After a constraint failure: each row alone; the ones that break a constraint are dropped. `stop` when the database failed for a passing reason (the rows not written are kept). */
+  /** Calls onDropped; a callback that throws is reported to the process's last resort and does not stop the flush. */
+  private reportDropped(rows: number, reason: string): void {
+    try {
+      this.opts.onDropped?.(rows, reason);
+    } catch (e) {
+      queueMicrotask(() => {
+        throw e;
+      });
+    }
+  }
+
+  /**
+   * After a constraint failure: each row alone, in one transaction; the ones that break a
+   * constraint are dropped. `stop` when the database failed for a passing reason: the rows not
+   * written are kept. Drops are reported and rows requeued only once the transaction has
+   * settled (requeued inside it, rows a failed COMMIT then requeued again were written twice).
+   */
   private async flushRowByRow(rows: InvocationInsert[], logs: LogInsert[]): Promise<{ written: number; stop: boolean }> {
-    // One transaction: a statement that breaks a constraint is undone alone, the others stay.
-    return this.db.tx((tx) => this.rowByRow(tx, rows, logs)).catch((e) => {
+    let r: Awaited<ReturnType<InvocationLog["rowByRow"]>>;
+    try {
+      r = await this.db.tx((tx) => this.rowByRow(tx, rows, logs));
+    } catch (e) {
       this.keepForLater(rows, logs, e);
       return { written: 0, stop: true };
-    });
+    }
+    if (r.dropped) this.reportDropped(r.dropped, r.reason);
+    if (r.failed) this.keepForLater(r.later.rows, r.later.logs, r.passing);
+    return { written: r.written, stop: r.failed };
   }
 
-  private async rowByRow(tx: Tx, rows: InvocationInsert[], logs: LogInsert[]): Promise<{ written: number; stop: boolean }> {
+  /** Inserts each row and line alone (a statement that breaks a constraint is undone alone, the others stay); after a passing failure the rest go to `later`, untried. */
+  private async rowByRow(tx: Tx, rows: InvocationInsert[], logs: LogInsert[]) {
     const s = statementsOf(tx);
     let written = 0;
     let dropped = 0;
     let reason = "";
+    let failed = false;
     let passing: unknown = null;
     const later: { rows: InvocationInsert[]; logs: LogInsert[] } = { rows: [], logs: [] };
     const one = async <T extends object>(row: T, insert: (row: T) => Promise<unknown> | void, rest: T[]) => {
-      if (passing) return void rest.push(row); // stop hammering a busy database
+      if (failed) return void rest.push(row); // stop hammering a busy database
       try {
         // PostgreSQL aborts the whole transaction at a failed statement: each row goes in a
         // savepoint of its own (a nested tx), so one bad row is undone alone, as on SQLite.
@@ -353,6 +410,7 @@ export class InvocationLog {
           dropped++;
           reason ||= e instanceof Error ? e.message : String(e);
         } else {
+          failed = true;
           passing = e;
           rest.push(row);
         }
@@ -361,9 +419,7 @@ export class InvocationLog {
     };
     for (const r of rows) if (await one(r, s.row, later.rows)) written++;
     for (const l of logs) await one(l, s.log, later.logs);
-    if (dropped) this.opts.onDropped?.(dropped, reason);
-    if (later.rows.length || later.logs.length) this.keepForLater(later.rows, later.logs, passing);
-    return { written, stop: passing !== null };
+    return { written, dropped, reason, failed, passing, later };
   }
 
   async list(agentId: string, page: Page) {
