@@ -327,6 +327,59 @@ test("under steady traffic the log is a steady trickle: small pieces every turn 
   expect(n).toBeLessThanOrEqual(3);
 });
 
+test("an open transaction waits out the gaps between a light load's calls (one every ms) instead of committing at each: it sleeps, no turn-after-turn spinning", async () => {
+  const { log } = setup(30);
+  let k = 0;
+  for (; k < FLUSH_AT; k++) log.record(row("agent_a", k));
+  await turn();
+  const commits = countCommits();
+  const realSetImmediate = globalThis.setImmediate;
+  let immediates = 0;
+  globalThis.setImmediate = ((fn: (...a: unknown[]) => void, ...a: unknown[]) => (immediates++, realSetImmediate(fn, ...a))) as typeof setImmediate;
+  try {
+    const start = performance.now();
+    for (let i = 0; i < 60; i++) {
+      await new Promise((r) => setTimeout(r, 1));
+      log.record(row("agent_a", k++));
+    }
+    const ms = performance.now() - start;
+    await turn();
+    // Every call's row went into the open transaction as it came (the writer connection sees them)…
+    expect(count()).toBeGreaterThanOrEqual(k - 1);
+    const n = commits();
+    expect(n).toBeLessThanOrEqual(1 + Math.ceil(ms / TX_OPEN_MS));
+    // A turn or two per call, not one per turn of an idle event loop.
+    expect(immediates).toBeLessThan(4 * 60);
+  } finally {
+    globalThis.setImmediate = realSetImmediate;
+  }
+  await log.flush();
+  expect(count()).toBe(k);
+});
+
+test("the 200 ms loop's flushInBackground() does not end the open transaction early; a reader's flush() does", async () => {
+  for (const [method, most] of [["flushInBackground", 2], ["flush", 10]] as const) {
+    const { log } = setup(30);
+    let k = 0;
+    for (; k < FLUSH_AT; k++) log.record(row("agent_a", k));
+    const commits = countCommits();
+    const calls: Promise<number>[] = [];
+    for (let t = 0; t < 100; t++, await turn()) {
+      log.record(row("agent_a", k++));
+      if (t % 10 === 5) calls.push(log[method]());
+    }
+    const n = commits();
+    await Promise.all(calls);
+    await log.flush();
+    expect(count()).toBe(k);
+    if (method === "flush") expect(n).toBeGreaterThanOrEqual(most);
+    else expect(n).toBeLessThanOrEqual(most);
+    other.close();
+    opened.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test("a log transaction commits within TX_OPEN_MS even while calls keep coming (rows in it are lost to a crash like buffered ones)", async () => {
   const { log } = setup(30);
   const committed = () => (other.query("SELECT count(*) AS n FROM invocations").get() as { n: number }).n;
