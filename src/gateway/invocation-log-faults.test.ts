@@ -161,8 +161,7 @@ function writersAlwaysWaiting(n: number) {
 }
 
 /*
- * 006432e hands the gate over after one piece (ROWS_BEFORE_HANDOVER rows+lines with a writer
- * waiting) and then queues behind every writer that waits: with writers whose transactions
+ * 006432e hands the gate over after one piece (256 rows+lines with a writer waiting) and then queues behind every writer that waits: with writers whose transactions
  * span a turn, the log writes at most MAX_ROWS_PER_TURN rows (and as many lines) per
  * 1 + (turns the writers hold the gate) turns, ~85 rows a turn with two such writers. a29a14c
  * wrote up to ROWS_PER_TX rows per acquisition (and kept up in each case below).
