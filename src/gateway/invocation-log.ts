@@ -114,6 +114,13 @@ export const TX_OPEN_MS = 200;
 /** How long, in ms, an open log transaction waits for a call to add a row before it commits. */
 export const IDLE_MS = 2;
 
+/**
+ * For this long (ms) after the log's transaction saw another writer wait for the gate, it
+ * commits as soon as the buffer is empty instead of waiting IDLE_MS for rows: under kv writes
+ * on every call, an open log transaction waiting for rows kept them waiting.
+ */
+export const CONTENDED_MS = 100;
+
 /** The rows one piece writes when `waiting` rows (or lines) wait: an eighth of them, in whole multi-row INSERTs, between ROWS_PER_TURN and MAX_ROWS_PER_TURN. */
 export function rowsThisTurn(waiting: number): number {
   return Math.min(MAX_ROWS_PER_TURN, Math.max(ROWS_PER_TURN, Math.ceil(waiting / 8 / ROWS_PER_INSERT) * ROWS_PER_INSERT));
@@ -142,6 +149,8 @@ export class InvocationLog {
   private waiters: Waiter[] = [];
   /** Wakes an open transaction that waits for rows (writeTaking): called by record() and flush(). */
   private arrival: (() => void) | null = null;
+  /** When (performance.now(), ms) the log's transaction last saw another writer wait for the gate. */
+  private contendedAt = -Infinity;
   /** A writer (run()) is going: one at a time, so its transactions run one after another. */
   private running = false;
 
@@ -300,6 +309,7 @@ export class InvocationLog {
         await nextTurn();
         if (this.readerServed()) return;
         waited = (this.db.writersWaiting?.() ?? 0) > 0 ? waited + 1 : 0;
+        if (waited) this.contendedAt = performance.now();
         // A writer waits (a kv write, a deploy): the log hands the gate over at once, unless it is
         // behind (a full piece waits): then it keeps the gate HANDOVER_TURNS turns, since handed
         // over after every piece it wrote less than calls add while other writers' transactions
@@ -318,6 +328,8 @@ export class InvocationLog {
       // else to do sleeps instead of spinning on setImmediate (on two cores, CPU the sandbox
       // workers need).
       if (roomRows <= 0 && roomLogs <= 0) {
+        // Other writers want the gate often (kv writes on every call): no waiting with it held.
+        if (performance.now() - this.contendedAt < CONTENDED_MS) return;
         if (!(await this.nextArrival(IDLE_MS))) return;
         continue;
       }
