@@ -59,8 +59,7 @@ export function startServerLoops(loops: Map<LoopName, Loop>, d: ServerLoopDeps, 
   };
   // Per node: each node flushes what it buffered itself (invocation rows, key last-used times)
   // and keeps its own view of the workspace count (a read).
-  // A timer run does not end the log's open transaction early (flushInBackground); runNow (tests, operators) waits for everything.
-  loop("invocation-log", 200, (trigger) => (trigger === "timer" ? d.invocations.flushInBackground() : d.invocations.flush()));
+  loop("invocation-log", 200, () => d.invocations.flush());
   loop("key-usage", 5000, () => d.keys.flushUsage());
   loop("tenancy", 5000, async () => d.tenancy.setWorkspaceCount(await countWorkspaces(d.db)));
   clusterChore("retention", d.config.retentionIntervalS * 1000, retentionPass);

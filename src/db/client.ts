@@ -68,12 +68,6 @@ export interface Db extends Reader {
   readonly bus: BusSubscriber;
   /** Tells every subscriber to drop what it cached (bus.ts `resync`). */
   resync(): void;
-  /**
-   * SQLite: how many transactions wait for the write gate now (gate.ts), so that a long
-   * writer that can stop early (the invocation log's flush) hands the gate over. Absent on
-   * PostgreSQL, which has no gate (transactions run at once, each on a pooled connection).
-   */
-  writersWaiting?(): number;
 }
 
 export interface OpenedDatabase {
@@ -178,7 +172,6 @@ export function openDatabase(
     tx: <R>(fn: (t: Tx) => Promise<R> | R) => gate.tx(fn),
     bus,
     resync: () => bus.resync(),
-    writersWaiting: () => gate.queued,
   });
   return {
     db,
