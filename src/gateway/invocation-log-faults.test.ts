@@ -293,7 +293,7 @@ test("held: an agent deleted while the log's transaction is open and its calls k
   expect((other.query("SELECT count(*) AS n FROM agent_logs WHERE agent_id = 'agent_b'").get() as { n: number }).n).toBe(0);
 });
 
-test("held: without writersWaiting (PostgreSQL's Db has none) flushes complete and a queued writer waits at most about TX_OPEN_MS", async () => {
+test("held: without writersWaiting (PostgreSQL's Db has none) flushes complete and a queued writer waits well under 400 ms", async () => {
   setup(30);
   const db = Object.create(opened.db) as typeof opened.db;
   (db as { writersWaiting?: unknown }).writersWaiting = undefined;
