@@ -11,9 +11,10 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { eq } from "drizzle-orm";
-import { openDatabase, type OpenedDatabase } from "../db";
+import { type OpenedDatabase } from "../db";
 import { agents } from "../db/schema";
 import { InvocationLog, type InvocationInsert, type InvocationLogOptions } from "./invocation-log";
+import { openLogTestDb } from "../../test/fixtures/invocation-log-db";
 
 let opened: OpenedDatabase;
 let other: Database;
@@ -27,12 +28,7 @@ afterEach(() => {
 });
 
 function setup(busyTimeoutMs = 30, opts: InvocationLogOptions = {}) {
-  dir = mkdtempSync(join(tmpdir(), "cantrip-logfaults-"));
-  const file = join(dir, "log.db");
-  opened = openDatabase(file, { busyTimeoutMs });
-  opened.sqlite.exec("INSERT INTO workspaces (id, name) VALUES ('ws_1', 'w')");
-  for (const id of ["agent_a", "agent_b"]) opened.sqlite.query("INSERT INTO agents (id, workspace_id, slug, name, status) VALUES (?, 'ws_1', ?, ?, 'ready')").run(id, id, id);
-  other = new Database(file);
+  ({ dir, opened, other } = openLogTestDb("cantrip-logfaults-", busyTimeoutMs));
   const dropped: { rows: number; reason: string }[] = [];
   const log = new InvocationLog(opened.db, { onDropped: (rows, reason) => dropped.push({ rows, reason }), ...opts });
   return { log, dropped };

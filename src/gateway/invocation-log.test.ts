@@ -4,13 +4,12 @@
  */
 import { afterEach, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { openDatabase, positionalRead, positionalWrite, type OpenedDatabase } from "../db";
+import { rmSync } from "node:fs";
+import { positionalRead, positionalWrite, type OpenedDatabase } from "../db";
 import { and, eq, sql } from "drizzle-orm";
 import { agentLogs, agents, invocations } from "../db/schema";
 import { InvocationLog, ROWS_PER_INSERT, ROWS_PER_TURN, ROWS_PER_TX, type InvocationInsert } from "./invocation-log";
+import { openLogTestDb } from "../../test/fixtures/invocation-log-db";
 
 /** Deletes an agent the way AgentService.delete does: the DELETE and its announcement in one transaction. */
 const deleteAgent = (id: string) =>
@@ -29,12 +28,7 @@ afterEach(() => {
 });
 
 function setup(busyTimeoutMs = 30, maxBuffer?: number) {
-  dir = mkdtempSync(join(tmpdir(), "cantrip-log-"));
-  const file = join(dir, "log.db");
-  opened = openDatabase(file, { busyTimeoutMs });
-  opened.sqlite.exec("INSERT INTO workspaces (id, name) VALUES ('ws_1', 'w')");
-  for (const id of ["agent_a", "agent_b"]) opened.sqlite.query("INSERT INTO agents (id, workspace_id, slug, name, status) VALUES (?, 'ws_1', ?, ?, 'ready')").run(id, id, id);
-  other = new Database(file);
+  ({ dir, opened, other } = openLogTestDb("cantrip-log-", busyTimeoutMs));
   const dropped: { rows: number; reason: string }[] = [];
   const log = new InvocationLog(opened.db, { maxBuffer, onDropped: (rows, reason) => dropped.push({ rows, reason }) });
   return { log, dropped };
