@@ -51,7 +51,18 @@ export function makeHarness(engine: EngineFactory, egress: EgressOptions = {}, o
   const made = new Set<string>();
   const agent = (id: string) => {
     if (!made.has(id)) {
-      db.sqlite.run("INSERT INTO agents (id, workspace_id, slug, name, status) VALUES (?, 'ws', ?, ?, 'deployed')", [id, id, id]);
+      // The writer connection has busy_timeout 0 (the gate retries asynchronously; this
+      // synchronous helper cannot): on a crowded machine a sandbox worker (re)opening its read
+      // connection to the file held its lock for a moment and the INSERT failed SQLITE_BUSY.
+      for (let attempt = 0; ; attempt++) {
+        try {
+          db.sqlite.run("INSERT INTO agents (id, workspace_id, slug, name, status) VALUES (?, 'ws', ?, ?, 'deployed')", [id, id, id]);
+          break;
+        } catch (e) {
+          if ((e as { code?: string }).code !== "SQLITE_BUSY" || attempt >= 400) throw e;
+          Bun.sleepSync(5);
+        }
+      }
       made.add(id);
     }
     return id;
