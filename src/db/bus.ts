@@ -14,6 +14,7 @@
  * re-established), and must drop everything it cached. In-process, nothing can be missed;
  * `resync()` exists for that contract (tests, and an operator's restore).
  */
+import { rethrowLater } from "../lib/rethrow-later";
 
 /** A topic's payload: small and JSON-serialisable (a NOTIFY payload stays under 8000 bytes). */
 export type BusPayload = string | number | boolean | null | { [k: string]: BusPayload } | BusPayload[];
@@ -50,11 +51,6 @@ export interface BusSubscriber {
   subscribe<K extends Topic>(topic: K, handler: (payload: Topics[K]) => void, onResync: () => void): Unsubscribe;
 }
 
-/** The default error report: rethrown on a microtask, so one handler's error reaches the process's last resort without stopping the others. */
-const rethrowLater = (e: unknown): void =>
-  queueMicrotask(() => {
-    throw e;
-  });
 
 /**
  * The subscriber registry every bus shares (this in-process one, and PostgreSQL's in
@@ -65,6 +61,7 @@ export class Subscribers<T extends object> {
   private handlers = new Map<keyof T, Set<(payload: never) => void>>();
   private resyncs = new Set<() => void>();
 
+  /** `onError`: how a handler's error is reported (default: rethrown on a microtask, so it reaches the last resort without stopping the other handlers). */
   constructor(protected readonly onError: (e: unknown, topic: string) => void = rethrowLater) {}
 
   subscribe<K extends keyof T & string>(topic: K, handler: (payload: T[K]) => void, onResync: () => void): Unsubscribe {

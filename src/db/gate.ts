@@ -27,6 +27,7 @@
  * Driver-neutral: the connection is given as the SQL it must run (`exec`).
  */
 import { AsyncLocalStorage } from "node:async_hooks";
+import { rethrowLater } from "../lib/rethrow-later";
 
 /** What the gate needs of the writer connection: run one statement with no result. */
 export interface GateConnection {
@@ -95,9 +96,7 @@ export function runCommitHooks(hooks: readonly (() => void)[]): void {
     try {
       h();
     } catch (e) {
-      queueMicrotask(() => {
-        throw e;
-      });
+      rethrowLater(e);
     }
   }
 }

@@ -34,6 +34,7 @@ import { ROWS_PER_INSERT, statementsOf, type InvocationInsert, type LogInsert } 
 import type { GuestLogLine } from "../runtime/types";
 import { pageOf, type Page } from "../lib/pagination";
 import { iso } from "../lib/time";
+import { rethrowLater } from "../lib/rethrow-later";
 
 export { ROWS_PER_INSERT, type InvocationInsert } from "./invocation-statements";
 
@@ -220,9 +221,7 @@ export class InvocationLog {
     try {
       this.opts.onDropped?.(rows, reason);
     } catch (e) {
-      queueMicrotask(() => {
-        throw e;
-      });
+      rethrowLater(e);
     }
   }
 
