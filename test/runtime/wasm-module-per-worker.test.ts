@@ -37,32 +37,45 @@ const WARM = { n: 20_000, m: 100 };
 /** 8·10^8 comparisons: ~0.4 s of CPU at full speed here. */
 const MEASURED = { n: 200_000, m: 4_000 };
 
-/** Warms the search on a new one-worker runtime (the optimising tier lands), then returns the guest CPU (ms) of the measured search. */
-async function workerSearchCpuMs(code: string): Promise<number> {
+/**
+ * Warms the search on a new one-worker runtime (the optimising tier lands), then runs the
+ * measured search up to `attempts` times and returns the least guest CPU (ms), stopping at the
+ * first under `goalMs`. A machine busy with other work can delay JavaScriptCore's tier-up
+ * compile past the warm-up; a function stuck "compiling" by a shared module stays slow for good.
+ */
+async function workerSearchCpuMs(code: string, goalMs: number, attempts = 6): Promise<number> {
   const h = makeHarness(quickjsEngine, {}, { workers: 1 });
   opened.push(h);
   const ref = h.ref("search-after-churn", code, { limits: { cpuMs: 10_000, wallMs: 30_000 } });
   for (let i = 0; i < 200; i++) expect(json(await h.runtime.fetch(ref, req("POST", "/search", WARM)))).toEqual({ at: -1 });
-  const r = await h.runtime.fetch(ref, req("POST", "/search", MEASURED));
-  expect(json(r)).toEqual({ at: -1 });
-  return r.cpuMs;
+  let best = Infinity;
+  for (let i = 0; i < attempts && best >= goalMs; i++) {
+    const r = await h.runtime.fetch(ref, req("POST", "/search", MEASURED));
+    expect(json(r)).toEqual({ at: -1 });
+    best = Math.min(best, r.cpuMs);
+  }
+  return best;
 }
 
 /**
  * The same warm-up and search on this thread, in a QuickJS made from a module compiled here
- * and now (no worker ever held it): the same-run baseline of full speed. CPU of this thread (ms).
+ * and now (no worker ever held it): the same-run baseline of full speed. CPU of this thread (ms), the least of `rounds` measured searches.
  */
-async function freshModuleSearchCpuMs(): Promise<number> {
+async function freshModuleSearchCpuMs(rounds = 3): Promise<number> {
   const wasmModule = new WebAssembly.Module(await Bun.file(wasmPath).arrayBuffer());
   const qjs = await newQuickJSWASMModuleFromVariant(newVariant(variant, { wasmModule, wasmMemory: new WebAssembly.Memory({ initial: 256, maximum: 2048 }) }));
   const vm = qjs.newContext();
   const search = ({ n, m }: { n: number; m: number }) => vm.getNumber(vm.unwrapResult(vm.evalCode(`"a".repeat(${n}).indexOf("a".repeat(${m}) + "b")`)));
   try {
     for (let i = 0; i < 200; i++) expect(search(WARM)).toBe(-1);
-    const t0 = process.threadCpuUsage();
-    expect(search(MEASURED)).toBe(-1);
-    const t = process.threadCpuUsage(t0);
-    return (t.user + t.system) / 1000;
+    let best = Infinity;
+    for (let i = 0; i < rounds; i++) {
+      const t0 = process.threadCpuUsage();
+      expect(search(MEASURED)).toBe(-1);
+      const t = process.threadCpuUsage(t0);
+      best = Math.min(best, (t.user + t.system) / 1000);
+    }
+    return best;
   } finally {
     vm.dispose();
   }
@@ -80,9 +93,11 @@ test("workers that end just after hot calls leave a later worker's WebAssembly a
     }
     await c.close();
   }
-  const after = await workerSearchCpuMs(code);
   const fresh = await freshModuleSearchCpuMs();
-  // With one module shared by all workers: 2.5–3× (BBQ), or past the 10 s limit (the interpreter).
+  const after = await workerSearchCpuMs(code, fresh * 1.8);
+  // With one module shared by all workers: 2.5–3× (BBQ) on every attempt, or past the 10 s limit
+  // (the interpreter). A single attempt was not enough under CI's load: 2.9× once, with per-worker
+  // modules, where the tier-up compile had not landed yet.
   expect(after).toBeLessThan(fresh * 1.8);
 }, 120_000);
 
