@@ -34,11 +34,13 @@ export default defineBackend({ routes: {
   "GET /ok": () => ({ ok: true }),
 } });`;
 
-/** A native sort that runs ~0.3-1 s past the interrupt check: the watchdog must kill its worker. */
-const NATIVE_SORT = `const n = 5e6; const a = new Float64Array(n);
-for (let i = 0; i < 4096; i++) a[i] = Math.random();
-for (let k = 4096; k < n; k *= 2) a.copyWithin(k, 0, Math.min(k, n - k));
-a.sort(); return a[0];`;
+/**
+ * One native call of ~0.5 s at full speed (a naive substring search of 10^9 comparisons, no
+ * interrupt poll inside): past a 150 ms CPU limit only the watchdog's kill stops it. (A sort of
+ * 5·10^6 doubles, used before, sometimes ended inside the limit's grace once the WebAssembly
+ * had tiered up; QuickJS's interrupt then stopped the call with no kill and nothing re-ran.)
+ */
+const NATIVE_SEARCH = `return "a".repeat(500000).indexOf("a".repeat(2000) + "b");`;
 
 let H: Harness;
 let server: ReturnType<typeof Bun.serve>;
@@ -83,8 +85,10 @@ test("bystanders parked on a timer and on ctx.fetch survive a watchdog kill of t
   const byFetch = H.runtime.fetch(fetchRef, req("POST", "/fetch", { url: `http://127.0.0.1:${server.port}/slow` }));
   await Bun.sleep(300);
   const culprit = H.ref("culprit", evalCode, { limits: { cpuMs: 150 } });
-  const f = await failureOf(() => H.runtime.fetch(culprit, req("POST", "/eval", { code: NATIVE_SORT })));
+  const kills = H.runtime.stats().watchdogKills;
+  const f = await failureOf(() => H.runtime.fetch(culprit, req("POST", "/eval", { code: NATIVE_SEARCH })));
   expect(f).toMatchObject({ code: "endpoint_timeout", reason: "cpu_timeout" });
+  expect(H.runtime.stats().watchdogKills).toBe(kills + 1);
 
   const [t, fe] = await Promise.all([byTimer, byFetch]);
   expect(t.status).toBe(200);
@@ -106,7 +110,9 @@ test("a bystander whose re-run would diverge after a side effect fails cleanly, 
   await Bun.sleep(300);
   // A new agent (the first culprit is in the heavy lane by now, away from bystanders).
   const culprit = H.ref("culprit-2", evalCode, { limits: { cpuMs: 150 } });
-  await failureOf(() => H.runtime.fetch(culprit, req("POST", "/eval", { code: NATIVE_SORT })));
+  const kills = H.runtime.stats().watchdogKills;
+  expect(await failureOf(() => H.runtime.fetch(culprit, req("POST", "/eval", { code: NATIVE_SEARCH })))).toMatchObject({ reason: "cpu_timeout" });
+  expect(H.runtime.stats().watchdogKills).toBe(kills + 1);
   const f = await by;
   expect(f.code).toBe("endpoint_unreachable");
   expect(f.message).toContain("could not be re-run safely");
