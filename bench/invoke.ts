@@ -4,7 +4,7 @@
  * generator (loopback only, bounded in time). Prints medians over rounds and the ratio, and
  * the server's CPU per request split into its main thread, sandbox workers and other threads.
  *
- *   bun bench/invoke.ts [--seconds 5] [--rounds 3] [--connections 50] [--compiled] [--filler N] [--kv | --kv-write] [--against REF]
+ *   bun bench/invoke.ts [--seconds 5] [--rounds 3] [--connections 50] [--compiled] [--filler N] [--kv | --kv-write] [--against REF] [--env NAME=VALUE ...]
  *
  * `--kv`: the measured backend reads one kv key per call (`await ctx.kv.get`), the host call
  * most backends make; `--kv-write`: it reads a counter and writes it back (`get` then `set`).
@@ -13,6 +13,10 @@
  * first and second from round to round, each left to go quiet before the next is measured;
  * the comparison is printed per round and per pair of rounds (both orders, whose geometric
  * mean cancels the order effect this machine shows).
+ *
+ * `--env NAME=VALUE` (repeatable): an environment variable for this tree's server only, e.g.
+ * a `BUN_JSC_*` option with `--against HEAD` to measure the option in paired rounds against
+ * the same code without it.
  *
  * `--filler N`: N other backends are deployed and called once first, so the measured one is
  * not among the process's first interpreters (JavaScriptCore gives only a limited number of
@@ -24,7 +28,7 @@ import { fmt, median, pairedRatiosText, runLoad, type LoadResult, type LoadSpec 
 import { rmSync } from "node:fs";
 import { machineTicks, otherThreadCpuMs, processCpuSeconds, settled, threadCpuMs, threadCpuSeconds } from "./lib/proc-cpu";
 import { deployTrivial, exportCommit, freePort, startCantrip, type CantripProcess } from "./lib/cantrip-process";
-import { flag, numberOpt, stringOpt } from "./lib/args";
+import { flag, numberOpt, stringOpt, stringOpts } from "./lib/args";
 
 const seconds = numberOpt("seconds", 5);
 const rounds = numberOpt("rounds", 3);
@@ -34,6 +38,13 @@ const against = stringOpt("against");
 const filler = numberOpt("filler", 0);
 const withKv = flag("kv");
 const withKvWrite = flag("kv-write");
+const thisEnv = Object.fromEntries(
+  stringOpts("env").map((kv) => {
+    const eq = kv.indexOf("=");
+    if (eq < 1) throw new Error(`--env takes NAME=VALUE, not ${kv}`);
+    return [kv.slice(0, eq), kv.slice(eq + 1)];
+  }),
+);
 
 const TRIVIAL = `
 import { defineBackend, t } from "cantrip";
@@ -118,7 +129,7 @@ try {
   // One agent takes all the connections: its queue must hold them all (default 8 running + 32
   // waiting), or the surplus is answered 429 and the figures measure refusals.
   const env = { CANTRIP_SANDBOX_AGENT_QUEUE: String(Math.max(32, connections * 2)) };
-  procs.push({ name: "cantrip", proc: await startCantrip({ compiled: flag("compiled"), env }) });
+  procs.push({ name: "cantrip", proc: await startCantrip({ compiled: flag("compiled"), env: { ...env, ...thisEnv } }) });
   if (refDir) procs.push({ name: `cantrip@${against}`, proc: await startCantrip({ root: refDir, env }) });
   const body = JSON.stringify({ n: 1 });
   const targets: Target[] = [];

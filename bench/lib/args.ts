@@ -20,3 +20,15 @@ export function stringOpt(name: string): string | undefined {
   if (v === undefined || v.startsWith("--")) throw new Error(`--${name} needs a value`);
   return v;
 }
+
+/** Every value of a repeatable `--name value` option, in order (none: empty). */
+export function stringOpts(name: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] !== `--${name}`) continue;
+    const v = argv[i + 1];
+    if (v === undefined || v.startsWith("--")) throw new Error(`--${name} needs a value`);
+    out.push(v);
+  }
+  return out;
+}
