@@ -13,7 +13,7 @@
  *
  * The calls must fit between two collections of the main heap (an eden collection frees the
  * counted cells): with ~30 MB of young generation and ~15 KB per call that is ~2,000 calls, so
- * the default is well inside; a run where a type's count fell says so.
+ * the default is well inside; a run in which a collection came between the counts says so.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -46,7 +46,7 @@ async function waitFor(file: string): Promise<void> {
   if (!existsSync(file)) throw new Error(`the census probe did not answer (${file})`);
 }
 
-type Census = { perCall: Map<string, number>; fell: number };
+type Census = { perCall: Map<string, number>; collected: boolean };
 
 const dir = mkdtempSync(join(tmpdir(), "cantrip-census-"));
 const refDir = against ? exportCommit(against) : null;
@@ -73,8 +73,8 @@ try {
         await Bun.sleep(300); // the invocation log's 200 ms flush, and the last replies
         proc.child.kill("SIGUSR2");
         await waitFor(out);
-        const r = JSON.parse(readFileSync(out, "utf8")) as { diff: Record<string, number>; typesThatFell: number };
-        return { perCall: new Map(Object.entries(r.diff).map(([k, v]) => [k, v / calls])), fell: r.typesThatFell };
+        const r = JSON.parse(readFileSync(out, "utf8")) as { diff: Record<string, number>; collected: boolean };
+        return { perCall: new Map(Object.entries(r.diff).map(([k, v]) => [k, v / calls])), collected: r.collected };
       };
       results.push({ name, invoke: await census(`${proc.url}/v1/invoke/${slug}`), apps: await census(`${proc.url}/apps/${slug}/`) });
     } finally {
@@ -89,7 +89,7 @@ try {
     console.log(`  ${"type".padEnd(28)}${results.map((r) => r.name.padStart(14)).join("")}`);
     for (const t of types.slice(0, top)) console.log(`  ${t.padEnd(28)}${results.map((r) => (r[path].perCall.get(t) ?? 0).toFixed(2).padStart(14)).join("")}`);
     console.log(`  ${"all types".padEnd(28)}${results.map((r) => total(r[path]).toFixed(2).padStart(14)).join("")}`);
-    for (const r of results) if (r[path].fell) console.log(`  (${r.name}: ${r[path].fell} types fell between the counts: a collection ran, the figures are low)`);
+    for (const r of results) if (r[path].collected) console.log(`  (${r.name}: a collection ran between the counts, so these figures are too low: try fewer --calls)`);
   }
 } finally {
   if (refDir) rmSync(refDir, { recursive: true, force: true });

@@ -5,30 +5,30 @@
  * SIGUSR2 it counts again, without collecting, and writes the difference as JSON to
  * `$CANTRIP_CENSUS_OUT`. Between the two, JavaScriptCore's counts include every cell allocated
  * since the collection (unswept cells count as live until the next one), so with no
- * collection in between the difference is what was allocated; `collections` says whether one
- * happened (heapStats().heapSize dropping, or the full count of a type falling). Benchmark
- * tooling only.
+ * collection in between the difference is what was allocated; `collected` says whether one
+ * happened (a WeakRef to an object made at the first count, reachable from nothing else, is
+ * empty after any collection). Benchmark tooling only.
  */
 import { heapStats } from "bun:jsc";
 import { writeFileSync } from "node:fs";
 
 const out = process.env.CANTRIP_CENSUS_OUT;
 let before: Record<string, number> = {};
+let sentinel = new WeakRef({});
 
 process.on("SIGUSR1", () => {
   Bun.gc(true);
   before = { ...heapStats().objectTypeCounts };
+  sentinel = new WeakRef({});
   if (out) writeFileSync(`${out}.ready`, "");
 });
 
 process.on("SIGUSR2", () => {
   const now = heapStats().objectTypeCounts;
   const diff: Record<string, number> = {};
-  let fell = 0;
   for (const k of new Set([...Object.keys(before), ...Object.keys(now)])) {
     const d = (now[k] ?? 0) - (before[k] ?? 0);
     if (d > 0) diff[k] = d;
-    else if (d < 0) fell++;
   }
-  if (out) writeFileSync(out, JSON.stringify({ diff, typesThatFell: fell }));
+  if (out) writeFileSync(out, JSON.stringify({ diff, collected: sentinel.deref() === undefined }));
 });
