@@ -4,7 +4,7 @@ import { AppError } from "../../src/errors";
 import { defineJobKind, echoJob, NonRetriableError, RetryAfterError, type JobKind } from "../../src/jobs";
 import { count } from "drizzle-orm";
 import { jobs } from "../../src/db/schema";
-import { cleanupAfterEach, open, queueOn, statuses } from "./setup";
+import { cleanupAfterEach, open, queueOn, statuses, until } from "./setup";
 
 cleanupAfterEach();
 
@@ -40,7 +40,11 @@ test("happy path: queued → running → completed with progress and log events"
   expect(events.map((e) => `${e.type}:${e.message}`)).toEqual(["status:queued", "status:running", "progress:check", "log:echoing 5 characters", "progress:echo", "status:completed"]);
   expect(events.find((e) => e.type === "progress")!.data).toEqual({ progress: 10, stage: "check" });
   expect(events.find((e) => e.type === "log")!.level).toBe("info");
-  expect(seen).toEqual(events.slice(1).map((e) => `${e.type}:${e.message}`)); // pushed live, in order
+  // Pushed live, in order. On PostgreSQL a subscriber is fed by a catch-up read after the
+  // commit's notification, so the last event can reach it just after waitFor (which also
+  // re-reads the job's row) has returned.
+  await until(() => seen.length >= events.length - 1, 5_000, "the live subscriber to get the terminal event");
+  expect(seen).toEqual(events.slice(1).map((e) => `${e.type}:${e.message}`));
   expect((await q.events(job.id, events[3]!.id)).map((e) => e.id)).toEqual([events[4]!.id, events[5]!.id]);
 });
 
