@@ -19,19 +19,13 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { deployTrivial, exportCommit, startCantrip } from "./lib/cantrip-process";
+import { INVOKE_TRIVIAL } from "./lib/backends";
 import { runLoad } from "./lib/load";
 import { numberOpt, stringOpt } from "./lib/args";
 
 const calls = numberOpt("calls", 400);
 const top = numberOpt("top", 25);
 const against = stringOpt("against");
-
-const TRIVIAL = `
-import { defineBackend, t } from "cantrip";
-export default defineBackend({
-  routes: { "POST /": { input: t.Object({ n: t.Optional(t.Number()) }), handle: async (input) => ({ ok: true, n: input.n ?? 0 }) } },
-});
-`;
 
 /** `n` POSTs of `body` to `url`, 10 at a time, from a child process (its own allocations are not the server's, but it keeps the picture clean). Throws on a non-2xx. */
 async function callsFromChild(url: string, headers: Record<string, string>, n: number): Promise<void> {
@@ -59,7 +53,7 @@ try {
     // BUN_GC_TIMER_DISABLE: no collection started by Bun's own timer between the two counts.
     const proc = await startCantrip({ root, env: { CANTRIP_SANDBOX_AGENT_QUEUE: "100", BUN_OPTIONS: `--preload ${probe}`, CANTRIP_CENSUS_OUT: out, BUN_GC_TIMER_DISABLE: "1" } });
     try {
-      const { slug, key } = await deployTrivial(proc, "bench census", TRIVIAL);
+      const { slug, key } = await deployTrivial(proc, "bench census", INVOKE_TRIVIAL);
       const headers = { authorization: `Bearer ${key}`, "content-type": "application/json" };
       const census = async (url: string): Promise<Census> => {
         await runLoad({ url, method: "POST", body: JSON.stringify({ n: 1 }), headers, connections: 10, seconds: 2 }); // warm (JIT, pools)

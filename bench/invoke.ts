@@ -28,6 +28,7 @@ import { fmt, median, pairedRatiosText, runLoad, type LoadResult, type LoadSpec 
 import { rmSync } from "node:fs";
 import { machineTicks, otherThreadCpuMs, processCpuSeconds, settled, threadCpuMs, threadCpuSeconds } from "./lib/proc-cpu";
 import { deployTrivial, exportCommit, freePort, startCantrip, type CantripProcess } from "./lib/cantrip-process";
+import { INVOKE_TRIVIAL } from "./lib/backends";
 import { flag, numberOpt, stringOpt, stringOpts } from "./lib/args";
 
 const seconds = numberOpt("seconds", 5);
@@ -45,13 +46,6 @@ const thisEnv = Object.fromEntries(
     return [kv.slice(0, eq), kv.slice(eq + 1)];
   }),
 );
-
-const TRIVIAL = `
-import { defineBackend, t } from "cantrip";
-export default defineBackend({
-  routes: { "POST /": { input: t.Object({ n: t.Optional(t.Number()) }), handle: async (input) => ({ ok: true, n: input.n ?? 0 }) } },
-});
-`;
 
 const KV_WRITE = `
 import { defineBackend, t } from "cantrip";
@@ -135,11 +129,11 @@ try {
   const targets: Target[] = [];
   for (const { name, proc } of procs) {
     for (let i = 0; i < filler; i++) {
-      const f = await deployTrivial(proc, `bench filler ${i}`, TRIVIAL);
+      const f = await deployTrivial(proc, `bench filler ${i}`, INVOKE_TRIVIAL);
       const r = await fetch(`${proc.url}/v1/invoke/${f.slug}`, { method: "POST", body: "{}", headers: { authorization: `Bearer ${f.key}`, "content-type": "application/json" } });
       if (!r.ok) throw new Error(`filler ${i}: ${r.status} ${await r.text()}`);
     }
-    const { slug, key } = await deployTrivial(proc, "bench trivial", withKvWrite ? KV_WRITE : withKv ? KV_READ : TRIVIAL);
+    const { slug, key } = await deployTrivial(proc, "bench trivial", withKvWrite ? KV_WRITE : withKv ? KV_READ : INVOKE_TRIVIAL);
     const invoke = { url: `${proc.url}/v1/invoke/${slug}`, method: "POST", body, headers: { authorization: `Bearer ${key}`, "content-type": "application/json" }, connections, seconds };
     targets.push({ name, proc, invoke, apps: { ...invoke, url: `${proc.url}/apps/${slug}/` }, inv: [], app: [] });
   }

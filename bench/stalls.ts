@@ -15,6 +15,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { threadCpuSeconds } from "./lib/proc-cpu";
 import { deployTrivial, exportCommit, startCantrip, type CantripProcess } from "./lib/cantrip-process";
+import { INVOKE_TRIVIAL } from "./lib/backends";
 import { runLoad, type LoadSpec } from "./lib/load";
 import { numberOpt, stringOpt } from "./lib/args";
 
@@ -22,13 +23,6 @@ const rounds = numberOpt("rounds", 3);
 const seconds = numberOpt("seconds", 5);
 const connections = numberOpt("connections", 50);
 const against = stringOpt("against");
-
-const TRIVIAL = `
-import { defineBackend, t } from "cantrip";
-export default defineBackend({
-  routes: { "POST /": { input: t.Object({ n: t.Optional(t.Number()) }), handle: async (input) => ({ ok: true, n: input.n ?? 0 }) } },
-});
-`;
 
 /** CPU ms so far of the process's main thread and of its threads named "Worker". */
 function threadCpu(pid: number): { main: number; workers: number } {
@@ -47,7 +41,7 @@ try {
     // The agent's queue must hold every connection (see bench/invoke.ts).
     const env = { CANTRIP_SANDBOX_AGENT_QUEUE: String(Math.max(32, connections * 2)), BUN_OPTIONS: `--preload ${probe}`, CANTRIP_LOOP_PROBE_OUT: out };
     const proc = await startCantrip({ root, env });
-    const { slug, key } = await deployTrivial(proc, "bench stalls", TRIVIAL);
+    const { slug, key } = await deployTrivial(proc, "bench stalls", INVOKE_TRIVIAL);
     const spec = { url: `${proc.url}/v1/invoke/${slug}`, method: "POST", body: JSON.stringify({ n: 1 }), headers: { authorization: `Bearer ${key}`, "content-type": "application/json" }, connections, seconds };
     servers.push({ name, proc, out, spec, rows: [] });
     await runLoad({ ...spec, seconds: 1 }); // warm

@@ -1,9 +1,20 @@
 /**
- * Guest backends shared by the reliability runs and the peer benchmark: the trivial JSON
+ * Guest backends shared by the benchmarks and the reliability runs: the trivial JSON
  * backend (answers `{ok, n, version}`), a variant whose top-level code burns CPU so that
  * loading it (and therefore a deploy) takes a while, and the same trivial handler written
  * as a plain Workers-style module for workerd.
  */
+
+/**
+ * The trivial JSON backend of the hot-path benches (bench/invoke.ts, stalls.ts,
+ * allocations.ts): validates `{n?: number}` and answers `{ok: true, n}`.
+ */
+export const INVOKE_TRIVIAL = `
+import { defineBackend, t } from "cantrip";
+export default defineBackend({
+  routes: { "POST /": { input: t.Object({ n: t.Optional(t.Number()) }), handle: async (input) => ({ ok: true, n: input.n ?? 0 }) } },
+});
+`;
 
 /** The trivial JSON backend against the "cantrip" SDK; `version` is echoed in every answer. */
 export function trivialBackend(version: number): string {
