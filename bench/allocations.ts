@@ -4,8 +4,9 @@
  * fully, then N calls of the trivial backend of bench/invoke.ts are made (POST
  * `/v1/invoke/{slug}` and POST `/apps/{slug}/`, from a separate process, 10 at a time), and
  * the cells allocated in between are counted per call. Counts, not times: the same code gives
- * the same figures on a busy machine, so a change that allocates less shows here even where
- * the throughput benches cannot tell it from their noise. Native memory behind cells (a
+ * about the same figures on a busy machine (within a few percent: the server's background
+ * loops allocate too), so a change that allocates less shows here even where the throughput
+ * benches cannot tell it from their noise. Native memory behind cells (a
  * Request's headers, a string's characters) is not counted. With `--against REF` the code of
  * that commit is counted too, side by side.
  *
