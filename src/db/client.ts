@@ -185,8 +185,8 @@ export function openDatabase(
   };
 }
 
-/** SQLITE_BUSY (another connection holds the write lock). */
-function isBusyError(e: unknown): boolean {
+/** SQLITE_BUSY and its extended codes (another connection holds the lock), or bun:sqlite's "database is locked" message without a code. */
+export function isBusyError(e: unknown): boolean {
   const code = (e as { code?: unknown }).code;
   return typeof code === "string" ? code.startsWith("SQLITE_BUSY") : /database is locked/i.test(String((e as Error)?.message));
 }

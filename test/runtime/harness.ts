@@ -7,7 +7,7 @@ import * as esbuild from "esbuild";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { openDatabase, type OpenedDatabase } from "../../src/db";
+import { isBusyError, openDatabase, type OpenedDatabase } from "../../src/db";
 import { createRuntime, createSqliteKv, defaultLimits, type BundleRef, type EngineFactory, type GuestResponse, type KvStore, type Limits, type SandboxRuntime, type SecretGrant } from "../../src/runtime";
 import type { EgressOptions, RuntimeOptions } from "../../src/runtime";
 
@@ -59,7 +59,7 @@ export function makeHarness(engine: EngineFactory, egress: EgressOptions = {}, o
           db.sqlite.run("INSERT INTO agents (id, workspace_id, slug, name, status) VALUES (?, 'ws', ?, ?, 'deployed')", [id, id, id]);
           break;
         } catch (e) {
-          if ((e as { code?: string }).code !== "SQLITE_BUSY" || attempt >= 400) throw e;
+          if (!isBusyError(e) || attempt >= 400) throw e;
           Bun.sleepSync(5);
         }
       }
