@@ -6,8 +6,9 @@
  * loop spent working (a flush, a GC pause) is told apart from one the thread spent descheduled
  * on a crowded machine. (`process.threadCpuUsage`, used here before, moves only at a
  * scheduler tick while the thread runs — 4 ms steps at HZ=250 — so a turn counted as "more
- * than 3 ms of its own CPU" whenever a tick fell in it.) On SIGUSR2 it writes what it saw since the last signal
- * as JSON to `$CANTRIP_LOOP_PROBE_OUT` and starts again. Benchmark tooling only.
+ * than 3 ms of its own CPU" whenever a tick fell in it.) On SIGUSR2 it writes what it saw
+ * since the last signal as JSON to `$CANTRIP_LOOP_PROBE_OUT` and starts again. Benchmark
+ * tooling only.
  */
 import { writeFileSync } from "node:fs";
 import { threadClock } from "../../src/runtime/quickjs/thread-clock";

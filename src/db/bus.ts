@@ -51,7 +51,6 @@ export interface BusSubscriber {
   subscribe<K extends Topic>(topic: K, handler: (payload: Topics[K]) => void, onResync: () => void): Unsubscribe;
 }
 
-
 /**
  * The subscriber registry every bus shares (this in-process one, and PostgreSQL's in
  * pg-bus.ts): handlers per topic, resync callbacks, and delivery in which a handler that

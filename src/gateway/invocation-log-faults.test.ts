@@ -14,7 +14,7 @@ import { eq } from "drizzle-orm";
 import { type OpenedDatabase } from "../db";
 import { agents } from "../db/schema";
 import { InvocationLog, type InvocationLogOptions } from "./invocation-log";
-import { invocationRow, openLogTestDb } from "../../test/fixtures/invocation-log-db";
+import { invocationRow as row, openLogTestDb } from "../../test/fixtures/invocation-log-db";
 
 let opened: OpenedDatabase;
 let other: Database;
@@ -34,7 +34,6 @@ function setup(busyTimeoutMs = 30, opts: InvocationLogOptions = {}) {
   return { log, dropped };
 }
 
-const row = invocationRow;
 const committed = () => (other.query("SELECT count(*) AS n FROM invocations").get() as { n: number }).n;
 const turn = () => new Promise<void>((r) => setImmediate(r));
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -145,10 +144,11 @@ function writersAlwaysWaiting(n: number) {
 }
 
 /*
- * 006432e hands the gate over after one piece (256 rows+lines with a writer waiting) and then queues behind every writer that waits: with writers whose transactions
- * span a turn, the log writes at most MAX_ROWS_PER_TURN rows (and as many lines) per
- * 1 + (turns the writers hold the gate) turns, ~85 rows a turn with two such writers. a29a14c
- * wrote up to ROWS_PER_TX rows per acquisition (and kept up in each case below).
+ * 006432e handed the gate over after one piece (256 rows+lines with a writer waiting) and
+ * then queued behind every writer that waits: with writers whose transactions span a turn,
+ * the log wrote at most 256 rows (and as many lines) per 1 + (turns the writers hold the
+ * gate) turns, ~85 rows a turn with two such writers. The batch log writes up to ROWS_PER_TX
+ * rows per acquisition (and keeps up in each case below).
  */
 for (const [calls, lines, writers] of [
   [100, 0, 2],

@@ -9,7 +9,7 @@ import { positionalRead, positionalWrite, type OpenedDatabase } from "../db";
 import { and, eq, sql } from "drizzle-orm";
 import { agentLogs, agents, invocations } from "../db/schema";
 import { InvocationLog, ROWS_PER_INSERT, ROWS_PER_TURN, ROWS_PER_TX, type InvocationInsert } from "./invocation-log";
-import { invocationRow, openLogTestDb } from "../../test/fixtures/invocation-log-db";
+import { invocationRow as row, openLogTestDb } from "../../test/fixtures/invocation-log-db";
 
 /** Deletes an agent the way AgentService.delete does: the DELETE and its announcement in one transaction. */
 const deleteAgent = (id: string) =>
@@ -34,7 +34,6 @@ function setup(busyTimeoutMs = 30, maxBuffer?: number) {
   return { log, dropped };
 }
 
-const row = invocationRow;
 const count = () => (opened.sqlite.query("SELECT count(*) AS n FROM invocations").get() as { n: number }).n;
 /** One turn of the event loop. */
 const turn = () => new Promise<void>((r) => setImmediate(r));
