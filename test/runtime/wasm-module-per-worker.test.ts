@@ -67,8 +67,10 @@ async function freshModuleSearchCpuMs(rounds = 3): Promise<number> {
   const qjs = await newQuickJSWASMModuleFromVariant(newVariant(variant, { wasmModule, wasmMemory: new WebAssembly.Memory({ initial: 256, maximum: 2048 }) }));
   const vm = qjs.newContext();
   const search = ({ n, m }: { n: number; m: number }) => vm.getNumber(vm.unwrapResult(vm.evalCode(`"a".repeat(${n}).indexOf("a".repeat(${m}) + "b")`)));
-  // The sandbox's own thread clock (exact; process.threadCpuUsage moves in 4 ms ticks here).
+  // The sandbox's own thread clock (exact; process.threadCpuUsage moves in 4 ms ticks here,
+  // and a fallback to wall time would count a loaded machine's waits as this side's CPU).
   const clock = threadClock();
+  expect(clock.precise).toBe(true);
   try {
     for (let i = 0; i < 200; i++) expect(search(WARM)).toBe(-1);
     let best = Infinity;
