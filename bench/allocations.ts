@@ -15,6 +15,9 @@
  * The calls must fit between two collections of the main heap (an eden collection frees the
  * counted cells): with ~30 MB of young generation and ~15 KB per call that is ~2,000 calls, so
  * the default is well inside; a run in which a collection came between the counts says so.
+ * The counts include what the server's background loops allocate meanwhile: the same waits
+ * with no calls are counted too and printed as "background", for scale (not subtracted: the
+ * calls' window is a little longer).
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -41,12 +44,12 @@ async function waitFor(file: string): Promise<void> {
   if (!existsSync(file)) throw new Error(`the census probe did not answer (${file})`);
 }
 
-type Census = { perCall: Map<string, number>; collected: boolean };
+type Census = { cells: Map<string, number>; collected: boolean };
 
 const dir = mkdtempSync(join(tmpdir(), "cantrip-census-"));
 const refDir = against ? exportCommit(against) : null;
 const probe = join(import.meta.dir, "lib", "census-probe.ts");
-const results: { name: string; invoke: Census; apps: Census }[] = [];
+const results: { name: string; invoke: Census; apps: Census; background: Census }[] = [];
 try {
   const roots: [string, string | undefined][] = [["this tree", undefined], ...(refDir ? ([[`${against}`, refDir]] as [string, string][]) : [])];
   for (const [name, root] of roots) {
@@ -56,35 +59,39 @@ try {
     try {
       const { slug, key } = await deployTrivial(proc, "bench census", INVOKE_TRIVIAL);
       const headers = { authorization: `Bearer ${key}`, "content-type": "application/json" };
-      const census = async (url: string): Promise<Census> => {
-        await runLoad({ url, method: "POST", body: JSON.stringify({ n: 1 }), headers, connections: 10, seconds: 2 }); // warm (JIT, pools)
+      /** Cells allocated while `n` calls are made to `url` (0: the same waits, no calls). */
+      const census = async (url: string, n: number): Promise<Census> => {
+        if (n > 0) await runLoad({ url, method: "POST", body: JSON.stringify({ n: 1 }), headers, connections: 10, seconds: 2 }); // warm (JIT, pools)
         await Bun.sleep(500);
         rmSync(`${out}.ready`, { force: true });
         rmSync(out, { force: true });
         proc.child.kill("SIGUSR1");
         await waitFor(`${out}.ready`);
         await Bun.sleep(200);
-        await callsFromChild(url, headers, calls);
+        await callsFromChild(url, headers, n);
         await Bun.sleep(300); // the invocation log's 200 ms flush, and the last replies
         proc.child.kill("SIGUSR2");
         await waitFor(out);
         const r = JSON.parse(readFileSync(out, "utf8")) as { diff: Record<string, number>; collected: boolean };
-        return { perCall: new Map(Object.entries(r.diff).map(([k, v]) => [k, v / calls])), collected: r.collected };
+        return { cells: new Map(Object.entries(r.diff)), collected: r.collected };
       };
-      results.push({ name, invoke: await census(`${proc.url}/v1/invoke/${slug}`), apps: await census(`${proc.url}/apps/${slug}/`) });
+      const invoke = `${proc.url}/v1/invoke/${slug}`;
+      results.push({ name, invoke: await census(invoke, calls), apps: await census(`${proc.url}/apps/${slug}/`, calls), background: await census(invoke, 0) });
     } finally {
       await proc.stop();
     }
   }
-  const total = (c: Census) => [...c.perCall.values()].reduce((a, b) => a + b, 0);
+  const perCall = (c: Census, t: string) => (c.cells.get(t) ?? 0) / calls;
+  const total = (c: Census) => [...c.cells.values()].reduce((a, b) => a + b, 0) / calls;
   for (const path of ["invoke", "apps"] as const) {
     const label = path === "invoke" ? "POST /v1/invoke/{slug}" : "POST /apps/{slug}/";
     console.log(`${label}: cells allocated per call on the main thread (${calls} calls)`);
-    const types = [...new Set(results.flatMap((r) => [...r[path].perCall.keys()]))].sort((a, b) => (results[0]![path].perCall.get(b) ?? 0) - (results[0]![path].perCall.get(a) ?? 0));
+    const types = [...new Set(results.flatMap((r) => [...r[path].cells.keys()]))].sort((a, b) => perCall(results[0]![path], b) - perCall(results[0]![path], a));
     console.log(`  ${"type".padEnd(28)}${results.map((r) => r.name.padStart(14)).join("")}`);
-    for (const t of types.slice(0, top)) console.log(`  ${t.padEnd(28)}${results.map((r) => (r[path].perCall.get(t) ?? 0).toFixed(2).padStart(14)).join("")}`);
+    for (const t of types.slice(0, top)) console.log(`  ${t.padEnd(28)}${results.map((r) => perCall(r[path], t).toFixed(2).padStart(14)).join("")}`);
     console.log(`  ${"all types".padEnd(28)}${results.map((r) => total(r[path]).toFixed(2).padStart(14)).join("")}`);
-    for (const r of results) if (r[path].collected) console.log(`  (${r.name}: a collection ran between the counts, so these figures are too low: try fewer --calls)`);
+    console.log(`  ${"background (no calls)".padEnd(28)}${results.map((r) => total(r.background).toFixed(2).padStart(14)).join("")}`);
+    for (const r of results) if (r[path].collected || r.background.collected) console.log(`  (${r.name}: a collection ran between the counts, so these figures are too low: try fewer --calls)`);
   }
 } finally {
   if (refDir) rmSync(refDir, { recursive: true, force: true });

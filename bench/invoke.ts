@@ -123,7 +123,8 @@ try {
   // One agent takes all the connections: its queue must hold them all (default 8 running + 32
   // waiting), or the surplus is answered 429 and the figures measure refusals.
   const env = { CANTRIP_SANDBOX_AGENT_QUEUE: String(Math.max(32, connections * 2)) };
-  procs.push({ name: "cantrip", proc: await startCantrip({ compiled: flag("compiled"), env: { ...env, ...thisEnv } }) });
+  const envLabel = Object.entries(thisEnv).map(([k, v]) => ` ${k}=${v}`).join("");
+  procs.push({ name: `cantrip${envLabel}`, proc: await startCantrip({ compiled: flag("compiled"), env: { ...env, ...thisEnv } }) });
   if (refDir) procs.push({ name: `cantrip@${against}`, proc: await startCantrip({ root: refDir, env }) });
   const body = JSON.stringify({ n: 1 });
   const targets: Target[] = [];

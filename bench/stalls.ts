@@ -58,7 +58,7 @@ try {
       await Bun.sleep(100);
       const p = JSON.parse(readFileSync(s.out, "utf8"));
       const us = (ms: number) => ((ms * 1000) / Math.max(1, load.requests)).toFixed(0);
-      s.rows.push(`round ${r + 1}: turns with own CPU > 3 / 5 / 8 ms: ${p.cpuOver3} / ${p.cpuOver5} / ${p.cpuOver8}, longest ${p.cpuMax.toFixed(1)} ms; ${load.rps.toFixed(0)} req/s, p99 ${load.p99.toFixed(1)} ms; CPU per request: main thread ${us(after.main - before.main)} µs, workers ${us(after.workers - before.workers)} µs${load.errors + load.non2xx ? `; errors ${load.errors + load.non2xx}` : ""}`);
+      s.rows.push(`round ${r + 1}: turns with own CPU > 3 / 5 / 8 ms: ${p.cpuOver3} / ${p.cpuOver5} / ${p.cpuOver8}, longest ${p.cpuMax.toFixed(1)} ms; ${load.rps.toFixed(0)} req/s, p99 ${load.p99.toFixed(1)} ms; CPU per request: main thread ${us(after.main - before.main)} µs, workers ${us(after.workers - before.workers)} µs${load.errors + load.non2xx ? `; errors ${load.errors + load.non2xx}` : ""}${p.precise === false ? " (the probe had no exact thread clock: its CPU moves in scheduler ticks, so the turn counts are coarse)" : ""}`);
     }
   }
   console.log(`wrk, ${connections} connections, ${seconds} s per round; main-thread event-loop turns by the thread's own CPU time`);

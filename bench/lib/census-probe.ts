@@ -10,7 +10,7 @@
  * empty after any collection). Benchmark tooling only.
  */
 import { heapStats } from "bun:jsc";
-import { writeFileSync } from "node:fs";
+import { renameSync, writeFileSync } from "node:fs";
 
 const out = process.env.CANTRIP_CENSUS_OUT;
 let before: Record<string, number> = {};
@@ -18,8 +18,8 @@ let sentinel = new WeakRef({});
 
 process.on("SIGUSR1", () => {
   Bun.gc(true);
-  before = { ...heapStats().objectTypeCounts };
   sentinel = new WeakRef({});
+  before = { ...heapStats().objectTypeCounts };
   if (out) writeFileSync(`${out}.ready`, "");
 });
 
@@ -30,5 +30,9 @@ process.on("SIGUSR2", () => {
     const d = (now[k] ?? 0) - (before[k] ?? 0);
     if (d > 0) diff[k] = d;
   }
-  if (out) writeFileSync(out, JSON.stringify({ diff, collected: sentinel.deref() === undefined }));
+  if (out) {
+    // Whole or not at all: the bench reads the file as soon as it exists.
+    writeFileSync(`${out}.tmp`, JSON.stringify({ diff, collected: sentinel.deref() === undefined }));
+    renameSync(`${out}.tmp`, out);
+  }
 });

@@ -30,7 +30,7 @@ setInterval(() => {
 process.on("SIGUSR2", () => {
   if (out) {
     const busy = (ms: number) => gaps.filter((g) => g[1] > ms).length;
-    writeFileSync(out, JSON.stringify({ turns: gaps.length, cpuOver3: busy(3), cpuOver5: busy(5), cpuOver8: busy(8), cpuMax: Math.max(0, ...gaps.map((g) => g[1])), wallMax: Math.max(0, ...gaps.map((g) => g[0])) }));
+    writeFileSync(out, JSON.stringify({ precise: clock.precise, turns: gaps.length, cpuOver3: busy(3), cpuOver5: busy(5), cpuOver8: busy(8), cpuMax: Math.max(0, ...gaps.map((g) => g[1])), wallMax: Math.max(0, ...gaps.map((g) => g[0])) }));
   }
   gaps = [];
   last = performance.now();
